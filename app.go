@@ -1,0 +1,138 @@
+package unmogrowp
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// App is a mobile or web app whose events and touchpoints UnMoGrowP attributes.
+type App struct {
+	ID            string
+	OwnerID       string // the user who owns it; "" for apps created on the command line
+	Name          string
+	Platform      string
+	BundleID      string
+	IOSURL        string
+	AndroidURL    string
+	WebURL        string
+	SDKKey        string // public: compiled into the app, sent as X-App-Key
+	SigningSecret string // for request signing by the SDK when RequireSignature is on
+	Settings      AppSettings
+	CreatedAt     time.Time
+}
+
+// AppSettings are an app's attribution and ingestion settings. The zero value is not valid:
+// start from DefaultAppSettings.
+type AppSettings struct {
+	ClickLookbackDays       int      `json:"click_lookback_days"`
+	ViewLookbackHours       int      `json:"view_lookback_hours"`
+	FingerprintWindowHours  int      `json:"fingerprint_window_hours"`
+	FingerprintEnabled      bool     `json:"fingerprint_enabled"`
+	ReattributionWindowDays int      `json:"reattribution_window_days"`
+	MinCTITSeconds          int      `json:"min_ctit_seconds"`
+	IPBlocklist             []string `json:"ip_blocklist"`
+	RequireSignature        bool     `json:"require_signature"`
+	RateLimitPerSecond      int      `json:"rate_limit_per_second"` // events per second; 0: no limit
+	MaxEventAgeDays         int      `json:"max_event_age_days"`
+	ReportingCurrency       string   `json:"reporting_currency"`
+}
+
+// DefaultAppSettings returns the defaults of ATTRIBUTION.md and the HTTP contract.
+func DefaultAppSettings() AppSettings {
+	return AppSettings{
+		ClickLookbackDays:       7,
+		ViewLookbackHours:       24,
+		FingerprintWindowHours:  24,
+		FingerprintEnabled:      true,
+		ReattributionWindowDays: 90,
+		MinCTITSeconds:          10,
+		IPBlocklist:             []string{},
+		MaxEventAgeDays:         30,
+		ReportingCurrency:       "USD",
+	}
+}
+
+// MaxEventAge is how old an event's timestamp may be when it arrives.
+func (s AppSettings) MaxEventAge() time.Duration {
+	return time.Duration(s.MaxEventAgeDays) * 24 * time.Hour
+}
+
+// Validate checks every setting against its range and returns an *Error with code EINVALID
+// that names the first setting out of range.
+func (s AppSettings) Validate() error {
+	for _, r := range []struct {
+		name     string
+		v        int
+		min, max int
+	}{
+		{"click_lookback_days", s.ClickLookbackDays, 1, 30},
+		{"view_lookback_hours", s.ViewLookbackHours, 1, 168},
+		{"fingerprint_window_hours", s.FingerprintWindowHours, 1, 24},
+		{"reattribution_window_days", s.ReattributionWindowDays, 1, 730},
+		{"min_ctit_seconds", s.MinCTITSeconds, 0, 3600},
+		{"rate_limit_per_second", s.RateLimitPerSecond, 0, 10_000_000},
+		{"max_event_age_days", s.MaxEventAgeDays, 1, 3650},
+	} {
+		if r.v < r.min || r.v > r.max {
+			return Errorf(EINVALID, "settings.%s must be between %d and %d.", r.name, r.min, r.max)
+		}
+	}
+	for _, c := range s.IPBlocklist {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			if _, err := netip.ParseAddr(c); err != nil {
+				return Errorf(EINVALID, "settings.ip_blocklist: %q is not a CIDR or IP address.", c)
+			}
+		}
+	}
+	if len(s.ReportingCurrency) != 3 {
+		return Errorf(EINVALID, "settings.reporting_currency must be a three-letter ISO 4217 code.")
+	}
+	return nil
+}
+
+// KeyKind tells which of an app's keys authenticated a request.
+type KeyKind int
+
+// The kinds of app key.
+const (
+	SDKKey    KeyKind = iota + 1 // public, X-App-Key
+	ServerKey                    // secret, X-Api-Key
+)
+
+// NewAppKeys are the secrets made for a new app. ServerKey is shown once and then only its
+// hash is kept.
+type NewAppKeys struct {
+	SDKKey        string
+	ServerKey     string
+	SigningSecret string
+}
+
+// AppStore keeps apps and their keys: the part of the metadata store that ingestion needs.
+type AppStore interface {
+	// CreateApp stores a new app, filling its ID, keys and CreatedAt, and returns the keys
+	// with the plain server key (the only time it is seen). Returns EINVALID for invalid
+	// settings.
+	CreateApp(ctx context.Context, app *App) (NewAppKeys, error)
+
+	// App returns the app with the id. Returns ENOTFOUND if there is none.
+	App(ctx context.Context, id string) (*App, error)
+
+	// AppByKey returns the app that the key belongs to and which of its keys it is. A server
+	// key is compared by its hash in constant time. Returns EUNAUTHORIZED if no app has it.
+	AppByKey(ctx context.Context, key string, kind KeyKind) (*App, error)
+
+	// Apps lists apps, oldest first; ownerID "" lists every app.
+	Apps(ctx context.Context, ownerID string) ([]*App, error)
+
+	// UpdateApp replaces the app's name, URLs and settings. Returns ENOTFOUND if there is
+	// none, EINVALID for invalid settings.
+	UpdateApp(ctx context.Context, app *App) error
+
+	// RotateServerKey replaces the app's server key and returns the new plain one.
+	// Returns ENOTFOUND if there is no such app.
+	RotateServerKey(ctx context.Context, id string) (string, error)
+
+	// DeleteApp removes the app. Returns ENOTFOUND if there is none.
+	DeleteApp(ctx context.Context, id string) error
+}

@@ -1,0 +1,155 @@
+package unmogrowp
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"time"
+)
+
+// Record kinds: the first byte of every log record's value.
+const (
+	RecordEvent byte = 1 // an Event, encoded by EncodeEventRecord
+)
+
+// ErrCorruptRecord is returned for a record value that does not decode.
+var ErrCorruptRecord = errors.New("corrupt record")
+
+// EncodeEventRecord appends the log record of e to b and returns the extended slice. The
+// encoding is compact and versioned by its first byte: strings as length-prefixed bytes,
+// times as varint microseconds since the Unix epoch (0: absent). Partition and Offset are
+// not part of it: they are where the record sits, not what it says.
+func EncodeEventRecord(b []byte, e *Event) []byte {
+	b = append(b, RecordEvent)
+	for _, s := range e.stringFields() {
+		b = binary.AppendUvarint(b, uint64(len(*s)))
+		b = append(b, *s...)
+	}
+	b = appendTime(b, e.Timestamp)
+	b = appendTime(b, e.ReceivedAt)
+	b = appendTime(b, e.InstallBeginAt)
+	if e.HasRevenue {
+		b = append(b, 1)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.Revenue))
+	} else {
+		b = append(b, 0)
+	}
+	for _, raw := range []*[]byte{(*[]byte)(&e.Attribution), (*[]byte)(&e.EventData)} {
+		b = binary.AppendUvarint(b, uint64(len(*raw)))
+		b = append(b, *raw...)
+	}
+	return b
+}
+
+// DecodeEventRecord decodes a record made by EncodeEventRecord into e. It returns an error
+// wrapping ErrCorruptRecord for anything else, and never panics. Strings and raw JSON in e
+// are copies: they do not alias b.
+func DecodeEventRecord(b []byte, e *Event) error {
+	d := decoder{b: b}
+	if kind := d.byte(); kind != RecordEvent {
+		return errors.Join(ErrCorruptRecord, errors.New("not an event record"))
+	}
+	for _, s := range e.stringFields() {
+		*s = string(d.bytes())
+	}
+	e.Timestamp = d.time()
+	e.ReceivedAt = d.time()
+	e.InstallBeginAt = d.time()
+	switch d.byte() {
+	case 0:
+		e.HasRevenue, e.Revenue = false, 0
+	case 1:
+		e.HasRevenue = true
+		e.Revenue = math.Float64frombits(d.uint64())
+	default:
+		d.err = ErrCorruptRecord
+	}
+	for _, raw := range []*[]byte{(*[]byte)(&e.Attribution), (*[]byte)(&e.EventData)} {
+		if v := d.bytes(); len(v) > 0 {
+			*raw = append([]byte(nil), v...)
+		} else {
+			*raw = nil
+		}
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errors.Join(ErrCorruptRecord, errors.New("trailing bytes"))
+	}
+	return d.err
+}
+
+// stringFields lists e's string fields in their order in the encoding. Appending a field
+// here changes the encoding: bump the record kind when you do.
+func (e *Event) stringFields() [23]*string {
+	return [...]*string{
+		&e.EventID, &e.AppID, &e.EventType, &e.DeviceID, &e.UserID, &e.SessionID,
+		&e.Platform, &e.OSVersion, &e.AppVersion, &e.DeviceModel, &e.Country, &e.Language,
+		&e.IDFA, &e.GAID, &e.IDFV, &e.AndroidID, &e.ATTStatus, &e.InstallReferrer,
+		&e.Currency, &e.IP, &e.UserAgent, &e.MediaSource, &e.Campaign,
+	}
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendVarint(b, 0)
+	}
+	return binary.AppendVarint(b, t.UnixMicro())
+}
+
+// decoder reads the fields of a record; the first error sticks and later reads return
+// zero values.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() { d.err, d.b = ErrCorruptRecord, nil }
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.b) < 1 {
+		d.fail()
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) uint64() uint64 {
+	if d.err != nil || len(d.b) < 8 {
+		d.fail()
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	if d.err != nil {
+		return nil
+	}
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || n > uint64(len(d.b)-k) {
+		d.fail()
+		return nil
+	}
+	v := d.b[k : k+int(n)]
+	d.b = d.b[k+int(n):]
+	return v
+}
+
+func (d *decoder) time() time.Time {
+	if d.err != nil {
+		return time.Time{}
+	}
+	v, k := binary.Varint(d.b)
+	if k <= 0 {
+		d.fail()
+		return time.Time{}
+	}
+	d.b = d.b[k:]
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
