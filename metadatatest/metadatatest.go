@@ -1,0 +1,64 @@
+// Package metadatatest is the conformance suite of the metadata store: every implementation
+// (package sqlite, later package postgres) runs it from its own tests against a real engine.
+package metadatatest
+
+import (
+	"strings"
+	"testing"
+
+	unmogrowp "github.com/unmogrowp/unmogrowp"
+)
+
+// wantCode fails the test unless err carries the error code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := unmogrowp.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (err %v), want %q", got, err, code)
+	}
+}
+
+// wantMessage fails the test unless err carries code and its message contains each part.
+func wantMessage(t *testing.T, err error, code string, parts ...string) {
+	t.Helper()
+	wantCode(t, err, code)
+	msg := unmogrowp.ErrorMessage(err)
+	for _, p := range parts {
+		if !strings.Contains(msg, p) {
+			t.Fatalf("error message %q does not contain %q", msg, p)
+		}
+	}
+}
+
+// changeChar returns s with the byte at i replaced by another character of the same kind
+// (digit or letter), so the result still looks like a key.
+func changeChar(s string, i int) string {
+	b := []byte(s)
+	switch c := b[i]; {
+	case c == '9':
+		b[i] = '0'
+	case c == 'z':
+		b[i] = 'a'
+	case c == 'Z':
+		b[i] = 'A'
+	default:
+		b[i]++
+	}
+	return string(b)
+}
+
+// swapCase returns s with the case of its first letter at or after from swapped, and false
+// if it has no letter there.
+func swapCase(s string, from int) (string, bool) {
+	b := []byte(s)
+	for i := from; i < len(b); i++ {
+		switch c := b[i]; {
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+			return string(b), true
+		case c >= 'A' && c <= 'Z':
+			b[i] = c - 'A' + 'a'
+			return string(b), true
+		}
+	}
+	return s, false
+}

@@ -1,0 +1,269 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	unmogrowp "github.com/unmogrowp/unmogrowp"
+)
+
+// appColumns are the columns scanApp reads, in its order.
+const appColumns = `id, owner_id, name, platform, bundle_id, ios_url, android_url, web_url,
+	sdk_key, signing_secret, settings, created_at`
+
+// CreateApp validates the app, fills its ID, SDKKey, SigningSecret and CreatedAt, stores it
+// with the hash of a new server key, and returns its keys with the plain server key.
+// Returns EINVALID for an empty name or invalid settings.
+func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewAppKeys, error) {
+	if err := validateApp(app); err != nil {
+		return unmogrowp.NewAppKeys{}, err
+	}
+	settings, err := encodeSettings(app.Settings)
+	if err != nil {
+		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
+	}
+	id, err := newAppID()
+	if err != nil {
+		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
+	}
+	keys, err := newAppKeys()
+	if err != nil {
+		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
+	}
+	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
+
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO apps (id, owner_id, name, platform,
+		bundle_id, ios_url, android_url, web_url, sdk_key, server_key_hash, signing_secret,
+		settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, nullString(app.OwnerID), app.Name, app.Platform, app.BundleID, app.IOSURL,
+		app.AndroidURL, app.WebURL, keys.SDKKey, hashServerKey(keys.ServerKey),
+		keys.SigningSecret, settings, created.UnixMicro(),
+	); err != nil {
+		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
+	}
+
+	app.ID = id
+	app.SDKKey = keys.SDKKey
+	app.SigningSecret = keys.SigningSecret
+	app.CreatedAt = created
+	if app.Settings.IPBlocklist == nil {
+		app.Settings.IPBlocklist = []string{} // as it reads back
+	}
+	return keys, nil
+}
+
+// App returns the app with the id. Returns ENOTFOUND if there is none.
+func (db *DB) App(ctx context.Context, id string) (*unmogrowp.App, error) {
+	app, err := scanApp(db.read.QueryRowContext(ctx,
+		`SELECT `+appColumns+` FROM apps WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errAppNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get app: %w", err)
+	}
+	return app, nil
+}
+
+// AppByKey returns the app whose SDK key or server key (as kind says) is key. An SDK key is
+// looked up and then compared in constant time; a server key is hashed, looked up by its
+// hash, and the hashes compared in constant time. Returns EUNAUTHORIZED for an empty key,
+// an unknown key, or a key of the other kind.
+func (db *DB) AppByKey(ctx context.Context, key string, kind unmogrowp.KeyKind) (*unmogrowp.App, error) {
+	if key == "" {
+		return nil, errUnauthorized()
+	}
+	var (
+		query string
+		arg   string
+	)
+	switch kind {
+	case unmogrowp.SDKKey:
+		query = `SELECT ` + appColumns + `, sdk_key FROM apps WHERE sdk_key = ?`
+		arg = key
+	case unmogrowp.ServerKey:
+		query = `SELECT ` + appColumns + `, server_key_hash FROM apps WHERE server_key_hash = ?`
+		arg = hashServerKey(key)
+	default:
+		return nil, fmt.Errorf("app by key: unknown key kind %d", kind)
+	}
+	var stored string
+	app, err := scanApp(db.read.QueryRowContext(ctx, query, arg), &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errUnauthorized()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app by key: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(arg)) != 1 {
+		return nil, errUnauthorized()
+	}
+	return app, nil
+}
+
+// Apps lists the apps of ownerID, or every app when ownerID is "", oldest first (ties by
+// id). It returns an empty, non-nil slice when there are none.
+func (db *DB) Apps(ctx context.Context, ownerID string) ([]*unmogrowp.App, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if ownerID == "" {
+		rows, err = db.read.QueryContext(ctx,
+			`SELECT `+appColumns+` FROM apps ORDER BY created_at, id`)
+	} else {
+		rows, err = db.read.QueryContext(ctx,
+			`SELECT `+appColumns+` FROM apps WHERE owner_id = ? ORDER BY created_at, id`, ownerID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list apps: %w", err)
+	}
+	defer rows.Close()
+	apps := []*unmogrowp.App{}
+	for rows.Next() {
+		app, err := scanApp(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list apps: %w", err)
+		}
+		apps = append(apps, app)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list apps: %w", err)
+	}
+	return apps, nil
+}
+
+// UpdateApp replaces the name, platform, bundle id, URLs and settings of the app with
+// app.ID; its owner, keys and creation time stay. Returns EINVALID for an empty name or
+// invalid settings, ENOTFOUND if there is no such app.
+func (db *DB) UpdateApp(ctx context.Context, app *unmogrowp.App) error {
+	if err := validateApp(app); err != nil {
+		return err
+	}
+	settings, err := encodeSettings(app.Settings)
+	if err != nil {
+		return fmt.Errorf("update app: %w", err)
+	}
+	res, err := db.write.ExecContext(ctx, `UPDATE apps SET name = ?, platform = ?,
+		bundle_id = ?, ios_url = ?, android_url = ?, web_url = ?, settings = ? WHERE id = ?`,
+		app.Name, app.Platform, app.BundleID, app.IOSURL, app.AndroidURL, app.WebURL,
+		settings, app.ID)
+	if err != nil {
+		return fmt.Errorf("update app: %w", err)
+	}
+	return mustAffectOne(res, "update app")
+}
+
+// RotateServerKey makes a new server key for the app and returns it; the old one stops
+// working at once. Returns ENOTFOUND if there is no such app.
+func (db *DB) RotateServerKey(ctx context.Context, id string) (string, error) {
+	key, err := newKey(serverKeyPrefix, serverKeyLen)
+	if err != nil {
+		return "", fmt.Errorf("rotate server key: %w", err)
+	}
+	res, err := db.write.ExecContext(ctx,
+		`UPDATE apps SET server_key_hash = ? WHERE id = ?`, hashServerKey(key), id)
+	if err != nil {
+		return "", fmt.Errorf("rotate server key: %w", err)
+	}
+	if err := mustAffectOne(res, "rotate server key"); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// DeleteApp removes the app. Returns ENOTFOUND if there is none.
+func (db *DB) DeleteApp(ctx context.Context, id string) error {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete app: %w", err)
+	}
+	return mustAffectOne(res, "delete app")
+}
+
+// validateApp checks what CreateApp and UpdateApp take from the caller.
+func validateApp(app *unmogrowp.App) error {
+	if app == nil {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "An app is required.")
+	}
+	if strings.TrimSpace(app.Name) == "" {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "name is required.")
+	}
+	return app.Settings.Validate()
+}
+
+// encodeSettings returns the settings as the JSON the settings column keeps, with a nil
+// ip_blocklist written as [].
+func encodeSettings(s unmogrowp.AppSettings) (string, error) {
+	if s.IPBlocklist == nil {
+		s.IPBlocklist = []string{}
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return "", fmt.Errorf("encode settings: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeSettings reads the settings column over the defaults, so that a setting added
+// after the row was written reads back as its default.
+func decodeSettings(b []byte) (unmogrowp.AppSettings, error) {
+	s := unmogrowp.DefaultAppSettings()
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("decode settings: %w", err)
+	}
+	if s.IPBlocklist == nil {
+		s.IPBlocklist = []string{}
+	}
+	return s, nil
+}
+
+// scanApp reads the appColumns of one row, then any extra columns into extra.
+func scanApp(row interface{ Scan(...any) error }, extra ...any) (*unmogrowp.App, error) {
+	var (
+		app      unmogrowp.App
+		owner    sql.NullString
+		settings []byte
+		created  int64
+	)
+	dest := append([]any{&app.ID, &owner, &app.Name, &app.Platform, &app.BundleID,
+		&app.IOSURL, &app.AndroidURL, &app.WebURL, &app.SDKKey, &app.SigningSecret,
+		&settings, &created}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	s, err := decodeSettings(settings)
+	if err != nil {
+		return nil, fmt.Errorf("app %s: %w", app.ID, err)
+	}
+	app.OwnerID = owner.String
+	app.Settings = s
+	app.CreatedAt = time.UnixMicro(created).UTC()
+	return &app, nil
+}
+
+// mustAffectOne returns ENOTFOUND unless the statement changed a row.
+func mustAffectOne(res sql.Result, op string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if n == 0 {
+		return errAppNotFound()
+	}
+	return nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func errAppNotFound() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "App not found.") }
+
+func errUnauthorized() error {
+	return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown or missing app key.")
+}

@@ -1,0 +1,148 @@
+// Package sqlite is the embedded metadata store: apps and their keys (later users, sessions
+// and tracking links) in one SQLite file, through the pure-Go driver modernc.org/sqlite.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+
+	unmogrowp "github.com/unmogrowp/unmogrowp"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// pragmas are run by the driver on every new connection, before it is handed out: WAL so
+// that readers never block the writer, synchronous=FULL so that a committed transaction
+// survives a power loss, foreign keys enforced, and a busy timeout so that a second
+// process (or the CLI) waits for the write lock instead of failing at once.
+var pragmas = []string{
+	"busy_timeout(5000)",
+	"journal_mode(WAL)",
+	"synchronous(FULL)",
+	"foreign_keys(ON)",
+}
+
+// DB is a metadata store in one SQLite file. It is safe for concurrent use.
+//
+// It holds two connection pools on the same file: one connection for writes, whose
+// transactions start with BEGIN IMMEDIATE so that they take the write lock up front (no
+// SQLITE_BUSY upgrade failures half way through), and a pool of read-only connections that
+// run in parallel with it under WAL.
+type DB struct {
+	write  *sql.DB
+	read   *sql.DB
+	path   string
+	logger *slog.Logger
+}
+
+var _ unmogrowp.AppStore = (*DB)(nil)
+
+// Open opens, creating it if needed, the SQLite metadata store at path and applies the
+// migrations it has not yet applied. logger may be nil.
+func Open(path string, logger *slog.Logger) (*DB, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open sqlite: path must be a file path, not %q", path)
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open sqlite: path %q must not contain '?' or '#'", path)
+	}
+
+	db := &DB{path: path, logger: logger}
+	var err error
+	if db.write, err = openPool(path, false); err != nil {
+		return nil, err
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	db.write.SetConnMaxIdleTime(0)
+
+	// Migrate before opening the readers: the first connection turns the file into WAL mode
+	// and creates the schema, so a read-only connection never has to.
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := db.migrate(context.Background(), ms); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+
+	if db.read, err = openPool(path, true); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
+	db.read.SetConnMaxLifetime(0)
+	db.read.SetConnMaxIdleTime(0)
+	if err := db.read.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// dsn returns the driver's data source name for path: a plain file name followed by the
+// driver's query parameters, which it applies to every connection it opens.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Set("_query_only", "1")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return path + "?" + q.Encode()
+}
+
+func openPool(path string, readOnly bool) (*sql.DB, error) {
+	p, err := sql.Open("sqlite", dsn(path, readOnly))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := p.Ping(); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Ping reports whether the store answers reads and holds the write connection.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	return nil
+}
+
+// Close closes both connection pools. Calls after the first return nil.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close sqlite: %w", err)
+	}
+	return nil
+}
