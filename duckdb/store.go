@@ -1,0 +1,170 @@
+// Package duckdb is the embedded analytics store: events in a DuckDB file (or in memory),
+// written through DuckDB's appender and read with SQL. It implements unmogrowp.EventStore.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+var _ unmogrowp.EventStore = (*Store)(nil)
+
+// DefaultMemoryLimit is the memory DuckDB may use when Options.MemoryLimit is empty: enough
+// for appends and reports, small enough to share a machine with the rest of the binary.
+const DefaultMemoryLimit = "2GB"
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// Logger receives the store's rare messages (migrations, close). Nil discards them.
+	Logger *slog.Logger
+	// MemoryLimit caps DuckDB's memory, in DuckDB's notation ("1GB", "512MB"). Empty means
+	// DefaultMemoryLimit.
+	MemoryLimit string
+	// Threads is how many threads DuckDB runs queries on; 0 lets DuckDB choose (one per
+	// core).
+	Threads int
+}
+
+// Store is the DuckDB event store. It is safe for concurrent use: reads run in parallel on
+// a pool of connections; appends are serialized on one dedicated connection.
+type Store struct {
+	log    *slog.Logger
+	db     *sql.DB
+	closed atomic.Bool
+
+	mu sync.Mutex // serializes writers and Close; guards w
+	w  *sql.Conn  // the writer's connection; nil until needed again after a broken one
+
+	// beforeCommit, when set (by tests), runs in AppendEvents' transaction once the rows and
+	// watermarks are written and before COMMIT; an error from it aborts the batch.
+	beforeCommit func(ctx context.Context, c *sql.Conn) error
+}
+
+// Open opens the DuckDB database at path, creating it and its directory if needed, and
+// brings its schema up to date. An empty path opens a private in-memory database (for
+// tests). Only one process may open a file at a time: DuckDB locks it.
+func Open(path string, opts Options) (*Store, error) {
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("open duckdb: path %q must not contain '?'", path)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MemoryLimit == "" {
+		opts.MemoryLimit = DefaultMemoryLimit
+	}
+	if opts.Threads < 0 {
+		return nil, fmt.Errorf("open duckdb: threads must not be negative, got %d", opts.Threads)
+	}
+	if path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("open duckdb: %w", err)
+		}
+	}
+	cfg := url.Values{"memory_limit": {opts.MemoryLimit}}
+	if opts.Threads > 0 {
+		cfg.Set("threads", strconv.Itoa(opts.Threads))
+	}
+	connector, err := duckdb.NewConnector(path+"?"+cfg.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb %q: %w", path, err)
+	}
+	s := &Store{log: opts.Logger.With("store", "duckdb"), db: sql.OpenDB(connector)}
+	ctx := context.Background()
+	if err := s.migrate(ctx); err != nil {
+		return nil, errors.Join(err, s.db.Close())
+	}
+	if err := s.checkColumns(ctx); err != nil {
+		return nil, errors.Join(err, s.db.Close())
+	}
+	return s, nil
+}
+
+// Ping reports whether the database answers a query. It returns EUNAVAILABLE once the
+// store is closed.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return errClosed()
+	}
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping duckdb: %w", err)
+	}
+	return nil
+}
+
+// Close waits for the append in progress, checkpoints the database (so the next open does
+// not replay the WAL) and releases it. Calls after the first return nil; every other
+// method then fails with EUNAVAILABLE.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	if s.w != nil {
+		if err := s.w.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close writer connection: %w", err))
+		}
+		s.w = nil
+	}
+	if _, err := s.db.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+		errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.log.Error("close duckdb", "err", err)
+		return fmt.Errorf("close duckdb: %w", err)
+	}
+	return nil
+}
+
+// errClosed is what every method returns once the store is closed.
+func errClosed() error {
+	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event store is closed.")
+}
+
+// checkColumns verifies that the events table has exactly the columns the appender
+// writes, in that order, so a migration that forgets to update columns fails at open
+// rather than storing values in the wrong columns.
+func (s *Store) checkColumns(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = 'events' ORDER BY column_index`)
+	if err != nil {
+		return fmt.Errorf("read events columns: %w", err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("read events columns: %w", err)
+		}
+		got = append(got, name)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read events columns: %w", err)
+	}
+	if !slices.Equal(got, columns) {
+		return fmt.Errorf("events table has columns %v, the store writes %v", got, columns)
+	}
+	return nil
+}
