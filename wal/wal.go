@@ -1,0 +1,532 @@
+// Package wal is the embedded write-ahead log of UnMoGrowP: one partition of records in
+// segment files on local disk, appended with group commit (one write and one fdatasync for
+// every append queued meanwhile), read back in order, and deleted once committed and past
+// retention. It implements unmogrowp.Log and unmogrowp.LogReader.
+//
+// On disk, dir holds the segment files, each named by the offset of its first record
+// (00000000000000000000.wal), a commit file with the offset after the last committed
+// record, and a LOCK file that keeps a second process out. See frame.go for the framing.
+package wal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+var (
+	_ unmogrowp.Log       = (*WAL)(nil)
+	_ unmogrowp.LogReader = (*WAL)(nil)
+)
+
+// Options tune a WAL. The zero value is usable.
+type Options struct {
+	// SegmentSize is the size at which the log starts a new segment file (default 64 MiB).
+	// A record larger than it gets a segment of its own.
+	SegmentSize int64
+
+	// Retention is how long a segment is kept after its last record was appended, once
+	// all its records are committed. 0 deletes it as soon as it is fully committed.
+	// Segments are deleted on Commit and when the log starts a new segment.
+	Retention time.Duration
+
+	// MaxPendingBytes bounds the bytes waiting for the next group write; Append waits
+	// while it is reached (default 16 MiB).
+	MaxPendingBytes int
+
+	// CacheBytes is how much of the most recently written log the reader serves from
+	// memory instead of the files (default 16 MiB).
+	CacheBytes int
+
+	// Logger receives recovery notes and write failures (default: discard).
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = 64 << 20
+	}
+	if o.MaxPendingBytes <= 0 {
+		o.MaxPendingBytes = 16 << 20
+	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = 16 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// WAL is an open write-ahead log. Its methods are safe for concurrent use; calls to Read
+// are served one at a time.
+type WAL struct {
+	dir  string
+	opts Options
+	log  *slog.Logger
+	lock *os.File
+
+	mu        sync.Mutex
+	work      *sync.Cond // signalled when pend gains records or the log closes
+	space     *sync.Cond // broadcast when pend is taken by the writer
+	closed    bool
+	failed    error      // first write or sync failure: no appends until reopen
+	next      int64      // offset of the next record to append
+	segFill   int64      // bytes of the newest segment, counting pending frames
+	pend      batch      // frames waiting for the writer
+	durable   int64      // offset after the last record known durable: readers see below
+	notify    chan struct{}
+	segs      []*segment // oldest first; the last one is being appended to
+	committed int64      // offset after the last durably committed record
+	marks     []mark     // append times of uncommitted records, for Lag
+
+	stopped chan struct{} // closed when the writer goroutine returns
+	active  *os.File      // newest segment, owned by the writer goroutine
+	free    [][]byte      // spare batch buffers, owned by the writer goroutine
+
+	cache cache
+	rd    reader
+
+	commitMu   sync.Mutex
+	commitWant int64 // highest position asked of Commit; under mu
+}
+
+// batch is the frames of consecutive records that the writer writes and syncs together.
+type batch struct {
+	buf    []byte
+	first  int64   // offset of the first record
+	end    int64   // offset after the last record
+	micros int64   // append time of the first record
+	last   int64   // append time of the last record
+	splits []split // where new segments start inside buf
+	g      *group
+}
+
+// split is a point in a batch where a new segment file begins.
+type split struct {
+	pos  int   // byte position in the batch
+	base int64 // offset of the first record of the new segment
+}
+
+// group is what the appenders of one batch wait on.
+type group struct {
+	done chan struct{}
+	err  error
+}
+
+func newGroup() *group { return &group{done: make(chan struct{})} }
+
+// mark is the append time of a record, kept for Lag at most every markEvery.
+type mark struct {
+	offset int64
+	micros int64
+}
+
+const markEvery = 10 * time.Millisecond
+
+// addMark records that the record at offset was appended at micros, if the last mark is
+// older than markEvery. Called with mu held.
+func (w *WAL) addMark(offset, micros int64) {
+	if n := len(w.marks); n == 0 || micros-w.marks[n-1].micros >= markEvery.Microseconds() {
+		w.marks = append(w.marks, mark{offset, micros})
+	}
+}
+
+// Open opens the log in dir, creating dir if needed, and recovers it: a torn or damaged
+// tail of the newest segment is logged and cut off; damage in any older segment makes
+// Open fail with an error naming the file. The reader starts after the last committed
+// record.
+func Open(dir string, opts Options) (*WAL, error) {
+	opts.setDefaults()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open wal: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open wal: %w", err)
+	}
+	if err := lockFile(lock); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open wal: %s is in use by another process: %w", dir, err)
+	}
+	w := &WAL{
+		dir:     dir,
+		opts:    opts,
+		log:     opts.Logger.With("wal", dir),
+		lock:    lock,
+		notify:  make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	w.work = sync.NewCond(&w.mu)
+	w.space = sync.NewCond(&w.mu)
+	w.cache.max = opts.CacheBytes
+	if err := w.recover(); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open wal: %w", err)
+	}
+	w.pend.g = newGroup()
+	w.commitWant = w.committed
+	w.rd.next = w.committed
+	w.rd.sem = make(chan struct{}, 1)
+	go w.run()
+	return w, nil
+}
+
+// recover reads the commit file and scans the segments, cutting a damaged tail off the
+// newest one, then opens the newest segment for appending.
+func (w *WAL) recover() error {
+	committed, err := readCommit(w.dir)
+	if err != nil {
+		return err
+	}
+	segs, err := listSegments(w.dir)
+	if err != nil {
+		return err
+	}
+	next := int64(-1)
+	for i, s := range segs {
+		if next >= 0 && s.base != next {
+			if s.base < next {
+				return fmt.Errorf("segment %s overlaps the one before it (which ends at offset %d)", s.path, next)
+			}
+			w.log.Warn("wal: offsets missing between segments", "from", next, "to", s.base, "segment", s.path)
+		}
+		if err := w.scan(s, committed, i == len(segs)-1); err != nil {
+			return err
+		}
+		next = s.end
+	}
+	if next < 0 {
+		next = 0
+	}
+	if committed > next {
+		// The commit file is ahead of the log: records past the cut tail were processed
+		// before they were lost. Their offsets are never reused; a new segment starts at
+		// the committed position.
+		w.log.Warn("wal: committed position is past the end of the log", "committed", committed, "end", next)
+		if n := len(segs); n > 0 && segs[n-1].size == 0 {
+			if err := os.Remove(segs[n-1].path); err != nil {
+				return fmt.Errorf("remove empty segment: %w", err)
+			}
+			segs = segs[:n-1]
+		}
+		next = committed
+	}
+	if n := len(segs); n == 0 || segs[n-1].end != next {
+		s := &segment{base: next, end: next, path: filepath.Join(w.dir, segmentName(next))}
+		f, err := createSegment(s.path, w.dir)
+		if err != nil {
+			return err
+		}
+		segs = append(segs, s)
+		w.active = f
+	} else {
+		f, err := os.OpenFile(segs[n-1].path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("open segment: %w", err)
+		}
+		w.active = f
+	}
+	w.segs = segs
+	w.next, w.durable = next, next
+	w.committed = committed
+	w.segFill = segs[len(segs)-1].size
+	return nil
+}
+
+// scan reads every frame of s, checking each one's checksum and offset. In the newest
+// segment a damaged or torn tail is logged and cut off; elsewhere it is an error.
+func (w *WAL) scan(s *segment, committed int64, newest bool) error {
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("open segment: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat segment: %w", err)
+	}
+	r := newSegReader(f, info.Size())
+	for {
+		fr, err := r.next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil && fr.offset != s.end {
+			err = fmt.Errorf("offset %d where %d was expected", fr.offset, s.end)
+		}
+		if err != nil {
+			if !newest || !isDamage(err) {
+				return fmt.Errorf("segment %s is corrupt at byte %d: %w", s.path, r.pos(), err)
+			}
+			w.log.Warn("wal: cutting damaged tail of the newest segment",
+				"segment", s.path, "at", r.pos(), "dropped_bytes", info.Size()-r.pos(), "reason", err)
+			if err := f.Truncate(r.pos()); err != nil {
+				return fmt.Errorf("cut damaged tail of %s: %w", s.path, err)
+			}
+			if err := fdatasync(f); err != nil {
+				return fmt.Errorf("cut damaged tail of %s: %w", s.path, err)
+			}
+			break
+		}
+		if fr.offset >= committed {
+			w.addMark(fr.offset, fr.micros)
+		}
+		s.end++
+		s.lastTime = fr.micros
+	}
+	s.size = r.pos()
+	return nil
+}
+
+// isDamage tells a damaged frame from an I/O error.
+func isDamage(err error) bool {
+	var pe *os.PathError
+	return !errors.As(err, &pe) && !errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// createSegment creates a segment file and fsyncs dir so that it persists.
+func createSegment(path, dir string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create segment: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create segment: %w", err)
+	}
+	return f, nil
+}
+
+// unavailable is the error of an append or read on a closed or failed log.
+func unavailable(why string) error {
+	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event log is %s.", why)
+}
+
+// Append stores values in order under key and returns nil once all of them are written
+// and fdatasynced. Concurrent calls share one write and one sync. It returns an error
+// with code EUNAVAILABLE after Close or once a write or sync has failed (the log then
+// takes no more appends until it is reopened), EINVALID for a key over MaxKeyBytes,
+// ETOOLARGE for a value over MaxValueBytes, and ctx.Err() if ctx is done first (the
+// records may then still be stored).
+func (w *WAL) Append(ctx context.Context, key string, values [][]byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(key) > MaxKeyBytes {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "Log key is over %d bytes.", MaxKeyBytes)
+	}
+	need := 0
+	for _, v := range values {
+		if len(v) > MaxValueBytes {
+			return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "Log record is over %d bytes.", MaxValueBytes)
+		}
+		need += frameSize(len(key), len(v))
+	}
+	now := time.Now().UnixMicro()
+	w.mu.Lock()
+	for {
+		if w.closed {
+			w.mu.Unlock()
+			return unavailable("closed")
+		}
+		if w.failed != nil {
+			w.mu.Unlock()
+			return unavailable("failing to write")
+		}
+		if len(w.pend.buf) == 0 || len(w.pend.buf)+need <= w.opts.MaxPendingBytes {
+			break
+		}
+		w.space.Wait()
+	}
+	if len(values) == 0 {
+		w.mu.Unlock()
+		return nil
+	}
+	b := &w.pend
+	if len(b.buf) == 0 {
+		b.first, b.micros = w.next, now
+	}
+	for _, v := range values {
+		n := int64(frameSize(len(key), len(v)))
+		if w.segFill > 0 && w.segFill+n > w.opts.SegmentSize {
+			b.splits = append(b.splits, split{pos: len(b.buf), base: w.next})
+			w.segFill = 0
+		}
+		b.buf = appendFrame(b.buf, w.next, now, key, v)
+		w.next++
+		w.segFill += n
+	}
+	b.end, b.last = w.next, now
+	g := b.g
+	w.work.Signal()
+	w.mu.Unlock()
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run is the writer goroutine: it takes everything pending, writes it with one write call
+// per segment, syncs, publishes it to readers and wakes its appenders.
+func (w *WAL) run() {
+	defer close(w.stopped)
+	for {
+		w.mu.Lock()
+		for len(w.pend.buf) == 0 && !w.closed {
+			w.work.Wait()
+		}
+		if len(w.pend.buf) == 0 {
+			w.mu.Unlock()
+			return
+		}
+		b := w.pend
+		w.pend = batch{buf: w.spare(), g: newGroup()}
+		failed := w.failed
+		w.mu.Unlock()
+		w.space.Broadcast()
+
+		if failed != nil {
+			w.free = append(w.free, b.buf[:0])
+			b.g.err = unavailable("failing to write")
+			close(b.g.done)
+			continue
+		}
+		sealed, err := w.write(&b)
+		if err != nil {
+			w.log.Error("wal: write failed; refusing appends until reopened", "err", err)
+			w.free = append(w.free, b.buf[:0])
+			w.mu.Lock()
+			w.failed = err
+			w.mu.Unlock()
+			b.g.err = unavailable("failing to write")
+			close(b.g.done)
+			continue
+		}
+		w.cache.add(&chunk{first: b.first, end: b.end, data: b.buf}, &w.free)
+		w.mu.Lock()
+		w.publish(&b, sealed)
+		w.mu.Unlock()
+		close(b.g.done)
+		if len(sealed) > 0 {
+			w.deleteOld()
+		}
+	}
+}
+
+// spare returns an empty batch buffer, reusing one when it can.
+func (w *WAL) spare() []byte {
+	if n := len(w.free); n > 0 {
+		b := w.free[n-1]
+		w.free = w.free[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, 64<<10)
+}
+
+// write writes and syncs the batch, starting new segment files at its splits. Before a new
+// segment file is created, the one before it is synced, so that only the newest segment
+// can ever have a torn tail. It returns the new segments.
+func (w *WAL) write(b *batch) ([]*segment, error) {
+	var created []*segment
+	pos := 0
+	for _, sp := range b.splits {
+		if err := writeAll(w.active, b.buf[pos:sp.pos]); err != nil {
+			return nil, err
+		}
+		if err := fdatasync(w.active); err != nil {
+			return nil, fmt.Errorf("sync segment: %w", err)
+		}
+		s := &segment{base: sp.base, end: sp.base, path: filepath.Join(w.dir, segmentName(sp.base))}
+		f, err := createSegment(s.path, w.dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := w.active.Close(); err != nil {
+			w.log.Warn("wal: close segment", "err", err)
+		}
+		w.active = f
+		created = append(created, s)
+		pos = sp.pos
+	}
+	if err := writeAll(w.active, b.buf[pos:]); err != nil {
+		return nil, err
+	}
+	if err := fdatasync(w.active); err != nil {
+		return nil, fmt.Errorf("sync segment: %w", err)
+	}
+	return created, nil
+}
+
+func writeAll(f *os.File, p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if _, err := f.Write(p); err != nil {
+		return fmt.Errorf("write segment: %w", err)
+	}
+	return nil
+}
+
+// publish makes a written batch visible: segment sizes and ends, the durable offset, the
+// Lag marks, and a wake-up for waiting readers. Called with mu held.
+func (w *WAL) publish(b *batch, created []*segment) {
+	pos := 0
+	cur := w.segs[len(w.segs)-1]
+	for i, sp := range b.splits {
+		cur.size += int64(sp.pos - pos)
+		cur.end = sp.base
+		cur.lastTime = b.last
+		cur = created[i]
+		w.segs = append(w.segs, cur)
+		pos = sp.pos
+	}
+	cur.size += int64(len(b.buf) - pos)
+	cur.end = b.end
+	cur.lastTime = b.last
+	w.addMark(b.first, b.micros)
+	w.durable = b.end
+	close(w.notify)
+	w.notify = make(chan struct{})
+}
+
+// Close waits for the pending appends to be written, then releases the log: appends
+// after it fail with EUNAVAILABLE and blocked or later reads return an EUNAVAILABLE error.
+// Calling it again returns nil.
+func (w *WAL) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.work.Broadcast()
+	w.space.Broadcast()
+	w.mu.Unlock()
+	<-w.stopped
+
+	w.mu.Lock()
+	close(w.notify)
+	w.mu.Unlock()
+	w.rd.acquire()
+	w.rd.closeFile()
+	w.rd.release()
+
+	var errs []error
+	if err := w.active.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close segment: %w", err))
+	}
+	if err := w.lock.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close lock file: %w", err))
+	}
+	return errors.Join(errs...)
+}
