@@ -17,6 +17,12 @@ import (
 const appColumns = `id, owner_id, name, platform, bundle_id, ios_url, android_url, web_url,
 	sdk_key, signing_secret, settings, created_at`
 
+// The queries of AppByKey, each reading the key column it matched after appColumns.
+const (
+	bySDKKeyQuery        = `SELECT ` + appColumns + `, sdk_key FROM apps WHERE sdk_key = ?`
+	byServerKeyHashQuery = `SELECT ` + appColumns + `, server_key_hash FROM apps WHERE server_key_hash = ?`
+)
+
 // CreateApp validates the app, fills its ID, SDKKey, SigningSecret and CreatedAt, stores it
 // with the hash of a new server key, and returns its keys with the plain server key.
 // Returns EINVALID for an empty name or invalid settings.
@@ -80,21 +86,19 @@ func (db *DB) AppByKey(ctx context.Context, key string, kind unmogrowp.KeyKind) 
 		return nil, errUnauthorized()
 	}
 	var (
-		query string
-		arg   string
+		stmt *sql.Stmt
+		arg  string
 	)
 	switch kind {
 	case unmogrowp.SDKKey:
-		query = `SELECT ` + appColumns + `, sdk_key FROM apps WHERE sdk_key = ?`
-		arg = key
+		stmt, arg = db.bySDKKey, key
 	case unmogrowp.ServerKey:
-		query = `SELECT ` + appColumns + `, server_key_hash FROM apps WHERE server_key_hash = ?`
-		arg = hashServerKey(key)
+		stmt, arg = db.byServerKeyHash, hashServerKey(key)
 	default:
 		return nil, fmt.Errorf("app by key: unknown key kind %d", kind)
 	}
 	var stored string
-	app, err := scanApp(db.read.QueryRowContext(ctx, query, arg), &stored)
+	app, err := scanApp(stmt.QueryRowContext(ctx, arg), &stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errUnauthorized()
 	}

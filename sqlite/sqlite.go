@@ -39,6 +39,10 @@ type DB struct {
 	read   *sql.DB
 	path   string
 	logger *slog.Logger
+
+	// The lookups of the ingestion hot path, prepared once on the read pool (database/sql
+	// prepares them again on each pooled connection the first time they run there).
+	bySDKKey, byServerKeyHash *sql.Stmt
 }
 
 var _ unmogrowp.AppStore = (*DB)(nil)
@@ -87,9 +91,13 @@ func Open(path string, logger *slog.Logger) (*DB, error) {
 	db.read.SetMaxIdleConns(n)
 	db.read.SetConnMaxLifetime(0)
 	db.read.SetConnMaxIdleTime(0)
-	if err := db.read.Ping(); err != nil {
+	if db.bySDKKey, err = db.read.Prepare(bySDKKeyQuery); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		return nil, fmt.Errorf("open sqlite %s: prepare: %w", path, err)
+	}
+	if db.byServerKeyHash, err = db.read.Prepare(byServerKeyHashQuery); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: prepare: %w", path, err)
 	}
 	return db, nil
 }
@@ -135,6 +143,11 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes both connection pools. Calls after the first return nil.
 func (db *DB) Close() error {
 	var errs []error
+	for _, s := range []*sql.Stmt{db.bySDKKey, db.byServerKeyHash} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
