@@ -129,7 +129,8 @@ func openPool(path string, readOnly bool) (*sql.DB, error) {
 	return p, nil
 }
 
-// Ping reports whether the store answers reads and holds the write connection.
+// Ping reports whether both pools answer. It waits for the write connection while a write
+// is in progress.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)

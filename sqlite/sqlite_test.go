@@ -54,6 +54,9 @@ func TestAppStore(t *testing.T) {
 func TestPragmas(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
 	for _, p := range []struct {
 		name      string
 		pool      *sql.DB
