@@ -154,8 +154,12 @@ func (w *WAL) Read(ctx context.Context, max int) ([]unmogrowp.Record, error) {
 	}
 	select {
 	case w.rd.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		select {
+		case w.rd.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	defer w.rd.release()
 	var durable int64
@@ -332,6 +336,7 @@ func (w *WAL) Commit(ctx context.Context, recs []unmogrowp.Record) error {
 	want, done := w.commitWant, w.committed
 	w.mu.Unlock()
 	if done >= target {
+		w.deleteOld() // a segment may have aged past Retention since
 		return nil
 	}
 	if err := writeCommit(w.dir, want); err != nil {

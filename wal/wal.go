@@ -77,11 +77,11 @@ type WAL struct {
 	work      *sync.Cond // signalled when pend gains records or the log closes
 	space     *sync.Cond // broadcast when pend is taken by the writer
 	closed    bool
-	failed    error      // first write or sync failure: no appends until reopen
-	next      int64      // offset of the next record to append
-	segFill   int64      // bytes of the newest segment, counting pending frames
-	pend      batch      // frames waiting for the writer
-	durable   int64      // offset after the last record known durable: readers see below
+	failed    error // first write or sync failure: no appends until reopen
+	next      int64 // offset of the next record to append
+	segFill   int64 // bytes of the newest segment, counting pending frames
+	pend      batch // frames waiting for the writer
+	durable   int64 // offset after the last record known durable: readers see below
 	notify    chan struct{}
 	segs      []*segment // oldest first; the last one is being appended to
 	committed int64      // offset after the last durably committed record
@@ -196,7 +196,12 @@ func (w *WAL) recover() error {
 			if s.base < next {
 				return fmt.Errorf("segment %s overlaps the one before it (which ends at offset %d)", s.path, next)
 			}
-			w.log.Warn("wal: offsets missing between segments", "from", next, "to", s.base, "segment", s.path)
+			if s.base > committed {
+				return fmt.Errorf("segment %s starts at offset %d but the segment before it ends at %d: records are missing", s.path, s.base, next)
+			}
+			// Allowed: the commit file was ahead of a cut tail (see below), and the
+			// missing records were all processed.
+			w.log.Warn("wal: offsets missing between segments, all committed", "from", next, "to", s.base, "segment", s.path)
 		}
 		if err := w.scan(s, committed, i == len(segs)-1); err != nil {
 			return err
