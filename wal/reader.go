@@ -79,7 +79,7 @@ type chunk struct {
 type cache struct {
 	mu     sync.RWMutex
 	chunks []*chunk
-	bytes  int
+	bytes  int // capacity of the chunks' buffers
 	max    int
 }
 
@@ -89,12 +89,12 @@ func (c *cache) add(ch *chunk, free *[][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.chunks = append(c.chunks, ch)
-	c.bytes += len(ch.data)
+	c.bytes += cap(ch.data)
 	for c.bytes > c.max && len(c.chunks) > 1 {
 		old := c.chunks[0]
 		c.chunks[0] = nil
 		c.chunks = c.chunks[1:]
-		c.bytes -= len(old.data)
+		c.bytes -= cap(old.data)
 		if len(*free) < 4 {
 			*free = append(*free, old.data[:0])
 		}
@@ -237,21 +237,15 @@ func (w *WAL) readDisk(out []unmogrowp.Record, max int, durable int64, s *slab) 
 			err = fmt.Errorf("offset %d where %d was expected", f.offset, r.next)
 		}
 		if err != nil {
+			path := r.seg.path
 			r.closeFile()
-			return out, fmt.Errorf("read wal segment %s: %w", w.rd.seg.pathOr(), err)
+			return out, fmt.Errorf("read wal segment %s: %w", path, err)
 		}
 		out = append(out, r.record(f, s))
 		r.next++
 		r.srNext++
 	}
 	return out, nil
-}
-
-func (s *segment) pathOr() string {
-	if s == nil {
-		return "?"
-	}
-	return s.path
 }
 
 // openAt opens the segment holding offset off and positions the reader at it. If the

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,11 +23,11 @@ const (
 // segment is one segment file: the records from base on, in offset order. Its fields
 // other than base and path change under WAL.mu.
 type segment struct {
-	base     int64  // offset of its first record (and its file name)
-	path     string //
-	size     int64  // bytes known durable and valid
-	end      int64  // offset after its last durable record (== base when empty)
-	lastTime int64  // append time of its last record, unix micro
+	base     int64 // offset of its first record (and its file name)
+	path     string
+	size     int64 // bytes known durable and valid
+	end      int64 // offset after its last durable record (== base when empty)
+	lastTime int64 // append time of its last record, unix micro
 }
 
 // segmentName returns the file name of the segment whose first offset is base.
@@ -51,18 +52,8 @@ func listSegments(dir string) ([]*segment, error) {
 		}
 		segs = append(segs, &segment{base: base, path: filepath.Join(dir, name), end: base})
 	}
-	slices.SortFunc(segs, func(a, b *segment) int { return compareInt64(a.base, b.base) })
+	slices.SortFunc(segs, func(a, b *segment) int { return cmp.Compare(a.base, b.base) })
 	return segs, nil
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // segReader reads frames from a segment file through a buffer, never past limit.

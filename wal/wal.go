@@ -435,7 +435,7 @@ func (w *WAL) spare() []byte {
 		w.free = w.free[:n-1]
 		return b[:0]
 	}
-	return make([]byte, 0, 64<<10)
+	return make([]byte, 0, 32<<10)
 }
 
 // write writes and syncs the batch, starting new segment files at its splits. Before a new
