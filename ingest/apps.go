@@ -1,0 +1,93 @@
+package ingest
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// appCache keeps apps looked up by key for a short while, so the metadata store is not
+// asked on every request; a rotated key or a changed setting takes effect within ttl.
+// It also holds each app's rate limiter, which must outlive cache entries.
+type appCache struct {
+	store unmogrowp.AppStore
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu       sync.Mutex
+	byKey    map[cacheKey]cachedApp
+	limiters map[string]*rate.Limiter
+}
+
+type cacheKey struct {
+	key  string
+	kind unmogrowp.KeyKind
+}
+
+type cachedApp struct {
+	app     *unmogrowp.App
+	err     error // a cached EUNAUTHORIZED, so floods of bad keys do not reach the store
+	expires time.Time
+}
+
+func newAppCache(store unmogrowp.AppStore, ttl time.Duration, now func() time.Time) *appCache {
+	return &appCache{store: store, ttl: ttl, now: now, byKey: map[cacheKey]cachedApp{}, limiters: map[string]*rate.Limiter{}}
+}
+
+// lookup returns the app that owns the key, from the cache or the store.
+func (c *appCache) lookup(ctx context.Context, key string, kind unmogrowp.KeyKind) (*unmogrowp.App, error) {
+	now := c.now()
+	k := cacheKey{key, kind}
+	c.mu.Lock()
+	e, ok := c.byKey[k]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.app, e.err
+	}
+	app, err := c.store.AppByKey(ctx, key, kind)
+	if err != nil && unmogrowp.ErrorCode(err) != unmogrowp.EUNAUTHORIZED {
+		return nil, err // a store failure is not cached
+	}
+	c.mu.Lock()
+	if len(c.byKey) > 100_000 { // bound memory under a flood of distinct bad keys
+		clear(c.byKey)
+	}
+	c.byKey[k] = cachedApp{app: app, err: err, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return app, err
+}
+
+// allow takes n events from the app's rate limit. It returns 0 when they may pass, or how
+// long the caller should wait before trying again.
+func (c *appCache) allow(app *unmogrowp.App, n int) time.Duration {
+	perSecond := app.Settings.RateLimitPerSecond
+	if perSecond <= 0 {
+		return 0
+	}
+	burst := max(perSecond, unmogrowp.MaxBatchEvents)
+	c.mu.Lock()
+	lim, ok := c.limiters[app.ID]
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(perSecond), burst)
+		c.limiters[app.ID] = lim
+	} else if lim.Limit() != rate.Limit(perSecond) {
+		lim.SetLimit(rate.Limit(perSecond))
+		lim.SetBurst(burst)
+	}
+	c.mu.Unlock()
+	now := c.now()
+	r := lim.ReserveN(now, n)
+	if !r.OK() {
+		return time.Second
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return time.Duration(math.Ceil(d.Seconds())) * time.Second
+	}
+	return 0
+}

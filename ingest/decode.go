@@ -1,0 +1,228 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// wireEvent is an event as SDKs and servers send it (API.md, section 1).
+type wireEvent struct {
+	EventType       string          `json:"event_type"`
+	AppID           string          `json:"app_id"`
+	DeviceID        string          `json:"device_id"`
+	EventID         string          `json:"event_id"`
+	UserID          string          `json:"user_id"`
+	SessionID       string          `json:"session_id"`
+	Timestamp       wireTime        `json:"timestamp"`
+	Platform        string          `json:"platform"`
+	OSVersion       string          `json:"os_version"`
+	AppVersion      string          `json:"app_version"`
+	DeviceModel     string          `json:"device_model"`
+	Country         string          `json:"country"`
+	Language        string          `json:"language"`
+	IDFA            string          `json:"idfa"`
+	GAID            string          `json:"gaid"`
+	IDFV            string          `json:"idfv"`
+	AndroidID       string          `json:"android_id"`
+	ATTStatus       string          `json:"att_status"`
+	InstallReferrer string          `json:"install_referrer"`
+	InstallBeginTS  wireTime        `json:"install_begin_ts"`
+	Revenue         wireNumber      `json:"revenue"`
+	Currency        string          `json:"currency"`
+	IP              string          `json:"ip"`
+	UserAgent       string          `json:"user_agent"`
+	Attribution     json.RawMessage `json:"attribution"`
+	EventData       json.RawMessage `json:"event_data"`
+}
+
+// decodeEvent decodes one event object into e. The error is an *unmogrowp.Error with code
+// EINVALID whose message names the field at fault.
+func decodeEvent(raw []byte, e *unmogrowp.Event) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "Each event must be a JSON object.")
+	}
+	var w wireEvent
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return decodeError(err)
+	}
+	for _, obj := range []struct {
+		name string
+		v    *json.RawMessage
+	}{{"attribution", &w.Attribution}, {"event_data", &w.EventData}} {
+		*obj.v = bytes.TrimSpace(*obj.v)
+		switch {
+		case len(*obj.v) == 0 || string(*obj.v) == "null":
+			*obj.v = nil
+		case (*obj.v)[0] != '{':
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a JSON object.", obj.name)
+		}
+	}
+	if w.IP != "" {
+		if _, err := netip.ParseAddr(w.IP); err != nil {
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "ip is not an IP address.")
+		}
+	}
+	*e = unmogrowp.Event{
+		EventID: w.EventID, AppID: w.AppID, EventType: w.EventType, DeviceID: w.DeviceID,
+		UserID: w.UserID, SessionID: w.SessionID, Timestamp: w.Timestamp.t,
+		Platform: w.Platform, OSVersion: w.OSVersion, AppVersion: w.AppVersion,
+		DeviceModel: w.DeviceModel, Country: w.Country, Language: w.Language,
+		IDFA: w.IDFA, GAID: w.GAID, IDFV: w.IDFV, AndroidID: w.AndroidID, ATTStatus: w.ATTStatus,
+		InstallReferrer: w.InstallReferrer, InstallBeginAt: w.InstallBeginTS.t,
+		Revenue: w.Revenue.v, HasRevenue: w.Revenue.set, Currency: w.Currency,
+		IP: w.IP, UserAgent: w.UserAgent,
+		Attribution: []byte(w.Attribution), EventData: []byte(w.EventData),
+	}
+	if e.HasRevenue && e.Currency == "" {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "currency is required when revenue is present.")
+	}
+	return nil
+}
+
+// decodeError turns a JSON decoding error into a sentence for the caller.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	var fe *fieldError
+	switch {
+	case errors.As(err, &fe):
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "%s", fe.msg)
+	case errors.As(err, &te) && te.Field != "":
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a %s.", te.Field, jsonKind(te.Type.Kind().String()))
+	}
+	return unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice":
+		return "JSON array"
+	case "float64", "int", "int64":
+		return "number"
+	}
+	return "JSON object"
+}
+
+// fieldError is returned by the custom field decoders; its message is shown as it is.
+type fieldError struct{ msg string }
+
+func (e *fieldError) Error() string { return e.msg }
+
+// wireTime accepts unix seconds, unix milliseconds (values above 1e12), RFC 3339, or null.
+type wireTime struct{ t time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (w *wireTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		w.t = time.Time{}
+		return nil
+	}
+	t, err := parseTime(b)
+	if err != nil {
+		return &fieldError{"timestamp and install_begin_ts must be unix seconds, unix milliseconds or an RFC 3339 time."}
+	}
+	w.t = t
+	return nil
+}
+
+// parseTime parses a JSON number or string as unix seconds, unix milliseconds or RFC 3339.
+func parseTime(b []byte) (time.Time, error) {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return time.Time{}, err
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), nil
+		}
+		b = []byte(strings.TrimSpace(s))
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1e16 {
+		return time.Time{}, fmt.Errorf("not a time: %q", b)
+	}
+	if f > 1e12 {
+		return time.UnixMicro(int64(f * 1e3)).UTC(), nil
+	}
+	return time.UnixMicro(int64(f * 1e6)).UTC(), nil
+}
+
+// ParseTime parses a time as the contract takes it in query strings and bodies: unix
+// seconds, unix milliseconds (values above 1e12), or RFC 3339.
+func ParseTime(s string) (time.Time, error) {
+	if strings.HasPrefix(s, `"`) {
+		return time.Time{}, fmt.Errorf("not a time: %q", s)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	return parseTime([]byte(s))
+}
+
+// wireNumber accepts a JSON number, a numeric string, or null.
+type wireNumber struct {
+	v   float64
+	set bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (w *wireNumber) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*w = wireNumber{}
+		return nil
+	}
+	s := string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return &fieldError{"revenue must be a number."}
+	}
+	*w = wireNumber{v: f, set: true}
+	return nil
+}
+
+// splitBatch returns the raw events of a batch body: {"events":[...]} or a bare array.
+func splitBatch(body []byte) ([]json.RawMessage, error) {
+	body = bytes.TrimSpace(body)
+	var events []json.RawMessage
+	switch {
+	case len(body) > 0 && body[0] == '[':
+		if err := json.Unmarshal(body, &events); err != nil {
+			return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
+		}
+	case len(body) > 0 && body[0] == '{':
+		var b struct {
+			Events *[]json.RawMessage `json:"events"`
+		}
+		if err := json.Unmarshal(body, &b); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "events must be a JSON array.")
+			}
+			return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
+		}
+		if b.Events == nil {
+			return nil, unmogrowp.Errorf(unmogrowp.EINVALID, `Body must be {"events":[...]} or a JSON array of events.`)
+		}
+		events = *b.Events
+	default:
+		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
+	}
+	return events, nil
+}

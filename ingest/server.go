@@ -1,0 +1,368 @@
+// Package ingest is the ingestion listener: the HTTP endpoints that SDKs, servers and ad
+// networks send events to (API.md, section 1). It authenticates app keys, checks request
+// signatures and rate limits, validates and normalises events, and acknowledges them only
+// once the log has them durably.
+package ingest
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// Config is what the ingestion listener needs. Log, Apps and Registry are required.
+type Config struct {
+	Log            unmogrowp.Log
+	Apps           unmogrowp.AppStore
+	Health         map[string]func(context.Context) error // backends /health asks, by name
+	TrustedProxies []netip.Prefix                         // peers whose X-Forwarded-For is believed
+	CORSOrigins    []string                               // origins web SDKs may send from; "*" for any
+	Registry       *prometheus.Registry                   // metrics are registered here and served at /metrics
+	Logger         *slog.Logger
+	Now            func() time.Time // the clock; time.Now when nil
+	AppCacheTTL    time.Duration    // how long an app looked up by key is kept; 5 s when 0
+}
+
+// SignatureMaxSkew is how far X-Timestamp of a signed request may be from the server's clock.
+const SignatureMaxSkew = 300 * time.Second
+
+// Server serves the ingestion endpoints. It is an http.Handler.
+type Server struct {
+	cfg     Config
+	apps    *appCache
+	handler http.Handler
+	metrics *metrics
+	bufs    sync.Pool
+}
+
+// New returns the ingestion listener's handler for cfg.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.AppCacheTTL == 0 {
+		cfg.AppCacheTTL = 5 * time.Second
+	}
+	s := &Server{cfg: cfg, apps: newAppCache(cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry)}
+	mux := http.NewServeMux()
+	mux.Handle("GET /health", HealthHandler(cfg.Health, cfg.Logger))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("POST /v1/events", s.handleEvent)
+	mux.HandleFunc("POST /v1/events/batch", s.handleBatch)
+	mux.HandleFunc("/", NotFound)
+	s.handler = Middleware(mux, MiddlewareConfig{
+		Listener: "ingest", Logger: cfg.Logger, CORSOrigins: cfg.CORSOrigins,
+		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/"},
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// HealthHandler answers GET /health: 200 {"status":"ok"} when every check passes, 503
+// {"status":"degraded"} otherwise, with each check's result under "checks".
+func HealthHandler(checks map[string]func(context.Context) error, logger *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		results := map[string]string{}
+		status, code := "ok", http.StatusOK
+		for name, ping := range checks {
+			results[name] = "ok"
+			if err := ping(ctx); err != nil {
+				logger.Warn("health check failed", "backend", name, "err", err)
+				results[name] = "unavailable"
+				status, code = "degraded", http.StatusServiceUnavailable
+			}
+		}
+		writeJSON(w, code, map[string]any{"status": status, "checks": results})
+	}
+}
+
+// NotFound answers a JSON 404 for a route that does not exist.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such endpoint: %s %s.", r.Method, r.URL.Path))
+}
+
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
+	s.ingest(w, r, false)
+}
+
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	s.ingest(w, r, true)
+}
+
+// batchError is one rejected event of a batch, by its index in the request.
+type batchError struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
+}
+
+// ingest runs both event endpoints: authenticate, read, verify, decode, validate, append to
+// the log, answer.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
+	app, kind, err := s.authenticate(r)
+	if err != nil {
+		s.reject(w, err, 1)
+		return
+	}
+	limit := int64(unmogrowp.MaxEventBytes)
+	if batch {
+		limit = unmogrowp.MaxBatchBytes
+	}
+	buf := s.getBuf()
+	defer s.bufs.Put(buf)
+	body, err := readBody(r, limit, buf.body[:0])
+	buf.body = body[:0]
+	if err != nil {
+		s.reject(w, err, 1)
+		return
+	}
+	if app.Settings.RequireSignature && kind == unmogrowp.SDKKey {
+		if err := verifySignature(r, body, app.SigningSecret, s.cfg.Now()); err != nil {
+			s.reject(w, err, 1)
+			return
+		}
+	}
+	var raws []json.RawMessage
+	if batch {
+		if raws, err = splitBatch(body); err != nil {
+			s.reject(w, err, 1)
+			return
+		}
+		if len(raws) > unmogrowp.MaxBatchEvents {
+			s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A batch holds at most %d events; this one has %d.", unmogrowp.MaxBatchEvents, len(raws)), len(raws))
+			return
+		}
+		for i, raw := range raws {
+			if len(raw) > unmogrowp.MaxEventBytes {
+				s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "Event %d is larger than %d bytes.", i, unmogrowp.MaxEventBytes), len(raws))
+				return
+			}
+		}
+	} else {
+		raws = []json.RawMessage{body}
+	}
+	if wait := s.apps.allow(app, len(raws)); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		s.reject(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "The app's rate limit of %d events per second is exceeded; retry later.", app.Settings.RateLimitPerSecond), len(raws))
+		return
+	}
+
+	now := s.cfg.Now().UTC()
+	ip, ua := "", ""
+	if kind == unmogrowp.SDKKey {
+		ip, ua = clientIP(r, s.cfg.TrustedProxies), r.UserAgent()
+	}
+	var errs []batchError
+	values := buf.values[:0]
+	recs := buf.recs[:0]
+	ids := make([]string, 0, 1)
+	for i, raw := range raws {
+		e := &buf.event
+		err := decodeEvent(raw, e)
+		if err == nil && e.AppID != "" && e.AppID != app.ID {
+			s.reject(w, unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID), len(raws))
+			return
+		}
+		if err == nil {
+			err = e.Validate(now, app.Settings.MaxEventAge())
+		}
+		if err != nil {
+			if !batch {
+				s.reject(w, err, 1)
+				return
+			}
+			s.metrics.rejected(unmogrowp.ErrorCode(err), 1)
+			errs = append(errs, batchError{Index: i, Error: unmogrowp.ErrorMessage(err)})
+			continue
+		}
+		e.AppID = app.ID
+		if kind == unmogrowp.SDKKey { // only a server key may say which device's address it was
+			e.IP, e.UserAgent = ip, ua
+		}
+		if e.EventID == "" {
+			e.EventID = newEventID()
+		}
+		if !batch {
+			ids = append(ids, e.EventID)
+		}
+		start := len(recs)
+		recs = unmogrowp.EncodeEventRecord(recs, e)
+		values = append(values, recs[start:len(recs):len(recs)])
+	}
+	buf.values, buf.recs = values[:0], recs[:0]
+	if len(values) > 0 {
+		start := time.Now()
+		err := s.cfg.Log.Append(r.Context(), app.ID, values)
+		s.metrics.logAppend.Observe(time.Since(start).Seconds())
+		if err != nil {
+			s.cfg.Logger.Error("append to log", "app_id", app.ID, "events", len(values), "err", err)
+			s.reject(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event log cannot take events now; nothing was accepted, retry later."), len(values))
+			return
+		}
+		s.metrics.accepted.Add(float64(len(values)))
+	}
+	if !batch {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "event_id": ids[0]})
+		return
+	}
+	if errs == nil {
+		errs = []batchError{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "accepted": len(values), "rejected": len(errs), "errors": errs})
+}
+
+// authenticate finds the app of the request's key: X-Api-Key (server key) or X-App-Key
+// (SDK key).
+func (s *Server) authenticate(r *http.Request) (*unmogrowp.App, unmogrowp.KeyKind, error) {
+	key, kind := r.Header.Get("X-Api-Key"), unmogrowp.ServerKey
+	if key == "" {
+		key, kind = r.Header.Get("X-App-Key"), unmogrowp.SDKKey
+	}
+	if key == "" {
+		return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "An app key is required: send X-App-Key (SDK key) or X-Api-Key (server key).")
+	}
+	app, err := s.apps.lookup(r.Context(), key, kind)
+	if err != nil {
+		if unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED {
+			return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown app key.")
+		}
+		s.cfg.Logger.Error("look up app key", "err", err)
+		return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
+	}
+	return app, kind, nil
+}
+
+// verifySignature checks X-Timestamp and X-Signature: sha256=<hex HMAC-SHA256(secret,
+// "<X-Timestamp>.<raw body>")>.
+func verifySignature(r *http.Request, body []byte, secret string, now time.Time) error {
+	ts, sig := r.Header.Get("X-Timestamp"), r.Header.Get("X-Signature")
+	if ts == "" || sig == "" {
+		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "This app requires signed requests: send X-Timestamp and X-Signature.")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Timestamp must be unix seconds.")
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > SignatureMaxSkew || d < -SignatureMaxSkew {
+		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Timestamp is more than 300 seconds from the server's clock.")
+	}
+	got, err := hex.DecodeString(strings.TrimPrefix(sig, "sha256="))
+	if err != nil || !strings.HasPrefix(sig, "sha256=") {
+		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Signature must be sha256=<hex>.")
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Signature does not match the body.")
+	}
+	return nil
+}
+
+// Sign returns the X-Signature value for a body sent at ts with the app's signing secret:
+// what an SDK computes.
+func Sign(secret string, ts int64, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(strconv.FormatInt(ts, 10) + "."))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// readBody reads the request body into buf, decompressing gzip, and fails with ETOOLARGE
+// past limit bytes (after decompression) and EINVALID for an unreadable body.
+func readBody(r *http.Request, limit int64, buf []byte) ([]byte, error) {
+	if r.ContentLength > limit && r.Header.Get("Content-Encoding") == "" {
+		return buf, tooLarge(limit)
+	}
+	var src io.Reader = r.Body
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(io.LimitReader(r.Body, unmogrowp.MaxBatchBytes+1))
+		if err != nil {
+			return buf, unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid gzip.")
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		return buf, unmogrowp.Errorf(unmogrowp.EINVALID, "Content-Encoding %q is not supported; send gzip or no encoding.", enc)
+	}
+	n := len(buf)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		k, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if int64(len(buf)-n) > limit {
+			return buf, tooLarge(limit)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return buf, tooLarge(limit)
+			}
+			return buf, unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+		}
+	}
+}
+
+func tooLarge(limit int64) error {
+	return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", limit)
+}
+
+// reject answers with err and counts n events rejected for its reason.
+func (s *Server) reject(w http.ResponseWriter, err error, n int) {
+	s.metrics.rejected(unmogrowp.ErrorCode(err), n)
+	writeError(w, err)
+}
+
+// ingestBuf holds what one request reuses from the pool.
+type ingestBuf struct {
+	body   []byte
+	recs   []byte
+	values [][]byte
+	event  unmogrowp.Event
+}
+
+func (s *Server) getBuf() *ingestBuf {
+	if b, ok := s.bufs.Get().(*ingestBuf); ok {
+		return b
+	}
+	return &ingestBuf{body: make([]byte, 0, 64<<10), recs: make([]byte, 0, 64<<10)}
+}
+
+// newEventID returns a random 128-bit id in hex, for events sent without event_id.
+func newEventID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,461 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	json "github.com/goccy/go-json"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/sqlite"
+	"github.com/unmogrowp/unmogrowp/wal"
+)
+
+// fixture is an ingestion listener on a real WAL and a real SQLite metadata store, with a
+// fixed clock.
+type fixture struct {
+	t      *testing.T
+	srv    *Server
+	log    *wal.WAL
+	meta   *sqlite.DB
+	app    *unmogrowp.App
+	keys   unmogrowp.NewAppKeys
+	other  *unmogrowp.App
+	now    time.Time
+	remote string
+}
+
+func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	meta, err := sqlite.Open(dir+"/metadata.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	log, err := wal.Open(dir+"/wal", wal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	f := &fixture{t: t, log: log, meta: meta, now: time.Date(2025, 10, 21, 14, 20, 0, 0, time.UTC), remote: "198.51.100.9:5555"}
+	settings := unmogrowp.DefaultAppSettings()
+	if mutate != nil {
+		mutate(&settings)
+	}
+	f.app = &unmogrowp.App{Name: "Game", Platform: "ios", Settings: settings}
+	if f.keys, err = meta.CreateApp(context.Background(), f.app); err != nil {
+		t.Fatal(err)
+	}
+	f.other = &unmogrowp.App{Name: "Other", Settings: unmogrowp.DefaultAppSettings()}
+	if _, err := meta.CreateApp(context.Background(), f.other); err != nil {
+		t.Fatal(err)
+	}
+	trusted, _ := ParseTrustedProxies("10.0.0.0/8")
+	f.srv = New(Config{
+		Log: log, Apps: meta, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
+		CORSOrigins: []string{"https://game.example"}, Now: func() time.Time { return f.now },
+		Health: map[string]func(context.Context) error{"metadata": meta.Ping},
+	})
+	return f
+}
+
+type response struct {
+	Code int
+	Head http.Header
+	Body map[string]any
+	Raw  string
+}
+
+// do sends a request with the headers and returns the decoded answer.
+func (f *fixture) do(method, path string, body []byte, headers ...string) response {
+	f.t.Helper()
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.RemoteAddr = f.remote
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	res := response{Code: rec.Code, Head: rec.Header(), Raw: rec.Body.String()}
+	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(rec.Body.Bytes(), &res.Body); err != nil {
+			f.t.Fatalf("%s %s: answer is not JSON: %q", method, path, rec.Body.String())
+		}
+	}
+	return res
+}
+
+func (f *fixture) sdk(path string, body string, headers ...string) response {
+	f.t.Helper()
+	return f.do("POST", path, []byte(body), append([]string{"X-App-Key", f.app.SDKKey, "User-Agent", "GameSDK/1.0"}, headers...)...)
+}
+
+// logged reads every event the log has so far.
+func (f *fixture) logged() []unmogrowp.Event {
+	f.t.Helper()
+	var out []unmogrowp.Event
+	for {
+		n, _ := f.log.Lag()
+		if n == 0 {
+			return out
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		recs, err := f.log.Read(ctx, 10000)
+		cancel()
+		if err != nil {
+			f.t.Fatalf("read log: %v", err)
+		}
+		for _, r := range recs {
+			var e unmogrowp.Event
+			if err := unmogrowp.DecodeEventRecord(r.Value, &e); err != nil {
+				f.t.Fatalf("decode logged record: %v", err)
+			}
+			out = append(out, e)
+		}
+		if err := f.log.Commit(context.Background(), recs); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func wantError(t *testing.T, r response, code int, contains string) {
+	t.Helper()
+	if r.Code != code {
+		t.Fatalf("status = %d, want %d; body %s", r.Code, code, r.Raw)
+	}
+	msg, _ := r.Body["error"].(string)
+	if msg == "" || !strings.Contains(msg, contains) {
+		t.Fatalf("error = %q, want a sentence containing %q", msg, contains)
+	}
+}
+
+func TestSingleEventAccepted(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.sdk("/v1/events", `{"event_type":"app_install","device_id":"d1","event_id":"e1","timestamp":1761056400,
+		"platform":"IOS","os_version":"17.1","idfa":"00000000-0000-0000-0000-000000000000","revenue":"1.5","currency":"usd",
+		"ip":"1.2.3.4","user_agent":"spoofed","attribution":{"pid":"x"},"event_data":{"k":[1,2]}}`)
+	if r.Code != 200 || r.Body["status"] != "accepted" || r.Body["event_id"] != "e1" {
+		t.Fatalf("answer %d %s", r.Code, r.Raw)
+	}
+	got := f.logged()
+	if len(got) != 1 {
+		t.Fatalf("logged %d events, want 1", len(got))
+	}
+	e := got[0]
+	want := unmogrowp.Event{
+		EventID: "e1", AppID: f.app.ID, EventType: "install", DeviceID: "d1", Platform: "ios", OSVersion: "17.1",
+		Timestamp: time.Unix(1761056400, 0).UTC(), ReceivedAt: f.now, Revenue: 1.5, HasRevenue: true, Currency: "USD",
+		IP: "198.51.100.9", UserAgent: "GameSDK/1.0", Attribution: []byte(`{"pid":"x"}`), EventData: []byte(`{"k":[1,2]}`),
+	}
+	if fmt.Sprintf("%+v", e) != fmt.Sprintf("%+v", want) {
+		t.Fatalf("logged event\n got %+v\nwant %+v", e, want)
+	}
+}
+
+func TestEventIDGeneratedWhenAbsent(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.sdk("/v1/events", `{"event_type":"session","device_id":"d1"}`)
+	id, _ := r.Body["event_id"].(string)
+	if r.Code != 200 || len(id) != 32 {
+		t.Fatalf("answer %d %s", r.Code, r.Raw)
+	}
+	if got := f.logged(); len(got) != 1 || got[0].EventID != id || !got[0].Timestamp.Equal(f.now) {
+		t.Fatalf("logged %+v", got)
+	}
+}
+
+func TestTimeFormats(t *testing.T) {
+	f := newFixture(t, nil)
+	want := time.Date(2025, 10, 21, 14, 0, 0, 0, time.UTC)
+	for _, ts := range []string{`1761055200`, `1761055200000`, `"2025-10-21T14:00:00Z"`, `"2025-10-21T16:00:00+02:00"`, `"1761055200"`} {
+		r := f.sdk("/v1/events", `{"event_type":"session","device_id":"d","timestamp":`+ts+`,"install_begin_ts":`+ts+`}`)
+		if r.Code != 200 {
+			t.Fatalf("timestamp %s: %d %s", ts, r.Code, r.Raw)
+		}
+	}
+	for _, e := range f.logged() {
+		if !e.Timestamp.Equal(want) || !e.InstallBeginAt.Equal(want) {
+			t.Fatalf("timestamp %v / %v, want %v", e.Timestamp, e.InstallBeginAt, want)
+		}
+	}
+}
+
+func TestServerKeyHonoursIPAndUserAgent(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do("POST", "/v1/events", []byte(`{"event_type":"session","device_id":"d","ip":"203.0.113.7","user_agent":"Dalvik/2.1"}`), "X-Api-Key", f.keys.ServerKey)
+	if r.Code != 200 {
+		t.Fatalf("%d %s", r.Code, r.Raw)
+	}
+	r = f.do("POST", "/v1/events", []byte(`{"event_type":"session","device_id":"d2"}`), "X-Api-Key", f.keys.ServerKey)
+	if r.Code != 200 {
+		t.Fatalf("%d %s", r.Code, r.Raw)
+	}
+	got := f.logged()
+	if got[0].IP != "203.0.113.7" || got[0].UserAgent != "Dalvik/2.1" {
+		t.Fatalf("server key's ip/user_agent not honoured: %q %q", got[0].IP, got[0].UserAgent)
+	}
+	if got[1].IP != "" || got[1].UserAgent != "" {
+		t.Fatalf("server key without ip: got %q %q, want empty (the caller is a server, not the device)", got[1].IP, got[1].UserAgent)
+	}
+}
+
+func TestTrustedProxyForwardedFor(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, c := range []struct{ remote, xff, want string }{
+		{"10.1.2.3:80", "203.0.113.9", "203.0.113.9"},
+		{"10.1.2.3:80", "6.6.6.6, 203.0.113.9, 10.0.0.2", "203.0.113.9"}, // right-most untrusted
+		{"198.51.100.1:80", "203.0.113.9", "198.51.100.1"},               // untrusted peer: XFF ignored
+		{"10.1.2.3:80", "garbage", "10.1.2.3"},
+		{"[2001:db8::1]:443", "", "2001:db8::1"},
+	} {
+		f.remote = c.remote
+		if r := f.sdk("/v1/events", `{"event_type":"session","device_id":"d"}`, "X-Forwarded-For", c.xff); r.Code != 200 {
+			t.Fatalf("%d %s", r.Code, r.Raw)
+		}
+		if got := f.logged(); got[0].IP != c.want {
+			t.Errorf("peer %s XFF %q: ip %q, want %q", c.remote, c.xff, got[0].IP, c.want)
+		}
+	}
+}
+
+func TestBatchKeepsValidListsInvalid(t *testing.T) {
+	f := newFixture(t, nil)
+	body := `{"events":[
+		{"event_type":"session","device_id":"a"},
+		{"device_id":"b"},
+		{"event_type":"purchase","device_id":"c","revenue":3},
+		"not an object",
+		{"event_type":"purchase","device_id":"d","revenue":3,"currency":"EUR"}]}`
+	r := f.sdk("/v1/events/batch", body)
+	if r.Code != 200 || r.Body["accepted"] != 2.0 || r.Body["rejected"] != 3.0 {
+		t.Fatalf("%d %s", r.Code, r.Raw)
+	}
+	errs := r.Body["errors"].([]any)
+	for i, want := range []struct {
+		index float64
+		text  string
+	}{{1, "event_type"}, {2, "currency"}, {3, "JSON object"}} {
+		e := errs[i].(map[string]any)
+		if e["index"] != want.index || !strings.Contains(e["error"].(string), want.text) {
+			t.Errorf("errors[%d] = %v, want index %v about %s", i, e, want.index, want.text)
+		}
+	}
+	got := f.logged()
+	if len(got) != 2 || got[0].DeviceID != "a" || got[1].DeviceID != "d" {
+		t.Fatalf("logged %v", got)
+	}
+	// A bare array is a batch too, and an empty batch is fine.
+	if r := f.sdk("/v1/events/batch", `[{"event_type":"session","device_id":"x"}]`); r.Code != 200 || r.Body["accepted"] != 1.0 {
+		t.Fatalf("bare array: %d %s", r.Code, r.Raw)
+	}
+	if r := f.sdk("/v1/events/batch", `{"events":[]}`); r.Code != 200 || r.Body["accepted"] != 0.0 {
+		t.Fatalf("empty batch: %d %s", r.Code, r.Raw)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	f := newFixture(t, nil)
+	old := f.now.Add(-31 * 24 * time.Hour).Unix()
+	for name, c := range map[string]struct {
+		path, body string
+		code       int
+		contains   string
+	}{
+		"not json":                 {"/v1/events", `{"event_type":`, 400, "not valid JSON"},
+		"not json batch":           {"/v1/events/batch", `nope`, 400, "not valid JSON"},
+		"batch without events":     {"/v1/events/batch", `{"evts":[]}`, 400, "events"},
+		"batch events not array":   {"/v1/events/batch", `{"events":{}}`, 400, "events must be a JSON array"},
+		"array as single":          {"/v1/events", `[]`, 400, "JSON object"},
+		"missing event_type":       {"/v1/events", `{"device_id":"d"}`, 400, "event_type"},
+		"long event_type":          {"/v1/events", `{"event_type":"` + strings.Repeat("x", 65) + `","device_id":"d"}`, 400, "event_type"},
+		"missing device_id":        {"/v1/events", `{"event_type":"session"}`, 400, "device_id"},
+		"long device_id":           {"/v1/events", `{"event_type":"session","device_id":"` + strings.Repeat("x", 129) + `"}`, 400, "device_id"},
+		"long event_id":            {"/v1/events", `{"event_type":"session","device_id":"d","event_id":"` + strings.Repeat("x", 65) + `"}`, 400, "event_id"},
+		"device_id not string":     {"/v1/events", `{"event_type":"session","device_id":12}`, 400, "device_id must be a string"},
+		"bad platform":             {"/v1/events", `{"event_type":"session","device_id":"d","platform":"symbian"}`, 400, "platform"},
+		"future timestamp":         {"/v1/events", `{"event_type":"session","device_id":"d","timestamp":"2025-10-21T14:31:00Z"}`, 400, "future"},
+		"too old":                  {"/v1/events", `{"event_type":"session","device_id":"d","timestamp":` + strconv.FormatInt(old, 10) + `}`, 400, "max_event_age_days"},
+		"bad timestamp":            {"/v1/events", `{"event_type":"session","device_id":"d","timestamp":"yesterday"}`, 400, "timestamp"},
+		"negative timestamp":       {"/v1/events", `{"event_type":"session","device_id":"d","timestamp":-5}`, 400, "timestamp"},
+		"revenue without currency": {"/v1/events", `{"event_type":"purchase","device_id":"d","revenue":1}`, 400, "currency"},
+		"bad currency":             {"/v1/events", `{"event_type":"purchase","device_id":"d","revenue":1,"currency":"EURO"}`, 400, "currency"},
+		"revenue not number":       {"/v1/events", `{"event_type":"purchase","device_id":"d","revenue":"lots","currency":"EUR"}`, 400, "revenue"},
+		"attribution not object":   {"/v1/events", `{"event_type":"session","device_id":"d","attribution":[1]}`, 400, "attribution"},
+		"event_data not object":    {"/v1/events", `{"event_type":"session","device_id":"d","event_data":"x"}`, 400, "event_data"},
+		"bad ip":                   {"/v1/events", `{"event_type":"session","device_id":"d","ip":"999.1.1.1"}`, 400, "ip"},
+		"unsupported encoding":     {"/v1/events", `{}`, 400, "Content-Encoding"},
+		"unknown endpoint":         {"/v1/nothing", `{}`, 404, "No such endpoint"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var extra []string
+			if name == "unsupported encoding" {
+				extra = []string{"Content-Encoding", "br"}
+			}
+			wantError(t, f.sdk(c.path, c.body, extra...), c.code, c.contains)
+		})
+	}
+	if got := f.logged(); len(got) != 0 {
+		t.Fatalf("bad requests stored %d events", len(got))
+	}
+}
+
+func TestAuth(t *testing.T) {
+	f := newFixture(t, nil)
+	ev := []byte(`{"event_type":"session","device_id":"d"}`)
+	wantError(t, f.do("POST", "/v1/events", ev), 401, "X-App-Key")
+	wantError(t, f.do("POST", "/v1/events", ev, "X-App-Key", "pk_nope"), 401, "Unknown app key")
+	wantError(t, f.do("POST", "/v1/events", ev, "X-Api-Key", f.app.SDKKey), 401, "Unknown app key")     // an SDK key is no server key
+	wantError(t, f.do("POST", "/v1/events", ev, "X-App-Key", f.keys.ServerKey), 401, "Unknown app key") // and the reverse
+	wantError(t, f.sdk("/v1/events", `{"event_type":"session","device_id":"d","app_id":"`+f.other.ID+`"}`), 403, "another app")
+	wantError(t, f.sdk("/v1/events/batch", `[{"event_type":"session","device_id":"d"},{"event_type":"session","device_id":"d","app_id":"`+f.other.ID+`"}]`), 403, "another app")
+	if r := f.sdk("/v1/events", `{"event_type":"session","device_id":"d","app_id":"`+f.app.ID+`"}`); r.Code != 200 {
+		t.Fatalf("own app_id: %d %s", r.Code, r.Raw)
+	}
+	if got := f.logged(); len(got) != 1 {
+		t.Fatalf("logged %d events, want only the one with its own app_id", len(got))
+	}
+}
+
+func TestSizeLimits(t *testing.T) {
+	f := newFixture(t, nil)
+	one := `{"event_type":"session","device_id":"d"}`
+	many := "[" + strings.TrimSuffix(strings.Repeat(one+",", 1001), ",") + "]"
+	wantError(t, f.sdk("/v1/events/batch", many), 413, "at most 1000")
+	big := `{"event_type":"session","device_id":"d","event_data":{"x":"` + strings.Repeat("a", 64<<10) + `"}}`
+	wantError(t, f.sdk("/v1/events", big), 413, "larger than")
+	wantError(t, f.sdk("/v1/events/batch", "["+one+","+big+"]"), 413, "Event 1")
+	huge := `{"events":[` + strings.Repeat(`{"event_type":"session","device_id":"d","event_data":{"x":"`+strings.Repeat("a", 60<<10)+`"}},`, 90) + one + `]}`
+	wantError(t, f.sdk("/v1/events/batch", huge), 413, "larger than")
+	var zipped bytes.Buffer // a gzip bomb: small on the wire, over the limit inflated
+	zw := gzip.NewWriter(&zipped)
+	zw.Write([]byte(`{"events":[` + strings.Repeat(" ", 6<<20) + `]}`))
+	zw.Close()
+	wantError(t, f.sdk("/v1/events/batch", zipped.String(), "Content-Encoding", "gzip"), 413, "larger than")
+	if got := f.logged(); len(got) != 0 {
+		t.Fatalf("oversized requests stored %d events", len(got))
+	}
+}
+
+func TestGzipBody(t *testing.T) {
+	f := newFixture(t, nil)
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write([]byte(`[{"event_type":"session","device_id":"d"},{"event_type":"session","device_id":"e"}]`))
+	zw.Close()
+	if r := f.sdk("/v1/events/batch", zipped.String(), "Content-Encoding", "gzip"); r.Code != 200 || r.Body["accepted"] != 2.0 {
+		t.Fatalf("%d %s", r.Code, r.Raw)
+	}
+	wantError(t, f.sdk("/v1/events", "not gzip", "Content-Encoding", "gzip"), 400, "gzip")
+}
+
+func TestSignature(t *testing.T) {
+	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RequireSignature = true })
+	body := []byte(`{"event_type":"session","device_id":"d"}`)
+	ts := f.now.Unix()
+	good := Sign(f.app.SigningSecret, ts, body)
+	send := func(h ...string) response {
+		return f.do("POST", "/v1/events", body, append([]string{"X-App-Key", f.app.SDKKey}, h...)...)
+	}
+	wantError(t, send(), 401, "X-Signature")
+	wantError(t, send("X-Timestamp", strconv.FormatInt(ts, 10), "X-Signature", "sha256=00"), 401, "does not match")
+	wantError(t, send("X-Timestamp", strconv.FormatInt(ts, 10), "X-Signature", "md5="+good[7:]), 401, "sha256=")
+	wantError(t, send("X-Timestamp", "soon", "X-Signature", good), 401, "unix seconds")
+	stale := ts - 301
+	wantError(t, send("X-Timestamp", strconv.FormatInt(stale, 10), "X-Signature", Sign(f.app.SigningSecret, stale, body)), 401, "300 seconds")
+	wantError(t, send("X-Timestamp", strconv.FormatInt(ts, 10), "X-Signature", Sign("ss_wrong", ts, body)), 401, "does not match")
+	if r := send("X-Timestamp", strconv.FormatInt(ts, 10), "X-Signature", good); r.Code != 200 {
+		t.Fatalf("signed: %d %s", r.Code, r.Raw)
+	}
+	edge := ts - 300
+	if r := send("X-Timestamp", strconv.FormatInt(edge, 10), "X-Signature", Sign(f.app.SigningSecret, edge, body)); r.Code != 200 {
+		t.Fatalf("signed 300 s ago: %d %s", r.Code, r.Raw)
+	}
+	// The server key is a secret already: no signature needed.
+	if r := f.do("POST", "/v1/events", body, "X-Api-Key", f.keys.ServerKey); r.Code != 200 {
+		t.Fatalf("server key: %d %s", r.Code, r.Raw)
+	}
+	if got := f.logged(); len(got) != 3 {
+		t.Fatalf("logged %d events, want 3", len(got))
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RateLimitPerSecond = 100 })
+	batch := "[" + strings.TrimSuffix(strings.Repeat(`{"event_type":"session","device_id":"d"},`, 1000), ",") + "]"
+	if r := f.sdk("/v1/events/batch", batch); r.Code != 200 {
+		t.Fatalf("first batch (the burst): %d %s", r.Code, r.Raw)
+	}
+	r := f.sdk("/v1/events/batch", batch)
+	wantError(t, r, 429, "rate limit")
+	if ra, err := strconv.Atoi(r.Head.Get("Retry-After")); err != nil || ra < 1 || ra > 10 {
+		t.Fatalf("Retry-After = %q, want about 10 s (1000 events at 100/s)", r.Head.Get("Retry-After"))
+	}
+	f.now = f.now.Add(10 * time.Second)
+	if r := f.sdk("/v1/events/batch", batch); r.Code != 200 {
+		t.Fatalf("after waiting: %d %s", r.Code, r.Raw)
+	}
+	if got := f.logged(); len(got) != 2000 {
+		t.Fatalf("logged %d, want 2000", len(got))
+	}
+}
+
+func TestLogUnavailable(t *testing.T) {
+	f := newFixture(t, nil)
+	f.log.Close()
+	wantError(t, f.sdk("/v1/events", `{"event_type":"session","device_id":"d"}`), 503, "nothing was accepted")
+}
+
+func TestHealthMetricsCORS(t *testing.T) {
+	f := newFixture(t, nil)
+	if r := f.do("GET", "/health", nil); r.Code != 200 || r.Body["status"] != "ok" {
+		t.Fatalf("health: %d %s", r.Code, r.Raw)
+	}
+	f.sdk("/v1/events", `{"event_type":"session","device_id":"d"}`)
+	f.sdk("/v1/events", `{"event_type":"session"}`)
+	r := f.do("GET", "/metrics", nil)
+	for _, want := range []string{"unmogrowp_events_accepted_total 1", `unmogrowp_events_rejected_total{reason="invalid"} 1`, "unmogrowp_log_append_seconds_bucket", `unmogrowp_http_request_duration_seconds_bucket{code="200",listener="ingest",route="POST /v1/events"`} {
+		if !strings.Contains(r.Raw, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	pre := f.do("OPTIONS", "/v1/events", nil, "Origin", "https://game.example", "Access-Control-Request-Method", "POST")
+	if pre.Code != 204 || pre.Head.Get("Access-Control-Allow-Origin") != "https://game.example" || !strings.Contains(pre.Head.Get("Access-Control-Allow-Headers"), "X-App-Key") {
+		t.Fatalf("preflight: %d %v", pre.Code, pre.Head)
+	}
+	if r := f.do("OPTIONS", "/v1/events", nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "POST"); r.Head.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight from an unlisted origin allowed")
+	}
+}
+
+func TestPanicAnswersJSON500(t *testing.T) {
+	h := Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
+		MiddlewareConfig{Listener: "test", Logger: nil2discard(), Registry: prometheus.NewRegistry()})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if rec.Code != 500 || !strings.Contains(string(body), `"error"`) || strings.Contains(string(body), "boom") {
+		t.Fatalf("panic: %d %s", rec.Code, body)
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := ParseTrustedProxies(" 10.0.0.0/8, 192.0.2.1 ,2001:db8::/32")
+	if err != nil || len(got) != 3 || got[1] != netip.MustParsePrefix("192.0.2.1/32") {
+		t.Fatalf("got %v %v", got, err)
+	}
+	if _, err := ParseTrustedProxies("10.0.0.0/33"); err == nil {
+		t.Fatal("accepted a bad CIDR")
+	}
+}
