@@ -1,0 +1,191 @@
+package dedup_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/dedup"
+	"github.com/unmogrowp/unmogrowp/deduptest"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func openStore(t testing.TB, dir string, now func() time.Time) *dedup.Store {
+	t.Helper()
+	s, err := dedup.Open(dir, dedup.Options{Logger: quiet(), Now: now, SweepInterval: -1})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	deduptest.Run(t, func(t *testing.T, now func() time.Time) unmogrowp.Deduplicator {
+		return openStore(t, t.TempDir(), now)
+	})
+}
+
+func claims(app string, from, n int, partition int32, at time.Time) []unmogrowp.Claim {
+	cl := make([]unmogrowp.Claim, n)
+	for i := range cl {
+		cl[i] = unmogrowp.Claim{AppID: app, EventID: fmt.Sprintf("evt-%d", from+i),
+			Partition: partition, Offset: int64(from + i), Time: at}
+	}
+	return cl
+}
+
+func countTrue(t testing.TB, s *dedup.Store, cl []unmogrowp.Claim) int {
+	t.Helper()
+	got, err := s.Claim(context.Background(), cl)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	n := 0
+	for _, ok := range got {
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRestartKeepsClaims(t *testing.T) {
+	dir := t.TempDir()
+	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	s := openStore(t, dir, clock.Now)
+	if n := countTrue(t, s, claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
+		t.Fatalf("claimed %d of 1000 new ids", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := s.Claim(context.Background(), claims("app1", 0, 1, 0, clock.Now())); unmogrowp.ErrorCode(err) != unmogrowp.EUNAVAILABLE {
+		t.Errorf("Claim after Close: err = %v, want EUNAVAILABLE", err)
+	}
+
+	s = openStore(t, dir, clock.Now)
+	defer s.Close()
+	if n := countTrue(t, s, claims("app1", 0, 1000, 1, clock.Now())); n != 0 {
+		t.Errorf("after reopen, %d of 1000 known ids claimed again from another partition", n)
+	}
+	if n := countTrue(t, s, claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
+		t.Errorf("after reopen, %d of 1000 replays claimed, want all", n)
+	}
+	if n := countTrue(t, s, claims("app1", 1000, 10, 0, clock.Now())); n != 10 {
+		t.Errorf("after reopen, %d of 10 new ids claimed", n)
+	}
+}
+
+func TestSweepRemovesExpired(t *testing.T) {
+	dir := t.TempDir()
+	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	s := openStore(t, dir, clock.Now)
+	defer s.Close()
+	ctx := context.Background()
+
+	old := clock.Now()
+	countTrue(t, s, claims("app1", 0, 3000, 0, old))
+	clock.Advance(2 * 24 * time.Hour)
+	countTrue(t, s, claims("app1", 3000, 2000, 0, clock.Now()))
+	if n := s.Len(); n != 5000 {
+		t.Fatalf("Len = %d, want 5000", n)
+	}
+
+	// Nothing has expired yet.
+	if n, err := s.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("early Sweep = %d, %v; want 0, nil", n, err)
+	}
+	clock.Advance(unmogrowp.DedupWindow - 24*time.Hour)
+	n, err := s.Sweep(ctx)
+	if err != nil || n != 3000 {
+		t.Fatalf("Sweep = %d, %v; want 3000, nil", n, err)
+	}
+	if n := s.Len(); n != 2000 {
+		t.Fatalf("Len after sweep = %d, want 2000", n)
+	}
+	// The swept ids are new again; the kept ones are still duplicates.
+	if n := countTrue(t, s, claims("app1", 0, 3000, 1, clock.Now())); n != 3000 {
+		t.Errorf("%d of 3000 swept ids claimed, want all", n)
+	}
+	if n := countTrue(t, s, claims("app1", 3000, 2000, 1, clock.Now())); n != 0 {
+		t.Errorf("%d of 2000 live ids claimed again, want none", n)
+	}
+}
+
+func TestSweeperRunsAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	s := openStore(t, dir, clock.Now)
+	countTrue(t, s, claims("app1", 0, 500, 0, clock.Now()))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(unmogrowp.DedupWindow + time.Hour)
+	s, err := dedup.Open(dir, dedup.Options{Logger: quiet(), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Len() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("background sweep left %d expired entries", s.Len())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// BenchmarkClaim measures Claim in batches of 1000: new ids, and ids already claimed.
+func BenchmarkClaim(b *testing.B) {
+	const batch = 1000
+	b.Run("new", func(b *testing.B) {
+		s := openStore(b, b.TempDir(), time.Now)
+		defer s.Close()
+		at := time.Now()
+		n := 0
+		cpu0 := cpuTime()
+		for b.Loop() {
+			if got := countTrue(b, s, claims("app1", n, batch, 0, at)); got != batch {
+				b.Fatalf("claimed %d of %d", got, batch)
+			}
+			n += batch
+		}
+		report(b, n, cpu0)
+	})
+	b.Run("repeated", func(b *testing.B) {
+		s := openStore(b, b.TempDir(), time.Now)
+		defer s.Close()
+		at := time.Now()
+		const known = 100 * batch
+		for from := 0; from < known; from += batch {
+			countTrue(b, s, claims("app1", from, batch, 0, at))
+		}
+		n := 0
+		var cpu0 time.Duration
+		for b.Loop() {
+			if n == 0 {
+				cpu0 = cpuTime()
+			}
+			if got := countTrue(b, s, claims("app1", n%known, batch, 1, at)); got != 0 {
+				b.Fatalf("claimed %d repeated ids", got)
+			}
+			n += batch
+		}
+		report(b, n, cpu0)
+	})
+}
+
+// report reports claims/s and the process CPU time per claim since cpu0, which includes
+// Pebble's background flushes and compactions and is steadier than wall time on a shared
+// machine.
+func report(b *testing.B, n int, cpu0 time.Duration) {
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "claims/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 && n > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/claim")
+	}
+}
