@@ -1,0 +1,368 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/pipeline"
+)
+
+// key names an event in the maps the tests build: event ids are unique per app.
+func key(e unmogrowp.Event) string { return e.AppID + "/" + e.EventID }
+
+// storedByKey returns the stored events by app and event id, failing on a pair stored twice.
+func (e *env) storedByKey() map[string]unmogrowp.Event {
+	e.t.Helper()
+	events, err := e.store.Events(context.Background(), unmogrowp.EventFilter{})
+	if err != nil {
+		e.t.Fatalf("events: %v", err)
+	}
+	out := make(map[string]unmogrowp.Event, len(events))
+	for _, ev := range events {
+		if prev, dup := out[key(ev)]; dup {
+			e.t.Errorf("%s stored twice: at offsets %d and %d", key(ev), prev.Offset, ev.Offset)
+		}
+		out[key(ev)] = ev
+	}
+	return out
+}
+
+// checkStored checks that the store holds exactly want (by app and event id, with the
+// device of the event that should have won).
+func (e *env) checkStored(want []unmogrowp.Event) {
+	e.t.Helper()
+	got := e.storedByKey()
+	if len(got) != len(want) {
+		e.t.Errorf("store holds %d events, want %d", len(got), len(want))
+	}
+	for _, w := range want {
+		g, ok := got[key(w)]
+		switch {
+		case !ok:
+			e.t.Errorf("%s not stored", key(w))
+		case g.DeviceID != w.DeviceID:
+			e.t.Errorf("%s stored from device %s, want the first one, %s", key(w), g.DeviceID, w.DeviceID)
+		}
+	}
+}
+
+func (e *env) count() int64 {
+	e.t.Helper()
+	n, err := e.store.CountEvents(context.Background(), unmogrowp.EventFilter{})
+	if err != nil {
+		e.t.Fatalf("count: %v", err)
+	}
+	return n
+}
+
+func TestStoresEveryEventOnce(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	events := uniqueEvents("u", 3000)
+	for i := 0; i < len(events); i += 700 {
+		e.appendEvents(events[i:min(i+700, len(events))]...)
+	}
+	idle := prometheus.NewRegistry()
+	pipeline.New(e.wal, e.dedup, e.store, pipeline.Options{Logger: quiet(), Registerer: idle})
+	if got := metric(t, idle, "unmogrowp_pipeline_lag_records", ""); got != 3000 {
+		t.Errorf("lag before running = %v records, want 3000", got)
+	}
+	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{BatchSize: 500, Registerer: reg})
+	r.waitRecords(t, 3000)
+
+	got := e.storedByKey()
+	if len(got) != len(events) {
+		t.Fatalf("store holds %d events, want %d", len(got), len(events))
+	}
+	var prev int64 = -1
+	for _, w := range events {
+		g := got[key(w)]
+		if g.DeviceID != w.DeviceID || g.EventType != w.EventType || !g.Timestamp.Equal(w.Timestamp) {
+			t.Fatalf("%s stored as %+v", key(w), g)
+		}
+		if g.Partition != 0 || g.Offset <= prev {
+			t.Fatalf("%s at %d:%d, want partition 0 after offset %d", key(w), g.Partition, g.Offset, prev)
+		}
+		prev = g.Offset
+	}
+	wm, err := e.store.Watermarks(context.Background())
+	if err != nil || wm[0] != prev {
+		t.Errorf("watermarks = %v, %v; want partition 0 at %d", wm, err, prev)
+	}
+	st := r.p.Stats()
+	if st != (pipeline.Stats{Records: 3000, Stored: 3000}) {
+		t.Errorf("stats = %+v", st)
+	}
+	if n, _ := r.p.Lag(); n != 0 {
+		t.Errorf("Lag = %d records after all were committed", n)
+	}
+	for name, want := range map[string]float64{
+		"unmogrowp_pipeline_events_stored_total": 3000,
+		"unmogrowp_pipeline_duplicates_total":    0,
+		"unmogrowp_pipeline_lag_records":         0,
+	} {
+		if got := metric(t, reg, name, ""); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if got := metric(t, reg, "unmogrowp_pipeline_batch_seconds", ""); got < 6 {
+		t.Errorf("batch_seconds has %v observations, want at least 6 batches of 500", got)
+	}
+	if err := r.p.Run(context.Background()); !errors.Is(err, pipeline.ErrRunning) {
+		t.Errorf("second Run = %v, want ErrRunning", err)
+	}
+}
+
+func TestDuplicatesStoredOnce(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	a1 := event("app-a", "a1", "first", 1)
+	a2 := event("app-a", "a2", "first", 2)
+	a3 := event("app-a", "a3", "first", 3)
+	again := func(ev unmogrowp.Event, device string) unmogrowp.Event { ev.DeviceID = device; return ev }
+
+	// In one batch: the first of each id wins.
+	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Registerer: reg})
+	e.appendEvents(a1, a2, again(a1, "second"), a3, again(a2, "second"), again(a1, "third"))
+	r.waitRecords(t, 6)
+	e.checkStored([]unmogrowp.Event{a1, a2, a3})
+
+	// Across batches, and the same id in another app, which is another event.
+	a4 := event("app-a", "a4", "first", 4)
+	b1 := event("app-b", "a1", "first", 5)
+	e.appendEvents(again(a3, "second"), a4, b1)
+	r.waitRecords(t, 9)
+	e.checkStored([]unmogrowp.Event{a1, a2, a3, a4, b1})
+	if st := r.p.Stats(); st.Stored != 5 || st.Duplicates != 4 {
+		t.Errorf("stats = %+v, want 5 stored and 4 duplicates", st)
+	}
+	if got := metric(t, reg, "unmogrowp_pipeline_duplicates_total", ""); got != 4 {
+		t.Errorf("duplicates_total = %v, want 4", got)
+	}
+
+	// Across a restart.
+	r.stop(t)
+	e.reopen()
+	r = start(t, e.wal, e.dedup, e.store, pipeline.Options{})
+	a5 := event("app-a", "a5", "first", 6)
+	e.appendEvents(again(a2, "after-restart"), a5, again(b1, "after-restart"))
+	r.waitRecords(t, 3)
+	e.checkStored([]unmogrowp.Event{a1, a2, a3, a4, b1, a5})
+	if st := r.p.Stats(); st.Stored != 1 || st.Duplicates != 2 {
+		t.Errorf("stats after restart = %+v, want 1 stored and 2 duplicates", st)
+	}
+}
+
+func TestEventWithoutIDIsKept(t *testing.T) {
+	e := newEnv(t)
+	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{})
+	e.appendEvents(event("app-a", "", "d1", 1), event("app-a", "", "d2", 2), event("app-a", "x", "d3", 3))
+	r.waitRecords(t, 3)
+	if n := e.count(); n != 3 {
+		t.Errorf("stored %d events, want 3 (events without an id cannot be deduplicated)", n)
+	}
+}
+
+// TestCrashBeforeCommit stores batches whose log commit never happens, then restarts
+// everything on the same directories: the log replays all of them, and the watermarks
+// keep the store from taking any twice.
+func TestCrashBeforeCommit(t *testing.T) {
+	e := newEnv(t)
+	events := uniqueEvents("c", 1000)
+	dup := events[0]
+	dup.DeviceID = "duplicate"
+	e.appendEvents(events...)
+	e.appendEvents(dup) // a duplicate above the watermark: claimed again on replay, still dropped
+
+	reader := &noCommit{LogReader: e.wal}
+	r := start(t, reader, e.dedup, e.store, pipeline.Options{BatchSize: 300})
+	r.waitRecords(t, 1001)
+	r.stop(t)
+	if st := r.p.Stats(); st.Stored != 1000 || st.Duplicates != 1 || reader.attempts.Load() == 0 {
+		t.Fatalf("first run: stats %+v after %d commits, want 1000 stored, 1 duplicate and some commits", st, reader.attempts.Load())
+	}
+	e.reopen()
+	if n, _ := e.wal.Lag(); n != 1001 {
+		t.Fatalf("log lag after reopen = %d, want all 1001 records uncommitted", n)
+	}
+
+	r = start(t, e.wal, e.dedup, e.store, pipeline.Options{BatchSize: 300})
+	r.waitRecords(t, 1001)
+	e.checkStored(events)
+	st := r.p.Stats()
+	if st.Stored != 0 || st.Duplicates != 1 || st.AlreadyStored != 1000 {
+		t.Errorf("stats after restart = %+v, want 0 stored, 1 duplicate, 1000 already stored", st)
+	}
+
+	// The log moves on: new events still flow.
+	more := uniqueEvents("m", 10)
+	e.appendEvents(more...)
+	r.waitRecords(t, 1011)
+	e.checkStored(append(events, more...))
+}
+
+// TestCrashAfterClaimBeforeStore claims batches whose store write never happens, then
+// restarts: the replayed records are the ones that claimed their ids, so they are stored,
+// once.
+func TestCrashAfterClaimBeforeStore(t *testing.T) {
+	e := newEnv(t)
+	events := uniqueEvents("s", 500)
+	dup := events[7]
+	dup.DeviceID = "duplicate"
+	e.appendEvents(append(events, dup)...)
+
+	broken := &flakyStore{EventStore: e.store, fail: func(int) bool { return true }}
+	claims := &flakyDedup{Deduplicator: e.dedup, fail: func(int) bool { return false }}
+	r := start(t, e.wal, claims, broken, pipeline.Options{})
+	waitFor(t, "store writes failing after the claims", func() bool {
+		broken.mu.Lock()
+		defer broken.mu.Unlock()
+		return broken.failures >= 2 && claims.calls.Load() >= 1
+	})
+	r.stop(t)
+	if n := e.count(); n != 0 {
+		t.Fatalf("%d events stored through a store that always fails", n)
+	}
+	e.reopen()
+
+	r = start(t, e.wal, e.dedup, e.store, pipeline.Options{})
+	r.waitRecords(t, 501)
+	e.checkStored(events)
+	if st := r.p.Stats(); st.Stored != 500 || st.Duplicates != 1 {
+		t.Errorf("stats = %+v, want 500 stored and 1 duplicate", st)
+	}
+}
+
+func TestStoreFailureRetried(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		commit bool // the failed write did reach the store
+	}{
+		{"WriteLost", false},
+		{"WriteCommittedButReportedFailed", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			reg := prometheus.NewRegistry()
+			events := uniqueEvents("r", 200)
+			e.appendEvents(events...)
+			flaky := &flakyStore{EventStore: e.store, fail: func(call int) bool { return call == 1 }, commit: tt.commit}
+			r := start(t, e.wal, e.dedup, flaky, pipeline.Options{Registerer: reg})
+			r.waitRecords(t, 200)
+			e.checkStored(events)
+			flaky.mu.Lock()
+			if flaky.failures != 1 {
+				t.Errorf("store failed %d times, want 1", flaky.failures)
+			}
+			flaky.mu.Unlock()
+			if got := metric(t, reg, "unmogrowp_pipeline_events_stored_total", ""); got != 200 {
+				t.Errorf("events_stored_total = %v, want 200", got)
+			}
+			more := uniqueEvents("n", 5)
+			e.appendEvents(more...)
+			r.waitRecords(t, 205)
+			e.checkStored(append(events, more...))
+		})
+	}
+}
+
+func TestDedupFailureRetried(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	events := uniqueEvents("d", 100)
+	e.appendEvents(append(events, events[3])...)
+	flaky := &flakyDedup{Deduplicator: e.dedup, fail: func(call int) bool { return call <= 2 }}
+	r := start(t, e.wal, flaky, e.store, pipeline.Options{Registerer: reg})
+	r.waitRecords(t, 101)
+	e.checkStored(events)
+	if st := r.p.Stats(); st.Stored != 100 || st.Duplicates != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retries float64
+	for _, f := range families {
+		if f.GetName() == "unmogrowp_pipeline_retries_total" {
+			for _, m := range f.GetMetric() {
+				retries += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if retries != 2 {
+		t.Errorf("retries_total = %v, want 2", retries)
+	}
+}
+
+func TestCorruptRecordSkipped(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	good := uniqueEvents("g", 3)
+	e.appendEvents(good[0])
+	valid := unmogrowp.EncodeEventRecord(nil, &good[1])
+	e.appendRaw("app-0",
+		[]byte{0xFF, 1, 2, 3},          // unknown record kind
+		valid[:len(valid)-3],           // truncated event
+		append(slices.Clone(valid), 0), // trailing byte
+		[]byte{},                       // empty
+	)
+	e.appendEvents(good[1], good[2])
+	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Registerer: reg})
+	r.waitRecords(t, 7)
+	e.checkStored(good)
+	if st := r.p.Stats(); st.Corrupt != 4 || st.Stored != 3 {
+		t.Errorf("stats = %+v, want 4 corrupt and 3 stored", st)
+	}
+	if got := metric(t, reg, "unmogrowp_pipeline_records_skipped_total", "corrupt"); got != 4 {
+		t.Errorf(`records_skipped_total{reason="corrupt"} = %v, want 4`, got)
+	}
+}
+
+func TestEnrichSeesNewEventsInOrder(t *testing.T) {
+	e := newEnv(t)
+	var (
+		mu    sync.Mutex
+		calls [][]string
+	)
+	enrich := func(_ context.Context, events []unmogrowp.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		ids := make([]string, len(events))
+		for i := range events {
+			ids[i] = events[i].EventID
+			events[i].MediaSource, events[i].Campaign = "net-"+events[i].EventID, "camp"
+		}
+		calls = append(calls, ids)
+		if len(calls) == 1 {
+			return errors.New("attribution engine busy (test)")
+		}
+		return nil
+	}
+	a, b, c := event("app-a", "a", "d", 1), event("app-a", "b", "d", 2), event("app-a", "c", "d", 3)
+	dupA := a
+	dupA.DeviceID = "dup"
+	e.appendEvents(a, b, dupA, c)
+	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Enrich: enrich})
+	r.waitRecords(t, 4)
+
+	mu.Lock()
+	got := fmt.Sprint(calls)
+	mu.Unlock()
+	if want := "[[a b c] [a b c]]"; got != want {
+		t.Errorf("Enrich calls = %s, want %s (one failure, then the same events again)", got, want)
+	}
+	stored := e.storedByKey()
+	for _, id := range []string{"a", "b", "c"} {
+		if s := stored["app-a/"+id]; s.MediaSource != "net-"+id || s.Campaign != "camp" {
+			t.Errorf("event %s stored with media source %q, campaign %q", id, s.MediaSource, s.Campaign)
+		}
+	}
+}
