@@ -58,9 +58,18 @@ func (s *Store) AppendEvents(ctx context.Context, events []unmogrowp.Event) erro
 		}
 		s.w = w
 	}
+	if s.marks == nil {
+		marks, err := s.loadWatermarks(ctx)
+		if err != nil {
+			return fmt.Errorf("append events: read watermarks: %w", err)
+		}
+		s.marks = marks
+	}
 	if err := s.appendTx(ctx, events); err != nil {
-		// Whatever failed, the transaction ends here. If even ROLLBACK fails the connection
-		// is in an unknown state: drop it, and the next append opens a new one.
+		// Whatever failed, the transaction ends here, and the watermarks are read again
+		// before the next append. If even ROLLBACK fails the connection is in an unknown
+		// state: drop it, and the next append opens a new one.
+		s.marks = nil
 		if _, rbErr := s.w.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
 			s.log.Error("rollback failed append; dropping the writer connection", "err", rbErr)
 			_ = s.w.Raw(func(any) error { return driver.ErrBadConn })
@@ -81,9 +90,11 @@ func (s *Store) appendTx(ctx context.Context, events []unmogrowp.Event) error {
 	if err := s.w.Raw(func(dc any) error { return appendRows(ctx, dc, events) }); err != nil {
 		return err
 	}
-	query, args := upsertWatermarks(events)
-	if _, err := s.w.ExecContext(ctx, query, args...); err != nil {
-		return fmt.Errorf("update watermarks: %w", err)
+	stmts, args, raised := raiseWatermarks(s.marks, events)
+	for i, stmt := range stmts {
+		if _, err := s.w.ExecContext(ctx, stmt, args[i]...); err != nil {
+			return fmt.Errorf("update watermarks: %w", err)
+		}
 	}
 	if s.beforeCommit != nil {
 		if err := s.beforeCommit(ctx, s.w); err != nil {
@@ -96,6 +107,9 @@ func (s *Store) appendTx(ctx context.Context, events []unmogrowp.Event) error {
 	// Not ctx: an interrupted COMMIT would leave the caller unsure whether it happened.
 	if _, err := s.w.ExecContext(context.Background(), "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for p, o := range raised {
+		s.marks[p] = o
 	}
 	return nil
 }
@@ -200,26 +214,69 @@ func nullJSON(raw []byte) driver.Value {
 	return []byte(strings.ToValidUTF8(string(raw), "\uFFFD"))
 }
 
-// upsertWatermarks returns the statement that raises each partition's watermark to the
-// highest offset of events in it, and its arguments.
-func upsertWatermarks(events []unmogrowp.Event) (string, []any) {
-	high := map[int32]int64{}
+// raiseWatermarks returns the statements that raise the stored watermarks (known, the
+// committed ones) to the highest offsets in events, with their arguments, and the raised
+// watermarks. A partition seen for the first time gets an INSERT; known ones one UPDATE
+// between them (an UPDATE costs a third of INSERT ... ON CONFLICT in DuckDB); partitions
+// whose watermark does not move are left out.
+func raiseWatermarks(known map[int32]int64, events []unmogrowp.Event) (stmts []string, args [][]any, raised map[int32]int64) {
+	raised = map[int32]int64{}
 	for i := range events {
 		p, o := events[i].Partition, events[i].Offset
-		if cur, ok := high[p]; !ok || o > cur {
-			high[p] = o
+		cur, ok := raised[p]
+		if !ok {
+			cur, ok = known[p]
+		}
+		if !ok || o > cur {
+			raised[p] = o
 		}
 	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO log_watermarks ("partition", "offset") VALUES `)
-	args := make([]any, 0, 2*len(high))
-	for p, o := range high {
-		if len(args) > 0 {
-			b.WriteString(", ")
+	var ins, upd, in strings.Builder
+	var insArgs, updArgs, inArgs []any
+	for p, o := range raised {
+		if _, ok := known[p]; !ok {
+			if len(insArgs) > 0 {
+				ins.WriteString(", ")
+			}
+			ins.WriteString("(?, ?)")
+			insArgs = append(insArgs, p, o)
+			continue
 		}
-		b.WriteString("(?, ?)")
-		args = append(args, p, o)
+		upd.WriteString(" WHEN ? THEN ?::BIGINT")
+		updArgs = append(updArgs, p, o)
+		if len(inArgs) > 0 {
+			in.WriteString(", ")
+		}
+		in.WriteString("?")
+		inArgs = append(inArgs, p)
 	}
-	b.WriteString(` ON CONFLICT ("partition") DO UPDATE SET "offset" = greatest(log_watermarks."offset", excluded."offset")`)
-	return b.String(), args
+	if len(insArgs) > 0 {
+		stmts = append(stmts, `INSERT INTO log_watermarks ("partition", "offset") VALUES `+ins.String())
+		args = append(args, insArgs)
+	}
+	if len(updArgs) > 0 {
+		stmts = append(stmts, `UPDATE log_watermarks SET "offset" = CASE "partition"`+upd.String()+
+			` END WHERE "partition" IN (`+in.String()+`)`)
+		args = append(args, append(updArgs, inArgs...))
+	}
+	return stmts, args, raised
+}
+
+// loadWatermarks reads the committed watermarks on the writer connection.
+func (s *Store) loadWatermarks(ctx context.Context) (map[int32]int64, error) {
+	rows, err := s.w.QueryContext(ctx, `SELECT "partition", "offset" FROM log_watermarks`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	marks := map[int32]int64{}
+	for rows.Next() {
+		var p int32
+		var o int64
+		if err := rows.Scan(&p, &o); err != nil {
+			return nil, err
+		}
+		marks[p] = o
+	}
+	return marks, rows.Err()
 }

@@ -1,7 +1,11 @@
 package duckdb
 
 import (
+	"context"
+	"encoding/json"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/storetest"
@@ -10,9 +14,15 @@ import (
 // openMemory opens a fresh in-memory store, closed when the test ends.
 func openMemory(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open("", Options{Threads: 2, MemoryLimit: "512MB"})
+	return openAt(t, "")
+}
+
+// openAt opens the store at path ("" for memory), closed when the test ends.
+func openAt(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path, Options{Threads: 2, MemoryLimit: "512MB"})
 	if err != nil {
-		t.Fatalf("Open: %v", err)
+		t.Fatalf("Open(%q): %v", path, err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -25,5 +35,229 @@ func openMemory(t *testing.T) *Store {
 func TestConformance(t *testing.T) {
 	t.Run("memory", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) unmogrowp.EventStore { return openMemory(t) })
+	})
+	t.Run("file", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) unmogrowp.EventStore {
+			return openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
+		})
+	})
+}
+
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data", "events.duckdb") // the directory is created
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	want := []unmogrowp.Event{storetest.FullEvent(0, 1, 1), storetest.FullEvent(0, 2, 2), storetest.FullEvent(4, 9, 3)}
+	want = append(want, storetest.MinimalEvent(0, 3, "app-min", time.Hour))
+	if err := s.AppendEvents(ctx, want[:2]); err != nil {
+		t.Fatalf("AppendEvents: %v", err)
+	}
+	if err := s.AppendEvents(ctx, want[2:]); err != nil {
+		t.Fatalf("AppendEvents: %v", err)
+	}
+	appliedAt := migrationTimes(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s = openAt(t, path)
+	got, err := s.Events(ctx, unmogrowp.EventFilter{})
+	if err != nil {
+		t.Fatalf("Events: %v", err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("after reopen: %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if d := storetest.Diff(want[i], got[i]); d != "" {
+			t.Errorf("after reopen, event %d differs: %s", i, d)
+		}
+	}
+	wm, err := s.Watermarks(ctx)
+	if err != nil {
+		t.Fatalf("Watermarks: %v", err)
+	}
+	if len(wm) != 2 || wm[0] != 3 || wm[4] != 9 {
+		t.Errorf("after reopen, Watermarks = %v, want map[0:3 4:9]", wm)
+	}
+	// Migrations ran once: reopening found them applied and left them alone.
+	again := migrationTimes(t, s)
+	if len(again) != len(appliedAt) {
+		t.Fatalf("schema_migrations after reopen = %v, before = %v", again, appliedAt)
+	}
+	for v, at := range appliedAt {
+		if !again[v].Equal(at) {
+			t.Errorf("migration %d applied again: %v, first at %v", v, again[v], at)
+		}
+	}
+	// And the reopened store takes appends.
+	if err := s.AppendEvents(ctx, []unmogrowp.Event{storetest.FullEvent(0, 4, 4)}); err != nil {
+		t.Fatalf("AppendEvents after reopen: %v", err)
+	}
+	if n, err := s.CountEvents(ctx, unmogrowp.EventFilter{}); err != nil || n != int64(len(want)+1) {
+		t.Fatalf("CountEvents = %d, %v; want %d", n, err, len(want)+1)
+	}
+	if wm, err := s.Watermarks(ctx); err != nil || len(wm) != 2 || wm[0] != 4 || wm[4] != 9 {
+		t.Errorf("after an append to the reopened store, Watermarks = %v, %v; want map[0:4 4:9]", wm, err)
+	}
+}
+
+// migrationTimes returns when each applied migration ran, by version.
+func migrationTimes(t *testing.T, s *Store) map[int]time.Time {
+	t.Helper()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatalf("loadMigrations: %v", err)
+	}
+	rows, err := s.db.Query(`SELECT version, applied_at FROM schema_migrations`)
+	if err != nil {
+		t.Fatalf("read schema_migrations: %v", err)
+	}
+	defer rows.Close()
+	got := map[int]time.Time{}
+	for rows.Next() {
+		var v int
+		var at time.Time
+		if err := rows.Scan(&v, &at); err != nil {
+			t.Fatal(err)
+		}
+		got[v] = at
+	}
+	if len(got) != len(ms) {
+		t.Fatalf("schema_migrations has %d rows, there are %d migrations", len(got), len(ms))
+	}
+	return got
+}
+
+// TestJSONBytesExact checks that DuckDB keeps the JSON documents byte for byte, beyond the
+// semantic equality the conformance suite asks of every store.
+func TestJSONBytesExact(t *testing.T) {
+	ctx := context.Background()
+	s := openMemory(t)
+	docs := []string{
+		`{ "b" : 1.50, "a":[ 1,2 ,3 ],"big": 12345678901234567890 }`,
+		"{\n\t\"escaped\": \"\\u00e9\\n<&>\",\n\t\"raw\": \"é 🎉\"\n}",
+		`[]`,
+		`"just a string"`,
+		`null`,
+	}
+	var events []unmogrowp.Event
+	for i, doc := range docs {
+		e := storetest.FullEvent(0, int64(i), i)
+		e.Attribution, e.EventData = json.RawMessage(doc), json.RawMessage(docs[len(docs)-1-i])
+		events = append(events, e)
+	}
+	if err := s.AppendEvents(ctx, events); err != nil {
+		t.Fatalf("AppendEvents: %v", err)
+	}
+	got, err := s.Events(ctx, unmogrowp.EventFilter{})
+	if err != nil {
+		t.Fatalf("Events: %v", err)
+	}
+	for i := range events {
+		if string(got[i].Attribution) != string(events[i].Attribution) || string(got[i].EventData) != string(events[i].EventData) {
+			t.Errorf("event %d: JSON came back as %q / %q, want %q / %q", i,
+				got[i].Attribution, got[i].EventData, events[i].Attribution, events[i].EventData)
+		}
+	}
+}
+
+// TestInvalidUTF8 checks that invalid UTF-8, which DuckDB would store as NULL, is stored
+// with U+FFFD in place of the bad bytes, and the batch goes through.
+func TestInvalidUTF8(t *testing.T) {
+	ctx := context.Background()
+	s := openMemory(t)
+	e := storetest.FullEvent(0, 1, 1)
+	e.DeviceID, e.Campaign = "dev\xff-1", "\xc3"
+	e.EventData = json.RawMessage("{\"k\":\"v\xfe\"}")
+	if err := s.AppendEvents(ctx, []unmogrowp.Event{e}); err != nil {
+		t.Fatalf("AppendEvents: %v", err)
+	}
+	got, err := s.Events(ctx, unmogrowp.EventFilter{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Events = %d events, %v; want 1", len(got), err)
+	}
+	want := e
+	want.DeviceID, want.Campaign = "dev\uFFFD-1", "\uFFFD"
+	want.EventData = json.RawMessage("{\"k\":\"v\uFFFD\"}")
+	if d := storetest.Diff(want, got[0]); d != "" {
+		t.Errorf("differs: %s", d)
+	}
+}
+
+func TestClosed(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open("", Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+	_, errW := s.Watermarks(ctx)
+	_, errE := s.Events(ctx, unmogrowp.EventFilter{})
+	_, errC := s.CountEvents(ctx, unmogrowp.EventFilter{})
+	for name, err := range map[string]error{
+		"AppendEvents": s.AppendEvents(ctx, []unmogrowp.Event{storetest.FullEvent(0, 1, 1)}),
+		"Watermarks":   errW,
+		"Events":       errE,
+		"CountEvents":  errC,
+		"Ping":         s.Ping(ctx),
+	} {
+		if code := unmogrowp.ErrorCode(err); code != unmogrowp.EUNAVAILABLE {
+			t.Errorf("%s after Close = %v (code %q), want code %q", name, err, code, unmogrowp.EUNAVAILABLE)
+		}
+	}
+}
+
+func TestOptions(t *testing.T) {
+	t.Run("applied", func(t *testing.T) {
+		for _, tt := range []struct {
+			opts              Options
+			memory, threads   string
+			memoryDescription string
+		}{
+			{Options{}, "1.8 GiB", "", "default 2GB"},
+			{Options{MemoryLimit: "256MB", Threads: 1}, "244.1 MiB", "1", "256MB"},
+		} {
+			t.Run(tt.memoryDescription, func(t *testing.T) {
+				s, err := Open("", tt.opts)
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				defer s.Close()
+				var memory, threads string
+				if err := s.db.QueryRow(`SELECT current_setting('memory_limit'), current_setting('threads')::VARCHAR`).Scan(&memory, &threads); err != nil {
+					t.Fatal(err)
+				}
+				if memory != tt.memory {
+					t.Errorf("memory_limit = %q, want %q", memory, tt.memory)
+				}
+				if tt.threads != "" && threads != tt.threads {
+					t.Errorf("threads = %q, want %q", threads, tt.threads)
+				}
+			})
+		}
+	})
+	t.Run("rejected", func(t *testing.T) {
+		for name, tt := range map[string]struct {
+			path string
+			opts Options
+		}{
+			"bad memory limit": {"", Options{MemoryLimit: "lots"}},
+			"negative threads": {"", Options{Threads: -1}},
+			"question mark":    {filepath.Join(t.TempDir(), "a?b.duckdb"), Options{}},
+		} {
+			if s, err := Open(tt.path, tt.opts); err == nil {
+				s.Close()
+				t.Errorf("%s: Open succeeded, want an error", name)
+			}
+		}
 	})
 }

@@ -261,6 +261,14 @@ func testWatermarks(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 		t.Fatalf("AppendEvents: %v", err)
 	}
 	check("mixed batch", map[int32]int64{0: 6, 2: 11, 3: 7, 5: 1, 1<<31 - 1: 1 << 62})
+	mixed = []unmogrowp.Event{
+		MinimalEvent(1<<31-1, 1<<62+1, "app-wm", 0), MinimalEvent(2, 12, "app-wm", 0),
+		MinimalEvent(5, 1, "app-wm", 0), MinimalEvent(6, 0, "app-wm", 0),
+	}
+	if err := s.AppendEvents(ctx, mixed); err != nil {
+		t.Fatalf("AppendEvents: %v", err)
+	}
+	check("raised, unchanged and new in one batch", map[int32]int64{0: 6, 2: 12, 3: 7, 5: 1, 6: 0, 1<<31 - 1: 1<<62 + 1})
 }
 
 func testEmptyAppend(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
