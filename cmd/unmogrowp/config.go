@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp/ingest"
+)
+
+// Config is the configuration of `unmogrowp serve`.
+type Config struct {
+	IngestAddr      string
+	APIAddr         string
+	DataDir         string
+	LogLevel        slog.Level
+	LogFormat       string
+	CORSOrigins     []string
+	TrustedProxies  []netip.Prefix
+	WALSegmentBytes int64
+	WALRetention    time.Duration
+	DuckDBMemory    string
+	ShutdownTimeout time.Duration
+}
+
+// setting is one configuration value: its environment variable, flag, default and parser.
+// The same table drives the file, the environment, the flags, --help and the README.
+type setting struct {
+	env     string
+	aliases []string // older names (the seed's) that set it too, lower precedence
+	flag    string
+	def     string
+	help    string
+	apply   func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{env: "INGEST_ADDR", aliases: []string{"PORT"}, flag: "ingest-addr", def: ":8080",
+		help:  "address of the ingestion listener (SDKs, servers, ad networks); PORT=8080 means :8080",
+		apply: func(c *Config, v string) (err error) { c.IngestAddr, err = parseAddr(v); return }},
+	{env: "API_ADDR", aliases: []string{"API_PORT"}, flag: "api-addr", def: ":3001",
+		help:  "address of the API listener (dashboard and JSON API); API_PORT=3001 means :3001",
+		apply: func(c *Config, v string) (err error) { c.APIAddr, err = parseAddr(v); return }},
+	{env: "UNMOGROWP_DATA_DIR", flag: "data-dir", def: "./data",
+		help: "directory for the write-ahead log, DuckDB, SQLite and dedup state",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return fmt.Errorf("must not be empty")
+			}
+			c.DataDir = v
+			return nil
+		}},
+	{env: "LOG_LEVEL", flag: "log-level", def: "info", help: "debug, info, warn or error (debug logs every ingestion request)",
+		apply: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+	{env: "LOG_FORMAT", flag: "log-format", def: "text", help: "text or json",
+		apply: func(c *Config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("must be text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{env: "CORS_ORIGINS", flag: "cors-origins", def: "*", help: "comma-separated origins web SDKs may send from; * for any; empty for none",
+		apply: func(c *Config, v string) error {
+			c.CORSOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				if o = strings.TrimSpace(o); o != "" {
+					c.CORSOrigins = append(c.CORSOrigins, o)
+				}
+			}
+			return nil
+		}},
+	{env: "TRUSTED_PROXIES", flag: "trusted-proxies", def: "", help: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed",
+		apply: func(c *Config, v string) (err error) { c.TrustedProxies, err = ingest.ParseTrustedProxies(v); return }},
+	{env: "WAL_SEGMENT_BYTES", flag: "wal-segment-bytes", def: "67108864", help: "size at which the write-ahead log starts a new segment file",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1<<20 || n > 1<<32 {
+				return fmt.Errorf("must be a byte count between 1 MiB and 4 GiB")
+			}
+			c.WALSegmentBytes = n
+			return nil
+		}},
+	{env: "WAL_RETENTION", flag: "wal-retention", def: "1h", help: "how long processed log segments are kept before deletion (Go duration)",
+		apply: func(c *Config, v string) (err error) { c.WALRetention, err = parseDuration(v, 0); return }},
+	{env: "DUCKDB_MEMORY_LIMIT", flag: "duckdb-memory-limit", def: "2GB", help: "DuckDB's memory_limit",
+		apply: func(c *Config, v string) error {
+			if v == "" || strings.ContainsAny(v, "'\";") {
+				return fmt.Errorf("must be a size such as 2GB")
+			}
+			c.DuckDBMemory = v
+			return nil
+		}},
+	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
+		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
+}
+
+// loadConfig builds the configuration from the defaults, then the file named by --config
+// or UNMOGROWP_CONFIG (lines of KEY=value, the environment variables' names), then the
+// environment, then the flags in args. An invalid value is an error naming the setting.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", getenv("UNMOGROWP_CONFIG"), "optional file of KEY=value lines (names as the environment variables)")
+	flagVals := map[string]*string{}
+	for _, s := range settings {
+		flagVals[s.flag] = fs.String(s.flag, s.def, fmt.Sprintf("%s (env %s)", s.help, s.env))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: unmogrowp %s [flags]\n\nEvery flag can also be set by its environment variable or in the --config file.\n\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	values := map[string]string{}
+	source := map[string]string{}
+	for _, s := range settings {
+		values[s.env], source[s.env] = s.def, "default"
+	}
+	if *configFile != "" {
+		fileVals, err := readConfigFile(*configFile)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range settings {
+			if v, ok := lookupAliased(s, func(k string) (string, bool) { v, ok := fileVals[k]; return v, ok }); ok {
+				values[s.env], source[s.env] = v, *configFile
+			}
+		}
+	}
+	for _, s := range settings {
+		if v, ok := lookupAliased(s, func(k string) (string, bool) { v := getenv(k); return v, v != "" }); ok {
+			values[s.env], source[s.env] = v, "environment"
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range settings {
+			if s.flag == f.Name {
+				values[s.env], source[s.env] = *flagVals[f.Name], "flag"
+			}
+		}
+	})
+	c := &Config{}
+	for _, s := range settings {
+		if err := s.apply(c, values[s.env]); err != nil {
+			return nil, fmt.Errorf("invalid configuration: %s (--%s, from %s) = %q: %v", s.env, s.flag, source[s.env], values[s.env], err)
+		}
+	}
+	return c, nil
+}
+
+// lookupAliased finds a setting by its name, then by its older aliases.
+func lookupAliased(s setting, get func(string) (string, bool)) (string, bool) {
+	if v, ok := get(s.env); ok {
+		return v, true
+	}
+	for _, a := range s.aliases {
+		if v, ok := get(a); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func readConfigFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration: --config %s: %w", path, err)
+	}
+	defer f.Close()
+	vals := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid configuration: %s:%d: want KEY=value", filepath.Base(path), n)
+		}
+		vals[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
+	}
+	return vals, sc.Err()
+}
+
+// parseAddr accepts host:port, :port, or a bare port number.
+func parseAddr(v string) (string, error) {
+	if _, err := strconv.Atoi(v); err == nil {
+		v = ":" + v
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return "", fmt.Errorf("must be host:port, :port or a port number")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return "", fmt.Errorf("port must be a number from 0 to 65535")
+	}
+	return v, nil
+}
+
+func parseDuration(v string, min time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min {
+		return 0, fmt.Errorf("must be a duration such as 30s or 1h, at least %s", min)
+	}
+	return d, nil
+}
+
+// newLogger returns the process's logger as configured, writing to w.
+func newLogger(c *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

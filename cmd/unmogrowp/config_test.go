@@ -1,0 +1,67 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "unmogrowp.env")
+	os.WriteFile(file, []byte("# comment\nINGEST_ADDR=:7000\nAPI_ADDR=:7001\nLOG_LEVEL=warn\nexport DATA=x\n"), 0o644)
+	env := map[string]string{"UNMOGROWP_CONFIG": file, "API_ADDR": ":7101", "PORT": "9999"}
+	c, err := loadConfig("serve", []string{"--log-level", "debug"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The environment beats the file, even through the seed's older PORT name.
+	if c.IngestAddr != ":9999" {
+		t.Fatalf("ingest addr %s, want :9999 (PORT in the environment beats the file)", c.IngestAddr)
+	}
+	if c.APIAddr != ":7101" || c.LogLevel.String() != "DEBUG" || c.DataDir != "./data" {
+		t.Fatalf("got api %s level %s dir %s", c.APIAddr, c.LogLevel, c.DataDir)
+	}
+}
+
+func TestConfigSeedPort(t *testing.T) {
+	env := map[string]string{"PORT": "8088", "API_PORT": "3002"}
+	c, err := loadConfig("serve", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.IngestAddr != ":8088" || c.APIAddr != ":3002" {
+		t.Fatalf("PORT/API_PORT: %+v %v", c, err)
+	}
+}
+
+func TestConfigErrorsNameTheSetting(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--ingest-addr", "x"}, nil, "INGEST_ADDR (--ingest-addr, from flag)"},
+		{nil, map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL (--log-level, from environment)"},
+		{nil, map[string]string{"WAL_SEGMENT_BYTES": "12"}, "WAL_SEGMENT_BYTES"},
+		{nil, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/99"}, "TRUSTED_PROXIES"},
+		{nil, map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"},
+		{nil, map[string]string{"UNMOGROWP_CONFIG": "/nonexistent/file"}, "--config /nonexistent/file"},
+	} {
+		_, err := loadConfig("serve", c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v %v: err %v, want one line containing %q", c.args, c.env, err, c.want)
+		}
+	}
+}
+
+// TestREADMEListsEverySetting keeps the README's configuration table true.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(string(readme), "`"+s.env+"`") || !strings.Contains(string(readme), "`--"+s.flag+"`") {
+			t.Errorf("README's configuration table lacks %s / --%s", s.env, s.flag)
+		}
+	}
+}

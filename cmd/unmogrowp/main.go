@@ -1,0 +1,65 @@
+// Command unmogrowp is the UnMoGrowP binary: `unmogrowp serve` runs ingestion, the
+// pipeline, the API and the dashboard in one process on embedded storage; other
+// subcommands manage apps and drive load.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: unmogrowp <command> [flags]
+
+commands:
+  serve         run ingestion (:8080), the pipeline and the API (:3001) on embedded storage
+  apps create   create an app and print its id and keys
+  apps list     list apps
+  loadgen       drive a running server with realistic traffic and report throughput
+  version       print the version
+
+Run 'unmogrowp <command> -h' for a command's flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "unmogrowp:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run dispatches to the subcommand named by args[0].
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stderr)
+	case "apps":
+		return runApps(ctx, args[1:], getenv, stdout, stderr)
+	case "loadgen":
+		return runLoadgen(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "unmogrowp", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

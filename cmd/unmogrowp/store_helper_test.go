@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/duckdb"
+)
+
+// storedIDs opens the stopped server's DuckDB file and counts each stored event id.
+func storedIDs(t *testing.T, dataDir string) map[string]int {
+	t.Helper()
+	s, err := duckdb.Open(filepath.Join(dataDir, "analytics.duckdb"), duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	events, err := s.Events(context.Background(), unmogrowp.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int{}
+	for _, e := range events {
+		ids[e.EventID]++
+	}
+	return ids
+}
+
+// countStored counts the stopped server's stored events of an app ("" for all).
+func countStored(t *testing.T, dataDir, appID string) int64 {
+	t.Helper()
+	s, err := duckdb.Open(filepath.Join(dataDir, "analytics.duckdb"), duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n, err := s.CountEvents(context.Background(), unmogrowp.EventFilter{AppID: appID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
