@@ -1,0 +1,334 @@
+package attribution
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// Prior is a device's previous install decision, for a later install of the same device.
+type Prior struct {
+	// FirstInstallTime is the time of the install that last counted as a new install
+	// (neither a reinstall nor a re-attribution): the re-attribution window counts from it.
+	// Zero means Attribution.InstallTime.
+	FirstInstallTime time.Time
+
+	// Attribution is the device's current decision; its InstallTime is the previous
+	// install's.
+	Attribution unmogrowp.Attribution
+}
+
+// NextPrior is the Prior for the device's next install, after decision a was made with
+// prior p (nil for the device's first install).
+func NextPrior(p *Prior, a unmogrowp.Attribution) Prior {
+	if p != nil && (a.IsReinstall || a.IsReattribution) {
+		return Prior{FirstInstallTime: p.first(), Attribution: a}
+	}
+	return Prior{FirstInstallTime: a.InstallTime, Attribution: a}
+}
+
+func (p *Prior) first() time.Time {
+	if p.FirstInstallTime.IsZero() {
+		return p.Attribution.InstallTime
+	}
+	return p.FirstInstallTime
+}
+
+// Rules are an app's settings prepared for deciding: build them once per settings change
+// with NewRules and share them; they are read-only and safe for concurrent use.
+type Rules struct {
+	clickWindow       time.Duration
+	viewWindow        time.Duration
+	fingerprintWindow time.Duration
+	viewFPWindow      time.Duration // min(view, fingerprint)
+	fingerprint       bool
+	reattribution     time.Duration
+	minCTIT           time.Duration
+	blocked           []netip.Prefix
+}
+
+// NewRules prepares settings for Decide. Settings are taken as validated
+// (AppSettings.Validate); an ip_blocklist entry that is neither a CIDR nor an IP address
+// is ignored.
+func NewRules(s unmogrowp.AppSettings) *Rules {
+	r := &Rules{
+		clickWindow:       time.Duration(s.ClickLookbackDays) * 24 * time.Hour,
+		viewWindow:        time.Duration(s.ViewLookbackHours) * time.Hour,
+		fingerprintWindow: time.Duration(s.FingerprintWindowHours) * time.Hour,
+		fingerprint:       s.FingerprintEnabled,
+		reattribution:     time.Duration(s.ReattributionWindowDays) * 24 * time.Hour,
+		minCTIT:           time.Duration(s.MinCTITSeconds) * time.Second,
+	}
+	r.viewFPWindow = min(r.viewWindow, r.fingerprintWindow)
+	for _, c := range s.IPBlocklist {
+		if p, ok := parseBlock(c); ok {
+			r.blocked = append(r.blocked, p)
+		}
+	}
+	return r
+}
+
+// parseBlock parses a blocklist entry, a CIDR or a single address, in the form parseIP
+// compares: IPv4-mapped IPv6 as IPv4.
+func parseBlock(s string) (netip.Prefix, bool) {
+	s = strings.TrimSpace(s)
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		a := parseIP(s)
+		if !a.IsValid() {
+			return netip.Prefix{}, false
+		}
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	if a := p.Addr(); a.Is4In6() {
+		if p.Bits() < 96 {
+			return p.Masked(), true
+		}
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), true
+}
+
+// Lookback is the age past which no touchpoint can be a candidate under these settings:
+// how long a touchpoint index must keep touchpoints.
+func (r *Rules) Lookback() time.Duration {
+	return max(r.clickWindow, r.viewWindow, r.fingerprintWindow)
+}
+
+// Decide decides the attribution of install with the app's settings; see Rules.Decide.
+// Build Rules once with NewRules when deciding many installs of one app.
+func Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, s unmogrowp.AppSettings, prior *Prior) unmogrowp.Attribution {
+	return NewRules(s).Decide(install, candidates, prior)
+}
+
+// Waterfall levels, in order of precedence.
+const (
+	levelReferrer = iota
+	levelDeviceID
+	levelFingerprint
+	levelViewDeviceID
+	levelViewFingerprint
+	numLevels
+)
+
+var matchTypes = [numLevels]string{
+	unmogrowp.MatchReferrer, unmogrowp.MatchDeviceID, unmogrowp.MatchFingerprint,
+	unmogrowp.MatchViewThroughDeviceID, unmogrowp.MatchViewThroughFingerprint,
+}
+
+// installSide is what the levels compare on the install's side, computed once.
+type installSide struct {
+	time        time.Time
+	beginAt     time.Time
+	referrerID  string
+	ids         deviceIDs
+	fingerprint Fingerprint
+}
+
+type rejected struct {
+	tp     *unmogrowp.Touchpoint
+	level  int
+	reason string
+}
+
+// Decide decides the attribution of install, the install event of its device, among
+// candidates: any touchpoints, typically those a touchpoint index found under
+// CandidateKeys(install). Candidates of another app, of an unknown type, or touched after
+// the install time are ignored. prior is the device's current decision when this is a
+// later install, nil for its first. Decide is pure and deterministic: the same arguments
+// give the same result whatever the order of candidates. It does not retain or modify its
+// arguments.
+func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, prior *Prior) unmogrowp.Attribution {
+	in := installSide{
+		time:       install.Timestamp,
+		beginAt:    install.InstallBeginAt,
+		referrerID: ReferrerClickID(install.InstallReferrer),
+		ids:        normalizeDeviceIDs(install.IDFA, install.GAID, install.AndroidID, install.DeviceID),
+	}
+	if r.fingerprint {
+		in.fingerprint = InstallFingerprint(install)
+	}
+
+	// A later install inside the re-attribution window only looks for newer clicks.
+	reattributing := false
+	var previous time.Time
+	if prior != nil && install.Timestamp.Sub(prior.first()) <= r.reattribution {
+		reattributing = true
+		previous = prior.Attribution.InstallTime
+		if previous.IsZero() {
+			previous = prior.first()
+		}
+	}
+
+	var best [numLevels]*unmogrowp.Touchpoint
+	var rej []rejected
+	for i := range candidates {
+		tp := &candidates[i]
+		if tp.AppID != install.AppID || tp.Time.IsZero() || tp.Time.After(in.time) {
+			continue
+		}
+		if reattributing && (tp.Type != unmogrowp.TouchClick || !tp.Time.After(previous)) {
+			continue
+		}
+		age := in.time.Sub(tp.Time)
+		levels := r.levels(tp, age, &in)
+		if levels == 0 {
+			continue
+		}
+		if reason := r.invalid(tp, age, &in); reason != "" {
+			rej = append(rej, rejected{tp: tp, level: lowestLevel(levels), reason: reason})
+			continue
+		}
+		for l := range numLevels {
+			if levels&(1<<l) != 0 && (best[l] == nil || newer(tp, best[l])) {
+				best[l] = tp
+			}
+		}
+	}
+
+	a := unmogrowp.Attribution{
+		AppID:          install.AppID,
+		DeviceID:       install.DeviceID,
+		InstallEventID: install.EventID,
+		InstallTime:    install.Timestamp,
+		Rejected:       rejections(rej),
+	}
+	for l, tp := range best {
+		if tp != nil {
+			win(&a, tp, matchTypes[l])
+			a.IsReattribution = reattributing
+			return a
+		}
+	}
+	if reattributing {
+		keep := prior.Attribution
+		keep.AppID, keep.DeviceID = a.AppID, a.DeviceID
+		keep.InstallEventID, keep.InstallTime = a.InstallEventID, a.InstallTime
+		keep.IsReinstall, keep.IsReattribution = true, false
+		keep.Rejected = a.Rejected
+		return keep
+	}
+	a.MatchType = unmogrowp.MatchOrganic
+	a.MediaSource = unmogrowp.MediaSourceOrganic
+	return a
+}
+
+// levels returns the set of levels (bit l for level l) at which tp matches the install,
+// windows and settings included, validity aside.
+func (r *Rules) levels(tp *unmogrowp.Touchpoint, age time.Duration, in *installSide) uint8 {
+	var set uint8
+	var window, fpWindow time.Duration
+	var idLevel, fpLevel int
+	switch tp.Type {
+	case unmogrowp.TouchClick:
+		window, fpWindow, idLevel, fpLevel = r.clickWindow, r.fingerprintWindow, levelDeviceID, levelFingerprint
+		if age <= window && in.referrerID != "" && tp.ID == in.referrerID {
+			set |= 1 << levelReferrer
+		}
+	case unmogrowp.TouchImpression:
+		window, fpWindow, idLevel, fpLevel = r.viewWindow, r.viewFPWindow, levelViewDeviceID, levelViewFingerprint
+	default:
+		return 0
+	}
+	if age <= window {
+		if in.ids.matches(tp.IDFA, tp.GAID, tp.AndroidID, tp.DeviceID) {
+			set |= 1 << idLevel
+		}
+	}
+	// Compare the IP first: parsing the user agent is the costly part.
+	if r.fingerprint && age <= fpWindow && in.fingerprint.OK() && fingerprintIP(tp.IP) == in.fingerprint.IP &&
+		in.fingerprint.Matches(TouchpointFingerprint(tp)) {
+		set |= 1 << fpLevel
+	}
+	return set
+}
+
+// invalid returns why tp may not win the install, or "" when it may.
+func (r *Rules) invalid(tp *unmogrowp.Touchpoint, age time.Duration, in *installSide) string {
+	if age < r.minCTIT || (!in.beginAt.IsZero() && tp.Time.After(in.beginAt)) {
+		return unmogrowp.RejectClickInjection
+	}
+	if len(r.blocked) > 0 {
+		if ip := parseIP(tp.IP); ip.IsValid() {
+			for _, p := range r.blocked {
+				if p.Contains(ip) {
+					return unmogrowp.RejectBlockedIP
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// newer reports whether a ranks before b inside a level: the more recent touch, then the
+// later received, then the greater id.
+func newer(a, b *unmogrowp.Touchpoint) bool {
+	return compareRecency(a, b) < 0
+}
+
+// compareRecency orders touchpoints most recent first.
+func compareRecency(a, b *unmogrowp.Touchpoint) int {
+	if c := b.Time.Compare(a.Time); c != 0 {
+		return c
+	}
+	if c := b.ReceivedAt.Compare(a.ReceivedAt); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.ID, a.ID)
+}
+
+func lowestLevel(set uint8) int {
+	for l := range numLevels {
+		if set&(1<<l) != 0 {
+			return l
+		}
+	}
+	return numLevels
+}
+
+// rejections orders the rejected candidates by level, then most recent first, and keeps
+// the first of each touchpoint id.
+func rejections(rej []rejected) []unmogrowp.Rejection {
+	if len(rej) == 0 {
+		return nil
+	}
+	slices.SortFunc(rej, func(a, b rejected) int {
+		if c := cmp.Compare(a.level, b.level); c != 0 {
+			return c
+		}
+		if c := compareRecency(a.tp, b.tp); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.reason, b.reason)
+	})
+	out := make([]unmogrowp.Rejection, 0, len(rej))
+	for i, r := range rej {
+		if i > 0 && slices.ContainsFunc(out, func(o unmogrowp.Rejection) bool { return o.TouchpointID == r.tp.ID }) {
+			continue
+		}
+		out = append(out, unmogrowp.Rejection{TouchpointID: r.tp.ID, MediaSource: r.tp.MediaSource, Reason: r.reason})
+	}
+	return out
+}
+
+// win fills a from the winning touchpoint.
+func win(a *unmogrowp.Attribution, tp *unmogrowp.Touchpoint, match string) {
+	a.Attributed = true
+	a.MatchType = match
+	a.TouchType = tp.Type
+	a.TouchpointID = tp.ID
+	a.TouchTime = tp.Time
+	a.MediaSource = tp.MediaSource
+	a.Campaign = tp.Campaign
+	a.Adset = tp.Adset
+	a.Ad = tp.Ad
+	a.SiteID = tp.SiteID
+	a.Channel = tp.Channel
+	a.ClickID = tp.ClickID
+	a.DeepLinkValue = tp.DeepLinkValue
+	a.CTITSeconds = int64(a.InstallTime.Sub(tp.Time) / time.Second)
+}

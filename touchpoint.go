@@ -1,0 +1,250 @@
+package unmogrowp
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Touchpoint types.
+const (
+	TouchClick      = "click"
+	TouchImpression = "impression"
+)
+
+// RecordTouchpoint is the record kind of a Touchpoint, encoded by EncodeTouchpointRecord.
+const RecordTouchpoint byte = 2
+
+// Touchpoint is a click or an impression of an app, from a tracking link (/c/, /i/) or from
+// POST /v1/touchpoints, as kept in the log, the analytics store and the hot-state index.
+// Times are UTC; a zero time means absent.
+type Touchpoint struct {
+	// Where the touchpoint sits in the log, as for Event.
+	Partition int32
+	Offset    int64
+
+	ID     string // our touchpoint id: the click_id of the install referrer
+	AppID  string
+	Type   string // TouchClick or TouchImpression
+	LinkID string
+
+	MediaSource string
+	Campaign    string
+	Adset       string
+	Ad          string
+	SiteID      string
+	Channel     string
+	ClickID     string // the network's own click id, echoed in postbacks
+
+	Time       time.Time // touch time
+	ReceivedAt time.Time // when ingestion accepted it
+
+	// What the clicking device revealed.
+	IP        string
+	UserAgent string
+	IDFA      string
+	GAID      string
+	AndroidID string
+	DeviceID  string
+
+	DeepLinkValue string
+	Sub           [5]string // sub1..sub5 of the tracking link's query
+}
+
+// EncodeTouchpointRecord appends the log record of tp to b and returns the extended slice.
+// The encoding follows EncodeEventRecord's: first byte RecordTouchpoint, strings as
+// length-prefixed bytes, times as varint microseconds since the Unix epoch (0: absent).
+// Partition and Offset are not part of it.
+func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
+	b = append(b, RecordTouchpoint)
+	for _, s := range tp.stringFields() {
+		b = binary.AppendUvarint(b, uint64(len(*s)))
+		b = append(b, *s...)
+	}
+	b = appendTime(b, tp.Time)
+	b = appendTime(b, tp.ReceivedAt)
+	return b
+}
+
+// DecodeTouchpointRecord decodes a record made by EncodeTouchpointRecord into tp. It returns
+// an error wrapping ErrCorruptRecord for anything else, and never panics. Strings in tp are
+// copies: they do not alias b. Partition and Offset are left as they are.
+func DecodeTouchpointRecord(b []byte, tp *Touchpoint) error {
+	d := decoder{b: b}
+	if kind := d.byte(); kind != RecordTouchpoint {
+		return errors.Join(ErrCorruptRecord, errors.New("not a touchpoint record"))
+	}
+	for _, s := range tp.stringFields() {
+		*s = string(d.bytes())
+	}
+	tp.Time = d.time()
+	tp.ReceivedAt = d.time()
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errors.Join(ErrCorruptRecord, errors.New("trailing bytes"))
+	}
+	return d.err
+}
+
+// stringFields lists tp's string fields in their order in the encoding. Appending a field
+// here changes the encoding: add a record kind when you do.
+func (tp *Touchpoint) stringFields() [23]*string {
+	return [...]*string{
+		&tp.ID, &tp.AppID, &tp.Type, &tp.LinkID, &tp.MediaSource, &tp.Campaign, &tp.Adset,
+		&tp.Ad, &tp.SiteID, &tp.Channel, &tp.ClickID, &tp.IP, &tp.UserAgent, &tp.IDFA,
+		&tp.GAID, &tp.AndroidID, &tp.DeviceID, &tp.DeepLinkValue,
+		&tp.Sub[0], &tp.Sub[1], &tp.Sub[2], &tp.Sub[3], &tp.Sub[4],
+	}
+}
+
+// Match types: the waterfall level that decided an install (ATTRIBUTION.md).
+const (
+	MatchReferrer               = "referrer"
+	MatchDeviceID               = "device_id"
+	MatchFingerprint            = "fingerprint"
+	MatchViewThroughDeviceID    = "view_through_device_id"
+	MatchViewThroughFingerprint = "view_through_fingerprint"
+	MatchOrganic                = "organic"
+)
+
+// MediaSourceOrganic is the media source of an organic install.
+const MediaSourceOrganic = "organic"
+
+// Reasons a touchpoint is rejected instead of winning an install.
+const (
+	RejectClickInjection = "click_injection" // CTIT < min_ctit_seconds, or touched after install_begin_ts
+	RejectBlockedIP      = "blocked_ip"      // the touchpoint's IP is in the app's ip_blocklist
+)
+
+// Attribution is the decision about one install: which touchpoint caused it, or organic.
+// Its JSON form is the attribution object of API.md: every key is always present; times
+// are RFC 3339 UTC strings with as many fractional digits as they need (none for whole
+// seconds); a zero time is "" (touch_time of an organic install); rejected is [] when
+// empty, never null.
+//
+// A reinstall (IsReinstall) keeps the touch fields of the attribution it had, including
+// CTITSeconds measured against the install that was attributed; InstallEventID and
+// InstallTime are the reinstall's.
+type Attribution struct {
+	AppID          string
+	DeviceID       string
+	InstallEventID string
+	InstallTime    time.Time
+
+	Attributed    bool
+	MatchType     string // one of the Match constants
+	TouchType     string // TouchClick, TouchImpression, or "" for organic
+	TouchpointID  string
+	TouchTime     time.Time
+	MediaSource   string // MediaSourceOrganic for organic
+	Campaign      string
+	Adset         string
+	Ad            string
+	SiteID        string
+	Channel       string
+	ClickID       string // the network's click id of the winning touchpoint
+	DeepLinkValue string
+	CTITSeconds   int64 // install time minus touch time, whole seconds (rounded down)
+
+	IsReinstall     bool
+	IsReattribution bool
+	Rejected        []Rejection
+}
+
+// Rejection is a touchpoint that matched an install but was invalid.
+type Rejection struct {
+	TouchpointID string `json:"touchpoint_id"`
+	MediaSource  string `json:"media_source"`
+	Reason       string `json:"reason"` // RejectClickInjection or RejectBlockedIP
+}
+
+// attributionJSON is the wire shape of Attribution.
+type attributionJSON struct {
+	AppID           string      `json:"app_id"`
+	DeviceID        string      `json:"device_id"`
+	InstallEventID  string      `json:"install_event_id"`
+	InstallTime     string      `json:"install_time"`
+	Attributed      bool        `json:"attributed"`
+	MatchType       string      `json:"match_type"`
+	TouchType       string      `json:"touch_type"`
+	TouchpointID    string      `json:"touchpoint_id"`
+	TouchTime       string      `json:"touch_time"`
+	MediaSource     string      `json:"media_source"`
+	Campaign        string      `json:"campaign"`
+	Adset           string      `json:"adset"`
+	Ad              string      `json:"ad"`
+	SiteID          string      `json:"site_id"`
+	Channel         string      `json:"channel"`
+	ClickID         string      `json:"click_id"`
+	DeepLinkValue   string      `json:"deep_link_value"`
+	CTITSeconds     int64       `json:"ctit_seconds"`
+	IsReinstall     bool        `json:"is_reinstall"`
+	IsReattribution bool        `json:"is_reattribution"`
+	Rejected        []Rejection `json:"rejected"`
+}
+
+// MarshalJSON encodes a as the attribution object of API.md.
+func (a Attribution) MarshalJSON() ([]byte, error) {
+	rej := a.Rejected
+	if rej == nil {
+		rej = []Rejection{}
+	}
+	return json.Marshal(attributionJSON{
+		AppID: a.AppID, DeviceID: a.DeviceID, InstallEventID: a.InstallEventID,
+		InstallTime: formatAPITime(a.InstallTime), Attributed: a.Attributed,
+		MatchType: a.MatchType, TouchType: a.TouchType, TouchpointID: a.TouchpointID,
+		TouchTime: formatAPITime(a.TouchTime), MediaSource: a.MediaSource, Campaign: a.Campaign,
+		Adset: a.Adset, Ad: a.Ad, SiteID: a.SiteID, Channel: a.Channel, ClickID: a.ClickID,
+		DeepLinkValue: a.DeepLinkValue, CTITSeconds: a.CTITSeconds,
+		IsReinstall: a.IsReinstall, IsReattribution: a.IsReattribution, Rejected: rej,
+	})
+}
+
+// UnmarshalJSON decodes the attribution object of API.md, as MarshalJSON writes it.
+func (a *Attribution) UnmarshalJSON(b []byte) error {
+	var j attributionJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	installTime, err := parseAPITime(j.InstallTime)
+	if err != nil {
+		return fmt.Errorf("install_time: %w", err)
+	}
+	touchTime, err := parseAPITime(j.TouchTime)
+	if err != nil {
+		return fmt.Errorf("touch_time: %w", err)
+	}
+	rej := j.Rejected
+	if len(rej) == 0 {
+		rej = nil
+	}
+	*a = Attribution{
+		AppID: j.AppID, DeviceID: j.DeviceID, InstallEventID: j.InstallEventID,
+		InstallTime: installTime, Attributed: j.Attributed, MatchType: j.MatchType,
+		TouchType: j.TouchType, TouchpointID: j.TouchpointID, TouchTime: touchTime,
+		MediaSource: j.MediaSource, Campaign: j.Campaign, Adset: j.Adset, Ad: j.Ad,
+		SiteID: j.SiteID, Channel: j.Channel, ClickID: j.ClickID,
+		DeepLinkValue: j.DeepLinkValue, CTITSeconds: j.CTITSeconds,
+		IsReinstall: j.IsReinstall, IsReattribution: j.IsReattribution, Rejected: rej,
+	}
+	return nil
+}
+
+func formatAPITime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseAPITime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}

@@ -1,0 +1,208 @@
+package unmogrowp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func sampleTouchpoint() Touchpoint {
+	ts := time.Date(2025, 10, 21, 14, 20, 0, 123000, time.UTC)
+	return Touchpoint{
+		ID: "tp_01JB9", AppID: "app_1", Type: TouchClick, LinkID: "lnk_7",
+		MediaSource: "facebook_ads", Campaign: "autumn", Adset: "as1", Ad: "ad9", SiteID: "s42",
+		Channel: "instagram", ClickID: "fbclid-123", Time: ts, ReceivedAt: ts.Add(time.Second),
+		IP: "2001:db8::7", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X)",
+		IDFA: "6D92078A-8246-4BA4-AE5B-76104861E7DC", GAID: "g", AndroidID: "a", DeviceID: "d",
+		DeepLinkValue: "product/42", Sub: [5]string{"one", "", "three", "", "fünf"},
+	}
+}
+
+func TestTouchpointRecordRoundTrip(t *testing.T) {
+	for name, tp := range map[string]Touchpoint{
+		"full":       sampleTouchpoint(),
+		"minimal":    {Type: TouchImpression, AppID: "a"},
+		"empty":      {},
+		"pre-epoch":  {ID: "x", Time: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"long value": {ID: string(bytes.Repeat([]byte{'z'}, 70000))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := EncodeTouchpointRecord(nil, &tp)
+			if b[0] != RecordTouchpoint {
+				t.Fatalf("first byte = %d, want RecordTouchpoint", b[0])
+			}
+			var got Touchpoint
+			if err := DecodeTouchpointRecord(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tp) {
+				t.Fatalf("round trip changed the touchpoint:\n got %+v\nwant %+v", got, tp)
+			}
+		})
+	}
+}
+
+func TestTouchpointRecordKeepsPosition(t *testing.T) {
+	tp := sampleTouchpoint()
+	b := EncodeTouchpointRecord(nil, &tp)
+	got := Touchpoint{Partition: 3, Offset: 99}
+	if err := DecodeTouchpointRecord(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Partition != 3 || got.Offset != 99 {
+		t.Fatalf("decode changed the log position: %d/%d", got.Partition, got.Offset)
+	}
+}
+
+func TestDecodeTouchpointRecordRejectsDamage(t *testing.T) {
+	tp := sampleTouchpoint()
+	b := EncodeTouchpointRecord(nil, &tp)
+	for i := 0; i < len(b); i++ { // every truncation
+		var got Touchpoint
+		if err := DecodeTouchpointRecord(b[:i], &got); !errors.Is(err, ErrCorruptRecord) {
+			t.Fatalf("truncated at %d of %d: err = %v, want ErrCorruptRecord", i, len(b), err)
+		}
+	}
+	var got Touchpoint
+	if err := DecodeTouchpointRecord(append(bytes.Clone(b), 0), &got); !errors.Is(err, ErrCorruptRecord) {
+		t.Fatalf("trailing byte: err = %v", err)
+	}
+	e := sampleEvent()
+	if err := DecodeTouchpointRecord(EncodeEventRecord(nil, &e), &got); !errors.Is(err, ErrCorruptRecord) {
+		t.Fatalf("an event record decoded as a touchpoint: err = %v", err)
+	}
+	var ev Event
+	if err := DecodeEventRecord(b, &ev); !errors.Is(err, ErrCorruptRecord) {
+		t.Fatalf("a touchpoint record decoded as an event: err = %v", err)
+	}
+}
+
+func TestTouchpointRecordDoesNotAlias(t *testing.T) {
+	tp := sampleTouchpoint()
+	b := EncodeTouchpointRecord(nil, &tp)
+	var got Touchpoint
+	if err := DecodeTouchpointRecord(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = 0
+	}
+	if got.MediaSource != tp.MediaSource || got.UserAgent != tp.UserAgent {
+		t.Fatalf("decoded strings changed with the buffer: %q %q", got.MediaSource, got.UserAgent)
+	}
+}
+
+func FuzzDecodeTouchpointRecord(f *testing.F) {
+	tp := sampleTouchpoint()
+	f.Add(EncodeTouchpointRecord(nil, &tp))
+	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression}))
+	f.Add([]byte{RecordTouchpoint, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got Touchpoint
+		if err := DecodeTouchpointRecord(b, &got); err != nil {
+			if !errors.Is(err, ErrCorruptRecord) {
+				t.Fatalf("error does not wrap ErrCorruptRecord: %v", err)
+			}
+			return
+		}
+		// Whatever decodes must encode back to a record that decodes to the same value.
+		again := EncodeTouchpointRecord(nil, &got)
+		var got2 Touchpoint
+		if err := DecodeTouchpointRecord(again, &got2); err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(got, got2) {
+			t.Fatalf("decode(encode(decode(b))) differs from decode(b)")
+		}
+	})
+}
+
+func BenchmarkTouchpointRecord(b *testing.B) {
+	tp := sampleTouchpoint()
+	buf := EncodeTouchpointRecord(nil, &tp)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	var got Touchpoint
+	for b.Loop() {
+		buf = EncodeTouchpointRecord(buf[:0], &tp)
+		if err := DecodeTouchpointRecord(buf, &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "touchpoints/s")
+}
+
+func TestAttributionJSON(t *testing.T) {
+	install := time.Date(2025, 10, 21, 14, 20, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		a    Attribution
+		want string
+	}{{
+		name: "attributed click",
+		a: Attribution{
+			AppID: "app_1", DeviceID: "dev-1", InstallEventID: "e-1", InstallTime: install,
+			Attributed: true, MatchType: MatchReferrer, TouchType: TouchClick,
+			TouchpointID: "tp_1", TouchTime: install.Add(-123*time.Second - 500*time.Millisecond),
+			MediaSource: "facebook_ads", Campaign: "c", Adset: "as", Ad: "ad", SiteID: "s",
+			Channel: "ch", ClickID: "net-1", DeepLinkValue: "dl", CTITSeconds: 123,
+			Rejected: []Rejection{{TouchpointID: "tp_0", MediaSource: "spam", Reason: RejectBlockedIP}},
+		},
+		want: `{"app_id":"app_1","device_id":"dev-1","install_event_id":"e-1",` +
+			`"install_time":"2025-10-21T14:20:00Z","attributed":true,"match_type":"referrer",` +
+			`"touch_type":"click","touchpoint_id":"tp_1","touch_time":"2025-10-21T14:17:56.5Z",` +
+			`"media_source":"facebook_ads","campaign":"c","adset":"as","ad":"ad","site_id":"s",` +
+			`"channel":"ch","click_id":"net-1","deep_link_value":"dl","ctit_seconds":123,` +
+			`"is_reinstall":false,"is_reattribution":false,` +
+			`"rejected":[{"touchpoint_id":"tp_0","media_source":"spam","reason":"blocked_ip"}]}`,
+	}, {
+		name: "organic",
+		a: Attribution{
+			AppID: "app_1", DeviceID: "dev-1", InstallEventID: "e-1",
+			InstallTime: install.In(time.FixedZone("CEST", 7200)), MatchType: MatchOrganic,
+			MediaSource: MediaSourceOrganic, IsReinstall: true,
+		},
+		want: `{"app_id":"app_1","device_id":"dev-1","install_event_id":"e-1",` +
+			`"install_time":"2025-10-21T14:20:00Z","attributed":false,"match_type":"organic",` +
+			`"touch_type":"","touchpoint_id":"","touch_time":"","media_source":"organic",` +
+			`"campaign":"","adset":"","ad":"","site_id":"","channel":"","click_id":"",` +
+			`"deep_link_value":"","ctit_seconds":0,"is_reinstall":true,` +
+			`"is_reattribution":false,"rejected":[]}`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Fatalf("json:\n got %s\nwant %s", b, tt.want)
+			}
+			var back Attribution
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			want := tt.a
+			want.InstallTime = want.InstallTime.UTC()
+			if !reflect.DeepEqual(back, want) {
+				t.Fatalf("json round trip:\n got %+v\nwant %+v", back, want)
+			}
+		})
+	}
+}
+
+func TestAttributionUnmarshalRejectsBadTimes(t *testing.T) {
+	for _, in := range []string{
+		`{"install_time":"yesterday"}`,
+		`{"install_time":"2025-10-21T14:20:00Z","touch_time":"1761056400"}`,
+		`{"rejected":"none"}`,
+	} {
+		var a Attribution
+		if err := json.Unmarshal([]byte(in), &a); err == nil {
+			t.Errorf("%s: decoded without error: %+v", in, a)
+		}
+	}
+}
