@@ -76,7 +76,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []unmogrowp.Event) erro
 			_ = s.w.Close()
 			s.w = nil
 		}
-		return fmt.Errorf("append events: %w", err)
+		return fmt.Errorf("append events: %w", withCtx(ctx, err))
 	}
 	return nil
 }
@@ -110,6 +110,11 @@ func (s *Store) appendTx(ctx context.Context, events []unmogrowp.Event) error {
 	}
 	for p, o := range raised {
 		s.marks[p] = o
+	}
+	if err := s.wal.committed(); err != nil {
+		// The batch is committed (ROLLBACK cannot undo it), only maybe not durable yet
+		// against a power loss: say so, and let the next commit try again.
+		s.log.Error("sync the WAL's directory after commit", "err", err)
 	}
 	return nil
 }

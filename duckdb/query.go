@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,7 +28,7 @@ func (s *Store) Watermarks(ctx context.Context) (map[int32]int64, error) {
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT "partition", "offset" FROM log_watermarks`)
 	if err != nil {
-		return nil, fmt.Errorf("read watermarks: %w", err)
+		return nil, fmt.Errorf("read watermarks: %w", withCtx(ctx, err))
 	}
 	defer rows.Close()
 	marks := map[int32]int64{}
@@ -35,12 +36,12 @@ func (s *Store) Watermarks(ctx context.Context) (map[int32]int64, error) {
 		var p int32
 		var o int64
 		if err := rows.Scan(&p, &o); err != nil {
-			return nil, fmt.Errorf("read watermarks: %w", err)
+			return nil, fmt.Errorf("read watermarks: %w", withCtx(ctx, err))
 		}
 		marks[p] = o
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read watermarks: %w", err)
+		return nil, fmt.Errorf("read watermarks: %w", withCtx(ctx, err))
 	}
 	return marks, nil
 }
@@ -59,19 +60,19 @@ func (s *Store) Events(ctx context.Context, f unmogrowp.EventFilter) ([]unmogrow
 	}
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("query events: %w", err)
+		return nil, fmt.Errorf("query events: %w", withCtx(ctx, err))
 	}
 	defer rows.Close()
 	var events []unmogrowp.Event
 	for rows.Next() {
 		var e unmogrowp.Event
 		if err := scanEvent(rows, &e); err != nil {
-			return nil, fmt.Errorf("query events: %w", err)
+			return nil, fmt.Errorf("query events: %w", withCtx(ctx, err))
 		}
 		events = append(events, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query events: %w", err)
+		return nil, fmt.Errorf("query events: %w", withCtx(ctx, err))
 	}
 	return events, nil
 }
@@ -85,7 +86,7 @@ func (s *Store) CountEvents(ctx context.Context, f unmogrowp.EventFilter) (int64
 	where, args := whereClause(f)
 	var n int64
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM events"+where, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count events: %w", err)
+		return 0, fmt.Errorf("count events: %w", withCtx(ctx, err))
 	}
 	return n, nil
 }
@@ -157,4 +158,13 @@ func utc(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// withCtx adds ctx's error to err when ctx is done and err does not say so already:
+// DuckDB reports an interrupted statement as "INTERRUPT Error", without it.
+func withCtx(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w", ctxErr, err)
+	}
+	return err
 }

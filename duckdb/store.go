@@ -61,6 +61,7 @@ type Store struct {
 	mu    sync.Mutex      // serializes writers and Close; guards w and marks
 	w     *sql.Conn       // the writer's connection; nil until needed again after a broken one
 	marks map[int32]int64 // the committed log_watermarks; nil until read
+	wal   *walWatch       // nil for an in-memory database
 
 	// beforeCommit, when set (by tests), runs in AppendEvents' transaction once the rows and
 	// watermarks are written and before COMMIT; an error from it aborts the batch.
@@ -106,6 +107,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if err := s.checkColumns(ctx); err != nil {
 		return nil, errors.Join(err, s.db.Close())
+	}
+	if s.wal, err = newWALWatch(path); err != nil {
+		return nil, errors.Join(fmt.Errorf("open duckdb: %w", err), s.db.Close())
 	}
 	return s, nil
 }

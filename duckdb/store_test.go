@@ -261,3 +261,36 @@ func TestOptions(t *testing.T) {
 		}
 	})
 }
+
+// TestWALDirectorySync follows the WAL files DuckDB creates after each checkpoint: the
+// store must notice each new one and sync the directory (strace shows the directory's
+// fsync right after the commit that created the file).
+func TestWALDirectorySync(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.duckdb")
+	s := openAt(t, path)
+	syncs, offset := 0, int64(0)
+	s.wal.onSync = func() { syncs++ }
+	step := func(name string, appendBatch bool, wantSyncs int) {
+		t.Helper()
+		if appendBatch {
+			if err := s.AppendEvents(ctx, batchAt(0, offset, 10)); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			offset += 10
+		} else if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if syncs != wantSyncs {
+			t.Fatalf("%s: %d directory syncs, want %d", name, syncs, wantSyncs)
+		}
+	}
+	// Open synced the directory with the WAL the migrations wrote in it.
+	step("append to the WAL of the migrations", true, 0)
+	step("append again", true, 0)
+	step("checkpoint deletes the WAL", false, 0)
+	step("append to a new WAL", true, 1)
+	step("append again", true, 1)
+	step("checkpoint", false, 1)
+	step("append to a new WAL", true, 2)
+}

@@ -29,7 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.EventStore) {
 		{"Ordering", testOrdering},
 		{"Watermarks", testWatermarks},
 		{"EmptyAppend", testEmptyAppend},
-		{"CanceledAppend", testCanceledAppend},
+		{"Canceled", testCanceled},
 		{"LargeBatch", testLargeBatch},
 		{"Strings", testStrings},
 		{"ConcurrentReaders", testConcurrentReaders},
@@ -282,7 +282,7 @@ func testEmptyAppend(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 	assertEmpty(t, s)
 }
 
-func testCanceledAppend(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
+func testCanceled(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 	s := open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -291,6 +291,14 @@ func testCanceledAppend(t *testing.T, open func(*testing.T) unmogrowp.EventStore
 		t.Fatalf("AppendEvents with a canceled context = %v, want context.Canceled", err)
 	}
 	assertEmpty(t, s)
+	_, errE := s.Events(ctx, unmogrowp.EventFilter{})
+	_, errC := s.CountEvents(ctx, unmogrowp.EventFilter{})
+	_, errW := s.Watermarks(ctx)
+	for name, err := range map[string]error{"Events": errE, "CountEvents": errC, "Watermarks": errW} {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context = %v, want context.Canceled", name, err)
+		}
+	}
 }
 
 func testLargeBatch(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
