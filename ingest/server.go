@@ -219,7 +219,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 		err := s.cfg.Log.Append(r.Context(), app.ID, values)
 		s.metrics.logAppend.Observe(time.Since(start).Seconds())
 		if err != nil {
-			s.cfg.Logger.Error("append to log", "app_id", app.ID, "events", len(values), "err", err)
+			if r.Context().Err() == nil { // not merely a client that went away
+				s.cfg.Logger.Error("append to log", "app_id", app.ID, "events", len(values), "err", err)
+			}
 			s.reject(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event log cannot take events now; nothing was accepted, retry later."), len(values))
 			return
 		}
