@@ -226,14 +226,17 @@ func (f *flakyStore) AppendEvents(ctx context.Context, events []unmogrowp.Event)
 	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "store write failed (test)")
 }
 
-// flakyDedup wraps a deduplicator whose Claim fails on the calls fail picks.
+// flakyDedup wraps a deduplicator whose Claim fails on the calls fail picks; it counts
+// the calls and the claims passed.
 type flakyDedup struct {
 	unmogrowp.Deduplicator
-	fail  func(call int) bool
-	calls atomic.Int64
+	fail   func(call int) bool
+	calls  atomic.Int64
+	claims atomic.Int64
 }
 
 func (f *flakyDedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, error) {
+	f.claims.Add(int64(len(claims)))
 	if f.fail(int(f.calls.Add(1))) {
 		return nil, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "dedup unavailable (test)")
 	}

@@ -23,14 +23,20 @@
 // Records of one partition are processed in offset order, so a partition's watermark
 // covers exactly its records that were stored; the ones at or below it that were
 // duplicates or corrupt were not stored and need not be.
+//
+// # Two stages
+//
+// Run overlaps two stages on two goroutines: the first reads, decodes and claims batch
+// N+1 while the second enriches, stores and commits batch N. Claims may thus run one batch
+// ahead of the store, which point 1 already covers: a claimed batch that never reaches the
+// store is replayed and its claims answer true again. Enrichment, store writes and commits
+// stay in read order on one goroutine, so the watermark argument holds unchanged.
 package pipeline
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -76,13 +82,6 @@ type Pipeline struct {
 
 	running atomic.Bool
 	stats   struct{ records, stored, duplicates, corrupt, alreadyStored atomic.Int64 }
-
-	// Used by Run's goroutine only.
-	watermarks map[int32]int64
-	events     []unmogrowp.Event
-	claims     []unmogrowp.Claim
-	claimIdx   []int
-	keep       []bool
 }
 
 // Stats are running totals since New.
@@ -139,231 +138,3 @@ func (p *Pipeline) Lag() (records int64, oldest time.Duration) { return p.r.Lag(
 
 // ErrRunning is returned by Run when the pipeline is already running.
 var ErrRunning = errors.New("pipeline already running")
-
-// Run processes the log until ctx is done, then returns nil. It never skips data: a failing
-// read, claim, enrichment, store write or commit is logged and retried with back-off
-// until it succeeds or ctx is done. A batch interrupted by ctx is abandoned uncommitted and
-// processed again, exactly once, by the next Run on the same log, deduplicator and store.
-// Run returns ErrRunning if another Run of the same pipeline has not returned.
-func (p *Pipeline) Run(ctx context.Context) error {
-	if !p.running.CompareAndSwap(false, true) {
-		return ErrRunning
-	}
-	defer p.running.Store(false)
-
-	var ok bool
-	p.watermarks, ok = retryValue(ctx, p, "watermarks", func() (map[int32]int64, error) {
-		return p.s.Watermarks(ctx)
-	})
-	if !ok {
-		return nil
-	}
-	p.log.Info("pipeline started", "watermarks", p.watermarks)
-	for {
-		recs, ok := retryValue(ctx, p, "read", func() ([]unmogrowp.Record, error) {
-			return p.r.Read(ctx, p.opts.BatchSize)
-		})
-		if !ok || !p.process(ctx, recs) {
-			p.log.Info("pipeline stopped", "records", p.stats.records.Load())
-			return nil
-		}
-	}
-}
-
-// process runs one batch through claim, enrichment, store and commit. It returns false
-// when ctx is done before the batch is committed.
-func (p *Pipeline) process(ctx context.Context, recs []unmogrowp.Record) bool {
-	start := time.Now()
-	events := p.decode(recs)
-
-	keep, ok := p.claim(ctx, events)
-	if !ok {
-		return false
-	}
-	kept := events[:0]
-	for i := range events {
-		if keep[i] {
-			kept = append(kept, events[i])
-		}
-	}
-	dups := len(events) - len(kept)
-	events = kept
-
-	if p.opts.Enrich != nil && len(events) > 0 {
-		if !p.retry(ctx, "enrich", func() error { return p.opts.Enrich(ctx, events) }) {
-			return false
-		}
-	}
-	if !p.store(ctx, events) {
-		return false
-	}
-	p.stats.stored.Add(int64(len(events)))
-	p.m.stored.Add(float64(len(events)))
-	p.stats.duplicates.Add(int64(dups))
-	p.m.duplicates.Add(float64(dups))
-	for i := range events {
-		if w, ok := p.watermarks[events[i].Partition]; !ok || events[i].Offset > w {
-			p.watermarks[events[i].Partition] = events[i].Offset
-		}
-	}
-
-	if !p.commit(ctx, recs) {
-		return false
-	}
-	p.stats.records.Add(int64(len(recs)))
-	p.m.batchSeconds.Observe(time.Since(start).Seconds())
-	return true
-}
-
-// claim asks the deduplicator which events are the first with their id and returns one
-// answer per event. An event without an event id (ingestion always sets one) cannot be
-// deduplicated and is kept. It returns false when ctx is done first.
-func (p *Pipeline) claim(ctx context.Context, events []unmogrowp.Event) ([]bool, bool) {
-	keep := slices.Grow(p.keep[:0], len(events))[:len(events)]
-	p.keep = keep
-	claims, idx := p.claims[:0], p.claimIdx[:0]
-	for i := range events {
-		e := &events[i]
-		if keep[i] = e.EventID == ""; keep[i] {
-			continue
-		}
-		claims = append(claims, unmogrowp.Claim{
-			AppID: e.AppID, EventID: e.EventID, Partition: e.Partition, Offset: e.Offset, Time: e.ReceivedAt,
-		})
-		idx = append(idx, i)
-	}
-	p.claims, p.claimIdx = claims, idx
-	if len(claims) == 0 {
-		return keep, true
-	}
-	first, ok := retryValue(ctx, p, "claim", func() ([]bool, error) {
-		got, err := p.d.Claim(ctx, claims)
-		if err == nil && len(got) != len(claims) {
-			err = fmt.Errorf("deduplicator answered %d claims of %d", len(got), len(claims))
-		}
-		return got, err
-	})
-	if !ok {
-		return nil, false
-	}
-	for j, i := range idx {
-		keep[i] = first[j]
-	}
-	return keep, true
-}
-
-// decode returns the events of recs that are new to the store, with their log position.
-// Corrupt records are logged, counted and left out. The slice is reused by the next batch.
-func (p *Pipeline) decode(recs []unmogrowp.Record) []unmogrowp.Event {
-	events := p.events[:0]
-	for i := range recs {
-		rec := &recs[i]
-		if w, ok := p.watermarks[rec.Partition]; ok && rec.Offset <= w {
-			p.stats.alreadyStored.Add(1)
-			p.m.alreadyStored.Inc()
-			continue
-		}
-		events = append(events, unmogrowp.Event{})
-		e := &events[len(events)-1]
-		err := unmogrowp.ErrCorruptRecord
-		if len(rec.Value) > 0 && rec.Value[0] == unmogrowp.RecordEvent {
-			err = unmogrowp.DecodeEventRecord(rec.Value, e)
-		}
-		if err != nil {
-			events = events[:len(events)-1]
-			p.stats.corrupt.Add(1)
-			p.m.corrupt.Inc()
-			p.log.Error("skipping a log record that does not decode", "partition", rec.Partition,
-				"offset", rec.Offset, "key", rec.Key, "bytes", len(rec.Value), "err", err)
-			continue
-		}
-		e.Partition, e.Offset = rec.Partition, rec.Offset
-	}
-	p.events = events
-	return events
-}
-
-// store appends events to the store, retrying until it succeeds. After a failed attempt it
-// reads the watermarks again before retrying: AppendEvents is atomic, so either the whole
-// batch made it (the failure was reported after the commit) and nothing is left to write,
-// or none of it did.
-func (p *Pipeline) store(ctx context.Context, events []unmogrowp.Event) bool {
-	if len(events) == 0 {
-		return true
-	}
-	failed := false
-	return p.retry(ctx, "store", func() error {
-		if failed {
-			wm, err := p.s.Watermarks(ctx)
-			if err != nil {
-				return fmt.Errorf("read watermarks: %w", err)
-			}
-			stored := 0
-			for i := range events {
-				if w, ok := wm[events[i].Partition]; ok && events[i].Offset <= w {
-					stored++
-				}
-			}
-			if stored == len(events) {
-				p.log.Warn("store write reported failure but committed; not writing it again", "events", len(events))
-				return nil
-			}
-			if stored != 0 {
-				// The store broke its atomicity contract: do not guess which part is there.
-				return fmt.Errorf("store holds %d of %d events of a failed batch", stored, len(events))
-			}
-		}
-		if err := p.s.AppendEvents(ctx, events); err != nil {
-			failed = true
-			return err
-		}
-		return nil
-	})
-}
-
-// commit commits recs on the log. If ctx is done first, it makes one last attempt on a
-// short detached context so that a clean shutdown does not leave a stored batch to be
-// skipped again after the restart.
-func (p *Pipeline) commit(ctx context.Context, recs []unmogrowp.Record) bool {
-	if p.retry(ctx, "commit", func() error { return p.r.Commit(ctx, recs) }) {
-		return true
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitOnStopLimit)
-	defer cancel()
-	if err := p.r.Commit(cctx, recs); err != nil {
-		p.log.Info("batch stored but not committed at stop; it is skipped after restart", "records", len(recs), "err", err)
-		return false
-	}
-	p.stats.records.Add(int64(len(recs)))
-	return false
-}
-
-// retry calls f until it succeeds, backing off between attempts. It returns false when ctx
-// is done first.
-func (p *Pipeline) retry(ctx context.Context, step string, f func() error) bool {
-	_, ok := retryValue(ctx, p, step, func() (struct{}, error) { return struct{}{}, f() })
-	return ok
-}
-
-func retryValue[T any](ctx context.Context, p *Pipeline, step string, f func() (T, error)) (T, bool) {
-	wait := p.opts.RetryMin
-	for attempt := 1; ; attempt++ {
-		v, err := f()
-		if err == nil {
-			return v, true
-		}
-		if ctx.Err() != nil {
-			return v, false
-		}
-		p.m.retries.WithLabelValues(step).Inc()
-		p.log.Error("pipeline step failed; retrying", "step", step, "attempt", attempt, "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return v, false
-		case <-t.C:
-		}
-		wait = min(2*wait, p.opts.RetryMax)
-	}
-}

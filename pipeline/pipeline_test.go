@@ -193,12 +193,16 @@ func TestCrashBeforeCommit(t *testing.T) {
 		t.Fatalf("log lag after reopen = %d, want all 1001 records uncommitted", n)
 	}
 
-	r = start(t, e.wal, e.dedup, e.store, pipeline.Options{BatchSize: 300})
+	counted := &flakyDedup{Deduplicator: e.dedup, fail: func(int) bool { return false }}
+	r = start(t, e.wal, counted, e.store, pipeline.Options{BatchSize: 300})
 	r.waitRecords(t, 1001)
 	e.checkStored(events)
 	st := r.p.Stats()
 	if st.Stored != 0 || st.Duplicates != 1 || st.AlreadyStored != 1000 {
 		t.Errorf("stats after restart = %+v, want 0 stored, 1 duplicate, 1000 already stored", st)
+	}
+	if n := counted.claims.Load(); n != 1 {
+		t.Errorf("%d claims after restart, want 1: records at or below the watermark are not claimed", n)
 	}
 
 	// The log moves on: new events still flow.
@@ -206,6 +210,36 @@ func TestCrashBeforeCommit(t *testing.T) {
 	e.appendEvents(more...)
 	r.waitRecords(t, 1011)
 	e.checkStored(append(events, more...))
+}
+
+// redeliver is a log reader that hands out every batch twice, as a Kafka consumer does
+// after a rebalance: the copy must not be stored again.
+type redeliver struct {
+	unmogrowp.LogReader
+	again []unmogrowp.Record
+}
+
+func (r *redeliver) Read(ctx context.Context, max int) ([]unmogrowp.Record, error) {
+	if r.again != nil {
+		recs := r.again
+		r.again = nil
+		return recs, nil
+	}
+	recs, err := r.LogReader.Read(ctx, max)
+	r.again = recs
+	return recs, err
+}
+
+func TestRedeliveredRecordsStoredOnce(t *testing.T) {
+	e := newEnv(t)
+	events := uniqueEvents("k", 400)
+	e.appendEvents(events...)
+	r := start(t, &redeliver{LogReader: e.wal}, e.dedup, e.store, pipeline.Options{BatchSize: 100})
+	waitFor(t, "redelivered records processed", func() bool { return r.p.Stats().AlreadyStored >= 400 })
+	e.checkStored(events)
+	if st := r.p.Stats(); st.Stored != 400 || st.Duplicates != 0 {
+		t.Errorf("stats = %+v, want 400 stored, none counted as duplicates", st)
+	}
 }
 
 // TestCrashAfterClaimBeforeStore claims batches whose store write never happens, then

@@ -1,0 +1,321 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// batch is one read of the log on its way through the two stages.
+type batch struct {
+	buf  *buffer
+	recs []unmogrowp.Record
+	// events are the decoded records that the deduplicator let through, in log order.
+	events        []unmogrowp.Event
+	duplicates    int
+	corrupt       int
+	alreadyStored int
+	read          time.Time
+}
+
+// buffer holds the slices one batch needs; Run keeps two, so that the first stage fills
+// one while the second stage stores the other.
+type buffer struct {
+	events   []unmogrowp.Event
+	claims   []unmogrowp.Claim
+	claimIdx []int
+	keep     []bool
+}
+
+// Run processes the log until ctx is done, then returns nil. It never skips data: a failing
+// read, claim, enrichment, store write or commit is logged and retried with back-off
+// until it succeeds or ctx is done. A batch interrupted by ctx is abandoned uncommitted and
+// processed again, exactly once, by the next Run on the same log, deduplicator and store.
+// Run returns ErrRunning if another Run of the same pipeline has not returned.
+//
+// Two stages overlap: one goroutine reads, decodes and claims the next batch while Run's
+// goroutine enriches, stores and commits the current one. Batches reach the store and the
+// log in read order.
+func (p *Pipeline) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer p.running.Store(false)
+
+	marks, ok := retryValue(ctx, p, "watermarks", func() (map[int32]int64, error) {
+		return p.s.Watermarks(ctx)
+	})
+	if !ok {
+		return nil
+	}
+	p.log.Info("pipeline started", "watermarks", marks)
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		p.log.Info("pipeline stopped", "records", p.stats.records.Load())
+	}()
+	free := make(chan *buffer, 2)
+	free <- &buffer{}
+	free <- &buffer{}
+	ready := make(chan *batch)
+	wg.Go(func() { p.prepareLoop(ctx, cloneMarks(marks), free, ready) })
+
+	live := cloneMarks(marks) // raised as batches are stored; used by this goroutine only
+	for {
+		var b *batch
+		select {
+		case <-ctx.Done():
+			return nil
+		case b = <-ready:
+		}
+		if !p.finish(ctx, b, live) {
+			return nil
+		}
+		free <- b.buf
+	}
+}
+
+// cloneMarks returns a copy of m, never nil.
+func cloneMarks(m map[int32]int64) map[int32]int64 {
+	out := make(map[int32]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// prepareLoop is the first stage: read, decode, claim. marks are the watermarks loaded at
+// start: records at or below them were stored before a restart and are not claimed.
+func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free <-chan *buffer, ready chan<- *batch) {
+	for {
+		var buf *buffer
+		select {
+		case <-ctx.Done():
+			return
+		case buf = <-free:
+		}
+		recs, ok := retryValue(ctx, p, "read", func() ([]unmogrowp.Record, error) {
+			return p.r.Read(ctx, p.opts.BatchSize)
+		})
+		if !ok {
+			return
+		}
+		b := &batch{buf: buf, recs: recs, read: time.Now()}
+		p.decode(b, marks)
+		if !p.claim(ctx, b) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case ready <- b:
+		}
+	}
+}
+
+// decode fills b.events with the records of b that are new to the store, with their log
+// position. Corrupt records are logged and left out.
+func (p *Pipeline) decode(b *batch, marks map[int32]int64) {
+	events := b.buf.events[:0]
+	for i := range b.recs {
+		rec := &b.recs[i]
+		if w, ok := marks[rec.Partition]; ok && rec.Offset <= w {
+			b.alreadyStored++
+			continue
+		}
+		events = append(events, unmogrowp.Event{})
+		e := &events[len(events)-1]
+		err := unmogrowp.ErrCorruptRecord
+		if len(rec.Value) > 0 && rec.Value[0] == unmogrowp.RecordEvent {
+			err = unmogrowp.DecodeEventRecord(rec.Value, e)
+		}
+		if err != nil {
+			events = events[:len(events)-1]
+			b.corrupt++
+			p.log.Error("skipping a log record that does not decode", "partition", rec.Partition,
+				"offset", rec.Offset, "key", rec.Key, "bytes", len(rec.Value), "err", err)
+			continue
+		}
+		e.Partition, e.Offset = rec.Partition, rec.Offset
+	}
+	b.buf.events = events
+	b.events = events
+}
+
+// claim asks the deduplicator which events of b are the first with their id and drops the
+// others from b.events. An event without an event id (ingestion always sets one) cannot be
+// deduplicated and is kept. It returns false when ctx is done first.
+func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
+	buf, events := b.buf, b.events
+	keep := slices.Grow(buf.keep[:0], len(events))[:len(events)]
+	claims, idx := buf.claims[:0], buf.claimIdx[:0]
+	for i := range events {
+		e := &events[i]
+		if keep[i] = e.EventID == ""; keep[i] {
+			continue
+		}
+		claims = append(claims, unmogrowp.Claim{
+			AppID: e.AppID, EventID: e.EventID, Partition: e.Partition, Offset: e.Offset, Time: e.ReceivedAt,
+		})
+		idx = append(idx, i)
+	}
+	buf.keep, buf.claims, buf.claimIdx = keep, claims, idx
+	if len(claims) > 0 {
+		first, ok := retryValue(ctx, p, "claim", func() ([]bool, error) {
+			got, err := p.d.Claim(ctx, claims)
+			if err == nil && len(got) != len(claims) {
+				err = fmt.Errorf("deduplicator answered %d claims of %d", len(got), len(claims))
+			}
+			return got, err
+		})
+		if !ok {
+			return false
+		}
+		for j, i := range idx {
+			keep[i] = first[j]
+		}
+	}
+	kept := events[:0]
+	for i := range events {
+		if keep[i] {
+			kept = append(kept, events[i])
+		}
+	}
+	b.duplicates = len(events) - len(kept)
+	b.events = kept
+	return true
+}
+
+// finish is the second stage: enrich, store, commit. live holds the watermarks as this
+// process raised them; events at or below them are dropped, which matters only when a log
+// reader delivers records again within one run (a Kafka rebalance). It returns false when
+// ctx is done before the batch is committed.
+func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) bool {
+	events := b.events[:0]
+	for i := range b.events {
+		if w, ok := live[b.events[i].Partition]; ok && b.events[i].Offset <= w {
+			b.alreadyStored++
+			continue
+		}
+		events = append(events, b.events[i])
+	}
+	if p.opts.Enrich != nil && len(events) > 0 {
+		if !p.retry(ctx, "enrich", func() error { return p.opts.Enrich(ctx, events) }) {
+			return false
+		}
+	}
+	if !p.store(ctx, events) {
+		return false
+	}
+	for i := range events {
+		if w, ok := live[events[i].Partition]; !ok || events[i].Offset > w {
+			live[events[i].Partition] = events[i].Offset
+		}
+	}
+	committed := p.commit(ctx, b.recs)
+
+	p.stats.stored.Add(int64(len(events)))
+	p.m.stored.Add(float64(len(events)))
+	p.stats.duplicates.Add(int64(b.duplicates))
+	p.m.duplicates.Add(float64(b.duplicates))
+	p.stats.corrupt.Add(int64(b.corrupt))
+	p.m.corrupt.Add(float64(b.corrupt))
+	p.stats.alreadyStored.Add(int64(b.alreadyStored))
+	p.m.alreadyStored.Add(float64(b.alreadyStored))
+	if committed {
+		p.stats.records.Add(int64(len(b.recs)))
+		p.m.batchSeconds.Observe(time.Since(b.read).Seconds())
+	}
+	return committed && ctx.Err() == nil
+}
+
+// store appends events to the store, retrying until it succeeds. After a failed attempt it
+// reads the watermarks again before retrying: AppendEvents is atomic, so either the whole
+// batch made it (the failure was reported after the commit) and nothing is left to write,
+// or none of it did.
+func (p *Pipeline) store(ctx context.Context, events []unmogrowp.Event) bool {
+	if len(events) == 0 {
+		return true
+	}
+	failed := false
+	return p.retry(ctx, "store", func() error {
+		if failed {
+			wm, err := p.s.Watermarks(ctx)
+			if err != nil {
+				return fmt.Errorf("read watermarks: %w", err)
+			}
+			stored := 0
+			for i := range events {
+				if w, ok := wm[events[i].Partition]; ok && events[i].Offset <= w {
+					stored++
+				}
+			}
+			if stored == len(events) {
+				p.log.Warn("store write reported failure but committed; not writing it again", "events", len(events))
+				return nil
+			}
+			if stored != 0 {
+				// The store broke its atomicity contract: do not guess which part is there.
+				return fmt.Errorf("store holds %d of %d events of a failed batch", stored, len(events))
+			}
+		}
+		if err := p.s.AppendEvents(ctx, events); err != nil {
+			failed = true
+			return err
+		}
+		return nil
+	})
+}
+
+// commit commits recs on the log. If ctx is done first, it makes one last attempt on a
+// short detached context, so that a clean stop does not leave a stored batch to be read
+// and skipped again after the restart. It reports whether the commit happened.
+func (p *Pipeline) commit(ctx context.Context, recs []unmogrowp.Record) bool {
+	if p.retry(ctx, "commit", func() error { return p.r.Commit(ctx, recs) }) {
+		return true
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitOnStopLimit)
+	defer cancel()
+	if err := p.r.Commit(cctx, recs); err != nil {
+		p.log.Info("batch stored but not committed at stop; it is skipped after restart", "records", len(recs), "err", err)
+		return false
+	}
+	return true
+}
+
+// retry calls f until it succeeds, backing off between attempts. It returns false when ctx
+// is done first.
+func (p *Pipeline) retry(ctx context.Context, step string, f func() error) bool {
+	_, ok := retryValue(ctx, p, step, func() (struct{}, error) { return struct{}{}, f() })
+	return ok
+}
+
+func retryValue[T any](ctx context.Context, p *Pipeline, step string, f func() (T, error)) (T, bool) {
+	wait := p.opts.RetryMin
+	for attempt := 1; ; attempt++ {
+		v, err := f()
+		if err == nil {
+			return v, true
+		}
+		if ctx.Err() != nil {
+			return v, false
+		}
+		p.m.retries.WithLabelValues(step).Inc()
+		p.log.Error("pipeline step failed; retrying", "step", step, "attempt", attempt, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return v, false
+		case <-t.C:
+		}
+		wait = min(2*wait, p.opts.RetryMax)
+	}
+}
