@@ -65,13 +65,17 @@ func (s *Store) AppendEvents(ctx context.Context, events []unmogrowp.Event) erro
 		}
 		s.marks = marks
 	}
+	if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("append events: begin: %w", withCtx(ctx, err))
+	}
 	if err := s.appendTx(ctx, events); err != nil {
 		// Whatever failed, the transaction ends here, and the watermarks are read again
-		// before the next append. If even ROLLBACK fails the connection is in an unknown
-		// state: drop it, and the next append opens a new one.
+		// before the next append. If ROLLBACK fails too (as it does after a failed
+		// COMMIT, which has already ended the transaction) the connection's state is not
+		// worth guessing: drop it, and the next append opens a new one.
 		s.marks = nil
 		if _, rbErr := s.w.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
-			s.log.Error("rollback failed append; dropping the writer connection", "err", rbErr)
+			s.log.Warn("rollback after a failed append; dropping the writer connection", "err", rbErr)
 			_ = s.w.Raw(func(any) error { return driver.ErrBadConn })
 			_ = s.w.Close()
 			s.w = nil
@@ -81,12 +85,9 @@ func (s *Store) AppendEvents(ctx context.Context, events []unmogrowp.Event) erro
 	return nil
 }
 
-// appendTx runs one batch's transaction up to and including COMMIT; on error the caller
-// rolls back.
+// appendTx runs one batch's transaction, open on the writer connection, up to and
+// including COMMIT; on error the caller rolls back.
 func (s *Store) appendTx(ctx context.Context, events []unmogrowp.Event) error {
-	if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
 	if err := s.w.Raw(func(dc any) error { return appendRows(ctx, dc, events) }); err != nil {
 		return err
 	}

@@ -70,7 +70,9 @@ type Store struct {
 
 // Open opens the DuckDB database at path, creating it and its directory if needed, and
 // brings its schema up to date. An empty path opens a private in-memory database (for
-// tests). Only one process may open a file at a time: DuckDB locks it.
+// tests). Only one process may open a file at a time: DuckDB locks it. Within a process,
+// open a file once: two Stores on one file would share one DuckDB instance but not their
+// writer lock and cached watermarks.
 func Open(path string, opts Options) (*Store, error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("open duckdb: path %q must not contain '?'", path)
