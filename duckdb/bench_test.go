@@ -67,29 +67,36 @@ func realisticEvents(n int, seed uint64) []unmogrowp.Event {
 	return events
 }
 
-// BenchmarkAppendEvents appends batches of 1000 events to a file database. The timed part
-// ends with a CHECKPOINT, so the cost of compressing what was appended into the database
-// file is counted, not left to a later checkpoint. It also reports the CPU time per event
-// over all threads.
+// BenchmarkAppendEvents appends batches of 1000 events (the pipeline's batch) and of
+// 10000 to a file database. The timed part ends with a CHECKPOINT, so the cost of
+// compressing what was appended into the database file is counted, not left to a later
+// checkpoint. It also reports the CPU time per event over all threads.
 func BenchmarkAppendEvents(b *testing.B) {
-	const batch = 1000
+	for _, batch := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchmarkAppend(b, batch) })
+	}
+}
+
+func benchmarkAppend(b *testing.B, batch int) {
 	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	pool := realisticEvents(50*batch, 42)
+	const poolSize = 50000
+	pool := realisticEvents(poolSize, 42)
 	var size int
 	for i := range pool {
 		size += len(unmogrowp.EncodeEventRecord(nil, &pool[i]))
 	}
+	batches := poolSize / batch
 	ctx := context.Background()
 	var offset int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()
 	for i := range b.N {
-		events := pool[(i%50)*batch : (i%50+1)*batch]
+		events := pool[(i%batches)*batch : (i%batches+1)*batch]
 		for j := range events {
 			events[j].Partition, events[j].Offset = int32(j%4), offset
 			offset++
