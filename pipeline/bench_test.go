@@ -2,8 +2,6 @@ package pipeline_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -11,58 +9,8 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/pipeline"
+	"github.com/unmogrowp/unmogrowp/storetest"
 )
-
-// realisticEvents returns n events shaped like production traffic, with unique ids:
-// several apps and platforms, device ids, a few custom properties, revenue on purchases;
-// about 400 bytes each in the log's encoding.
-func realisticEvents(n int, seed uint64) []unmogrowp.Event {
-	r := rand.New(rand.NewPCG(seed, 1))
-	apps := []string{"com.example.puzzle", "com.example.runner", "io.acme.shop", "io.acme.news", "net.studio.rpg"}
-	types := []string{"session", "session", "session", "level_complete", "ad_view", "purchase", "install"}
-	countries := []string{"US", "DE", "BR", "IN", "JP", "FR", "GB"}
-	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	uuid := func() string {
-		return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xfff, r.Uint32()&0xfff, r.Uint64()&0xffffffffffff)
-	}
-	events := make([]unmogrowp.Event, n)
-	for i := range events {
-		ts := start.Add(time.Duration(i) * 3 * time.Millisecond).Add(time.Duration(r.IntN(1e6)) * time.Microsecond)
-		e := unmogrowp.Event{
-			EventID:    uuid(),
-			AppID:      apps[r.IntN(len(apps))],
-			EventType:  types[r.IntN(len(types))],
-			DeviceID:   uuid(),
-			UserID:     fmt.Sprintf("u%07d", r.IntN(5_000_000)),
-			SessionID:  uuid(),
-			Timestamp:  ts,
-			ReceivedAt: ts.Add(time.Duration(200+r.IntN(2000)) * time.Millisecond),
-			AppVersion: fmt.Sprintf("4.%d.%d", r.IntN(10), r.IntN(20)),
-			Country:    countries[r.IntN(len(countries))],
-			Language:   "en-US",
-			IP:         fmt.Sprintf("203.0.%d.%d", r.IntN(256), r.IntN(256)),
-			EventData:  fmt.Appendf(nil, `{"level":%d,"score":%d,"mode":"classic","ab":"variant_%c"}`, r.IntN(200), r.IntN(100000), 'a'+r.IntN(3)),
-		}
-		if r.IntN(2) == 0 {
-			e.Platform, e.OSVersion, e.DeviceModel = unmogrowp.PlatformIOS, "17.5", "iPhone15,3"
-			e.IDFV, e.ATTStatus = uuid(), "authorized"
-			e.UserAgent = "PuzzleApp/4.2 CFNetwork/1494.0.7 Darwin/23.4.0"
-		} else {
-			e.Platform, e.OSVersion, e.DeviceModel = unmogrowp.PlatformAndroid, "14", "SM-S918B"
-			e.GAID = uuid()
-			e.UserAgent = "Dalvik/2.1.0 (Linux; U; Android 14; SM-S918B Build/UP1A)"
-		}
-		if e.EventType == "purchase" {
-			e.Revenue, e.HasRevenue, e.Currency = float64(r.IntN(10000))/100, true, "USD"
-		}
-		if e.EventType == "install" {
-			e.Attribution = []byte(`{"click_id":"c-8842","af_status":"Non-organic"}`)
-			e.InstallBeginAt = ts.Add(-time.Minute)
-		}
-		events[i] = e
-	}
-	return events
-}
 
 // BenchmarkPipeline pre-fills a log with N unique realistic events (N from
 // UNMOGROWP_BENCH_EVENTS, default 200,000; batch size from UNMOGROWP_BENCH_BATCH), then times Run from start until all are
@@ -78,7 +26,7 @@ func BenchmarkPipeline(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("UNMOGROWP_BENCH_BATCH")); err == nil && v > 0 {
 		batch = v
 	}
-	events := realisticEvents(n, 42)
+	events := storetest.RealisticEvents(n, 42)
 	values := make([][]byte, n)
 	size := 0
 	for i := range events {

@@ -96,7 +96,7 @@ func openServer(cfg *Config, logger *slog.Logger) (_ *Server, err error) {
 		return nil, fmt.Errorf("open analytics store: %w", err)
 	}
 	s.pipeline = pipeline.New(s.log, s.dedup, s.store, pipeline.Options{
-		Logger: logger.With("component", "pipeline"), Registerer: s.registry,
+		Logger: logger, Registerer: s.registry,
 	})
 	return s, nil
 }
