@@ -57,7 +57,11 @@ func (c *appCache) lookup(ctx context.Context, key string, kind unmogrowp.KeyKin
 	if len(c.byKey) > 100_000 { // bound memory under a flood of distinct bad keys
 		clear(c.byKey)
 	}
-	c.byKey[k] = cachedApp{app: app, err: err, expires: now.Add(c.ttl)}
+	ttl := c.ttl
+	if err != nil { // an unknown key may be an app created a moment ago: forget it sooner
+		ttl = min(ttl, time.Second)
+	}
+	c.byKey[k] = cachedApp{app: app, err: err, expires: now.Add(ttl)}
 	c.mu.Unlock()
 	return app, err
 }
