@@ -21,10 +21,7 @@ var ErrCorruptRecord = errors.New("corrupt record")
 // not part of it: they are where the record sits, not what it says.
 func EncodeEventRecord(b []byte, e *Event) []byte {
 	b = append(b, RecordEvent)
-	for _, s := range e.stringFields() {
-		b = binary.AppendUvarint(b, uint64(len(*s)))
-		b = append(b, *s...)
-	}
+	b = appendStrings(b, e.stringFields())
 	b = appendTime(b, e.Timestamp)
 	b = appendTime(b, e.ReceivedAt)
 	b = appendTime(b, e.InstallBeginAt)
@@ -49,9 +46,7 @@ func DecodeEventRecord(b []byte, e *Event) error {
 	if kind := d.byte(); kind != RecordEvent {
 		return errors.Join(ErrCorruptRecord, errors.New("not an event record"))
 	}
-	for _, s := range e.stringFields() {
-		*s = string(d.bytes())
-	}
+	d.strings(e.stringFields())
 	e.Timestamp = d.time()
 	e.ReceivedAt = d.time()
 	e.InstallBeginAt = d.time()
@@ -71,21 +66,27 @@ func DecodeEventRecord(b []byte, e *Event) error {
 			*raw = nil
 		}
 	}
-	if d.err == nil && len(d.b) != 0 {
-		d.err = errors.Join(ErrCorruptRecord, errors.New("trailing bytes"))
-	}
-	return d.err
+	return d.finish()
 }
 
 // stringFields lists e's string fields in their order in the encoding. Appending a field
 // here changes the encoding: bump the record kind when you do.
-func (e *Event) stringFields() [23]*string {
-	return [...]*string{
+func (e *Event) stringFields() []*string {
+	return []*string{
 		&e.EventID, &e.AppID, &e.EventType, &e.DeviceID, &e.UserID, &e.SessionID,
 		&e.Platform, &e.OSVersion, &e.AppVersion, &e.DeviceModel, &e.Country, &e.Language,
 		&e.IDFA, &e.GAID, &e.IDFV, &e.AndroidID, &e.ATTStatus, &e.InstallReferrer,
 		&e.Currency, &e.IP, &e.UserAgent, &e.MediaSource, &e.Campaign,
 	}
+}
+
+// appendStrings appends each string as its uvarint length and its bytes.
+func appendStrings(b []byte, fields []*string) []byte {
+	for _, s := range fields {
+		b = binary.AppendUvarint(b, uint64(len(*s)))
+		b = append(b, *s...)
+	}
+	return b
 }
 
 func appendTime(b []byte, t time.Time) []byte {
@@ -103,6 +104,21 @@ type decoder struct {
 }
 
 func (d *decoder) fail() { d.err, d.b = ErrCorruptRecord, nil }
+
+// strings reads the fields written by appendStrings, as copies.
+func (d *decoder) strings(fields []*string) {
+	for _, s := range fields {
+		*s = string(d.bytes())
+	}
+}
+
+// finish returns the first error, or one for bytes left over after the last field.
+func (d *decoder) finish() error {
+	if d.err == nil && len(d.b) != 0 {
+		d.err = errors.Join(ErrCorruptRecord, errors.New("trailing bytes"))
+	}
+	return d.err
+}
 
 func (d *decoder) byte() byte {
 	if d.err != nil || len(d.b) < 1 {

@@ -1,7 +1,6 @@
 package unmogrowp
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,10 +58,7 @@ type Touchpoint struct {
 // Partition and Offset are not part of it.
 func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
 	b = append(b, RecordTouchpoint)
-	for _, s := range tp.stringFields() {
-		b = binary.AppendUvarint(b, uint64(len(*s)))
-		b = append(b, *s...)
-	}
+	b = appendStrings(b, tp.stringFields())
 	b = appendTime(b, tp.Time)
 	b = appendTime(b, tp.ReceivedAt)
 	return b
@@ -76,21 +72,16 @@ func DecodeTouchpointRecord(b []byte, tp *Touchpoint) error {
 	if kind := d.byte(); kind != RecordTouchpoint {
 		return errors.Join(ErrCorruptRecord, errors.New("not a touchpoint record"))
 	}
-	for _, s := range tp.stringFields() {
-		*s = string(d.bytes())
-	}
+	d.strings(tp.stringFields())
 	tp.Time = d.time()
 	tp.ReceivedAt = d.time()
-	if d.err == nil && len(d.b) != 0 {
-		d.err = errors.Join(ErrCorruptRecord, errors.New("trailing bytes"))
-	}
-	return d.err
+	return d.finish()
 }
 
 // stringFields lists tp's string fields in their order in the encoding. Appending a field
 // here changes the encoding: add a record kind when you do.
-func (tp *Touchpoint) stringFields() [23]*string {
-	return [...]*string{
+func (tp *Touchpoint) stringFields() []*string {
+	return []*string{
 		&tp.ID, &tp.AppID, &tp.Type, &tp.LinkID, &tp.MediaSource, &tp.Campaign, &tp.Adset,
 		&tp.Ad, &tp.SiteID, &tp.Channel, &tp.ClickID, &tp.IP, &tp.UserAgent, &tp.IDFA,
 		&tp.GAID, &tp.AndroidID, &tp.DeviceID, &tp.DeepLinkValue,
