@@ -56,6 +56,9 @@ func DecodeEventRecord(b []byte, e *Event) error {
 	case 1:
 		e.HasRevenue = true
 		e.Revenue = math.Float64frombits(d.uint64())
+		if math.IsNaN(e.Revenue) || math.IsInf(e.Revenue, 0) { // ingestion never writes these
+			d.fail()
+		}
 	default:
 		d.err = ErrCorruptRecord
 	}
