@@ -179,7 +179,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 	var errs []batchError
 	values := buf.values[:0]
 	recs := buf.recs[:0]
-	ids := make([]string, 0, 1)
+	var eventID string // the single endpoint's answer
 	for i, raw := range raws {
 		e := &buf.event
 		err := decodeEvent(raw, e)
@@ -206,9 +206,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 		if e.EventID == "" {
 			e.EventID = newEventID()
 		}
-		if !batch {
-			ids = append(ids, e.EventID)
-		}
+		eventID = e.EventID
 		start := len(recs)
 		recs = unmogrowp.EncodeEventRecord(recs, e)
 		values = append(values, recs[start:len(recs):len(recs)])
@@ -228,7 +226,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 		s.metrics.accepted.Add(float64(len(values)))
 	}
 	if !batch {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "event_id": ids[0]})
+		writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "event_id": eventID})
 		return
 	}
 	if errs == nil {
