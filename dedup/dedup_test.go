@@ -39,26 +39,11 @@ func claims(app string, from, n int, partition int32, at time.Time) []unmogrowp.
 	return cl
 }
 
-func countTrue(t testing.TB, s *dedup.Store, cl []unmogrowp.Claim) int {
-	t.Helper()
-	got, err := s.Claim(context.Background(), cl)
-	if err != nil {
-		t.Fatalf("Claim: %v", err)
-	}
-	n := 0
-	for _, ok := range got {
-		if ok {
-			n++
-		}
-	}
-	return n
-}
-
 func TestRestartKeepsClaims(t *testing.T) {
 	dir := t.TempDir()
 	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	s := openStore(t, dir, clock.Now)
-	if n := countTrue(t, s, claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
+	if n := deduptest.CountFirst(t, s, claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
 		t.Fatalf("claimed %d of 1000 new ids", n)
 	}
 	if err := s.Close(); err != nil {
@@ -70,13 +55,13 @@ func TestRestartKeepsClaims(t *testing.T) {
 
 	s = openStore(t, dir, clock.Now)
 	defer s.Close()
-	if n := countTrue(t, s, claims("app1", 0, 1000, 1, clock.Now())); n != 0 {
+	if n := deduptest.CountFirst(t, s, claims("app1", 0, 1000, 1, clock.Now())); n != 0 {
 		t.Errorf("after reopen, %d of 1000 known ids claimed again from another partition", n)
 	}
-	if n := countTrue(t, s, claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
+	if n := deduptest.CountFirst(t, s, claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
 		t.Errorf("after reopen, %d of 1000 replays claimed, want all", n)
 	}
-	if n := countTrue(t, s, claims("app1", 1000, 10, 0, clock.Now())); n != 10 {
+	if n := deduptest.CountFirst(t, s, claims("app1", 1000, 10, 0, clock.Now())); n != 10 {
 		t.Errorf("after reopen, %d of 10 new ids claimed", n)
 	}
 }
@@ -89,9 +74,9 @@ func TestSweepRemovesExpired(t *testing.T) {
 	ctx := context.Background()
 
 	old := clock.Now()
-	countTrue(t, s, claims("app1", 0, 3000, 0, old))
+	deduptest.CountFirst(t, s, claims("app1", 0, 3000, 0, old))
 	clock.Advance(2 * 24 * time.Hour)
-	countTrue(t, s, claims("app1", 3000, 2000, 0, clock.Now()))
+	deduptest.CountFirst(t, s, claims("app1", 3000, 2000, 0, clock.Now()))
 	if n := s.Len(); n != 5000 {
 		t.Fatalf("Len = %d, want 5000", n)
 	}
@@ -109,10 +94,10 @@ func TestSweepRemovesExpired(t *testing.T) {
 		t.Fatalf("Len after sweep = %d, want 2000", n)
 	}
 	// The swept ids are new again; the kept ones are still duplicates.
-	if n := countTrue(t, s, claims("app1", 0, 3000, 1, clock.Now())); n != 3000 {
+	if n := deduptest.CountFirst(t, s, claims("app1", 0, 3000, 1, clock.Now())); n != 3000 {
 		t.Errorf("%d of 3000 swept ids claimed, want all", n)
 	}
-	if n := countTrue(t, s, claims("app1", 3000, 2000, 1, clock.Now())); n != 0 {
+	if n := deduptest.CountFirst(t, s, claims("app1", 3000, 2000, 1, clock.Now())); n != 0 {
 		t.Errorf("%d of 2000 live ids claimed again, want none", n)
 	}
 }
@@ -121,7 +106,7 @@ func TestSweeperRunsAtOpen(t *testing.T) {
 	dir := t.TempDir()
 	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	s := openStore(t, dir, clock.Now)
-	countTrue(t, s, claims("app1", 0, 500, 0, clock.Now()))
+	deduptest.CountFirst(t, s, claims("app1", 0, 500, 0, clock.Now()))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +135,7 @@ func BenchmarkClaim(b *testing.B) {
 		n := 0
 		cpu0 := cpuTime()
 		for b.Loop() {
-			if got := countTrue(b, s, claims("app1", n, batch, 0, at)); got != batch {
+			if got := deduptest.CountFirst(b, s, claims("app1", n, batch, 0, at)); got != batch {
 				b.Fatalf("claimed %d of %d", got, batch)
 			}
 			n += batch
@@ -163,7 +148,7 @@ func BenchmarkClaim(b *testing.B) {
 		at := time.Now()
 		const known = 100 * batch
 		for from := 0; from < known; from += batch {
-			countTrue(b, s, claims("app1", from, batch, 0, at))
+			deduptest.CountFirst(b, s, claims("app1", from, batch, 0, at))
 		}
 		n := 0
 		var cpu0 time.Duration
@@ -171,7 +156,7 @@ func BenchmarkClaim(b *testing.B) {
 			if n == 0 {
 				cpu0 = cpuTime()
 			}
-			if got := countTrue(b, s, claims("app1", n%known, batch, 1, at)); got != 0 {
+			if got := deduptest.CountFirst(b, s, claims("app1", n%known, batch, 1, at)); got != 0 {
 				b.Fatalf("claimed %d repeated ids", got)
 			}
 			n += batch

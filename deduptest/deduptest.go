@@ -219,20 +219,7 @@ func testMany(t *testing.T, d unmogrowp.Deduplicator, c *Clock) {
 		}
 		return cl
 	}
-	count := func(claims []unmogrowp.Claim) int {
-		t.Helper()
-		got, err := d.Claim(context.Background(), claims)
-		if err != nil {
-			t.Fatalf("Claim: %v", err)
-		}
-		n := 0
-		for _, ok := range got {
-			if ok {
-				n++
-			}
-		}
-		return n
-	}
+	count := func(claims []unmogrowp.Claim) int { return CountFirst(t, d, claims) }
 	fresh := 0
 	for from := 0; from < total; from += batch {
 		fresh += count(mk(from, 0))
@@ -249,4 +236,21 @@ func testMany(t *testing.T, d unmogrowp.Deduplicator, c *Clock) {
 	if dups != 0 || replays != total {
 		t.Fatalf("second pass: %d duplicates claimed (want 0), %d replays claimed (want %d)", dups, replays, total)
 	}
+}
+
+// CountFirst claims the claims on d and returns how many were first sightings; a Claim
+// error fails the test.
+func CountFirst(t testing.TB, d unmogrowp.Deduplicator, claims []unmogrowp.Claim) int {
+	t.Helper()
+	got, err := d.Claim(context.Background(), claims)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	n := 0
+	for _, ok := range got {
+		if ok {
+			n++
+		}
+	}
+	return n
 }
