@@ -9,13 +9,14 @@ import (
 // reports read. Implementations: package duckdb (embedded) and package clickhouse
 // (distributed).
 type EventStore interface {
-	// AppendEvents stores the events atomically: after a crash either all of them are
-	// stored or none. Each event carries its log Partition and Offset.
-	AppendEvents(ctx context.Context, events []Event) error
+	// Append stores a batch atomically: after a crash either all of its events,
+	// touchpoints and installs are stored or none. Each carries its log Partition and
+	// Offset (an install those of its install event). An empty batch is a no-op.
+	Append(ctx context.Context, b Batch) error
 
-	// Watermarks returns, for each log partition, the highest offset among stored events;
-	// a partition with no stored event is absent. The pipeline skips records at or below
-	// the watermark when it replays the log after a crash.
+	// Watermarks returns, for each log partition, the highest offset among stored events
+	// and touchpoints; a partition with nothing stored is absent. The pipeline skips
+	// records at or below the watermark when it replays the log after a crash.
 	Watermarks(ctx context.Context) (map[int32]int64, error)
 
 	// Events returns the stored events that match the filter, oldest event time first
@@ -24,6 +25,28 @@ type EventStore interface {
 
 	// CountEvents returns how many stored events match the filter (Limit is ignored).
 	CountEvents(ctx context.Context, f EventFilter) (int64, error)
+
+	// ScanTouchpoints calls fn with each stored touchpoint that matches the filter, oldest
+	// touch time first (ties by partition and offset), and stops at fn's first error, which
+	// it returns. fn must not keep the pointer. The in-process hot state rebuilds its index
+	// from it on start.
+	ScanTouchpoints(ctx context.Context, f TouchpointFilter, fn func(*Touchpoint) error) error
+
+	// Attribution returns the latest install decision of an app's device: the one of its
+	// install event with the highest (partition, offset). Returns ENOTFOUND if the device
+	// has no stored install.
+	Attribution(ctx context.Context, appID, deviceID string) (*Install, error)
+
+	// Installs returns an app's install decisions with install time in [From, To), newest
+	// install time first (ties: highest partition and offset first), at most Limit of them
+	// (all when 0), starting after Cursor; next is the cursor of the page after this one,
+	// "" when there is none. Returns EINVALID for a cursor it did not make.
+	Installs(ctx context.Context, f InstallFilter) (installs []Install, next string, err error)
+
+	// ScanDevices calls fn with the latest install decision of every device (what
+	// Attribution returns for it), in no particular order, and stops at fn's first error,
+	// which it returns. The in-process hot state rebuilds itself from it on start.
+	ScanDevices(ctx context.Context, fn func(Install) error) error
 
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
@@ -62,4 +85,44 @@ type Deduplicator interface {
 
 	// Close releases the deduplicator.
 	Close() error
+}
+
+// Batch is what the pipeline stores at once, atomically: the new events of a span of the
+// log, the touchpoints of that span, and the install decisions made for its install
+// events.
+type Batch struct {
+	Events      []Event
+	Touchpoints []Touchpoint
+	Installs    []Install
+}
+
+// Len is how many rows the batch holds.
+func (b *Batch) Len() int { return len(b.Events) + len(b.Touchpoints) + len(b.Installs) }
+
+// Install is an install decision as stored: the attribution of one install event, where
+// that event sits in the log, and when the device's re-attribution window started.
+type Install struct {
+	Partition int32
+	Offset    int64
+	Attribution
+
+	// FirstInstallTime is the time of the device's install that last counted as a new
+	// install (neither a reinstall nor a re-attribution): the re-attribution window of the
+	// device's next install counts from it. For a new install it is InstallTime.
+	FirstInstallTime time.Time
+}
+
+// TouchpointFilter selects touchpoints. Zero fields select everything.
+type TouchpointFilter struct {
+	AppID    string
+	From, To time.Time // touch time in [From, To)
+	Limit    int
+}
+
+// InstallFilter selects a page of an app's install decisions.
+type InstallFilter struct {
+	AppID    string    // required
+	From, To time.Time // install time in [From, To); zero: unbounded
+	Limit    int       // at most this many; 0: all
+	Cursor   string    // from the previous page's next; "" for the first page
 }

@@ -28,6 +28,22 @@ type Keys struct {
 	Fingerprint string
 }
 
+// Strings lists the keys as strings, each prefixed by its kind: "tp:<touchpoint id>", the
+// device id keys as they are ("idfa:...", "gaid:...", "android_id:...", "device_id:..."),
+// and "fp:<fingerprint key>". Absent keys are left out. This is the form a HotState
+// stores and looks touchpoints up by.
+func (k Keys) Strings() []string {
+	out := make([]string, 0, len(k.DeviceIDs)+2)
+	if k.TouchpointID != "" {
+		out = append(out, "tp:"+k.TouchpointID)
+	}
+	out = append(out, k.DeviceIDs...)
+	if k.Fingerprint != "" {
+		out = append(out, "fp:"+k.Fingerprint)
+	}
+	return out
+}
+
 // CandidateKeys lists the keys under which an install's candidate touchpoints are found.
 func CandidateKeys(install *unmogrowp.Event) Keys {
 	return Keys{

@@ -1,0 +1,106 @@
+package unmogrowp
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Link is a tracking link of an app: the media source and campaign that clicks through
+// /c/{id} and impressions through /i/{id} are credited to, and where a click is sent.
+// Empty URLs fall back to the app's (App.IOSURL, AndroidURL, WebURL) when a click is
+// redirected.
+type Link struct {
+	ID            string
+	AppID         string
+	MediaSource   string
+	Campaign      string
+	Adset         string
+	Ad            string
+	SiteID        string
+	Channel       string
+	IOSURL        string
+	AndroidURL    string
+	WebURL        string
+	DeepLinkValue string
+	CreatedAt     time.Time
+}
+
+// Limits on links.
+const (
+	MaxLinkFieldLen = 256
+	MaxURLLen       = 2048
+)
+
+// Validate trims the link's fields and checks them: media_source is required; every field
+// is at most MaxLinkFieldLen bytes, URLs at most MaxURLLen; URLs must be absolute (an app
+// store https URL or an app scheme such as myapp://path), never javascript:, data: or
+// vbscript:. It returns an *Error with code EINVALID naming the field at fault.
+func (l *Link) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{
+		{"media_source", &l.MediaSource}, {"campaign", &l.Campaign}, {"adset", &l.Adset},
+		{"ad", &l.Ad}, {"site_id", &l.SiteID}, {"channel", &l.Channel},
+		{"deep_link_value", &l.DeepLinkValue},
+	} {
+		*f.v = strings.TrimSpace(*f.v)
+		if len(*f.v) > MaxLinkFieldLen {
+			return Errorf(EINVALID, "%s must be at most %d characters.", f.name, MaxLinkFieldLen)
+		}
+	}
+	if l.MediaSource == "" {
+		return Errorf(EINVALID, "media_source is required.")
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"ios_url", &l.IOSURL}, {"android_url", &l.AndroidURL}, {"web_url", &l.WebURL}} {
+		*f.v = strings.TrimSpace(*f.v)
+		if err := ValidateRedirectURL(f.name, *f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateRedirectURL checks a URL that clicks may be redirected to; "" is allowed (none).
+// It returns an *Error with code EINVALID naming the field.
+func ValidateRedirectURL(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) > MaxURLLen {
+		return Errorf(EINVALID, "%s must be at most %d characters.", field, MaxURLLen)
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || strings.ContainsAny(s, " \t\r\n") {
+		return Errorf(EINVALID, "%s must be an absolute URL such as https://apps.apple.com/app/id123.", field)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "javascript", "data", "vbscript", "file":
+		return Errorf(EINVALID, "%s must not be a %s: URL.", field, strings.ToLower(u.Scheme))
+	case "http", "https":
+		if u.Host == "" {
+			return Errorf(EINVALID, "%s must name a host.", field)
+		}
+	}
+	return nil
+}
+
+// LinkStore keeps tracking links: the part of the metadata store that the click and
+// impression endpoints and the links API need.
+type LinkStore interface {
+	// CreateLink validates the link (Link.Validate), fills its ID and CreatedAt and stores
+	// it. Returns EINVALID for an invalid link, ENOTFOUND if its app does not exist.
+	CreateLink(ctx context.Context, link *Link) error
+
+	// Link returns the link with the id. Returns ENOTFOUND if there is none.
+	Link(ctx context.Context, id string) (*Link, error)
+
+	// Links lists an app's links, newest first. An app without links, or an unknown app,
+	// has none.
+	Links(ctx context.Context, appID string) ([]*Link, error)
+}
