@@ -99,6 +99,10 @@ func (r *Rules) Lookback() time.Duration {
 	return max(r.clickWindow, r.viewWindow, r.fingerprintWindow)
 }
 
+// FingerprintEnabled reports whether these settings match probabilistically: when not, an
+// install's fingerprint key need not be looked up.
+func (r *Rules) FingerprintEnabled() bool { return r.fingerprint }
+
 // Decide decides the attribution of install with the app's settings; see Rules.Decide.
 // Build Rules once with NewRules when deciding many installs of one app.
 func Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, s unmogrowp.AppSettings, prior *Prior) unmogrowp.Attribution {

@@ -73,16 +73,16 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(float64(claimTime.Nanoseconds())/float64(total), "claim-ns/event")
 }
 
-// timedStore adds up the time spent in AppendEvents.
+// timedStore adds up the time spent in Append.
 type timedStore struct {
 	unmogrowp.EventStore
 	d time.Duration
 }
 
-func (s *timedStore) AppendEvents(ctx context.Context, events []unmogrowp.Event) error {
+func (s *timedStore) Append(ctx context.Context, b unmogrowp.Batch) error {
 	t := time.Now()
 	defer func() { s.d += time.Since(t) }()
-	return s.EventStore.AppendEvents(ctx, events)
+	return s.EventStore.Append(ctx, b)
 }
 
 // timedDedup adds up the time spent in Claim.

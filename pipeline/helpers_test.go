@@ -196,7 +196,7 @@ func (n *noCommit) Commit(context.Context, []unmogrowp.Record) error {
 	return nil
 }
 
-// flakyStore wraps a store: AppendEvents fails while fail says so, optionally after
+// flakyStore wraps a store: Append fails while fail says so, optionally after
 // writing the batch (an ambiguous failure).
 type flakyStore struct {
 	unmogrowp.EventStore
@@ -207,7 +207,7 @@ type flakyStore struct {
 	failures int
 }
 
-func (f *flakyStore) AppendEvents(ctx context.Context, events []unmogrowp.Event) error {
+func (f *flakyStore) Append(ctx context.Context, b unmogrowp.Batch) error {
 	f.mu.Lock()
 	f.calls++
 	fail := f.fail(f.calls)
@@ -216,10 +216,10 @@ func (f *flakyStore) AppendEvents(ctx context.Context, events []unmogrowp.Event)
 	}
 	f.mu.Unlock()
 	if !fail {
-		return f.EventStore.AppendEvents(ctx, events)
+		return f.EventStore.Append(ctx, b)
 	}
 	if f.commit {
-		if err := f.EventStore.AppendEvents(ctx, events); err != nil {
+		if err := f.EventStore.Append(ctx, b); err != nil {
 			return err
 		}
 	}

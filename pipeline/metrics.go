@@ -9,6 +9,7 @@ import (
 // metrics are the pipeline's Prometheus metrics.
 type metrics struct {
 	stored        prometheus.Counter
+	touchpoints   prometheus.Counter
 	duplicates    prometheus.Counter
 	corrupt       prometheus.Counter
 	alreadyStored prometheus.Counter
@@ -25,6 +26,10 @@ func newMetrics(r unmogrowp.LogReader) (*metrics, []prometheus.Collector) {
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "unmogrowp_pipeline_events_stored_total",
 			Help: "Events written to the analytics store.",
+		}),
+		touchpoints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "unmogrowp_pipeline_touchpoints_stored_total",
+			Help: "Touchpoints (clicks and impressions) written to the analytics store.",
 		}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "unmogrowp_pipeline_duplicates_total",
@@ -50,5 +55,5 @@ func newMetrics(r unmogrowp.LogReader) (*metrics, []prometheus.Collector) {
 		Name: "unmogrowp_pipeline_lag_seconds",
 		Help: "Age of the oldest log record not yet committed by the pipeline (0 when none).",
 	}, func() float64 { _, d := r.Lag(); return d.Seconds() })
-	return m, []prometheus.Collector{m.stored, m.duplicates, skipped, m.retries, m.batchSeconds, lagRecords, lagSeconds}
+	return m, []prometheus.Collector{m.stored, m.touchpoints, m.duplicates, skipped, m.retries, m.batchSeconds, lagRecords, lagSeconds}
 }

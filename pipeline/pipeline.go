@@ -1,7 +1,8 @@
-// Package pipeline moves events from the log to the analytics store exactly once: it reads
-// batches of log records, decodes them, drops the duplicates the Deduplicator reports, lets
-// an optional hook enrich the rest (attribution), appends them to the store, and only then
-// commits the records on the log.
+// Package pipeline moves events and touchpoints from the log to the analytics store exactly
+// once: it reads batches of log records, decodes them, drops the duplicate events the
+// Deduplicator reports, lets a Stage decide and enrich the rest (the Attributor: install
+// decisions, every event tagged with its device's attribution), appends the batch to the
+// store, tells the Stage the store has it, and only then commits the records on the log.
 //
 // # Exactly once
 //
@@ -11,7 +12,7 @@
 //     and before the store write replays the batch; the Deduplicator answers true again
 //     for a record with the same partition and offset as the one that claimed its id, so
 //     the event is stored then, not lost.
-//  2. Store atomically. AppendEvents stores all of a batch's events and raises the
+//  2. Store atomically. Append stores all of a batch's rows and raises the
 //     partitions' watermarks in one transaction. A crash after it and before the log
 //     commit replays the batch; records at or below the watermark loaded at start are
 //     skipped, so nothing is stored twice. A store write that fails is retried only after
@@ -27,10 +28,11 @@
 // # Two stages
 //
 // Run overlaps two stages on two goroutines: the first reads, decodes and claims batch
-// N+1 while the second enriches, stores and commits batch N. Claims may thus run one batch
+// N+1 while the second decides, stores and commits batch N. Claims may thus run one batch
 // ahead of the store, which point 1 already covers: a claimed batch that never reaches the
-// store is replayed and its claims answer true again. Enrichment, store writes and commits
-// stay in read order on one goroutine, so the watermark argument holds unchanged.
+// store is replayed and its claims answer true again. Decisions, store writes and commits
+// stay in read order on one goroutine, so the watermark argument holds unchanged, and the
+// Stage sees every batch after the one before it was stored.
 package pipeline
 
 import (
@@ -61,14 +63,26 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer, when not nil, gets the pipeline's metrics.
 	Registerer prometheus.Registerer
-	// Enrich, when not nil, runs on each batch's new events (after dedup, in log order,
-	// before the store write) and may change them, e.g. set MediaSource and Campaign. It
-	// must not keep the slice after it returns. An error is retried like a store failure;
-	// the same events are passed again. It is not called for an empty batch.
-	Enrich func(ctx context.Context, events []unmogrowp.Event) error
+	// Stage, when not nil, decides and enriches each batch before it is stored; see Stage.
+	Stage Stage
 	// RetryMin and RetryMax bound the back-off between attempts of a failing step; it
 	// starts at RetryMin and doubles up to RetryMax (defaults 100 ms and 5 s).
 	RetryMin, RetryMax time.Duration
+}
+
+// Stage is the step between dedup and the store: attribution. Its methods are called on the
+// pipeline's second goroutine, one batch at a time, in log order.
+type Stage interface {
+	// Prepare runs on a batch's new events and touchpoints (after dedup, before the store
+	// write; rows of one partition in offset order) and may change the events and fill
+	// b.Installs. An error is retried: Prepare is called again with the same rows and
+	// b.Installs emptied, so it must not have changed anything outside b. It is not called
+	// for an empty batch.
+	Prepare(ctx context.Context, b *unmogrowp.Batch) error
+
+	// Stored runs once the store has the batch that Prepare last saw, before the log
+	// commit. An error is retried with the same batch.
+	Stored(ctx context.Context, b *unmogrowp.Batch) error
 }
 
 // Pipeline processes the log into the store. Create it with New and start it with Run.
@@ -81,13 +95,14 @@ type Pipeline struct {
 	m    *metrics
 
 	running atomic.Bool
-	stats   struct{ records, stored, duplicates, corrupt, alreadyStored atomic.Int64 }
+	stats   struct{ records, stored, touchpoints, duplicates, corrupt, alreadyStored atomic.Int64 }
 }
 
 // Stats are running totals since New.
 type Stats struct {
 	Records       int64 // log records committed: every record, stored or not
 	Stored        int64 // events written to the store
+	Touchpoints   int64 // touchpoints written to the store
 	Duplicates    int64 // events dropped as duplicates
 	Corrupt       int64 // records skipped because they do not decode
 	AlreadyStored int64 // records skipped because the store had them before a restart
@@ -127,6 +142,7 @@ func (p *Pipeline) Stats() Stats {
 	return Stats{
 		Records:       p.stats.records.Load(),
 		Stored:        p.stats.stored.Load(),
+		Touchpoints:   p.stats.touchpoints.Load(),
 		Duplicates:    p.stats.duplicates.Load(),
 		Corrupt:       p.stats.corrupt.Load(),
 		AlreadyStored: p.stats.alreadyStored.Load(),

@@ -360,15 +360,22 @@ func TestCorruptRecordSkipped(t *testing.T) {
 	}
 }
 
-func TestEnrichSeesNewEventsInOrder(t *testing.T) {
+// stageFunc is a Stage whose Prepare is a function and whose Stored does nothing.
+type stageFunc func(ctx context.Context, b *unmogrowp.Batch) error
+
+func (f stageFunc) Prepare(ctx context.Context, b *unmogrowp.Batch) error { return f(ctx, b) }
+func (f stageFunc) Stored(context.Context, *unmogrowp.Batch) error        { return nil }
+
+func TestStageSeesNewEventsInOrder(t *testing.T) {
 	e := newEnv(t)
 	var (
 		mu    sync.Mutex
 		calls [][]string
 	)
-	enrich := func(_ context.Context, events []unmogrowp.Event) error {
+	enrich := func(_ context.Context, b *unmogrowp.Batch) error {
 		mu.Lock()
 		defer mu.Unlock()
+		events := b.Events
 		ids := make([]string, len(events))
 		for i := range events {
 			ids[i] = events[i].EventID
@@ -384,14 +391,14 @@ func TestEnrichSeesNewEventsInOrder(t *testing.T) {
 	dupA := a
 	dupA.DeviceID = "dup"
 	e.appendEvents(a, b, dupA, c)
-	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Enrich: enrich})
+	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Stage: stageFunc(enrich)})
 	r.waitRecords(t, 4)
 
 	mu.Lock()
 	got := fmt.Sprint(calls)
 	mu.Unlock()
 	if want := "[[a b c] [a b c]]"; got != want {
-		t.Errorf("Enrich calls = %s, want %s (one failure, then the same events again)", got, want)
+		t.Errorf("Prepare calls = %s, want %s (one failure, then the same events again)", got, want)
 	}
 	stored := e.storedByKey()
 	for _, id := range []string{"a", "b", "c"} {

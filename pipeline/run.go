@@ -14,8 +14,11 @@ import (
 type batch struct {
 	buf  *buffer
 	recs []unmogrowp.Record
-	// events are the decoded records that the deduplicator let through, in log order.
+	// events are the decoded event records that the deduplicator let through, in log
+	// order; touchpoints the decoded touchpoint records (ingestion gives each a new id, so
+	// they need no dedup: a replay is caught by the watermarks).
 	events        []unmogrowp.Event
+	touchpoints   []unmogrowp.Touchpoint
 	duplicates    int
 	corrupt       int
 	alreadyStored int
@@ -25,20 +28,22 @@ type batch struct {
 // buffer holds the slices one batch needs; Run keeps two, so that the first stage fills
 // one while the second stage stores the other.
 type buffer struct {
-	events   []unmogrowp.Event
-	claims   []unmogrowp.Claim
-	claimIdx []int
-	keep     []bool
+	events      []unmogrowp.Event
+	touchpoints []unmogrowp.Touchpoint
+	installs    []unmogrowp.Install
+	claims      []unmogrowp.Claim
+	claimIdx    []int
+	keep        []bool
 }
 
 // Run processes the log until ctx is done, then returns nil. It never skips data: a failing
-// read, claim, enrichment, store write or commit is logged and retried with back-off
+// read, claim, Stage step, store write or commit is logged and retried with back-off
 // until it succeeds or ctx is done. A batch interrupted by ctx is abandoned uncommitted and
 // processed again, exactly once, by the next Run on the same log, deduplicator and store.
 // Run returns ErrRunning if another Run of the same pipeline has not returned.
 //
 // Two stages overlap: one goroutine reads, decodes and claims the next batch while Run's
-// goroutine enriches, stores and commits the current one. Batches reach the store and the
+// goroutine decides, stores and commits the current one. Batches reach the store and the
 // log in read order.
 func (p *Pipeline) Run(ctx context.Context) error {
 	if !p.running.CompareAndSwap(false, true) {
@@ -120,33 +125,44 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free 
 	}
 }
 
-// decode fills b.events with the records of b that are new to the store, with their log
-// position. Corrupt records are logged and left out.
+// decode fills b.events and b.touchpoints with the records of b that are new to the store,
+// with their log position. Corrupt records are logged and left out.
 func (p *Pipeline) decode(b *batch, marks map[int32]int64) {
-	events := b.buf.events[:0]
+	events, tps := b.buf.events[:0], b.buf.touchpoints[:0]
 	for i := range b.recs {
 		rec := &b.recs[i]
 		if w, ok := marks[rec.Partition]; ok && rec.Offset <= w {
 			b.alreadyStored++
 			continue
 		}
-		events = append(events, unmogrowp.Event{})
-		e := &events[len(events)-1]
 		err := unmogrowp.ErrCorruptRecord
-		if len(rec.Value) > 0 && rec.Value[0] == unmogrowp.RecordEvent {
-			err = unmogrowp.DecodeEventRecord(rec.Value, e)
+		switch {
+		case len(rec.Value) == 0:
+		case rec.Value[0] == unmogrowp.RecordEvent:
+			events = append(events, unmogrowp.Event{})
+			e := &events[len(events)-1]
+			if err = unmogrowp.DecodeEventRecord(rec.Value, e); err != nil {
+				events = events[:len(events)-1]
+			} else {
+				e.Partition, e.Offset = rec.Partition, rec.Offset
+			}
+		case rec.Value[0] == unmogrowp.RecordTouchpoint:
+			tps = append(tps, unmogrowp.Touchpoint{})
+			tp := &tps[len(tps)-1]
+			if err = unmogrowp.DecodeTouchpointRecord(rec.Value, tp); err != nil {
+				tps = tps[:len(tps)-1]
+			} else {
+				tp.Partition, tp.Offset = rec.Partition, rec.Offset
+			}
 		}
 		if err != nil {
-			events = events[:len(events)-1]
 			b.corrupt++
 			p.log.Error("skipping a log record that does not decode", "partition", rec.Partition,
 				"offset", rec.Offset, "key", rec.Key, "bytes", len(rec.Value), "err", err)
-			continue
 		}
-		e.Partition, e.Offset = rec.Partition, rec.Offset
 	}
-	b.buf.events = events
-	b.events = events
+	b.buf.events, b.buf.touchpoints = events, tps
+	b.events, b.touchpoints = events, tps
 }
 
 // claim asks the deduplicator which events of b are the first with their id and drops the
@@ -193,36 +209,66 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 	return true
 }
 
-// finish is the second stage: enrich, store, commit. live holds the watermarks as this
-// process raised them; events at or below them are dropped, which matters only when a log
+// finish is the second stage: decide, store, commit. live holds the watermarks as this
+// process raised them; rows at or below them are dropped, which matters only when a log
 // reader delivers records again within one run (a Kafka rebalance). It returns false when
 // ctx is done before the batch is committed.
 func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) bool {
+	fresh := func(part int32, off int64) bool {
+		if w, ok := live[part]; ok && off <= w {
+			b.alreadyStored++
+			return false
+		}
+		return true
+	}
 	events := b.events[:0]
 	for i := range b.events {
-		if w, ok := live[b.events[i].Partition]; ok && b.events[i].Offset <= w {
-			b.alreadyStored++
-			continue
+		if fresh(b.events[i].Partition, b.events[i].Offset) {
+			events = append(events, b.events[i])
 		}
-		events = append(events, b.events[i])
 	}
-	if p.opts.Enrich != nil && len(events) > 0 {
-		if !p.retry(ctx, "enrich", func() error { return p.opts.Enrich(ctx, events) }) {
+	tps := b.touchpoints[:0]
+	for i := range b.touchpoints {
+		if fresh(b.touchpoints[i].Partition, b.touchpoints[i].Offset) {
+			tps = append(tps, b.touchpoints[i])
+		}
+	}
+	sb := unmogrowp.Batch{Events: events, Touchpoints: tps}
+	if p.opts.Stage != nil && sb.Len() > 0 {
+		if !p.retry(ctx, "decide", func() error {
+			sb.Installs = b.buf.installs[:0]
+			err := p.opts.Stage.Prepare(ctx, &sb)
+			b.buf.installs = sb.Installs[:0]
+			return err
+		}) {
 			return false
 		}
 	}
-	if !p.store(ctx, events) {
+	if !p.store(ctx, sb) {
 		return false
 	}
-	for i := range events {
-		if w, ok := live[events[i].Partition]; !ok || events[i].Offset > w {
-			live[events[i].Partition] = events[i].Offset
+	if p.opts.Stage != nil && sb.Len() > 0 {
+		if !p.retry(ctx, "stored", func() error { return p.opts.Stage.Stored(ctx, &sb) }) {
+			return false
 		}
+	}
+	raise := func(part int32, off int64) {
+		if w, ok := live[part]; !ok || off > w {
+			live[part] = off
+		}
+	}
+	for i := range events {
+		raise(events[i].Partition, events[i].Offset)
+	}
+	for i := range tps {
+		raise(tps[i].Partition, tps[i].Offset)
 	}
 	committed := p.commit(ctx, b.recs)
 
 	p.stats.stored.Add(int64(len(events)))
 	p.m.stored.Add(float64(len(events)))
+	p.stats.touchpoints.Add(int64(len(tps)))
+	p.m.touchpoints.Add(float64(len(tps)))
 	p.stats.duplicates.Add(int64(b.duplicates))
 	p.m.duplicates.Add(float64(b.duplicates))
 	p.stats.corrupt.Add(int64(b.corrupt))
@@ -236,12 +282,12 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) b
 	return committed && ctx.Err() == nil
 }
 
-// store appends events to the store, retrying until it succeeds. After a failed attempt it
-// reads the watermarks again before retrying: AppendEvents is atomic, so either the whole
+// store appends the batch to the store, retrying until it succeeds. After a failed attempt
+// it reads the watermarks again before retrying: Append is atomic, so either the whole
 // batch made it (the failure was reported after the commit) and nothing is left to write,
 // or none of it did.
-func (p *Pipeline) store(ctx context.Context, events []unmogrowp.Event) bool {
-	if len(events) == 0 {
+func (p *Pipeline) store(ctx context.Context, sb unmogrowp.Batch) bool {
+	if sb.Len() == 0 {
 		return true
 	}
 	failed := false
@@ -251,22 +297,29 @@ func (p *Pipeline) store(ctx context.Context, events []unmogrowp.Event) bool {
 			if err != nil {
 				return fmt.Errorf("read watermarks: %w", err)
 			}
-			stored := 0
-			for i := range events {
-				if w, ok := wm[events[i].Partition]; ok && events[i].Offset <= w {
+			stored, rows := 0, 0
+			count := func(part int32, off int64) {
+				rows++
+				if w, ok := wm[part]; ok && off <= w {
 					stored++
 				}
 			}
-			if stored == len(events) {
-				p.log.Warn("store write reported failure but committed; not writing it again", "events", len(events))
+			for i := range sb.Events {
+				count(sb.Events[i].Partition, sb.Events[i].Offset)
+			}
+			for i := range sb.Touchpoints {
+				count(sb.Touchpoints[i].Partition, sb.Touchpoints[i].Offset)
+			}
+			if stored == rows {
+				p.log.Warn("store write reported failure but committed; not writing it again", "rows", rows)
 				return nil
 			}
 			if stored != 0 {
 				// The store broke its atomicity contract: do not guess which part is there.
-				return fmt.Errorf("store holds %d of %d events of a failed batch", stored, len(events))
+				return fmt.Errorf("store holds %d of %d rows of a failed batch", stored, rows)
 			}
 		}
-		if err := p.s.AppendEvents(ctx, events); err != nil {
+		if err := p.s.Append(ctx, sb); err != nil {
 			failed = true
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,6 +31,7 @@ type Config struct {
 	WALRetention    time.Duration
 	DuckDBMemory    string
 	ShutdownTimeout time.Duration
+	PublicURL       string
 }
 
 // setting is one configuration value: its environment variable, flag, default and parser.
@@ -98,6 +100,20 @@ var settings = []setting{
 				return fmt.Errorf("must be a size such as 2GB")
 			}
 			c.DuckDBMemory = v
+			return nil
+		}},
+	{env: "PUBLIC_URL", flag: "public-url", def: "",
+		help: "public base URL of the ingestion listener, which tracking links' click and impression URLs start with (default http://<ingest address>)",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				c.PublicURL = ""
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+				return fmt.Errorf("must be an http or https URL such as https://t.example.com")
+			}
+			c.PublicURL = strings.TrimRight(v, "/")
 			return nil
 		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,9 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/dedup"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/sqlite"
 	"github.com/unmogrowp/unmogrowp/wal"
@@ -54,6 +57,7 @@ type Server struct {
 	log      *wal.WAL
 	dedup    *dedup.Store
 	store    *duckdb.Store
+	hot      *inmem.State
 	pipeline *pipeline.Pipeline
 	registry *prometheus.Registry
 
@@ -66,6 +70,10 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// touchpointRetention is how long the in-process hot state keeps a touchpoint, from its
+// touch time: the longest click lookback an app may set (30 days) and a day to spare.
+const touchpointRetention = 31 * 24 * time.Hour
 
 // openServer opens the embedded backends under cfg.DataDir.
 func openServer(cfg *Config, logger *slog.Logger) (_ *Server, err error) {
@@ -95,8 +103,16 @@ func openServer(cfg *Config, logger *slog.Logger) (_ *Server, err error) {
 	}); err != nil {
 		return nil, fmt.Errorf("open analytics store: %w", err)
 	}
+	s.hot = inmem.New(inmem.Options{Retention: touchpointRetention, Logger: logger.With("component", "hotstate")})
+	start := time.Now()
+	tps, devices, err := pipeline.RestoreHotState(context.Background(), s.store, s.hot, start.Add(-touchpointRetention))
+	if err != nil {
+		return nil, fmt.Errorf("restore hot state from the analytics store: %w", err)
+	}
+	logger.Info("hot state restored", "touchpoints", tps, "devices", devices, "took", time.Since(start).Round(time.Millisecond))
+	attributor := pipeline.NewAttributor(s.meta, s.hot, pipeline.AttributorOptions{Logger: logger, Registerer: s.registry})
 	s.pipeline = pipeline.New(s.log, s.dedup, s.store, pipeline.Options{
-		Logger: logger, Registerer: s.registry,
+		Logger: logger, Registerer: s.registry, Stage: attributor,
 	})
 	return s, nil
 }
@@ -114,11 +130,20 @@ func (s *Server) Start() (err error) {
 		"store":    s.store.Ping,
 	}
 	ing := ingest.New(ingest.Config{
-		Log: s.log, Apps: s.meta, Health: health, TrustedProxies: s.cfg.TrustedProxies,
-		CORSOrigins: s.cfg.CORSOrigins, Registry: s.registry, Logger: s.logger.With("component", "ingest"),
+		Log: s.log, Apps: s.meta, Links: s.meta, Devices: s.hot, Health: health,
+		TrustedProxies: s.cfg.TrustedProxies, CORSOrigins: s.cfg.CORSOrigins,
+		Registry: s.registry, Logger: s.logger.With("component", "ingest"),
 	})
 	s.ingestHTTP = newHTTPServer(ing, s.logger)
-	s.apiHTTP = newHTTPServer(newAPIHandler(s.registry, health, s.logger), s.logger)
+	publicURL := s.cfg.PublicURL
+	if publicURL == "" {
+		publicURL = localURL(s.ingestLn.Addr())
+	}
+	apiHandler := api.New(api.Config{
+		Apps: s.meta, Links: s.meta, Results: s.store, Health: health, Registry: s.registry,
+		Logger: s.logger.With("component", "api"), IngestURL: publicURL,
+	})
+	s.apiHTTP = newHTTPServer(apiHandler, s.logger)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -141,6 +166,17 @@ func (s *Server) Start() (err error) {
 		}()
 	}
 	return nil
+}
+
+// localURL is the http URL of a listener on this machine: its address, with localhost for
+// a wildcard host (":8080" listens on [::]:8080, which a browser cannot open).
+func localURL(addr net.Addr) string {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil || ap.Addr().IsUnspecified() {
+		_, port, _ := net.SplitHostPort(addr.String())
+		return "http://localhost:" + port
+	}
+	return "http://" + ap.String()
 }
 
 // IngestAddr is the ingestion listener's address.
@@ -182,6 +218,9 @@ func (s *Server) closeBackends() error {
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
 	}
+	if s.hot != nil {
+		errs = append(errs, s.hot.Close())
+	}
 	if s.meta != nil {
 		errs = append(errs, s.meta.Close())
 	}
@@ -200,13 +239,4 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-}
-
-// newAPIHandler is the API listener until the accounts issue builds it out: health and a
-// JSON 404 for everything else.
-func newAPIHandler(reg *prometheus.Registry, health map[string]func(context.Context) error, logger *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /health", ingest.HealthHandler(health, logger))
-	mux.HandleFunc("/", ingest.NotFound)
-	return ingest.Middleware(mux, ingest.MiddlewareConfig{Listener: "api", Logger: logger, Registry: reg})
 }

@@ -1,0 +1,163 @@
+// Package api is the API listener (API.md, section 2): the JSON API that the dashboard and
+// marketers' scripts read attribution results and manage tracking links through.
+//
+// Until user accounts exist, an app's routes (/api/apps/{app_id}/...) authenticate with
+// that app's server key in X-Api-Key, the secret an advertiser's servers already hold; a
+// key of another app gets the same 404 as an app that does not exist, so ids leak nothing.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/ingest"
+)
+
+// Results is what the API reads attribution results from: the analytics store.
+type Results interface {
+	// Attribution returns the latest install decision of an app's device. Returns
+	// ENOTFOUND if the device has no stored install.
+	Attribution(ctx context.Context, appID, deviceID string) (*unmogrowp.Install, error)
+
+	// Installs returns a page of an app's install decisions, newest first, and the cursor
+	// of the next page ("" for none). Returns EINVALID for a bad cursor.
+	Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmogrowp.Install, string, error)
+}
+
+// Config is what the API listener needs. Apps, Links, Results and Registry are required.
+type Config struct {
+	Apps     unmogrowp.AppStore
+	Links    unmogrowp.LinkStore
+	Results  Results
+	Health   map[string]func(context.Context) error // backends /health asks, by name
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	// IngestURL is the ingestion listener's public base URL (https://t.example.com), which
+	// tracking links' click and impression URLs start with.
+	IngestURL string
+}
+
+// Limits of GET /api/apps/{app_id}/installs.
+const (
+	DefaultInstallsLimit = 100
+	MaxInstallsLimit     = 1000
+)
+
+// Server serves the API. It is an http.Handler.
+type Server struct {
+	cfg     Config
+	handler http.Handler
+}
+
+// New returns the API listener's handler for cfg.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.IngestURL = strings.TrimRight(cfg.IngestURL, "/")
+	s := &Server{cfg: cfg}
+	mux := http.NewServeMux()
+	mux.Handle("GET /health", ingest.HealthHandler(cfg.Health, cfg.Logger))
+	mux.HandleFunc("GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution))
+	mux.HandleFunc("GET /api/apps/{app_id}/installs", s.app(s.handleInstalls))
+	mux.HandleFunc("GET /api/apps/{app_id}/links", s.app(s.handleLinks))
+	mux.HandleFunc("POST /api/apps/{app_id}/links", s.app(s.handleCreateLink))
+	mux.HandleFunc("/", ingest.NotFound)
+	s.handler = ingest.Middleware(mux, ingest.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// app wraps a handler of one app's routes: it authenticates the request for the app named
+// by {app_id} and passes the app on.
+func (s *Server) app(h func(w http.ResponseWriter, r *http.Request, app *unmogrowp.App)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("X-Api-Key")
+		if key == "" {
+			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Authentication is required: send the app's server key in X-Api-Key."))
+			return
+		}
+		app, err := s.cfg.Apps.AppByKey(r.Context(), key, unmogrowp.ServerKey)
+		switch {
+		case unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED:
+			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown key."))
+			return
+		case err != nil:
+			s.fail(w, "look up key", err)
+			return
+		case app.ID != r.PathValue("app_id"):
+			ingest.WriteError(w, errNoApp())
+			return
+		}
+		h(w, r, app)
+	}
+}
+
+func errNoApp() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such app.") }
+
+// fail answers err: its own status and message for a coded error, and a 500 without
+// details for any other, which it logs once.
+func (s *Server) fail(w http.ResponseWriter, what string, err error) {
+	if unmogrowp.ErrorCode(err) == unmogrowp.EINTERNAL {
+		s.cfg.Logger.Error(what, "err", err)
+	}
+	ingest.WriteError(w, err)
+}
+
+func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+	in, err := s.cfg.Results.Attribution(r.Context(), app.ID, r.PathValue("device_id"))
+	if unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND {
+		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no processed install yet."))
+		return
+	}
+	if err != nil {
+		s.fail(w, "read attribution", err)
+		return
+	}
+	ingest.WriteJSON(w, http.StatusOK, in.Attribution)
+}
+
+func (s *Server) handleInstalls(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+	q := r.URL.Query()
+	f := unmogrowp.InstallFilter{AppID: app.ID, Limit: DefaultInstallsLimit, Cursor: q.Get("cursor")}
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := ingest.ParseTime(v)
+			if err != nil {
+				ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name))
+				return
+			}
+			*p.t = t
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxInstallsLimit {
+			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "limit must be a whole number from 1 to %d.", MaxInstallsLimit))
+			return
+		}
+		f.Limit = n
+	}
+	installs, next, err := s.cfg.Results.Installs(r.Context(), f)
+	if err != nil {
+		s.fail(w, "read installs", err)
+		return
+	}
+	out := make([]unmogrowp.Attribution, len(installs))
+	for i := range installs {
+		out[i] = installs[i].Attribution
+	}
+	ingest.WriteJSON(w, http.StatusOK, map[string]any{"installs": out, "next_cursor": next})
+}

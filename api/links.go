@@ -1,0 +1,126 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/ingest"
+)
+
+// maxBodyBytes bounds the JSON bodies the API takes.
+const maxBodyBytes = 64 << 10
+
+// linkJSON is a tracking link as the API shows it. URLs are the ones clicks are sent to:
+// the link's own, else the app's.
+type linkJSON struct {
+	ID            string `json:"id"`
+	AppID         string `json:"app_id"`
+	MediaSource   string `json:"media_source"`
+	Campaign      string `json:"campaign"`
+	Adset         string `json:"adset"`
+	Ad            string `json:"ad"`
+	SiteID        string `json:"site_id"`
+	Channel       string `json:"channel"`
+	IOSURL        string `json:"ios_url"`
+	AndroidURL    string `json:"android_url"`
+	WebURL        string `json:"web_url"`
+	DeepLinkValue string `json:"deep_link_value"`
+	ClickURL      string `json:"click_url"`
+	ImpressionURL string `json:"impression_url"`
+	CreatedAt     string `json:"created_at"`
+}
+
+// linkRequest is the body of POST /api/apps/{app_id}/links.
+type linkRequest struct {
+	MediaSource   string `json:"media_source"`
+	Campaign      string `json:"campaign"`
+	Adset         string `json:"adset"`
+	Ad            string `json:"ad"`
+	SiteID        string `json:"site_id"`
+	Channel       string `json:"channel"`
+	IOSURL        string `json:"ios_url"`
+	AndroidURL    string `json:"android_url"`
+	WebURL        string `json:"web_url"`
+	DeepLinkValue string `json:"deep_link_value"`
+}
+
+func (s *Server) linkJSON(l *unmogrowp.Link, app *unmogrowp.App) linkJSON {
+	or := func(a, b string) string {
+		if a != "" {
+			return a
+		}
+		return b
+	}
+	id := url.PathEscape(l.ID)
+	return linkJSON{
+		ID: l.ID, AppID: l.AppID, MediaSource: l.MediaSource, Campaign: l.Campaign, Adset: l.Adset,
+		Ad: l.Ad, SiteID: l.SiteID, Channel: l.Channel, IOSURL: or(l.IOSURL, app.IOSURL),
+		AndroidURL: or(l.AndroidURL, app.AndroidURL), WebURL: or(l.WebURL, app.WebURL),
+		DeepLinkValue: l.DeepLinkValue,
+		ClickURL:      s.cfg.IngestURL + "/c/" + id, ImpressionURL: s.cfg.IngestURL + "/i/" + id,
+		CreatedAt: l.CreatedAt.UTC().Format(time.RFC3339),
+	}
+}
+
+func (s *Server) handleLinks(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+	links, err := s.cfg.Links.Links(r.Context(), app.ID)
+	if err != nil {
+		s.fail(w, "list links", err)
+		return
+	}
+	out := make([]linkJSON, len(links))
+	for i, l := range links {
+		out[i] = s.linkJSON(l, app)
+	}
+	ingest.WriteJSON(w, http.StatusOK, map[string]any{"links": out})
+}
+
+func (s *Server) handleCreateLink(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+	var req linkRequest
+	if err := decodeBody(r, &req); err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	l := &unmogrowp.Link{
+		AppID: app.ID, MediaSource: req.MediaSource, Campaign: req.Campaign, Adset: req.Adset,
+		Ad: req.Ad, SiteID: req.SiteID, Channel: req.Channel, IOSURL: req.IOSURL,
+		AndroidURL: req.AndroidURL, WebURL: req.WebURL, DeepLinkValue: req.DeepLinkValue,
+	}
+	if err := s.cfg.Links.CreateLink(r.Context(), l); err != nil {
+		s.fail(w, "create link", err)
+		return
+	}
+	ingest.WriteJSON(w, http.StatusCreated, s.linkJSON(l, app))
+}
+
+// decodeBody decodes a JSON object body of at most maxBodyBytes into v, with EINVALID or
+// ETOOLARGE errors that say what is wrong.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", maxBodyBytes)
+	case err != nil:
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "The body must be a JSON object.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "%s has the wrong type.", te.Field)
+		}
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
+	}
+	return nil
+}

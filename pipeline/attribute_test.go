@@ -1,0 +1,213 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/attribution"
+	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/pipeline"
+	"github.com/unmogrowp/unmogrowp/sqlite"
+)
+
+// attributionLog makes a random but realistic log for three apps: clicks and impressions
+// carrying device ids and fingerprints from small pools (so that they collide), installs
+// (first installs, reinstalls, re-attributions), purchases and sessions, with times that
+// go forward but not strictly in log order. It returns the records in log order.
+func attributionLog(apps []string, n int, seed uint64) (tps map[int]unmogrowp.Touchpoint, events map[int]unmogrowp.Event, order []int) {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	tps, events = map[int]unmogrowp.Touchpoint{}, map[int]unmogrowp.Event{}
+	uas := []string{
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+	}
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	clock := start
+	for i := range n {
+		clock = clock.Add(time.Duration(rng.IntN(600)) * time.Second)
+		app := apps[rng.IntN(len(apps))]
+		dev := rng.IntN(40)
+		gaid := fmt.Sprintf("0000aaaa-0000-4000-8000-%012d", dev)
+		ip := fmt.Sprintf("203.0.113.%d", dev%25)
+		ios := dev%2 == 0
+		at := clock.Add(-time.Duration(rng.IntN(3600)) * time.Second) // event times jitter
+		switch k := rng.IntN(10); {
+		case k < 4:
+			tp := unmogrowp.Touchpoint{ID: fmt.Sprintf("tp%05d", i), AppID: app, Type: unmogrowp.TouchClick,
+				MediaSource: fmt.Sprintf("net%d", rng.IntN(4)), Campaign: fmt.Sprintf("c%d", rng.IntN(3)),
+				Time: at, ReceivedAt: clock, DeepLinkValue: fmt.Sprintf("dl%d", i)}
+			if rng.IntN(4) == 0 {
+				tp.Type = unmogrowp.TouchImpression
+			}
+			if rng.IntN(2) == 0 {
+				tp.GAID = gaid
+			} else {
+				tp.IP, tp.UserAgent = ip, uas[dev%2]
+			}
+			tps[i] = tp
+		case k < 7:
+			e := unmogrowp.Event{EventID: fmt.Sprintf("ev%05d", i), AppID: app, EventType: unmogrowp.EventInstall,
+				DeviceID: fmt.Sprintf("dev%d", dev), Timestamp: at, ReceivedAt: clock, IP: ip}
+			if rng.IntN(2) == 0 {
+				e.GAID = gaid
+			}
+			if ios {
+				e.Platform, e.OSVersion = unmogrowp.PlatformIOS, "17.1"
+			} else {
+				e.Platform, e.OSVersion = unmogrowp.PlatformAndroid, "14"
+			}
+			if rng.IntN(8) == 0 && i > 0 {
+				e.InstallReferrer = fmt.Sprintf("click_id=tp%05d", rng.IntN(i))
+			}
+			events[i] = e
+		default:
+			e := unmogrowp.Event{EventID: fmt.Sprintf("ev%05d", i), AppID: app, EventType: "purchase",
+				DeviceID: fmt.Sprintf("dev%d", dev), Timestamp: at, ReceivedAt: clock, Revenue: 1, HasRevenue: true, Currency: "USD"}
+			events[i] = e
+		}
+		order = append(order, i)
+	}
+	return tps, events, order
+}
+
+// oracle decides the log the plain way: every install against every touchpoint of its app
+// earlier in the log, with its device's previous decision; every other event tagged with
+// its device's decision at that point.
+func oracle(settings map[string]unmogrowp.AppSettings, tps map[int]unmogrowp.Touchpoint, events map[int]unmogrowp.Event, order []int) (installs map[string]unmogrowp.Attribution, tags map[string]string) {
+	installs, tags = map[string]unmogrowp.Attribution{}, map[string]string{}
+	var seen []unmogrowp.Touchpoint
+	priors := map[string]*attribution.Prior{}
+	for _, i := range order {
+		if tp, ok := tps[i]; ok {
+			seen = append(seen, tp)
+			continue
+		}
+		e := events[i]
+		dk := e.AppID + "/" + e.DeviceID
+		if e.EventType == unmogrowp.EventInstall {
+			a := attribution.Decide(&e, seen, settings[e.AppID], priors[dk])
+			next := attribution.NextPrior(priors[dk], a)
+			priors[dk] = &next
+			installs[e.EventID] = a
+		}
+		tags[e.EventID] = unmogrowp.MediaSourceOrganic + "/"
+		if p := priors[dk]; p != nil {
+			tags[e.EventID] = p.Attribution.MediaSource + "/" + p.Attribution.Campaign
+		}
+	}
+	return installs, tags
+}
+
+// TestAttributorMatchesOracle runs a random log through the real pipeline (WAL, Pebble,
+// DuckDB, SQLite settings, in-process hot state) with batch sizes from 1 to 5000, and once
+// with restarts every few batches that rebuild the hot state from the store, and checks
+// every decision and every event's tag against the oracle: batch boundaries and restarts
+// change nothing.
+func TestAttributorMatchesOracle(t *testing.T) {
+	ctx := context.Background()
+	meta, err := sqlite.Open(filepath.Join(t.TempDir(), "metadata.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	settings := map[string]unmogrowp.AppSettings{}
+	var apps []string
+	for i, change := range []func(*unmogrowp.AppSettings){
+		func(*unmogrowp.AppSettings) {},
+		func(s *unmogrowp.AppSettings) { s.FingerprintEnabled = false; s.ClickLookbackDays = 1 },
+		func(s *unmogrowp.AppSettings) {
+			s.MinCTITSeconds = 600
+			s.ReattributionWindowDays = 1
+			s.IPBlocklist = []string{"203.0.113.0/29"}
+			s.ViewLookbackHours = 2
+		},
+	} {
+		a := &unmogrowp.App{Name: fmt.Sprintf("app %d", i), Settings: unmogrowp.DefaultAppSettings()}
+		change(&a.Settings)
+		if _, err := meta.CreateApp(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		apps = append(apps, a.ID)
+		settings[a.ID] = a.Settings
+	}
+	tps, events, order := attributionLog(apps, 3000, 7)
+	wantInstalls, wantTags := oracle(settings, tps, events, order)
+	attributed := 0
+	for _, a := range wantInstalls {
+		if a.Attributed {
+			attributed++
+		}
+	}
+	t.Logf("%d records: %d touchpoints, %d installs (%d attributed)", len(order), len(tps), len(wantInstalls), attributed)
+	if attributed < len(wantInstalls)/5 {
+		t.Fatalf("only %d of %d installs attributed: the log does not exercise the engine", attributed, len(wantInstalls))
+	}
+
+	for _, tc := range []struct {
+		batch   int
+		restart int // restart after this many records; 0: never
+	}{{1, 0}, {7, 0}, {5000, 0}, {13, 400}} {
+		t.Run(fmt.Sprintf("batch=%d,restart=%d", tc.batch, tc.restart), func(t *testing.T) {
+			e := newEnv(t)
+			for _, i := range order {
+				if tp, ok := tps[i]; ok {
+					e.appendRaw(tp.AppID, unmogrowp.EncodeTouchpointRecord(nil, &tp))
+				} else {
+					ev := events[i]
+					e.appendRaw(ev.AppID, unmogrowp.EncodeEventRecord(nil, &ev))
+				}
+			}
+			done := int64(0)
+			for done < int64(len(order)) {
+				hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+				if _, _, err := pipeline.RestoreHotState(ctx, e.store, hot, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+				stage := pipeline.NewAttributor(meta, hot, pipeline.AttributorOptions{Logger: quiet()})
+				r := start(t, e.wal, e.dedup, e.store, pipeline.Options{BatchSize: tc.batch, Stage: stage})
+				target := int64(len(order))
+				if tc.restart > 0 {
+					target = min(target, done+int64(tc.restart))
+				}
+				r.waitRecords(t, target-done)
+				r.stop(t)
+				done += r.p.Stats().Records
+				hot.Close()
+				if done < int64(len(order)) {
+					e.reopen()
+				}
+			}
+			got, _, err := e.store.Installs(ctx, unmogrowp.InstallFilter{AppID: apps[0]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, app := range apps[1:] {
+				more, _, err := e.store.Installs(ctx, unmogrowp.InstallFilter{AppID: app})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, more...)
+			}
+			if len(got) != len(wantInstalls) {
+				t.Fatalf("stored %d installs, want %d", len(got), len(wantInstalls))
+			}
+			for _, in := range got {
+				want := wantInstalls[in.InstallEventID]
+				if !reflect.DeepEqual(in.Attribution, want) {
+					t.Errorf("install %s:\n got %+v\nwant %+v", in.InstallEventID, in.Attribution, want)
+				}
+			}
+			for id, ev := range e.stored() {
+				if tag := ev.MediaSource + "/" + ev.Campaign; tag != wantTags[id] {
+					t.Errorf("event %s tagged %s, want %s", id, tag, wantTags[id])
+				}
+			}
+		})
+	}
+}
