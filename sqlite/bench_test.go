@@ -57,3 +57,64 @@ func BenchmarkAppByKey(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLink looks up links by id among 2000 of 20 apps, one goroutine and in
+// parallel: what a click on /c/{id} or an impression on /i/{id} costs the store.
+func BenchmarkLink(b *testing.B) {
+	ctx := context.Background()
+	db, _ := openTest(b)
+	const apps, links = 20, 2000
+	appIDs := make([]string, apps)
+	for i := range appIDs {
+		app := &unmogrowp.App{Name: fmt.Sprintf("App %d", i), Settings: unmogrowp.DefaultAppSettings()}
+		if _, err := db.CreateApp(ctx, app); err != nil {
+			b.Fatal(err)
+		}
+		appIDs[i] = app.ID
+	}
+	ids := make([]string, links)
+	for i := range ids {
+		l := &unmogrowp.Link{
+			AppID:       appIDs[i%apps],
+			MediaSource: "network",
+			Campaign:    fmt.Sprintf("campaign %d", i),
+			IOSURL:      "https://apps.apple.com/app/id123456789",
+			AndroidURL:  "https://play.google.com/store/apps/details?id=com.example",
+			WebURL:      "https://example.com/",
+		}
+		if err := db.CreateLink(ctx, l); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = l.ID
+	}
+	b.Run("Serial", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			if _, err := db.Link(ctx, ids[n%links]); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lookups/s")
+	})
+	b.Run("Parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, err := db.Link(ctx, ids[i%links]); err != nil {
+					b.Error(err)
+					return
+				}
+				i += 7
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+	})
+	b.Run("Missing", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.Link(ctx, "lk_doesnotexist0000"); err == nil {
+				b.Fatal("found a missing link")
+			}
+		}
+	})
+}

@@ -10,10 +10,11 @@ import (
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
 
-// The prefixes and lengths (after the prefix) of an app's id and secrets. The prefixes make
-// a leaked key recognisable, for people and for secret scanners.
+// The prefixes and lengths (after the prefix) of the ids of apps and links, and of an app's
+// secrets. The prefixes make a leaked key recognisable, for people and for secret scanners.
 const (
 	appIDPrefix         = "app_"
+	linkIDPrefix        = "lk_"
 	sdkKeyPrefix        = "pk_"
 	serverKeyPrefix     = "sk_"
 	signingSecretPrefix = "ss_"
@@ -46,12 +47,19 @@ func randomBase62(n int) (string, error) {
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // newAppID returns "app_" and 16 lowercase base32 characters (80 random bits).
-func newAppID() (string, error) {
+func newAppID() (string, error) { return newID(appIDPrefix) }
+
+// newLinkID returns "lk_" and 16 lowercase base32 characters (80 random bits): short and
+// URL-safe for /c/{id}, and too many to guess a link of another app.
+func newLinkID() (string, error) { return newID(linkIDPrefix) }
+
+// newID returns prefix and 16 lowercase base32 characters of 80 random bits.
+func newID(prefix string) (string, error) {
 	var b [10]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("random app id: %w", err)
+		return "", fmt.Errorf("random id: %w", err)
 	}
-	return appIDPrefix + idEncoding.EncodeToString(b[:]), nil
+	return prefix + idEncoding.EncodeToString(b[:]), nil
 }
 
 // newAppKeys returns a fresh set of keys for an app.

@@ -1,5 +1,6 @@
-// Package sqlite is the embedded metadata store: apps and their keys (later users, sessions
-// and tracking links) in one SQLite file, through the pure-Go driver modernc.org/sqlite.
+// Package sqlite is the embedded metadata store: apps and their keys and tracking links
+// (later users and sessions) in one SQLite file, through the pure-Go driver
+// modernc.org/sqlite.
 package sqlite
 
 import (
@@ -40,9 +41,10 @@ type DB struct {
 	path   string
 	logger *slog.Logger
 
-	// The lookups of the ingestion hot path, prepared once on the read pool (database/sql
-	// prepares them again on each pooled connection the first time they run there).
-	bySDKKey, byServerKeyHash *sql.Stmt
+	// The lookups of the ingestion hot path (app keys, and links for clicks and
+	// impressions), prepared once on the read pool (database/sql prepares them again on
+	// each pooled connection the first time they run there).
+	bySDKKey, byServerKeyHash, linkByID *sql.Stmt
 }
 
 var _ unmogrowp.AppStore = (*DB)(nil)
@@ -99,6 +101,10 @@ func Open(path string, logger *slog.Logger) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: prepare: %w", path, err)
 	}
+	if db.linkByID, err = db.read.Prepare(linkByIDQuery); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %s: prepare: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -144,7 +150,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes both connection pools. Calls after the first return nil.
 func (db *DB) Close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{db.bySDKKey, db.byServerKeyHash} {
+	for _, s := range []*sql.Stmt{db.bySDKKey, db.byServerKeyHash, db.linkByID} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -405,5 +406,111 @@ func TestNewerSchema(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "newer") {
 		t.Errorf("error %q does not say the schema is newer", err)
+	}
+}
+
+func TestLinkStore(t *testing.T) {
+	metadatatest.RunLinkStore(t, func(t *testing.T) metadatatest.LinkStoreWithApps {
+		db, _ := openTest(t)
+		return db
+	})
+}
+
+// TestLinksTies gives links the same creation time, which the conformance suite cannot:
+// Links orders them by id, greatest first, and the query reads the index in order.
+func TestLinksTies(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	app := &unmogrowp.App{Name: "Ties", Settings: unmogrowp.DefaultAppSettings()}
+	if _, err := db.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 20 {
+		l := &unmogrowp.Link{AppID: app.ID, MediaSource: "tie"}
+		if err := db.CreateLink(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, l.ID)
+	}
+	if _, err := db.write.ExecContext(ctx, `UPDATE links SET created_at = 1000`); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	slices.Reverse(ids)
+	links, err := db.Links(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range links {
+		got = append(got, l.ID)
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("links with equal times in order %v, want %v", got, ids)
+	}
+
+	rows, err := db.read.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT `+linkColumns+`
+		FROM links WHERE app_id = ? ORDER BY created_at DESC, id DESC`, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if p := strings.Join(plan, "; "); !strings.Contains(p, "links_app_id") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("Links query plan %q: want the links_app_id index and no sort", p)
+	}
+}
+
+// TestLinksMigrationUpgrade opens a database made before links existed: 0002 applies, and
+// the apps made before it take links that go with them.
+func TestLinksMigrationUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "metadata.db")
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &DB{path: path, logger: slog.New(slog.DiscardHandler)}
+	if old.write, err = openPool(path, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.migrate(ctx, ms[:1]); err != nil {
+		t.Fatal(err)
+	}
+	app := &unmogrowp.App{Name: "Old", Settings: unmogrowp.DefaultAppSettings()}
+	if _, err := old.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.write.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := migrationRows(t, db); len(got) != len(ms) || got[1].Name != "0002_links.sql" {
+		t.Fatalf("schema_migrations after upgrade: %+v", got)
+	}
+	link := &unmogrowp.Link{AppID: app.ID, MediaSource: "facebook"}
+	if err := db.CreateLink(ctx, link); err != nil {
+		t.Fatalf("CreateLink for an app made before links: %v", err)
+	}
+	if err := db.DeleteApp(ctx, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM links`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d links left after their app was deleted (%v)", n, err)
 	}
 }

@@ -20,6 +20,8 @@ commands:
   serve         run ingestion (:8080), the pipeline and the API (:3001) on embedded storage
   apps create   create an app and print its id and keys
   apps list     list apps
+  links create  create a tracking link and print its click and impression URLs
+  links list    list an app's tracking links
   loadgen       drive a running server with realistic traffic and report throughput
   version       print the version
 
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stderr)
 	case "apps":
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
+	case "links":
+		return runLinks(ctx, args[1:], getenv, stdout, stderr)
 	case "loadgen":
 		return runLoadgen(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	unmogrowp "github.com/unmogrowp/unmogrowp"
+)
+
+var _ unmogrowp.LinkStore = (*DB)(nil)
+
+// linkColumns are the columns scanLink reads, in its order.
+const linkColumns = `id, app_id, media_source, campaign, adset, ad, site_id, channel,
+	ios_url, android_url, web_url, deep_link_value, created_at`
+
+// linkByIDQuery is Link's lookup, on the click and impression hot path: prepared once.
+const linkByIDQuery = `SELECT ` + linkColumns + ` FROM links WHERE id = ?`
+
+// CreateLink validates the link (Link.Validate, which trims its fields), fills its ID and
+// CreatedAt and stores it. Returns EINVALID for a nil or invalid link, ENOTFOUND if its
+// app does not exist. An ID the caller set is replaced.
+func (db *DB) CreateLink(ctx context.Context, link *unmogrowp.Link) error {
+	if link == nil {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "A link is required.")
+	}
+	if err := link.Validate(); err != nil {
+		return err
+	}
+	id, err := newLinkID()
+	if err != nil {
+		return fmt.Errorf("create link: %w", err)
+	}
+	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
+
+	// The write connection's transactions hold the write lock from BEGIN (see dsn), so the
+	// app cannot go between the check and the insert; the foreign key is the backstop.
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create link: %w", err)
+	}
+	defer tx.Rollback()
+	var exists bool
+	if err := tx.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM apps WHERE id = ?)`, link.AppID).Scan(&exists); err != nil {
+		return fmt.Errorf("create link: %w", err)
+	}
+	if !exists {
+		return errAppNotFound()
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO links (id, app_id, media_source, campaign,
+		adset, ad, site_id, channel, ios_url, android_url, web_url, deep_link_value, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, link.AppID, link.MediaSource, link.Campaign, link.Adset, link.Ad, link.SiteID,
+		link.Channel, link.IOSURL, link.AndroidURL, link.WebURL, link.DeepLinkValue,
+		created.UnixMicro(),
+	); err != nil {
+		return fmt.Errorf("create link: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create link: %w", err)
+	}
+	link.ID = id
+	link.CreatedAt = created
+	return nil
+}
+
+// Link returns the link with the id. Returns ENOTFOUND if there is none.
+func (db *DB) Link(ctx context.Context, id string) (*unmogrowp.Link, error) {
+	link, err := scanLink(db.linkByID.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errLinkNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get link: %w", err)
+	}
+	return link, nil
+}
+
+// Links lists the app's links, newest first, ties by id from the greatest: the exact
+// reverse of (created_at, id), so that a page can start after a (created_at, id) cursor.
+// It returns an empty, non-nil slice for an app without links or an unknown app.
+func (db *DB) Links(ctx context.Context, appID string) ([]*unmogrowp.Link, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+linkColumns+` FROM links
+		WHERE app_id = ? ORDER BY created_at DESC, id DESC`, appID)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	defer rows.Close()
+	links := []*unmogrowp.Link{}
+	for rows.Next() {
+		link, err := scanLink(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list links: %w", err)
+		}
+		links = append(links, link)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	return links, nil
+}
+
+// scanLink reads the linkColumns of one row.
+func scanLink(row interface{ Scan(...any) error }) (*unmogrowp.Link, error) {
+	var (
+		l       unmogrowp.Link
+		created int64
+	)
+	if err := row.Scan(&l.ID, &l.AppID, &l.MediaSource, &l.Campaign, &l.Adset, &l.Ad,
+		&l.SiteID, &l.Channel, &l.IOSURL, &l.AndroidURL, &l.WebURL, &l.DeepLinkValue,
+		&created); err != nil {
+		return nil, err
+	}
+	l.CreatedAt = time.UnixMicro(created).UTC()
+	return &l, nil
+}
+
+func errLinkNotFound() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "Link not found.") }
