@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -50,6 +52,89 @@ type Touchpoint struct {
 
 	DeepLinkValue string
 	Sub           [5]string // sub1..sub5 of the tracking link's query
+}
+
+// Limits on touchpoints, from the HTTP contract.
+const (
+	MaxTouchpointFieldLen = maxShortFieldLen // every string field but device_id and user_agent
+	MaxUserAgentLen       = 1024
+	MaxTouchpointBatch    = 1000 // touchpoints in one POST /v1/touchpoints
+)
+
+// ApplyLink makes tp a touchpoint of the link: it sets LinkID and AppID, and fills each of
+// media source, campaign, adset, ad, site id, channel and deep link value that tp leaves
+// empty with the link's. What tp already has wins: the link only gives defaults.
+func (tp *Touchpoint) ApplyLink(l *Link) {
+	tp.LinkID, tp.AppID = l.ID, l.AppID
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&tp.MediaSource, l.MediaSource}, {&tp.Campaign, l.Campaign}, {&tp.Adset, l.Adset},
+		{&tp.Ad, l.Ad}, {&tp.SiteID, l.SiteID}, {&tp.Channel, l.Channel},
+		{&tp.DeepLinkValue, l.DeepLinkValue},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.src
+		}
+	}
+}
+
+// Validate checks a touchpoint against the contract's rules, given the time it was received
+// and how old a touch may be (the app's max_event_age_days), after its link's defaults are
+// applied (ApplyLink). It lower-cases the type, clears all-zero device ids and fills the
+// defaults (touch time = receive time). It returns an *Error with code EINVALID that names
+// the offending field.
+func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
+	switch tp.Type = strings.ToLower(tp.Type); tp.Type {
+	case TouchClick, TouchImpression:
+	case "":
+		return Errorf(EINVALID, "type is required: click or impression.")
+	default:
+		return Errorf(EINVALID, "type must be click or impression.")
+	}
+	for _, f := range []struct{ name, v string }{
+		{"link_id", tp.LinkID}, {"media_source", tp.MediaSource}, {"campaign", tp.Campaign},
+		{"adset", tp.Adset}, {"ad", tp.Ad}, {"site_id", tp.SiteID}, {"channel", tp.Channel},
+		{"click_id", tp.ClickID}, {"ip", tp.IP}, {"idfa", tp.IDFA}, {"gaid", tp.GAID},
+		{"android_id", tp.AndroidID}, {"deep_link_value", tp.DeepLinkValue},
+		{"sub1", tp.Sub[0]}, {"sub2", tp.Sub[1]}, {"sub3", tp.Sub[2]}, {"sub4", tp.Sub[3]},
+		{"sub5", tp.Sub[4]},
+	} {
+		if len(f.v) > MaxTouchpointFieldLen {
+			return Errorf(EINVALID, "%s must be at most %d characters.", f.name, MaxTouchpointFieldLen)
+		}
+	}
+	switch {
+	case tp.MediaSource == "":
+		return Errorf(EINVALID, "media_source is required without link_id.")
+	case len(tp.DeviceID) > MaxDeviceIDLen:
+		return Errorf(EINVALID, "device_id must be at most %d characters.", MaxDeviceIDLen)
+	case len(tp.UserAgent) > MaxUserAgentLen:
+		return Errorf(EINVALID, "user_agent must be at most %d characters.", MaxUserAgentLen)
+	}
+	if tp.IP != "" {
+		if _, err := netip.ParseAddr(tp.IP); err != nil {
+			return Errorf(EINVALID, "ip is not an IP address.")
+		}
+	}
+	if tp.Time.IsZero() {
+		tp.Time = now
+	}
+	if tp.Time.After(now.Add(MaxFutureSkew)) {
+		return Errorf(EINVALID, "timestamp is more than 10 minutes in the future.")
+	}
+	if maxAge > 0 && tp.Time.Before(now.Add(-maxAge)) {
+		return Errorf(EINVALID, "timestamp is older than the app's max_event_age_days.")
+	}
+	for _, id := range []*string{&tp.IDFA, &tp.GAID, &tp.AndroidID, &tp.DeviceID} {
+		if IsZeroID(*id) {
+			*id = ""
+		}
+	}
+	tp.Time = tp.Time.UTC()
+	tp.ReceivedAt = now.UTC()
+	return nil
 }
 
 // EncodeTouchpointRecord appends the log record of tp to b and returns the extended slice.

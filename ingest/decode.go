@@ -199,30 +199,109 @@ func (w *wireNumber) UnmarshalJSON(b []byte) error {
 
 // splitBatch returns the raw events of a batch body: {"events":[...]} or a bare array.
 func splitBatch(body []byte) ([]json.RawMessage, error) {
+	return splitList(body, "events", func(b *struct {
+		List *[]json.RawMessage `json:"events"`
+	}) *[]json.RawMessage {
+		return b.List
+	})
+}
+
+// splitTouchpoints returns the raw touchpoints of a POST /v1/touchpoints body:
+// {"touchpoints":[...]} or, as for event batches, a bare array.
+func splitTouchpoints(body []byte) ([]json.RawMessage, error) {
+	return splitList(body, "touchpoints", func(b *struct {
+		List *[]json.RawMessage `json:"touchpoints"`
+	}) *[]json.RawMessage {
+		return b.List
+	})
+}
+
+// splitList returns the raw elements of a body that is a JSON array, or an object B whose
+// array under field list returns. The struct keeps decoding to one pass over the body.
+func splitList[B any](body []byte, field string, list func(*B) *[]json.RawMessage) ([]json.RawMessage, error) {
 	body = bytes.TrimSpace(body)
-	var events []json.RawMessage
+	var elems []json.RawMessage
 	switch {
 	case len(body) > 0 && body[0] == '[':
-		if err := json.Unmarshal(body, &events); err != nil {
+		if err := json.Unmarshal(body, &elems); err != nil {
 			return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
 		}
 	case len(body) > 0 && body[0] == '{':
-		var b struct {
-			Events *[]json.RawMessage `json:"events"`
-		}
+		var b B
 		if err := json.Unmarshal(body, &b); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "events must be a JSON array.")
+				return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a JSON array.", field)
 			}
 			return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
 		}
-		if b.Events == nil {
-			return nil, unmogrowp.Errorf(unmogrowp.EINVALID, `Body must be {"events":[...]} or a JSON array of events.`)
+		l := list(&b)
+		if l == nil {
+			return nil, unmogrowp.Errorf(unmogrowp.EINVALID, `Body must be {"%s":[...]} or a JSON array of %s.`, field, field)
 		}
-		events = *b.Events
+		elems = *l
 	default:
 		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
 	}
-	return events, nil
+	return elems, nil
+}
+
+// wireTouchpoint is a touchpoint as servers and ad networks send it to POST
+// /v1/touchpoints (API.md, section 1). sub1..sub5 are taken as on tracking links.
+type wireTouchpoint struct {
+	Type          string        `json:"type"`
+	LinkID        string        `json:"link_id"`
+	MediaSource   string        `json:"media_source"`
+	Campaign      string        `json:"campaign"`
+	Adset         string        `json:"adset"`
+	Ad            string        `json:"ad"`
+	SiteID        string        `json:"site_id"`
+	Channel       string        `json:"channel"`
+	ClickID       string        `json:"click_id"`
+	Timestamp     wireTouchTime `json:"timestamp"`
+	IP            string        `json:"ip"`
+	UserAgent     string        `json:"user_agent"`
+	IDFA          string        `json:"idfa"`
+	GAID          string        `json:"gaid"`
+	AndroidID     string        `json:"android_id"`
+	DeviceID      string        `json:"device_id"`
+	DeepLinkValue string        `json:"deep_link_value"`
+	Sub1          string        `json:"sub1"`
+	Sub2          string        `json:"sub2"`
+	Sub3          string        `json:"sub3"`
+	Sub4          string        `json:"sub4"`
+	Sub5          string        `json:"sub5"`
+}
+
+// decodeTouchpoint decodes one touchpoint object into tp, as sent: link defaults are not
+// applied and nothing is validated (Touchpoint.ApplyLink, Touchpoint.Validate). The error
+// is an *unmogrowp.Error with code EINVALID whose message names the field at fault.
+func decodeTouchpoint(raw []byte, tp *unmogrowp.Touchpoint) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "Each touchpoint must be a JSON object.")
+	}
+	var w wireTouchpoint
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return decodeError(err)
+	}
+	*tp = unmogrowp.Touchpoint{
+		Type: w.Type, LinkID: w.LinkID, MediaSource: w.MediaSource, Campaign: w.Campaign,
+		Adset: w.Adset, Ad: w.Ad, SiteID: w.SiteID, Channel: w.Channel, ClickID: w.ClickID,
+		Time: w.Timestamp.t, IP: w.IP, UserAgent: w.UserAgent, IDFA: w.IDFA, GAID: w.GAID,
+		AndroidID: w.AndroidID, DeviceID: w.DeviceID, DeepLinkValue: w.DeepLinkValue,
+		Sub: [5]string{w.Sub1, w.Sub2, w.Sub3, w.Sub4, w.Sub5},
+	}
+	return nil
+}
+
+// wireTouchTime is a touchpoint's timestamp: a wireTime whose error names only that field.
+type wireTouchTime struct{ wireTime }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (w *wireTouchTime) UnmarshalJSON(b []byte) error {
+	if err := w.wireTime.UnmarshalJSON(b); err != nil {
+		return &fieldError{"timestamp must be unix seconds, unix milliseconds or an RFC 3339 time."}
+	}
+	return nil
 }

@@ -4,7 +4,8 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the ingestion listener's own Prometheus metrics.
 type metrics struct {
-	accepted     prometheus.Counter
+	accepted     prometheus.Counter // events
+	touchpoints  prometheus.Counter // touchpoints accepted
 	rejectedVec  *prometheus.CounterVec
 	rejectedByID map[string]prometheus.Counter
 	logAppend    prometheus.Histogram
@@ -18,9 +19,13 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "unmogrowp_events_accepted_total",
 			Help: "Events acknowledged: durable in the log.",
 		}),
+		touchpoints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "unmogrowp_touchpoints_accepted_total",
+			Help: "Touchpoints (clicks and impressions) acknowledged: durable in the log.",
+		}),
 		rejectedVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "unmogrowp_events_rejected_total",
-			Help: "Events refused, by reason (the error code of the answer).",
+			Help: "Events and touchpoints refused, by reason (the error code of the answer).",
 		}, []string{"reason"}),
 		rejectedByID: map[string]prometheus.Counter{},
 		logAppend: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -32,11 +37,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	for _, r := range rejectReasons {
 		m.rejectedByID[r] = m.rejectedVec.WithLabelValues(r)
 	}
-	reg.MustRegister(m.accepted, m.rejectedVec, m.logAppend)
+	reg.MustRegister(m.accepted, m.touchpoints, m.rejectedVec, m.logAppend)
 	return m
 }
 
-// rejected counts n events refused for reason (an error code).
+// rejected counts n events or touchpoints refused for reason (an error code).
 func (m *metrics) rejected(reason string, n int) {
 	c, ok := m.rejectedByID[reason]
 	if !ok {

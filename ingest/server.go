@@ -1,7 +1,8 @@
 // Package ingest is the ingestion listener: the HTTP endpoints that SDKs, servers and ad
-// networks send events to (API.md, section 1). It authenticates app keys, checks request
-// signatures and rate limits, validates and normalises events, and acknowledges them only
-// once the log has them durably.
+// networks send events and touchpoints to, the tracking links (/c/, /i/), and the SDK's
+// deferred deep link lookup (API.md, section 1). It authenticates app keys, checks request
+// signatures and rate limits, validates and normalises events and touchpoints, and
+// acknowledges them only once the log has them durably.
 package ingest
 
 import (
@@ -32,13 +33,15 @@ import (
 type Config struct {
 	Log            unmogrowp.Log
 	Apps           unmogrowp.AppStore
+	Links          unmogrowp.LinkStore                    // links of /c/, /i/ and link_id in POST /v1/touchpoints; nil: those answer 503
+	Devices        Devices                                // device attributions for GET /v1/attribution; nil: it answers 503
 	Health         map[string]func(context.Context) error // backends /health asks, by name
 	TrustedProxies []netip.Prefix                         // peers whose X-Forwarded-For is believed
 	CORSOrigins    []string                               // origins web SDKs may send from; "*" for any
 	Registry       *prometheus.Registry                   // metrics are registered here and served at /metrics
 	Logger         *slog.Logger
 	Now            func() time.Time // the clock; time.Now when nil
-	AppCacheTTL    time.Duration    // how long an app looked up by key is kept; 5 s when 0
+	AppCacheTTL    time.Duration    // how long an app looked up by key, or a link by id, is kept; 5 s when 0
 }
 
 // SignatureMaxSkew is how far X-Timestamp of a signed request may be from the server's clock.
@@ -48,6 +51,7 @@ const SignatureMaxSkew = 300 * time.Second
 type Server struct {
 	cfg     Config
 	apps    *appCache
+	links   *linkCache
 	handler http.Handler
 	metrics *metrics
 	bufs    sync.Pool
@@ -64,12 +68,19 @@ func New(cfg Config) *Server {
 	if cfg.AppCacheTTL == 0 {
 		cfg.AppCacheTTL = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, apps: newAppCache(cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry)}
+	s := &Server{
+		cfg: cfg, apps: newAppCache(cfg.Apps, cfg.AppCacheTTL, cfg.Now),
+		links: newLinkCache(cfg.Links, cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry),
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /health", HealthHandler(cfg.Health, cfg.Logger))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /v1/events", s.handleEvent)
 	mux.HandleFunc("POST /v1/events/batch", s.handleBatch)
+	mux.HandleFunc("POST /v1/touchpoints", s.handleTouchpoints)
+	mux.HandleFunc("GET /c/{link_id}", s.handleClick)
+	mux.HandleFunc("GET /i/{link_id}", s.handleImpression)
+	mux.HandleFunc("GET /v1/attribution", s.handleAttribution)
 	mux.HandleFunc("/", NotFound)
 	s.handler = Middleware(mux, MiddlewareConfig{
 		Listener: "ingest", Logger: cfg.Logger, CORSOrigins: cfg.CORSOrigins,
@@ -165,9 +176,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 	} else {
 		raws = []json.RawMessage{body}
 	}
-	if wait := s.apps.allow(app, len(raws)); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
-		s.reject(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "The app's rate limit of %d events per second is exceeded; retry later.", app.Settings.RateLimitPerSecond), len(raws))
+	if !s.allow(w, app, len(raws)) {
 		return
 	}
 
@@ -213,14 +222,8 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 	}
 	buf.values, buf.recs = values[:0], recs[:0]
 	if len(values) > 0 {
-		start := time.Now()
-		err := s.cfg.Log.Append(r.Context(), app.ID, values)
-		s.metrics.logAppend.Observe(time.Since(start).Seconds())
-		if err != nil {
-			if r.Context().Err() == nil { // not merely a client that went away
-				s.cfg.Logger.Error("append to log", "app_id", app.ID, "events", len(values), "err", err)
-			}
-			s.reject(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event log cannot take events now; nothing was accepted, retry later."), len(values))
+		if err := s.appendLog(r.Context(), app.ID, values, "events"); err != nil {
+			s.reject(w, err, len(values))
 			return
 		}
 		s.metrics.accepted.Add(float64(len(values)))
@@ -233,6 +236,34 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 		errs = []batchError{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "accepted": len(values), "rejected": len(errs), "errors": errs})
+}
+
+// allow takes n events or touchpoints from the app's rate limit. When they may not pass,
+// it answers 429 with Retry-After, counts them rejected and returns false.
+func (s *Server) allow(w http.ResponseWriter, app *unmogrowp.App, n int) bool {
+	wait := s.apps.allow(app, n)
+	if wait <= 0 {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+	s.reject(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "The app's rate limit of %d events and touchpoints per second is exceeded; retry later.", app.Settings.RateLimitPerSecond), n)
+	return false
+}
+
+// appendLog appends the encoded records under the app's key and returns nil once they are
+// durable. When the log fails it logs why and returns EUNAVAILABLE naming what (events,
+// touchpoints): then nothing may be acknowledged.
+func (s *Server) appendLog(ctx context.Context, appID string, values [][]byte, what string) error {
+	start := time.Now()
+	err := s.cfg.Log.Append(ctx, appID, values)
+	s.metrics.logAppend.Observe(time.Since(start).Seconds())
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil { // not merely a client that went away
+		s.cfg.Logger.Error("append to log", "app_id", appID, what, len(values), "err", err)
+	}
+	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event log cannot take %s now; nothing was accepted, retry later.", what)
 }
 
 // authenticate finds the app of the request's key: X-Api-Key (server key) or X-App-Key

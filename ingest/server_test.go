@@ -22,18 +22,19 @@ import (
 	"github.com/unmogrowp/unmogrowp/wal"
 )
 
-// fixture is an ingestion listener on a real WAL and a real SQLite metadata store, with a
-// fixed clock.
+// fixture is an ingestion listener on a real WAL and a real SQLite metadata store (apps
+// and links), with a fixed clock and an in-memory Devices.
 type fixture struct {
-	t      *testing.T
-	srv    *Server
-	log    *wal.WAL
-	meta   *sqlite.DB
-	app    *unmogrowp.App
-	keys   unmogrowp.NewAppKeys
-	other  *unmogrowp.App
-	now    time.Time
-	remote string
+	t       *testing.T
+	srv     *Server
+	log     *wal.WAL
+	meta    *sqlite.DB
+	devices *memDevices
+	app     *unmogrowp.App
+	keys    unmogrowp.NewAppKeys
+	other   *unmogrowp.App
+	now     time.Time
+	remote  string
 }
 
 func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
@@ -49,7 +50,7 @@ func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
-	f := &fixture{t: t, log: log, meta: meta, now: time.Date(2025, 10, 21, 14, 20, 0, 0, time.UTC), remote: "198.51.100.9:5555"}
+	f := &fixture{t: t, log: log, meta: meta, devices: &memDevices{}, now: time.Date(2025, 10, 21, 14, 20, 0, 0, time.UTC), remote: "198.51.100.9:5555"}
 	settings := unmogrowp.DefaultAppSettings()
 	if mutate != nil {
 		mutate(&settings)
@@ -64,7 +65,7 @@ func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
 	}
 	trusted, _ := ParseTrustedProxies("10.0.0.0/8")
 	f.srv = New(Config{
-		Log: log, Apps: meta, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
+		Log: log, Apps: meta, Links: meta, Devices: f.devices, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
 		CORSOrigins: []string{"https://game.example"}, Now: func() time.Time { return f.now },
 		Health: map[string]func(context.Context) error{"metadata": meta.Ping},
 	})
@@ -102,10 +103,10 @@ func (f *fixture) sdk(path string, body string, headers ...string) response {
 	return f.do("POST", path, []byte(body), append([]string{"X-App-Key", f.app.SDKKey, "User-Agent", "GameSDK/1.0"}, headers...)...)
 }
 
-// logged reads every event the log has so far.
-func (f *fixture) logged() []unmogrowp.Event {
+// records reads every record the log has that it did not read before.
+func (f *fixture) records() []unmogrowp.Record {
 	f.t.Helper()
-	var out []unmogrowp.Event
+	var out []unmogrowp.Record
 	for {
 		n, _ := f.log.Lag()
 		if n == 0 {
@@ -117,17 +118,45 @@ func (f *fixture) logged() []unmogrowp.Event {
 		if err != nil {
 			f.t.Fatalf("read log: %v", err)
 		}
-		for _, r := range recs {
-			var e unmogrowp.Event
-			if err := unmogrowp.DecodeEventRecord(r.Value, &e); err != nil {
-				f.t.Fatalf("decode logged record: %v", err)
-			}
-			out = append(out, e)
-		}
+		out = append(out, recs...)
 		if err := f.log.Commit(context.Background(), recs); err != nil {
 			f.t.Fatal(err)
 		}
 	}
+}
+
+// logged reads every event the log has so far.
+func (f *fixture) logged() []unmogrowp.Event {
+	f.t.Helper()
+	var out []unmogrowp.Event
+	for _, r := range f.records() {
+		var e unmogrowp.Event
+		if err := unmogrowp.DecodeEventRecord(r.Value, &e); err != nil {
+			f.t.Fatalf("decode logged record: %v", err)
+		}
+		if r.Key != e.AppID {
+			f.t.Fatalf("record of app %s logged under key %q", e.AppID, r.Key)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// touchpoints reads every touchpoint the log has so far.
+func (f *fixture) touchpoints() []unmogrowp.Touchpoint {
+	f.t.Helper()
+	var out []unmogrowp.Touchpoint
+	for _, r := range f.records() {
+		var tp unmogrowp.Touchpoint
+		if err := unmogrowp.DecodeTouchpointRecord(r.Value, &tp); err != nil {
+			f.t.Fatalf("decode logged record: %v", err)
+		}
+		if r.Key != tp.AppID {
+			f.t.Fatalf("touchpoint of app %s logged under key %q", tp.AppID, r.Key)
+		}
+		out = append(out, tp)
+	}
+	return out
 }
 
 func wantError(t *testing.T, r response, code int, contains string) {

@@ -136,7 +136,7 @@ func TestAttributorMatchesOracle(t *testing.T) {
 		apps = append(apps, a.ID)
 		settings[a.ID] = a.Settings
 	}
-	tps, events, order := attributionLog(apps, 3000, 7)
+	tps, events, order := attributionLog(apps, 2000, 7)
 	wantInstalls, wantTags := oracle(settings, tps, events, order)
 	attributed := 0
 	for _, a := range wantInstalls {
@@ -152,7 +152,7 @@ func TestAttributorMatchesOracle(t *testing.T) {
 	for _, tc := range []struct {
 		batch   int
 		restart int // restart after this many records; 0: never
-	}{{1, 0}, {7, 0}, {5000, 0}, {13, 400}} {
+	}{{5000, 0}, {9, 0}, {17, 300}} {
 		t.Run(fmt.Sprintf("batch=%d,restart=%d", tc.batch, tc.restart), func(t *testing.T) {
 			e := newEnv(t)
 			for _, i := range order {

@@ -1,0 +1,68 @@
+package ingest
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// Devices is where GET /v1/attribution finds a device's attribution: the latest install
+// decision of each device. unmogrowp.HotState satisfies it.
+type Devices interface {
+	// Device returns the latest install decision of the app's device, and false when the
+	// device has none yet (its install is not processed). An error means the store could
+	// not answer.
+	Device(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error)
+}
+
+var _ Devices = unmogrowp.HotState(nil)
+
+// handleAttribution runs GET /v1/attribution?device_id=...: the SDK asks, on first open,
+// how its install was attributed, for deferred deep linking (deep_link_value). It answers
+// the attribution object of API.md, or 404 until the device's install is processed.
+func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	app, kind, err := s.authenticate(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if app.Settings.RequireSignature && kind == unmogrowp.SDKKey {
+		// The signature covers "<X-Timestamp>.<raw body>"; a GET's body is normally empty,
+		// so the SDK signs "<X-Timestamp>.".
+		body, err := readBody(r, unmogrowp.MaxEventBytes, nil)
+		if err == nil {
+			err = verifySignature(r, body, app.SigningSecret, s.cfg.Now())
+		}
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	deviceID := r.URL.Query().Get("device_id")
+	switch {
+	case deviceID == "":
+		writeError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "device_id is required."))
+		return
+	case len(deviceID) > unmogrowp.MaxDeviceIDLen:
+		writeError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "device_id must be at most %d characters.", unmogrowp.MaxDeviceIDLen))
+		return
+	case s.cfg.Devices == nil:
+		writeError(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Attribution lookups are not configured on this listener."))
+		return
+	}
+	inst, ok, err := s.cfg.Devices.Device(r.Context(), app.ID, deviceID)
+	if err != nil {
+		if r.Context().Err() == nil {
+			s.cfg.Logger.Error("look up device attribution", "app_id", app.ID, "err", err)
+		}
+		writeError(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The attribution state cannot be reached; retry later."))
+		return
+	}
+	if !ok {
+		writeError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no attribution yet: its install has not been processed."))
+		return
+	}
+	writeJSON(w, http.StatusOK, inst.Attribution) // Attribution.MarshalJSON: the API's object
+}
