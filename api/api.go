@@ -65,6 +65,8 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg}
 	mux := http.NewServeMux()
 	mux.Handle("GET /health", ingest.HealthHandler(cfg.Health, cfg.Logger))
+	mux.HandleFunc("GET /api/apps/{app_id}", s.app(s.handleApp))
+	mux.HandleFunc("PATCH /api/apps/{app_id}", s.app(s.handlePatchApp))
 	mux.HandleFunc("GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution))
 	mux.HandleFunc("GET /api/apps/{app_id}/installs", s.app(s.handleInstalls))
 	mux.HandleFunc("GET /api/apps/{app_id}/links", s.app(s.handleLinks))

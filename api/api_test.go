@@ -86,6 +86,8 @@ func (f *fixture) do(method, path, key, body string) (int, map[string]any) {
 func TestAuthAndTenancy(t *testing.T) {
 	f := newFixture(t)
 	routes := []struct{ method, path, body string }{
+		{"GET", "/api/apps/{app}", ""},
+		{"PATCH", "/api/apps/{app}", `{"name":"x"}`},
 		{"GET", "/api/apps/{app}/attribution/dev1", ""},
 		{"GET", "/api/apps/{app}/installs", ""},
 		{"GET", "/api/apps/{app}/links", ""},
@@ -197,5 +199,47 @@ func TestAttributionAndInstalls(t *testing.T) {
 		if code, body := f.do("GET", prefix+"/installs?"+q, f.key, ""); code != 400 || body["error"] == "" {
 			t.Errorf("installs?%s: %d %v, want 400", q, code, body)
 		}
+	}
+}
+
+func TestSettings(t *testing.T) {
+	f := newFixture(t)
+	path := "/api/apps/" + f.app.ID
+	code, app := f.do("GET", path, f.key, "")
+	if code != 200 || app["id"] != f.app.ID || app["sdk_key"] != f.app.SDKKey || app["server_key"] != nil {
+		t.Fatalf("get: %d %v", code, app)
+	}
+	code, app = f.do("PATCH", path, f.key, `{"name":"Renamed","settings":{"click_lookback_days":14,"ip_blocklist":["198.51.100.0/24"]}}`)
+	settings, _ := app["settings"].(map[string]any)
+	if code != 200 || app["name"] != "Renamed" || settings["click_lookback_days"] != 14.0 ||
+		settings["view_lookback_hours"] != 24.0 || settings["min_ctit_seconds"] != 10.0 {
+		t.Fatalf("patch: %d %v", code, app)
+	}
+	for _, tc := range []struct{ body, mention string }{
+		{`{"settings":{"click_lookback_days":31}}`, "click_lookback_days"},
+		{`{"settings":{"click_lookback_days":0}}`, "click_lookback_days"},
+		{`{"settings":{"view_lookback_hours":169}}`, "view_lookback_hours"},
+		{`{"settings":{"fingerprint_window_hours":25}}`, "fingerprint_window_hours"},
+		{`{"settings":{"reattribution_window_days":731}}`, "reattribution_window_days"},
+		{`{"settings":{"min_ctit_seconds":-1}}`, "min_ctit_seconds"},
+		{`{"settings":{"min_ctit_seconds":3601}}`, "min_ctit_seconds"},
+		{`{"settings":{"ip_blocklist":["not an ip"]}}`, "ip_blocklist"},
+		{`{"settings":{"click_lookback":7}}`, "click_lookback"},
+		{`{"settings":{"fingerprint_enabled":"yes"}}`, "fingerprint_enabled"},
+		{`{"web_url":"javascript:alert(1)"}`, "web_url"},
+	} {
+		code, body := f.do("PATCH", path, f.key, tc.body)
+		if msg, _ := body["error"].(string); code != 400 || !strings.Contains(msg, tc.mention) {
+			t.Errorf("patch %s: %d %v, want 400 naming %s", tc.body, code, body, tc.mention)
+		}
+	}
+	// The edges of the ranges are accepted.
+	code, app = f.do("PATCH", path, f.key, `{"settings":{"click_lookback_days":30,"view_lookback_hours":168,"fingerprint_window_hours":1,"reattribution_window_days":730,"min_ctit_seconds":0}}`)
+	if code != 200 {
+		t.Errorf("patch at the range edges: %d %v", code, app)
+	}
+	_, app = f.do("GET", path, f.key, "")
+	if s := app["settings"].(map[string]any); s["click_lookback_days"] != 30.0 || s["ip_blocklist"].([]any)[0] != "198.51.100.0/24" {
+		t.Errorf("settings after the patches: %v", s)
 	}
 }
