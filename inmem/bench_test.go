@@ -1,0 +1,210 @@
+package inmem_test
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/attribution"
+	"github.com/unmogrowp/unmogrowp/hotstatetest"
+	"github.com/unmogrowp/unmogrowp/inmem"
+)
+
+const benchBatch = 1000
+
+// BenchmarkApply measures Apply with realistic batches of 1000: new touchpoints (their
+// keys' user agent parsing included), and installs of new devices and of known ones.
+func BenchmarkApply(b *testing.B) {
+	now := time.Now()
+	b.Run("touchpoints", func(b *testing.B) {
+		s := inmem.New(inmem.Options{Logger: quiet()})
+		defer s.Close()
+		gen := hotstatetest.NewGenerator(1, 670_000, 1_000_000, now)
+		for b.Loop() {
+			b.StopTimer()
+			batch := gen.Touchpoints(benchBatch)
+			b.StartTimer()
+			if err := s.Apply(ctx, batch, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "touchpoints/s")
+	})
+	b.Run("installs-new", func(b *testing.B) {
+		s := inmem.New(inmem.Options{Logger: quiet()})
+		defer s.Close()
+		gen := hotstatetest.NewGenerator(2, 1, 0, now)
+		for b.Loop() {
+			b.StopTimer()
+			batch := gen.Installs(benchBatch)
+			b.StartTimer()
+			if err := s.Apply(ctx, nil, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "installs/s")
+	})
+	b.Run("installs-update", func(b *testing.B) {
+		s := inmem.New(inmem.Options{Logger: quiet()})
+		defer s.Close()
+		ins := hotstatetest.RealisticInstalls(100_000, 3, now)
+		if err := s.Apply(ctx, nil, ins); err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			batch := ins[i%len(ins) : i%len(ins)+benchBatch]
+			for j := range batch {
+				batch[j].Offset += int64(len(ins))
+				batch[j].IsReinstall = !batch[j].IsReinstall
+			}
+			i += benchBatch
+			b.StartTimer()
+			if err := s.Apply(ctx, nil, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "installs/s")
+	})
+}
+
+// lookupKeys returns the candidate keys of n installs: half are installs of devices that
+// touched (by referrer for a third of those, else by device id and fingerprint, as their
+// SDK reports them), half organic installs of devices never seen.
+func lookupKeys(tps []unmogrowp.Touchpoint, n int) (apps []string, keys [][]string) {
+	fresh := hotstatetest.RealisticTouchpoints(n, 99, time.Now())
+	for i := range n {
+		tp := &tps[(i*7919)%len(tps)]
+		if i%2 == 1 {
+			tp = &fresh[i]
+		}
+		d := attribution.ParseUserAgent(tp.UserAgent)
+		in := unmogrowp.Event{AppID: tp.AppID, IDFA: tp.IDFA, GAID: tp.GAID, AndroidID: tp.AndroidID,
+			DeviceID: tp.DeviceID, IP: tp.IP, Platform: d.Platform, OSVersion: d.OSVersion, DeviceModel: d.Model}
+		if i%6 == 0 {
+			in.InstallReferrer = "utm_source=google-play&click_id=" + tp.ID
+		}
+		apps = append(apps, in.AppID)
+		keys = append(keys, attribution.CandidateKeys(&in).Strings())
+	}
+	return apps, keys
+}
+
+// BenchmarkCandidates measures lookups in a state of 1,000,000 realistic touchpoints.
+func BenchmarkCandidates(b *testing.B) {
+	s := inmem.New(inmem.Options{Logger: quiet()})
+	defer s.Close()
+	gen := hotstatetest.NewGenerator(4, 670_000, 1_000_000, time.Now())
+	var sample []unmogrowp.Touchpoint
+	for range 1000 {
+		batch := gen.Touchpoints(benchBatch)
+		if err := s.Apply(ctx, batch, nil); err != nil {
+			b.Fatal(err)
+		}
+		sample = append(sample, batch[:10]...)
+	}
+	apps, keys := lookupKeys(sample, 10_000)
+	found := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		got, err := s.Candidates(ctx, apps[i%len(apps)], keys[i%len(keys)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		found += len(got)
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+	b.ReportMetric(float64(found)/float64(b.N), "candidates/lookup")
+}
+
+// BenchmarkDevice measures Device lookups among 1,000,000 devices.
+func BenchmarkDevice(b *testing.B) {
+	s := inmem.New(inmem.Options{Logger: quiet()})
+	defer s.Close()
+	gen := hotstatetest.NewGenerator(5, 1, 0, time.Now())
+	var sample []unmogrowp.Install
+	for range 1000 {
+		batch := gen.Installs(benchBatch)
+		if err := s.Apply(ctx, nil, batch); err != nil {
+			b.Fatal(err)
+		}
+		sample = append(sample, batch[:10]...)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		in := &sample[i%len(sample)]
+		if _, ok, err := s.Device(ctx, in.AppID, in.DeviceID); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+}
+
+// BenchmarkMemory applies 1,000,000 realistic touchpoints and the decisions of 1,000,000
+// devices (INMEM_MEMORY_N of each when set) and reports the heap they take, per
+// touchpoint and per device. Run it once:
+//
+//	go test -run '^$' -bench Memory -benchtime 1x ./inmem/
+func BenchmarkMemory(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("INMEM_MEMORY_N")); err == nil && v > 0 {
+		n = v / benchBatch * benchBatch
+	}
+	for b.Loop() {
+		gen := hotstatetest.NewGenerator(6, n*2/3, n, time.Now())
+		before := heap()
+		s := inmem.New(inmem.Options{Logger: quiet()})
+		for range n / benchBatch {
+			if err := s.Apply(ctx, gen.Touchpoints(benchBatch), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		mid := heap()
+		for range n / benchBatch {
+			if err := s.Apply(ctx, nil, gen.Installs(benchBatch)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after := heap()
+		st := s.Stats()
+		b.ReportMetric(float64(mid-before)/float64(st.Touchpoints), "B/touchpoint")
+		b.ReportMetric(float64(st.TouchpointBytes)/float64(st.Touchpoints), "arena-B/touchpoint")
+		b.ReportMetric(float64(after-mid)/float64(st.Devices), "B/device")
+		b.ReportMetric(float64(st.DeviceBytes)/float64(st.Devices), "arena-B/device")
+		b.ReportMetric(float64(st.Touchpoints), "touchpoints")
+		b.ReportMetric(float64(st.Devices), "devices")
+		runtime.KeepAlive(gen)
+		s.Close()
+	}
+}
+
+// heap returns the bytes of live heap objects after a full collection.
+func heap() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// BenchmarkKeys measures attribution.TouchpointKeys, the part of Apply that parses user
+// agents, for comparison.
+func BenchmarkKeys(b *testing.B) {
+	tps := hotstatetest.RealisticTouchpoints(10_000, 7, time.Now())
+	i := 0
+	for b.Loop() {
+		_ = attribution.TouchpointKeys(&tps[i%len(tps)]).Strings()
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "touchpoints/s")
+}

@@ -1,0 +1,276 @@
+package inmem
+
+import (
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// The record bodies of touchpoints and installs. Each starts with a uvarint of flags that
+// say which fields are present (empty strings and zero times cost one bit), so the common
+// record, with a dozen of its 23 strings empty, stays small.
+
+// tpFields are the string fields of a touchpoint in their order in a record, the most
+// often present first (so the flags fit in fewer bytes), with how each may be packed.
+var tpFields = [...]struct {
+	field func(*unmogrowp.Touchpoint) *string
+	pack  packing
+}{
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.ID }, packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.AppID }, packIntern},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Type }, packIntern},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.MediaSource }, packIntern},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Campaign }, packIntern},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.IP }, packIP},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.UserAgent }, packIntern},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.IDFA }, packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.GAID }, packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.LinkID }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Adset }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Ad }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.SiteID }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Channel }, packIntern},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.ClickID }, packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.AndroidID }, packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.DeviceID }, packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.DeepLinkValue }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Sub[0] }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Sub[1] }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Sub[2] }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Sub[3] }, packIntern | packBytes},
+	{func(tp *unmogrowp.Touchpoint) *string { return &tp.Sub[4] }, packIntern | packBytes},
+}
+
+// Touchpoint flags: bit 0 ReceivedAt present, bit 1+i string field i present.
+const tpReceivedAt = 1
+
+// encodeTouchpoint appends the body of tp's record: flags, partition, offset, the touch
+// time relative to ref (its generation's start), the receive time relative to the touch
+// time, and the strings.
+func encodeTouchpoint(w *writer, tp *unmogrowp.Touchpoint, ref time.Time) {
+	var flags uint64
+	if !tp.ReceivedAt.IsZero() {
+		flags |= tpReceivedAt
+	}
+	for i, f := range tpFields {
+		if *f.field(tp) != "" {
+			flags |= 2 << i
+		}
+	}
+	w.uvarint(flags)
+	w.varint(int64(tp.Partition))
+	w.varint(tp.Offset)
+	w.time(tp.Time, ref)
+	if flags&tpReceivedAt != 0 {
+		w.time(tp.ReceivedAt, tp.Time)
+	}
+	for i, f := range tpFields {
+		if flags&(2<<i) != 0 {
+			w.str(*f.field(tp), f.pack)
+		}
+	}
+}
+
+// decodeTouchpoint reads a body written by encodeTouchpoint with the same ref into tp,
+// every field of which it sets.
+func decodeTouchpoint(r *reader, tp *unmogrowp.Touchpoint, ref time.Time) {
+	flags := r.uvarint()
+	tp.Partition = int32(r.varint())
+	tp.Offset = r.varint()
+	tp.Time = r.time(ref)
+	tp.ReceivedAt = time.Time{}
+	if flags&tpReceivedAt != 0 {
+		tp.ReceivedAt = r.time(tp.Time)
+	}
+	for i, f := range tpFields {
+		p := f.field(tp)
+		*p = ""
+		if flags&(2<<i) != 0 {
+			*p = r.str()
+		}
+	}
+}
+
+// touchpointIs reports whether the body r reads is the touchpoint (appID, id), without
+// allocating. ID and AppID are the first two strings.
+func touchpointIs(r *reader, appID, id string) bool {
+	flags := r.uvarint()
+	r.varint()
+	r.varint()
+	r.time(time.Time{})
+	if flags&tpReceivedAt != 0 {
+		r.time(time.Time{})
+	}
+	for i, want := range [2]string{id, appID} {
+		if flags&(2<<i) == 0 {
+			if want != "" {
+				return false
+			}
+		} else if !r.strEq(want) {
+			return false
+		}
+	}
+	return r.err == nil
+}
+
+// installFields are the string fields of an install, AppID and DeviceID first.
+var installFields = [...]struct {
+	field func(*unmogrowp.Install) *string
+	pack  packing
+}{
+	{func(in *unmogrowp.Install) *string { return &in.AppID }, packIntern},
+	{func(in *unmogrowp.Install) *string { return &in.DeviceID }, packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.InstallEventID }, packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.MatchType }, packIntern},
+	{func(in *unmogrowp.Install) *string { return &in.MediaSource }, packIntern},
+	{func(in *unmogrowp.Install) *string { return &in.TouchType }, packIntern},
+	{func(in *unmogrowp.Install) *string { return &in.TouchpointID }, packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.Campaign }, packIntern | packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.Adset }, packIntern | packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.Ad }, packIntern | packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.SiteID }, packIntern | packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.Channel }, packIntern},
+	{func(in *unmogrowp.Install) *string { return &in.ClickID }, packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.DeepLinkValue }, packIntern | packBytes},
+}
+
+// Install flags; bit installStrings+i: string field i present.
+const (
+	inAttributed = 1 << iota
+	inReinstall
+	inReattribution
+	inInstallTime
+	inTouchTime
+	inFirstInstallTime
+	inRejected
+	inCTIT
+	installStrings = iota
+)
+
+// epoch is the reference of install times: recent times take fewer bytes.
+var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// encodeInstall appends the body of in's record: flags, the strings, partition, offset,
+// the install time relative to epoch, the touch and first install times relative to the
+// install time, ctit_seconds and the rejected touchpoints.
+func encodeInstall(w *writer, in *unmogrowp.Install) {
+	var flags uint64
+	for _, f := range []struct {
+		set  bool
+		flag uint64
+	}{
+		{in.Attributed, inAttributed}, {in.IsReinstall, inReinstall},
+		{in.IsReattribution, inReattribution}, {!in.InstallTime.IsZero(), inInstallTime},
+		{!in.TouchTime.IsZero(), inTouchTime}, {!in.FirstInstallTime.IsZero(), inFirstInstallTime},
+		{len(in.Rejected) > 0, inRejected}, {in.CTITSeconds != 0, inCTIT},
+	} {
+		if f.set {
+			flags |= f.flag
+		}
+	}
+	for i, f := range installFields {
+		if *f.field(in) != "" {
+			flags |= 1 << (installStrings + i)
+		}
+	}
+	w.uvarint(flags)
+	for i, f := range installFields {
+		if flags&(1<<(installStrings+i)) != 0 {
+			w.str(*f.field(in), f.pack)
+		}
+	}
+	w.varint(int64(in.Partition))
+	w.varint(in.Offset)
+	ref := epoch
+	if flags&inInstallTime != 0 {
+		w.time(in.InstallTime, epoch)
+		ref = in.InstallTime
+	}
+	if flags&inTouchTime != 0 {
+		w.time(in.TouchTime, ref)
+	}
+	if flags&inFirstInstallTime != 0 {
+		w.time(in.FirstInstallTime, ref)
+	}
+	if flags&inCTIT != 0 {
+		w.varint(in.CTITSeconds)
+	}
+	if flags&inRejected != 0 {
+		w.uvarint(uint64(len(in.Rejected)))
+		for _, rj := range in.Rejected {
+			w.str(rj.TouchpointID, packBytes)
+			w.str(rj.MediaSource, packIntern)
+			w.str(rj.Reason, packIntern)
+		}
+	}
+}
+
+// decodeInstall reads a body written by encodeInstall into in, every field of which it
+// sets. An install without rejected touchpoints has a nil Rejected.
+func decodeInstall(r *reader, in *unmogrowp.Install) {
+	flags := r.uvarint()
+	for i, f := range installFields {
+		p := f.field(in)
+		*p = ""
+		if flags&(1<<(installStrings+i)) != 0 {
+			*p = r.str()
+		}
+	}
+	in.Partition = int32(r.varint())
+	in.Offset = r.varint()
+	in.Attributed = flags&inAttributed != 0
+	in.IsReinstall = flags&inReinstall != 0
+	in.IsReattribution = flags&inReattribution != 0
+	in.InstallTime, in.TouchTime, in.FirstInstallTime = time.Time{}, time.Time{}, time.Time{}
+	ref := epoch
+	if flags&inInstallTime != 0 {
+		in.InstallTime = r.time(epoch)
+		ref = in.InstallTime
+	}
+	if flags&inTouchTime != 0 {
+		in.TouchTime = r.time(ref)
+	}
+	if flags&inFirstInstallTime != 0 {
+		in.FirstInstallTime = r.time(ref)
+	}
+	in.CTITSeconds = 0
+	if flags&inCTIT != 0 {
+		in.CTITSeconds = r.varint()
+	}
+	in.Rejected = nil
+	if flags&inRejected != 0 {
+		n := r.uvarint()
+		if n > uint64(len(r.b)) { // each takes at least 3 bytes
+			r.fail()
+			return
+		}
+		in.Rejected = make([]unmogrowp.Rejection, n)
+		for i := range in.Rejected {
+			rj := &in.Rejected[i]
+			rj.TouchpointID, rj.MediaSource, rj.Reason = r.str(), r.str(), r.str()
+		}
+	}
+}
+
+// installIs reads the start of an install body and reports whether it is the install of
+// (appID, deviceID), and its partition and offset, without allocating.
+func installIs(r *reader, appID, deviceID string) (ok bool, partition int32, offset int64) {
+	flags := r.uvarint()
+	for i, want := range [2]string{appID, deviceID} {
+		if flags&(1<<(installStrings+i)) == 0 {
+			if want != "" {
+				return false, 0, 0
+			}
+		} else if !r.strEq(want) {
+			return false, 0, 0
+		}
+	}
+	for i := 2; i < len(installFields); i++ {
+		if flags&(1<<(installStrings+i)) != 0 {
+			r.skipStr()
+		}
+	}
+	partition = int32(r.varint())
+	offset = r.varint()
+	return r.err == nil, partition, offset
+}
