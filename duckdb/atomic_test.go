@@ -38,30 +38,51 @@ func batchAt(p int32, first int64, n int) []unmogrowp.Event {
 	return b
 }
 
+// mixedAt returns a batch on partition p from offset first on: n full events, then n full
+// touchpoints, and the install decisions of every fifth event (at its position). It spans
+// 2n offsets; batchAt(p, first, n) are its events.
+func mixedAt(p int32, first int64, n int) unmogrowp.Batch {
+	b := unmogrowp.Batch{Events: batchAt(p, first, n)}
+	for i := range n {
+		o := first + int64(n+i)
+		b.Touchpoints = append(b.Touchpoints, storetest.FullTouchpoint(p, o, int(o)))
+		if i%5 == 0 {
+			b.Installs = append(b.Installs, storetest.FullInstall(p, first+int64(i), int(first)+i))
+		}
+	}
+	return b
+}
+
 // state is what a store shows from outside a transaction.
 type state struct {
-	count int64
-	marks map[int32]int64
+	events, touchpoints, installs int64
+	marks                         map[int32]int64
 }
 
 func readState(t *testing.T, s *Store) state {
 	t.Helper()
 	ctx := context.Background()
-	n, err := s.CountEvents(ctx, unmogrowp.EventFilter{})
-	if err != nil {
+	var st state
+	var err error
+	if st.events, err = s.CountEvents(ctx, unmogrowp.EventFilter{}); err != nil {
 		t.Fatalf("CountEvents: %v", err)
 	}
-	wm, err := s.Watermarks(ctx)
-	if err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM touchpoints), (SELECT count(*) FROM installs)`).
+		Scan(&st.touchpoints, &st.installs); err != nil {
+		t.Fatalf("count touchpoints and installs: %v", err)
+	}
+	if st.marks, err = s.Watermarks(ctx); err != nil {
 		t.Fatalf("Watermarks: %v", err)
 	}
-	return state{n, wm}
+	return st
 }
 
-func (a state) String() string { return fmt.Sprintf("%d events, watermarks %v", a.count, a.marks) }
+func (a state) String() string {
+	return fmt.Sprintf("%d events, %d touchpoints, %d installs, watermarks %v", a.events, a.touchpoints, a.installs, a.marks)
+}
 
 func (a state) equal(b state) bool {
-	if a.count != b.count || len(a.marks) != len(b.marks) {
+	if a.events != b.events || a.touchpoints != b.touchpoints || a.installs != b.installs || len(a.marks) != len(b.marks) {
 		return false
 	}
 	for p, o := range a.marks {
@@ -73,20 +94,21 @@ func (a state) equal(b state) bool {
 }
 
 // TestAppendAtomic makes a batch fail at different points after some of its rows reached
-// the table inside the transaction, and checks that none of them, nor the watermark move,
-// is visible afterwards, and that the store then takes the next batch.
+// their tables inside the transaction, and checks that none of them, nor the watermark
+// move, is visible afterwards, and that the store then takes the next batch.
 func TestAppendAtomic(t *testing.T) {
 	errInjected := errors.New("injected failure")
 	const size = 5000 // more than two of the appender's 2048-row chunks
+	events := func(b []unmogrowp.Event) unmogrowp.Batch { return unmogrowp.Batch{Events: b} }
 	tests := []struct {
 		name string
 		// prepare sets the failure up and returns the batch and the context to append with.
-		prepare func(t *testing.T, s *Store) (context.Context, []unmogrowp.Event)
+		prepare func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch)
 		wantErr error
 	}{
 		{
 			name: "engine rejects a value late in the batch",
-			prepare: func(t *testing.T, s *Store) (context.Context, []unmogrowp.Event) {
+			prepare: func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch) {
 				// A constraint the store does not have, so that DuckDB itself fails the flush
 				// on row 4500 of 5000.
 				if _, err := s.db.Exec(`ALTER TABLE events ALTER COLUMN install_begin_at SET NOT NULL`); err != nil {
@@ -94,12 +116,25 @@ func TestAppendAtomic(t *testing.T) {
 				}
 				b := batchAt(0, 100, size)
 				b[4500].InstallBeginAt = time.Time{}
+				return context.Background(), events(b)
+			},
+		},
+		{
+			name: "installs rejected after the events and touchpoints are in",
+			prepare: func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch) {
+				// The installs go last: their flush fails once the events and touchpoints of
+				// the batch are in their tables.
+				if _, err := s.db.Exec(`ALTER TABLE installs ALTER COLUMN touch_time SET NOT NULL`); err != nil {
+					t.Fatal(err)
+				}
+				b := mixedAt(0, 100, size)
+				b.Installs[len(b.Installs)-3].TouchTime = time.Time{}
 				return context.Background(), b
 			},
 		},
 		{
 			name: "error after rows and watermarks are written",
-			prepare: func(t *testing.T, s *Store) (context.Context, []unmogrowp.Event) {
+			prepare: func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch) {
 				s.beforeCommit = func(ctx context.Context, c *sql.Conn) error {
 					// Inside the transaction the rows and the watermark are there.
 					var n, mark int64
@@ -109,29 +144,53 @@ func TestAppendAtomic(t *testing.T) {
 					if err := c.QueryRowContext(ctx, `SELECT "offset" FROM log_watermarks WHERE "partition" = 0`).Scan(&mark); err != nil {
 						return err
 					}
-					if n != 10+size || mark != 100+size-1 {
-						t.Errorf("inside the transaction: %d events, watermark %d; want %d, %d", n, mark, 10+size, 100+size-1)
+					if n != 5+size || mark != 100+size-1 {
+						t.Errorf("inside the transaction: %d events, watermark %d; want %d, %d", n, mark, 5+size, 100+size-1)
 					}
 					return errInjected
 				}
-				return context.Background(), batchAt(0, 100, size)
+				return context.Background(), events(batchAt(0, 100, size))
+			},
+			wantErr: errInjected,
+		},
+		{
+			name: "mixed batch: error after rows and watermarks are written",
+			prepare: func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch) {
+				s.beforeCommit = func(ctx context.Context, c *sql.Conn) error {
+					var ev, tp, in, mark int64
+					if err := c.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM touchpoints),
+						(SELECT count(*) FROM installs), (SELECT "offset" FROM log_watermarks WHERE "partition" = 0)`).
+						Scan(&ev, &tp, &in, &mark); err != nil {
+						return err
+					}
+					// The touchpoints come after the events in the log: they set the watermark.
+					if ev != 5+size || tp != 5+size || in != 1+size/5 || mark != 100+2*size-1 {
+						t.Errorf("inside the transaction: %d events, %d touchpoints, %d installs, watermark %d; want %d, %d, %d, %d",
+							ev, tp, in, mark, 5+size, 5+size, 1+size/5, 100+2*size-1)
+					}
+					return errInjected
+				}
+				return context.Background(), mixedAt(0, 100, size)
 			},
 			wantErr: errInjected,
 		},
 		{
 			name: "context canceled before commit",
-			prepare: func(t *testing.T, s *Store) (context.Context, []unmogrowp.Event) {
+			prepare: func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch) {
 				ctx, cancel := context.WithCancel(context.Background())
 				s.beforeCommit = func(context.Context, *sql.Conn) error { cancel(); return nil }
-				return ctx, batchAt(0, 100, size)
+				return ctx, mixedAt(0, 100, size)
 			},
 			wantErr: context.Canceled,
 		},
 		{
 			name: "batch spanning partitions",
-			prepare: func(t *testing.T, s *Store) (context.Context, []unmogrowp.Event) {
+			prepare: func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch) {
 				s.beforeCommit = func(context.Context, *sql.Conn) error { return errInjected }
-				b := append(batchAt(0, 100, size/2), batchAt(7, 1, size/2)...)
+				b := mixedAt(0, 100, size/2)
+				b7 := mixedAt(7, 1, size/2)
+				b.Events, b.Touchpoints = append(b.Events, b7.Events...), append(b.Touchpoints, b7.Touchpoints...)
+				b.Installs = append(b.Installs, b7.Installs...)
 				return context.Background(), b
 			},
 			wantErr: errInjected,
@@ -141,20 +200,20 @@ func TestAppendAtomic(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
-			if err := s.AppendEvents(ctx, batchAt(0, 0, 10)); err != nil {
-				t.Fatalf("first AppendEvents: %v", err)
+			if err := s.Append(ctx, mixedAt(0, 0, 5)); err != nil {
+				t.Fatalf("first Append: %v", err)
 			}
 			before := readState(t, s)
 
 			actx, batch := tt.prepare(t, s)
-			err := s.AppendEvents(actx, batch)
+			err := s.Append(actx, batch)
 			if err == nil {
-				t.Fatal("AppendEvents succeeded, want an error")
+				t.Fatal("Append succeeded, want an error")
 			}
 			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-				t.Fatalf("AppendEvents = %v, want %v", err, tt.wantErr)
+				t.Fatalf("Append = %v, want %v", err, tt.wantErr)
 			}
-			t.Logf("AppendEvents failed as planned: %v", err)
+			t.Logf("Append failed as planned: %v", err)
 			if after := readState(t, s); !after.equal(before) {
 				t.Fatalf("after the failed batch: %v; before it: %v", after, before)
 			}
@@ -162,10 +221,12 @@ func TestAppendAtomic(t *testing.T) {
 			// The writer is healthy: the next batch goes through, and partition 7, new in
 			// the failed batch of one case, is new again.
 			s.beforeCommit = nil
-			if err := s.AppendEvents(ctx, append(batchAt(0, 10, 10), batchAt(7, 3, 1)...)); err != nil {
-				t.Fatalf("AppendEvents after the failure: %v", err)
+			next := mixedAt(0, 10, 5)
+			next.Touchpoints = append(next.Touchpoints, storetest.FullTouchpoint(7, 3, 3))
+			if err := s.Append(ctx, next); err != nil {
+				t.Fatalf("Append after the failure: %v", err)
 			}
-			want := state{21, map[int32]int64{0: 19, 7: 3}}
+			want := state{10, 11, 2, map[int32]int64{0: 19, 7: 3}}
 			if after := readState(t, s); !after.equal(want) {
 				t.Fatalf("after the next batch: %v; want %v", after, want)
 			}
@@ -173,34 +234,35 @@ func TestAppendAtomic(t *testing.T) {
 	}
 }
 
-// TestAppendCancelRace cancels big appends at spread-out moments, which land before,
-// during or after the appender's work: each append either fails with the cancellation and
+// TestAppendCancelRace cancels big mixed appends at spread-out moments, which land before,
+// during or after the appenders' work: each append either fails with the cancellation and
 // leaves nothing, or succeeds with everything.
 func TestAppendCancelRace(t *testing.T) {
 	ctx := context.Background()
 	s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
-	const size, rounds = 20000, 8
+	const size, rounds = 10000, 8 // a batch spans 2*size offsets
 	start := time.Now()
-	if err := s.AppendEvents(ctx, batchAt(0, 0, size)); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, mixedAt(0, 0, size)); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	full := time.Since(start)
-	next, canceled := int64(size), 0
+	stored, canceled := int64(1), 0 // batches
 	for i := range rounds {
 		cctx, cancel := context.WithCancel(ctx)
 		time.AfterFunc(full*time.Duration(i)/rounds, cancel)
-		err := s.AppendEvents(cctx, batchAt(0, next, size))
+		err := s.Append(cctx, mixedAt(0, stored*2*size, size))
 		cancel()
 		switch {
 		case err == nil:
-			next += size
+			stored++
 		case errors.Is(err, context.Canceled):
 			canceled++
 		default:
-			t.Fatalf("round %d: AppendEvents = %v, want nil or context.Canceled", i, err)
+			t.Fatalf("round %d: Append = %v, want nil or context.Canceled", i, err)
 		}
-		if st := readState(t, s); st.count != next || st.marks[0] != next-1 {
-			t.Fatalf("round %d (err %v): %v; want %d events, watermark %d", i, err, st, next, next-1)
+		want := state{stored * size, stored * size, stored * size / 5, map[int32]int64{0: stored*2*size - 1}}
+		if st := readState(t, s); !st.equal(want) {
+			t.Fatalf("round %d (err %v): %v; want %v", i, err, st, want)
 		}
 	}
 	t.Logf("one append took %v; %d of %d appends were canceled", full, canceled, rounds)
@@ -209,9 +271,10 @@ func TestAppendCancelRace(t *testing.T) {
 	}
 }
 
-// TestCrash kills a process that appends batches in a loop, at a moment it does not
+// TestCrash kills a process that appends mixed batches in a loop, at a moment it does not
 // choose, then reopens its database: every batch the child saw committed is there, no
-// batch is there in part, and the watermark matches the events.
+// batch is there in part (events, touchpoints and installs alike), and the watermark
+// matches the rows.
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
@@ -249,24 +312,25 @@ func TestCrash(t *testing.T) {
 	s := openAt(t, path)
 	st := readState(t, s)
 	t.Logf("child reported %d committed batches; after the crash: %v", committed, st)
-	if st.count%crashBatch != 0 || st.count < int64(committed*crashBatch) {
-		t.Fatalf("after the crash: %v; want a whole number of %d-event batches, at least %d", st, crashBatch, committed)
+	batches := st.events / crashBatch
+	want := state{batches * crashBatch, batches * crashBatch, batches * crashBatch / 5, map[int32]int64{0: batches*2*crashBatch - 1}}
+	if !st.equal(want) || batches < int64(committed) {
+		t.Fatalf("after the crash: %v; want %v, at least %d batches", st, want, committed)
 	}
-	if len(st.marks) != 1 || st.marks[0] != st.count-1 {
-		t.Fatalf("after the crash: %v; want watermark %d", st, st.count-1)
-	}
-	last, err := s.Events(context.Background(), unmogrowp.EventFilter{From: batchAt(0, st.count-1, 1)[0].Timestamp})
+	lastEvent := batchAt(0, (batches-1)*2*crashBatch+crashBatch-1, 1)[0]
+	last, err := s.Events(context.Background(), unmogrowp.EventFilter{From: lastEvent.Timestamp})
 	if err != nil || len(last) != 1 {
 		t.Fatalf("last event: %d events, %v", len(last), err)
 	}
-	if d := storetest.Diff(batchAt(0, st.count-1, 1)[0], last[0]); d != "" {
+	if d := storetest.Diff(lastEvent, last[0]); d != "" {
 		t.Errorf("last event differs: %s", d)
 	}
 }
 
+// crashBatch is how many events (and touchpoints) a batch of the crash test has.
 const crashBatch = 1000
 
-// crashChild appends batches to the database at path and reports each commit on stdout,
+// crashChild appends mixed batches to the database at path and reports each commit on stdout,
 // until it is killed.
 func crashChild(path string) {
 	s, err := Open(path, Options{})
@@ -275,7 +339,7 @@ func crashChild(path string) {
 		os.Exit(2)
 	}
 	for b := 1; ; b++ {
-		if err := s.AppendEvents(context.Background(), batchAt(0, int64((b-1)*crashBatch), crashBatch)); err != nil {
+		if err := s.Append(context.Background(), mixedAt(0, int64((b-1)*2*crashBatch), crashBatch)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}

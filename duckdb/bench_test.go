@@ -10,52 +10,175 @@ import (
 	"github.com/unmogrowp/unmogrowp/storetest"
 )
 
-// BenchmarkAppendEvents appends batches of 1000 events (the pipeline's batch) and of
-// 10000 to a file database. The timed part ends with a CHECKPOINT, so the cost of
-// compressing what was appended into the database file is counted, not left to a later
-// checkpoint. It also reports the CPU time per event over all threads.
-func BenchmarkAppendEvents(b *testing.B) {
-	for _, batch := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchmarkAppend(b, batch) })
+// BenchmarkAppend appends batches to a file database. The timed part ends with a
+// CHECKPOINT, so the cost of compressing what was appended into the database file is
+// counted, not left to a later checkpoint. The mixes:
+//
+//   - events/batch=1000 and events/batch=10000: events only, the pipeline's batch and a
+//     big one (what BenchmarkAppendEvents measured before Append replaced AppendEvents);
+//   - mixed/batch=1000: the pipeline's batch of an app that buys traffic, 1000 events,
+//     1000 touchpoints and the install decisions of the install events (about 140);
+//   - touchpoints/batch=1000: a span of the log with clicks only.
+//
+// It reports events/s and rows/s (all three kinds), the CPU time per row over all
+// threads, and the average size of a log record (event or touchpoint; an install decision
+// is not one).
+func BenchmarkAppend(b *testing.B) {
+	for _, mix := range []struct {
+		name                string
+		events, touchpoints int
+	}{
+		{"events/batch=1000", 1000, 0},
+		{"events/batch=10000", 10000, 0},
+		{"mixed/batch=1000", 1000, 1000},
+		{"touchpoints/batch=1000", 0, 1000},
+	} {
+		b.Run(mix.name, func(b *testing.B) { benchmarkAppend(b, mix.events, mix.touchpoints) })
 	}
 }
 
-func benchmarkAppend(b *testing.B, batch int) {
+// benchBatch is one batch of the benchmark's pool, and where each install's event is.
+type benchBatch struct {
+	unmogrowp.Batch
+	installEvent []int // index in Events of each install's event
+}
+
+func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const poolSize = 50000
-	pool := storetest.RealisticEvents(poolSize, 42)
-	var size int
-	for i := range pool {
-		size += len(unmogrowp.EncodeEventRecord(nil, &pool[i]))
+
+	// A pool of 50 batches, cycled through: each time a batch is appended its rows get
+	// new log positions.
+	const batches = 50
+	evPool := storetest.RealisticEvents(batches*events, 42)
+	tpPool := storetest.RealisticTouchpoints(batches*touchpoints, 43)
+	pool := make([]benchBatch, batches)
+	var records, size int
+	for k := range pool {
+		bb := &pool[k]
+		bb.Events = evPool[k*events : (k+1)*events]
+		bb.Touchpoints = tpPool[k*touchpoints : (k+1)*touchpoints]
+		if touchpoints > 0 && events > 0 {
+			bb.Installs = storetest.RealisticInstalls(bb.Events, bb.Touchpoints, uint64(k))
+			for j := range bb.Events {
+				if bb.Events[j].EventType == unmogrowp.EventInstall {
+					bb.installEvent = append(bb.installEvent, j)
+				}
+			}
+		}
+		records += len(bb.Events) + len(bb.Touchpoints)
+		for i := range bb.Events {
+			size += len(unmogrowp.EncodeEventRecord(nil, &bb.Events[i]))
+		}
+		for i := range bb.Touchpoints {
+			size += len(unmogrowp.EncodeTouchpointRecord(nil, &bb.Touchpoints[i]))
+		}
 	}
-	batches := poolSize / batch
 	ctx := context.Background()
 	var offset int64
+	var nEvents, nRows int
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()
 	for i := range b.N {
-		events := pool[(i%batches)*batch : (i%batches+1)*batch]
-		for j := range events {
-			events[j].Partition, events[j].Offset = int32(j%4), offset
+		bb := &pool[i%batches]
+		for j := range bb.Events {
+			bb.Events[j].Partition, bb.Events[j].Offset = int32(j%4), offset
 			offset++
 		}
-		if err := s.AppendEvents(ctx, events); err != nil {
+		for j := range bb.Touchpoints {
+			bb.Touchpoints[j].Partition, bb.Touchpoints[j].Offset = int32(j%4), offset
+			offset++
+		}
+		for j, e := range bb.installEvent {
+			bb.Installs[j].Partition, bb.Installs[j].Offset = bb.Events[e].Partition, bb.Events[e].Offset
+		}
+		if err := s.Append(ctx, bb.Batch); err != nil {
 			b.Fatal(err)
 		}
+		nEvents += len(bb.Events)
+		nRows += bb.Len()
 	}
 	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
 	cpu = processCPU() - cpu
-	b.ReportMetric(float64(offset)/b.Elapsed().Seconds(), "events/s")
-	// CPU per event, in all threads: unlike events/s it does not drop when other
-	// processes take the cores.
-	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(offset), "cpu-µs/event")
-	b.ReportMetric(float64(size)/float64(len(pool)), "bytes/event")
+	if nEvents > 0 {
+		b.ReportMetric(float64(nEvents)/b.Elapsed().Seconds(), "events/s")
+	}
+	b.ReportMetric(float64(nRows)/b.Elapsed().Seconds(), "rows/s")
+	// CPU per row, in all threads: unlike rows/s it does not drop when other processes
+	// take the cores.
+	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(nRows), "cpu-µs/row")
+	b.ReportMetric(float64(size)/float64(records), "bytes/record")
+}
+
+// BenchmarkScanTouchpoints reads 300k touchpoints back, as the hot state does on start:
+// in chunks of defaultScanChunk rows, each its own query.
+func BenchmarkScanTouchpoints(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const n = 300_000
+	tps := storetest.RealisticTouchpoints(n, 43)
+	for i := range tps {
+		tps[i].Partition, tps[i].Offset = int32(i%4), int64(i)
+	}
+	if err := s.Append(ctx, unmogrowp.Batch{Touchpoints: tps}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		got := 0
+		if err := s.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{}, func(*unmogrowp.Touchpoint) error {
+			got++
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("scanned %d touchpoints, want %d", got, n)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "touchpoints/s")
+}
+
+// BenchmarkScanDevices reads the latest install of 200k devices back, as the hot state
+// does on start: in chunks of about defaultScanChunk devices, each its own query.
+func BenchmarkScanDevices(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const n = 200_000
+	installs := make([]unmogrowp.Install, n)
+	for i := range installs {
+		installs[i] = storetest.OrganicInstall(int32(i%4), int64(i), fmt.Sprintf("app-%d", i%5), fmt.Sprintf("device-%d", i%(n*9/10)), 0)
+	}
+	if err := s.Append(ctx, unmogrowp.Batch{Installs: installs}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		got := 0
+		if err := s.ScanDevices(ctx, func(unmogrowp.Install) error {
+			got++
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if got == 0 {
+			b.Fatal("scanned no devices")
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "installs/s")
 }

@@ -20,8 +20,8 @@ const selectEvents = `SELECT "partition", "offset", event_id, app_id, event_type
 FROM events`
 
 // Watermarks returns the highest stored offset of each log partition, read from the
-// log_watermarks table that AppendEvents keeps in step with the events. It returns
-// EUNAVAILABLE once the store is closed.
+// log_watermarks table that Append keeps in step with the events and touchpoints. It
+// returns EUNAVAILABLE once the store is closed.
 func (s *Store) Watermarks(ctx context.Context) (map[int32]int64, error) {
 	if s.closed.Load() {
 		return nil, errClosed()
@@ -158,6 +158,22 @@ func utc(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// scanner is a *sql.Rows or a *sql.Row.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// readTx runs read in a transaction, so that the several queries of one scan see the
+// store as it was when the scan started, and rolls it back (it wrote nothing).
+func (s *Store) readTx(ctx context.Context, read func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return read(tx)
 }
 
 // withCtx adds ctx's error to err when ctx is done and err does not say so already:

@@ -1,5 +1,6 @@
-// Package duckdb is the embedded analytics store: events in a DuckDB file (or in memory),
-// written through DuckDB's appender and read with SQL. It implements unmogrowp.EventStore.
+// Package duckdb is the embedded analytics store: events, touchpoints and install decisions
+// in a DuckDB file (or in memory), written through DuckDB's appender and read with SQL. It
+// implements unmogrowp.EventStore.
 package duckdb
 
 import (
@@ -63,7 +64,11 @@ type Store struct {
 	marks map[int32]int64 // the committed log_watermarks; nil until read
 	wal   *walWatch       // nil for an in-memory database
 
-	// beforeCommit, when set (by tests), runs in AppendEvents' transaction once the rows and
+	// scanChunk is about how many rows one query of ScanTouchpoints or ScanDevices reads:
+	// defaultScanChunk, smaller in tests.
+	scanChunk int
+
+	// beforeCommit, when set (by tests), runs in Append's transaction once the rows and
 	// watermarks are written and before COMMIT; an error from it aborts the batch.
 	beforeCommit func(ctx context.Context, c *sql.Conn) error
 }
@@ -102,7 +107,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %q: %w", path, err)
 	}
-	s := &Store{log: opts.Logger.With("store", "duckdb"), db: sql.OpenDB(connector)}
+	s := &Store{log: opts.Logger.With("store", "duckdb"), db: sql.OpenDB(connector), scanChunk: defaultScanChunk}
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
 		return nil, errors.Join(err, s.db.Close())
@@ -163,29 +168,37 @@ func errClosed() error {
 	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event store is closed.")
 }
 
-// checkColumns verifies that the events table has exactly the columns the appender
-// writes, in that order, so a migration that forgets to update columns fails at open
-// rather than storing values in the wrong columns.
+// checkColumns verifies that each table the store appends to has exactly the columns its
+// appender writes, in that order, so a migration that forgets to update a column list
+// fails at open rather than storing values in the wrong columns.
 func (s *Store) checkColumns(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = 'events' ORDER BY column_index`)
-	if err != nil {
-		return fmt.Errorf("read events columns: %w", err)
-	}
-	defer rows.Close()
-	var got []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return fmt.Errorf("read events columns: %w", err)
+	for _, t := range tables {
+		got, err := s.tableColumns(ctx, t.name)
+		if err != nil {
+			return fmt.Errorf("read %s columns: %w", t.name, err)
 		}
-		got = append(got, name)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read events columns: %w", err)
-	}
-	if !slices.Equal(got, columns) {
-		return fmt.Errorf("events table has columns %v, the store writes %v", got, columns)
+		if !slices.Equal(got, t.columns) {
+			return fmt.Errorf("%s table has columns %v, the store writes %v", t.name, got, t.columns)
+		}
 	}
 	return nil
+}
+
+// tableColumns returns the columns of a table in the main schema, in table order.
+func (s *Store) tableColumns(ctx context.Context, name string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var col string
+		if err := rows.Scan(&col); err != nil {
+			return nil, err
+		}
+		cols = append(cols, col)
+	}
+	return cols, rows.Err()
 }

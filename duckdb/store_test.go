@@ -2,8 +2,11 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +44,14 @@ func TestConformance(t *testing.T) {
 			return openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
 		})
 	})
+	// Scans of a few rows at a time: every fixture of the suite spans many chunks.
+	t.Run("memory, small scan chunks", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) unmogrowp.EventStore {
+			s := openMemory(t)
+			s.scanChunk = 2
+			return s
+		})
+	})
 }
 
 func TestReopen(t *testing.T) {
@@ -52,11 +63,13 @@ func TestReopen(t *testing.T) {
 	}
 	want := []unmogrowp.Event{storetest.FullEvent(0, 1, 1), storetest.FullEvent(0, 2, 2), storetest.FullEvent(4, 9, 3)}
 	want = append(want, storetest.MinimalEvent(0, 3, "app-min", time.Hour))
-	if err := s.AppendEvents(ctx, want[:2]); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	wantTP := []unmogrowp.Touchpoint{storetest.FullTouchpoint(4, 7, 1), storetest.MinimalTouchpoint(4, 8, "app-min", 2*time.Minute)}
+	wantIn := []unmogrowp.Install{storetest.FullInstall(0, 1, 1), storetest.OrganicInstall(0, 2, "app-full", "device-2", 0)}
+	if err := s.Append(ctx, unmogrowp.Batch{Events: want[:2], Touchpoints: wantTP, Installs: wantIn}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
-	if err := s.AppendEvents(ctx, want[2:]); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: want[2:]}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	appliedAt := migrationTimes(t, s)
 	if err := s.Close(); err != nil {
@@ -74,6 +87,30 @@ func TestReopen(t *testing.T) {
 	for i := range want {
 		if d := storetest.Diff(want[i], got[i]); d != "" {
 			t.Errorf("after reopen, event %d differs: %s", i, d)
+		}
+	}
+	var gotTP []unmogrowp.Touchpoint
+	if err := s.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{}, func(tp *unmogrowp.Touchpoint) error {
+		gotTP = append(gotTP, *tp)
+		return nil
+	}); err != nil {
+		t.Fatalf("ScanTouchpoints: %v", err)
+	}
+	if len(gotTP) != len(wantTP) {
+		t.Fatalf("after reopen: %d touchpoints, want %d", len(gotTP), len(wantTP))
+	}
+	for i := range wantTP {
+		if d := storetest.DiffTouchpoint(wantTP[i], gotTP[i]); d != "" {
+			t.Errorf("after reopen, touchpoint %d differs: %s", i, d)
+		}
+	}
+	for i, w := range wantIn {
+		got, err := s.Attribution(ctx, w.AppID, w.DeviceID)
+		if err != nil {
+			t.Fatalf("Attribution: %v", err)
+		}
+		if d := storetest.DiffInstall(w, *got); d != "" {
+			t.Errorf("after reopen, install %d differs: %s", i, d)
 		}
 	}
 	wm, err := s.Watermarks(ctx)
@@ -94,8 +131,8 @@ func TestReopen(t *testing.T) {
 		}
 	}
 	// And the reopened store takes appends.
-	if err := s.AppendEvents(ctx, []unmogrowp.Event{storetest.FullEvent(0, 4, 4)}); err != nil {
-		t.Fatalf("AppendEvents after reopen: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: []unmogrowp.Event{storetest.FullEvent(0, 4, 4)}}); err != nil {
+		t.Fatalf("Append after reopen: %v", err)
 	}
 	if n, err := s.CountEvents(ctx, unmogrowp.EventFilter{}); err != nil || n != int64(len(want)+1) {
 		t.Fatalf("CountEvents = %d, %v; want %d", n, err, len(want)+1)
@@ -150,8 +187,8 @@ func TestJSONBytesExact(t *testing.T) {
 		e.Attribution, e.EventData = json.RawMessage(doc), json.RawMessage(docs[len(docs)-1-i])
 		events = append(events, e)
 	}
-	if err := s.AppendEvents(ctx, events); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: events}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	got, err := s.Events(ctx, unmogrowp.EventFilter{})
 	if err != nil {
@@ -173,8 +210,13 @@ func TestInvalidUTF8(t *testing.T) {
 	e := storetest.FullEvent(0, 1, 1)
 	e.DeviceID, e.Campaign = "dev\xff-1", "\xc3"
 	e.EventData = json.RawMessage("{\"k\":\"v\xfe\"}")
-	if err := s.AppendEvents(ctx, []unmogrowp.Event{e}); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	tp := storetest.FullTouchpoint(0, 2, 1)
+	tp.UserAgent, tp.Sub[4] = "Mozilla\xff/5.0", "\xc3"
+	in := storetest.FullInstall(0, 1, 1)
+	in.DeviceID, in.Campaign = "dev\xff-1", "\xc3"
+	in.Rejected[1].MediaSource = "net\xfe"
+	if err := s.Append(ctx, unmogrowp.Batch{Events: []unmogrowp.Event{e}, Touchpoints: []unmogrowp.Touchpoint{tp}, Installs: []unmogrowp.Install{in}}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	got, err := s.Events(ctx, unmogrowp.EventFilter{})
 	if err != nil || len(got) != 1 {
@@ -184,7 +226,67 @@ func TestInvalidUTF8(t *testing.T) {
 	want.DeviceID, want.Campaign = "dev\uFFFD-1", "\uFFFD"
 	want.EventData = json.RawMessage("{\"k\":\"v\uFFFD\"}")
 	if d := storetest.Diff(want, got[0]); d != "" {
-		t.Errorf("differs: %s", d)
+		t.Errorf("event differs: %s", d)
+	}
+
+	var gotTP []unmogrowp.Touchpoint
+	if err := s.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{}, func(tp *unmogrowp.Touchpoint) error {
+		gotTP = append(gotTP, *tp)
+		return nil
+	}); err != nil || len(gotTP) != 1 {
+		t.Fatalf("ScanTouchpoints = %d touchpoints, %v; want 1", len(gotTP), err)
+	}
+	wantTP := tp
+	wantTP.UserAgent, wantTP.Sub[4] = "Mozilla\uFFFD/5.0", "\uFFFD"
+	if d := storetest.DiffTouchpoint(wantTP, gotTP[0]); d != "" {
+		t.Errorf("touchpoint differs: %s", d)
+	}
+
+	gotIn, err := s.Attribution(ctx, in.AppID, "dev\uFFFD-1")
+	if err != nil {
+		t.Fatalf("Attribution: %v", err)
+	}
+	wantIn := in
+	wantIn.DeviceID, wantIn.Campaign = "dev\uFFFD-1", "\uFFFD"
+	wantIn.Rejected = slices.Clone(in.Rejected)
+	wantIn.Rejected[1].MediaSource = "net\uFFFD"
+	if d := storetest.DiffInstall(wantIn, *gotIn); d != "" {
+		t.Errorf("install differs: %s", d)
+	}
+}
+
+// TestCheckColumns checks that Open refuses a table whose columns are not the ones its
+// appender writes.
+func TestCheckColumns(t *testing.T) {
+	for _, tbl := range tables {
+		t.Run(tbl.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "events.duckdb")
+			s, err := Open(path, Options{})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			db, err := sql.Open("duckdb", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`ALTER TABLE ` + tbl.name + ` ADD COLUMN surprise VARCHAR`); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s, err = Open(path, Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded, want an error")
+			}
+			if !strings.Contains(err.Error(), tbl.name+" table has columns") {
+				t.Errorf("Open = %v, want an error about the %s table's columns", err, tbl.name)
+			}
+		})
 	}
 }
 
@@ -203,12 +305,18 @@ func TestClosed(t *testing.T) {
 	_, errW := s.Watermarks(ctx)
 	_, errE := s.Events(ctx, unmogrowp.EventFilter{})
 	_, errC := s.CountEvents(ctx, unmogrowp.EventFilter{})
+	_, errA := s.Attribution(ctx, "app-full", "device-1")
+	_, _, errI := s.Installs(ctx, unmogrowp.InstallFilter{AppID: "app-full"})
 	for name, err := range map[string]error{
-		"AppendEvents": s.AppendEvents(ctx, []unmogrowp.Event{storetest.FullEvent(0, 1, 1)}),
-		"Watermarks":   errW,
-		"Events":       errE,
-		"CountEvents":  errC,
-		"Ping":         s.Ping(ctx),
+		"Append":          s.Append(ctx, mixedAt(0, 1, 1)),
+		"Watermarks":      errW,
+		"Events":          errE,
+		"CountEvents":     errC,
+		"ScanTouchpoints": s.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{}, func(*unmogrowp.Touchpoint) error { return nil }),
+		"Attribution":     errA,
+		"Installs":        errI,
+		"ScanDevices":     s.ScanDevices(ctx, func(unmogrowp.Install) error { return nil }),
+		"Ping":            s.Ping(ctx),
 	} {
 		if code := unmogrowp.ErrorCode(err); code != unmogrowp.EUNAVAILABLE {
 			t.Errorf("%s after Close = %v (code %q), want code %q", name, err, code, unmogrowp.EUNAVAILABLE)
@@ -274,7 +382,7 @@ func TestWALDirectorySync(t *testing.T) {
 	step := func(name string, appendBatch bool, wantSyncs int) {
 		t.Helper()
 		if appendBatch {
-			if err := s.AppendEvents(ctx, batchAt(0, offset, 10)); err != nil {
+			if err := s.Append(ctx, unmogrowp.Batch{Events: batchAt(0, offset, 10)}); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			offset += 10

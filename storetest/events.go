@@ -75,13 +75,7 @@ func MinimalEvent(partition int32, offset int64, app string, d time.Duration) un
 // Normalize returns e as a store gives it back: times in UTC at microsecond precision,
 // empty JSON as nil, Revenue zeroed when HasRevenue is false.
 func Normalize(e unmogrowp.Event) unmogrowp.Event {
-	norm := func(t time.Time) time.Time {
-		if t.IsZero() {
-			return time.Time{}
-		}
-		return t.UTC().Truncate(time.Microsecond)
-	}
-	e.Timestamp, e.ReceivedAt, e.InstallBeginAt = norm(e.Timestamp), norm(e.ReceivedAt), norm(e.InstallBeginAt)
+	e.Timestamp, e.ReceivedAt, e.InstallBeginAt = normTime(e.Timestamp), normTime(e.ReceivedAt), normTime(e.InstallBeginAt)
 	if len(e.Attribution) == 0 {
 		e.Attribution = nil
 	}
@@ -94,33 +88,56 @@ func Normalize(e unmogrowp.Event) unmogrowp.Event {
 	return e
 }
 
+// normTime returns t as a store gives it back: in UTC at microsecond precision, the zero
+// time as it is.
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
 // Diff describes how got differs from want, field by field, or returns "" when they are
 // equal. Times compare with Equal and must be in UTC; Attribution and EventData compare as
 // JSON values, so a store may re-serialise them (key order inside objects and whitespace
 // may change, values may not).
 func Diff(want, got unmogrowp.Event) string {
-	want = Normalize(want)
+	return diffFields(Normalize(want), got)
+}
+
+// diffFields describes how got differs from want, two values of one struct type, field by
+// field ("" when equal), going into embedded structs: times compare with Equal and must
+// be in UTC, JSON documents compare as values, anything else with reflect.DeepEqual.
+func diffFields[T any](want, got T) string {
 	var diffs []string
-	wv, gv := reflect.ValueOf(want), reflect.ValueOf(got)
-	for i := 0; i < wv.NumField(); i++ {
-		name := wv.Type().Field(i).Name
-		w, g := wv.Field(i).Interface(), gv.Field(i).Interface()
-		switch w := w.(type) {
-		case time.Time:
-			g := g.(time.Time)
-			if !w.Equal(g) || (!g.IsZero() && g.Location() != time.UTC) {
-				diffs = append(diffs, fmt.Sprintf("%s: got %v, want %v", name, g, w))
+	var walk func(wv, gv reflect.Value)
+	walk = func(wv, gv reflect.Value) {
+		for i := 0; i < wv.NumField(); i++ {
+			field := wv.Type().Field(i)
+			if field.Anonymous && field.Type.Kind() == reflect.Struct {
+				walk(wv.Field(i), gv.Field(i))
+				continue
 			}
-		case json.RawMessage:
-			if msg := jsonDiff(w, g.(json.RawMessage)); msg != "" {
-				diffs = append(diffs, name+": "+msg)
-			}
-		default:
-			if !reflect.DeepEqual(w, g) {
-				diffs = append(diffs, fmt.Sprintf("%s: got %#v, want %#v", name, g, w))
+			name := field.Name
+			w, g := wv.Field(i).Interface(), gv.Field(i).Interface()
+			switch w := w.(type) {
+			case time.Time:
+				g := g.(time.Time)
+				if !w.Equal(g) || (!g.IsZero() && g.Location() != time.UTC) {
+					diffs = append(diffs, fmt.Sprintf("%s: got %v, want %v", name, g, w))
+				}
+			case json.RawMessage:
+				if msg := jsonDiff(w, g.(json.RawMessage)); msg != "" {
+					diffs = append(diffs, name+": "+msg)
+				}
+			default:
+				if !reflect.DeepEqual(w, g) {
+					diffs = append(diffs, fmt.Sprintf("%s: got %#v, want %#v", name, g, w))
+				}
 			}
 		}
 	}
+	walk(reflect.ValueOf(want), reflect.ValueOf(got))
 	return strings.Join(diffs, "; ")
 }
 

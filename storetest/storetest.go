@@ -33,6 +33,13 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.EventStore) {
 		{"LargeBatch", testLargeBatch},
 		{"Strings", testStrings},
 		{"ConcurrentReaders", testConcurrentReaders},
+		{"TouchpointRoundTrip", testTouchpointRoundTrip},
+		{"TouchpointFilters", testTouchpointFilters},
+		{"MixedBatch", testMixedBatch},
+		{"InstallRoundTrip", testInstallRoundTrip},
+		{"Attribution", testAttribution},
+		{"InstallsPaging", testInstallsPaging},
+		{"ScanDevices", testScanDevices},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -63,11 +70,11 @@ func testRoundTrip(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 	minimal := MinimalEvent(3, 0, "app-min", 10*time.Minute)
 	want := append(slices.Clone(full), minimal)
 
-	if err := s.AppendEvents(ctx, want[:2]); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: want[:2]}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
-	if err := s.AppendEvents(ctx, want[2:]); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: want[2:]}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	got := mustEvents(t, s, unmogrowp.EventFilter{})
 	if len(got) != len(want) {
@@ -118,11 +125,11 @@ func testFilters(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 		events = append(events, e)
 	}
 	// Two batches, so the filters see data from more than one append.
-	if err := s.AppendEvents(ctx, events[:3]); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: events[:3]}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
-	if err := s.AppendEvents(ctx, events[3:]); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: events[3:]}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	byPos := map[string]unmogrowp.Event{}
 	for _, e := range events {
@@ -197,8 +204,8 @@ func testOrdering(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 		{mk(1, 4, 1), mk(0, 3, -5)},
 	}
 	for _, b := range batches {
-		if err := s.AppendEvents(ctx, b); err != nil {
-			t.Fatalf("AppendEvents: %v", err)
+		if err := s.Append(ctx, unmogrowp.Batch{Events: b}); err != nil {
+			t.Fatalf("Append: %v", err)
 		}
 	}
 	want := []string{"0:3", "2:1", "0:9", "0:10", fmt.Sprintf("0:%d", int64(1)<<33), "1:4", "1:5", "0:2"}
@@ -235,8 +242,8 @@ func testWatermarks(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 		for _, o := range offsets {
 			b = append(b, MinimalEvent(p, o, "app-wm", time.Duration(o)*time.Second))
 		}
-		if err := s.AppendEvents(ctx, b); err != nil {
-			t.Fatalf("AppendEvents: %v", err)
+		if err := s.Append(ctx, unmogrowp.Batch{Events: b}); err != nil {
+			t.Fatalf("Append: %v", err)
 		}
 	}
 	check("fresh store", map[int32]int64{})
@@ -257,16 +264,16 @@ func testWatermarks(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 		MinimalEvent(0, 6, "app-wm", 0), MinimalEvent(5, 1, "app-wm", 0),
 		MinimalEvent(1<<31-1, 1<<62, "app-wm", 0), MinimalEvent(5, 0, "app-wm", 0),
 	}
-	if err := s.AppendEvents(ctx, mixed); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: mixed}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	check("mixed batch", map[int32]int64{0: 6, 2: 11, 3: 7, 5: 1, 1<<31 - 1: 1 << 62})
 	mixed = []unmogrowp.Event{
 		MinimalEvent(1<<31-1, 1<<62+1, "app-wm", 0), MinimalEvent(2, 12, "app-wm", 0),
 		MinimalEvent(5, 1, "app-wm", 0), MinimalEvent(6, 0, "app-wm", 0),
 	}
-	if err := s.AppendEvents(ctx, mixed); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: mixed}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	check("raised, unchanged and new in one batch", map[int32]int64{0: 6, 2: 12, 3: 7, 5: 1, 6: 0, 1<<31 - 1: 1<<62 + 1})
 }
@@ -274,9 +281,13 @@ func testWatermarks(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 func testEmptyAppend(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 	ctx := context.Background()
 	s := open(t)
-	for _, b := range [][]unmogrowp.Event{nil, {}} {
-		if err := s.AppendEvents(ctx, b); err != nil {
-			t.Fatalf("AppendEvents(%#v): %v", b, err)
+	for _, b := range []unmogrowp.Batch{
+		{},
+		{Events: []unmogrowp.Event{}},
+		{Events: []unmogrowp.Event{}, Touchpoints: []unmogrowp.Touchpoint{}, Installs: []unmogrowp.Install{}},
+	} {
+		if err := s.Append(ctx, b); err != nil {
+			t.Fatalf("Append(%#v): %v", b, err)
 		}
 	}
 	assertEmpty(t, s)
@@ -286,15 +297,27 @@ func testCanceled(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 	s := open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := s.AppendEvents(ctx, []unmogrowp.Event{FullEvent(0, 1, 1), FullEvent(0, 2, 2)})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("AppendEvents with a canceled context = %v, want context.Canceled", err)
+	for name, b := range map[string]unmogrowp.Batch{
+		"events":      {Events: []unmogrowp.Event{FullEvent(0, 1, 1), FullEvent(0, 2, 2)}},
+		"touchpoints": {Touchpoints: []unmogrowp.Touchpoint{FullTouchpoint(0, 1, 1)}},
+		"installs":    {Installs: []unmogrowp.Install{FullInstall(0, 1, 1)}},
+	} {
+		if err := s.Append(ctx, b); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Append of %s with a canceled context = %v, want context.Canceled", name, err)
+		}
 	}
 	assertEmpty(t, s)
 	_, errE := s.Events(ctx, unmogrowp.EventFilter{})
 	_, errC := s.CountEvents(ctx, unmogrowp.EventFilter{})
 	_, errW := s.Watermarks(ctx)
-	for name, err := range map[string]error{"Events": errE, "CountEvents": errC, "Watermarks": errW} {
+	errT := s.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{}, func(*unmogrowp.Touchpoint) error { return nil })
+	_, errA := s.Attribution(ctx, "app-full", "device-1")
+	_, _, errI := s.Installs(ctx, unmogrowp.InstallFilter{AppID: "app-full"})
+	errD := s.ScanDevices(ctx, func(unmogrowp.Install) error { return nil })
+	for name, err := range map[string]error{
+		"Events": errE, "CountEvents": errC, "Watermarks": errW, "ScanTouchpoints": errT,
+		"Attribution": errA, "Installs": errI, "ScanDevices": errD,
+	} {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with a canceled context = %v, want context.Canceled", name, err)
 		}
@@ -312,8 +335,8 @@ func testLargeBatch(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 		e.HasRevenue = i%3 == 0
 		events[i] = e
 	}
-	if err := s.AppendEvents(ctx, events); err != nil {
-		t.Fatalf("AppendEvents(%d events): %v", n, err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: events}); err != nil {
+		t.Fatalf("Append(%d events): %v", n, err)
 	}
 	if c, err := s.CountEvents(ctx, unmogrowp.EventFilter{}); err != nil || c != n {
 		t.Fatalf("CountEvents = %d, %v; want %d", c, err, n)
@@ -369,8 +392,8 @@ func testStrings(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 		e.Attribution = []byte(`{"escaped":"\u00e9\n\"","raw":"é"}`)
 		events = append(events, e)
 	}
-	if err := s.AppendEvents(ctx, events); err != nil {
-		t.Fatalf("AppendEvents: %v", err)
+	if err := s.Append(ctx, unmogrowp.Batch{Events: events}); err != nil {
+		t.Fatalf("Append: %v", err)
 	}
 	for i, want := range events {
 		// Filters take the strings as values, never as SQL.
@@ -397,12 +420,18 @@ func testConcurrentReaders(t *testing.T, open func(*testing.T) unmogrowp.EventSt
 	wg.Go(func() {
 		defer close(done)
 		for b := range batches {
-			batch := make([]unmogrowp.Event, size)
-			for i := range batch {
-				batch[i] = FullEvent(int32(b%2), int64(b*size+i), b*size+i)
+			// size events, then size touchpoints, and the installs of every tenth event.
+			var batch unmogrowp.Batch
+			p, first := int32(b%2), int64(2*b*size)
+			for i := range size {
+				batch.Events = append(batch.Events, FullEvent(p, first+int64(i), b*size+i))
+				batch.Touchpoints = append(batch.Touchpoints, FullTouchpoint(p, first+int64(size+i), b*size+i))
+				if i%10 == 0 {
+					batch.Installs = append(batch.Installs, FullInstall(p, first+int64(i), b*size+i))
+				}
 			}
-			if err := s.AppendEvents(ctx, batch); err != nil {
-				errs <- fmt.Errorf("AppendEvents batch %d: %w", b, err)
+			if err := s.Append(ctx, batch); err != nil {
+				errs <- fmt.Errorf("Append batch %d: %w", b, err)
 				return
 			}
 		}
@@ -411,6 +440,7 @@ func testConcurrentReaders(t *testing.T, open func(*testing.T) unmogrowp.EventSt
 		wg.Go(func() {
 			var lastCount int64
 			var lastMark int64 = -1
+			var lastTouchpoints, lastInstalls int
 			for {
 				select {
 				case <-done:
@@ -450,6 +480,30 @@ func testConcurrentReaders(t *testing.T, open func(*testing.T) unmogrowp.EventSt
 				if _, ok := wm[0]; ok {
 					lastMark = wm[0]
 				}
+				// Touchpoints and installs, too, come whole batches at a time.
+				tps := 0
+				if err := s.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{AppID: "app-full"}, func(*unmogrowp.Touchpoint) error {
+					tps++
+					return nil
+				}); err != nil {
+					errs <- fmt.Errorf("reader %d: ScanTouchpoints: %w", r, err)
+					return
+				}
+				if tps%size != 0 || tps < lastTouchpoints {
+					errs <- fmt.Errorf("reader %d: ScanTouchpoints yielded %d after %d, want a growing multiple of %d", r, tps, lastTouchpoints, size)
+					return
+				}
+				lastTouchpoints = tps
+				ins, _, err := s.Installs(ctx, unmogrowp.InstallFilter{AppID: "app-full"})
+				if err != nil {
+					errs <- fmt.Errorf("reader %d: Installs: %w", r, err)
+					return
+				}
+				if len(ins)%(size/10) != 0 || len(ins) < lastInstalls {
+					errs <- fmt.Errorf("reader %d: Installs returned %d after %d, want a growing multiple of %d", r, len(ins), lastInstalls, size/10)
+					return
+				}
+				lastInstalls = len(ins)
 			}
 		})
 	}
@@ -463,7 +517,7 @@ func testConcurrentReaders(t *testing.T, open func(*testing.T) unmogrowp.EventSt
 	}
 }
 
-// assertEmpty checks that s holds no event and no watermark.
+// assertEmpty checks that s holds no event, touchpoint, install or watermark.
 func assertEmpty(t *testing.T, s unmogrowp.EventStore) {
 	t.Helper()
 	ctx := context.Background()
@@ -472,6 +526,12 @@ func assertEmpty(t *testing.T, s unmogrowp.EventStore) {
 	}
 	if evs := mustEvents(t, s, unmogrowp.EventFilter{}); len(evs) != 0 {
 		t.Fatalf("Events returned %d events, want none", len(evs))
+	}
+	if tps := scanTouchpoints(t, s, unmogrowp.TouchpointFilter{}); len(tps) != 0 {
+		t.Fatalf("ScanTouchpoints returned %d touchpoints, want none", len(tps))
+	}
+	if ins := scanDevices(t, s); len(ins) != 0 {
+		t.Fatalf("ScanDevices returned %d installs, want none", len(ins))
 	}
 	if wm, err := s.Watermarks(ctx); err != nil || len(wm) != 0 {
 		t.Fatalf("Watermarks = %v, %v; want none", wm, err)

@@ -1,0 +1,227 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// selectInstalls reads the columns in the order scanInstall expects.
+const selectInstalls = `SELECT "partition", "offset", app_id, device_id, install_event_id,
+	install_time, attributed, match_type, touch_type, touchpoint_id, touch_time,
+	media_source, campaign, adset, ad, site_id, channel, click_id, deep_link_value,
+	ctit_seconds, is_reinstall, is_reattribution, rejected, first_install_time
+FROM installs`
+
+// latestPerDevice keeps, of each device's installs, the one at the highest log position.
+const latestPerDevice = ` QUALIFY row_number() OVER (PARTITION BY app_id, device_id ORDER BY "partition" DESC, "offset" DESC) = 1`
+
+// Attribution returns the install decision of the device's install event with the highest
+// (partition, offset). It returns ENOTFOUND when the app's device has no stored install,
+// and EUNAVAILABLE once the store is closed.
+//
+// Without an index it scans the installs of the table's row groups that may hold the app
+// (a device id has no useful zone map): the hot state answers the SDK's requests, this is
+// for the API and the tools.
+func (s *Store) Attribution(ctx context.Context, appID, deviceID string) (*unmogrowp.Install, error) {
+	if s.closed.Load() {
+		return nil, errClosed()
+	}
+	row := s.db.QueryRowContext(ctx, selectInstalls+
+		` WHERE app_id = ? AND device_id = ? ORDER BY "partition" DESC, "offset" DESC LIMIT 1`, appID, deviceID)
+	var in unmogrowp.Install
+	switch err := scanInstall(row, &in); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "The device has no install.")
+	case err != nil:
+		return nil, fmt.Errorf("read attribution: %w", withCtx(ctx, err))
+	}
+	return &in, nil
+}
+
+// Installs returns a page of the app's install decisions, newest install time first (ties:
+// highest partition, then offset, first), and the cursor of the next page. The cursor
+// holds the page's last (install time, partition, offset), and the next page starts after
+// it: pages neither skip nor repeat an install, even when installs are appended between
+// them. It returns EINVALID for a missing app id or a cursor it did not make, and
+// EUNAVAILABLE once the store is closed.
+func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmogrowp.Install, string, error) {
+	if s.closed.Load() {
+		return nil, "", errClosed()
+	}
+	if f.AppID == "" {
+		return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "The app id is required.")
+	}
+	conds, args := []string{"app_id = ?"}, []any{f.AppID}
+	if !f.From.IsZero() {
+		conds, args = append(conds, "install_time >= ?"), append(args, ceilMicro(f.From))
+	}
+	if !f.To.IsZero() {
+		conds, args = append(conds, "install_time < ?"), append(args, ceilMicro(f.To))
+	}
+	if f.Cursor != "" {
+		c, ok := decodeCursor(f.Cursor)
+		if !ok {
+			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "The cursor is not valid.")
+		}
+		conds = append(conds, `(install_time < ? OR (install_time = ? AND ("partition" < ? OR ("partition" = ? AND "offset" < ?))))`)
+		args = append(args, c.installTime, c.installTime, c.partition, c.partition, c.offset)
+	}
+	query := selectInstalls + " WHERE " + strings.Join(conds, " AND ") +
+		` ORDER BY install_time DESC, "partition" DESC, "offset" DESC`
+	if f.Limit > 0 {
+		// One more than asked tells whether there is a next page.
+		query += " LIMIT ?"
+		args = append(args, f.Limit+1)
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("query installs: %w", withCtx(ctx, err))
+	}
+	defer rows.Close()
+	var installs []unmogrowp.Install
+	for rows.Next() {
+		var in unmogrowp.Install
+		if err := scanInstall(rows, &in); err != nil {
+			return nil, "", fmt.Errorf("query installs: %w", withCtx(ctx, err))
+		}
+		installs = append(installs, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("query installs: %w", withCtx(ctx, err))
+	}
+	if f.Limit <= 0 || len(installs) <= f.Limit {
+		return installs, "", nil
+	}
+	installs = installs[:f.Limit]
+	last := &installs[f.Limit-1]
+	return installs, encodeCursor(cursor{last.InstallTime, last.Partition, last.Offset}), nil
+}
+
+// ScanDevices calls fn with the latest install decision of every (app, device), as
+// Attribution returns it, and returns fn's first error as it is. It reads the devices in
+// chunks of about 100k (by a hash of app and device id), all in one read transaction, so it
+// holds one chunk in memory at a time and sees the store as it was when it started; each
+// chunk reads the installs table's app_id and device_id columns. It returns EUNAVAILABLE
+// once the store is closed.
+func (s *Store) ScanDevices(ctx context.Context, fn func(unmogrowp.Install) error) error {
+	if s.closed.Load() {
+		return errClosed()
+	}
+	var fnErr error
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM installs`).Scan(&n); err != nil {
+			return err
+		}
+		chunks := max(1, (n+int64(s.scanChunk)-1)/int64(s.scanChunk))
+		for c := range chunks {
+			query, args := selectInstalls+latestPerDevice, []any(nil)
+			if chunks > 1 {
+				query = selectInstalls + ` WHERE hash(app_id, device_id) % ? = ?` + latestPerDevice
+				args = []any{uint64(chunks), uint64(c)}
+			}
+			rows, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var in unmogrowp.Install
+				if err := scanInstall(rows, &in); err != nil {
+					rows.Close()
+					return err
+				}
+				if fnErr = fn(in); fnErr != nil {
+					rows.Close()
+					return fnErr
+				}
+			}
+			if err := rows.Err(); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("scan devices: %w", withCtx(ctx, err))
+	}
+	return nil
+}
+
+// scanInstall reads one row of selectInstalls into in.
+func scanInstall(row scanner, in *unmogrowp.Install) error {
+	var touchTime sql.NullTime
+	var rejected string
+	err := row.Scan(&in.Partition, &in.Offset, &in.AppID, &in.DeviceID, &in.InstallEventID,
+		&in.InstallTime, &in.Attributed, &in.MatchType, &in.TouchType, &in.TouchpointID,
+		&touchTime, &in.MediaSource, &in.Campaign, &in.Adset, &in.Ad, &in.SiteID, &in.Channel,
+		&in.ClickID, &in.DeepLinkValue, &in.CTITSeconds, &in.IsReinstall, &in.IsReattribution,
+		&rejected, &in.FirstInstallTime)
+	if err != nil {
+		return err
+	}
+	in.InstallTime, in.FirstInstallTime = utc(in.InstallTime), utc(in.FirstInstallTime)
+	in.TouchTime = time.Time{}
+	if touchTime.Valid {
+		in.TouchTime = utc(touchTime.Time)
+	}
+	in.Rejected = nil
+	if rejected != "[]" {
+		if err := json.Unmarshal([]byte(rejected), &in.Rejected); err != nil {
+			return fmt.Errorf("install at partition %d offset %d: rejected: %w", in.Partition, in.Offset, err)
+		}
+		if len(in.Rejected) == 0 {
+			in.Rejected = nil
+		}
+	}
+	return nil
+}
+
+// cursor is where a page of Installs ended: its last install's sort key.
+type cursor struct {
+	installTime time.Time
+	partition   int32
+	offset      int64
+}
+
+// cursorVersion is the first byte of an encoded cursor; another layout takes another one.
+const cursorVersion = 1
+
+// encodeCursor encodes c as URL-safe base64 of a version byte, the install time in Unix
+// microseconds, the partition and the offset, big-endian.
+func encodeCursor(c cursor) string {
+	b := make([]byte, 0, 21)
+	b = append(b, cursorVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(c.installTime.UnixMicro()))
+	b = binary.BigEndian.AppendUint32(b, uint32(c.partition))
+	b = binary.BigEndian.AppendUint64(b, uint64(c.offset))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor decodes what encodeCursor made, and reports false for anything else.
+func decodeCursor(s string) (cursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 21 || b[0] != cursorVersion {
+		return cursor{}, false
+	}
+	return cursor{
+		installTime: time.UnixMicro(int64(binary.BigEndian.Uint64(b[1:]))).UTC(),
+		partition:   int32(binary.BigEndian.Uint32(b[9:])),
+		offset:      int64(binary.BigEndian.Uint64(b[13:])),
+	}, true
+}

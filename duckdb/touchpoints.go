@@ -1,0 +1,173 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// defaultScanChunk is about how many rows one query of a scan reads. The driver does not
+// stream: it holds a query's whole result in memory (outside DuckDB's memory_limit)
+// before it hands out the first row, so a scan that must not load a whole table reads it
+// in chunks, each its own query: touchpoints by ranges of touch time, devices by ranges
+// of a hash of their key. A chunk of 100k touchpoints holds some 40MB.
+const defaultScanChunk = 100_000
+
+// bucketMicros is the width of the touch-time buckets a touchpoint scan plans its chunks
+// with: a chunk is a run of whole minutes, so it holds more than scanChunk rows only when
+// a single minute does.
+const bucketMicros = 60_000_000
+
+// selectTouchpoints reads the columns in the order scanTouchpoint expects.
+const selectTouchpoints = `SELECT "partition", "offset", touchpoint_id, app_id, type, link_id,
+	media_source, campaign, adset, ad, site_id, channel, click_id, touch_time, received_at,
+	ip, user_agent, idfa, gaid, android_id, device_id, deep_link_value,
+	sub1, sub2, sub3, sub4, sub5
+FROM touchpoints`
+
+// ScanTouchpoints calls fn with each touchpoint that matches f, by touch time, then
+// partition, then offset, and returns fn's first error as it is. It reads the touchpoints
+// in chunks of about 100k rows (by ranges of touch time), all in one read transaction, so
+// it holds one chunk in memory at a time and sees the store as it was when it started.
+// It returns EUNAVAILABLE once the store is closed.
+func (s *Store) ScanTouchpoints(ctx context.Context, f unmogrowp.TouchpointFilter, fn func(*unmogrowp.Touchpoint) error) error {
+	if s.closed.Load() {
+		return errClosed()
+	}
+	var fnErr error
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		cuts, err := s.touchChunks(ctx, tx, f)
+		if err != nil {
+			return err
+		}
+		left := f.Limit // rows still wanted, when f.Limit > 0
+		var tp unmogrowp.Touchpoint
+		for i := 0; i <= len(cuts); i++ {
+			var from, to *time.Time // the chunk: [cuts[i-1], cuts[i]), nil for open
+			if i > 0 {
+				from = &cuts[i-1]
+			}
+			if i < len(cuts) {
+				to = &cuts[i]
+			}
+			where, args := touchpointWhere(f, from, to)
+			query := selectTouchpoints + where + ` ORDER BY touch_time, "partition", "offset"`
+			if f.Limit > 0 {
+				query += " LIMIT ?"
+				args = append(args, left)
+			}
+			rows, err := tx.QueryContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				if err := scanTouchpoint(rows, &tp); err != nil {
+					rows.Close()
+					return err
+				}
+				if fnErr = fn(&tp); fnErr != nil {
+					rows.Close()
+					return fnErr
+				}
+				left--
+			}
+			if err := rows.Err(); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if f.Limit > 0 && left == 0 {
+				return nil
+			}
+		}
+		return nil
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("scan touchpoints: %w", withCtx(ctx, err))
+	}
+	return nil
+}
+
+// touchChunks plans the chunks of a touchpoint scan: it returns the touch times where one
+// chunk ends and the next starts, none for a scan of one chunk. The plan is a histogram of
+// the matching touchpoints by minute (one cheap query), cut into runs of whole minutes
+// that hold up to s.scanChunk rows. A scan that wants few rows is one chunk.
+func (s *Store) touchChunks(ctx context.Context, tx *sql.Tx, f unmogrowp.TouchpointFilter) ([]time.Time, error) {
+	if f.Limit > 0 && f.Limit <= s.scanChunk {
+		return nil, nil
+	}
+	where, args := touchpointWhere(f, nil, nil)
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(
+		`SELECT epoch_us(touch_time) // %d AS bucket, count(*) FROM touchpoints%s GROUP BY bucket ORDER BY bucket`,
+		bucketMicros, where), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cuts []time.Time
+	var inChunk int64
+	for rows.Next() {
+		var bucket, n int64
+		if err := rows.Scan(&bucket, &n); err != nil {
+			return nil, err
+		}
+		if inChunk > 0 && inChunk+n > int64(s.scanChunk) {
+			cuts = append(cuts, time.UnixMicro(bucket*bucketMicros).UTC())
+			inChunk = 0
+		}
+		inChunk += n
+	}
+	return cuts, rows.Err()
+}
+
+// touchpointWhere turns f, and the chunk [from, to) (nil for an open end), into a WHERE
+// clause with its arguments. Values are always bound, never spliced into the SQL.
+func touchpointWhere(f unmogrowp.TouchpointFilter, from, to *time.Time) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) {
+		conds = append(conds, cond)
+		args = append(args, arg)
+	}
+	if f.AppID != "" {
+		add("app_id = ?", f.AppID)
+	}
+	if !f.From.IsZero() {
+		add("touch_time >= ?", ceilMicro(f.From))
+	}
+	if !f.To.IsZero() {
+		add("touch_time < ?", ceilMicro(f.To))
+	}
+	if from != nil {
+		add("touch_time >= ?", *from)
+	}
+	if to != nil {
+		add("touch_time < ?", *to)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// scanTouchpoint reads one row of selectTouchpoints into tp.
+func scanTouchpoint(rows scanner, tp *unmogrowp.Touchpoint) error {
+	err := rows.Scan(&tp.Partition, &tp.Offset, &tp.ID, &tp.AppID, &tp.Type, &tp.LinkID,
+		&tp.MediaSource, &tp.Campaign, &tp.Adset, &tp.Ad, &tp.SiteID, &tp.Channel, &tp.ClickID,
+		&tp.Time, &tp.ReceivedAt, &tp.IP, &tp.UserAgent, &tp.IDFA, &tp.GAID, &tp.AndroidID,
+		&tp.DeviceID, &tp.DeepLinkValue, &tp.Sub[0], &tp.Sub[1], &tp.Sub[2], &tp.Sub[3], &tp.Sub[4])
+	if err != nil {
+		return err
+	}
+	tp.Time, tp.ReceivedAt = utc(tp.Time), utc(tp.ReceivedAt)
+	return nil
+}
