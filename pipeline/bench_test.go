@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/storetest"
 )
 
 // BenchmarkPipeline pre-fills a log with N unique realistic events (N from
 // UNMOGROWP_BENCH_EVENTS, default 200,000; batch size from UNMOGROWP_BENCH_BATCH), then times Run from start until all are
-// stored: read, decode, dedup (Pebble), DuckDB append, log commit. It reports events/s
+// stored: read, decode, dedup (Pebble), attribution (the Attributor on the in-process hot
+// state), DuckDB append, log commit. It reports events/s
 // and the process CPU time per event (all goroutines, including Pebble's compactions and
 // DuckDB's threads), and the wall time per event spent in the store write and in Claim.
 func BenchmarkPipeline(b *testing.B) {
@@ -43,7 +45,9 @@ func BenchmarkPipeline(b *testing.B) {
 			e.appendRaw("bench", values[j:min(j+1000, n)]...)
 		}
 		ts, td := &timedStore{EventStore: e.store}, &timedDedup{Deduplicator: e.dedup}
-		p := pipeline.New(e.wal, td, ts, pipeline.Options{Logger: quiet(), BatchSize: batch})
+		hot := inmem.New(inmem.Options{Retention: 31 * 24 * time.Hour})
+		stage := pipeline.NewAttributor(defaultSettings{}, hot, pipeline.AttributorOptions{Logger: quiet()})
+		p := pipeline.New(e.wal, td, ts, pipeline.Options{Logger: quiet(), BatchSize: batch, Stage: stage})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		cpu0 := cpuTime()
@@ -61,6 +65,7 @@ func BenchmarkPipeline(b *testing.B) {
 		if st := p.Stats(); st.Stored != int64(n) {
 			b.Fatalf("stored %d of %d events", st.Stored, n)
 		}
+		hot.Close()
 		total += int64(n)
 		storeTime += ts.d
 		claimTime += td.d
