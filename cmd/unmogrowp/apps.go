@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -30,7 +31,7 @@ func runApps(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(filepath.Join(*dataDir, "metadata.db"), nil)
+	db, err := openMetadata(*dataDir)
 	if err != nil {
 		return err
 	}
@@ -76,4 +77,13 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// openMetadata opens the metadata store in dataDir for a command-line tool, creating the
+// directory first, so that an app can be created before the server ever ran.
+func openMetadata(dataDir string) (*sqlite.DB, error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return sqlite.Open(filepath.Join(dataDir, "metadata.db"), nil)
 }

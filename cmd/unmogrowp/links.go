@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/sqlite"
 )
 
 // runLinks is `unmogrowp links create|list`: tracking links on the command line, against
@@ -57,7 +55,7 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	db, err := sqlite.Open(filepath.Join(*dataDir, "metadata.db"), nil)
+	db, err := openMetadata(*dataDir)
 	if err != nil {
 		return err
 	}
