@@ -157,6 +157,31 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 			return
 		}
 	}
+	s.accept(w, r, app, kind, body, batch, buf)
+}
+
+// Track accepts events for app that another listener has authenticated (the API's
+// /api/attribution/track and /batch for a signed-in user), with the same semantics and
+// answers as /v1/events and /v1/events/batch sent with the app's server key: ip and
+// user_agent in the body are honoured. body is the request's body, already read.
+func (s *Server) Track(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, body []byte, batch bool) {
+	limit := unmogrowp.MaxEventBytes
+	if batch {
+		limit = unmogrowp.MaxBatchBytes
+	}
+	if len(body) > limit {
+		s.reject(w, tooLarge(int64(limit)), 1)
+		return
+	}
+	buf := s.getBuf()
+	defer s.bufs.Put(buf)
+	s.accept(w, r, app, unmogrowp.ServerKey, body, batch, buf)
+}
+
+// accept is the part of both event endpoints after authentication: split, rate limit,
+// decode, validate, append to the log, answer.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, kind unmogrowp.KeyKind, body []byte, batch bool, buf *ingestBuf) {
+	var err error
 	var raws []json.RawMessage
 	if batch {
 		if raws, err = splitBatch(body); err != nil {
