@@ -112,7 +112,8 @@ type NewAppKeys struct {
 type AppStore interface {
 	// CreateApp stores a new app, filling its ID, keys and CreatedAt, and returns the keys
 	// with the plain server key (the only time it is seen). Returns EINVALID for invalid
-	// settings.
+	// settings, or an OwnerID that is not "" and names no user (in a store that keeps
+	// users).
 	CreateApp(ctx context.Context, app *App) (NewAppKeys, error)
 
 	// App returns the app with the id. Returns ENOTFOUND if there is none.

@@ -1,9 +1,10 @@
 // Package api is the API listener (API.md, section 2): the JSON API that the dashboard and
 // marketers' scripts read attribution results and manage tracking links through.
 //
-// Until user accounts exist, an app's routes (/api/apps/{app_id}/...) authenticate with
-// that app's server key in X-Api-Key, the secret an advertiser's servers already hold; a
-// key of another app gets the same 404 as an app that does not exist, so ids leak nothing.
+// Routes authenticate a signed-in user by the bearer token from login or register; an
+// app's routes (/api/apps/{app_id}/...) also take that app's server key in X-Api-Key, the
+// secret an advertiser's servers already hold, for scripts. Another user's app, or another
+// app's key, gets the same 404 as an app that does not exist, so ids leak nothing.
 package api
 
 import (
@@ -35,7 +36,9 @@ type Results interface {
 type Config struct {
 	Apps     unmogrowp.AppStore
 	Links    unmogrowp.LinkStore
+	Users    unmogrowp.UserStore // users and sessions, for the account routes; nil: they answer 503
 	Results  Results
+	Tracker  Tracker                                // where /api/attribution/track and /batch send events; nil: they answer 503
 	Health   map[string]func(context.Context) error // backends /health asks, by name
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -65,43 +68,109 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg}
 	mux := http.NewServeMux()
 	mux.Handle("GET /health", ingest.HealthHandler(cfg.Health, cfg.Logger))
-	mux.HandleFunc("GET /api/apps/{app_id}", s.app(s.handleApp))
-	mux.HandleFunc("PATCH /api/apps/{app_id}", s.app(s.handlePatchApp))
-	mux.HandleFunc("GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution))
-	mux.HandleFunc("GET /api/apps/{app_id}/installs", s.app(s.handleInstalls))
-	mux.HandleFunc("GET /api/apps/{app_id}/links", s.app(s.handleLinks))
-	mux.HandleFunc("POST /api/apps/{app_id}/links", s.app(s.handleCreateLink))
+	for _, rt := range s.routes() {
+		mux.HandleFunc(rt.pattern, rt.handler)
+	}
+	s.authRoutes(mux)
 	mux.HandleFunc("/", ingest.NotFound)
 	s.handler = ingest.Middleware(mux, ingest.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
 	return s
 }
 
+// route is one route of the API that needs authentication.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// routes lists every authenticated /api/ route but the account ones: the tenancy test
+// walks exactly this list, so a route added here without a tenancy case fails it.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /api/apps", s.user(s.handleApps)},
+		{"POST /api/apps", s.user(s.handleCreateApp)},
+		{"GET /api/apps/{app_id}", s.app(s.handleApp)},
+		{"PATCH /api/apps/{app_id}", s.app(s.handlePatchApp)},
+		{"DELETE /api/apps/{app_id}", s.app(s.handleDeleteApp)},
+		{"POST /api/apps/{app_id}/keys/rotate", s.app(s.handleRotateKey)},
+		{"GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution)},
+		{"GET /api/apps/{app_id}/installs", s.app(s.handleInstalls)},
+		{"GET /api/apps/{app_id}/links", s.app(s.handleLinks)},
+		{"POST /api/apps/{app_id}/links", s.app(s.handleCreateLink)},
+		{"POST /api/attribution/track", s.handleTrack(false)},
+		{"POST /api/attribution/batch", s.handleTrack(true)},
+	}
+}
+
+// RoutePatterns lists the patterns of the authenticated app routes, for tests that must
+// cover each of them.
+func (s *Server) RoutePatterns() []string {
+	var out []string
+	for _, rt := range s.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// app wraps a handler of one app's routes: it authenticates the request for the app named
-// by {app_id} and passes the app on.
-func (s *Server) app(h func(w http.ResponseWriter, r *http.Request, app *unmogrowp.App)) http.HandlerFunc {
+// user wraps a handler of a signed-in user's routes.
+func (s *Server) user(h func(w http.ResponseWriter, r *http.Request, user *unmogrowp.User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header.Get("X-Api-Key")
-		if key == "" {
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Authentication is required: send the app's server key in X-Api-Key."))
+		u, err := s.currentUser(r)
+		if err != nil {
+			s.fail(w, "authenticate", err)
 			return
 		}
-		app, err := s.cfg.Apps.AppByKey(r.Context(), key, unmogrowp.ServerKey)
-		switch {
-		case unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED:
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown key."))
-			return
-		case err != nil:
-			s.fail(w, "look up key", err)
-			return
-		case app.ID != r.PathValue("app_id"):
-			ingest.WriteError(w, errNoApp())
+		h(w, r, u)
+	}
+}
+
+// app wraps a handler of one app's routes: it authorizes the request for the app named by
+// {app_id} and passes the app on.
+func (s *Server) app(h func(w http.ResponseWriter, r *http.Request, app *unmogrowp.App)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		app, err := s.authorizeApp(r, r.PathValue("app_id"))
+		if err != nil {
+			s.fail(w, "authorize app", err)
 			return
 		}
 		h(w, r, app)
 	}
+}
+
+// authorizeApp returns the app with the id if the request may use it: a signed-in user
+// (Authorization: Bearer) who owns it, or the app's own server key (X-Api-Key, for
+// advertisers' scripts). It returns EUNAUTHORIZED without valid credentials and ENOTFOUND
+// for an app that does not exist or is someone else's, so ids leak nothing.
+func (s *Server) authorizeApp(r *http.Request, appID string) (*unmogrowp.App, error) {
+	if key := r.Header.Get("X-Api-Key"); key != "" && r.Header.Get("Authorization") == "" {
+		app, err := s.cfg.Apps.AppByKey(r.Context(), key, unmogrowp.ServerKey)
+		switch {
+		case unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED:
+			return nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown key.")
+		case err != nil:
+			return nil, err
+		case app.ID != appID:
+			return nil, errNoApp()
+		}
+		return app, nil
+	}
+	u, err := s.currentUser(r)
+	if err != nil {
+		return nil, err
+	}
+	app, err := s.cfg.Apps.App(r.Context(), appID)
+	switch {
+	case unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND:
+		return nil, errNoApp()
+	case err != nil:
+		return nil, err
+	case app.OwnerID != u.ID:
+		return nil, errNoApp()
+	}
+	return app, nil
 }
 
 func errNoApp() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such app.") }

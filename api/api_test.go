@@ -55,7 +55,7 @@ func newFixture(t *testing.T) *fixture {
 			f.okey = keys.ServerKey
 		}
 	}
-	h := api.New(api.Config{Apps: meta, Links: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/"})
+	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/"})
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f

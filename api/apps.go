@@ -48,6 +48,87 @@ type appPatch struct {
 	Settings   json.RawMessage `json:"settings"`
 }
 
+// appRequest is the body of POST /api/apps.
+type appRequest struct {
+	Name       string          `json:"name"`
+	Platform   string          `json:"platform"`
+	BundleID   string          `json:"bundle_id"`
+	IOSURL     string          `json:"ios_url"`
+	AndroidURL string          `json:"android_url"`
+	WebURL     string          `json:"web_url"`
+	Settings   json.RawMessage `json:"settings"`
+}
+
+// createdAppJSON is the answer that creates an app or rotates its server key: the only
+// answers that show the server key.
+type createdAppJSON struct {
+	appJSON
+	ServerKey string `json:"server_key"`
+}
+
+func (s *Server) handleApps(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) {
+	apps, err := s.cfg.Apps.Apps(r.Context(), user.ID)
+	if err != nil {
+		s.fail(w, "list apps", err)
+		return
+	}
+	out := make([]appJSON, len(apps))
+	for i, a := range apps {
+		out[i] = newAppJSON(a)
+	}
+	ingest.WriteJSON(w, http.StatusOK, map[string]any{"apps": out})
+}
+
+func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) {
+	var req appRequest
+	if err := decodeBody(r, &req); err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	platform, ok := unmogrowp.NormalizePlatform(req.Platform)
+	if !ok {
+		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "platform must be one of ios, android, web, other."))
+		return
+	}
+	app := &unmogrowp.App{
+		OwnerID: user.ID, Name: strings.TrimSpace(req.Name), Platform: platform, BundleID: req.BundleID,
+		IOSURL: req.IOSURL, AndroidURL: req.AndroidURL, WebURL: req.WebURL, Settings: unmogrowp.DefaultAppSettings(),
+	}
+	for _, u := range []struct{ name, v string }{{"ios_url", app.IOSURL}, {"android_url", app.AndroidURL}, {"web_url", app.WebURL}} {
+		if err := unmogrowp.ValidateRedirectURL(u.name, u.v); err != nil {
+			ingest.WriteError(w, err)
+			return
+		}
+	}
+	if err := decodeSettings(req.Settings, &app.Settings); err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	keys, err := s.cfg.Apps.CreateApp(r.Context(), app)
+	if err != nil {
+		s.fail(w, "create app", err)
+		return
+	}
+	ingest.WriteJSON(w, http.StatusCreated, createdAppJSON{appJSON: newAppJSON(app), ServerKey: keys.ServerKey})
+}
+
+func (s *Server) handleDeleteApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+	if err := s.cfg.Apps.DeleteApp(r.Context(), app.ID); err != nil {
+		s.fail(w, "delete app", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+	key, err := s.cfg.Apps.RotateServerKey(r.Context(), app.ID)
+	if err != nil {
+		s.fail(w, "rotate server key", err)
+		return
+	}
+	ingest.WriteJSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app), ServerKey: key})
+}
+
 func (s *Server) handleApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
 	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app))
 }
@@ -78,21 +159,30 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unm
 		}
 		*f.to = *f.from
 	}
-	if len(p.Settings) > 0 && string(p.Settings) != "null" {
-		// Decoding over the current settings changes only the keys present; a key that is
-		// not a setting is refused, so a typo is not silently ignored.
-		d := json.NewDecoder(bytes.NewReader(p.Settings))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&app.Settings); err != nil {
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "settings must be an object of known settings with values of their types: %s.", settingsError(err)))
-			return
-		}
+	if err := decodeSettings(p.Settings, &app.Settings); err != nil {
+		ingest.WriteError(w, err)
+		return
 	}
 	if err := s.cfg.Apps.UpdateApp(r.Context(), app); err != nil {
 		s.fail(w, "update app", err)
 		return
 	}
 	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app))
+}
+
+// decodeSettings decodes a settings object over settings: only the keys present change. A
+// key that is not a setting is refused, so a typo is not silently ignored. Ranges are
+// checked by the store (AppSettings.Validate).
+func decodeSettings(raw json.RawMessage, settings *unmogrowp.AppSettings) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(settings); err != nil {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "settings must be an object of known settings with values of their types: %s.", settingsError(err))
+	}
+	return nil
 }
 
 // settingsError names what was wrong in a settings object, without Go's type names.

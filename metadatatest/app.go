@@ -67,9 +67,11 @@ func fullApp(name, owner string) *unmogrowp.App {
 	}
 }
 
-// create stores app and fails the test on an error.
+// create stores app and fails the test on an error. A placeholder owner ("user_1") becomes
+// a real user of a store that keeps users (see ownerID).
 func create(t *testing.T, s unmogrowp.AppStore, app *unmogrowp.App) unmogrowp.NewAppKeys {
 	t.Helper()
+	app.OwnerID = ownerID(t, s, app.OwnerID)
 	keys, err := s.CreateApp(context.Background(), app)
 	if err != nil {
 		t.Fatalf("CreateApp(%q): %v", app.Name, err)
@@ -110,7 +112,7 @@ func wantApp(t *testing.T, got, want *unmogrowp.App) {
 func testCreateAndGet(t *testing.T, s unmogrowp.AppStore) {
 	ctx := context.Background()
 	before := time.Now()
-	app := fullApp("Full", "user_1")
+	app := fullApp("Full", ownerID(t, s, "user_1"))
 	in := *app
 	keys := create(t, s, app)
 	after := time.Now()
@@ -508,7 +510,7 @@ func testApps(t *testing.T, s unmogrowp.AppStore) {
 		{"user_3", nil},
 	} {
 		t.Run("owner="+tc.owner, func(t *testing.T) {
-			got, err := s.Apps(ctx, tc.owner)
+			got, err := s.Apps(ctx, ownerID(t, s, tc.owner))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -533,10 +535,14 @@ func testConcurrentCreate(t *testing.T, s unmogrowp.AppStore) {
 		made = map[string]unmogrowp.NewAppKeys{}
 		errs = make(chan error, workers)
 	)
+	owners := make([]string, workers)
+	for w := range owners {
+		owners[w] = ownerID(t, s, fmt.Sprintf("user_%d", w))
+	}
 	for w := range workers {
 		wg.Go(func() {
 			for i := range perWorker {
-				app := fullApp(fmt.Sprintf("W%dN%d", w, i), fmt.Sprintf("user_%d", w))
+				app := fullApp(fmt.Sprintf("W%dN%d", w, i), owners[w])
 				keys, err := s.CreateApp(ctx, app)
 				if err != nil {
 					errs <- fmt.Errorf("CreateApp: %w", err)
@@ -593,7 +599,7 @@ func testConcurrentCreate(t *testing.T, s unmogrowp.AppStore) {
 		}
 	}
 	for w := range workers {
-		owned, err := s.Apps(ctx, fmt.Sprintf("user_%d", w))
+		owned, err := s.Apps(ctx, owners[w])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	sqlite3 "modernc.org/sqlite/lib"
+
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
 
@@ -25,7 +27,7 @@ const (
 
 // CreateApp validates the app, fills its ID, SDKKey, SigningSecret and CreatedAt, stores it
 // with the hash of a new server key, and returns its keys with the plain server key.
-// Returns EINVALID for an empty name or invalid settings.
+// Returns EINVALID for an empty name, invalid settings, or an OwnerID that names no user.
 func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewAppKeys, error) {
 	if err := validateApp(app); err != nil {
 		return unmogrowp.NewAppKeys{}, err
@@ -51,6 +53,9 @@ func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewA
 		app.AndroidURL, app.WebURL, keys.SDKKey, hashServerKey(keys.ServerKey),
 		keys.SigningSecret, settings, created.UnixMicro(),
 	); err != nil {
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
+			return unmogrowp.NewAppKeys{}, errNoOwner()
+		}
 		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
 	}
 
@@ -265,6 +270,10 @@ func mustAffectOne(res sql.Result, op string) error {
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func errNoOwner() error {
+	return unmogrowp.Errorf(unmogrowp.EINVALID, "The app's owner is not a user.")
+}
 
 func errAppNotFound() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "App not found.") }
 

@@ -10,11 +10,13 @@ import (
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
 
-// The prefixes and lengths (after the prefix) of the ids of apps and links, and of an app's
-// secrets. The prefixes make a leaked key recognisable, for people and for secret scanners.
+// The prefixes and lengths (after the prefix) of the ids of apps, links and users, and of
+// an app's secrets. The prefixes make a leaked key recognisable, for people and for secret
+// scanners.
 const (
 	appIDPrefix         = "app_"
 	linkIDPrefix        = "lk_"
+	userIDPrefix        = "usr_"
 	sdkKeyPrefix        = "pk_"
 	serverKeyPrefix     = "sk_"
 	signingSecretPrefix = "ss_"

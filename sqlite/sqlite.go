@@ -1,5 +1,5 @@
-// Package sqlite is the embedded metadata store: apps and their keys and tracking links
-// (later users and sessions) in one SQLite file, through the pure-Go driver
+// Package sqlite is the embedded metadata store: apps and their keys, tracking links, and
+// users and their sessions in one SQLite file, through the pure-Go driver
 // modernc.org/sqlite.
 package sqlite
 

@@ -165,11 +165,15 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	owner := &unmogrowp.User{Email: "owner@example.com"}
+	if err := db.CreateUser(ctx, owner, ""); err != nil {
+		t.Fatal(err)
+	}
 	var keys []unmogrowp.NewAppKeys
 	for i := range 3 {
 		s := unmogrowp.DefaultAppSettings()
 		s.IPBlocklist = []string{"203.0.113.0/24"}
-		app := &unmogrowp.App{Name: fmt.Sprintf("App %d", i), OwnerID: "user_1", Settings: s}
+		app := &unmogrowp.App{Name: fmt.Sprintf("App %d", i), OwnerID: owner.ID, Settings: s}
 		k, err := db.CreateApp(ctx, app)
 		if err != nil {
 			t.Fatal(err)

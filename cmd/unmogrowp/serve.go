@@ -140,7 +140,7 @@ func (s *Server) Start() (err error) {
 		publicURL = localURL(s.ingestLn.Addr())
 	}
 	apiHandler := api.New(api.Config{
-		Apps: s.meta, Links: s.meta, Results: s.store, Health: health, Registry: s.registry,
+		Apps: s.meta, Links: s.meta, Users: s.meta, Results: s.store, Tracker: ing, Health: health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL,
 	})
 	s.apiHTTP = newHTTPServer(apiHandler, s.logger)

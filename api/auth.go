@@ -1,0 +1,350 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/password"
+)
+
+// sessionTokenPrefix starts every session token, so that a leaked one is recognisable.
+const sessionTokenPrefix = "ut_"
+
+// sessionTokenLen is the length of a session token: the prefix and 32 random bytes in
+// unpadded base64url.
+var sessionTokenLen = len(sessionTokenPrefix) + base64.RawURLEncoding.EncodedLen(unmogrowp.SessionTokenBytes)
+
+// Rate limits of the account routes: login attempts per email and per client address,
+// successful ones included (a token bucket cannot give one back once it is spent), and
+// registrations per client address, since each costs an argon2id hash.
+const (
+	loginsPerEmail    = 5
+	loginsPerIP       = 20
+	registersPerIP    = 20
+	rateLimitInterval = time.Minute
+)
+
+// errWrongLogin is the one answer to a wrong email or a wrong password, so that login does
+// not tell which emails have accounts.
+func errWrongLogin() error {
+	return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Wrong email or password.")
+}
+
+// auth serves the account routes: the server and the rate limiters of its logins.
+type auth struct {
+	s                         *Server
+	loginEmail, loginIP, regs *keyedLimiter
+}
+
+// authRoutes registers the account routes (API.md, "Accounts") on mux.
+func (s *Server) authRoutes(mux *http.ServeMux) {
+	a := &auth{
+		s:          s,
+		loginEmail: newKeyedLimiter(loginsPerEmail, rateLimitInterval),
+		loginIP:    newKeyedLimiter(loginsPerIP, rateLimitInterval),
+		regs:       newKeyedLimiter(registersPerIP, rateLimitInterval),
+	}
+	mux.HandleFunc("POST /api/auth/register", a.handleRegister)
+	mux.HandleFunc("POST /api/auth/login", a.handleLogin)
+	mux.HandleFunc("POST /api/auth/logout", a.handleLogout)
+	mux.HandleFunc("GET /api/auth/me", a.handleMe)
+}
+
+// userJSON is a user as the API shows it.
+type userJSON struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+func newUserJSON(u *unmogrowp.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name}
+}
+
+// sessionJSON is the answer of register and login.
+type sessionJSON struct {
+	Token string   `json:"token"`
+	User  userJSON `json:"user"`
+}
+
+type credentials struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+func (a *auth) handleRegister(w http.ResponseWriter, r *http.Request) {
+	users, err := a.s.users()
+	if err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	if !a.allow(w, a.regs, remoteIP(r)) {
+		return
+	}
+	var req credentials
+	if err := decodeBody(r, &req); err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	u := &unmogrowp.User{Email: req.Email, Name: req.Name}
+	if err := u.Validate(); err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	if err := unmogrowp.ValidatePassword(req.Password); err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	hash, err := password.Hash(req.Password)
+	if err != nil {
+		a.s.fail(w, "hash password", err)
+		return
+	}
+	if err := users.CreateUser(r.Context(), u, hash); err != nil {
+		a.s.fail(w, "create user", err)
+		return
+	}
+	a.startSession(w, r, users, u, http.StatusCreated)
+}
+
+func (a *auth) handleLogin(w http.ResponseWriter, r *http.Request) {
+	users, err := a.s.users()
+	if err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	if !a.allow(w, a.loginIP, remoteIP(r)) {
+		return
+	}
+	var req credentials
+	if err := decodeBody(r, &req); err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	if strings.TrimSpace(req.Email) == "" || req.Password == "" {
+		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "email and password are required."))
+		return
+	}
+	if len(req.Password) > 4*unmogrowp.MaxPasswordLen {
+		ingest.WriteError(w, errWrongLogin()) // no password that long was ever accepted
+		return
+	}
+	email, err := unmogrowp.NormalizeEmail(req.Email)
+	if err != nil {
+		email = strings.ToLower(strings.TrimSpace(req.Email)) // limited all the same
+	}
+	if !a.allow(w, a.loginEmail, email) {
+		return
+	}
+
+	// An unknown email is checked against a dummy hash (Verify with ""), so that the
+	// answer takes as long as for a known one and says the same.
+	u, hash, err := users.UserByEmail(r.Context(), email)
+	if err != nil && unmogrowp.ErrorCode(err) != unmogrowp.ENOTFOUND {
+		a.s.fail(w, "login", err)
+		return
+	}
+	switch err := password.Verify(req.Password, hash); {
+	case errors.Is(err, password.ErrMismatch):
+		ingest.WriteError(w, errWrongLogin())
+		return
+	case err != nil:
+		a.s.fail(w, "login", err)
+		return
+	}
+	a.startSession(w, r, users, u, http.StatusOK)
+}
+
+func (a *auth) handleLogout(w http.ResponseWriter, r *http.Request) {
+	token, err := bearerToken(r)
+	if err != nil {
+		ingest.WriteError(w, err)
+		return
+	}
+	if _, err := a.s.currentUser(r); err != nil {
+		a.s.fail(w, "logout", err)
+		return
+	}
+	if err := a.s.cfg.Users.RevokeSession(r.Context(), unmogrowp.HashSessionToken(token)); err != nil {
+		a.s.fail(w, "logout", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *auth) handleMe(w http.ResponseWriter, r *http.Request) {
+	u, err := a.s.currentUser(r)
+	if err != nil {
+		a.s.fail(w, "authenticate", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	ingest.WriteJSON(w, http.StatusOK, map[string]any{"user": newUserJSON(u)})
+}
+
+// startSession makes a session for the user and answers its token and the user.
+func (a *auth) startSession(w http.ResponseWriter, r *http.Request, users unmogrowp.UserStore, u *unmogrowp.User, status int) {
+	token, err := newSessionToken()
+	if err != nil {
+		a.s.fail(w, "start session", err)
+		return
+	}
+	now := time.Now().UTC()
+	if err := users.CreateSession(r.Context(), &unmogrowp.Session{
+		TokenHash: unmogrowp.HashSessionToken(token),
+		UserID:    u.ID,
+		CreatedAt: now,
+		ExpiresAt: now.Add(unmogrowp.SessionLifetime),
+	}); err != nil {
+		a.s.fail(w, "start session", err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	ingest.WriteJSON(w, status, sessionJSON{Token: token, User: newUserJSON(u)})
+}
+
+// allow takes one attempt from the key's limiter, or answers 429 with Retry-After and
+// returns false.
+func (a *auth) allow(w http.ResponseWriter, l *keyedLimiter, key string) bool {
+	if wait := l.take(key, time.Now()); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "Too many attempts; try again in %d seconds.", int(math.Ceil(wait.Seconds()))))
+		return false
+	}
+	return true
+}
+
+// currentUser returns the signed-in user of the request, from its
+// "Authorization: Bearer <token>" header. It returns EUNAUTHORIZED, with a message that
+// says what to do, when the header is missing or malformed, or the token is unknown,
+// expired or revoked.
+func (s *Server) currentUser(r *http.Request) (*unmogrowp.User, error) {
+	token, err := bearerToken(r)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.users()
+	if err != nil {
+		return nil, err
+	}
+	if len(token) != sessionTokenLen || !strings.HasPrefix(token, sessionTokenPrefix) {
+		return nil, errBadToken()
+	}
+	u, err := users.UserBySession(r.Context(), unmogrowp.HashSessionToken(token))
+	if unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED {
+		return nil, errBadToken()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// users returns the user store, or EUNAVAILABLE if the server was started without one.
+func (s *Server) users() (unmogrowp.UserStore, error) {
+	if s.cfg.Users == nil {
+		return nil, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Accounts are not enabled on this server.")
+	}
+	return s.cfg.Users, nil
+}
+
+// bearerToken returns the token of the request's "Authorization: Bearer" header, or
+// EUNAUTHORIZED if there is none.
+func bearerToken(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED,
+			"Sign in first: send the token from POST /api/auth/login as Authorization: Bearer <token>.")
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "The Authorization header must be \"Bearer <token>\".")
+	}
+	return token, nil
+}
+
+func errBadToken() error {
+	return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "The session token is invalid, expired or signed out; sign in again.")
+}
+
+// newSessionToken returns "ut_" and 32 random bytes in unpadded base64url.
+func newSessionToken() (string, error) {
+	b := make([]byte, unmogrowp.SessionTokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return sessionTokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// remoteIP returns the address of the connection's peer. Behind a reverse proxy that is
+// the proxy, so every client shares its limit: the API has no trusted-proxy setting yet
+// (the ingestion listener's clientIP is the model when it gets one).
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// keyedLimiter is one token bucket per key (an email, an address), each allowing burst
+// events and refilling one every interval/burst. Buckets that are full again are dropped
+// now and then, since a fresh one is the same, so memory stays bounded by the keys seen
+// in about one interval.
+type keyedLimiter struct {
+	mu        sync.Mutex
+	limit     rate.Limit
+	burst     int
+	interval  time.Duration
+	buckets   map[string]*rate.Limiter
+	lastSweep time.Time
+}
+
+func newKeyedLimiter(perInterval int, interval time.Duration) *keyedLimiter {
+	return &keyedLimiter{
+		limit:    rate.Every(interval / time.Duration(perInterval)),
+		burst:    perInterval,
+		interval: interval,
+		buckets:  map[string]*rate.Limiter{},
+	}
+}
+
+// take takes one event from the key's bucket at now and returns 0, or, if the bucket is
+// empty, takes nothing and returns how long until it is not.
+func (l *keyedLimiter) take(key string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) >= l.interval {
+		for k, b := range l.buckets {
+			if b.TokensAt(now) >= float64(l.burst) {
+				delete(l.buckets, k)
+			}
+		}
+		l.lastSweep = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = rate.NewLimiter(l.limit, l.burst)
+		l.buckets[key] = b
+	}
+	r := b.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now) // not yet acted on, so its token goes back
+		return d
+	}
+	return 0
+}

@@ -1,0 +1,154 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/unmogrowp/unmogrowp/api"
+	"github.com/unmogrowp/unmogrowp/duckdb"
+	"github.com/unmogrowp/unmogrowp/sqlite"
+)
+
+// tenant is a registered user with one app and one link of it.
+type tenant struct {
+	token, appID, linkID string
+}
+
+// tenancyServer is the API on real stores, with users registering through it.
+func tenancyServer(t *testing.T) (*api.Server, *httptest.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	meta, err := sqlite.Open(filepath.Join(dir, "metadata.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	store, err := duckdb.Open("", duckdb.Options{MemoryLimit: "256MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return h, srv
+}
+
+func request(t *testing.T, srv *httptest.Server, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%s %s: %d, not JSON: %q", method, path, resp.StatusCode, b)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func newTenant(t *testing.T, srv *httptest.Server, email string) tenant {
+	t.Helper()
+	code, reg := request(t, srv, "POST", "/api/auth/register", "", `{"email":"`+email+`","password":"correct horse battery","name":"T"}`)
+	token, _ := reg["token"].(string)
+	if code != 201 || token == "" {
+		t.Fatalf("register %s: %d %v", email, code, reg)
+	}
+	code, app := request(t, srv, "POST", "/api/apps", token, `{"name":"Game","platform":"ios","ios_url":"https://apps.apple.com/app/id1"}`)
+	appID, _ := app["id"].(string)
+	if code != 201 || appID == "" || app["server_key"] == "" {
+		t.Fatalf("create app: %d %v", code, app)
+	}
+	code, link := request(t, srv, "POST", "/api/apps/"+appID+"/links", token, `{"media_source":"facebook"}`)
+	linkID, _ := link["id"].(string)
+	if code != 201 || linkID == "" {
+		t.Fatalf("create link: %d %v", code, link)
+	}
+	return tenant{token: token, appID: appID, linkID: linkID}
+}
+
+// TestTenancy walks every authenticated route with another user's token and the first
+// user's ids: each answers 404 and changes nothing; without a token, 401. A route added to
+// the API without a case here fails the test.
+func TestTenancy(t *testing.T) {
+	h, srv := tenancyServer(t)
+	a := newTenant(t, srv, "alice@example.com")
+	b := newTenant(t, srv, "bob@example.com")
+
+	// For each route: the request that would reach a's data, and what b must see.
+	cases := map[string]struct {
+		path, body string
+		want       int // what b gets with a's ids
+	}{
+		"GET /api/apps":                                  {"/api/apps", "", 200},
+		"POST /api/apps":                                 {"/api/apps", `{"name":"B2","platform":"android"}`, 201},
+		"GET /api/apps/{app_id}":                         {"/api/apps/" + a.appID, "", 404},
+		"PATCH /api/apps/{app_id}":                       {"/api/apps/" + a.appID, `{"name":"taken"}`, 404},
+		"DELETE /api/apps/{app_id}":                      {"/api/apps/" + a.appID, "", 404},
+		"POST /api/apps/{app_id}/keys/rotate":            {"/api/apps/" + a.appID + "/keys/rotate", "", 404},
+		"GET /api/apps/{app_id}/attribution/{device_id}": {"/api/apps/" + a.appID + "/attribution/dev1", "", 404},
+		"GET /api/apps/{app_id}/installs":                {"/api/apps/" + a.appID + "/installs", "", 404},
+		"GET /api/apps/{app_id}/links":                   {"/api/apps/" + a.appID + "/links", "", 404},
+		"POST /api/apps/{app_id}/links":                  {"/api/apps/" + a.appID + "/links", `{"media_source":"x"}`, 404},
+		"POST /api/attribution/track":                    {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
+		"POST /api/attribution/batch":                    {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
+	}
+	for _, pattern := range h.RoutePatterns() {
+		tc, ok := cases[pattern]
+		if !ok {
+			t.Errorf("route %s has no tenancy case: add one", pattern)
+			continue
+		}
+		method, _, _ := strings.Cut(pattern, " ")
+		t.Run(pattern, func(t *testing.T) {
+			if code, body := request(t, srv, method, tc.path, "", tc.body); code != 401 || body["error"] == nil {
+				t.Errorf("without a token: %d %v, want 401", code, body)
+			}
+			if code, body := request(t, srv, method, tc.path, "ut_forged", tc.body); code != 401 {
+				t.Errorf("with a forged token: %d %v, want 401", code, body)
+			}
+			code, body := request(t, srv, method, tc.path, b.token, tc.body)
+			if code != tc.want {
+				t.Errorf("with another user's token: %d %v, want %d", code, body, tc.want)
+			}
+			if tc.want == 404 && (body["error"] == nil || strings.Contains(strings.ToLower(body["error"].(string)), "forbidden")) {
+				t.Errorf("404 body %v must be the plain not-found error", body)
+			}
+			if pattern == "GET /api/apps" {
+				for _, app := range body["apps"].([]any) {
+					if app.(map[string]any)["id"] == a.appID {
+						t.Errorf("bob's app list holds alice's app")
+					}
+				}
+			}
+		})
+	}
+
+	// a's data is untouched and still a's.
+	code, app := request(t, srv, "GET", "/api/apps/"+a.appID, a.token, "")
+	if code != 200 || app["name"] != "Game" {
+		t.Errorf("alice's app after bob's attempts: %d %v", code, app)
+	}
+	code, links := request(t, srv, "GET", "/api/apps/"+a.appID+"/links", a.token, "")
+	if l, _ := links["links"].([]any); code != 200 || len(l) != 1 {
+		t.Errorf("alice's links after bob's attempts: %d %v", code, links)
+	}
+}

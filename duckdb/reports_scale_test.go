@@ -1,0 +1,148 @@
+package duckdb
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/storetest"
+)
+
+// TestReportsAtScale times every report on a store of realistic data, for the biggest app
+// over the last 7 days of the data, and logs the median of 5 runs of each. It runs only
+// when UNMOGROWP_REPORTS_EVENTS is set to the number of events (10000000 for the target:
+// each report under 1 s on 2 cores). The store is filled once with storetest.GenerateFixture
+// through Append, in batches of 100k events; with UNMOGROWP_REPORTS_DB set to a file path
+// it is kept there and reused by the next run when it already holds events.
+//
+//	UNMOGROWP_REPORTS_EVENTS=10000000 UNMOGROWP_REPORTS_DB=/tmp/reports10m.duckdb \
+//	    go test -run TestReportsAtScale -v -timeout 60m ./duckdb/
+func TestReportsAtScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("UNMOGROWP_REPORTS_EVENTS"))
+	if n <= 0 {
+		t.Skip("set UNMOGROWP_REPORTS_EVENTS to the number of events to run it")
+	}
+	path := os.Getenv("UNMOGROWP_REPORTS_DB")
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "reports.duckdb")
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	have, err := s.CountEvents(ctx, unmogrowp.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have == 0 {
+		start := time.Now()
+		var rows int
+		err := storetest.GenerateFixture(n, 1, 100_000, func(b unmogrowp.Batch) error {
+			rows += b.Len()
+			return s.Append(ctx, b)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("filled %d events (%d rows) in %v", n, rows, time.Since(start).Round(time.Second))
+	} else {
+		t.Logf("reusing %s with %d events", path, have)
+	}
+	for _, tbl := range []string{"events", "touchpoints", "installs"} {
+		var c int64
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+tbl).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d rows", tbl, c)
+	}
+	timeReports(t, s)
+}
+
+// scaleRange is the range the scale test asks about: the last 7 days of the fixture.
+func scaleRange() (from, to time.Time) {
+	to = storetest.FixtureStart.Add(storetest.FixtureSpan)
+	return to.Add(-7 * 24 * time.Hour), to
+}
+
+// median returns the median of the durations.
+func median(ds []time.Duration) time.Duration {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// timeReports runs every report 5 times (after one warm-up run) for the biggest app of
+// storetest.GenerateFixture over the last 7 days of its data, and logs each median; it
+// fails a report whose median is over a second.
+func timeReports(t *testing.T, s *Store) {
+	ctx := context.Background()
+	app := storetest.FixtureApps[0]
+	from, to := scaleRange()
+	reports := []struct {
+		name string
+		run  func() (any, error)
+	}{
+		{"stats", func() (any, error) { return s.Stats(ctx, app, from, to) }},
+		{"chart installs/day", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalDay)
+		}},
+		{"chart installs/hour", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalHour)
+		}},
+		{"chart media_sources", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartMediaSources, from, to, "")
+		}},
+		{"chart events/hour", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartEvents, from, to, unmogrowp.IntervalHour)
+		}},
+		{"chart revenue/day", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartRevenue, from, to, unmogrowp.IntervalDay)
+		}},
+		{"chart platforms", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartPlatforms, from, to, "")
+		}},
+		{"media_sources report", func() (any, error) { return s.MediaSourceReport(ctx, app, from, to) }},
+		{"retention report", func() (any, error) { return s.RetentionReport(ctx, app, from, to) }},
+		{"fraud report", func() (any, error) { return s.FraudReport(ctx, app, from, to) }},
+	}
+	for _, r := range reports {
+		first, err := r.run()
+		if err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+		var ds []time.Duration
+		for range 5 {
+			start := time.Now()
+			if _, err := r.run(); err != nil {
+				t.Fatalf("%s: %v", r.name, err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		m := median(ds)
+		t.Logf("%-22s median %7.1f ms (runs %v)", r.name, float64(m.Microseconds())/1000, roundAll(ds))
+		if st, ok := first.(*unmogrowp.Stats); ok {
+			t.Logf("  %+v", *st)
+		}
+		if m > time.Second {
+			t.Errorf("%s: median %v, over 1s", r.name, m)
+		}
+	}
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}

@@ -1,0 +1,65 @@
+-- MediaSourceReport: one row per media source and campaign, most installs first.
+-- $1 app id, $2 from, $3 to: touch_time, install_time and event_time in [$2, $3);
+-- $4 the oldest touch time a rejected touchpoint may have ($2 minus the longest lookback),
+-- to find the campaign of the rejected touchpoints.
+--
+-- Clicks and impressions come from touchpoints, installs (new ones: neither reinstalls
+-- nor re-attributions) from installs, events and revenue from events (media source ''
+-- counts as 'organic'). rejected_installs counts the rejected installs (organic new
+-- installs with rejected touchpoints) in the rows of their rejected touchpoints, whose
+-- campaign is looked up in touchpoints ('' when not found).
+WITH t AS (
+    SELECT media_source, campaign,
+           count(*) FILTER (WHERE type = 'click')      AS clicks,
+           count(*) FILTER (WHERE type = 'impression') AS impressions
+    FROM touchpoints
+    WHERE app_id = $1 AND touch_time >= $2 AND touch_time < $3
+    GROUP BY ALL
+), i AS (
+    SELECT media_source, campaign, count(*) AS installs
+    FROM installs
+    WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
+      AND NOT is_reinstall AND NOT is_reattribution
+    GROUP BY ALL
+), e AS (
+    SELECT coalesce(nullif(media_source, ''), 'organic') AS media_source, campaign,
+           count(*) AS events, coalesce(sum(revenue), 0) AS revenue
+    FROM events
+    WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
+    GROUP BY ALL
+), rej AS (
+    SELECT DISTINCT "partition", "offset", r.touchpoint_id, r.media_source
+    FROM (
+        SELECT "partition", "offset",
+               unnest(from_json(rejected, '[{"touchpoint_id":"VARCHAR","media_source":"VARCHAR"}]')) AS r
+        FROM installs
+        WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
+          AND rejected_count > 0 AND NOT attributed AND NOT is_reinstall AND NOT is_reattribution
+    )
+), rc AS (
+    SELECT rej.media_source, coalesce(tp.campaign, '') AS campaign,
+           count(DISTINCT (rej."partition", rej."offset")) AS rejected_installs
+    FROM rej
+    LEFT JOIN touchpoints tp
+           ON tp.touchpoint_id = rej.touchpoint_id
+          AND tp.app_id = $1 AND tp.touch_time >= $4 AND tp.touch_time < $3
+    GROUP BY ALL
+), k AS (
+    SELECT media_source, campaign FROM t
+    UNION SELECT media_source, campaign FROM i
+    UNION SELECT media_source, campaign FROM e
+    UNION SELECT media_source, campaign FROM rc
+)
+SELECT k.media_source, k.campaign,
+       coalesce(t.clicks, 0)             AS clicks,
+       coalesce(t.impressions, 0)        AS impressions,
+       coalesce(i.installs, 0)           AS installs,
+       coalesce(e.events, 0)             AS events,
+       coalesce(e.revenue, 0)            AS revenue,
+       coalesce(rc.rejected_installs, 0) AS rejected_installs
+FROM k
+LEFT JOIN t  ON t.media_source = k.media_source AND t.campaign = k.campaign
+LEFT JOIN i  ON i.media_source = k.media_source AND i.campaign = k.campaign
+LEFT JOIN e  ON e.media_source = k.media_source AND e.campaign = k.campaign
+LEFT JOIN rc ON rc.media_source = k.media_source AND rc.campaign = k.campaign
+ORDER BY installs DESC, clicks DESC, k.media_source, k.campaign

@@ -1,0 +1,168 @@
+package unmogrowp
+
+import (
+	"context"
+	"time"
+)
+
+// Chart types of GET /api/dashboard/charts/{chart_type}.
+const (
+	ChartInstalls     = "installs"      // new installs per interval: series "organic" and "non_organic"
+	ChartMediaSources = "media_sources" // new installs per media source: one series "installs"
+	ChartEvents       = "events"        // events per interval: one series per top event type, and "other" (no series without events)
+	ChartRevenue      = "revenue"       // revenue per interval: one series "revenue"
+	ChartPlatforms    = "platforms"     // new installs per platform: one series "installs"
+)
+
+// Chart intervals: the width of a time category.
+const (
+	IntervalHour = "hour" // categories are RFC 3339 UTC times of whole hours
+	IntervalDay  = "day"  // categories are UTC dates, YYYY-MM-DD
+)
+
+// ChartEventTypes is how many event types the events chart shows as their own series; the
+// rest are summed in one series named ChartOtherEvents.
+const ChartEventTypes = 5
+
+// ChartOtherEvents is the name of the events chart's series for the event types beyond the
+// ChartEventTypes most frequent ones.
+const ChartOtherEvents = "other"
+
+// RetentionDays is the last day after install that a retention cohort counts: retained has
+// RetentionDays+1 entries, day 0 (the install day) to day RetentionDays.
+const RetentionDays = 30
+
+// Reports answers the dashboard's and the analytics API's questions about one app over a
+// time range [from, to) (API.md section 2). Implementations: package duckdb. What counts:
+//
+//   - an install is an install decision that is neither a reinstall nor a re-attribution;
+//     it is non-organic when attributed, organic otherwise;
+//   - a rejected install is an install that is not attributed and has rejected
+//     touchpoints (ATTRIBUTION.md: it is organic and counts in rejected_installs);
+//   - installs, reinstalls and rejections count by install time, clicks and impressions by
+//     touch time, events, revenue, sessions and active devices by event time;
+//   - revenue is the sum of the revenue of the events, whatever their currency: there is
+//     no conversion to the app's reporting currency yet;
+//   - an event's media source is the one the pipeline stored with it, "" counting as
+//     "organic".
+//
+// Every method returns EINVALID for an empty app id, a zero from or to, or to before from;
+// an app with no data gets zeros, not ENOTFOUND (the caller checks that the app exists
+// and is the user's).
+type Reports interface {
+	// Stats returns the dashboard's totals.
+	Stats(ctx context.Context, appID string, from, to time.Time) (*Stats, error)
+
+	// Chart returns one of the dashboard's charts (Chart* constants) with time categories
+	// of the interval (IntervalHour or IntervalDay; "" means IntervalDay) for the time
+	// charts, zero-filled over [from, to). Returns EINVALID for an unknown chart type or
+	// interval, or for a range with more than MaxChartPoints categories.
+	Chart(ctx context.Context, appID, chartType string, from, to time.Time, interval string) (*Chart, error)
+
+	// MediaSourceReport returns the media_sources report: one row per media source and
+	// campaign, organic as its own row (media source "organic").
+	MediaSourceReport(ctx context.Context, appID string, from, to time.Time) (*MediaSourceReport, error)
+
+	// RetentionReport returns the retention report: one cohort per UTC day of the installs
+	// in [from, to), oldest first.
+	RetentionReport(ctx context.Context, appID string, from, to time.Time) (*RetentionReport, error)
+
+	// FraudReport returns the fraud report: the rejected touchpoints of the install
+	// decisions in [from, to), counted by media source and reason.
+	FraudReport(ctx context.Context, appID string, from, to time.Time) (*FraudReport, error)
+}
+
+// MaxChartPoints caps the time categories of a chart (about 14 months of hours).
+const MaxChartPoints = 10_000
+
+// Stats are the dashboard's totals over a time range.
+type Stats struct {
+	Installs           int64   `json:"installs"`             // new installs: organic + non-organic
+	OrganicInstalls    int64   `json:"organic_installs"`     // new installs not attributed
+	NonOrganicInstalls int64   `json:"non_organic_installs"` // new installs attributed to a touchpoint
+	Reinstalls         int64   `json:"reinstalls"`           // install decisions with is_reinstall
+	RejectedInstalls   int64   `json:"rejected_installs"`    // organic new installs with rejected touchpoints
+	Clicks             int64   `json:"clicks"`
+	Impressions        int64   `json:"impressions"`
+	ConversionRate     float64 `json:"conversion_rate"` // non-organic installs / clicks; 0 without clicks
+	Events             int64   `json:"events"`          // every stored event, install events included
+	Revenue            float64 `json:"revenue"`         // sum of the events' revenue, any currency
+	ActiveDevices      int64   `json:"active_devices"`  // distinct devices with an event
+	Sessions           int64   `json:"sessions"`        // events of type session
+}
+
+// Chart is a chart ready for ECharts: categories along the x axis and one data point per
+// category in each series.
+type Chart struct {
+	Categories []string      `json:"categories"`
+	Series     []ChartSeries `json:"series"`
+}
+
+// ChartSeries is one named line or bar group of a Chart.
+type ChartSeries struct {
+	Name string    `json:"name"`
+	Data []float64 `json:"data"`
+}
+
+// MediaSourceReport is the media_sources report.
+type MediaSourceReport struct {
+	Rows []MediaSourceRow `json:"rows"`
+}
+
+// MediaSourceRow is the media_sources report's row of one media source and campaign.
+// Clicks and impressions come from touchpoints, installs from install decisions, events and
+// revenue from the events stored with that media source and campaign. RejectedInstalls are
+// the rejected installs (see Reports) that rejected a touchpoint of this media source and
+// campaign: a rejected install counts in the organic row's installs, and here.
+type MediaSourceRow struct {
+	MediaSource      string  `json:"media_source"`
+	Campaign         string  `json:"campaign"`
+	Clicks           int64   `json:"clicks"`
+	Impressions      int64   `json:"impressions"`
+	Installs         int64   `json:"installs"`
+	ConversionRate   float64 `json:"conversion_rate"` // installs / clicks; 0 without clicks
+	Events           int64   `json:"events"`
+	Revenue          float64 `json:"revenue"`
+	RejectedInstalls int64   `json:"rejected_installs"`
+}
+
+// RetentionReport is the retention report.
+type RetentionReport struct {
+	Cohorts []RetentionCohort `json:"cohorts"`
+}
+
+// RetentionCohort is the installs of one UTC day. Retained[N] is how many of the cohort's
+// devices have an event on the N-th UTC day after their install day (day 0 is the install
+// day, so the install event itself counts there); it has RetentionDays+1 entries.
+type RetentionCohort struct {
+	InstallDate string  `json:"install_date"` // YYYY-MM-DD
+	Installs    int64   `json:"installs"`
+	Retained    []int64 `json:"retained"`
+}
+
+// FraudReport is the fraud report.
+type FraudReport struct {
+	Rows []FraudRow `json:"rows"`
+}
+
+// FraudRow counts the rejected touchpoints of one media source for one reason
+// (RejectClickInjection, RejectBlockedIP).
+type FraudRow struct {
+	MediaSource string `json:"media_source"`
+	Reason      string `json:"reason"`
+	Count       int64  `json:"count"`
+}
+
+// ReportRange checks the arguments every Reports method shares: it returns an EINVALID
+// *Error for an empty app id, a zero from or to, or to before from.
+func ReportRange(appID string, from, to time.Time) error {
+	switch {
+	case appID == "":
+		return Errorf(EINVALID, "app_id is required.")
+	case from.IsZero() || to.IsZero():
+		return Errorf(EINVALID, "from and to are required.")
+	case to.Before(from):
+		return Errorf(EINVALID, "to must not be before from.")
+	}
+	return nil
+}
