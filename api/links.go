@@ -17,11 +17,9 @@ import (
 // maxBodyBytes bounds the JSON bodies the API takes.
 const maxBodyBytes = 64 << 10
 
-// linkJSON is a tracking link as the API shows it. URLs are the ones clicks are sent to:
-// the link's own, else the app's.
-type linkJSON struct {
-	ID            string `json:"id"`
-	AppID         string `json:"app_id"`
+// LinkFields are what a caller sets on a tracking link: the body of
+// POST /api/apps/{app_id}/links.
+type LinkFields struct {
 	MediaSource   string `json:"media_source"`
 	Campaign      string `json:"campaign"`
 	Adset         string `json:"adset"`
@@ -32,26 +30,22 @@ type linkJSON struct {
 	AndroidURL    string `json:"android_url"`
 	WebURL        string `json:"web_url"`
 	DeepLinkValue string `json:"deep_link_value"`
+}
+
+// Link is a tracking link as the API (and `unmogrowp links --json`) shows it. Its URLs are
+// the ones clicks are sent to: the link's own, else the app's.
+type Link struct {
+	ID    string `json:"id"`
+	AppID string `json:"app_id"`
+	LinkFields
 	ClickURL      string `json:"click_url"`
 	ImpressionURL string `json:"impression_url"`
 	CreatedAt     string `json:"created_at"`
 }
 
-// linkRequest is the body of POST /api/apps/{app_id}/links.
-type linkRequest struct {
-	MediaSource   string `json:"media_source"`
-	Campaign      string `json:"campaign"`
-	Adset         string `json:"adset"`
-	Ad            string `json:"ad"`
-	SiteID        string `json:"site_id"`
-	Channel       string `json:"channel"`
-	IOSURL        string `json:"ios_url"`
-	AndroidURL    string `json:"android_url"`
-	WebURL        string `json:"web_url"`
-	DeepLinkValue string `json:"deep_link_value"`
-}
-
-func (s *Server) linkJSON(l *unmogrowp.Link, app *unmogrowp.App) linkJSON {
+// NewLink returns the API's view of l, a link of app, with click and impression URLs on
+// the ingestion listener's public base URL ingestURL (no trailing slash).
+func NewLink(l *unmogrowp.Link, app *unmogrowp.App, ingestURL string) Link {
 	or := func(a, b string) string {
 		if a != "" {
 			return a
@@ -59,12 +53,15 @@ func (s *Server) linkJSON(l *unmogrowp.Link, app *unmogrowp.App) linkJSON {
 		return b
 	}
 	id := url.PathEscape(l.ID)
-	return linkJSON{
-		ID: l.ID, AppID: l.AppID, MediaSource: l.MediaSource, Campaign: l.Campaign, Adset: l.Adset,
-		Ad: l.Ad, SiteID: l.SiteID, Channel: l.Channel, IOSURL: or(l.IOSURL, app.IOSURL),
-		AndroidURL: or(l.AndroidURL, app.AndroidURL), WebURL: or(l.WebURL, app.WebURL),
-		DeepLinkValue: l.DeepLinkValue,
-		ClickURL:      s.cfg.IngestURL + "/c/" + id, ImpressionURL: s.cfg.IngestURL + "/i/" + id,
+	return Link{
+		ID: l.ID, AppID: l.AppID,
+		LinkFields: LinkFields{
+			MediaSource: l.MediaSource, Campaign: l.Campaign, Adset: l.Adset, Ad: l.Ad,
+			SiteID: l.SiteID, Channel: l.Channel, IOSURL: or(l.IOSURL, app.IOSURL),
+			AndroidURL: or(l.AndroidURL, app.AndroidURL), WebURL: or(l.WebURL, app.WebURL),
+			DeepLinkValue: l.DeepLinkValue,
+		},
+		ClickURL: ingestURL + "/c/" + id, ImpressionURL: ingestURL + "/i/" + id,
 		CreatedAt: l.CreatedAt.UTC().Format(time.RFC3339),
 	}
 }
@@ -75,15 +72,15 @@ func (s *Server) handleLinks(w http.ResponseWriter, r *http.Request, app *unmogr
 		s.fail(w, "list links", err)
 		return
 	}
-	out := make([]linkJSON, len(links))
+	out := make([]Link, len(links))
 	for i, l := range links {
-		out[i] = s.linkJSON(l, app)
+		out[i] = NewLink(l, app, s.cfg.IngestURL)
 	}
 	ingest.WriteJSON(w, http.StatusOK, map[string]any{"links": out})
 }
 
 func (s *Server) handleCreateLink(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
-	var req linkRequest
+	var req LinkFields
 	if err := decodeBody(r, &req); err != nil {
 		ingest.WriteError(w, err)
 		return
@@ -97,7 +94,7 @@ func (s *Server) handleCreateLink(w http.ResponseWriter, r *http.Request, app *u
 		s.fail(w, "create link", err)
 		return
 	}
-	ingest.WriteJSON(w, http.StatusCreated, s.linkJSON(l, app))
+	ingest.WriteJSON(w, http.StatusCreated, NewLink(l, app, s.cfg.IngestURL))
 }
 
 // decodeBody decodes a JSON object body of at most maxBodyBytes into v, with EINVALID or

@@ -109,15 +109,25 @@ var settings = []setting{
 				c.PublicURL = ""
 				return nil
 			}
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-				return fmt.Errorf("must be an http or https URL such as https://t.example.com")
+			u, err := parseBaseURL(v)
+			if err != nil {
+				return err
 			}
-			c.PublicURL = strings.TrimRight(v, "/")
+			c.PublicURL = u
 			return nil
 		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
+}
+
+// parseBaseURL checks a public base URL (http or https, a host, no query or fragment) and
+// returns it without a trailing slash.
+func parseBaseURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("must be an http or https URL such as https://t.example.com")
+	}
+	return strings.TrimRight(s, "/"), nil
 }
 
 // loadConfig builds the configuration from the defaults, then the file named by --config

@@ -6,12 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/api"
 )
 
 // runLinks is `unmogrowp links create|list`: tracking links on the command line, against
@@ -61,18 +59,19 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer db.Close()
 
+	app, err := db.App(ctx, link.AppID)
+	if err != nil {
+		return fmt.Errorf("%s: %s", op, unmogrowp.ErrorMessage(err))
+	}
 	if args[0] == "list" {
-		if _, err := db.App(ctx, link.AppID); err != nil {
-			return fmt.Errorf("%s: %s", op, unmogrowp.ErrorMessage(err))
-		}
 		links, err := db.Links(ctx, link.AppID)
 		if err != nil {
 			return err
 		}
 		if *asJSON {
-			out := make([]linkJSON, len(links))
+			out := make([]api.Link, len(links))
 			for i, l := range links {
-				out[i] = newLinkJSON(l, base)
+				out[i] = api.NewLink(l, app, base)
 			}
 			return json.NewEncoder(stdout).Encode(map[string]any{"links": out})
 		}
@@ -91,7 +90,7 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("%s: %s", op, unmogrowp.ErrorMessage(err))
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(newLinkJSON(&link, base))
+		return json.NewEncoder(stdout).Encode(api.NewLink(&link, app, base))
 	}
 	fmt.Fprintf(stdout, "link_id:        %s\nclick_url:      %s/c/%s\nimpression_url: %s/i/%s\n",
 		link.ID, base, link.ID, base, link.ID)
@@ -100,38 +99,9 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 
 // ingestBase checks --ingest-url and returns it without a trailing slash.
 func ingestBase(s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("--ingest-url must be an http or https URL such as http://localhost:8080, not %q", s)
+	base, err := parseBaseURL(s)
+	if err != nil {
+		return "", fmt.Errorf("--ingest-url %w, not %q", err, s)
 	}
-	return strings.TrimRight(s, "/"), nil
-}
-
-// linkJSON is a link as `links create --json` and `links list --json` print it: the
-// fields of the API's link object.
-type linkJSON struct {
-	ID            string    `json:"id"`
-	AppID         string    `json:"app_id"`
-	MediaSource   string    `json:"media_source"`
-	Campaign      string    `json:"campaign"`
-	Adset         string    `json:"adset"`
-	Ad            string    `json:"ad"`
-	SiteID        string    `json:"site_id"`
-	Channel       string    `json:"channel"`
-	IOSURL        string    `json:"ios_url"`
-	AndroidURL    string    `json:"android_url"`
-	WebURL        string    `json:"web_url"`
-	DeepLinkValue string    `json:"deep_link_value"`
-	ClickURL      string    `json:"click_url"`
-	ImpressionURL string    `json:"impression_url"`
-	CreatedAt     time.Time `json:"created_at"`
-}
-
-func newLinkJSON(l *unmogrowp.Link, base string) linkJSON {
-	return linkJSON{
-		ID: l.ID, AppID: l.AppID, MediaSource: l.MediaSource, Campaign: l.Campaign,
-		Adset: l.Adset, Ad: l.Ad, SiteID: l.SiteID, Channel: l.Channel, IOSURL: l.IOSURL,
-		AndroidURL: l.AndroidURL, WebURL: l.WebURL, DeepLinkValue: l.DeepLinkValue,
-		ClickURL: base + "/c/" + l.ID, ImpressionURL: base + "/i/" + l.ID, CreatedAt: l.CreatedAt,
-	}
+	return base, nil
 }
