@@ -158,30 +158,6 @@ func scenarios() []scenario {
 	}
 }
 
-// attributionJSON is the attribution object as the test reads it.
-type attributionJSON struct {
-	AppID           string `json:"app_id"`
-	DeviceID        string `json:"device_id"`
-	InstallEventID  string `json:"install_event_id"`
-	InstallTime     string `json:"install_time"`
-	Attributed      bool   `json:"attributed"`
-	MatchType       string `json:"match_type"`
-	TouchType       string `json:"touch_type"`
-	TouchpointID    string `json:"touchpoint_id"`
-	TouchTime       string `json:"touch_time"`
-	MediaSource     string `json:"media_source"`
-	Campaign        string `json:"campaign"`
-	DeepLinkValue   string `json:"deep_link_value"`
-	CTITSeconds     int64  `json:"ctit_seconds"`
-	IsReinstall     bool   `json:"is_reinstall"`
-	IsReattribution bool   `json:"is_reattribution"`
-	Rejected        []struct {
-		TouchpointID string `json:"touchpoint_id"`
-		MediaSource  string `json:"media_source"`
-		Reason       string `json:"reason"`
-	} `json:"rejected"`
-}
-
 // TestAttributionScenarios runs every scenario through the real binary's HTTP interface:
 // touchpoints by POST /v1/touchpoints and GET /c/, installs and later events by
 // /v1/events, decisions read back by GET /v1/attribution and the API. The restart variant
@@ -365,7 +341,7 @@ func runScenarios(t *testing.T, restart bool) {
 
 	// The API agrees with the SDK endpoint, and lists the installs newest first.
 	code, resp, _ = call(t, "GET", p.api+"/api/apps/"+app.ID+"/attribution/dev_reattribution", server(app), nil)
-	var apiRA attributionJSON
+	var apiRA unmogrowp.Attribution
 	if err := json.Unmarshal(resp, &apiRA); code != 200 || err != nil || apiRA.MediaSource != "net_b" || !apiRA.IsReattribution {
 		t.Errorf("API attribution: %d %s", code, resp)
 	}
@@ -374,8 +350,8 @@ func runScenarios(t *testing.T, restart bool) {
 		t.Errorf("another app's attribution with this app's key: %d %s, want 404", code, resp)
 	}
 	var page struct {
-		Installs   []attributionJSON `json:"installs"`
-		NextCursor string            `json:"next_cursor"`
+		Installs   []unmogrowp.Attribution `json:"installs"`
+		NextCursor string                  `json:"next_cursor"`
 	}
 	code, resp, _ = call(t, "GET", p.api+"/api/apps/"+app.ID+"/installs?limit=3", server(app), nil)
 	if err := json.Unmarshal(resp, &page); code != 200 || err != nil || len(page.Installs) != 3 || page.NextCursor == "" {
@@ -429,17 +405,17 @@ func sendTouch(t *testing.T, p *proc, a appKeys, tp map[string]any) {
 }
 
 // attributionOf reads a device's decision from GET /v1/attribution.
-func attributionOf(t *testing.T, p *proc, a appKeys, device string) attributionJSON {
+func attributionOf(t *testing.T, p *proc, a appKeys, device string) unmogrowp.Attribution {
 	t.Helper()
 	code, resp, _ := call(t, "GET", p.ingest+"/v1/attribution?device_id="+url.QueryEscape(device), map[string]string{"X-App-Key": a.SDKKey}, nil)
-	var got attributionJSON
+	var got unmogrowp.Attribution
 	if err := json.Unmarshal(resp, &got); code != 200 || err != nil {
 		t.Fatalf("GET /v1/attribution of %s: %d %s", device, code, resp)
 	}
 	return got
 }
 
-func checkDecision(t *testing.T, sc scenario, got attributionJSON, tpIDs []string, base time.Time) {
+func checkDecision(t *testing.T, sc scenario, got unmogrowp.Attribution, tpIDs []string, base time.Time) {
 	t.Helper()
 	var reasons []string
 	for _, r := range got.Rejected {
@@ -447,7 +423,7 @@ func checkDecision(t *testing.T, sc scenario, got attributionJSON, tpIDs []strin
 	}
 	if got.MatchType != sc.match || got.MediaSource != sc.media || got.CTITSeconds != sc.ctit ||
 		fmt.Sprint(reasons) != fmt.Sprint(sc.rejected) || got.Attributed != (sc.match != "organic") ||
-		got.InstallEventID != "inst_"+sc.name || got.InstallTime != base.UTC().Format(time.RFC3339) {
+		got.InstallEventID != "inst_"+sc.name || !got.InstallTime.Equal(base) {
 		t.Errorf("%s: got %s %s ctit %d rejected %v attributed %v event %s time %s; want %s %s ctit %d rejected %v",
 			sc.name, got.MatchType, got.MediaSource, got.CTITSeconds, reasons, got.Attributed, got.InstallEventID,
 			got.InstallTime, sc.match, sc.media, sc.ctit, sc.rejected)
