@@ -29,10 +29,11 @@ type fixture struct {
 	key, okey  string
 }
 
-func newFixture(t *testing.T) *fixture {
+// openStores opens a real SQLite metadata store and an in-memory DuckDB store, closed when
+// t ends.
+func openStores(t *testing.T) (*sqlite.DB, *duckdb.Store) {
 	t.Helper()
-	dir := t.TempDir()
-	meta, err := sqlite.Open(filepath.Join(dir, "metadata.db"), nil)
+	meta, err := sqlite.Open(filepath.Join(t.TempDir(), "metadata.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +43,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return meta, store
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	meta, store := openStores(t)
 	f := &fixture{t: t, store: store}
 	for _, a := range []**unmogrowp.App{&f.app, &f.other} {
 		*a = &unmogrowp.App{Name: "Game", Platform: "android", AndroidURL: "https://play.google.com/store/apps/details?id=com.example", Settings: unmogrowp.DefaultAppSettings()}

@@ -5,15 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp/api"
-	"github.com/unmogrowp/unmogrowp/duckdb"
-	"github.com/unmogrowp/unmogrowp/sqlite"
 )
 
 // tenant is a registered user with one app and one link of it.
@@ -24,17 +21,7 @@ type tenant struct {
 // tenancyServer is the API on real stores, with users registering through it.
 func tenancyServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
-	dir := t.TempDir()
-	meta, err := sqlite.Open(filepath.Join(dir, "metadata.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
-	store, err := duckdb.Open("", duckdb.Options{MemoryLimit: "256MB"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	meta, store := openStores(t)
 	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
