@@ -255,46 +255,41 @@ func (a *Attributor) rules(ctx context.Context, appID string) (*attribution.Rule
 // device's latest decision into hot, in chunks: how the in-process hot state is rebuilt on
 // start, so that a restart changes no decision. It returns how many of each it loaded.
 func RestoreHotState(ctx context.Context, store unmogrowp.EventStore, hot unmogrowp.HotState, since time.Time) (touchpoints, devices int, err error) {
-	const chunk = 10_000
-	tps := make([]unmogrowp.Touchpoint, 0, chunk)
-	flushTPs := func() error {
-		err := hot.Apply(ctx, tps, nil)
-		touchpoints += len(tps)
-		tps = tps[:0]
-		return err
-	}
-	err = store.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{From: since}, func(tp *unmogrowp.Touchpoint) error {
-		tps = append(tps, *tp)
-		if len(tps) == chunk {
-			return flushTPs()
-		}
-		return nil
-	})
-	if err == nil && len(tps) > 0 {
-		err = flushTPs()
-	}
+	touchpoints, err = inChunks(func(add func(unmogrowp.Touchpoint) error) error {
+		return store.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{From: since}, func(tp *unmogrowp.Touchpoint) error { return add(*tp) })
+	}, func(tps []unmogrowp.Touchpoint) error { return hot.Apply(ctx, tps, nil) })
 	if err != nil {
-		return touchpoints, devices, fmt.Errorf("restore touchpoints: %w", err)
+		return touchpoints, 0, fmt.Errorf("restore touchpoints: %w", err)
 	}
-	installs := make([]unmogrowp.Install, 0, chunk)
-	flushInstalls := func() error {
-		err := hot.Apply(ctx, nil, installs)
-		devices += len(installs)
-		installs = installs[:0]
-		return err
-	}
-	err = store.ScanDevices(ctx, func(in unmogrowp.Install) error {
-		installs = append(installs, in)
-		if len(installs) == chunk {
-			return flushInstalls()
-		}
-		return nil
-	})
-	if err == nil && len(installs) > 0 {
-		err = flushInstalls()
-	}
+	devices, err = inChunks(func(add func(unmogrowp.Install) error) error {
+		return store.ScanDevices(ctx, add)
+	}, func(installs []unmogrowp.Install) error { return hot.Apply(ctx, nil, installs) })
 	if err != nil {
 		return touchpoints, devices, fmt.Errorf("restore devices: %w", err)
 	}
 	return touchpoints, devices, nil
+}
+
+// inChunks runs scan, handing what it adds to apply 10,000 at a time, and returns how
+// many it applied.
+func inChunks[T any](scan func(add func(T) error) error, apply func([]T) error) (int, error) {
+	const chunk = 10_000
+	buf := make([]T, 0, chunk)
+	n := 0
+	flush := func() error {
+		err := apply(buf)
+		n += len(buf)
+		buf = buf[:0]
+		return err
+	}
+	err := scan(func(v T) error {
+		if buf = append(buf, v); len(buf) == chunk {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && len(buf) > 0 {
+		err = flush()
+	}
+	return n, err
 }
