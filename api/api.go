@@ -21,8 +21,11 @@ import (
 	"github.com/unmogrowp/unmogrowp/ingest"
 )
 
-// Results is what the API reads attribution results from: the analytics store.
+// Results is what the API reads attribution results and reports from: the analytics
+// store.
 type Results interface {
+	unmogrowp.Reports
+
 	// Attribution returns the latest install decision of an app's device. Returns
 	// ENOTFOUND if the device has no stored install.
 	Attribution(ctx context.Context, appID, deviceID string) (*unmogrowp.Install, error)
@@ -99,6 +102,9 @@ func (s *Server) routes() []route {
 		{"POST /api/apps/{app_id}/links", s.app(s.handleCreateLink)},
 		{"POST /api/attribution/track", s.handleTrack(false)},
 		{"POST /api/attribution/batch", s.handleTrack(true)},
+		{"GET /api/dashboard/stats", s.report(s.handleStats)},
+		{"GET /api/dashboard/charts/{chart_type}", s.report(s.handleChart)},
+		{"GET /api/analytics/reports/{report_id}", s.report(s.handleReport)},
 	}
 }
 

@@ -97,6 +97,9 @@ func TestTenancy(t *testing.T) {
 		"POST /api/apps/{app_id}/links":                  {"/api/apps/" + a.appID + "/links", `{"media_source":"x"}`, 404},
 		"POST /api/attribution/track":                    {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
 		"POST /api/attribution/batch":                    {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
+		"GET /api/dashboard/stats":                       {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
+		"GET /api/dashboard/charts/{chart_type}":         {"/api/dashboard/charts/installs?app_id=" + a.appID, "", 404},
+		"GET /api/analytics/reports/{report_id}":         {"/api/analytics/reports/media_sources?app_id=" + a.appID, "", 404},
 	}
 	for _, pattern := range h.RoutePatterns() {
 		tc, ok := cases[pattern]

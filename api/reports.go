@@ -1,0 +1,109 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/ingest"
+)
+
+// DefaultReportRange is the time range of the dashboard and report routes when the
+// request gives no from: the last 7 days up to to (default now).
+const DefaultReportRange = 7 * 24 * time.Hour
+
+// chartTypes are the chart_type values of GET /api/dashboard/charts/{chart_type}.
+var chartTypes = map[string]bool{
+	unmogrowp.ChartInstalls: true, unmogrowp.ChartMediaSources: true, unmogrowp.ChartEvents: true,
+	unmogrowp.ChartRevenue: true, unmogrowp.ChartPlatforms: true,
+}
+
+// reportQuery is what every dashboard and report route reads from its query string.
+type reportQuery struct {
+	app      *unmogrowp.App
+	from, to time.Time
+}
+
+// report wraps a handler of the dashboard and report routes (API.md, "Dashboard and
+// reports"): it authorizes the app named by the app_id query parameter like the app
+// routes do, and reads from and to, defaulting to the DefaultReportRange up to now.
+func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQuery)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		params := r.URL.Query()
+		appID := params.Get("app_id")
+		if appID == "" {
+			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required."))
+			return
+		}
+		app, err := s.authorizeApp(r, appID)
+		if err != nil {
+			s.fail(w, "authorize app", err)
+			return
+		}
+		q := reportQuery{app: app, to: time.Now().UTC()}
+		for _, p := range []struct {
+			name string
+			t    *time.Time
+		}{{"from", &q.from}, {"to", &q.to}} {
+			if v := params.Get(p.name); v != "" {
+				t, err := ingest.ParseTime(v)
+				if err != nil {
+					ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name))
+					return
+				}
+				*p.t = t
+			}
+		}
+		if q.from.IsZero() {
+			q.from = q.to.Add(-DefaultReportRange)
+		}
+		if q.to.Before(q.from) {
+			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "to must not be before from."))
+			return
+		}
+		h(w, r, q)
+	}
+}
+
+// answer writes a report's result, or its error.
+func (s *Server) answer(w http.ResponseWriter, what string, v any, err error) {
+	if err != nil {
+		s.fail(w, what, err)
+		return
+	}
+	ingest.WriteJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, q reportQuery) {
+	st, err := s.cfg.Results.Stats(r.Context(), q.app.ID, q.from, q.to)
+	s.answer(w, "read stats", st, err)
+}
+
+func (s *Server) handleChart(w http.ResponseWriter, r *http.Request, q reportQuery) {
+	chartType := r.PathValue("chart_type")
+	if !chartTypes[chartType] {
+		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such chart: the charts are installs, media_sources, events, revenue and platforms."))
+		return
+	}
+	c, err := s.cfg.Results.Chart(r.Context(), q.app.ID, chartType, q.from, q.to, r.URL.Query().Get("interval"))
+	s.answer(w, "read chart", c, err)
+}
+
+func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQuery) {
+	var (
+		v   any
+		err error
+	)
+	switch r.PathValue("report_id") {
+	case "media_sources":
+		v, err = s.cfg.Results.MediaSourceReport(r.Context(), q.app.ID, q.from, q.to)
+	case "retention":
+		v, err = s.cfg.Results.RetentionReport(r.Context(), q.app.ID, q.from, q.to)
+	case "fraud":
+		v, err = s.cfg.Results.FraudReport(r.Context(), q.app.ID, q.from, q.to)
+	default:
+		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention and fraud."))
+		return
+	}
+	s.answer(w, "read report", v, err)
+}
