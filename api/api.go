@@ -48,6 +48,9 @@ type Config struct {
 	// IngestURL is the ingestion listener's public base URL (https://t.example.com), which
 	// tracking links' click and impression URLs start with.
 	IngestURL string
+	// Google enables sign-in with Google (POST /api/auth/google and the code flow of
+	// /api/auth/google/start and /callback); nil: those routes answer 404.
+	Google *GoogleConfig
 }
 
 // Limits of GET /api/apps/{app_id}/installs.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -60,6 +61,7 @@ func (s *Server) authRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/auth/login", a.handleLogin)
 	mux.HandleFunc("POST /api/auth/logout", a.handleLogout)
 	mux.HandleFunc("GET /api/auth/me", a.handleMe)
+	a.googleRoutes(mux)
 }
 
 // userJSON is a user as the API shows it.
@@ -197,23 +199,31 @@ func (a *auth) handleMe(w http.ResponseWriter, r *http.Request) {
 
 // startSession makes a session for the user and answers its token and the user.
 func (a *auth) startSession(w http.ResponseWriter, r *http.Request, users unmogrowp.UserStore, u *unmogrowp.User, status int) {
-	token, err := newSessionToken()
+	token, err := newSession(r.Context(), users, u)
 	if err != nil {
-		a.s.fail(w, "start session", err)
-		return
-	}
-	now := time.Now().UTC()
-	if err := users.CreateSession(r.Context(), &unmogrowp.Session{
-		TokenHash: unmogrowp.HashSessionToken(token),
-		UserID:    u.ID,
-		CreatedAt: now,
-		ExpiresAt: now.Add(unmogrowp.SessionLifetime),
-	}); err != nil {
 		a.s.fail(w, "start session", err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	ingest.WriteJSON(w, status, sessionJSON{Token: token, User: newUserJSON(u)})
+}
+
+// newSession stores a new session of the user and returns its token.
+func newSession(ctx context.Context, users unmogrowp.UserStore, u *unmogrowp.User) (string, error) {
+	token, err := newSessionToken()
+	if err != nil {
+		return "", err
+	}
+	now := time.Now().UTC()
+	if err := users.CreateSession(ctx, &unmogrowp.Session{
+		TokenHash: unmogrowp.HashSessionToken(token),
+		UserID:    u.ID,
+		CreatedAt: now,
+		ExpiresAt: now.Add(unmogrowp.SessionLifetime),
+	}); err != nil {
+		return "", err
+	}
+	return token, nil
 }
 
 // allow takes one attempt from the key's limiter, or answers 429 with Retry-After and

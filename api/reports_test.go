@@ -36,7 +36,7 @@ func TestReports(t *testing.T) {
 	install(f.app, "d2", now.Add(-2*time.Hour), "")
 	install(f.app, "d3", now.Add(-3*time.Hour), "facebook")
 	install(f.app, "d4", now.Add(-8*24*time.Hour), "") // before the default range
-	install(f.other, "o1", now.Add(-time.Hour), "")   // another app's
+	install(f.other, "o1", now.Add(-time.Hour), "")    // another app's
 	for i := range 4 {
 		b.Touchpoints = append(b.Touchpoints, unmogrowp.Touchpoint{Offset: offset, ID: fmt.Sprint("tp", i), AppID: f.app.ID, Type: unmogrowp.TouchClick,
 			MediaSource: "facebook", Campaign: "spring", Time: now.Add(-4 * time.Hour), ReceivedAt: now})

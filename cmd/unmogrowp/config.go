@@ -32,6 +32,12 @@ type Config struct {
 	DuckDBMemory    string
 	ShutdownTimeout time.Duration
 	PublicURL       string
+
+	// Sign-in with Google: on when GoogleClientID is set (api.GoogleConfig).
+	GoogleClientID     string
+	GoogleClientSecret string
+	GoogleIssuerURL    string
+	GoogleRedirectURL  string
 }
 
 // setting is one configuration value: its environment variable, flag, default and parser.
@@ -118,6 +124,47 @@ var settings = []setting{
 		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
+	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",
+		help:  "OAuth client id of sign-in with Google on the API listener; empty: off",
+		apply: func(c *Config, v string) error { c.GoogleClientID = strings.TrimSpace(v); return nil }},
+	{env: "GOOGLE_CLIENT_SECRET", flag: "google-client-secret", def: "",
+		help:  "OAuth client secret, for the dashboard's sign-in with Google (the code flow)",
+		apply: func(c *Config, v string) error { c.GoogleClientSecret = strings.TrimSpace(v); return nil }},
+	{env: "GOOGLE_ISSUER_URL", flag: "google-issuer-url", def: "https://accounts.google.com",
+		help:  "OpenID Connect issuer that signs the ID tokens: https, or http on a loopback host",
+		apply: func(c *Config, v string) (err error) { c.GoogleIssuerURL, err = parseIssuerURL(v); return }},
+	{env: "GOOGLE_REDIRECT_URL", flag: "google-redirect-url", def: "",
+		help: "the API listener's /api/auth/google/callback as browsers reach it, registered with Google, for the code flow",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				c.GoogleRedirectURL = ""
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" {
+				return fmt.Errorf("must be an http or https URL such as https://dash.example.com/api/auth/google/callback")
+			}
+			c.GoogleRedirectURL = v
+			return nil
+		}},
+}
+
+// parseIssuerURL checks an OpenID Connect issuer URL: https, or http only on a loopback
+// host (a provider on this machine, for development).
+func parseIssuerURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("must be an https URL such as https://accounts.google.com")
+	}
+	switch u.Scheme {
+	case "https":
+		return s, nil
+	case "http":
+		if host := u.Hostname(); host == "localhost" || net.ParseIP(host).IsLoopback() {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("must be an https URL (http only on a loopback host) such as https://accounts.google.com")
 }
 
 // parseBaseURL checks a public base URL (http or https, a host, no query or fragment) and

@@ -139,9 +139,18 @@ func (s *Server) Start() (err error) {
 	if publicURL == "" {
 		publicURL = localURL(s.ingestLn.Addr())
 	}
+	var google *api.GoogleConfig
+	if s.cfg.GoogleClientID != "" {
+		google = &api.GoogleConfig{
+			ClientID: s.cfg.GoogleClientID, ClientSecret: s.cfg.GoogleClientSecret,
+			IssuerURL: s.cfg.GoogleIssuerURL, RedirectURL: s.cfg.GoogleRedirectURL,
+		}
+		s.logger.Info("sign-in with Google on", "issuer", google.IssuerURL,
+			"code_flow", google.ClientSecret != "" && google.RedirectURL != "")
+	}
 	apiHandler := api.New(api.Config{
 		Apps: s.meta, Links: s.meta, Users: s.meta, Results: s.store, Tracker: ing, Health: health, Registry: s.registry,
-		Logger: s.logger.With("component", "api"), IngestURL: publicURL,
+		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 	})
 	s.apiHTTP = newHTTPServer(apiHandler, s.logger)
 
