@@ -11,6 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,9 @@ type Config struct {
 	// IngestURL is the ingestion listener's public base URL (https://t.example.com), which
 	// tracking links' click and impression URLs start with.
 	IngestURL string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed when the
+	// account routes rate-limit per client address.
+	TrustedProxies []netip.Prefix
 	// Google enables sign-in with Google (POST /api/auth/google and the code flow of
 	// /api/auth/google/start and /callback); nil: those routes answer 404.
 	Google *GoogleConfig

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,7 +92,7 @@ func (a *auth) handleRegister(w http.ResponseWriter, r *http.Request) {
 		ingest.WriteError(w, err)
 		return
 	}
-	if !a.allow(w, a.regs, remoteIP(r)) {
+	if !a.allow(w, a.regs, a.s.clientIP(r)) {
 		return
 	}
 	var req credentials
@@ -128,7 +127,7 @@ func (a *auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 		ingest.WriteError(w, err)
 		return
 	}
-	if !a.allow(w, a.loginIP, remoteIP(r)) {
+	if !a.allow(w, a.loginIP, a.s.clientIP(r)) {
 		return
 	}
 	var req credentials
@@ -300,15 +299,10 @@ func newSessionToken() (string, error) {
 	return sessionTokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// remoteIP returns the address of the connection's peer. Behind a reverse proxy that is
-// the proxy, so every client shares its limit: the API has no trusted-proxy setting yet
-// (the ingestion listener's clientIP is the model when it gets one).
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// clientIP is the address that sent r, believing X-Forwarded-For from trusted proxies
+// only: the key of the per-address rate limits.
+func (s *Server) clientIP(r *http.Request) string {
+	return ingest.ClientIP(r, s.cfg.TrustedProxies)
 }
 
 // keyedLimiter is one token bucket per key (an email, an address), each allowing burst

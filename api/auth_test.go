@@ -21,6 +21,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
+	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/password"
 	"github.com/unmogrowp/unmogrowp/sqlite"
 )
@@ -35,13 +36,20 @@ type authFixture struct {
 
 func newAuthFixture(t *testing.T) *authFixture {
 	t.Helper()
+	return newAuthFixtureWith(t, api.Config{})
+}
+
+// newAuthFixtureWith is newAuthFixture with the settings of cfg that are not stores.
+func newAuthFixtureWith(t *testing.T, cfg api.Config) *authFixture {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "metadata.db")
 	meta, err := sqlite.Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meta.Close() })
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com"})
+	cfg.Apps, cfg.Links, cfg.Users, cfg.Registry, cfg.IngestURL = meta, meta, meta, prometheus.NewRegistry(), "https://t.example.com"
+	h := api.New(cfg)
 	f := &authFixture{t: t, srv: httptest.NewServer(h), meta: meta, path: path}
 	t.Cleanup(f.srv.Close)
 	return f
@@ -247,6 +255,24 @@ func TestLoginRateLimitIP(t *testing.T) {
 	untilLimited(t, 20, 3*time.Second, func(i int) authResponse {
 		return f.do("POST", "/api/auth/login", "", credentialsJSON(fmt.Sprintf("user%d@example.com", i), "wrong horse", ""))
 	})
+}
+
+// TestLoginRateLimitBehindProxy limits each client behind a trusted proxy by its address in
+// X-Forwarded-For, and believes that header from no one else.
+func TestLoginRateLimitBehindProxy(t *testing.T) {
+	login := func(f *authFixture, client string, i int) authResponse {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/api/auth/login", strings.NewReader(credentialsJSON(fmt.Sprintf("u%d@example.com", i), "wrong horse", "")))
+		req.Header.Set("X-Forwarded-For", client)
+		return f.send(req)
+	}
+	trusted, _ := ingest.ParseTrustedProxies("127.0.0.0/8,::1")
+	f := newAuthFixtureWith(t, api.Config{TrustedProxies: trusted})
+	untilLimited(t, 20, 3*time.Second, func(i int) authResponse { return login(f, "198.51.100.1", i) })
+	login(f, "198.51.100.2", 100).want(t, http.StatusUnauthorized, "Wrong email or password.")
+
+	f = newAuthFixture(t) // no trusted proxies: every client is the connection's peer
+	untilLimited(t, 20, 3*time.Second, func(i int) authResponse { return login(f, "198.51.100.1", i) })
+	login(f, "198.51.100.2", 100).want(t, http.StatusTooManyRequests, "Too many attempts")
 }
 
 // untilLimited makes attempts until one is answered 429 with a Retry-After of 1 to 60

@@ -121,7 +121,7 @@ func (g *google) handleIDToken(w http.ResponseWriter, r *http.Request) {
 		ingest.WriteError(w, err)
 		return
 	}
-	if !g.a.allow(w, g.perIP, remoteIP(r)) {
+	if !g.a.allow(w, g.perIP, g.a.s.clientIP(r)) {
 		return
 	}
 	var req struct {
@@ -203,7 +203,7 @@ func (g *google) callback(r *http.Request, f flow, ok bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if wait := g.perIP.take(remoteIP(r), time.Now()); wait > 0 {
+	if wait := g.perIP.take(g.a.s.clientIP(r), time.Now()); wait > 0 {
 		return "", unmogrowp.Errorf(unmogrowp.ERATELIMIT, "Too many sign-in attempts; try again in a minute.")
 	}
 	d, err := g.discovery(r.Context())

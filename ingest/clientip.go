@@ -29,10 +29,10 @@ func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// clientIP returns the address of the device that sent r: the connection's peer, or, when
+// ClientIP returns the address of the device that sent r: the connection's peer, or, when
 // that peer is a trusted proxy, the right-most address in X-Forwarded-For that is not a
 // trusted proxy itself.
-func clientIP(r *http.Request, trusted []netip.Prefix) string {
+func ClientIP(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

@@ -152,7 +152,7 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) {
 		*p.dst = v
 	}
 	tp.ApplyLink(link)
-	if ip := clientIP(r, s.cfg.TrustedProxies); isIP(ip) {
+	if ip := ClientIP(r, s.cfg.TrustedProxies); isIP(ip) {
 		tp.IP = ip
 	}
 	// A user agent header is the browser's, not the caller's choice: an over-long one is

@@ -208,7 +208,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 	now := s.cfg.Now().UTC()
 	ip, ua := "", ""
 	if kind == unmogrowp.SDKKey {
-		ip, ua = clientIP(r, s.cfg.TrustedProxies), r.UserAgent()
+		ip, ua = ClientIP(r, s.cfg.TrustedProxies), r.UserAgent()
 	}
 	var errs []batchError
 	values := buf.values[:0]

@@ -151,6 +151,7 @@ func (s *Server) Start() (err error) {
 	apiHandler := api.New(api.Config{
 		Apps: s.meta, Links: s.meta, Users: s.meta, Results: s.store, Tracker: ing, Health: health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
+		TrustedProxies: s.cfg.TrustedProxies,
 	})
 	s.apiHTTP = newHTTPServer(apiHandler, s.logger)
 
