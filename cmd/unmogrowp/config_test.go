@@ -45,11 +45,27 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{nil, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/99"}, "TRUSTED_PROXIES"},
 		{nil, map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT"},
 		{nil, map[string]string{"UNMOGROWP_CONFIG": "/nonexistent/file"}, "--config /nonexistent/file"},
+		{nil, map[string]string{"GOOGLE_ISSUER_URL": "http://accounts.example.com"}, "GOOGLE_ISSUER_URL"},
+		{nil, map[string]string{"GOOGLE_ISSUER_URL": "ftp://127.0.0.1"}, "GOOGLE_ISSUER_URL"},
+		{nil, map[string]string{"GOOGLE_REDIRECT_URL": "javascript:alert(1)"}, "GOOGLE_REDIRECT_URL"},
+		{nil, map[string]string{"GOOGLE_REDIRECT_URL": "dash.example.com/cb"}, "GOOGLE_REDIRECT_URL"},
 	} {
 		_, err := loadConfig("serve", c.args, func(k string) string { return c.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v %v: err %v, want one line containing %q", c.args, c.env, err, c.want)
 		}
+	}
+}
+
+func TestConfigGoogle(t *testing.T) {
+	env := map[string]string{"GOOGLE_CLIENT_ID": "id.apps.googleusercontent.com", "GOOGLE_ISSUER_URL": "http://127.0.0.1:5556/dex",
+		"GOOGLE_REDIRECT_URL": "https://dash.example.com/api/auth/google/callback"}
+	c, err := loadConfig("serve", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.GoogleClientID != env["GOOGLE_CLIENT_ID"] || c.GoogleIssuerURL != env["GOOGLE_ISSUER_URL"] || c.GoogleRedirectURL != env["GOOGLE_REDIRECT_URL"] {
+		t.Fatalf("google settings: %+v %v", c, err)
+	}
+	if c, _ := loadConfig("serve", nil, func(string) string { return "" }, io.Discard); c.GoogleIssuerURL != "https://accounts.google.com" || c.GoogleClientID != "" {
+		t.Errorf("default issuer %q, client id %q", c.GoogleIssuerURL, c.GoogleClientID)
 	}
 }
 
