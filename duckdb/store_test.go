@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/unmogrowp/unmogrowp/migrate"
+
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/storetest"
 )
@@ -145,7 +147,7 @@ func TestReopen(t *testing.T) {
 // migrationTimes returns when each applied migration ran, by version.
 func migrationTimes(t *testing.T, s *Store) map[int]time.Time {
 	t.Helper()
-	ms, err := loadMigrations()
+	ms, err := migrate.Load(migrations)
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}

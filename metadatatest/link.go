@@ -465,3 +465,40 @@ func testLinkConcurrentCreate(t *testing.T, s LinkStoreWithApps) {
 		t.Fatalf("Links lists %d links in all, want %d", total, workers*perWorker)
 	}
 }
+
+// RunLinkTies gives links the same creation time, which RunLinkStore cannot: Links must
+// order them by id, greatest first, byte by byte. sameTime sets every link's creation time
+// to one value in the store. It returns the id of the app that owns the links.
+func RunLinkTies(t *testing.T, db Store, sameTime func(ctx context.Context) error) string {
+	t.Helper()
+	ctx := context.Background()
+	app := &unmogrowp.App{Name: "Ties", Settings: unmogrowp.DefaultAppSettings()}
+	if _, err := db.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 20 {
+		l := &unmogrowp.Link{AppID: app.ID, MediaSource: "tie"}
+		if err := db.CreateLink(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, l.ID)
+	}
+	if err := sameTime(ctx); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	slices.Reverse(ids)
+	links, err := db.Links(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range links {
+		got = append(got, l.ID)
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("links with equal times in order %v, want %v", got, ids)
+	}
+	return app.ID
+}

@@ -36,11 +36,11 @@ func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewA
 	if err != nil {
 		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
 	}
-	id, err := newAppID()
+	id, err := unmogrowp.NewID(unmogrowp.AppIDPrefix)
 	if err != nil {
 		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
 	}
-	keys, err := newAppKeys()
+	keys, err := unmogrowp.GenerateAppKeys()
 	if err != nil {
 		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
 	}
@@ -50,7 +50,7 @@ func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewA
 		bundle_id, ios_url, android_url, web_url, sdk_key, server_key_hash, signing_secret,
 		settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, nullString(app.OwnerID), app.Name, app.Platform, app.BundleID, app.IOSURL,
-		app.AndroidURL, app.WebURL, keys.SDKKey, hashServerKey(keys.ServerKey),
+		app.AndroidURL, app.WebURL, keys.SDKKey, unmogrowp.HashServerKey(keys.ServerKey),
 		keys.SigningSecret, settings, created.UnixMicro(),
 	); err != nil {
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
@@ -98,7 +98,7 @@ func (db *DB) AppByKey(ctx context.Context, key string, kind unmogrowp.KeyKind) 
 	case unmogrowp.SDKKey:
 		stmt, arg = db.bySDKKey, key
 	case unmogrowp.ServerKey:
-		stmt, arg = db.byServerKeyHash, hashServerKey(key)
+		stmt, arg = db.byServerKeyHash, unmogrowp.HashServerKey(key)
 	default:
 		return nil, fmt.Errorf("app by key: unknown key kind %d", kind)
 	}
@@ -172,12 +172,12 @@ func (db *DB) UpdateApp(ctx context.Context, app *unmogrowp.App) error {
 // RotateServerKey makes a new server key for the app and returns it; the old one stops
 // working at once. Returns ENOTFOUND if there is no such app.
 func (db *DB) RotateServerKey(ctx context.Context, id string) (string, error) {
-	key, err := newKey(serverKeyPrefix, serverKeyLen)
+	key, err := unmogrowp.GenerateServerKey()
 	if err != nil {
 		return "", fmt.Errorf("rotate server key: %w", err)
 	}
 	res, err := db.write.ExecContext(ctx,
-		`UPDATE apps SET server_key_hash = ? WHERE id = ?`, hashServerKey(key), id)
+		`UPDATE apps SET server_key_hash = ? WHERE id = ?`, unmogrowp.HashServerKey(key), id)
 	if err != nil {
 		return "", fmt.Errorf("rotate server key: %w", err)
 	}

@@ -29,7 +29,7 @@ func (db *DB) CreateLink(ctx context.Context, link *unmogrowp.Link) error {
 	if err := link.Validate(); err != nil {
 		return err
 	}
-	id, err := newLinkID()
+	id, err := unmogrowp.NewID(unmogrowp.LinkIDPrefix)
 	if err != nil {
 		return fmt.Errorf("create link: %w", err)
 	}

@@ -6,11 +6,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/unmogrowp/unmogrowp/migrate"
 )
 
 // migrationFiles are the schema's migrations, named NNNN_what.sql and numbered from 1
@@ -19,46 +17,10 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered SQL file.
-type migration struct {
-	version int
-	name    string // the file name
-	sql     string
-}
-
-// loadMigrations reads the embedded migrations in version order.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
-	}
-	ms := make([]migration, 0, len(names))
-	for _, p := range names {
-		name := strings.TrimPrefix(p, "migrations/")
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_what.sql", name)
-		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
-
 // migrate applies, in order, each migration that schema_migrations does not list, each in
 // its own transaction together with its schema_migrations row. When every migration is
 // applied it writes nothing. It refuses a database whose schema is newer than this build.
-func (db *DB) migrate(ctx context.Context, ms []migration) error {
+func (db *DB) migrate(ctx context.Context, ms []migrate.Migration) error {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -86,7 +48,7 @@ func (db *DB) migrate(ctx context.Context, ms []migration) error {
 			return err
 		}
 		if applied {
-			db.logger.Info("applied metadata migration", "path", db.path, "version", m.version, "name", m.name)
+			db.logger.Info("applied metadata migration", "path", db.path, "version", m.Version, "name", m.Name)
 		}
 	}
 	return nil
@@ -95,51 +57,51 @@ func (db *DB) migrate(ctx context.Context, ms []migration) error {
 // applyMigration runs one migration in a transaction unless another process applied it
 // first. Foreign keys are off while it runs, so that a migration may rebuild a table that
 // others reference, and are checked with foreign_key_check before it commits.
-func applyMigration(ctx context.Context, conn *sql.Conn, m migration) (applied bool, err error) {
+func applyMigration(ctx context.Context, conn *sql.Conn, m migrate.Migration) (applied bool, err error) {
 	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
 	defer func() {
 		if _, ferr := conn.ExecContext(context.Background(), `PRAGMA foreign_keys = ON`); ferr != nil && err == nil {
-			err = fmt.Errorf("migration %s: restore foreign keys: %w", m.name, ferr)
+			err = fmt.Errorf("migration %s: restore foreign keys: %w", m.Name, ferr)
 		}
 	}()
 
 	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see dsn
 	if err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
 	defer tx.Rollback()
 
 	var n int
 	if err := tx.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+		`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
 	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
 	if err != nil {
-		return false, fmt.Errorf("migration %s: foreign key check: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: foreign key check: %w", m.Name, err)
 	}
 	violation := rows.Next()
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return false, fmt.Errorf("migration %s: foreign key check: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: foreign key check: %w", m.Name, err)
 	}
 	if violation {
-		return false, fmt.Errorf("migration %s: leaves rows that break a foreign key", m.name)
+		return false, fmt.Errorf("migration %s: leaves rows that break a foreign key", m.Name)
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, time.Now().UTC().UnixMicro()); err != nil {
-		return false, fmt.Errorf("migration %s: record: %w", m.name, err)
+		m.Version, m.Name, time.Now().UTC().UnixMicro()); err != nil {
+		return false, fmt.Errorf("migration %s: record: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: commit: %w", m.Name, err)
 	}
 	return true, nil
 }

@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/unmogrowp/unmogrowp/migrate"
+
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -74,7 +76,7 @@ func Open(path string, logger *slog.Logger) (*DB, error) {
 
 	// Migrate before opening the readers: the first connection turns the file into WAL mode
 	// and creates the schema, so a read-only connection never has to.
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
-	"testing/fstest"
+
+	"github.com/unmogrowp/unmogrowp/migrate"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/metadatatest"
@@ -22,7 +22,7 @@ import (
 func openTest(t testing.TB) (*DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "metadata.db")
-	db, err := Open(path, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	db, err := Open(path, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -32,15 +32,6 @@ func openTest(t testing.TB) (*DB, string) {
 		}
 	})
 	return db, path
-}
-
-// testWriter sends log lines to t.Log.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
 }
 
 func TestAppStore(t *testing.T) {
@@ -190,13 +181,13 @@ func TestReopen(t *testing.T) {
 	if len(migrationsBefore) == 0 {
 		t.Fatal("no schema_migrations rows")
 	}
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, m := range ms {
-		if migrationsBefore[i].Version != m.version || migrationsBefore[i].Name != m.name {
-			t.Errorf("schema_migrations row %d = %+v, want version %d %s", i, migrationsBefore[i], m.version, m.name)
+		if migrationsBefore[i].Version != m.Version || migrationsBefore[i].Name != m.Name {
+			t.Errorf("schema_migrations row %d = %+v, want version %d %s", i, migrationsBefore[i], m.Version, m.Name)
 		}
 	}
 	if err := db.Close(); err != nil {
@@ -297,7 +288,7 @@ func TestNoPlainServerKey(t *testing.T) {
 		t.Fatal("read no cells")
 	}
 	all := strings.Join(cells, "\n")
-	if !strings.Contains(all, hashServerKey(secrets[len(secrets)-1])) {
+	if !strings.Contains(all, unmogrowp.HashServerKey(secrets[len(secrets)-1])) {
 		t.Fatal("the current server key's hash is not stored: the scan reads the wrong thing")
 	}
 
@@ -310,47 +301,12 @@ func TestNoPlainServerKey(t *testing.T) {
 		raw = append(raw, b...)
 	}
 	for _, k := range secrets {
-		if strings.Contains(all, k) || strings.Contains(all, strings.TrimPrefix(k, serverKeyPrefix)) {
+		if strings.Contains(all, k) || strings.Contains(all, strings.TrimPrefix(k, unmogrowp.ServerKeyPrefix)) {
 			t.Errorf("server key %s is stored in a column", k)
 		}
-		if bytes.Contains(raw, []byte(strings.TrimPrefix(k, serverKeyPrefix))) {
+		if bytes.Contains(raw, []byte(strings.TrimPrefix(k, unmogrowp.ServerKeyPrefix))) {
 			t.Errorf("server key %s is in the database files", k)
 		}
-	}
-}
-
-func TestLoadMigrations(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		files   []string
-		wantErr bool
-	}{
-		{"InOrder", []string{"0002_b.sql", "0001_a.sql", "0003_c.sql"}, false},
-		{"Gap", []string{"0001_a.sql", "0003_c.sql"}, true},
-		{"Duplicate", []string{"0001_a.sql", "0001_b.sql"}, true},
-		{"StartsAtTwo", []string{"0002_a.sql"}, true},
-		{"NoNumber", []string{"apps.sql"}, true},
-		{"Zero", []string{"0000_a.sql"}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			fsys := fstest.MapFS{}
-			for _, f := range tc.files {
-				fsys["migrations/"+f] = &fstest.MapFile{Data: []byte("SELECT 1;")}
-			}
-			ms, err := loadMigrations(fsys)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tc.wantErr)
-			}
-			for i, m := range ms {
-				if m.version != i+1 {
-					t.Errorf("migration %d has version %d", i, m.version)
-				}
-			}
-		})
-	}
-	ms, err := loadMigrations(migrationFiles)
-	if err != nil || len(ms) == 0 || ms[0].name != "0001_apps.sql" {
-		t.Fatalf("embedded migrations: %v, %+v", err, ms)
 	}
 }
 
@@ -359,7 +315,7 @@ func TestLoadMigrations(t *testing.T) {
 func TestMigrationFailureRollsBack(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +329,7 @@ func TestMigrationFailureRollsBack(t *testing.T) {
 			INSERT INTO half (id, app_id) VALUES ('x', 'app_nosuchapp');`, "foreign key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			next := append(ms[:len(ms):len(ms)], migration{version: len(ms) + 1, name: "9999_half.sql", sql: tc.sql})
+			next := append(ms[:len(ms):len(ms)], migrate.Migration{Version: len(ms) + 1, Name: "9999_half.sql", SQL: tc.sql})
 			err := db.migrate(ctx, next)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("migrate: %v, want an error saying %q", err, tc.want)
@@ -425,37 +381,13 @@ func TestLinkStore(t *testing.T) {
 func TestLinksTies(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)
-	app := &unmogrowp.App{Name: "Ties", Settings: unmogrowp.DefaultAppSettings()}
-	if _, err := db.CreateApp(ctx, app); err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for range 20 {
-		l := &unmogrowp.Link{AppID: app.ID, MediaSource: "tie"}
-		if err := db.CreateLink(ctx, l); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, l.ID)
-	}
-	if _, err := db.write.ExecContext(ctx, `UPDATE links SET created_at = 1000`); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(ids)
-	slices.Reverse(ids)
-	links, err := db.Links(ctx, app.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, l := range links {
-		got = append(got, l.ID)
-	}
-	if !slices.Equal(got, ids) {
-		t.Errorf("links with equal times in order %v, want %v", got, ids)
-	}
+	appID := metadatatest.RunLinkTies(t, db, func(ctx context.Context) error {
+		_, err := db.write.ExecContext(ctx, `UPDATE links SET created_at = 1000`)
+		return err
+	})
 
 	rows, err := db.read.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT `+linkColumns+`
-		FROM links WHERE app_id = ? ORDER BY created_at DESC, id DESC`, app.ID)
+		FROM links WHERE app_id = ? ORDER BY created_at DESC, id DESC`, appID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +411,7 @@ func TestLinksTies(t *testing.T) {
 func TestLinksMigrationUpgrade(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "metadata.db")
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}

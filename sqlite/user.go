@@ -64,7 +64,7 @@ func (db *DB) insertUser(ctx context.Context, tx *sql.Tx, user *unmogrowp.User, 
 			return errGoogleTaken()
 		}
 	}
-	id, err := newID(userIDPrefix)
+	id, err := unmogrowp.NewID(unmogrowp.UserIDPrefix)
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}

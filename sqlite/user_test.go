@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/unmogrowp/unmogrowp/migrate"
+
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/metadatatest"
 )
@@ -27,11 +29,11 @@ func TestUserStore(t *testing.T) {
 func TestMigrateUsers(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "metadata.db")
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) < 3 || ms[2].name != "0003_users.sql" {
+	if len(ms) < 3 || ms[2].Name != "0003_users.sql" {
 		t.Fatalf("migration 3 is not 0003_users.sql: %+v", ms)
 	}
 	old := &DB{path: path, logger: slog.New(slog.DiscardHandler)}
@@ -82,8 +84,8 @@ func TestMigrateUsers(t *testing.T) {
 
 	// The schema: the foreign keys of apps and links, and the indexes of apps.
 	var fks []string
-	rows, err := db.read.QueryContext(ctx, `SELECT m.name || '.' || f."from" || '->' || f."table" || '.' || f."to" || ' ' || f.on_delete
-		FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY 1`)
+	rows, err := db.read.QueryContext(ctx, `SELECT m.Name || '.' || f."from" || '->' || f."table" || '.' || f."to" || ' ' || f.on_delete
+		FROM sqlite_schema m, pragma_foreign_key_list(m.Name) f WHERE m.type = 'table' ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,307 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	unmogrowp "github.com/unmogrowp/unmogrowp"
+)
+
+// userColumns are the columns scanUser reads, in its order.
+const userColumns = `id, email, name, google_subject, created_at`
+
+// The names of the unique constraints of users (see migrations/0003_users.sql).
+const (
+	usersEmailKey         = "users_email_key"
+	usersGoogleSubjectKey = "users_google_subject_key"
+)
+
+// googleAttempts is how many times GoogleUser runs its transaction when a concurrent one
+// made or linked the same user first.
+const googleAttempts = 3
+
+// CreateUser validates the user (User.Validate, which normalizes the email), fills its ID
+// and CreatedAt and stores it with passwordHash. Returns EINVALID for a nil or invalid
+// user, ECONFLICT if another user has the email or the Google subject. An ID the caller
+// set is replaced.
+func (db *DB) CreateUser(ctx context.Context, user *unmogrowp.User, passwordHash string) error {
+	if user == nil {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "A user is required.")
+	}
+	if err := user.Validate(); err != nil {
+		return err
+	}
+	return userError("create user", insertUser(ctx, db.pool, user, passwordHash))
+}
+
+// execer is what insertUser runs on: the pool, or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// insertUser inserts the user, filling its ID and CreatedAt on success. The unique
+// constraints decide, atomically, whether the email and the Google subject are free: a
+// duplicate is the server's unique violation, which userError turns into ECONFLICT.
+func insertUser(ctx context.Context, q execer, user *unmogrowp.User, passwordHash string) error {
+	id, err := unmogrowp.NewID(unmogrowp.UserIDPrefix)
+	if err != nil {
+		return err
+	}
+	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
+	if _, err := q.Exec(ctx, `INSERT INTO users (id, email, name, password_hash,
+		google_subject, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, user.Email, user.Name, passwordHash, nullString(user.GoogleSubject), created.UnixMicro(),
+	); err != nil {
+		return err
+	}
+	user.ID = id
+	user.CreatedAt = created
+	return nil
+}
+
+// userError turns a unique violation of users into ECONFLICT, naming what is taken, and
+// wraps any other error as dbError does.
+func userError(op string, err error) error {
+	switch {
+	case isViolation(err, uniqueViolation, usersGoogleSubjectKey):
+		return errGoogleTaken()
+	case isViolation(err, uniqueViolation, ""):
+		return errEmailTaken() // users_email_key, or the primary key (80 random bits: never)
+	}
+	return dbError(op, err)
+}
+
+// User returns the user with the id. Returns ENOTFOUND if there is none.
+func (db *DB) User(ctx context.Context, id string) (*unmogrowp.User, error) {
+	if !storable(id) {
+		return nil, errUserNotFound()
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errUserNotFound()
+	}
+	if err != nil {
+		return nil, dbError("get user", err)
+	}
+	return u, nil
+}
+
+// UserByEmail returns the user with the email, compared after trimming and lower-casing
+// it, and their encoded password hash ("" if they have none). Returns ENOTFOUND if there
+// is none, an invalid email included.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*unmogrowp.User, string, error) {
+	email, err := unmogrowp.NormalizeEmail(email)
+	if err != nil || !storable(email) {
+		return nil, "", errUserNotFound()
+	}
+	var hash string
+	u, err := scanUser(db.pool.QueryRow(ctx,
+		`SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", errUserNotFound()
+	}
+	if err != nil {
+		return nil, "", dbError("user by email", err)
+	}
+	return u, hash, nil
+}
+
+// UserByGoogleSubject returns the user linked to the Google account. Returns ENOTFOUND if
+// there is none.
+func (db *DB) UserByGoogleSubject(ctx context.Context, subject string) (*unmogrowp.User, error) {
+	if subject == "" || !storable(subject) {
+		return nil, errUserNotFound()
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users WHERE google_subject = $1`, subject))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errUserNotFound()
+	}
+	if err != nil {
+		return nil, dbError("user by google subject", err)
+	}
+	return u, nil
+}
+
+// GoogleUser returns the user of a verified Google identity, in one transaction: the user
+// linked to its subject; else the user with its email, linked to the subject now if Google
+// verified the email; else a new user without a password. Returns EINVALID for an empty
+// subject or an invalid email, EFORBIDDEN if the email belongs to a user but Google has
+// not verified it, ECONFLICT if that user is linked to another Google account.
+//
+// Two sign-ins of the same new Google account at once (in two api processes, say) both
+// find no user and both insert one; the second insert breaks a unique constraint. Its
+// transaction is then run again, and finds the user that the first made: both sign-ins
+// get the same user, as under SQLite's single writer.
+func (db *DB) GoogleUser(ctx context.Context, g unmogrowp.GoogleIdentity) (*unmogrowp.User, bool, error) {
+	if strings.TrimSpace(g.Subject) == "" {
+		return nil, false, unmogrowp.Errorf(unmogrowp.EINVALID, "The Google account has no subject.")
+	}
+	email, err := unmogrowp.NormalizeEmail(g.Email)
+	if err != nil {
+		return nil, false, err
+	}
+	for attempt := 1; ; attempt++ {
+		u, created, err := db.googleUser(ctx, g, email)
+		if attempt < googleAttempts && isViolation(err, uniqueViolation, "") {
+			continue
+		}
+		if err != nil {
+			return nil, false, userError("google user", err)
+		}
+		return u, created, nil
+	}
+}
+
+// googleUser is one attempt of GoogleUser's transaction, with the email normalized. A
+// unique violation is returned as the server's error, for GoogleUser to retry.
+func (db *DB) googleUser(ctx context.Context, g unmogrowp.GoogleIdentity, email string) (*unmogrowp.User, bool, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback(context.Background()) // a no-op after Commit
+
+	u, err := scanUser(tx.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users WHERE google_subject = $1`, g.Subject))
+	if err == nil {
+		return u, false, nil // read only: the deferred rollback ends the transaction
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, err
+	}
+
+	// FOR UPDATE: the user cannot be linked to another account, or removed, between this
+	// read and the update below.
+	created := false
+	u, err = scanUser(tx.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users WHERE email = $1 FOR UPDATE`, email))
+	switch {
+	case err == nil:
+		if !g.EmailVerified {
+			return nil, false, unmogrowp.Errorf(unmogrowp.EFORBIDDEN,
+				"Google has not verified this email address, and an account already uses it; sign in with its password.")
+		}
+		if u.GoogleSubject == g.Subject {
+			return u, false, nil // linked by a concurrent sign-in after the first read
+		}
+		if u.GoogleSubject != "" {
+			return nil, false, unmogrowp.Errorf(unmogrowp.ECONFLICT,
+				"The account with this email is linked to another Google account.")
+		}
+		if _, err := tx.Exec(ctx,
+			`UPDATE users SET google_subject = $1 WHERE id = $2`, g.Subject, u.ID); err != nil {
+			return nil, false, err
+		}
+		u.GoogleSubject = g.Subject
+	case errors.Is(err, pgx.ErrNoRows):
+		u = &unmogrowp.User{Email: email, Name: g.Name, GoogleSubject: g.Subject}
+		if err := u.Validate(); err != nil {
+			return nil, false, err
+		}
+		if err := insertUser(ctx, tx, u, ""); err != nil {
+			return nil, false, err
+		}
+		created = true
+	default:
+		return nil, false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, false, err
+	}
+	return u, created, nil
+}
+
+// CreateSession stores a session; CreatedAt is set to now if zero. Returns EINVALID for a
+// nil session or one without a token hash, a user or an expiry, ENOTFOUND if the user does
+// not exist, ECONFLICT if the token hash is already stored.
+func (db *DB) CreateSession(ctx context.Context, s *unmogrowp.Session) error {
+	if s == nil || s.TokenHash == "" || s.UserID == "" || s.ExpiresAt.IsZero() {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "A session needs a token hash, a user and an expiry.")
+	}
+	if !storable(s.UserID) {
+		return errUserNotFound()
+	}
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = time.Now().UTC()
+	}
+	s.CreatedAt = s.CreatedAt.UTC().Truncate(time.Microsecond)
+	s.ExpiresAt = s.ExpiresAt.UTC().Truncate(time.Microsecond)
+	_, err := db.pool.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at,
+		expires_at) VALUES ($1, $2, $3, $4)`, s.TokenHash, s.UserID, s.CreatedAt.UnixMicro(), s.ExpiresAt.UnixMicro())
+	switch {
+	case isViolation(err, foreignKeyViolation, ""):
+		return errUserNotFound()
+	case isViolation(err, uniqueViolation, ""):
+		return unmogrowp.Errorf(unmogrowp.ECONFLICT, "This session token is already in use.")
+	case err != nil:
+		return dbError("create session", err)
+	}
+	return nil
+}
+
+// UserBySession returns the user of the unexpired session with the token hash. Returns
+// EUNAUTHORIZED if there is no such session, or it expired or was revoked.
+func (db *DB) UserBySession(ctx context.Context, tokenHash string) (*unmogrowp.User, error) {
+	if tokenHash == "" || !storable(tokenHash) {
+		return nil, errBadSession()
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT u.id, u.email, u.name,
+		u.google_subject, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, time.Now().UTC().UnixMicro()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errBadSession()
+	}
+	if err != nil {
+		return nil, dbError("user by session", err)
+	}
+	return u, nil
+}
+
+// RevokeSession deletes the session with the token hash. Revoking a session that does not
+// exist is not an error.
+func (db *DB) RevokeSession(ctx context.Context, tokenHash string) error {
+	if !storable(tokenHash) {
+		return nil // no such session can exist
+	}
+	if _, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash); err != nil {
+		return dbError("revoke session", err)
+	}
+	return nil
+}
+
+// scanUser reads the userColumns of one row, then any extra columns into extra.
+func scanUser(row pgx.Row, extra ...any) (*unmogrowp.User, error) {
+	var (
+		u       unmogrowp.User
+		google  *string
+		created int64
+	)
+	if err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &google, &created}, extra...)...); err != nil {
+		return nil, err
+	}
+	if google != nil {
+		u.GoogleSubject = *google
+	}
+	u.CreatedAt = time.UnixMicro(created).UTC()
+	return &u, nil
+}
+
+func errUserNotFound() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "User not found.") }
+
+func errEmailTaken() error {
+	return unmogrowp.Errorf(unmogrowp.ECONFLICT, "An account with this email already exists.")
+}
+
+func errGoogleTaken() error {
+	return unmogrowp.Errorf(unmogrowp.ECONFLICT, "This Google account is linked to another user.")
+}
+
+func errBadSession() error {
+	return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "The session is invalid or has expired; sign in again.")
+}
