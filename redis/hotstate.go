@@ -1,0 +1,258 @@
+package redis
+
+import (
+	"context"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/zeebo/xxh3"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/attribution"
+)
+
+var _ unmogrowp.HotState = (*HotState)(nil)
+
+// HotState is the HotState of the distributed deployment: every consumer that opens one on
+// the same server and prefix sees the others' Apply. It is safe for concurrent use.
+//
+// Expiry: a touchpoint's record expires Retention after its touch time; a key's sorted set
+// drops the ids older than that on each write and expires Retention after its newest touch
+// time; Candidates reads only the ids within retention. So a touchpoint is kept for
+// Retention, by the clock of the process that applied it. Device decisions never expire.
+type HotState struct {
+	c         *conn
+	retention time.Duration
+}
+
+// Open connects to Redis and returns its HotState. Returns EUNAVAILABLE when the server
+// cannot be reached, ctx.Err() when ctx is done first.
+func Open(ctx context.Context, opts Options) (*HotState, error) {
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	c, err := open(ctx, opts, "hot state", candidatesScript, deviceScript)
+	if err != nil {
+		return nil, err
+	}
+	return &HotState{c: c, retention: opts.Retention}, nil
+}
+
+// candidatesScript returns the records of the touchpoints under KEYS, each once: the first
+// ARGV[1] KEYS are sorted sets whose members scored at or above ARGV[2] (the retention
+// cutoff, ms) are ids, to be read under the prefix ARGV[3]; the other KEYS are records. All
+// keys are the app's, so in its hash slot (the records it reads by id too).
+var candidatesScript = newScript(`
+local nz, recs, seen = tonumber(ARGV[1]), {}, {}
+for i = 1, #KEYS do
+  if i <= nz then
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[i], ARGV[2], '+inf', 'BYSCORE')) do
+      local k = ARGV[3] .. id
+      if not seen[k] then seen[k] = true; recs[#recs + 1] = k end
+    end
+  elseif not seen[KEYS[i]] then
+    seen[KEYS[i]] = true; recs[#recs + 1] = KEYS[i]
+  end
+end
+local out = {}
+for i = 1, #recs, 512 do
+  for _, v in ipairs(redis.call('MGET', unpack(recs, i, math.min(i + 511, #recs)))) do
+    if v then out[#out + 1] = v end
+  end
+end
+return out
+`)
+
+// deviceScript makes ARGV[1] the value of the device decision KEYS[1], unless the current
+// one is in the same partition (the first 4 bytes of the header) at a higher offset (the
+// next 8, compared byte by byte: Lua's < on strings follows the server's locale): a replay
+// of an older batch. It returns 1 when it wrote.
+var deviceScript = newScript(`
+local cur, new = redis.call('GET', KEYS[1]), ARGV[1]
+if cur and #cur >= 12 and string.sub(cur, 1, 4) == string.sub(new, 1, 4) then
+  for i = 5, 12 do
+    local c, n = string.byte(cur, i), string.byte(new, i)
+    if c > n then return 0 end
+    if c < n then break end
+  end
+end
+redis.call('SET', KEYS[1], new)
+return 1
+`)
+
+// Candidates implements unmogrowp.HotState in one script call. A "tp:ID" key reads the
+// touchpoint with that ID; any other key reads the ids its sorted set holds within
+// retention. A stored touchpoint that does not decode is logged and left out. Returns
+// ctx.Err() when ctx is done, EUNAVAILABLE after Close or when Redis cannot be reached.
+func (h *HotState) Candidates(ctx context.Context, appID string, keys []string) ([]unmogrowp.Touchpoint, error) {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	recPrefix := h.c.appPrefix("tp", appID)
+	keyPrefix := h.c.appPrefix("k", appID)
+	rkeys := make([]string, 0, len(keys))
+	var direct []string
+	for _, k := range keys {
+		if id, ok := strings.CutPrefix(k, "tp:"); ok {
+			direct = append(direct, recPrefix+id)
+		} else {
+			rkeys = append(rkeys, keyPrefix+k)
+		}
+	}
+	nz := len(rkeys)
+	rkeys = append(rkeys, direct...)
+	cutoff := h.c.now().Add(-h.retention).UnixMilli()
+
+	var cmd *goredis.Cmd
+	if _, err := h.c.exec(ctx, "candidates", func(p goredis.Pipeliner) {
+		cmd = candidatesScript.EvalShaRO(ctx, p, rkeys, nz, cutoff, recPrefix)
+	}); err != nil {
+		return nil, err
+	}
+	vals, err := cmd.Slice()
+	if err != nil {
+		return nil, h.c.fail(ctx, "candidates", err)
+	}
+	out := make([]unmogrowp.Touchpoint, 0, len(vals))
+	bad := 0
+	for _, v := range vals {
+		s, _ := v.(string)
+		out = append(out, unmogrowp.Touchpoint{})
+		tp := &out[len(out)-1]
+		if err := decodeTouchpoint([]byte(s), tp); err != nil || tp.AppID != appID {
+			out, bad = out[:len(out)-1], bad+1
+		}
+	}
+	if bad > 0 {
+		h.c.log.Error("touchpoint records do not decode", "app_id", appID, "records", bad)
+	}
+	return out, nil
+}
+
+// Device implements unmogrowp.HotState with one GET. Returns ctx.Err() when ctx is done,
+// EUNAVAILABLE after Close or when Redis cannot be reached, EINTERNAL when the stored
+// decision does not decode.
+func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error) {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return unmogrowp.Install{}, false, err
+	}
+	v, err := h.c.client.Get(ctx, h.c.key("dev", appID, deviceID)).Bytes()
+	switch {
+	case err == goredis.Nil:
+		return unmogrowp.Install{}, false, nil
+	case err != nil:
+		return unmogrowp.Install{}, false, h.c.fail(ctx, "device", err)
+	}
+	var in unmogrowp.Install
+	if err := decodeInstall(v, &in); err != nil || in.AppID != appID || in.DeviceID != deviceID {
+		return unmogrowp.Install{}, false, unmogrowp.Errorf(unmogrowp.EINTERNAL, "The device's decision in Redis does not decode.")
+	}
+	return in, true, nil
+}
+
+// Apply implements unmogrowp.HotState in one pipeline. For each touchpoint within retention
+// (one whose touch time is zero or older than now - Retention is left out) it stores the
+// record unless one with the same app and ID is stored (SET NX; a touchpoint without ID is
+// known by the hash of its record), expiring Retention after its touch time. It adds the
+// ID to the sorted set of each of its keys but its "tp:" one (attribution.TouchpointKeys):
+// per distinct key of the batch, ZADD NX of its ids, ZREMRANGEBYSCORE of the ids past
+// retention, and PEXPIRE NX then GT so the set lives Retention past its newest id. Plain
+// commands rather than a script: a batch never holds the server for long, and other
+// consumers' lookups interleave. Records are written before the ids that point at them,
+// so a concurrent Candidates never sees an id without its record. Then each install, in
+// order, goes through a script that ignores it when the device's current decision is in
+// the same partition at a higher offset. All of this is idempotent.
+//
+// The writes are not one transaction: after an error some may be done, which applying the
+// batch again completes. Returns ctx.Err() when ctx is done before anything was sent,
+// EUNAVAILABLE after Close or when Redis cannot be reached.
+func (h *HotState) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint, installs []unmogrowp.Install) error {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return err
+	}
+	if len(touchpoints) == 0 && len(installs) == 0 {
+		return nil
+	}
+	now := h.c.now()
+	nowMs, cutoffMs, retentionMs := now.UnixMilli(), now.Add(-h.retention).UnixMilli(), h.retention.Milliseconds()
+
+	type record struct {
+		key   string
+		value []byte
+		ttl   int64
+	}
+	records := make([]record, 0, len(touchpoints))
+	type set struct {
+		members []goredis.Z
+		newest  int64 // the highest score
+	}
+	index := make(map[string]*set) // sorted set key → what to add
+	var order []string             // index's keys in first-seen order
+	var buf []byte
+	for i := range touchpoints {
+		tp := &touchpoints[i]
+		ms, ok := ttl(now, tp.Time.Add(h.retention))
+		if tp.Time.IsZero() || !ok {
+			continue
+		}
+		buf = appendTouchpoint(buf[:0], tp)
+		id := tp.ID
+		if id == "" {
+			sum := xxh3.Hash128(buf).Bytes()
+			id = "~" + hex.EncodeToString(sum[:])
+		}
+		records = append(records, record{h.c.key("tp", tp.AppID, id), append([]byte(nil), buf...), ms})
+		score := tp.Time.UnixMilli()
+		for _, k := range attribution.TouchpointKeys(tp).Strings() {
+			if strings.HasPrefix(k, "tp:") {
+				continue // read as the record itself
+			}
+			zk := h.c.key("k", tp.AppID, k)
+			z := index[zk]
+			if z == nil {
+				z = &set{}
+				index[zk] = z
+				order = append(order, zk)
+			}
+			z.members = append(z.members, goredis.Z{Score: float64(score), Member: id})
+			z.newest = max(z.newest, score)
+		}
+	}
+	devices := make([]string, len(installs))
+	values := make([][]byte, len(installs))
+	for i := range installs {
+		in := &installs[i]
+		devices[i] = h.c.key("dev", in.AppID, in.DeviceID)
+		values[i] = appendInstall(nil, in)
+	}
+
+	_, err := h.c.exec(ctx, "apply", func(p goredis.Pipeliner) {
+		for _, r := range records {
+			p.SetNX(ctx, r.key, r.value, time.Duration(r.ttl)*time.Millisecond)
+		}
+		for _, zk := range order {
+			z := index[zk]
+			p.ZAddNX(ctx, zk, z.members...)
+			p.ZRemRangeByScore(ctx, zk, "-inf", "("+strconv.FormatInt(cutoffMs, 10))
+			// The set lives as long as its newest id: NX sets a new set's TTL, GT only
+			// lengthens an older one's.
+			ttl := z.newest + retentionMs - nowMs
+			p.Do(ctx, "pexpire", zk, ttl, "nx")
+			p.Do(ctx, "pexpire", zk, ttl, "gt")
+		}
+		for i := range installs {
+			deviceScript.EvalSha(ctx, p, []string{devices[i]}, values[i])
+		}
+	})
+	return err
+}
+
+// Close releases the hot state; it closes the client if Open made it. Calls after Close
+// fail with EUNAVAILABLE. Close is idempotent.
+func (h *HotState) Close() error { return h.c.close() }
