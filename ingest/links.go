@@ -163,7 +163,7 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) {
 		return
 	}
 	if r.Method != http.MethodHead {
-		if !s.allow(w, app, 1) {
+		if !s.allow(w, r, app, 1) {
 			return
 		}
 		tp.ID = newEventID()

@@ -42,6 +42,16 @@ type Config struct {
 	Logger         *slog.Logger
 	Now            func() time.Time // the clock; time.Now when nil
 	AppCacheTTL    time.Duration    // how long an app looked up by key, or a link by id, is kept; 5 s when 0
+	// RateLimiter enforces the apps' rate_limit_per_second across every ingestion process
+	// (package redis); nil: each process enforces it alone, in memory.
+	RateLimiter RateLimiter
+}
+
+// RateLimiter is a per-app rate limit shared by the processes that use it.
+type RateLimiter interface {
+	// Allow takes n events from the app's budget of perSecond a second and reports whether
+	// they may pass. An error means the limit could not be checked.
+	Allow(ctx context.Context, appID string, n, perSecond int) (bool, error)
 }
 
 // SignatureMaxSkew is how far X-Timestamp of a signed request may be from the server's clock.
@@ -201,7 +211,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 	} else {
 		raws = []json.RawMessage{body}
 	}
-	if !s.allow(w, app, len(raws)) {
+	if !s.allow(w, r, app, len(raws)) {
 		return
 	}
 
@@ -264,9 +274,18 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 }
 
 // allow takes n events or touchpoints from the app's rate limit. When they may not pass,
-// it answers 429 with Retry-After, counts them rejected and returns false.
-func (s *Server) allow(w http.ResponseWriter, app *unmogrowp.App, n int) bool {
-	wait := s.apps.allow(app, n)
+// it answers 429 with Retry-After, counts them rejected and returns false. A shared limiter
+// that cannot be reached lets them pass (and logs it): the limit protects the pipeline,
+// and refusing every event while Redis is away would lose more than it protects.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, n int) bool {
+	var wait time.Duration
+	if s.cfg.RateLimiter == nil {
+		wait = s.apps.allow(app, n)
+	} else if ok, err := s.cfg.RateLimiter.Allow(r.Context(), app.ID, n, app.Settings.RateLimitPerSecond); err != nil {
+		s.cfg.Logger.Warn("rate limit unchecked", "app_id", app.ID, "err", err)
+	} else if !ok {
+		wait = time.Second
+	}
 	if wait <= 0 {
 		return true
 	}

@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/redis"
 	"github.com/unmogrowp/unmogrowp/sqlite"
+	"github.com/unmogrowp/unmogrowp/testenv"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
 
@@ -486,5 +488,43 @@ func TestParseTrustedProxies(t *testing.T) {
 	}
 	if _, err := ParseTrustedProxies("10.0.0.0/33"); err == nil {
 		t.Fatal("accepted a bad CIDR")
+	}
+}
+
+// TestSharedRateLimit gives two ingestion servers one Redis rate limiter: the app's budget
+// is shared, so the second server refuses what the first used up. A limiter that cannot be
+// reached lets events pass.
+func TestSharedRateLimit(t *testing.T) {
+	addr := testenv.Server(t, testenv.RedisEnv, "apt-get install redis-server")
+	prefix := fmt.Sprintf("unmogrowp-test:ingest-%d:", time.Now().UnixNano())
+	lim, err := redis.OpenRateLimiter(context.Background(), redis.Options{Addr: addr, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lim.Close() })
+	a := newFixture(t, func(s *unmogrowp.AppSettings) { s.RateLimitPerSecond = 150 })
+	a.srv.cfg.RateLimiter = lim
+	b := &fixture{t: t, log: a.log, meta: a.meta, app: a.app, keys: a.keys, remote: a.remote}
+	b.srv = New(Config{Log: a.log, Apps: a.meta, Registry: prometheus.NewRegistry(), RateLimiter: lim})
+	batch := "[" + strings.TrimSuffix(strings.Repeat(`{"event_type":"session","device_id":"d"},`, 100), ",") + "]"
+	for {
+		// Start at the beginning of a second, so that both batches fall in one window.
+		if time.Now().Nanosecond() < 300e6 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := a.sdk("/v1/events/batch", batch); r.Code != 200 {
+		t.Fatalf("first server: %d %s", r.Code, r.Raw)
+	}
+	r := b.sdk("/v1/events/batch", batch)
+	wantError(t, r, 429, "rate limit")
+	if r.Head.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After = %q, want 1", r.Head.Get("Retry-After"))
+	}
+
+	lim.Close() // unreachable from now on
+	if r := b.sdk("/v1/events/batch", batch); r.Code != 200 {
+		t.Fatalf("with the limiter away: %d %s, want the events accepted", r.Code, r.Raw)
 	}
 }

@@ -41,7 +41,7 @@ func (s *Server) handleTouchpoints(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A request holds at most %d touchpoints; this one has %d.", unmogrowp.MaxTouchpointBatch, len(raws)), len(raws))
 		return
 	}
-	if !s.allow(w, app, len(raws)) {
+	if !s.allow(w, r, app, len(raws)) {
 		return
 	}
 
