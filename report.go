@@ -33,7 +33,8 @@ const ChartOtherEvents = "other"
 const RetentionDays = 30
 
 // Reports answers the dashboard's and the analytics API's questions about one app over a
-// time range [from, to) (API.md section 2). Implementations: package duckdb. What counts:
+// time range [from, to) (API.md section 2). Implementations: package duckdb (embedded)
+// and package clickhouse (distributed). What counts:
 //
 //   - an install is an install decision that is neither a reinstall nor a re-attribution;
 //     it is non-organic when attributed, organic otherwise;

@@ -55,6 +55,8 @@ type Config struct {
 	// Google enables sign-in with Google (POST /api/auth/google and the code flow of
 	// /api/auth/google/start and /callback); nil: those routes answer 404.
 	Google *GoogleConfig
+	// Dashboard is the dashboard, served at / (nil: 404).
+	Dashboard http.Handler
 }
 
 // Limits of GET /api/apps/{app_id}/installs.
@@ -82,7 +84,12 @@ func New(cfg Config) *Server {
 		mux.HandleFunc(rt.pattern, rt.handler)
 	}
 	s.authRoutes(mux)
-	mux.HandleFunc("/", ingest.NotFound)
+	mux.HandleFunc("/api/", ingest.NotFound)
+	if cfg.Dashboard != nil {
+		mux.Handle("/", cfg.Dashboard)
+	} else {
+		mux.HandleFunc("/", ingest.NotFound)
+	}
 	s.handler = ingest.Middleware(mux, ingest.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
 	return s
 }

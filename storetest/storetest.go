@@ -1,6 +1,7 @@
-// Package storetest is the conformance suite of unmogrowp.EventStore: every analytics store
-// (package duckdb, package clickhouse) runs it against a real engine, so they all keep the
-// same contract.
+// Package storetest is the conformance suite of unmogrowp.EventStore (Run) and of
+// unmogrowp.Reports (RunReports, with golden files shared by all stores): every analytics
+// store (package duckdb, package clickhouse) runs them against a real engine, so they all
+// keep the same contract and give the same answers.
 package storetest
 
 import (

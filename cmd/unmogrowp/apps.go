@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/postgres"
 	"github.com/unmogrowp/unmogrowp/sqlite"
 )
 
@@ -24,6 +25,7 @@ func runApps(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("apps "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", envOr(getenv, "UNMOGROWP_DATA_DIR", "./data"), "data directory (env UNMOGROWP_DATA_DIR)")
+	databaseURL := fs.String("database-url", getenv("DATABASE_URL"), "PostgreSQL metadata store instead of the data directory's (env DATABASE_URL)")
 	name := fs.String("name", "", "the app's name (required)")
 	platform := fs.String("platform", "", "ios, android, web or other")
 	bundle := fs.String("bundle-id", "", "bundle id or package name")
@@ -31,7 +33,7 @@ func runApps(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	db, err := openMetadata(*dataDir)
+	db, err := openMetadata(ctx, *dataDir, *databaseURL)
 	if err != nil {
 		return err
 	}
@@ -79,9 +81,13 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
-// openMetadata opens the metadata store in dataDir for a command-line tool, creating the
-// directory first, so that an app can be created before the server ever ran.
-func openMetadata(dataDir string) (*sqlite.DB, error) {
+// openMetadata opens the metadata store for a command-line tool: PostgreSQL at databaseURL
+// if it is set, else SQLite in dataDir, creating the directory first, so that an app can
+// be created before the server ever ran.
+func openMetadata(ctx context.Context, dataDir, databaseURL string) (metadataStore, error) {
+	if databaseURL != "" {
+		return postgres.Open(ctx, databaseURL)
+	}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}

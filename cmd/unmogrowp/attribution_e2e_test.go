@@ -54,24 +54,6 @@ func call(t *testing.T, method, u string, headers map[string]string, body any) (
 	return resp.StatusCode, b, resp.Header
 }
 
-// setSettings changes an app's settings in the metadata store of a stopped server.
-func setSettings(t *testing.T, dataDir, appID string, change func(*unmogrowp.AppSettings)) {
-	t.Helper()
-	db, err := sqlite.Open(filepath.Join(dataDir, "metadata.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	app, err := db.App(context.Background(), appID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	change(&app.Settings)
-	if err := db.UpdateApp(context.Background(), app); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // UAs of the devices in the scenarios.
 const (
 	iPhoneUA  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1"
@@ -158,6 +140,78 @@ func scenarios() []scenario {
 	}
 }
 
+// deployment is UnMoGrowP as the scenarios drive it: `unmogrowp serve` on embedded storage,
+// or the split services on their servers.
+type deployment interface {
+	ingestURL() string // the base URL of an ingestion listener (of one of them, in turn)
+	apiURL() string
+	createApp(t *testing.T, name string) appKeys
+	setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings))
+	waitDrained(t *testing.T) // until the pipeline has processed everything acknowledged
+	restart(t *testing.T)     // SIGKILL processes and start them again
+	events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Event
+}
+
+// embedded is one `unmogrowp serve` on a data directory.
+type embedded struct {
+	dir string
+	p   *proc
+}
+
+func newEmbedded(t *testing.T) *embedded { return &embedded{dir: t.TempDir()} }
+
+func (e *embedded) ingestURL() string { return e.p.ingest }
+func (e *embedded) apiURL() string    { return e.p.api }
+
+func (e *embedded) createApp(t *testing.T, name string) appKeys { return createApp(t, e.dir, name) }
+
+// setSettings changes an app's settings in the metadata store; before the server starts.
+func (e *embedded) setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings)) {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(e.dir, "metadata.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	updateSettings(t, db, appID, change)
+}
+
+func (e *embedded) start(t *testing.T)       { e.p = startServe(t, e.dir) }
+func (e *embedded) waitDrained(t *testing.T) { e.p.waitDrained(t) }
+func (e *embedded) restart(t *testing.T) {
+	e.p.kill9(t)
+	e.p = startServe(t, e.dir)
+}
+
+// events stops the server and reads its DuckDB file.
+func (e *embedded) events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Event {
+	t.Helper()
+	e.p.stop(t)
+	store, err := duckdb.Open(filepath.Join(e.dir, "analytics.duckdb"), duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	events, err := store.Events(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+// updateSettings changes an app's settings in a metadata store.
+func updateSettings(t *testing.T, db unmogrowp.AppStore, appID string, change func(*unmogrowp.AppSettings)) {
+	t.Helper()
+	app, err := db.App(context.Background(), appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&app.Settings)
+	if err := db.UpdateApp(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAttributionScenarios runs every scenario through the real binary's HTTP interface:
 // touchpoints by POST /v1/touchpoints and GET /c/, installs and later events by
 // /v1/events, decisions read back by GET /v1/attribution and the API. The restart variant
@@ -170,21 +224,23 @@ func TestAttributionScenarios(t *testing.T) {
 		if restart {
 			name = "restart"
 		}
-		t.Run(name, func(t *testing.T) { runScenarios(t, restart) })
+		t.Run(name, func(t *testing.T) {
+			d := newEmbedded(t)
+			runScenarios(t, d, d.start, restart)
+		})
 	}
 }
 
-func runScenarios(t *testing.T, restart bool) {
-	dir := t.TempDir()
-	app := createApp(t, dir, "Scenarios")
-	blockedApp := createApp(t, dir, "Blocked")
-	setSettings(t, dir, blockedApp.ID, func(s *unmogrowp.AppSettings) { s.IPBlocklist = []string{"198.51.100.0/24"} })
-	p := startServe(t, dir)
+// runScenarios creates the scenarios' apps, calls start, then plays every scenario on d.
+func runScenarios(t *testing.T, d deployment, start func(*testing.T), restart bool) {
+	app := d.createApp(t, "Scenarios")
+	blockedApp := d.createApp(t, "Blocked")
+	d.setSettings(t, blockedApp.ID, func(s *unmogrowp.AppSettings) { s.IPBlocklist = []string{"198.51.100.0/24"} })
+	start(t)
 	restartNow := func() {
 		if restart {
-			p.waitDrained(t)
-			p.kill9(t)
-			p = startServe(t, dir)
+			d.waitDrained(t)
+			d.restart(t)
 		}
 	}
 	server := func(a appKeys) map[string]string { return map[string]string{"X-Api-Key": a.ServerKey} }
@@ -218,7 +274,7 @@ func runScenarios(t *testing.T, restart bool) {
 		if blocked {
 			a = blockedApp
 		}
-		code, resp, _ := call(t, "POST", p.ingest+"/v1/touchpoints", server(a), map[string]any{"touchpoints": body})
+		code, resp, _ := call(t, "POST", d.ingestURL()+"/v1/touchpoints", server(a), map[string]any{"touchpoints": body})
 		var got struct {
 			Accepted int      `json:"accepted"`
 			IDs      []string `json:"ids"`
@@ -233,7 +289,7 @@ func runScenarios(t *testing.T, restart bool) {
 
 	// A tracking link with a deep link value, clicked from an Android phone: the Play
 	// referrer carries our touchpoint id.
-	code, resp, _ := call(t, "POST", p.api+"/api/apps/"+app.ID+"/links", server(app), map[string]any{
+	code, resp, _ := call(t, "POST", d.apiURL()+"/api/apps/"+app.ID+"/links", server(app), map[string]any{
 		"media_source": "net_link", "campaign": "spring", "deep_link_value": "promo/42",
 		"android_url": "https://play.google.com/store/apps/details?id=com.example.game",
 	})
@@ -280,33 +336,33 @@ func runScenarios(t *testing.T, restart bool) {
 		if blocked {
 			a = blockedApp
 		}
-		sendEvents(t, p, server(a), events)
+		sendEvents(t, d, server(a), events)
 	}
 	// The referrer install: first open a minute after the click.
-	sendEvents(t, p, sdk(app), []map[string]any{{"event_type": "install", "device_id": "dev_referrer",
+	sendEvents(t, d, sdk(app), []map[string]any{{"event_type": "install", "device_id": "dev_referrer",
 		"install_referrer": referrer, "timestamp": clickTime.Add(time.Minute).Unix(), "platform": "android"}})
 	// Two devices attributed to net_a for the reinstall and re-attribution later.
-	for _, d := range []string{"reinstall", "reattribution"} {
-		sendTouch(t, p, app, map[string]any{"type": "click", "media_source": "net_a", "campaign": "a1",
-			"timestamp": base.Add(-time.Hour).Unix(), "device_id": "dev_" + d})
+	for _, dev := range []string{"reinstall", "reattribution"} {
+		sendTouch(t, d, app, map[string]any{"type": "click", "media_source": "net_a", "campaign": "a1",
+			"timestamp": base.Add(-time.Hour).Unix(), "device_id": "dev_" + dev})
 	}
-	sendEvents(t, p, server(app), []map[string]any{
+	sendEvents(t, d, server(app), []map[string]any{
 		{"event_type": "install", "device_id": "dev_reinstall", "timestamp": base.Unix()},
 		{"event_type": "install", "device_id": "dev_reattribution", "timestamp": base.Unix()},
 		// A purchase before any install: kept, and organic.
 		{"event_type": "purchase", "device_id": "dev_never_installed", "revenue": 1.5, "currency": "USD", "timestamp": base.Unix()},
 	})
-	p.waitDrained(t)
+	d.waitDrained(t)
 
 	for _, sc := range cases {
 		a := app
 		if sc.blocked {
 			a = blockedApp
 		}
-		got := attributionOf(t, p, a, "dev_"+sc.name)
+		got := attributionOf(t, d, a, "dev_"+sc.name)
 		checkDecision(t, sc, got, tpIDs[sc.name], base)
 	}
-	got := attributionOf(t, p, app, "dev_referrer")
+	got := attributionOf(t, d, app, "dev_referrer")
 	if got.MatchType != "referrer" || got.MediaSource != "net_link" || got.Campaign != "spring" ||
 		got.DeepLinkValue != "promo/42" || got.TouchpointID != clickID.Get("click_id") || got.CTITSeconds < 59 || got.CTITSeconds > 61 {
 		t.Errorf("referrer install: %+v", got)
@@ -316,9 +372,9 @@ func runScenarios(t *testing.T, restart bool) {
 
 	// Phase two: a reinstall without a new click keeps net_a; a new click from net_b
 	// before the second install re-attributes the other device. Then purchases.
-	sendTouch(t, p, app, map[string]any{"type": "click", "media_source": "net_b", "campaign": "b1",
+	sendTouch(t, d, app, map[string]any{"type": "click", "media_source": "net_b", "campaign": "b1",
 		"timestamp": base.Add(10 * time.Minute).Unix(), "device_id": "dev_reattribution"})
-	sendEvents(t, p, server(app), []map[string]any{
+	sendEvents(t, d, server(app), []map[string]any{
 		{"event_type": "purchase", "device_id": "dev_reattribution", "revenue": 2, "currency": "USD", "timestamp": base.Add(5 * time.Minute).Unix()},
 		{"event_type": "install", "device_id": "dev_reinstall", "event_id": "second_install_r", "timestamp": base.Add(20 * time.Minute).Unix()},
 		{"event_type": "install", "device_id": "dev_reattribution", "event_id": "second_install_ra", "timestamp": base.Add(20 * time.Minute).Unix()},
@@ -327,25 +383,25 @@ func runScenarios(t *testing.T, restart bool) {
 		{"event_type": "purchase", "device_id": "dev_device_id", "revenue": 9.99, "currency": "USD", "timestamp": base.Add(25 * time.Minute).Unix()},
 		{"event_type": "purchase", "device_id": "dev_organic", "revenue": 3, "currency": "USD", "timestamp": base.Add(25 * time.Minute).Unix()},
 	})
-	p.waitDrained(t)
+	d.waitDrained(t)
 
-	ri := attributionOf(t, p, app, "dev_reinstall")
+	ri := attributionOf(t, d, app, "dev_reinstall")
 	if !ri.IsReinstall || ri.IsReattribution || ri.MediaSource != "net_a" || ri.InstallEventID != "second_install_r" || ri.CTITSeconds != 3600 {
 		t.Errorf("reinstall: %+v", ri)
 	}
-	ra := attributionOf(t, p, app, "dev_reattribution")
+	ra := attributionOf(t, d, app, "dev_reattribution")
 	if !ra.IsReattribution || ra.IsReinstall || ra.MediaSource != "net_b" || ra.MatchType != "device_id" ||
 		ra.InstallEventID != "second_install_ra" || ra.CTITSeconds != 600 {
 		t.Errorf("re-attribution: %+v", ra)
 	}
 
 	// The API agrees with the SDK endpoint, and lists the installs newest first.
-	code, resp, _ = call(t, "GET", p.api+"/api/apps/"+app.ID+"/attribution/dev_reattribution", server(app), nil)
+	code, resp, _ = call(t, "GET", d.apiURL()+"/api/apps/"+app.ID+"/attribution/dev_reattribution", server(app), nil)
 	var apiRA unmogrowp.Attribution
 	if err := json.Unmarshal(resp, &apiRA); code != 200 || err != nil || apiRA.MediaSource != "net_b" || !apiRA.IsReattribution {
 		t.Errorf("API attribution: %d %s", code, resp)
 	}
-	code, resp, _ = call(t, "GET", p.api+"/api/apps/"+blockedApp.ID+"/attribution/dev_reattribution", server(app), nil)
+	code, resp, _ = call(t, "GET", d.apiURL()+"/api/apps/"+blockedApp.ID+"/attribution/dev_reattribution", server(app), nil)
 	if code != 404 {
 		t.Errorf("another app's attribution with this app's key: %d %s, want 404", code, resp)
 	}
@@ -353,7 +409,7 @@ func runScenarios(t *testing.T, restart bool) {
 		Installs   []unmogrowp.Attribution `json:"installs"`
 		NextCursor string                  `json:"next_cursor"`
 	}
-	code, resp, _ = call(t, "GET", p.api+"/api/apps/"+app.ID+"/installs?limit=3", server(app), nil)
+	code, resp, _ = call(t, "GET", d.apiURL()+"/api/apps/"+app.ID+"/installs?limit=3", server(app), nil)
 	if err := json.Unmarshal(resp, &page); code != 200 || err != nil || len(page.Installs) != 3 || page.NextCursor == "" {
 		t.Fatalf("installs: %d %s", code, resp)
 	}
@@ -362,16 +418,7 @@ func runScenarios(t *testing.T, restart bool) {
 	}
 
 	// Revenue rolls up under the media source the device had when the event came.
-	p.stop(t)
-	store, err := duckdb.Open(filepath.Join(dir, "analytics.duckdb"), duckdb.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	purchases, err := store.Events(context.Background(), unmogrowp.EventFilter{AppID: app.ID, EventType: "purchase"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	purchases := d.events(t, unmogrowp.EventFilter{AppID: app.ID, EventType: "purchase"})
 	revenue := map[string]float64{}
 	for _, e := range purchases {
 		revenue[e.MediaSource+"/"+e.Campaign] += e.Revenue
@@ -387,17 +434,17 @@ func runScenarios(t *testing.T, restart bool) {
 	}
 }
 
-func sendEvents(t *testing.T, p *proc, headers map[string]string, events []map[string]any) {
+func sendEvents(t *testing.T, d deployment, headers map[string]string, events []map[string]any) {
 	t.Helper()
-	code, resp, _ := call(t, "POST", p.ingest+"/v1/events/batch", headers, map[string]any{"events": events})
+	code, resp, _ := call(t, "POST", d.ingestURL()+"/v1/events/batch", headers, map[string]any{"events": events})
 	if code != 200 || !strings.Contains(string(resp), fmt.Sprintf(`"accepted":%d`, len(events))) {
 		t.Fatalf("POST /v1/events/batch: %d %s", code, resp)
 	}
 }
 
-func sendTouch(t *testing.T, p *proc, a appKeys, tp map[string]any) {
+func sendTouch(t *testing.T, d deployment, a appKeys, tp map[string]any) {
 	t.Helper()
-	code, resp, _ := call(t, "POST", p.ingest+"/v1/touchpoints", map[string]string{"X-Api-Key": a.ServerKey},
+	code, resp, _ := call(t, "POST", d.ingestURL()+"/v1/touchpoints", map[string]string{"X-Api-Key": a.ServerKey},
 		map[string]any{"touchpoints": []map[string]any{tp}})
 	if code != 200 || !strings.Contains(string(resp), `"accepted":1`) {
 		t.Fatalf("POST /v1/touchpoints: %d %s", code, resp)
@@ -405,9 +452,9 @@ func sendTouch(t *testing.T, p *proc, a appKeys, tp map[string]any) {
 }
 
 // attributionOf reads a device's decision from GET /v1/attribution.
-func attributionOf(t *testing.T, p *proc, a appKeys, device string) unmogrowp.Attribution {
+func attributionOf(t *testing.T, d deployment, a appKeys, device string) unmogrowp.Attribution {
 	t.Helper()
-	code, resp, _ := call(t, "GET", p.ingest+"/v1/attribution?device_id="+url.QueryEscape(device), map[string]string{"X-App-Key": a.SDKKey}, nil)
+	code, resp, _ := call(t, "GET", d.ingestURL()+"/v1/attribution?device_id="+url.QueryEscape(device), map[string]string{"X-App-Key": a.SDKKey}, nil)
 	var got unmogrowp.Attribution
 	if err := json.Unmarshal(resp, &got); code != 200 || err != nil {
 		t.Fatalf("GET /v1/attribution of %s: %d %s", device, code, resp)

@@ -32,6 +32,25 @@ type Config struct {
 	DuckDBMemory    string
 	ShutdownTimeout time.Duration
 	PublicURL       string
+	ConsumerAddr    string
+
+	// The distributed backends; each seam stays embedded while its own is unset.
+	DatabaseURL        string   // PostgreSQL metadata store
+	KafkaBrokers       []string // Kafka log
+	KafkaTopic         string
+	KafkaPartitions    int
+	KafkaGroup         string
+	KafkaSession       time.Duration
+	ClickHouseHost     string // ClickHouse analytics store
+	ClickHousePort     int
+	ClickHouseDatabase string
+	ClickHouseUsername string
+	ClickHousePassword string
+	RedisHost          string // Redis hot state
+	RedisPort          int
+	RedisPassword      string
+	RedisDB            int
+	RedisPrefix        string
 
 	// Sign-in with Google: on when GoogleClientID is set (api.GoogleConfig).
 	GoogleClientID     string
@@ -122,6 +141,58 @@ var settings = []setting{
 			c.PublicURL = u
 			return nil
 		}},
+	{env: "CONSUMER_ADDR", flag: "consumer-addr", def: ":9090", help: "address of the consumer service's /health and /metrics listener",
+		apply: func(c *Config, v string) (err error) { c.ConsumerAddr, err = parseAddr(v); return }},
+	{env: "DATABASE_URL", flag: "database-url", def: "", help: "PostgreSQL URL of the metadata store (postgres://user:pass@host:5432/db); unset: SQLite in the data directory",
+		apply: func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+				return fmt.Errorf("must be a postgres:// URL")
+			}
+			c.DatabaseURL = v
+			return nil
+		}},
+	{env: "KAFKA_BROKERS", flag: "kafka-brokers", def: "", help: "comma-separated host:port of Kafka brokers for the log; unset: the write-ahead log in the data directory",
+		apply: func(c *Config, v string) error {
+			c.KafkaBrokers = nil
+			for _, b := range strings.Split(v, ",") {
+				if b = strings.TrimSpace(b); b == "" {
+					continue
+				}
+				if _, _, err := net.SplitHostPort(b); err != nil {
+					return fmt.Errorf("%q is not host:port", b)
+				}
+				c.KafkaBrokers = append(c.KafkaBrokers, b)
+			}
+			return nil
+		}},
+	{env: "KAFKA_TOPIC", flag: "kafka-topic", def: "unmogrowp-events", help: "Kafka topic of the log, created at start if missing",
+		apply: func(c *Config, v string) error { c.KafkaTopic = v; return nonEmpty(v) }},
+	{env: "KAFKA_PARTITIONS", flag: "kafka-partitions", def: "12", help: "partitions of the Kafka topic when it is created (never changed after: an app keeps its partition)",
+		apply: func(c *Config, v string) (err error) { c.KafkaPartitions, err = parseInt(v, 1, 10000); return }},
+	{env: "KAFKA_GROUP", flag: "kafka-group", def: "unmogrowp-consumer", help: "Kafka consumer group shared by every consumer of one deployment",
+		apply: func(c *Config, v string) error { c.KafkaGroup = v; return nonEmpty(v) }},
+	{env: "KAFKA_SESSION_TIMEOUT", flag: "kafka-session-timeout", def: "45s", help: "how long a consumer may go silent before the group gives its partitions to the others",
+		apply: func(c *Config, v string) (err error) { c.KafkaSession, err = parseDuration(v, time.Second); return }},
+	{env: "CLICKHOUSE_HOST", flag: "clickhouse-host", def: "", help: "ClickHouse host of the analytics store; unset: DuckDB in the data directory",
+		apply: func(c *Config, v string) error { c.ClickHouseHost = v; return nil }},
+	{env: "CLICKHOUSE_PORT", flag: "clickhouse-port", def: "9000", help: "ClickHouse native protocol port",
+		apply: func(c *Config, v string) (err error) { c.ClickHousePort, err = parseInt(v, 1, 65535); return }},
+	{env: "CLICKHOUSE_DATABASE", flag: "clickhouse-database", def: "unmogrowp", help: "ClickHouse database, created at start if missing",
+		apply: func(c *Config, v string) error { c.ClickHouseDatabase = v; return nonEmpty(v) }},
+	{env: "CLICKHOUSE_USERNAME", flag: "clickhouse-username", def: "default", help: "ClickHouse user",
+		apply: func(c *Config, v string) error { c.ClickHouseUsername = v; return nil }},
+	{env: "CLICKHOUSE_PASSWORD", flag: "clickhouse-password", def: "", help: "ClickHouse password",
+		apply: func(c *Config, v string) error { c.ClickHousePassword = v; return nil }},
+	{env: "REDIS_HOST", flag: "redis-host", def: "", help: "Redis host of the hot state (touchpoint index, device attribution, dedup ids, rate limits); unset: in process",
+		apply: func(c *Config, v string) error { c.RedisHost = v; return nil }},
+	{env: "REDIS_PORT", flag: "redis-port", def: "6379", help: "Redis port",
+		apply: func(c *Config, v string) (err error) { c.RedisPort, err = parseInt(v, 1, 65535); return }},
+	{env: "REDIS_PASSWORD", flag: "redis-password", def: "", help: "Redis password",
+		apply: func(c *Config, v string) error { c.RedisPassword = v; return nil }},
+	{env: "REDIS_PREFIX", flag: "redis-prefix", def: "unmogrowp:", help: "prefix of every Redis key, so that deployments can share a server",
+		apply: func(c *Config, v string) error { c.RedisPrefix = v; return nonEmpty(v) }},
+	{env: "REDIS_DB", flag: "redis-db", def: "0", help: "Redis database number",
+		apply: func(c *Config, v string) (err error) { c.RedisDB, err = parseInt(v, 0, 1<<16); return }},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",
@@ -283,6 +354,23 @@ func parseAddr(v string) (string, error) {
 		return "", fmt.Errorf("port must be a number from 0 to 65535")
 	}
 	return v, nil
+}
+
+// parseInt accepts a whole number from min to max.
+func parseInt(v string, min, max int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return 0, fmt.Errorf("must be a whole number from %d to %d", min, max)
+	}
+	return n, nil
+}
+
+// nonEmpty refuses an empty value.
+func nonEmpty(v string) error {
+	if v == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	return nil
 }
 
 func parseDuration(v string, min time.Duration) (time.Duration, error) {

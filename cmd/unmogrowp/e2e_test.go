@@ -37,22 +37,31 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// proc is a running `unmogrowp serve`.
+// proc is a running unmogrowp process: `serve`, or a service of the split deployment.
 type proc struct {
 	cmd        *exec.Cmd
-	ingest     string // base URL of the ingestion listener
-	api        string
+	ingest     string // base URL of the ingestion listener, if it has one
+	api        string // of the API listener
+	consumer   string // of the consumer's /health and /metrics
 	stderr     *bytes.Buffer
 	stderrLock *sync.Mutex
 }
 
-var servingLine = regexp.MustCompile(`"msg":"unmogrowp serving".*"ingest":"([^"]+)","api":"([^"]+)"`)
+// runningLine is the line a process logs once its listeners are open, with their addresses.
+var runningLine = regexp.MustCompile(`"msg":"unmogrowp running"`)
 
-// startServe runs the binary on dataDir with loopback :0 listeners and waits until it
+// startServe runs `unmogrowp serve` on dataDir with loopback :0 listeners and waits until it
 // reports its addresses.
 func startServe(t *testing.T, dataDir string, env ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binPath, "serve", "--data-dir", dataDir, "--ingest-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0", "--log-format", "json")
+	return startProc(t, []string{"serve", "--data-dir", dataDir, "--ingest-addr", "127.0.0.1:0", "--api-addr", "127.0.0.1:0"}, env)
+}
+
+// startProc runs the binary with args (a command and its flags) and env, logging JSON, and
+// waits until it reports its addresses. It is killed when the test ends.
+func startProc(t *testing.T, args, env []string) *proc {
+	t.Helper()
+	cmd := exec.Command(binPath, append(args, "--log-format", "json")...)
 	cmd.Env = append(os.Environ(), env...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -62,7 +71,7 @@ func startServe(t *testing.T, dataDir string, env ...string) *proc {
 		t.Fatal(err)
 	}
 	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, stderrLock: &sync.Mutex{}}
-	found := make(chan [2]string, 1)
+	found := make(chan map[string]any, 1)
 	go func() {
 		sc := bufio.NewScanner(pipe)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -70,8 +79,10 @@ func startServe(t *testing.T, dataDir string, env ...string) *proc {
 			p.stderrLock.Lock()
 			p.stderr.WriteString(sc.Text() + "\n")
 			p.stderrLock.Unlock()
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- [2]string{m[1], m[2]}
+			if runningLine.Match(sc.Bytes()) {
+				var line map[string]any
+				json.Unmarshal(sc.Bytes(), &line)
+				found <- line
 			}
 		}
 	}()
@@ -81,14 +92,18 @@ func startServe(t *testing.T, dataDir string, env ...string) *proc {
 			cmd.Wait()
 		}
 		if t.Failed() {
-			t.Logf("server log:\n%s", p.log())
+			t.Logf("%s log:\n%s", args[0], p.log())
 		}
 	})
 	select {
-	case a := <-found:
-		p.ingest, p.api = "http://"+a[0], "http://"+a[1]
+	case line := <-found:
+		for name, u := range map[string]*string{"ingest": &p.ingest, "api": &p.api, "consumer": &p.consumer} {
+			if addr, ok := line[name].(string); ok {
+				*u = "http://" + addr
+			}
+		}
 	case <-time.After(60 * time.Second):
-		t.Fatalf("server did not start:\n%s", p.log())
+		t.Fatalf("%s did not start:\n%s", args[0], p.log())
 	}
 	return p
 }
@@ -127,7 +142,11 @@ func (p *proc) stop(t *testing.T) {
 // metric reads one unlabelled metric's value from /metrics.
 func (p *proc) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(p.ingest + "/metrics")
+	base := p.ingest
+	if base == "" {
+		base = p.consumer
+	}
+	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

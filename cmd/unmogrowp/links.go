@@ -25,6 +25,7 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 	fs := flag.NewFlagSet("links "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", envOr(getenv, "UNMOGROWP_DATA_DIR", "./data"), "data directory (env UNMOGROWP_DATA_DIR)")
+	databaseURL := fs.String("database-url", getenv("DATABASE_URL"), "PostgreSQL metadata store instead of the data directory's (env DATABASE_URL)")
 	ingestURL := fs.String("ingest-url", "http://localhost:8080", "the ingestion listener's public URL, for the click and impression URLs")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	var link unmogrowp.Link
@@ -53,7 +54,7 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	db, err := openMetadata(*dataDir)
+	db, err := openMetadata(ctx, *dataDir, *databaseURL)
 	if err != nil {
 		return err
 	}

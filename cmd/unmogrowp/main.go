@@ -17,7 +17,10 @@ import (
 const usage = `usage: unmogrowp <command> [flags]
 
 commands:
-  serve         run ingestion (:8080), the pipeline and the API (:3001) on embedded storage
+  serve         run ingestion (:8080), the pipeline and the API (:3001) in one process
+  ingestion     run the ingestion listener alone, appending to Kafka (split deployment)
+  consumer      run the pipeline alone: Kafka to ClickHouse and Redis (split deployment)
+  api           run the API listener and dashboard alone (split deployment)
   apps create   create an app and print its id and keys
   apps list     list apps
   links create  create a tracking link and print its click and impression URLs
@@ -51,6 +54,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stderr)
+	case "ingestion":
+		return runRoles(ctx, "ingestion", roleIngestion, args[1:], getenv, stderr)
+	case "consumer":
+		return runRoles(ctx, "consumer", roleConsumer, args[1:], getenv, stderr)
+	case "api":
+		return runRoles(ctx, "api", roleAPI, args[1:], getenv, stderr)
 	case "apps":
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
 	case "links":

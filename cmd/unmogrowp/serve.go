@@ -9,31 +9,32 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/unmogrowp/unmogrowp/api"
-	"github.com/unmogrowp/unmogrowp/dedup"
-	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/ingest"
-	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/pipeline"
-	"github.com/unmogrowp/unmogrowp/sqlite"
-	"github.com/unmogrowp/unmogrowp/wal"
+	"github.com/unmogrowp/unmogrowp/web"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := loadConfig("serve", args, getenv, stderr)
+	return runRoles(ctx, "serve", roleIngestion|roleConsumer|roleAPI, args, getenv, stderr)
+}
+
+// runRoles runs a process of the roles until ctx is done: `unmogrowp serve` (all of them)
+// or one service of the split deployment (`ingestion`, `consumer`, `api`).
+func runRoles(ctx context.Context, name string, roles role, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := loadConfig(name, args, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	s, err := openServer(cfg, logger)
+	s, err := openServer(cfg, roles, logger)
 	if err != nil {
 		return err
 	}
@@ -41,29 +42,28 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		s.Close()
 		return err
 	}
-	logger.Info("unmogrowp serving", "version", version, "ingest", s.IngestAddr(), "api", s.APIAddr(), "data_dir", cfg.DataDir)
+	attrs := []any{"command", name, "version", version}
+	for _, l := range s.listeners() {
+		attrs = append(attrs, l.name, l.ln.Addr().String())
+	}
+	logger.Info("unmogrowp running", attrs...)
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return s.Close()
 }
 
-// Server is `unmogrowp serve`: every component wired in one process on embedded storage.
-// Tests start it on :0 addresses.
+// Server is one process of UnMoGrowP: every role in one process for `unmogrowp serve`, or
+// one service of the split deployment. Tests start it on :0 addresses.
 type Server struct {
-	cfg    *Config
-	logger *slog.Logger
-
-	meta     *sqlite.DB
-	log      *wal.WAL
-	dedup    *dedup.Store
-	store    *duckdb.Store
-	hot      *inmem.State
-	pipeline *pipeline.Pipeline
+	cfg      *Config
+	roles    role
+	logger   *slog.Logger
 	registry *prometheus.Registry
+	backends *backends
+	pipeline *pipeline.Pipeline // the consumer role's
 
-	ingestLn, apiLn net.Listener
-	ingestHTTP      *http.Server
-	apiHTTP         *http.Server
+	ingestLn, apiLn, consumerLn net.Listener
+	servers                     []*http.Server
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -71,73 +71,86 @@ type Server struct {
 	closeErr  error
 }
 
-// touchpointRetention is how long the in-process hot state keeps a touchpoint, from its
-// touch time: the longest click lookback an app may set (30 days) and a day to spare.
-const touchpointRetention = 31 * 24 * time.Hour
-
-// openServer opens the embedded backends under cfg.DataDir.
-func openServer(cfg *Config, logger *slog.Logger) (_ *Server, err error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	s := &Server{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
-	defer func() {
-		if err != nil {
-			s.closeBackends()
-		}
-	}()
+// openServer opens the backends of the roles and, for the consumer role, the pipeline.
+func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if s.meta, err = sqlite.Open(filepath.Join(cfg.DataDir, "metadata.db"), logger.With("component", "sqlite")); err != nil {
-		return nil, fmt.Errorf("open metadata store: %w", err)
-	}
-	if s.log, err = wal.Open(filepath.Join(cfg.DataDir, "wal"), wal.Options{
-		SegmentSize: cfg.WALSegmentBytes, Retention: cfg.WALRetention, Logger: logger.With("component", "wal"),
-	}); err != nil {
-		return nil, fmt.Errorf("open write-ahead log: %w", err)
-	}
-	if s.dedup, err = dedup.Open(filepath.Join(cfg.DataDir, "dedup"), dedup.Options{Logger: logger.With("component", "dedup")}); err != nil {
-		return nil, fmt.Errorf("open dedup state: %w", err)
-	}
-	if s.store, err = duckdb.Open(filepath.Join(cfg.DataDir, "analytics.duckdb"), duckdb.Options{
-		Logger: logger.With("component", "duckdb"), MemoryLimit: cfg.DuckDBMemory,
-	}); err != nil {
-		return nil, fmt.Errorf("open analytics store: %w", err)
-	}
-	s.hot = inmem.New(inmem.Options{Retention: touchpointRetention, Logger: logger.With("component", "hotstate")})
-	start := time.Now()
-	tps, devices, err := pipeline.RestoreHotState(context.Background(), s.store, s.hot, start.Add(-touchpointRetention))
+	b, err := openBackends(cfg, roles, logger)
 	if err != nil {
-		return nil, fmt.Errorf("restore hot state from the analytics store: %w", err)
+		return nil, err
 	}
-	logger.Info("hot state restored", "touchpoints", tps, "devices", devices, "took", time.Since(start).Round(time.Millisecond))
-	attributor := pipeline.NewAttributor(s.meta, s.hot, pipeline.AttributorOptions{Logger: logger, Registerer: s.registry})
-	s.pipeline = pipeline.New(s.log, s.dedup, s.store, pipeline.Options{
-		Logger: logger, Registerer: s.registry, Stage: attributor,
-	})
+	s.backends = b
+	if roles.has(roleConsumer) {
+		attributor := pipeline.NewAttributor(b.meta, b.hot, pipeline.AttributorOptions{Logger: logger, Registerer: s.registry})
+		s.pipeline = pipeline.New(b.reader, b.dedup, b.store, pipeline.Options{
+			Logger: logger, Registerer: s.registry, Stage: attributor,
+		})
+	}
 	return s, nil
 }
 
-// Start opens the listeners and starts serving and processing.
+// Start opens the listeners of the roles and starts serving and processing.
 func (s *Server) Start() (err error) {
-	if s.ingestLn, err = net.Listen("tcp", s.cfg.IngestAddr); err != nil {
-		return fmt.Errorf("listen on INGEST_ADDR %s: %w", s.cfg.IngestAddr, err)
+	b := s.backends
+	if s.roles.has(roleIngestion) {
+		if s.ingestLn, err = net.Listen("tcp", s.cfg.IngestAddr); err != nil {
+			return fmt.Errorf("listen on INGEST_ADDR %s: %w", s.cfg.IngestAddr, err)
+		}
 	}
-	if s.apiLn, err = net.Listen("tcp", s.cfg.APIAddr); err != nil {
-		return fmt.Errorf("listen on API_ADDR %s: %w", s.cfg.APIAddr, err)
+	if s.roles.has(roleAPI) {
+		if s.apiLn, err = net.Listen("tcp", s.cfg.APIAddr); err != nil {
+			return fmt.Errorf("listen on API_ADDR %s: %w", s.cfg.APIAddr, err)
+		}
 	}
-	health := map[string]func(context.Context) error{
-		"metadata": s.meta.Ping,
-		"store":    s.store.Ping,
+	if s.roles == roleConsumer {
+		if s.consumerLn, err = net.Listen("tcp", s.cfg.ConsumerAddr); err != nil {
+			return fmt.Errorf("listen on CONSUMER_ADDR %s: %w", s.cfg.ConsumerAddr, err)
+		}
 	}
-	ing := ingest.New(ingest.Config{
-		Log: s.log, Apps: s.meta, Links: s.meta, Devices: s.hot, Health: health,
-		TrustedProxies: s.cfg.TrustedProxies, CORSOrigins: s.cfg.CORSOrigins,
-		Registry: s.registry, Logger: s.logger.With("component", "ingest"),
-	})
-	s.ingestHTTP = newHTTPServer(ing, s.logger)
+	var ing *ingest.Server
+	if s.roles.has(roleIngestion | roleAPI) {
+		// The API's track routes go through the same ingestion code into the log.
+		var devices ingest.Devices
+		if b.hot != nil {
+			devices = b.hot
+		}
+		ing = ingest.New(ingest.Config{
+			Log: b.log, Apps: b.meta, Links: b.meta, Devices: devices, Health: b.health,
+			TrustedProxies: s.cfg.TrustedProxies, CORSOrigins: s.cfg.CORSOrigins,
+			Registry: s.registry, Logger: s.logger.With("component", "ingest"), RateLimiter: b.limit,
+		})
+	}
+	if s.ingestLn != nil {
+		s.serve(ing, s.ingestLn)
+	}
+	if s.apiLn != nil {
+		s.serve(s.apiHandler(ing), s.apiLn)
+	}
+	if s.consumerLn != nil {
+		s.serve(ingest.Middleware(s.consumerHandler(), ingest.MiddlewareConfig{Listener: "consumer", Logger: s.logger, Registry: s.registry}), s.consumerLn)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if s.pipeline != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.pipeline.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.logger.Error("pipeline stopped", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// apiHandler is the API listener's handler, sending tracked events through ing.
+func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 	publicURL := s.cfg.PublicURL
-	if publicURL == "" {
+	if publicURL == "" && s.ingestLn != nil {
 		publicURL = localURL(s.ingestLn.Addr())
+	} else if publicURL == "" {
+		s.logger.Warn("PUBLIC_URL is not set: tracking links' click and impression URLs will be paths without the ingestion listener's host")
 	}
 	var google *api.GoogleConfig
 	if s.cfg.GoogleClientID != "" {
@@ -148,34 +161,51 @@ func (s *Server) Start() (err error) {
 		s.logger.Info("sign-in with Google on", "issuer", google.IssuerURL,
 			"code_flow", google.ClientSecret != "" && google.RedirectURL != "")
 	}
-	apiHandler := api.New(api.Config{
-		Apps: s.meta, Links: s.meta, Users: s.meta, Results: s.store, Tracker: ing, Health: health, Registry: s.registry,
+	b := s.backends
+	return api.New(api.Config{
+		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: ing, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
-		TrustedProxies: s.cfg.TrustedProxies,
+		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(),
 	})
-	s.apiHTTP = newHTTPServer(apiHandler, s.logger)
+}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Add(3)
+// consumerHandler serves the consumer service's /health and /metrics.
+func (s *Server) consumerHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /health", ingest.HealthHandler(s.backends.health, s.logger))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", ingest.NotFound)
+	return mux
+}
+
+// serve serves h on ln until Close.
+func (s *Server) serve(h http.Handler, ln net.Listener) {
+	srv := newHTTPServer(h, s.logger)
+	s.servers = append(s.servers, srv)
+	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.pipeline.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			s.logger.Error("pipeline stopped", "err", err)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("listener stopped", "addr", ln.Addr(), "err", err)
 		}
 	}()
-	for _, srv := range []struct {
-		h  *http.Server
-		ln net.Listener
-	}{{s.ingestHTTP, s.ingestLn}, {s.apiHTTP, s.apiLn}} {
-		go func() {
-			defer s.wg.Done()
-			if err := srv.h.Serve(srv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.logger.Error("listener stopped", "addr", srv.ln.Addr(), "err", err)
-			}
-		}()
+}
+
+// namedListener is a listener with the name of its address setting, for the start-up log.
+type namedListener struct {
+	name string
+	ln   net.Listener
+}
+
+// listeners are the listeners the process opened.
+func (s *Server) listeners() []namedListener {
+	var out []namedListener
+	for _, l := range []namedListener{{"ingest", s.ingestLn}, {"api", s.apiLn}, {"consumer", s.consumerLn}} {
+		if l.ln != nil {
+			out = append(out, l)
+		}
 	}
-	return nil
+	return out
 }
 
 // localURL is the http URL of a listener on this machine: its address, with localhost for
@@ -201,40 +231,23 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		defer cancel()
-		for _, h := range []*http.Server{s.ingestHTTP, s.apiHTTP} {
-			if h != nil {
-				if err := h.Shutdown(ctx); err != nil {
-					s.closeErr = errors.Join(s.closeErr, fmt.Errorf("shut down listener: %w", err))
-				}
+		for _, h := range s.servers {
+			if err := h.Shutdown(ctx); err != nil {
+				s.closeErr = errors.Join(s.closeErr, fmt.Errorf("shut down listener: %w", err))
+			}
+		}
+		for _, ln := range []net.Listener{s.ingestLn, s.apiLn, s.consumerLn} {
+			if ln != nil {
+				ln.Close() // opened but never served when Start failed half-way
 			}
 		}
 		if s.cancel != nil {
 			s.cancel()
 		}
 		s.wg.Wait()
-		s.closeErr = errors.Join(s.closeErr, s.closeBackends())
+		s.closeErr = errors.Join(s.closeErr, s.backends.Close())
 	})
 	return s.closeErr
-}
-
-func (s *Server) closeBackends() error {
-	var errs []error
-	if s.log != nil {
-		errs = append(errs, s.log.Close())
-	}
-	if s.dedup != nil {
-		errs = append(errs, s.dedup.Close())
-	}
-	if s.store != nil {
-		errs = append(errs, s.store.Close())
-	}
-	if s.hot != nil {
-		errs = append(errs, s.hot.Close())
-	}
-	if s.meta != nil {
-		errs = append(errs, s.meta.Close())
-	}
-	return errors.Join(errs...)
 }
 
 // newHTTPServer returns an http.Server with timeouts that keep slow or idle clients from

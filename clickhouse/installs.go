@@ -1,0 +1,228 @@
+package clickhouse
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// selectInstalls reads the columns in the order scanInstall expects.
+const selectInstalls = `SELECT "partition", "offset", app_id, device_id, install_event_id,
+	install_time, attributed, match_type, touch_type, touchpoint_id, touch_time,
+	media_source, campaign, adset, ad, site_id, channel, click_id, deep_link_value,
+	ctit_seconds, is_reinstall, is_reattribution, rejected_touchpoint_id,
+	rejected_media_source, rejected_reason, first_install_time
+FROM installs FINAL`
+
+// latestFirst orders a device's installs from the one at the highest log position.
+const latestFirst = ` ORDER BY "partition" DESC, "offset" DESC`
+
+// Attribution returns the install decision of the device's install event with the highest
+// (partition, offset). It returns ENOTFOUND when the app's device has no stored install,
+// and EUNAVAILABLE once the store is closed or when the server cannot be reached.
+//
+// The installs table is sorted by app and install time, not device: this reads the app's
+// installs' device ids. The hot state answers the SDK's requests; this is for the API and
+// the tools.
+func (s *Store) Attribution(ctx context.Context, appID, deviceID string) (*unmogrowp.Install, error) {
+	if s.closed.Load() {
+		return nil, errClosed()
+	}
+	rows, err := s.conn.Query(ctx, selectInstalls+` WHERE app_id = $1 AND device_id = $2`+latestFirst+` LIMIT 1`, appID, deviceID)
+	if err != nil {
+		return nil, fmt.Errorf("read attribution: %w", classify(ctx, err))
+	}
+	defer rows.Close()
+	var in unmogrowp.Install
+	found := rows.Next()
+	if found {
+		err = scanInstall(rows, &in)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read attribution: %w", classify(ctx, err))
+	case !found:
+		return nil, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "The device has no install.")
+	}
+	return &in, nil
+}
+
+// Installs returns a page of the app's install decisions, newest install time first (ties:
+// highest partition, then offset, first), and the cursor of the next page. The cursor
+// holds the page's last (install time, partition, offset), and the next page starts after
+// it: pages neither skip nor repeat an install, even when installs are appended between
+// them. The cursors are package duckdb's. It returns EINVALID for a missing app id or a
+// cursor it did not make, and EUNAVAILABLE once the store is closed or when the server
+// cannot be reached.
+func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmogrowp.Install, string, error) {
+	if s.closed.Load() {
+		return nil, "", errClosed()
+	}
+	if f.AppID == "" {
+		return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "The app id is required.")
+	}
+	var w where
+	w.add("app_id = ", f.AppID)
+	if !f.From.IsZero() {
+		w.add("install_time >= ", ceilMicros(f.From))
+	}
+	if !f.To.IsZero() {
+		w.add("install_time < ", ceilMicros(f.To))
+	}
+	if f.Cursor != "" {
+		c, ok := decodeCursor(f.Cursor)
+		if !ok {
+			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "The cursor is not valid.")
+		}
+		t, p, o := w.next(1), w.next(2), w.next(3)
+		w.raw(`(install_time < `+t+` OR (install_time = `+t+` AND ("partition" < `+p+
+			` OR ("partition" = `+p+` AND "offset" < `+o+`))))`, c.installTime, c.partition, c.offset)
+	}
+	query := selectInstalls + w.clause() + ` ORDER BY install_time DESC, "partition" DESC, "offset" DESC`
+	if f.Limit > 0 {
+		// One more than asked tells whether there is a next page.
+		query += " LIMIT " + strconv.Itoa(f.Limit+1)
+	}
+	rows, err := s.conn.Query(ctx, query, w.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("query installs: %w", classify(ctx, err))
+	}
+	defer rows.Close()
+	var installs []unmogrowp.Install
+	for rows.Next() {
+		var in unmogrowp.Install
+		if err := scanInstall(rows, &in); err != nil {
+			return nil, "", fmt.Errorf("query installs: %w", classify(ctx, err))
+		}
+		installs = append(installs, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("query installs: %w", classify(ctx, err))
+	}
+	if f.Limit <= 0 || len(installs) <= f.Limit {
+		return installs, "", nil
+	}
+	installs = installs[:f.Limit]
+	last := &installs[f.Limit-1]
+	return installs, encodeCursor(cursor{micros(last.InstallTime), last.Partition, last.Offset}), nil
+}
+
+// ScanDevices calls fn with the latest install decision of every (app, device), as
+// Attribution returns it, and returns fn's first error as it is. It reads the devices in
+// chunks of about 100k (by a hash of app and device id), one query each, so the server
+// sorts one chunk at a time. Installs appended during the scan may or may not be seen. It
+// returns EUNAVAILABLE once the store is closed or when the server cannot be reached.
+func (s *Store) ScanDevices(ctx context.Context, fn func(unmogrowp.Install) error) error {
+	if s.closed.Load() {
+		return errClosed()
+	}
+	var fnErr error
+	err := func() error {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, `SELECT count() FROM installs`).Scan(&n); err != nil {
+			return err
+		}
+		chunks := max(1, (n+uint64(s.scanChunk)-1)/uint64(s.scanChunk))
+		for c := range chunks {
+			rows, err := s.conn.Query(ctx, selectInstalls+` WHERE cityHash64(app_id, device_id) % $1 = $2`+
+				` ORDER BY app_id, device_id, "partition" DESC, "offset" DESC LIMIT 1 BY app_id, device_id`, chunks, c)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var in unmogrowp.Install
+				if err := scanInstall(rows, &in); err != nil {
+					rows.Close()
+					return err
+				}
+				if fnErr = fn(in); fnErr != nil {
+					rows.Close()
+					return fnErr
+				}
+			}
+			if err := rows.Err(); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("scan devices: %w", classify(ctx, err))
+	}
+	return nil
+}
+
+// scanInstall reads one row of selectInstalls into in.
+func scanInstall(row scanner, in *unmogrowp.Install) error {
+	var installTime, touchTime, firstInstallTime int64
+	var attributed, reinstall, reattribution uint8
+	var rejTouchpoint, rejSource, rejReason []string
+	err := row.Scan(&in.Partition, &in.Offset, &in.AppID, &in.DeviceID, &in.InstallEventID,
+		&installTime, &attributed, &in.MatchType, &in.TouchType, &in.TouchpointID,
+		&touchTime, &in.MediaSource, &in.Campaign, &in.Adset, &in.Ad, &in.SiteID, &in.Channel,
+		&in.ClickID, &in.DeepLinkValue, &in.CTITSeconds, &reinstall, &reattribution,
+		&rejTouchpoint, &rejSource, &rejReason, &firstInstallTime)
+	if err != nil {
+		return err
+	}
+	in.InstallTime, in.TouchTime, in.FirstInstallTime = fromMicros(installTime), fromMicros(touchTime), fromMicros(firstInstallTime)
+	in.Attributed, in.IsReinstall, in.IsReattribution = attributed != 0, reinstall != 0, reattribution != 0
+	in.Rejected = nil
+	if len(rejTouchpoint) != len(rejSource) || len(rejTouchpoint) != len(rejReason) {
+		return errors.New("install at partition " + strconv.Itoa(int(in.Partition)) + " offset " +
+			strconv.FormatInt(in.Offset, 10) + ": rejected arrays of different lengths")
+	}
+	for k := range rejTouchpoint {
+		in.Rejected = append(in.Rejected, unmogrowp.Rejection{TouchpointID: rejTouchpoint[k], MediaSource: rejSource[k], Reason: rejReason[k]})
+	}
+	return nil
+}
+
+// cursor is where a page of Installs ended: its last install's sort key.
+type cursor struct {
+	installTime int64 // Unix microseconds
+	partition   int32
+	offset      int64
+}
+
+// cursorVersion is the first byte of an encoded cursor; another layout takes another one.
+const cursorVersion = 1
+
+// encodeCursor encodes c as URL-safe base64 of a version byte, the install time in Unix
+// microseconds, the partition and the offset, big-endian: package duckdb's layout.
+func encodeCursor(c cursor) string {
+	b := make([]byte, 0, 21)
+	b = append(b, cursorVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(c.installTime))
+	b = binary.BigEndian.AppendUint32(b, uint32(c.partition))
+	b = binary.BigEndian.AppendUint64(b, uint64(c.offset))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor decodes what encodeCursor made, and reports false for anything else.
+func decodeCursor(s string) (cursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 21 || b[0] != cursorVersion {
+		return cursor{}, false
+	}
+	return cursor{
+		installTime: int64(binary.BigEndian.Uint64(b[1:])),
+		partition:   int32(binary.BigEndian.Uint32(b[9:])),
+		offset:      int64(binary.BigEndian.Uint64(b[13:])),
+	}, true
+}

@@ -1,0 +1,379 @@
+package clickhouse
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// reportSQL holds the reports' queries, one file per query named after what runs it
+// (stats.sql, chart_installs.sql, ...), in ClickHouse's dialect as of 18.16: package
+// duckdb keeps its own variant of each file, and both give the same answers (the shared
+// golden files of storetest.RunReports).
+//
+//go:embed sql/*.sql
+var reportSQL embed.FS
+
+// rejectedLookback is how much older than the report's range a rejected touchpoint may be:
+// the longest click lookback ATTRIBUTION.md allows (30 days), and a day to spare.
+const rejectedLookback = 31 * 24 * time.Hour
+
+// query runs the report query of the named file with its arguments ($1, $2, ...).
+func (s *Store) query(ctx context.Context, name string, args ...any) (chdriver.Rows, error) {
+	if s.closed.Load() {
+		return nil, errClosed()
+	}
+	q, err := reportSQL.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", name, err)
+	}
+	rows, err := s.conn.Query(ctx, strings.Join(statements(string(q)), ";"), args...)
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", name, classify(ctx, err))
+	}
+	return rows, nil
+}
+
+// each runs the named query and calls fn for each row; scan errors and fn's errors end it.
+func (s *Store) each(ctx context.Context, name string, fn func(chdriver.Rows) error, args ...any) error {
+	rows, err := s.query(ctx, name, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return fmt.Errorf("report %s: %w", name, classify(ctx, err))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("report %s: %w", name, classify(ctx, err))
+	}
+	return nil
+}
+
+// rangeArgs checks the arguments every report shares and returns the app id and the
+// range in Unix microseconds as query arguments ($1, $2, $3).
+func rangeArgs(appID string, from, to time.Time) ([]any, error) {
+	if err := unmogrowp.ReportRange(appID, from, to); err != nil {
+		return nil, err
+	}
+	return []any{appID, ceilMicros(from), ceilMicros(to)}, nil
+}
+
+// Stats returns the dashboard's totals of the app over [from, to) (see unmogrowp.Reports
+// for what counts), from one query: stats.sql.
+func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.Stats, error) {
+	args, err := rangeArgs(appID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var n [10]uint64
+	var revenue float64
+	err = s.each(ctx, "stats", func(rows chdriver.Rows) error {
+		return rows.Scan(&n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &revenue, &n[8], &n[9])
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	st := unmogrowp.Stats{
+		Installs: int64(n[0]), OrganicInstalls: int64(n[1]), NonOrganicInstalls: int64(n[2]),
+		Reinstalls: int64(n[3]), RejectedInstalls: int64(n[4]), Clicks: int64(n[5]),
+		Impressions: int64(n[6]), Events: int64(n[7]), Revenue: roundMoney(revenue),
+		ActiveDevices: int64(n[8]), Sessions: int64(n[9]),
+	}
+	st.ConversionRate = rate(st.NonOrganicInstalls, st.Clicks)
+	return &st, nil
+}
+
+// roundMoney rounds a sum of revenue to a millionth, as package duckdb does: it drops the
+// noise of floating-point addition (16.979999999999997), which depends on the order the
+// server's threads add in, so both stores give the same numbers.
+func roundMoney(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+// rate is n/d, 0 when d is 0.
+func rate(n, d int64) float64 {
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+// Chart returns one of the dashboard's charts of the app over [from, to), each from its
+// own query (chart_<type>.sql). Time charts are zero-filled here, in Go: the queries only
+// return the intervals that have data.
+func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to time.Time, interval string) (*unmogrowp.Chart, error) {
+	args, err := rangeArgs(appID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	switch interval {
+	case unmogrowp.IntervalHour, unmogrowp.IntervalDay, "":
+	default:
+		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown interval %q: use hour or day.", interval)
+	}
+	switch chartType {
+	case unmogrowp.ChartMediaSources:
+		return s.categoryChart(ctx, "chart_media_sources", args)
+	case unmogrowp.ChartPlatforms:
+		return s.categoryChart(ctx, "chart_platforms", args)
+	case unmogrowp.ChartInstalls, unmogrowp.ChartEvents, unmogrowp.ChartRevenue:
+	default:
+		return nil, unmogrowp.Errorf(unmogrowp.EINVALID,
+			"Unknown chart type %q: use installs, media_sources, events, revenue or platforms.", chartType)
+	}
+	tl, err := newTimeline(from, to, interval)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, tl.step.Microseconds())
+	switch chartType {
+	case unmogrowp.ChartInstalls:
+		organic, nonOrganic := tl.series("organic"), tl.series("non_organic")
+		err = s.each(ctx, "chart_installs", func(rows chdriver.Rows) error {
+			var bucket int64
+			var o, n uint64
+			if err := rows.Scan(&bucket, &o, &n); err != nil {
+				return err
+			}
+			i := tl.index(bucket)
+			organic.Data[i], nonOrganic.Data[i] = float64(o), float64(n)
+			return nil
+		}, args...)
+		return tl.chart(err, organic, nonOrganic)
+	case unmogrowp.ChartRevenue:
+		revenue := tl.series("revenue")
+		err = s.each(ctx, "chart_revenue", func(rows chdriver.Rows) error {
+			var bucket int64
+			var v float64
+			if err := rows.Scan(&bucket, &v); err != nil {
+				return err
+			}
+			revenue.Data[tl.index(bucket)] = roundMoney(v)
+			return nil
+		}, args...)
+		return tl.chart(err, revenue)
+	default: // unmogrowp.ChartEvents
+		return s.eventsChart(ctx, tl, args)
+	}
+}
+
+// eventsChart runs chart_events.sql and ranks its event types: the
+// unmogrowp.ChartEventTypes with the most events in the range (ties by name) are a series
+// each, in that order, and the others are summed in one last series,
+// unmogrowp.ChartOtherEvents.
+func (s *Store) eventsChart(ctx context.Context, tl *timeline, args []any) (*unmogrowp.Chart, error) {
+	type cell struct {
+		i         int // category
+		eventType string
+		n         uint64
+	}
+	var cells []cell
+	totals := map[string]uint64{}
+	err := s.each(ctx, "chart_events", func(rows chdriver.Rows) error {
+		var c cell
+		var bucket int64
+		if err := rows.Scan(&bucket, &c.eventType, &c.n); err != nil {
+			return err
+		}
+		c.i = tl.index(bucket)
+		cells = append(cells, c)
+		totals[c.eventType] += c.n
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	ranked := slices.SortedFunc(maps.Keys(totals), func(a, b string) int {
+		return cmp.Or(cmp.Compare(totals[b], totals[a]), strings.Compare(a, b))
+	})
+	rank := map[string]int{}
+	var series []unmogrowp.ChartSeries
+	for i, t := range ranked {
+		if i == unmogrowp.ChartEventTypes {
+			series = append(series, tl.series(unmogrowp.ChartOtherEvents))
+			break
+		}
+		rank[t] = i
+		series = append(series, tl.series(t))
+	}
+	for _, c := range cells {
+		r, ok := rank[c.eventType]
+		if !ok {
+			r = len(series) - 1 // other
+		}
+		series[r].Data[c.i] += float64(c.n)
+	}
+	return tl.chart(nil, series...)
+}
+
+// categoryChart runs a query of (category, installs) rows, in order, into a chart with
+// one series "installs".
+func (s *Store) categoryChart(ctx context.Context, name string, args []any) (*unmogrowp.Chart, error) {
+	c := &unmogrowp.Chart{Categories: []string{}, Series: []unmogrowp.ChartSeries{{Name: "installs", Data: []float64{}}}}
+	err := s.each(ctx, name, func(rows chdriver.Rows) error {
+		var cat string
+		var n uint64
+		if err := rows.Scan(&cat, &n); err != nil {
+			return err
+		}
+		c.Categories = append(c.Categories, cat)
+		c.Series[0].Data = append(c.Series[0].Data, float64(n))
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// timeline is the time categories of a chart: the intervals that start in
+// [trunc(from), to), in UTC.
+type timeline struct {
+	start      time.Time
+	step       time.Duration
+	categories []string
+}
+
+// newTimeline checks the interval ("" is a day) and lays out the categories.
+func newTimeline(from, to time.Time, interval string) (*timeline, error) {
+	tl := &timeline{categories: []string{}}
+	layout := time.RFC3339
+	switch interval {
+	case unmogrowp.IntervalHour:
+		tl.step = time.Hour
+	case unmogrowp.IntervalDay, "":
+		tl.step, layout = 24*time.Hour, time.DateOnly
+	default:
+		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown interval %q: use hour or day.", interval)
+	}
+	tl.start = from.UTC().Truncate(tl.step) // whole hours and days of UTC: the epoch is midnight
+	if n := to.Sub(tl.start) / tl.step; n > unmogrowp.MaxChartPoints {
+		return nil, unmogrowp.Errorf(unmogrowp.EINVALID,
+			"The range has more than %d intervals: use a longer interval or a shorter range.", unmogrowp.MaxChartPoints)
+	}
+	for t := tl.start; t.Before(to); t = t.Add(tl.step) {
+		tl.categories = append(tl.categories, t.Format(layout))
+	}
+	return tl, nil
+}
+
+// series returns a series of zeros, one per category.
+func (tl *timeline) series(name string) unmogrowp.ChartSeries {
+	return unmogrowp.ChartSeries{Name: name, Data: make([]float64, len(tl.categories))}
+}
+
+// index returns the category of a bucket (Unix microseconds, a multiple of the step) of
+// a time in range.
+func (tl *timeline) index(bucket int64) int {
+	i := int(fromMicros(bucket).Sub(tl.start) / tl.step)
+	return min(max(i, 0), len(tl.categories)-1)
+}
+
+// chart assembles the chart, or returns err.
+func (tl *timeline) chart(err error, series ...unmogrowp.ChartSeries) (*unmogrowp.Chart, error) {
+	if err != nil {
+		return nil, err
+	}
+	if series == nil {
+		series = []unmogrowp.ChartSeries{}
+	}
+	return &unmogrowp.Chart{Categories: tl.categories, Series: series}, nil
+}
+
+// MediaSourceReport returns the media_sources report of the app over [from, to), from one
+// query: media_sources.sql.
+func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.MediaSourceReport, error) {
+	args, err := rangeArgs(appID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rep := &unmogrowp.MediaSourceReport{Rows: []unmogrowp.MediaSourceRow{}}
+	err = s.each(ctx, "media_sources", func(rows chdriver.Rows) error {
+		var r unmogrowp.MediaSourceRow
+		var clicks, impressions, installs, events, rejected uint64
+		if err := rows.Scan(&r.MediaSource, &r.Campaign, &clicks, &impressions, &installs,
+			&events, &r.Revenue, &rejected); err != nil {
+			return err
+		}
+		r.Clicks, r.Impressions, r.Installs = int64(clicks), int64(impressions), int64(installs)
+		r.Events, r.RejectedInstalls = int64(events), int64(rejected)
+		r.ConversionRate = rate(r.Installs, r.Clicks)
+		r.Revenue = roundMoney(r.Revenue)
+		rep.Rows = append(rep.Rows, r)
+		return nil
+	}, append(args, ceilMicros(from.Add(-rejectedLookback)))...)
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// RetentionReport returns the retention report of the installs of the app in [from, to),
+// from one query: retention.sql. The events that count are those of the cohorts' days
+// up to unmogrowp.RetentionDays days after the last one, even after to.
+func (s *Store) RetentionReport(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.RetentionReport, error) {
+	args, err := rangeArgs(appID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	const day = 24 * time.Hour
+	evFrom := from.UTC().Truncate(day)
+	evTo := to.UTC().Add(-time.Nanosecond).Truncate(day).Add((unmogrowp.RetentionDays + 1) * day)
+	rep := &unmogrowp.RetentionReport{Cohorts: []unmogrowp.RetentionCohort{}}
+	err = s.each(ctx, "retention", func(rows chdriver.Rows) error {
+		var d, dayN int64
+		var installs, devices uint64
+		if err := rows.Scan(&d, &installs, &dayN, &devices); err != nil {
+			return err
+		}
+		date := time.Unix(d*int64(day/time.Second), 0).UTC().Format(time.DateOnly)
+		if n := len(rep.Cohorts); n == 0 || rep.Cohorts[n-1].InstallDate != date {
+			rep.Cohorts = append(rep.Cohorts, unmogrowp.RetentionCohort{
+				InstallDate: date, Installs: int64(installs), Retained: make([]int64, unmogrowp.RetentionDays+1),
+			})
+		}
+		if dayN >= 0 && dayN <= unmogrowp.RetentionDays {
+			rep.Cohorts[len(rep.Cohorts)-1].Retained[dayN] = int64(devices)
+		}
+		return nil
+	}, append(args, micros(evFrom), micros(evTo), unmogrowp.RetentionDays)...)
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// FraudReport returns the fraud report of the app's install decisions in [from, to), from
+// one query: fraud.sql.
+func (s *Store) FraudReport(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.FraudReport, error) {
+	args, err := rangeArgs(appID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rep := &unmogrowp.FraudReport{Rows: []unmogrowp.FraudRow{}}
+	err = s.each(ctx, "fraud", func(rows chdriver.Rows) error {
+		var r unmogrowp.FraudRow
+		var n uint64
+		if err := rows.Scan(&r.MediaSource, &r.Reason, &n); err != nil {
+			return err
+		}
+		r.Count = int64(n)
+		rep.Rows = append(rep.Rows, r)
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}

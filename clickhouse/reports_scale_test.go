@@ -1,0 +1,149 @@
+package clickhouse
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/storetest"
+)
+
+// TestReportsAtScale times every report on a store of realistic data, for the biggest app
+// over the last 7 days of the data, and logs the median of 5 runs of each, as package
+// duckdb's test of the same name does. It runs only when UNMOGROWP_REPORTS_EVENTS is set
+// to the number of events (10000000 for the target: each report under 1 s on 2 cores),
+// against the test server. The store is filled once with storetest.GenerateFixture through
+// Append, in batches of 100k events, into a database of its own that is dropped at the
+// end; with UNMOGROWP_REPORTS_CLICKHOUSE_DB set to a database name, it is kept there and
+// reused by the next run when it already holds events.
+//
+//	UNMOGROWP_TEST_CLICKHOUSE_URL=clickhouse://default:@127.0.0.1:9000 \
+//	UNMOGROWP_REPORTS_EVENTS=10000000 UNMOGROWP_REPORTS_CLICKHOUSE_DB=reports10m \
+//	    go test -run TestReportsAtScale -v -timeout 60m ./clickhouse/
+func TestReportsAtScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("UNMOGROWP_REPORTS_EVENTS"))
+	if n <= 0 {
+		t.Skip("set UNMOGROWP_REPORTS_EVENTS to the number of events to run it")
+	}
+	var s *Store
+	if db := os.Getenv("UNMOGROWP_REPORTS_CLICKHOUSE_DB"); db != "" {
+		opts := testOptions(t) // the server, and a database dropped at the end: unused
+		opts.Database = db
+		s = openWith(t, opts)
+	} else {
+		s = openTest(t)
+	}
+	ctx := context.Background()
+	have, err := s.CountEvents(ctx, unmogrowp.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if have == 0 {
+		start := time.Now()
+		var rows int
+		err := storetest.GenerateFixture(n, 1, 100_000, func(b unmogrowp.Batch) error {
+			rows += b.Len()
+			return s.Append(ctx, b)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("filled %d events (%d rows) in %v", n, rows, time.Since(start).Round(time.Second))
+	} else {
+		t.Logf("reusing database with %d events", have)
+	}
+	for _, tbl := range []string{"events", "touchpoints", "installs"} {
+		var c, parts uint64
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+tbl).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = $1 AND active", tbl).Scan(&parts); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d rows in %d parts", tbl, c, parts)
+	}
+	timeReports(t, s)
+}
+
+// scaleRange is the range the scale test asks about: the last 7 days of the fixture.
+func scaleRange() (from, to time.Time) {
+	to = storetest.FixtureStart.Add(storetest.FixtureSpan)
+	return to.Add(-7 * 24 * time.Hour), to
+}
+
+// median returns the median of the durations.
+func median(ds []time.Duration) time.Duration {
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// timeReports runs every report 5 times (after one warm-up run) for the biggest app of
+// storetest.GenerateFixture over the last 7 days of its data, and logs each median; it
+// fails a report whose median is over a second.
+func timeReports(t *testing.T, s *Store) {
+	ctx := context.Background()
+	app := storetest.FixtureApps[0]
+	from, to := scaleRange()
+	reports := []struct {
+		name string
+		run  func() (any, error)
+	}{
+		{"stats", func() (any, error) { return s.Stats(ctx, app, from, to) }},
+		{"chart installs/day", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalDay)
+		}},
+		{"chart installs/hour", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalHour)
+		}},
+		{"chart media_sources", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartMediaSources, from, to, "")
+		}},
+		{"chart events/hour", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartEvents, from, to, unmogrowp.IntervalHour)
+		}},
+		{"chart revenue/day", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartRevenue, from, to, unmogrowp.IntervalDay)
+		}},
+		{"chart platforms", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartPlatforms, from, to, "")
+		}},
+		{"media_sources report", func() (any, error) { return s.MediaSourceReport(ctx, app, from, to) }},
+		{"retention report", func() (any, error) { return s.RetentionReport(ctx, app, from, to) }},
+		{"fraud report", func() (any, error) { return s.FraudReport(ctx, app, from, to) }},
+	}
+	for _, r := range reports {
+		first, err := r.run()
+		if err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+		var ds []time.Duration
+		for range 5 {
+			start := time.Now()
+			if _, err := r.run(); err != nil {
+				t.Fatalf("%s: %v", r.name, err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		m := median(ds)
+		t.Logf("%-22s median %7.1f ms (runs %v)", r.name, float64(m.Microseconds())/1000, roundAll(ds))
+		if st, ok := first.(*unmogrowp.Stats); ok {
+			t.Logf("  %+v", *st)
+		}
+		if m > time.Second {
+			t.Errorf("%s: median %v, over 1s", r.name, m)
+		}
+	}
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}

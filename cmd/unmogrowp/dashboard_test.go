@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestDashboardInBrowser runs the dashboard's browser test (web/e2e/dashboard.test.mjs) in
+// headless Chromium against the real binary: sign-up, an app, a link, events through the
+// ingestion API, and the overview, reports, links and installs pages showing them.
+// Screenshots go to $UNMOGROWP_ARTIFACTS, or web/e2e/screenshots.
+//
+// It needs Debian's chromium and web/node_modules (npm ci); without them it is skipped,
+// unless UNMOGROWP_REQUIRE_INTEGRATION=1 (as in CI), where it fails.
+func TestDashboardInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: runs without -short")
+	}
+	webDir, err := filepath.Abs(filepath.Join("..", "..", "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		missing = append(missing, "/usr/bin/chromium")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing = append(missing, "node")
+	}
+	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "playwright-core")); err != nil {
+		missing = append(missing, "web/node_modules/playwright-core")
+	}
+	if len(missing) > 0 {
+		const how = "apt-get install chromium && (cd web && npm ci)"
+		if os.Getenv("UNMOGROWP_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("browser tests need %v (UNMOGROWP_REQUIRE_INTEGRATION=1): %s", missing, how)
+		}
+		t.Skip("browser tests skipped: " + how)
+	}
+
+	p := startServe(t, t.TempDir())
+	artifacts := os.Getenv("UNMOGROWP_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join(webDir, "e2e", "screenshots")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "dashboard.test.mjs"))
+	cmd.Dir = webDir
+	cmd.Env = append(os.Environ(),
+		"UNMOGROWP_API_URL="+p.api,
+		"UNMOGROWP_INGEST_URL="+p.ingest,
+		"UNMOGROWP_ARTIFACTS="+artifacts,
+	)
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.CombinedOutput()
+	t.Logf("node e2e/dashboard.test.mjs:\n%s", out)
+	if err != nil {
+		t.Fatalf("browser test failed: %v (screenshots in %s)", err, artifacts)
+	}
+}

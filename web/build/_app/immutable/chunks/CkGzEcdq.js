@@ -1,0 +1,1 @@
+import{it as e}from"./DqPW7gSl.js";e();

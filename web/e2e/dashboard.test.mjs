@@ -1,0 +1,378 @@
+// Browser test of the dashboard against a running `unmogrowp serve`, in Debian's headless
+// Chromium driven by playwright-core. cmd/unmogrowp/dashboard_test.go starts the server and
+// runs this; by hand:
+//
+//   UNMOGROWP_API_URL=http://127.0.0.1:3001 UNMOGROWP_INGEST_URL=http://127.0.0.1:8080 \
+//     node e2e/dashboard.test.mjs
+//
+// It signs up, creates an app (reading its keys off the page), sets its minimum
+// click-to-install time to 0 in the settings (after seeing the server refuse a bad value),
+// creates a tracking link, opens the overview, then sends a click on the link with an
+// Android user agent and events through the ingestion API, and waits for the live overview
+// to show them without a reload: KPI tiles and the installs chart. It then checks the
+// reports, the links and the installs pages, and saves screenshots of each at 1280 px and
+// 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots).
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const apiURL = must('UNMOGROWP_API_URL').replace(/\/+$/, '');
+const ingestURL = must('UNMOGROWP_INGEST_URL').replace(/\/+$/, '');
+const artifacts = resolve(process.env.UNMOGROWP_ARTIFACTS || join(import.meta.dirname, 'screenshots'));
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+/** How long the page may take to show what was sent: processing, then a 5 s refresh. */
+const SETTLE_MS = 45_000;
+
+const ANDROID_UA =
+	'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36';
+
+function must(name) {
+	const v = process.env[name];
+	if (!v) {
+		console.error(`${name} is not set`);
+		process.exit(2);
+	}
+	return v;
+}
+
+const started = Date.now();
+function step(msg) {
+	console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+}
+
+/** POSTs JSON to the ingestion listener and checks the answer. */
+async function ingest(path, headers, body) {
+	const resp = await fetch(ingestURL + path, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json', ...headers },
+		body: JSON.stringify(body)
+	});
+	const text = await resp.text();
+	assert.equal(resp.status, 200, `POST ${path}: ${resp.status} ${text}`);
+	const data = JSON.parse(text);
+	if ('rejected' in data) assert.equal(data.rejected, 0, `POST ${path}: ${text}`);
+	return data;
+}
+
+/** Clicks a tracking link as an Android phone would and returns the click id it carries. */
+async function click(url) {
+	const resp = await fetch(url, { redirect: 'manual', headers: { 'User-Agent': ANDROID_UA } });
+	assert.equal(resp.status, 302, `GET ${url}: ${resp.status}`);
+	const location = resp.headers.get('location') ?? '';
+	const referrer = new URL(location).searchParams.get('referrer');
+	assert.ok(referrer, `the click's redirect ${location} carries no referrer`);
+	const clickID = new URLSearchParams(referrer).get('click_id');
+	assert.ok(clickID, `the referrer ${referrer} carries no click_id`);
+	return { referrer, clickID, at: Date.now() };
+}
+
+/** The number in a KPI tile's data-value. */
+async function kpi(page, id) {
+	return Number(await page.getByTestId(id).getAttribute('data-value'));
+}
+
+async function waitKPI(page, id, want) {
+	await page.waitForFunction(
+		([id, want]) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value')) === want,
+		[id, want],
+		{ timeout: SETTLE_MS, polling: 250 }
+	).catch(async (e) => {
+		throw new Error(`${id} shows ${await kpi(page, id)}, want ${want}: ${e.message}`);
+	});
+}
+
+async function shot(page, name) {
+	const file = join(artifacts, `${name}.png`);
+	await page.screenshot({ path: file, fullPage: true });
+	step(`screenshot ${file}`);
+}
+
+/** Waits until the page has no loading placeholders or spinners left. */
+async function settled(page) {
+	await page.waitForFunction(() => !document.querySelector('[role="status"], .animate-pulse'), null, {
+		timeout: SETTLE_MS
+	});
+}
+
+mkdirSync(artifacts, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), 'unmogrowp-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+	executablePath: chromiumPath,
+	headless: true,
+	viewport: { width: 1280, height: 900 },
+	deviceScaleFactor: 1,
+	args: [
+		'--headless',
+		'--no-sandbox',
+		'--disable-gpu',
+		'--disable-quic',
+		'--no-first-run',
+		'--disable-background-networking',
+		'--disable-component-update',
+		'--disable-sync'
+	]
+});
+
+let failed = false;
+const page = context.pages()[0] ?? (await context.newPage());
+const consoleErrors = [];
+page.on('console', (m) => {
+	if (m.type() === 'error') consoleErrors.push(m.text());
+});
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+page.setDefaultTimeout(30_000);
+
+try {
+	// Sign up.
+	step(`open ${apiURL}`);
+	await page.goto(apiURL + '/');
+	await page.waitForURL('**/login');
+	await shot(page, 'login-1280');
+	// No Google sign-in configured (GET /api/auth/google answers 404): no button.
+	await page.getByRole('button', { name: 'Sign in' }).waitFor();
+	assert.equal(await page.getByTestId('google-signin').count(), 0, 'no Google button without Google configured');
+	await page.getByRole('button', { name: 'Create an account' }).click();
+	const email = `marketer-${Date.now()}@example.com`;
+	await page.getByLabel('Name').fill('Mia Marketer');
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill('correct horse battery');
+	await page.getByRole('button', { name: 'Create account' }).click();
+	await page.waitForURL('**/apps');
+	await page.getByText('No apps yet').waitFor();
+	step(`registered ${email}`);
+
+	// Create an app and read its keys off the page.
+	await page.getByRole('link', { name: 'Create your first app' }).click();
+	await page.getByLabel('Name').fill('Space Runner');
+	await page.getByLabel('Platform').selectOption('android');
+	await page.getByLabel('Bundle ID').fill('com.example.spacerunner');
+	await page.getByLabel('Google Play URL').fill('https://play.google.com/store/apps/details?id=com.example.spacerunner');
+	await page.getByLabel('App Store URL').fill('https://apps.apple.com/app/id1234567890');
+	await page.getByRole('button', { name: 'Create app' }).click();
+	await page.getByText('Copy the server key now.').waitFor();
+	const appID = await page.getByTestId('app-id').getAttribute('data-value');
+	const sdkKey = await page.getByTestId('sdk-key').getAttribute('data-value');
+	const serverKey = await page.getByTestId('server-key').getAttribute('data-value');
+	assert.ok(appID && sdkKey && serverKey, 'the page shows the app id, SDK key and server key');
+	assert.notEqual(sdkKey, serverKey);
+	await shot(page, 'app-created-1280');
+	step(`created app ${appID}`);
+
+	// Settings: a value out of range is refused with the server's message; then allow
+	// installs right after their click (min CTIT 0), as this test sends them.
+	await page.goto(`${apiURL}/apps/${appID}/settings`);
+	await page.getByLabel('Click lookback').fill('99');
+	await page.getByRole('button', { name: 'Save changes' }).click();
+	await page.getByRole('alert').filter({ hasText: 'click_lookback_days' }).waitFor();
+	await page.getByLabel('Click lookback').fill('7');
+	await page.getByLabel('Minimum click-to-install time').fill('0');
+	await page.getByRole('button', { name: 'Save changes' }).click();
+	await page.getByText('Settings saved.').waitFor();
+	step('settings saved');
+
+	// A tracking link.
+	await page.getByRole('link', { name: 'Tracking links' }).first().click();
+	await page.getByText('No tracking links yet').waitFor();
+	await page.getByLabel('Media source').fill('facebook_ads');
+	await page.getByLabel('Campaign').fill('summer_sale');
+	await page.getByLabel('Deep link value').fill('promo/summer');
+	await page.getByRole('button', { name: 'Create link' }).click();
+	await page.getByTestId('created-link').waitFor();
+	const clickURL = await page.getByTestId('link-row').first().getByTestId('click-url').textContent();
+	assert.match(clickURL ?? '', /\/c\/[^/]+$/, 'the link row shows its click URL');
+	step(`created link ${clickURL}`);
+
+	// The overview, live, before anything was sent.
+	await page.getByRole('link', { name: 'Overview' }).first().click();
+	await settled(page);
+	assert.equal(await kpi(page, 'kpi-installs'), 0);
+	await page.getByTestId('live-toggle').filter({ hasText: 'Live' }).waitFor();
+	await page.getByTestId('chart-installs').locator('[data-empty]').waitFor();
+	await shot(page, 'overview-empty-1280');
+
+	// Traffic: a click on the link from an Android phone and the install it caused, a click
+	// whose install had begun before it (click injection: refused), organic installs,
+	// sessions and purchases.
+	const paid = await click(clickURL);
+	const injected = await click(clickURL);
+	const app = { 'X-App-Key': sdkKey };
+	await ingest('/v1/events', app, {
+		event_type: 'install',
+		device_id: 'paid-device-1',
+		platform: 'android',
+		os_version: '14',
+		install_referrer: paid.referrer
+	});
+	await ingest('/v1/events', app, {
+		event_type: 'install',
+		device_id: 'injected-device-1',
+		platform: 'android',
+		os_version: '14',
+		install_referrer: injected.referrer,
+		install_begin_ts: Math.floor(injected.at / 1000) - 60
+	});
+	await ingest('/v1/events/batch', app, {
+		events: [
+			{ event_type: 'install', device_id: 'organic-1', platform: 'android', os_version: '13' },
+			{ event_type: 'install', device_id: 'organic-2', platform: 'ios', os_version: '17.4' },
+			{ event_type: 'install', device_id: 'organic-3', platform: 'ios', os_version: '17.1' }
+		]
+	});
+	await ingest('/v1/events/batch', app, {
+		events: ['paid-device-1', 'organic-1', 'organic-2', 'organic-2'].map((d) => ({
+			event_type: 'session',
+			device_id: d
+		}))
+	});
+	// A purchase reported by the advertiser's server, and one by the SDK.
+	await ingest('/v1/events', { 'X-Api-Key': serverKey }, {
+		event_type: 'purchase',
+		device_id: 'paid-device-1',
+		revenue: 1234.5,
+		currency: 'USD'
+	});
+	await ingest('/v1/events', app, { event_type: 'purchase', device_id: 'organic-2', revenue: 19.99, currency: 'USD' });
+	step('sent 2 clicks, 5 installs, 4 sessions and 2 purchases');
+
+	// The live overview picks them up without a reload.
+	await waitKPI(page, 'kpi-installs', 5);
+	await waitKPI(page, 'kpi-non-organic', 1);
+	await waitKPI(page, 'kpi-organic', 4);
+	await waitKPI(page, 'kpi-clicks', 2);
+	await waitKPI(page, 'kpi-rejected', 1);
+	await waitKPI(page, 'kpi-sessions', 4);
+	await page.getByTestId('kpi-revenue-value').filter({ hasText: '$1,254.49' }).waitFor({ timeout: SETTLE_MS });
+	assert.equal(await page.getByTestId('kpi-installs-value').textContent(), '5');
+	// The installs chart draws its bars: filled paths beyond the two legend marks.
+	await page.waitForFunction(
+		() => document.querySelectorAll('[data-testid="chart-installs"] svg path:not([fill="none"])').length > 2,
+		null,
+		{ timeout: SETTLE_MS }
+	);
+	await page.getByTestId('chart-media-sources').getByText('facebook_ads').first().waitFor();
+	step('overview shows the events');
+
+	// The date range: today (hourly charts) and a custom range of days hold the same installs.
+	await page.getByRole('button', { name: 'Today', exact: true }).click();
+	await page.getByText('Organic and non-organic, per hour').waitFor();
+	await waitKPI(page, 'kpi-installs', 5);
+	await page.getByRole('button', { name: 'Custom', exact: true }).click();
+	await page.getByLabel('From').waitFor();
+	await page.getByText('Organic and non-organic, per day').waitFor();
+	await waitKPI(page, 'kpi-installs', 5);
+	await page.getByRole('button', { name: '7 days', exact: true }).click();
+	await waitKPI(page, 'kpi-installs', 5);
+
+	// Pausing stops the refresh.
+	await page.getByTestId('live-toggle').click();
+	await page.getByTestId('live-toggle').filter({ hasText: 'Paused' }).waitFor();
+	await page.getByTestId('live-toggle').click();
+	await page.getByTestId('live-toggle').filter({ hasText: 'Live' }).waitFor();
+
+	// Reports: a row for organic and one for the link's media source.
+	await page.getByRole('link', { name: 'Reports' }).first().click();
+	const sources = page.getByTestId('report-media-sources');
+	await sources.locator('[data-source="organic"]').waitFor({ timeout: SETTLE_MS });
+	await sources.locator('[data-source="facebook_ads"]').waitFor({ timeout: SETTLE_MS });
+	const fb = sources.locator('[data-source="facebook_ads"]');
+	assert.match((await fb.textContent()) ?? '', /summer_sale/);
+	assert.match((await fb.textContent()) ?? '', /\$1,234\.50/);
+	await page.getByTestId('report-fraud').getByText('Click injection').waitFor({ timeout: SETTLE_MS });
+	await page.getByTestId('cohort-row').first().waitFor({ timeout: SETTLE_MS });
+	const retention = page.getByTestId('report-retention');
+	assert.equal(await retention.locator('thead th').count(), 2 + 6, 'key days: 0, 1, 3, 7, 14, 30');
+	await retention.getByRole('button', { name: 'All days' }).click();
+	assert.equal(await retention.locator('thead th').count(), 2 + 31, 'all days: 0 to 30');
+	assert.equal(await retention.getByTestId('cohort-row').first().locator('td').nth(2).textContent().then((t) => t?.trim()), '100%');
+	await retention.getByRole('button', { name: 'Key days' }).click();
+	// Sorting by a column orders its rows.
+	await sources.getByRole('button', { name: 'Media source' }).click();
+	const order = await sources.locator('[data-testid="source-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-source')));
+	assert.deepEqual(order, [...order].sort(), 'sorted by media source');
+	await sources.getByRole('button', { name: 'Installs' }).click();
+	step('reports show the rows');
+
+	// Installs: the paid one matched by referrer, the injected one with its rejected click.
+	await page.getByRole('link', { name: 'Installs' }).first().click();
+	const paidRow = page.locator('[data-testid="install-row"][data-device="paid-device-1"]');
+	await paidRow.waitFor();
+	assert.match((await paidRow.textContent()) ?? '', /Install referrer/);
+	assert.match((await paidRow.textContent()) ?? '', /facebook_ads/);
+	const injectedRow = page.locator('[data-testid="install-row"][data-device="injected-device-1"]');
+	assert.match((await injectedRow.textContent()) ?? '', /Click injection/);
+	assert.equal(await page.getByTestId('install-row').count(), 5);
+	step('installs list shows the decisions');
+
+	// Screenshots of each page at desktop and phone widths.
+	const pages = [
+		['apps', '/apps'],
+		['overview', `/apps/${appID}`],
+		['reports', `/apps/${appID}/reports`],
+		['links', `/apps/${appID}/links`],
+		['installs', `/apps/${appID}/installs`],
+		['settings', `/apps/${appID}/settings`]
+	];
+	for (const [width, height] of [
+		[1280, 900],
+		[390, 844]
+	]) {
+		await page.setViewportSize({ width, height });
+		for (const [name, path] of pages) {
+			await page.goto(apiURL + path);
+			await settled(page);
+			await page.waitForTimeout(600); // chart animations
+			await shot(page, `${name}-${width}`);
+		}
+	}
+	// The phone menu, open.
+	await page.goto(`${apiURL}/apps/${appID}`);
+	await settled(page);
+	await page.getByRole('button', { name: 'Open menu' }).click();
+	await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Reports' }).waitFor();
+	await page.screenshot({ path: join(artifacts, 'menu-390.png') });
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(overflow <= 0, `the phone layout scrolls sideways by ${overflow} px`);
+
+	// The landing page of Google sign-in: an error is shown; a token is kept and the browser
+	// goes on to return_to.
+	await page.setViewportSize({ width: 1280, height: 900 });
+	const token = await page.evaluate(() => localStorage.getItem('unmogrowp.token'));
+	await page.goto(`${apiURL}/auth/google#error=${encodeURIComponent('Google did not confirm your email.')}`);
+	await page.getByRole('alert').filter({ hasText: 'Google did not confirm your email.' }).waitFor();
+	await page.evaluate(() => localStorage.clear());
+	await page.goto(`${apiURL}/auth/google#token=${encodeURIComponent(token)}&return_to=${encodeURIComponent(`/apps/${appID}/installs`)}`);
+	await page.waitForURL(`**/apps/${appID}/installs`);
+	await page.locator('[data-testid="install-row"]').first().waitFor();
+	assert.equal(await page.evaluate(() => localStorage.getItem('unmogrowp.token')), token);
+	step('Google sign-in landing page keeps the token and goes on');
+
+	// A 401 sends the user to the sign-in page.
+	await page.evaluate(() => localStorage.setItem('unmogrowp.token', 'ut_revoked'));
+	await page.goto(`${apiURL}/apps/${appID}/links`);
+	await page.waitForURL('**/login?return_to=*');
+	step('a bad token leads to the sign-in page');
+
+	// The only failed loads expected: the settings' 400, the 401 above, and
+	// /api/auth/google's 404 (no Google sign-in configured).
+	assert.deepEqual(
+		consoleErrors.filter((e) => !/Failed to load resource: .* (400|401|404)/.test(e)),
+		[],
+		'the browser console shows no errors'
+	);
+	console.log('1 passed, 0 failed');
+} catch (e) {
+	failed = true;
+	console.error(e);
+	await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
+	console.error(`page: ${page.url()}\nscreenshot: ${join(artifacts, 'failure.png')}`);
+	if (consoleErrors.length) console.error('browser console errors:\n' + consoleErrors.join('\n'));
+	console.log('0 passed, 1 failed');
+} finally {
+	await context.close();
+	rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

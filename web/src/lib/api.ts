@@ -1,0 +1,314 @@
+// A typed client of the API listener (API.md, section 2). Every call sends the signed-in
+// user's token as `Authorization: Bearer`; a 401 signs the user out and sends the browser
+// to the sign-in page.
+
+import { goto } from '$app/navigation';
+import { auth } from './auth.svelte';
+
+/** An error answer of the API: its status and its `error` sentence. */
+export class ApiError extends Error {
+	constructor(
+		readonly status: number,
+		message: string
+	) {
+		super(message);
+		this.name = 'ApiError';
+	}
+}
+
+export interface User {
+	id: string;
+	email: string;
+	name: string;
+}
+
+export interface Session {
+	token: string;
+	user: User;
+}
+
+export interface GoogleConfig {
+	client_id: string;
+	start_url: string;
+}
+
+export type Platform = 'ios' | 'android' | 'web' | 'other';
+
+export interface AppSettings {
+	click_lookback_days: number;
+	view_lookback_hours: number;
+	fingerprint_window_hours: number;
+	fingerprint_enabled: boolean;
+	reattribution_window_days: number;
+	min_ctit_seconds: number;
+	ip_blocklist: string[];
+	require_signature: boolean;
+	rate_limit_per_second: number;
+	max_event_age_days: number;
+	reporting_currency: string;
+}
+
+export interface App {
+	id: string;
+	name: string;
+	platform: Platform;
+	bundle_id: string;
+	ios_url: string;
+	android_url: string;
+	web_url: string;
+	sdk_key: string;
+	signing_secret: string;
+	settings: AppSettings;
+	created_at: string;
+}
+
+/** An app as the answers that create it or rotate its key show it: with its server key. */
+export interface AppWithServerKey extends App {
+	server_key: string;
+}
+
+export interface NewApp {
+	name: string;
+	platform: Platform;
+	bundle_id?: string;
+	ios_url?: string;
+	android_url?: string;
+	web_url?: string;
+	settings?: Partial<AppSettings>;
+}
+
+export type AppPatch = Partial<Pick<App, 'name' | 'bundle_id' | 'ios_url' | 'android_url' | 'web_url'>> & {
+	settings?: Partial<AppSettings>;
+};
+
+export interface LinkFields {
+	media_source: string;
+	campaign?: string;
+	adset?: string;
+	ad?: string;
+	channel?: string;
+	ios_url?: string;
+	android_url?: string;
+	web_url?: string;
+	deep_link_value?: string;
+}
+
+export interface Link extends Required<LinkFields> {
+	id: string;
+	app_id: string;
+	site_id: string;
+	click_url: string;
+	impression_url: string;
+	created_at: string;
+}
+
+export interface RejectedTouchpoint {
+	touchpoint_id: string;
+	media_source: string;
+	reason: string;
+}
+
+export type MatchType =
+	| 'referrer'
+	| 'device_id'
+	| 'fingerprint'
+	| 'view_through_device_id'
+	| 'view_through_fingerprint'
+	| 'organic';
+
+/** An install decision (API.md, "Attribution object"). */
+export interface Attribution {
+	app_id: string;
+	device_id: string;
+	install_event_id: string;
+	install_time: string;
+	attributed: boolean;
+	match_type: MatchType;
+	touch_type: 'click' | 'impression' | '';
+	touchpoint_id: string;
+	touch_time: string;
+	media_source: string;
+	campaign: string;
+	adset: string;
+	ad: string;
+	site_id: string;
+	channel: string;
+	click_id: string;
+	deep_link_value: string;
+	ctit_seconds: number;
+	is_reinstall: boolean;
+	is_reattribution: boolean;
+	rejected: RejectedTouchpoint[] | null;
+}
+
+export interface InstallsPage {
+	installs: Attribution[];
+	next_cursor: string;
+}
+
+export interface Stats {
+	installs: number;
+	organic_installs: number;
+	non_organic_installs: number;
+	reinstalls: number;
+	rejected_installs: number;
+	clicks: number;
+	impressions: number;
+	conversion_rate: number;
+	events: number;
+	revenue: number;
+	active_devices: number;
+	sessions: number;
+}
+
+export type ChartType = 'installs' | 'media_sources' | 'events' | 'revenue' | 'platforms';
+export type Interval = 'hour' | 'day';
+
+/** A chart ready for ECharts: x-axis categories and one value per category in each series. */
+export interface Chart {
+	categories: string[];
+	series: { name: string; data: number[] }[];
+}
+
+export interface MediaSourceRow {
+	media_source: string;
+	campaign: string;
+	clicks: number;
+	impressions: number;
+	installs: number;
+	conversion_rate: number;
+	events: number;
+	revenue: number;
+	rejected_installs: number;
+}
+
+export interface RetentionCohort {
+	install_date: string;
+	installs: number;
+	retained: number[];
+}
+
+export interface FraudRow {
+	media_source: string;
+	reason: string;
+	count: number;
+}
+
+/** The time range of a report: RFC 3339 times, [from, to). */
+export interface Range {
+	from: string;
+	to: string;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+function url(path: string, query?: Query): string {
+	if (!query) return path;
+	const q = new URLSearchParams();
+	for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') q.set(k, String(v));
+	const s = q.toString();
+	return s ? `${path}?${s}` : path;
+}
+
+async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+	const headers: Record<string, string> = { Accept: 'application/json' };
+	if (body !== undefined) headers['Content-Type'] = 'application/json';
+	if (auth.token) headers['Authorization'] = `Bearer ${auth.token}`;
+	let resp: Response;
+	try {
+		resp = await fetch(url(path, query), {
+			method,
+			headers,
+			body: body === undefined ? undefined : JSON.stringify(body)
+		});
+	} catch {
+		throw new ApiError(0, 'The server could not be reached. Check your connection and try again.');
+	}
+	if (resp.status === 401 && !path.startsWith('/api/auth/')) {
+		auth.signOut();
+		const here = location.pathname + location.search;
+		await goto(`/login?return_to=${encodeURIComponent(here)}`);
+		throw new ApiError(401, 'Your session has ended. Please sign in again.');
+	}
+	if (resp.status === 204) return undefined as T;
+	let data: unknown = null;
+	try {
+		data = await resp.json();
+	} catch {
+		// not JSON: keep null and let the status speak
+	}
+	if (!resp.ok) {
+		const msg =
+			data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
+				? data.error
+				: `The server answered ${resp.status} ${resp.statusText}.`;
+		throw new ApiError(resp.status, msg);
+	}
+	return data as T;
+}
+
+/** The API, one method per route the dashboard uses. */
+export const api = {
+	register: (email: string, password: string, name: string) =>
+		request<Session>('POST', '/api/auth/register', { email, password, name }),
+	login: (email: string, password: string) => request<Session>('POST', '/api/auth/login', { email, password }),
+	logout: () => request<void>('POST', '/api/auth/logout'),
+	me: () => request<{ user: User }>('GET', '/api/auth/me'),
+	/** The Google sign-in configuration, or null when the server has none (404). */
+	google: async (): Promise<GoogleConfig | null> => {
+		try {
+			return await request<GoogleConfig>('GET', '/api/auth/google');
+		} catch (e) {
+			if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
+			throw e;
+		}
+	},
+
+	apps: async () => (await request<{ apps: App[] }>('GET', '/api/apps')).apps ?? [],
+	createApp: (app: NewApp) => request<AppWithServerKey>('POST', '/api/apps', app),
+	app: (id: string) => request<App>('GET', `/api/apps/${encodeURIComponent(id)}`),
+	updateApp: (id: string, patch: AppPatch) => request<App>('PATCH', `/api/apps/${encodeURIComponent(id)}`, patch),
+	deleteApp: (id: string) => request<void>('DELETE', `/api/apps/${encodeURIComponent(id)}`),
+	rotateServerKey: (id: string) =>
+		request<AppWithServerKey>('POST', `/api/apps/${encodeURIComponent(id)}/keys/rotate`),
+
+	links: async (appID: string) =>
+		(await request<{ links: Link[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/links`)).links ?? [],
+	createLink: (appID: string, link: LinkFields) =>
+		request<Link>('POST', `/api/apps/${encodeURIComponent(appID)}/links`, link),
+
+	installs: (appID: string, limit: number, cursor?: string) =>
+		request<InstallsPage>('GET', `/api/apps/${encodeURIComponent(appID)}/installs`, undefined, { limit, cursor }),
+
+	stats: (appID: string, r: Range) =>
+		request<Stats>('GET', '/api/dashboard/stats', undefined, { app_id: appID, ...r }),
+	chart: (appID: string, type: ChartType, r: Range, interval: Interval) =>
+		request<Chart>('GET', `/api/dashboard/charts/${type}`, undefined, { app_id: appID, ...r, interval }),
+	mediaSources: async (appID: string, r: Range) =>
+		(
+			await request<{ rows: MediaSourceRow[] }>('GET', '/api/analytics/reports/media_sources', undefined, {
+				app_id: appID,
+				...r
+			})
+		).rows ?? [],
+	retention: async (appID: string, r: Range) =>
+		(
+			await request<{ cohorts: RetentionCohort[] }>('GET', '/api/analytics/reports/retention', undefined, {
+				app_id: appID,
+				...r
+			})
+		).cohorts ?? [],
+	fraud: async (appID: string, r: Range) =>
+		(
+			await request<{ rows: FraudRow[] }>('GET', '/api/analytics/reports/fraud', undefined, {
+				app_id: appID,
+				...r
+			})
+		).rows ?? []
+};
+
+/** The message to show for a failed call. */
+export function errorMessage(e: unknown): string {
+	if (e instanceof Error) return e.message;
+	return String(e);
+}

@@ -1,0 +1,6 @@
+import { redirect } from '@sveltejs/kit';
+import { auth } from '$lib/auth.svelte';
+
+export function load() {
+	redirect(307, auth.token ? '/apps' : '/login');
+}
