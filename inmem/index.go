@@ -2,6 +2,7 @@ package inmem
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
 	"slices"
 	"strings"
@@ -192,8 +193,15 @@ func (x *index) newest(b int64) *generation {
 // table sized like the largest generation's, so that it rarely grows; another (a touch
 // time in the future, or an arena that filled up) starts small.
 func (x *index) newGeneration(b int64) *generation {
+	newest := int64(math.MinInt64) // the newest bucket up to the current one
+	for i := len(x.gens) - 1; i >= 0; i-- {
+		if x.gens[i].bucket <= x.current {
+			newest = x.gens[i].bucket
+			break
+		}
+	}
 	hint := 0
-	if n := len(x.gens); b <= x.current && (n == 0 || b > x.gens[n-1].bucket) {
+	if b <= x.current && b > newest { // generations of future touch times do not count
 		hint = x.keysHint()
 	}
 	return &generation{bucket: b, start: time.Unix(b*x.width, 0).UTC(), heads: sized(hint)}
