@@ -33,6 +33,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	PublicURL       string
 	ConsumerAddr    string
+	PprofAddr       string
 
 	// The distributed backends; each seam stays embedded while its own is unset.
 	DatabaseURL        string   // PostgreSQL metadata store
@@ -143,6 +144,15 @@ var settings = []setting{
 		}},
 	{env: "CONSUMER_ADDR", flag: "consumer-addr", def: ":9090", help: "address of the consumer service's /health and /metrics listener",
 		apply: func(c *Config, v string) (err error) { c.ConsumerAddr, err = parseAddr(v); return }},
+	{env: "PPROF_ADDR", flag: "pprof-addr", def: "", help: "address of a listener serving Go's net/http/pprof profiles (keep it private); empty: none",
+		apply: func(c *Config, v string) (err error) {
+			if v == "" {
+				c.PprofAddr = ""
+				return nil
+			}
+			c.PprofAddr, err = parseAddr(v)
+			return
+		}},
 	{env: "DATABASE_URL", flag: "database-url", def: "", help: "PostgreSQL URL of the metadata store (postgres://user:pass@host:5432/db); unset: SQLite in the data directory",
 		apply: func(c *Config, v string) error {
 			if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"sync"
 	"time"
@@ -62,8 +63,8 @@ type Server struct {
 	backends *backends
 	pipeline *pipeline.Pipeline // the consumer role's
 
-	ingestLn, apiLn, consumerLn net.Listener
-	servers                     []*http.Server
+	ingestLn, apiLn, consumerLn, pprofLn net.Listener
+	servers                              []*http.Server
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -106,6 +107,12 @@ func (s *Server) Start() (err error) {
 		if s.consumerLn, err = net.Listen("tcp", s.cfg.ConsumerAddr); err != nil {
 			return fmt.Errorf("listen on CONSUMER_ADDR %s: %w", s.cfg.ConsumerAddr, err)
 		}
+	}
+	if s.cfg.PprofAddr != "" {
+		if s.pprofLn, err = net.Listen("tcp", s.cfg.PprofAddr); err != nil {
+			return fmt.Errorf("listen on PPROF_ADDR %s: %w", s.cfg.PprofAddr, err)
+		}
+		s.serve(pprofHandler(), s.pprofLn)
 	}
 	var ing *ingest.Server
 	if s.roles.has(roleIngestion | roleAPI) {
@@ -178,6 +185,17 @@ func (s *Server) consumerHandler() http.Handler {
 	return mux
 }
 
+// pprofHandler serves Go's runtime profiles (net/http/pprof) under /debug/pprof/.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
 // serve serves h on ln until Close.
 func (s *Server) serve(h http.Handler, ln net.Listener) {
 	srv := newHTTPServer(h, s.logger)
@@ -200,7 +218,7 @@ type namedListener struct {
 // listeners are the listeners the process opened.
 func (s *Server) listeners() []namedListener {
 	var out []namedListener
-	for _, l := range []namedListener{{"ingest", s.ingestLn}, {"api", s.apiLn}, {"consumer", s.consumerLn}} {
+	for _, l := range []namedListener{{"ingest", s.ingestLn}, {"api", s.apiLn}, {"consumer", s.consumerLn}, {"pprof", s.pprofLn}} {
 		if l.ln != nil {
 			out = append(out, l)
 		}
@@ -236,7 +254,7 @@ func (s *Server) Close() error {
 				s.closeErr = errors.Join(s.closeErr, fmt.Errorf("shut down listener: %w", err))
 			}
 		}
-		for _, ln := range []net.Listener{s.ingestLn, s.apiLn, s.consumerLn} {
+		for _, ln := range []net.Listener{s.ingestLn, s.apiLn, s.consumerLn, s.pprofLn} {
 			if ln != nil {
 				ln.Close() // opened but never served when Start failed half-way
 			}

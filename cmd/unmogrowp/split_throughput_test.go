@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/clickhouse"
+)
+
+// throughputEnv is the environment variable that turns TestSplitThroughput on.
+const throughputEnv = "UNMOGROWP_SPLIT_THROUGHPUT"
+
+// TestSplitThroughput measures the split deployment's throughput per core, the figures
+// docs/deploy.md sizes a deployment from: one ingestion process and one consumer on
+// kfake (a topic of 8 partitions), ClickHouse, Redis and PostgreSQL, driven flat out by
+// `unmogrowp loadgen` (batches of 100, 32 connections, 20 s) against one app.
+//
+// Everything shares this machine's cores (loadgen, kfake in this test process, the
+// servers, and whatever else runs), so wall throughput says little; what it reports is
+// events per CPU-second of each process, from utime+stime in /proc/<pid>/stat before and
+// after: accepted events per ingestion CPU-second over the loadgen run, and stored events
+// per consumer CPU-second from the start of the run until the consumer has committed the
+// whole topic. The CPU of ClickHouse, Redis, PostgreSQL, kfake and loadgen over the same
+// windows, and the machine's, show where the cores went.
+//
+// It runs only with UNMOGROWP_SPLIT_THROUGHPUT=1 (and the servers of TestSplitConsumerKilled):
+//
+//	source .ci/services && UNMOGROWP_SPLIT_THROUGHPUT=1 go test -run TestSplitThroughput -count=3 -v ./cmd/unmogrowp
+func TestSplitThroughput(t *testing.T) {
+	if os.Getenv(throughputEnv) != "1" {
+		t.Skip("skipped: throughput measurement; set " + throughputEnv + "=1 to run it")
+	}
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("skipped: throughput measurement reads CPU time from /proc (Linux)")
+	}
+	const (
+		partitions  = 8
+		batch       = 100
+		connections = 32
+		duration    = 20 * time.Second
+	)
+	hz := clockTicks(t)
+
+	d := newSplit(t)
+	d.env = append(d.env, "KAFKA_PARTITIONS="+strconv.Itoa(partitions)) // the last value of a key wins
+	app := d.createApp(t, "Throughput")
+	ing, con := d.startIngestion(t), d.startConsumer(t)
+	d.ingests, d.consumers = []*proc{ing}, []*proc{con}
+
+	// Warm up (connections, the topic's partitions, ClickHouse's first parts), drain, and
+	// watch the servers idle for a moment: their background work, or another test's.
+	warm := driveLoad(t, ing.ingest, app.SDKKey, batch, connections, 3*time.Second)
+	d.waitDrained(t)
+	idle := takeCPU(t, ing, con)
+	time.Sleep(5 * time.Second)
+	afterIdle := takeCPU(t, ing, con)
+
+	// The run: loadgen flat out, the consumer's stored count sampled every second.
+	start := takeCPU(t, ing, con)
+	samples := make(chan []float64, 1)
+	stop := make(chan struct{})
+	go func() {
+		var s []float64
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				samples <- s
+				return
+			case <-tick.C:
+				s = append(s, metricValue(con.consumer, "unmogrowp_pipeline_events_stored_total"))
+			}
+		}
+	}()
+	res := driveLoad(t, ing.ingest, app.SDKKey, batch, connections, duration)
+	loaded := takeCPU(t, ing, con)
+	close(stop)
+	perSecond := <-samples
+	d.waitDrained(t)
+	drained := takeCPU(t, ing, con)
+
+	// Every accepted event is in ClickHouse once (read after the measurement).
+	store, err := clickhouse.Open(context.Background(), d.ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	n, err := store.CountEvents(context.Background(), unmogrowp.EventFilter{AppID: app.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := warm.Events + res.Events; n != want {
+		t.Errorf("ClickHouse holds %d events, want the %d accepted", n, want)
+	}
+	if res.Errors > 0 {
+		t.Errorf("loadgen: %d errors %v", res.Errors, res.StatusCounts)
+	}
+
+	load, drain, total := loaded.sub(start, hz), drained.sub(loaded, hz), drained.sub(start, hz)
+	idleCPU := afterIdle.sub(idle, hz)
+	load.loadgen = res.cpu.Seconds()
+	total.loadgen = res.cpu.Seconds()
+	stored := total.stored
+	t.Logf("one ingestion, one consumer, %d partitions, one app; loadgen --batch %d -c %d -d %s: %d events accepted (%.0f/s), latency p50 %.1f ms p99 %.1f ms; %d stored (%d in ClickHouse with the warm-up)",
+		partitions, batch, connections, duration, res.Events, res.EventsPerSec, res.LatencyP50Ms, res.LatencyP99Ms, int64(stored), n)
+	t.Logf("consumer's stored events per second during the load: %s", rates(append([]float64{start.stored}, perSecond...)))
+	t.Logf("CPU seconds by window (machine: %d cores):", machineCores())
+	t.Logf("  %-18s %6s %9s %9s | %9s %8s %10s %6s %8s %11s %7s %7s %8s", "window", "wall s", "accepted", "stored",
+		"ingestion", "consumer", "clickhouse", "redis", "postgres", "test(kfake)", "loadgen", "other", "machine")
+	for _, w := range []struct {
+		name     string
+		c        cpuDelta
+		accepted int64
+	}{{"idle 5 s (before)", idleCPU, 0}, {"load (loadgen)", load, res.Events}, {"drain", drain, 0}, {"load + drain", total, res.Events}} {
+		t.Logf("  %-18s %6.1f %9d %9.0f | %9.2f %8.2f %10.2f %6.2f %8.2f %11.2f %7.2f %7.2f %8.2f", w.name, w.c.wall, w.accepted, w.c.stored,
+			w.c.ingestion, w.c.consumer, w.c.clickhouse, w.c.redis, w.c.postgres, w.c.self, w.c.loadgen, w.c.other(), w.c.machine)
+	}
+	perCPU := func(events, cpu float64) float64 {
+		if cpu <= 0 {
+			return 0
+		}
+		return events / cpu
+	}
+	usPer := func(cpu, events float64) float64 {
+		if events <= 0 {
+			return 0
+		}
+		return cpu / events * 1e6
+	}
+	ev := float64(res.Events)
+	t.Logf("per core: ingestion %.0f accepted events per CPU-second (%.1f µs an event); consumer %.0f stored events per CPU-second (%.1f µs an event)",
+		perCPU(ev, load.ingestion), usPer(load.ingestion, ev), perCPU(stored, total.consumer), usPer(total.consumer, stored))
+	t.Logf("per event, load + drain: clickhouse %.1f µs, redis %.1f µs, postgres %.1f µs, kfake and this test %.1f µs, loadgen %.1f µs of CPU",
+		usPer(total.clickhouse, stored), usPer(total.redis, stored), usPer(total.postgres, stored), usPer(total.self, stored), usPer(total.loadgen, ev))
+	t.Logf("wall: %.0f events/s accepted; %.0f events/s stored during the load, %.0f over load + drain",
+		res.EventsPerSec, load.stored/load.wall, stored/total.wall)
+	t.Logf("RESULT ingest_events_per_cpu_s=%.0f consumer_events_per_cpu_s=%.0f accepted_per_s=%.0f stored_per_s_load=%.0f stored_per_s_total=%.0f clickhouse_us_per_event=%.1f redis_us_per_event=%.1f kfake_us_per_event=%.1f loadgen_us_per_event=%.1f",
+		perCPU(ev, load.ingestion), perCPU(stored, total.consumer), res.EventsPerSec, load.stored/load.wall, stored/total.wall,
+		usPer(total.clickhouse, stored), usPer(total.redis, stored), usPer(total.self, stored), usPer(total.loadgen, ev))
+}
+
+// loadRun is a finished loadgen run: what it measured and the CPU time it used.
+type loadRun struct {
+	*loadResult
+	cpu time.Duration
+}
+
+// driveLoad runs `unmogrowp loadgen` against url as its own process and returns its
+// result.
+func driveLoad(t *testing.T, url, key string, batch, conns int, d time.Duration) loadRun {
+	t.Helper()
+	cmd := exec.Command(binPath, "loadgen", "--url", url, "--key", key, "--batch", strconv.Itoa(batch),
+		"-c", strconv.Itoa(conns), "-d", d.String(), "--json")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("loadgen: %v\n%s", err, out)
+	}
+	var res loadResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("loadgen printed %q: %v", out, err)
+	}
+	return loadRun{&res, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+}
+
+// cpuSnapshot is the CPU time, in clock ticks, that the processes of a measurement had
+// used at one moment, with the consumer's stored count then.
+type cpuSnapshot struct {
+	at                        time.Time
+	ingestion, consumer, self int64
+	clickhouse, redis, pg     map[int]int64 // by pid: PostgreSQL runs a process a connection
+	busy                      int64         // the machine's, all cores
+	stored                    float64
+}
+
+// takeCPU reads the CPU time of the ingestion process, the consumer, this process (kfake),
+// the servers and the machine.
+func takeCPU(t *testing.T, ing, con *proc) cpuSnapshot {
+	t.Helper()
+	return cpuSnapshot{
+		at:         time.Now(),
+		ingestion:  pidTicks(ing.cmd.Process.Pid),
+		consumer:   pidTicks(con.cmd.Process.Pid),
+		self:       pidTicks(os.Getpid()),
+		clickhouse: commTicks("clickhouse-serv"),
+		redis:      commTicks("redis-server"),
+		pg:         commTicks("postgres"),
+		busy:       machineBusy(),
+		stored:     metricValue(con.consumer, "unmogrowp_pipeline_events_stored_total"),
+	}
+}
+
+// cpuDelta is what happened between two snapshots, in seconds of wall and CPU time.
+type cpuDelta struct {
+	wall, stored                                  float64
+	ingestion, consumer, self                     float64
+	clickhouse, redis, postgres, loadgen, machine float64
+}
+
+// sub returns the CPU seconds used from o to s, with hz clock ticks a second.
+func (s cpuSnapshot) sub(o cpuSnapshot, hz float64) cpuDelta {
+	sec := func(ticks int64) float64 { return float64(ticks) / hz }
+	return cpuDelta{
+		wall: s.at.Sub(o.at).Seconds(), stored: s.stored - o.stored,
+		ingestion: sec(s.ingestion - o.ingestion), consumer: sec(s.consumer - o.consumer), self: sec(s.self - o.self),
+		clickhouse: sec(subTicks(s.clickhouse, o.clickhouse)), redis: sec(subTicks(s.redis, o.redis)),
+		postgres: sec(subTicks(s.pg, o.pg)), machine: sec(s.busy - o.busy),
+	}
+}
+
+// other is the machine's CPU time that none of the measured processes used: other
+// sessions' work on a shared machine, the kernel's.
+func (c cpuDelta) other() float64 {
+	return c.machine - c.ingestion - c.consumer - c.self - c.clickhouse - c.redis - c.postgres - c.loadgen
+}
+
+// subTicks is the CPU time the processes of after used since before; a process that
+// started between them counts whole, one that ended is lost.
+func subTicks(after, before map[int]int64) int64 {
+	var n int64
+	for pid, t := range after {
+		n += t - before[pid]
+	}
+	return n
+}
+
+// pidTicks returns the CPU time (utime+stime) process pid has used, in clock ticks, from
+// /proc/pid/stat, or 0.
+func pidTicks(pid int) int64 {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces.
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return utime + stime
+}
+
+// commTicks returns the CPU time of every process whose command name starts with prefix,
+// by pid.
+func commTicks(prefix string) map[int]int64 {
+	out := map[int]int64{}
+	comms, _ := filepath.Glob("/proc/[0-9]*/comm")
+	for _, c := range comms {
+		if comm, err := os.ReadFile(c); err == nil && strings.HasPrefix(string(comm), prefix) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(c)))
+			out[pid] = pidTicks(pid)
+		}
+	}
+	return out
+}
+
+// machineBusy returns the machine's busy CPU time, all cores, in clock ticks: the first
+// line of /proc/stat less idle and iowait.
+func machineBusy() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var busy int64
+	for i, f := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		switch i {
+		case 3, 4: // idle, iowait
+		case 8, 9: // guest and guest_nice are in user and nice already
+		default:
+			busy += n
+		}
+	}
+	return busy
+}
+
+// machineCores returns the number of cores /proc/stat lists.
+func machineCores() int {
+	b, _ := os.ReadFile("/proc/stat")
+	n := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "cpu") && !strings.HasPrefix(l, "cpu ") {
+			n++
+		}
+	}
+	return n
+}
+
+// clockTicks returns the kernel's clock ticks a second (getconf CLK_TCK), 100 when it
+// cannot tell.
+func clockTicks(t *testing.T) float64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err != nil {
+		t.Logf("getconf CLK_TCK: %v; taking 100", err)
+		return 100
+	}
+	hz, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil || hz <= 0 {
+		return 100
+	}
+	return hz
+}
+
+// metricValue reads one unlabelled metric from base's /metrics, or 0 when it cannot (it
+// runs off the test's goroutine, where it must not fail the test).
+func metricValue(base, name string) float64 {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// rates formats the per-second increments of cumulative counts, in thousands.
+func rates(cum []float64) string {
+	var b strings.Builder
+	for i := 1; i < len(cum); i++ {
+		fmt.Fprintf(&b, "%.1fk ", (cum[i]-cum[i-1])/1000)
+	}
+	return strings.TrimSpace(b.String())
+}
