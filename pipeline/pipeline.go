@@ -55,10 +55,20 @@ const (
 	commitOnStopLimit = 5 * time.Second
 )
 
+// DefaultLinger is Options.Linger's default: short next to the seconds a marketer waits
+// for a dashboard, long enough to fold a trickle of records into a few batches a second.
+const DefaultLinger = 100 * time.Millisecond
+
 // Options configure a Pipeline. Zero fields take the defaults.
 type Options struct {
 	// BatchSize is the most records read and processed at once; default 5000.
 	BatchSize int
+	// Linger is how long a read that found fewer than BatchSize records waits for more
+	// before the batch is processed; default DefaultLinger, negative for none. Each batch
+	// costs the store a transaction and the deduplicator a sync, and their disk flushes
+	// slow down the log's own: a trickle of records processed one small batch at a time
+	// made every acknowledged request wait several times longer for its fsync.
+	Linger time.Duration
 	// Logger receives failures and skipped records; default slog.Default().
 	Logger *slog.Logger
 	// Registerer, when not nil, gets the pipeline's metrics.
@@ -114,6 +124,9 @@ type Stats struct {
 func New(r unmogrowp.LogReader, d unmogrowp.Deduplicator, s unmogrowp.EventStore, opts Options) *Pipeline {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.Linger == 0 {
+		opts.Linger = DefaultLinger
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

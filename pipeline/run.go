@@ -112,6 +112,7 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free 
 		if !ok {
 			return
 		}
+		recs = p.linger(ctx, recs)
 		b := &batch{buf: buf, recs: recs, read: time.Now()}
 		p.decode(b, marks)
 		if !p.claim(ctx, b) {
@@ -123,6 +124,24 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free 
 		case ready <- b:
 		}
 	}
+}
+
+// linger reads more records after recs, until there are BatchSize of them or Linger has
+// passed, and returns them all. A failed read ends it early: the next read retries.
+func (p *Pipeline) linger(ctx context.Context, recs []unmogrowp.Record) []unmogrowp.Record {
+	if p.opts.Linger <= 0 || len(recs) >= p.opts.BatchSize {
+		return recs
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.opts.Linger)
+	defer cancel()
+	for len(recs) < p.opts.BatchSize {
+		more, err := p.r.Read(ctx, p.opts.BatchSize-len(recs))
+		if err != nil {
+			break
+		}
+		recs = append(recs, more...)
+	}
+	return recs
 }
 
 // decode fills b.events and b.touchpoints with the records of b that are new to the store,
