@@ -26,6 +26,7 @@ commands:
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
   loadgen       drive a running server with realistic traffic and report throughput
+  baseline      serve the seed's handler shape (decode into maps, nothing durable) to compare with
   version       print the version
 
 Run 'unmogrowp <command> -h' for a command's flags.
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runLinks(ctx, args[1:], getenv, stdout, stderr)
 	case "loadgen":
 		return runLoadgen(ctx, args[1:], stdout, stderr)
+	case "baseline":
+		return runBaseline(ctx, args[1:], stderr)
 	case "version":
 		fmt.Fprintln(stdout, "unmogrowp", version)
 		return nil

@@ -1,0 +1,72 @@
+package duckdb
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/storetest"
+)
+
+// BenchmarkReports times every report the dashboard asks for, on a file database filled
+// with storetest.GenerateFixture (1,000,000 events by default, UNMOGROWP_BENCH_REPORT_EVENTS
+// to change it; TestReportsAtScale is the 10M and 100M version), for the biggest app over
+// the last 7 days of the data, as TestReportsAtScale does. Besides the time per query it
+// reports events/s: the events in the whole store over the time of one query, the rate
+// that says how the figure would scale with the store.
+func BenchmarkReports(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("UNMOGROWP_BENCH_REPORT_EVENTS")); err == nil && v > 0 {
+		n = v
+	}
+	s, err := Open(filepath.Join(b.TempDir(), "reports.duckdb"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := storetest.GenerateFixture(n, 1, 100_000, func(batch unmogrowp.Batch) error { return s.Append(ctx, batch) }); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		b.Fatal(err)
+	}
+	app := storetest.FixtureApps[0]
+	from, to := scaleRange()
+	for _, r := range []struct {
+		name string
+		run  func() (any, error)
+	}{
+		{"stats", func() (any, error) { return s.Stats(ctx, app, from, to) }},
+		{"chart=installs/day", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalDay)
+		}},
+		{"chart=media_sources", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartMediaSources, from, to, "")
+		}},
+		{"chart=events/hour", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartEvents, from, to, unmogrowp.IntervalHour)
+		}},
+		{"chart=revenue/day", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartRevenue, from, to, unmogrowp.IntervalDay)
+		}},
+		{"chart=platforms", func() (any, error) {
+			return s.Chart(ctx, app, unmogrowp.ChartPlatforms, from, to, "")
+		}},
+		{"report=media_sources", func() (any, error) { return s.MediaSourceReport(ctx, app, from, to) }},
+		{"report=retention", func() (any, error) { return s.RetentionReport(ctx, app, from, to) }},
+		{"report=fraud", func() (any, error) { return s.FraudReport(ctx, app, from, to) }},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := r.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
