@@ -11,20 +11,23 @@ import (
 )
 
 // A table's row layout is a list of its columns in table order, which is the order of the
-// values its fill function gives the appender. checkColumns compares each list with the
-// table on open.
+// values its fill function gives duckdb-go's appender, and a list of their DuckDB types,
+// which its put function writes into a chunk (chunk.go). checkColumns compares the
+// columns with the table on open; the chunk appender compares the types with the table's
+// before it writes.
 
-// table is a table the store appends to, and its columns in table order.
+// table is a table the store appends to, its columns in table order and their types.
 type table struct {
 	name    string
 	columns []string
+	kinds   []vectorKind
 }
 
 // The tables the store appends to.
 var (
-	eventsTable      = table{"events", eventColumns}
-	touchpointsTable = table{"touchpoints", touchpointColumns}
-	installsTable    = table{"installs", installColumns}
+	eventsTable      = table{"events", eventColumns, eventKinds}
+	touchpointsTable = table{"touchpoints", touchpointColumns, touchpointKinds}
+	installsTable    = table{"installs", installColumns, installKinds}
 	tables           = []table{eventsTable, touchpointsTable, installsTable}
 )
 
@@ -36,6 +39,51 @@ var eventColumns = []string{
 	"device_model", "country", "language", "idfa", "gaid", "idfv", "android_id", "att_status",
 	"install_referrer", "install_begin_at", "revenue", "currency", "ip", "user_agent",
 	"attribution", "event_data", "media_source", "campaign",
+}
+
+// eventKinds are the types of eventColumns.
+var eventKinds = []vectorKind{
+	kindInteger, kindBigint, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // partition .. user_id
+	kindVarchar, kindTimestamp, kindTimestamp, kindVarchar, kindVarchar, kindVarchar, // session_id .. app_version
+	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // device_model .. android_id
+	kindVarchar, kindVarchar, kindTimestamp, kindDouble, kindVarchar, kindVarchar, // att_status .. ip
+	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // user_agent .. campaign
+}
+
+// putEvent writes e into row r of c, in the order of eventColumns, with the values
+// fillEvent gives.
+func putEvent(c *chunk, r int, e *unmogrowp.Event) {
+	c.setInteger(0, r, e.Partition)
+	c.setBigint(1, r, e.Offset)
+	c.setVarchar(2, r, e.EventID)
+	c.setVarchar(3, r, e.AppID)
+	c.setVarchar(4, r, e.EventType)
+	c.setVarchar(5, r, e.DeviceID)
+	c.setVarchar(6, r, e.UserID)
+	c.setVarchar(7, r, e.SessionID)
+	c.setTimestamp(8, r, e.Timestamp)
+	c.setTimestamp(9, r, e.ReceivedAt)
+	c.setVarchar(10, r, e.Platform)
+	c.setVarchar(11, r, e.OSVersion)
+	c.setVarchar(12, r, e.AppVersion)
+	c.setVarchar(13, r, e.DeviceModel)
+	c.setVarchar(14, r, e.Country)
+	c.setVarchar(15, r, e.Language)
+	c.setVarchar(16, r, e.IDFA)
+	c.setVarchar(17, r, e.GAID)
+	c.setVarchar(18, r, e.IDFV)
+	c.setVarchar(19, r, e.AndroidID)
+	c.setVarchar(20, r, e.ATTStatus)
+	c.setVarchar(21, r, e.InstallReferrer)
+	c.setNullTimestamp(22, r, e.InstallBeginAt)
+	c.setNullDouble(23, r, e.Revenue, e.HasRevenue)
+	c.setVarchar(24, r, e.Currency)
+	c.setVarchar(25, r, e.IP)
+	c.setVarchar(26, r, e.UserAgent)
+	c.setNullJSON(27, r, e.Attribution)
+	c.setNullJSON(28, r, e.EventData)
+	c.setVarchar(29, r, e.MediaSource)
+	c.setVarchar(30, r, e.Campaign)
 }
 
 // fillEvent sets row to e's values in the order of eventColumns.
@@ -84,6 +132,44 @@ var touchpointColumns = []string{
 	"sub1", "sub2", "sub3", "sub4", "sub5",
 }
 
+// touchpointKinds are the types of touchpointColumns.
+var touchpointKinds = []vectorKind{
+	kindInteger, kindBigint, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // partition .. media_source
+	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // campaign .. click_id
+	kindTimestamp, kindTimestamp, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // touch_time .. android_id
+	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // device_id .. sub5
+}
+
+// putTouchpoint writes tp into row r of c, in the order of touchpointColumns, with the
+// values fillTouchpoint gives.
+func putTouchpoint(c *chunk, r int, tp *unmogrowp.Touchpoint) {
+	c.setInteger(0, r, tp.Partition)
+	c.setBigint(1, r, tp.Offset)
+	c.setVarchar(2, r, tp.ID)
+	c.setVarchar(3, r, tp.AppID)
+	c.setVarchar(4, r, tp.Type)
+	c.setVarchar(5, r, tp.LinkID)
+	c.setVarchar(6, r, tp.MediaSource)
+	c.setVarchar(7, r, tp.Campaign)
+	c.setVarchar(8, r, tp.Adset)
+	c.setVarchar(9, r, tp.Ad)
+	c.setVarchar(10, r, tp.SiteID)
+	c.setVarchar(11, r, tp.Channel)
+	c.setVarchar(12, r, tp.ClickID)
+	c.setTimestamp(13, r, tp.Time)
+	c.setTimestamp(14, r, tp.ReceivedAt)
+	c.setVarchar(15, r, tp.IP)
+	c.setVarchar(16, r, tp.UserAgent)
+	c.setVarchar(17, r, tp.IDFA)
+	c.setVarchar(18, r, tp.GAID)
+	c.setVarchar(19, r, tp.AndroidID)
+	c.setVarchar(20, r, tp.DeviceID)
+	c.setVarchar(21, r, tp.DeepLinkValue)
+	for i, sub := range tp.Sub {
+		c.setVarchar(22+i, r, sub)
+	}
+}
+
 // fillTouchpoint sets row to tp's values in the order of touchpointColumns.
 func fillTouchpoint(row []driver.Value, tp *unmogrowp.Touchpoint) {
 	row[0] = tp.Partition
@@ -120,6 +206,44 @@ var installColumns = []string{
 	"campaign", "adset", "ad", "site_id", "channel", "click_id", "deep_link_value",
 	"ctit_seconds", "is_reinstall", "is_reattribution", "rejected", "rejected_count",
 	"first_install_time",
+}
+
+// installKinds are the types of installColumns.
+var installKinds = []vectorKind{
+	kindInteger, kindBigint, kindVarchar, kindVarchar, kindVarchar, kindTimestamp, // partition .. install_time
+	kindBoolean, kindVarchar, kindVarchar, kindVarchar, kindTimestamp, kindVarchar, // attributed .. media_source
+	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // campaign .. deep_link_value
+	kindBigint, kindBoolean, kindBoolean, kindVarchar, kindInteger, kindTimestamp, // ctit_seconds .. first_install_time
+}
+
+// putInstall writes in into row r of c, in the order of installColumns, with the values
+// fillInstall gives.
+func putInstall(c *chunk, r int, in *unmogrowp.Install) {
+	c.setInteger(0, r, in.Partition)
+	c.setBigint(1, r, in.Offset)
+	c.setVarchar(2, r, in.AppID)
+	c.setVarchar(3, r, in.DeviceID)
+	c.setVarchar(4, r, in.InstallEventID)
+	c.setTimestamp(5, r, in.InstallTime)
+	c.setBoolean(6, r, in.Attributed)
+	c.setVarchar(7, r, in.MatchType)
+	c.setVarchar(8, r, in.TouchType)
+	c.setVarchar(9, r, in.TouchpointID)
+	c.setNullTimestamp(10, r, in.TouchTime)
+	c.setVarchar(11, r, in.MediaSource)
+	c.setVarchar(12, r, in.Campaign)
+	c.setVarchar(13, r, in.Adset)
+	c.setVarchar(14, r, in.Ad)
+	c.setVarchar(15, r, in.SiteID)
+	c.setVarchar(16, r, in.Channel)
+	c.setVarchar(17, r, in.ClickID)
+	c.setVarchar(18, r, in.DeepLinkValue)
+	c.setBigint(19, r, in.CTITSeconds)
+	c.setBoolean(20, r, in.IsReinstall)
+	c.setBoolean(21, r, in.IsReattribution)
+	c.setVarchar(22, r, rejectedJSON(in.Rejected))
+	c.setInteger(23, r, int32(len(in.Rejected)))
+	c.setTimestamp(24, r, in.FirstInstallTime)
 }
 
 // fillInstall sets row to in's values in the order of installColumns.

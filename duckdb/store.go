@@ -71,6 +71,13 @@ type Store struct {
 	// beforeCommit, when set (by tests), runs in Append's transaction once the rows and
 	// watermarks are written and before COMMIT; an error from it aborts the batch.
 	beforeCommit func(ctx context.Context, c *sql.Conn) error
+
+	// byValue makes Append write through duckdb-go's Appender, one value at a time, rather
+	// than the chunk appender (chunk.go): set by tests and benchmarks, and by Append when
+	// the chunk appender cannot reach the connection's handle. arena holds the chunk
+	// appender's long strings from one batch to the next. Both are guarded by mu.
+	byValue bool
+	arena   arena
 }
 
 // Open opens the DuckDB database at path, creating it and its directory if needed, and
