@@ -9,13 +9,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
+	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // throughputEnv is the environment variable that turns TestSplitThroughput on.
@@ -30,13 +36,14 @@ const throughputEnv = "UNMOGROWP_SPLIT_THROUGHPUT"
 // servers, and whatever else runs), so wall throughput says little; what it reports is
 // events per CPU-second of each process, from utime+stime in /proc/<pid>/stat before and
 // after: accepted events per ingestion CPU-second over the loadgen run, and stored events
-// per consumer CPU-second from the start of the run until the consumer has committed the
-// whole topic. The CPU of ClickHouse, Redis, PostgreSQL, kfake and loadgen over the same
+// per consumer CPU-second from the start of the run until the consumer has stored every
+// accepted event. The CPU of ClickHouse, Redis, PostgreSQL, kfake and loadgen over the same
 // windows, and the machine's, show where the cores went.
 //
 // It runs only with UNMOGROWP_SPLIT_THROUGHPUT=1 (and the servers of TestSplitConsumerKilled):
 //
-//	source .ci/services && UNMOGROWP_SPLIT_THROUGHPUT=1 go test -run TestSplitThroughput -count=3 -v ./cmd/unmogrowp
+//	source .ci/services
+//	UNMOGROWP_SPLIT_THROUGHPUT=1 go test -run TestSplitThroughput -count=3 -v -timeout 60m ./cmd/unmogrowp
 func TestSplitThroughput(t *testing.T) {
 	if os.Getenv(throughputEnv) != "1" {
 		t.Skip("skipped: throughput measurement; set " + throughputEnv + "=1 to run it")
@@ -61,12 +68,13 @@ func TestSplitThroughput(t *testing.T) {
 	// Warm up (connections, the topic's partitions, ClickHouse's first parts), drain, and
 	// watch the servers idle for a moment: their background work, or another test's.
 	warm := driveLoad(t, ing.ingest, app.SDKKey, batch, connections, 3*time.Second)
-	d.waitDrained(t)
+	waitStored(t, con, float64(warm.Events))
 	idle := takeCPU(t, ing, con)
 	time.Sleep(5 * time.Second)
 	afterIdle := takeCPU(t, ing, con)
 
 	// The run: loadgen flat out, the consumer's stored count sampled every second.
+	redisBefore, chBefore := redisCalls(t), clickhouseEvents(t, d)
 	start := takeCPU(t, ing, con)
 	samples := make(chan []float64, 1)
 	stop := make(chan struct{})
@@ -88,8 +96,9 @@ func TestSplitThroughput(t *testing.T) {
 	loaded := takeCPU(t, ing, con)
 	close(stop)
 	perSecond := <-samples
-	d.waitDrained(t)
+	waitStored(t, con, float64(warm.Events+res.Events))
 	drained := takeCPU(t, ing, con)
+	redisAfter, chAfter := redisCalls(t), clickhouseEvents(t, d)
 
 	// Every accepted event is in ClickHouse once (read after the measurement).
 	store, err := clickhouse.Open(context.Background(), d.ch)
@@ -104,18 +113,42 @@ func TestSplitThroughput(t *testing.T) {
 	if want := warm.Events + res.Events; n != want {
 		t.Errorf("ClickHouse holds %d events, want the %d accepted", n, want)
 	}
+	recSize := recordSize(t, d)
 	if res.Errors > 0 {
 		t.Errorf("loadgen: %d errors %v", res.Errors, res.StatusCounts)
 	}
 
-	load, drain, total := loaded.sub(start, hz), drained.sub(loaded, hz), drained.sub(start, hz)
-	idleCPU := afterIdle.sub(idle, hz)
-	load.loadgen = res.cpu.Seconds()
-	total.loadgen = res.cpu.Seconds()
+	r := &throughputRun{
+		partitions: partitions, batch: batch, conns: connections, duration: duration,
+		res: res, inStore: n, recordSize: recSize, perSecond: append([]float64{start.stored}, perSecond...),
+		idle: afterIdle.sub(idle, hz), load: loaded.sub(start, hz), drain: drained.sub(loaded, hz), total: drained.sub(start, hz),
+		redisBefore: redisBefore, redisAfter: redisAfter, chBefore: chBefore, chAfter: chAfter,
+	}
+	r.load.loadgen, r.total.loadgen = res.cpu.Seconds(), res.cpu.Seconds()
+	r.log(t)
+}
+
+// throughputRun is what TestSplitThroughput measured.
+type throughputRun struct {
+	partitions, batch, conns int
+	duration                 time.Duration
+	res                      loadRun   // loadgen's
+	inStore                  int64     // events in ClickHouse at the end, with the warm-up's
+	recordSize               float64   // average bytes of a log record
+	perSecond                []float64 // the consumer's stored count, every second of the load
+	idle, load, drain, total cpuDelta  // the windows: idle before, loadgen's run, the drain after it, both
+	redisBefore, redisAfter  map[string]commandStat
+	chBefore, chAfter        map[string]int64
+}
+
+// log logs the run's table and figures, ending with one RESULT line of the per-core
+// figures for collecting several runs.
+func (r *throughputRun) log(t *testing.T) {
+	res, load, drain, total := r.res, r.load, r.drain, r.total
 	stored := total.stored
-	t.Logf("one ingestion, one consumer, %d partitions, one app; loadgen --batch %d -c %d -d %s: %d events accepted (%.0f/s), latency p50 %.1f ms p99 %.1f ms; %d stored (%d in ClickHouse with the warm-up)",
-		partitions, batch, connections, duration, res.Events, res.EventsPerSec, res.LatencyP50Ms, res.LatencyP99Ms, int64(stored), n)
-	t.Logf("consumer's stored events per second during the load: %s", rates(append([]float64{start.stored}, perSecond...)))
+	t.Logf("one ingestion, one consumer, %d partitions, one app; loadgen --batch %d -c %d -d %s: %d events of %.0f bytes of JSON accepted (%.0f/s), latency p50 %.1f ms p99 %.1f ms; %d stored (%d in ClickHouse with the warm-up)",
+		r.partitions, r.batch, r.conns, r.duration, res.Events, res.BytesPerItem, res.EventsPerSec, res.LatencyP50Ms, res.LatencyP99Ms, int64(stored), r.inStore)
+	t.Logf("consumer's stored events per second during the load: %s", rates(r.perSecond))
 	t.Logf("CPU seconds by window (machine: %d cores):", machineCores())
 	t.Logf("  %-18s %6s %9s %9s | %9s %8s %10s %6s %8s %11s %7s %7s %8s", "window", "wall s", "accepted", "stored",
 		"ingestion", "consumer", "clickhouse", "redis", "postgres", "test(kfake)", "loadgen", "other", "machine")
@@ -123,32 +156,133 @@ func TestSplitThroughput(t *testing.T) {
 		name     string
 		c        cpuDelta
 		accepted int64
-	}{{"idle 5 s (before)", idleCPU, 0}, {"load (loadgen)", load, res.Events}, {"drain", drain, 0}, {"load + drain", total, res.Events}} {
+	}{{"idle 5 s (before)", r.idle, 0}, {"load (loadgen)", load, res.Events}, {"drain", drain, 0}, {"load + drain", total, res.Events}} {
 		t.Logf("  %-18s %6.1f %9d %9.0f | %9.2f %8.2f %10.2f %6.2f %8.2f %11.2f %7.2f %7.2f %8.2f", w.name, w.c.wall, w.accepted, w.c.stored,
 			w.c.ingestion, w.c.consumer, w.c.clickhouse, w.c.redis, w.c.postgres, w.c.self, w.c.loadgen, w.c.other(), w.c.machine)
 	}
-	perCPU := func(events, cpu float64) float64 {
-		if cpu <= 0 {
-			return 0
-		}
-		return events / cpu
-	}
-	usPer := func(cpu, events float64) float64 {
-		if events <= 0 {
-			return 0
-		}
-		return cpu / events * 1e6
-	}
 	ev := float64(res.Events)
 	t.Logf("per core: ingestion %.0f accepted events per CPU-second (%.1f µs an event); consumer %.0f stored events per CPU-second (%.1f µs an event)",
-		perCPU(ev, load.ingestion), usPer(load.ingestion, ev), perCPU(stored, total.consumer), usPer(total.consumer, stored))
+		ratio(ev, load.ingestion), 1e6*ratio(load.ingestion, ev), ratio(stored, total.consumer), 1e6*ratio(total.consumer, stored))
+	t.Logf("system (kernel) share of CPU: ingestion %.0f%% (load), consumer %.0f%%, redis %.0f%% (load + drain)",
+		100*ratio(load.ingestionSys, load.ingestion), 100*ratio(total.consumerSys, total.consumer), 100*ratio(total.redisSys, total.redis))
 	t.Logf("per event, load + drain: clickhouse %.1f µs, redis %.1f µs, postgres %.1f µs, kfake and this test %.1f µs, loadgen %.1f µs of CPU",
-		usPer(total.clickhouse, stored), usPer(total.redis, stored), usPer(total.postgres, stored), usPer(total.self, stored), usPer(total.loadgen, ev))
-	t.Logf("wall: %.0f events/s accepted; %.0f events/s stored during the load, %.0f over load + drain",
-		res.EventsPerSec, load.stored/load.wall, stored/total.wall)
-	t.Logf("RESULT ingest_events_per_cpu_s=%.0f consumer_events_per_cpu_s=%.0f accepted_per_s=%.0f stored_per_s_load=%.0f stored_per_s_total=%.0f clickhouse_us_per_event=%.1f redis_us_per_event=%.1f kfake_us_per_event=%.1f loadgen_us_per_event=%.1f",
-		perCPU(ev, load.ingestion), perCPU(stored, total.consumer), res.EventsPerSec, load.stored/load.wall, stored/total.wall,
-		usPer(total.clickhouse, stored), usPer(total.redis, stored), usPer(total.self, stored), usPer(total.loadgen, ev))
+		1e6*ratio(total.clickhouse, stored), 1e6*ratio(total.redis, stored), 1e6*ratio(total.postgres, stored), 1e6*ratio(total.self, stored), 1e6*ratio(total.loadgen, ev))
+	// What the servers did for it, to tell their CPU apart from other users' of the same
+	// servers: Redis's calls and in-command time by command, ClickHouse's counters.
+	var rc []string
+	for cmd, a := range r.redisAfter {
+		if b := r.redisBefore[cmd]; a.calls > b.calls {
+			rc = append(rc, fmt.Sprintf("%s %.2f calls %.1f µs", cmd, float64(a.calls-b.calls)/stored, float64(a.usec-b.usec)/stored))
+		}
+	}
+	slices.Sort(rc)
+	t.Logf("redis per stored event (in-command time, not the event loop's I/O): %s", strings.Join(rc, "; "))
+	var cc []string
+	for _, name := range clickhouseCounters {
+		cc = append(cc, fmt.Sprintf("%s %d", name, r.chAfter[name]-r.chBefore[name]))
+	}
+	t.Logf("clickhouse counters over load + drain: %s", strings.Join(cc, ", "))
+	queryCPU := r.chAfter["UserTimeMicroseconds"] - r.chBefore["UserTimeMicroseconds"] + r.chAfter["SystemTimeMicroseconds"] - r.chBefore["SystemTimeMicroseconds"]
+	t.Logf("clickhouse per stored event: %.2f rows inserted, %.1f µs of query threads' CPU, the rest of its %.1f µs in merges and background work",
+		float64(r.chAfter["InsertedRows"]-r.chBefore["InsertedRows"])/stored, float64(queryCPU)/stored, 1e6*ratio(total.clickhouse, stored))
+	t.Logf("log records: %.0f bytes on average (key and value), %.1f MB/s into Kafka at the accepted rate", r.recordSize, r.recordSize*res.EventsPerSec/1e6)
+	t.Logf("wall: %.0f events/s accepted; %.0f events/s stored during the load, %.0f during the drain, %.0f over load + drain",
+		res.EventsPerSec, load.stored/load.wall, drain.stored/drain.wall, stored/total.wall)
+	t.Logf("RESULT ingest_events_per_cpu_s=%.0f consumer_events_per_cpu_s=%.0f accepted_per_s=%.0f stored_per_s_load=%.0f stored_per_s_drain=%.0f stored_per_s_total=%.0f clickhouse_us_per_event=%.1f clickhouse_query_us_per_event=%.1f redis_us_per_event=%.1f kfake_us_per_event=%.1f loadgen_us_per_event=%.1f record_bytes=%.0f",
+		ratio(ev, load.ingestion), ratio(stored, total.consumer), res.EventsPerSec, load.stored/load.wall, drain.stored/drain.wall, stored/total.wall,
+		1e6*ratio(total.clickhouse, stored), float64(queryCPU)/stored, 1e6*ratio(total.redis, stored), 1e6*ratio(total.self, stored), 1e6*ratio(total.loadgen, ev), r.recordSize)
+}
+
+// recordSize returns the average size (key and value) of the topic's first records: what
+// the log's bandwidth and disk are made of, per event.
+func recordSize(t *testing.T, d *split) float64 {
+	t.Helper()
+	client, err := kgo.NewClient(kgo.SeedBrokers(d.brokers...), kgo.ConsumeTopics(d.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var n, size int
+	for n < 10000 && ctx.Err() == nil {
+		client.PollRecords(ctx, 10000-n).EachRecord(func(r *kgo.Record) {
+			n++
+			size += len(r.Key) + len(r.Value)
+		})
+	}
+	if n == 0 {
+		t.Fatal("read no record from the topic")
+	}
+	return float64(size) / float64(n)
+}
+
+// commandStat is one Redis command's totals from INFO commandstats.
+type commandStat struct{ calls, usec int64 }
+
+// redisCalls returns the Redis test server's totals by command.
+func redisCalls(t *testing.T) map[string]commandStat {
+	t.Helper()
+	client := goredis.NewClient(&goredis.Options{Addr: os.Getenv(testenv.RedisEnv)})
+	defer client.Close()
+	info, err := client.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]commandStat{}
+	for _, l := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(l), ":")
+		cmd, found := strings.CutPrefix(name, "cmdstat_")
+		if !ok || !found {
+			continue
+		}
+		var c commandStat
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				c.calls = n
+			case "usec":
+				c.usec = n
+			}
+		}
+		out[cmd] = c
+	}
+	return out
+}
+
+// clickhouseCounters are the ClickHouse server's counters (system.events) the run reports:
+// how many queries and rows it took, and how much merging they caused.
+// UserTimeMicroseconds and SystemTimeMicroseconds are the CPU time of query threads (not
+// of background merges), counted on Linux with taskstats.
+var clickhouseCounters = []string{"Query", "InsertQuery", "SelectQuery", "InsertedRows", "MergedRows", "MergesTimeMilliseconds",
+	"UserTimeMicroseconds", "SystemTimeMicroseconds"}
+
+// clickhouseEvents returns the ClickHouse server's counters since it started.
+func clickhouseEvents(t *testing.T, d *split) map[string]int64 {
+	t.Helper()
+	conn, err := chgo.Open(&chgo.Options{Addr: d.ch.Addr, Auth: chgo.Auth{Username: d.ch.Username, Password: d.ch.Password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.Query(context.Background(), "SELECT event, value FROM system.events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var v uint64
+		if err := rows.Scan(&name, &v); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = int64(v)
+	}
+	return out
 }
 
 // loadRun is a finished loadgen run: what it measured and the CPU time it used.
@@ -174,6 +308,26 @@ func driveLoad(t *testing.T, url, key string, batch, conns int, d time.Duration)
 	return loadRun{&res, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 }
 
+// waitStored waits until the consumer has stored want events in all, for as long as it
+// keeps storing: the backlog of a run can take minutes on a busy machine, longer than
+// split.waitDrained waits.
+func waitStored(t *testing.T, con *proc, want float64) {
+	t.Helper()
+	last, progress := 0.0, time.Now()
+	for {
+		n := metricValue(con.consumer, "unmogrowp_pipeline_events_stored_total")
+		if n >= want {
+			return
+		}
+		if n > last {
+			last, progress = n, time.Now()
+		} else if time.Since(progress) > 60*time.Second {
+			t.Fatalf("the consumer stored %.0f of %.0f events and none in the last 60 s", n, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // cpuSnapshot is the CPU time, in clock ticks, that the processes of a measurement had
 // used at one moment, with the consumer's stored count then.
 type cpuSnapshot struct {
@@ -182,13 +336,16 @@ type cpuSnapshot struct {
 	clickhouse, redis, pg     map[int]int64 // by pid: PostgreSQL runs a process a connection
 	busy                      int64         // the machine's, all cores
 	stored                    float64
+	// The system (kernel) part of the ingestion's, the consumer's and Redis's CPU time:
+	// mostly the network calls.
+	ingestionSys, consumerSys, redisSys int64
 }
 
 // takeCPU reads the CPU time of the ingestion process, the consumer, this process (kfake),
 // the servers and the machine.
 func takeCPU(t *testing.T, ing, con *proc) cpuSnapshot {
 	t.Helper()
-	return cpuSnapshot{
+	c := cpuSnapshot{
 		at:         time.Now(),
 		ingestion:  pidTicks(ing.cmd.Process.Pid),
 		consumer:   pidTicks(con.cmd.Process.Pid),
@@ -199,6 +356,13 @@ func takeCPU(t *testing.T, ing, con *proc) cpuSnapshot {
 		busy:       machineBusy(),
 		stored:     metricValue(con.consumer, "unmogrowp_pipeline_events_stored_total"),
 	}
+	_, c.ingestionSys = pidTimes(ing.cmd.Process.Pid)
+	_, c.consumerSys = pidTimes(con.cmd.Process.Pid)
+	for pid := range c.redis {
+		_, sys := pidTimes(pid)
+		c.redisSys += sys
+	}
+	return c
 }
 
 // cpuDelta is what happened between two snapshots, in seconds of wall and CPU time.
@@ -206,6 +370,7 @@ type cpuDelta struct {
 	wall, stored                                  float64
 	ingestion, consumer, self                     float64
 	clickhouse, redis, postgres, loadgen, machine float64
+	ingestionSys, consumerSys, redisSys           float64 // the system part
 }
 
 // sub returns the CPU seconds used from o to s, with hz clock ticks a second.
@@ -216,6 +381,8 @@ func (s cpuSnapshot) sub(o cpuSnapshot, hz float64) cpuDelta {
 		ingestion: sec(s.ingestion - o.ingestion), consumer: sec(s.consumer - o.consumer), self: sec(s.self - o.self),
 		clickhouse: sec(subTicks(s.clickhouse, o.clickhouse)), redis: sec(subTicks(s.redis, o.redis)),
 		postgres: sec(subTicks(s.pg, o.pg)), machine: sec(s.busy - o.busy),
+		ingestionSys: sec(s.ingestionSys - o.ingestionSys), consumerSys: sec(s.consumerSys - o.consumerSys),
+		redisSys: sec(s.redisSys - o.redisSys),
 	}
 }
 
@@ -238,18 +405,25 @@ func subTicks(after, before map[int]int64) int64 {
 // pidTicks returns the CPU time (utime+stime) process pid has used, in clock ticks, from
 // /proc/pid/stat, or 0.
 func pidTicks(pid int) int64 {
+	user, sys := pidTimes(pid)
+	return user + sys
+}
+
+// pidTimes returns the user and the system CPU time process pid has used, in clock ticks,
+// from /proc/pid/stat, or zeros.
+func pidTimes(pid int) (user, sys int64) {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	// The fields after the command name, which is in parentheses and may hold spaces.
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 	if len(fields) < 13 {
-		return 0
+		return 0, 0
 	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return utime + stime
+	user, _ = strconv.ParseInt(fields[11], 10, 64)
+	sys, _ = strconv.ParseInt(fields[12], 10, 64)
+	return user, sys
 }
 
 // commTicks returns the CPU time of every process whose command name starts with prefix,
@@ -330,6 +504,14 @@ func metricValue(base, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// ratio is a/b, or 0 when b is not positive.
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
 }
 
 // rates formats the per-second increments of cumulative counts, in thousands.
