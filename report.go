@@ -2,6 +2,7 @@ package unmogrowp
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -166,4 +167,80 @@ func ReportRange(appID string, from, to time.Time) error {
 		return Errorf(EINVALID, "to must not be before from.")
 	}
 	return nil
+}
+
+// Timeline lays out the time categories of a chart: the intervals of a UTC hour or day
+// that start in [from truncated to the interval, to). Stores fill its zero series from
+// their queries' buckets, so that every chart has every category.
+type Timeline struct {
+	start      time.Time
+	step       time.Duration
+	interval   string
+	categories []string
+}
+
+// NewTimeline checks the interval (IntervalHour or IntervalDay; "" is a day) and lays out
+// the categories. It returns EINVALID for another interval, or a range of more than
+// MaxChartPoints intervals.
+func NewTimeline(from, to time.Time, interval string) (*Timeline, error) {
+	tl := &Timeline{interval: interval, categories: []string{}}
+	layout := time.RFC3339
+	switch interval {
+	case IntervalHour:
+		tl.step = time.Hour
+	case IntervalDay, "":
+		tl.interval, tl.step, layout = IntervalDay, 24*time.Hour, time.DateOnly
+	default:
+		return nil, Errorf(EINVALID, "Unknown interval %q: use hour or day.", interval)
+	}
+	tl.start = from.UTC().Truncate(tl.step) // whole hours and days of UTC: the epoch is midnight
+	if n := to.Sub(tl.start) / tl.step; n > MaxChartPoints {
+		return nil, Errorf(EINVALID, "The range has more than %d intervals: use a longer interval or a shorter range.", MaxChartPoints)
+	}
+	for t := tl.start; t.Before(to); t = t.Add(tl.step) {
+		tl.categories = append(tl.categories, t.Format(layout))
+	}
+	return tl, nil
+}
+
+// Interval is the timeline's interval, IntervalHour or IntervalDay.
+func (tl *Timeline) Interval() string { return tl.interval }
+
+// Step is the length of the timeline's interval.
+func (tl *Timeline) Step() time.Duration { return tl.step }
+
+// Series returns a series of zeros, one per category.
+func (tl *Timeline) Series(name string) ChartSeries {
+	return ChartSeries{Name: name, Data: make([]float64, len(tl.categories))}
+}
+
+// Index returns the category of the interval that starts at bucket, a time in range
+// truncated to the interval.
+func (tl *Timeline) Index(bucket time.Time) int {
+	i := int(bucket.UTC().Sub(tl.start) / tl.step)
+	return min(max(i, 0), len(tl.categories)-1)
+}
+
+// Chart assembles the chart of the series, or returns err.
+func (tl *Timeline) Chart(err error, series ...ChartSeries) (*Chart, error) {
+	if err != nil {
+		return nil, err
+	}
+	if series == nil {
+		series = []ChartSeries{}
+	}
+	return &Chart{Categories: tl.categories, Series: series}, nil
+}
+
+// RoundMoney rounds a sum of revenue to a millionth: it drops the noise of floating-point
+// addition (16.979999999999997), which would otherwise depend on the order a store's
+// threads add in, so that every store gives the same answer.
+func RoundMoney(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+// Rate is n/d, 0 when d is 0: the conversion rates of the reports.
+func Rate(n, d int64) float64 {
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
 }

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -89,24 +88,11 @@ func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time) (*u
 	st := unmogrowp.Stats{
 		Installs: int64(n[0]), OrganicInstalls: int64(n[1]), NonOrganicInstalls: int64(n[2]),
 		Reinstalls: int64(n[3]), RejectedInstalls: int64(n[4]), Clicks: int64(n[5]),
-		Impressions: int64(n[6]), Events: int64(n[7]), Revenue: roundMoney(revenue),
+		Impressions: int64(n[6]), Events: int64(n[7]), Revenue: unmogrowp.RoundMoney(revenue),
 		ActiveDevices: int64(n[8]), Sessions: int64(n[9]),
 	}
-	st.ConversionRate = rate(st.NonOrganicInstalls, st.Clicks)
+	st.ConversionRate = unmogrowp.Rate(st.NonOrganicInstalls, st.Clicks)
 	return &st, nil
-}
-
-// roundMoney rounds a sum of revenue to a millionth, as package duckdb does: it drops the
-// noise of floating-point addition (16.979999999999997), which depends on the order the
-// server's threads add in, so both stores give the same numbers.
-func roundMoney(v float64) float64 { return math.Round(v*1e6) / 1e6 }
-
-// rate is n/d, 0 when d is 0.
-func rate(n, d int64) float64 {
-	if d == 0 {
-		return 0
-	}
-	return float64(n) / float64(d)
 }
 
 // Chart returns one of the dashboard's charts of the app over [from, to), each from its
@@ -132,37 +118,37 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 		return nil, unmogrowp.Errorf(unmogrowp.EINVALID,
 			"Unknown chart type %q: use installs, media_sources, events, revenue or platforms.", chartType)
 	}
-	tl, err := newTimeline(from, to, interval)
+	tl, err := unmogrowp.NewTimeline(from, to, interval)
 	if err != nil {
 		return nil, err
 	}
-	args = append(args, tl.step.Microseconds())
+	args = append(args, tl.Step().Microseconds())
 	switch chartType {
 	case unmogrowp.ChartInstalls:
-		organic, nonOrganic := tl.series("organic"), tl.series("non_organic")
+		organic, nonOrganic := tl.Series("organic"), tl.Series("non_organic")
 		err = s.each(ctx, "chart_installs", func(rows chdriver.Rows) error {
 			var bucket int64
 			var o, n uint64
 			if err := rows.Scan(&bucket, &o, &n); err != nil {
 				return err
 			}
-			i := tl.index(bucket)
+			i := tl.Index(fromMicros(bucket))
 			organic.Data[i], nonOrganic.Data[i] = float64(o), float64(n)
 			return nil
 		}, args...)
-		return tl.chart(err, organic, nonOrganic)
+		return tl.Chart(err, organic, nonOrganic)
 	case unmogrowp.ChartRevenue:
-		revenue := tl.series("revenue")
+		revenue := tl.Series("revenue")
 		err = s.each(ctx, "chart_revenue", func(rows chdriver.Rows) error {
 			var bucket int64
 			var v float64
 			if err := rows.Scan(&bucket, &v); err != nil {
 				return err
 			}
-			revenue.Data[tl.index(bucket)] = roundMoney(v)
+			revenue.Data[tl.Index(fromMicros(bucket))] = unmogrowp.RoundMoney(v)
 			return nil
 		}, args...)
-		return tl.chart(err, revenue)
+		return tl.Chart(err, revenue)
 	default: // unmogrowp.ChartEvents
 		return s.eventsChart(ctx, tl, args)
 	}
@@ -172,7 +158,7 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 // unmogrowp.ChartEventTypes with the most events in the range (ties by name) are a series
 // each, in that order, and the others are summed in one last series,
 // unmogrowp.ChartOtherEvents.
-func (s *Store) eventsChart(ctx context.Context, tl *timeline, args []any) (*unmogrowp.Chart, error) {
+func (s *Store) eventsChart(ctx context.Context, tl *unmogrowp.Timeline, args []any) (*unmogrowp.Chart, error) {
 	type cell struct {
 		i         int // category
 		eventType string
@@ -186,7 +172,7 @@ func (s *Store) eventsChart(ctx context.Context, tl *timeline, args []any) (*unm
 		if err := rows.Scan(&bucket, &c.eventType, &c.n); err != nil {
 			return err
 		}
-		c.i = tl.index(bucket)
+		c.i = tl.Index(fromMicros(bucket))
 		cells = append(cells, c)
 		totals[c.eventType] += c.n
 		return nil
@@ -201,11 +187,11 @@ func (s *Store) eventsChart(ctx context.Context, tl *timeline, args []any) (*unm
 	var series []unmogrowp.ChartSeries
 	for i, t := range ranked {
 		if i == unmogrowp.ChartEventTypes {
-			series = append(series, tl.series(unmogrowp.ChartOtherEvents))
+			series = append(series, tl.Series(unmogrowp.ChartOtherEvents))
 			break
 		}
 		rank[t] = i
-		series = append(series, tl.series(t))
+		series = append(series, tl.Series(t))
 	}
 	for _, c := range cells {
 		r, ok := rank[c.eventType]
@@ -214,7 +200,7 @@ func (s *Store) eventsChart(ctx context.Context, tl *timeline, args []any) (*unm
 		}
 		series[r].Data[c.i] += float64(c.n)
 	}
-	return tl.chart(nil, series...)
+	return tl.Chart(nil, series...)
 }
 
 // categoryChart runs a query of (category, installs) rows, in order, into a chart with
@@ -237,60 +223,6 @@ func (s *Store) categoryChart(ctx context.Context, name string, args []any) (*un
 	return c, nil
 }
 
-// timeline is the time categories of a chart: the intervals that start in
-// [trunc(from), to), in UTC.
-type timeline struct {
-	start      time.Time
-	step       time.Duration
-	categories []string
-}
-
-// newTimeline checks the interval ("" is a day) and lays out the categories.
-func newTimeline(from, to time.Time, interval string) (*timeline, error) {
-	tl := &timeline{categories: []string{}}
-	layout := time.RFC3339
-	switch interval {
-	case unmogrowp.IntervalHour:
-		tl.step = time.Hour
-	case unmogrowp.IntervalDay, "":
-		tl.step, layout = 24*time.Hour, time.DateOnly
-	default:
-		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown interval %q: use hour or day.", interval)
-	}
-	tl.start = from.UTC().Truncate(tl.step) // whole hours and days of UTC: the epoch is midnight
-	if n := to.Sub(tl.start) / tl.step; n > unmogrowp.MaxChartPoints {
-		return nil, unmogrowp.Errorf(unmogrowp.EINVALID,
-			"The range has more than %d intervals: use a longer interval or a shorter range.", unmogrowp.MaxChartPoints)
-	}
-	for t := tl.start; t.Before(to); t = t.Add(tl.step) {
-		tl.categories = append(tl.categories, t.Format(layout))
-	}
-	return tl, nil
-}
-
-// series returns a series of zeros, one per category.
-func (tl *timeline) series(name string) unmogrowp.ChartSeries {
-	return unmogrowp.ChartSeries{Name: name, Data: make([]float64, len(tl.categories))}
-}
-
-// index returns the category of a bucket (Unix microseconds, a multiple of the step) of
-// a time in range.
-func (tl *timeline) index(bucket int64) int {
-	i := int(fromMicros(bucket).Sub(tl.start) / tl.step)
-	return min(max(i, 0), len(tl.categories)-1)
-}
-
-// chart assembles the chart, or returns err.
-func (tl *timeline) chart(err error, series ...unmogrowp.ChartSeries) (*unmogrowp.Chart, error) {
-	if err != nil {
-		return nil, err
-	}
-	if series == nil {
-		series = []unmogrowp.ChartSeries{}
-	}
-	return &unmogrowp.Chart{Categories: tl.categories, Series: series}, nil
-}
-
 // MediaSourceReport returns the media_sources report of the app over [from, to), from one
 // query: media_sources.sql.
 func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.MediaSourceReport, error) {
@@ -308,8 +240,8 @@ func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to ti
 		}
 		r.Clicks, r.Impressions, r.Installs = int64(clicks), int64(impressions), int64(installs)
 		r.Events, r.RejectedInstalls = int64(events), int64(rejected)
-		r.ConversionRate = rate(r.Installs, r.Clicks)
-		r.Revenue = roundMoney(r.Revenue)
+		r.ConversionRate = unmogrowp.Rate(r.Installs, r.Clicks)
+		r.Revenue = unmogrowp.RoundMoney(r.Revenue)
 		rep.Rows = append(rep.Rows, r)
 		return nil
 	}, append(args, ceilMicros(from.Add(-rejectedLookback)))...)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -83,22 +82,9 @@ func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time) (*u
 	if err != nil {
 		return nil, err
 	}
-	st.ConversionRate = rate(st.NonOrganicInstalls, st.Clicks)
-	st.Revenue = roundMoney(st.Revenue)
+	st.ConversionRate = unmogrowp.Rate(st.NonOrganicInstalls, st.Clicks)
+	st.Revenue = unmogrowp.RoundMoney(st.Revenue)
 	return &st, nil
-}
-
-// roundMoney rounds a sum of revenue to a millionth: it drops the noise of floating-point
-// addition (16.979999999999997), which would otherwise depend on the order DuckDB's
-// threads add in.
-func roundMoney(v float64) float64 { return math.Round(v*1e6) / 1e6 }
-
-// rate is n/d, 0 when d is 0.
-func rate(n, d int64) float64 {
-	if d == 0 {
-		return 0
-	}
-	return float64(n) / float64(d)
 }
 
 // Chart returns one of the dashboard's charts of the app over [from, to), each from its
@@ -124,37 +110,37 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 		return nil, unmogrowp.Errorf(unmogrowp.EINVALID,
 			"Unknown chart type %q: use installs, media_sources, events, revenue or platforms.", chartType)
 	}
-	tl, err := newTimeline(from, to, interval)
+	tl, err := unmogrowp.NewTimeline(from, to, interval)
 	if err != nil {
 		return nil, err
 	}
-	args = append(args, tl.interval)
+	args = append(args, tl.Interval())
 	switch chartType {
 	case unmogrowp.ChartInstalls:
-		organic, nonOrganic := tl.series("organic"), tl.series("non_organic")
+		organic, nonOrganic := tl.Series("organic"), tl.Series("non_organic")
 		err = s.each(ctx, "chart_installs", func(rows *sql.Rows) error {
 			var bucket time.Time
 			var o, n int64
 			if err := rows.Scan(&bucket, &o, &n); err != nil {
 				return err
 			}
-			i := tl.index(bucket)
+			i := tl.Index(bucket)
 			organic.Data[i], nonOrganic.Data[i] = float64(o), float64(n)
 			return nil
 		}, args...)
-		return tl.chart(err, organic, nonOrganic)
+		return tl.Chart(err, organic, nonOrganic)
 	case unmogrowp.ChartRevenue:
-		revenue := tl.series("revenue")
+		revenue := tl.Series("revenue")
 		err = s.each(ctx, "chart_revenue", func(rows *sql.Rows) error {
 			var bucket time.Time
 			var v float64
 			if err := rows.Scan(&bucket, &v); err != nil {
 				return err
 			}
-			revenue.Data[tl.index(bucket)] = roundMoney(v)
+			revenue.Data[tl.Index(bucket)] = unmogrowp.RoundMoney(v)
 			return nil
 		}, args...)
-		return tl.chart(err, revenue)
+		return tl.Chart(err, revenue)
 	default: // unmogrowp.ChartEvents
 		var series []unmogrowp.ChartSeries // in rank order
 		err = s.each(ctx, "chart_events", func(rows *sql.Rows) error {
@@ -165,12 +151,12 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 				return err
 			}
 			if len(series) == 0 || series[len(series)-1].Name != name {
-				series = append(series, tl.series(name))
+				series = append(series, tl.Series(name))
 			}
-			series[len(series)-1].Data[tl.index(bucket)] += float64(n)
+			series[len(series)-1].Data[tl.Index(bucket)] += float64(n)
 			return nil
 		}, append(args, unmogrowp.ChartEventTypes)...)
-		return tl.chart(err, series...)
+		return tl.Chart(err, series...)
 	}
 }
 
@@ -194,60 +180,6 @@ func (s *Store) categoryChart(ctx context.Context, name string, args []any) (*un
 	return c, nil
 }
 
-// timeline is the time categories of a chart: the intervals that start in
-// [trunc(from), to), in UTC.
-type timeline struct {
-	interval   string // "hour" or "day", as date_trunc takes it
-	start      time.Time
-	step       time.Duration
-	categories []string
-}
-
-// newTimeline checks the interval ("" is a day) and lays out the categories.
-func newTimeline(from, to time.Time, interval string) (*timeline, error) {
-	tl := &timeline{interval: interval, categories: []string{}}
-	layout := time.RFC3339
-	switch interval {
-	case unmogrowp.IntervalHour:
-		tl.step = time.Hour
-	case unmogrowp.IntervalDay, "":
-		tl.interval, tl.step, layout = unmogrowp.IntervalDay, 24*time.Hour, time.DateOnly
-	default:
-		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown interval %q: use hour or day.", interval)
-	}
-	tl.start = from.UTC().Truncate(tl.step) // whole hours and days of UTC: the epoch is midnight
-	if n := to.Sub(tl.start) / tl.step; n > unmogrowp.MaxChartPoints {
-		return nil, unmogrowp.Errorf(unmogrowp.EINVALID,
-			"The range has more than %d intervals: use a longer interval or a shorter range.", unmogrowp.MaxChartPoints)
-	}
-	for t := tl.start; t.Before(to); t = t.Add(tl.step) {
-		tl.categories = append(tl.categories, t.Format(layout))
-	}
-	return tl, nil
-}
-
-// series returns a series of zeros, one per category.
-func (tl *timeline) series(name string) unmogrowp.ChartSeries {
-	return unmogrowp.ChartSeries{Name: name, Data: make([]float64, len(tl.categories))}
-}
-
-// index returns the category of a bucket that date_trunc made from a time in range.
-func (tl *timeline) index(bucket time.Time) int {
-	i := int(bucket.UTC().Sub(tl.start) / tl.step)
-	return min(max(i, 0), len(tl.categories)-1)
-}
-
-// chart assembles the chart, or returns err.
-func (tl *timeline) chart(err error, series ...unmogrowp.ChartSeries) (*unmogrowp.Chart, error) {
-	if err != nil {
-		return nil, err
-	}
-	if series == nil {
-		series = []unmogrowp.ChartSeries{}
-	}
-	return &unmogrowp.Chart{Categories: tl.categories, Series: series}, nil
-}
-
 // MediaSourceReport returns the media_sources report of the app over [from, to), from one
 // query: media_sources.sql.
 func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.MediaSourceReport, error) {
@@ -262,8 +194,8 @@ func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to ti
 			&r.Events, &r.Revenue, &r.RejectedInstalls); err != nil {
 			return err
 		}
-		r.ConversionRate = rate(r.Installs, r.Clicks)
-		r.Revenue = roundMoney(r.Revenue)
+		r.ConversionRate = unmogrowp.Rate(r.Installs, r.Clicks)
+		r.Revenue = unmogrowp.RoundMoney(r.Revenue)
 		rep.Rows = append(rep.Rows, r)
 		return nil
 	}, append(args, ceilMicro(from.Add(-rejectedLookback)))...)
