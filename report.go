@@ -3,6 +3,7 @@ package unmogrowp
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -243,4 +244,29 @@ func Rate(n, d int64) float64 {
 		return 0
 	}
 	return float64(n) / float64(d)
+}
+
+// ChartTypes are the chart types of Reports.Chart.
+var ChartTypes = []string{ChartInstalls, ChartMediaSources, ChartEvents, ChartRevenue, ChartPlatforms}
+
+// CheckChart returns EINVALID for a chart type not in ChartTypes, or an interval other than
+// IntervalHour, IntervalDay or "" (a day): the arguments Reports.Chart refuses.
+func CheckChart(chartType, interval string) error {
+	switch interval {
+	case IntervalHour, IntervalDay, "":
+	default:
+		return Errorf(EINVALID, "Unknown interval %q: use hour or day.", interval)
+	}
+	if !slices.Contains(ChartTypes, chartType) {
+		return Errorf(EINVALID, "Unknown chart type %q: use installs, media_sources, events, revenue or platforms.", chartType)
+	}
+	return nil
+}
+
+// RetentionEvents returns the event times a retention report over installs in [from, to)
+// reads: from the first cohort's day to RetentionDays days after the last one's, whole UTC
+// days, even past to.
+func RetentionEvents(from, to time.Time) (evFrom, evTo time.Time) {
+	const day = 24 * time.Hour
+	return from.UTC().Truncate(day), to.UTC().Add(-time.Nanosecond).Truncate(day).Add((RetentionDays + 1) * day)
 }

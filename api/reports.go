@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -11,12 +12,6 @@ import (
 // DefaultReportRange is the time range of the dashboard and report routes when the
 // request gives no from: the last 7 days up to to (default now).
 const DefaultReportRange = 7 * 24 * time.Hour
-
-// chartTypes are the chart_type values of GET /api/dashboard/charts/{chart_type}.
-var chartTypes = map[string]bool{
-	unmogrowp.ChartInstalls: true, unmogrowp.ChartMediaSources: true, unmogrowp.ChartEvents: true,
-	unmogrowp.ChartRevenue: true, unmogrowp.ChartPlatforms: true,
-}
 
 // reportQuery is what every dashboard and report route reads from its query string.
 type reportQuery struct {
@@ -81,7 +76,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, q reportQue
 
 func (s *Server) handleChart(w http.ResponseWriter, r *http.Request, q reportQuery) {
 	chartType := r.PathValue("chart_type")
-	if !chartTypes[chartType] {
+	if !slices.Contains(unmogrowp.ChartTypes, chartType) {
 		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such chart: the charts are installs, media_sources, events, revenue and platforms."))
 		return
 	}

@@ -95,20 +95,14 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 	if err != nil {
 		return nil, err
 	}
-	switch interval {
-	case unmogrowp.IntervalHour, unmogrowp.IntervalDay, "":
-	default:
-		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown interval %q: use hour or day.", interval)
+	if err := unmogrowp.CheckChart(chartType, interval); err != nil {
+		return nil, err
 	}
 	switch chartType {
 	case unmogrowp.ChartMediaSources:
 		return s.categoryChart(ctx, "chart_media_sources", args)
 	case unmogrowp.ChartPlatforms:
 		return s.categoryChart(ctx, "chart_platforms", args)
-	case unmogrowp.ChartInstalls, unmogrowp.ChartEvents, unmogrowp.ChartRevenue:
-	default:
-		return nil, unmogrowp.Errorf(unmogrowp.EINVALID,
-			"Unknown chart type %q: use installs, media_sources, events, revenue or platforms.", chartType)
 	}
 	tl, err := unmogrowp.NewTimeline(from, to, interval)
 	if err != nil {
@@ -213,9 +207,7 @@ func (s *Store) RetentionReport(ctx context.Context, appID string, from, to time
 	if err != nil {
 		return nil, err
 	}
-	const day = 24 * time.Hour
-	evFrom := from.UTC().Truncate(day)
-	evTo := to.UTC().Add(-time.Nanosecond).Truncate(day).Add((unmogrowp.RetentionDays + 1) * day)
+	evFrom, evTo := unmogrowp.RetentionEvents(from, to)
 	rep := &unmogrowp.RetentionReport{Cohorts: []unmogrowp.RetentionCohort{}}
 	err = s.each(ctx, "retention", func(rows *sql.Rows) error {
 		var d time.Time
