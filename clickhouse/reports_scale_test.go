@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"os"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -66,84 +65,5 @@ func TestReportsAtScale(t *testing.T) {
 		}
 		t.Logf("%s: %d rows in %d parts", tbl, c, parts)
 	}
-	timeReports(t, s)
-}
-
-// scaleRange is the range the scale test asks about: the last 7 days of the fixture.
-func scaleRange() (from, to time.Time) {
-	to = storetest.FixtureStart.Add(storetest.FixtureSpan)
-	return to.Add(-7 * 24 * time.Hour), to
-}
-
-// median returns the median of the durations.
-func median(ds []time.Duration) time.Duration {
-	ds = slices.Clone(ds)
-	slices.Sort(ds)
-	return ds[len(ds)/2]
-}
-
-// timeReports runs every report 5 times (after one warm-up run) for the biggest app of
-// storetest.GenerateFixture over the last 7 days of its data, and logs each median; it
-// fails a report whose median is over a second.
-func timeReports(t *testing.T, s *Store) {
-	ctx := context.Background()
-	app := storetest.FixtureApps[0]
-	from, to := scaleRange()
-	reports := []struct {
-		name string
-		run  func() (any, error)
-	}{
-		{"stats", func() (any, error) { return s.Stats(ctx, app, from, to) }},
-		{"chart installs/day", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalDay)
-		}},
-		{"chart installs/hour", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalHour)
-		}},
-		{"chart media_sources", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartMediaSources, from, to, "")
-		}},
-		{"chart events/hour", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartEvents, from, to, unmogrowp.IntervalHour)
-		}},
-		{"chart revenue/day", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartRevenue, from, to, unmogrowp.IntervalDay)
-		}},
-		{"chart platforms", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartPlatforms, from, to, "")
-		}},
-		{"media_sources report", func() (any, error) { return s.MediaSourceReport(ctx, app, from, to) }},
-		{"retention report", func() (any, error) { return s.RetentionReport(ctx, app, from, to) }},
-		{"fraud report", func() (any, error) { return s.FraudReport(ctx, app, from, to) }},
-	}
-	for _, r := range reports {
-		first, err := r.run()
-		if err != nil {
-			t.Fatalf("%s: %v", r.name, err)
-		}
-		var ds []time.Duration
-		for range 5 {
-			start := time.Now()
-			if _, err := r.run(); err != nil {
-				t.Fatalf("%s: %v", r.name, err)
-			}
-			ds = append(ds, time.Since(start))
-		}
-		m := median(ds)
-		t.Logf("%-22s median %7.1f ms (runs %v)", r.name, float64(m.Microseconds())/1000, roundAll(ds))
-		if st, ok := first.(*unmogrowp.Stats); ok {
-			t.Logf("  %+v", *st)
-		}
-		if m > time.Second {
-			t.Errorf("%s: median %v, over 1s", r.name, m)
-		}
-	}
-}
-
-func roundAll(ds []time.Duration) []time.Duration {
-	out := make([]time.Duration, len(ds))
-	for i, d := range ds {
-		out[i] = d.Round(time.Millisecond)
-	}
-	return out
+	storetest.TimeReports(t, s)
 }

@@ -35,7 +35,7 @@ func BenchmarkReports(b *testing.B) {
 		b.Fatal(err)
 	}
 	app := storetest.FixtureApps[0]
-	from, to := scaleRange()
+	from, to := storetest.ScaleRange()
 	for _, r := range []struct {
 		name string
 		run  func() (any, error)
