@@ -72,28 +72,6 @@ func BenchmarkApply(b *testing.B) {
 	})
 }
 
-// lookupKeys returns the candidate keys of n installs: half are installs of devices that
-// touched (by referrer for a third of those, else by device id and fingerprint, as their
-// SDK reports them), half organic installs of devices never seen.
-func lookupKeys(tps []unmogrowp.Touchpoint, n int) (apps []string, keys [][]string) {
-	fresh := hotstatetest.RealisticTouchpoints(n, 99, time.Now())
-	for i := range n {
-		tp := &tps[(i*7919)%len(tps)]
-		if i%2 == 1 {
-			tp = &fresh[i]
-		}
-		d := attribution.ParseUserAgent(tp.UserAgent)
-		in := unmogrowp.Event{AppID: tp.AppID, IDFA: tp.IDFA, GAID: tp.GAID, AndroidID: tp.AndroidID,
-			DeviceID: tp.DeviceID, IP: tp.IP, Platform: d.Platform, OSVersion: d.OSVersion, DeviceModel: d.Model}
-		if i%6 == 0 {
-			in.InstallReferrer = "utm_source=google-play&click_id=" + tp.ID
-		}
-		apps = append(apps, in.AppID)
-		keys = append(keys, attribution.CandidateKeys(&in).Strings())
-	}
-	return apps, keys
-}
-
 // BenchmarkCandidates measures lookups in a state of 1,000,000 realistic touchpoints.
 func BenchmarkCandidates(b *testing.B) {
 	s := inmem.New(inmem.Options{Logger: quiet()})
@@ -107,7 +85,7 @@ func BenchmarkCandidates(b *testing.B) {
 		}
 		sample = append(sample, batch[:10]...)
 	}
-	apps, keys := lookupKeys(sample, 10_000)
+	apps, keys := hotstatetest.LookupKeys(sample, 10_000)
 	found := 0
 	b.ReportAllocs()
 	b.ResetTimer()

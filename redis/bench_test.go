@@ -10,7 +10,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/attribution"
 	"github.com/unmogrowp/unmogrowp/hotstatetest"
 )
 
@@ -51,28 +50,6 @@ func BenchmarkApply(b *testing.B) {
 	})
 }
 
-// lookupKeys returns the candidate keys of n installs: half are installs of devices that
-// touched (by referrer for a third of those, else by device id and fingerprint), half
-// organic installs of devices never seen (as package inmem's benchmark).
-func lookupKeys(tps []unmogrowp.Touchpoint, n int) (apps []string, keys [][]string) {
-	fresh := hotstatetest.RealisticTouchpoints(n, 99, time.Now())
-	for i := range n {
-		tp := &tps[(i*7919)%len(tps)]
-		if i%2 == 1 {
-			tp = &fresh[i]
-		}
-		d := attribution.ParseUserAgent(tp.UserAgent)
-		in := unmogrowp.Event{AppID: tp.AppID, IDFA: tp.IDFA, GAID: tp.GAID, AndroidID: tp.AndroidID,
-			DeviceID: tp.DeviceID, IP: tp.IP, Platform: d.Platform, OSVersion: d.OSVersion, DeviceModel: d.Model}
-		if i%6 == 0 {
-			in.InstallReferrer = "utm_source=google-play&click_id=" + tp.ID
-		}
-		apps = append(apps, in.AppID)
-		keys = append(keys, attribution.CandidateKeys(&in).Strings())
-	}
-	return apps, keys
-}
-
 // BenchmarkCandidates measures lookups among 100,000 realistic touchpoints: one caller at
 // a time (the latency of a round trip), and 16 at once (what one Redis serves).
 func BenchmarkCandidates(b *testing.B) {
@@ -88,7 +65,7 @@ func BenchmarkCandidates(b *testing.B) {
 		}
 		sample = append(sample, batch[:100]...)
 	}
-	apps, keys := lookupKeys(sample, 10_000)
+	apps, keys := hotstatetest.LookupKeys(sample, 10_000)
 	b.Run("serial", func(b *testing.B) {
 		found, i := 0, 0
 		for b.Loop() {
