@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -193,6 +194,22 @@ func (s *Server) authorizeApp(r *http.Request, appID string) (*unmogrowp.App, er
 	return app, nil
 }
 
+// queryRange reads the from and to query parameters; each is zero when absent. It returns
+// EINVALID naming the one that is not a time.
+func queryRange(q url.Values) (from, to time.Time, err error) {
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := q.Get(p.name); v != "" {
+			if *p.t, err = ingest.ParseTime(v); err != nil {
+				return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
+			}
+		}
+	}
+	return from, to, nil
+}
+
 func errNoApp() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such app.") }
 
 // fail answers err: its own status and message for a coded error, and a 500 without
@@ -220,18 +237,10 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *
 func (s *Server) handleInstalls(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
 	q := r.URL.Query()
 	f := unmogrowp.InstallFilter{AppID: app.ID, Limit: DefaultInstallsLimit, Cursor: q.Get("cursor")}
-	for _, p := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := ingest.ParseTime(v)
-			if err != nil {
-				ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name))
-				return
-			}
-			*p.t = t
-		}
+	var err error
+	if f.From, f.To, err = queryRange(q); err != nil {
+		ingest.WriteError(w, err)
+		return
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -35,19 +35,14 @@ func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQ
 			s.fail(w, "authorize app", err)
 			return
 		}
-		q := reportQuery{app: app, to: time.Now().UTC()}
-		for _, p := range []struct {
-			name string
-			t    *time.Time
-		}{{"from", &q.from}, {"to", &q.to}} {
-			if v := params.Get(p.name); v != "" {
-				t, err := ingest.ParseTime(v)
-				if err != nil {
-					ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name))
-					return
-				}
-				*p.t = t
-			}
+		from, to, err := queryRange(params)
+		if err != nil {
+			ingest.WriteError(w, err)
+			return
+		}
+		q := reportQuery{app: app, from: from, to: to}
+		if q.to.IsZero() {
+			q.to = time.Now().UTC()
 		}
 		if q.from.IsZero() {
 			q.from = q.to.Add(-DefaultReportRange)
