@@ -6,13 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/postgres"
-	"github.com/unmogrowp/unmogrowp/sqlite"
 )
 
 // runApps is `unmogrowp apps create|list`: app management on the command line, against the
@@ -33,7 +29,7 @@ func runApps(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	db, err := openMetadata(ctx, *dataDir, *databaseURL)
+	db, err := openMetadata(ctx, *dataDir, *databaseURL, nil)
 	if err != nil {
 		return err
 	}
@@ -79,17 +75,4 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
-}
-
-// openMetadata opens the metadata store for a command-line tool: PostgreSQL at databaseURL
-// if it is set, else SQLite in dataDir, creating the directory first, so that an app can
-// be created before the server ever ran.
-func openMetadata(ctx context.Context, dataDir, databaseURL string) (metadataStore, error) {
-	if databaseURL != "" {
-		return postgres.Open(ctx, databaseURL)
-	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	return sqlite.Open(filepath.Join(dataDir, "metadata.db"), nil)
 }

@@ -98,18 +98,8 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 	}()
 	log := func(component string) *slog.Logger { return logger.With("component", component) }
 
-	if cfg.DatabaseURL != "" {
-		db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithLogger(log("postgres")))
-		if err != nil {
-			return nil, fmt.Errorf("open metadata store (DATABASE_URL): %w", err)
-		}
-		b.meta = db
-	} else {
-		db, err := sqlite.Open(filepath.Join(cfg.DataDir, "metadata.db"), log("sqlite"))
-		if err != nil {
-			return nil, fmt.Errorf("open metadata store: %w", err)
-		}
-		b.meta = db
+	if b.meta, err = openMetadata(ctx, cfg.DataDir, cfg.DatabaseURL, logger); err != nil {
+		return nil, err
 	}
 	b.closes = append(b.closes, b.meta.Close)
 	b.health["metadata"] = b.meta.Ping
@@ -197,6 +187,30 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 		}
 	}
 	return b, nil
+}
+
+// openMetadata opens the metadata store: PostgreSQL at databaseURL if it is set, else
+// SQLite in dataDir, creating the directory first, so that a command-line tool can create
+// an app before the server ever ran. logger may be nil.
+func openMetadata(ctx context.Context, dataDir, databaseURL string, logger *slog.Logger) (metadataStore, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if databaseURL != "" {
+		db, err := postgres.Open(ctx, databaseURL, postgres.WithLogger(logger.With("component", "postgres")))
+		if err != nil {
+			return nil, fmt.Errorf("open metadata store (DATABASE_URL): %w", err)
+		}
+		return db, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	db, err := sqlite.Open(filepath.Join(dataDir, "metadata.db"), logger.With("component", "sqlite"))
+	if err != nil {
+		return nil, fmt.Errorf("open metadata store: %w", err)
+	}
+	return db, nil
 }
 
 // requireDistributed checks that a process of the split deployment has the distributed
