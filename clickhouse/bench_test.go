@@ -3,9 +3,11 @@ package clickhouse
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // BenchmarkAppend appends batches of realistic rows to the test server, each batch one
@@ -61,10 +63,13 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	ctx := context.Background()
 	var offset int64
 	var nEvents, nRows int
-	server := serverPID()
+	server := 0
+	if pids := testenv.PIDsNamed("clickhouse-serv"); len(pids) > 0 {
+		server = pids[0]
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu, serverCPU := processCPU(), pidCPU(server)
+	cpu, serverCPU := testenv.ProcessCPU(), pidCPU(server)
 	for i := range b.N {
 		bb := &pool[i%batches]
 		// Each time a batch is appended its rows get new log positions.
@@ -86,7 +91,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 		nRows += bb.Len()
 	}
 	b.StopTimer()
-	cpu = processCPU() - cpu
+	cpu = testenv.ProcessCPU() - cpu
 	b.ReportMetric(float64(nEvents)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(nRows)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(nRows), "client-cpu-µs/row")
@@ -94,4 +99,13 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 		serverCPU = pidCPU(server) - serverCPU
 		b.ReportMetric(float64(serverCPU.Nanoseconds())/1e3/float64(nRows), "server-cpu-µs/row")
 	}
+}
+
+// pidCPU returns the CPU time (user and system) process pid has used so far, or 0.
+func pidCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	user, sys := testenv.PIDTicks(pid)
+	return time.Duration(user+sys) * 10 * time.Millisecond
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/dedup"
 	"github.com/unmogrowp/unmogrowp/deduptest"
+	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -133,7 +134,7 @@ func BenchmarkClaim(b *testing.B) {
 		defer s.Close()
 		at := time.Now()
 		n := 0
-		cpu0 := cpuTime()
+		cpu0 := testenv.ProcessCPU()
 		for b.Loop() {
 			if got := deduptest.CountFirst(b, s, claims("app1", n, batch, 0, at)); got != batch {
 				b.Fatalf("claimed %d of %d", got, batch)
@@ -154,7 +155,7 @@ func BenchmarkClaim(b *testing.B) {
 		var cpu0 time.Duration
 		for b.Loop() {
 			if n == 0 {
-				cpu0 = cpuTime()
+				cpu0 = testenv.ProcessCPU()
 			}
 			if got := deduptest.CountFirst(b, s, claims("app1", n%known, batch, 1, at)); got != 0 {
 				b.Fatalf("claimed %d repeated ids", got)
@@ -171,7 +172,7 @@ func BenchmarkClaim(b *testing.B) {
 func report(b *testing.B, n int, cpu0 time.Duration) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "claims/s")
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
-	if cpu := cpuTime() - cpu0; cpu > 0 && n > 0 {
+	if cpu := testenv.ProcessCPU() - cpu0; cpu > 0 && n > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/claim")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // BenchmarkAppend appends batches to a file database. The timed part ends with a
@@ -82,7 +83,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	var nEvents, nRows int
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testenv.ProcessCPU()
 	for i := range b.N {
 		bb := &pool[i%batches]
 		for j := range bb.Events {
@@ -106,7 +107,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	cpu = processCPU() - cpu
+	cpu = testenv.ProcessCPU() - cpu
 	if nEvents > 0 {
 		b.ReportMetric(float64(nEvents)/b.Elapsed().Seconds(), "events/s")
 	}

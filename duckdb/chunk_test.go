@@ -13,6 +13,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // appendPaths are the two ways Append writes a table: duckdb-go's Appender, value by value
@@ -515,12 +516,12 @@ func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batche
 	// The rows and watermarks are in the transaction when beforeCommit runs.
 	var loadStart, loadCPU time.Duration
 	s.beforeCommit = func(context.Context, *sql.Conn) error {
-		loadCPU += processCPU() - loadStart
+		loadCPU += testenv.ProcessCPU() - loadStart
 		return nil
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := testenv.ProcessCPU()
 	for i := range b.N {
 		pb := &pool[i%batches]
 		for j := range pb.Events {
@@ -534,18 +535,18 @@ func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batche
 		for j, e := range pb.installEvent {
 			pb.Installs[j].Partition, pb.Installs[j].Offset = pb.Events[e].Partition, pb.Events[e].Offset
 		}
-		loadStart = processCPU()
+		loadStart = testenv.ProcessCPU()
 		if err := s.Append(ctx, pb.Batch); err != nil {
 			b.Fatal(err)
 		}
 		rows += pb.Len()
 	}
-	appendCPU := processCPU() - cpu
+	appendCPU := testenv.ProcessCPU() - cpu
 	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	cpu = processCPU() - cpu
+	cpu = testenv.ProcessCPU() - cpu
 	if s.byValue != byValue {
 		b.Fatal("Append changed path")
 	}

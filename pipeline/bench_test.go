@@ -11,6 +11,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // BenchmarkPipeline pre-fills a log with N unique realistic events (N from
@@ -50,14 +51,14 @@ func BenchmarkPipeline(b *testing.B) {
 		p := pipeline.New(e.wal, td, ts, pipeline.Options{Logger: quiet(), BatchSize: batch, Stage: stage})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		cpu0 := cpuTime()
+		cpu0 := testenv.ProcessCPU()
 		b.StartTimer()
 		go func() { done <- p.Run(ctx) }()
 		for p.Stats().Records < int64(n) {
 			time.Sleep(time.Millisecond)
 		}
 		b.StopTimer()
-		cpu += cpuTime() - cpu0
+		cpu += testenv.ProcessCPU() - cpu0
 		cancel()
 		if err := <-done; err != nil {
 			b.Fatal(err)

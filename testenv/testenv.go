@@ -1,5 +1,5 @@
 // Package testenv tells integration tests where their real servers are (PostgreSQL, Redis,
-// ClickHouse, a browser). Without one, a test is skipped with one line saying how to
+// ClickHouse, a browser), and tells benchmarks the CPU time a process used. Without one, a test is skipped with one line saying how to
 // enable it; under UNMOGROWP_REQUIRE_INTEGRATION=1, as CI runs, it fails instead, so a
 // server that CI should have started cannot be skipped silently.
 package testenv

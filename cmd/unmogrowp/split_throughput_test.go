@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -356,10 +355,10 @@ func takeCPU(t *testing.T, ing, con *proc) cpuSnapshot {
 		busy:       machineBusy(),
 		stored:     metricValue(con.consumer, "unmogrowp_pipeline_events_stored_total"),
 	}
-	_, c.ingestionSys = pidTimes(ing.cmd.Process.Pid)
-	_, c.consumerSys = pidTimes(con.cmd.Process.Pid)
+	_, c.ingestionSys = testenv.PIDTicks(ing.cmd.Process.Pid)
+	_, c.consumerSys = testenv.PIDTicks(con.cmd.Process.Pid)
 	for pid := range c.redis {
-		_, sys := pidTimes(pid)
+		_, sys := testenv.PIDTicks(pid)
 		c.redisSys += sys
 	}
 	return c
@@ -405,37 +404,16 @@ func subTicks(after, before map[int]int64) int64 {
 // pidTicks returns the CPU time (utime+stime) process pid has used, in clock ticks, from
 // /proc/pid/stat, or 0.
 func pidTicks(pid int) int64 {
-	user, sys := pidTimes(pid)
+	user, sys := testenv.PIDTicks(pid)
 	return user + sys
-}
-
-// pidTimes returns the user and the system CPU time process pid has used, in clock ticks,
-// from /proc/pid/stat, or zeros.
-func pidTimes(pid int) (user, sys int64) {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0
-	}
-	// The fields after the command name, which is in parentheses and may hold spaces.
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	if len(fields) < 13 {
-		return 0, 0
-	}
-	user, _ = strconv.ParseInt(fields[11], 10, 64)
-	sys, _ = strconv.ParseInt(fields[12], 10, 64)
-	return user, sys
 }
 
 // commTicks returns the CPU time of every process whose command name starts with prefix,
 // by pid.
 func commTicks(prefix string) map[int]int64 {
 	out := map[int]int64{}
-	comms, _ := filepath.Glob("/proc/[0-9]*/comm")
-	for _, c := range comms {
-		if comm, err := os.ReadFile(c); err == nil && strings.HasPrefix(string(comm), prefix) {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(c)))
-			out[pid] = pidTicks(pid)
-		}
+	for _, pid := range testenv.PIDsNamed(prefix) {
+		out[pid] = pidTicks(pid)
 	}
 	return out
 }

@@ -1,15 +1,15 @@
 //go:build unix
 
-package duckdb
+package testenv
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the CPU time (user and system) the process has used so far, in all
-// its threads, DuckDB's included.
-func processCPU() time.Duration {
+// ProcessCPU returns the CPU time (user and system) this process has used so far: what
+// benchmarks divide by their rows to report CPU per row.
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
