@@ -2,6 +2,14 @@ package unmogrowp
 
 import "context"
 
+// MaxCandidatesPerKey bounds the touchpoints a hot state returns under one key: the most
+// recent ones by touch time (the in-process state orders a day's touchpoints by arrival,
+// which follows touch time for live traffic). A device or an address with more clicks than
+// that in its lookback window is click spam or a carrier's shared address; the bound keeps
+// the cost of deciding an install flat whatever the traffic, and changes no decision but
+// where more than this many touchpoints of one key are invalid or later than the install.
+const MaxCandidatesPerKey = 100
+
 // HotState is what attribution decides from, kept where the pipeline reaches it fast: the
 // touchpoint index and each device's latest install decision. Implementations: package
 // inmem (in process, rebuilt from the analytics store on start) and package redis (shared
@@ -12,8 +20,9 @@ import "context"
 type HotState interface {
 	// Candidates returns the touchpoints of the app stored under any of keys (see
 	// attribution.Keys.Strings: the touchpoint id, the device ids, the fingerprint). It may
-	// return more than that, duplicates included, but misses none that is still kept and
-	// never returns another app's: a touchpoint is kept at least as long as the retention
+	// return more than that, duplicates included, and never returns another app's. Under
+	// each key it returns the MaxCandidatesPerKey most recent touchpoints still kept, or all
+	// of them when there are fewer: a touchpoint is kept at least as long as the retention
 	// the implementation was made with, counted from its touch time. The touchpoints
 	// returned are copies, in no particular order. Returns ctx.Err() when ctx is done, and
 	// EUNAVAILABLE when the hot state cannot answer (closed, or its server unreachable).

@@ -244,9 +244,10 @@ func (r *Rules) levels(tp *unmogrowp.Touchpoint, age time.Duration, in *installS
 		}
 	}
 	// Compare the IP first: parsing the user agent is the costly part.
-	if r.fingerprint && age <= fpWindow && in.fingerprint.OK() && fingerprintIP(tp.IP) == in.fingerprint.IP &&
-		in.fingerprint.Matches(TouchpointFingerprint(tp)) {
-		set |= 1 << fpLevel
+	if r.fingerprint && age <= fpWindow && in.fingerprint.OK() {
+		if ip := fingerprintIP(tp.IP); ip == in.fingerprint.IP && in.fingerprint.Matches(touchFingerprint(ip, tp.UserAgent)) {
+			set |= 1 << fpLevel
+		}
 	}
 	return set
 }
@@ -310,10 +311,12 @@ func rejections(rej []rejected) []unmogrowp.Rejection {
 		return cmp.Compare(a.reason, b.reason)
 	})
 	out := make([]unmogrowp.Rejection, 0, len(rej))
-	for i, r := range rej {
-		if i > 0 && slices.ContainsFunc(out, func(o unmogrowp.Rejection) bool { return o.TouchpointID == r.tp.ID }) {
+	seen := make(map[string]struct{}, len(rej))
+	for _, r := range rej {
+		if _, dup := seen[r.tp.ID]; dup {
 			continue
 		}
+		seen[r.tp.ID] = struct{}{}
 		out = append(out, unmogrowp.Rejection{TouchpointID: r.tp.ID, MediaSource: r.tp.MediaSource, Reason: r.reason})
 	}
 	return out

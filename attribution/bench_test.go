@@ -54,6 +54,21 @@ func BenchmarkDecide(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 		})
 	}
+	// Click spam: the most a hot state returns under the install's keys (three device ids
+	// and its fingerprint), every one too recent to count.
+	b.Run(fmt.Sprintf("click-spam=%d", 4*unmogrowp.MaxCandidatesPerKey), func(b *testing.B) {
+		cands := make([]unmogrowp.Touchpoint, 4*unmogrowp.MaxCandidatesPerKey)
+		for i := range cands {
+			cands[i] = click(fmt.Sprintf("tp_%04d", i), time.Duration(i%9000)*time.Millisecond, byDevice, fromIP(installIP), withUA(uaPixel8))
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if a := rules.Decide(&in, cands, nil); len(a.Rejected) != len(cands) {
+				b.Fatalf("%d rejected, want %d", len(a.Rejected), len(cands))
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	})
 	b.Run("candidates=10/with-NewRules", func(b *testing.B) {
 		cands := benchCandidates(10)
 		b.ReportAllocs()

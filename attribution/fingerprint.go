@@ -3,6 +3,7 @@ package attribution
 import (
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/unmogrowp/unmogrowp"
 )
@@ -74,12 +75,49 @@ func InstallFingerprint(e *unmogrowp.Event) Fingerprint {
 // TouchpointFingerprint is the fingerprint of a touchpoint: its IP and what its user agent
 // says.
 func TouchpointFingerprint(tp *unmogrowp.Touchpoint) Fingerprint {
-	ip := fingerprintIP(tp.IP)
+	return touchFingerprint(fingerprintIP(tp.IP), tp.UserAgent)
+}
+
+// touchFingerprint is the fingerprint of a touchpoint from ip, already parsed by
+// fingerprintIP, and ua.
+func touchFingerprint(ip netip.Addr, ua string) Fingerprint {
 	if !ip.IsValid() {
 		return Fingerprint{}
 	}
-	d := ParseUserAgent(tp.UserAgent)
+	d := parsedUAs.parse(ua)
 	return Fingerprint{IP: ip, Platform: d.Platform, OSVersion: d.OSVersion, Model: d.Model}
+}
+
+// parsedUAs remembers what ParseUserAgent said about the user agents of recent
+// touchpoints: an install compares the fingerprint of each of its candidates, and clicks
+// share a few thousand user agents.
+var parsedUAs = uaCache{m: make(map[string]Device)}
+
+// maxParsedUAs bounds uaCache: a flood of distinct user agents empties it rather than
+// growing it.
+const maxParsedUAs = 8192
+
+// uaCache is a bounded, concurrency-safe memo of ParseUserAgent.
+type uaCache struct {
+	mu sync.Mutex
+	m  map[string]Device
+}
+
+func (c *uaCache) parse(ua string) Device {
+	c.mu.Lock()
+	d, ok := c.m[ua]
+	c.mu.Unlock()
+	if ok {
+		return d
+	}
+	d = ParseUserAgent(ua)
+	c.mu.Lock()
+	if len(c.m) >= maxParsedUAs {
+		clear(c.m)
+	}
+	c.m[ua] = d
+	c.mu.Unlock()
+	return d
 }
 
 // fingerprintIP parses an IP address as fingerprints compare it: an IPv4-mapped IPv6

@@ -1,8 +1,10 @@
 package attribution
 
 import (
+	"fmt"
 	"net/url"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -166,4 +168,34 @@ func FuzzReferrerClickID(f *testing.F) {
 			t.Fatalf("ReferrerClickID(%q) = %q, but its re-encoding gives %q", ref, id, again)
 		}
 	})
+}
+
+// TestUACache checks that the memo of parsed user agents answers as ParseUserAgent does,
+// under concurrent use, and stays within its bound when flooded with distinct ones.
+func TestUACache(t *testing.T) {
+	c := uaCache{m: make(map[string]Device)}
+	uas := []string{uaIPhone171, uaPixel8, uaFBIOS, "", "curl/8.5.0"}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 100 {
+				for _, ua := range uas {
+					if got, want := c.parse(ua), ParseUserAgent(ua); got != want {
+						t.Errorf("parse(%q) = %+v, want %+v", ua, got, want)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range 3 * maxParsedUAs {
+		ua := fmt.Sprintf("Mozilla/5.0 (Linux; Android 14; Model-%d Build/X)", i)
+		if d := c.parse(ua); d.Model != fmt.Sprintf("Model-%d", i) {
+			t.Fatalf("parse(%q).Model = %q", ua, d.Model)
+		}
+		if n := len(c.m); n > maxParsedUAs {
+			t.Fatalf("the cache holds %d user agents, bound %d", n, maxParsedUAs)
+		}
+	}
 }

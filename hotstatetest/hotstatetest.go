@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.HotState) {
 		{"CandidatesByFingerprint", testByFingerprint},
 		{"CandidatesByAnyKey", testByAnyKey},
 		{"CandidatesSelective", testSelective},
+		{"CandidatesBoundedPerKey", testBoundedPerKey},
 		{"AppIsolation", testAppIsolation},
 		{"TouchpointRoundTrip", testTouchpointRoundTrip},
 		{"InstallRoundTrip", testInstallRoundTrip},
@@ -213,6 +214,44 @@ func testByAnyKey(t *testing.T, h unmogrowp.HotState) {
 // testSelective checks that a lookup returns about what matches, not every touchpoint of
 // the app: the contract allows a superset, but an index that returns everything would
 // make attribution as slow as a scan.
+// testBoundedPerKey stores more than MaxCandidatesPerKey clicks of one device, a minute
+// apart and in touch-time order over several batches, and a click of another key: an
+// install of the device gets the MaxCandidatesPerKey most recent, and still the other
+// key's.
+func testBoundedPerKey(t *testing.T, h unmogrowp.HotState) {
+	const n = unmogrowp.MaxCandidatesPerKey + 30
+	const gaid = "38400000-8cf0-11bd-b23e-10b96e40000d"
+	var tps []unmogrowp.Touchpoint
+	for i := range n {
+		tp := click("app1", fmt.Sprintf("tp-spam-%03d", i))
+		tp.GAID = gaid
+		tp.Time = ago(time.Duration(n-i) * time.Minute) // the last one is the most recent
+		tp.ReceivedAt = tp.Time
+		tps = append(tps, tp)
+	}
+	for len(tps) > 0 {
+		k := min(len(tps), 40)
+		apply(t, h, tps[:k], nil)
+		tps = tps[k:]
+	}
+	other := click("app1", "tp-other")
+	other.AndroidID = "9774d56d682e549c"
+	apply(t, h, []unmogrowp.Touchpoint{other}, nil)
+
+	install := unmogrowp.Event{AppID: "app1", GAID: gaid, AndroidID: "9774D56D682E549C"}
+	got := ids(wantFound(t, h, "app1", installKeys(install), "tp-other"))
+	var want []string
+	for i := n - unmogrowp.MaxCandidatesPerKey; i < n; i++ {
+		want = append(want, fmt.Sprintf("tp-spam-%03d", i))
+	}
+	want = append(want, "tp-other")
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Candidates returned %d touchpoints %q..., want the %d most recent of the device and the other key's (%q...)",
+			len(got), got[:min(3, len(got))], unmogrowp.MaxCandidatesPerKey, want[:3])
+	}
+}
+
 func testSelective(t *testing.T, h unmogrowp.HotState) {
 	var tps []unmogrowp.Touchpoint
 	for i := range 500 {

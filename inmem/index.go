@@ -327,13 +327,26 @@ func (x *index) expire(cutoff time.Time) int {
 // ref names a record: the generation's index in gens and the position.
 type ref uint64
 
-// lookup appends to dst the records stored under any of probes.
+// lookup appends to dst the records stored under any of probes, at most
+// MaxCandidatesPerKey under each: the newest bucket's first, newest stored first in each.
 func (x *index) lookup(dst []ref, probes []probe) []ref {
-	for gi, g := range x.gens {
-		for _, p := range probes {
+	var found [2 * numKinds]int
+	counts := found[:0]
+	if len(probes) <= len(found) {
+		counts = found[:len(probes)]
+	} else {
+		counts = make([]int, len(probes))
+	}
+	for gi := len(x.gens) - 1; gi >= 0; gi-- { // the newest touch times first
+		g := x.gens[gi]
+		for i, p := range probes {
+			if counts[i] >= unmogrowp.MaxCandidatesPerKey {
+				continue
+			}
 			g.walk(p, func(pos uint32) bool {
 				dst = append(dst, ref(gi)<<32|ref(pos))
-				return true
+				counts[i]++
+				return counts[i] < unmogrowp.MaxCandidatesPerKey
 			})
 		}
 	}

@@ -63,7 +63,11 @@ func TestRetention(t *testing.T) {
 	// check looks everything up and tests what is kept against the clock.
 	check := func(what string) {
 		t.Helper()
-		got, err := s.Candidates(ctx, "app1", []string{"gaid:" + gaid})
+		keys := make([]string, len(tps)) // by id: one key holds at most MaxCandidatesPerKey
+		for i, tp := range tps {
+			keys[i] = "tp:" + tp.ID
+		}
+		got, err := s.Candidates(ctx, "app1", keys)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,13 +43,14 @@ func Open(ctx context.Context, opts Options) (*HotState, error) {
 
 // candidatesScript returns the records of the touchpoints under KEYS, each once: the first
 // ARGV[1] KEYS are sorted sets whose members scored at or above ARGV[2] (the retention
-// cutoff, ms) are ids, to be read under the prefix ARGV[3]; the other KEYS are records. All
+// cutoff, ms) are ids, the ARGV[4] highest scored of each to be read under the prefix
+// ARGV[3]; the other KEYS are records. All
 // keys are the app's, so in its hash slot (the records it reads by id too).
 var candidatesScript = newScript(`
 local nz, recs, seen = tonumber(ARGV[1]), {}, {}
 for i = 1, #KEYS do
   if i <= nz then
-    for _, id in ipairs(redis.call('ZRANGE', KEYS[i], ARGV[2], '+inf', 'BYSCORE')) do
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[i], '+inf', ARGV[2], 'BYSCORE', 'REV', 'LIMIT', 0, ARGV[4])) do
       local k = ARGV[3] .. id
       if not seen[k] then seen[k] = true; recs[#recs + 1] = k end
     end
@@ -85,7 +86,7 @@ return 1
 
 // Candidates implements unmogrowp.HotState in one script call. A "tp:ID" key reads the
 // touchpoint with that ID; any other key reads the ids its sorted set holds within
-// retention. A stored touchpoint that does not decode is logged and left out. Returns
+// retention, the MaxCandidatesPerKey latest by touch time. A stored touchpoint that does not decode is logged and left out. Returns
 // ctx.Err() when ctx is done, EUNAVAILABLE after Close or when Redis cannot be reached.
 func (h *HotState) Candidates(ctx context.Context, appID string, keys []string) ([]unmogrowp.Touchpoint, error) {
 	if err := h.c.start(ctx, "hot state"); err != nil {
@@ -111,7 +112,7 @@ func (h *HotState) Candidates(ctx context.Context, appID string, keys []string) 
 
 	var cmd *goredis.Cmd
 	if _, err := h.c.exec(ctx, "candidates", func(p goredis.Pipeliner) {
-		cmd = candidatesScript.EvalShaRO(ctx, p, rkeys, nz, cutoff, recPrefix)
+		cmd = candidatesScript.EvalShaRO(ctx, p, rkeys, nz, cutoff, recPrefix, unmogrowp.MaxCandidatesPerKey)
 	}); err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrow
 // known by the hash of its record), expiring Retention after its touch time. It adds the
 // ID to the sorted set of each of its keys but its "tp:" one (attribution.TouchpointKeys):
 // per distinct key of the batch, ZADD NX of its ids, ZREMRANGEBYSCORE of the ids past
-// retention, and PEXPIRE NX then GT so the set lives Retention past its newest id. Plain
+// retention, ZREMRANGEBYRANK of all but the MaxCandidatesPerKey latest, and PEXPIRE NX then GT so the set lives Retention past its newest id. Plain
 // commands rather than a script: a batch never holds the server for long, and other
 // consumers' lookups interleave. Records are written before the ids that point at them,
 // so a concurrent Candidates never sees an id without its record. Then each install, in
@@ -240,6 +241,7 @@ func (h *HotState) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint
 			z := index[zk]
 			p.ZAddNX(ctx, zk, z.members...)
 			p.ZRemRangeByScore(ctx, zk, "-inf", "("+strconv.FormatInt(cutoffMs, 10))
+			p.ZRemRangeByRank(ctx, zk, 0, -unmogrowp.MaxCandidatesPerKey-1) // never read again
 			// The set lives as long as its newest id: NX sets a new set's TTL, GT only
 			// lengthens an older one's.
 			ttl := z.newest + retentionMs - nowMs

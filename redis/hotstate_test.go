@@ -137,10 +137,11 @@ func TestRetention(t *testing.T) {
 	h := openHotState(t, opts)
 	defer h.Close()
 
-	// One touchpoint per hour over the last 10 days, all under one gaid, each half an hour
-	// from the hour (the boundaries are a millisecond wide).
+	// One touchpoint every two hours over the last 10 days, all under one gaid (fewer than
+	// MaxCandidatesPerKey within retention), each half an hour from the hour (the boundaries
+	// are a millisecond wide).
 	var tps []unmogrowp.Touchpoint
-	for hr := range 10 * 24 {
+	for hr := 0; hr < 10*24; hr += 2 {
 		tps = append(tps, unmogrowp.Touchpoint{ID: fmt.Sprintf("tp-%03d", hr), AppID: "app1",
 			Type: unmogrowp.TouchClick, GAID: gaid, Time: start.Add(-time.Duration(hr)*time.Hour - 30*time.Minute)})
 	}
@@ -156,12 +157,12 @@ func TestRetention(t *testing.T) {
 		}
 		return len(ids(got))
 	}
-	if n := count(); n != 8*24 {
-		t.Errorf("%d touchpoints within retention, want %d", n, 8*24)
+	if n := count(); n != 8*12 {
+		t.Errorf("%d touchpoints within retention, want %d", n, 8*12)
 	}
 	// Past retention: not even stored.
-	if n := len(keysUnder(t, addr, prefix+"tp:")); n != 8*24 {
-		t.Errorf("%d touchpoint records stored, want %d", n, 8*24)
+	if n := len(keysUnder(t, addr, prefix+"tp:")); n != 8*12 {
+		t.Errorf("%d touchpoint records stored, want %d", n, 8*12)
 	}
 	for _, key := range keysUnder(t, addr, prefix) {
 		if d := pttl(t, addr, key); d <= 0 || d > retention {
@@ -172,14 +173,14 @@ func TestRetention(t *testing.T) {
 	if d := pttl(t, addr, newest); d < retention-31*time.Minute {
 		t.Errorf("the newest touchpoint expires in %v, want about %v", d, retention)
 	}
-	oldest := prefix + "tp:{app1}:tp-191"
-	if d := pttl(t, addr, oldest); d > 31*time.Minute {
-		t.Errorf("a touchpoint 191.5 hours old expires in %v, want within half an hour", d)
+	oldest := prefix + "tp:{app1}:tp-190"
+	if d := pttl(t, addr, oldest); d > 91*time.Minute {
+		t.Errorf("a touchpoint 190.5 hours old expires in %v, want within an hour and a half", d)
 	}
 
 	c.Advance(2 * 24 * time.Hour)
-	if n := count(); n != 6*24 {
-		t.Errorf("two days later: %d touchpoints within retention, want %d", n, 6*24)
+	if n := count(); n != 6*12 {
+		t.Errorf("two days later: %d touchpoints within retention, want %d", n, 6*12)
 	}
 	// The next write trims the sorted set.
 	if err := h.Apply(ctx, []unmogrowp.Touchpoint{{ID: "new", AppID: "app1", GAID: gaid, Time: c.Now()}}, nil); err != nil {
@@ -188,8 +189,8 @@ func TestRetention(t *testing.T) {
 	client := goredis.NewClient(&goredis.Options{Addr: addr, DisableIdentity: true})
 	defer client.Close()
 	zkey := prefix + "k:{app1}:gaid:" + gaid
-	if n, err := client.ZCard(ctx, zkey).Result(); err != nil || n != 6*24+1 {
-		t.Errorf("the sorted set holds %d ids (%v), want %d", n, err, 6*24+1)
+	if n, err := client.ZCard(ctx, zkey).Result(); err != nil || n != 6*12+1 {
+		t.Errorf("the sorted set holds %d ids (%v), want %d", n, err, 6*12+1)
 	}
 	if d := pttl(t, addr, zkey); d < retention-time.Minute || d > retention {
 		// TTLs count from the fake clock: the newest touch is now.
