@@ -17,10 +17,11 @@
 // Memory does not grow with the number of ids: the ids live on disk in Pebble's sstables,
 // and the process holds only Pebble's block cache (Options.CacheBytes, default 32 MiB) and
 // its memtables (at most two of Options.MemTableBytes, default 16 MiB each), plus per-call
-// buffers sized by the claim batch. Pebble accounts memtables inside its cache, so the
-// cache it is given is CacheBytes + 2×MemTableBytes (64 MiB by default), and that is the
-// bound. Index and bloom-filter blocks go through the same cache. Bloom filters (10 bits
-// per key, ~1% false positives) keep the common case, a new id, to a memtable probe and a
+// buffers sized by the claim batch, and the ids claimed since the last complete flush in
+// Go maps (fresh.go: at most ~2 × 131,072 ids, ~20 MiB). Pebble accounts memtables inside
+// its cache, so the cache it is given is CacheBytes + 2×MemTableBytes (64 MiB by default),
+// and that plus the maps is the bound. Index and bloom-filter blocks go through the same cache. Bloom filters (10 bits
+// per key, ~1% false positives) keep the common case, a new id, to a map probe and a
 // filter check per sstable level. When the filters of the live id set (~1.25 bytes per id)
 // outgrow the cache, lookups read filter blocks from disk (usually from the OS page
 // cache): the store gets slower, never bigger in memory. Raise CacheBytes to keep a larger
@@ -103,6 +104,11 @@ type Store struct {
 	order  []int32                   // claim indexes sorted by key, reused
 	keyBuf []byte                    // hash input buffer, reused
 
+	// The claims written since the last complete flush (fresh.go), under mu.
+	fresh     []freshMap      // oldest first; Claim adds to the last
+	flushing  <-chan struct{} // closed when the running flush completes; nil when none runs
+	flushGens int             // how many of fresh that flush covers
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -146,12 +152,18 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open dedup store %s: %w", dir, err)
 	}
+	// Lookups read the sstables only (fresh.go): flush what the WAL replay left in memtables.
+	if err := db.Flush(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open dedup store %s: flush: %w", dir, err)
+	}
 	s := &Store{
 		db:     db,
 		window: opts.Window,
 		log:    logger,
 		now:    opts.Now,
 		seen:   make(map[[keyLen]byte]struct{}),
+		fresh:  []freshMap{make(freshMap)},
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
@@ -184,7 +196,6 @@ func (s *Store) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 	batch := s.db.NewBatch()
 	defer batch.Close()
 	var now time.Time
-	var val [valueLen]byte
 	for i := range claims {
 		c, l := &claims[i], &s.looked[i]
 		if _, dup := s.seen[l.key]; dup {
@@ -201,24 +212,30 @@ func (s *Store) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 		if l.found {
 			part, off, first, ok := decodeValue(l.val[:])
 			if ok && part == c.Partition && off == c.Offset {
-				out[i] = true // the record that claimed it, read again
+				out[i], l.replay = true, true // the record that claimed it, read again
 				continue
 			}
 			if ok && at.Sub(time.Unix(first, 0)) < s.window {
 				continue // a duplicate within the window
 			}
 		}
-		encodeValue(&val, c.Partition, c.Offset, at.Unix())
-		if err := batch.Set(l.key[:], val[:], nil); err != nil {
+		encodeValue(&l.val, c.Partition, c.Offset, at.Unix())
+		if err := batch.Set(l.key[:], l.val[:], nil); err != nil {
 			return nil, fmt.Errorf("dedup claim: %w", err)
 		}
-		// A later equal key in this call is caught by s.seen, so l.val need not change.
+		// A later equal key in this call is caught by s.seen; l.val is what was written.
 		out[i] = true
 	}
 	if !batch.Empty() {
 		if err := batch.Commit(pebble.Sync); err != nil {
 			return nil, fmt.Errorf("dedup commit: %w", err)
 		}
+		for i := range claims {
+			if out[i] && !s.looked[i].replay {
+				s.freshAdd(&s.looked[i].key, &s.looked[i].val)
+			}
+		}
+		s.freshTurn()
 	}
 	return out, nil
 }

@@ -67,6 +67,41 @@ func TestRestartKeepsClaims(t *testing.T) {
 	}
 }
 
+// TestClaimsAcrossFlushes claims ids through many flushes of the in-memory claims
+// (fresh.go), a few per flush so that every batch straddles a generation, and checks that
+// every id stays known whether it is answered from memory or from the sstables: each is a
+// duplicate from another partition and a replay from its own, and the memory held stays
+// bounded.
+func TestClaimsAcrossFlushes(t *testing.T) {
+	defer dedup.SetFreshGenLimit(700)()
+	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	s := openStore(t, t.TempDir(), clock.Now)
+	defer s.Close()
+	const n, batch = 20000, 500
+	most := 0
+	for from := 0; from < n; from += batch {
+		if got := deduptest.CountFirst(t, s, claims("app1", from, batch, 0, clock.Now())); got != batch {
+			t.Fatalf("claimed %d of %d new ids from %d", got, batch, from)
+		}
+		// Every earlier id, old and recent, is known.
+		for _, at := range []int{0, from / 2, max(0, from-batch)} {
+			if got := deduptest.CountFirst(t, s, claims("app1", at, 50, 1, clock.Now())); got != 0 {
+				t.Fatalf("after %d ids, %d of 50 known ids from %d claimed again", from+batch, got, at)
+			}
+		}
+		most = max(most, s.FreshLen())
+	}
+	if most > 5*700 {
+		t.Errorf("up to %d claims held in memory, want a few flush generations of 700", most)
+	}
+	if got := deduptest.CountFirst(t, s, claims("app1", 0, n, 1, clock.Now())); got != 0 {
+		t.Errorf("%d of %d known ids claimed again from another partition", got, n)
+	}
+	if got := deduptest.CountFirst(t, s, claims("app1", 0, n, 0, clock.Now())); got != n {
+		t.Errorf("%d of %d replays claimed, want all", got, n)
+	}
+}
+
 func TestSweepRemovesExpired(t *testing.T) {
 	dir := t.TempDir()
 	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))

@@ -15,3 +15,22 @@ func (s *Store) Len() int {
 	}
 	return n
 }
+
+// SetFreshGenLimit makes the store start a flush every n claims (fresh.go) until the
+// returned function restores the default.
+func SetFreshGenLimit(n int) (restore func()) {
+	old := freshGenLimit
+	freshGenLimit = n
+	return func() { freshGenLimit = old }
+}
+
+// FreshLen counts the claims held in memory since the last complete flush.
+func (s *Store) FreshLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.fresh {
+		n += len(m)
+	}
+	return n
+}

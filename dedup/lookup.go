@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/unmogrowp/unmogrowp"
 )
 
 // lookup is what the database holds for one claim's key.
 type lookup struct {
-	key   [keyLen]byte
-	val   [valueLen]byte
-	found bool
+	key    [keyLen]byte
+	val    [valueLen]byte // what was found, then what Claim wrote
+	found  bool
+	replay bool // Claim found the record that claimed it: nothing written
 }
 
 // lookup fills s.looked[i] for each claim. It visits the keys in sorted order with one
@@ -30,10 +33,20 @@ func (s *Store) lookup(claims []unmogrowp.Claim) error {
 	if n == 0 {
 		return nil
 	}
+	// Keys written since the last complete flush are answered from memory; the others
+	// from the sstables (fresh.go).
+	s.order = slices.DeleteFunc(s.order, func(i int32) bool {
+		l := &s.looked[i]
+		l.val, l.found = s.freshLookup(&l.key)
+		return l.found
+	})
+	if len(s.order) == 0 {
+		return nil
+	}
 	slices.SortFunc(s.order, func(a, b int32) int {
 		return bytes.Compare(s.looked[a].key[:], s.looked[b].key[:])
 	})
-	it, err := s.db.NewIter(nil)
+	it, err := s.db.NewIter(&pebble.IterOptions{OnlyReadGuaranteedDurable: true})
 	if err != nil {
 		return fmt.Errorf("dedup lookup: %w", err)
 	}

@@ -141,6 +141,7 @@ func (s *Store) deleteExpired(keys [][]byte, cutoff int64) (int, error) {
 		if err := batch.Delete(k, nil); err != nil {
 			return 0, fmt.Errorf("dedup sweep: %w", err)
 		}
+		s.freshDelete(k)
 	}
 	n := int(batch.Count())
 	if n == 0 {
