@@ -68,11 +68,6 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 			return unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a JSON object.", obj.name)
 		}
 	}
-	if w.IP != "" {
-		if _, err := netip.ParseAddr(w.IP); err != nil {
-			return unmogrowp.Errorf(unmogrowp.EINVALID, "ip is not an IP address.")
-		}
-	}
 	*e = unmogrowp.Event{
 		EventID: w.EventID, AppID: w.AppID, EventType: w.EventType, DeviceID: w.DeviceID,
 		UserID: w.UserID, SessionID: w.SessionID, Timestamp: w.Timestamp.t,
@@ -83,6 +78,18 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 		Revenue: w.Revenue.v, HasRevenue: w.Revenue.set, Currency: w.Currency,
 		IP: w.IP, UserAgent: w.UserAgent,
 		Attribution: []byte(w.Attribution), EventData: []byte(w.EventData),
+	}
+	return checkDecodedEvent(e)
+}
+
+// checkDecodedEvent checks what decoding itself requires of an event that has been
+// decoded: an ip that is an address, and a currency with revenue. Both decoders, this one
+// and the fast one (fastdecode.go), run it last.
+func checkDecodedEvent(e *unmogrowp.Event) error {
+	if e.IP != "" {
+		if _, err := netip.ParseAddr(e.IP); err != nil {
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "ip is not an IP address.")
+		}
 	}
 	if e.HasRevenue && e.Currency == "" {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "currency is required when revenue is present.")
@@ -144,19 +151,41 @@ func parseTime(b []byte) (time.Time, error) {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return time.Time{}, err
 		}
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.UTC(), nil
-		}
-		b = []byte(strings.TrimSpace(s))
+		return parseTimeText(s)
 	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1e16 {
-		return time.Time{}, fmt.Errorf("not a time: %q", b)
+	return parseTimeNumber(string(b))
+}
+
+// parseTimeText parses the text of a JSON string as RFC 3339, or else as the unix seconds
+// or milliseconds it holds, spaces around them allowed.
+func parseTimeText(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
 	}
-	if f > 1e12 {
-		return time.UnixMicro(int64(f * 1e3)).UTC(), nil
+	return parseTimeNumber(strings.TrimSpace(s))
+}
+
+// parseTimeNumber parses a number of unix seconds, or of unix milliseconds (values above
+// 1e12).
+func parseTimeNumber(s string) (time.Time, error) {
+	f, err := strconv.ParseFloat(s, 64)
+	if t, ok := unixTime(f); err == nil && ok {
+		return t, nil
 	}
-	return time.UnixMicro(int64(f * 1e6)).UTC(), nil
+	return time.Time{}, fmt.Errorf("not a time: %q", s)
+}
+
+// unixTime returns the time of f unix seconds, or of f unix milliseconds when f is above
+// 1e12, in UTC to the microsecond. It is false for NaN, the infinities and for f outside
+// (0, 1e16].
+func unixTime(f float64) (time.Time, bool) {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1e16:
+		return time.Time{}, false
+	case f > 1e12:
+		return time.UnixMicro(int64(f * 1e3)).UTC(), true
+	}
+	return time.UnixMicro(int64(f * 1e6)).UTC(), true
 }
 
 // ParseTime parses a time as the contract takes it in query strings and bodies: unix
@@ -189,12 +218,19 @@ func (w *wireNumber) UnmarshalJSON(b []byte) error {
 			return err
 		}
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	f, ok := parseRevenue(s)
+	if !ok {
 		return &fieldError{"revenue must be a number."}
 	}
 	*w = wireNumber{v: f, set: true}
 	return nil
+}
+
+// parseRevenue parses the text of a JSON number, or of a JSON string, as revenue: a finite
+// number, spaces around it allowed.
+func parseRevenue(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 // splitBatch returns the raw events of a batch body: {"events":[...]} or a bare array.

@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -24,27 +23,6 @@ type discardLog struct{}
 
 func (discardLog) Append(context.Context, string, [][]byte) error { return nil }
 func (discardLog) Close() error                                   { return nil }
-
-// benchEvents returns n realistic events of about 440 bytes as JSON objects.
-func benchEvents(r *rand.Rand, n int, now int64) [][]byte {
-	types := []string{"session", "session", "session", "level_complete", "ad_view", "purchase", "install"}
-	out := make([][]byte, n)
-	for i := range out {
-		dev := r.IntN(100_000)
-		typ := types[r.IntN(len(types))]
-		ids := fmt.Sprintf(`"platform":"android","os_version":"14","device_model":"Pixel 8","gaid":"38400000-8cf0-11bd-b23e-%012d","user_agent":"Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8)"`, dev)
-		if dev%2 == 0 {
-			ids = fmt.Sprintf(`"platform":"ios","os_version":"17.1.2","device_model":"iPhone15,2","idfa":"6D92078A-8246-4BA4-AE5B-%012d","user_agent":"Game/3 CFNetwork/1485 Darwin/23.1.0"`, dev)
-		}
-		extra := fmt.Sprintf(`"event_data":{"screen":"level_%d","ab_group":"B","score":%d}`, r.IntN(60), r.IntN(100000))
-		if typ == "purchase" {
-			extra = `"revenue":4.99,"currency":"USD","event_data":{"product_id":"gems_550","quantity":1}`
-		}
-		out[i] = fmt.Appendf(nil, `{"event_type":"%s","event_id":"bench-%016x","device_id":"d%010d","session_id":"s%010d-%04d","timestamp":%d,%s,"app_version":"3.2.1","country":"US","ip":"203.0.113.%d",%s}`,
-			typ, r.Uint64(), dev, dev, r.IntN(10000), now, ids, 1+r.IntN(250), extra)
-	}
-	return out
-}
 
 // BenchmarkEventsHandler measures the ingestion handler on realistic events with a log that
 // keeps nothing: key lookup (cached), body read, JSON decoding and validation of every
@@ -76,7 +54,7 @@ func BenchmarkEventsHandler(b *testing.B) {
 			bodies := make([][]byte, 16)
 			size := 0
 			for i := range bodies {
-				events := benchEvents(r, bc.batch, time.Now().Unix())
+				events := ingest.BenchEvents(r, bc.batch, time.Now().Unix())
 				if bc.batch == 1 {
 					bodies[i] = events[0]
 				} else {
@@ -125,7 +103,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 	}
 	srv := ingest.New(ingest.Config{Log: log, Apps: meta, Registry: prometheus.NewRegistry()})
 	r := rand.New(rand.NewPCG(3, 4))
-	body := append(append([]byte(`{"events":[`), bytes.Join(benchEvents(r, 100, time.Now().Unix()), []byte(","))...), `]}`...)
+	body := append(append([]byte(`{"events":[`), bytes.Join(ingest.BenchEvents(r, 100, time.Now().Unix()), []byte(","))...), `]}`...)
 	b.SetBytes(int64(len(body)))
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {

@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	json "github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -189,29 +188,33 @@ func (s *Server) Track(w http.ResponseWriter, r *http.Request, app *unmogrowp.Ap
 }
 
 // accept is the part of both event endpoints after authentication: split, rate limit,
-// decode, validate, append to the log, answer.
+// decode, validate, append to the log, answer. The events decoded from body share its
+// bytes (eventBatch): none of them is kept after accept returns.
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, kind unmogrowp.KeyKind, body []byte, batch bool, buf *ingestBuf) {
-	var err error
-	var raws []json.RawMessage
+	events := getEventBatch()
+	defer func() {
+		events.release()
+		buf.event = unmogrowp.Event{}
+	}()
 	if batch {
-		if raws, err = splitBatch(body); err != nil {
+		if err := events.splitBatch(body); err != nil {
 			s.reject(w, err, 1)
 			return
 		}
-		if len(raws) > unmogrowp.MaxBatchEvents {
-			s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A batch holds at most %d events; this one has %d.", unmogrowp.MaxBatchEvents, len(raws)), len(raws))
+		if events.len() > unmogrowp.MaxBatchEvents {
+			s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A batch holds at most %d events; this one has %d.", unmogrowp.MaxBatchEvents, events.len()), events.len())
 			return
 		}
-		for i, raw := range raws {
-			if len(raw) > unmogrowp.MaxEventBytes {
-				s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "Event %d is larger than %d bytes.", i, unmogrowp.MaxEventBytes), len(raws))
+		for i := range events.len() {
+			if len(events.raw(i)) > unmogrowp.MaxEventBytes {
+				s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "Event %d is larger than %d bytes.", i, unmogrowp.MaxEventBytes), events.len())
 				return
 			}
 		}
 	} else {
-		raws = []json.RawMessage{body}
+		events.single(body)
 	}
-	if !s.allow(w, r, app, len(raws)) {
+	if !s.allow(w, r, app, events.len()) {
 		return
 	}
 
@@ -224,11 +227,11 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 	values := buf.values[:0]
 	recs := buf.recs[:0]
 	var eventID string // the single endpoint's answer
-	for i, raw := range raws {
+	for i := range events.len() {
 		e := &buf.event
-		err := decodeEvent(raw, e)
+		err := events.decode(i, e)
 		if err == nil && e.AppID != "" && e.AppID != app.ID {
-			s.reject(w, unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID), len(raws))
+			s.reject(w, unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID), events.len())
 			return
 		}
 		if err == nil {
