@@ -265,3 +265,46 @@ func TestAppendFailureRefusesFurtherAppends(t *testing.T) {
 		t.Fatalf("after reopen read %+v", got)
 	}
 }
+
+// TestRecoveryCutsFrameWithWrongOffset puts a whole, valid frame with a stale offset at the
+// end of the newest segment (a copy of its first frame). Recovery must cut it off where it
+// begins, so that an append made after the recovery survives the next one.
+func TestRecoveryCutsFrameWithWrongOffset(t *testing.T) {
+	dir := t.TempDir()
+	w := openWAL(t, dir, Options{})
+	ctx := context.Background()
+	if err := w.Append(ctx, "k", [][]byte{[]byte("r0"), []byte("r1"), []byte("r2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs := segmentFiles(t, dir)
+	data, err := os.ReadFile(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := data[:frameSize(1, 2)] // record 0 again, where record 3 belongs
+	if err := os.WriteFile(segs[0], append(data, stale...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	w = openWAL(t, dir, Options{})
+	if err := w.Append(ctx, "k", [][]byte{[]byte("r3")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w = openWAL(t, dir, Options{})
+	defer w.Close()
+	got := readAll(t, w)
+	if len(got) != 4 {
+		t.Fatalf("read %d records after two recoveries, want 4", len(got))
+	}
+	for i, r := range got {
+		if r.Offset != int64(i) || string(r.Value) != "r"+strconv.Itoa(i) {
+			t.Errorf("record %d = offset %d value %q, want offset %d value r%d", i, r.Offset, r.Value, i, i)
+		}
+	}
+}

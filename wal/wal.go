@@ -260,6 +260,7 @@ func (w *WAL) scan(s *segment, committed int64, newest bool) error {
 	}
 	r := newSegReader(f, info.Size())
 	for {
+		at := r.pos() // where the frame begins: a frame with a wrong offset is read whole
 		fr, err := r.next()
 		if err == io.EOF {
 			break
@@ -269,17 +270,18 @@ func (w *WAL) scan(s *segment, committed int64, newest bool) error {
 		}
 		if err != nil {
 			if !newest || !isDamage(err) {
-				return fmt.Errorf("segment %s is corrupt at byte %d: %w", s.path, r.pos(), err)
+				return fmt.Errorf("segment %s is corrupt at byte %d: %w", s.path, at, err)
 			}
 			w.log.Warn("wal: cutting damaged tail of the newest segment",
-				"segment", s.path, "at", r.pos(), "dropped_bytes", info.Size()-r.pos(), "reason", err)
-			if err := f.Truncate(r.pos()); err != nil {
+				"segment", s.path, "at", at, "dropped_bytes", info.Size()-at, "reason", err)
+			if err := f.Truncate(at); err != nil {
 				return fmt.Errorf("cut damaged tail of %s: %w", s.path, err)
 			}
 			if err := fdatasync(f); err != nil {
 				return fmt.Errorf("cut damaged tail of %s: %w", s.path, err)
 			}
-			break
+			s.size = at
+			return nil
 		}
 		if fr.offset >= committed {
 			w.addMark(fr.offset, fr.micros)
