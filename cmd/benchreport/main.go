@@ -278,7 +278,9 @@ func (r *report) write(w io.Writer) error {
 	p("the hot paths' Go benchmarks, then `unmogrowp loadgen` against `unmogrowp serve` and against\n")
 	p("`unmogrowp baseline` (the seed's handler shape: encoding/json into maps, answer \"accepted\",\n")
 	p("nothing durable) in the same run, on the machine below, the load generator sharing its cores.\n")
-	p("Run `make bench` to measure again; the figures of one machine are not another's.\n\n")
+	p("Run `make bench` to measure again; the figures of one machine are not another's.\n")
+	p("[performance-analysis.md](performance-analysis.md) explains what stands between these\n")
+	p("figures and issue 7's, and what would move them.\n\n")
 
 	p("## Machine\n\n| | |\n|---|---|\n")
 	for _, kv := range r.machine {
