@@ -44,8 +44,8 @@ func Open(ctx context.Context, opts Options) (*HotState, error) {
 // candidatesScript returns the records of the touchpoints under KEYS, each once: the first
 // ARGV[1] KEYS are sorted sets whose members scored at or above ARGV[2] (the retention
 // cutoff, ms) are ids, the ARGV[4] highest scored of each to be read under the prefix
-// ARGV[3]; the other KEYS are records. All
-// keys are the app's, so in its hash slot (the records it reads by id too).
+// ARGV[3]; the other KEYS are records. All keys are the app's, so in its hash slot (the
+// records it reads by id too).
 var candidatesScript = newScript(`
 local nz, recs, seen = tonumber(ARGV[1]), {}, {}
 for i = 1, #KEYS do
@@ -86,8 +86,9 @@ return 1
 
 // Candidates implements unmogrowp.HotState in one script call. A "tp:ID" key reads the
 // touchpoint with that ID; any other key reads the ids its sorted set holds within
-// retention, the MaxCandidatesPerKey latest by touch time. A stored touchpoint that does not decode is logged and left out. Returns
-// ctx.Err() when ctx is done, EUNAVAILABLE after Close or when Redis cannot be reached.
+// retention, the MaxCandidatesPerKey latest by touch time. A stored touchpoint that does
+// not decode is logged and left out. Returns ctx.Err() when ctx is done, EUNAVAILABLE
+// after Close or when Redis cannot be reached.
 func (h *HotState) Candidates(ctx context.Context, appID string, keys []string) ([]unmogrowp.Touchpoint, error) {
 	if err := h.c.start(ctx, "hot state"); err != nil {
 		return nil, err
@@ -163,12 +164,13 @@ func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrow
 // known by the hash of its record), expiring Retention after its touch time. It adds the
 // ID to the sorted set of each of its keys but its "tp:" one (attribution.TouchpointKeys):
 // per distinct key of the batch, ZADD NX of its ids, ZREMRANGEBYSCORE of the ids past
-// retention, ZREMRANGEBYRANK of all but the MaxCandidatesPerKey latest, and PEXPIRE NX then GT so the set lives Retention past its newest id. Plain
-// commands rather than a script: a batch never holds the server for long, and other
-// consumers' lookups interleave. Records are written before the ids that point at them,
-// so a concurrent Candidates never sees an id without its record. Then each install, in
-// order, goes through a script that ignores it when the device's current decision is in
-// the same partition at a higher offset. All of this is idempotent.
+// retention, ZREMRANGEBYRANK of all but the MaxCandidatesPerKey latest, and PEXPIRE NX
+// then GT so the set lives Retention past its newest id. Plain commands rather than a
+// script: a batch never holds the server for long, and other consumers' lookups
+// interleave. Records are written before the ids that point at them, so a concurrent
+// Candidates never sees an id without its record. Then each install, in order, goes
+// through a script that ignores it when the device's current decision is in the same
+// partition at a higher offset. All of this is idempotent.
 //
 // The writes are not one transaction: after an error some may be done, which applying the
 // batch again completes. Returns ctx.Err() when ctx is done before anything was sent,
