@@ -34,35 +34,10 @@ func BenchmarkReports(b *testing.B) {
 	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		b.Fatal(err)
 	}
-	app := storetest.FixtureApps[0]
-	from, to := storetest.ScaleRange()
-	for _, r := range []struct {
-		name string
-		run  func() (any, error)
-	}{
-		{"stats", func() (any, error) { return s.Stats(ctx, app, from, to) }},
-		{"chart=installs/day", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalDay)
-		}},
-		{"chart=media_sources", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartMediaSources, from, to, "")
-		}},
-		{"chart=events/hour", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartEvents, from, to, unmogrowp.IntervalHour)
-		}},
-		{"chart=revenue/day", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartRevenue, from, to, unmogrowp.IntervalDay)
-		}},
-		{"chart=platforms", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartPlatforms, from, to, "")
-		}},
-		{"report=media_sources", func() (any, error) { return s.MediaSourceReport(ctx, app, from, to) }},
-		{"report=retention", func() (any, error) { return s.RetentionReport(ctx, app, from, to) }},
-		{"report=fraud", func() (any, error) { return s.FraudReport(ctx, app, from, to) }},
-	} {
-		b.Run(r.name, func(b *testing.B) {
+	for _, r := range storetest.ScaleQueries(ctx, s) {
+		b.Run(r.Name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := r.run(); err != nil {
+				if _, err := r.Run(); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -22,60 +22,58 @@ func median(ds []time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-// TimeReports runs every report 5 times (after one warm-up run) for the biggest app of
-// GenerateFixture over the last 7 days of its data, and logs each median; it
-// fails a report whose median is over a second.
-func TimeReports(t *testing.T, s ReportStore) {
-	ctx := context.Background()
+// ScaleQuery is one of the dashboard's reports, asked of a store for the biggest app of
+// GenerateFixture over ScaleRange.
+type ScaleQuery struct {
+	Name string // "stats", "chart=installs/day", "report=retention", ...
+	Run  func() (any, error)
+}
+
+// ScaleQueries returns every report the dashboard asks for, bound to s, the biggest app of
+// GenerateFixture and ScaleRange: what TimeReports and the stores' BenchmarkReports time.
+func ScaleQueries(ctx context.Context, s ReportStore) []ScaleQuery {
 	app := FixtureApps[0]
 	from, to := ScaleRange()
-	reports := []struct {
-		name string
-		run  func() (any, error)
-	}{
-		{"stats", func() (any, error) { return s.Stats(ctx, app, from, to) }},
-		{"chart installs/day", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalDay)
-		}},
-		{"chart installs/hour", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, unmogrowp.IntervalHour)
-		}},
-		{"chart media_sources", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartMediaSources, from, to, "")
-		}},
-		{"chart events/hour", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartEvents, from, to, unmogrowp.IntervalHour)
-		}},
-		{"chart revenue/day", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartRevenue, from, to, unmogrowp.IntervalDay)
-		}},
-		{"chart platforms", func() (any, error) {
-			return s.Chart(ctx, app, unmogrowp.ChartPlatforms, from, to, "")
-		}},
-		{"media_sources report", func() (any, error) { return s.MediaSourceReport(ctx, app, from, to) }},
-		{"retention report", func() (any, error) { return s.RetentionReport(ctx, app, from, to) }},
-		{"fraud report", func() (any, error) { return s.FraudReport(ctx, app, from, to) }},
+	chart := func(c, interval string) func() (any, error) {
+		return func() (any, error) { return s.Chart(ctx, app, c, from, to, interval) }
 	}
-	for _, r := range reports {
-		first, err := r.run()
+	return []ScaleQuery{
+		{"stats", func() (any, error) { return s.Stats(ctx, app, from, to) }},
+		{"chart=installs/day", chart(unmogrowp.ChartInstalls, unmogrowp.IntervalDay)},
+		{"chart=installs/hour", chart(unmogrowp.ChartInstalls, unmogrowp.IntervalHour)},
+		{"chart=media_sources", chart(unmogrowp.ChartMediaSources, "")},
+		{"chart=events/hour", chart(unmogrowp.ChartEvents, unmogrowp.IntervalHour)},
+		{"chart=revenue/day", chart(unmogrowp.ChartRevenue, unmogrowp.IntervalDay)},
+		{"chart=platforms", chart(unmogrowp.ChartPlatforms, "")},
+		{"report=media_sources", func() (any, error) { return s.MediaSourceReport(ctx, app, from, to) }},
+		{"report=retention", func() (any, error) { return s.RetentionReport(ctx, app, from, to) }},
+		{"report=fraud", func() (any, error) { return s.FraudReport(ctx, app, from, to) }},
+	}
+}
+
+// TimeReports runs every report of ScaleQueries 5 times (after one warm-up run) and logs
+// each median; it fails a report whose median is over a second.
+func TimeReports(t *testing.T, s ReportStore) {
+	for _, r := range ScaleQueries(context.Background(), s) {
+		first, err := r.Run()
 		if err != nil {
-			t.Fatalf("%s: %v", r.name, err)
+			t.Fatalf("%s: %v", r.Name, err)
 		}
 		var ds []time.Duration
 		for range 5 {
 			start := time.Now()
-			if _, err := r.run(); err != nil {
-				t.Fatalf("%s: %v", r.name, err)
+			if _, err := r.Run(); err != nil {
+				t.Fatalf("%s: %v", r.Name, err)
 			}
 			ds = append(ds, time.Since(start))
 		}
 		m := median(ds)
-		t.Logf("%-22s median %7.1f ms (runs %v)", r.name, float64(m.Microseconds())/1000, roundAll(ds))
+		t.Logf("%-20s median %7.1f ms (runs %v)", r.Name, float64(m.Microseconds())/1000, roundAll(ds))
 		if st, ok := first.(*unmogrowp.Stats); ok {
 			t.Logf("  %+v", *st)
 		}
 		if m > time.Second {
-			t.Errorf("%s: median %v, over 1s", r.name, m)
+			t.Errorf("%s: median %v, over 1s", r.Name, m)
 		}
 	}
 }
