@@ -24,23 +24,35 @@ type discardLog struct{}
 func (discardLog) Append(context.Context, string, [][]byte) error { return nil }
 func (discardLog) Close() error                                   { return nil }
 
+// benchServer returns an ingestion handler appending to log, with one app in a SQLite
+// metadata store that lives as long as b, and the app's SDK key.
+func benchServer(b *testing.B, log unmogrowp.Log) (*ingest.Server, string) {
+	b.Helper()
+	meta, err := sqlite.Open(filepath.Join(b.TempDir(), "metadata.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { meta.Close() })
+	app := &unmogrowp.App{Name: "Bench", Platform: "android", Settings: unmogrowp.DefaultAppSettings()}
+	keys, err := meta.CreateApp(context.Background(), app)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ingest.New(ingest.Config{Log: log, Apps: meta, Registry: prometheus.NewRegistry()}), keys.SDKKey
+}
+
+// batchBody is a /v1/events/batch body of events.
+func batchBody(events [][]byte) []byte {
+	return append(append([]byte(`{"events":[`), bytes.Join(events, []byte(","))...), `]}`...)
+}
+
 // BenchmarkEventsHandler measures the ingestion handler on realistic events with a log that
 // keeps nothing: key lookup (cached), body read, JSON decoding and validation of every
 // event, encoding into log records, and the answer. batch=100 posts /v1/events/batch with
 // 100 events; single posts /v1/events. It reports events/s; the whole server's figures,
 // with the durable log and HTTP, are `unmogrowp loadgen`'s (docs/performance.md).
 func BenchmarkEventsHandler(b *testing.B) {
-	meta, err := sqlite.Open(filepath.Join(b.TempDir(), "metadata.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer meta.Close()
-	app := &unmogrowp.App{Name: "Bench", Platform: "android", Settings: unmogrowp.DefaultAppSettings()}
-	keys, err := meta.CreateApp(context.Background(), app)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := ingest.New(ingest.Config{Log: discardLog{}, Apps: meta, Registry: prometheus.NewRegistry()})
+	srv, sdkKey := benchServer(b, discardLog{})
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, bc := range []struct {
 		name  string
@@ -58,7 +70,7 @@ func BenchmarkEventsHandler(b *testing.B) {
 				if bc.batch == 1 {
 					bodies[i] = events[0]
 				} else {
-					bodies[i] = append(append([]byte(`{"events":[`), bytes.Join(events, []byte(","))...), `]}`...)
+					bodies[i] = batchBody(events)
 				}
 				size += len(bodies[i])
 			}
@@ -68,7 +80,7 @@ func BenchmarkEventsHandler(b *testing.B) {
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodPost, bc.path, bytes.NewReader(bodies[i%len(bodies)]))
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-App-Key", keys.SDKKey)
+				req.Header.Set("X-App-Key", sdkKey)
 				rec := httptest.NewRecorder()
 				srv.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
@@ -86,30 +98,20 @@ func BenchmarkEventsHandler(b *testing.B) {
 // requests at a time: BenchmarkEventsHandler's work plus the durable append to a real
 // write-ahead log (group commit, fdatasync) before each answer.
 func BenchmarkIngestBatch(b *testing.B) {
-	meta, err := sqlite.Open(filepath.Join(b.TempDir(), "metadata.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer meta.Close()
 	log, err := wal.Open(filepath.Join(b.TempDir(), "wal"), wal.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer log.Close()
-	app := &unmogrowp.App{Name: "Bench", Platform: "android", Settings: unmogrowp.DefaultAppSettings()}
-	keys, err := meta.CreateApp(context.Background(), app)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := ingest.New(ingest.Config{Log: log, Apps: meta, Registry: prometheus.NewRegistry()})
+	srv, sdkKey := benchServer(b, log)
 	r := rand.New(rand.NewPCG(3, 4))
-	body := append(append([]byte(`{"events":[`), bytes.Join(ingest.BenchEvents(r, 100, time.Now().Unix()), []byte(","))...), `]}`...)
+	body := batchBody(ingest.BenchEvents(r, 100, time.Now().Unix()))
 	b.SetBytes(int64(len(body)))
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest(http.MethodPost, "/v1/events/batch", bytes.NewReader(body))
-			req.Header.Set("X-App-Key", keys.SDKKey)
+			req.Header.Set("X-App-Key", sdkKey)
 			rec := httptest.NewRecorder()
 			srv.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK {
