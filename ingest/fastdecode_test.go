@@ -36,6 +36,9 @@ func benchEvents(r *rand.Rand, n int, now int64) [][]byte {
 // BenchEvents is benchEvents, for the benchmarks of package ingest_test.
 var BenchEvents = benchEvents
 
+// BatchBody is batchBody, for the benchmarks of package ingest_test.
+var BatchBody = batchBody
+
 // batchBody returns {"events":[...]} of the events.
 func batchBody(events ...[]byte) []byte {
 	return append(append([]byte(`{"events":[`), bytes.Join(events, []byte(","))...), `]}`...)

@@ -41,11 +41,6 @@ func benchServer(b *testing.B, log unmogrowp.Log) (*ingest.Server, string) {
 	return ingest.New(ingest.Config{Log: log, Apps: meta, Registry: prometheus.NewRegistry()}), keys.SDKKey
 }
 
-// batchBody is a /v1/events/batch body of events.
-func batchBody(events [][]byte) []byte {
-	return append(append([]byte(`{"events":[`), bytes.Join(events, []byte(","))...), `]}`...)
-}
-
 // BenchmarkEventsHandler measures the ingestion handler on realistic events with a log that
 // keeps nothing: key lookup (cached), body read, JSON decoding and validation of every
 // event, encoding into log records, and the answer. batch=100 posts /v1/events/batch with
@@ -70,7 +65,7 @@ func BenchmarkEventsHandler(b *testing.B) {
 				if bc.batch == 1 {
 					bodies[i] = events[0]
 				} else {
-					bodies[i] = batchBody(events)
+					bodies[i] = ingest.BatchBody(events...)
 				}
 				size += len(bodies[i])
 			}
@@ -105,7 +100,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 	defer log.Close()
 	srv, sdkKey := benchServer(b, log)
 	r := rand.New(rand.NewPCG(3, 4))
-	body := batchBody(ingest.BenchEvents(r, 100, time.Now().Unix()))
+	body := ingest.BatchBody(ingest.BenchEvents(r, 100, time.Now().Unix())...)
 	b.SetBytes(int64(len(body)))
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
