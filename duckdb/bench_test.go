@@ -44,6 +44,45 @@ type benchBatch struct {
 	installEvent []int // index in Events of each install's event
 }
 
+// benchPool returns n batches of realistic events and touchpoints, each with the installs
+// decided from them when it has both.
+func benchPool(n, events, touchpoints int) []benchBatch {
+	evPool := storetest.RealisticEvents(n*events, 42)
+	tpPool := storetest.RealisticTouchpoints(n*touchpoints, 43)
+	pool := make([]benchBatch, n)
+	for k := range pool {
+		bb := &pool[k]
+		bb.Events = evPool[k*events : (k+1)*events]
+		bb.Touchpoints = tpPool[k*touchpoints : (k+1)*touchpoints]
+		if events > 0 && touchpoints > 0 {
+			bb.Installs = storetest.RealisticInstalls(bb.Events, bb.Touchpoints, uint64(k))
+			for j := range bb.Events {
+				if bb.Events[j].EventType == unmogrowp.EventInstall {
+					bb.installEvent = append(bb.installEvent, j)
+				}
+			}
+		}
+	}
+	return pool
+}
+
+// renumber gives the batch's rows new log positions, from offset on over 4 partitions
+// (an install takes its event's), and returns the offset after them.
+func (bb *benchBatch) renumber(offset int64) int64 {
+	for j := range bb.Events {
+		bb.Events[j].Partition, bb.Events[j].Offset = int32(j%4), offset
+		offset++
+	}
+	for j := range bb.Touchpoints {
+		bb.Touchpoints[j].Partition, bb.Touchpoints[j].Offset = int32(j%4), offset
+		offset++
+	}
+	for j, e := range bb.installEvent {
+		bb.Installs[j].Partition, bb.Installs[j].Offset = bb.Events[e].Partition, bb.Events[e].Offset
+	}
+	return offset
+}
+
 func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
 	if err != nil {
@@ -54,22 +93,10 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	// A pool of 50 batches, cycled through: each time a batch is appended its rows get
 	// new log positions.
 	const batches = 50
-	evPool := storetest.RealisticEvents(batches*events, 42)
-	tpPool := storetest.RealisticTouchpoints(batches*touchpoints, 43)
-	pool := make([]benchBatch, batches)
+	pool := benchPool(batches, events, touchpoints)
 	var records, size int
 	for k := range pool {
 		bb := &pool[k]
-		bb.Events = evPool[k*events : (k+1)*events]
-		bb.Touchpoints = tpPool[k*touchpoints : (k+1)*touchpoints]
-		if touchpoints > 0 && events > 0 {
-			bb.Installs = storetest.RealisticInstalls(bb.Events, bb.Touchpoints, uint64(k))
-			for j := range bb.Events {
-				if bb.Events[j].EventType == unmogrowp.EventInstall {
-					bb.installEvent = append(bb.installEvent, j)
-				}
-			}
-		}
 		records += len(bb.Events) + len(bb.Touchpoints)
 		for i := range bb.Events {
 			size += len(unmogrowp.EncodeEventRecord(nil, &bb.Events[i]))
@@ -86,17 +113,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	cpu := testenv.ProcessCPU()
 	for i := range b.N {
 		bb := &pool[i%batches]
-		for j := range bb.Events {
-			bb.Events[j].Partition, bb.Events[j].Offset = int32(j%4), offset
-			offset++
-		}
-		for j := range bb.Touchpoints {
-			bb.Touchpoints[j].Partition, bb.Touchpoints[j].Offset = int32(j%4), offset
-			offset++
-		}
-		for j, e := range bb.installEvent {
-			bb.Installs[j].Partition, bb.Installs[j].Offset = bb.Events[e].Partition, bb.Events[e].Offset
-		}
+		offset = bb.renumber(offset)
 		if err := s.Append(ctx, bb.Batch); err != nil {
 			b.Fatal(err)
 		}

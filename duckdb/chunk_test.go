@@ -490,26 +490,7 @@ func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batche
 	defer s.Close()
 	s.byValue = byValue
 
-	type poolBatch struct {
-		unmogrowp.Batch
-		installEvent []int // index in Events of each install's event
-	}
-	evPool := storetest.RealisticEvents(batches*events, 42)
-	tpPool := storetest.RealisticTouchpoints(batches*touchpoints, 43)
-	pool := make([]poolBatch, batches)
-	for k := range pool {
-		pb := &pool[k]
-		pb.Events = evPool[k*events : (k+1)*events]
-		pb.Touchpoints = tpPool[k*touchpoints : (k+1)*touchpoints]
-		if events > 0 && touchpoints > 0 {
-			pb.Installs = storetest.RealisticInstalls(pb.Events, pb.Touchpoints, uint64(k))
-			for j := range pb.Events {
-				if pb.Events[j].EventType == unmogrowp.EventInstall {
-					pb.installEvent = append(pb.installEvent, j)
-				}
-			}
-		}
-	}
+	pool := benchPool(batches, events, touchpoints)
 	ctx := context.Background()
 	var offset int64
 	var rows int
@@ -524,17 +505,7 @@ func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batche
 	cpu := testenv.ProcessCPU()
 	for i := range b.N {
 		pb := &pool[i%batches]
-		for j := range pb.Events {
-			pb.Events[j].Partition, pb.Events[j].Offset = int32(j%4), offset
-			offset++
-		}
-		for j := range pb.Touchpoints {
-			pb.Touchpoints[j].Partition, pb.Touchpoints[j].Offset = int32(j%4), offset
-			offset++
-		}
-		for j, e := range pb.installEvent {
-			pb.Installs[j].Partition, pb.Installs[j].Offset = pb.Events[e].Partition, pb.Events[e].Offset
-		}
+		offset = pb.renumber(offset)
 		loadStart = testenv.ProcessCPU()
 		if err := s.Append(ctx, pb.Batch); err != nil {
 			b.Fatal(err)
