@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/storetest"
 	"github.com/unmogrowp/unmogrowp/testenv"
 )
@@ -35,31 +34,10 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// benchBatch is one batch of the benchmark's pool, and where each install's event is.
-type benchBatch struct {
-	unmogrowp.Batch
-	installEvent []int // index in Events of each install's event
-}
-
 func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	s := openTest(b)
 	batches := max(2, 100_000/events) // a pool of batches, cycled through
-	evPool := storetest.RealisticEvents(batches*events, 42)
-	tpPool := storetest.RealisticTouchpoints(batches*touchpoints, 43)
-	pool := make([]benchBatch, batches)
-	for k := range pool {
-		bb := &pool[k]
-		bb.Events = evPool[k*events : (k+1)*events]
-		bb.Touchpoints = tpPool[k*touchpoints : (k+1)*touchpoints]
-		if touchpoints > 0 {
-			bb.Installs = storetest.RealisticInstalls(bb.Events, bb.Touchpoints, uint64(k))
-			for j := range bb.Events {
-				if bb.Events[j].EventType == unmogrowp.EventInstall {
-					bb.installEvent = append(bb.installEvent, j)
-				}
-			}
-		}
-	}
+	pool := storetest.BenchPool(batches, events, touchpoints)
 	ctx := context.Background()
 	var offset int64
 	var nEvents, nRows int
@@ -72,18 +50,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	cpu, serverCPU := testenv.ProcessCPU(), pidCPU(server)
 	for i := range b.N {
 		bb := &pool[i%batches]
-		// Each time a batch is appended its rows get new log positions.
-		for j := range bb.Events {
-			bb.Events[j].Partition, bb.Events[j].Offset = int32(j%4), offset
-			offset++
-		}
-		for j := range bb.Touchpoints {
-			bb.Touchpoints[j].Partition, bb.Touchpoints[j].Offset = int32(j%4), offset
-			offset++
-		}
-		for j, e := range bb.installEvent {
-			bb.Installs[j].Partition, bb.Installs[j].Offset = bb.Events[e].Partition, bb.Events[e].Offset
-		}
+		offset = bb.Renumber(offset) // each time a batch is appended its rows get new positions
 		if err := s.Append(ctx, bb.Batch); err != nil {
 			b.Fatal(err)
 		}

@@ -38,51 +38,6 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// benchBatch is one batch of the benchmark's pool, and where each install's event is.
-type benchBatch struct {
-	unmogrowp.Batch
-	installEvent []int // index in Events of each install's event
-}
-
-// benchPool returns n batches of realistic events and touchpoints, each with the installs
-// decided from them when it has both.
-func benchPool(n, events, touchpoints int) []benchBatch {
-	evPool := storetest.RealisticEvents(n*events, 42)
-	tpPool := storetest.RealisticTouchpoints(n*touchpoints, 43)
-	pool := make([]benchBatch, n)
-	for k := range pool {
-		bb := &pool[k]
-		bb.Events = evPool[k*events : (k+1)*events]
-		bb.Touchpoints = tpPool[k*touchpoints : (k+1)*touchpoints]
-		if events > 0 && touchpoints > 0 {
-			bb.Installs = storetest.RealisticInstalls(bb.Events, bb.Touchpoints, uint64(k))
-			for j := range bb.Events {
-				if bb.Events[j].EventType == unmogrowp.EventInstall {
-					bb.installEvent = append(bb.installEvent, j)
-				}
-			}
-		}
-	}
-	return pool
-}
-
-// renumber gives the batch's rows new log positions, from offset on over 4 partitions
-// (an install takes its event's), and returns the offset after them.
-func (bb *benchBatch) renumber(offset int64) int64 {
-	for j := range bb.Events {
-		bb.Events[j].Partition, bb.Events[j].Offset = int32(j%4), offset
-		offset++
-	}
-	for j := range bb.Touchpoints {
-		bb.Touchpoints[j].Partition, bb.Touchpoints[j].Offset = int32(j%4), offset
-		offset++
-	}
-	for j, e := range bb.installEvent {
-		bb.Installs[j].Partition, bb.Installs[j].Offset = bb.Events[e].Partition, bb.Events[e].Offset
-	}
-	return offset
-}
-
 func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
 	if err != nil {
@@ -93,7 +48,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	// A pool of 50 batches, cycled through: each time a batch is appended its rows get
 	// new log positions.
 	const batches = 50
-	pool := benchPool(batches, events, touchpoints)
+	pool := storetest.BenchPool(batches, events, touchpoints)
 	var records, size int
 	for k := range pool {
 		bb := &pool[k]
@@ -113,7 +68,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 	cpu := testenv.ProcessCPU()
 	for i := range b.N {
 		bb := &pool[i%batches]
-		offset = bb.renumber(offset)
+		offset = bb.Renumber(offset)
 		if err := s.Append(ctx, bb.Batch); err != nil {
 			b.Fatal(err)
 		}

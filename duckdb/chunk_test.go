@@ -490,7 +490,7 @@ func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batche
 	defer s.Close()
 	s.byValue = byValue
 
-	pool := benchPool(batches, events, touchpoints)
+	pool := storetest.BenchPool(batches, events, touchpoints)
 	ctx := context.Background()
 	var offset int64
 	var rows int
@@ -505,7 +505,7 @@ func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batche
 	cpu := testenv.ProcessCPU()
 	for i := range b.N {
 		pb := &pool[i%batches]
-		offset = pb.renumber(offset)
+		offset = pb.Renumber(offset)
 		loadStart = testenv.ProcessCPU()
 		if err := s.Append(ctx, pb.Batch); err != nil {
 			b.Fatal(err)
