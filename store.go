@@ -37,10 +37,11 @@ type EventStore interface {
 	// has no stored install.
 	Attribution(ctx context.Context, appID, deviceID string) (*Install, error)
 
-	// Installs returns an app's install decisions with install time in [From, To), newest
-	// install time first (ties: highest partition and offset first), at most Limit of them
-	// (all when 0), starting after Cursor; next is the cursor of the page after this one,
-	// "" when there is none. Returns EINVALID for a cursor it did not make.
+	// Installs returns an app's install decisions (one device's when DeviceID is set) with
+	// install time in [From, To), newest install time first (ties: highest partition and
+	// offset first), at most Limit of them (all when 0), starting after Cursor; next is the
+	// cursor of the page after this one, "" when there is none. Returns EINVALID for a
+	// cursor it did not make.
 	Installs(ctx context.Context, f InstallFilter) (installs []Install, next string, err error)
 
 	// ScanDevices calls fn with the latest install decision of every device (what
@@ -122,6 +123,7 @@ type TouchpointFilter struct {
 // InstallFilter selects a page of an app's install decisions.
 type InstallFilter struct {
 	AppID    string    // required
+	DeviceID string    // only this device's decisions; "": every device's
 	From, To time.Time // install time in [From, To); zero: unbounded
 	Limit    int       // at most this many; 0: all
 	Cursor   string    // from the previous page's next; "" for the first page

@@ -71,6 +71,9 @@ func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmo
 	}
 	var w where
 	w.add("app_id = ", f.AppID)
+	if f.DeviceID != "" {
+		w.add("device_id = ", f.DeviceID)
+	}
 	if !f.From.IsZero() {
 		w.add("install_time >= ", ceilMicros(f.From))
 	}

@@ -61,6 +61,9 @@ func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmo
 		return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "The app id is required.")
 	}
 	conds, args := []string{"app_id = ?"}, []any{f.AppID}
+	if f.DeviceID != "" {
+		conds, args = append(conds, "device_id = ?"), append(args, f.DeviceID)
+	}
 	if !f.From.IsZero() {
 		conds, args = append(conds, "install_time >= ?"), append(args, ceilMicro(f.From))
 	}

@@ -21,6 +21,13 @@ type AppSettings interface {
 	App(ctx context.Context, id string) (*unmogrowp.App, error)
 }
 
+// StoredInstalls is what the Attributor needs of the analytics store: the install
+// decisions it holds, for a batch read again after the hot state has learned it.
+type StoredInstalls interface {
+	// Installs is unmogrowp.EventStore's: the Attributor asks for one device's decisions.
+	Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmogrowp.Install, string, error)
+}
+
 // DefaultSettingsTTL is how long the Attributor keeps an app's settings before reading them
 // again: a changed setting takes effect within it.
 const DefaultSettingsTTL = 5 * time.Second
@@ -33,12 +40,22 @@ const DefaultSettingsTTL = 5 * time.Second
 // attributed install). The hot state learns the batch's touchpoints and decisions only
 // once the store has them (Stored), so a batch retried or replayed after a crash is
 // decided from the same state and gets the same answers.
+//
+// A batch can also be read again after the hot state has learned it: a consumer loses its
+// partitions in a rebalance after applying a batch and before committing it, and the new
+// owner reads the batch from the last committed offset. The Attributor knows such a batch
+// by its device decisions: the hot state holds one at or after the event's own position
+// in the same partition. For those devices it takes the decisions the first pass stored,
+// rather than deciding again from a state the first pass already changed (which would
+// turn a re-attribution into a reinstall, and tag the events before it with what came
+// after).
 type Attributor struct {
-	apps AppSettings
-	hot  unmogrowp.HotState
-	ttl  time.Duration
-	now  func() time.Time
-	log  *slog.Logger
+	apps   AppSettings
+	hot    unmogrowp.HotState
+	stored StoredInstalls
+	ttl    time.Duration
+	now    func() time.Time
+	log    *slog.Logger
 
 	mu       sync.Mutex
 	settings map[string]cachedRules
@@ -62,8 +79,9 @@ type AttributorOptions struct {
 	Registerer prometheus.Registerer
 }
 
-// NewAttributor returns the Stage that attributes with apps' settings and the hot state.
-func NewAttributor(apps AppSettings, hot unmogrowp.HotState, opts AttributorOptions) *Attributor {
+// NewAttributor returns the Stage that attributes with apps' settings and the hot state;
+// stored is the analytics store the pipeline writes to.
+func NewAttributor(apps AppSettings, hot unmogrowp.HotState, stored StoredInstalls, opts AttributorOptions) *Attributor {
 	if opts.SettingsTTL <= 0 {
 		opts.SettingsTTL = DefaultSettingsTTL
 	}
@@ -74,7 +92,7 @@ func NewAttributor(apps AppSettings, hot unmogrowp.HotState, opts AttributorOpti
 		opts.Logger = slog.Default()
 	}
 	a := &Attributor{
-		apps: apps, hot: hot, ttl: opts.SettingsTTL, now: opts.Now,
+		apps: apps, hot: hot, stored: stored, ttl: opts.SettingsTTL, now: opts.Now,
 		log:      opts.Logger.With("component", "attribution"),
 		settings: map[string]cachedRules{},
 		installs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -114,6 +132,14 @@ type decision struct {
 	ok      bool // false: the device has no install
 }
 
+// device is what one Prepare knows of a device: its decision at the point the walk has
+// reached, and, when the batch is read again after the hot state learned it, every stored
+// decision of the device in log order (nil otherwise).
+type device struct {
+	decision
+	history []unmogrowp.Install
+}
+
 // Prepare decides the batch's installs and enriches its events; see Attributor.
 func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	rows := make([]row, 0, len(b.Events)+len(b.Touchpoints))
@@ -130,7 +156,7 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	// The batch's own touchpoints, by app and key, as far as the walk has come; and what
 	// the walk knows of devices (decided in this batch, or read from the hot state).
 	local := map[deviceKey][]int{}
-	devices := map[deviceKey]decision{}
+	devices := map[deviceKey]device{}
 	for _, r := range rows {
 		if r.touch >= 0 {
 			tp := &b.Touchpoints[r.touch]
@@ -144,19 +170,27 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 		dk := deviceKey{e.AppID, e.DeviceID}
 		d, known := devices[dk]
 		if !known {
-			inst, ok, err := a.hot.Device(ctx, e.AppID, e.DeviceID)
-			if err != nil {
-				return fmt.Errorf("read device %s of app %s: %w", e.DeviceID, e.AppID, err)
-			}
-			d = decision{inst, ok}
-		}
-		if e.EventType == unmogrowp.EventInstall {
-			inst, err := a.decide(ctx, e, b.Touchpoints, local, d)
-			if err != nil {
+			var err error
+			if d, err = a.device(ctx, e); err != nil {
 				return err
 			}
+		}
+		if d.history != nil {
+			d.decision = decisionBefore(d.history, e.Partition, e.Offset)
+		}
+		if e.EventType == unmogrowp.EventInstall {
+			inst, again := decisionAt(d.history, e.Partition, e.Offset)
+			if !again {
+				var err error
+				if inst, err = a.decide(ctx, e, b.Touchpoints, local, d.decision); err != nil {
+					return err
+				}
+				if d.history != nil {
+					d.history = insertDecision(d.history, inst)
+				}
+			}
 			b.Installs = append(b.Installs, inst)
-			d = decision{inst, true}
+			d.decision = decision{inst, true}
 		}
 		devices[dk] = d
 		e.MediaSource, e.Campaign = unmogrowp.MediaSourceOrganic, ""
@@ -165,6 +199,58 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 		}
 	}
 	return nil
+}
+
+// device reads what the hot state knows of e's device, which the walk meets first at e.
+// When the device's decision is at or after e in e's partition, the batch was read again
+// after the hot state learned it, and device reads the device's stored decisions too.
+func (a *Attributor) device(ctx context.Context, e *unmogrowp.Event) (device, error) {
+	inst, ok, err := a.hot.Device(ctx, e.AppID, e.DeviceID)
+	if err != nil {
+		return device{}, fmt.Errorf("read device %s of app %s: %w", e.DeviceID, e.AppID, err)
+	}
+	d := device{decision: decision{inst, ok}}
+	if !ok || inst.Partition != e.Partition || inst.Offset < e.Offset {
+		return d, nil
+	}
+	history, _, err := a.stored.Installs(ctx, unmogrowp.InstallFilter{AppID: e.AppID, DeviceID: e.DeviceID})
+	if err != nil {
+		return device{}, fmt.Errorf("read stored installs of device %s of app %s: %w", e.DeviceID, e.AppID, err)
+	}
+	slices.SortFunc(history, comparePosition)
+	a.log.Debug("deciding a device from its stored installs: its batch is read again",
+		"app_id", e.AppID, "device_id", e.DeviceID, "partition", e.Partition, "offset", e.Offset, "installs", len(history))
+	d.history = append(make([]unmogrowp.Install, 0, len(history)+1), history...)
+	return d, nil
+}
+
+// comparePosition orders installs by log position.
+func comparePosition(x, y unmogrowp.Install) int {
+	return cmp.Or(cmp.Compare(x.Partition, y.Partition), cmp.Compare(x.Offset, y.Offset))
+}
+
+// decisionBefore returns the last decision of history (in log order) before the position.
+func decisionBefore(history []unmogrowp.Install, partition int32, offset int64) decision {
+	i, _ := slices.BinarySearchFunc(history, unmogrowp.Install{Partition: partition, Offset: offset}, comparePosition)
+	if i == 0 {
+		return decision{}
+	}
+	return decision{history[i-1], true}
+}
+
+// decisionAt returns the decision of history (in log order) at the position, if any.
+func decisionAt(history []unmogrowp.Install, partition int32, offset int64) (unmogrowp.Install, bool) {
+	i, found := slices.BinarySearchFunc(history, unmogrowp.Install{Partition: partition, Offset: offset}, comparePosition)
+	if !found {
+		return unmogrowp.Install{}, false
+	}
+	return history[i], true
+}
+
+// insertDecision adds in to history (in log order) and returns it.
+func insertDecision(history []unmogrowp.Install, in unmogrowp.Install) []unmogrowp.Install {
+	i, _ := slices.BinarySearchFunc(history, in, comparePosition)
+	return slices.Insert(history, i, in)
 }
 
 // decide decides the install event e of a device whose previous decision is d.

@@ -36,7 +36,8 @@ func BenchmarkAttributor(b *testing.B) {
 	if err := hot.Apply(ctx, all[:stored], nil); err != nil {
 		b.Fatal(err)
 	}
-	stage := pipeline.NewAttributor(defaultSettings{}, hot, pipeline.AttributorOptions{Logger: quiet()})
+	// The store answers only for a batch read again, which this benchmark never does.
+	stage := pipeline.NewAttributor(defaultSettings{}, hot, newEnv(b).store, pipeline.AttributorOptions{Logger: quiet()})
 
 	var offset int64
 	mk := func(k int) unmogrowp.Batch {

@@ -111,31 +111,7 @@ func oracle(settings map[string]unmogrowp.AppSettings, tps map[int]unmogrowp.Tou
 // change nothing.
 func TestAttributorMatchesOracle(t *testing.T) {
 	ctx := context.Background()
-	meta, err := sqlite.Open(filepath.Join(t.TempDir(), "metadata.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer meta.Close()
-	settings := map[string]unmogrowp.AppSettings{}
-	var apps []string
-	for i, change := range []func(*unmogrowp.AppSettings){
-		func(*unmogrowp.AppSettings) {},
-		func(s *unmogrowp.AppSettings) { s.FingerprintEnabled = false; s.ClickLookbackDays = 1 },
-		func(s *unmogrowp.AppSettings) {
-			s.MinCTITSeconds = 600
-			s.ReattributionWindowDays = 1
-			s.IPBlocklist = []string{"203.0.113.0/29"}
-			s.ViewLookbackHours = 2
-		},
-	} {
-		a := &unmogrowp.App{Name: fmt.Sprintf("app %d", i), Settings: unmogrowp.DefaultAppSettings()}
-		change(&a.Settings)
-		if _, err := meta.CreateApp(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-		apps = append(apps, a.ID)
-		settings[a.ID] = a.Settings
-	}
+	meta, settings, apps := attributionApps(t)
 	tps, events, order := attributionLog(apps, 2000, 7)
 	wantInstalls, wantTags := oracle(settings, tps, events, order)
 	attributed := 0
@@ -169,7 +145,7 @@ func TestAttributorMatchesOracle(t *testing.T) {
 				if _, _, err := pipeline.RestoreHotState(ctx, e.store, hot, time.Time{}); err != nil {
 					t.Fatal(err)
 				}
-				stage := pipeline.NewAttributor(meta, hot, pipeline.AttributorOptions{Logger: quiet()})
+				stage := pipeline.NewAttributor(meta, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
 				r := start(t, e.wal, e.dedup, e.store, pipeline.Options{BatchSize: tc.batch, Stage: stage})
 				target := int64(len(order))
 				if tc.restart > 0 {
@@ -209,5 +185,120 @@ func TestAttributorMatchesOracle(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// attributionApps makes three apps with different settings in a real metadata store.
+func attributionApps(t *testing.T) (meta *sqlite.DB, settings map[string]unmogrowp.AppSettings, apps []string) {
+	ctx := context.Background()
+	meta, err := sqlite.Open(filepath.Join(t.TempDir(), "metadata.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	settings = map[string]unmogrowp.AppSettings{}
+	for i, change := range []func(*unmogrowp.AppSettings){
+		func(*unmogrowp.AppSettings) {},
+		func(s *unmogrowp.AppSettings) { s.FingerprintEnabled = false; s.ClickLookbackDays = 1 },
+		func(s *unmogrowp.AppSettings) {
+			s.MinCTITSeconds = 600
+			s.ReattributionWindowDays = 1
+			s.IPBlocklist = []string{"203.0.113.0/29"}
+			s.ViewLookbackHours = 2
+		},
+	} {
+		a := &unmogrowp.App{Name: fmt.Sprintf("app %d", i), Settings: unmogrowp.DefaultAppSettings()}
+		change(&a.Settings)
+		if _, err := meta.CreateApp(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		apps = append(apps, a.ID)
+		settings[a.ID] = a.Settings
+	}
+	return meta, settings, apps
+}
+
+// TestAttributorReadAgain decides a random log in batches, storing and applying each, and
+// after each batch reads a span of the log again, as a consumer does that takes a
+// partition over in a rebalance from a member that applied batches it could not commit:
+// the span starts in the middle of the batch before and ends with the batch just applied.
+// Reading again must give every install and every event the decision and the tag of the
+// first pass, which are the oracle's.
+func TestAttributorReadAgain(t *testing.T) {
+	ctx := context.Background()
+	meta, settings, apps := attributionApps(t)
+	tps, events, order := attributionLog(apps, 1500, 11)
+	wantInstalls, wantTags := oracle(settings, tps, events, order)
+
+	e := newEnv(t)
+	hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+	defer hot.Close()
+	stage := pipeline.NewAttributor(meta, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
+	batchOf := func(from, to int) *unmogrowp.Batch {
+		b := &unmogrowp.Batch{}
+		for off, i := range order[from:to] {
+			if tp, ok := tps[i]; ok {
+				tp.Partition, tp.Offset = 0, int64(from+off)
+				b.Touchpoints = append(b.Touchpoints, tp)
+			} else {
+				ev := events[i]
+				ev.Partition, ev.Offset = 0, int64(from+off)
+				b.Events = append(b.Events, ev)
+			}
+		}
+		return b
+	}
+	check := func(pass string, b *unmogrowp.Batch) {
+		t.Helper()
+		for _, in := range b.Installs {
+			got, want := in.Attribution, wantInstalls[in.InstallEventID]
+			if got.MediaSource != want.MediaSource || got.Campaign != want.Campaign || got.MatchType != want.MatchType ||
+				got.TouchpointID != want.TouchpointID || got.IsReinstall != want.IsReinstall || got.IsReattribution != want.IsReattribution {
+				t.Errorf("%s: install %s decided %s/%s %s touchpoint %q reinstall=%v reattribution=%v; want %s/%s %s touchpoint %q reinstall=%v reattribution=%v",
+					pass, in.InstallEventID, got.MediaSource, got.Campaign, got.MatchType, got.TouchpointID, got.IsReinstall, got.IsReattribution,
+					want.MediaSource, want.Campaign, want.MatchType, want.TouchpointID, want.IsReinstall, want.IsReattribution)
+			}
+		}
+		for _, ev := range b.Events {
+			if tag := ev.MediaSource + "/" + ev.Campaign; tag != wantTags[ev.EventID] {
+				t.Errorf("%s: event %s (%s) tagged %s, want %s", pass, ev.EventID, ev.EventType, tag, wantTags[ev.EventID])
+			}
+		}
+	}
+
+	const size = 40
+	reread, reattributions := 0, 0
+	for from := 0; from < len(order); from += size {
+		to := min(from+size, len(order))
+		b := batchOf(from, to)
+		if err := stage.Prepare(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		check("first pass", b)
+		if err := e.store.Append(ctx, *b); err != nil {
+			t.Fatal(err)
+		}
+		if err := stage.Stored(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range b.Installs {
+			if in.IsReattribution {
+				reattributions++
+			}
+		}
+
+		again := batchOf(max(0, from-size/2), to)
+		if err := stage.Prepare(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		check("read again", again)
+		if err := stage.Stored(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		reread += len(again.Installs)
+	}
+	t.Logf("%d records, %d installs decided again, %d re-attributions", len(order), reread, reattributions)
+	if reattributions == 0 || reread < len(wantInstalls) {
+		t.Fatalf("%d re-attributions and %d installs read again: the log does not exercise reading again", reattributions, reread)
 	}
 }

@@ -47,7 +47,7 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		ts, td := &timedStore{EventStore: e.store}, &timedDedup{Deduplicator: e.dedup}
 		hot := inmem.New(inmem.Options{Retention: 31 * 24 * time.Hour})
-		stage := pipeline.NewAttributor(defaultSettings{}, hot, pipeline.AttributorOptions{Logger: quiet()})
+		stage := pipeline.NewAttributor(defaultSettings{}, hot, ts, pipeline.AttributorOptions{Logger: quiet()})
 		p := pipeline.New(e.wal, td, ts, pipeline.Options{Logger: quiet(), BatchSize: batch, Stage: stage})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)

@@ -183,6 +183,9 @@ func testInstallsPaging(t *testing.T, open func(*testing.T) unmogrowp.EventStore
 		{"from and to", unmogrowp.InstallFilter{AppID: "app-p", From: m(2), To: m(5).Add(time.Microsecond), Limit: 5}, all[6:18], 3},
 		{"from equals to", unmogrowp.InstallFilter{AppID: "app-p", From: m(2), To: m(2), Limit: 5}, nil, 1},
 		{"unknown app", unmogrowp.InstallFilter{AppID: "app-x", Limit: 5}, nil, 1},
+		{"one device", unmogrowp.InstallFilter{AppID: "app-p", DeviceID: "dev-3", Limit: 5}, ofDevice(all, "dev-3"), 1},
+		{"one device, from", unmogrowp.InstallFilter{AppID: "app-p", DeviceID: "dev-3", From: m(2)}, nil, 1},
+		{"unknown device", unmogrowp.InstallFilter{AppID: "app-p", DeviceID: "dev-x"}, nil, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, pages := walkInstalls(t, s, tt.f, nil)
@@ -223,6 +226,17 @@ func testInstallsPaging(t *testing.T, open func(*testing.T) unmogrowp.EventStore
 // walkInstalls follows the cursors from f's first page to the last, calling between (when
 // not nil) after each page but the last with the number of pages read so far, and returns
 // all installs and how many pages it took. Every page but the last must be full.
+// ofDevice returns the installs of the device, in the order of installs.
+func ofDevice(installs []unmogrowp.Install, device string) []unmogrowp.Install {
+	var out []unmogrowp.Install
+	for _, in := range installs {
+		if in.DeviceID == device {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 func walkInstalls(t *testing.T, s unmogrowp.EventStore, f unmogrowp.InstallFilter, between func(page int)) ([]unmogrowp.Install, int) {
 	t.Helper()
 	var all []unmogrowp.Install

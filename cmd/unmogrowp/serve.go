@@ -82,7 +82,7 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 	}
 	s.backends = b
 	if roles.has(roleConsumer) {
-		attributor := pipeline.NewAttributor(b.meta, b.hot, pipeline.AttributorOptions{Logger: logger, Registerer: s.registry})
+		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{Logger: logger, Registerer: s.registry})
 		s.pipeline = pipeline.New(b.reader, b.dedup, b.store, pipeline.Options{
 			Logger: logger, Registerer: s.registry, Stage: attributor,
 		})
