@@ -91,6 +91,10 @@ func (s *Store) appendTx(ctx context.Context, b *unmogrowp.Batch) error {
 	if err := appendRows(ctx, s, installsTable, b.Installs, fillInstall, putInstall, installPos); err != nil {
 		return err
 	}
+	s.dayRows = s.seen.newDeviceDays(s.dayRows[:0], b.Events)
+	if err := appendRows(ctx, s, deviceDaysTable, s.dayRows, fillDeviceDay, putDeviceDay, deviceDayPos); err != nil {
+		return err
+	}
 	stmts, args, raised := raiseWatermarks(s.marks, b)
 	for i, stmt := range stmts {
 		if _, err := s.w.ExecContext(ctx, stmt, args[i]...); err != nil {
@@ -112,6 +116,7 @@ func (s *Store) appendTx(ctx context.Context, b *unmogrowp.Batch) error {
 	for p, o := range raised {
 		s.marks[p] = o
 	}
+	s.seen.stored(s.dayRows)
 	if err := s.wal.committed(); err != nil {
 		// The batch is committed (ROLLBACK cannot undo it), only maybe not durable yet
 		// against a power loss: say so, and let the next commit try again.

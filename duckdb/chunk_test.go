@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,7 @@ func TestAppendHostile(t *testing.T) {
 			checkTouchpoints(t, s, batch.Touchpoints)
 			checkInstalls(t, s, batch.Installs)
 			checkGroups(t, s, batch.Events)
+			checkDeviceDays(t, s, batch.Events)
 			dumps[path.name] = dumpTables(t, s)
 		})
 	}
@@ -401,13 +403,17 @@ func checkGroups(t *testing.T, s *Store, events []unmogrowp.Event) {
 	}
 }
 
-// dumpTables returns every stored row of the three tables as JSON text, in log order:
-// what was stored, NULLs and bytes included, as DuckDB shows it.
+// dumpTables returns every stored row of the three tables as JSON text, in log order, and
+// of device_days, in order: what was stored, NULLs and bytes included, as DuckDB shows it.
 func dumpTables(t *testing.T, s *Store) []string {
 	t.Helper()
 	var dump []string
-	for _, tbl := range tables {
-		rows, err := s.db.Query(`SELECT to_json(r)::VARCHAR FROM ` + tbl.name + ` r ORDER BY "partition", "offset"`)
+	for _, tbl := range append(slices.Clone(tables), deviceDaysTable) {
+		order := `"partition", "offset"`
+		if tbl.name == deviceDaysTable.name {
+			order = "ALL"
+		}
+		rows, err := s.db.Query(`SELECT to_json(r)::VARCHAR FROM ` + tbl.name + ` r ORDER BY ` + order)
 		if err != nil {
 			t.Fatalf("dump %s: %v", tbl.name, err)
 		}

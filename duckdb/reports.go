@@ -73,6 +73,8 @@ func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time) (*u
 	if err != nil {
 		return nil, err
 	}
+	fullFrom, fullTo := wholeDays(args[1].(time.Time), args[2].(time.Time))
+	args = append(args, fullFrom, fullTo)
 	var st unmogrowp.Stats
 	err = s.each(ctx, "stats", func(rows *sql.Rows) error {
 		return rows.Scan(&st.Installs, &st.OrganicInstalls, &st.NonOrganicInstalls, &st.Reinstalls,
@@ -85,6 +87,20 @@ func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time) (*u
 	st.ConversionRate = unmogrowp.Rate(st.NonOrganicInstalls, st.Clicks)
 	st.Revenue = unmogrowp.RoundMoney(st.Revenue)
 	return &st, nil
+}
+
+// wholeDays returns the whole UTC days within [from, to) as [fullFrom, fullTo), and
+// to, to when there are none.
+func wholeDays(from, to time.Time) (fullFrom, fullTo time.Time) {
+	const day = 24 * time.Hour
+	fullFrom, fullTo = from.UTC().Truncate(day), to.UTC().Truncate(day)
+	if fullFrom.Before(from) {
+		fullFrom = fullFrom.Add(day)
+	}
+	if !fullFrom.Before(fullTo) {
+		return to, to
+	}
+	return fullFrom, fullTo
 }
 
 // Chart returns one of the dashboard's charts of the app over [from, to), each from its

@@ -23,7 +23,8 @@ type table struct {
 	kinds   []vectorKind
 }
 
-// The tables the store appends to.
+// The tables of log rows the store appends to (it appends to device_days too, see
+// activity.go).
 var (
 	eventsTable      = table{"events", eventColumns, eventKinds}
 	touchpointsTable = table{"touchpoints", touchpointColumns, touchpointKinds}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -78,6 +79,10 @@ type Store struct {
 	// appender's long strings from one batch to the next. Both are guarded by mu.
 	byValue bool
 	arena   arena
+
+	// seen and dayRows are Append's side of device_days (activity.go), guarded by mu.
+	seen    seenDays
+	dayRows []deviceDay
 }
 
 // Open opens the DuckDB database at path, creating it and its directory if needed, and
@@ -114,13 +119,17 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %q: %w", path, err)
 	}
-	s := &Store{log: opts.Logger.With("store", "duckdb"), db: sql.OpenDB(connector), scanChunk: defaultScanChunk}
+	s := &Store{log: opts.Logger.With("store", "duckdb"), db: sql.OpenDB(connector), scanChunk: defaultScanChunk,
+		seen: seenDays{now: time.Now}}
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
 		return nil, errors.Join(err, s.db.Close())
 	}
 	if err := s.checkColumns(ctx); err != nil {
 		return nil, errors.Join(err, s.db.Close())
+	}
+	if err := s.loadSeenDays(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("open duckdb: %w", err), s.db.Close())
 	}
 	if s.wal, err = newWALWatch(path); err != nil {
 		return nil, errors.Join(fmt.Errorf("open duckdb: %w", err), s.db.Close())
@@ -179,7 +188,7 @@ func errClosed() error {
 // appender writes, in that order, so a migration that forgets to update a column list
 // fails at open rather than storing values in the wrong columns.
 func (s *Store) checkColumns(ctx context.Context) error {
-	for _, t := range tables {
+	for _, t := range append(slices.Clone(tables), deviceDaysTable) {
 		got, err := s.tableColumns(ctx, t.name)
 		if err != nil {
 			return fmt.Errorf("read %s columns: %w", t.name, err)

@@ -37,6 +37,7 @@ type ReportStore interface {
 func RunReports(t *testing.T, open func(t *testing.T) ReportStore) {
 	t.Run("Fixture", func(t *testing.T) { testReportsFixture(t, open) })
 	t.Run("Agree", func(t *testing.T) { testReportsAgree(t, open) })
+	t.Run("ActiveDevices", func(t *testing.T) { testActiveDevices(t, open) })
 }
 
 // updating reports whether the test binary runs with -update.
@@ -586,5 +587,54 @@ func testReportsAgree(t *testing.T, open func(*testing.T) ReportStore) {
 	}
 	if rejected < st.RejectedInstalls {
 		t.Errorf("fraud report counts %d rejected touchpoints, fewer than %d rejected installs", rejected, st.RejectedInstalls)
+	}
+}
+
+// testActiveDevices checks Stats' active devices, on generated realistic data appended in
+// several batches, against the distinct devices of the stored events, over ranges that hold
+// whole UTC days, partial days at either end, or neither.
+func testActiveDevices(t *testing.T, open func(*testing.T) ReportStore) {
+	s := open(t)
+	ctx := context.Background()
+	if err := GenerateFixture(30_000, 3, 4_000, func(b unmogrowp.Batch) error { return s.Append(ctx, b) }); err != nil {
+		t.Fatal(err)
+	}
+	app := FixtureApps[0]
+	events, err := s.Events(ctx, unmogrowp.EventFilter{AppID: app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := FixtureStart.Add(FixtureSpan)
+	day, h := 24*time.Hour, time.Hour
+	for _, r := range []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"the whole span", FixtureStart, end},
+		{"whole days", end.Add(-10 * day), end.Add(-2 * day)},
+		{"partial days at both ends", end.Add(-10*day + 5*h + 13*time.Minute), end.Add(-2*day - 3*h - time.Microsecond)},
+		{"a partial day at the start", end.Add(-3*day + 17*h), end.Add(-day)},
+		{"a partial day at the end", end.Add(-3 * day), end.Add(-day + 7*h)},
+		{"within one day", end.Add(-5*day + 2*h), end.Add(-5*day + 20*h)},
+		{"across one midnight", end.Add(-5*day - 6*h), end.Add(-5*day + 6*h)},
+		{"one whole day", end.Add(-4 * day), end.Add(-3 * day)},
+		{"empty", end.Add(-4 * day), end.Add(-4 * day)},
+	} {
+		devices := map[string]bool{}
+		for _, e := range events {
+			if !e.Timestamp.Before(r.from) && e.Timestamp.Before(r.to) {
+				devices[e.DeviceID] = true
+			}
+		}
+		st, err := s.Stats(ctx, app, r.from, r.to)
+		if err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+		if st.ActiveDevices != int64(len(devices)) {
+			t.Errorf("%s [%v, %v): %d active devices, want %d", r.name, r.from, r.to, st.ActiveDevices, len(devices))
+		}
+		if r.name == "partial days at both ends" && len(devices) < 100 {
+			t.Fatalf("%s: only %d devices: the data does not exercise the count", r.name, len(devices))
+		}
 	}
 }

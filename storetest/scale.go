@@ -39,6 +39,8 @@ func ScaleQueries(ctx context.Context, s ReportStore) []ScaleQuery {
 	}
 	return []ScaleQuery{
 		{"stats", func() (any, error) { return s.Stats(ctx, app, from, to) }},
+		// The dashboard's "last 7 days" ends at the next minute: both ends are partial days.
+		{"stats/rolling", func() (any, error) { return s.Stats(ctx, app, from.Add(-11*time.Hour), to.Add(-11*time.Hour)) }},
 		{"chart=installs/day", chart(unmogrowp.ChartInstalls, unmogrowp.IntervalDay)},
 		{"chart=installs/hour", chart(unmogrowp.ChartInstalls, unmogrowp.IntervalHour)},
 		{"chart=media_sources", chart(unmogrowp.ChartMediaSources, "")},

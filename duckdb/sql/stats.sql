@@ -1,7 +1,9 @@
 -- Stats: the dashboard's totals of one app over a time range.
 -- $1 app id, $2 from, $3 to: install_time, touch_time and event_time in [$2, $3).
 -- One pass over each table's rows of the app and range; FILTER counts several things
--- in that pass.
+-- in that pass. Active devices: the whole UTC days of the range, [$4, $5), from
+-- device_days; the partial days at its ends, [$2, $4) and [$5, $3), from events (with
+-- $4 = $5 = $3 when the range holds no whole day).
 WITH i AS (
     SELECT
         count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution)                  AS installs,
@@ -22,11 +24,24 @@ WITH i AS (
     SELECT
         count(*)                                      AS events,
         coalesce(sum(revenue), 0)                     AS revenue,
-        count(DISTINCT device_id)                     AS active_devices,
         count(*) FILTER (WHERE event_type = 'session') AS sessions
     FROM events
     WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
+), d AS (
+    SELECT count(DISTINCT device_key) AS active_devices
+    FROM (
+        SELECT device_key FROM device_days
+        WHERE app_id = $1 AND day >= $4 AND day < $5
+        UNION ALL
+        SELECT (md5_number(device_id) & 9223372036854775807)::BIGINT
+        FROM (
+            -- Two ranges, not one OR: each prunes row groups by their event_time bounds.
+            SELECT device_id FROM events WHERE app_id = $1 AND event_time >= $2 AND event_time < $4
+            UNION
+            SELECT device_id FROM events WHERE app_id = $1 AND event_time >= $5 AND event_time < $3
+        )
+    )
 )
 SELECT i.installs, i.organic_installs, i.non_organic_installs, i.reinstalls, i.rejected_installs,
-       t.clicks, t.impressions, e.events, e.revenue, e.active_devices, e.sessions
-FROM i, t, e
+       t.clicks, t.impressions, e.events, e.revenue, d.active_devices, e.sessions
+FROM i, t, e, d
