@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 )
 
@@ -405,5 +408,60 @@ func TestStageSeesNewEventsInOrder(t *testing.T) {
 		if s := stored["app-a/"+id]; s.MediaSource != "net-"+id || s.Campaign != "camp" {
 			t.Errorf("event %s stored with media source %q, campaign %q", id, s.MediaSource, s.Campaign)
 		}
+	}
+}
+
+// stopDuringAppend wraps a store: its first Append writes the batch, then stops the run
+// (calls stop) before returning, as a shutdown signal that arrives while a batch is being
+// written.
+type stopDuringAppend struct {
+	unmogrowp.EventStore
+	stop atomic.Pointer[context.CancelFunc]
+	once sync.Once
+}
+
+func (s *stopDuringAppend) Append(ctx context.Context, b unmogrowp.Batch) error {
+	err := s.EventStore.Append(ctx, b)
+	if err == nil {
+		s.once.Do(func() { (*s.stop.Load())() })
+	}
+	return err
+}
+
+// TestStopWhileStoring stops the run while a batch is being written: the batch must still
+// reach the hot state and be committed on the log, since a restart skips what the store
+// holds and Redis is not rebuilt from it.
+func TestStopWhileStoring(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+	defer hot.Close()
+	stage := pipeline.NewAttributor(defaultSettings{}, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
+	store := &stopDuringAppend{EventStore: e.store}
+	r := start(t, e.wal, e.dedup, store, pipeline.Options{BatchSize: 100, Stage: stage})
+	cancel := r.cancel
+	store.stop.Store(&cancel)
+
+	installs := uniqueEvents("i", 50)
+	for i := range installs {
+		installs[i].EventType = unmogrowp.EventInstall
+	}
+	e.appendEvents(installs...)
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		r.cancel = nil
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after the stop")
+	}
+	for _, in := range installs {
+		if _, ok, err := hot.Device(ctx, in.AppID, in.DeviceID); err != nil || !ok {
+			t.Fatalf("device %s: not in the hot state (err %v): the stored batch was not applied", in.DeviceID, err)
+		}
+	}
+	if n, _ := e.wal.Lag(); n != 0 {
+		t.Errorf("log lag after the stop = %d, want 0: the stored batch was not committed", n)
 	}
 }

@@ -232,6 +232,12 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 // process raised them; rows at or below them are dropped, which matters only when a log
 // reader delivers records again within one run (a Kafka rebalance). It returns false when
 // ctx is done before the batch is committed.
+//
+// A stop (ctx done) abandons a batch not yet decided. One being written gets stopGrace to
+// be stored, applied to the hot state and committed: a restart skips what the store
+// holds, so a batch stored and not applied would leave the hot state without its
+// touchpoints and decisions for good (the in-process hot state is rebuilt from the store
+// on start; Redis keeps what it has).
 func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) bool {
 	fresh := func(part int32, off int64) bool {
 		if w, ok := live[part]; ok && off <= w {
@@ -263,11 +269,16 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) b
 			return false
 		}
 	}
+	stop := ctx
+	ctx, cancel := withGrace(ctx, stopGrace)
+	defer cancel()
 	if !p.store(ctx, sb) {
 		return false
 	}
 	if p.opts.Stage != nil && sb.Len() > 0 {
 		if !p.retry(ctx, "stored", func() error { return p.opts.Stage.Stored(ctx, &sb) }) {
+			p.log.Error("stopped before the hot state learned a stored batch; its touchpoints and decisions are missing there",
+				"events", len(events), "touchpoints", len(tps))
 			return false
 		}
 	}
@@ -298,7 +309,21 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) b
 		p.stats.records.Add(int64(len(b.recs)))
 		p.m.batchSeconds.Observe(time.Since(b.read).Seconds())
 	}
-	return committed && ctx.Err() == nil
+	return committed && stop.Err() == nil
+}
+
+// withGrace returns a context that is done grace after ctx is (or when cancel is called),
+// and carries ctx's values.
+func withGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	g, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(g, func() { t.Stop() })
+	})
+	return g, func() {
+		stop()
+		cancel()
+	}
 }
 
 // store appends the batch to the store, retrying until it succeeds. After a failed attempt
@@ -346,20 +371,14 @@ func (p *Pipeline) store(ctx context.Context, sb unmogrowp.Batch) bool {
 	})
 }
 
-// commit commits recs on the log. If ctx is done first, it makes one last attempt on a
-// short detached context, so that a clean stop does not leave a stored batch to be read
-// and skipped again after the restart. It reports whether the commit happened.
+// commit commits recs on the log, retrying until it succeeds or ctx is done, and reports
+// whether it happened.
 func (p *Pipeline) commit(ctx context.Context, recs []unmogrowp.Record) bool {
 	if p.retry(ctx, "commit", func() error { return p.r.Commit(ctx, recs) }) {
 		return true
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitOnStopLimit)
-	defer cancel()
-	if err := p.r.Commit(cctx, recs); err != nil {
-		p.log.Info("batch stored but not committed at stop; it is skipped after restart", "records", len(recs), "err", err)
-		return false
-	}
-	return true
+	p.log.Info("batch stored but not committed at stop; it is skipped after restart", "records", len(recs))
+	return false
 }
 
 // retry calls f until it succeeds, backing off between attempts. It returns false when ctx
