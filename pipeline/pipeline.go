@@ -49,9 +49,9 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultBatchSize  = 5000
-	DefaultRetryMin   = 100 * time.Millisecond
-	DefaultRetryMax   = 5 * time.Second
+	DefaultBatchSize = 5000
+	DefaultRetryMin  = 100 * time.Millisecond
+	DefaultRetryMax  = 5 * time.Second
 	// stopGrace is how long a stop waits for the batch being written: stored, applied
 	// to the hot state and committed on the log.
 	stopGrace = 5 * time.Second
