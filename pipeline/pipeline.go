@@ -52,10 +52,11 @@ const (
 	DefaultBatchSize = 5000
 	DefaultRetryMin  = 100 * time.Millisecond
 	DefaultRetryMax  = 5 * time.Second
-	// stopGrace is how long a stop waits for the batch being written: stored, applied
-	// to the hot state and committed on the log.
-	stopGrace = 5 * time.Second
 )
+
+// stopGrace is how long a stop waits for the batch being written: stored, applied to the
+// hot state and committed on the log.
+const stopGrace = 5 * time.Second
 
 // DefaultLinger is Options.Linger's default: short next to the seconds a marketer waits
 // for a dashboard, long enough to fold a trickle of records into a few batches a second.
