@@ -40,6 +40,18 @@ type HotState interface {
 	// reference to its arguments. Errors as for Candidates.
 	Apply(ctx context.Context, touchpoints []Touchpoint, installs []Install) error
 
+	// RaiseWatermarks records that the hot state has been given (Apply) the touchpoints
+	// and install decisions of every batch of the log up to the offsets in marks, by
+	// partition. A partition's watermark only rises: a lower offset changes nothing.
+	// Errors as for Candidates.
+	RaiseWatermarks(ctx context.Context, marks map[int32]int64) error
+
+	// Watermarks returns the watermarks RaiseWatermarks recorded, by partition; a
+	// partition never raised is absent. The pipeline hands the hot state again, at start,
+	// what the store holds above them: a crash between storing a batch and applying it
+	// would otherwise leave the hot state without it for good. Errors as for Candidates.
+	Watermarks(ctx context.Context) (map[int32]int64, error)
+
 	// Close releases the hot state.
 	Close() error
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.HotState) {
 		{"Empty", testEmpty},
 		{"CanceledContext", testCanceled},
 		{"ConcurrentReadersDuringApply", testConcurrent},
+		{"Watermarks", testWatermarks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -675,5 +676,43 @@ func testConcurrent(t *testing.T, h unmogrowp.HotState) {
 		if err != nil || !ok || in.Campaign != fmt.Sprintf("batch %d", batches-1) {
 			t.Errorf("device-%d: %q, %v, %v; want the last batch's", i, in.Campaign, ok, err)
 		}
+	}
+}
+
+// testWatermarks checks that the watermarks start empty and only rise, by partition.
+func testWatermarks(t *testing.T, h unmogrowp.HotState) {
+	check := func(when string, want map[int32]int64) {
+		t.Helper()
+		got, err := h.Watermarks(ctx)
+		if err != nil {
+			t.Fatalf("%s: Watermarks: %v", when, err)
+		}
+		if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
+			t.Errorf("%s: Watermarks = %v, want %v", when, got, want)
+		}
+	}
+	raise := func(marks map[int32]int64) {
+		t.Helper()
+		if err := h.RaiseWatermarks(ctx, marks); err != nil {
+			t.Fatalf("RaiseWatermarks(%v): %v", marks, err)
+		}
+	}
+	check("new", nil)
+	raise(nil)
+	check("after raising nothing", nil)
+	raise(map[int32]int64{0: 5, 3: 1 << 40})
+	check("after the first raise", map[int32]int64{0: 5, 3: 1 << 40})
+	raise(map[int32]int64{0: 4, 3: 1<<40 + 1, 7: 0})
+	check("after a lower and a higher offset", map[int32]int64{0: 5, 3: 1<<40 + 1, 7: 0})
+	raise(map[int32]int64{0: 9007199254740000})
+	check("after a large offset", map[int32]int64{0: 9007199254740000, 3: 1<<40 + 1, 7: 0})
+
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := h.RaiseWatermarks(canceled, map[int32]int64{0: 99}); !errors.Is(err, context.Canceled) {
+		t.Errorf("RaiseWatermarks on a canceled context = %v, want context.Canceled", err)
+	}
+	if _, err := h.Watermarks(canceled); !errors.Is(err, context.Canceled) {
+		t.Errorf("Watermarks on a canceled context = %v, want context.Canceled", err)
 	}
 }

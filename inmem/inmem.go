@@ -64,6 +64,7 @@ package inmem
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,9 @@ type State struct {
 	closed  atomic.Bool
 
 	probes []probe // Apply's, under applyMu
+
+	marksMu sync.Mutex
+	marks   map[int32]int64 // RaiseWatermarks'
 
 	stop chan struct{}
 	done chan struct{}
@@ -276,6 +280,44 @@ func (s *State) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint, i
 		}
 	}
 	return nil
+}
+
+// RaiseWatermarks implements unmogrowp.HotState. Returns ctx.Err() when ctx is done,
+// EUNAVAILABLE after Close.
+func (s *State) RaiseWatermarks(ctx context.Context, marks map[int32]int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return errClosed()
+	}
+	s.marksMu.Lock()
+	defer s.marksMu.Unlock()
+	if s.marks == nil {
+		s.marks = map[int32]int64{}
+	}
+	for p, o := range marks {
+		if w, ok := s.marks[p]; !ok || o > w {
+			s.marks[p] = o
+		}
+	}
+	return nil
+}
+
+// Watermarks implements unmogrowp.HotState. Returns ctx.Err() when ctx is done,
+// EUNAVAILABLE after Close.
+func (s *State) Watermarks(ctx context.Context) (map[int32]int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.closed.Load() {
+		return nil, errClosed()
+	}
+	s.marksMu.Lock()
+	defer s.marksMu.Unlock()
+	out := make(map[int32]int64, len(s.marks))
+	maps.Copy(out, s.marks)
+	return out, nil
 }
 
 // Expire drops the touchpoints whose touch time is past retention, as far as whole

@@ -296,15 +296,41 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	}, nil
 }
 
-// Stored hands the batch's touchpoints and decisions to the hot state.
+var _ KeepingStage = (*Attributor)(nil)
+
+// Stored hands the batch's touchpoints and decisions to the hot state, then raises the hot
+// state's watermarks to the batch's highest offsets.
 func (a *Attributor) Stored(ctx context.Context, b *unmogrowp.Batch) error {
-	if len(b.Touchpoints) == 0 && len(b.Installs) == 0 {
-		return nil
+	if len(b.Touchpoints) > 0 || len(b.Installs) > 0 {
+		if err := a.hot.Apply(ctx, b.Touchpoints, b.Installs); err != nil {
+			return fmt.Errorf("apply to hot state: %w", err)
+		}
 	}
-	if err := a.hot.Apply(ctx, b.Touchpoints, b.Installs); err != nil {
-		return fmt.Errorf("apply to hot state: %w", err)
+	marks := map[int32]int64{}
+	raise := func(part int32, off int64) {
+		if w, ok := marks[part]; !ok || off > w {
+			marks[part] = off
+		}
+	}
+	for i := range b.Events {
+		raise(b.Events[i].Partition, b.Events[i].Offset)
+	}
+	for i := range b.Touchpoints {
+		raise(b.Touchpoints[i].Partition, b.Touchpoints[i].Offset)
+	}
+	if err := a.hot.RaiseWatermarks(ctx, marks); err != nil {
+		return fmt.Errorf("raise the hot state's watermarks: %w", err)
 	}
 	return nil
+}
+
+// Watermarks returns the hot state's: how far Stored has come.
+func (a *Attributor) Watermarks(ctx context.Context) (map[int32]int64, error) {
+	marks, err := a.hot.Watermarks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the hot state's watermarks: %w", err)
+	}
+	return marks, nil
 }
 
 // rules returns the app's prepared settings, from the cache or the metadata store. An app
@@ -338,9 +364,14 @@ func (a *Attributor) rules(ctx context.Context, appID string) (*attribution.Rule
 }
 
 // RestoreHotState loads the store's touchpoints touched at or after since and every
-// device's latest decision into hot, in chunks: how the in-process hot state is rebuilt on
-// start, so that a restart changes no decision. It returns how many of each it loaded.
+// device's latest decision into hot, in chunks, then raises hot's watermarks to the
+// store's: how the in-process hot state is rebuilt on start, so that a restart changes no
+// decision. It returns how many of each it loaded.
 func RestoreHotState(ctx context.Context, store unmogrowp.EventStore, hot unmogrowp.HotState, since time.Time) (touchpoints, devices int, err error) {
+	marks, err := store.Watermarks(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("restore: read the store's watermarks: %w", err)
+	}
 	touchpoints, err = inChunks(func(add func(unmogrowp.Touchpoint) error) error {
 		return store.ScanTouchpoints(ctx, unmogrowp.TouchpointFilter{From: since}, func(tp *unmogrowp.Touchpoint) error { return add(*tp) })
 	}, func(tps []unmogrowp.Touchpoint) error { return hot.Apply(ctx, tps, nil) })
@@ -352,6 +383,9 @@ func RestoreHotState(ctx context.Context, store unmogrowp.EventStore, hot unmogr
 	}, func(installs []unmogrowp.Install) error { return hot.Apply(ctx, nil, installs) })
 	if err != nil {
 		return touchpoints, devices, fmt.Errorf("restore devices: %w", err)
+	}
+	if err := hot.RaiseWatermarks(ctx, marks); err != nil {
+		return touchpoints, devices, fmt.Errorf("restore watermarks: %w", err)
 	}
 	return touchpoints, devices, nil
 }

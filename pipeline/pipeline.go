@@ -98,6 +98,19 @@ type Stage interface {
 	Stored(ctx context.Context, b *unmogrowp.Batch) error
 }
 
+// KeepingStage is a Stage whose state lives outside the store and outlives the process:
+// the Attributor, whose hot state may be in Redis. A crash between a batch's store write
+// and Stored would leave that state without the batch for good, since a restart skips what
+// the store holds. So at start the pipeline asks the stage what it has learned, and hands
+// it again the records the log delivers that the store holds above that: Prepare and
+// Stored, without a store write (nor of the installs Prepare makes for them).
+type KeepingStage interface {
+	Stage
+	// Watermarks returns, by partition, the highest offset of the batches Stored has
+	// completed; a partition it has none of is absent.
+	Watermarks(ctx context.Context) (map[int32]int64, error)
+}
+
 // Pipeline processes the log into the store. Create it with New and start it with Run.
 type Pipeline struct {
 	r    unmogrowp.LogReader

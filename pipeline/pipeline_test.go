@@ -465,3 +465,72 @@ func TestStopWhileStoring(t *testing.T) {
 		t.Errorf("log lag after the stop = %d, want 0: the stored batch was not committed", n)
 	}
 }
+
+// forgetStored is an Attributor whose Stored does nothing: with a log whose commits do
+// nothing too, a run through it is a process that crashed after each store write, before
+// the hot state learned the batch.
+type forgetStored struct{ *pipeline.Attributor }
+
+func (forgetStored) Stored(context.Context, *unmogrowp.Batch) error { return nil }
+
+// TestHotStateCatchesUpAfterCrash crashes a run between the store write and the hot
+// state's, then restarts on the same hot state, as a consumer restarted on Redis does (the
+// restart skips what the store holds; Redis is not rebuilt from it). The restart must hand
+// the hot state the stored batch without storing it again: a later purchase of the
+// installed device takes its attribution, and a later install matches the stored click.
+func TestHotStateCatchesUpAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+	defer hot.Close()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	click := unmogrowp.Touchpoint{ID: "tp-1", AppID: "app", Type: unmogrowp.TouchClick, MediaSource: "net_a",
+		Campaign: "spring", GAID: "0000aaaa-0000-4000-8000-000000000001", Time: now.Add(-time.Hour), ReceivedAt: now.Add(-time.Hour)}
+	install := unmogrowp.Event{EventID: "i-1", AppID: "app", EventType: unmogrowp.EventInstall, DeviceID: "dev-1",
+		GAID: click.GAID, Platform: unmogrowp.PlatformAndroid, Timestamp: now.Add(-30 * time.Minute), ReceivedAt: now.Add(-30 * time.Minute)}
+	e.appendRaw("app", unmogrowp.EncodeTouchpointRecord(nil, &click))
+	e.appendEvents(install)
+
+	crashed := forgetStored{pipeline.NewAttributor(defaultSettings{}, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})}
+	r := start(t, &noCommit{LogReader: e.wal}, e.dedup, e.store, pipeline.Options{Stage: crashed})
+	waitFor(t, "the batch stored", func() bool { return r.p.Stats().Stored == 1 })
+	r.stop(t)
+	if _, ok, _ := hot.Device(ctx, "app", "dev-1"); ok {
+		t.Fatal("the crashed run's hot state knows the device")
+	}
+	stored, err := e.store.Attribution(ctx, "app", "dev-1")
+	if err != nil || stored.MediaSource != "net_a" {
+		t.Fatalf("stored attribution %+v, %v; want net_a", stored, err)
+	}
+
+	e.reopen()
+	stage := pipeline.NewAttributor(defaultSettings{}, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
+	r = start(t, e.wal, e.dedup, e.store, pipeline.Options{Stage: stage})
+	purchase := install
+	purchase.EventID, purchase.EventType, purchase.Timestamp = "p-1", "purchase", now.Add(-10*time.Minute)
+	other := unmogrowp.Event{EventID: "i-2", AppID: "app", EventType: unmogrowp.EventInstall, DeviceID: "dev-2",
+		InstallReferrer: "click_id=tp-1", Platform: unmogrowp.PlatformAndroid, Timestamp: now.Add(-5 * time.Minute), ReceivedAt: now}
+	e.appendEvents(purchase, other)
+	r.waitRecords(t, 4)
+	if st := r.p.Stats(); st.Stored != 2 || st.AlreadyStored != 2 {
+		t.Errorf("restart stats %+v, want 2 stored and 2 already stored", st)
+	}
+	if got, ok, err := hot.Device(ctx, "app", "dev-1"); err != nil || !ok || got.MediaSource != "net_a" {
+		t.Errorf("hot state's device after the restart: %+v, %v, %v; want net_a", got, ok, err)
+	}
+	events := e.stored()
+	if len(events) != 3 {
+		t.Errorf("%d events stored, want 3: the install once, the purchase and the second install", len(events))
+	}
+	if got := events["p-1"].MediaSource; got != "net_a" {
+		t.Errorf("the purchase after the restart is tagged %q, want net_a", got)
+	}
+	second, err := e.store.Attribution(ctx, "app", "dev-2")
+	if err != nil || second.MediaSource != "net_a" || second.TouchpointID != "tp-1" {
+		t.Errorf("second install's attribution %+v, %v; want net_a by tp-1", second, err)
+	}
+	installs, _, err := e.store.Installs(ctx, unmogrowp.InstallFilter{AppID: "app"})
+	if err != nil || len(installs) != 2 {
+		t.Errorf("%d install decisions stored (%v), want 2", len(installs), err)
+	}
+}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -58,6 +59,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return nil
 	}
 	p.log.Info("pipeline started", "watermarks", marks)
+	var again restage
+	if ks, ok := p.opts.Stage.(KeepingStage); ok {
+		learned, ok := retryValue(ctx, p, "stage watermarks", func() (map[int32]int64, error) {
+			return ks.Watermarks(ctx)
+		})
+		if !ok {
+			return nil
+		}
+		if again = newRestage(marks, learned); len(again) > 0 {
+			p.log.Warn("the stage lacks stored records (a crash between a store write and the hot state's); handing them to it again",
+				"store_watermarks", marks, "stage_watermarks", learned)
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -70,7 +84,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	free <- &buffer{}
 	free <- &buffer{}
 	ready := make(chan *batch)
-	wg.Go(func() { p.prepareLoop(ctx, cloneMarks(marks), free, ready) })
+	wg.Go(func() { p.prepareLoop(ctx, cloneMarks(marks), again, free, ready) })
 
 	live := cloneMarks(marks) // raised as batches are stored; used by this goroutine only
 	for {
@@ -80,11 +94,36 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return nil
 		case b = <-ready:
 		}
-		if !p.finish(ctx, b, live) {
+		if !p.finish(ctx, b, live, again) {
 			return nil
 		}
 		free <- b.buf
 	}
+}
+
+// restage holds, by partition, the offsets (from, to] that the store holds and a
+// KeepingStage lacks.
+type restage map[int32][2]int64
+
+// newRestage returns the offsets above learned and at or below stored, by partition.
+func newRestage(stored, learned map[int32]int64) restage {
+	r := restage{}
+	for part, to := range stored {
+		from, ok := learned[part]
+		if !ok {
+			from = math.MinInt64
+		}
+		if to > from {
+			r[part] = [2]int64{from, to}
+		}
+	}
+	return r
+}
+
+// has reports whether the record at the position is one to hand the stage again.
+func (r restage) has(partition int32, offset int64) bool {
+	s, ok := r[partition]
+	return ok && offset > s[0] && offset <= s[1]
 }
 
 // cloneMarks returns a copy of m, never nil.
@@ -97,8 +136,9 @@ func cloneMarks(m map[int32]int64) map[int32]int64 {
 }
 
 // prepareLoop is the first stage: read, decode, claim. marks are the watermarks loaded at
-// start: records at or below them were stored before a restart and are not claimed.
-func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free <-chan *buffer, ready chan<- *batch) {
+// start: records at or below them were stored before a restart and are not claimed, but
+// for those again holds.
+func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, again restage, free <-chan *buffer, ready chan<- *batch) {
 	for {
 		var buf *buffer
 		select {
@@ -114,7 +154,7 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free 
 		}
 		recs = p.linger(ctx, recs)
 		b := &batch{buf: buf, recs: recs, read: time.Now()}
-		p.decode(b, marks)
+		p.decode(b, marks, again)
 		if !p.claim(ctx, b) {
 			return
 		}
@@ -144,13 +184,13 @@ func (p *Pipeline) linger(ctx context.Context, recs []unmogrowp.Record) []unmogr
 	return recs
 }
 
-// decode fills b.events and b.touchpoints with the records of b that are new to the store,
-// with their log position. Corrupt records are logged and left out.
-func (p *Pipeline) decode(b *batch, marks map[int32]int64) {
+// decode fills b.events and b.touchpoints with the records of b that are new to the store
+// or in again, with their log position. Corrupt records are logged and left out.
+func (p *Pipeline) decode(b *batch, marks map[int32]int64, again restage) {
 	events, tps := b.buf.events[:0], b.buf.touchpoints[:0]
 	for i := range b.recs {
 		rec := &b.recs[i]
-		if w, ok := marks[rec.Partition]; ok && rec.Offset <= w {
+		if w, ok := marks[rec.Partition]; ok && rec.Offset <= w && !again.has(rec.Partition, rec.Offset) {
 			b.alreadyStored++
 			continue
 		}
@@ -238,7 +278,11 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 // holds, so a batch stored and not applied would leave the hot state without its
 // touchpoints and decisions for good (the in-process hot state is rebuilt from the store
 // on start; Redis keeps what it has).
-func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) bool {
+func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, again restage) bool {
+	// Rows stored before are dropped, but for those the stage is handed again (kept
+	// aside, then after the new rows for Prepare and Stored, and not stored).
+	var againEvents []unmogrowp.Event
+	var againTps []unmogrowp.Touchpoint
 	fresh := func(part int32, off int64) bool {
 		if w, ok := live[part]; ok && off <= w {
 			b.alreadyStored++
@@ -248,17 +292,31 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) b
 	}
 	events := b.events[:0]
 	for i := range b.events {
-		if fresh(b.events[i].Partition, b.events[i].Offset) {
-			events = append(events, b.events[i])
+		e := &b.events[i]
+		switch {
+		case again.has(e.Partition, e.Offset):
+			againEvents = append(againEvents, *e)
+			b.alreadyStored++
+		case fresh(e.Partition, e.Offset):
+			events = append(events, *e)
 		}
 	}
 	tps := b.touchpoints[:0]
 	for i := range b.touchpoints {
-		if fresh(b.touchpoints[i].Partition, b.touchpoints[i].Offset) {
-			tps = append(tps, b.touchpoints[i])
+		tp := &b.touchpoints[i]
+		switch {
+		case again.has(tp.Partition, tp.Offset):
+			againTps = append(againTps, *tp)
+			b.alreadyStored++
+		case fresh(tp.Partition, tp.Offset):
+			tps = append(tps, *tp)
 		}
 	}
 	sb := unmogrowp.Batch{Events: events, Touchpoints: tps}
+	if len(againEvents)+len(againTps) > 0 {
+		sb.Events = append(events[:len(events):len(events)], againEvents...)
+		sb.Touchpoints = append(tps[:len(tps):len(tps)], againTps...)
+	}
 	if p.opts.Stage != nil && sb.Len() > 0 {
 		if !p.retry(ctx, "decide", func() error {
 			sb.Installs = b.buf.installs[:0]
@@ -269,10 +327,19 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64) b
 			return false
 		}
 	}
+	toStore := sb
+	if len(againEvents)+len(againTps) > 0 {
+		toStore = unmogrowp.Batch{Events: sb.Events[:len(events)], Touchpoints: sb.Touchpoints[:len(tps)]}
+		for _, in := range sb.Installs {
+			if !again.has(in.Partition, in.Offset) {
+				toStore.Installs = append(toStore.Installs, in)
+			}
+		}
+	}
 	stop := ctx
 	ctx, cancel := withGrace(ctx, stopGrace)
 	defer cancel()
-	if !p.store(ctx, sb) {
+	if !p.store(ctx, toStore) {
 		return false
 	}
 	if p.opts.Stage != nil && sb.Len() > 0 {

@@ -34,7 +34,7 @@ func Open(ctx context.Context, opts Options) (*HotState, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
 	}
-	c, err := open(ctx, opts, "hot state", candidatesScript, deviceScript)
+	c, err := open(ctx, opts, "hot state", candidatesScript, deviceScript, watermarksScript)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +82,18 @@ if cur and #cur >= 12 and string.sub(cur, 1, 4) == string.sub(new, 1, 4) then
 end
 redis.call('SET', KEYS[1], new)
 return 1
+`)
+
+// watermarksScript raises the fields of the hash KEYS[1]: ARGV holds partition, offset
+// pairs, and a field takes its offset when it has none or a lower one.
+var watermarksScript = newScript(`
+for i = 1, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0
 `)
 
 // Candidates implements unmogrowp.HotState in one script call. A "tp:ID" key reads the
@@ -260,3 +272,51 @@ func (h *HotState) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint
 // Close releases the hot state; it closes the client if Open made it. Calls after Close
 // fail with EUNAVAILABLE. Close is idempotent.
 func (h *HotState) Close() error { return h.c.close() }
+
+// watermarksKey is the hash of the hot state's watermarks, partition → offset (decimal).
+func (h *HotState) watermarksKey() string { return h.c.prefix + "watermarks" }
+
+// RaiseWatermarks implements unmogrowp.HotState in one script call. Offsets are exact up
+// to 2^53 (Lua's numbers). Returns ctx.Err() when ctx is done, EUNAVAILABLE after Close
+// or when Redis cannot be reached.
+func (h *HotState) RaiseWatermarks(ctx context.Context, marks map[int32]int64) error {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return err
+	}
+	if len(marks) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*len(marks))
+	for p, o := range marks {
+		args = append(args, p, o)
+	}
+	_, err := h.c.exec(ctx, "raise watermarks", func(p goredis.Pipeliner) {
+		watermarksScript.EvalSha(ctx, p, []string{h.watermarksKey()}, args...)
+	})
+	return err
+}
+
+// Watermarks implements unmogrowp.HotState with one HGETALL. Returns ctx.Err() when ctx
+// is done, EUNAVAILABLE after Close or when Redis cannot be reached, EINTERNAL for a field
+// that is not a partition and an offset.
+func (h *HotState) Watermarks(ctx context.Context) (map[int32]int64, error) {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return nil, err
+	}
+	var cmd *goredis.MapStringStringCmd
+	if _, err := h.c.exec(ctx, "watermarks", func(p goredis.Pipeliner) {
+		cmd = p.HGetAll(ctx, h.watermarksKey())
+	}); err != nil {
+		return nil, err
+	}
+	out := make(map[int32]int64, len(cmd.Val()))
+	for f, v := range cmd.Val() {
+		p, err1 := strconv.ParseInt(f, 10, 32)
+		o, err2 := strconv.ParseInt(v, 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "redis: hot state watermark %q = %q is not a partition and an offset", f, v)
+		}
+		out[int32(p)] = o
+	}
+	return out, nil
+}

@@ -4,14 +4,16 @@
 //
 // # Keys
 //
-// Every key starts with Options.Prefix and holds its app id in braces, a Redis Cluster hash
-// tag, so that an app's keys share a slot and every script touches one slot:
+// Every key starts with Options.Prefix and, but for the hot state's watermarks, holds its
+// app id in braces, a Redis Cluster hash tag, so that an app's keys share a slot and every
+// script touches one slot:
 //
 //	{prefix}tp:{app}:{id}      a touchpoint: its record (record.go), expiring Retention after its touch time
 //	{prefix}k:{app}:{key}      the ids of the app's touchpoints under a key ("gaid:…", "fp:…"), a sorted set scored by touch time (ms)
 //	{prefix}dev:{app}:{device} a device's latest install decision (record.go), no expiry (like package inmem)
 //	{prefix}d:{app}:{hash}     a dedup entry: the 128-bit hash of the event id → "receive-time-ms partition:offset", expiring after the window
 //	{prefix}rl:{app}:{second}  an app's rate-limit counter of one second
+//	{prefix}watermarks         the hot state's watermarks: a hash, partition → offset
 //
 // Touchpoint ids are not indexed in sorted sets: a "tp:ID" key reads the record itself.
 //
