@@ -281,37 +281,19 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, again restage) bool {
 	// Rows stored before are dropped, but for those the stage is handed again (kept
 	// aside, then after the new rows for Prepare and Stored, and not stored).
-	var againEvents []unmogrowp.Event
-	var againTps []unmogrowp.Touchpoint
-	fresh := func(part int32, off int64) bool {
+	sort := func(part int32, off int64) (keep, aside bool) {
+		if again.has(part, off) {
+			b.alreadyStored++
+			return false, true
+		}
 		if w, ok := live[part]; ok && off <= w {
 			b.alreadyStored++
-			return false
+			return false, false
 		}
-		return true
+		return true, false
 	}
-	events := b.events[:0]
-	for i := range b.events {
-		e := &b.events[i]
-		switch {
-		case again.has(e.Partition, e.Offset):
-			againEvents = append(againEvents, *e)
-			b.alreadyStored++
-		case fresh(e.Partition, e.Offset):
-			events = append(events, *e)
-		}
-	}
-	tps := b.touchpoints[:0]
-	for i := range b.touchpoints {
-		tp := &b.touchpoints[i]
-		switch {
-		case again.has(tp.Partition, tp.Offset):
-			againTps = append(againTps, *tp)
-			b.alreadyStored++
-		case fresh(tp.Partition, tp.Offset):
-			tps = append(tps, *tp)
-		}
-	}
+	events, againEvents := sortRows(b.events, eventPos, sort)
+	tps, againTps := sortRows(b.touchpoints, touchpointPos, sort)
 	sb := unmogrowp.Batch{Events: events, Touchpoints: tps}
 	if len(againEvents)+len(againTps) > 0 {
 		sb.Events = append(events[:len(events):len(events)], againEvents...)
@@ -378,6 +360,25 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, a
 	}
 	return committed && stop.Err() == nil
 }
+
+// sortRows keeps in rows, in place, those sort says to keep, and returns them and a copy
+// of those it puts aside.
+func sortRows[T any](rows []T, pos func(*T) (int32, int64), sort func(int32, int64) (keep, aside bool)) (kept, aside []T) {
+	kept = rows[:0]
+	for i := range rows {
+		k, a := sort(pos(&rows[i]))
+		switch {
+		case a:
+			aside = append(aside, rows[i])
+		case k:
+			kept = append(kept, rows[i])
+		}
+	}
+	return kept, aside
+}
+
+func eventPos(e *unmogrowp.Event) (int32, int64)            { return e.Partition, e.Offset }
+func touchpointPos(tp *unmogrowp.Touchpoint) (int32, int64) { return tp.Partition, tp.Offset }
 
 // withGrace returns a context that is done grace after ctx is (or when cancel is called),
 // and carries ctx's values.
