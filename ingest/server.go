@@ -267,13 +267,28 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 		s.metrics.accepted.Add(float64(len(values)))
 	}
 	if !batch {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "event_id": eventID})
+		writeJSON(w, http.StatusOK, eventAccepted{EventID: eventID, Status: "accepted"})
 		return
 	}
 	if errs == nil {
 		errs = []batchError{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "accepted": len(values), "rejected": len(errs), "errors": errs})
+	writeJSON(w, http.StatusOK, batchAccepted{Accepted: len(values), Errors: errs, Rejected: len(errs), Status: "accepted"})
+}
+
+// eventAccepted is the answer to an accepted event (fields in the order of their names, as
+// a map of them was written before: a struct is cheaper to encode).
+type eventAccepted struct {
+	EventID string `json:"event_id"`
+	Status  string `json:"status"`
+}
+
+// batchAccepted is the answer to a batch of events (fields in the order of their names).
+type batchAccepted struct {
+	Accepted int          `json:"accepted"`
+	Errors   []batchError `json:"errors"`
+	Rejected int          `json:"rejected"`
+	Status   string       `json:"status"`
 }
 
 // allow takes n events or touchpoints from the app's rate limit. When they may not pass,
