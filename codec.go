@@ -108,10 +108,36 @@ type decoder struct {
 
 func (d *decoder) fail() { d.err, d.b = ErrCorruptRecord, nil }
 
-// strings reads the fields written by appendStrings, as copies.
+// strings reads the fields written by appendStrings, as copies: all of them in one
+// allocation (the record's string bytes, length prefixes included), which a field keeps
+// alive as long as it lives. Whoever keeps a field of a record for long clones it.
 func (d *decoder) strings(fields []*string) {
-	for _, s := range fields {
-		*s = string(d.bytes())
+	start := d.b
+	var spans [32][2]int // offsets in start of up to 32 fields
+	if len(fields) > len(spans) {
+		for _, s := range fields {
+			*s = string(d.bytes())
+		}
+		return
+	}
+	for i := range fields {
+		v := d.bytes()
+		off := len(start) - len(d.b) - len(v)
+		spans[i] = [2]int{off, off + len(v)}
+	}
+	if d.err != nil {
+		for _, s := range fields {
+			*s = ""
+		}
+		return
+	}
+	block := string(start[:len(start)-len(d.b)])
+	for i, s := range fields {
+		if sp := spans[i]; sp[1] > sp[0] {
+			*s = block[sp[0]:sp[1]]
+		} else {
+			*s = ""
+		}
 	}
 }
 

@@ -65,6 +65,23 @@ func TestDecodeEventRecordRejectsDamage(t *testing.T) {
 	}
 }
 
+// TestDecodedStringsAreCopies checks that a decoded event keeps nothing of the record's
+// bytes, which the log reader reuses (TestTouchpointRecordDoesNotAlias does touchpoints).
+func TestDecodedStringsAreCopies(t *testing.T) {
+	e := sampleEvent()
+	rec := EncodeEventRecord(nil, &e)
+	var got Event
+	if err := DecodeEventRecord(rec, &got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range rec {
+		rec[i] = 'x'
+	}
+	if !reflect.DeepEqual(got, e) {
+		t.Errorf("the event changed with its record's bytes:\n got %+v\nwant %+v", got, e)
+	}
+}
+
 func FuzzDecodeEventRecord(f *testing.F) {
 	e := sampleEvent()
 	f.Add(EncodeEventRecord(nil, &e))

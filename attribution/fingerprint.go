@@ -110,6 +110,7 @@ func (c *uaCache) parse(ua string) Device {
 	if ok {
 		return d
 	}
+	ua = strings.Clone(ua) // the cache outlives the record ua was decoded from
 	d = ParseUserAgent(ua)
 	c.mu.Lock()
 	if len(c.m) >= maxParsedUAs {

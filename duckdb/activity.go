@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -142,6 +143,7 @@ func (s *seenDays) stored(rows []deviceDay) {
 		keys := s.days[ad]
 		if keys == nil {
 			keys = map[int64]struct{}{}
+			ad.app = strings.Clone(ad.app) // outlives the record it was decoded from
 			s.days[ad] = keys
 		}
 		keys[r.key] = struct{}{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -358,7 +359,7 @@ func (a *Attributor) rules(ctx context.Context, appID string) (*attribution.Rule
 	if len(a.settings) > 100_000 {
 		clear(a.settings)
 	}
-	a.settings[appID] = cachedRules{rules: r, expires: now.Add(a.ttl)}
+	a.settings[strings.Clone(appID)] = cachedRules{rules: r, expires: now.Add(a.ttl)} // outlives its record
 	a.mu.Unlock()
 	return r, nil
 }
