@@ -19,7 +19,8 @@
 //
 // # Round trips
 //
-// Candidates is one script call; Device one GET; Apply, Claim and Allow one pipeline each
+// Candidates and RaiseWatermarks (once a batch) are one script call each; Device one GET,
+// Watermarks one HGETALL; Apply, Claim and Allow one pipeline each
 // (one round trip on a single server; Claim takes a second one only for ids whose entry is
 // past the window but still stored). Scripts are called by their SHA; when Redis has lost
 // them (a restart, SCRIPT FLUSH) the pipeline is sent once more after loading them, which
