@@ -15,6 +15,7 @@ type metrics struct {
 	alreadyStored prometheus.Counter
 	retries       *prometheus.CounterVec
 	batchSeconds  prometheus.Histogram
+	yielded       prometheus.Counter
 }
 
 func newMetrics(r unmogrowp.LogReader) (*metrics, []prometheus.Collector) {
@@ -41,6 +42,10 @@ func newMetrics(r unmogrowp.LogReader) (*metrics, []prometheus.Collector) {
 			Name: "unmogrowp_pipeline_retries_total",
 			Help: "Failed attempts of a pipeline step that were retried, by step.",
 		}, []string{"step"}),
+		yielded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "unmogrowp_pipeline_yield_seconds_total",
+			Help: "Time the pipeline waited for ingestion, which took records in faster than it processes them (Options.YieldLimit).",
+		}),
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "unmogrowp_pipeline_batch_seconds",
 			Help:    "Time to process one batch of log records, from read to commit.",
@@ -55,5 +60,5 @@ func newMetrics(r unmogrowp.LogReader) (*metrics, []prometheus.Collector) {
 		Name: "unmogrowp_pipeline_lag_seconds",
 		Help: "Age of the oldest log record not yet committed by the pipeline (0 when none).",
 	}, func() float64 { _, d := r.Lag(); return d.Seconds() })
-	return m, []prometheus.Collector{m.stored, m.touchpoints, m.duplicates, skipped, m.retries, m.batchSeconds, lagRecords, lagSeconds}
+	return m, []prometheus.Collector{m.stored, m.touchpoints, m.duplicates, skipped, m.retries, m.batchSeconds, m.yielded, lagRecords, lagSeconds}
 }

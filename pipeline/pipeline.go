@@ -54,6 +54,9 @@ const (
 	DefaultRetryMax  = 5 * time.Second
 )
 
+// yieldWindow is how often a yielding pipeline looks at the log again.
+const yieldWindow = 20 * time.Millisecond
+
 // stopGrace is how long a stop waits for the batch being written: stored, applied to the
 // hot state and committed on the log.
 const stopGrace = 5 * time.Second
@@ -81,6 +84,14 @@ type Options struct {
 	// RetryMin and RetryMax bound the back-off between attempts of a failing step; it
 	// starts at RetryMin and doubles up to RetryMax (defaults 100 ms and 5 s).
 	RetryMin, RetryMax time.Duration
+	// YieldLimit, when positive, gives the CPU to a log that takes records in faster than
+	// the pipeline processes them, as ingestion does in a burst when both share a machine
+	// (`unmogrowp serve`). Before each read, while the pipeline is two batches or more
+	// behind, its oldest uncommitted record is younger than YieldLimit, and the log took in
+	// more records over the last yieldWindow than the pipeline processes in that time, the
+	// pipeline waits: the log absorbs the burst, acknowledged at the speed of ingestion
+	// alone, and the pipeline catches up when the burst ends. Zero: never.
+	YieldLimit time.Duration
 }
 
 // Stage is the step between dedup and the store: attribution. Its methods are called on the
@@ -122,6 +133,9 @@ type Pipeline struct {
 
 	running atomic.Bool
 	stats   struct{ records, stored, touchpoints, duplicates, corrupt, alreadyStored atomic.Int64 }
+	// rate is the records per second the second stage processed full batches at (decide,
+	// store, commit), a moving average as math.Float64bits; 0 until the first full batch.
+	rate atomic.Uint64
 }
 
 // Stats are running totals since New.

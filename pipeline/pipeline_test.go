@@ -534,3 +534,59 @@ func TestHotStateCatchesUpAfterCrash(t *testing.T) {
 		t.Errorf("%d install decisions stored (%v), want 2", len(installs), err)
 	}
 }
+
+// burstReader is a log reader whose Lag the test sets: a burst of ingestion is a lag that
+// grows by step at every call, its oldest record age old.
+type burstReader struct {
+	unmogrowp.LogReader
+	mu   sync.Mutex
+	lag  int64
+	step int64
+	age  time.Duration
+}
+
+func (r *burstReader) Lag() (int64, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lag += r.step
+	return r.lag, r.age
+}
+
+func (r *burstReader) set(lag, step int64, age time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lag, r.step, r.age = lag, step, age
+}
+
+// TestYieldToIngestion checks Options.YieldLimit: while the log takes records in faster
+// than the pipeline processes them, the pipeline waits; it goes on when the burst ends, or
+// when its oldest record is YieldLimit old.
+func TestYieldToIngestion(t *testing.T) {
+	e := newEnv(t)
+	reader := &burstReader{LogReader: e.wal}
+	reg := prometheus.NewRegistry()
+	r := start(t, reader, e.dedup, e.store, pipeline.Options{BatchSize: 100, Linger: -1, YieldLimit: time.Minute, Registerer: reg})
+	e.appendEvents(uniqueEvents("first", 100)...) // one full batch: the pipeline learns its rate
+	r.waitRecords(t, 100)
+
+	// A burst: the lag grows by a million records at every look, the oldest a second old.
+	reader.set(1000, 1_000_000, time.Second)
+	more := uniqueEvents("burst", 300)
+	e.appendEvents(more...)
+	time.Sleep(500 * time.Millisecond)
+	if n := r.p.Stats().Records; n > 200 {
+		t.Fatalf("%d records committed during the burst, want at most 200 (the batches in hand)", n)
+	}
+
+	reader.set(1000, 0, time.Second) // the burst ends: the lag stops growing
+	r.waitRecords(t, 400)
+	if y := metric(t, reg, "unmogrowp_pipeline_yield_seconds_total", ""); y < 0.3 {
+		t.Errorf("yielded %.2f s, want at least the 0.5 s of the burst", y)
+	}
+
+	// A burst that goes on, the oldest record past the limit: the pipeline goes on.
+	reader.set(1000, 1_000_000, time.Minute)
+	e.appendEvents(uniqueEvents("late", 300)...)
+	r.waitRecords(t, 700)
+	e.checkStored(append(append(uniqueEvents("first", 100), more...), uniqueEvents("late", 300)...))
+}

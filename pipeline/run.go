@@ -146,6 +146,9 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, again
 			return
 		case buf = <-free:
 		}
+		if !p.yield(ctx) {
+			return
+		}
 		recs, ok := retryValue(ctx, p, "read", func() ([]unmogrowp.Record, error) {
 			return p.r.Read(ctx, p.opts.BatchSize)
 		})
@@ -162,6 +165,40 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, again
 		case <-ctx.Done():
 			return
 		case ready <- b:
+		}
+	}
+}
+
+// yield waits while the log takes records in faster than the pipeline can process them
+// and the pipeline is not too far behind (Options.YieldLimit). It returns false when ctx
+// is done first.
+func (p *Pipeline) yield(ctx context.Context) bool {
+	rate := math.Float64frombits(p.rate.Load())
+	if p.opts.YieldLimit <= 0 || rate == 0 {
+		return true
+	}
+	var waited time.Duration
+	defer func() {
+		if waited > 0 {
+			p.m.yielded.Add(waited.Seconds())
+		}
+	}()
+	for {
+		behind, age := p.r.Lag()
+		if age >= p.opts.YieldLimit || behind < 2*int64(p.opts.BatchSize) {
+			return true
+		}
+		t := time.NewTimer(yieldWindow)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		waited += yieldWindow
+		// The lag grew by what the log took in, less what the batch in hand committed.
+		if now, _ := p.r.Lag(); float64(now-behind) < rate*yieldWindow.Seconds() {
+			return true
 		}
 	}
 }
@@ -279,6 +316,7 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 // touchpoints and decisions for good (the in-process hot state is rebuilt from the store
 // on start; Redis keeps what it has).
 func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, again restage) bool {
+	begin := time.Now()
 	// Rows stored before are dropped, but for those the stage is handed again (kept
 	// aside, then after the new rows for Prepare and Stored, and not stored).
 	sort := func(part int32, off int64) (keep, aside bool) {
@@ -343,6 +381,9 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, a
 		raise(tps[i].Partition, tps[i].Offset)
 	}
 	committed := p.commit(ctx, b.recs)
+	if committed && len(b.recs) >= p.opts.BatchSize {
+		p.noteRate(len(b.recs), time.Since(begin))
+	}
 
 	p.stats.stored.Add(int64(len(events)))
 	p.m.stored.Add(float64(len(events)))
@@ -359,6 +400,18 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, a
 		p.m.batchSeconds.Observe(time.Since(b.read).Seconds())
 	}
 	return committed && stop.Err() == nil
+}
+
+// noteRate folds the second stage's time for a full batch of n records into p.rate.
+func (p *Pipeline) noteRate(n int, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	r := float64(n) / d.Seconds()
+	if old := math.Float64frombits(p.rate.Load()); old > 0 {
+		r = 0.8*old + 0.2*r
+	}
+	p.rate.Store(math.Float64bits(r))
 }
 
 // sortRows keeps in rows, in place, those sort says to keep, and returns them and a copy

@@ -128,8 +128,10 @@ if [ "${BENCH_SKIP_LOAD:-}" != 1 ]; then
 	# the pipeline drained (--visible), so that one run's backlog is not the next one's.
 	curl -s -o "$WORK/cpu.pprof" "$PPROF/debug/pprof/profile?seconds=5" &
 	PROF=$!
+	# (The pipeline yields to ingestion during this burst, PIPELINE_YIELD_LIMIT, and drains
+	# the backlog after it: its markers may take a minute to be visible.)
 	loadrun serve-batch --url "$INGEST" --key "$SDK" --api-url "$API" --app-id "$APP" --server-key "$SRV" \
-		--mix events=100 --batch 100 -c 32 -d "$LOAD_D" --visible --visible-timeout 60s
+		--mix events=100 --batch 100 -c 32 -d "$LOAD_D" --visible --visible-timeout 180s
 	wait $PROF || true
 	{
 		go tool pprof -top -nodecount=25 "$BIN" "$WORK/cpu.pprof" 2>/dev/null | sed -n '/^Showing nodes/,$p'

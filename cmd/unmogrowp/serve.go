@@ -83,8 +83,12 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 	s.backends = b
 	if roles.has(roleConsumer) {
 		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{Logger: logger, Registerer: s.registry})
+		var yield time.Duration
+		if roles.has(roleIngestion) { // ingestion shares this process's CPU
+			yield = cfg.YieldLimit
+		}
 		s.pipeline = pipeline.New(b.reader, b.dedup, b.store, pipeline.Options{
-			Logger: logger, Registerer: s.registry, Stage: attributor,
+			Logger: logger, Registerer: s.registry, Stage: attributor, YieldLimit: yield,
 		})
 	}
 	return s, nil
