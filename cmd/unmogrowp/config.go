@@ -205,7 +205,7 @@ var settings = []setting{
 	{env: "REDIS_DB", flag: "redis-db", def: "0", help: "Redis database number",
 		apply: func(c *Config, v string) (err error) { c.RedisDB, err = parseInt(v, 0, 1<<16); return }},
 	{env: "PIPELINE_YIELD_LIMIT", flag: "pipeline-yield-limit", def: "10s",
-		help: "when ingestion and the pipeline share a process and ingestion takes events in faster than the pipeline processes them, the pipeline waits for it while less than this far behind (Go duration; 0: never)",
+		help:  "when ingestion and the pipeline share a process and ingestion takes events in faster than the pipeline processes them, the pipeline waits for it while less than this far behind (Go duration; 0: never)",
 		apply: func(c *Config, v string) (err error) { c.YieldLimit, err = parseDuration(v, 0); return }},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
