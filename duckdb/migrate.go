@@ -48,6 +48,8 @@ func (s *Store) migrate(ctx context.Context) error {
 		if applied[m.Version] {
 			continue
 		}
+		// A step that fills a table from the events (0003) takes about a minute on 100M.
+		s.log.Info("applying migration", "name", m.Name)
 		if err := s.apply(ctx, m); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
