@@ -100,6 +100,29 @@ type Batch struct {
 // Len is how many rows the batch holds.
 func (b *Batch) Len() int { return len(b.Events) + len(b.Touchpoints) + len(b.Installs) }
 
+// Watermarks returns, for each partition, the highest offset among the batch's events and
+// touchpoints, where it is above known's (or known has none): the watermarks the batch
+// raises. known may be nil.
+func (b *Batch) Watermarks(known map[int32]int64) map[int32]int64 {
+	raised := map[int32]int64{}
+	raise := func(p int32, o int64) {
+		cur, ok := raised[p]
+		if !ok {
+			cur, ok = known[p]
+		}
+		if !ok || o > cur {
+			raised[p] = o
+		}
+	}
+	for i := range b.Events {
+		raise(b.Events[i].Partition, b.Events[i].Offset)
+	}
+	for i := range b.Touchpoints {
+		raise(b.Touchpoints[i].Partition, b.Touchpoints[i].Offset)
+	}
+	return raised
+}
+
 // Install is an install decision as stored: the attribution of one install event, where
 // that event sits in the log, and when the device's re-attribution window started.
 type Install struct {

@@ -77,7 +77,7 @@ func (s *Store) appendLocked(ctx context.Context, b *unmogrowp.Batch) error {
 			return err
 		}
 	}
-	raised := raiseWatermarks(s.marks, b)
+	raised := b.Watermarks(s.marks)
 	if len(raised) == 0 {
 		return nil
 	}
@@ -114,29 +114,6 @@ func (s *Store) insert(ctx context.Context, table string, c *columns) error {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}
 	return nil
-}
-
-// raiseWatermarks returns the watermarks of the batch's partitions that rise above the
-// known ones: the highest offset among the batch's events and touchpoints, for each
-// partition where it is above the known watermark or there is none.
-func raiseWatermarks(known map[int32]int64, b *unmogrowp.Batch) map[int32]int64 {
-	raised := map[int32]int64{}
-	raise := func(p int32, o int64) {
-		cur, ok := raised[p]
-		if !ok {
-			cur, ok = known[p]
-		}
-		if !ok || o > cur {
-			raised[p] = o
-		}
-	}
-	for i := range b.Events {
-		raise(b.Events[i].Partition, b.Events[i].Offset)
-	}
-	for i := range b.Touchpoints {
-		raise(b.Touchpoints[i].Partition, b.Touchpoints[i].Offset)
-	}
-	return raised
 }
 
 // markVersion maps an offset to log_watermarks' version, keeping the order (the sign bit

@@ -256,22 +256,7 @@ func installPos(in *unmogrowp.Install) (int32, int64)       { return in.Partitio
 // INSERT; known ones one UPDATE between them (an UPDATE costs a third of INSERT ... ON
 // CONFLICT in DuckDB); partitions whose watermark does not move are left out.
 func raiseWatermarks(known map[int32]int64, b *unmogrowp.Batch) (stmts []string, args [][]any, raised map[int32]int64) {
-	raised = map[int32]int64{}
-	raise := func(p int32, o int64) {
-		cur, ok := raised[p]
-		if !ok {
-			cur, ok = known[p]
-		}
-		if !ok || o > cur {
-			raised[p] = o
-		}
-	}
-	for i := range b.Events {
-		raise(b.Events[i].Partition, b.Events[i].Offset)
-	}
-	for i := range b.Touchpoints {
-		raise(b.Touchpoints[i].Partition, b.Touchpoints[i].Offset)
-	}
+	raised = b.Watermarks(known)
 	var ins, upd, in strings.Builder
 	var insArgs, updArgs, inArgs []any
 	for p, o := range raised {

@@ -307,19 +307,7 @@ func (a *Attributor) Stored(ctx context.Context, b *unmogrowp.Batch) error {
 			return fmt.Errorf("apply to hot state: %w", err)
 		}
 	}
-	marks := map[int32]int64{}
-	raise := func(part int32, off int64) {
-		if w, ok := marks[part]; !ok || off > w {
-			marks[part] = off
-		}
-	}
-	for i := range b.Events {
-		raise(b.Events[i].Partition, b.Events[i].Offset)
-	}
-	for i := range b.Touchpoints {
-		raise(b.Touchpoints[i].Partition, b.Touchpoints[i].Offset)
-	}
-	if err := a.hot.RaiseWatermarks(ctx, marks); err != nil {
+	if err := a.hot.RaiseWatermarks(ctx, b.Watermarks(nil)); err != nil {
 		return fmt.Errorf("raise the hot state's watermarks: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -369,17 +370,7 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, a
 			return false
 		}
 	}
-	raise := func(part int32, off int64) {
-		if w, ok := live[part]; !ok || off > w {
-			live[part] = off
-		}
-	}
-	for i := range events {
-		raise(events[i].Partition, events[i].Offset)
-	}
-	for i := range tps {
-		raise(tps[i].Partition, tps[i].Offset)
-	}
+	maps.Copy(live, toStore.Watermarks(live))
 	committed := p.commit(ctx, b.recs)
 	if committed && len(b.recs) >= p.opts.BatchSize {
 		p.noteRate(len(b.recs), time.Since(begin))
