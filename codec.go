@@ -113,13 +113,7 @@ func (d *decoder) fail() { d.err, d.b = ErrCorruptRecord, nil }
 // alive as long as it lives. Whoever keeps a field of a record for long clones it.
 func (d *decoder) strings(fields []*string) {
 	start := d.b
-	var spans [32][2]int // offsets in start of up to 32 fields
-	if len(fields) > len(spans) {
-		for _, s := range fields {
-			*s = string(d.bytes())
-		}
-		return
-	}
+	var spans [32][2]int // each field's bytes in start; records have 23 string fields at most
 	for i := range fields {
 		v := d.bytes()
 		off := len(start) - len(d.b) - len(v)
