@@ -60,17 +60,28 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return nil
 	}
 	p.log.Info("pipeline started", "watermarks", marks)
-	var again restage
+	// What the stage has learned: what the store holds, unless it keeps state of its own.
+	learned := cloneMarks(marks)
 	if ks, ok := p.opts.Stage.(KeepingStage); ok {
-		learned, ok := retryValue(ctx, p, "stage watermarks", func() (map[int32]int64, error) {
+		if learned, ok = retryValue(ctx, p, "stage watermarks", func() (map[int32]int64, error) {
 			return ks.Watermarks(ctx)
-		})
-		if !ok {
+		}); !ok {
 			return nil
 		}
-		if again = newRestage(marks, learned); len(again) > 0 {
-			p.log.Warn("the stage lacks stored records (a crash between a store write and the hot state's); handing them to it again",
-				"store_watermarks", marks, "stage_watermarks", learned)
+		learned = cloneMarks(learned)
+		for part, w := range marks {
+			if l, ok := learned[part]; !ok || l < w {
+				p.log.Warn("the stage lacks stored records (a crash between a store write and the hot state's); handing them to it again",
+					"store_watermarks", marks, "stage_watermarks", learned)
+				break
+			}
+		}
+	}
+	// Records at or below both were stored and learned before this run: skipped undecoded.
+	seen := map[int32]int64{}
+	for part, w := range marks {
+		if l, ok := learned[part]; ok {
+			seen[part] = min(w, l)
 		}
 	}
 
@@ -85,7 +96,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	free <- &buffer{}
 	free <- &buffer{}
 	ready := make(chan *batch)
-	wg.Go(func() { p.prepareLoop(ctx, cloneMarks(marks), again, free, ready) })
+	wg.Go(func() { p.prepareLoop(ctx, seen, free, ready) })
 
 	live := cloneMarks(marks) // raised as batches are stored; used by this goroutine only
 	for {
@@ -95,36 +106,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			return nil
 		case b = <-ready:
 		}
-		if !p.finish(ctx, b, live, again) {
+		if !p.finish(ctx, b, live, learned) {
 			return nil
 		}
 		free <- b.buf
 	}
-}
-
-// restage holds, by partition, the offsets (from, to] that the store holds and a
-// KeepingStage lacks.
-type restage map[int32][2]int64
-
-// newRestage returns the offsets above learned and at or below stored, by partition.
-func newRestage(stored, learned map[int32]int64) restage {
-	r := restage{}
-	for part, to := range stored {
-		from, ok := learned[part]
-		if !ok {
-			from = math.MinInt64
-		}
-		if to > from {
-			r[part] = [2]int64{from, to}
-		}
-	}
-	return r
-}
-
-// has reports whether the record at the position is one to hand the stage again.
-func (r restage) has(partition int32, offset int64) bool {
-	s, ok := r[partition]
-	return ok && offset > s[0] && offset <= s[1]
 }
 
 // cloneMarks returns a copy of m, never nil.
@@ -136,10 +122,9 @@ func cloneMarks(m map[int32]int64) map[int32]int64 {
 	return out
 }
 
-// prepareLoop is the first stage: read, decode, claim. marks are the watermarks loaded at
-// start: records at or below them were stored before a restart and are not claimed, but
-// for those again holds.
-func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, again restage, free <-chan *buffer, ready chan<- *batch) {
+// prepareLoop is the first stage: read, decode, claim. marks are the watermarks of what the
+// store held and the stage had learned at start: records at or below them are not claimed.
+func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free <-chan *buffer, ready chan<- *batch) {
 	for {
 		var buf *buffer
 		select {
@@ -158,7 +143,7 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, again
 		}
 		recs = p.linger(ctx, recs)
 		b := &batch{buf: buf, recs: recs, read: time.Now()}
-		p.decode(b, marks, again)
+		p.decode(b, marks)
 		if !p.claim(ctx, b) {
 			return
 		}
@@ -222,13 +207,13 @@ func (p *Pipeline) linger(ctx context.Context, recs []unmogrowp.Record) []unmogr
 	return recs
 }
 
-// decode fills b.events and b.touchpoints with the records of b that are new to the store
-// or in again, with their log position. Corrupt records are logged and left out.
-func (p *Pipeline) decode(b *batch, marks map[int32]int64, again restage) {
+// decode fills b.events and b.touchpoints with the records of b above marks, with their
+// log position. Corrupt records are logged and left out.
+func (p *Pipeline) decode(b *batch, marks map[int32]int64) {
 	events, tps := b.buf.events[:0], b.buf.touchpoints[:0]
 	for i := range b.recs {
 		rec := &b.recs[i]
-		if w, ok := marks[rec.Partition]; ok && rec.Offset <= w && !again.has(rec.Partition, rec.Offset) {
+		if w, ok := marks[rec.Partition]; ok && rec.Offset <= w {
 			b.alreadyStored++
 			continue
 		}
@@ -306,30 +291,31 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 	return true
 }
 
-// finish is the second stage: decide, store, commit. live holds the watermarks as this
-// process raised them; rows at or below them are dropped, which matters only when a log
-// reader delivers records again within one run (a Kafka rebalance). It returns false when
-// ctx is done before the batch is committed.
+// finish is the second stage: decide, store, commit. live holds the store's watermarks as
+// this process raised them, learned the stage's. A row at or below live is not stored
+// again, which matters only when a log reader delivers records again within one run (a
+// Kafka rebalance), or at start for the records the stage lacks (KeepingStage): those, at
+// or below live and above learned, are handed to the stage, after the new rows, and not
+// stored. It returns false when ctx is done before the batch is committed.
 //
 // A stop (ctx done) abandons a batch not yet decided. One being written gets stopGrace to
 // be stored, applied to the hot state and committed: a restart skips what the store
 // holds, so a batch stored and not applied would leave the hot state without its
 // touchpoints and decisions for good (the in-process hot state is rebuilt from the store
 // on start; Redis keeps what it has).
-func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, again restage) bool {
+func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32]int64) bool {
 	begin := time.Now()
-	// Rows stored before are dropped, but for those the stage is handed again (kept
-	// aside, then after the new rows for Prepare and Stored, and not stored).
+	stored := func(part int32, off int64) bool {
+		w, ok := live[part]
+		return ok && off <= w
+	}
 	sort := func(part int32, off int64) (keep, aside bool) {
-		if again.has(part, off) {
-			b.alreadyStored++
-			return false, true
+		if !stored(part, off) {
+			return true, false
 		}
-		if w, ok := live[part]; ok && off <= w {
-			b.alreadyStored++
-			return false, false
-		}
-		return true, false
+		b.alreadyStored++
+		l, ok := learned[part]
+		return false, !ok || off > l
 	}
 	events, againEvents := sortRows(b.events, eventPos, sort)
 	tps, againTps := sortRows(b.touchpoints, touchpointPos, sort)
@@ -352,7 +338,7 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, a
 	if len(againEvents)+len(againTps) > 0 {
 		toStore = unmogrowp.Batch{Events: sb.Events[:len(events)], Touchpoints: sb.Touchpoints[:len(tps)]}
 		for _, in := range sb.Installs {
-			if !again.has(in.Partition, in.Offset) {
+			if !stored(in.Partition, in.Offset) {
 				toStore.Installs = append(toStore.Installs, in)
 			}
 		}
@@ -371,6 +357,7 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live map[int32]int64, a
 		}
 	}
 	maps.Copy(live, toStore.Watermarks(live))
+	maps.Copy(learned, sb.Watermarks(learned))
 	committed := p.commit(ctx, b.recs)
 	if committed && len(b.recs) >= p.opts.BatchSize {
 		p.noteRate(len(b.recs), time.Since(begin))
