@@ -55,6 +55,15 @@ func checkDeviceDays(t *testing.T, s *Store, events []unmogrowp.Event) {
 	}
 }
 
+// reopen closes s and opens the store at path again, as a restarted process does.
+func reopen(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return openAt(t, path)
+}
+
 // deviceDayRows returns how many rows device_days holds, and how many distinct ones.
 func deviceDayRows(t *testing.T, s *Store) (rows, distinct int) {
 	t.Helper()
@@ -71,10 +80,7 @@ func deviceDayRows(t *testing.T, s *Store) (rows, distinct int) {
 func TestDeviceDaysRecent(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.duckdb")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	now := time.Now().UTC()
 	off := int64(0)
 	batch := func(devices ...string) unmogrowp.Batch {
@@ -110,13 +116,7 @@ func TestDeviceDaysRecent(t *testing.T) {
 		t.Errorf("after a failed batch and its retry: %d rows (%d distinct), want 4", rows, distinct)
 	}
 
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(path, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, path)
 	mustAppend(batch("a", "d", "e"))
 	if rows, distinct := deviceDayRows(t, s); rows != 5 || distinct != 5 {
 		t.Errorf("after a reopen: %d rows (%d distinct), want 5", rows, distinct)
@@ -136,12 +136,9 @@ func TestDeviceDaysRecent(t *testing.T) {
 func TestDeviceDaysMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.duckdb")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	var events []unmogrowp.Event
-	err = storetest.GenerateFixture(20_000, 5, 3_000, func(b unmogrowp.Batch) error {
+	err := storetest.GenerateFixture(20_000, 5, 3_000, func(b unmogrowp.Batch) error {
 		events = append(events, b.Events...)
 		return s.Append(ctx, b)
 	})
@@ -154,13 +151,7 @@ func TestDeviceDaysMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if s, err = Open(path, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, path)
 	checkDeviceDays(t, s, events)
 	if rows, distinct := deviceDayRows(t, s); rows != distinct {
 		t.Errorf("the migration stored %d rows, %d distinct", rows, distinct)
