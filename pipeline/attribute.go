@@ -221,7 +221,10 @@ func (a *Attributor) device(ctx context.Context, e *unmogrowp.Event) (device, er
 	slices.SortFunc(history, comparePosition)
 	a.log.Debug("deciding a device from its stored installs: its batch is read again",
 		"app_id", e.AppID, "device_id", e.DeviceID, "partition", e.Partition, "offset", e.Offset, "installs", len(history))
-	d.history = append(make([]unmogrowp.Install, 0, len(history)+1), history...)
+	if history == nil {
+		history = []unmogrowp.Install{} // read again, with nothing stored: not nil
+	}
+	d.history = history
 	return d, nil
 }
 
