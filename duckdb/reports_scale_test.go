@@ -17,7 +17,8 @@ import (
 // when UNMOGROWP_REPORTS_EVENTS is set to the number of events (10000000 for the target:
 // each report under 1 s on 2 cores). The store is filled once with storetest.GenerateFixture
 // through Append, in batches of 100k events; with UNMOGROWP_REPORTS_DB set to a file path
-// it is kept there and reused by the next run when it already holds events.
+// it is kept there and reused by the next run when it already holds events;
+// UNMOGROWP_REPORTS_MEMORY_LIMIT sets DuckDB's memory_limit (default DefaultMemoryLimit).
 //
 //	UNMOGROWP_REPORTS_EVENTS=10000000 UNMOGROWP_REPORTS_DB=/tmp/reports10m.duckdb \
 //	    go test -run TestReportsAtScale -v -timeout 60m ./duckdb/
@@ -30,7 +31,7 @@ func TestReportsAtScale(t *testing.T) {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "reports.duckdb")
 	}
-	s, err := Open(path, Options{})
+	s, err := Open(path, Options{MemoryLimit: os.Getenv("UNMOGROWP_REPORTS_MEMORY_LIMIT")})
 	if err != nil {
 		t.Fatal(err)
 	}

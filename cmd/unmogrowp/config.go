@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/ingest"
 )
 
@@ -121,7 +122,7 @@ var settings = []setting{
 		}},
 	{env: "WAL_RETENTION", flag: "wal-retention", def: "1h", help: "how long processed log segments are kept before deletion (Go duration)",
 		apply: func(c *Config, v string) (err error) { c.WALRetention, err = parseDuration(v, 0); return }},
-	{env: "DUCKDB_MEMORY_LIMIT", flag: "duckdb-memory-limit", def: "2GB", help: "DuckDB's memory_limit",
+	{env: "DUCKDB_MEMORY_LIMIT", flag: "duckdb-memory-limit", def: duckdb.DefaultMemoryLimit, help: "DuckDB's memory_limit",
 		apply: func(c *Config, v string) error {
 			if v == "" || strings.ContainsAny(v, "'\";") {
 				return fmt.Errorf("must be a size such as 2GB")
