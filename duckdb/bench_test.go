@@ -126,20 +126,9 @@ func BenchmarkScanTouchpoints(b *testing.B) {
 // BenchmarkScanDevices reads the latest install of 200k devices back, as the hot state
 // does on start: in chunks of about defaultScanChunk devices, each its own query.
 func BenchmarkScanDevices(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
 	const n = 200_000
-	installs := make([]unmogrowp.Install, n)
-	for i := range installs {
-		installs[i] = storetest.OrganicInstall(int32(i%4), int64(i), fmt.Sprintf("app-%d", i%5), fmt.Sprintf("device-%d", i%(n*9/10)), 0)
-	}
-	if err := s.Append(ctx, unmogrowp.Batch{Installs: installs}); err != nil {
-		b.Fatal(err)
-	}
+	s := installsStore(b, n, func(i int) int { return i % (n * 9 / 10) })
+	ctx := context.Background()
 	b.ResetTimer()
 	for range b.N {
 		got := 0
@@ -154,4 +143,51 @@ func BenchmarkScanDevices(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "installs/s")
+}
+
+// BenchmarkAttribution looks up one device's install among 200k, as
+// GET /api/apps/{app_id}/attribution/{device_id} does (and the load tool's visibility
+// probes, many times a second), for a device that has one and for one that has none. It
+// reports the process CPU per lookup: DuckDB runs a query on several threads.
+func BenchmarkAttribution(b *testing.B) {
+	s := installsStore(b, 200_000, func(i int) int { return i })
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, device string
+		found        bool
+	}{{"found", "device-123457", true}, {"missing", "device-none", false}} {
+		b.Run(tt.name, func(b *testing.B) {
+			cpu0 := testenv.ProcessCPU()
+			for range b.N {
+				in, err := s.Attribution(ctx, "app-2", tt.device)
+				if tt.found && (err != nil || in.DeviceID != tt.device) {
+					b.Fatalf("Attribution = %+v, %v", in, err)
+				}
+				if !tt.found && unmogrowp.ErrorCode(err) != unmogrowp.ENOTFOUND {
+					b.Fatalf("Attribution of a device without installs: %v", err)
+				}
+			}
+			b.ReportMetric(float64((testenv.ProcessCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/lookup")
+		})
+	}
+}
+
+// installsStore opens a store holding n installs, the i-th of app-(i%5) and of device
+// "device-" + device(i), appended in batches of 5,000. It is closed when b ends.
+func installsStore(b *testing.B, n int, device func(i int) int) *Store {
+	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	installs := make([]unmogrowp.Install, n)
+	for i := range installs {
+		installs[i] = storetest.OrganicInstall(int32(i%4), int64(i), fmt.Sprintf("app-%d", i%5), fmt.Sprintf("device-%d", device(i)), 0)
+	}
+	for i := 0; i < n; i += 5000 {
+		if err := s.Append(context.Background(), unmogrowp.Batch{Installs: installs[i:min(i+5000, n)]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
 }

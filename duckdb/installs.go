@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,6 +20,10 @@ const selectInstalls = `SELECT "partition", "offset", app_id, device_id, install
 	ctit_seconds, is_reinstall, is_reattribution, rejected, first_install_time
 FROM installs`
 
+// attributionQuery reads a device id's installs of every app, through the
+// installs_device_id index.
+const attributionQuery = selectInstalls + ` WHERE device_id = ?`
+
 // latestPerDevice keeps, of each device's installs, the one at the highest log position.
 const latestPerDevice = ` QUALIFY row_number() OVER (PARTITION BY app_id, device_id ORDER BY "partition" DESC, "offset" DESC) = 1`
 
@@ -28,23 +31,36 @@ const latestPerDevice = ` QUALIFY row_number() OVER (PARTITION BY app_id, device
 // (partition, offset). It returns ENOTFOUND when the app's device has no stored install,
 // and EUNAVAILABLE once the store is closed.
 //
-// Without an index it scans the installs of the table's row groups that may hold the app
-// (a device id has no useful zone map): the hot state answers the SDK's requests, this is
-// for the API and the tools.
+// It reads the device id's installs, of every app, through the installs_device_id index
+// (migration 0004): DuckDB takes the index only for a lone equality on device_id, so the
+// app and the highest position are picked here. A device id has a handful of installs.
 func (s *Store) Attribution(ctx context.Context, appID, deviceID string) (*unmogrowp.Install, error) {
 	if s.closed.Load() {
 		return nil, errClosed()
 	}
-	row := s.db.QueryRowContext(ctx, selectInstalls+
-		` WHERE app_id = ? AND device_id = ? ORDER BY "partition" DESC, "offset" DESC LIMIT 1`, appID, deviceID)
-	var in unmogrowp.Install
-	switch err := scanInstall(row, &in); {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "The device has no install.")
-	case err != nil:
+	rows, err := s.db.QueryContext(ctx, attributionQuery, deviceID)
+	if err != nil {
 		return nil, fmt.Errorf("read attribution: %w", withCtx(ctx, err))
 	}
-	return &in, nil
+	defer rows.Close()
+	var best *unmogrowp.Install
+	for rows.Next() {
+		var in unmogrowp.Install
+		if err := scanInstall(rows, &in); err != nil {
+			return nil, fmt.Errorf("read attribution: %w", withCtx(ctx, err))
+		}
+		if in.AppID == appID && (best == nil || in.Partition > best.Partition ||
+			in.Partition == best.Partition && in.Offset > best.Offset) {
+			best = &in
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read attribution: %w", withCtx(ctx, err))
+	}
+	if best == nil {
+		return nil, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "The device has no install.")
+	}
+	return best, nil
 }
 
 // Installs returns a page of the app's install decisions, newest install time first (ties:

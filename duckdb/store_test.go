@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -403,4 +404,41 @@ func TestWALDirectorySync(t *testing.T) {
 	step("append again", true, 1)
 	step("checkpoint", false, 1)
 	step("append to a new WAL", true, 2)
+}
+
+// TestAttributionUsesIndex checks that Attribution's query is a lookup in the
+// installs_device_id index rather than a scan of every install: DuckDB takes the index
+// only for a lone equality on device_id, which a change to the query can lose silently.
+func TestAttributionUsesIndex(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
+	ctx := context.Background()
+	installs := make([]unmogrowp.Install, 3000)
+	for i := range installs {
+		installs[i] = storetest.OrganicInstall(0, int64(i), "app-1", fmt.Sprintf("device-%d", i), 0)
+	}
+	if err := s.Append(ctx, unmogrowp.Batch{Installs: installs}); err != nil {
+		t.Fatal(err)
+	}
+	var plan strings.Builder
+	rows, err := s.db.QueryContext(ctx, "EXPLAIN ANALYZE "+attributionQuery, "device-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var kind, text string
+		if err := rows.Scan(&kind, &text); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(text)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.String(), "Index Scan") {
+		t.Errorf("Attribution's query does not use the index:\n%s", plan.String())
+	}
+	in, err := s.Attribution(ctx, "app-1", "device-7")
+	if err != nil || in.Offset != 7 {
+		t.Fatalf("Attribution = %+v, %v; want the install at offset 7", in, err)
+	}
 }
