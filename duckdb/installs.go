@@ -38,7 +38,7 @@ func (s *Store) Attribution(ctx context.Context, appID, deviceID string) (*unmog
 	if s.closed.Load() {
 		return nil, errClosed()
 	}
-	rows, err := s.db.QueryContext(ctx, attributionQuery, deviceID)
+	rows, err := s.attribution.QueryContext(ctx, deviceID)
 	if err != nil {
 		return nil, fmt.Errorf("read attribution: %w", withCtx(ctx, err))
 	}

@@ -69,6 +69,10 @@ type Store struct {
 	marks map[int32]int64 // the committed log_watermarks; nil until read
 	wal   *walWatch       // nil for an in-memory database
 
+	// attribution is attributionQuery, prepared once: planning it on every call made a
+	// lookup a third slower (BenchmarkAttribution: 1.29 against 0.99 ms).
+	attribution *sql.Stmt
+
 	// scanChunk is about how many rows one query of ScanTouchpoints or ScanDevices reads:
 	// defaultScanChunk, smaller in tests.
 	scanChunk int
@@ -138,6 +142,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if s.wal, err = newWALWatch(path); err != nil {
 		return nil, errors.Join(fmt.Errorf("open duckdb: %w", err), s.db.Close())
 	}
+	if s.attribution, err = s.db.PrepareContext(ctx, attributionQuery); err != nil {
+		return nil, errors.Join(fmt.Errorf("open duckdb: %w", err), s.db.Close())
+	}
 	return s, nil
 }
 
@@ -169,6 +176,9 @@ func (s *Store) Close() error {
 			errs = append(errs, fmt.Errorf("close writer connection: %w", err))
 		}
 		s.w = nil
+	}
+	if err := s.attribution.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close statement: %w", err))
 	}
 	if _, err := s.db.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
 		errs = append(errs, fmt.Errorf("checkpoint: %w", err))
