@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -408,7 +407,7 @@ func checkGroups(t *testing.T, s *Store, events []unmogrowp.Event) {
 func dumpTables(t *testing.T, s *Store) []string {
 	t.Helper()
 	var dump []string
-	for _, tbl := range append(slices.Clone(tables), deviceDaysTable) {
+	for _, tbl := range tables {
 		order := `"partition", "offset"`
 		if tbl.name == deviceDaysTable.name {
 			order = "ALL"

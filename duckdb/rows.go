@@ -23,13 +23,12 @@ type table struct {
 	kinds   []vectorKind
 }
 
-// The tables of log rows the store appends to (it appends to device_days too, see
-// activity.go).
+// The tables the store appends to: the log's rows, and device_days (activity.go).
 var (
 	eventsTable      = table{"events", eventColumns, eventKinds}
 	touchpointsTable = table{"touchpoints", touchpointColumns, touchpointKinds}
 	installsTable    = table{"installs", installColumns, installKinds}
-	tables           = []table{eventsTable, touchpointsTable, installsTable}
+	tables           = []table{eventsTable, touchpointsTable, installsTable, deviceDaysTable}
 )
 
 // eventColumns are the events table's columns in table order (0001_events.sql still calls

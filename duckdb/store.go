@@ -202,7 +202,7 @@ func errClosed() error {
 // appender writes, in that order, so a migration that forgets to update a column list
 // fails at open rather than storing values in the wrong columns.
 func (s *Store) checkColumns(ctx context.Context) error {
-	for _, t := range append(slices.Clone(tables), deviceDaysTable) {
+	for _, t := range tables {
 		got, err := s.tableColumns(ctx, t.name)
 		if err != nil {
 			return fmt.Errorf("read %s columns: %w", t.name, err)
