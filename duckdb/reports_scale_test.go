@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -73,14 +72,7 @@ func TestReportsAtScale(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, "SELECT device_id FROM installs WHERE app_id = ? LIMIT 1", storetest.FixtureApps[0]).Scan(&device); err != nil {
 		t.Fatal(err)
 	}
-	var ds []time.Duration
-	for range 5 {
-		start := time.Now()
-		if _, err := s.Attribution(ctx, storetest.FixtureApps[0], device); err != nil {
-			t.Fatal(err)
-		}
-		ds = append(ds, time.Since(start))
-	}
-	slices.Sort(ds)
-	t.Logf("%-20s median %7.1f ms (runs %v)", "attribution", float64(ds[2].Microseconds())/1000, ds)
+	storetest.TimeQuery(t, storetest.ScaleQuery{Name: "attribution", Run: func() (any, error) {
+		return s.Attribution(ctx, storetest.FixtureApps[0], device)
+	}})
 }
