@@ -29,9 +29,9 @@ var deviceDaysTable = table{"device_days", []string{"app_id", "day", "device_key
 	[]vectorKind{kindVarchar, kindTimestamp, kindBigint}}
 
 // deviceKey is what device_days holds for a device id as stored (validUTF8): the first 8
-// bytes of its MD5, little-endian, top bit cleared, which DuckDB's SQL computes as
-// (md5_number(device_id) & 9223372036854775807)::BIGINT (0003_device_days.sql, stats.sql
-// and retention.sql do). That two of an app's million devices share a key, and count as
+// bytes of its MD5, little-endian, top bit cleared, which the SQL macro device_key
+// computes too (0005_device_key.sql; stats.sql and retention.sql call it, 0003 spells it
+// out). That two of an app's million devices share a key, and count as
 // one, has a probability of about 5 in 10^8.
 func deviceKey(deviceID string) int64 {
 	var buf [64]byte // device ids are short: no allocation for most

@@ -24,7 +24,7 @@ func checkDeviceDays(t *testing.T, s *Store, events []unmogrowp.Event) {
 	got := map[string]bool{}
 	for _, q := range []string{
 		`SELECT DISTINCT app_id, epoch_us(day), device_key FROM device_days`,
-		`SELECT DISTINCT app_id, epoch_us(date_trunc('day', event_time)), (md5_number(device_id) & 9223372036854775807)::BIGINT FROM events`,
+		`SELECT DISTINCT app_id, epoch_us(date_trunc('day', event_time)), device_key(device_id) FROM events`,
 	} {
 		clear(got)
 		rows, err := s.db.Query(q)

@@ -8,7 +8,7 @@
 -- reduced to distinct (device, day), a device as its key: the cohorts' device ids are
 -- keyed the same way.
 WITH cohort AS (
-    SELECT (md5_number(device_id) & 9223372036854775807)::BIGINT AS device_key, CAST(install_time AS DATE) AS d
+    SELECT device_key(device_id) AS device_key, CAST(install_time AS DATE) AS d
     FROM installs
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
       AND NOT is_reinstall AND NOT is_reattribution

@@ -38,7 +38,7 @@ WITH i AS (
         SELECT device_key FROM device_days
         WHERE app_id = $1 AND day >= $4 AND day < $5
         UNION ALL
-        SELECT (md5_number(device_id) & 9223372036854775807)::BIGINT
+        SELECT device_key(device_id)
         FROM (
             -- Two ranges, not one OR: each prunes row groups by their event_time bounds.
             SELECT device_id FROM events WHERE app_id = $1 AND event_time >= $2 AND event_time < $4
