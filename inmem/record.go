@@ -65,7 +65,7 @@ func (w *writer) varint(v int64)   { w.b = binary.AppendVarint(w.b, v) }
 func (w *writer) str(s string, p packing) {
 	if p&packIntern != 0 && w.dict != nil {
 		if id, ok := w.dict.intern(s, w.seen); ok {
-			w.uvarint(uint64(id)<<3 | strDict)
+			w.uvarint(uint64(id)<<3 | strDict) //lint:ignore SA4016 strDict is tag 0; or-ing it names the tag the reader checks
 			return
 		}
 	}

@@ -235,8 +235,7 @@ func TestCommitAfterRevokeSkipped(t *testing.T) {
 	}
 
 	rb := openReader(t, opts)
-	var fromB []unmogrowp.Record
-	fromB = readUntil(t, rb, 10*time.Second, func(got []unmogrowp.Record) bool { return len(got) > 0 })
+	fromB := readUntil(t, rb, 10*time.Second, func(got []unmogrowp.Record) bool { return len(got) > 0 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

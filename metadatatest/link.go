@@ -415,7 +415,7 @@ func testLinkConcurrentCreate(t *testing.T, s LinkStoreWithApps) {
 				}
 				got, err := s.Link(ctx, link.ID)
 				if err != nil {
-					errs <- fmt.Errorf("Link right after CreateLink: %w", err)
+					errs <- fmt.Errorf("read a link right after CreateLink: %w", err)
 					return
 				}
 				if got.MediaSource != link.MediaSource || got.AppID != link.AppID {

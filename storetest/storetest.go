@@ -432,7 +432,7 @@ func testConcurrentReaders(t *testing.T, open func(*testing.T) unmogrowp.EventSt
 				}
 			}
 			if err := s.Append(ctx, batch); err != nil {
-				errs <- fmt.Errorf("Append batch %d: %w", b, err)
+				errs <- fmt.Errorf("append batch %d: %w", b, err)
 				return
 			}
 		}
