@@ -5,7 +5,10 @@
 //
 // On disk, dir holds the segment files, each named by the offset of its first record
 // (00000000000000000000.wal), a commit file with the offset after the last committed
-// record, and a LOCK file that keeps a second process out. See frame.go for the framing.
+// record, and a LOCK file that keeps a second process out; a damaged newest segment that
+// recovery salvaged is kept beside it as <segment>.damaged (damage.go), and a write that
+// failed is retried through a scratch file, probe (writefail.go). See frame.go for the
+// framing.
 package wal
 
 import (
