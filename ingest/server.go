@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,22 +103,38 @@ func New(cfg Config) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // HealthHandler answers GET /health: 200 {"status":"ok"} when every check passes, 503
-// {"status":"degraded"} otherwise, with each check's result under "checks".
+// {"status":"degraded"} otherwise, with each check's result under "checks": "ok", the
+// message of a failing check's *unmogrowp.Error (which says why, such as the log's full
+// disk), or "unavailable" for any other error. A degraded answer also has "reason": the
+// failing checks with their results, "name: result", joined by "; " in name order.
 func HealthHandler(checks map[string]func(context.Context) error, logger *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		results := map[string]string{}
-		status, code := "ok", http.StatusOK
+		var failed []string
 		for name, ping := range checks {
 			results[name] = "ok"
 			if err := ping(ctx); err != nil {
 				logger.Warn("health check failed", "backend", name, "err", err)
 				results[name] = "unavailable"
-				status, code = "degraded", http.StatusServiceUnavailable
+				if unmogrowp.ErrorCode(err) != unmogrowp.EINTERNAL {
+					results[name] = unmogrowp.ErrorMessage(err)
+				}
+				failed = append(failed, name)
 			}
 		}
-		writeJSON(w, code, map[string]any{"status": status, "checks": results})
+		if len(failed) == 0 {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": results})
+			return
+		}
+		slices.Sort(failed)
+		for i, name := range failed {
+			failed[i] = name + ": " + results[name]
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
+			"status": "degraded", "reason": strings.Join(failed, "; "), "checks": results,
+		})
 	}
 }
 
@@ -314,17 +331,18 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, app *unmogrowp.Ap
 
 // appendLog appends the encoded records under the app's key and returns nil once they are
 // durable. When the log fails it logs why and returns EUNAVAILABLE naming what (events,
-// touchpoints): then nothing may be acknowledged.
+// touchpoints): then nothing may be acknowledged, and the log stores none of them. It
+// waits for the log's answer even after ctx is cancelled, so that the answer is true.
 func (s *Server) appendLog(ctx context.Context, appID string, values [][]byte, what string) error {
 	start := time.Now()
-	err := s.cfg.Log.Append(ctx, appID, values)
+	// Not the request's cancellation: a client that half-closes its connection cancels the
+	// context yet reads the answer, which must say whether the log has the records.
+	err := s.cfg.Log.Append(context.WithoutCancel(ctx), appID, values)
 	s.metrics.logAppend.Observe(time.Since(start).Seconds())
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() == nil { // not merely a client that went away
-		s.cfg.Logger.Error("append to log", "app_id", appID, what, len(values), "err", err)
-	}
+	s.cfg.Logger.Error("append to log", "app_id", appID, what, len(values), "err", err)
 	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event log cannot take %s now; nothing was accepted, retry later.", what)
 }
 

@@ -37,6 +37,7 @@ type fixture struct {
 	other   *unmogrowp.App
 	now     time.Time
 	remote  string
+	dir     string // holds the log in wal/ and the metadata store
 }
 
 func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
@@ -52,7 +53,7 @@ func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Close() })
-	f := &fixture{t: t, log: log, meta: meta, devices: &memDevices{}, now: time.Date(2025, 10, 21, 14, 20, 0, 0, time.UTC), remote: "198.51.100.9:5555"}
+	f := &fixture{t: t, log: log, meta: meta, devices: &memDevices{}, now: time.Date(2025, 10, 21, 14, 20, 0, 0, time.UTC), remote: "198.51.100.9:5555", dir: dir}
 	settings := unmogrowp.DefaultAppSettings()
 	if mutate != nil {
 		mutate(&settings)
@@ -69,7 +70,7 @@ func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
 	f.srv = New(Config{
 		Log: log, Apps: meta, Links: meta, Devices: f.devices, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
 		CORSOrigins: []string{"https://game.example"}, Now: func() time.Time { return f.now },
-		Health: map[string]func(context.Context) error{"metadata": meta.Ping},
+		Health: map[string]func(context.Context) error{"metadata": meta.Ping, "log": log.Health},
 	})
 	return f
 }

@@ -115,3 +115,25 @@ func parseFrame(f []byte) frame {
 		value:  f[frameHeader+k:],
 	}
 }
+
+// skipMicros is the time field of a skip frame, which no append writes (appends write the
+// current time). A skip frame stands for the records of offsets [offset, end) that
+// recovery found damaged (see salvage): its key is empty and its value is end, 8 bytes
+// little-endian. Readers step over it.
+const skipMicros = -1
+
+// appendSkip appends a skip frame for the offsets [from, to) to b.
+func appendSkip(b []byte, from, to int64) []byte {
+	var v [8]byte
+	binary.LittleEndian.PutUint64(v[:], uint64(to))
+	return appendFrame(b, from, skipMicros, "", v[:])
+}
+
+// skip reports whether f is a skip frame, and the offset after the records it stands for.
+func (f frame) skip() (end int64, ok bool) {
+	if f.micros != skipMicros || len(f.key) != 0 || len(f.value) != 8 {
+		return 0, false
+	}
+	end = int64(binary.LittleEndian.Uint64(f.value))
+	return end, end > f.offset
+}

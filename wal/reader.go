@@ -162,6 +162,18 @@ func (w *WAL) Read(ctx context.Context, max int) ([]unmogrowp.Record, error) {
 		}
 	}
 	defer w.rd.release()
+	for {
+		out, err := w.read(ctx, max)
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+		// Every record up to the durable end was a skip frame: wait for more.
+	}
+}
+
+// read is Read with the reader held; it returns no records when the ones it reached were
+// all lost to damage (skip frames).
+func (w *WAL) read(ctx context.Context, max int) ([]unmogrowp.Record, error) {
 	var durable int64
 	for {
 		w.mu.Lock()
@@ -241,6 +253,11 @@ func (w *WAL) readDisk(out []unmogrowp.Record, max int, durable int64, s *slab) 
 			r.closeFile()
 			return out, fmt.Errorf("read wal segment %s: %w", path, err)
 		}
+		if end, ok := f.skip(); ok {
+			w.log.Warn("wal: reader skips records lost to damage", "from", f.offset, "to", end)
+			r.next, r.srNext = end, end
+			continue
+		}
 		out = append(out, r.record(f, s))
 		r.next++
 		r.srNext++
@@ -288,11 +305,19 @@ func (w *WAL) openAt(off int64) error {
 		r.srNext = seg.base
 	}
 	for r.srNext < off {
-		if _, err := r.sr.next(); err != nil {
+		f, err := r.sr.next()
+		if err != nil {
 			r.closeFile()
 			return fmt.Errorf("read wal segment %s: %w", seg.path, err)
 		}
-		r.srNext++
+		if end, ok := f.skip(); ok {
+			r.srNext = end
+		} else {
+			r.srNext++
+		}
+	}
+	if r.srNext > off { // off is one of the records lost to damage
+		r.next = r.srNext
 	}
 	return nil
 }

@@ -1,22 +1,25 @@
 package wal
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/unmogrowp/unmogrowp"
 )
 
-// TestRecoveryFromDamagedTail writes a log, then many times copies it, damages the newest
-// segment (truncation at a random point, flipped bytes at random points, or both) and
-// reopens the copy. Recovery must keep exactly the records before the first damage, at
-// their own offsets, and take new appends at the next offset.
-func TestRecoveryFromDamagedTail(t *testing.T) {
+// TestRecoveryFromDamagedNewestSegment writes a log, then many times copies it, damages the
+// newest segment (truncation at a random point, bytes flipped at random points across the
+// whole segment, or both) and reopens the copy. Recovery must keep every record whose frame
+// is intact, at its own offset, and lose no record silently: a torn tail (truncation) may
+// be cut, but a record lost to a flipped byte must be counted in Status, logged, and the
+// damaged file kept aside as it was. New appends take the next offset.
+func TestRecoveryFromDamagedNewestSegment(t *testing.T) {
 	const records, iterations = 1500, 200
 	rng := rand.New(rand.NewPCG(1, 2))
 	src := t.TempDir()
@@ -52,6 +55,7 @@ func TestRecoveryFromDamagedTail(t *testing.T) {
 		t.Fatalf("newest segment is %d bytes, the records appended to it make %d", info.Size(), pos)
 	}
 
+	var salvaged, flippedLost int
 	for it := range iterations {
 		dir := t.TempDir()
 		copyDir(t, src, dir)
@@ -60,68 +64,122 @@ func TestRecoveryFromDamagedTail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		damage := int64(len(data)) // first damaged byte
-		mode := rng.IntN(3)        // 0: truncate, 1: flip, 2: both
+		cut := int64(len(data)) // bytes left after truncation
+		mode := rng.IntN(3)     // 0: truncate, 1: flip, 2: both
 		if mode != 1 {
-			damage = rng.Int64N(int64(len(data)))
-			data = data[:damage]
+			cut = rng.Int64N(int64(len(data)))
+			data = data[:cut]
 		}
+		var flips []int64
 		if mode != 0 && len(data) > 0 {
-			seen := map[int64]bool{}
 			for range 1 + rng.IntN(3) {
 				p := rng.Int64N(int64(len(data)))
-				if seen[p] {
-					continue
+				if !slices.Contains(flips, p) {
+					flips = append(flips, p)
+					data[p] ^= byte(1 + rng.IntN(255))
 				}
-				seen[p] = true
-				data[p] ^= byte(1 + rng.IntN(255))
-				damage = min(damage, p)
 			}
 		}
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		keep := 0 // records of the newest segment wholly before the damage
-		for keep < len(ends) && ends[keep] <= damage {
-			keep++
+		// intact[i]: record base+i is wholly before the cut and has no flipped byte.
+		intact := make([]bool, len(ends))
+		lastIntact := int64(-1)
+		for i, e := range ends {
+			start := e - int64(frameSize(len(orig[base+int64(i)].key), len(orig[base+int64(i)].value)))
+			intact[i] = e <= cut && !slices.ContainsFunc(flips, func(p int64) bool { return p >= start && p < e })
+			if intact[i] {
+				lastIntact = int64(i)
+			}
 		}
-		want := base + int64(keep)
-
-		w, err := Open(dir, Options{SegmentSize: 64 << 10})
+		// Lost to a flip rather than to the cut: must not go unnoticed.
+		var lostToFlips, skipped int64
+		for i := range ends {
+			if !intact[i] && ends[i] <= cut {
+				lostToFlips++
+				if int64(i) < lastIntact {
+					skipped++
+				}
+			}
+		}
+		var logs bytes.Buffer
+		opts := Options{SegmentSize: 64 << 10, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		w, err := Open(dir, opts)
 		if err != nil {
-			t.Fatalf("iteration %d (mode %d, damage at %d): open: %v", it, mode, damage, err)
+			t.Fatalf("iteration %d (mode %d, cut at %d, flips %v): open: %v", it, mode, cut, flips, err)
 		}
 		got := readAll(t, w)
-		if int64(len(got)) != want {
-			t.Fatalf("iteration %d (mode %d, damage at %d): recovered %d records, want %d", it, mode, damage, len(got), want)
+		var want []int64 // offsets that must be read, in order
+		for off := range base {
+			want = append(want, off)
 		}
-		checkPrefix(t, got, orig, 0)
+		for i, ok := range intact {
+			if ok {
+				want = append(want, base+int64(i))
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("iteration %d (mode %d, cut at %d, flips %v): recovered %d records, want %d", it, mode, cut, flips, len(got), len(want))
+		}
+		for i, r := range got {
+			if r.Offset != want[i] || r.Key != orig[r.Offset].key || !bytes.Equal(r.Value, orig[r.Offset].value) {
+				t.Fatalf("iteration %d: record %d is offset %d, want %d with the value appended there", it, i, r.Offset, want[i])
+			}
+		}
+		st := w.Status()
+		if st.LostRecords != skipped {
+			t.Fatalf("iteration %d: Status counts %d records lost, want %d", it, st.LostRecords, skipped)
+		}
+		if lostToFlips > 0 {
+			flippedLost++
+			if len(st.Damaged) != 1 {
+				t.Fatalf("iteration %d: %d records lost to flipped bytes, damaged copies %v", it, lostToFlips, st.Damaged)
+			}
+			kept, err := os.ReadFile(st.Damaged[0])
+			if err != nil || !bytes.Equal(kept, data) {
+				t.Fatalf("iteration %d: damaged copy %s is not the damaged file as it was (%v)", it, st.Damaged[0], err)
+			}
+			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), filepath.Base(path)) {
+				t.Fatalf("iteration %d: no error naming the segment logged:\n%s", it, logs.String())
+			}
+		} else if len(st.Damaged) != 0 {
+			t.Fatalf("iteration %d: a torn tail moved the segment aside: %v", it, st.Damaged)
+		}
+		if skipped > 0 {
+			salvaged++
+		}
 
+		next := base + lastIntact + 1
 		more := []original{{"app-new", []byte("after recovery")}, {"app-new", nil}}
 		if err := w.Append(context.Background(), "app-new", [][]byte{more[0].value, more[1].value}); err != nil {
 			t.Fatalf("iteration %d: append after recovery: %v", it, err)
 		}
 		after := readAll(t, w)
-		combined := append(orig[:want:want], more...)
-		if len(after) != 2 {
-			t.Fatalf("iteration %d: read %d records after appending 2", it, len(after))
+		if len(after) != 2 || after[0].Offset != next || after[1].Offset != next+1 || string(after[0].Value) != "after recovery" {
+			t.Fatalf("iteration %d: read %+v after appending 2, want offsets %d and %d", it, after, next, next+1)
 		}
-		checkPrefix(t, after, combined, want)
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if it%20 == 0 { // a second recovery finds a clean log
+		if it%10 == 0 { // a second recovery finds a clean log
 			w, err := Open(dir, Options{SegmentSize: 64 << 10})
 			if err != nil {
 				t.Fatalf("iteration %d: reopen: %v", it, err)
 			}
 			again := readAll(t, w)
-			if len(again) != int(want)+2 {
-				t.Fatalf("iteration %d: reopen read %d records, want %d", it, len(again), want+2)
+			if len(again) != len(want)+2 || again[len(again)-1].Offset != next+1 {
+				t.Fatalf("iteration %d: reopen read %d records, want %d", it, len(again), len(want)+2)
 			}
-			checkPrefix(t, again, combined, 0)
+			if st := w.Status(); st.LostRecords != 0 || len(st.Damaged) != 0 {
+				t.Fatalf("iteration %d: second recovery found damage again: %+v", it, st)
+			}
 			w.Close()
 		}
+	}
+	t.Logf("%d of %d iterations lost records to flipped bytes; %d skipped damaged records that intact ones follow", flippedLost, iterations, salvaged)
+	if salvaged == 0 {
+		t.Fatal("no iteration damaged a record that intact ones follow")
 	}
 }
 
@@ -234,38 +292,6 @@ func TestRecoveryCommitAheadOfLog(t *testing.T) {
 	}
 }
 
-// TestAppendFailureRefusesFurtherAppends breaks the segment file under the writer: the
-// append in flight fails with EUNAVAILABLE and is never visible, later ones are refused,
-// and a reopen recovers.
-func TestAppendFailureRefusesFurtherAppends(t *testing.T) {
-	dir := t.TempDir()
-	w := openWAL(t, dir, Options{})
-	ctx := context.Background()
-	if err := w.Append(ctx, "k", [][]byte{[]byte("ok")}); err != nil {
-		t.Fatal(err)
-	}
-	w.active.Close() // the next write fails; its offset was never visible and is reused
-	for i := range 2 {
-		err := w.Append(ctx, "k", [][]byte{[]byte("lost")})
-		if unmogrowp.ErrorCode(err) != unmogrowp.EUNAVAILABLE {
-			t.Fatalf("append %d on a failed log: %v, want EUNAVAILABLE", i, err)
-		}
-	}
-	if got := readAll(t, w); len(got) != 1 || string(got[0].Value) != "ok" {
-		t.Fatalf("read %d records from the failed log, want just the durable one", len(got))
-	}
-	w.Close()
-
-	w = openWAL(t, dir, Options{})
-	if err := w.Append(ctx, "k", [][]byte{[]byte("again")}); err != nil {
-		t.Fatal(err)
-	}
-	got := readAll(t, w)
-	if len(got) != 2 || string(got[0].Value) != "ok" || string(got[1].Value) != "again" || got[1].Offset != 1 {
-		t.Fatalf("after reopen read %+v", got)
-	}
-}
-
 // TestRecoveryCutsFrameWithWrongOffset puts a whole, valid frame with a stale offset at the
 // end of the newest segment (a copy of its first frame). Recovery must cut it off where it
 // begins, so that an append made after the recovery survives the next one.
@@ -306,5 +332,58 @@ func TestRecoveryCutsFrameWithWrongOffset(t *testing.T) {
 		if r.Offset != int64(i) || string(r.Value) != "r"+strconv.Itoa(i) {
 			t.Errorf("record %d = offset %d value %q, want offset %d value r%d", i, r.Offset, r.Value, i, i)
 		}
+	}
+}
+
+// TestReaderStepsOverLostRecords damages records 5 and 6 of ten in the only segment, with
+// the commit file at 6 (inside the lost ones): the reader starts at 7, and after two more
+// segments are appended a new reader from the start reads every kept record across the
+// skip frame of what is now an older segment.
+func TestReaderStepsOverLostRecords(t *testing.T) {
+	dir := t.TempDir()
+	w := openWAL(t, dir, Options{SegmentSize: 1 << 10})
+	ctx := context.Background()
+	vals := make([][]byte, 10)
+	for i := range vals {
+		vals[i] = []byte("record-" + strconv.Itoa(i))
+	}
+	if err := w.Append(ctx, "k", vals); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	n := frameSize(1, len(vals[0]))
+	rewrite(t, segmentFiles(t, dir)[0], func(b []byte) []byte {
+		b[5*n+frameHeader+2] ^= 1
+		b[6*n+frameHeader+2] ^= 1
+		return b
+	})
+	if err := writeCommit(dir, 6); err != nil {
+		t.Fatal(err)
+	}
+	w = openWAL(t, dir, Options{SegmentSize: 1 << 10})
+	if st := w.Status(); st.LostRecords != 2 || len(st.Damaged) != 1 {
+		t.Fatalf("status after recovery: %+v, want 2 records lost and one damaged copy", st)
+	}
+	got := readAll(t, w)
+	if len(got) != 3 || got[0].Offset != 7 || string(got[0].Value) != "record-7" {
+		t.Fatalf("read %+v after the commit at 6, want records 7 to 9", got)
+	}
+	for range 3 { // two new segments: the salvaged one is no longer the newest
+		if err := w.Append(ctx, "k", [][]byte{make([]byte, 600)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	if err := writeCommit(dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	w = openWAL(t, dir, Options{SegmentSize: 1 << 10})
+	got = readAll(t, w)
+	var offs []int64
+	for _, r := range got {
+		offs = append(offs, r.Offset)
+	}
+	if want := []int64{0, 1, 2, 3, 4, 7, 8, 9, 10, 11, 12}; !slices.Equal(offs, want) {
+		t.Fatalf("read offsets %v, want %v", offs, want)
 	}
 }

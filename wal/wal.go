@@ -5,7 +5,10 @@
 //
 // On disk, dir holds the segment files, each named by the offset of its first record
 // (00000000000000000000.wal), a commit file with the offset after the last committed
-// record, and a LOCK file that keeps a second process out. See frame.go for the framing.
+// record, and a LOCK file that keeps a second process out; a damaged newest segment that
+// recovery salvaged is kept beside it as <segment>.damaged (damage.go), and a write that
+// failed is retried through a scratch file, probe (writefail.go). See frame.go for the
+// framing.
 package wal
 
 import (
@@ -48,6 +51,11 @@ type Options struct {
 
 	// Logger receives recovery notes and write failures (default: discard).
 	Logger *slog.Logger
+
+	// fault, set by tests, is asked before each segment write and sync, segment creation
+	// and probe write, and fails it when it returns an error; for a write it also returns
+	// how many of the bytes to write first, as a disk that fills does.
+	fault func(op faultOp, n int) (int, error)
 }
 
 func (o *Options) setDefaults() {
@@ -77,11 +85,15 @@ type WAL struct {
 	work      *sync.Cond // signalled when pend gains records or the log closes
 	space     *sync.Cond // broadcast when pend is taken by the writer
 	closed    bool
-	failed    error // first write or sync failure: no appends until reopen
-	next      int64 // offset of the next record to append
-	segFill   int64 // bytes of the newest segment, counting pending frames
-	pend      batch // frames waiting for the writer
-	durable   int64 // offset after the last record known durable: readers see below
+	quit      chan struct{} // closed by Close: ends the writer's retries
+	failed    error         // a write failed and is retried: appends are refused meanwhile
+	writeErrs int64         // writes, syncs and probes that failed since Open
+	lost      int64         // records Open found damaged in the newest segment
+	damaged   []string      // copies of damaged segments that Open moved aside
+	next      int64         // offset of the next record to append
+	segFill   int64         // bytes of the newest segment, counting pending frames
+	pend      batch         // frames waiting for the writer
+	durable   int64         // offset after the last record known durable: readers see below
 	notify    chan struct{}
 	segs      []*segment // oldest first; the last one is being appended to
 	committed int64      // offset after the last durably committed record
@@ -139,10 +151,13 @@ func (w *WAL) addMark(offset, micros int64) {
 	}
 }
 
-// Open opens the log in dir, creating dir if needed, and recovers it: a torn or damaged
-// tail of the newest segment is logged and cut off; damage in any older segment makes
-// Open fail with an error naming the file. The reader starts after the last committed
-// record.
+// Open opens the log in dir, creating dir if needed, and recovers it: a torn tail of the
+// newest segment (damage that no valid frame follows) is logged and cut off; damage in the
+// newest segment that valid frames follow is corruption, not a torn write: the segment is
+// rewritten with every valid record, the lost offsets are marked skipped, the damaged file
+// is kept beside it as <name>.damaged and the loss is logged as an error and reported in
+// Status (see salvage). Damage in any older segment makes Open fail with an error naming
+// the file. The reader starts after the last committed record.
 func Open(dir string, opts Options) (*WAL, error) {
 	opts.setDefaults()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -163,6 +178,7 @@ func Open(dir string, opts Options) (*WAL, error) {
 		lock:    lock,
 		notify:  make(chan struct{}),
 		stopped: make(chan struct{}),
+		quit:    make(chan struct{}),
 	}
 	w.work = sync.NewCond(&w.mu)
 	w.space = sync.NewCond(&w.mu)
@@ -171,6 +187,7 @@ func Open(dir string, opts Options) (*WAL, error) {
 		lock.Close()
 		return nil, fmt.Errorf("open wal: %w", err)
 	}
+	os.Remove(filepath.Join(dir, probeName)) // left by a crash during a retry, if any
 	w.pend.g = newGroup()
 	w.commitWant = w.committed
 	w.rd.next = w.committed
@@ -272,25 +289,25 @@ func (w *WAL) scan(s *segment, committed int64, newest bool) error {
 			if !newest || !isDamage(err) {
 				return fmt.Errorf("segment %s is corrupt at byte %d: %w", s.path, at, err)
 			}
-			w.log.Warn("wal: cutting damaged tail of the newest segment",
-				"segment", s.path, "at", at, "dropped_bytes", info.Size()-at, "reason", err)
-			if err := f.Truncate(at); err != nil {
-				return fmt.Errorf("cut damaged tail of %s: %w", s.path, err)
-			}
-			if err := fdatasync(f); err != nil {
-				return fmt.Errorf("cut damaged tail of %s: %w", s.path, err)
-			}
-			s.size = at
-			return nil
+			return w.salvage(s, f, at, committed, err)
 		}
-		if fr.offset >= committed {
-			w.addMark(fr.offset, fr.micros)
-		}
-		s.end++
-		s.lastTime = fr.micros
+		w.scanned(s, fr, committed)
 	}
 	s.size = r.pos()
 	return nil
+}
+
+// scanned adds a valid frame that recovery read from s, in order, to s and the Lag marks.
+func (w *WAL) scanned(s *segment, fr frame, committed int64) {
+	if end, ok := fr.skip(); ok {
+		s.end = end
+		return
+	}
+	if fr.offset >= committed {
+		w.addMark(fr.offset, fr.micros)
+	}
+	s.end++
+	s.lastTime = fr.micros
 }
 
 // isDamage tells a damaged frame from an I/O error.
@@ -319,10 +336,11 @@ func unavailable(why string) error {
 
 // Append stores values in order under key and returns nil once all of them are written
 // and fdatasynced. Concurrent calls share one write and one sync. It returns an error
-// with code EUNAVAILABLE after Close or once a write or sync has failed (the log then
-// takes no more appends until it is reopened), EINVALID for a key over MaxKeyBytes,
-// ETOOLARGE for a value over MaxValueBytes, and ctx.Err() if ctx is done first (the
-// records may then still be stored).
+// with code EUNAVAILABLE after Close, when the write or sync of its records fails (none
+// of them is then readable, now or after a restart: the log is cut back to its durable
+// end before Append returns), and while the log retries after such a failure (see
+// Health); EINVALID for a key over MaxKeyBytes, ETOOLARGE for a value over MaxValueBytes,
+// and ctx.Err() if ctx is done first (the records may then still be stored).
 func (w *WAL) Append(ctx context.Context, key string, values [][]byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -345,8 +363,9 @@ func (w *WAL) Append(ctx context.Context, key string, values [][]byte) error {
 			return unavailable("closed")
 		}
 		if w.failed != nil {
+			err := w.failed
 			w.mu.Unlock()
-			return unavailable("failing to write")
+			return unavailable(cannotWrite(err))
 		}
 		if len(w.pend.buf) == 0 || len(w.pend.buf)+need <= w.opts.MaxPendingBytes {
 			break
@@ -398,25 +417,12 @@ func (w *WAL) run() {
 		}
 		b := w.pend
 		w.pend = batch{buf: w.spare(), g: newGroup()}
-		failed := w.failed
 		w.mu.Unlock()
 		w.space.Broadcast()
 
-		if failed != nil {
-			w.free = append(w.free, b.buf[:0])
-			b.g.err = unavailable("failing to write")
-			close(b.g.done)
-			continue
-		}
 		sealed, err := w.write(&b)
 		if err != nil {
-			w.log.Error("wal: write failed; refusing appends until reopened", "err", err)
-			w.free = append(w.free, b.buf[:0])
-			w.mu.Lock()
-			w.failed = err
-			w.mu.Unlock()
-			b.g.err = unavailable("failing to write")
-			close(b.g.done)
+			w.fail(&b, sealed, err)
 			continue
 		}
 		w.cache.add(&chunk{first: b.first, end: b.end, data: b.buf}, &w.free)
@@ -442,44 +448,64 @@ func (w *WAL) spare() []byte {
 
 // write writes and syncs the batch, starting new segment files at its splits. Before a new
 // segment file is created, the one before it is synced, so that only the newest segment
-// can ever have a torn tail. It returns the new segments.
+// can ever have a torn tail. It returns the new segments, also on failure (with the one
+// whose creation failed): then fail removes them.
 func (w *WAL) write(b *batch) ([]*segment, error) {
 	var created []*segment
 	pos := 0
 	for _, sp := range b.splits {
-		if err := writeAll(w.active, b.buf[pos:sp.pos]); err != nil {
-			return nil, err
+		if err := w.writeAll(b.buf[pos:sp.pos]); err != nil {
+			return created, err
 		}
-		if err := fdatasync(w.active); err != nil {
-			return nil, fmt.Errorf("sync segment: %w", err)
+		if err := w.sync(); err != nil {
+			return created, err
 		}
 		s := &segment{base: sp.base, end: sp.base, path: filepath.Join(w.dir, segmentName(sp.base))}
+		created = append(created, s)
+		if _, err := w.inject(opCreate, 0); err != nil {
+			return created, fmt.Errorf("create segment: %w", err)
+		}
 		f, err := createSegment(s.path, w.dir)
 		if err != nil {
-			return nil, err
+			return created, err
 		}
 		if err := w.active.Close(); err != nil {
 			w.log.Warn("wal: close segment", "err", err)
 		}
 		w.active = f
-		created = append(created, s)
 		pos = sp.pos
 	}
-	if err := writeAll(w.active, b.buf[pos:]); err != nil {
-		return nil, err
+	if err := w.writeAll(b.buf[pos:]); err != nil {
+		return created, err
 	}
-	if err := fdatasync(w.active); err != nil {
-		return nil, fmt.Errorf("sync segment: %w", err)
+	if err := w.sync(); err != nil {
+		return created, err
 	}
 	return created, nil
 }
 
-func writeAll(f *os.File, p []byte) error {
+// writeAll writes p at the end of the newest segment.
+func (w *WAL) writeAll(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	if _, err := f.Write(p); err != nil {
+	if n, err := w.inject(opWrite, len(p)); err != nil {
+		w.active.Write(p[:n]) // what a filling disk takes before it fails
 		return fmt.Errorf("write segment: %w", err)
+	}
+	if _, err := w.active.Write(p); err != nil {
+		return fmt.Errorf("write segment: %w", err)
+	}
+	return nil
+}
+
+// sync fdatasyncs the newest segment.
+func (w *WAL) sync() error {
+	if _, err := w.inject(opSync, 0); err != nil {
+		return fmt.Errorf("sync segment: %w", err)
+	}
+	if err := fdatasync(w.active); err != nil {
+		return fmt.Errorf("sync segment: %w", err)
 	}
 	return nil
 }
@@ -516,6 +542,7 @@ func (w *WAL) Close() error {
 		return nil
 	}
 	w.closed = true
+	close(w.quit)
 	w.work.Broadcast()
 	w.space.Broadcast()
 	w.mu.Unlock()
@@ -529,8 +556,10 @@ func (w *WAL) Close() error {
 	w.rd.release()
 
 	var errs []error
-	if err := w.active.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close segment: %w", err))
+	if w.active != nil { // nil when a failed write could not be cut back
+		if err := w.active.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close segment: %w", err))
+		}
 	}
 	if err := w.lock.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close lock file: %w", err))

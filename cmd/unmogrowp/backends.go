@@ -61,6 +61,7 @@ type backends struct {
 	meta   metadataStore
 	log    unmogrowp.Log       // ingestion and the API's track routes append here
 	reader unmogrowp.LogReader // the pipeline reads here
+	wal    *wal.WAL            // the embedded log, when it is the log: its status is exported
 	dedup  unmogrowp.Deduplicator
 	store  analyticsStore
 	hot    unmogrowp.HotState
@@ -135,8 +136,9 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 		if err != nil {
 			return nil, fmt.Errorf("open write-ahead log: %w", err)
 		}
-		b.log, b.reader = w, w
+		b.log, b.reader, b.wal = w, w, w
 		b.closes = append(b.closes, w.Close)
+		b.health["log"] = w.Health
 	}
 
 	if roles.has(roleConsumer | roleAPI) {

@@ -20,6 +20,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/pipeline"
+	"github.com/unmogrowp/unmogrowp/wal"
 	"github.com/unmogrowp/unmogrowp/web"
 )
 
@@ -81,6 +82,9 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.backends = b
+	if b.wal != nil {
+		registerWALMetrics(s.registry, b.wal)
+	}
 	if roles.has(roleConsumer) {
 		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{Logger: logger, Registerer: s.registry})
 		var yield time.Duration
@@ -153,6 +157,32 @@ func (s *Server) Start() (err error) {
 		}()
 	}
 	return nil
+}
+
+// registerWALMetrics exports the embedded log's status: whether it takes writes, its failed
+// writes, and what damage it found at start.
+func registerWALMetrics(reg prometheus.Registerer, w *wal.WAL) {
+	gauge := func(name, help string, f func(wal.Status) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(w.Status()) })
+	}
+	reg.MustRegister(
+		gauge("unmogrowp_log_writable", "1 while the write-ahead log takes appends, 0 while a failed write (such as a full disk) is retried.",
+			func(st wal.Status) float64 { return b2f(st.Writable) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "unmogrowp_log_write_errors_total", Help: "Writes, syncs and retried writes of the write-ahead log that failed.",
+		}, func() float64 { return float64(w.Status().WriteErrors) }),
+		gauge("unmogrowp_log_damaged_records", "Records the write-ahead log found damaged in its newest segment at start and skipped.",
+			func(st wal.Status) float64 { return float64(st.LostRecords) }),
+		gauge("unmogrowp_log_damaged_segments", "Damaged segment files the write-ahead log moved aside (<name>.damaged) at start.",
+			func(st wal.Status) float64 { return float64(len(st.Damaged)) }),
+	)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // apiHandler is the API listener's handler, sending tracked events through ing.
