@@ -1,8 +1,9 @@
 // Package api is the API listener (API.md, section 2): the JSON API that the dashboard and
 // marketers' scripts read attribution results and manage tracking links through.
 //
-// Routes authenticate a signed-in user by the bearer token from login or register; an
-// app's routes (/api/apps/{app_id}/...) also take that app's server key in X-Api-Key, the
+// Routes authenticate a signed-in user by the bearer token from login or register, or, in
+// the dashboard, by the session cookie those set beside it (session.go, with CSRF
+// protection); an app's routes (/api/apps/{app_id}/...) also take that app's server key in X-Api-Key, the
 // secret an advertiser's servers already hold, for scripts. Another user's app, or another
 // app's key, gets the same 404 as an app that does not exist, so ids leak nothing.
 package api
@@ -68,8 +69,9 @@ const (
 
 // Server serves the API. It is an http.Handler.
 type Server struct {
-	cfg     Config
-	handler http.Handler
+	cfg         Config
+	handler     http.Handler
+	crossOrigin *http.CrossOriginProtection // refuses cross-site browser requests (session.go)
 }
 
 // New returns the API listener's handler for cfg.
@@ -78,7 +80,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.IngestURL = strings.TrimRight(cfg.IngestURL, "/")
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection()}
 	mux := http.NewServeMux()
 	mux.Handle("GET /health", ingest.HealthHandler(cfg.Health, cfg.Logger))
 	for _, rt := range s.routes() {
@@ -91,8 +93,17 @@ func New(cfg Config) *Server {
 	} else {
 		mux.HandleFunc("/", ingest.NotFound)
 	}
-	s.handler = ingest.Middleware(mux, ingest.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
+	s.handler = ingest.Middleware(noSniff(mux), ingest.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
 	return s
+}
+
+// noSniff marks every answer X-Content-Type-Options: nosniff, so that a browser takes a
+// JSON answer for JSON, never for a script or a page, whatever it holds.
+func noSniff(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // route is one route of the API that needs authentication.
@@ -162,8 +173,9 @@ func (s *Server) app(h func(w http.ResponseWriter, r *http.Request, app *unmogro
 }
 
 // authorizeApp returns the app with the id if the request may use it: a signed-in user
-// (Authorization: Bearer) who owns it, or the app's own server key (X-Api-Key, for
-// advertisers' scripts). It returns EUNAUTHORIZED without valid credentials and ENOTFOUND
+// (Authorization: Bearer, or the session cookie) who owns it, or the app's own server key (X-Api-Key, for
+// advertisers' scripts). It returns EUNAUTHORIZED without valid credentials, EFORBIDDEN
+// for a cookie request that fails the CSRF check, and ENOTFOUND
 // for an app that does not exist or is someone else's, so ids leak nothing.
 func (s *Server) authorizeApp(r *http.Request, appID string) (*unmogrowp.App, error) {
 	if key := r.Header.Get("X-Api-Key"); key != "" && r.Header.Get("Authorization") == "" {

@@ -56,8 +56,8 @@ func (s *Server) authRoutes(mux *http.ServeMux) {
 		loginIP:    newKeyedLimiter(loginsPerIP, rateLimitInterval),
 		regs:       newKeyedLimiter(registersPerIP, rateLimitInterval),
 	}
-	mux.HandleFunc("POST /api/auth/register", a.handleRegister)
-	mux.HandleFunc("POST /api/auth/login", a.handleLogin)
+	mux.HandleFunc("POST /api/auth/register", s.sameOrigin(a.handleRegister))
+	mux.HandleFunc("POST /api/auth/login", s.sameOrigin(a.handleLogin))
 	mux.HandleFunc("POST /api/auth/logout", a.handleLogout)
 	mux.HandleFunc("GET /api/auth/me", a.handleMe)
 	a.googleRoutes(mux)
@@ -169,13 +169,18 @@ func (a *auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	a.startSession(w, r, users, u, http.StatusOK)
 }
 
+// handleLogout revokes the request's session, and deletes the session cookies when it was
+// signed in by them, whether or not the session was still valid.
 func (a *auth) handleLogout(w http.ResponseWriter, r *http.Request) {
-	token, err := bearerToken(r)
+	token, fromCookie, err := a.s.requestToken(r)
+	if fromCookie && unmogrowp.ErrorCode(err) != unmogrowp.EFORBIDDEN {
+		setSessionCookies(w, "", secureRequest(r))
+	}
 	if err != nil {
-		ingest.WriteError(w, err)
+		a.s.fail(w, "logout", err)
 		return
 	}
-	if _, err := a.s.currentUser(r); err != nil {
+	if _, err := a.s.userBySession(r, token); err != nil {
 		a.s.fail(w, "logout", err)
 		return
 	}
@@ -196,13 +201,15 @@ func (a *auth) handleMe(w http.ResponseWriter, r *http.Request) {
 	ingest.WriteJSON(w, http.StatusOK, map[string]any{"user": newUserJSON(u)})
 }
 
-// startSession makes a session for the user and answers its token and the user.
+// startSession makes a session for the user and answers its token and the user, and sets
+// the session cookies of the token for a browser (session.go).
 func (a *auth) startSession(w http.ResponseWriter, r *http.Request, users unmogrowp.UserStore, u *unmogrowp.User, status int) {
 	token, err := newSession(r.Context(), users, u)
 	if err != nil {
 		a.s.fail(w, "start session", err)
 		return
 	}
+	setSessionCookies(w, token, secureRequest(r))
 	w.Header().Set("Cache-Control", "no-store")
 	ingest.WriteJSON(w, status, sessionJSON{Token: token, User: newUserJSON(u)})
 }
@@ -237,14 +244,21 @@ func (a *auth) allow(w http.ResponseWriter, l *keyedLimiter, key string) bool {
 }
 
 // currentUser returns the signed-in user of the request, from its
-// "Authorization: Bearer <token>" header. It returns EUNAUTHORIZED, with a message that
-// says what to do, when the header is missing or malformed, or the token is unknown,
-// expired or revoked.
+// "Authorization: Bearer <token>" header or, without one, its session cookie (session.go).
+// It returns EUNAUTHORIZED, with a message that says what to do, when both are missing,
+// the header is malformed, or the token is unknown, expired or revoked; and EFORBIDDEN
+// for a cookie request that fails the CSRF check.
 func (s *Server) currentUser(r *http.Request) (*unmogrowp.User, error) {
-	token, err := bearerToken(r)
+	token, _, err := s.requestToken(r)
 	if err != nil {
 		return nil, err
 	}
+	return s.userBySession(r, token)
+}
+
+// userBySession returns the user of the session token. It returns EUNAUTHORIZED when the
+// token is malformed, unknown, expired or revoked.
+func (s *Server) userBySession(r *http.Request, token string) (*unmogrowp.User, error) {
 	users, err := s.users()
 	if err != nil {
 		return nil, err

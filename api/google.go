@@ -48,7 +48,8 @@ const (
 	googleFlowMaxAge  = 10 * time.Minute
 	googleHTTPTimeout = 10 * time.Second
 	// googleLandingPath is the dashboard's page that reads the outcome of the code flow
-	// from the URL's fragment (#token=... or #error=...), which never reaches a server.
+	// from the URL's fragment (#return_to=... or #error=...), which never reaches a server;
+	// the session itself is in the cookies the callback sets, never in a URL.
 	googleLandingPath = "/auth/google"
 	maxReturnToLen    = 1024
 )
@@ -94,7 +95,7 @@ func (a *auth) googleRoutes(mux *http.ServeMux) {
 		g.client = &http.Client{Timeout: googleHTTPTimeout}
 	}
 	mux.HandleFunc("GET /api/auth/google", g.handleConfig)
-	mux.HandleFunc("POST /api/auth/google", g.handleIDToken)
+	mux.HandleFunc("POST /api/auth/google", a.s.sameOrigin(g.handleIDToken))
 	if g.codeFlow {
 		mux.HandleFunc("GET "+googleStartPath, g.handleStart)
 		mux.HandleFunc("GET /api/auth/google/callback", g.handleCallback)
@@ -161,7 +162,7 @@ type flow struct {
 func (g *google) handleStart(w http.ResponseWriter, r *http.Request) {
 	d, err := g.discovery(r.Context())
 	if err != nil {
-		g.landing(w, r, "", "", err)
+		g.landing(w, r, "", err)
 		return
 	}
 	f := flow{State: rand.Text(), Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier(),
@@ -173,13 +174,16 @@ func (g *google) handleStart(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleCallback ends the code flow: the provider sent the browser back with a code, or
-// an error. Either way the browser goes on to the dashboard's landing page, with the
-// session token or the error in the URL's fragment.
+// an error. Either way the browser goes on to the dashboard's landing page, signed in by
+// the session cookies (session.go) or with the error in the URL's fragment.
 func (g *google) handleCallback(w http.ResponseWriter, r *http.Request) {
 	f, ok := g.readCookie(r)
 	g.setCookie(w, r, "", -1) // a flow is used once, whatever its outcome
 	token, err := g.callback(r, f, ok)
-	g.landing(w, r, token, f.ReturnTo, err)
+	if err == nil {
+		setSessionCookies(w, token, g.secure(r))
+	}
+	g.landing(w, r, f.ReturnTo, err)
 }
 
 // callback checks the callback's state against the flow's, exchanges the code with the
@@ -231,20 +235,17 @@ func (g *google) callback(r *http.Request, f flow, ok bool) (string, error) {
 	return newSession(r.Context(), users, u)
 }
 
-// landing sends the browser to the dashboard's landing page: with the session token and
-// the local path to go on to, or with err's message, logging an internal error once.
-func (g *google) landing(w http.ResponseWriter, r *http.Request, token, returnTo string, err error) {
+// landing sends the browser to the dashboard's landing page: with the local path to go on
+// to, or with err's message, logging an internal error once.
+func (g *google) landing(w http.ResponseWriter, r *http.Request, returnTo string, err error) {
 	var frag string
 	if err != nil {
 		if unmogrowp.ErrorCode(err) == unmogrowp.EINTERNAL {
 			g.a.s.cfg.Logger.Error("google sign-in", "err", err)
 		}
 		frag = "error=" + url.QueryEscape(unmogrowp.ErrorMessage(err))
-	} else {
-		frag = "token=" + url.QueryEscape(token)
-		if returnTo != "" {
-			frag += "&return_to=" + url.QueryEscape(returnTo)
-		}
+	} else if returnTo != "" {
+		frag = "return_to=" + url.QueryEscape(returnTo)
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -337,13 +338,19 @@ func (g *google) oauth2(d *discovery) *oauth2.Config {
 }
 
 // setCookie sets the flow's cookie to value for maxAge seconds, or deletes it if maxAge is
-// negative. It is Secure when the browser reaches the listener over https.
+// negative.
 func (g *google) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: googleCookie, Value: value, Path: googleCookiePath, MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: r.TLS != nil || strings.HasPrefix(strings.ToLower(g.cfg.RedirectURL), "https:"),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: g.secure(r),
 	})
+}
+
+// secure reports whether the code flow's cookies are to be Secure: when the browser
+// reaches the listener over https, as the redirect URL registered with the provider also
+// says.
+func (g *google) secure(r *http.Request) bool {
+	return secureRequest(r) || strings.HasPrefix(strings.ToLower(g.cfg.RedirectURL), "https:")
 }
 
 // readCookie returns the flow of the request's cookie, and false if there is none or it

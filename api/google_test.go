@@ -350,6 +350,23 @@ func (f *googleFixture) signIn(b *http.Client, query string) url.Values {
 	return landing(f.t, get(f.t, b, f.srv.URL+"/api/auth/google/start"+query))
 }
 
+// session returns the session token of the cookie the browser holds for the API, "" for
+// none, and checks that the landing fragment carries no token: the session is never in a
+// URL.
+func (f *googleFixture) session(b *http.Client, v url.Values) string {
+	f.t.Helper()
+	if v.Has("token") {
+		f.t.Errorf("landing fragment %v carries a token", v)
+	}
+	u, _ := url.Parse(f.srv.URL + "/api/auth/me")
+	for _, c := range b.Jar.Cookies(u) {
+		if c.Name == api.SessionCookie {
+			return c.Value
+		}
+	}
+	return ""
+}
+
 // me returns the user id of GET /api/auth/me with the token.
 func (f *googleFixture) me(token string) string {
 	f.t.Helper()
@@ -517,11 +534,15 @@ func TestGoogleCodeFlow(t *testing.T) {
 		t.Errorf("flow cookie %s: want HttpOnly, SameSite=Lax, Path=/api/auth/google, Max-Age=600, not Secure on http", start.Header.Get("Set-Cookie"))
 	}
 
-	// The whole flow: provider, callback, landing page with the token in the fragment.
+	// The whole flow: provider, callback that sets the session cookie, landing page with
+	// where to go on to in the fragment.
 	v := f.signIn(b, "?return_to=/apps/app_1?tab=links")
-	token := v.Get("token")
+	token := f.session(b, v)
 	if !tokenFormat.MatchString(token) || v.Get("error") != "" {
-		t.Fatalf("landing fragment %v, want a token", v)
+		t.Fatalf("landing fragment %v, session cookie %q, want a session", v, token)
+	}
+	if me := get(t, b, f.srv.URL+"/api/auth/me"); me.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/auth/me with the session cookie: %d, want 200", me.StatusCode)
 	}
 	if got := v.Get("return_to"); got != "/apps/app_1?tab=links" {
 		t.Errorf("return_to = %q, want /apps/app_1?tab=links", got)
@@ -540,12 +561,14 @@ func TestGoogleCodeFlow(t *testing.T) {
 	}
 	callback, _ := url.Parse(f.srv.URL + "/api/auth/google/callback")
 	for _, c := range b.Jar.Cookies(callback) {
-		t.Errorf("the flow's cookie %s is left after the callback", c.Name)
+		if c.Name != api.SessionCookie && c.Name != api.CSRFCookie {
+			t.Errorf("the flow's cookie %s is left after the callback", c.Name)
+		}
 	}
 
 	// Again, in the same browser: the same user, a new session, no return_to.
 	v = f.signIn(b, "")
-	if v.Get("token") == token || f.me(v.Get("token")) != id || v.Has("return_to") {
+	if token2 := f.session(b, v); token2 == token || f.me(token2) != id || v.Has("return_to") {
 		t.Errorf("second sign-in: %v, want another token of user %s", v, id)
 	}
 }
@@ -620,8 +643,9 @@ func TestGoogleCodeFlowErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newGoogleFixture(t, nil)
 			f.idp.set(tc.set)
-			v := f.signIn(browser(t), "?return_to=/apps")
-			if !strings.Contains(v.Get("error"), tc.msg) || v.Has("token") || v.Has("return_to") {
+			b := browser(t)
+			v := f.signIn(b, "?return_to=/apps")
+			if !strings.Contains(v.Get("error"), tc.msg) || f.session(b, v) != "" || v.Has("return_to") {
 				t.Errorf("landing fragment %v, want an error containing %q", v, tc.msg)
 			}
 			f.wantNoUser("ann@example.com", "g-1001")
@@ -647,8 +671,9 @@ func TestGoogleReturnTo(t *testing.T) {
 		{"/" + strings.Repeat("a", 2000), ""},
 	} {
 		t.Run(tc.returnTo, func(t *testing.T) {
-			v := f.signIn(browser(t), "?return_to="+url.QueryEscape(tc.returnTo))
-			if v.Get("token") == "" || v.Get("return_to") != tc.want || (tc.want == "" && v.Has("return_to")) {
+			b := browser(t)
+			v := f.signIn(b, "?return_to="+url.QueryEscape(tc.returnTo))
+			if f.session(b, v) == "" || v.Get("return_to") != tc.want || (tc.want == "" && v.Has("return_to")) {
 				t.Errorf("landing fragment %v, want return_to %q", v, tc.want)
 			}
 		})
@@ -718,8 +743,8 @@ func TestGoogleIssuerDown(t *testing.T) {
 	f.idp.down.Store(false)
 	f.postIDToken(idToken).want(t, http.StatusOK, "")
 	f.idp.down.Store(true) // discovered once, kept
-	if v := f.signIn(browser(t), ""); v.Get("token") == "" {
-		t.Errorf("code flow after discovery: %v, want a token", v)
+	if b := browser(t); f.session(b, f.signIn(b, "")) == "" {
+		t.Errorf("code flow after discovery: no session cookie")
 	}
 }
 

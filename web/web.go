@@ -65,7 +65,9 @@ type file struct {
 // index.html for any other path, so that the single-page app's router shows the page
 // (/apps/app_123/reports). Paths under /_app/ that are not files answer 404 instead (an
 // asset of an older build must not come back as HTML), and so do paths under /api/, which
-// belong to the API and must not reach this handler. Only GET and HEAD are served.
+// belong to the API and must not reach this handler. Only GET and HEAD are served. Every
+// answer carries a strict Content-Security-Policy (csp.go), nosniff, a same-origin
+// Referrer-Policy and frame denial.
 func Handler() http.Handler {
 	sub, err := fs.Sub(build, "build")
 	if err != nil {
@@ -131,13 +133,25 @@ func compress(f *file) []byte {
 type handler struct {
 	files map[string]*file
 	index *file
+	csp   string // the Content-Security-Policy of every answer (csp.go)
 }
 
 func newHandler(files map[string]*file) *handler {
-	return &handler{files: files, index: files["/index.html"]}
+	var pages [][]byte
+	for _, f := range files {
+		if f.contentType == contentTypes[".html"] {
+			pages = append(pages, f.body)
+		}
+	}
+	return &handler{files: files, index: files["/index.html"], csp: contentSecurityPolicy(inlineScriptHashes(pages...))}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", h.csp)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Frame-Options", frameOptions)
+	hdr.Set("Referrer-Policy", referrerPolicy)
 	p := r.URL.Path
 	if p == "/api" || strings.HasPrefix(p, "/api/") {
 		notFound(w)
@@ -164,11 +178,6 @@ func serve(w http.ResponseWriter, r *http.Request, f *file) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", f.contentType)
 	hdr.Set("Cache-Control", f.cache)
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	if f.contentType == contentTypes[".html"] {
-		hdr.Set("X-Frame-Options", "DENY")
-		hdr.Set("Referrer-Policy", "same-origin")
-	}
 	body, etag := f.body, f.etag
 	if f.gz != nil {
 		hdr.Add("Vary", "Accept-Encoding")
@@ -199,7 +208,6 @@ func notFound(w http.ResponseWriter) { writeError(w, http.StatusNotFound, "Not f
 // writeError answers an error as the API does (API.md): {"error": "..."}.
 func writeError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write([]byte(`{"error":"` + msg + `"}` + "\n"))
 }

@@ -3,10 +3,13 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -172,6 +175,99 @@ func TestEmbeddedBuild(t *testing.T) {
 		}
 		if r.Header.Get("Cache-Control") != cacheImmutable {
 			t.Errorf("%s: Cache-Control %q", a, r.Header.Get("Cache-Control"))
+		}
+	}
+}
+
+// TestSecurityHeaders checks that every answer of the dashboard, pages, assets and errors
+// alike, carries the Content-Security-Policy, nosniff, the Referrer-Policy and frame denial.
+func TestSecurityHeaders(t *testing.T) {
+	h := testHandler(t)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/"},
+		{"GET", "/apps/app_1/reports"},
+		{"GET", "/_app/immutable/entry/start.abc123.js"},
+		{"GET", "/favicon.svg"},
+		{"GET", "/_app/immutable/entry/start.old.js"},
+		{"GET", "/api/apps"},
+		{"POST", "/apps"},
+	} {
+		resp := get(t, h, tc.method, tc.path)
+		for name, want := range map[string]string{
+			"X-Content-Type-Options": "nosniff",
+			"X-Frame-Options":        "DENY",
+			"Referrer-Policy":        "same-origin",
+		} {
+			if got := resp.Header.Get(name); got != want {
+				t.Errorf("%s %s (%d): %s %q, want %q", tc.method, tc.path, resp.StatusCode, name, got, want)
+			}
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		for _, d := range []string{"default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "connect-src 'self'"} {
+			if !strings.Contains(csp, d) {
+				t.Errorf("%s %s: Content-Security-Policy %q lacks %q", tc.method, tc.path, csp, d)
+			}
+		}
+	}
+}
+
+// scriptSrc returns the sources of a policy's script-src directive.
+func scriptSrc(t *testing.T, csp string) []string {
+	t.Helper()
+	for _, d := range strings.Split(csp, ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "script-src" {
+			return f[1:]
+		}
+	}
+	t.Fatalf("Content-Security-Policy %q has no script-src", csp)
+	return nil
+}
+
+// TestCSPInlineScripts allows exactly the inline scripts of the build's pages, by the hash
+// of each one's text, and nothing else inline.
+func TestCSPInlineScripts(t *testing.T) {
+	const boot = "\n\t\t\t\t{ __sveltekit_x = { base: \"\" }; }\n\t\t\t"
+	files, err := load(fstest.MapFS{
+		"index.html": {Data: []byte(`<!doctype html><html><head><script src="/_app/a.js"></script>` +
+			`<script type="module" src="/_app/b.js"> </script></head><body><div style="display: contents"><script>` + boot + `</script></div></body></html>`)},
+		"other.html": {Data: []byte(`<script>console.log(1)</script><script>` + boot + `</script>`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := scriptSrc(t, get(t, newHandler(files), "GET", "/").Header.Get("Content-Security-Policy"))
+	want := []string{"'self'", "'sha256-" + b64sha256(boot) + "'", "'sha256-" + b64sha256("console.log(1)") + "'"}
+	slices.Sort(want[1:])
+	if !slices.Equal(got, want) {
+		t.Errorf("script-src %q, want %q", got, want)
+	}
+}
+
+// b64sha256 is the base64 SHA-256 of s, as CSP hashes are written.
+func b64sha256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// TestEmbeddedBuildCSP checks the committed build against its policy: each inline script
+// of index.html is allowed by its hash, and no script source is unsafe. The browser test
+// (cmd/unmogrowp's TestDashboardInBrowser) runs the whole dashboard under it.
+func TestEmbeddedBuildCSP(t *testing.T) {
+	resp := get(t, Handler(), "GET", "/")
+	index, _ := io.ReadAll(resp.Body)
+	src := scriptSrc(t, resp.Header.Get("Content-Security-Policy"))
+	inline := regexp.MustCompile(`(?s)<script>(.*?)</script>`).FindAllStringSubmatch(string(index), -1)
+	if len(inline) == 0 {
+		t.Fatalf("index.html has no inline script (SvelteKit's bootstrap):\n%s", index)
+	}
+	for _, m := range inline {
+		if h := "'sha256-" + b64sha256(m[1]) + "'"; !slices.Contains(src, h) {
+			t.Errorf("script-src %q lacks %s, the hash of the inline script %.80q", src, h, m[1])
+		}
+	}
+	for _, s := range src {
+		if strings.Contains(s, "unsafe") || s == "*" || strings.HasSuffix(s, ":") {
+			t.Errorf("script-src allows %s", s)
 		}
 	}
 }

@@ -11,7 +11,9 @@
 // Android user agent and events through the ingestion API, and waits for the live overview
 // to show them without a reload: KPI tiles and the installs chart. It then checks the
 // reports, the links and the installs pages, and saves screenshots of each at 1280 px and
-// 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots).
+// 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots). Throughout, the page runs under
+// the dashboard's Content-Security-Policy and must report no violation of it, and the
+// session lives in an HttpOnly cookie: never in localStorage or anywhere a script reads.
 
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -125,11 +127,41 @@ page.on('console', (m) => {
 });
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
 page.setDefaultTimeout(30_000);
+// Every violation of the Content-Security-Policy, as the page's securitypolicyviolation
+// events report them.
+const cspViolations = [];
+await context.exposeFunction('__cspViolation', (v) => cspViolations.push(v));
+await context.addInitScript(() => {
+	document.addEventListener('securitypolicyviolation', (e) =>
+		window.__cspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}: ${e.sample}`)
+	);
+});
+
+/** Checks that no script of the page can read the session token. */
+async function tokenHidden(page, token) {
+	const seen = await page.evaluate(() => ({
+		storage: JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+		cookie: document.cookie
+	}));
+	assert.ok(!/ut_[A-Za-z0-9_-]{20,}/.test(seen.storage), `web storage holds a token: ${seen.storage}`);
+	assert.ok(!seen.cookie.includes('unmogrowp_session'), `document.cookie shows the session: ${seen.cookie}`);
+	assert.match(seen.cookie, /unmogrowp_csrf=/, 'the CSRF cookie is readable by the page');
+	const session = (await context.cookies(apiURL)).find((c) => c.name === 'unmogrowp_session');
+	assert.ok(session?.httpOnly && session.sameSite === 'Strict', `session cookie ${JSON.stringify(session)}: want HttpOnly, SameSite=Strict`);
+	if (token) assert.ok(!seen.storage.includes(token) && !seen.cookie.includes(token), 'the page can read the token');
+	return session.value;
+}
 
 try {
 	// Sign up.
 	step(`open ${apiURL}`);
-	await page.goto(apiURL + '/');
+	const first = await page.goto(apiURL + '/');
+	const csp = first.headers()['content-security-policy'] ?? '';
+	assert.match(csp, /script-src 'self' 'sha256-[^']+'(;|$)/, `CSP ${csp}: want scripts from the site and hashed inline ones only`);
+	assert.match(csp, /frame-ancestors 'none'/, `CSP ${csp}: want no framing`);
+	assert.doesNotMatch(csp.match(/script-src[^;]*/)?.[0] ?? '', /unsafe/, `CSP ${csp}: want no unsafe script source`);
+	assert.equal(first.headers()['x-frame-options'], 'DENY');
+	assert.equal(first.headers()['x-content-type-options'], 'nosniff');
 	await page.waitForURL('**/login');
 	await shot(page, 'login-1280');
 	// No Google sign-in configured (GET /api/auth/google answers 404): no button.
@@ -143,7 +175,8 @@ try {
 	await page.getByRole('button', { name: 'Create account' }).click();
 	await page.waitForURL('**/apps');
 	await page.getByText('No apps yet').waitFor();
-	step(`registered ${email}`);
+	const token = await tokenHidden(page);
+	step(`registered ${email}; the session is in an HttpOnly cookie only`);
 
 	// Create an app and read its keys off the page.
 	await page.getByRole('link', { name: 'Create your first app' }).click();
@@ -254,6 +287,11 @@ try {
 		{ timeout: SETTLE_MS }
 	);
 	await page.getByTestId('chart-media-sources').getByText('facebook_ads').first().waitFor();
+	// A chart's tooltip (HTML that ECharts writes at run time) shows under the policy.
+	await page.getByTestId('chart-installs').locator('svg').hover();
+	const marker = page.getByTestId('chart-installs').locator('span', { hasText: 'Non-organic' }).locator('xpath=preceding-sibling::span[1]');
+	await marker.waitFor();
+	assert.equal(await marker.evaluate((e) => getComputedStyle(e).width), '10px', "the tooltip's inline styles apply");
 	step('overview shows the events');
 
 	// The date range: today (hourly charts) and a custom range of days hold the same installs.
@@ -337,25 +375,45 @@ try {
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 	assert.ok(overflow <= 0, `the phone layout scrolls sideways by ${overflow} px`);
 
-	// The landing page of Google sign-in: an error is shown; a token is kept and the browser
-	// goes on to return_to.
+	// Signed in by the cookie all along: no page kept the token where a script reads it.
+	await tokenHidden(page, token);
+
+	// The landing page of Google sign-in: an error is shown; with the session cookie the
+	// callback set, the browser goes on to return_to.
 	await page.setViewportSize({ width: 1280, height: 900 });
-	const token = await page.evaluate(() => localStorage.getItem('unmogrowp.token'));
 	await page.goto(`${apiURL}/auth/google#error=${encodeURIComponent('Google did not confirm your email.')}`);
 	await page.getByRole('alert').filter({ hasText: 'Google did not confirm your email.' }).waitFor();
-	await page.evaluate(() => localStorage.clear());
-	await page.goto(`${apiURL}/auth/google#token=${encodeURIComponent(token)}&return_to=${encodeURIComponent(`/apps/${appID}/installs`)}`);
+	await page.goto(`${apiURL}/auth/google#return_to=${encodeURIComponent(`/apps/${appID}/installs`)}`);
 	await page.waitForURL(`**/apps/${appID}/installs`);
 	await page.locator('[data-testid="install-row"]').first().waitFor();
-	assert.equal(await page.evaluate(() => localStorage.getItem('unmogrowp.token')), token);
-	step('Google sign-in landing page keeps the token and goes on');
+	assert.ok(!page.url().includes('#'), 'the landing page leaves nothing in the URL');
+	step('Google sign-in landing page goes on with the session cookie');
 
-	// A 401 sends the user to the sign-in page.
-	await page.evaluate(() => localStorage.setItem('unmogrowp.token', 'ut_revoked'));
+	// Sign out (a POST with the CSRF token): both cookies go, the session is revoked, and
+	// the old cookie no longer works; then sign in again with the form.
+	await page.getByRole('button', { name: 'Sign out' }).first().click();
+	await page.waitForURL(/\/login(\?|$)/);
+	const left = (await context.cookies(apiURL)).map((c) => c.name).filter((n) => n.startsWith('unmogrowp_'));
+	assert.deepEqual(left, [], 'signing out deletes the session cookies');
+	const revoked = await fetch(`${apiURL}/api/auth/me`, { headers: { Authorization: `Bearer ${token}` } });
+	assert.equal(revoked.status, 401, 'signing out revokes the session');
+	await page.goto(`${apiURL}/apps`);
+	await page.waitForURL('**/login?return_to=*');
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill('correct horse battery');
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.waitForURL('**/apps');
+	await page.locator(`a[href="/apps/${appID}"]`).filter({ hasText: 'Space Runner' }).waitFor();
+	await tokenHidden(page);
+	step('signed out and in again');
+
+	// A 401 sends the user to the sign-in page: a session cookie the server does not know.
+	await context.addCookies([{ name: 'unmogrowp_session', value: 'ut_revoked', url: apiURL, httpOnly: true, sameSite: 'Strict' }]);
 	await page.goto(`${apiURL}/apps/${appID}/links`);
 	await page.waitForURL('**/login?return_to=*');
-	step('a bad token leads to the sign-in page');
+	step('a bad session leads to the sign-in page');
 
+	assert.deepEqual(cspViolations, [], 'the Content-Security-Policy was violated');
 	// The only failed loads expected: the settings' 400, the 401 above, and
 	// /api/auth/google's 404 (no Google sign-in configured).
 	assert.deepEqual(
@@ -370,6 +428,7 @@ try {
 	await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
 	console.error(`page: ${page.url()}\nscreenshot: ${join(artifacts, 'failure.png')}`);
 	if (consoleErrors.length) console.error('browser console errors:\n' + consoleErrors.join('\n'));
+	if (cspViolations.length) console.error('CSP violations:\n' + cspViolations.join('\n'));
 	console.log('0 passed, 1 failed');
 } finally {
 	await context.close();

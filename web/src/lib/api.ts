@@ -1,6 +1,6 @@
-// A typed client of the API listener (API.md, section 2). Every call sends the signed-in
-// user's token as `Authorization: Bearer`; a 401 signs the user out and sends the browser
-// to the sign-in page.
+// A typed client of the API listener (API.md, section 2). Every call is signed in by the
+// session cookie, and one that changes something carries the CSRF token (auth.svelte.ts);
+// a 401 signs the user out and sends the browser to the sign-in page.
 
 import { goto } from '$app/navigation';
 import { auth } from './auth.svelte';
@@ -22,8 +22,11 @@ export interface User {
 	name: string;
 }
 
+/**
+ * The answer of register and login. It also holds the session's bearer token, for scripts;
+ * the dashboard does not read it: the session cookie the same answer sets signs it in.
+ */
 export interface Session {
-	token: string;
 	user: User;
 }
 
@@ -210,15 +213,20 @@ function url(path: string, query?: Query): string {
 	return s ? `${path}?${s}` : path;
 }
 
+/** The methods that change nothing, which need no CSRF token. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
 	const headers: Record<string, string> = { Accept: 'application/json' };
 	if (body !== undefined) headers['Content-Type'] = 'application/json';
-	if (auth.token) headers['Authorization'] = `Bearer ${auth.token}`;
+	const csrf = SAFE_METHODS.has(method) ? null : auth.csrf();
+	if (csrf) headers['X-CSRF-Token'] = csrf;
 	let resp: Response;
 	try {
 		resp = await fetch(url(path, query), {
 			method,
 			headers,
+			credentials: 'same-origin',
 			body: body === undefined ? undefined : JSON.stringify(body)
 		});
 	} catch {

@@ -1,45 +1,70 @@
-// The signed-in user: the session token from register, login or Google sign-in, kept in
-// localStorage so that it survives reloads, and the user it belongs to.
+// The signed-in user. The session itself is an HttpOnly cookie that register, login and
+// Google sign-in set (API.md, section 2), out of reach of any script of the page; beside it
+// the server sets a CSRF cookie, readable here, that every call which changes something
+// echoes in the X-CSRF-Token header. Its presence tells that this browser has a session.
+// Nothing of the session is kept in localStorage; the user is asked of the server
+// (GET /api/auth/me) once per page load.
 
 import type { User } from './api';
 
-const TOKEN_KEY = 'unmogrowp.token';
-const USER_KEY = 'unmogrowp.user';
+/** The cookie the server sets beside the session cookie (api.CSRFCookie). */
+const CSRF_COOKIE = 'unmogrowp_csrf';
 
-function load<T>(key: string, parse: (s: string) => T): T | null {
+// Where earlier versions kept the session token and the user: removed on sight, so that no
+// token stays readable by scripts from a sign-in made before the cookie.
+const LEGACY_KEYS = ['unmogrowp.token', 'unmogrowp.user'];
+
+function readCookie(name: string): string | null {
+	for (const part of document.cookie.split(';')) {
+		const [k, ...v] = part.trim().split('=');
+		if (k === name) return decodeURIComponent(v.join('='));
+	}
+	return null;
+}
+
+function dropLegacy() {
 	try {
-		const s = localStorage.getItem(key);
-		return s === null ? null : parse(s);
+		for (const k of LEGACY_KEYS) localStorage.removeItem(k);
 	} catch {
-		return null;
+		// storage disabled: nothing kept there either
 	}
 }
 
 class Auth {
-	token = $state<string | null>(load(TOKEN_KEY, (s) => s));
-	user = $state<User | null>(load(USER_KEY, (s) => JSON.parse(s) as User));
+	/** Whether this browser holds a session (its CSRF cookie); the server has the last word. */
+	signedIn = $state(readCookie(CSRF_COOKIE) !== null);
+	user = $state<User | null>(null);
 
-	/** Remembers a new session. */
-	signIn(token: string, user: User | null) {
-		this.token = token;
-		this.user = user;
-		localStorage.setItem(TOKEN_KEY, token);
-		if (user) localStorage.setItem(USER_KEY, JSON.stringify(user));
-		else localStorage.removeItem(USER_KEY);
+	constructor() {
+		dropLegacy();
 	}
 
-	/** Updates the remembered user (after GET /api/auth/me). */
+	/** The CSRF token to send with a call that changes something, or null without a session. */
+	csrf(): string | null {
+		return readCookie(CSRF_COOKIE);
+	}
+
+	/** Takes note of a new session, whose cookies the server has just set. */
+	signIn(user: User | null) {
+		this.signedIn = true;
+		this.user = user;
+	}
+
+	/** Updates the user (after GET /api/auth/me). */
 	setUser(user: User) {
 		this.user = user;
-		localStorage.setItem(USER_KEY, JSON.stringify(user));
 	}
 
-	/** Forgets the session. */
+	/**
+	 * Forgets the session here, after POST /api/auth/logout (which deletes both cookies) or
+	 * a 401: deletes the CSRF cookie too, so that the next page load knows. The HttpOnly
+	 * session cookie only the server can delete.
+	 */
 	signOut() {
-		this.token = null;
+		this.signedIn = false;
 		this.user = null;
-		localStorage.removeItem(TOKEN_KEY);
-		localStorage.removeItem(USER_KEY);
+		const secure = location.protocol === 'https:' ? '; Secure' : '';
+		document.cookie = `${CSRF_COOKIE}=; Path=/; Max-Age=0; SameSite=Strict${secure}`;
 	}
 }
 

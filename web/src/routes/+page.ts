@@ -2,5 +2,5 @@ import { redirect } from '@sveltejs/kit';
 import { auth } from '$lib/auth.svelte';
 
 export function load() {
-	redirect(307, auth.token ? '/apps' : '/login');
+	redirect(307, auth.signedIn ? '/apps' : '/login');
 }
