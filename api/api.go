@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,7 @@ type Server struct {
 	cfg         Config
 	handler     http.Handler
 	crossOrigin *http.CrossOriginProtection // refuses cross-site browser requests (session.go)
+	patterns    []string                    // of every route, as registered
 }
 
 // New returns the API listener's handler for cfg.
@@ -81,17 +83,20 @@ func New(cfg Config) *Server {
 	}
 	cfg.IngestURL = strings.TrimRight(cfg.IngestURL, "/")
 	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection()}
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.Handle("GET /health", ingest.HealthHandler(cfg.Health, cfg.Logger))
+	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
 	for _, rt := range s.routes() {
 		mux.HandleFunc(rt.pattern, rt.handler)
 	}
 	s.authRoutes(mux)
-	mux.HandleFunc("/api/", ingest.NotFound)
+	s.patterns = mux.patterns
+	// The fallbacks, not routes of the API: a JSON 404 under /api/, the dashboard elsewhere.
+	mux.ServeMux.HandleFunc("/api/", ingest.NotFound)
 	if cfg.Dashboard != nil {
-		mux.Handle("/", cfg.Dashboard)
+		mux.ServeMux.Handle("/", cfg.Dashboard)
 	} else {
-		mux.HandleFunc("/", ingest.NotFound)
+		mux.ServeMux.HandleFunc("/", ingest.NotFound)
 	}
 	s.handler = ingest.Middleware(noSniff(mux), ingest.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
 	return s
@@ -104,6 +109,23 @@ func noSniff(h http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// routeMux is a ServeMux that remembers the patterns of the routes registered through it.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern and remembers the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers h for pattern and remembers the pattern.
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
 }
 
 // route is one route of the API that needs authentication.
@@ -142,6 +164,14 @@ func (s *Server) RoutePatterns() []string {
 		out = append(out, rt.pattern)
 	}
 	return out
+}
+
+// AllRoutePatterns lists the patterns ("METHOD /path/{param}") of every route the listener
+// serves with its configuration (sign-in with Google's only when it is configured): the
+// authenticated ones of RoutePatterns, the account routes, /health and /api/openapi.json.
+// Other paths answer a JSON 404 under /api/ and the dashboard elsewhere.
+func (s *Server) AllRoutePatterns() []string {
+	return slices.Clone(s.patterns)
 }
 
 // ServeHTTP implements http.Handler.

@@ -49,7 +49,7 @@ type auth struct {
 }
 
 // authRoutes registers the account routes (API.md, "Accounts") on mux.
-func (s *Server) authRoutes(mux *http.ServeMux) {
+func (s *Server) authRoutes(mux *routeMux) {
 	a := &auth{
 		s:          s,
 		loginEmail: newKeyedLimiter(loginsPerEmail, rateLimitInterval),

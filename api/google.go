@@ -76,7 +76,7 @@ type discovery struct {
 // googleRoutes registers the sign-in with Google routes on mux, if it is configured.
 // Unregistered, they fall through to the JSON 404 of unknown routes, which tells the
 // dashboard to hide its button.
-func (a *auth) googleRoutes(mux *http.ServeMux) {
+func (a *auth) googleRoutes(mux *routeMux) {
 	cfg := a.s.cfg.Google
 	if cfg == nil || cfg.ClientID == "" {
 		return

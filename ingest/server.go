@@ -83,20 +83,46 @@ func New(cfg Config) *Server {
 		links: newLinkCache(cfg.Links, cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry),
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /health", HealthHandler(cfg.Health, cfg.Logger))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("POST /v1/events", s.handleEvent)
-	mux.HandleFunc("POST /v1/events/batch", s.handleBatch)
-	mux.HandleFunc("POST /v1/touchpoints", s.handleTouchpoints)
-	mux.HandleFunc("GET /c/{link_id}", s.handleClick)
-	mux.HandleFunc("GET /i/{link_id}", s.handleImpression)
-	mux.HandleFunc("GET /v1/attribution", s.handleAttribution)
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
 	mux.HandleFunc("/", NotFound)
 	s.handler = Middleware(mux, MiddlewareConfig{
 		Listener: "ingest", Logger: cfg.Logger, CORSOrigins: cfg.CORSOrigins,
 		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/"},
 	})
 	return s
+}
+
+// route is one route of the ingestion listener.
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routes lists every route of the listener; any other path answers a JSON 404. The
+// OpenAPI document's test compares its paths with this list.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /health", HealthHandler(s.cfg.Health, s.cfg.Logger)},
+		{"GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})},
+		{"POST /v1/events", http.HandlerFunc(s.handleEvent)},
+		{"POST /v1/events/batch", http.HandlerFunc(s.handleBatch)},
+		{"POST /v1/touchpoints", http.HandlerFunc(s.handleTouchpoints)},
+		{"GET /c/{link_id}", http.HandlerFunc(s.handleClick)},
+		{"GET /i/{link_id}", http.HandlerFunc(s.handleImpression)},
+		{"GET /v1/attribution", http.HandlerFunc(s.handleAttribution)},
+	}
+}
+
+// RoutePatterns lists the patterns ("METHOD /path/{param}") of every route the listener
+// serves, for the tests that keep its documentation true.
+func (s *Server) RoutePatterns() []string {
+	var out []string
+	for _, rt := range s.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
 }
 
 // ServeHTTP implements http.Handler.
