@@ -20,7 +20,7 @@ func TestRecoveryFromDamagedTail(t *testing.T) {
 	const records, iterations = 1500, 200
 	rng := rand.New(rand.NewPCG(1, 2))
 	src := t.TempDir()
-	w, err := Open(src, Options{SegmentSize: 64 << 10})
+	w, err := Open(context.Background(), src, Options{SegmentSize: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestRecoveryFromDamagedTail(t *testing.T) {
 		}
 		want := base + int64(keep)
 
-		w, err := Open(dir, Options{SegmentSize: 64 << 10})
+		w, err := Open(context.Background(), dir, Options{SegmentSize: 64 << 10})
 		if err != nil {
 			t.Fatalf("iteration %d (mode %d, damage at %d): open: %v", it, mode, damage, err)
 		}
@@ -111,7 +111,7 @@ func TestRecoveryFromDamagedTail(t *testing.T) {
 			t.Fatal(err)
 		}
 		if it%20 == 0 { // a second recovery finds a clean log
-			w, err := Open(dir, Options{SegmentSize: 64 << 10})
+			w, err := Open(context.Background(), dir, Options{SegmentSize: 64 << 10})
 			if err != nil {
 				t.Fatalf("iteration %d: reopen: %v", it, err)
 			}
@@ -129,7 +129,7 @@ func TestRecoveryFromDamagedTail(t *testing.T) {
 // newest segment stops Open with an error naming the file, instead of losing records.
 func TestRecoveryRefusesDamageInOlderSegments(t *testing.T) {
 	src := t.TempDir()
-	w, err := Open(src, Options{SegmentSize: 4 << 10})
+	w, err := Open(context.Background(), src, Options{SegmentSize: 4 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestRecoveryRefusesDamageInOlderSegments(t *testing.T) {
 			dir := t.TempDir()
 			copyDir(t, src, dir)
 			name := tt.damage(t, segmentFiles(t, dir))
-			w, err := Open(dir, Options{SegmentSize: 4 << 10})
+			w, err := Open(context.Background(), dir, Options{SegmentSize: 4 << 10})
 			if err == nil {
 				w.Close()
 				t.Fatal("open succeeded on a damaged log")

@@ -143,7 +143,15 @@ func (w *WAL) addMark(offset, micros int64) {
 // tail of the newest segment is logged and cut off; damage in any older segment makes
 // Open fail with an error naming the file. The reader starts after the last committed
 // record.
-func Open(dir string, opts Options) (*WAL, error) {
+//
+// The directory is given as a URL, wal:relative/dir or wal:///absolute/dir, or as a bare
+// path (unmogrowp.FilePath); another form is EINVALID. ctx is not used: recovery runs
+// to its end.
+func Open(ctx context.Context, rawURL string, opts Options) (*WAL, error) {
+	dir, err := unmogrowp.FilePath("wal", rawURL)
+	if err != nil {
+		return nil, err
+	}
 	opts.setDefaults()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open wal: %w", err)
