@@ -38,7 +38,7 @@ func checkStoreURL(v string, schemes ...string) (string, error) {
 	var err error
 	switch {
 	case !slices.Contains(schemes, scheme):
-		return "", fmt.Errorf("must start with %s:", strings.Join(schemes, ": or "))
+		return "", fmt.Errorf("its scheme must be %s", strings.Join(schemes, " or "))
 	case scheme == "wal", scheme == "duckdb", scheme == "sqlite":
 		_, err = unmogrowp.FilePath(scheme, v)
 	case scheme == "memory":
