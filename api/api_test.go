@@ -38,7 +38,7 @@ func openStores(t *testing.T) (*sqlite.DB, *duckdb.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meta.Close() })
-	store, err := duckdb.Open("", duckdb.Options{MemoryLimit: "256MB"})
+	store, err := duckdb.Open(context.Background(), "", duckdb.Options{MemoryLimit: "256MB"})
 	if err != nil {
 		t.Fatal(err)
 	}

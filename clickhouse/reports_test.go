@@ -32,7 +32,7 @@ func TestReports(t *testing.T) {
 func TestReportsMatchDuckDB(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
-	d, err := duckdb.Open("", duckdb.Options{Threads: 2, MemoryLimit: "512MB"})
+	d, err := duckdb.Open(context.Background(), "", duckdb.Options{Threads: 2, MemoryLimit: "512MB"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,7 +199,17 @@ type Store struct {
 // Open connects to the server, creates the database if it does not exist and brings its
 // schema up to date. It returns EUNAVAILABLE when no server answers. ctx bounds the
 // connection and the migrations.
-func Open(ctx context.Context, opts Options) (*Store, error) {
+//
+// rawURL, when not empty, is a URL as ParseURL takes it, whose servers, database and
+// credentials replace those of opts; the other fields of opts still apply.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	if rawURL != "" {
+		u, err := ParseURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		opts.Addr, opts.Database, opts.Username, opts.Password = u.Addr, u.Database, u.Username, u.Password
+	}
 	opts = opts.withDefaults()
 	if !validName(opts.Database) {
 		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "The ClickHouse database name must be letters, digits and '_'.")

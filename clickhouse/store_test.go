@@ -61,7 +61,7 @@ func openWith(t testing.TB, opts Options) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := Open(ctx, opts)
+	s, err := Open(ctx, "", opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -125,7 +125,7 @@ func TestOpenRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	start := time.Now()
-	_, err = Open(context.Background(), Options{Addr: []string{addr}, DialTimeout: time.Second})
+	_, err = Open(context.Background(), "", Options{Addr: []string{addr}, DialTimeout: time.Second})
 	if code := unmogrowp.ErrorCode(err); code != unmogrowp.EUNAVAILABLE {
 		t.Errorf("Open on a closed port = %v (code %q), want %q", err, code, unmogrowp.EUNAVAILABLE)
 	}
@@ -133,7 +133,7 @@ func TestOpenRefused(t *testing.T) {
 		t.Errorf("Open took %v to fail", d)
 	}
 	for _, name := range []string{"a-b", "x; DROP DATABASE y", "1abc", "`q`"} {
-		if _, err := Open(context.Background(), Options{Addr: []string{addr}, Database: name}); unmogrowp.ErrorCode(err) != unmogrowp.EINVALID {
+		if _, err := Open(context.Background(), "", Options{Addr: []string{addr}, Database: name}); unmogrowp.ErrorCode(err) != unmogrowp.EINVALID {
 			t.Errorf("Open with database %q = %v, want EINVALID", name, err)
 		}
 	}
@@ -198,7 +198,7 @@ func TestCheckColumns(t *testing.T) {
 			if err := s.conn.Exec(ctx, `ALTER TABLE `+tbl+` ADD COLUMN surprise String`); err != nil {
 				t.Fatal(err)
 			}
-			s2, err := Open(ctx, opts)
+			s2, err := Open(ctx, "", opts)
 			if err == nil {
 				s2.Close()
 				t.Fatal("Open succeeded, want an error")

@@ -335,7 +335,7 @@ const crashBatch = 1000
 // crashChild appends mixed batches to the database at path and reports each commit on stdout,
 // until it is killed.
 func crashChild(path string) {
-	s, err := Open(path, Options{})
+	s, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

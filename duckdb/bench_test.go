@@ -39,7 +39,7 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 func benchmarkAppend(b *testing.B, events, touchpoints int) {
-	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "events.duckdb"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 // BenchmarkScanTouchpoints reads 300k touchpoints back, as the hot state does on start:
 // in chunks of defaultScanChunk rows, each its own query.
 func BenchmarkScanTouchpoints(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "events.duckdb"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func BenchmarkAttribution(b *testing.B) {
 // installsStore opens a store holding n installs, the i-th of app-(i%5) and of device
 // "device-" + device(i), appended in batches of 5,000. It is closed when b ends.
 func installsStore(b *testing.B, n int, device func(i int) int) *Store {
-	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "events.duckdb"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -488,7 +488,7 @@ func BenchmarkAppendSmall(b *testing.B) {
 // (and, with both, the install decisions of the install events) on one path, cycling
 // through a pool of batches distinct batches, each time at new log positions.
 func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batches int) {
-	s, err := Open(filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "events.duckdb"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

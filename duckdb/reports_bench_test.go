@@ -22,7 +22,7 @@ func BenchmarkReports(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("UNMOGROWP_BENCH_REPORT_EVENTS")); err == nil && v > 0 {
 		n = v
 	}
-	s, err := Open(filepath.Join(b.TempDir(), "reports.duckdb"), Options{})
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "reports.duckdb"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

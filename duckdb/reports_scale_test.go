@@ -31,7 +31,7 @@ func TestReportsAtScale(t *testing.T) {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "reports.duckdb")
 	}
-	s, err := Open(path, Options{MemoryLimit: os.Getenv("UNMOGROWP_REPORTS_MEMORY_LIMIT")})
+	s, err := Open(context.Background(), path, Options{MemoryLimit: os.Getenv("UNMOGROWP_REPORTS_MEMORY_LIMIT")})
 	if err != nil {
 		t.Fatal(err)
 	}

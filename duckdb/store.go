@@ -98,7 +98,15 @@ type Store struct {
 // tests). Only one process may open a file at a time: DuckDB locks it. Within a process,
 // open a file once: two Stores on one file would share one DuckDB instance but not their
 // writer lock and cached watermarks.
-func Open(path string, opts Options) (*Store, error) {
+//
+// The file is given as a URL, duckdb:relative/file.duckdb or duckdb:///absolute/file.duckdb,
+// or as a bare path (unmogrowp.FilePath); another form is EINVALID. The context is not
+// used: migrations run to their end, however long.
+func Open(_ context.Context, rawURL string, opts Options) (*Store, error) {
+	path, err := unmogrowp.FilePath("duckdb", rawURL)
+	if err != nil {
+		return nil, err
+	}
 	if strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("open duckdb: path %q must not contain '?'", path)
 	}

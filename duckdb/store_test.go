@@ -26,7 +26,7 @@ func openMemory(t *testing.T) *Store {
 // openAt opens the store at path ("" for memory), closed when the test ends.
 func openAt(t *testing.T, path string) *Store {
 	t.Helper()
-	s, err := Open(path, Options{Threads: 2, MemoryLimit: "512MB"})
+	s, err := Open(context.Background(), path, Options{Threads: 2, MemoryLimit: "512MB"})
 	if err != nil {
 		t.Fatalf("Open(%q): %v", path, err)
 	}
@@ -60,7 +60,7 @@ func TestConformance(t *testing.T) {
 func TestReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "data", "events.duckdb") // the directory is created
-	s, err := Open(path, Options{})
+	s, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -264,7 +264,7 @@ func TestCheckColumns(t *testing.T) {
 	for _, tbl := range tables {
 		t.Run(tbl.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "events.duckdb")
-			s, err := Open(path, Options{})
+			s, err := Open(context.Background(), path, Options{})
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -281,7 +281,7 @@ func TestCheckColumns(t *testing.T) {
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
 			}
-			s, err = Open(path, Options{})
+			s, err = Open(context.Background(), path, Options{})
 			if err == nil {
 				s.Close()
 				t.Fatal("Open succeeded, want an error")
@@ -295,7 +295,7 @@ func TestCheckColumns(t *testing.T) {
 
 func TestClosed(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open("", Options{})
+	s, err := Open(context.Background(), "", Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -338,7 +338,7 @@ func TestOptions(t *testing.T) {
 			{Options{MemoryLimit: "256MB", Threads: 1}, "244.1 MiB", "1", "256MB"},
 		} {
 			t.Run(tt.memoryDescription, func(t *testing.T) {
-				s, err := Open("", tt.opts)
+				s, err := Open(context.Background(), "", tt.opts)
 				if err != nil {
 					t.Fatalf("Open: %v", err)
 				}
@@ -365,7 +365,7 @@ func TestOptions(t *testing.T) {
 			"negative threads": {"", Options{Threads: -1}},
 			"question mark":    {filepath.Join(t.TempDir(), "a?b.duckdb"), Options{}},
 		} {
-			if s, err := Open(tt.path, tt.opts); err == nil {
+			if s, err := Open(context.Background(), tt.path, tt.opts); err == nil {
 				s.Close()
 				t.Errorf("%s: Open succeeded, want an error", name)
 			}

@@ -93,7 +93,7 @@ func BenchmarkEventsHandler(b *testing.B) {
 // requests at a time: BenchmarkEventsHandler's work plus the durable append to a real
 // write-ahead log (group commit, fdatasync) before each answer.
 func BenchmarkIngestBatch(b *testing.B) {
-	log, err := wal.Open(filepath.Join(b.TempDir(), "wal"), wal.Options{})
+	log, err := wal.Open(context.Background(), filepath.Join(b.TempDir(), "wal"), wal.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

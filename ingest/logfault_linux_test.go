@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,7 +79,7 @@ func TestBatchAnsweredUnavailableIsNotStored(t *testing.T) {
 	}
 
 	f.log.Close()
-	if f.log, err = wal.Open(filepath.Join(f.dir, "wal"), wal.Options{}); err != nil {
+	if f.log, err = wal.Open(context.Background(), filepath.Join(f.dir, "wal"), wal.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.log.Close() })

@@ -48,7 +48,7 @@ func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meta.Close() })
-	log, err := wal.Open(dir+"/wal", wal.Options{})
+	log, err := wal.Open(context.Background(), dir+"/wal", wal.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestParseTrustedProxies(t *testing.T) {
 func TestSharedRateLimit(t *testing.T) {
 	addr := testenv.Server(t, testenv.RedisEnv, "apt-get install redis-server")
 	prefix := fmt.Sprintf("unmogrowp-test:ingest-%d:", time.Now().UnixNano())
-	lim, err := redis.OpenRateLimiter(context.Background(), redis.Options{Addr: addr, Prefix: prefix})
+	lim, err := redis.OpenRateLimiter(context.Background(), "", redis.Options{Addr: addr, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

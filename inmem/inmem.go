@@ -100,7 +100,7 @@ type Options struct {
 	SweepInterval time.Duration
 	// Now returns the current time; default time.Now. Tests set a fake clock.
 	Now func() time.Time
-	// Logger receives the sweep's messages; default slog.Default().
+	// Logger receives the sweep's messages; nil discards them.
 	Logger *slog.Logger
 }
 
@@ -125,6 +125,16 @@ type State struct {
 	done chan struct{}
 }
 
+// Open returns New(opts) for the URL memory: (the hot state of HOTSTATE_URL when it
+// is kept in this process), the same shape as the other stores' Open. Another URL is
+// EINVALID. ctx is not used.
+func Open(ctx context.Context, rawURL string, opts Options) (*State, error) {
+	if rawURL != "memory:" && rawURL != "memory://" {
+		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "The in-process hot state's URL is memory:, with nothing after it.")
+	}
+	return New(opts), nil
+}
+
 // New returns an empty State and starts its background sweep.
 func New(opts Options) *State {
 	if opts.Retention <= 0 {
@@ -137,7 +147,7 @@ func New(opts Options) *State {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &State{
 		retention: opts.Retention,

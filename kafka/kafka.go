@@ -36,6 +36,10 @@ type Options struct {
 	// of one deployment uses the same group, so that they share the partitions.
 	Group string
 
+	// Partitions is how many partitions Open creates the topic with when it is missing
+	// (default DefaultPartitions); an existing topic keeps its own.
+	Partitions int32
+
 	// Linger is how long the producer waits for more records before it sends a
 	// partition's batch (default 1ms; negative for none). Every Append waits for its
 	// batch's acknowledgement, so the linger adds to its latency. With 32 concurrent

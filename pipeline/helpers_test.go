@@ -45,13 +45,13 @@ func newEnv(t testing.TB) *env {
 func (e *env) open() {
 	e.t.Helper()
 	var err error
-	if e.wal, err = wal.Open(e.walDir, wal.Options{Logger: quiet()}); err != nil {
+	if e.wal, err = wal.Open(context.Background(), e.walDir, wal.Options{Logger: quiet()}); err != nil {
 		e.t.Fatalf("open wal: %v", err)
 	}
 	if e.dedup, err = dedup.Open(e.dedupDir, dedup.Options{Logger: quiet(), SweepInterval: -1}); err != nil {
 		e.t.Fatalf("open dedup: %v", err)
 	}
-	if e.store, err = duckdb.Open(e.dbFn, duckdb.Options{Logger: quiet(), MemoryLimit: "512MB"}); err != nil {
+	if e.store, err = duckdb.Open(context.Background(), e.dbFn, duckdb.Options{Logger: quiet(), MemoryLimit: "512MB"}); err != nil {
 		e.t.Fatalf("open duckdb: %v", err)
 	}
 }

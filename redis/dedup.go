@@ -32,12 +32,13 @@ type Dedup struct {
 }
 
 // OpenDedup connects to Redis and returns its Dedup. Returns EUNAVAILABLE when the server
-// cannot be reached, ctx.Err() when ctx is done first.
-func OpenDedup(ctx context.Context, opts Options) (*Dedup, error) {
+// cannot be reached, ctx.Err() when ctx is done first, EINVALID for a bad rawURL. rawURL,
+// when not empty, is a URL as ParseURL takes it, whose fields replace those of opts.
+func OpenDedup(ctx context.Context, rawURL string, opts Options) (*Dedup, error) {
 	if opts.Window <= 0 {
 		opts.Window = unmogrowp.DedupWindow
 	}
-	c, err := open(ctx, opts, "dedup", claimScript)
+	c, err := open(ctx, rawURL, opts, "dedup", claimScript)
 	if err != nil {
 		return nil, err
 	}

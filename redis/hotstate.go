@@ -29,17 +29,22 @@ type HotState struct {
 }
 
 // Open connects to Redis and returns its HotState. Returns EUNAVAILABLE when the server
-// cannot be reached, ctx.Err() when ctx is done first.
-func Open(ctx context.Context, opts Options) (*HotState, error) {
+// cannot be reached, ctx.Err() when ctx is done first, EINVALID for a bad rawURL. rawURL,
+// when not empty, is a URL as ParseURL takes it, whose fields replace those of opts.
+func Open(ctx context.Context, rawURL string, opts Options) (*HotState, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
 	}
-	c, err := open(ctx, opts, "hot state", candidatesScript, deviceScript, watermarksScript)
+	c, err := open(ctx, rawURL, opts, "hot state", candidatesScript, deviceScript, watermarksScript)
 	if err != nil {
 		return nil, err
 	}
 	return &HotState{c: c, retention: opts.Retention}, nil
 }
+
+// Ping reports whether Redis answers: nil, EUNAVAILABLE when it cannot be reached or
+// after Close, ctx.Err() when ctx is done first.
+func (h *HotState) Ping(ctx context.Context) error { return h.c.ping(ctx, "hot state") }
 
 // candidatesScript returns the records of the touchpoints under KEYS, each once: the first
 // ARGV[1] KEYS are sorted sets whose members scored at or above ARGV[2] (the retention

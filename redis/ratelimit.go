@@ -33,9 +33,11 @@ type RateLimiter struct {
 }
 
 // OpenRateLimiter connects to Redis and returns its RateLimiter. Returns EUNAVAILABLE when
-// the server cannot be reached, ctx.Err() when ctx is done first.
-func OpenRateLimiter(ctx context.Context, opts Options) (*RateLimiter, error) {
-	c, err := open(ctx, opts, "rate limiter", allowScript)
+// the server cannot be reached, ctx.Err() when ctx is done first, EINVALID for a bad
+// rawURL. rawURL, when not empty, is a URL as ParseURL takes it, whose fields replace
+// those of opts.
+func OpenRateLimiter(ctx context.Context, rawURL string, opts Options) (*RateLimiter, error) {
+	c, err := open(ctx, rawURL, opts, "rate limiter", allowScript)
 	if err != nil {
 		return nil, err
 	}

@@ -52,9 +52,11 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -81,13 +83,17 @@ const (
 type Options struct {
 	// Client is the Redis client to use, a *goredis.Client (or a *goredis.ClusterClient: the
 	// keys are laid out for Redis Cluster). Close does not close it. When nil, Open makes a
-	// client from Addr, Password and DB, and Close closes it.
+	// client from Addr, Username, Password, DB and TLS, and Close closes it.
 	Client goredis.UniversalClient
 	// Addr is host:port of the Redis server (the seed's REDIS_HOST and REDIS_PORT); default
 	// DefaultAddr.
 	Addr string
+	// Username is the ACL user (Redis 6 and later); "" for the default user.
+	Username string
 	// Password is the server's password (REDIS_PASSWORD); "" for none.
 	Password string
+	// TLS, when not nil, is the TLS configuration of the connections (a rediss:// URL).
+	TLS *tls.Config
 	// DB is the database number (REDIS_DB).
 	DB int
 	// Timeout bounds the dial, each read and each write of the client Open makes; default
@@ -107,7 +113,7 @@ type Options struct {
 	// Now returns the current time; default time.Now. Every TTL is computed from it.
 	Now func() time.Time
 	// Logger receives what cannot be returned (a touchpoint record that does not decode);
-	// default slog.Default().
+	// nil discards it.
 	Logger *slog.Logger
 }
 
@@ -132,9 +138,48 @@ type script struct {
 
 func newScript(src string) script { return script{src, goredis.NewScript(src)} }
 
+// ParseURL returns the Options of a URL of the form
+// redis://[[user]:password@]host[:port][/db][?prefix=p] (rediss:// for TLS): Addr,
+// Username, Password, DB, TLS, and Prefix (DefaultPrefix when the URL has none). The port
+// defaults to 6379 and the database to 0. It returns EINVALID for another scheme, a
+// malformed URL, an empty prefix or another query parameter.
+func ParseURL(raw string) (Options, error) {
+	invalid := unmogrowp.Errorf(unmogrowp.EINVALID, "The Redis URL must look like redis://:password@host:6379/0?prefix=unmogrowp: (rediss:// for TLS).")
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" || u.Fragment != "" {
+		return Options{}, invalid
+	}
+	q := u.Query()
+	prefix := DefaultPrefix
+	if p, ok := q["prefix"]; ok {
+		if len(p) != 1 || p[0] == "" {
+			return Options{}, invalid
+		}
+		prefix = p[0]
+		delete(q, "prefix")
+	}
+	if len(q) > 0 {
+		return Options{}, invalid
+	}
+	u.RawQuery = ""
+	g, err := goredis.ParseURL(u.String())
+	if err != nil {
+		return Options{}, invalid
+	}
+	return Options{Addr: g.Addr, Username: g.Username, Password: g.Password, DB: g.DB, TLS: g.TLSConfig, Prefix: prefix}, nil
+}
+
 // open connects to Redis, checks that it answers and loads the scripts. Returns
-// EUNAVAILABLE when the server cannot be reached.
-func open(ctx context.Context, opts Options, what string, scripts ...script) (*conn, error) {
+// EUNAVAILABLE when the server cannot be reached. rawURL, when not empty, is a URL as
+// ParseURL takes it, whose fields replace those of opts.
+func open(ctx context.Context, rawURL string, opts Options, what string, scripts ...script) (*conn, error) {
+	if rawURL != "" {
+		u, err := ParseURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		opts.Addr, opts.Username, opts.Password, opts.DB, opts.TLS, opts.Prefix = u.Addr, u.Username, u.Password, u.DB, u.TLS, u.Prefix
+	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
@@ -142,7 +187,7 @@ func open(ctx context.Context, opts Options, what string, scripts ...script) (*c
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &conn{client: opts.Client, prefix: opts.Prefix, now: opts.Now,
 		log: opts.Logger.With("component", "redis", "part", what), scripts: scripts}
@@ -155,8 +200,10 @@ func open(ctx context.Context, opts Options, what string, scripts ...script) (*c
 		}
 		c.client = goredis.NewClient(&goredis.Options{
 			Addr:         opts.Addr,
+			Username:     opts.Username,
 			Password:     opts.Password,
 			DB:           opts.DB,
+			TLSConfig:    opts.TLS,
 			DialTimeout:  opts.Timeout,
 			ReadTimeout:  opts.Timeout,
 			WriteTimeout: opts.Timeout,
@@ -261,6 +308,17 @@ func (c *conn) fail(ctx context.Context, op string, err error) error {
 }
 
 var errUnavailable = unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Redis is unavailable.")
+
+// ping reports whether Redis answers, as fail classifies errors.
+func (c *conn) ping(ctx context.Context, what string) error {
+	if err := c.start(ctx, what); err != nil {
+		return err
+	}
+	if err := c.client.Ping(ctx).Err(); err != nil {
+		return c.fail(ctx, "ping", err)
+	}
+	return nil
+}
 
 // close marks c closed and closes the client if c made it. Calls in progress fail with
 // EUNAVAILABLE.

@@ -99,7 +99,7 @@ func options(addr, prefix string) redis.Options {
 
 func openHotState(t testing.TB, opts redis.Options) *redis.HotState {
 	t.Helper()
-	h, err := redis.Open(ctx, opts)
+	h, err := redis.Open(ctx, "", opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -108,7 +108,7 @@ func openHotState(t testing.TB, opts redis.Options) *redis.HotState {
 
 func openDedup(t testing.TB, opts redis.Options) *redis.Dedup {
 	t.Helper()
-	d, err := redis.OpenDedup(ctx, opts)
+	d, err := redis.OpenDedup(ctx, "", opts)
 	if err != nil {
 		t.Fatalf("OpenDedup: %v", err)
 	}
@@ -117,7 +117,7 @@ func openDedup(t testing.TB, opts redis.Options) *redis.Dedup {
 
 func openLimiter(t testing.TB, opts redis.Options) *redis.RateLimiter {
 	t.Helper()
-	r, err := redis.OpenRateLimiter(ctx, opts)
+	r, err := redis.OpenRateLimiter(ctx, "", opts)
 	if err != nil {
 		t.Fatalf("OpenRateLimiter: %v", err)
 	}
@@ -255,11 +255,11 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := redis.Options{Addr: tt.addr, Timeout: 200 * time.Millisecond, Prefix: "x:", Logger: quiet()}
 			start := time.Now()
-			_, err := redis.Open(ctx, opts)
+			_, err := redis.Open(ctx, "", opts)
 			wantUnavailable(t, "Open", err)
-			_, err = redis.OpenDedup(ctx, opts)
+			_, err = redis.OpenDedup(ctx, "", opts)
 			wantUnavailable(t, "OpenDedup", err)
-			_, err = redis.OpenRateLimiter(ctx, opts)
+			_, err = redis.OpenRateLimiter(ctx, "", opts)
 			wantUnavailable(t, "OpenRateLimiter", err)
 			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf("three Opens took %v to fail", d)
@@ -267,7 +267,7 @@ func TestOpenUnreachable(t *testing.T) {
 			// A context that ends first wins.
 			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			defer cancel()
-			if _, err := redis.Open(short, opts); !errors.Is(err, context.DeadlineExceeded) {
+			if _, err := redis.Open(short, "", opts); !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("Open with a short context: err = %v", err)
 			}
 		})

@@ -29,7 +29,7 @@ func BenchmarkAppend(b *testing.B) {
 		{"Single1x32", 1},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			w, err := Open(b.TempDir(), Options{})
+			w, err := Open(context.Background(), b.TempDir(), Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func BenchmarkRead(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			dir := b.TempDir()
 			opts := Options{CacheBytes: bc.cache}
-			w, err := Open(dir, opts)
+			w, err := Open(context.Background(), dir, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func BenchmarkRead(b *testing.B) {
 			}
 			if bc.cache == 1 {
 				w.Close()
-				if w, err = Open(dir, opts); err != nil {
+				if w, err = Open(context.Background(), dir, opts); err != nil {
 					b.Fatal(err)
 				}
 			}

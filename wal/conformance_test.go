@@ -1,6 +1,7 @@
 package wal_test
 
 import (
+	"context"
 	"io"
 	"testing"
 
@@ -20,7 +21,7 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			logtest.Run(t, func(t *testing.T, dir string) (unmogrowp.Log, unmogrowp.LogReader, io.Closer) {
-				w, err := wal.Open(dir, tt.opts)
+				w, err := wal.Open(context.Background(), dir, tt.opts)
 				if err != nil {
 					t.Fatalf("open: %v", err)
 				}

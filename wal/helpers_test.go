@@ -22,7 +22,7 @@ type original struct {
 
 func openWAL(t *testing.T, dir string, opts Options) *WAL {
 	t.Helper()
-	w, err := Open(dir, opts)
+	w, err := Open(context.Background(), dir, opts)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -23,7 +23,7 @@ func TestRecoveryFromDamagedNewestSegment(t *testing.T) {
 	const records, iterations = 1500, 200
 	rng := rand.New(rand.NewPCG(1, 2))
 	src := t.TempDir()
-	w, err := Open(src, Options{SegmentSize: 64 << 10})
+	w, err := Open(context.Background(), src, Options{SegmentSize: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestRecoveryFromDamagedNewestSegment(t *testing.T) {
 		}
 		var logs bytes.Buffer
 		opts := Options{SegmentSize: 64 << 10, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-		w, err := Open(dir, opts)
+		w, err := Open(context.Background(), dir, opts)
 		if err != nil {
 			t.Fatalf("iteration %d (mode %d, cut at %d, flips %v): open: %v", it, mode, cut, flips, err)
 		}
@@ -163,7 +163,7 @@ func TestRecoveryFromDamagedNewestSegment(t *testing.T) {
 			t.Fatal(err)
 		}
 		if it%10 == 0 { // a second recovery finds a clean log
-			w, err := Open(dir, Options{SegmentSize: 64 << 10})
+			w, err := Open(context.Background(), dir, Options{SegmentSize: 64 << 10})
 			if err != nil {
 				t.Fatalf("iteration %d: reopen: %v", it, err)
 			}
@@ -187,7 +187,7 @@ func TestRecoveryFromDamagedNewestSegment(t *testing.T) {
 // newest segment stops Open with an error naming the file, instead of losing records.
 func TestRecoveryRefusesDamageInOlderSegments(t *testing.T) {
 	src := t.TempDir()
-	w, err := Open(src, Options{SegmentSize: 4 << 10})
+	w, err := Open(context.Background(), src, Options{SegmentSize: 4 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestRecoveryRefusesDamageInOlderSegments(t *testing.T) {
 			dir := t.TempDir()
 			copyDir(t, src, dir)
 			name := tt.damage(t, segmentFiles(t, dir))
-			w, err := Open(dir, Options{SegmentSize: 4 << 10})
+			w, err := Open(context.Background(), dir, Options{SegmentSize: 4 << 10})
 			if err == nil {
 				w.Close()
 				t.Fatal("open succeeded on a damaged log")

@@ -202,7 +202,7 @@ func TestLifecycle(t *testing.T) {
 	t.Run("SecondOpenRefused", func(t *testing.T) {
 		dir := t.TempDir()
 		openWAL(t, dir, Options{})
-		if w, err := Open(dir, Options{}); err == nil {
+		if w, err := Open(context.Background(), dir, Options{}); err == nil {
 			w.Close()
 			t.Fatal("a second Open of an open log succeeded")
 		}

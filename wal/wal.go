@@ -158,7 +158,15 @@ func (w *WAL) addMark(offset, micros int64) {
 // is kept beside it as <name>.damaged and the loss is logged as an error and reported in
 // Status (see salvage). Damage in any older segment makes Open fail with an error naming
 // the file. The reader starts after the last committed record.
-func Open(dir string, opts Options) (*WAL, error) {
+//
+// The directory is given as a URL, wal:relative/dir or wal:///absolute/dir, or as a bare
+// path (unmogrowp.FilePath); another form is EINVALID. ctx is not used: recovery runs
+// to its end.
+func Open(ctx context.Context, rawURL string, opts Options) (*WAL, error) {
+	dir, err := unmogrowp.FilePath("wal", rawURL)
+	if err != nil {
+		return nil, err
+	}
 	opts.setDefaults()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open wal: %w", err)

@@ -29,7 +29,7 @@ func runApps(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	db, err := openMetadata(ctx, *dataDir, *databaseURL, nil)
+	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), nil)
 	if err != nil {
 		return err
 	}

@@ -187,7 +187,7 @@ func (e *embedded) restart(t *testing.T) {
 func (e *embedded) events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Event {
 	t.Helper()
 	e.p.stop(t)
-	store, err := duckdb.Open(filepath.Join(e.dir, "analytics.duckdb"), duckdb.Options{})
+	store, err := duckdb.Open(context.Background(), filepath.Join(e.dir, "analytics.duckdb"), duckdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
@@ -55,8 +54,7 @@ type analyticsStore interface {
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's
-// roles need, each chosen by the configuration: the distributed one when its settings are
-// there, else the embedded one under the data directory.
+// roles need, each chosen by the scheme of its URL (storeurl.go).
 type backends struct {
 	meta   metadataStore
 	log    unmogrowp.Log       // ingestion and the API's track routes append here
@@ -92,29 +90,32 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
 	b = &backends{health: map[string]func(context.Context) error{}}
+	opened := b // b is nil once an error is returned
 	defer func() {
 		if err != nil {
-			b.Close()
+			opened.Close()
 		}
 	}()
 	log := func(component string) *slog.Logger { return logger.With("component", component) }
 
-	if b.meta, err = openMetadata(ctx, cfg.DataDir, cfg.DatabaseURL, logger); err != nil {
+	logger.Info("stores", storeAttrs(cfg, roles)...)
+
+	if b.meta, err = openMetadata(ctx, cfg.DatabaseURL, logger); err != nil {
 		return nil, err
 	}
 	b.closes = append(b.closes, b.meta.Close)
 	b.health["metadata"] = b.meta.Ping
 
-	if len(cfg.KafkaBrokers) > 0 {
-		opts := kafka.Options{
-			Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup, SessionTimeout: cfg.KafkaSession,
-			HeartbeatInterval: cfg.KafkaSession / 10, Logger: log("kafka"),
-		}
-		if err := kafka.EnsureTopic(ctx, cfg.KafkaBrokers, cfg.KafkaTopic, int32(cfg.KafkaPartitions), -1); err != nil {
-			return nil, fmt.Errorf("create Kafka topic %s (KAFKA_BROKERS): %w", cfg.KafkaTopic, err)
+	switch schemeOf(cfg.LogURL) {
+	case "kafka":
+		topic, err := kafka.Open(ctx, cfg.LogURL, kafka.Options{
+			SessionTimeout: cfg.KafkaSession, HeartbeatInterval: cfg.KafkaSession / 10, Logger: log("kafka"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open the log (LOG_URL %s): %w", redactURL(cfg.LogURL), err)
 		}
 		if roles.has(roleIngestion | roleAPI) {
-			l, err := kafka.OpenLog(opts)
+			l, err := topic.Log()
 			if err != nil {
 				return nil, fmt.Errorf("open Kafka log: %w", err)
 			}
@@ -122,15 +123,15 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 			b.closes = append(b.closes, l.Close)
 		}
 		if roles.has(roleConsumer) {
-			r, err := kafka.OpenReader(opts)
+			r, err := topic.Reader()
 			if err != nil {
-				return nil, fmt.Errorf("join Kafka consumer group %s: %w", cfg.KafkaGroup, err)
+				return nil, fmt.Errorf("join Kafka consumer group: %w", err)
 			}
 			b.reader = r
 			b.closes = append(b.closes, r.Close)
 		}
-	} else {
-		w, err := wal.Open(filepath.Join(cfg.DataDir, "wal"), wal.Options{
+	case "wal":
+		w, err := wal.Open(ctx, cfg.LogURL, wal.Options{
 			SegmentSize: cfg.WALSegmentBytes, Retention: cfg.WALRetention, Logger: log("wal"),
 		})
 		if err != nil {
@@ -139,35 +140,42 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 		b.log, b.reader, b.wal = w, w, w
 		b.closes = append(b.closes, w.Close)
 		b.health["log"] = w.Health
+	default:
+		return nil, fmt.Errorf("LOG_URL %s: want wal: or kafka://", redactURL(cfg.LogURL))
 	}
 
 	if roles.has(roleConsumer | roleAPI) {
-		if cfg.ClickHouseHost != "" {
-			s, err := openClickHouse(ctx, cfg, log("clickhouse"))
+		switch schemeOf(cfg.AnalyticsURL) {
+		case "clickhouse":
+			s, err := clickhouse.Open(ctx, cfg.AnalyticsURL, clickhouse.Options{Logger: log("clickhouse")})
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("open analytics store (ANALYTICS_URL %s): %w", redactURL(cfg.AnalyticsURL), err)
 			}
 			b.store = s
-		} else {
-			s, err := duckdb.Open(filepath.Join(cfg.DataDir, "analytics.duckdb"), duckdb.Options{
-				Logger: log("duckdb"), MemoryLimit: cfg.DuckDBMemory,
-			})
+		case "duckdb":
+			s, err := duckdb.Open(ctx, cfg.AnalyticsURL, duckdb.Options{Logger: log("duckdb"), MemoryLimit: cfg.DuckDBMemory})
 			if err != nil {
 				return nil, fmt.Errorf("open analytics store: %w", err)
 			}
 			b.store = s
+		default:
+			return nil, fmt.Errorf("ANALYTICS_URL %s: want duckdb: or clickhouse://", redactURL(cfg.AnalyticsURL))
 		}
 		b.closes = append(b.closes, b.store.Close)
 		b.health["store"] = b.store.Ping
 	}
 
 	if roles.has(roleIngestion | roleConsumer) {
-		if cfg.RedisHost != "" {
-			if err := b.openRedis(ctx, cfg, roles, log("redis")); err != nil {
+		switch schemeOf(cfg.HotStateURL) {
+		case "redis", "rediss":
+			if err := b.openRedis(ctx, cfg.HotStateURL, roles, log("redis")); err != nil {
 				return nil, err
 			}
-		} else {
-			hot := inmem.New(inmem.Options{Retention: touchpointRetention, Logger: log("hotstate")})
+		case "memory":
+			hot, err := inmem.Open(ctx, cfg.HotStateURL, inmem.Options{Retention: touchpointRetention, Logger: log("hotstate")})
+			if err != nil {
+				return nil, err
+			}
 			b.hot = hot
 			b.closes = append(b.closes, hot.Close)
 			if b.store != nil {
@@ -186,33 +194,55 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 				b.dedup = d
 				b.closes = append(b.closes, d.Close)
 			}
+		default:
+			return nil, fmt.Errorf("HOTSTATE_URL %s: want memory: or redis://", redactURL(cfg.HotStateURL))
 		}
 	}
 	return b, nil
 }
 
-// openMetadata opens the metadata store: PostgreSQL at databaseURL if it is set, else
-// SQLite in dataDir, creating the directory first, so that a command-line tool can create
-// an app before the server ever ran. logger may be nil.
-func openMetadata(ctx context.Context, dataDir, databaseURL string, logger *slog.Logger) (metadataStore, error) {
+// storeAttrs are the URLs of the stores the roles use, without their secrets, for the
+// start-up log.
+func storeAttrs(cfg *Config, roles role) []any {
+	attrs := []any{"metadata", redactURL(cfg.DatabaseURL), "log", redactURL(cfg.LogURL)}
+	if roles.has(roleConsumer | roleAPI) {
+		attrs = append(attrs, "analytics", redactURL(cfg.AnalyticsURL))
+	}
+	if roles.has(roleIngestion | roleConsumer) {
+		attrs = append(attrs, "hotstate", redactURL(cfg.HotStateURL))
+	}
+	return attrs
+}
+
+// openMetadata opens the metadata store that databaseURL names: PostgreSQL
+// (postgres://) or SQLite (sqlite:), creating the SQLite file's directory first, so that
+// a command-line tool can create an app before the server ever ran. logger may be nil.
+func openMetadata(ctx context.Context, databaseURL string, logger *slog.Logger) (metadataStore, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if databaseURL != "" {
+	switch schemeOf(databaseURL) {
+	case "postgres", "postgresql":
 		db, err := postgres.Open(ctx, databaseURL, postgres.WithLogger(logger.With("component", "postgres")))
 		if err != nil {
-			return nil, fmt.Errorf("open metadata store (DATABASE_URL): %w", err)
+			return nil, fmt.Errorf("open metadata store (DATABASE_URL %s): %w", redactURL(databaseURL), err)
+		}
+		return db, nil
+	case "sqlite":
+		path, err := unmogrowp.FilePath("sqlite", databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		db, err := sqlite.Open(path, logger.With("component", "sqlite"))
+		if err != nil {
+			return nil, fmt.Errorf("open metadata store: %w", err)
 		}
 		return db, nil
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	db, err := sqlite.Open(filepath.Join(dataDir, "metadata.db"), logger.With("component", "sqlite"))
-	if err != nil {
-		return nil, fmt.Errorf("open metadata store: %w", err)
-	}
-	return db, nil
+	return nil, fmt.Errorf("DATABASE_URL %s: want sqlite: or postgres://", redactURL(databaseURL))
 }
 
 // requireDistributed checks that a process of the split deployment has the distributed
@@ -222,15 +252,16 @@ func requireDistributed(cfg *Config, roles role) error {
 		ok           bool
 		env, purpose string
 	}
+	is := func(u string, schemes ...string) bool { return slices.Contains(schemes, schemeOf(u)) }
 	needs := []need{
-		{cfg.DatabaseURL != "", "DATABASE_URL", "the metadata store (PostgreSQL)"},
-		{len(cfg.KafkaBrokers) > 0, "KAFKA_BROKERS", "the log (Kafka)"},
+		{is(cfg.DatabaseURL, "postgres", "postgresql"), "DATABASE_URL=postgres://…", "the metadata store"},
+		{is(cfg.LogURL, "kafka"), "LOG_URL=kafka://… (or KAFKA_BROKERS)", "the log"},
 	}
 	if roles.has(roleConsumer | roleAPI) {
-		needs = append(needs, need{cfg.ClickHouseHost != "", "CLICKHOUSE_HOST", "the analytics store (ClickHouse)"})
+		needs = append(needs, need{is(cfg.AnalyticsURL, "clickhouse"), "ANALYTICS_URL=clickhouse://… (or CLICKHOUSE_HOST)", "the analytics store"})
 	}
 	if roles.has(roleIngestion | roleConsumer) {
-		needs = append(needs, need{cfg.RedisHost != "", "REDIS_HOST", "the hot state (Redis)"})
+		needs = append(needs, need{is(cfg.HotStateURL, "redis", "rediss"), "HOTSTATE_URL=redis://… (or REDIS_HOST)", "the hot state"})
 	}
 	var missing []string
 	for _, n := range needs {
@@ -258,46 +289,31 @@ func (b *backends) Close() error {
 	return errors.Join(errs...)
 }
 
-// openClickHouse opens the analytics store on ClickHouse (CLICKHOUSE_*).
-func openClickHouse(ctx context.Context, cfg *Config, logger *slog.Logger) (*clickhouse.Store, error) {
-	s, err := clickhouse.Open(ctx, clickhouse.Options{
-		Addr: []string{hostPort(cfg.ClickHouseHost, cfg.ClickHousePort)}, Database: cfg.ClickHouseDatabase,
-		Username: cfg.ClickHouseUsername, Password: cfg.ClickHousePassword, Logger: logger,
-	})
+// openRedis opens on the Redis server of rawURL the hot state, the rate limiter of the
+// roles that take events, and the dedup ids of the consumer role, each with its own
+// client.
+func (b *backends) openRedis(ctx context.Context, rawURL string, roles role, logger *slog.Logger) error {
+	opts := redis.Options{Retention: touchpointRetention, Logger: logger}
+	where := redactURL(rawURL)
+	hot, err := redis.Open(ctx, rawURL, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open analytics store (CLICKHOUSE_HOST %s): %w", cfg.ClickHouseHost, err)
-	}
-	return s, nil
-}
-
-// openRedis opens on Redis (REDIS_*), sharing one client, the hot state, the rate limiter
-// of the roles that take events, and the dedup ids of the consumer role.
-func (b *backends) openRedis(ctx context.Context, cfg *Config, roles role, logger *slog.Logger) error {
-	client := goredis.NewClient(&goredis.Options{
-		Addr: hostPort(cfg.RedisHost, cfg.RedisPort), Password: cfg.RedisPassword, DB: cfg.RedisDB,
-		DialTimeout: redis.DefaultTimeout, ReadTimeout: redis.DefaultTimeout, WriteTimeout: redis.DefaultTimeout,
-	})
-	b.closes = append(b.closes, client.Close)
-	opts := redis.Options{Client: client, Prefix: cfg.RedisPrefix, Retention: touchpointRetention, Logger: logger}
-	hot, err := redis.Open(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("open hot state (REDIS_HOST %s): %w", cfg.RedisHost, err)
+		return fmt.Errorf("open hot state (HOTSTATE_URL %s): %w", where, err)
 	}
 	b.hot = hot
 	b.closes = append(b.closes, hot.Close)
-	b.health["hotstate"] = func(ctx context.Context) error { return client.Ping(ctx).Err() }
+	b.health["hotstate"] = hot.Ping
 	if roles.has(roleIngestion | roleAPI) {
-		l, err := redis.OpenRateLimiter(ctx, opts)
+		l, err := redis.OpenRateLimiter(ctx, rawURL, opts)
 		if err != nil {
-			return fmt.Errorf("open rate limiter (REDIS_HOST %s): %w", cfg.RedisHost, err)
+			return fmt.Errorf("open rate limiter (HOTSTATE_URL %s): %w", where, err)
 		}
 		b.limit = l
 		b.closes = append(b.closes, l.Close)
 	}
 	if roles.has(roleConsumer) {
-		d, err := redis.OpenDedup(ctx, opts)
+		d, err := redis.OpenDedup(ctx, rawURL, opts)
 		if err != nil {
-			return fmt.Errorf("open dedup state (REDIS_HOST %s): %w", cfg.RedisHost, err)
+			return fmt.Errorf("open dedup state (HOTSTATE_URL %s): %w", where, err)
 		}
 		b.dedup = d
 		b.closes = append(b.closes, d.Close)

@@ -37,8 +37,14 @@ type Config struct {
 	ConsumerAddr    string
 	PprofAddr       string
 
-	// The distributed backends; each seam stays embedded while its own is unset.
-	DatabaseURL        string   // PostgreSQL metadata store
+	// The URL of each store (storeurl.go), after loadConfig: set, spelled by the seed's
+	// variables below, or by default in DataDir.
+	LogURL       string // wal: or kafka://
+	AnalyticsURL string // duckdb: or clickhouse://
+	HotStateURL  string // memory: or redis://
+	DatabaseURL  string // sqlite: or postgres://
+
+	// The seed's variables, which spell the distributed stores' URLs in parts.
 	KafkaBrokers       []string // Kafka log
 	KafkaTopic         string
 	KafkaPartitions    int
@@ -155,15 +161,28 @@ var settings = []setting{
 			c.PprofAddr, err = parseAddr(v)
 			return
 		}},
-	{env: "DATABASE_URL", flag: "database-url", def: "", help: "PostgreSQL URL of the metadata store (postgres://user:pass@host:5432/db); unset: SQLite in the data directory",
-		apply: func(c *Config, v string) error {
-			if v != "" && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
-				return fmt.Errorf("must be a postgres:// URL")
-			}
-			c.DatabaseURL = v
-			return nil
+	{env: "LOG_URL", flag: "log-url", def: "",
+		help:  "the log: wal:///path/to/wal (embedded) or kafka://broker:9092,broker:9092/topic?partitions=12&group=unmogrowp-consumer; default: wal: in the data directory",
+		apply: func(c *Config, v string) (err error) { c.LogURL, err = checkStoreURL(v, "wal", "kafka"); return }},
+	{env: "ANALYTICS_URL", flag: "analytics-url", def: "",
+		help: "the analytics store: duckdb:///path/to/analytics.duckdb (embedded) or clickhouse://user:pass@host:9000/database; default: duckdb: in the data directory",
+		apply: func(c *Config, v string) (err error) {
+			c.AnalyticsURL, err = checkStoreURL(v, "duckdb", "clickhouse")
+			return
 		}},
-	{env: "KAFKA_BROKERS", flag: "kafka-brokers", def: "", help: "comma-separated host:port of Kafka brokers for the log; unset: the write-ahead log in the data directory",
+	{env: "HOTSTATE_URL", flag: "hotstate-url", def: "",
+		help: "the hot state (touchpoint index, device attribution, dedup ids, rate limits): memory: (in process) or redis://:pass@host:6379/0?prefix=unmogrowp:; default: memory:",
+		apply: func(c *Config, v string) (err error) {
+			c.HotStateURL, err = checkStoreURL(v, "memory", "redis", "rediss")
+			return
+		}},
+	{env: "DATABASE_URL", flag: "database-url", def: "",
+		help: "the metadata store: sqlite:///path/to/metadata.db (embedded) or postgres://user:pass@host:5432/db; default: sqlite: in the data directory",
+		apply: func(c *Config, v string) (err error) {
+			c.DatabaseURL, err = checkStoreURL(v, "sqlite", "postgres", "postgresql")
+			return
+		}},
+	{env: "KAFKA_BROKERS", flag: "kafka-brokers", def: "", help: "comma-separated host:port of Kafka brokers for the log (with the KAFKA_ settings, another spelling of LOG_URL=kafka://…)",
 		apply: func(c *Config, v string) error {
 			c.KafkaBrokers = nil
 			for _, b := range strings.Split(v, ",") {
@@ -185,7 +204,7 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { c.KafkaGroup = v; return nonEmpty(v) }},
 	{env: "KAFKA_SESSION_TIMEOUT", flag: "kafka-session-timeout", def: "45s", help: "how long a consumer may go silent before the group gives its partitions to the others",
 		apply: func(c *Config, v string) (err error) { c.KafkaSession, err = parseDuration(v, time.Second); return }},
-	{env: "CLICKHOUSE_HOST", flag: "clickhouse-host", def: "", help: "ClickHouse host of the analytics store; unset: DuckDB in the data directory",
+	{env: "CLICKHOUSE_HOST", flag: "clickhouse-host", def: "", help: "ClickHouse host of the analytics store (with the CLICKHOUSE_ settings, another spelling of ANALYTICS_URL=clickhouse://…)",
 		apply: func(c *Config, v string) error { c.ClickHouseHost = v; return nil }},
 	{env: "CLICKHOUSE_PORT", flag: "clickhouse-port", def: "9000", help: "ClickHouse native protocol port",
 		apply: func(c *Config, v string) (err error) { c.ClickHousePort, err = parseInt(v, 1, 65535); return }},
@@ -195,7 +214,7 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { c.ClickHouseUsername = v; return nil }},
 	{env: "CLICKHOUSE_PASSWORD", flag: "clickhouse-password", def: "", help: "ClickHouse password",
 		apply: func(c *Config, v string) error { c.ClickHousePassword = v; return nil }},
-	{env: "REDIS_HOST", flag: "redis-host", def: "", help: "Redis host of the hot state (touchpoint index, device attribution, dedup ids, rate limits); unset: in process",
+	{env: "REDIS_HOST", flag: "redis-host", def: "", help: "Redis host of the hot state (with the REDIS_ settings, another spelling of HOTSTATE_URL=redis://…)",
 		apply: func(c *Config, v string) error { c.RedisHost = v; return nil }},
 	{env: "REDIS_PORT", flag: "redis-port", def: "6379", help: "Redis port",
 		apply: func(c *Config, v string) (err error) { c.RedisPort, err = parseInt(v, 1, 65535); return }},
@@ -315,8 +334,11 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	c := &Config{}
 	for _, s := range settings {
 		if err := s.apply(c, values[s.env]); err != nil {
-			return nil, fmt.Errorf("invalid configuration: %s (--%s, from %s) = %q: %v", s.env, s.flag, source[s.env], values[s.env], err)
+			return nil, fmt.Errorf("invalid configuration: %s (--%s, from %s) = %q: %v", s.env, s.flag, source[s.env], redactURL(values[s.env]), err)
 		}
+	}
+	if err := resolveStoreURLs(c, source); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

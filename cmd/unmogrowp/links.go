@@ -54,7 +54,7 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	db, err := openMetadata(ctx, *dataDir, *databaseURL, nil)
+	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), nil)
 	if err != nil {
 		return err
 	}

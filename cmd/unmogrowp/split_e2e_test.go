@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"os/exec"
 	"strings"
 	"sync"
@@ -33,7 +34,8 @@ import (
 // ClickHouse (the test servers of package testenv), each test on its own database, topic
 // and key prefix.
 type split struct {
-	env       []string // the deployment's configuration, as environment variables
+	env       []string // the deployment's configuration, as environment variables: the stores' URLs
+	seedEnv   []string // the same configuration in the seed's variables (KAFKA_BROKERS, ...)
 	brokers   []string // Kafka's
 	topic     string
 	pgURL     string
@@ -105,7 +107,15 @@ func newSplit(t *testing.T) *split {
 	t.Cleanup(kafkaCluster.Close)
 
 	d.brokers, d.topic = kafkaCluster.ListenAddrs(), name
+	analyticsURL := url.URL{Scheme: "clickhouse", User: url.UserPassword(d.ch.Username, d.ch.Password), Host: d.ch.Addr[0], Path: "/" + name}
 	d.env = []string{
+		"DATABASE_URL=" + d.pgURL,
+		"LOG_URL=kafka://" + strings.Join(kafkaCluster.ListenAddrs(), ",") + "/" + name + "?partitions=4",
+		"KAFKA_SESSION_TIMEOUT=6s",
+		"ANALYTICS_URL=" + analyticsURL.String(),
+		"HOTSTATE_URL=redis://" + redisAddr + "/0?prefix=" + url.QueryEscape(name+":"),
+	}
+	d.seedEnv = []string{
 		"DATABASE_URL=" + d.pgURL,
 		"KAFKA_BROKERS=" + strings.Join(kafkaCluster.ListenAddrs(), ","), "KAFKA_TOPIC=" + name, "KAFKA_PARTITIONS=4",
 		"KAFKA_SESSION_TIMEOUT=6s",
@@ -227,7 +237,7 @@ func (d *split) restart(t *testing.T) {
 // events reads the events from ClickHouse.
 func (d *split) events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Event {
 	t.Helper()
-	store, err := clickhouse.Open(context.Background(), d.ch)
+	store, err := clickhouse.Open(context.Background(), "", d.ch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,6 +260,9 @@ func TestSplitAttributionScenarios(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			d := newSplit(t)
+			if restart { // one run on each spelling of the stores' configuration
+				d.env = d.seedEnv
+			}
 			runScenarios(t, d, d.start, restart)
 		})
 	}
@@ -295,7 +308,7 @@ func TestSplitConsumerKilled(t *testing.T) {
 	wg.Wait()
 	d.waitDrained(t)
 
-	store, err := clickhouse.Open(context.Background(), d.ch)
+	store, err := clickhouse.Open(context.Background(), "", d.ch)
 	if err != nil {
 		t.Fatal(err)
 	}

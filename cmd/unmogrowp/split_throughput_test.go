@@ -59,6 +59,7 @@ func TestSplitThroughput(t *testing.T) {
 	hz := clockTicks(t)
 
 	d := newSplit(t)
+	d.env = d.seedEnv
 	d.env = append(d.env, "KAFKA_PARTITIONS="+strconv.Itoa(partitions)) // the last value of a key wins
 	app := d.createApp(t, "Throughput")
 	ing, con := d.startIngestion(t), d.startConsumer(t)
@@ -100,7 +101,7 @@ func TestSplitThroughput(t *testing.T) {
 	redisAfter, chAfter := redisCalls(t), clickhouseEvents(t, d)
 
 	// Every accepted event is in ClickHouse once (read after the measurement).
-	store, err := clickhouse.Open(context.Background(), d.ch)
+	store, err := clickhouse.Open(context.Background(), "", d.ch)
 	if err != nil {
 		t.Fatal(err)
 	}

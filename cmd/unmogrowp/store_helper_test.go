@@ -12,7 +12,7 @@ import (
 // storedIDs opens the stopped server's DuckDB file and counts each stored event id.
 func storedIDs(t *testing.T, dataDir string) map[string]int {
 	t.Helper()
-	s, err := duckdb.Open(filepath.Join(dataDir, "analytics.duckdb"), duckdb.Options{})
+	s, err := duckdb.Open(context.Background(), filepath.Join(dataDir, "analytics.duckdb"), duckdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func storedIDs(t *testing.T, dataDir string) map[string]int {
 // countStored counts the stopped server's stored events of an app ("" for all).
 func countStored(t *testing.T, dataDir, appID string) int64 {
 	t.Helper()
-	s, err := duckdb.Open(filepath.Join(dataDir, "analytics.duckdb"), duckdb.Options{})
+	s, err := duckdb.Open(context.Background(), filepath.Join(dataDir, "analytics.duckdb"), duckdb.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
