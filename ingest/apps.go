@@ -66,14 +66,17 @@ func (c *appCache) lookup(ctx context.Context, key string, kind unmogrowp.KeyKin
 	return app, err
 }
 
-// allow takes n events from the app's rate limit. It returns 0 when they may pass, or how
-// long the caller should wait before trying again.
+// allow takes n events from the app's rate limit: a token bucket that refills at
+// RateLimitPerSecond a second and holds at most as many (the burst is the limit, so an app
+// limited to 10/s takes 10 at once after an idle spell, not more). It returns 0 when they
+// may pass, or how long the caller should wait before trying again; n larger than the
+// limit never passes (Server.allow refuses it before asking).
 func (c *appCache) allow(app *unmogrowp.App, n int) time.Duration {
 	perSecond := app.Settings.RateLimitPerSecond
 	if perSecond <= 0 {
 		return 0
 	}
-	burst := max(perSecond, unmogrowp.MaxBatchEvents)
+	burst := perSecond
 	c.mu.Lock()
 	lim, ok := c.limiters[app.ID]
 	if !ok {

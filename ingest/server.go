@@ -292,10 +292,18 @@ type batchAccepted struct {
 }
 
 // allow takes n events or touchpoints from the app's rate limit. When they may not pass,
-// it answers 429 with Retry-After, counts them rejected and returns false. A shared limiter
-// that cannot be reached lets them pass (and logs it): the limit protects the pipeline,
-// and refusing every event while Redis is away would lose more than it protects.
+// it answers 429 with Retry-After, counts them rejected and returns false. A request of
+// more than the limit (a batch larger than the whole burst) can never pass: it is answered
+// 429 with Retry-After: 1 and a message saying so, whatever the limiter holds, so the
+// in-process and the shared limiter agree. A shared limiter that cannot be reached lets
+// them pass (and logs it): the limit protects the pipeline, and refusing every event while
+// Redis is away would lose more than it protects.
 func (s *Server) allow(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, n int) bool {
+	if perSecond := app.Settings.RateLimitPerSecond; perSecond > 0 && n > perSecond {
+		w.Header().Set("Retry-After", "1")
+		s.reject(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "This request holds %d events or touchpoints, more than the app's rate limit of %d per second: it can never pass whole; send at most %d at a time.", n, perSecond, perSecond), n)
+		return false
+	}
 	var wait time.Duration
 	if s.cfg.RateLimiter == nil {
 		wait = s.apps.allow(app, n)
