@@ -65,6 +65,7 @@ type backends struct {
 	store  analyticsStore
 	hot    unmogrowp.HotState
 	limit  ingest.RateLimiter                     // the apps' rate limits across processes; nil: each process's own
+	sigs   ingest.Signatures                      // signed requests seen, across processes; nil: each process's own
 	health map[string]func(context.Context) error // what /health asks, by name
 	closes []func() error                         // Close calls them, the last first
 }
@@ -269,7 +270,8 @@ func openClickHouse(ctx context.Context, cfg *Config, logger *slog.Logger) (*cli
 }
 
 // openRedis opens on Redis (REDIS_*), sharing one client, the hot state, the rate limiter
-// of the roles that take events, and the dedup ids of the consumer role.
+// of the roles that take events, the signature cache of the ingestion role, and the dedup
+// ids of the consumer role.
 func (b *backends) openRedis(ctx context.Context, cfg *Config, roles role, logger *slog.Logger) error {
 	client := goredis.NewClient(&goredis.Options{
 		Addr: hostPort(cfg.RedisHost, cfg.RedisPort), Password: cfg.RedisPassword, DB: cfg.RedisDB,
@@ -291,6 +293,14 @@ func (b *backends) openRedis(ctx context.Context, cfg *Config, roles role, logge
 		}
 		b.limit = l
 		b.closes = append(b.closes, l.Close)
+	}
+	if roles.has(roleIngestion) {
+		sigs, err := redis.OpenSignatures(ctx, opts)
+		if err != nil {
+			return fmt.Errorf("open signature cache (REDIS_HOST %s): %w", cfg.RedisHost, err)
+		}
+		b.sigs = sigs
+		b.closes = append(b.closes, sigs.Close)
 	}
 	if roles.has(roleConsumer) {
 		d, err := redis.OpenDedup(ctx, opts)

@@ -129,6 +129,7 @@ func (s *Server) Start() (err error) {
 			Log: b.log, Apps: b.meta, Links: b.meta, Devices: devices, Health: b.health,
 			TrustedProxies: s.cfg.TrustedProxies, CORSOrigins: s.cfg.CORSOrigins,
 			Registry: s.registry, Logger: s.logger.With("component", "ingest"), RateLimiter: b.limit,
+			Signatures: b.sigs,
 		})
 	}
 	if s.ingestLn != nil {
