@@ -107,6 +107,15 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// ForgetApp drops what the listener caches of the app (its keys, its links' app), so that
+// a rotated server key is refused from the next request on and a changed setting or a
+// deleted app takes effect at once: the API calls it when it changes an app in this
+// process. Other processes see the change within Config.AppCacheTTL.
+func (s *Server) ForgetApp(appID string) {
+	s.apps.forget(appID)
+	s.links.forget(appID)
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 

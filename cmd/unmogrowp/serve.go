@@ -174,10 +174,14 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 			"code_flow", google.ClientSecret != "" && google.RedirectURL != "")
 	}
 	b := s.backends
+	var appCache api.AppCache
+	if ing != nil {
+		appCache = ing
+	}
 	return api.New(api.Config{
 		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: ing, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
-		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(),
+		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 	})
 }
 
