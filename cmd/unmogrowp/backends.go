@@ -86,7 +86,7 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 		if err := requireDistributed(cfg, roles); err != nil {
 			return nil, err
 		}
-	} else if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
@@ -204,7 +204,7 @@ func openMetadata(ctx context.Context, dataDir, databaseURL string, logger *slog
 		}
 		return db, nil
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	db, err := sqlite.Open(filepath.Join(dataDir, "metadata.db"), logger.With("component", "sqlite"))
