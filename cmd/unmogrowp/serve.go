@@ -212,7 +212,8 @@ func (s *Server) serve(h http.Handler, ln net.Listener) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Go's own answers to requests it cannot parse are JSON too, as every other answer.
+		if err := srv.Serve(ingest.JSONProtocolErrors(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("listener stopped", "addr", ln.Addr(), "err", err)
 		}
 	}()
