@@ -27,9 +27,10 @@ type Signatures interface {
 
 var _ Signatures = (*replayCache)(nil)
 
-// MaxReplayEntries bounds the signatures an ingestion process remembers in memory (about
-// 40 bytes each, so about 40 MiB): past it the oldest timestamps are forgotten before
-// their window ends, and a replay of one of them is no longer caught.
+// MaxReplayEntries bounds the signatures an ingestion process remembers in memory (56 MiB
+// of heap measured when full, with claims spread over 300 seconds): past it the oldest
+// timestamps are forgotten before their window ends, and a replay of one of them is no
+// longer caught. It holds 300 s of about 3,500 signed requests a second.
 const MaxReplayEntries = 1 << 20
 
 // replayCache is the in-process Signatures: the claims by second of X-Timestamp, so that

@@ -16,9 +16,9 @@ import (
 //
 // A claim is one key, "sig:{app}:<timestamp>:<first 16 bytes of the MAC in hex>", set with
 // SET NX and a TTL up to the end of the request's window (PX, from Options.Now), so Redis
-// holds each signature for at most the window (about 110 bytes a key). On error
-// (EUNAVAILABLE when Redis cannot be reached or after Close, ctx.Err() when ctx is done)
-// the caller decides; ingestion falls back to its in-process cache.
+// holds each signature for at most the window: 136 bytes a key (MEMORY USAGE, default
+// prefix). On error (EUNAVAILABLE when Redis cannot be reached or after Close, ctx.Err()
+// when ctx is done) the caller decides; ingestion falls back to its in-process cache.
 type Signatures struct {
 	c *conn
 }
