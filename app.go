@@ -3,7 +3,9 @@ package unmogrowp
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // App is a mobile or web app whose events and touchpoints UnMoGrowP attributes.
@@ -20,6 +22,21 @@ type App struct {
 	SigningSecret string // for request signing by the SDK when RequireSignature is on
 	Settings      AppSettings
 	CreatedAt     time.Time
+}
+
+// MaxAppNameLen is the longest name an app may have, in characters.
+const MaxAppNameLen = 200
+
+// ValidateAppName checks an app's name: not blank, at most MaxAppNameLen characters. It
+// returns an *Error with code EINVALID naming the rule broken.
+func ValidateAppName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return Errorf(EINVALID, "name is required.")
+	}
+	if utf8.RuneCountInString(name) > MaxAppNameLen {
+		return Errorf(EINVALID, "name must be at most %d characters.", MaxAppNameLen)
+	}
+	return nil
 }
 
 // AppSettings are an app's attribution and ingestion settings. The zero value is not valid:

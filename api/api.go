@@ -60,7 +60,20 @@ type Config struct {
 	Google *GoogleConfig
 	// Dashboard is the dashboard, served at / (nil: 404).
 	Dashboard http.Handler
+	// AppCache is told when an app's server key is rotated, or the app updated or deleted,
+	// so that a cache of apps by key in this process forgets it at once: in `serve`, the
+	// ingestion listener. nil: none to tell.
+	AppCache AppCache
 }
+
+// AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server).
+type AppCache interface {
+	// ForgetApp drops what the cache holds of the app, so that its next lookup asks the
+	// store.
+	ForgetApp(appID string)
+}
+
+var _ AppCache = (*ingest.Server)(nil)
 
 // Limits of GET /api/apps/{app_id}/installs.
 const (
@@ -237,7 +250,8 @@ func (s *Server) authorizeApp(r *http.Request, appID string) (*unmogrowp.App, er
 }
 
 // queryRange reads the from and to query parameters; each is zero when absent. It returns
-// EINVALID naming the one that is not a time.
+// EINVALID naming the one that is not a time, or when both are given and to is before from
+// (the reports' and installs' answer alike).
 func queryRange(q url.Values) (from, to time.Time, err error) {
 	for _, p := range []struct {
 		name string
@@ -249,7 +263,14 @@ func queryRange(q url.Values) (from, to time.Time, err error) {
 			}
 		}
 	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return time.Time{}, time.Time{}, errRangeReversed()
+	}
 	return from, to, nil
+}
+
+func errRangeReversed() error {
+	return unmogrowp.Errorf(unmogrowp.EINVALID, "to must not be before from.")
 }
 
 func errNoApp() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such app.") }

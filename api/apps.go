@@ -117,6 +117,7 @@ func (s *Server) handleDeleteApp(w http.ResponseWriter, r *http.Request, app *un
 		s.fail(w, "delete app", err)
 		return
 	}
+	s.forgetApp(app.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -126,6 +127,7 @@ func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request, app *un
 		s.fail(w, "rotate server key", err)
 		return
 	}
+	s.forgetApp(app.ID) // the old key stops working on this process's ingestion listener now
 	ingest.WriteJSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app), ServerKey: key})
 }
 
@@ -167,7 +169,15 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unm
 		s.fail(w, "update app", err)
 		return
 	}
+	s.forgetApp(app.ID)
 	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app))
+}
+
+// forgetApp tells the AppCache, if any, that the app changed.
+func (s *Server) forgetApp(appID string) {
+	if s.cfg.AppCache != nil {
+		s.cfg.AppCache.ForgetApp(appID)
+	}
 }
 
 // decodeSettings decodes a settings object over settings: only the keys present change. A

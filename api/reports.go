@@ -47,8 +47,8 @@ func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQ
 		if q.from.IsZero() {
 			q.from = q.to.Add(-DefaultReportRange)
 		}
-		if q.to.Before(q.from) {
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "to must not be before from."))
+		if q.to.Before(q.from) { // a from after the default to
+			ingest.WriteError(w, errRangeReversed())
 			return
 		}
 		h(w, r, q)

@@ -123,7 +123,7 @@ func Open(_ context.Context, rawURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open duckdb: threads must not be negative, got %d", opts.Threads)
 	}
 	if path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("open duckdb: %w", err)
 		}
 	}

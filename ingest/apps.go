@@ -12,7 +12,8 @@ import (
 )
 
 // appCache keeps apps looked up by key for a short while, so the metadata store is not
-// asked on every request; a rotated key or a changed setting takes effect within ttl.
+// asked on every request; a rotated key or a changed setting takes effect within ttl, or
+// at once when forget is told of it (Server.ForgetApp).
 // It also holds each app's rate limiter, which must outlive cache entries.
 type appCache struct {
 	store unmogrowp.AppStore
@@ -22,6 +23,7 @@ type appCache struct {
 	mu       sync.Mutex
 	byKey    map[cacheKey]cachedApp
 	limiters map[string]*rate.Limiter
+	gen      uint64 // counts forget calls: a lookup that raced one does not cache what it read
 }
 
 type cacheKey struct {
@@ -45,6 +47,7 @@ func (c *appCache) lookup(ctx context.Context, key string, kind unmogrowp.KeyKin
 	k := cacheKey{key, kind}
 	c.mu.Lock()
 	e, ok := c.byKey[k]
+	gen := c.gen
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
 		return e.app, e.err
@@ -54,6 +57,10 @@ func (c *appCache) lookup(ctx context.Context, key string, kind unmogrowp.KeyKin
 		return nil, err // a store failure is not cached
 	}
 	c.mu.Lock()
+	if c.gen != gen { // an app changed meanwhile: what was read may be its old key
+		c.mu.Unlock()
+		return app, err
+	}
 	if len(c.byKey) > 100_000 { // bound memory under a flood of distinct bad keys
 		clear(c.byKey)
 	}
@@ -66,14 +73,30 @@ func (c *appCache) lookup(ctx context.Context, key string, kind unmogrowp.KeyKin
 	return app, err
 }
 
-// allow takes n events from the app's rate limit. It returns 0 when they may pass, or how
-// long the caller should wait before trying again.
+// forget drops the app's cached keys, so that the next request with any of them asks the
+// store: a rotated key stops working at once, a changed setting takes effect.
+func (c *appCache) forget(appID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for k, e := range c.byKey {
+		if e.app != nil && e.app.ID == appID {
+			delete(c.byKey, k)
+		}
+	}
+}
+
+// allow takes n events from the app's rate limit: a token bucket that refills at
+// RateLimitPerSecond a second and holds at most as many (the burst is the limit, so an app
+// limited to 10/s takes 10 at once after an idle spell, not more). It returns 0 when they
+// may pass, or how long the caller should wait before trying again; n larger than the
+// limit never passes (Server.allow refuses it before asking).
 func (c *appCache) allow(app *unmogrowp.App, n int) time.Duration {
 	perSecond := app.Settings.RateLimitPerSecond
 	if perSecond <= 0 {
 		return 0
 	}
-	burst := max(perSecond, unmogrowp.MaxBatchEvents)
+	burst := perSecond
 	c.mu.Lock()
 	lim, ok := c.limiters[app.ID]
 	if !ok {

@@ -30,10 +30,13 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
 	}
 	if app.Settings.RequireSignature && kind == unmogrowp.SDKKey {
 		// The signature covers "<X-Timestamp>.<raw body>"; a GET's body is normally empty,
-		// so the SDK signs "<X-Timestamp>.".
-		body, err := readBody(r, unmogrowp.MaxEventBytes, nil)
+		// so the SDK signs "<X-Timestamp>.". It is not claimed against replays as the event
+		// endpoints' are: it covers no query, so every lookup of an app in one second has the
+		// same signature, and replaying a read only answers what the first answer said.
+		var wire []byte
+		_, err := readWireBody(r, unmogrowp.MaxEventBytes, nil, &wire)
 		if err == nil {
-			err = verifySignature(r, body, app.SigningSecret, s.cfg.Now())
+			_, _, err = verifySignature(r, wire, app.SigningSecret, s.cfg.Now())
 		}
 		if err != nil {
 			writeError(w, err)

@@ -43,6 +43,18 @@ func newLinkCache(links unmogrowp.LinkStore, apps unmogrowp.AppStore, ttl time.D
 	return &linkCache{links: links, apps: apps, ttl: ttl, now: now, byID: map[string]cachedLink{}}
 }
 
+// forget drops the cached links of the app, so that their next click reads the app's
+// settings and URLs again.
+func (c *linkCache) forget(appID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.byID {
+		if e.app != nil && e.app.ID == appID {
+			delete(c.byID, id)
+		}
+	}
+}
+
 // lookup returns the link with the id and its app, from the cache or the store. The link
 // and app are shared: callers must not change them. It returns ENOTFOUND for an unknown
 // link or one whose app is gone, and the store's error when the store fails (not cached).

@@ -45,6 +45,10 @@ type Config struct {
 	// RateLimiter enforces the apps' rate_limit_per_second across every ingestion process
 	// (package redis); nil: each process enforces it alone, in memory.
 	RateLimiter RateLimiter
+	// Signatures refuses a replayed signed request across every ingestion process (package
+	// redis); nil: each process remembers the signatures it accepted, in memory, up to
+	// MaxReplayEntries.
+	Signatures Signatures
 }
 
 // RateLimiter is a per-app rate limit shared by the processes that use it.
@@ -65,6 +69,7 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics
 	bufs    sync.Pool
+	replays *replayCache // the process's signatures; cfg.Signatures when none is shared
 }
 
 // New returns the ingestion listener's handler for cfg.
@@ -81,6 +86,10 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, apps: newAppCache(cfg.Apps, cfg.AppCacheTTL, cfg.Now),
 		links: newLinkCache(cfg.Links, cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry),
+		replays: newReplayCache(cfg.Now, MaxReplayEntries),
+	}
+	if s.cfg.Signatures == nil {
+		s.cfg.Signatures = s.replays
 	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
@@ -123,6 +132,15 @@ func (s *Server) RoutePatterns() []string {
 		out = append(out, rt.pattern)
 	}
 	return out
+}
+
+// ForgetApp drops what the listener caches of the app (its keys, its links' app), so that
+// a rotated server key is refused from the next request on and a changed setting or a
+// deleted app takes effect at once: the API calls it when it changes an app in this
+// process. Other processes see the change within Config.AppCacheTTL.
+func (s *Server) ForgetApp(appID string) {
+	s.apps.forget(appID)
+	s.links.forget(appID)
 }
 
 // ServeHTTP implements http.Handler.
@@ -197,17 +215,31 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 	}
 	buf := s.getBuf()
 	defer s.bufs.Put(buf)
-	body, err := readBody(r, limit, buf.body[:0])
+	signed := app.Settings.RequireSignature && kind == unmogrowp.SDKKey
+	var wire []byte // the body as received, which the signature covers
+	wirep := &wire
+	if !signed {
+		wirep = nil
+	}
+	body, err := readWireBody(r, limit, buf.body[:0], wirep)
 	buf.body = body[:0]
 	if err != nil {
 		s.reject(w, err, 1)
 		return
 	}
-	if app.Settings.RequireSignature && kind == unmogrowp.SDKKey {
-		if err := verifySignature(r, body, app.SigningSecret, s.cfg.Now()); err != nil {
+	if signed {
+		release, err := s.checkSignature(r, app, wire)
+		if err != nil {
 			s.reject(w, err, 1)
 			return
 		}
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer func() {
+			if sw.status == http.StatusTooManyRequests || sw.status >= 500 { // nothing accepted
+				release()
+			}
+		}()
 	}
 	s.accept(w, r, app, kind, body, batch, buf)
 }
@@ -335,10 +367,18 @@ type batchAccepted struct {
 }
 
 // allow takes n events or touchpoints from the app's rate limit. When they may not pass,
-// it answers 429 with Retry-After, counts them rejected and returns false. A shared limiter
-// that cannot be reached lets them pass (and logs it): the limit protects the pipeline,
-// and refusing every event while Redis is away would lose more than it protects.
+// it answers 429 with Retry-After, counts them rejected and returns false. A request of
+// more than the limit (a batch larger than the whole burst) can never pass: it is answered
+// 429 with Retry-After: 1 and a message saying so, whatever the limiter holds, so the
+// in-process and the shared limiter agree. A shared limiter that cannot be reached lets
+// them pass (and logs it): the limit protects the pipeline, and refusing every event while
+// Redis is away would lose more than it protects.
 func (s *Server) allow(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, n int) bool {
+	if perSecond := app.Settings.RateLimitPerSecond; perSecond > 0 && n > perSecond {
+		w.Header().Set("Retry-After", "1")
+		s.reject(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "This request holds %d events or touchpoints, more than the app's rate limit of %d per second: it can never pass whole; send at most %d at a time.", n, perSecond, perSecond), n)
+		return false
+	}
 	var wait time.Duration
 	if s.cfg.RateLimiter == nil {
 		wait = s.apps.allow(app, n)
@@ -394,31 +434,33 @@ func (s *Server) authenticate(r *http.Request) (*unmogrowp.App, unmogrowp.KeyKin
 }
 
 // verifySignature checks X-Timestamp and X-Signature: sha256=<hex HMAC-SHA256(secret,
-// "<X-Timestamp>.<raw body>")>.
-func verifySignature(r *http.Request, body []byte, secret string, now time.Time) error {
+// "<X-Timestamp>.<raw body>")>, where the raw body is wire, the bytes received (still
+// compressed when Content-Encoding says so). It returns the timestamp and the MAC, which
+// identify the signed request.
+func verifySignature(r *http.Request, wire []byte, secret string, now time.Time) (int64, []byte, error) {
 	ts, sig := r.Header.Get("X-Timestamp"), r.Header.Get("X-Signature")
 	if ts == "" || sig == "" {
-		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "This app requires signed requests: send X-Timestamp and X-Signature.")
+		return 0, nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "This app requires signed requests: send X-Timestamp and X-Signature.")
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Timestamp must be unix seconds.")
+		return 0, nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Timestamp must be unix seconds.")
 	}
 	if d := now.Sub(time.Unix(sec, 0)); d > SignatureMaxSkew || d < -SignatureMaxSkew {
-		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Timestamp is more than 300 seconds from the server's clock.")
+		return 0, nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Timestamp is more than 300 seconds from the server's clock.")
 	}
 	got, err := hex.DecodeString(strings.TrimPrefix(sig, "sha256="))
 	if err != nil || !strings.HasPrefix(sig, "sha256=") {
-		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Signature must be sha256=<hex>.")
+		return 0, nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Signature must be sha256=<hex>.")
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(ts))
 	mac.Write([]byte{'.'})
-	mac.Write(body)
+	mac.Write(wire)
 	if !hmac.Equal(got, mac.Sum(nil)) {
-		return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Signature does not match the body.")
+		return 0, nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "X-Signature does not match the body.")
 	}
-	return nil
+	return sec, got, nil
 }
 
 // Sign returns the X-Signature value for a body sent at ts with the app's signing secret:
@@ -433,15 +475,40 @@ func Sign(secret string, ts int64, body []byte) string {
 // readBody reads the request body into buf, decompressing gzip, and fails with ETOOLARGE
 // past limit bytes (after decompression) and EINVALID for an unreadable body.
 func readBody(r *http.Request, limit int64, buf []byte) ([]byte, error) {
+	return readWireBody(r, limit, buf, nil)
+}
+
+// readWireBody is readBody that, when wire is not nil, also sets *wire to the body as it
+// was received, which a signature covers: the body itself without Content-Encoding, else
+// the compressed bytes (at most MaxBatchBytes+1 of them are read, as for readBody).
+func readWireBody(r *http.Request, limit int64, buf []byte, wire *[]byte) (body []byte, err error) {
 	if r.ContentLength > limit && r.Header.Get("Content-Encoding") == "" {
 		return buf, tooLarge(limit)
 	}
+	start := len(buf)
 	var src io.Reader = r.Body
 	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
 	case "", "identity":
+		if wire != nil {
+			defer func() { *wire = body[start:] }()
+		}
 	case "gzip":
-		zr, err := gzip.NewReader(io.LimitReader(r.Body, unmogrowp.MaxBatchBytes+1))
-		if err != nil {
+		in := io.LimitReader(r.Body, unmogrowp.MaxBatchBytes+1)
+		if wire != nil {
+			tee := &appender{}
+			in = io.TeeReader(in, tee)
+			defer func() {
+				// The gzip reader may stop short of the body's end: the signature covers it all.
+				if err == nil {
+					if _, cerr := io.Copy(io.Discard, in); cerr != nil {
+						err = unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+					}
+				}
+				*wire = tee.b
+			}()
+		}
+		zr, zerr := gzip.NewReader(in)
+		if zerr != nil {
 			return buf, unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid gzip.")
 		}
 		defer zr.Close()
@@ -449,14 +516,13 @@ func readBody(r *http.Request, limit int64, buf []byte) ([]byte, error) {
 	default:
 		return buf, unmogrowp.Errorf(unmogrowp.EINVALID, "Content-Encoding %q is not supported; send gzip or no encoding.", enc)
 	}
-	n := len(buf)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
 		k, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+k]
-		if int64(len(buf)-n) > limit {
+		if int64(len(buf)-start) > limit {
 			return buf, tooLarge(limit)
 		}
 		if err == io.EOF {
@@ -470,6 +536,14 @@ func readBody(r *http.Request, limit int64, buf []byte) ([]byte, error) {
 			return buf, unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
 		}
 	}
+}
+
+// appender is an io.Writer that appends to b.
+type appender struct{ b []byte }
+
+func (a *appender) Write(p []byte) (int, error) {
+	a.b = append(a.b, p...)
+	return len(p), nil
 }
 
 func tooLarge(limit int64) error {

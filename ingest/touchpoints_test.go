@@ -148,7 +148,7 @@ func TestTouchpointsBadRequests(t *testing.T) {
 }
 
 func TestTouchpointsRateLimit(t *testing.T) {
-	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RateLimitPerSecond = 100 })
+	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RateLimitPerSecond = 1000 })
 	link := f.link(f.app, unmogrowp.Link{MediaSource: "net"})
 	many := `[` + strings.TrimSuffix(strings.Repeat(`{"type":"click","media_source":"x"},`, 1000), ",") + `]`
 	if r := f.server("/v1/touchpoints", many); r.Code != 200 {

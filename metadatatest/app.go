@@ -188,6 +188,7 @@ func invalidCases() []struct {
 	}{
 		{"EmptyName", "name", func(a *unmogrowp.App) { a.Name = "" }},
 		{"BlankName", "name", func(a *unmogrowp.App) { a.Name = "  \t" }},
+		{"LongName", "at most 200 characters", func(a *unmogrowp.App) { a.Name = strings.Repeat("é", 201) }},
 		{"ClickLookbackHigh", "click_lookback_days", func(a *unmogrowp.App) { a.Settings.ClickLookbackDays = 31 }},
 		{"ClickLookbackZero", "click_lookback_days", func(a *unmogrowp.App) { a.Settings.ClickLookbackDays = 0 }},
 		{"ViewLookback", "view_lookback_hours", func(a *unmogrowp.App) { a.Settings.ViewLookbackHours = 169 }},

@@ -21,10 +21,10 @@ import (
 //     events or touchpoints; on false answer 429 with Retry-After: 1 (the window resets
 //     within a second).
 //   - perSecond <= 0 means no limit (no round trip); n <= 0 is always allowed.
-//   - A request is allowed when the window's count plus n stays within perSecond, or when
-//     it is the window's first request (so a batch larger than the limit is not refused
-//     for ever, as the in-process limiter's burst of at least a full batch allows it). An
-//     allowed request adds n; a refused one adds nothing.
+//   - A request is allowed when the window's count plus n stays within perSecond: the
+//     burst is the limit, as the in-process limiter's. So n > perSecond is never allowed
+//     (the ingestion server refuses such a batch before asking, with a message saying it
+//     can never pass whole). An allowed request adds n; a refused one adds nothing.
 //   - On error (EUNAVAILABLE when Redis cannot be reached or after Close, ctx.Err() when
 //     ctx is done) the limit is unknown: the caller decides; failing open (accept, log)
 //     keeps ingestion up while Redis is down, which the log can absorb.
@@ -44,12 +44,11 @@ func OpenRateLimiter(ctx context.Context, rawURL string, opts Options) (*RateLim
 	return &RateLimiter{c: c}, nil
 }
 
-// allowScript adds ARGV[1] to the counter KEYS[1] unless that takes a counter already
-// started past ARGV[2], and returns 1 when it added. A new counter expires after ARGV[3]
-// ms.
+// allowScript adds ARGV[1] to the counter KEYS[1] unless that takes it past ARGV[2], and
+// returns 1 when it added. A new counter expires after ARGV[3] ms.
 var allowScript = newScript(`
 local cur, n = tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[1])
-if cur > 0 and cur + n > tonumber(ARGV[2]) then return 0 end
+if cur + n > tonumber(ARGV[2]) then return 0 end
 redis.call('INCRBY', KEYS[1], n)
 if cur == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1

@@ -48,11 +48,16 @@ func TestRateLimiter(t *testing.T) {
 	ok, err = b.Allow(ctx, "app1", 10, 100)
 	check("10 more", ok, err, true)
 
-	// A window's first request passes whatever its size; the next ones wait.
+	// The burst is the limit: a batch larger than the limit never passes, not even first
+	// in its window, and takes nothing from it.
 	c.Advance(time.Second)
 	ok, err = a.Allow(ctx, "app1", 500, 100)
-	check("a batch of 500 first in its window", ok, err, true)
-	ok, err = b.Allow(ctx, "app1", 1, 100)
+	check("a batch of 500 first in its window", ok, err, false)
+	ok, err = b.Allow(ctx, "app1", 101, 100)
+	check("a batch of 101", ok, err, false)
+	ok, err = b.Allow(ctx, "app1", 100, 100)
+	check("a batch of 100 after them", ok, err, true)
+	ok, err = a.Allow(ctx, "app1", 1, 100)
 	check("one after it", ok, err, false)
 
 	// Counters expire a few seconds after their window.

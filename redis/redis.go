@@ -1,6 +1,7 @@
 // Package redis keeps the hot state on Redis, shared by every consumer of the distributed
-// deployment: the touchpoint index and device decisions (HotState), the dedup ids (Dedup)
-// and the ingestion rate-limit counters (RateLimiter). It talks to Redis 7 with go-redis v9.
+// deployment: the touchpoint index and device decisions (HotState), the dedup ids (Dedup),
+// the ingestion rate-limit counters (RateLimiter) and the signed requests ingestion accepted
+// (Signatures). It talks to Redis 7 with go-redis v9.
 //
 // # Keys
 //
@@ -13,6 +14,7 @@
 //	{prefix}dev:{app}:{device} a device's latest install decision (record.go), no expiry (like package inmem)
 //	{prefix}d:{app}:{hash}     a dedup entry: the 128-bit hash of the event id → "receive-time-ms partition:offset", expiring after the window
 //	{prefix}rl:{app}:{second}  an app's rate-limit counter of one second
+//	{prefix}sig:{app}:{ts}:{mac} a signed request's claim, expiring when its X-Timestamp's window ends
 //	{prefix}watermarks         the hot state's watermarks: a hash, partition → offset
 //
 // Touchpoint ids are not indexed in sorted sets: a "tp:ID" key reads the record itself.
@@ -78,7 +80,7 @@ const (
 	DefaultRetention = 30 * 24 * time.Hour
 )
 
-// Options configure a HotState, a Dedup or a RateLimiter. Zero fields take the defaults.
+// Options configure a HotState, a Dedup, a RateLimiter or a Signatures. Zero fields take the defaults.
 // Each of them ignores the fields meant for the others.
 type Options struct {
 	// Client is the Redis client to use, a *goredis.Client (or a *goredis.ClusterClient: the

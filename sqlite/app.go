@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
@@ -201,8 +200,8 @@ func validateApp(app *unmogrowp.App) error {
 	if app == nil {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "An app is required.")
 	}
-	if strings.TrimSpace(app.Name) == "" {
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "name is required.")
+	if err := unmogrowp.ValidateAppName(app.Name); err != nil {
+		return err
 	}
 	return app.Settings.Validate()
 }

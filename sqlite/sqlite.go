@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -52,7 +53,9 @@ type DB struct {
 var _ unmogrowp.AppStore = (*DB)(nil)
 
 // Open opens, creating it if needed, the SQLite metadata store at path and applies the
-// migrations it has not yet applied. logger may be nil.
+// migrations it has not yet applied. logger may be nil. A new file is made readable by
+// its owner alone (0600), and so are its -wal and -shm files, which SQLite creates with
+// the mode of the database file: it holds password and key hashes.
 func Open(path string, logger *slog.Logger) (*DB, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -64,8 +67,13 @@ func Open(path string, logger *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: path %q must not contain '?' or '#'", path)
 	}
 
+	// An empty file is an empty database to SQLite: create it with the mode SQLite copies.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	f.Close()
 	db := &DB{path: path, logger: logger}
-	var err error
 	if db.write, err = openPool(path, false); err != nil {
 		return nil, err
 	}

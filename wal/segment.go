@@ -175,7 +175,7 @@ func readCommit(dir string) (int64, error) {
 // rename it over the old one, fsync the directory.
 func writeCommit(dir string, next int64) error {
 	tmp := filepath.Join(dir, commitName+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("write commit file: %w", err)
 	}

@@ -64,6 +64,7 @@ type backends struct {
 	store  analyticsStore
 	hot    unmogrowp.HotState
 	limit  ingest.RateLimiter                     // the apps' rate limits across processes; nil: each process's own
+	sigs   ingest.Signatures                      // signed requests seen, across processes; nil: each process's own
 	health map[string]func(context.Context) error // what /health asks, by name
 	closes []func() error                         // Close calls them, the last first
 }
@@ -84,7 +85,7 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 		if err := requireDistributed(cfg, roles); err != nil {
 			return nil, err
 		}
-	} else if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	} else if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
@@ -233,7 +234,7 @@ func openMetadata(ctx context.Context, databaseURL string, logger *slog.Logger) 
 		if err != nil {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
 		db, err := sqlite.Open(path, logger.With("component", "sqlite"))
@@ -290,8 +291,8 @@ func (b *backends) Close() error {
 }
 
 // openRedis opens on the Redis server of rawURL the hot state, the rate limiter of the
-// roles that take events, and the dedup ids of the consumer role, each with its own
-// client.
+// roles that take events, the signature cache of the ingestion role, and the dedup ids of
+// the consumer role, each with its own client.
 func (b *backends) openRedis(ctx context.Context, rawURL string, roles role, logger *slog.Logger) error {
 	opts := redis.Options{Retention: touchpointRetention, Logger: logger}
 	where := redactURL(rawURL)
@@ -309,6 +310,14 @@ func (b *backends) openRedis(ctx context.Context, rawURL string, roles role, log
 		}
 		b.limit = l
 		b.closes = append(b.closes, l.Close)
+	}
+	if roles.has(roleIngestion) {
+		sigs, err := redis.OpenSignatures(ctx, rawURL, opts)
+		if err != nil {
+			return fmt.Errorf("open signature cache (HOTSTATE_URL %s): %w", where, err)
+		}
+		b.sigs = sigs
+		b.closes = append(b.closes, sigs.Close)
 	}
 	if roles.has(roleConsumer) {
 		d, err := redis.OpenDedup(ctx, rawURL, opts)

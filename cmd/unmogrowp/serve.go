@@ -133,6 +133,7 @@ func (s *Server) Start() (err error) {
 			Log: b.log, Apps: b.meta, Links: b.meta, Devices: devices, Health: b.health,
 			TrustedProxies: s.cfg.TrustedProxies, CORSOrigins: s.cfg.CORSOrigins,
 			Registry: s.registry, Logger: s.logger.With("component", "ingest"), RateLimiter: b.limit,
+			Signatures: b.sigs,
 		})
 	}
 	if s.ingestLn != nil {
@@ -203,10 +204,14 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 			"code_flow", google.ClientSecret != "" && google.RedirectURL != "")
 	}
 	b := s.backends
+	var appCache api.AppCache
+	if ing != nil {
+		appCache = ing
+	}
 	return api.New(api.Config{
 		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: ing, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
-		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(),
+		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 	})
 }
 
@@ -237,7 +242,8 @@ func (s *Server) serve(h http.Handler, ln net.Listener) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Go's own answers to requests it cannot parse are JSON too, as every other answer.
+		if err := srv.Serve(ingest.JSONProtocolErrors(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("listener stopped", "addr", ln.Addr(), "err", err)
 		}
 	}()
