@@ -21,10 +21,9 @@ import (
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/kafka"
+	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/pipeline"
-	"github.com/unmogrowp/unmogrowp/postgres"
 	"github.com/unmogrowp/unmogrowp/redis"
-	"github.com/unmogrowp/unmogrowp/sqlite"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
 
@@ -197,7 +196,7 @@ func openMetadata(ctx context.Context, dataDir, databaseURL string, logger *slog
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if databaseURL != "" {
-		db, err := postgres.Open(ctx, databaseURL, postgres.WithLogger(logger.With("component", "postgres")))
+		db, err := metadata.Open(ctx, databaseURL, metadata.Options{Logger: logger.With("component", "postgres")})
 		if err != nil {
 			return nil, fmt.Errorf("open metadata store (DATABASE_URL): %w", err)
 		}
@@ -206,7 +205,7 @@ func openMetadata(ctx context.Context, dataDir, databaseURL string, logger *slog
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	db, err := sqlite.Open(filepath.Join(dataDir, "metadata.db"), logger.With("component", "sqlite"))
+	db, err := metadata.Open(ctx, metadata.SQLiteURL(filepath.Join(dataDir, "metadata.db")), metadata.Options{Logger: logger.With("component", "sqlite")})
 	if err != nil {
 		return nil, fmt.Errorf("open metadata store: %w", err)
 	}

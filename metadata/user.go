@@ -1,28 +1,26 @@
-package sqlite
+package metadata
 
 import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
 
-var _ unmogrowp.UserStore = (*DB)(nil)
-
 // userColumns are the columns scanUser reads, in its order.
 const userColumns = `id, email, name, google_subject, created_at`
 
+// googleAttempts is how many times GoogleUser runs its transaction when a concurrent one
+// made or linked the same user first.
+const googleAttempts = 3
+
 // CreateUser validates the user (User.Validate, which normalizes the email), fills its ID
 // and CreatedAt and stores it with passwordHash. Returns EINVALID for a nil or invalid
-// user, ECONFLICT if another user has the email or the Google subject. An ID the caller
-// set is replaced.
+// user or text the engine cannot store, ECONFLICT if another user has the email or the
+// Google subject. An ID the caller set is replaced.
 func (db *DB) CreateUser(ctx context.Context, user *unmogrowp.User, passwordHash string) error {
 	if user == nil {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "A user is required.")
@@ -30,70 +28,56 @@ func (db *DB) CreateUser(ctx context.Context, user *unmogrowp.User, passwordHash
 	if err := user.Validate(); err != nil {
 		return err
 	}
-	tx, err := db.write.BeginTx(ctx, nil) // holds the write lock from BEGIN: see dsn
-	if err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	defer tx.Rollback()
-	if err := db.insertUser(ctx, tx, user, passwordHash); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	return nil
-}
-
-// insertUser checks that the user's email and Google subject are free and inserts the user,
-// in tx, filling its ID and CreatedAt.
-func (db *DB) insertUser(ctx context.Context, tx *sql.Tx, user *unmogrowp.User, passwordHash string) error {
-	var taken bool
-	if err := tx.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)`, user.Email).Scan(&taken); err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	if taken {
-		return errEmailTaken()
-	}
-	if user.GoogleSubject != "" {
-		if err := tx.QueryRowContext(ctx,
-			`SELECT EXISTS (SELECT 1 FROM users WHERE google_subject = ?)`, user.GoogleSubject).Scan(&taken); err != nil {
-			return fmt.Errorf("create user: %w", err)
-		}
-		if taken {
-			return errGoogleTaken()
-		}
-	}
-	id, err := unmogrowp.NewID(unmogrowp.UserIDPrefix)
-	if err != nil {
-		return fmt.Errorf("create user: %w", err)
-	}
-	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
-	if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, password_hash,
-		google_subject, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, user.Email, user.Name, passwordHash, nullString(user.GoogleSubject), created.UnixMicro(),
-	); err != nil {
-		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
-			// The checks above run under the write lock, so this is a backstop only.
+	err := db.insertUser(ctx, db.write, user, passwordHash)
+	if db.d.broke(err, unique, "users.google_subject") {
+		// Both taken: the email is named, whichever constraint the engine checked first.
+		if _, _, e := db.UserByEmail(ctx, user.Email); e == nil {
 			return errEmailTaken()
 		}
-		return fmt.Errorf("create user: %w", err)
+	}
+	return db.userError("create user", err)
+}
+
+// execer is what insertUser runs on: the write pool, or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertUser inserts the user, filling its ID and CreatedAt on success. The unique
+// constraints decide, atomically, whether the email and the Google subject are free: a
+// duplicate is the engine's unique violation, which userError turns into ECONFLICT.
+func (db *DB) insertUser(ctx context.Context, q execer, user *unmogrowp.User, passwordHash string) error {
+	id, err := unmogrowp.NewID(unmogrowp.UserIDPrefix)
+	if err != nil {
+		return err
+	}
+	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
+	if _, err := q.ExecContext(ctx, db.q(`INSERT INTO users (id, email, name, password_hash,
+		google_subject, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		id, user.Email, user.Name, passwordHash, nullString(user.GoogleSubject), created.UnixMicro(),
+	); err != nil {
+		return err
 	}
 	user.ID = id
 	user.CreatedAt = created
 	return nil
 }
 
+// userError turns a unique violation of users into ECONFLICT, naming what is taken, and
+// wraps any other error as fail does.
+func (db *DB) userError(op string, err error) error {
+	switch {
+	case db.d.broke(err, unique, "users.google_subject"):
+		return errGoogleTaken()
+	case db.d.broke(err, unique, ""):
+		return errEmailTaken() // users.email, or the primary key (80 random bits: never)
+	}
+	return db.fail(op, err)
+}
+
 // User returns the user with the id. Returns ENOTFOUND if there is none.
 func (db *DB) User(ctx context.Context, id string) (*unmogrowp.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errUserNotFound()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get user: %w", err)
-	}
-	return u, nil
+	return db.userBy(ctx, "get user", `id = ?`, id)
 }
 
 // UserByEmail returns the user with the email, compared after trimming and lower-casing
@@ -101,17 +85,17 @@ func (db *DB) User(ctx context.Context, id string) (*unmogrowp.User, error) {
 // is none, an invalid email included.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*unmogrowp.User, string, error) {
 	email, err := unmogrowp.NormalizeEmail(email)
-	if err != nil {
+	if err != nil || !db.d.storable(email) {
 		return nil, "", errUserNotFound()
 	}
 	var hash string
 	u, err := scanUser(db.read.QueryRowContext(ctx,
-		`SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`, email), &hash)
+		db.q(`SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`), email), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", errUserNotFound()
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("user by email: %w", err)
+		return nil, "", db.fail("user by email", err)
 	}
 	return u, hash, nil
 }
@@ -122,22 +106,37 @@ func (db *DB) UserByGoogleSubject(ctx context.Context, subject string) (*unmogro
 	if subject == "" {
 		return nil, errUserNotFound()
 	}
+	return db.userBy(ctx, "user by google subject", `google_subject = ?`, subject)
+}
+
+// userBy returns the user for which where, with the one argument arg, holds. Returns
+// ENOTFOUND if there is none.
+func (db *DB) userBy(ctx context.Context, op, where, arg string) (*unmogrowp.User, error) {
+	if !db.d.storable(arg) {
+		return nil, errUserNotFound()
+	}
 	u, err := scanUser(db.read.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE google_subject = ?`, subject))
+		db.q(`SELECT `+userColumns+` FROM users WHERE `+where), arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errUserNotFound()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("user by google subject: %w", err)
+		return nil, db.fail(op, err)
 	}
 	return u, nil
 }
 
-// GoogleUser returns the user of a verified Google identity, in one write transaction: the
-// user linked to its subject; else the user with its email, linked to the subject now if
-// Google verified the email; else a new user without a password. Returns EINVALID for an
-// empty subject or an invalid email, EFORBIDDEN if the email belongs to a user but Google
-// has not verified it, ECONFLICT if that user is linked to another Google account.
+// GoogleUser returns the user of a verified Google identity, in one transaction: the user
+// linked to its subject; else the user with its email, linked to the subject now if Google
+// verified the email; else a new user without a password. Returns EINVALID for an empty
+// subject or an invalid email, EFORBIDDEN if the email belongs to a user but Google has
+// not verified it, ECONFLICT if that user is linked to another Google account.
+//
+// Two sign-ins of the same new Google account at once (in two api processes, say) both
+// find no user and both insert one; the second insert breaks a unique constraint. Its
+// transaction is then run again, and finds the user that the first made: both sign-ins
+// get the same user. (SQLite runs one write transaction at a time, so there it never
+// comes to that.)
 func (db *DB) GoogleUser(ctx context.Context, g unmogrowp.GoogleIdentity) (*unmogrowp.User, bool, error) {
 	if strings.TrimSpace(g.Subject) == "" {
 		return nil, false, unmogrowp.Errorf(unmogrowp.EINVALID, "The Google account has no subject.")
@@ -146,37 +145,57 @@ func (db *DB) GoogleUser(ctx context.Context, g unmogrowp.GoogleIdentity) (*unmo
 	if err != nil {
 		return nil, false, err
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, false, fmt.Errorf("google user: %w", err)
+	for attempt := 1; ; attempt++ {
+		u, created, err := db.googleUser(ctx, g, email)
+		if attempt < googleAttempts && db.d.broke(err, unique, "") {
+			continue
+		}
+		if err != nil {
+			return nil, false, db.userError("google user", err)
+		}
+		return u, created, nil
 	}
-	defer tx.Rollback()
+}
+
+// googleUser is one attempt of GoogleUser's transaction, with the email normalized. A
+// unique violation is returned as the engine's error, for GoogleUser to retry.
+func (db *DB) googleUser(ctx context.Context, g unmogrowp.GoogleIdentity, email string) (*unmogrowp.User, bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil) // SQLite: holds the write lock from BEGIN
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback() // a no-op after Commit
 
 	u, err := scanUser(tx.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE google_subject = ?`, g.Subject))
+		db.q(`SELECT `+userColumns+` FROM users WHERE google_subject = ?`), g.Subject))
 	if err == nil {
 		return u, false, nil // read only: the deferred rollback ends the transaction
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, false, fmt.Errorf("google user: %w", err)
+		return nil, false, err
 	}
 
+	// FOR UPDATE: the user cannot be linked to another account, or removed, between this
+	// read and the update below.
 	created := false
 	u, err = scanUser(tx.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE email = ?`, email))
+		db.q(`SELECT `+userColumns+` FROM users WHERE email = ?`+db.d.forUpdate), email))
 	switch {
 	case err == nil:
 		if !g.EmailVerified {
 			return nil, false, unmogrowp.Errorf(unmogrowp.EFORBIDDEN,
 				"Google has not verified this email address, and an account already uses it; sign in with its password.")
 		}
+		if u.GoogleSubject == g.Subject {
+			return u, false, nil // linked by a concurrent sign-in after the first read
+		}
 		if u.GoogleSubject != "" {
 			return nil, false, unmogrowp.Errorf(unmogrowp.ECONFLICT,
 				"The account with this email is linked to another Google account.")
 		}
 		if _, err := tx.ExecContext(ctx,
-			`UPDATE users SET google_subject = ? WHERE id = ?`, g.Subject, u.ID); err != nil {
-			return nil, false, fmt.Errorf("google user: link: %w", err)
+			db.q(`UPDATE users SET google_subject = ? WHERE id = ?`), g.Subject, u.ID); err != nil {
+			return nil, false, err
 		}
 		u.GoogleSubject = g.Subject
 	case errors.Is(err, sql.ErrNoRows):
@@ -189,10 +208,10 @@ func (db *DB) GoogleUser(ctx context.Context, g unmogrowp.GoogleIdentity) (*unmo
 		}
 		created = true
 	default:
-		return nil, false, fmt.Errorf("google user: %w", err)
+		return nil, false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, false, fmt.Errorf("google user: %w", err)
+		return nil, false, err
 	}
 	return u, created, nil
 }
@@ -204,38 +223,40 @@ func (db *DB) CreateSession(ctx context.Context, s *unmogrowp.Session) error {
 	if s == nil || s.TokenHash == "" || s.UserID == "" || s.ExpiresAt.IsZero() {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "A session needs a token hash, a user and an expiry.")
 	}
+	if !db.d.storable(s.UserID) {
+		return errUserNotFound()
+	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = time.Now().UTC()
 	}
 	s.CreatedAt = s.CreatedAt.UTC().Truncate(time.Microsecond)
 	s.ExpiresAt = s.ExpiresAt.UTC().Truncate(time.Microsecond)
-	_, err := db.write.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at,
-		expires_at) VALUES (?, ?, ?, ?)`, s.TokenHash, s.UserID, s.CreatedAt.UnixMicro(), s.ExpiresAt.UnixMicro())
+	_, err := db.write.ExecContext(ctx, db.q(`INSERT INTO sessions (token_hash, user_id,
+		created_at, expires_at) VALUES (?, ?, ?, ?)`),
+		s.TokenHash, s.UserID, s.CreatedAt.UnixMicro(), s.ExpiresAt.UnixMicro())
 	switch {
-	case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY):
+	case db.d.broke(err, foreignKey, ""):
 		return errUserNotFound()
-	case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY), isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE):
+	case db.d.broke(err, unique, ""):
 		return unmogrowp.Errorf(unmogrowp.ECONFLICT, "This session token is already in use.")
-	case err != nil:
-		return fmt.Errorf("create session: %w", err)
 	}
-	return nil
+	return db.fail("create session", err)
 }
 
 // UserBySession returns the user of the unexpired session with the token hash. Returns
 // EUNAUTHORIZED if there is no such session, or it expired or was revoked.
 func (db *DB) UserBySession(ctx context.Context, tokenHash string) (*unmogrowp.User, error) {
-	if tokenHash == "" {
+	if tokenHash == "" || !db.d.storable(tokenHash) {
 		return nil, errBadSession()
 	}
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT u.id, u.email, u.name,
+	u, err := scanUser(db.read.QueryRowContext(ctx, db.q(`SELECT u.id, u.email, u.name,
 		u.google_subject, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, time.Now().UTC().UnixMicro()))
+		WHERE s.token_hash = ? AND s.expires_at > ?`), tokenHash, time.Now().UTC().UnixMicro()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errBadSession()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("user by session: %w", err)
+		return nil, db.fail("user by session", err)
 	}
 	return u, nil
 }
@@ -243,14 +264,15 @@ func (db *DB) UserBySession(ctx context.Context, tokenHash string) (*unmogrowp.U
 // RevokeSession deletes the session with the token hash. Revoking a session that does not
 // exist is not an error.
 func (db *DB) RevokeSession(ctx context.Context, tokenHash string) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
-		return fmt.Errorf("revoke session: %w", err)
+	if !db.d.storable(tokenHash) {
+		return nil // no such session can exist
 	}
-	return nil
+	_, err := db.write.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE token_hash = ?`), tokenHash)
+	return db.fail("revoke session", err)
 }
 
 // scanUser reads the userColumns of one row, then any extra columns into extra.
-func scanUser(row interface{ Scan(...any) error }, extra ...any) (*unmogrowp.User, error) {
+func scanUser(row scanner, extra ...any) (*unmogrowp.User, error) {
 	var (
 		u       unmogrowp.User
 		google  sql.NullString
@@ -262,12 +284,6 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (*unmogrowp.Use
 	u.GoogleSubject = google.String
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	return &u, nil
-}
-
-// isConstraint reports whether err is SQLite's constraint failure with the extended code.
-func isConstraint(err error, code int) bool {
-	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code() == code
 }
 
 func errUserNotFound() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "User not found.") }
