@@ -73,15 +73,8 @@ func (db *DB) App(ctx context.Context, id string) (*unmogrowp.App, error) {
 	if !db.d.storable(id) {
 		return nil, errAppNotFound()
 	}
-	app, err := scanApp(db.read.QueryRowContext(ctx,
-		db.q(`SELECT `+appColumns+` FROM apps WHERE id = ?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errAppNotFound()
-	}
-	if err != nil {
-		return nil, db.fail("get app", err)
-	}
-	return app, nil
+	return found[*unmogrowp.App](db, "get app", errAppNotFound)(scanApp(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+appColumns+` FROM apps WHERE id = ?`), id)))
 }
 
 // AppByKey returns the app whose SDK key or server key (as kind says) is key. An SDK key is
@@ -108,12 +101,9 @@ func (db *DB) AppByKey(ctx context.Context, key string, kind unmogrowp.KeyKind) 
 		return nil, fmt.Errorf("app by key: unknown key kind %d", kind)
 	}
 	var stored string
-	app, err := scanApp(stmt.QueryRowContext(ctx, arg), &stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errUnauthorized()
-	}
+	app, err := found[*unmogrowp.App](db, "app by key", errUnauthorized)(scanApp(stmt.QueryRowContext(ctx, arg), &stored))
 	if err != nil {
-		return nil, db.fail("app by key", err)
+		return nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(arg)) != 1 {
 		return nil, errUnauthorized()
@@ -285,6 +275,21 @@ func collect[T any](db *DB, rows *sql.Rows, op string, scan func(scanner) (T, er
 		return nil, db.fail(op, err)
 	}
 	return out, nil
+}
+
+// found returns a function that returns the value and error of a lookup of one row as
+// they are, but the notFound error for no row and the engine's other errors through fail.
+func found[T any](db *DB, op string, notFound func() error) func(T, error) (T, error) {
+	return func(v T, err error) (T, error) {
+		var zero T
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return zero, notFound()
+		case err != nil:
+			return zero, db.fail(op, err)
+		}
+		return v, nil
+	}
 }
 
 // nullString returns NULL for "", else s.

@@ -2,8 +2,6 @@ package metadata
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
@@ -60,14 +58,7 @@ func (db *DB) Link(ctx context.Context, id string) (*unmogrowp.Link, error) {
 	if !db.d.storable(id) {
 		return nil, errLinkNotFound()
 	}
-	link, err := scanLink(db.linkByID.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errLinkNotFound()
-	}
-	if err != nil {
-		return nil, db.fail("get link", err)
-	}
-	return link, nil
+	return found[*unmogrowp.Link](db, "get link", errLinkNotFound)(scanLink(db.linkByID.QueryRowContext(ctx, id)))
 }
 
 // Links lists the app's links, newest first, ties by id from the greatest: the exact

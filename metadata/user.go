@@ -89,13 +89,10 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*unmogrowp.User, s
 		return nil, "", errUserNotFound()
 	}
 	var hash string
-	u, err := scanUser(db.read.QueryRowContext(ctx,
-		db.q(`SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`), email), &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", errUserNotFound()
-	}
+	u, err := found[*unmogrowp.User](db, "user by email", errUserNotFound)(scanUser(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`), email), &hash))
 	if err != nil {
-		return nil, "", db.fail("user by email", err)
+		return nil, "", err
 	}
 	return u, hash, nil
 }
@@ -115,15 +112,8 @@ func (db *DB) userBy(ctx context.Context, op, where, arg string) (*unmogrowp.Use
 	if !db.d.storable(arg) {
 		return nil, errUserNotFound()
 	}
-	u, err := scanUser(db.read.QueryRowContext(ctx,
-		db.q(`SELECT `+userColumns+` FROM users WHERE `+where), arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errUserNotFound()
-	}
-	if err != nil {
-		return nil, db.fail(op, err)
-	}
-	return u, nil
+	return found[*unmogrowp.User](db, op, errUserNotFound)(scanUser(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+userColumns+` FROM users WHERE `+where), arg)))
 }
 
 // GoogleUser returns the user of a verified Google identity, in one transaction: the user
@@ -249,16 +239,10 @@ func (db *DB) UserBySession(ctx context.Context, tokenHash string) (*unmogrowp.U
 	if tokenHash == "" || !db.d.storable(tokenHash) {
 		return nil, errBadSession()
 	}
-	u, err := scanUser(db.read.QueryRowContext(ctx, db.q(`SELECT u.id, u.email, u.name,
-		u.google_subject, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires_at > ?`), tokenHash, time.Now().UTC().UnixMicro()))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errBadSession()
-	}
-	if err != nil {
-		return nil, db.fail("user by session", err)
-	}
-	return u, nil
+	return found[*unmogrowp.User](db, "user by session", errBadSession)(scanUser(db.read.QueryRowContext(ctx,
+		db.q(`SELECT u.id, u.email, u.name, u.google_subject, u.created_at FROM sessions s
+		JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?`),
+		tokenHash, time.Now().UTC().UnixMicro())))
 }
 
 // RevokeSession deletes the session with the token hash. Revoking a session that does not
