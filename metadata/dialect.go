@@ -20,9 +20,8 @@ type dialect struct {
 	forUpdate string
 	// migrations holds the engine's migrations/*.sql (package migrate).
 	migrations fs.FS
-	// schemaMigrations creates the table that records the applied migrations, if it does
-	// not exist: its DDL is the one each engine's first release created.
-	schemaMigrations string
+	// bigint is the type of a 64-bit integer column.
+	bigint string
 
 	// broke reports whether err is the engine's error for a broken constraint of kind c,
 	// on the column ("table.column") if column is not "".

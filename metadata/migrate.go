@@ -46,7 +46,11 @@ func (db *DB) migrate(ctx context.Context, ms []migrate.Migration) (err error) {
 	if err := db.d.lockMigrations(ctx, tx); err != nil {
 		return fmt.Errorf("migrate: lock: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, db.d.schemaMigrations); err != nil {
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at `+db.d.bigint+` NOT NULL
+	)`); err != nil {
 		return fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
 	var current int

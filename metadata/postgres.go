@@ -30,14 +30,10 @@ var postgresDialect = dialect{
 	numbered:   true,
 	forUpdate:  " FOR UPDATE",
 	migrations: must(fs.Sub(postgresFiles, "postgres")),
-	schemaMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER NOT NULL PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at BIGINT  NOT NULL
-	)`,
-	broke:    postgresBroke,
-	code:     postgresCode,
-	storable: func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) },
+	bigint:     "BIGINT",
+	broke:      postgresBroke,
+	code:       postgresCode,
+	storable:   func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) },
 	beginMigrations: func(context.Context, *sql.Conn) (func() error, error) {
 		return func() error { return nil }, nil
 	},

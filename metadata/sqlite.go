@@ -21,13 +21,9 @@ var sqliteFiles embed.FS
 
 // sqliteDialect is SQLite through the pure-Go driver modernc.org/sqlite.
 var sqliteDialect = dialect{
-	name:       "sqlite",
-	migrations: must(fs.Sub(sqliteFiles, "sqlite")),
-	schemaMigrations: `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER NOT NULL PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at INTEGER NOT NULL
-	)`,
+	name:            "sqlite",
+	migrations:      must(fs.Sub(sqliteFiles, "sqlite")),
+	bigint:          "INTEGER",
 	broke:           sqliteBroke,
 	code:            func(error) error { return nil },
 	storable:        func(string) bool { return true }, // any bytes
