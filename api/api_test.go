@@ -16,7 +16,7 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/duckdb"
-	"github.com/unmogrowp/unmogrowp/sqlite"
+	"github.com/unmogrowp/unmogrowp/metadata"
 )
 
 // fixture is the API on a real SQLite metadata store and a real DuckDB store, with two
@@ -31,9 +31,9 @@ type fixture struct {
 
 // openStores opens a real SQLite metadata store and an in-memory DuckDB store, closed when
 // t ends.
-func openStores(t *testing.T) (*sqlite.DB, *duckdb.Store) {
+func openStores(t *testing.T) (*metadata.DB, *duckdb.Store) {
 	t.Helper()
-	meta, err := sqlite.Open(filepath.Join(t.TempDir(), "metadata.db"), nil)
+	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(t.TempDir(), "metadata.db")), metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,15 +22,15 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/password"
-	"github.com/unmogrowp/unmogrowp/sqlite"
 )
 
 // authFixture is the API on a real SQLite metadata store, for the account routes.
 type authFixture struct {
 	t    *testing.T
 	srv  *httptest.Server
-	meta *sqlite.DB
+	meta *metadata.DB
 	path string // the SQLite file
 }
 
@@ -43,7 +43,7 @@ func newAuthFixture(t *testing.T) *authFixture {
 func newAuthFixtureWith(t *testing.T, cfg api.Config) *authFixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "metadata.db")
-	meta, err := sqlite.Open(path, nil)
+	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(path), metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +427,7 @@ func TestTokenStoredHashed(t *testing.T) {
 // other routes 401: no user can be signed in.
 func TestNoUserStore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "metadata.db")
-	meta, err := sqlite.Open(path, nil)
+	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(path), metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

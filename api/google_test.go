@@ -24,7 +24,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
-	"github.com/unmogrowp/unmogrowp/sqlite"
+	"github.com/unmogrowp/unmogrowp/metadata"
 )
 
 // idpKeys are the test provider's signing key and another one it does not publish,
@@ -271,7 +271,7 @@ func newGoogleFixture(t *testing.T, change func(c *api.GoogleConfig)) *googleFix
 	t.Helper()
 	p := newIDP(t)
 	path := filepath.Join(t.TempDir(), "metadata.db")
-	meta, err := sqlite.Open(path, nil)
+	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(path), metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

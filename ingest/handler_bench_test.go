@@ -14,7 +14,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/ingest"
-	"github.com/unmogrowp/unmogrowp/sqlite"
+	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
 
@@ -28,7 +28,7 @@ func (discardLog) Close() error                                   { return nil }
 // metadata store that lives as long as b, and the app's SDK key.
 func benchServer(b *testing.B, log unmogrowp.Log) (*ingest.Server, string) {
 	b.Helper()
-	meta, err := sqlite.Open(filepath.Join(b.TempDir(), "metadata.db"), nil)
+	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(b.TempDir(), "metadata.db")), metadata.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

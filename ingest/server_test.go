@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/redis"
-	"github.com/unmogrowp/unmogrowp/sqlite"
 	"github.com/unmogrowp/unmogrowp/testenv"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
@@ -30,7 +30,7 @@ type fixture struct {
 	t       *testing.T
 	srv     *Server
 	log     *wal.WAL
-	meta    *sqlite.DB
+	meta    *metadata.DB
 	devices *memDevices
 	app     *unmogrowp.App
 	keys    unmogrowp.NewAppKeys
@@ -43,7 +43,7 @@ type fixture struct {
 func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	meta, err := sqlite.Open(dir+"/metadata.db", nil)
+	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(dir+"/metadata.db"), metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

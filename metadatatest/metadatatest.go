@@ -1,5 +1,5 @@
-// Package metadatatest is the conformance suite of the metadata store: every implementation
-// (package sqlite, later package postgres) runs it from its own tests against a real engine.
+// Package metadatatest is the conformance suite of the metadata store: package metadata
+// runs it from its own tests on each engine (SQLite, PostgreSQL).
 package metadatatest
 
 import (

@@ -12,8 +12,8 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/attribution"
 	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/pipeline"
-	"github.com/unmogrowp/unmogrowp/sqlite"
 )
 
 // attributionLog makes a random but realistic log for three apps: clicks and impressions
@@ -189,9 +189,9 @@ func TestAttributorMatchesOracle(t *testing.T) {
 }
 
 // attributionApps makes three apps with different settings in a real metadata store.
-func attributionApps(t *testing.T) (meta *sqlite.DB, settings map[string]unmogrowp.AppSettings, apps []string) {
+func attributionApps(t *testing.T) (meta *metadata.DB, settings map[string]unmogrowp.AppSettings, apps []string) {
 	ctx := context.Background()
-	meta, err := sqlite.Open(filepath.Join(t.TempDir(), "metadata.db"), nil)
+	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(t.TempDir(), "metadata.db")), metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/duckdb"
-	"github.com/unmogrowp/unmogrowp/sqlite"
+	"github.com/unmogrowp/unmogrowp/metadata"
 )
 
 // call sends a request with headers and a JSON body (nil for none) and returns the status
@@ -168,7 +168,7 @@ func (e *embedded) createApp(t *testing.T, name string) appKeys { return createA
 // setSettings changes an app's settings in the metadata store; before the server starts.
 func (e *embedded) setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings)) {
 	t.Helper()
-	db, err := sqlite.Open(filepath.Join(e.dir, "metadata.db"), nil)
+	db, err := metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(e.dir, "metadata.db")), metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

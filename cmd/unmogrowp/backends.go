@@ -20,10 +20,9 @@ import (
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/kafka"
+	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/pipeline"
-	"github.com/unmogrowp/unmogrowp/postgres"
 	"github.com/unmogrowp/unmogrowp/redis"
-	"github.com/unmogrowp/unmogrowp/sqlite"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
 
@@ -224,12 +223,10 @@ func openMetadata(ctx context.Context, databaseURL string, logger *slog.Logger) 
 	}
 	switch schemeOf(databaseURL) {
 	case "postgres", "postgresql":
-		db, err := postgres.Open(ctx, databaseURL, postgres.WithLogger(logger.With("component", "postgres")))
-		if err != nil {
-			return nil, fmt.Errorf("open metadata store (DATABASE_URL %s): %w", redactURL(databaseURL), err)
-		}
-		return db, nil
+		logger = logger.With("component", "postgres")
 	case "sqlite":
+		// The SQLite URL of the settings (sqlite:relative or sqlite:///absolute) as the
+		// metadata package takes it, with its directory created.
 		path, err := unmogrowp.FilePath("sqlite", databaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
@@ -237,13 +234,15 @@ func openMetadata(ctx context.Context, databaseURL string, logger *slog.Logger) 
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-		db, err := sqlite.Open(path, logger.With("component", "sqlite"))
-		if err != nil {
-			return nil, fmt.Errorf("open metadata store: %w", err)
-		}
-		return db, nil
+		databaseURL, logger = metadata.SQLiteURL(path), logger.With("component", "sqlite")
+	default:
+		return nil, fmt.Errorf("DATABASE_URL %s: want sqlite: or postgres://", redactURL(databaseURL))
 	}
-	return nil, fmt.Errorf("DATABASE_URL %s: want sqlite: or postgres://", redactURL(databaseURL))
+	db, err := metadata.Open(ctx, databaseURL, metadata.Options{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open metadata store (DATABASE_URL %s): %w", redactURL(databaseURL), err)
+	}
+	return db, nil
 }
 
 // requireDistributed checks that a process of the split deployment has the distributed

@@ -25,7 +25,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
-	"github.com/unmogrowp/unmogrowp/postgres"
+	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
@@ -176,7 +176,7 @@ func (d *split) createApp(t *testing.T, name string) appKeys {
 
 func (d *split) setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings)) {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), d.pgURL)
+	db, err := metadata.Open(context.Background(), d.pgURL, metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

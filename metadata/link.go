@@ -1,16 +1,11 @@
-package sqlite
+package metadata
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
-
-var _ unmogrowp.LinkStore = (*DB)(nil)
 
 // linkColumns are the columns scanLink reads, in its order.
 const linkColumns = `id, app_id, media_source, campaign, adset, ad, site_id, channel,
@@ -20,8 +15,8 @@ const linkColumns = `id, app_id, media_source, campaign, adset, ad, site_id, cha
 const linkByIDQuery = `SELECT ` + linkColumns + ` FROM links WHERE id = ?`
 
 // CreateLink validates the link (Link.Validate, which trims its fields), fills its ID and
-// CreatedAt and stores it. Returns EINVALID for a nil or invalid link, ENOTFOUND if its
-// app does not exist. An ID the caller set is replaced.
+// CreatedAt and stores it. Returns EINVALID for a nil or invalid link or text the engine
+// cannot store, ENOTFOUND if its app does not exist. An ID the caller set is replaced.
 func (db *DB) CreateLink(ctx context.Context, link *unmogrowp.Link) error {
 	if link == nil {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "A link is required.")
@@ -29,38 +24,29 @@ func (db *DB) CreateLink(ctx context.Context, link *unmogrowp.Link) error {
 	if err := link.Validate(); err != nil {
 		return err
 	}
+	if !db.d.storable(link.AppID) {
+		return errAppNotFound()
+	}
 	id, err := unmogrowp.NewID(unmogrowp.LinkIDPrefix)
 	if err != nil {
-		return fmt.Errorf("create link: %w", err)
+		return db.fail("create link", err)
 	}
 	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
 
-	// The write connection's transactions hold the write lock from BEGIN (see dsn), so the
-	// app cannot go between the check and the insert; the foreign key is the backstop.
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("create link: %w", err)
-	}
-	defer tx.Rollback()
-	var exists bool
-	if err := tx.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT 1 FROM apps WHERE id = ?)`, link.AppID).Scan(&exists); err != nil {
-		return fmt.Errorf("create link: %w", err)
-	}
-	if !exists {
-		return errAppNotFound()
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO links (id, app_id, media_source, campaign,
-		adset, ad, site_id, channel, ios_url, android_url, web_url, deep_link_value, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// One statement: the foreign key tells an unknown app, and holds even if the app is
+	// being deleted at the same moment (in PostgreSQL the insert waits for the delete's row
+	// lock, then fails; SQLite runs one write at a time).
+	if _, err := db.write.ExecContext(ctx, db.q(`INSERT INTO links (id, app_id, media_source,
+		campaign, adset, ad, site_id, channel, ios_url, android_url, web_url, deep_link_value,
+		created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		id, link.AppID, link.MediaSource, link.Campaign, link.Adset, link.Ad, link.SiteID,
 		link.Channel, link.IOSURL, link.AndroidURL, link.WebURL, link.DeepLinkValue,
 		created.UnixMicro(),
 	); err != nil {
-		return fmt.Errorf("create link: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("create link: %w", err)
+		if db.d.broke(err, foreignKey, "") {
+			return errAppNotFound()
+		}
+		return db.fail("create link", err)
 	}
 	link.ID = id
 	link.CreatedAt = created
@@ -69,42 +55,29 @@ func (db *DB) CreateLink(ctx context.Context, link *unmogrowp.Link) error {
 
 // Link returns the link with the id. Returns ENOTFOUND if there is none.
 func (db *DB) Link(ctx context.Context, id string) (*unmogrowp.Link, error) {
-	link, err := scanLink(db.linkByID.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	if !db.d.storable(id) {
 		return nil, errLinkNotFound()
 	}
-	if err != nil {
-		return nil, fmt.Errorf("get link: %w", err)
-	}
-	return link, nil
+	return found[*unmogrowp.Link](db, "get link", errLinkNotFound)(scanLink(db.linkByID.QueryRowContext(ctx, id)))
 }
 
 // Links lists the app's links, newest first, ties by id from the greatest: the exact
 // reverse of (created_at, id), so that a page can start after a (created_at, id) cursor.
 // It returns an empty, non-nil slice for an app without links or an unknown app.
 func (db *DB) Links(ctx context.Context, appID string) ([]*unmogrowp.Link, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+linkColumns+` FROM links
-		WHERE app_id = ? ORDER BY created_at DESC, id DESC`, appID)
+	if !db.d.storable(appID) {
+		return []*unmogrowp.Link{}, nil
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+linkColumns+` FROM links
+		WHERE app_id = ? ORDER BY created_at DESC, id DESC`), appID)
 	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
+		return nil, db.fail("list links", err)
 	}
-	defer rows.Close()
-	links := []*unmogrowp.Link{}
-	for rows.Next() {
-		link, err := scanLink(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list links: %w", err)
-		}
-		links = append(links, link)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
-	}
-	return links, nil
+	return collect(db, rows, "list links", scanLink)
 }
 
 // scanLink reads the linkColumns of one row.
-func scanLink(row interface{ Scan(...any) error }) (*unmogrowp.Link, error) {
+func scanLink(row scanner) (*unmogrowp.Link, error) {
 	var (
 		l       unmogrowp.Link
 		created int64

@@ -1,13 +1,11 @@
-package postgres
+package metadata
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
@@ -15,20 +13,14 @@ import (
 // userColumns are the columns scanUser reads, in its order.
 const userColumns = `id, email, name, google_subject, created_at`
 
-// The names of the unique constraints of users (see migrations/0003_users.sql).
-const (
-	usersEmailKey         = "users_email_key"
-	usersGoogleSubjectKey = "users_google_subject_key"
-)
-
 // googleAttempts is how many times GoogleUser runs its transaction when a concurrent one
 // made or linked the same user first.
 const googleAttempts = 3
 
 // CreateUser validates the user (User.Validate, which normalizes the email), fills its ID
 // and CreatedAt and stores it with passwordHash. Returns EINVALID for a nil or invalid
-// user, ECONFLICT if another user has the email or the Google subject. An ID the caller
-// set is replaced.
+// user or text the engine cannot store, ECONFLICT if another user has the email or the
+// Google subject. An ID the caller set is replaced.
 func (db *DB) CreateUser(ctx context.Context, user *unmogrowp.User, passwordHash string) error {
 	if user == nil {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "A user is required.")
@@ -36,25 +28,32 @@ func (db *DB) CreateUser(ctx context.Context, user *unmogrowp.User, passwordHash
 	if err := user.Validate(); err != nil {
 		return err
 	}
-	return userError("create user", insertUser(ctx, db.pool, user, passwordHash))
+	err := db.insertUser(ctx, db.write, user, passwordHash)
+	if db.d.broke(err, unique, "users.google_subject") {
+		// Both taken: the email is named, whichever constraint the engine checked first.
+		if _, _, e := db.UserByEmail(ctx, user.Email); e == nil {
+			return errEmailTaken()
+		}
+	}
+	return db.userError("create user", err)
 }
 
-// execer is what insertUser runs on: the pool, or a transaction.
+// execer is what insertUser runs on: the write pool, or a transaction.
 type execer interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // insertUser inserts the user, filling its ID and CreatedAt on success. The unique
 // constraints decide, atomically, whether the email and the Google subject are free: a
-// duplicate is the server's unique violation, which userError turns into ECONFLICT.
-func insertUser(ctx context.Context, q execer, user *unmogrowp.User, passwordHash string) error {
+// duplicate is the engine's unique violation, which userError turns into ECONFLICT.
+func (db *DB) insertUser(ctx context.Context, q execer, user *unmogrowp.User, passwordHash string) error {
 	id, err := unmogrowp.NewID(unmogrowp.UserIDPrefix)
 	if err != nil {
 		return err
 	}
 	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
-	if _, err := q.Exec(ctx, `INSERT INTO users (id, email, name, password_hash,
-		google_subject, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+	if _, err := q.ExecContext(ctx, db.q(`INSERT INTO users (id, email, name, password_hash,
+		google_subject, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		id, user.Email, user.Name, passwordHash, nullString(user.GoogleSubject), created.UnixMicro(),
 	); err != nil {
 		return err
@@ -65,30 +64,20 @@ func insertUser(ctx context.Context, q execer, user *unmogrowp.User, passwordHas
 }
 
 // userError turns a unique violation of users into ECONFLICT, naming what is taken, and
-// wraps any other error as dbError does.
-func userError(op string, err error) error {
+// wraps any other error as fail does.
+func (db *DB) userError(op string, err error) error {
 	switch {
-	case isViolation(err, uniqueViolation, usersGoogleSubjectKey):
+	case db.d.broke(err, unique, "users.google_subject"):
 		return errGoogleTaken()
-	case isViolation(err, uniqueViolation, ""):
-		return errEmailTaken() // users_email_key, or the primary key (80 random bits: never)
+	case db.d.broke(err, unique, ""):
+		return errEmailTaken() // users.email, or the primary key (80 random bits: never)
 	}
-	return dbError(op, err)
+	return db.fail(op, err)
 }
 
 // User returns the user with the id. Returns ENOTFOUND if there is none.
 func (db *DB) User(ctx context.Context, id string) (*unmogrowp.User, error) {
-	if !storable(id) {
-		return nil, errUserNotFound()
-	}
-	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errUserNotFound()
-	}
-	if err != nil {
-		return nil, dbError("get user", err)
-	}
-	return u, nil
+	return db.userBy(ctx, "get user", `id = ?`, id)
 }
 
 // UserByEmail returns the user with the email, compared after trimming and lower-casing
@@ -96,17 +85,14 @@ func (db *DB) User(ctx context.Context, id string) (*unmogrowp.User, error) {
 // is none, an invalid email included.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*unmogrowp.User, string, error) {
 	email, err := unmogrowp.NormalizeEmail(email)
-	if err != nil || !storable(email) {
+	if err != nil || !db.d.storable(email) {
 		return nil, "", errUserNotFound()
 	}
 	var hash string
-	u, err := scanUser(db.pool.QueryRow(ctx,
-		`SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, "", errUserNotFound()
-	}
+	u, err := found[*unmogrowp.User](db, "user by email", errUserNotFound)(scanUser(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+userColumns+`, password_hash FROM users WHERE email = ?`), email), &hash))
 	if err != nil {
-		return nil, "", dbError("user by email", err)
+		return nil, "", err
 	}
 	return u, hash, nil
 }
@@ -114,18 +100,20 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*unmogrowp.User, s
 // UserByGoogleSubject returns the user linked to the Google account. Returns ENOTFOUND if
 // there is none.
 func (db *DB) UserByGoogleSubject(ctx context.Context, subject string) (*unmogrowp.User, error) {
-	if subject == "" || !storable(subject) {
+	if subject == "" {
 		return nil, errUserNotFound()
 	}
-	u, err := scanUser(db.pool.QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE google_subject = $1`, subject))
-	if errors.Is(err, pgx.ErrNoRows) {
+	return db.userBy(ctx, "user by google subject", `google_subject = ?`, subject)
+}
+
+// userBy returns the user for which where, with the one argument arg, holds. Returns
+// ENOTFOUND if there is none.
+func (db *DB) userBy(ctx context.Context, op, where, arg string) (*unmogrowp.User, error) {
+	if !db.d.storable(arg) {
 		return nil, errUserNotFound()
 	}
-	if err != nil {
-		return nil, dbError("user by google subject", err)
-	}
-	return u, nil
+	return found[*unmogrowp.User](db, op, errUserNotFound)(scanUser(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+userColumns+` FROM users WHERE `+where), arg)))
 }
 
 // GoogleUser returns the user of a verified Google identity, in one transaction: the user
@@ -137,7 +125,8 @@ func (db *DB) UserByGoogleSubject(ctx context.Context, subject string) (*unmogro
 // Two sign-ins of the same new Google account at once (in two api processes, say) both
 // find no user and both insert one; the second insert breaks a unique constraint. Its
 // transaction is then run again, and finds the user that the first made: both sign-ins
-// get the same user, as under SQLite's single writer.
+// get the same user. (SQLite runs one write transaction at a time, so there it never
+// comes to that.)
 func (db *DB) GoogleUser(ctx context.Context, g unmogrowp.GoogleIdentity) (*unmogrowp.User, bool, error) {
 	if strings.TrimSpace(g.Subject) == "" {
 		return nil, false, unmogrowp.Errorf(unmogrowp.EINVALID, "The Google account has no subject.")
@@ -148,39 +137,39 @@ func (db *DB) GoogleUser(ctx context.Context, g unmogrowp.GoogleIdentity) (*unmo
 	}
 	for attempt := 1; ; attempt++ {
 		u, created, err := db.googleUser(ctx, g, email)
-		if attempt < googleAttempts && isViolation(err, uniqueViolation, "") {
+		if attempt < googleAttempts && db.d.broke(err, unique, "") {
 			continue
 		}
 		if err != nil {
-			return nil, false, userError("google user", err)
+			return nil, false, db.userError("google user", err)
 		}
 		return u, created, nil
 	}
 }
 
 // googleUser is one attempt of GoogleUser's transaction, with the email normalized. A
-// unique violation is returned as the server's error, for GoogleUser to retry.
+// unique violation is returned as the engine's error, for GoogleUser to retry.
 func (db *DB) googleUser(ctx context.Context, g unmogrowp.GoogleIdentity, email string) (*unmogrowp.User, bool, error) {
-	tx, err := db.pool.Begin(ctx)
+	tx, err := db.write.BeginTx(ctx, nil) // SQLite: holds the write lock from BEGIN
 	if err != nil {
 		return nil, false, err
 	}
-	defer tx.Rollback(context.Background()) // a no-op after Commit
+	defer tx.Rollback() // a no-op after Commit
 
-	u, err := scanUser(tx.QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE google_subject = $1`, g.Subject))
+	u, err := scanUser(tx.QueryRowContext(ctx,
+		db.q(`SELECT `+userColumns+` FROM users WHERE google_subject = ?`), g.Subject))
 	if err == nil {
 		return u, false, nil // read only: the deferred rollback ends the transaction
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, false, err
 	}
 
 	// FOR UPDATE: the user cannot be linked to another account, or removed, between this
 	// read and the update below.
 	created := false
-	u, err = scanUser(tx.QueryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE email = $1 FOR UPDATE`, email))
+	u, err = scanUser(tx.QueryRowContext(ctx,
+		db.q(`SELECT `+userColumns+` FROM users WHERE email = ?`+db.d.forUpdate), email))
 	switch {
 	case err == nil:
 		if !g.EmailVerified {
@@ -194,24 +183,24 @@ func (db *DB) googleUser(ctx context.Context, g unmogrowp.GoogleIdentity, email 
 			return nil, false, unmogrowp.Errorf(unmogrowp.ECONFLICT,
 				"The account with this email is linked to another Google account.")
 		}
-		if _, err := tx.Exec(ctx,
-			`UPDATE users SET google_subject = $1 WHERE id = $2`, g.Subject, u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx,
+			db.q(`UPDATE users SET google_subject = ? WHERE id = ?`), g.Subject, u.ID); err != nil {
 			return nil, false, err
 		}
 		u.GoogleSubject = g.Subject
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, sql.ErrNoRows):
 		u = &unmogrowp.User{Email: email, Name: g.Name, GoogleSubject: g.Subject}
 		if err := u.Validate(); err != nil {
 			return nil, false, err
 		}
-		if err := insertUser(ctx, tx, u, ""); err != nil {
+		if err := db.insertUser(ctx, tx, u, ""); err != nil {
 			return nil, false, err
 		}
 		created = true
 	default:
 		return nil, false, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.Commit(); err != nil {
 		return nil, false, err
 	}
 	return u, created, nil
@@ -224,7 +213,7 @@ func (db *DB) CreateSession(ctx context.Context, s *unmogrowp.Session) error {
 	if s == nil || s.TokenHash == "" || s.UserID == "" || s.ExpiresAt.IsZero() {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "A session needs a token hash, a user and an expiry.")
 	}
-	if !storable(s.UserID) {
+	if !db.d.storable(s.UserID) {
 		return errUserNotFound()
 	}
 	if s.CreatedAt.IsZero() {
@@ -232,62 +221,51 @@ func (db *DB) CreateSession(ctx context.Context, s *unmogrowp.Session) error {
 	}
 	s.CreatedAt = s.CreatedAt.UTC().Truncate(time.Microsecond)
 	s.ExpiresAt = s.ExpiresAt.UTC().Truncate(time.Microsecond)
-	_, err := db.pool.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at,
-		expires_at) VALUES ($1, $2, $3, $4)`, s.TokenHash, s.UserID, s.CreatedAt.UnixMicro(), s.ExpiresAt.UnixMicro())
+	_, err := db.write.ExecContext(ctx, db.q(`INSERT INTO sessions (token_hash, user_id,
+		created_at, expires_at) VALUES (?, ?, ?, ?)`),
+		s.TokenHash, s.UserID, s.CreatedAt.UnixMicro(), s.ExpiresAt.UnixMicro())
 	switch {
-	case isViolation(err, foreignKeyViolation, ""):
+	case db.d.broke(err, foreignKey, ""):
 		return errUserNotFound()
-	case isViolation(err, uniqueViolation, ""):
+	case db.d.broke(err, unique, ""):
 		return unmogrowp.Errorf(unmogrowp.ECONFLICT, "This session token is already in use.")
-	case err != nil:
-		return dbError("create session", err)
 	}
-	return nil
+	return db.fail("create session", err)
 }
 
 // UserBySession returns the user of the unexpired session with the token hash. Returns
 // EUNAUTHORIZED if there is no such session, or it expired or was revoked.
 func (db *DB) UserBySession(ctx context.Context, tokenHash string) (*unmogrowp.User, error) {
-	if tokenHash == "" || !storable(tokenHash) {
+	if tokenHash == "" || !db.d.storable(tokenHash) {
 		return nil, errBadSession()
 	}
-	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT u.id, u.email, u.name,
-		u.google_subject, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = $1 AND s.expires_at > $2`, tokenHash, time.Now().UTC().UnixMicro()))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errBadSession()
-	}
-	if err != nil {
-		return nil, dbError("user by session", err)
-	}
-	return u, nil
+	return found[*unmogrowp.User](db, "user by session", errBadSession)(scanUser(db.read.QueryRowContext(ctx,
+		db.q(`SELECT u.id, u.email, u.name, u.google_subject, u.created_at FROM sessions s
+		JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?`),
+		tokenHash, time.Now().UTC().UnixMicro())))
 }
 
 // RevokeSession deletes the session with the token hash. Revoking a session that does not
 // exist is not an error.
 func (db *DB) RevokeSession(ctx context.Context, tokenHash string) error {
-	if !storable(tokenHash) {
+	if !db.d.storable(tokenHash) {
 		return nil // no such session can exist
 	}
-	if _, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash); err != nil {
-		return dbError("revoke session", err)
-	}
-	return nil
+	_, err := db.write.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE token_hash = ?`), tokenHash)
+	return db.fail("revoke session", err)
 }
 
 // scanUser reads the userColumns of one row, then any extra columns into extra.
-func scanUser(row pgx.Row, extra ...any) (*unmogrowp.User, error) {
+func scanUser(row scanner, extra ...any) (*unmogrowp.User, error) {
 	var (
 		u       unmogrowp.User
-		google  *string
+		google  sql.NullString
 		created int64
 	)
 	if err := row.Scan(append([]any{&u.ID, &u.Email, &u.Name, &google, &created}, extra...)...); err != nil {
 		return nil, err
 	}
-	if google != nil {
-		u.GoogleSubject = *google
-	}
+	u.GoogleSubject = google.String
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	return &u, nil
 }

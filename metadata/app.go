@@ -1,4 +1,4 @@
-package sqlite
+package metadata
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	sqlite3 "modernc.org/sqlite/lib"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
@@ -26,7 +24,8 @@ const (
 
 // CreateApp validates the app, fills its ID, SDKKey, SigningSecret and CreatedAt, stores it
 // with the hash of a new server key, and returns its keys with the plain server key.
-// Returns EINVALID for an empty name, invalid settings, or an OwnerID that names no user.
+// Returns EINVALID for an empty name, invalid settings, text the engine cannot store, or
+// an OwnerID that names no user.
 func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewAppKeys, error) {
 	if err := validateApp(app); err != nil {
 		return unmogrowp.NewAppKeys{}, err
@@ -45,17 +44,17 @@ func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewA
 	}
 	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
 
-	if _, err := db.write.ExecContext(ctx, `INSERT INTO apps (id, owner_id, name, platform,
+	if _, err := db.write.ExecContext(ctx, db.q(`INSERT INTO apps (id, owner_id, name, platform,
 		bundle_id, ios_url, android_url, web_url, sdk_key, server_key_hash, signing_secret,
-		settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		id, nullString(app.OwnerID), app.Name, app.Platform, app.BundleID, app.IOSURL,
 		app.AndroidURL, app.WebURL, keys.SDKKey, unmogrowp.HashServerKey(keys.ServerKey),
 		keys.SigningSecret, settings, created.UnixMicro(),
 	); err != nil {
-		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
+		if db.d.broke(err, foreignKey, "") {
 			return unmogrowp.NewAppKeys{}, errNoOwner()
 		}
-		return unmogrowp.NewAppKeys{}, fmt.Errorf("create app: %w", err)
+		return unmogrowp.NewAppKeys{}, db.fail("create app", err)
 	}
 
 	app.ID = id
@@ -70,15 +69,11 @@ func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewA
 
 // App returns the app with the id. Returns ENOTFOUND if there is none.
 func (db *DB) App(ctx context.Context, id string) (*unmogrowp.App, error) {
-	app, err := scanApp(db.read.QueryRowContext(ctx,
-		`SELECT `+appColumns+` FROM apps WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	if !db.d.storable(id) {
 		return nil, errAppNotFound()
 	}
-	if err != nil {
-		return nil, fmt.Errorf("get app: %w", err)
-	}
-	return app, nil
+	return found[*unmogrowp.App](db, "get app", errAppNotFound)(scanApp(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+appColumns+` FROM apps WHERE id = ?`), id)))
 }
 
 // AppByKey returns the app whose SDK key or server key (as kind says) is key. An SDK key is
@@ -95,19 +90,19 @@ func (db *DB) AppByKey(ctx context.Context, key string, kind unmogrowp.KeyKind) 
 	)
 	switch kind {
 	case unmogrowp.SDKKey:
+		if !db.d.storable(key) {
+			return nil, errUnauthorized()
+		}
 		stmt, arg = db.bySDKKey, key
 	case unmogrowp.ServerKey:
-		stmt, arg = db.byServerKeyHash, unmogrowp.HashServerKey(key)
+		stmt, arg = db.byServerKeyHash, unmogrowp.HashServerKey(key) // hex: always storable
 	default:
 		return nil, fmt.Errorf("app by key: unknown key kind %d", kind)
 	}
 	var stored string
-	app, err := scanApp(stmt.QueryRowContext(ctx, arg), &stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errUnauthorized()
-	}
+	app, err := found[*unmogrowp.App](db, "app by key", errUnauthorized)(scanApp(stmt.QueryRowContext(ctx, arg), &stored))
 	if err != nil {
-		return nil, fmt.Errorf("app by key: %w", err)
+		return nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(arg)) != 1 {
 		return nil, errUnauthorized()
@@ -118,6 +113,9 @@ func (db *DB) AppByKey(ctx context.Context, key string, kind unmogrowp.KeyKind) 
 // Apps lists the apps of ownerID, or every app when ownerID is "", oldest first (ties by
 // id). It returns an empty, non-nil slice when there are none.
 func (db *DB) Apps(ctx context.Context, ownerID string) ([]*unmogrowp.App, error) {
+	if !db.d.storable(ownerID) {
+		return []*unmogrowp.App{}, nil
+	}
 	var (
 		rows *sql.Rows
 		err  error
@@ -127,72 +125,60 @@ func (db *DB) Apps(ctx context.Context, ownerID string) ([]*unmogrowp.App, error
 			`SELECT `+appColumns+` FROM apps ORDER BY created_at, id`)
 	} else {
 		rows, err = db.read.QueryContext(ctx,
-			`SELECT `+appColumns+` FROM apps WHERE owner_id = ? ORDER BY created_at, id`, ownerID)
+			db.q(`SELECT `+appColumns+` FROM apps WHERE owner_id = ? ORDER BY created_at, id`), ownerID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list apps: %w", err)
+		return nil, db.fail("list apps", err)
 	}
-	defer rows.Close()
-	apps := []*unmogrowp.App{}
-	for rows.Next() {
-		app, err := scanApp(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list apps: %w", err)
-		}
-		apps = append(apps, app)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list apps: %w", err)
-	}
-	return apps, nil
+	return collect(db, rows, "list apps", func(r scanner) (*unmogrowp.App, error) { return scanApp(r) })
 }
 
 // UpdateApp replaces the name, platform, bundle id, URLs and settings of the app with
-// app.ID; its owner, keys and creation time stay. Returns EINVALID for an empty name or
-// invalid settings, ENOTFOUND if there is no such app.
+// app.ID; its owner, keys and creation time stay. Returns EINVALID for an empty name,
+// invalid settings or text the engine cannot store, ENOTFOUND if there is no such app.
 func (db *DB) UpdateApp(ctx context.Context, app *unmogrowp.App) error {
 	if err := validateApp(app); err != nil {
 		return err
+	}
+	if !db.d.storable(app.ID) {
+		return errAppNotFound()
 	}
 	settings, err := encodeSettings(app.Settings)
 	if err != nil {
 		return fmt.Errorf("update app: %w", err)
 	}
-	res, err := db.write.ExecContext(ctx, `UPDATE apps SET name = ?, platform = ?,
-		bundle_id = ?, ios_url = ?, android_url = ?, web_url = ?, settings = ? WHERE id = ?`,
+	res, err := db.write.ExecContext(ctx, db.q(`UPDATE apps SET name = ?, platform = ?,
+		bundle_id = ?, ios_url = ?, android_url = ?, web_url = ?, settings = ? WHERE id = ?`),
 		app.Name, app.Platform, app.BundleID, app.IOSURL, app.AndroidURL, app.WebURL,
 		settings, app.ID)
-	if err != nil {
-		return fmt.Errorf("update app: %w", err)
-	}
-	return mustAffectOne(res, "update app")
+	return db.mustAffectOne(res, err, "update app")
 }
 
 // RotateServerKey makes a new server key for the app and returns it; the old one stops
 // working at once. Returns ENOTFOUND if there is no such app.
 func (db *DB) RotateServerKey(ctx context.Context, id string) (string, error) {
+	if !db.d.storable(id) {
+		return "", errAppNotFound()
+	}
 	key, err := unmogrowp.GenerateServerKey()
 	if err != nil {
 		return "", fmt.Errorf("rotate server key: %w", err)
 	}
 	res, err := db.write.ExecContext(ctx,
-		`UPDATE apps SET server_key_hash = ? WHERE id = ?`, unmogrowp.HashServerKey(key), id)
-	if err != nil {
-		return "", fmt.Errorf("rotate server key: %w", err)
-	}
-	if err := mustAffectOne(res, "rotate server key"); err != nil {
+		db.q(`UPDATE apps SET server_key_hash = ? WHERE id = ?`), unmogrowp.HashServerKey(key), id)
+	if err := db.mustAffectOne(res, err, "rotate server key"); err != nil {
 		return "", err
 	}
 	return key, nil
 }
 
-// DeleteApp removes the app. Returns ENOTFOUND if there is none.
+// DeleteApp removes the app, and its links with it. Returns ENOTFOUND if there is none.
 func (db *DB) DeleteApp(ctx context.Context, id string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("delete app: %w", err)
+	if !db.d.storable(id) {
+		return errAppNotFound()
 	}
-	return mustAffectOne(res, "delete app")
+	res, err := db.write.ExecContext(ctx, db.q(`DELETE FROM apps WHERE id = ?`), id)
+	return db.mustAffectOne(res, err, "delete app")
 }
 
 // validateApp checks what CreateApp and UpdateApp take from the caller.
@@ -207,7 +193,7 @@ func validateApp(app *unmogrowp.App) error {
 }
 
 // encodeSettings returns the settings as the JSON the settings column keeps, with a nil
-// ip_blocklist written as [].
+// ip_blocklist written as []. PostgreSQL's JSONB takes the string as JSON.
 func encodeSettings(s unmogrowp.AppSettings) (string, error) {
 	if s.IPBlocklist == nil {
 		s.IPBlocklist = []string{}
@@ -233,7 +219,7 @@ func decodeSettings(b []byte) (unmogrowp.AppSettings, error) {
 }
 
 // scanApp reads the appColumns of one row, then any extra columns into extra.
-func scanApp(row interface{ Scan(...any) error }, extra ...any) (*unmogrowp.App, error) {
+func scanApp(row scanner, extra ...any) (*unmogrowp.App, error) {
 	var (
 		app      unmogrowp.App
 		owner    sql.NullString
@@ -256,11 +242,15 @@ func scanApp(row interface{ Scan(...any) error }, extra ...any) (*unmogrowp.App,
 	return &app, nil
 }
 
-// mustAffectOne returns ENOTFOUND unless the statement changed a row.
-func mustAffectOne(res sql.Result, op string) error {
+// mustAffectOne returns the error of a statement on an app (res and err), or ENOTFOUND
+// unless it changed a row.
+func (db *DB) mustAffectOne(res sql.Result, err error, op string) error {
+	if err != nil {
+		return db.fail(op, err)
+	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return db.fail(op, err)
 	}
 	if n == 0 {
 		return errAppNotFound()
@@ -268,6 +258,40 @@ func mustAffectOne(res sql.Result, op string) error {
 	return nil
 }
 
+// collect reads every row of rows with scan, closes rows, and returns an empty, non-nil
+// slice when there are none.
+func collect[T any](db *DB, rows *sql.Rows, op string, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, db.fail(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.fail(op, err)
+	}
+	return out, nil
+}
+
+// found returns a function that returns the value and error of a lookup of one row as
+// they are, but the notFound error for no row and the engine's other errors through fail.
+func found[T any](db *DB, op string, notFound func() error) func(T, error) (T, error) {
+	return func(v T, err error) (T, error) {
+		var zero T
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return zero, notFound()
+		case err != nil:
+			return zero, db.fail(op, err)
+		}
+		return v, nil
+	}
+}
+
+// nullString returns NULL for "", else s.
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 func errNoOwner() error {

@@ -1,8 +1,9 @@
-package sqlite
+package metadata
 
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
@@ -11,7 +12,12 @@ import (
 // TestPrivateFiles checks that the database file and the -wal and -shm files SQLite makes
 // next to it are readable by their owner alone: they hold password and key hashes.
 func TestPrivateFiles(t *testing.T) {
-	db, path := openTest(t)
+	path := filepath.Join(t.TempDir(), "metadata.db")
+	db, err := Open(context.Background(), "sqlite://"+path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	app := &unmogrowp.App{Name: "Game", Settings: unmogrowp.DefaultAppSettings()}
 	if _, err := db.CreateApp(context.Background(), app); err != nil {
 		t.Fatal(err)
