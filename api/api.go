@@ -10,6 +10,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -22,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // Results is what the API reads attribution results and reports from: the analytics
@@ -66,14 +67,13 @@ type Config struct {
 	AppCache AppCache
 }
 
-// AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server).
+// AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
+// wired in cmd/unmogrowp).
 type AppCache interface {
 	// ForgetApp drops what the cache holds of the app, so that its next lookup asks the
 	// store.
 	ForgetApp(appID string)
 }
-
-var _ AppCache = (*ingest.Server)(nil)
 
 // Limits of GET /api/apps/{app_id}/installs.
 const (
@@ -97,21 +97,21 @@ func New(cfg Config) *Server {
 	cfg.IngestURL = strings.TrimRight(cfg.IngestURL, "/")
 	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection()}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
-	mux.Handle("GET /health", ingest.HealthHandler(cfg.Health, cfg.Logger))
+	mux.Handle("GET /health", httpserve.HealthHandler(cfg.Health, cfg.Logger))
 	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
 	for _, rt := range s.routes() {
-		mux.HandleFunc(rt.pattern, rt.handler)
+		mux.Handle(rt.pattern, rt.handler)
 	}
 	s.authRoutes(mux)
 	s.patterns = mux.patterns
 	// The fallbacks, not routes of the API: a JSON 404 under /api/, the dashboard elsewhere.
-	mux.ServeMux.HandleFunc("/api/", ingest.NotFound)
+	mux.ServeMux.HandleFunc("/api/", httpserve.NotFound)
 	if cfg.Dashboard != nil {
 		mux.ServeMux.Handle("/", cfg.Dashboard)
 	} else {
-		mux.ServeMux.HandleFunc("/", ingest.NotFound)
+		mux.ServeMux.HandleFunc("/", httpserve.NotFound)
 	}
-	s.handler = ingest.Middleware(noSniff(mux), ingest.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
+	s.handler = httpserve.Middleware(noSniff(mux), httpserve.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
 	return s
 }
 
@@ -144,7 +144,7 @@ func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.
 // route is one route of the API that needs authentication.
 type route struct {
 	pattern string
-	handler http.HandlerFunc
+	handler http.Handler
 }
 
 // routes lists every authenticated /api/ route but the account ones: the tenancy test
@@ -191,27 +191,25 @@ func (s *Server) AllRoutePatterns() []string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // user wraps a handler of a signed-in user's routes.
-func (s *Server) user(h func(w http.ResponseWriter, r *http.Request, user *unmogrowp.User)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) user(h func(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) error) httpserve.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		u, err := s.currentUser(r)
 		if err != nil {
-			s.fail(w, "authenticate", err)
-			return
+			return fmt.Errorf("authenticate: %w", err)
 		}
-		h(w, r, u)
+		return h(w, r, u)
 	}
 }
 
 // app wraps a handler of one app's routes: it authorizes the request for the app named by
 // {app_id} and passes the app on.
-func (s *Server) app(h func(w http.ResponseWriter, r *http.Request, app *unmogrowp.App)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) app(h func(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error) httpserve.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		app, err := s.authorizeApp(r, r.PathValue("app_id"))
 		if err != nil {
-			s.fail(w, "authorize app", err)
-			return
+			return fmt.Errorf("authorize app: %w", err)
 		}
-		h(w, r, app)
+		return h(w, r, app)
 	}
 }
 
@@ -258,7 +256,7 @@ func queryRange(q url.Values) (from, to time.Time, err error) {
 		t    *time.Time
 	}{{"from", &from}, {"to", &to}} {
 		if v := q.Get(p.name); v != "" {
-			if *p.t, err = ingest.ParseTime(v); err != nil {
+			if *p.t, err = httpserve.ParseTime(v); err != nil {
 				return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
 			}
 		}
@@ -275,52 +273,40 @@ func errRangeReversed() error {
 
 func errNoApp() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such app.") }
 
-// fail answers err: its own status and message for a coded error, and a 500 without
-// details for any other, which it logs once.
-func (s *Server) fail(w http.ResponseWriter, what string, err error) {
-	if unmogrowp.ErrorCode(err) == unmogrowp.EINTERNAL {
-		s.cfg.Logger.Error(what, "err", err)
-	}
-	ingest.WriteError(w, err)
-}
-
-func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	in, err := s.cfg.Results.Attribution(r.Context(), app.ID, r.PathValue("device_id"))
 	if unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND {
-		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no processed install yet."))
-		return
+		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no processed install yet.")
 	}
 	if err != nil {
-		s.fail(w, "read attribution", err)
-		return
+		return fmt.Errorf("read attribution: %w", err)
 	}
-	ingest.WriteJSON(w, http.StatusOK, in.Attribution)
+	httpserve.JSON(w, http.StatusOK, in.Attribution)
+	return nil
 }
 
-func (s *Server) handleInstalls(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+func (s *Server) handleInstalls(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	q := r.URL.Query()
 	f := unmogrowp.InstallFilter{AppID: app.ID, Limit: DefaultInstallsLimit, Cursor: q.Get("cursor")}
 	var err error
 	if f.From, f.To, err = queryRange(q); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxInstallsLimit {
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "limit must be a whole number from 1 to %d.", MaxInstallsLimit))
-			return
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "limit must be a whole number from 1 to %d.", MaxInstallsLimit)
 		}
 		f.Limit = n
 	}
 	installs, next, err := s.cfg.Results.Installs(r.Context(), f)
 	if err != nil {
-		s.fail(w, "read installs", err)
-		return
+		return fmt.Errorf("read installs: %w", err)
 	}
 	out := make([]unmogrowp.Attribution, len(installs))
 	for i := range installs {
 		out[i] = installs[i].Attribution
 	}
-	ingest.WriteJSON(w, http.StatusOK, map[string]any{"installs": out, "next_cursor": next})
+	httpserve.JSON(w, http.StatusOK, map[string]any{"installs": out, "next_cursor": next})
+	return nil
 }

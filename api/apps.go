@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -10,7 +11,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // appJSON is an app as the API shows it (API.md): never its server key, which exists only
@@ -66,29 +67,27 @@ type createdAppJSON struct {
 	ServerKey string `json:"server_key"`
 }
 
-func (s *Server) handleApps(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) {
+func (s *Server) handleApps(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) error {
 	apps, err := s.cfg.Apps.Apps(r.Context(), user.ID)
 	if err != nil {
-		s.fail(w, "list apps", err)
-		return
+		return fmt.Errorf("list apps: %w", err)
 	}
 	out := make([]appJSON, len(apps))
 	for i, a := range apps {
 		out[i] = newAppJSON(a)
 	}
-	ingest.WriteJSON(w, http.StatusOK, map[string]any{"apps": out})
+	httpserve.JSON(w, http.StatusOK, map[string]any{"apps": out})
+	return nil
 }
 
-func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) {
+func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) error {
 	var req appRequest
 	if err := decodeBody(r, &req); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	platform, ok := unmogrowp.NormalizePlatform(req.Platform)
 	if !ok {
-		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "platform must be one of ios, android, web, other."))
-		return
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "platform must be one of ios, android, web, other.")
 	}
 	app := &unmogrowp.App{
 		OwnerID: user.ID, Name: strings.TrimSpace(req.Name), Platform: platform, BundleID: req.BundleID,
@@ -96,50 +95,48 @@ func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request, user *u
 	}
 	for _, u := range []struct{ name, v string }{{"ios_url", app.IOSURL}, {"android_url", app.AndroidURL}, {"web_url", app.WebURL}} {
 		if err := unmogrowp.ValidateRedirectURL(u.name, u.v); err != nil {
-			ingest.WriteError(w, err)
-			return
+			return err
 		}
 	}
 	if err := decodeSettings(req.Settings, &app.Settings); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	keys, err := s.cfg.Apps.CreateApp(r.Context(), app)
 	if err != nil {
-		s.fail(w, "create app", err)
-		return
+		return fmt.Errorf("create app: %w", err)
 	}
-	ingest.WriteJSON(w, http.StatusCreated, createdAppJSON{appJSON: newAppJSON(app), ServerKey: keys.ServerKey})
+	httpserve.JSON(w, http.StatusCreated, createdAppJSON{appJSON: newAppJSON(app), ServerKey: keys.ServerKey})
+	return nil
 }
 
-func (s *Server) handleDeleteApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+func (s *Server) handleDeleteApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	if err := s.cfg.Apps.DeleteApp(r.Context(), app.ID); err != nil {
-		s.fail(w, "delete app", err)
-		return
+		return fmt.Errorf("delete app: %w", err)
 	}
 	s.forgetApp(app.ID)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	key, err := s.cfg.Apps.RotateServerKey(r.Context(), app.ID)
 	if err != nil {
-		s.fail(w, "rotate server key", err)
-		return
+		return fmt.Errorf("rotate server key: %w", err)
 	}
 	s.forgetApp(app.ID) // the old key stops working on this process's ingestion listener now
-	ingest.WriteJSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app), ServerKey: key})
+	httpserve.JSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app), ServerKey: key})
+	return nil
 }
 
-func (s *Server) handleApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
-	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app))
+func (s *Server) handleApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
+	httpserve.JSON(w, http.StatusOK, newAppJSON(app))
+	return nil
 }
 
-func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	var p appPatch
 	if err := decodeBody(r, &p); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	for _, f := range []struct {
 		name string
@@ -155,22 +152,20 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unm
 		}
 		if f.name != "name" && f.name != "bundle_id" {
 			if err := unmogrowp.ValidateRedirectURL(f.name, *f.from); err != nil {
-				ingest.WriteError(w, err)
-				return
+				return err
 			}
 		}
 		*f.to = *f.from
 	}
 	if err := decodeSettings(p.Settings, &app.Settings); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	if err := s.cfg.Apps.UpdateApp(r.Context(), app); err != nil {
-		s.fail(w, "update app", err)
-		return
+		return fmt.Errorf("update app: %w", err)
 	}
 	s.forgetApp(app.ID)
-	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app))
+	httpserve.JSON(w, http.StatusOK, newAppJSON(app))
+	return nil
 }
 
 // forgetApp tells the AppCache, if any, that the app changed.

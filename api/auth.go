@@ -5,9 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/password"
 )
 
@@ -56,10 +56,10 @@ func (s *Server) authRoutes(mux *routeMux) {
 		loginIP:    newKeyedLimiter(loginsPerIP, rateLimitInterval),
 		regs:       newKeyedLimiter(registersPerIP, rateLimitInterval),
 	}
-	mux.HandleFunc("POST /api/auth/register", s.sameOrigin(a.handleRegister))
-	mux.HandleFunc("POST /api/auth/login", s.sameOrigin(a.handleLogin))
-	mux.HandleFunc("POST /api/auth/logout", a.handleLogout)
-	mux.HandleFunc("GET /api/auth/me", a.handleMe)
+	mux.Handle("POST /api/auth/register", s.sameOrigin(a.handleRegister))
+	mux.Handle("POST /api/auth/login", s.sameOrigin(a.handleLogin))
+	mux.Handle("POST /api/auth/logout", httpserve.HandlerFunc(a.handleLogout))
+	mux.Handle("GET /api/auth/me", httpserve.HandlerFunc(a.handleMe))
 	a.googleRoutes(mux)
 }
 
@@ -86,132 +86,117 @@ type credentials struct {
 	Name     string `json:"name"`
 }
 
-func (a *auth) handleRegister(w http.ResponseWriter, r *http.Request) {
+func (a *auth) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	users, err := a.s.users()
 	if err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
-	if !a.allow(w, a.regs, a.s.clientIP(r)) {
-		return
+	if err := a.allow(a.regs, a.s.clientIP(r)); err != nil {
+		return err
 	}
 	var req credentials
 	if err := decodeBody(r, &req); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	u := &unmogrowp.User{Email: req.Email, Name: req.Name}
 	if err := u.Validate(); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	if err := unmogrowp.ValidatePassword(req.Password); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	hash, err := password.Hash(req.Password)
 	if err != nil {
-		a.s.fail(w, "hash password", err)
-		return
+		return fmt.Errorf("hash password: %w", err)
 	}
 	if err := users.CreateUser(r.Context(), u, hash); err != nil {
-		a.s.fail(w, "create user", err)
-		return
+		return fmt.Errorf("create user: %w", err)
 	}
-	a.startSession(w, r, users, u, http.StatusCreated)
+	return a.startSession(w, r, users, u, http.StatusCreated)
 }
 
-func (a *auth) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (a *auth) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	users, err := a.s.users()
 	if err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
-	if !a.allow(w, a.loginIP, a.s.clientIP(r)) {
-		return
+	if err := a.allow(a.loginIP, a.s.clientIP(r)); err != nil {
+		return err
 	}
 	var req credentials
 	if err := decodeBody(r, &req); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	if strings.TrimSpace(req.Email) == "" || req.Password == "" {
-		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "email and password are required."))
-		return
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "email and password are required.")
 	}
 	if len(req.Password) > 4*unmogrowp.MaxPasswordLen {
-		ingest.WriteError(w, errWrongLogin()) // no password that long was ever accepted
-		return
+		return errWrongLogin() // no password that long was ever accepted
 	}
 	email, err := unmogrowp.NormalizeEmail(req.Email)
 	if err != nil {
 		email = strings.ToLower(strings.TrimSpace(req.Email)) // limited all the same
 	}
-	if !a.allow(w, a.loginEmail, email) {
-		return
+	if err := a.allow(a.loginEmail, email); err != nil {
+		return err
 	}
 
 	// An unknown email is checked against a dummy hash (Verify with ""), so that the
 	// answer takes as long as for a known one and says the same.
 	u, hash, err := users.UserByEmail(r.Context(), email)
 	if err != nil && unmogrowp.ErrorCode(err) != unmogrowp.ENOTFOUND {
-		a.s.fail(w, "login", err)
-		return
+		return fmt.Errorf("login: %w", err)
 	}
 	switch err := password.Verify(req.Password, hash); {
 	case errors.Is(err, password.ErrMismatch):
-		ingest.WriteError(w, errWrongLogin())
-		return
+		return errWrongLogin()
 	case err != nil:
-		a.s.fail(w, "login", err)
-		return
+		return fmt.Errorf("login: %w", err)
 	}
-	a.startSession(w, r, users, u, http.StatusOK)
+	return a.startSession(w, r, users, u, http.StatusOK)
 }
 
 // handleLogout revokes the request's session, and deletes the session cookies when it was
 // signed in by them, whether or not the session was still valid.
-func (a *auth) handleLogout(w http.ResponseWriter, r *http.Request) {
+func (a *auth) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	token, fromCookie, err := a.s.requestToken(r)
 	if fromCookie && unmogrowp.ErrorCode(err) != unmogrowp.EFORBIDDEN {
 		setSessionCookies(w, "", secureRequest(r))
 	}
 	if err != nil {
-		a.s.fail(w, "logout", err)
-		return
+		return fmt.Errorf("logout: %w", err)
 	}
 	if _, err := a.s.userBySession(r, token); err != nil {
-		a.s.fail(w, "logout", err)
-		return
+		return fmt.Errorf("logout: %w", err)
 	}
 	if err := a.s.cfg.Users.RevokeSession(r.Context(), unmogrowp.HashSessionToken(token)); err != nil {
-		a.s.fail(w, "logout", err)
-		return
+		return fmt.Errorf("logout: %w", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (a *auth) handleMe(w http.ResponseWriter, r *http.Request) {
+func (a *auth) handleMe(w http.ResponseWriter, r *http.Request) error {
 	u, err := a.s.currentUser(r)
 	if err != nil {
-		a.s.fail(w, "authenticate", err)
-		return
+		return fmt.Errorf("authenticate: %w", err)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	ingest.WriteJSON(w, http.StatusOK, map[string]any{"user": newUserJSON(u)})
+	httpserve.JSON(w, http.StatusOK, map[string]any{"user": newUserJSON(u)})
+	return nil
 }
 
 // startSession makes a session for the user and answers its token and the user, and sets
 // the session cookies of the token for a browser (session.go).
-func (a *auth) startSession(w http.ResponseWriter, r *http.Request, users unmogrowp.UserStore, u *unmogrowp.User, status int) {
+func (a *auth) startSession(w http.ResponseWriter, r *http.Request, users unmogrowp.UserStore, u *unmogrowp.User, status int) error {
 	token, err := newSession(r.Context(), users, u)
 	if err != nil {
-		a.s.fail(w, "start session", err)
-		return
+		return fmt.Errorf("start session: %w", err)
 	}
 	setSessionCookies(w, token, secureRequest(r))
 	w.Header().Set("Cache-Control", "no-store")
-	ingest.WriteJSON(w, status, sessionJSON{Token: token, User: newUserJSON(u)})
+	httpserve.JSON(w, status, sessionJSON{Token: token, User: newUserJSON(u)})
+	return nil
 }
 
 // newSession stores a new session of the user and returns its token.
@@ -232,15 +217,14 @@ func newSession(ctx context.Context, users unmogrowp.UserStore, u *unmogrowp.Use
 	return token, nil
 }
 
-// allow takes one attempt from the key's limiter, or answers 429 with Retry-After and
-// returns false.
-func (a *auth) allow(w http.ResponseWriter, l *keyedLimiter, key string) bool {
+// allow takes one attempt from the key's limiter, or returns an ERATELIMIT error with its
+// Retry-After.
+func (a *auth) allow(l *keyedLimiter, key string) error {
 	if wait := l.take(key, time.Now()); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "Too many attempts; try again in %d seconds.", int(math.Ceil(wait.Seconds()))))
-		return false
+		secs := int(math.Ceil(wait.Seconds()))
+		return httpserve.RetryAfter(unmogrowp.Errorf(unmogrowp.ERATELIMIT, "Too many attempts; try again in %d seconds.", secs), secs)
 	}
-	return true
+	return nil
 }
 
 // currentUser returns the signed-in user of the request, from its
@@ -316,7 +300,7 @@ func newSessionToken() (string, error) {
 // clientIP is the address that sent r, believing X-Forwarded-For from trusted proxies
 // only: the key of the per-address rate limits.
 func (s *Server) clientIP(r *http.Request) string {
-	return ingest.ClientIP(r, s.cfg.TrustedProxies)
+	return httpserve.ClientIP(r, s.cfg.TrustedProxies)
 }
 
 // keyedLimiter is one token bucket per key (an email, an address), each allowing burst

@@ -21,7 +21,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/password"
 )
@@ -265,7 +265,7 @@ func TestLoginRateLimitBehindProxy(t *testing.T) {
 		req.Header.Set("X-Forwarded-For", client)
 		return f.send(req)
 	}
-	trusted, _ := ingest.ParseTrustedProxies("127.0.0.0/8,::1")
+	trusted, _ := httpserve.ParseTrustedProxies("127.0.0.0/8,::1")
 	f := newAuthFixtureWith(t, api.Config{TrustedProxies: trusted})
 	untilLimited(t, 20, 3*time.Second, func(i int) authResponse { return login(f, "198.51.100.1", i) })
 	login(f, "198.51.100.2", 100).want(t, http.StatusUnauthorized, "Wrong email or password.")

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,7 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // GoogleConfig configures sign-in with Google, or with any OpenID Connect provider at
@@ -94,8 +95,8 @@ func (a *auth) googleRoutes(mux *routeMux) {
 	if g.client == nil {
 		g.client = &http.Client{Timeout: googleHTTPTimeout}
 	}
-	mux.HandleFunc("GET /api/auth/google", g.handleConfig)
-	mux.HandleFunc("POST /api/auth/google", a.s.sameOrigin(g.handleIDToken))
+	mux.Handle("GET /api/auth/google", httpserve.HandlerFunc(g.handleConfig))
+	mux.Handle("POST /api/auth/google", a.s.sameOrigin(g.handleIDToken))
 	if g.codeFlow {
 		mux.HandleFunc("GET "+googleStartPath, g.handleStart)
 		mux.HandleFunc("GET /api/auth/google/callback", g.handleCallback)
@@ -104,7 +105,7 @@ func (a *auth) googleRoutes(mux *routeMux) {
 
 // handleConfig tells the dashboard that Google sign-in is on, the client id for Google
 // Identity Services, and where the code flow starts if it is configured.
-func (g *google) handleConfig(w http.ResponseWriter, r *http.Request) {
+func (g *google) handleConfig(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
 		ClientID string `json:"client_id"`
 		StartURL string `json:"start_url,omitempty"`
@@ -112,41 +113,37 @@ func (g *google) handleConfig(w http.ResponseWriter, r *http.Request) {
 	if g.codeFlow {
 		out.StartURL = googleStartPath
 	}
-	ingest.WriteJSON(w, http.StatusOK, out)
+	httpserve.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 // handleIDToken signs in with an ID token from Google Identity Services.
-func (g *google) handleIDToken(w http.ResponseWriter, r *http.Request) {
+func (g *google) handleIDToken(w http.ResponseWriter, r *http.Request) error {
 	users, err := g.a.s.users()
 	if err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
-	if !g.a.allow(w, g.perIP, g.a.s.clientIP(r)) {
-		return
+	if err := g.a.allow(g.perIP, g.a.s.clientIP(r)); err != nil {
+		return err
 	}
 	var req struct {
 		IDToken string `json:"id_token"`
 	}
 	if err := decodeBody(r, &req); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	if strings.TrimSpace(req.IDToken) == "" {
-		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "id_token is required: the credential that Google Identity Services returned."))
-		return
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "id_token is required: the credential that Google Identity Services returned.")
 	}
 	id, err := g.identity(r.Context(), req.IDToken, "")
 	if err != nil {
-		g.a.s.fail(w, "google sign-in", err)
-		return
+		return fmt.Errorf("google sign-in: %w", err)
 	}
 	u, _, err := users.GoogleUser(r.Context(), id)
 	if err != nil {
-		g.a.s.fail(w, "google sign-in", err)
-		return
+		return fmt.Errorf("google sign-in: %w", err)
 	}
-	g.a.startSession(w, r, users, u, http.StatusOK)
+	return g.a.startSession(w, r, users, u, http.StatusOK)
 }
 
 // flow is what the code flow keeps in its cookie between start and callback.

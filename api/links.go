@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,7 +12,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // maxBodyBytes bounds the JSON bodies the API takes.
@@ -66,24 +67,23 @@ func NewLink(l *unmogrowp.Link, app *unmogrowp.App, ingestURL string) Link {
 	}
 }
 
-func (s *Server) handleLinks(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+func (s *Server) handleLinks(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	links, err := s.cfg.Links.Links(r.Context(), app.ID)
 	if err != nil {
-		s.fail(w, "list links", err)
-		return
+		return fmt.Errorf("list links: %w", err)
 	}
 	out := make([]Link, len(links))
 	for i, l := range links {
 		out[i] = NewLink(l, app, s.cfg.IngestURL)
 	}
-	ingest.WriteJSON(w, http.StatusOK, map[string]any{"links": out})
+	httpserve.JSON(w, http.StatusOK, map[string]any{"links": out})
+	return nil
 }
 
-func (s *Server) handleCreateLink(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
+func (s *Server) handleCreateLink(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	var req LinkFields
 	if err := decodeBody(r, &req); err != nil {
-		ingest.WriteError(w, err)
-		return
+		return err
 	}
 	l := &unmogrowp.Link{
 		AppID: app.ID, MediaSource: req.MediaSource, Campaign: req.Campaign, Adset: req.Adset,
@@ -91,10 +91,10 @@ func (s *Server) handleCreateLink(w http.ResponseWriter, r *http.Request, app *u
 		AndroidURL: req.AndroidURL, WebURL: req.WebURL, DeepLinkValue: req.DeepLinkValue,
 	}
 	if err := s.cfg.Links.CreateLink(r.Context(), l); err != nil {
-		s.fail(w, "create link", err)
-		return
+		return fmt.Errorf("create link: %w", err)
 	}
-	ingest.WriteJSON(w, http.StatusCreated, NewLink(l, app, s.cfg.IngestURL))
+	httpserve.JSON(w, http.StatusCreated, NewLink(l, app, s.cfg.IngestURL))
+	return nil
 }
 
 // decodeBody decodes a JSON object body of at most maxBodyBytes into v, with EINVALID or

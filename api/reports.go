@@ -1,12 +1,13 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // DefaultReportRange is the time range of the dashboard and report routes when the
@@ -22,23 +23,20 @@ type reportQuery struct {
 // report wraps a handler of the dashboard and report routes (API.md, "Dashboard and
 // reports"): it authorizes the app named by the app_id query parameter like the app
 // routes do, and reads from and to, defaulting to the DefaultReportRange up to now.
-func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQuery)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQuery) error) httpserve.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		params := r.URL.Query()
 		appID := params.Get("app_id")
 		if appID == "" {
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required."))
-			return
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required.")
 		}
 		app, err := s.authorizeApp(r, appID)
 		if err != nil {
-			s.fail(w, "authorize app", err)
-			return
+			return fmt.Errorf("authorize app: %w", err)
 		}
 		from, to, err := queryRange(params)
 		if err != nil {
-			ingest.WriteError(w, err)
-			return
+			return err
 		}
 		q := reportQuery{app: app, from: from, to: to}
 		if q.to.IsZero() {
@@ -48,38 +46,36 @@ func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQ
 			q.from = q.to.Add(-DefaultReportRange)
 		}
 		if q.to.Before(q.from) { // a from after the default to
-			ingest.WriteError(w, errRangeReversed())
-			return
+			return errRangeReversed()
 		}
-		h(w, r, q)
+		return h(w, r, q)
 	}
 }
 
-// answer writes a report's result, or its error.
-func (s *Server) answer(w http.ResponseWriter, what string, v any, err error) {
+// answer writes a report's result, or returns its error with what was read.
+func answer(w http.ResponseWriter, what string, v any, err error) error {
 	if err != nil {
-		s.fail(w, what, err)
-		return
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	ingest.WriteJSON(w, http.StatusOK, v)
+	httpserve.JSON(w, http.StatusOK, v)
+	return nil
 }
 
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, q reportQuery) {
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, q reportQuery) error {
 	st, err := s.cfg.Results.Stats(r.Context(), q.app.ID, q.from, q.to)
-	s.answer(w, "read stats", st, err)
+	return answer(w, "read stats", st, err)
 }
 
-func (s *Server) handleChart(w http.ResponseWriter, r *http.Request, q reportQuery) {
+func (s *Server) handleChart(w http.ResponseWriter, r *http.Request, q reportQuery) error {
 	chartType := r.PathValue("chart_type")
 	if !slices.Contains(unmogrowp.ChartTypes, chartType) {
-		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such chart: the charts are installs, media_sources, events, revenue and platforms."))
-		return
+		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such chart: the charts are installs, media_sources, events, revenue and platforms.")
 	}
 	c, err := s.cfg.Results.Chart(r.Context(), q.app.ID, chartType, q.from, q.to, r.URL.Query().Get("interval"))
-	s.answer(w, "read chart", c, err)
+	return answer(w, "read chart", c, err)
 }
 
-func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQuery) {
+func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQuery) error {
 	var (
 		v   any
 		err error
@@ -92,8 +88,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQu
 	case "fraud":
 		v, err = s.cfg.Results.FraudReport(r.Context(), q.app.ID, q.from, q.to)
 	default:
-		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention and fraud."))
-		return
+		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention and fraud.")
 	}
-	s.answer(w, "read report", v, err)
+	return answer(w, "read report", v, err)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // The browser session (API.md, section 2: "The browser dashboard may use an HttpOnly
@@ -119,12 +120,11 @@ func (s *Server) checkCSRF(r *http.Request, sessionToken string) error {
 // a browser may call them only from the dashboard's own origin, so that another site
 // cannot sign a visitor in to an account of its choosing (login CSRF). Scripts, which send
 // neither Sec-Fetch-Site nor Origin, are not affected.
-func (s *Server) sameOrigin(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) sameOrigin(h httpserve.HandlerFunc) httpserve.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := s.crossOrigin.Check(r); err != nil {
-			s.fail(w, "sign in", unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "Cross-site sign-in is refused: sign in from the dashboard itself."))
-			return
+			return unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "Cross-site sign-in is refused: sign in from the dashboard itself.")
 		}
-		h(w, r)
+		return h(w, r)
 	}
 }

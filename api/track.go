@@ -2,29 +2,35 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
 	json "github.com/goccy/go-json"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
-// Tracker takes events for an app the API has authorized: the ingestion listener's
-// *ingest.Server, whose Track answers as /v1/events and /v1/events/batch do.
+// Tracker takes events for an app the API has authorized, with the semantics of the
+// ingestion listener's /v1/events and /v1/events/batch sent with the app's server key:
+// the ingestion listener's *ingest.Server (wired in cmd/unmogrowp).
 type Tracker interface {
-	Track(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, body []byte, batch bool)
+	// Track accepts body, one event (batch false) or a batch {"events": [...]}, for app. It
+	// returns the answer of the ingestion endpoints, to be written as JSON with 200 OK, or
+	// their error, answered with httpserve.Error: EINVALID, EFORBIDDEN and ETOOLARGE for
+	// what the body holds, ERATELIMIT (with its Retry-After) over the app's rate limit,
+	// EUNAVAILABLE when the log cannot take the events (then none is stored).
+	Track(ctx context.Context, app *unmogrowp.App, body []byte, batch bool) (any, error)
 }
-
-var _ Tracker = (*ingest.Server)(nil)
 
 // handleTrack runs POST /api/attribution/track (one event naming its app_id) and
 // /api/attribution/batch ({"app_id", "events": [...]}): the seed's routes, for the apps
 // the caller may use, with the ingestion endpoints' semantics and answers.
-func (s *Server) handleTrack(batch bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTrack(batch bool) httpserve.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		limit := int64(unmogrowp.MaxEventBytes)
 		if batch {
 			limit = unmogrowp.MaxBatchBytes
@@ -33,33 +39,32 @@ func (s *Server) handleTrack(batch bool) http.HandlerFunc {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", limit))
-			return
+			return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", limit)
 		case err != nil:
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read."))
-			return
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
 		}
 		var head struct {
 			AppID string `json:"app_id"`
 		}
 		trimmed := bytes.TrimSpace(body)
 		if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &head) != nil {
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "The body must be a JSON object with app_id."))
-			return
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "The body must be a JSON object with app_id.")
 		}
 		if head.AppID == "" {
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required."))
-			return
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required.")
 		}
 		app, err := s.authorizeApp(r, head.AppID)
 		if err != nil {
-			s.fail(w, "authorize app", err)
-			return
+			return fmt.Errorf("authorize app: %w", err)
 		}
 		if s.cfg.Tracker == nil {
-			ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Event tracking is not configured on this listener."))
-			return
+			return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Event tracking is not configured on this listener.")
 		}
-		s.cfg.Tracker.Track(w, r, app, body, batch)
+		answer, err := s.cfg.Tracker.Track(r.Context(), app, body, batch)
+		if err != nil {
+			return fmt.Errorf("track: %w", err)
+		}
+		httpserve.JSON(w, http.StatusOK, answer)
+		return nil
 	}
 }

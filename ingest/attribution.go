@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // Devices is where GET /v1/attribution finds a device's attribution: the latest install
@@ -21,12 +22,11 @@ var _ Devices = unmogrowp.HotState(nil)
 // handleAttribution runs GET /v1/attribution?device_id=...: the SDK asks, on first open,
 // how its install was attributed, for deferred deep linking (deep_link_value). It answers
 // the attribution object of API.md, or 404 until the device's install is processed.
-func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	app, kind, err := s.authenticate(r)
 	if err != nil {
-		writeError(w, err)
-		return
+		return err
 	}
 	if app.Settings.RequireSignature && kind == unmogrowp.SDKKey {
 		// The signature covers "<X-Timestamp>.<raw body>"; a GET's body is normally empty,
@@ -39,33 +39,28 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
 			_, _, err = verifySignature(r, wire, app.SigningSecret, s.cfg.Now())
 		}
 		if err != nil {
-			writeError(w, err)
-			return
+			return err
 		}
 	}
 	deviceID := r.URL.Query().Get("device_id")
 	switch {
 	case deviceID == "":
-		writeError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "device_id is required."))
-		return
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "device_id is required.")
 	case len(deviceID) > unmogrowp.MaxDeviceIDLen:
-		writeError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "device_id must be at most %d characters.", unmogrowp.MaxDeviceIDLen))
-		return
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "device_id must be at most %d characters.", unmogrowp.MaxDeviceIDLen)
 	case s.cfg.Devices == nil:
-		writeError(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Attribution lookups are not configured on this listener."))
-		return
+		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Attribution lookups are not configured on this listener.")
 	}
 	inst, ok, err := s.cfg.Devices.Device(r.Context(), app.ID, deviceID)
 	if err != nil {
 		if r.Context().Err() == nil {
 			s.cfg.Logger.Error("look up device attribution", "app_id", app.ID, "err", err)
 		}
-		writeError(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The attribution state cannot be reached; retry later."))
-		return
+		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The attribution state cannot be reached; retry later.")
 	}
 	if !ok {
-		writeError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no attribution yet: its install has not been processed."))
-		return
+		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no attribution yet: its install has not been processed.")
 	}
-	writeJSON(w, http.StatusOK, inst.Attribution) // Attribution.MarshalJSON: the API's object
+	httpserve.JSON(w, http.StatusOK, inst.Attribution) // Attribution.MarshalJSON: the API's object
+	return nil
 }

@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	json "github.com/goccy/go-json"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // wireEvent is an event as SDKs and servers send it (API.md, section 1).
@@ -153,7 +153,7 @@ func parseTime(b []byte) (time.Time, error) {
 		}
 		return parseTimeText(s)
 	}
-	return parseTimeNumber(string(b))
+	return httpserve.ParseUnixTime(string(b))
 }
 
 // parseTimeText parses the text of a JSON string as RFC 3339, or else as the unix seconds
@@ -162,42 +162,7 @@ func parseTimeText(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
 	}
-	return parseTimeNumber(strings.TrimSpace(s))
-}
-
-// parseTimeNumber parses a number of unix seconds, or of unix milliseconds (values above
-// 1e12).
-func parseTimeNumber(s string) (time.Time, error) {
-	f, err := strconv.ParseFloat(s, 64)
-	if t, ok := unixTime(f); err == nil && ok {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("not a time: %q", s)
-}
-
-// unixTime returns the time of f unix seconds, or of f unix milliseconds when f is above
-// 1e12, in UTC to the microsecond. It is false for NaN, the infinities and for f outside
-// (0, 1e16].
-func unixTime(f float64) (time.Time, bool) {
-	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1e16:
-		return time.Time{}, false
-	case f > 1e12:
-		return time.UnixMicro(int64(f * 1e3)).UTC(), true
-	}
-	return time.UnixMicro(int64(f * 1e6)).UTC(), true
-}
-
-// ParseTime parses a time as the contract takes it in query strings and bodies: unix
-// seconds, unix milliseconds (values above 1e12), or RFC 3339.
-func ParseTime(s string) (time.Time, error) {
-	if strings.HasPrefix(s, `"`) {
-		return time.Time{}, fmt.Errorf("not a time: %q", s)
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	return parseTime([]byte(s))
+	return httpserve.ParseUnixTime(strings.TrimSpace(s))
 }
 
 // wireNumber accepts a JSON number, a numeric string, or null.

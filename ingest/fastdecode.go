@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // The fast decoder of events.
@@ -349,10 +350,10 @@ func (eb *eventBatch) timeValue(b []byte, i int) (time.Time, int, bool) {
 		return time.Time{}, end, false
 	}
 	if n, ok := smallUint(b[i:end]); ok { // exact as a float64, as ParseFloat returns it
-		t, ok := unixTime(float64(n))
+		t, ok := httpserve.UnixTime(float64(n))
 		return t, end, ok
 	}
-	t, err := parseTimeNumber(bytesString(b[i:end]))
+	t, err := httpserve.ParseUnixTime(bytesString(b[i:end]))
 	return t, end, err == nil
 }
 

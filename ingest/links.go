@@ -13,6 +13,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/attribution"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // maxLinkIDLen bounds the link ids looked up, so a flood of long made-up ids neither reaches
@@ -133,12 +134,12 @@ func linkParams(tp *unmogrowp.Touchpoint) []linkParam {
 var transparentGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00" +
 	"!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
-func (s *Server) handleClick(w http.ResponseWriter, r *http.Request) {
-	s.track(w, r, unmogrowp.TouchClick)
+func (s *Server) handleClick(w http.ResponseWriter, r *http.Request) error {
+	return s.track(w, r, unmogrowp.TouchClick)
 }
 
-func (s *Server) handleImpression(w http.ResponseWriter, r *http.Request) {
-	s.track(w, r, unmogrowp.TouchImpression)
+func (s *Server) handleImpression(w http.ResponseWriter, r *http.Request) error {
+	return s.track(w, r, unmogrowp.TouchImpression)
 }
 
 // track runs GET /c/{link_id} and GET /i/{link_id}: find the link, record the touchpoint
@@ -146,43 +147,39 @@ func (s *Server) handleImpression(w http.ResponseWriter, r *http.Request) {
 //
 // A HEAD request (link checkers, unfurlers) is answered the same way but records nothing:
 // no person clicked.
-func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) {
+func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error {
 	w.Header().Set("Cache-Control", "no-store")
 	link, app, err := s.link(r.Context(), r.PathValue("link_id"))
 	if err != nil {
-		s.reject(w, err, 1)
-		return
+		return s.refuse(err, 1)
 	}
 	tp := unmogrowp.Touchpoint{Type: typ}
 	q := r.URL.Query()
 	for _, p := range linkParams(&tp) {
 		v := q.Get(p.name)
 		if len(v) > unmogrowp.MaxTouchpointFieldLen {
-			s.reject(w, unmogrowp.Errorf(unmogrowp.EINVALID, "Query parameter %s must be at most %d characters.", p.name, unmogrowp.MaxTouchpointFieldLen), 1)
-			return
+			return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Query parameter %s must be at most %d characters.", p.name, unmogrowp.MaxTouchpointFieldLen), 1)
 		}
 		*p.dst = v
 	}
 	tp.ApplyLink(link)
-	if ip := ClientIP(r, s.cfg.TrustedProxies); isIP(ip) {
+	if ip := httpserve.ClientIP(r, s.cfg.TrustedProxies); isIP(ip) {
 		tp.IP = ip
 	}
 	// A user agent header is the browser's, not the caller's choice: an over-long one is
 	// cut rather than refusing to send the person on.
 	tp.UserAgent = truncate(r.UserAgent(), unmogrowp.MaxUserAgentLen)
 	if err := tp.Validate(s.cfg.Now().UTC(), app.Settings.MaxEventAge()); err != nil {
-		s.reject(w, err, 1)
-		return
+		return s.refuse(err, 1)
 	}
 	if r.Method != http.MethodHead {
-		if !s.allow(w, r, app, 1) {
-			return
+		if err := s.allow(r.Context(), app, 1); err != nil {
+			return err
 		}
 		tp.ID = newEventID()
 		rec := unmogrowp.EncodeTouchpointRecord(nil, &tp)
 		if err := s.appendLog(r.Context(), app.ID, [][]byte{rec}, "touchpoints"); err != nil {
-			s.reject(w, err, 1)
-			return
+			return s.refuse(err, 1)
 		}
 		s.metrics.touchpoints.Inc()
 	}
@@ -192,12 +189,12 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(transparentGIF)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(transparentGIF)
-		return
+		return nil
 	}
 	target, android := clickTarget(link, app, tp.UserAgent)
 	if target == "" {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "accepted", "touchpoint_id": tp.ID})
-		return
+		httpserve.JSON(w, http.StatusOK, map[string]any{"status": "accepted", "touchpoint_id": tp.ID})
+		return nil
 	}
 	if android && tp.ID != "" {
 		target = withReferrer(target, tp.ID, tp.MediaSource)
@@ -205,6 +202,7 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) {
 	// Not http.Redirect: it adds an HTML body, and the target is absolute already.
 	w.Header().Set("Location", target)
 	w.WriteHeader(http.StatusFound)
+	return nil
 }
 
 // clickTarget returns where a click from a device with the user agent is sent, and whether

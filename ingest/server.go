@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // Config is what the ingestion listener needs. Log, Apps and Registry are required.
@@ -95,8 +95,8 @@ func New(cfg Config) *Server {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	mux.HandleFunc("/", NotFound)
-	s.handler = Middleware(mux, MiddlewareConfig{
+	mux.HandleFunc("/", httpserve.NotFound)
+	s.handler = httpserve.Middleware(mux, httpserve.MiddlewareConfig{
 		Listener: "ingest", Logger: cfg.Logger, CORSOrigins: cfg.CORSOrigins,
 		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/"},
 	})
@@ -113,14 +113,14 @@ type route struct {
 // OpenAPI document's test compares its paths with this list.
 func (s *Server) routes() []route {
 	return []route{
-		{"GET /health", HealthHandler(s.cfg.Health, s.cfg.Logger)},
+		{"GET /health", httpserve.HealthHandler(s.cfg.Health, s.cfg.Logger)},
 		{"GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})},
-		{"POST /v1/events", http.HandlerFunc(s.handleEvent)},
-		{"POST /v1/events/batch", http.HandlerFunc(s.handleBatch)},
-		{"POST /v1/touchpoints", http.HandlerFunc(s.handleTouchpoints)},
-		{"GET /c/{link_id}", http.HandlerFunc(s.handleClick)},
-		{"GET /i/{link_id}", http.HandlerFunc(s.handleImpression)},
-		{"GET /v1/attribution", http.HandlerFunc(s.handleAttribution)},
+		{"POST /v1/events", httpserve.HandlerFunc(s.handleEvent)},
+		{"POST /v1/events/batch", httpserve.HandlerFunc(s.handleBatch)},
+		{"POST /v1/touchpoints", httpserve.HandlerFunc(s.handleTouchpoints)},
+		{"GET /c/{link_id}", httpserve.HandlerFunc(s.handleClick)},
+		{"GET /i/{link_id}", httpserve.HandlerFunc(s.handleImpression)},
+		{"GET /v1/attribution", httpserve.HandlerFunc(s.handleAttribution)},
 	}
 }
 
@@ -146,53 +146,12 @@ func (s *Server) ForgetApp(appID string) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// HealthHandler answers GET /health: 200 {"status":"ok"} when every check passes, 503
-// {"status":"degraded"} otherwise, with each check's result under "checks": "ok", the
-// message of a failing check's *unmogrowp.Error (which says why, such as the log's full
-// disk), or "unavailable" for any other error. A degraded answer also has "reason": the
-// failing checks with their results, "name: result", joined by "; " in name order.
-func HealthHandler(checks map[string]func(context.Context) error, logger *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		results := map[string]string{}
-		var failed []string
-		for name, ping := range checks {
-			results[name] = "ok"
-			if err := ping(ctx); err != nil {
-				logger.Warn("health check failed", "backend", name, "err", err)
-				results[name] = "unavailable"
-				if unmogrowp.ErrorCode(err) != unmogrowp.EINTERNAL {
-					results[name] = unmogrowp.ErrorMessage(err)
-				}
-				failed = append(failed, name)
-			}
-		}
-		if len(failed) == 0 {
-			writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "checks": results})
-			return
-		}
-		slices.Sort(failed)
-		for i, name := range failed {
-			failed[i] = name + ": " + results[name]
-		}
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
-			"status": "degraded", "reason": strings.Join(failed, "; "), "checks": results,
-		})
-	}
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) error {
+	return s.ingest(w, r, false)
 }
 
-// NotFound answers a JSON 404 for a route that does not exist.
-func NotFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such endpoint: %s %s.", r.Method, r.URL.Path))
-}
-
-func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
-	s.ingest(w, r, false)
-}
-
-func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
-	s.ingest(w, r, true)
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) error {
+	return s.ingest(w, r, true)
 }
 
 // batchError is one rejected event of a batch, by its index in the request.
@@ -203,11 +162,10 @@ type batchError struct {
 
 // ingest runs both event endpoints: authenticate, read, verify, decode, validate, append to
 // the log, answer.
-func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) error {
 	app, kind, err := s.authenticate(r)
 	if err != nil {
-		s.reject(w, err, 1)
-		return
+		return s.refuse(err, 1)
 	}
 	limit := int64(unmogrowp.MaxEventBytes)
 	if batch {
@@ -224,48 +182,55 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) {
 	body, err := readWireBody(r, limit, buf.body[:0], wirep)
 	buf.body = body[:0]
 	if err != nil {
-		s.reject(w, err, 1)
-		return
+		return s.refuse(err, 1)
 	}
+	var release func()
 	if signed {
-		release, err := s.checkSignature(r, app, wire)
-		if err != nil {
-			s.reject(w, err, 1)
-			return
+		if release, err = s.checkSignature(r, app, wire); err != nil {
+			return s.refuse(err, 1)
 		}
-		sw := &statusWriter{ResponseWriter: w}
-		w = sw
-		defer func() {
-			if sw.status == http.StatusTooManyRequests || sw.status >= 500 { // nothing accepted
-				release()
-			}
-		}()
 	}
-	s.accept(w, r, app, kind, body, batch, buf)
+	ip, ua := "", ""
+	if kind == unmogrowp.SDKKey {
+		ip, ua = httpserve.ClientIP(r, s.cfg.TrustedProxies), r.UserAgent()
+	}
+	answer, err := s.accept(r.Context(), app, kind, ip, ua, body, batch, buf)
+	if err != nil {
+		if code := unmogrowp.ErrorCode(err); release != nil && (code == unmogrowp.ERATELIMIT || httpserve.StatusCode(code) >= 500) {
+			release() // nothing accepted: the same request may be sent again
+		}
+		return err
+	}
+	httpserve.JSON(w, http.StatusOK, answer)
+	return nil
 }
 
 // Track accepts events for app that another listener has authenticated (the API's
-// /api/attribution/track and /batch for a signed-in user), with the same semantics and
-// answers as /v1/events and /v1/events/batch sent with the app's server key: ip and
-// user_agent in the body are honoured. body is the request's body, already read.
-func (s *Server) Track(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, body []byte, batch bool) {
+// /api/attribution/track and /batch for a signed-in user), with the same semantics as
+// /v1/events and /v1/events/batch sent with the app's server key: ip and user_agent in the
+// body are honoured. body is the request's body, already read. It returns the answer
+// those endpoints give, which the caller writes as JSON with 200 OK, or their error, with
+// its code and, for a rate limit, its Retry-After (httpserve.RetryAfter), which the
+// caller answers with httpserve.Error.
+func (s *Server) Track(ctx context.Context, app *unmogrowp.App, body []byte, batch bool) (any, error) {
 	limit := unmogrowp.MaxEventBytes
 	if batch {
 		limit = unmogrowp.MaxBatchBytes
 	}
 	if len(body) > limit {
-		s.reject(w, tooLarge(int64(limit)), 1)
-		return
+		return nil, s.refuse(tooLarge(int64(limit)), 1)
 	}
 	buf := s.getBuf()
 	defer s.bufs.Put(buf)
-	s.accept(w, r, app, unmogrowp.ServerKey, body, batch, buf)
+	return s.accept(ctx, app, unmogrowp.ServerKey, "", "", body, batch, buf)
 }
 
 // accept is the part of both event endpoints after authentication: split, rate limit,
-// decode, validate, append to the log, answer. The events decoded from body share its
-// bytes (eventBatch): none of them is kept after accept returns.
-func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, kind unmogrowp.KeyKind, body []byte, batch bool, buf *ingestBuf) {
+// decode, validate, append to the log. It returns the answer to write with 200 OK, or the
+// error to answer, counted as rejected. ip and ua are the device's, for a request with the
+// SDK key. The events decoded from body share its bytes (eventBatch): none of them is
+// kept after accept returns.
+func (s *Server) accept(ctx context.Context, app *unmogrowp.App, kind unmogrowp.KeyKind, ip, ua string, body []byte, batch bool, buf *ingestBuf) (any, error) {
 	events := getEventBatch()
 	defer func() {
 		events.release()
@@ -273,31 +238,24 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 	}()
 	if batch {
 		if err := events.splitBatch(body); err != nil {
-			s.reject(w, err, 1)
-			return
+			return nil, s.refuse(err, 1)
 		}
 		if events.len() > unmogrowp.MaxBatchEvents {
-			s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A batch holds at most %d events; this one has %d.", unmogrowp.MaxBatchEvents, events.len()), events.len())
-			return
+			return nil, s.refuse(unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A batch holds at most %d events; this one has %d.", unmogrowp.MaxBatchEvents, events.len()), events.len())
 		}
 		for i := range events.len() {
 			if len(events.raw(i)) > unmogrowp.MaxEventBytes {
-				s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "Event %d is larger than %d bytes.", i, unmogrowp.MaxEventBytes), events.len())
-				return
+				return nil, s.refuse(unmogrowp.Errorf(unmogrowp.ETOOLARGE, "Event %d is larger than %d bytes.", i, unmogrowp.MaxEventBytes), events.len())
 			}
 		}
 	} else {
 		events.single(body)
 	}
-	if !s.allow(w, r, app, events.len()) {
-		return
+	if err := s.allow(ctx, app, events.len()); err != nil {
+		return nil, err
 	}
 
 	now := s.cfg.Now().UTC()
-	ip, ua := "", ""
-	if kind == unmogrowp.SDKKey {
-		ip, ua = ClientIP(r, s.cfg.TrustedProxies), r.UserAgent()
-	}
 	var errs []batchError
 	values := buf.values[:0]
 	recs := buf.recs[:0]
@@ -306,16 +264,14 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 		e := &buf.event
 		err := events.decode(i, e)
 		if err == nil && e.AppID != "" && e.AppID != app.ID {
-			s.reject(w, unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID), events.len())
-			return
+			return nil, s.refuse(unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID), events.len())
 		}
 		if err == nil {
 			err = e.Validate(now, app.Settings.MaxEventAge())
 		}
 		if err != nil {
 			if !batch {
-				s.reject(w, err, 1)
-				return
+				return nil, s.refuse(err, 1)
 			}
 			s.metrics.rejected(unmogrowp.ErrorCode(err), 1)
 			errs = append(errs, batchError{Index: i, Error: unmogrowp.ErrorMessage(err)})
@@ -335,20 +291,18 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 	}
 	buf.values, buf.recs = values[:0], recs[:0]
 	if len(values) > 0 {
-		if err := s.appendLog(r.Context(), app.ID, values, "events"); err != nil {
-			s.reject(w, err, len(values))
-			return
+		if err := s.appendLog(ctx, app.ID, values, "events"); err != nil {
+			return nil, s.refuse(err, len(values))
 		}
 		s.metrics.accepted.Add(float64(len(values)))
 	}
 	if !batch {
-		writeJSON(w, http.StatusOK, eventAccepted{EventID: eventID, Status: "accepted"})
-		return
+		return eventAccepted{EventID: eventID, Status: "accepted"}, nil
 	}
 	if errs == nil {
 		errs = []batchError{}
 	}
-	writeJSON(w, http.StatusOK, batchAccepted{Accepted: len(values), Errors: errs, Rejected: len(errs), Status: "accepted"})
+	return batchAccepted{Accepted: len(values), Errors: errs, Rejected: len(errs), Status: "accepted"}, nil
 }
 
 // eventAccepted is the answer to an accepted event (fields in the order of their names, as
@@ -367,32 +321,28 @@ type batchAccepted struct {
 }
 
 // allow takes n events or touchpoints from the app's rate limit. When they may not pass,
-// it answers 429 with Retry-After, counts them rejected and returns false. A request of
-// more than the limit (a batch larger than the whole burst) can never pass: it is answered
-// 429 with Retry-After: 1 and a message saying so, whatever the limiter holds, so the
+// it counts them rejected and returns an ERATELIMIT error with its Retry-After. A request
+// of more than the limit (a batch larger than the whole burst) can never pass: it is
+// refused with Retry-After: 1 and a message saying so, whatever the limiter holds, so the
 // in-process and the shared limiter agree. A shared limiter that cannot be reached lets
 // them pass (and logs it): the limit protects the pipeline, and refusing every event while
 // Redis is away would lose more than it protects.
-func (s *Server) allow(w http.ResponseWriter, r *http.Request, app *unmogrowp.App, n int) bool {
+func (s *Server) allow(ctx context.Context, app *unmogrowp.App, n int) error {
 	if perSecond := app.Settings.RateLimitPerSecond; perSecond > 0 && n > perSecond {
-		w.Header().Set("Retry-After", "1")
-		s.reject(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "This request holds %d events or touchpoints, more than the app's rate limit of %d per second: it can never pass whole; send at most %d at a time.", n, perSecond, perSecond), n)
-		return false
+		return s.refuse(httpserve.RetryAfter(unmogrowp.Errorf(unmogrowp.ERATELIMIT, "This request holds %d events or touchpoints, more than the app's rate limit of %d per second: it can never pass whole; send at most %d at a time.", n, perSecond, perSecond), 1), n)
 	}
 	var wait time.Duration
 	if s.cfg.RateLimiter == nil {
 		wait = s.apps.allow(app, n)
-	} else if ok, err := s.cfg.RateLimiter.Allow(r.Context(), app.ID, n, app.Settings.RateLimitPerSecond); err != nil {
+	} else if ok, err := s.cfg.RateLimiter.Allow(ctx, app.ID, n, app.Settings.RateLimitPerSecond); err != nil {
 		s.cfg.Logger.Warn("rate limit unchecked", "app_id", app.ID, "err", err)
 	} else if !ok {
 		wait = time.Second
 	}
 	if wait <= 0 {
-		return true
+		return nil
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
-	s.reject(w, unmogrowp.Errorf(unmogrowp.ERATELIMIT, "The app's rate limit of %d events and touchpoints per second is exceeded; retry later.", app.Settings.RateLimitPerSecond), n)
-	return false
+	return s.refuse(httpserve.RetryAfter(unmogrowp.Errorf(unmogrowp.ERATELIMIT, "The app's rate limit of %d events and touchpoints per second is exceeded; retry later.", app.Settings.RateLimitPerSecond), int(wait/time.Second)), n)
 }
 
 // appendLog appends the encoded records under the app's key and returns nil once they are
@@ -550,10 +500,11 @@ func tooLarge(limit int64) error {
 	return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", limit)
 }
 
-// reject answers with err and counts n events rejected for its reason.
-func (s *Server) reject(w http.ResponseWriter, err error, n int) {
+// refuse counts n events or touchpoints rejected for err's reason (its code) and returns
+// err, for the handler to answer.
+func (s *Server) refuse(err error, n int) error {
 	s.metrics.rejected(unmogrowp.ErrorCode(err), n)
-	writeError(w, err)
+	return err
 }
 
 // ingestBuf holds what one request reuses from the pool.

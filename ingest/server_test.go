@@ -5,10 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/redis"
 	"github.com/unmogrowp/unmogrowp/testenv"
@@ -66,7 +65,7 @@ func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
 	if _, err := meta.CreateApp(context.Background(), f.other); err != nil {
 		t.Fatal(err)
 	}
-	trusted, _ := ParseTrustedProxies("10.0.0.0/8")
+	trusted, _ := httpserve.ParseTrustedProxies("10.0.0.0/8")
 	f.srv = New(Config{
 		Log: log, Apps: meta, Links: meta, Devices: f.devices, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
 		CORSOrigins: []string{"https://game.example"}, Now: func() time.Time { return f.now },
@@ -490,27 +489,6 @@ func TestHealthMetricsCORS(t *testing.T) {
 	}
 	if r := f.do("OPTIONS", "/v1/events", nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "POST"); r.Head.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("preflight from an unlisted origin allowed")
-	}
-}
-
-func TestPanicAnswersJSON500(t *testing.T) {
-	h := Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
-		MiddlewareConfig{Listener: "test", Logger: nil2discard(), Registry: prometheus.NewRegistry()})
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	body, _ := io.ReadAll(rec.Body)
-	if rec.Code != 500 || !strings.Contains(string(body), `"error"`) || strings.Contains(string(body), "boom") {
-		t.Fatalf("panic: %d %s", rec.Code, body)
-	}
-}
-
-func TestParseTrustedProxies(t *testing.T) {
-	got, err := ParseTrustedProxies(" 10.0.0.0/8, 192.0.2.1 ,2001:db8::/32")
-	if err != nil || len(got) != 3 || got[1] != netip.MustParsePrefix("192.0.2.1/32") {
-		t.Fatalf("got %v %v", got, err)
-	}
-	if _, err := ParseTrustedProxies("10.0.0.0/33"); err == nil {
-		t.Fatal("accepted a bad CIDR")
 	}
 }
 

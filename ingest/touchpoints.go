@@ -5,44 +5,40 @@ import (
 	"net/http"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // handleTouchpoints runs POST /v1/touchpoints: clicks and impressions that servers and ad
 // networks send with the app's server key. Valid entries are kept and invalid ones listed by
 // their index, as for event batches; ids answers our touchpoint id of each entry, "" for a
 // rejected one.
-func (s *Server) handleTouchpoints(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleTouchpoints(w http.ResponseWriter, r *http.Request) error {
 	app, kind, err := s.authenticate(r)
 	if err != nil {
-		s.reject(w, err, 1)
-		return
+		return s.refuse(err, 1)
 	}
 	if kind != unmogrowp.ServerKey {
 		// 403 rather than 401: the SDK key is a valid credential of the app (401 is for
 		// unknown or missing keys), only not one that may send touchpoints. It ships inside
 		// every copy of the app, so anyone could forge clicks with it.
-		s.reject(w, unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "Touchpoints need the app's server key in X-Api-Key; the SDK key may not send them."), 1)
-		return
+		return s.refuse(unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "Touchpoints need the app's server key in X-Api-Key; the SDK key may not send them."), 1)
 	}
 	buf := s.getBuf()
 	defer s.bufs.Put(buf)
 	body, err := readBody(r, unmogrowp.MaxBatchBytes, buf.body[:0])
 	buf.body = body[:0]
 	if err != nil {
-		s.reject(w, err, 1)
-		return
+		return s.refuse(err, 1)
 	}
 	raws, err := splitTouchpoints(body)
 	if err != nil {
-		s.reject(w, err, 1)
-		return
+		return s.refuse(err, 1)
 	}
 	if len(raws) > unmogrowp.MaxTouchpointBatch {
-		s.reject(w, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A request holds at most %d touchpoints; this one has %d.", unmogrowp.MaxTouchpointBatch, len(raws)), len(raws))
-		return
+		return s.refuse(unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A request holds at most %d touchpoints; this one has %d.", unmogrowp.MaxTouchpointBatch, len(raws)), len(raws))
 	}
-	if !s.allow(w, r, app, len(raws)) {
-		return
+	if err := s.allow(r.Context(), app, len(raws)); err != nil {
+		return err
 	}
 
 	now := s.cfg.Now().UTC()
@@ -56,8 +52,7 @@ func (s *Server) handleTouchpoints(w http.ResponseWriter, r *http.Request) {
 		if err == nil && tp.LinkID != "" {
 			err = s.applyLink(r.Context(), app, &tp)
 			if unmogrowp.ErrorCode(err) == unmogrowp.EUNAVAILABLE {
-				s.reject(w, err, len(raws))
-				return
+				return s.refuse(err, len(raws))
 			}
 		}
 		if err == nil {
@@ -78,14 +73,14 @@ func (s *Server) handleTouchpoints(w http.ResponseWriter, r *http.Request) {
 	buf.values, buf.recs = values[:0], recs[:0]
 	if len(values) > 0 {
 		if err := s.appendLog(r.Context(), app.ID, values, "touchpoints"); err != nil {
-			s.reject(w, err, len(values))
-			return
+			return s.refuse(err, len(values))
 		}
 		s.metrics.touchpoints.Add(float64(len(values)))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpserve.JSON(w, http.StatusOK, map[string]any{
 		"status": "accepted", "accepted": len(values), "rejected": len(errs), "errors": errs, "ids": ids,
 	})
+	return nil
 }
 
 // applyLink gives tp the defaults of its link_id, which must be a link of the app. It

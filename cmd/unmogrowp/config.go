@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp/duckdb"
-	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
 // Config is the configuration of `unmogrowp serve`.
@@ -116,7 +116,10 @@ var settings = []setting{
 			return nil
 		}},
 	{env: "TRUSTED_PROXIES", flag: "trusted-proxies", def: "", help: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed",
-		apply: func(c *Config, v string) (err error) { c.TrustedProxies, err = ingest.ParseTrustedProxies(v); return }},
+		apply: func(c *Config, v string) (err error) {
+			c.TrustedProxies, err = httpserve.ParseTrustedProxies(v)
+			return
+		}},
 	{env: "WAL_SEGMENT_BYTES", flag: "wal-segment-bytes", def: "67108864", help: "size at which the write-ahead log starts a new segment file",
 		apply: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)

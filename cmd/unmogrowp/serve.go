@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/unmogrowp/unmogrowp/api"
+	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/wal"
@@ -143,7 +144,7 @@ func (s *Server) Start() (err error) {
 		s.serve(s.apiHandler(ing), s.apiLn)
 	}
 	if s.consumerLn != nil {
-		s.serve(ingest.Middleware(s.consumerHandler(), ingest.MiddlewareConfig{Listener: "consumer", Logger: s.logger, Registry: s.registry}), s.consumerLn)
+		s.serve(httpserve.Middleware(s.consumerHandler(), httpserve.MiddlewareConfig{Listener: "consumer", Logger: s.logger, Registry: s.registry}), s.consumerLn)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -186,6 +187,12 @@ func b2f(b bool) float64 {
 	return 0
 }
 
+// The ingestion listener is the API's tracker and app cache in one process.
+var (
+	_ api.Tracker  = (*ingest.Server)(nil)
+	_ api.AppCache = (*ingest.Server)(nil)
+)
+
 // apiHandler is the API listener's handler, sending tracked events through ing.
 func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 	publicURL := s.cfg.PublicURL
@@ -204,12 +211,15 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 			"code_flow", google.ClientSecret != "" && google.RedirectURL != "")
 	}
 	b := s.backends
-	var appCache api.AppCache
+	var (
+		appCache api.AppCache
+		tracker  api.Tracker
+	)
 	if ing != nil {
-		appCache = ing
+		appCache, tracker = ing, ing
 	}
 	return api.New(api.Config{
-		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: ing, Health: b.health, Registry: s.registry,
+		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 	})
@@ -218,9 +228,9 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 // consumerHandler serves the consumer service's /health and /metrics.
 func (s *Server) consumerHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /health", ingest.HealthHandler(s.backends.health, s.logger))
+	mux.Handle("GET /health", httpserve.HealthHandler(s.backends.health, s.logger))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", ingest.NotFound)
+	mux.HandleFunc("/", httpserve.NotFound)
 	return mux
 }
 
@@ -243,7 +253,7 @@ func (s *Server) serve(h http.Handler, ln net.Listener) {
 	go func() {
 		defer s.wg.Done()
 		// Go's own answers to requests it cannot parse are JSON too, as every other answer.
-		if err := srv.Serve(ingest.JSONProtocolErrors(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(httpserve.JSONProtocolErrors(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Error("listener stopped", "addr", ln.Addr(), "err", err)
 		}
 	}()

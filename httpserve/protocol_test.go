@@ -1,4 +1,4 @@
-package ingest
+package httpserve
 
 import (
 	"bufio"
@@ -63,7 +63,7 @@ func TestJSONProtocolErrors(t *testing.T) {
 			http.Error(w, "400 Bad Request", http.StatusBadRequest)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
 	srv.Config.MaxHeaderBytes = 64 << 10
 	srv.Listener = JSONProtocolErrors(srv.Listener)
