@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -54,7 +55,8 @@ func Middleware(h http.Handler, cfg MiddlewareConfig) http.Handler {
 	anyOrigin := slices.Contains(cfg.CORSOrigins, "*")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &recorder{ResponseWriter: w, id: ids.next(), errs: errs}
+		rec := &recorder{ResponseWriter: w, errs: errs}
+		rec.id = ids.next(&rec.idBuf)
 		rec.idHeader[0] = rec.id
 		w.Header()[RequestIDHeader] = rec.idHeader[:]
 		defer func() {
@@ -135,11 +137,15 @@ func newRequestIDs() *requestIDs {
 	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}
 }
 
-// next returns a new id: the prefix and a number in base 36.
-func (g *requestIDs) next() string {
-	var buf [32]byte
-	return string(strconv.AppendUint(append(buf[:0], g.prefix...), g.seq.Add(1), 36))
+// next returns a new id, the prefix and a number in base 36, written in buf: the string
+// shares buf's bytes (no allocation), so buf must not change while the id is in use.
+func (g *requestIDs) next(buf *[requestIDMax]byte) string {
+	b := strconv.AppendUint(append(buf[:0], g.prefix...), g.seq.Add(1), 36)
+	return unsafe.String(&b[0], len(b))
 }
+
+// requestIDMax bounds a request id's length: a 13-byte prefix and at most 13 digits.
+const requestIDMax = 26
 
 // errorCounter counts the error answers of one listener by code.
 type errorCounter struct {
@@ -187,8 +193,9 @@ type recorder struct {
 	http.ResponseWriter
 	status   int
 	cause    error
-	id       string
-	idHeader [1]string // the value of X-Request-Id, kept here to spare an allocation
+	id       string             // in idBuf
+	idBuf    [requestIDMax]byte // the bytes of id, kept here to spare an allocation
+	idHeader [1]string          // the value of X-Request-Id, likewise
 	errs     *errorCounter
 }
 
