@@ -25,6 +25,13 @@ const (
 	maxShortFieldLen = 256
 )
 
+// MaxRevenue bounds the size of one event's revenue, in any currency: ingestion refuses an
+// event whose revenue is not finite or is above MaxRevenue or below -MaxRevenue (negative
+// revenue is a refund). The reports count a stored revenue beyond the bound as the bound
+// and a stored NaN as 0 (see Reports), so that no sum of them can overflow: 2^63 events of
+// MaxRevenue add up to about 9.2e27, far from the largest float64.
+const MaxRevenue = 1e9
+
 // Platforms an event or a touchpoint may name.
 const (
 	PlatformIOS     = "ios"
