@@ -222,7 +222,12 @@ func (s *Server) fail(w http.ResponseWriter, what string, err error) {
 }
 
 func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
-	in, err := s.cfg.Results.Attribution(r.Context(), app.ID, r.PathValue("device_id"))
+	deviceID := r.PathValue("device_id")
+	if err := unmogrowp.ValidateName("device_id", deviceID); err != nil {
+		ingest.WriteError(w, err) // no event could have stored such an id
+		return
+	}
+	in, err := s.cfg.Results.Attribution(r.Context(), app.ID, deviceID)
 	if unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND {
 		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no processed install yet."))
 		return
