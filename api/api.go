@@ -9,6 +9,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -213,12 +214,9 @@ func queryRange(q url.Values) (from, to time.Time, err error) {
 func errNoApp() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such app.") }
 
 // fail answers err: its own status and message for a coded error, and a 500 without
-// details for any other, which it logs once.
+// details for any other, whose cause (what failed, and err) the request's log line gives.
 func (s *Server) fail(w http.ResponseWriter, what string, err error) {
-	if unmogrowp.ErrorCode(err) == unmogrowp.EINTERNAL {
-		s.cfg.Logger.Error(what, "err", err)
-	}
-	ingest.WriteError(w, err)
+	ingest.WriteError(w, fmt.Errorf("%s: %w", what, err))
 }
 
 func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {

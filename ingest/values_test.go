@@ -1,8 +1,18 @@
 package ingest
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
 )
@@ -106,5 +116,46 @@ func TestTouchpointsAndLinksRefuseText(t *testing.T) {
 	}
 	if got := f.touchpoints(); len(got) != 1 || got[0].UserAgent != "Mozilla/5.0 \uFFFD" {
 		t.Fatalf("logged %+v", got)
+	}
+}
+
+// TestInternalErrorLoggedOnce checks that a 500, from an error without a code or from an
+// answer JSON cannot carry (a report's NaN), is logged once, with the request's path and
+// its cause, and that the caller sees neither.
+func TestInternalErrorLoggedOnce(t *testing.T) {
+	var logs bytes.Buffer
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /store", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("read stats: %w", errors.New("disk on fire")))
+	})
+	mux.HandleFunc("GET /nan", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]float64{"revenue": math.Inf(1)})
+	})
+	mux.HandleFunc("GET /missing", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such thing."))
+	})
+	h := Middleware(mux, MiddlewareConfig{Listener: "test", Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registry: prometheus.NewRegistry()})
+	for path, want := range map[string]struct {
+		code  int
+		cause string
+	}{
+		"/store":   {500, "read stats: disk on fire"},
+		"/nan":     {500, "encode the answer: json: unsupported value: +Inf"},
+		"/missing": {404, ""},
+	} {
+		logs.Reset()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path+"?q=1", nil))
+		if rec.Code != want.code || strings.Contains(rec.Body.String(), "fire") || !strings.Contains(rec.Body.String(), `"error"`) {
+			t.Errorf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+		var line map[string]any
+		if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &line) != nil {
+			t.Fatalf("%s: logged %q, want one JSON line", path, logs.String())
+		}
+		if cause, _ := line["err"].(string); line["path"] != path || cause != want.cause || (want.code == 500) != (line["level"] == "ERROR") {
+			t.Errorf("%s: logged %v, want path %s and cause %q", path, line, path, want.cause)
+		}
 	}
 }
