@@ -10,6 +10,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -276,16 +277,18 @@ func errRangeReversed() error {
 func errNoApp() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such app.") }
 
 // fail answers err: its own status and message for a coded error, and a 500 without
-// details for any other, which it logs once.
+// details for any other, whose cause (what failed, and err) the request's log line gives.
 func (s *Server) fail(w http.ResponseWriter, what string, err error) {
-	if unmogrowp.ErrorCode(err) == unmogrowp.EINTERNAL {
-		s.cfg.Logger.Error(what, "err", err)
-	}
-	ingest.WriteError(w, err)
+	ingest.WriteError(w, fmt.Errorf("%s: %w", what, err))
 }
 
 func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
-	in, err := s.cfg.Results.Attribution(r.Context(), app.ID, r.PathValue("device_id"))
+	deviceID := r.PathValue("device_id")
+	if err := unmogrowp.ValidateName("device_id", deviceID); err != nil {
+		ingest.WriteError(w, err) // no event could have stored such an id
+		return
+	}
+	in, err := s.cfg.Results.Attribution(r.Context(), app.ID, deviceID)
 	if unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND {
 		ingest.WriteError(w, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no processed install yet."))
 		return

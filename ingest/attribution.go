@@ -44,12 +44,16 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	deviceID := r.URL.Query().Get("device_id")
+	textErr := unmogrowp.ValidateName("device_id", deviceID) // a query string is not mended: refuse
 	switch {
 	case deviceID == "":
 		writeError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "device_id is required."))
 		return
 	case len(deviceID) > unmogrowp.MaxDeviceIDLen:
 		writeError(w, unmogrowp.Errorf(unmogrowp.EINVALID, "device_id must be at most %d characters.", unmogrowp.MaxDeviceIDLen))
+		return
+	case textErr != nil:
+		writeError(w, textErr)
 		return
 	case s.cfg.Devices == nil:
 		writeError(w, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Attribution lookups are not configured on this listener."))

@@ -17,32 +17,32 @@ import (
 
 // wireEvent is an event as SDKs and servers send it (API.md, section 1).
 type wireEvent struct {
-	EventType       string          `json:"event_type"`
-	AppID           string          `json:"app_id"`
-	DeviceID        string          `json:"device_id"`
-	EventID         string          `json:"event_id"`
-	UserID          string          `json:"user_id"`
-	SessionID       string          `json:"session_id"`
-	Timestamp       wireTime        `json:"timestamp"`
-	Platform        string          `json:"platform"`
-	OSVersion       string          `json:"os_version"`
-	AppVersion      string          `json:"app_version"`
-	DeviceModel     string          `json:"device_model"`
-	Country         string          `json:"country"`
-	Language        string          `json:"language"`
-	IDFA            string          `json:"idfa"`
-	GAID            string          `json:"gaid"`
-	IDFV            string          `json:"idfv"`
-	AndroidID       string          `json:"android_id"`
-	ATTStatus       string          `json:"att_status"`
-	InstallReferrer string          `json:"install_referrer"`
-	InstallBeginTS  wireTime        `json:"install_begin_ts"`
-	Revenue         wireNumber      `json:"revenue"`
-	Currency        string          `json:"currency"`
-	IP              string          `json:"ip"`
-	UserAgent       string          `json:"user_agent"`
-	Attribution     json.RawMessage `json:"attribution"`
-	EventData       json.RawMessage `json:"event_data"`
+	EventType       string                        `json:"event_type"`
+	AppID           string                        `json:"app_id"`
+	DeviceID        string                        `json:"device_id"`
+	EventID         string                        `json:"event_id"`
+	UserID          string                        `json:"user_id"`
+	SessionID       string                        `json:"session_id"`
+	Timestamp       wireTime[timestampField]      `json:"timestamp"`
+	Platform        string                        `json:"platform"`
+	OSVersion       string                        `json:"os_version"`
+	AppVersion      string                        `json:"app_version"`
+	DeviceModel     string                        `json:"device_model"`
+	Country         string                        `json:"country"`
+	Language        string                        `json:"language"`
+	IDFA            string                        `json:"idfa"`
+	GAID            string                        `json:"gaid"`
+	IDFV            string                        `json:"idfv"`
+	AndroidID       string                        `json:"android_id"`
+	ATTStatus       string                        `json:"att_status"`
+	InstallReferrer string                        `json:"install_referrer"`
+	InstallBeginTS  wireTime[installBeginTSField] `json:"install_begin_ts"`
+	Revenue         wireNumber                    `json:"revenue"`
+	Currency        string                        `json:"currency"`
+	IP              string                        `json:"ip"`
+	UserAgent       string                        `json:"user_agent"`
+	Attribution     json.RawMessage               `json:"attribution"`
+	EventData       json.RawMessage               `json:"event_data"`
 }
 
 // decodeEvent decodes one event object into e. The error is an *unmogrowp.Error with code
@@ -55,6 +55,9 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 	var w wireEvent
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return decodeError(err)
+	}
+	if err := checkJSONText(raw, "Each event", eventStringFields); err != nil {
+		return err
 	}
 	for _, obj := range []struct {
 		name string
@@ -127,24 +130,63 @@ type fieldError struct{ msg string }
 
 func (e *fieldError) Error() string { return e.msg }
 
-// wireTime accepts unix seconds, unix milliseconds (values above 1e12), RFC 3339, or null.
-type wireTime struct{ t time.Time }
+// wireTime is a time of the field F names: unix seconds, unix milliseconds (values above
+// 1e12), RFC 3339, or null (absent). A time is refused, naming the field, unless it falls
+// in (minTime, maxTime]: so a present time is never the zero time, which means absent.
+type wireTime[F fieldName] struct{ t time.Time }
+
+// fieldName is a type that names a field: the type parameter of wireTime.
+type fieldName interface{ name() string }
+
+// The fields that take times.
+type (
+	timestampField      struct{}
+	installBeginTSField struct{}
+)
+
+func (timestampField) name() string      { return "timestamp" }
+func (installBeginTSField) name() string { return "install_begin_ts" }
 
 // UnmarshalJSON implements json.Unmarshaler.
-func (w *wireTime) UnmarshalJSON(b []byte) error {
+func (w *wireTime[F]) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		w.t = time.Time{}
 		return nil
 	}
 	t, err := parseTime(b)
-	if err != nil {
-		return &fieldError{"timestamp and install_begin_ts must be unix seconds, unix milliseconds or an RFC 3339 time."}
+	var f F
+	switch {
+	case errors.Is(err, errTimeRange):
+		return &fieldError{f.name() + " is out of range: " + timeRangeRule}
+	case err != nil:
+		return &fieldError{f.name() + " must be unix seconds, unix milliseconds or an RFC 3339 time."}
 	}
 	w.t = t
 	return nil
 }
 
+// The times requests may give: after the unix epoch (unix seconds and milliseconds are
+// positive; RFC 3339 times keep to the same range) and in a year of four digits, as RFC
+// 3339 writes them.
+var (
+	minTime = time.Unix(0, 0).UTC()                                    // excluded
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC) // included
+)
+
+// Unix seconds and milliseconds of maxTime, whole.
+const (
+	maxUnixSeconds = 253402300799
+	maxUnixMillis  = maxUnixSeconds*1000 + 999
+)
+
+// timeRangeRule says which times are taken, after "<field> is out of range: ".
+const timeRangeRule = "a time must fall after 1970-01-01T00:00:00Z and before the year 10000: unix seconds up to 253402300799, or unix milliseconds above 1e12 up to 253402300799999."
+
+// errTimeRange is the error of a well-formed time out of the range (minTime, maxTime].
+var errTimeRange = errors.New("time out of range")
+
 // parseTime parses a JSON number or string as unix seconds, unix milliseconds or RFC 3339.
+// It returns errTimeRange for a time out of (minTime, maxTime].
 func parseTime(b []byte) (time.Time, error) {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
@@ -157,30 +199,39 @@ func parseTime(b []byte) (time.Time, error) {
 }
 
 // parseTimeText parses the text of a JSON string as RFC 3339, or else as the unix seconds
-// or milliseconds it holds, spaces around them allowed.
+// or milliseconds it holds, spaces around them allowed. It returns errTimeRange for a time
+// out of (minTime, maxTime].
 func parseTimeText(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
+		if t = t.UTC(); !t.After(minTime) || t.After(maxTime) {
+			return time.Time{}, errTimeRange
+		}
+		return t, nil
 	}
 	return parseTimeNumber(strings.TrimSpace(s))
 }
 
 // parseTimeNumber parses a number of unix seconds, or of unix milliseconds (values above
-// 1e12).
+// 1e12). It returns errTimeRange for a number out of range (unixTime).
 func parseTimeNumber(s string) (time.Time, error) {
 	f, err := strconv.ParseFloat(s, 64)
-	if t, ok := unixTime(f); err == nil && ok {
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange), math.IsNaN(f), err == nil && math.IsInf(f, 0):
+		return time.Time{}, fmt.Errorf("not a time: %q", s) // "NaN" and "Inf" are not numbers of JSON
+	}
+	if t, ok := unixTime(f); ok {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("not a time: %q", s)
+	return time.Time{}, errTimeRange
 }
 
 // unixTime returns the time of f unix seconds, or of f unix milliseconds when f is above
-// 1e12, in UTC to the microsecond. It is false for NaN, the infinities and for f outside
-// (0, 1e16].
+// 1e12, in UTC to the microsecond. It is false for NaN, and for f out of the range of
+// times (minTime, maxTime]: at most 0, seconds above maxUnixSeconds, milliseconds above
+// maxUnixMillis (which the infinities are).
 func unixTime(f float64) (time.Time, bool) {
 	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1e16:
+	case math.IsNaN(f) || f <= 0 || f > maxUnixMillis || f <= 1e12 && f > maxUnixSeconds:
 		return time.Time{}, false
 	case f > 1e12:
 		return time.UnixMicro(int64(f * 1e3)).UTC(), true
@@ -285,28 +336,28 @@ func splitList[B any](body []byte, field string, list func(*B) *[]json.RawMessag
 // wireTouchpoint is a touchpoint as servers and ad networks send it to POST
 // /v1/touchpoints (API.md, section 1). sub1..sub5 are taken as on tracking links.
 type wireTouchpoint struct {
-	Type          string        `json:"type"`
-	LinkID        string        `json:"link_id"`
-	MediaSource   string        `json:"media_source"`
-	Campaign      string        `json:"campaign"`
-	Adset         string        `json:"adset"`
-	Ad            string        `json:"ad"`
-	SiteID        string        `json:"site_id"`
-	Channel       string        `json:"channel"`
-	ClickID       string        `json:"click_id"`
-	Timestamp     wireTouchTime `json:"timestamp"`
-	IP            string        `json:"ip"`
-	UserAgent     string        `json:"user_agent"`
-	IDFA          string        `json:"idfa"`
-	GAID          string        `json:"gaid"`
-	AndroidID     string        `json:"android_id"`
-	DeviceID      string        `json:"device_id"`
-	DeepLinkValue string        `json:"deep_link_value"`
-	Sub1          string        `json:"sub1"`
-	Sub2          string        `json:"sub2"`
-	Sub3          string        `json:"sub3"`
-	Sub4          string        `json:"sub4"`
-	Sub5          string        `json:"sub5"`
+	Type          string                   `json:"type"`
+	LinkID        string                   `json:"link_id"`
+	MediaSource   string                   `json:"media_source"`
+	Campaign      string                   `json:"campaign"`
+	Adset         string                   `json:"adset"`
+	Ad            string                   `json:"ad"`
+	SiteID        string                   `json:"site_id"`
+	Channel       string                   `json:"channel"`
+	ClickID       string                   `json:"click_id"`
+	Timestamp     wireTime[timestampField] `json:"timestamp"`
+	IP            string                   `json:"ip"`
+	UserAgent     string                   `json:"user_agent"`
+	IDFA          string                   `json:"idfa"`
+	GAID          string                   `json:"gaid"`
+	AndroidID     string                   `json:"android_id"`
+	DeviceID      string                   `json:"device_id"`
+	DeepLinkValue string                   `json:"deep_link_value"`
+	Sub1          string                   `json:"sub1"`
+	Sub2          string                   `json:"sub2"`
+	Sub3          string                   `json:"sub3"`
+	Sub4          string                   `json:"sub4"`
+	Sub5          string                   `json:"sub5"`
 }
 
 // decodeTouchpoint decodes one touchpoint object into tp, as sent: link defaults are not
@@ -321,23 +372,15 @@ func decodeTouchpoint(raw []byte, tp *unmogrowp.Touchpoint) error {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return decodeError(err)
 	}
+	if err := checkJSONText(raw, "Each touchpoint", touchpointStringFields); err != nil {
+		return err
+	}
 	*tp = unmogrowp.Touchpoint{
 		Type: w.Type, LinkID: w.LinkID, MediaSource: w.MediaSource, Campaign: w.Campaign,
 		Adset: w.Adset, Ad: w.Ad, SiteID: w.SiteID, Channel: w.Channel, ClickID: w.ClickID,
 		Time: w.Timestamp.t, IP: w.IP, UserAgent: w.UserAgent, IDFA: w.IDFA, GAID: w.GAID,
 		AndroidID: w.AndroidID, DeviceID: w.DeviceID, DeepLinkValue: w.DeepLinkValue,
 		Sub: [5]string{w.Sub1, w.Sub2, w.Sub3, w.Sub4, w.Sub5},
-	}
-	return nil
-}
-
-// wireTouchTime is a touchpoint's timestamp: a wireTime whose error names only that field.
-type wireTouchTime struct{ wireTime }
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (w *wireTouchTime) UnmarshalJSON(b []byte) error {
-	if err := w.wireTime.UnmarshalJSON(b); err != nil {
-		return &fieldError{"timestamp must be unix seconds, unix milliseconds or an RFC 3339 time."}
 	}
 	return nil
 }

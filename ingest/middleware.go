@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -67,11 +68,16 @@ func Middleware(h http.Handler, cfg MiddlewareConfig) http.Handler {
 				level = slog.LevelDebug
 			}
 			if cfg.Logger.Enabled(r.Context(), level) {
-				cfg.Logger.LogAttrs(r.Context(), level, "request",
+				attrs := []slog.Attr{
 					slog.String("listener", cfg.Listener), slog.String("method", r.Method),
 					slog.String("path", r.URL.Path), slog.Int("status", sw.status),
 					slog.Duration("duration", d), slog.String("remote", r.RemoteAddr),
-					slog.Int64("bytes_in", r.ContentLength))
+					slog.Int64("bytes_in", r.ContentLength),
+				}
+				if sw.cause != nil { // an internal error's cause, logged once: here
+					attrs = append(attrs, slog.String("err", sw.cause.Error()))
+				}
+				cfg.Logger.LogAttrs(r.Context(), level, "request", attrs...)
 			}
 		}()
 		if origin := r.Header.Get("Origin"); origin != "" && (anyOrigin || slices.Contains(cfg.CORSOrigins, origin)) {
@@ -99,10 +105,30 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// statusWriter records the status a handler wrote.
+// statusWriter records the status a handler wrote, and the cause of an internal error it
+// answered (noteCause).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	cause  error
+}
+
+// noteCause records err as the cause of the 500 being written to w, for Middleware's log
+// line of the request, when w is or wraps a *statusWriter (the first cause noted wins).
+func noteCause(w http.ResponseWriter, err error) {
+	for {
+		switch v := w.(type) {
+		case *statusWriter:
+			if v.cause == nil {
+				v.cause = err
+			}
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return
+		}
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -145,15 +171,22 @@ func StatusCode(code string) int {
 	return http.StatusInternalServerError
 }
 
-// writeError answers {"error": "..."} with the status of err's code.
+// writeError answers {"error": "..."} with the status of err's code. An internal error's
+// cause goes to the request's log line (noteCause), not to the caller.
 func writeError(w http.ResponseWriter, err error) {
-	writeJSON(w, StatusCode(unmogrowp.ErrorCode(err)), map[string]string{"error": unmogrowp.ErrorMessage(err)})
+	code := unmogrowp.ErrorCode(err)
+	if code == unmogrowp.EINTERNAL {
+		noteCause(w, err)
+	}
+	writeJSON(w, StatusCode(code), map[string]string{"error": unmogrowp.ErrorMessage(err)})
 }
 
-// writeJSON answers v as JSON with the status.
+// writeJSON answers v as JSON with the status, or a 500 (its cause noted) when v cannot be
+// encoded.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
+		noteCause(w, fmt.Errorf("encode the answer: %w", err))
 		status, b = http.StatusInternalServerError, []byte(`{"error":"Internal error."}`)
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -296,7 +296,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, app *unmogrowp.A
 	now := s.cfg.Now().UTC()
 	ip, ua := "", ""
 	if kind == unmogrowp.SDKKey {
-		ip, ua = ClientIP(r, s.cfg.TrustedProxies), r.UserAgent()
+		ip, ua = ClientIP(r, s.cfg.TrustedProxies), strings.ToValidUTF8(r.UserAgent(), "\uFFFD") // a header, not the sender's text
 	}
 	var errs []batchError
 	values := buf.values[:0]
