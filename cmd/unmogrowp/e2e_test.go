@@ -183,7 +183,7 @@ type appKeys struct {
 
 func createApp(t *testing.T, dataDir, name string) appKeys {
 	t.Helper()
-	out, err := exec.Command(binPath, "apps", "create", "--name", name, "--data-dir", dataDir, "--json").Output()
+	out, err := exec.Command(binPath, "apps", "create", "--owner", testOwner(t, dataDir, ""), "--name", name, "--data-dir", dataDir, "--json").Output()
 	if err != nil {
 		t.Fatalf("apps create: %v", err)
 	}
