@@ -21,8 +21,8 @@ commands:
   ingestion     run the ingestion listener alone, appending to Kafka (split deployment)
   consumer      run the pipeline alone: Kafka to ClickHouse and Redis (split deployment)
   api           run the API listener and dashboard alone (split deployment)
-  apps create   create an app and print its id and keys
-  apps list     list apps
+  apps create   create an app owned by a registered user and print its id and keys
+  apps list     list apps and their owners
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
   loadgen       drive a running server with realistic traffic and report throughput
