@@ -2,6 +2,7 @@ package unmogrowp
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"time"
 )
@@ -24,6 +25,13 @@ const (
 	DedupWindow      = 7 * 24 * time.Hour
 	maxShortFieldLen = 256
 )
+
+// MaxRevenue bounds the size of one event's revenue, in any currency: ingestion refuses an
+// event whose revenue is not finite or is above MaxRevenue or below -MaxRevenue (negative
+// revenue is a refund). The reports count a stored revenue beyond the bound as the bound
+// and a stored NaN as 0 (see Reports), so that no sum of them can overflow: 2^63 events of
+// MaxRevenue add up to about 9.2e27, far from the largest float64.
+const MaxRevenue = 1e9
 
 // Platforms an event or a touchpoint may name.
 const (
@@ -118,7 +126,10 @@ func IsZeroID(id string) bool {
 // Validate checks an event against the contract's rules, given the time it was received and
 // how old an event may be (the app's max_event_age_days). It normalises the event type and
 // platform, clears all-zero device ids and fills the defaults (timestamp = receive time).
-// It returns an *Error with code EINVALID that names the offending field.
+// Ids and names (every string but user_agent and install_referrer) must be UTF-8 without
+// control characters (ValidateName), user_agent and install_referrer UTF-8; revenue must
+// be finite and within ±MaxRevenue. It returns an *Error with code EINVALID that names the
+// offending field.
 func (e *Event) Validate(now time.Time, maxAge time.Duration) error {
 	e.EventType = NormalizeEventType(e.EventType)
 	switch {
@@ -149,6 +160,12 @@ func (e *Event) Validate(now time.Time, maxAge time.Duration) error {
 			return Errorf(EINVALID, "%s must be at most %d characters.", f.name, maxShortFieldLen)
 		}
 	}
+	if err := e.validateText(); err != nil {
+		return err
+	}
+	if e.HasRevenue && !(math.Abs(e.Revenue) <= MaxRevenue) { // NaN too
+		return Errorf(EINVALID, "revenue must be a finite number from -%.0f to %.0f.", float64(MaxRevenue), float64(MaxRevenue))
+	}
 	if e.HasRevenue {
 		e.Currency = strings.ToUpper(e.Currency)
 		if len(e.Currency) != 3 || strings.IndexFunc(e.Currency, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
@@ -172,4 +189,25 @@ func (e *Event) Validate(now time.Time, maxAge time.Duration) error {
 	e.Timestamp = e.Timestamp.UTC()
 	e.ReceivedAt = now.UTC()
 	return nil
+}
+
+// validateText checks the event's strings: ValidateName for ids and names, ValidateText
+// for the user agent and the install referrer.
+func (e *Event) validateText() error {
+	for _, f := range [...]struct{ name, v string }{
+		{"event_type", e.EventType}, {"device_id", e.DeviceID}, {"event_id", e.EventID},
+		{"app_id", e.AppID}, {"user_id", e.UserID}, {"session_id", e.SessionID},
+		{"os_version", e.OSVersion}, {"app_version", e.AppVersion}, {"device_model", e.DeviceModel},
+		{"country", e.Country}, {"language", e.Language}, {"idfa", e.IDFA}, {"gaid", e.GAID},
+		{"idfv", e.IDFV}, {"android_id", e.AndroidID}, {"att_status", e.ATTStatus},
+		{"currency", e.Currency}, {"ip", e.IP},
+	} {
+		if err := ValidateName(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if err := ValidateText("install_referrer", e.InstallReferrer); err != nil {
+		return err
+	}
+	return ValidateText("user_agent", e.UserAgent)
 }

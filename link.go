@@ -34,7 +34,8 @@ const (
 )
 
 // Validate trims the link's fields and checks them: media_source is required; every field
-// is at most MaxLinkFieldLen bytes, URLs at most MaxURLLen; URLs must be absolute (an app
+// is at most MaxLinkFieldLen bytes, UTF-8 without control characters (ValidateName), URLs
+// at most MaxURLLen; URLs must be absolute (an app
 // store https URL or an app scheme such as myapp://path), never javascript:, data: or
 // vbscript:. It returns an *Error with code EINVALID naming the field at fault.
 func (l *Link) Validate() error {
@@ -49,6 +50,9 @@ func (l *Link) Validate() error {
 		*f.v = strings.TrimSpace(*f.v)
 		if len(*f.v) > MaxLinkFieldLen {
 			return Errorf(EINVALID, "%s must be at most %d characters.", f.name, MaxLinkFieldLen)
+		}
+		if err := ValidateName(f.name, *f.v); err != nil {
+			return err
 		}
 	}
 	if l.MediaSource == "" {

@@ -45,7 +45,9 @@ const RetentionDays = 30
 //   - installs, reinstalls and rejections count by install time, clicks and impressions by
 //     touch time, events, revenue, sessions and active devices by event time;
 //   - revenue is the sum of the revenue of the events, whatever their currency: there is
-//     no conversion to the app's reporting currency yet;
+//     no conversion to the app's reporting currency yet; each event's counts within
+//     ±MaxRevenue (beyond it, as the bound) and a stored NaN as 0, so that the sums of
+//     whatever is stored stay finite;
 //   - an event's media source is the one the pipeline stored with it, "" counting as
 //     "organic".
 //
@@ -236,7 +238,14 @@ func (tl *Timeline) Chart(err error, series ...ChartSeries) (*Chart, error) {
 // RoundMoney rounds a sum of revenue to a millionth: it drops the noise of floating-point
 // addition (16.979999999999997), which would otherwise depend on the order a store's
 // threads add in, so that every store gives the same answer.
-func RoundMoney(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+// A sum too large to have digits below a millionth is returned as it is: rounding it would
+// overflow (1e303 * 1e6) or only add noise.
+func RoundMoney(v float64) float64 {
+	if math.Abs(v) >= 1<<52/1e6 {
+		return v
+	}
+	return math.Round(v*1e6) / 1e6
+}
 
 // Rate is n/d, 0 when d is 0: the conversion rates of the reports.
 func Rate(n, d int64) float64 {

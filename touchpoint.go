@@ -83,8 +83,9 @@ func (tp *Touchpoint) ApplyLink(l *Link) {
 // Validate checks a touchpoint against the contract's rules, given the time it was received
 // and how old a touch may be (the app's max_event_age_days), after its link's defaults are
 // applied (ApplyLink). It lower-cases the type, clears all-zero device ids and fills the
-// defaults (touch time = receive time). It returns an *Error with code EINVALID that names
-// the offending field.
+// defaults (touch time = receive time). Ids and names (every string but user_agent) must be
+// UTF-8 without control characters (ValidateName), user_agent UTF-8. It returns an *Error
+// with code EINVALID that names the offending field.
 func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 	switch tp.Type = strings.ToLower(tp.Type); tp.Type {
 	case TouchClick, TouchImpression:
@@ -104,6 +105,9 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 		if len(f.v) > MaxTouchpointFieldLen {
 			return Errorf(EINVALID, "%s must be at most %d characters.", f.name, MaxTouchpointFieldLen)
 		}
+		if err := ValidateName(f.name, f.v); err != nil {
+			return err
+		}
 	}
 	switch {
 	case tp.MediaSource == "":
@@ -112,6 +116,12 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 		return Errorf(EINVALID, "device_id must be at most %d characters.", MaxDeviceIDLen)
 	case len(tp.UserAgent) > MaxUserAgentLen:
 		return Errorf(EINVALID, "user_agent must be at most %d characters.", MaxUserAgentLen)
+	}
+	if err := ValidateName("device_id", tp.DeviceID); err != nil {
+		return err
+	}
+	if err := ValidateText("user_agent", tp.UserAgent); err != nil {
+		return err
 	}
 	if tp.IP != "" {
 		if _, err := netip.ParseAddr(tp.IP); err != nil {

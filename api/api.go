@@ -274,7 +274,11 @@ func errRangeReversed() error {
 func errNoApp() error { return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such app.") }
 
 func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
-	in, err := s.cfg.Results.Attribution(r.Context(), app.ID, r.PathValue("device_id"))
+	deviceID := r.PathValue("device_id")
+	if err := unmogrowp.ValidateName("device_id", deviceID); err != nil {
+		return err // no event could have stored such an id
+	}
+	in, err := s.cfg.Results.Attribution(r.Context(), app.ID, deviceID)
 	if unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND {
 		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no processed install yet.")
 	}

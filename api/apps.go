@@ -93,6 +93,11 @@ func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request, user *u
 		OwnerID: user.ID, Name: strings.TrimSpace(req.Name), Platform: platform, BundleID: req.BundleID,
 		IOSURL: req.IOSURL, AndroidURL: req.AndroidURL, WebURL: req.WebURL, Settings: unmogrowp.DefaultAppSettings(),
 	}
+	for _, f := range []struct{ name, v string }{{"name", app.Name}, {"bundle_id", app.BundleID}} {
+		if err := unmogrowp.ValidateName(f.name, f.v); err != nil {
+			return err
+		}
+	}
 	for _, u := range []struct{ name, v string }{{"ios_url", app.IOSURL}, {"android_url", app.AndroidURL}, {"web_url", app.WebURL}} {
 		if err := unmogrowp.ValidateRedirectURL(u.name, u.v); err != nil {
 			return err
@@ -150,10 +155,12 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unm
 		if f.from == nil {
 			continue
 		}
-		if f.name != "name" && f.name != "bundle_id" {
-			if err := unmogrowp.ValidateRedirectURL(f.name, *f.from); err != nil {
-				return err
-			}
+		validate := unmogrowp.ValidateRedirectURL
+		if f.name == "name" || f.name == "bundle_id" {
+			validate = unmogrowp.ValidateName
+		}
+		if err := validate(f.name, *f.from); err != nil {
+			return err
 		}
 		*f.to = *f.from
 	}

@@ -98,7 +98,8 @@ func (s *Server) handleCreateLink(w http.ResponseWriter, r *http.Request, app *u
 }
 
 // decodeBody decodes a JSON object body of at most maxBodyBytes into v, with EINVALID or
-// ETOOLARGE errors that say what is wrong.
+// ETOOLARGE errors that say what is wrong; text that is not UTF-8 is refused, not mended
+// (httpserve.CheckJSONText).
 func decodeBody(r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
 	var mbe *http.MaxBytesError
@@ -119,5 +120,5 @@ func decodeBody(r *http.Request, v any) error {
 		}
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not valid JSON.")
 	}
-	return nil
+	return httpserve.CheckJSONText(body, "The body", nil)
 }

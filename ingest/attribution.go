@@ -43,11 +43,14 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	deviceID := r.URL.Query().Get("device_id")
+	textErr := unmogrowp.ValidateName("device_id", deviceID) // a query string is not mended: refuse
 	switch {
 	case deviceID == "":
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "device_id is required.")
 	case len(deviceID) > unmogrowp.MaxDeviceIDLen:
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "device_id must be at most %d characters.", unmogrowp.MaxDeviceIDLen)
+	case textErr != nil:
+		return textErr
 	case s.cfg.Devices == nil:
 		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Attribution lookups are not configured on this listener.")
 	}

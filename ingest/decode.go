@@ -17,32 +17,32 @@ import (
 
 // wireEvent is an event as SDKs and servers send it (API.md, section 1).
 type wireEvent struct {
-	EventType       string          `json:"event_type"`
-	AppID           string          `json:"app_id"`
-	DeviceID        string          `json:"device_id"`
-	EventID         string          `json:"event_id"`
-	UserID          string          `json:"user_id"`
-	SessionID       string          `json:"session_id"`
-	Timestamp       wireTime        `json:"timestamp"`
-	Platform        string          `json:"platform"`
-	OSVersion       string          `json:"os_version"`
-	AppVersion      string          `json:"app_version"`
-	DeviceModel     string          `json:"device_model"`
-	Country         string          `json:"country"`
-	Language        string          `json:"language"`
-	IDFA            string          `json:"idfa"`
-	GAID            string          `json:"gaid"`
-	IDFV            string          `json:"idfv"`
-	AndroidID       string          `json:"android_id"`
-	ATTStatus       string          `json:"att_status"`
-	InstallReferrer string          `json:"install_referrer"`
-	InstallBeginTS  wireTime        `json:"install_begin_ts"`
-	Revenue         wireNumber      `json:"revenue"`
-	Currency        string          `json:"currency"`
-	IP              string          `json:"ip"`
-	UserAgent       string          `json:"user_agent"`
-	Attribution     json.RawMessage `json:"attribution"`
-	EventData       json.RawMessage `json:"event_data"`
+	EventType       string                        `json:"event_type"`
+	AppID           string                        `json:"app_id"`
+	DeviceID        string                        `json:"device_id"`
+	EventID         string                        `json:"event_id"`
+	UserID          string                        `json:"user_id"`
+	SessionID       string                        `json:"session_id"`
+	Timestamp       wireTime[timestampField]      `json:"timestamp"`
+	Platform        string                        `json:"platform"`
+	OSVersion       string                        `json:"os_version"`
+	AppVersion      string                        `json:"app_version"`
+	DeviceModel     string                        `json:"device_model"`
+	Country         string                        `json:"country"`
+	Language        string                        `json:"language"`
+	IDFA            string                        `json:"idfa"`
+	GAID            string                        `json:"gaid"`
+	IDFV            string                        `json:"idfv"`
+	AndroidID       string                        `json:"android_id"`
+	ATTStatus       string                        `json:"att_status"`
+	InstallReferrer string                        `json:"install_referrer"`
+	InstallBeginTS  wireTime[installBeginTSField] `json:"install_begin_ts"`
+	Revenue         wireNumber                    `json:"revenue"`
+	Currency        string                        `json:"currency"`
+	IP              string                        `json:"ip"`
+	UserAgent       string                        `json:"user_agent"`
+	Attribution     json.RawMessage               `json:"attribution"`
+	EventData       json.RawMessage               `json:"event_data"`
 }
 
 // decodeEvent decodes one event object into e. The error is an *unmogrowp.Error with code
@@ -55,6 +55,9 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 	var w wireEvent
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return decodeError(err)
+	}
+	if err := httpserve.CheckJSONText(raw, "Each event", eventStringFields); err != nil {
+		return err
 	}
 	for _, obj := range []struct {
 		name string
@@ -127,42 +130,53 @@ type fieldError struct{ msg string }
 
 func (e *fieldError) Error() string { return e.msg }
 
-// wireTime accepts unix seconds, unix milliseconds (values above 1e12), RFC 3339, or null.
-type wireTime struct{ t time.Time }
+// wireTime is a time of the field F names: unix seconds, unix milliseconds (values above
+// 1e12), RFC 3339, or null (absent). A time is refused, naming the field, unless it falls
+// in the range of times (httpserve.TimeRangeRule): so a present time is never the zero
+// time, which means absent.
+type wireTime[F fieldName] struct{ t time.Time }
+
+// fieldName is a type that names a field: the type parameter of wireTime.
+type fieldName interface{ name() string }
+
+// The fields that take times.
+type (
+	timestampField      struct{}
+	installBeginTSField struct{}
+)
+
+func (timestampField) name() string      { return "timestamp" }
+func (installBeginTSField) name() string { return "install_begin_ts" }
 
 // UnmarshalJSON implements json.Unmarshaler.
-func (w *wireTime) UnmarshalJSON(b []byte) error {
+func (w *wireTime[F]) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		w.t = time.Time{}
 		return nil
 	}
 	t, err := parseTime(b)
-	if err != nil {
-		return &fieldError{"timestamp and install_begin_ts must be unix seconds, unix milliseconds or an RFC 3339 time."}
+	var f F
+	switch {
+	case errors.Is(err, httpserve.ErrTimeRange):
+		return &fieldError{f.name() + " is out of range: " + httpserve.TimeRangeRule}
+	case err != nil:
+		return &fieldError{f.name() + " must be unix seconds, unix milliseconds or an RFC 3339 time."}
 	}
 	w.t = t
 	return nil
 }
 
 // parseTime parses a JSON number or string as unix seconds, unix milliseconds or RFC 3339.
+// It returns httpserve.ErrTimeRange for a time out of the range of times.
 func parseTime(b []byte) (time.Time, error) {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return time.Time{}, err
 		}
-		return parseTimeText(s)
+		return httpserve.ParseTimeText(s)
 	}
 	return httpserve.ParseUnixTime(string(b))
-}
-
-// parseTimeText parses the text of a JSON string as RFC 3339, or else as the unix seconds
-// or milliseconds it holds, spaces around them allowed.
-func parseTimeText(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	return httpserve.ParseUnixTime(strings.TrimSpace(s))
 }
 
 // wireNumber accepts a JSON number, a numeric string, or null.
@@ -250,28 +264,28 @@ func splitList[B any](body []byte, field string, list func(*B) *[]json.RawMessag
 // wireTouchpoint is a touchpoint as servers and ad networks send it to POST
 // /v1/touchpoints (API.md, section 1). sub1..sub5 are taken as on tracking links.
 type wireTouchpoint struct {
-	Type          string        `json:"type"`
-	LinkID        string        `json:"link_id"`
-	MediaSource   string        `json:"media_source"`
-	Campaign      string        `json:"campaign"`
-	Adset         string        `json:"adset"`
-	Ad            string        `json:"ad"`
-	SiteID        string        `json:"site_id"`
-	Channel       string        `json:"channel"`
-	ClickID       string        `json:"click_id"`
-	Timestamp     wireTouchTime `json:"timestamp"`
-	IP            string        `json:"ip"`
-	UserAgent     string        `json:"user_agent"`
-	IDFA          string        `json:"idfa"`
-	GAID          string        `json:"gaid"`
-	AndroidID     string        `json:"android_id"`
-	DeviceID      string        `json:"device_id"`
-	DeepLinkValue string        `json:"deep_link_value"`
-	Sub1          string        `json:"sub1"`
-	Sub2          string        `json:"sub2"`
-	Sub3          string        `json:"sub3"`
-	Sub4          string        `json:"sub4"`
-	Sub5          string        `json:"sub5"`
+	Type          string                   `json:"type"`
+	LinkID        string                   `json:"link_id"`
+	MediaSource   string                   `json:"media_source"`
+	Campaign      string                   `json:"campaign"`
+	Adset         string                   `json:"adset"`
+	Ad            string                   `json:"ad"`
+	SiteID        string                   `json:"site_id"`
+	Channel       string                   `json:"channel"`
+	ClickID       string                   `json:"click_id"`
+	Timestamp     wireTime[timestampField] `json:"timestamp"`
+	IP            string                   `json:"ip"`
+	UserAgent     string                   `json:"user_agent"`
+	IDFA          string                   `json:"idfa"`
+	GAID          string                   `json:"gaid"`
+	AndroidID     string                   `json:"android_id"`
+	DeviceID      string                   `json:"device_id"`
+	DeepLinkValue string                   `json:"deep_link_value"`
+	Sub1          string                   `json:"sub1"`
+	Sub2          string                   `json:"sub2"`
+	Sub3          string                   `json:"sub3"`
+	Sub4          string                   `json:"sub4"`
+	Sub5          string                   `json:"sub5"`
 }
 
 // decodeTouchpoint decodes one touchpoint object into tp, as sent: link defaults are not
@@ -286,23 +300,15 @@ func decodeTouchpoint(raw []byte, tp *unmogrowp.Touchpoint) error {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return decodeError(err)
 	}
+	if err := httpserve.CheckJSONText(raw, "Each touchpoint", touchpointStringFields); err != nil {
+		return err
+	}
 	*tp = unmogrowp.Touchpoint{
 		Type: w.Type, LinkID: w.LinkID, MediaSource: w.MediaSource, Campaign: w.Campaign,
 		Adset: w.Adset, Ad: w.Ad, SiteID: w.SiteID, Channel: w.Channel, ClickID: w.ClickID,
 		Time: w.Timestamp.t, IP: w.IP, UserAgent: w.UserAgent, IDFA: w.IDFA, GAID: w.GAID,
 		AndroidID: w.AndroidID, DeviceID: w.DeviceID, DeepLinkValue: w.DeepLinkValue,
 		Sub: [5]string{w.Sub1, w.Sub2, w.Sub3, w.Sub4, w.Sub5},
-	}
-	return nil
-}
-
-// wireTouchTime is a touchpoint's timestamp: a wireTime whose error names only that field.
-type wireTouchTime struct{ wireTime }
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (w *wireTouchTime) UnmarshalJSON(b []byte) error {
-	if err := w.wireTime.UnmarshalJSON(b); err != nil {
-		return &fieldError{"timestamp must be unix seconds, unix milliseconds or an RFC 3339 time."}
 	}
 	return nil
 }

@@ -342,7 +342,7 @@ func (eb *eventBatch) timeValue(b []byte, i int) (time.Time, int, bool) {
 		if !ok {
 			return time.Time{}, end, false
 		}
-		t, err := parseTimeText(s)
+		t, err := httpserve.ParseTimeText(s)
 		return t, end, err == nil
 	}
 	end, ok := scanNumber(b, i)

@@ -108,6 +108,10 @@ func fastDecodeSeeds() []string {
 		`[{"revenue":4.99,"currency":"USD"},{"revenue":"9.99","currency":"x"},{"revenue":" 1 ","currency":"x"},{"revenue":"0x10","currency":"x"},{"revenue":"NaN","currency":"x"},{"revenue":"Inf","currency":"x"}]`,
 		`[{"revenue":1e400,"currency":"x"},{"revenue":-0,"currency":"x"},{"revenue":true},{"revenue":{}},{"revenue":null},{"revenue":1},{"revenue":"1_0","currency":"x"},{"revenue":"\u0031","currency":"x"}]`,
 		`[{"install_begin_ts":1761056400,"timestamp":1761056400123},{"install_begin_ts":"x"},{"install_begin_ts":null}]`,
+		`[{"timestamp":"0001-01-01T00:00:00Z"},{"timestamp":1e16},{"timestamp":"1e16"},{"timestamp":253402300799},{"timestamp":253402300800},{"timestamp":253402300799999},{"timestamp":253402300800000}]`,
+		`[{"timestamp":"9999-12-31T23:59:59.999999999Z"},{"timestamp":"1970-01-01T00:00:00Z"},{"timestamp":"1970-01-01T00:00:00.000001Z"},{"install_begin_ts":"0001-01-01T00:00:00Z"}]`,
+		`[{"revenue":1e9,"currency":"USD"},{"revenue":1000000000.0000001,"currency":"USD"},{"revenue":-1e303,"currency":"USD"},{"revenue":4.9e-324,"currency":"USD"}]`,
+		`[{"event_type":"\u0000","device_id":"d"},{"event_type":"a","device_id":"\u0085"},{"event_type":"a","device_id":"d","event_data":{"k":"\ud800"}},{"event_type":"a","user_id":"\\ud800"}]`,
 		// types and checks
 		`[{"event_type":1},{"device_id":true},{"attribution":[]},{"attribution":"x"},{"event_data":1},{"event_data":null},{"platform":{}},{"ip":null}]`,
 		`[{"ip":"::1"},{"ip":"1.2.3.4:80"},{"ip":"not"},{"ip":""},{"ip":" 1.2.3.4"},{"revenue":1},{"revenue":1,"currency":""}]`,

@@ -60,8 +60,8 @@ func (c *linkCache) forget(appID string) {
 // and app are shared: callers must not change them. It returns ENOTFOUND for an unknown
 // link or one whose app is gone, and the store's error when the store fails (not cached).
 func (c *linkCache) lookup(ctx context.Context, id string) (*unmogrowp.Link, *unmogrowp.App, error) {
-	if id == "" || len(id) > maxLinkIDLen {
-		return nil, nil, errUnknownLink()
+	if id == "" || len(id) > maxLinkIDLen || unmogrowp.ValidateName("link_id", id) != nil {
+		return nil, nil, errUnknownLink() // no link has such an id: not worth asking the store
 	}
 	now := c.now()
 	c.mu.Lock()
@@ -167,8 +167,8 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 		tp.IP = ip
 	}
 	// A user agent header is the browser's, not the caller's choice: an over-long one is
-	// cut rather than refusing to send the person on.
-	tp.UserAgent = truncate(r.UserAgent(), unmogrowp.MaxUserAgentLen)
+	// cut, and bytes that are not UTF-8 replaced, rather than refusing to send the person on.
+	tp.UserAgent = truncate(strings.ToValidUTF8(r.UserAgent(), "\uFFFD"), unmogrowp.MaxUserAgentLen)
 	if err := tp.Validate(s.cfg.Now().UTC(), app.Settings.MaxEventAge()); err != nil {
 		return s.refuse(err, 1)
 	}

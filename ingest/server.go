@@ -192,7 +192,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) erro
 	}
 	ip, ua := "", ""
 	if kind == unmogrowp.SDKKey {
-		ip, ua = httpserve.ClientIP(r, s.cfg.TrustedProxies), r.UserAgent()
+		ip, ua = httpserve.ClientIP(r, s.cfg.TrustedProxies), strings.ToValidUTF8(r.UserAgent(), "\uFFFD") // a header, not the sender's text
 	}
 	answer, err := s.accept(r.Context(), app, kind, ip, ua, body, batch, buf)
 	if err != nil {

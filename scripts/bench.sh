@@ -110,12 +110,6 @@ if [ "${BENCH_SKIP_LOAD:-}" != 1 ]; then
 	}
 
 	DATA=$WORK/data
-	"$BIN" apps create --data-dir "$DATA" --name bench --platform android --json >"$WORK/app.json"
-	field() { grep -o "\"$1\":\"[^\"]*\"" "$WORK/app.json" | cut -d'"' -f4; }
-	APP=$(field id)
-	SDK=$(field sdk_key)
-	SRV=$(field server_key)
-
 	log "unmogrowp serve --data-dir $DATA"
 	"$BIN" serve --data-dir "$DATA" --ingest-addr 127.0.0.1:0 --api-addr 127.0.0.1:0 --pprof-addr 127.0.0.1:0 \
 		--log-level info >"$WORK/serve.log" 2>&1 &
@@ -124,6 +118,13 @@ if [ "${BENCH_SKIP_LOAD:-}" != 1 ]; then
 	API=http://$(addr_of "$WORK/serve.log" api)
 	PPROF=http://$(addr_of "$WORK/serve.log" pprof)
 	for _ in $(seq 1 100); do curl -sf "$INGEST/health" >/dev/null && break || sleep 0.2; done
+	# The app belongs to a registered user (apps create --owner).
+	curl -sf "$API/api/auth/register" -d '{"email":"bench@example.com","password":"bench passphrase"}' >/dev/null
+	"$BIN" apps create --data-dir "$DATA" --owner bench@example.com --name bench --platform android --json >"$WORK/app.json"
+	field() { grep -o "\"$1\":\"[^\"]*\"" "$WORK/app.json" | cut -d'"' -f4; }
+	APP=$(field id)
+	SDK=$(field sdk_key)
+	SRV=$(field server_key)
 
 	# The batch run also takes a CPU profile of the server, and every serve run waits until
 	# the pipeline drained (--visible), so that one run's backlog is not the next one's.

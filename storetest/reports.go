@@ -38,6 +38,7 @@ func RunReports(t *testing.T, open func(t *testing.T) ReportStore) {
 	t.Run("Fixture", func(t *testing.T) { testReportsFixture(t, open) })
 	t.Run("Agree", func(t *testing.T) { testReportsAgree(t, open) })
 	t.Run("ActiveDevices", func(t *testing.T) { testActiveDevices(t, open) })
+	t.Run("ExtremeRevenue", func(t *testing.T) { testExtremeRevenue(t, open) })
 }
 
 // updating reports whether the test binary runs with -update.

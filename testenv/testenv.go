@@ -1,7 +1,9 @@
 // Package testenv tells integration tests where their real servers are (PostgreSQL, Redis,
-// ClickHouse, a browser), and tells benchmarks the CPU time a process used. Without one, a test is skipped with one line saying how to
-// enable it; under UNMOGROWP_REQUIRE_INTEGRATION=1, as CI runs, it fails instead, so a
-// server that CI should have started cannot be skipped silently.
+// ClickHouse, a browser), and tells benchmarks the CPU time a process used. Without one, a
+// test is skipped with one line saying how to enable it, and the package's TestMain (Main)
+// prints one line per kind of skip at its end, visible in `go test ./...`; under
+// UNMOGROWP_REQUIRE_INTEGRATION=1, as CI runs, it fails instead, so a server that CI should
+// have started cannot be skipped silently.
 package testenv
 
 import (
@@ -35,11 +37,13 @@ func Server(t testing.TB, env, enable string) string {
 	return ""
 }
 
-// Missing skips the test with the one-line reason, or fails it under RequireEnv.
+// Missing skips the test with the one-line reason, or fails it under RequireEnv. A skip is
+// counted for the summary the package's TestMain prints (Main, Run).
 func Missing(t testing.TB, reason string) {
 	t.Helper()
 	if Required() {
 		t.Fatalf("%s; %s=1 requires it", reason, RequireEnv)
 	}
+	recordSkip(reason)
 	t.Skip("skipped: " + reason)
 }

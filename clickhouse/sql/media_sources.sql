@@ -13,6 +13,8 @@
 -- source counts in its own columns, the four are stacked with UNION ALL and summed per
 -- media source and campaign, which is what DuckDB's full outer union of keys and four
 -- left joins give.
+-- Revenue counts each event's within ±1e9 (unmogrowp.MaxRevenue) and NaN as 0, so that no sum
+-- overflows to an infinity or NaN (see unmogrowp.Reports).
 SELECT media_source, campaign,
        sum(clicks)            AS clicks,
        sum(impressions)       AS impressions,
@@ -40,7 +42,8 @@ FROM (
     UNION ALL
 
     SELECT if(media_source = '', 'organic', media_source) AS source, campaign,
-           toUInt64(0), toUInt64(0), toUInt64(0), count(), sum(revenue), toUInt64(0)
+           toUInt64(0), toUInt64(0), toUInt64(0), count(),
+           sum(if(isNaN(revenue), 0, least(greatest(revenue, -1e9), 1e9))), toUInt64(0)
     FROM events FINAL
     WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
     GROUP BY source, campaign

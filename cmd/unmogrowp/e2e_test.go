@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // binPath is the unmogrowp binary built once for the end-to-end tests.
@@ -32,7 +34,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build unmogrowp: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := testenv.Run(m) // reports the tests skipped for want of a server or a browser
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -183,7 +185,7 @@ type appKeys struct {
 
 func createApp(t *testing.T, dataDir, name string) appKeys {
 	t.Helper()
-	out, err := exec.Command(binPath, "apps", "create", "--name", name, "--data-dir", dataDir, "--json").Output()
+	out, err := exec.Command(binPath, "apps", "create", "--owner", testOwner(t, dataDir, ""), "--name", name, "--data-dir", dataDir, "--json").Output()
 	if err != nil {
 		t.Fatalf("apps create: %v", err)
 	}

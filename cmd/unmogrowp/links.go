@@ -3,30 +3,32 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"text/tabwriter"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
 )
 
+const linksUsage = `usage: unmogrowp links create --app APP_ID --media-source SOURCE [--campaign C] [--adset A] [--ad A] [--site-id S] [--channel C]
+           [--ios-url URL] [--android-url URL] [--web-url URL] [--deep-link-value V] [--data-dir DIR] [--ingest-url URL] [--json]
+       unmogrowp links list --app APP_ID [--data-dir DIR] [--ingest-url URL] [--json]`
+
 // runLinks is `unmogrowp links create|list`: tracking links on the command line, against
 // the metadata store in the data dir (it may run while `serve` does). It prints each link's
-// click and impression URLs on the ingestion listener at --ingest-url.
+// click and impression URLs on the ingestion listener's public URL: --ingest-url, else
+// what `serve` uses with the same configuration (publicIngestURL).
 func runLinks(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		fmt.Fprintln(stderr, "usage: unmogrowp links create --app APP_ID --media-source SOURCE [--campaign C] [--adset A] [--ad A] [--site-id S] [--channel C]\n"+
-			"           [--ios-url URL] [--android-url URL] [--web-url URL] [--deep-link-value V] [--data-dir DIR] [--ingest-url URL] [--json]\n"+
-			"       unmogrowp links list --app APP_ID [--data-dir DIR] [--ingest-url URL] [--json]")
-		return flag.ErrHelp
+	if err := subcommand(args, linksUsage, stdout, stderr, "create", "list"); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("links "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("links "+args[0], linksUsage, stderr)
 	dataDir := fs.String("data-dir", envOr(getenv, "UNMOGROWP_DATA_DIR", "./data"), "data directory (env UNMOGROWP_DATA_DIR)")
 	databaseURL := fs.String("database-url", getenv("DATABASE_URL"), "PostgreSQL metadata store instead of the data directory's (env DATABASE_URL)")
-	ingestURL := fs.String("ingest-url", "http://localhost:8080", "the ingestion listener's public URL, for the click and impression URLs")
+	ingestURL := fs.String("ingest-url", "", "the ingestion listener's public URL, for the click and impression URLs (default: PUBLIC_URL, else http://<INGEST_ADDR>, as serve)")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	var link unmogrowp.Link
 	fs.StringVar(&link.AppID, "app", "", "the app's id (required)")
@@ -50,7 +52,7 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 	if link.AppID == "" {
 		return fmt.Errorf("%s: --app is required", op)
 	}
-	base, err := ingestBase(*ingestURL)
+	base, err := publicIngestURL(*ingestURL, getenv)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -98,11 +100,37 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// ingestBase checks --ingest-url and returns it without a trailing slash.
-func ingestBase(s string) (string, error) {
-	base, err := parseBaseURL(s)
-	if err != nil {
-		return "", fmt.Errorf("--ingest-url %w, not %q", err, s)
+// publicIngestURL is the base URL that tracking links' click and impression URLs start
+// with, without a trailing slash: flagValue (--ingest-url) if set; else serve's PUBLIC_URL
+// setting (from the environment or the UNMOGROWP_CONFIG file); else, as serve, the URL of
+// INGEST_ADDR on this machine (http://localhost:8080 by default).
+func publicIngestURL(flagValue string, getenv func(string) string) (string, error) {
+	if flagValue != "" {
+		base, err := parseBaseURL(flagValue)
+		if err != nil {
+			return "", fmt.Errorf("--ingest-url %w, not %q", err, flagValue)
+		}
+		return base, nil
 	}
-	return base, nil
+	cfg, err := loadConfig("links", nil, getenv, io.Discard)
+	if err != nil {
+		return "", err
+	}
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL, nil
+	}
+	return addrURL(cfg.IngestAddr), nil
+}
+
+// addrURL is the http URL of a listener's address (host:port) on this machine: localhost
+// when the host is empty or unspecified (0.0.0.0, ::).
+func addrURL(hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return "http://" + hostport
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

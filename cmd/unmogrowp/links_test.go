@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,7 +27,7 @@ func TestLinksCommand(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"UNMOGROWP_DATA_DIR": dir}
 
-	out, err := runCLI(t, nil, "apps", "create", "--name", "My Game", "--platform", "ios", "--json", "--data-dir", dir)
+	out, err := runCLI(t, nil, "apps", "create", "--owner", testOwner(t, dir, ""), "--name", "My Game", "--platform", "ios", "--json", "--data-dir", dir)
 	if err != nil {
 		t.Fatalf("apps create: %v", err)
 	}
@@ -92,7 +94,7 @@ func TestLinksCommand(t *testing.T) {
 		{"BadURL", []string{"links", "create", "--app", app.ID, "--media-source", "x", "--web-url", "javascript:alert(1)"}, "web_url"},
 		{"BadIngestURL", []string{"links", "create", "--app", app.ID, "--media-source", "x", "--ingest-url", "localhost:8080"}, "--ingest-url"},
 		{"ListUnknownApp", []string{"links", "list", "--app", "app_doesnotexist0000"}, "App not found."},
-		{"NoSubcommand", []string{"links"}, "help requested"},
+		{"NoSubcommand", []string{"links"}, "usage"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runCLI(t, env, tc.args...)
@@ -103,5 +105,69 @@ func TestLinksCommand(t *testing.T) {
 	}
 	if out, _ := runCLI(t, env, "links", "list", "--app", app.ID, "--json"); strings.Count(out, `"id":"lk_`) != 2 {
 		t.Fatalf("failed creates stored links, or list --json is wrong:\n%s", out)
+	}
+}
+
+// TestLinksPublicURL checks where the links commands' click and impression URLs start, as
+// serve's: --ingest-url, else PUBLIC_URL (environment, then the UNMOGROWP_CONFIG file),
+// else the URL of INGEST_ADDR (or PORT), localhost for a wildcard host.
+func TestLinksPublicURL(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, nil, "apps", "create", "--owner", testOwner(t, dir, ""), "--name", "G", "--json", "--data-dir", dir)
+	if err != nil {
+		t.Fatalf("apps create: %v", err)
+	}
+	var app struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &app); err != nil || app.ID == "" {
+		t.Fatalf("apps create printed %q: %v", out, err)
+	}
+	configFile := filepath.Join(dir, "unmogrowp.env")
+	if err := os.WriteFile(configFile, []byte("PUBLIC_URL=https://file.example.com\nINGEST_ADDR=:7000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		flag string
+		want string
+	}{
+		{"Default", nil, "", "http://localhost:8080"},
+		{"PublicURL", map[string]string{"PUBLIC_URL": "https://t.example.com/"}, "", "https://t.example.com"},
+		{"PublicURLOverIngestAddr", map[string]string{"PUBLIC_URL": "https://t.example.com", "INGEST_ADDR": ":9000"}, "", "https://t.example.com"},
+		{"IngestAddr", map[string]string{"INGEST_ADDR": "0.0.0.0:9000"}, "", "http://localhost:9000"},
+		{"IngestHost", map[string]string{"INGEST_ADDR": "127.0.0.1:9000"}, "", "http://127.0.0.1:9000"},
+		{"Port", map[string]string{"PORT": "9001"}, "", "http://localhost:9001"},
+		{"ConfigFile", map[string]string{"UNMOGROWP_CONFIG": configFile}, "", "https://file.example.com"},
+		{"EnvironmentOverFile", map[string]string{"UNMOGROWP_CONFIG": configFile, "PUBLIC_URL": "https://env.example.com"}, "", "https://env.example.com"},
+		{"FlagOverPublicURL", map[string]string{"PUBLIC_URL": "https://t.example.com"}, "https://flag.example.com", "https://flag.example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"UNMOGROWP_DATA_DIR": dir}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			for _, cmd := range []string{"create", "list"} {
+				args := []string{"links", cmd, "--app", app.ID, "--json"}
+				if cmd == "create" {
+					args = append(args, "--media-source", "facebook")
+				}
+				if tc.flag != "" {
+					args = append(args, "--ingest-url", tc.flag)
+				}
+				out, err := runCLI(t, env, args...)
+				if err != nil {
+					t.Fatalf("links %s: %v", cmd, err)
+				}
+				if !strings.Contains(out, `"click_url":"`+tc.want+`/c/lk_`) || !strings.Contains(out, `"impression_url":"`+tc.want+`/i/lk_`) {
+					t.Fatalf("links %s printed %s, want URLs on %s", cmd, out, tc.want)
+				}
+			}
+		})
+	}
+
+	_, err = runCLI(t, map[string]string{"UNMOGROWP_DATA_DIR": dir, "PUBLIC_URL": "track.example.com"}, "links", "list", "--app", app.ID)
+	if err == nil || !strings.Contains(err.Error(), "PUBLIC_URL") {
+		t.Fatalf("links list with an invalid PUBLIC_URL: err %v, want one naming PUBLIC_URL", err)
 	}
 }

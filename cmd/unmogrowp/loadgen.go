@@ -130,7 +130,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.Keys = keys
 	switch {
 	case len(c.Keys) == 0:
-		return fmt.Errorf("loadgen: --key is required (create an app with 'unmogrowp apps create --name load')")
+		return fmt.Errorf("loadgen: --key is required (create an app with 'unmogrowp apps create --owner EMAIL --name load')")
 	case c.Batch < 1 || c.Batch > 1000 || c.Conns < 1 || c.Duration <= 0 || c.Rate < 0:
 		return fmt.Errorf("loadgen: --batch must be 1..1000, -c at least 1, -d positive, --rate not negative")
 	case c.Devices < 1 || c.Devices > 1_000_000_000 || c.ZipfS <= 1:

@@ -21,8 +21,8 @@ commands:
   ingestion     run the ingestion listener alone, appending to Kafka (split deployment)
   consumer      run the pipeline alone: Kafka to ClickHouse and Redis (split deployment)
   api           run the API listener and dashboard alone (split deployment)
-  apps create   create an app and print its id and keys
-  apps list     list apps
+  apps create   create an app owned by a registered user and print its id and keys
+  apps list     list apps and their owners
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
   loadgen       drive a running server with realistic traffic and report throughput
@@ -39,19 +39,40 @@ func main() {
 	restrictUmask()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "unmogrowp:", err)
-		}
-		os.Exit(2)
+	os.Exit(exitCode(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+}
+
+// errUsage is returned for a command line that is not valid after its usage was printed:
+// exit status 2, nothing more printed.
+var errUsage = errors.New("usage")
+
+// exitCode is the exit status of run's error: 0 for none or for help that was asked for
+// (-h, --help: flag.ErrHelp, with the usage already printed), 2 otherwise, after printing
+// the error unless it is errUsage.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case !errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "unmogrowp:", err)
 	}
+	return 2
+}
+
+// isHelp reports whether arg asks for a command's help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
 }
 
 // run dispatches to the subcommand named by args[0].
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	switch args[0] {
 	case "serve":
@@ -73,7 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "unmogrowp", version)
 		return nil
-	case "help", "-h", "--help":
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -278,14 +277,7 @@ func (s *Server) listeners() []namedListener {
 
 // localURL is the http URL of a listener on this machine: its address, with localhost for
 // a wildcard host (":8080" listens on [::]:8080, which a browser cannot open).
-func localURL(addr net.Addr) string {
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil || ap.Addr().IsUnspecified() {
-		_, port, _ := net.SplitHostPort(addr.String())
-		return "http://localhost:" + port
-	}
-	return "http://" + ap.String()
-}
+func localURL(addr net.Addr) string { return addrURL(addr.String()) }
 
 // IngestAddr is the ingestion listener's address.
 func (s *Server) IngestAddr() string { return s.ingestLn.Addr().String() }

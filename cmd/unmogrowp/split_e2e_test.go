@@ -163,7 +163,7 @@ func (d *split) apiURL() string    { return d.api.api }
 
 func (d *split) createApp(t *testing.T, name string) appKeys {
 	t.Helper()
-	out, err := runCommand("apps", "create", "--name", name, "--database-url", d.pgURL, "--json")
+	out, err := runCommand("apps", "create", "--owner", testOwner(t, "", d.pgURL), "--name", name, "--database-url", d.pgURL, "--json")
 	if err != nil {
 		t.Fatalf("apps create: %v\n%s", err, out)
 	}

@@ -42,3 +42,26 @@ func countStored(t *testing.T, dataDir, appID string) int64 {
 	}
 	return n
 }
+
+// testOwner is the email of the user who owns the apps tests create (`apps create
+// --owner`): it makes that user in the metadata store of dataDir, or of databaseURL, the
+// first time.
+func testOwner(t *testing.T, dataDir, databaseURL string) string {
+	t.Helper()
+	const email = "owner@example.com"
+	ctx := context.Background()
+	db, err := openMetadata(ctx, metadataURL(dataDir, databaseURL), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, _, err := db.UserByEmail(ctx, email); unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND {
+		err = db.CreateUser(ctx, &unmogrowp.User{Email: email, Name: "Owner"}, "")
+		if err != nil && unmogrowp.ErrorCode(err) != unmogrowp.ECONFLICT {
+			t.Fatal(err)
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return email
+}

@@ -8,6 +8,7 @@
 -- counts as 'organic'). rejected_installs counts the rejected installs (organic new
 -- installs with rejected touchpoints) in the rows of their rejected touchpoints, whose
 -- campaign is looked up in touchpoints ('' when not found).
+-- Revenue is summed by revenue_sum (migration 0006), which no stored value can overflow.
 WITH t AS (
     SELECT media_source, campaign,
            count(*) FILTER (WHERE type = 'click')      AS clicks,
@@ -27,7 +28,7 @@ WITH t AS (
     SELECT coalesce(nullif(media_source, ''), 'organic') AS media_source, campaign,
            sum(events) AS events, sum(revenue) AS revenue
     FROM (
-        SELECT media_source, campaign, count(*) AS events, coalesce(sum(revenue), 0) AS revenue
+        SELECT media_source, campaign, count(*) AS events, revenue_sum(revenue) AS revenue
         FROM events
         WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
         GROUP BY ALL

@@ -4,6 +4,7 @@
 -- in that pass. Active devices: the whole UTC days of the range, [$4, $5), from
 -- device_days; the partial days at its ends, [$2, $4) and [$5, $3), from events (with
 -- $4 = $5 = $3 when the range holds no whole day).
+-- Revenue is summed by revenue_sum (migration 0006), which no stored value can overflow.
 WITH i AS (
     SELECT
         count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution)                  AS installs,
@@ -27,7 +28,7 @@ WITH i AS (
         coalesce(sum(revenue), 0)                     AS revenue,
         coalesce(sum(n) FILTER (WHERE event_type = 'session'), 0) AS sessions
     FROM (
-        SELECT event_type, count(*) AS n, sum(revenue) AS revenue
+        SELECT event_type, count(*) AS n, revenue_sum(revenue) AS revenue
         FROM events
         WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
         GROUP BY event_type

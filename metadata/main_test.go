@@ -1,0 +1,10 @@
+package metadata
+
+import (
+	"testing"
+
+	"github.com/unmogrowp/unmogrowp/testenv"
+)
+
+// TestMain runs the tests and reports, at their end, those skipped for want of a server.
+func TestMain(m *testing.M) { testenv.Main(m) }

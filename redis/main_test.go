@@ -1,0 +1,10 @@
+package redis_test
+
+import (
+	"testing"
+
+	"github.com/unmogrowp/unmogrowp/testenv"
+)
+
+// TestMain runs the tests and reports, at their end, those skipped for want of a server.
+func TestMain(m *testing.M) { testenv.Main(m) }
