@@ -1,15 +1,12 @@
 package ingest
 
 import (
-	"log/slog"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
 )
-
-func nil2discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func FuzzDecodeEvent(f *testing.F) {
 	for _, s := range []string{
