@@ -108,4 +108,3 @@ func TestTouchpointsAndLinksRefuseText(t *testing.T) {
 		t.Fatalf("logged %+v", got)
 	}
 }
-
