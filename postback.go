@@ -161,10 +161,13 @@ func (p *Postback) validateTriggers() error {
 	return nil
 }
 
-// validateURL checks url_template: an http(s) URL whose scheme and host are literal text,
-// without user name or password, with known macros only.
-func (p *Postback) validateURL() error {
-	t := p.URLTemplate
+// validateURL checks url_template.
+func (p *Postback) validateURL() error { return ValidateURLTemplate(p.URLTemplate) }
+
+// ValidateURLTemplate checks a URL template: an http(s) URL whose scheme and host are
+// literal text before the first macro, without user name or password, with known macros
+// only. It returns an *Error with code EINVALID that names url_template and the problem.
+func ValidateURLTemplate(t string) error {
 	switch {
 	case t == "":
 		return Errorf(EINVALID, "url_template is required.")
@@ -172,7 +175,7 @@ func (p *Postback) validateURL() error {
 		return Errorf(EINVALID, "url_template must be at most %d characters.", MaxURLTemplateLen)
 	}
 	parts := TemplateParts(t)
-	if err := checkMacros("url_template", parts); err != nil {
+	if err := CheckMacros("url_template", parts); err != nil {
 		return err
 	}
 	// With every macro replaced by a harmless value, the template must be an http(s) URL.
@@ -233,7 +236,7 @@ func (p *Postback) validateBody() error {
 	case len(p.BodyTemplate) > MaxBodyTemplateLen:
 		return Errorf(EINVALID, "body_template must be at most %d bytes.", MaxBodyTemplateLen)
 	}
-	return checkMacros("body_template", TemplateParts(p.BodyTemplate))
+	return CheckMacros("body_template", TemplateParts(p.BodyTemplate))
 }
 
 // reservedHeaders are the request headers a postback may not set: the transport's and the
@@ -260,7 +263,7 @@ func (p *Postback) validateHeaders() error {
 		case strings.ContainsAny(value, "\r\n\x00"):
 			return Errorf(EINVALID, "headers.%s must not contain a line break.", name)
 		}
-		if err := checkMacros("headers."+name, TemplateParts(value)); err != nil {
+		if err := CheckMacros("headers."+name, TemplateParts(value)); err != nil {
 			return err
 		}
 	}
@@ -276,8 +279,9 @@ func notTokenChar(r rune) bool {
 	return !strings.ContainsRune("!#$%&'*+-.^_`|~", r)
 }
 
-// checkMacros returns EINVALID naming the first unknown macro of a template's parts.
-func checkMacros(field string, parts []TemplatePart) error {
+// CheckMacros returns an *Error with code EINVALID naming the field and the first unknown
+// macro of a template's parts, and nil when every macro is in PostbackMacros.
+func CheckMacros(field string, parts []TemplatePart) error {
 	for _, part := range parts {
 		if part.Macro && !slices.Contains(PostbackMacros, part.Text) {
 			return Errorf(EINVALID, "%s: unknown macro {%s}.", field, part.Text)
