@@ -16,9 +16,10 @@ import (
 // that accepts losing its pending deliveries when it stops. Claim scans every delivery, so
 // it suits thousands of them, not millions. It is safe for concurrent use.
 type Outbox struct {
-	mu     sync.Mutex
-	rows   map[string]*outboxRow
-	leases uint64 // lease tokens handed out
+	mu      sync.Mutex
+	rows    map[string]*outboxRow
+	pending map[string]*outboxRow // the rows still pending: what Claim scans
+	leases  uint64                // lease tokens handed out
 }
 
 // outboxRow is a delivery and its lease.
@@ -31,7 +32,9 @@ type outboxRow struct {
 var _ unmogrowp.Outbox = (*Outbox)(nil)
 
 // NewOutbox returns an empty outbox.
-func NewOutbox() *Outbox { return &Outbox{rows: map[string]*outboxRow{}} }
+func NewOutbox() *Outbox {
+	return &Outbox{rows: map[string]*outboxRow{}, pending: map[string]*outboxRow{}}
+}
 
 // Enqueue implements unmogrowp.Outbox.
 func (o *Outbox) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
@@ -55,7 +58,8 @@ func (o *Outbox) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
 		if d.NextAttemptAt.IsZero() {
 			d.NextAttemptAt = time.Now()
 		}
-		o.rows[d.ID] = &outboxRow{d: d}
+		row := &outboxRow{d: d}
+		o.rows[d.ID], o.pending[d.ID] = row, row
 	}
 	return nil
 }
@@ -87,8 +91,8 @@ func (o *Outbox) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogro
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var due []*outboxRow
-	for _, row := range o.rows {
-		if row.d.Status == unmogrowp.DeliveryPending && !row.d.NextAttemptAt.After(r.Now) &&
+	for _, row := range o.pending {
+		if !row.d.NextAttemptAt.After(r.Now) &&
 			(!row.leased || !row.leaseUntil.After(r.Now)) && !slices.Contains(r.Except, row.d.Host) {
 			due = append(due, row)
 		}
@@ -149,6 +153,9 @@ func (o *Outbox) Complete(ctx context.Context, a unmogrowp.Attempt) error {
 		d.NextAttemptAt = a.NextAttemptAt
 	case unmogrowp.DeliveryDelivered:
 		d.DeliveredAt = a.At
+	}
+	if a.Status != unmogrowp.DeliveryPending {
+		delete(o.pending, a.ID)
 	}
 	return nil
 }
