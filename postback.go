@@ -252,11 +252,17 @@ func (p *Postback) validateHeaders() error {
 	if len(p.Headers) > MaxPostbackHeaders {
 		return Errorf(EINVALID, "headers must hold at most %d headers.", MaxPostbackHeaders)
 	}
+	seen := map[string]bool{}
 	for name, value := range p.Headers {
+		lower := strings.ToLower(name)
+		if seen[lower] {
+			return Errorf(EINVALID, "headers: %s is given twice (names are case-insensitive).", name)
+		}
+		seen[lower] = true
 		switch {
 		case name == "" || len(name) > MaxHeaderNameLen || strings.IndexFunc(name, notTokenChar) >= 0:
 			return Errorf(EINVALID, "headers: %q is not a valid header name.", name)
-		case slices.Contains(reservedHeaders, strings.ToLower(name)):
+		case slices.Contains(reservedHeaders, lower):
 			return Errorf(EINVALID, "headers: %s is set by UnMoGrowP and cannot be configured.", name)
 		case len(value) > MaxHeaderValueLen:
 			return Errorf(EINVALID, "headers.%s must be at most %d characters.", name, MaxHeaderValueLen)

@@ -61,6 +61,7 @@ func TestPostbackValidate(t *testing.T) {
 		{"reserved header", func(p *Postback) { p.Headers = map[string]string{"X-UnMoGrowP-Signature": "x"} }, "set by UnMoGrowP"},
 		{"bad header name", func(p *Postback) { p.Headers = map[string]string{"X Key": "x"} }, "not a valid header name"},
 		{"header line break", func(p *Postback) { p.Headers = map[string]string{"X-Key": "a\r\nHost: b"} }, "line break"},
+		{"header twice", func(p *Postback) { p.Headers = map[string]string{"X-Key": "a", "x-key": "b"} }, "given twice"},
 		{"empty event type", func(p *Postback) { p.EventTypes = []string{""} }, "event_types"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
