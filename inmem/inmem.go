@@ -1,6 +1,7 @@
 // Package inmem is the in-process HotState of `unmogrowp serve`: the touchpoint index and
 // the devices' latest install decisions, held compactly in the process's memory and
-// rebuilt from the analytics store on start.
+// rebuilt from the analytics store on start. It also holds Outbox, an in-memory
+// unmogrowp.Outbox of postback deliveries (outbox.go).
 //
 // # Memory
 //

@@ -1,0 +1,13 @@
+package inmem_test
+
+import (
+	"testing"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/postbacktest"
+)
+
+func TestOutbox(t *testing.T) {
+	postbacktest.Run(t, func(*testing.T) unmogrowp.Outbox { return inmem.NewOutbox() })
+}

@@ -1,0 +1,161 @@
+package unmogrowp
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+)
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"   // waiting for its first attempt or a retry
+	DeliveryDelivered = "delivered" // a 2xx answer was received
+	DeliveryFailed    = "failed"    // given up: a final answer, a refused address, or no attempt left
+)
+
+// Delivery is one postback or webhook request to make, and what became of it: a row of the
+// outbox. The request is expanded when the delivery is made (at enqueue time), so retries
+// send the same bytes; the signature is added at each attempt, from the postback's secret,
+// and is never stored.
+type Delivery struct {
+	// ID is stable across retries and replays: see DeliveryID. It is sent as
+	// X-UnMoGrowP-Delivery-Id.
+	ID           string
+	PostbackID   string
+	AppID        string
+	ActivityKind string // one of the Trigger constants
+	Status       string // DeliveryPending, DeliveryDelivered or DeliveryFailed
+
+	// The request.
+	URL     string            // the expanded URL
+	Host    string            // the destination, lower-case host[:port] of URL: concurrency is limited per Host
+	Method  string            // GET or POST
+	Headers map[string]string // expanded extra headers, Content-Type included when there is a body
+	Body    []byte
+
+	Attempts   int    // attempts made so far
+	LastStatus int    // the HTTP status of the last attempt; 0 when there was no answer
+	LastError  string // why the last attempt did not deliver, in one sentence; "" once delivered
+
+	CreatedAt     time.Time // when the pipeline decided it: latency is counted from it
+	NextAttemptAt time.Time // when it is due, while pending
+	DeliveredAt   time.Time // when the 2xx answer came; zero otherwise
+
+	// LeaseToken is set by Outbox.Claim: it names that claim, and Complete needs it. It is
+	// not part of what the deliveries API shows.
+	LeaseToken string
+}
+
+// DeliveryID returns the id of the delivery of a postback for one activity: a function of
+// the postback, where the activity's record sits in the log (the install event for
+// install, reinstall, reattribution and rejected_install; the event for event), the
+// activity kind, and for rejected_install the rejected touchpoint's id ("" otherwise). A
+// replay of the log after a crash thus makes the same ids, and Outbox.Enqueue keeps the
+// first. The id is 32 lower-case hex digits.
+func DeliveryID(postbackID string, partition int32, offset int64, activityKind, touchpointID string) string {
+	h := sha256.New()
+	var pos [12]byte
+	binary.BigEndian.PutUint32(pos[:4], uint32(partition))
+	binary.BigEndian.PutUint64(pos[4:], uint64(offset))
+	for _, s := range []string{postbackID, activityKind, touchpointID} {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	h.Write(pos[:])
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// ClaimRequest asks the outbox for due deliveries to attempt.
+type ClaimRequest struct {
+	Now   time.Time     // the caller's clock: due means NextAttemptAt <= Now
+	Limit int           // at most this many; must be positive
+	Lease time.Duration // how long the claim holds: until Now+Lease; must be positive
+	// PerHost caps the deliveries of one Host in the answer; 0: no cap.
+	PerHost int
+	// Except lists hosts the caller cannot take now (their limit is reached): none of
+	// their deliveries is claimed, so a slow host's backlog does not fill every claim.
+	Except []string
+}
+
+// Attempt is the outcome of one attempt of a claimed delivery, as Outbox.Complete records
+// it.
+type Attempt struct {
+	ID         string
+	LeaseToken string    // the token of the claim that made the attempt
+	At         time.Time // when the attempt ended
+	Status     string    // the delivery's new status
+	HTTPStatus int       // 0 when there was no answer
+	Error      string    // "" when delivered
+	// NextAttemptAt is when a pending delivery is due again; ignored otherwise.
+	NextAttemptAt time.Time
+}
+
+// DeliveryFilter selects a page of one postback's deliveries.
+type DeliveryFilter struct {
+	AppID      string    // required
+	PostbackID string    // required
+	Status     string    // "" for every status
+	From, To   time.Time // CreatedAt in [From, To); zero: unbounded
+	Limit      int       // at most this many; 0: all
+	Cursor     string    // from the previous page's next; "" for the first page
+}
+
+// Outbox is the durable queue of postback deliveries: the pipeline enqueues what its
+// decisions owe to networks and webhooks, and delivery workers, in one process or in many
+// (the split deployment's consumers), claim and attempt them. Implementations keep it
+// where the pipeline's exactly-once discipline reaches: package inmem (tests), and the
+// metadata and analytics stores. Every implementation runs postbacktest.Run.
+//
+// The contract makes each attempt once: a claim leases deliveries to one caller, and only
+// the holder of a delivery's current lease can record its attempt. A caller must start an
+// attempt only if it can end before the lease does (Lease longer than the request
+// timeout); if it cannot, or if it crashes, the lease runs out and another claim takes the
+// delivery, the attempt it did not record unspent. The receiver may thus see a request
+// again after a crash mid-attempt, with the same X-UnMoGrowP-Delivery-Id. Times are the
+// callers' clocks, which are taken to agree to well within a lease.
+//
+// Every method returns ctx.Err() when ctx is done first, and EUNAVAILABLE when the store
+// cannot answer.
+type Outbox interface {
+	// Enqueue stores new pending deliveries, each due at its NextAttemptAt (now, when
+	// zero), with no attempt made. It is idempotent on ID: a delivery whose ID the outbox
+	// already holds, in any status, is left exactly as it is, so a replay of the log
+	// neither doubles a delivery nor resets one already made; the others of the call are
+	// stored. It is atomic: on error none of the new deliveries is stored. Two deliveries
+	// with the same ID in one call: the first is kept. Returns EINVALID, storing nothing,
+	// for a delivery without ID, PostbackID, AppID, URL, Host or Method, or with a status
+	// other than pending (or ""). An empty call is a no-op.
+	Enqueue(ctx context.Context, ds []Delivery) error
+
+	// Claim leases to the caller, until r.Now+r.Lease, up to r.Limit pending deliveries
+	// that are due (NextAttemptAt <= r.Now) and not leased (never claimed, completed since
+	// their last claim, or whose lease ended at or before r.Now), earliest NextAttemptAt
+	// first (ties by CreatedAt, then ID), at most r.PerHost per host when it is set, none
+	// of the hosts in r.Except. Concurrent claims, from one process or many, never return
+	// the same delivery while its lease holds. Each delivery returned carries a LeaseToken
+	// that no other claim of it ever had. Returns EINVALID when r.Limit or r.Lease is not
+	// positive. Delivered and failed deliveries are never claimed.
+	Claim(ctx context.Context, r ClaimRequest) ([]Delivery, error)
+
+	// Complete records one attempt of a claimed delivery and ends its lease: Attempts
+	// goes up by one; LastStatus and LastError become a's; the status becomes a.Status;
+	// NextAttemptAt becomes a.NextAttemptAt when pending; DeliveredAt becomes a.At when
+	// delivered. It succeeds while a.LeaseToken is the delivery's latest claim's, even
+	// after the lease ended, as long as no other claim took it. Returns ENOTFOUND if the
+	// outbox has no delivery a.ID, ECONFLICT (recording nothing) if a.LeaseToken is not
+	// its latest claim's or that claim was completed already, EINVALID if a.Status is not
+	// a delivery status or is pending without NextAttemptAt.
+	Complete(ctx context.Context, a Attempt) error
+
+	// List returns one postback's deliveries that match the filter, newest CreatedAt
+	// first (ties by ID, descending), at most f.Limit of them (all when 0), starting after
+	// f.Cursor; next is the cursor of the page after this one, "" when there is none.
+	// LeaseToken is empty in what it returns. A postback of another app lists nothing.
+	// Returns EINVALID without AppID or PostbackID, for an unknown status, or for a
+	// cursor it did not make.
+	List(ctx context.Context, f DeliveryFilter) (ds []Delivery, next string, err error)
+}
