@@ -14,7 +14,8 @@ import (
 )
 
 // appJSON is an app as the API shows it (API.md): never its server key, which exists only
-// hashed once the app is created.
+// hashed once the app is created. IngestURL is where the app's SDKs and servers send
+// events (Config.IngestURL), for the dashboard's integration snippets.
 type appJSON struct {
 	ID            string                `json:"id"`
 	Name          string                `json:"name"`
@@ -27,13 +28,14 @@ type appJSON struct {
 	SigningSecret string                `json:"signing_secret"`
 	Settings      unmogrowp.AppSettings `json:"settings"`
 	CreatedAt     string                `json:"created_at"`
+	IngestURL     string                `json:"ingest_url"`
 }
 
-func newAppJSON(a *unmogrowp.App) appJSON {
+func newAppJSON(a *unmogrowp.App, ingestURL string) appJSON {
 	return appJSON{
 		ID: a.ID, Name: a.Name, Platform: a.Platform, BundleID: a.BundleID, IOSURL: a.IOSURL,
 		AndroidURL: a.AndroidURL, WebURL: a.WebURL, SDKKey: a.SDKKey, SigningSecret: a.SigningSecret,
-		Settings: a.Settings, CreatedAt: a.CreatedAt.UTC().Format(time.RFC3339),
+		Settings: a.Settings, CreatedAt: a.CreatedAt.UTC().Format(time.RFC3339), IngestURL: ingestURL,
 	}
 }
 
@@ -74,7 +76,7 @@ func (s *Server) handleApps(w http.ResponseWriter, r *http.Request, user *unmogr
 	}
 	out := make([]appJSON, len(apps))
 	for i, a := range apps {
-		out[i] = newAppJSON(a)
+		out[i] = newAppJSON(a, s.cfg.IngestURL)
 	}
 	ingest.WriteJSON(w, http.StatusOK, map[string]any{"apps": out})
 }
@@ -115,7 +117,7 @@ func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request, user *u
 		s.fail(w, "create app", err)
 		return
 	}
-	ingest.WriteJSON(w, http.StatusCreated, createdAppJSON{appJSON: newAppJSON(app), ServerKey: keys.ServerKey})
+	ingest.WriteJSON(w, http.StatusCreated, createdAppJSON{appJSON: newAppJSON(app, s.cfg.IngestURL), ServerKey: keys.ServerKey})
 }
 
 func (s *Server) handleDeleteApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
@@ -134,11 +136,11 @@ func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request, app *un
 		return
 	}
 	s.forgetApp(app.ID) // the old key stops working on this process's ingestion listener now
-	ingest.WriteJSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app), ServerKey: key})
+	ingest.WriteJSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app, s.cfg.IngestURL), ServerKey: key})
 }
 
 func (s *Server) handleApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
-	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app))
+	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app, s.cfg.IngestURL))
 }
 
 func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) {
@@ -178,7 +180,7 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unm
 		return
 	}
 	s.forgetApp(app.ID)
-	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app))
+	ingest.WriteJSON(w, http.StatusOK, newAppJSON(app, s.cfg.IngestURL))
 }
 
 // forgetApp tells the AppCache, if any, that the app changed.
