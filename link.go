@@ -81,7 +81,7 @@ func ValidateRedirectURL(field, s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" || strings.ContainsAny(s, " \t\r\n") {
-		return Errorf(EINVALID, "%s must be an absolute URL such as https://apps.apple.com/app/id123.", field)
+		return Errorf(EINVALID, "%s must be an absolute URL, such as https://example.com/page or myapp://path.", field)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "javascript", "data", "vbscript", "file":

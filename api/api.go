@@ -180,8 +180,9 @@ func (s *Server) RoutePatterns() []string {
 }
 
 // AllRoutePatterns lists the patterns ("METHOD /path/{param}") of every route the listener
-// serves with its configuration (sign-in with Google's only when it is configured): the
-// authenticated ones of RoutePatterns, the account routes, /health and /api/openapi.json.
+// serves with its configuration (sign-in with Google's, but GET /api/auth/google, only when
+// it is configured): the authenticated ones of RoutePatterns, the account routes, /health
+// and /api/openapi.json.
 // Other paths answer a JSON 404 under /api/ and the dashboard elsewhere.
 func (s *Server) AllRoutePatterns() []string {
 	return slices.Clone(s.patterns)

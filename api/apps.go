@@ -15,7 +15,8 @@ import (
 )
 
 // appJSON is an app as the API shows it (API.md): never its server key, which exists only
-// hashed once the app is created.
+// hashed once the app is created. IngestURL is where the app's SDKs and servers send
+// events (Config.IngestURL), for the dashboard's integration snippets.
 type appJSON struct {
 	ID            string                `json:"id"`
 	Name          string                `json:"name"`
@@ -28,13 +29,14 @@ type appJSON struct {
 	SigningSecret string                `json:"signing_secret"`
 	Settings      unmogrowp.AppSettings `json:"settings"`
 	CreatedAt     string                `json:"created_at"`
+	IngestURL     string                `json:"ingest_url"`
 }
 
-func newAppJSON(a *unmogrowp.App) appJSON {
+func newAppJSON(a *unmogrowp.App, ingestURL string) appJSON {
 	return appJSON{
 		ID: a.ID, Name: a.Name, Platform: a.Platform, BundleID: a.BundleID, IOSURL: a.IOSURL,
 		AndroidURL: a.AndroidURL, WebURL: a.WebURL, SDKKey: a.SDKKey, SigningSecret: a.SigningSecret,
-		Settings: a.Settings, CreatedAt: a.CreatedAt.UTC().Format(time.RFC3339),
+		Settings: a.Settings, CreatedAt: a.CreatedAt.UTC().Format(time.RFC3339), IngestURL: ingestURL,
 	}
 }
 
@@ -74,7 +76,7 @@ func (s *Server) handleApps(w http.ResponseWriter, r *http.Request, user *unmogr
 	}
 	out := make([]appJSON, len(apps))
 	for i, a := range apps {
-		out[i] = newAppJSON(a)
+		out[i] = newAppJSON(a, s.cfg.IngestURL)
 	}
 	httpserve.JSON(w, http.StatusOK, map[string]any{"apps": out})
 	return nil
@@ -110,7 +112,7 @@ func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request, user *u
 	if err != nil {
 		return fmt.Errorf("create app: %w", err)
 	}
-	httpserve.JSON(w, http.StatusCreated, createdAppJSON{appJSON: newAppJSON(app), ServerKey: keys.ServerKey})
+	httpserve.JSON(w, http.StatusCreated, createdAppJSON{appJSON: newAppJSON(app, s.cfg.IngestURL), ServerKey: keys.ServerKey})
 	return nil
 }
 
@@ -129,12 +131,12 @@ func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request, app *un
 		return fmt.Errorf("rotate server key: %w", err)
 	}
 	s.forgetApp(app.ID) // the old key stops working on this process's ingestion listener now
-	httpserve.JSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app), ServerKey: key})
+	httpserve.JSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app, s.cfg.IngestURL), ServerKey: key})
 	return nil
 }
 
 func (s *Server) handleApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
-	httpserve.JSON(w, http.StatusOK, newAppJSON(app))
+	httpserve.JSON(w, http.StatusOK, newAppJSON(app, s.cfg.IngestURL))
 	return nil
 }
 
@@ -171,7 +173,7 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unm
 		return fmt.Errorf("update app: %w", err)
 	}
 	s.forgetApp(app.ID)
-	httpserve.JSON(w, http.StatusOK, newAppJSON(app))
+	httpserve.JSON(w, http.StatusOK, newAppJSON(app, s.cfg.IngestURL))
 	return nil
 }
 

@@ -75,11 +75,13 @@ type discovery struct {
 }
 
 // googleRoutes registers the sign-in with Google routes on mux, if it is configured.
-// Unregistered, they fall through to the JSON 404 of unknown routes, which tells the
-// dashboard to hide its button.
+// Without it, only GET /api/auth/google is, answering 200 {"enabled":false} so that the
+// sign-in page learns it without an error; the others fall through to the JSON 404 of
+// unknown routes.
 func (a *auth) googleRoutes(mux *routeMux) {
 	cfg := a.s.cfg.Google
 	if cfg == nil || cfg.ClientID == "" {
+		mux.Handle("GET /api/auth/google", httpserve.HandlerFunc(handleGoogleDisabled))
 		return
 	}
 	g := &google{
@@ -103,13 +105,21 @@ func (a *auth) googleRoutes(mux *routeMux) {
 	}
 }
 
-// handleConfig tells the dashboard that Google sign-in is on, the client id for Google
-// Identity Services, and where the code flow starts if it is configured.
+// handleGoogleDisabled answers GET /api/auth/google of a server without sign-in with
+// Google: 200 {"enabled":false}.
+func handleGoogleDisabled(w http.ResponseWriter, r *http.Request) error {
+	httpserve.JSON(w, http.StatusOK, map[string]bool{"enabled": false})
+	return nil
+}
+
+// handleConfig tells the dashboard that Google sign-in is on ("enabled":true), the client
+// id for Google Identity Services, and where the code flow starts if it is configured.
 func (g *google) handleConfig(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
+		Enabled  bool   `json:"enabled"`
 		ClientID string `json:"client_id"`
 		StartURL string `json:"start_url,omitempty"`
-	}{ClientID: g.cfg.ClientID}
+	}{Enabled: true, ClientID: g.cfg.ClientID}
 	if g.codeFlow {
 		out.StartURL = googleStartPath
 	}

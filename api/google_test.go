@@ -689,16 +689,19 @@ func TestGoogleSecureCookie(t *testing.T) {
 	}
 }
 
-// TestGoogleNotConfigured answers 404 on every Google route of a server without Google,
-// and the code flow's routes of one without a client secret or redirect URL.
+// TestGoogleNotConfigured answers 200 {"enabled":false} to GET /api/auth/google and 404 on
+// every other Google route of a server without Google, and 404 on the code flow's routes
+// of one without a client secret or redirect URL.
 func TestGoogleNotConfigured(t *testing.T) {
 	routes := []struct{ method, path, body string }{
-		{"GET", "/api/auth/google", ""},
 		{"POST", "/api/auth/google", `{"id_token":"x"}`},
 		{"GET", "/api/auth/google/start", ""},
 		{"GET", "/api/auth/google/callback?code=x&state=y", ""},
 	}
 	off := newAuthFixture(t)
+	if r := off.do("GET", "/api/auth/google", "", ""); r.status != http.StatusOK || r.body["enabled"] != false || len(r.body) != 1 {
+		t.Errorf("GET /api/auth/google without Google: %d %q, want 200 {\"enabled\":false}", r.status, r.raw)
+	}
 	for _, r := range routes {
 		off.do(r.method, r.path, "", r.body).want(t, http.StatusNotFound, "No such endpoint")
 	}
@@ -710,11 +713,11 @@ func TestGoogleNotConfigured(t *testing.T) {
 		f := newGoogleFixture(t, change)
 		r := f.do("GET", "/api/auth/google", "", "")
 		r.want(t, http.StatusOK, "")
-		if _, ok := r.body["start_url"]; ok || r.body["client_id"] != idpClientID {
+		if _, ok := r.body["start_url"]; ok || r.body["client_id"] != idpClientID || r.body["enabled"] != true {
 			t.Errorf("config without the code flow: %s, want the client id and no start_url", r.raw)
 		}
 		f.postIDToken("x").want(t, http.StatusUnauthorized, "")
-		for _, r := range routes[2:] {
+		for _, r := range routes[1:] {
 			f.do(r.method, r.path, "", r.body).want(t, http.StatusNotFound, "No such endpoint")
 		}
 	}
@@ -722,7 +725,7 @@ func TestGoogleNotConfigured(t *testing.T) {
 	f := newGoogleFixture(t, nil)
 	r := f.do("GET", "/api/auth/google", "", "")
 	r.want(t, http.StatusOK, "")
-	if r.body["client_id"] != idpClientID || r.body["start_url"] != "/api/auth/google/start" {
+	if r.body["enabled"] != true || r.body["client_id"] != idpClientID || r.body["start_url"] != "/api/auth/google/start" {
 		t.Errorf("config: %s", r.raw)
 	}
 }

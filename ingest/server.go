@@ -302,7 +302,17 @@ func (s *Server) accept(ctx context.Context, app *unmogrowp.App, kind unmogrowp.
 	if errs == nil {
 		errs = []batchError{}
 	}
-	return batchAccepted{Accepted: len(values), Errors: errs, Rejected: len(errs), Status: "accepted"}, nil
+	return batchAccepted{Accepted: len(values), Errors: errs, Rejected: len(errs), Status: batchStatus(len(values), len(errs))}, nil
+}
+
+// batchStatus is the status of a batch's answer (events or touchpoints): "rejected" when
+// it held items and none of them was accepted, "accepted" otherwise (an empty batch is
+// accepted: nothing in it was refused). The answer keeps its shape and its 200 either way.
+func batchStatus(accepted, rejected int) string {
+	if accepted == 0 && rejected > 0 {
+		return "rejected"
+	}
+	return "accepted"
 }
 
 // eventAccepted is the answer to an accepted event (fields in the order of their names, as

@@ -296,6 +296,61 @@ func TestBatchKeepsValidListsInvalid(t *testing.T) {
 	}
 }
 
+// A batch of which nothing was accepted says so in its status, with the same shape and 200,
+// on /v1/events/batch, /v1/touchpoints and Track (the API's /api/attribution/batch); one
+// accepted item keeps "accepted", and so does an empty batch, which refused nothing.
+func TestBatchNothingAcceptedIsRejected(t *testing.T) {
+	f := newFixture(t, nil)
+	track := func(body string) response {
+		t.Helper()
+		answer, err := f.srv.Track(context.Background(), f.app, []byte(body), true)
+		if err != nil {
+			t.Fatalf("Track: %v", err)
+		}
+		raw, err := json.Marshal(answer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := response{Code: http.StatusOK, Raw: string(raw)}
+		if err := json.Unmarshal(raw, &res.Body); err != nil {
+			t.Fatalf("answer is not JSON: %q", raw)
+		}
+		return res
+	}
+	for _, c := range []struct {
+		name     string
+		send     func() response
+		status   string
+		accepted float64
+		rejected float64
+		errors   int
+	}{
+		{"events none", func() response { return f.sdk("/v1/events/batch", `{"events":[{"device_id":"a"},"x"]}`) }, "rejected", 0, 2, 2},
+		{"events some", func() response {
+			return f.sdk("/v1/events/batch", `{"events":[{"device_id":"a"},{"event_type":"session","device_id":"b"}]}`)
+		}, "accepted", 1, 1, 1},
+		{"events empty", func() response { return f.sdk("/v1/events/batch", `[]`) }, "accepted", 0, 0, 0},
+		{"touchpoints none", func() response { return f.server("/v1/touchpoints", `{"touchpoints":[{"type":"click"}]}`) }, "rejected", 0, 1, 1},
+		{"touchpoints some", func() response {
+			return f.server("/v1/touchpoints", `{"touchpoints":[{"type":"click"},{"type":"click","media_source":"x"}]}`)
+		}, "accepted", 1, 1, 1},
+		{"track none", func() response { return track(`{"events":[{"event_type":"session"}]}`) }, "rejected", 0, 1, 1},
+		{"track some", func() response {
+			return track(`{"events":[{"event_type":"session"},{"event_type":"session","device_id":"c"}]}`)
+		}, "accepted", 1, 1, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.send()
+			if r.Code != 200 || r.Body["status"] != c.status || r.Body["accepted"] != c.accepted || r.Body["rejected"] != c.rejected {
+				t.Fatalf("%d %s, want status %q accepted %v rejected %v", r.Code, r.Raw, c.status, c.accepted, c.rejected)
+			}
+			if errs, _ := r.Body["errors"].([]any); len(errs) != c.errors {
+				t.Fatalf("errors %v, want %d of them", r.Body["errors"], c.errors)
+			}
+		})
+	}
+}
+
 func TestBadRequests(t *testing.T) {
 	f := newFixture(t, nil)
 	old := f.now.Add(-31 * 24 * time.Hour).Unix()

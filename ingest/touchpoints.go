@@ -11,7 +11,7 @@ import (
 // handleTouchpoints runs POST /v1/touchpoints: clicks and impressions that servers and ad
 // networks send with the app's server key. Valid entries are kept and invalid ones listed by
 // their index, as for event batches; ids answers our touchpoint id of each entry, "" for a
-// rejected one.
+// rejected one. The status is "rejected" when no entry was accepted (batchStatus).
 func (s *Server) handleTouchpoints(w http.ResponseWriter, r *http.Request) error {
 	app, kind, err := s.authenticate(r)
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *Server) handleTouchpoints(w http.ResponseWriter, r *http.Request) error
 		s.metrics.touchpoints.Add(float64(len(values)))
 	}
 	httpserve.JSON(w, http.StatusOK, map[string]any{
-		"status": "accepted", "accepted": len(values), "rejected": len(errs), "errors": errs, "ids": ids,
+		"status": batchStatus(len(values), len(errs)), "accepted": len(values), "rejected": len(errs), "errors": errs, "ids": ids,
 	})
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -62,12 +63,13 @@ type file struct {
 }
 
 // Handler returns the handler that serves the dashboard: the build's files by path, and
-// index.html for any other path, so that the single-page app's router shows the page
-// (/apps/app_123/reports). Paths under /_app/ that are not files answer 404 instead (an
-// asset of an older build must not come back as HTML), and so do paths under /api/, which
-// belong to the API and must not reach this handler. Only GET and HEAD are served. Every
-// answer carries a strict Content-Security-Policy (csp.go), nosniff, a same-origin
-// Referrer-Policy and frame denial.
+// index.html for a page path (isPage: "/" and paths under the dashboard's routes, such as
+// /apps/app_123/reports), so that the single-page app's router shows the page. Any other
+// path answers a JSON 404: /metrics, /wp-login.php, an asset of an older build under
+// /_app/ (which must not come back as HTML), and paths under /api/, which belong to the
+// API and must not reach this handler. Only GET and HEAD are served. Every answer carries
+// a strict Content-Security-Policy (csp.go), nosniff, a same-origin Referrer-Policy and
+// frame denial.
 func Handler() http.Handler {
 	sub, err := fs.Sub(build, "build")
 	if err != nil {
@@ -157,20 +159,38 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "Method not allowed.")
-		return
-	}
 	f := h.files[path.Clean("/"+p)]
 	if f == nil {
-		if strings.HasPrefix(p, "/_app/") || h.index == nil {
+		if !isPage(p) || h.index == nil {
 			notFound(w)
 			return
 		}
 		f = h.index
 	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "Method not allowed.")
+		return
+	}
 	serve(w, r, f)
+}
+
+// pageRoots are the first segments of the dashboard's page paths: the folders of
+// src/routes, route groups such as (app) seen through. TestPageRootsMatchRoutes keeps the
+// list equal to them.
+var pageRoots = []string{"apps", "auth", "login"}
+
+// isPage reports whether p, a path that is no file of the build, is a page of the
+// dashboard, which index.html shows: "/", or a path whose first segment is one of
+// pageRoots and whose last segment has no file extension (/apps/app_1/reports is a page,
+// /apps/app_1/x.js is not). Any other path is not: /metrics, /_app/..., /robots.txt.
+func isPage(p string) bool {
+	p = strings.TrimPrefix(path.Clean("/"+p), "/")
+	if p == "" {
+		return true
+	}
+	first, _, _ := strings.Cut(p, "/")
+	return slices.Contains(pageRoots, first) && path.Ext(p) == ""
 }
 
 // serve writes f, gzip-compressed when the client takes it.

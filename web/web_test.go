@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -68,6 +70,14 @@ func TestHandler(t *testing.T) {
 		{"a dot-dot path stays inside", "GET", "/_app/../index.html", 200, "text/html; charset=utf-8", "no-cache", "<!doctype html>"},
 		{"HEAD", "HEAD", "/favicon.svg", 200, "image/svg+xml", "no-cache", ""},
 		{"POST is refused", "POST", "/apps", 405, "application/json", "", "Method not allowed"},
+		{"the sign-in page", "GET", "/login", 200, "text/html; charset=utf-8", "no-cache", "<!doctype html>"},
+		{"Google's landing page", "GET", "/auth/google", 200, "text/html; charset=utf-8", "no-cache", "<!doctype html>"},
+		{"/metrics is no page", "GET", "/metrics", 404, "application/json", "", "Not found"},
+		{"nor any path outside the routes", "GET", "/wp-admin/setup", 404, "application/json", "", "Not found"},
+		{"nor a missing file", "GET", "/robots.txt", 404, "application/json", "", "Not found"},
+		{"nor a file name under a page", "GET", "/apps/app_1/x.js", 404, "application/json", "", "Not found"},
+		{"a prefix of a route is not the route", "GET", "/appsx", 404, "application/json", "", "Not found"},
+		{"POST to no page is 404, not 405", "POST", "/metrics", 404, "application/json", "", "Not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := get(t, h, tc.method, tc.path)
@@ -269,5 +279,36 @@ func TestEmbeddedBuildCSP(t *testing.T) {
 		if strings.Contains(s, "unsafe") || s == "*" || strings.HasSuffix(s, ":") {
 			t.Errorf("script-src allows %s", s)
 		}
+	}
+}
+
+// TestPageRootsMatchRoutes keeps pageRoots equal to the first segments of the dashboard's
+// routes (the folders of src/routes, route groups seen through), so that a page added to
+// the dashboard is served and a page removed stops being one.
+func TestPageRootsMatchRoutes(t *testing.T) {
+	var roots []string
+	var walk func(dir string)
+	walk = func(dir string) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			name := e.Name()
+			switch {
+			case !e.IsDir():
+			case strings.HasPrefix(name, "(") && strings.HasSuffix(name, ")"):
+				walk(filepath.Join(dir, name)) // a group adds no segment
+			case strings.ContainsAny(name, "[]"):
+				t.Errorf("src/routes has a parameter as its first segment (%s): every path would be a page; change isPage", name)
+			default:
+				roots = append(roots, name)
+			}
+		}
+	}
+	walk("src/routes")
+	slices.Sort(roots)
+	if !slices.Equal(roots, pageRoots) {
+		t.Errorf("src/routes' first segments are %q; pageRoots is %q", roots, pageRoots)
 	}
 }

@@ -5,9 +5,12 @@
 //   UNMOGROWP_API_URL=http://127.0.0.1:3001 UNMOGROWP_INGEST_URL=http://127.0.0.1:8080 \
 //     node e2e/dashboard.test.mjs
 //
-// It signs up, creates an app (reading its keys off the page), sets its minimum
-// click-to-install time to 0 in the settings (after seeing the server refuse a bad value),
-// creates a tracking link, opens the overview, then sends a click on the link with an
+// It checks that the API port answers unknown non-page paths (/metrics) with a JSON 404,
+// that the sign-in page learns that Google sign-in is off without a console error, signs
+// up, creates an app (reading its keys off the page, and the ingestion URL its snippet
+// shows from the server), sets its minimum click-to-install time to 0 in the settings
+// (after seeing an out-of-range number refused before sending and a store URL refused by
+// the server, each under its field in the form's words), creates a tracking link, opens the overview, then sends a click on the link with an
 // Android user agent and events through the ingestion API, and waits for the live overview
 // to show them without a reload: KPI tiles and the installs chart. It then checks the
 // reports, the links and the installs pages, and saves screenshots of each at 1280 px and
@@ -153,8 +156,21 @@ async function tokenHidden(page, token) {
 }
 
 try {
+	// The API port: /health is both listeners'; /metrics and other paths that are no page of
+	// the dashboard answer a JSON 404, not the dashboard's HTML.
+	assert.equal((await fetch(apiURL + '/health')).status, 200, 'GET /health on the API port');
+	for (const path of ['/metrics', '/robots.txt', '/apps/x/y.js']) {
+		const r = await fetch(apiURL + path);
+		const body = await r.text();
+		assert.equal(r.status, 404, `GET ${path} on the API port: ${r.status} ${body.slice(0, 80)}`);
+		assert.match(r.headers.get('content-type') ?? '', /^application\/json/, `GET ${path}: ${r.headers.get('content-type')}`);
+		assert.ok(JSON.parse(body).error, `GET ${path}: ${body}`);
+	}
+	step('unknown non-page paths answer a JSON 404 on the API port');
+
 	// Sign up.
 	step(`open ${apiURL}`);
+	const googleProbe = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/auth/google');
 	const first = await page.goto(apiURL + '/');
 	const csp = first.headers()['content-security-policy'] ?? '';
 	assert.match(csp, /script-src 'self' 'sha256-[^']+'(;|$)/, `CSP ${csp}: want scripts from the site and hashed inline ones only`);
@@ -164,9 +180,14 @@ try {
 	assert.equal(first.headers()['x-content-type-options'], 'nosniff');
 	await page.waitForURL('**/login');
 	await shot(page, 'login-1280');
-	// No Google sign-in configured (GET /api/auth/google answers 404): no button.
+	// No Google sign-in configured: GET /api/auth/google answers 200 {"enabled":false}, the
+	// page shows no button, and the console stays clean.
+	const probe = await googleProbe;
+	assert.equal(probe.status(), 200, 'GET /api/auth/google without Google');
+	assert.deepEqual(await probe.json(), { enabled: false });
 	await page.getByRole('button', { name: 'Sign in' }).waitFor();
 	assert.equal(await page.getByTestId('google-signin').count(), 0, 'no Google button without Google configured');
+	assert.deepEqual(consoleErrors, [], 'the sign-in page logs no error');
 	await page.getByRole('button', { name: 'Create an account' }).click();
 	const email = `marketer-${Date.now()}@example.com`;
 	await page.getByLabel('Name').fill('Mia Marketer');
@@ -192,16 +213,56 @@ try {
 	const serverKey = await page.getByTestId('server-key').getAttribute('data-value');
 	assert.ok(appID && sdkKey && serverKey, 'the page shows the app id, SDK key and server key');
 	assert.notEqual(sdkKey, serverKey);
+	// The snippets send to the ingestion URL the server gave with the app (its listener is on
+	// a port of its own here: a guess of :8080 would be wrong).
+	assert.equal(await page.getByLabel('Ingestion URL').inputValue(), ingestURL, 'the snippet\'s ingestion URL');
+	assert.match(await page.locator('pre code').textContent(), new RegExp(ingestURL.replace(/[.]/g, '\\.') + '/v1/'));
 	await shot(page, 'app-created-1280');
 	step(`created app ${appID}`);
 
-	// Settings: a value out of range is refused with the server's message; then allow
-	// installs right after their click (min CTIT 0), as this test sends them.
+	// Settings: a number outside its hint's range is refused under its field before anything
+	// is sent; a store URL the server refuses shows its message under that field, in the
+	// form's words; then allow installs right after their click (min CTIT 0), as this test
+	// sends them.
 	await page.goto(`${apiURL}/apps/${appID}/settings`);
-	await page.getByLabel('Click lookback').fill('99');
+	const patches = [];
+	page.on('request', (r) => r.method() === 'PATCH' && patches.push(r.url()));
+	const lookback = page.getByLabel('Click lookback');
+	assert.deepEqual(
+		[await lookback.getAttribute('min'), await lookback.getAttribute('max'), await lookback.getAttribute('step')],
+		['1', '30', '1'],
+		'the input takes the range its hint gives'
+	);
+	assert.equal(await page.getByLabel('Rate limit').getAttribute('max'), '10000000');
+	await lookback.fill('99');
 	await page.getByRole('button', { name: 'Save changes' }).click();
-	await page.getByRole('alert').filter({ hasText: 'click_lookback_days' }).waitFor();
-	await page.getByLabel('Click lookback').fill('7');
+	const lookbackError = page.locator('#click_lookback_days-error');
+	await lookbackError.waitFor();
+	assert.equal(await lookbackError.textContent(), 'Click lookback must be a whole number from 1 to 30.');
+	assert.equal(await lookback.getAttribute('aria-describedby'), 'click_lookback_days-error');
+	assert.equal(await lookback.getAttribute('aria-invalid'), 'true');
+	assert.ok(await lookback.evaluate((e) => e === document.activeElement), 'the refused field has the focus');
+	assert.deepEqual(patches, [], 'an out-of-range number is not sent');
+	await lookback.fill('7');
+	const googlePlay = page.getByLabel('Google Play URL');
+	const playURL = await googlePlay.inputValue();
+	await googlePlay.fill('play.google.com/store');
+	await page.getByRole('button', { name: 'Save changes' }).click();
+	const playError = page.locator('#android-error');
+	await playError.waitFor();
+	assert.match(await playError.textContent(), /^Google Play URL must be an absolute URL/, 'the server\'s message, with the label');
+	assert.equal(await lookbackError.count(), 0, 'the fixed field shows no error');
+	assert.equal(await page.locator('[data-testid="field-error"]').count(), 1);
+	assert.equal(await page.getByRole('alert').filter({ hasText: 'android_url' }).count(), 0, 'no message names the API field');
+	assert.equal(patches.length, 1);
+	await shot(page, 'settings-field-error-1280');
+	await page.setViewportSize({ width: 390, height: 844 });
+	await playError.scrollIntoViewIfNeeded();
+	const [fieldBox, errorBox] = [await googlePlay.boundingBox(), await playError.boundingBox()];
+	assert.ok(errorBox.y >= fieldBox.y + fieldBox.height && errorBox.y - (fieldBox.y + fieldBox.height) < 40, 'the error sits right under its field on a phone');
+	await shot(page, 'settings-field-error-390');
+	await page.setViewportSize({ width: 1280, height: 900 });
+	await googlePlay.fill(playURL);
 	await page.getByLabel('Minimum click-to-install time').fill('0');
 	await page.getByRole('button', { name: 'Save changes' }).click();
 	await page.getByText('Settings saved.').waitFor();
@@ -414,10 +475,10 @@ try {
 	step('a bad session leads to the sign-in page');
 
 	assert.deepEqual(cspViolations, [], 'the Content-Security-Policy was violated');
-	// The only failed loads expected: the settings' 400, the 401 above, and
-	// /api/auth/google's 404 (no Google sign-in configured).
+	// The only failed loads expected: the settings' 400 (the refused store URL) and the 401
+	// above.
 	assert.deepEqual(
-		consoleErrors.filter((e) => !/Failed to load resource: .* (400|401|404)/.test(e)),
+		consoleErrors.filter((e) => !/Failed to load resource: .* (400|401)/.test(e)),
 		[],
 		'the browser console shows no errors'
 	);

@@ -30,9 +30,11 @@ export interface Session {
 	user: User;
 }
 
+/** Whether sign-in with Google is on; with it, the client id and where the code flow starts. */
 export interface GoogleConfig {
-	client_id: string;
-	start_url: string;
+	enabled: boolean;
+	client_id?: string;
+	start_url?: string;
 }
 
 export type Platform = 'ios' | 'android' | 'web' | 'other';
@@ -63,6 +65,8 @@ export interface App {
 	signing_secret: string;
 	settings: AppSettings;
 	created_at: string;
+	/** The ingestion listener's public base URL, where the app's SDKs and servers send events; "" when the server knows none. */
+	ingest_url: string;
 }
 
 /** An app as the answers that create it or rotate its key show it: with its server key. */
@@ -262,14 +266,10 @@ export const api = {
 	login: (email: string, password: string) => request<Session>('POST', '/api/auth/login', { email, password }),
 	logout: () => request<void>('POST', '/api/auth/logout'),
 	me: () => request<{ user: User }>('GET', '/api/auth/me'),
-	/** The Google sign-in configuration, or null when the server has none (404). */
+	/** The Google sign-in configuration, or null when the server has none ({"enabled":false}). */
 	google: async (): Promise<GoogleConfig | null> => {
-		try {
-			return await request<GoogleConfig>('GET', '/api/auth/google');
-		} catch (e) {
-			if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
-			throw e;
-		}
+		const g = await request<GoogleConfig>('GET', '/api/auth/google');
+		return g.enabled ? g : null;
 	},
 
 	apps: async () => (await request<{ apps: App[] }>('GET', '/api/apps')).apps ?? [],

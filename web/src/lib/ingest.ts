@@ -1,27 +1,11 @@
-// The ingestion listener's base URL for integration snippets. The API does not say it, so
-// the dashboard learns it from a tracking link's click URL (which starts with it) and
-// otherwise guesses this host on the default ingestion port; the user can correct it.
+// The ingestion listener's base URL for integration snippets: the one the API gives with
+// each app (ingest_url: the server's PUBLIC_URL, or its ingestion listener's address).
 
-const KEY = 'unmogrowp.ingestURL';
-
-/** The ingestion base URL to show, without a trailing slash. */
-export function ingestURL(): string {
-	try {
-		const saved = localStorage.getItem(KEY);
-		if (saved) return saved;
-	} catch {
-		// no storage: guess
-	}
-	return `${location.protocol}//${location.hostname}:8080`;
-}
-
-/** Remembers the ingestion base URL, e.g. from a link's click URL. */
-export function rememberIngestURL(u: string) {
-	const base = u.replace(/\/(c|i)\/[^/]*$/, '').replace(/\/+$/, '');
-	if (!/^https?:\/\//.test(base)) return;
-	try {
-		localStorage.setItem(KEY, base);
-	} catch {
-		// not remembered
-	}
+/**
+ * The ingestion base URL to show, without a trailing slash: fromAPI, the app's
+ * ingest_url; only when the server knows none (an API-only process without PUBLIC_URL),
+ * a guess of this host on the default ingestion port, which the user may correct.
+ */
+export function ingestURL(fromAPI: string | undefined): string {
+	return (fromAPI || `${location.protocol}//${location.hostname}:8080`).replace(/\/+$/, '');
 }

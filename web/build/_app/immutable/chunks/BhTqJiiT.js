@@ -1,0 +1,1 @@
+import{at as e}from"./BTz-7deW.js";e();

@@ -1,0 +1,1 @@
+export{o as load_css,r as start}from"../chunks/Cf5RaQ_k.js";
