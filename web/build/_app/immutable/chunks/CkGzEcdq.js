@@ -1,1 +1,0 @@
-import{it as e}from"./DqPW7gSl.js";e();

@@ -1,1 +1,0 @@
-import{$ as e,N as t,X as n,Y as r,nt as i}from"./DqPW7gSl.js";var a=Symbol(`current app`),o=class{#e=n(null);get app(){return t(this.#e)}set app(e){r(this.#e,e,!0)}get currency(){return this.app?.settings.reporting_currency||`USD`}};function s(e){i(a,e)}function c(){return e(a)}export{c as n,s as r,o as t};

@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{D as e,K as t,T as n,w as r,z as i}from"./DqPW7gSl.js";var a=e(`<span class="badge bg-zinc-100 text-zinc-700 ring-1 ring-zinc-200 ring-inset"> </span>`);function o(e,o){let s={ios:`iOS`,android:`Android`,web:`Web`,other:`Other`};var c=a(),l=t(c,!0);i(()=>r(l,s[o.platform]??o.platform)),n(e,c)}export{o as t};

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{E as e,G as t,T as n,st as r,x as i}from"../chunks/DqPW7gSl.js";var a=r({prerender:()=>!1,ssr:()=>!1,trailingSlash:()=>o}),o=`never`;function s(r,a){var o=e(),s=t(o);i(s,()=>a.children),n(r,o)}export{s as component,a as universal};
