@@ -19,6 +19,10 @@ var ErrCorruptRecord = errors.New("corrupt record")
 // encoding is compact and versioned by its first byte: strings as length-prefixed bytes,
 // times as varint microseconds since the Unix epoch (0: absent). Partition and Offset are
 // not part of it: they are where the record sits, not what it says.
+//
+// ThirdPartySharing, added later, is one byte after the rest (consentFalse or
+// consentTrue), and nothing when it is nil: so a record without it is byte for byte what
+// the encoding was before, and every record written before decodes as it did.
 func EncodeEventRecord(b []byte, e *Event) []byte {
 	b = append(b, RecordEvent)
 	b = appendStrings(b, e.stringFields())
@@ -35,8 +39,21 @@ func EncodeEventRecord(b []byte, e *Event) []byte {
 		b = binary.AppendUvarint(b, uint64(len(*raw)))
 		b = append(b, *raw...)
 	}
+	if e.ThirdPartySharing != nil {
+		c := consentFalse
+		if *e.ThirdPartySharing {
+			c = consentTrue
+		}
+		b = append(b, c)
+	}
 	return b
 }
+
+// The byte that ends an event record whose ThirdPartySharing is set.
+const (
+	consentFalse byte = 1
+	consentTrue  byte = 2
+)
 
 // DecodeEventRecord decodes a record made by EncodeEventRecord into e. It returns an error
 // wrapping ErrCorruptRecord for anything else, and never panics. Strings and raw JSON in e
@@ -67,6 +84,16 @@ func DecodeEventRecord(b []byte, e *Event) error {
 			*raw = append([]byte(nil), v...)
 		} else {
 			*raw = nil
+		}
+	}
+	e.ThirdPartySharing = nil
+	if d.err == nil && len(d.b) > 0 {
+		switch c := d.byte(); c {
+		case consentFalse, consentTrue:
+			v := c == consentTrue
+			e.ThirdPartySharing = &v
+		default:
+			d.fail()
 		}
 	}
 	return d.finish()

@@ -31,6 +31,8 @@ func TestEventRecordRoundTrip(t *testing.T) {
 			e.Revenue = 0
 			return e
 		}(),
+		"third party sharing false": withSharing(sampleEvent(), false),
+		"third party sharing true":  withSharing(Event{EventType: "session", DeviceID: "d"}, true),
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := EncodeEventRecord(nil, &e)
@@ -42,6 +44,40 @@ func TestEventRecordRoundTrip(t *testing.T) {
 				t.Fatalf("round trip changed the event:\n got %+v\nwant %+v", got, e)
 			}
 		})
+	}
+}
+
+func withSharing(e Event, v bool) Event {
+	e.ThirdPartySharing = &v
+	return e
+}
+
+// TestEventRecordConsentCompatible checks how third_party_sharing was added: a record
+// without it is byte for byte the encoding of before (records already in a log decode as
+// they did), one with it is that and one byte more, and any other last byte is damage.
+func TestEventRecordConsentCompatible(t *testing.T) {
+	e := sampleEvent()
+	before := EncodeEventRecord(nil, &e)
+	for _, v := range []bool{false, true} {
+		with := withSharing(e, v)
+		b := EncodeEventRecord(nil, &with)
+		if !bytes.Equal(b[:len(before)], before) || len(b) != len(before)+1 {
+			t.Fatalf("sharing %v: the record is not the one without it and a byte", v)
+		}
+	}
+	var got Event
+	got.ThirdPartySharing = new(bool) // a decode into a used event clears it
+	if err := DecodeEventRecord(before, &got); err != nil || got.ThirdPartySharing != nil {
+		t.Fatalf("a record without consent: %v, sharing %v", err, got.ThirdPartySharing)
+	}
+	for _, last := range []byte{0, 3, 0xff} {
+		if err := DecodeEventRecord(append(bytes.Clone(before), last), &got); !errors.Is(err, ErrCorruptRecord) {
+			t.Errorf("last byte %d: err = %v, want ErrCorruptRecord", last, err)
+		}
+	}
+	with := withSharing(e, true)
+	if err := DecodeEventRecord(append(EncodeEventRecord(nil, &with), consentTrue), &got); !errors.Is(err, ErrCorruptRecord) {
+		t.Errorf("two consent bytes: err = %v, want ErrCorruptRecord", err)
 	}
 }
 
@@ -86,6 +122,8 @@ func FuzzDecodeEventRecord(f *testing.F) {
 	e := sampleEvent()
 	f.Add(EncodeEventRecord(nil, &e))
 	f.Add(EncodeEventRecord(nil, &Event{EventType: "install", DeviceID: "d"}))
+	consent := withSharing(Event{EventType: "install", DeviceID: "d"}, false)
+	f.Add(EncodeEventRecord(nil, &consent))
 	f.Add([]byte{RecordEvent, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got Event

@@ -84,6 +84,11 @@ type Event struct {
 	Attribution json.RawMessage // what the client already knew, kept as sent
 	EventData   json.RawMessage // custom properties, kept as sent
 
+	// ThirdPartySharing is the device's consent to be sent to ad networks, when the event
+	// carries it (DATA.md, "Consent"); nil when it does not. An event with false is never
+	// sent to a network (postbacks); webhooks, to the advertiser, still get it.
+	ThirdPartySharing *bool
+
 	// Set by the pipeline: the attribution of the event's device when it was processed.
 	// Empty MediaSource means organic.
 	MediaSource string

@@ -1,9 +1,11 @@
 package unmogrowp
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPostbackValidate(t *testing.T) {
@@ -113,19 +115,27 @@ func TestTemplateParts(t *testing.T) {
 }
 
 func TestDeliveryID(t *testing.T) {
-	a := DeliveryID("pb1", 0, 42, TriggerInstall, "")
-	if a != DeliveryID("pb1", 0, 42, TriggerInstall, "") || len(a) != 32 {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 123e6, time.UTC)
+	a := DeliveryID("pb1", 0, 42, at, TriggerInstall, "")
+	if a != DeliveryID("pb1", 0, 42, at, TriggerInstall, "") || len(a) != 32 || strings.ToLower(a) != a {
 		t.Fatalf("DeliveryID is not a stable 32-digit id: %q", a)
+	}
+	if want := fmt.Sprintf("%012x", at.UnixMilli()); a[:12] != want {
+		t.Fatalf("DeliveryID %s does not start with the received time %s", a, want)
+	}
+	if later := DeliveryID("pb0", 0, 1, at.Add(time.Millisecond), TriggerInstall, ""); later <= a {
+		t.Fatalf("an id received later sorts first: %s <= %s", later, a)
 	}
 	seen := map[string]bool{a: true}
 	for _, other := range []string{
-		DeliveryID("pb2", 0, 42, TriggerInstall, ""),
-		DeliveryID("pb1", 1, 42, TriggerInstall, ""),
-		DeliveryID("pb1", 0, 43, TriggerInstall, ""),
-		DeliveryID("pb1", 0, 42, TriggerRejectedInstall, ""),
-		DeliveryID("pb1", 0, 42, TriggerRejectedInstall, "tp1"),
-		DeliveryID("pb1", 0, 42, TriggerRejectedInstall, "tp2"),
-		DeliveryID("pb", 0, 42, "1"+TriggerInstall, ""), // length-prefixed: no ambiguity
+		DeliveryID("pb2", 0, 42, at, TriggerInstall, ""),
+		DeliveryID("pb1", 1, 42, at, TriggerInstall, ""),
+		DeliveryID("pb1", 0, 43, at, TriggerInstall, ""),
+		DeliveryID("pb1", 0, 42, at.Add(time.Millisecond), TriggerInstall, ""),
+		DeliveryID("pb1", 0, 42, at, TriggerRejectedInstall, ""),
+		DeliveryID("pb1", 0, 42, at, TriggerRejectedInstall, "tp1"),
+		DeliveryID("pb1", 0, 42, at, TriggerRejectedInstall, "tp2"),
+		DeliveryID("pb", 0, 42, at, "1"+TriggerInstall, ""), // length-prefixed: no ambiguity
 	} {
 		if seen[other] {
 			t.Fatalf("DeliveryID collides: %q", other)

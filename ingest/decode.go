@@ -43,6 +43,8 @@ type wireEvent struct {
 	UserAgent       string                        `json:"user_agent"`
 	Attribution     json.RawMessage               `json:"attribution"`
 	EventData       json.RawMessage               `json:"event_data"`
+	// ThirdPartySharing is true, false, or absent (null too).
+	ThirdPartySharing *bool `json:"third_party_sharing"`
 }
 
 // decodeEvent decodes one event object into e. The error is an *unmogrowp.Error with code
@@ -81,6 +83,7 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 		Revenue: w.Revenue.v, HasRevenue: w.Revenue.set, Currency: w.Currency,
 		IP: w.IP, UserAgent: w.UserAgent,
 		Attribution: []byte(w.Attribution), EventData: []byte(w.EventData),
+		ThirdPartySharing: w.ThirdPartySharing,
 	}
 	return checkDecodedEvent(e)
 }
@@ -121,6 +124,8 @@ func jsonKind(goKind string) string {
 		return "JSON array"
 	case "float64", "int", "int64":
 		return "number"
+	case "bool":
+		return "boolean"
 	}
 	return "JSON object"
 }

@@ -33,7 +33,7 @@ import (
 //     from a known key by case only (the reference matches keys by case folding); when a
 //     value does not have the type of its field (a string field takes a string or null, a
 //     time a number or a string, revenue a number or a string, attribution and event_data
-//     an object or null); when a string has a \u escape of a UTF-16 surrogate; when a time
+//     an object or null, third_party_sharing true, false or null); when a string has a \u escape of a UTF-16 surrogate; when a time
 //     or revenue does not parse; and when checkDecodedEvent fails. The reference then gives
 //     the error, which names the field at fault.
 //
@@ -326,6 +326,15 @@ func (eb *eventBatch) decodeField(b []byte, i, depth int, f *eventField, e *unmo
 		e.Revenue, end, ok = eb.revenueValue(b, i)
 		e.HasRevenue = true
 		return end, ok
+	case boolKind:
+		for _, lit := range [...]string{"false", "true"} {
+			if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+				v := lit == "true"
+				*(**bool)(p) = &v
+				return i + len(lit), true
+			}
+		}
+		return i, false
 	}
 	if b[i] != '{' { // objectKind
 		return i, false
@@ -444,6 +453,7 @@ const (
 	timeKind                     // a time, as wireTime decodes it, into a time.Time
 	revenueKind                  // revenue, as wireNumber decodes it, into Revenue and HasRevenue
 	objectKind                   // an object, kept as it is, into a json.RawMessage
+	boolKind                     // true or false, into a *bool
 )
 
 // eventFields are the keys of wireEvent, spelt as its json tags are.
@@ -476,6 +486,7 @@ var eventFields = func() []eventField {
 		{name: "user_agent", offset: unsafe.Offsetof(e.UserAgent)},
 		{name: "attribution", kind: objectKind, offset: unsafe.Offsetof(e.Attribution)},
 		{name: "event_data", kind: objectKind, offset: unsafe.Offsetof(e.EventData)},
+		{name: "third_party_sharing", kind: boolKind, offset: unsafe.Offsetof(e.ThirdPartySharing)},
 	}
 	if len(fields) > int(eventStart) {
 		panic("ingest: more keys of an event than bits in a uint32")
@@ -524,12 +535,12 @@ func lookupEventField(key []byte) *eventField {
 }
 
 // foldsToEventField reports whether key, of ASCII without escapes, is a known key but for
-// the case of its letters. No known key is longer than 16 bytes.
+// the case of its letters. No known key is longer than 32 bytes.
 func foldsToEventField(key []byte) bool {
-	if !hasUpper(key) || len(key) > 16 {
+	if !hasUpper(key) || len(key) > 32 {
 		return false
 	}
-	var lower [16]byte
+	var lower [32]byte
 	for j, c := range key {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'

@@ -124,7 +124,10 @@ func fastDecodeSeeds() []string {
 	seeds = append(seeds, bench...)
 	seeds = append(seeds, commonEvents...)
 	// inputs for fuzzTemplates
-	return append(seeds, `a\/b\u00e9\ud83d\ude00`, "Ünï 日本", `\ud800`, `1761056400.5`, `-0`, `1e3`, `2025-10-21T14:00:00Z`,
+	seeds = append(seeds, `[{"third_party_sharing":false},{"third_party_sharing":"false"},{"third_party_sharing":0}]`,
+		`[{"Third_Party_Sharing":true}]`, `[{"third_party_sharing":true,"third_party_sharing":false}]`,
+		`[{"third_party_sharing":null,"event_type":"e"}]`, `[{"third_party_sharing":truex}]`, `[{"third_party_sharing":tru}]`)
+	return append(seeds, `true`, `false`, `fals`, `a\/b\u00e9\ud83d\ude00`, "Ünï 日本", `\ud800`, `1761056400.5`, `-0`, `1e3`, `2025-10-21T14:00:00Z`,
 		`{"k":[1,"}"]}`, `Event_Type`, `timestamp`, `null`, `4.99`, `::1`)
 }
 
@@ -141,6 +144,7 @@ var fuzzTemplates = []string{
 	`{"event_type":"e","device_id":"d","revenue":@,"currency":"USD","ip":"@"}`,
 	`{"event_type":"e","device_id":"d","revenue":"@","currency":"USD"}`,
 	`{"event_type":"e","device_id":"d","event_data":@,"attribution":{"a":[@]}}`,
+	`{"event_type":"e","device_id":"d","third_party_sharing":@}`,
 }
 
 // FuzzFastDecodeMatchesReference checks that for any body the fast decoder's outcome is the

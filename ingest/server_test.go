@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,6 +193,31 @@ func TestSingleEventAccepted(t *testing.T) {
 	}
 	if fmt.Sprintf("%+v", e) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("logged event\n got %+v\nwant %+v", e, want)
+	}
+}
+
+// TestThirdPartySharing checks that the consent flag reaches the log as sent, through the
+// single and the batch endpoint (the fast decoder) and as absent when not sent or null.
+func TestThirdPartySharing(t *testing.T) {
+	f := newFixture(t, nil)
+	if r := f.sdk("/v1/events", `{"event_type":"session","device_id":"d1","third_party_sharing":false}`); r.Code != 200 {
+		t.Fatalf("answer %d %s", r.Code, r.Raw)
+	}
+	if r := f.sdk("/v1/events/batch", `{"events":[{"event_type":"session","device_id":"d2","third_party_sharing":true},
+		{"event_type":"session","device_id":"d3"},{"event_type":"session","device_id":"d4","third_party_sharing":null},
+		{"event_type":"session","device_id":"d5","third_party_sharing":false}]}`); r.Code != 200 {
+		t.Fatalf("answer %d %s", r.Code, r.Raw)
+	}
+	got := map[string]string{}
+	for _, e := range f.logged() {
+		got[e.DeviceID] = "absent"
+		if e.ThirdPartySharing != nil {
+			got[e.DeviceID] = strconv.FormatBool(*e.ThirdPartySharing)
+		}
+	}
+	want := map[string]string{"d1": "false", "d2": "true", "d3": "absent", "d4": "absent", "d5": "false"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("logged consent %v, want %v", got, want)
 	}
 }
 
@@ -381,6 +407,7 @@ func TestBadRequests(t *testing.T) {
 		"attribution not object":   {"/v1/events", `{"event_type":"session","device_id":"d","attribution":[1]}`, 400, "attribution"},
 		"event_data not object":    {"/v1/events", `{"event_type":"session","device_id":"d","event_data":"x"}`, 400, "event_data"},
 		"bad ip":                   {"/v1/events", `{"event_type":"session","device_id":"d","ip":"999.1.1.1"}`, 400, "ip"},
+		"consent not boolean":      {"/v1/events", `{"event_type":"session","device_id":"d","third_party_sharing":"no"}`, 400, "third_party_sharing must be a boolean"},
 		"unsupported encoding":     {"/v1/events", `{}`, 400, "Content-Encoding"},
 		"unknown endpoint":         {"/v1/nothing", `{}`, 404, "No such endpoint"},
 	} {

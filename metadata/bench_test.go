@@ -2,7 +2,9 @@ package metadata
 
 import (
 	"testing"
+	"time"
 
+	unmogrowp "github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/metadatatest"
 )
 
@@ -33,5 +35,31 @@ func BenchmarkAppByKey(b *testing.B) {
 func BenchmarkLink(b *testing.B) {
 	benchEachEngine(b, func(b *testing.B, db *DB) {
 		metadatatest.BenchLink(b, db)
+	})
+}
+
+// BenchmarkEnqueue is the cost of the outbox to the pipeline: one Enqueue of 700
+// deliveries (a batch of 5000 events of which a seventh are installs, one postback each),
+// shaped as the pipeline makes them. It reports deliveries/s.
+func BenchmarkEnqueue(b *testing.B) {
+	benchEachEngine(b, func(b *testing.B, db *DB) {
+		const n = 700
+		at := time.Now()
+		ds := make([]unmogrowp.Delivery, n)
+		k := 0
+		for b.Loop() {
+			for i := range ds {
+				k++
+				id := unmogrowp.DeliveryID("pb_benchbenchbenchbe", 0, int64(k), at.Add(time.Duration(k)*time.Microsecond), unmogrowp.TriggerInstall, "")
+				ds[i] = unmogrowp.Delivery{ID: id, PostbackID: "pb_benchbenchbenchbe", AppID: "app_benchbenchbenchb",
+					ActivityKind: unmogrowp.TriggerInstall, Method: "GET", Host: "postbacks.example",
+					URL:       "https://postbacks.example/install?gaid=38400000-8cf0-11bd-b23e-10b96e40000d&c=spring_sale_07&ts=1761056400&id=" + id,
+					CreatedAt: at, NextAttemptAt: at}
+			}
+			if err := db.Enqueue(b.Context(), ds); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
 	})
 }

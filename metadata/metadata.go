@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
@@ -38,6 +39,11 @@ type DB struct {
 	// impressions), prepared once on the read pool (database/sql prepares them again on
 	// each pooled connection the first time they run there).
 	bySDKKey, byServerKeyHash, linkByID *sql.Stmt
+
+	// enqueueFull is the outbox's INSERT of a full chunk of deliveries, prepared on the
+	// write pool on first use (enqueueStmt).
+	enqueueMu   sync.Mutex
+	enqueueFull *sql.Stmt
 }
 
 var (
@@ -149,7 +155,10 @@ func (db *DB) Ping(ctx context.Context) error {
 // Calls after the first return nil.
 func (db *DB) Close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{db.bySDKKey, db.byServerKeyHash, db.linkByID} {
+	db.enqueueMu.Lock()
+	enqueue := db.enqueueFull
+	db.enqueueMu.Unlock()
+	for _, s := range []*sql.Stmt{db.bySDKKey, db.byServerKeyHash, db.linkByID, enqueue} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

@@ -23,9 +23,33 @@ const deliveryColumns = `id, postback_id, app_id, activity_kind, status, url, ho
 	headers, body, attempts, last_status, last_error, created_at, next_attempt_at, delivered_at,
 	lease_token`
 
-// enqueueChunk is how many deliveries one INSERT statement of Enqueue takes: 12 values
-// each, far below either engine's limit on a statement's parameters.
-const enqueueChunk = 200
+// enqueueChunk is how many deliveries one INSERT statement of Enqueue takes: 11 values
+// each, below either engine's limit on a statement's parameters (SQLite 32766, PostgreSQL
+// 65535). The statement of a full chunk is prepared once (DB.enqueueStmt).
+const enqueueChunk = 500
+
+// enqueueQuery returns the INSERT of n deliveries.
+func enqueueQuery(n int) string {
+	return `INSERT INTO postback_deliveries (id, app_id, postback_id, activity_kind, status, url,
+		host, method, headers, body, created_at, next_attempt_at) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?),`, n), ",") +
+		` ON CONFLICT (id) DO NOTHING`
+}
+
+// enqueueStmt returns the prepared INSERT of a full chunk, preparing it on first use. It
+// needs a connection of the write pool: in SQLite, call it outside a transaction.
+func (db *DB) enqueueStmt(ctx context.Context) (*sql.Stmt, error) {
+	db.enqueueMu.Lock()
+	defer db.enqueueMu.Unlock()
+	if db.enqueueFull == nil {
+		stmt, err := db.write.PrepareContext(ctx, db.q(enqueueQuery(enqueueChunk)))
+		if err != nil {
+			return nil, err
+		}
+		db.enqueueFull = stmt
+	}
+	return db.enqueueFull, nil
+}
 
 // claimScan is how many due deliveries per delivery asked for a Claim with a per-host cap
 // looks at: when the earliest due are all of a few hosts, it still finds others' among
@@ -49,7 +73,14 @@ func (db *DB) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
 	}
 	seen := make(map[string]bool, len(ds))
 	now := time.Now()
-	args := make([]any, 0, 12*min(len(ds), enqueueChunk))
+	args := make([]any, 0, 11*min(len(ds), enqueueChunk))
+	var full *sql.Stmt // prepared before the transaction, which holds SQLite's one write connection
+	if len(ds) >= enqueueChunk {
+		var err error
+		if full, err = db.enqueueStmt(ctx); err != nil {
+			return db.fail("enqueue deliveries", err)
+		}
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.fail("enqueue deliveries", err)
@@ -57,14 +88,15 @@ func (db *DB) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
 	defer tx.Rollback()
 	n := 0
 	flush := func() error {
-		if n == 0 {
+		var err error
+		switch n {
+		case 0:
 			return nil
+		case enqueueChunk:
+			_, err = tx.StmtContext(ctx, full).ExecContext(ctx, args...)
+		default:
+			_, err = tx.ExecContext(ctx, db.q(enqueueQuery(n)), args...)
 		}
-		q := `INSERT INTO postback_deliveries (id, app_id, postback_id, activity_kind, status, url,
-			host, method, headers, body, created_at, next_attempt_at) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?),`, n), ",") +
-			` ON CONFLICT (id) DO NOTHING`
-		_, err := tx.ExecContext(ctx, db.q(q), args...)
 		args, n = args[:0], 0
 		return err
 	}

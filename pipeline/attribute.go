@@ -63,6 +63,38 @@ type Attributor struct {
 
 	installs *prometheus.CounterVec
 	rejected *prometheus.CounterVec
+
+	// postbacks, when not nil, makes the deliveries of each batch before it is stored
+	// (BeforeStore), from what the last Prepare recorded in seen.
+	postbacks *Postbacks
+	seen      seen
+}
+
+// seen is what the last Prepare knew, kept for BeforeStore when there are postbacks: by
+// event (its index in the batch), its device's decision at that event, as an index in
+// decisions (-1: none); and the touchpoints of the decisions it made (the winning and the
+// rejected ones), by the install event's position.
+type seen struct {
+	byEvent   []int32
+	decisions []unmogrowp.Install
+	touches   map[position][]unmogrowp.Touchpoint
+}
+
+// position is where a record sits in the log.
+type position struct {
+	partition int32
+	offset    int64
+}
+
+// reset empties s for a batch of n events.
+func (s *seen) reset(n int) {
+	s.byEvent = slices.Grow(s.byEvent[:0], n)[:n]
+	clear(s.decisions) // what they hold is the last batch's
+	s.decisions = s.decisions[:0]
+	if s.touches == nil {
+		s.touches = map[position][]unmogrowp.Touchpoint{}
+	}
+	clear(s.touches)
 }
 
 type cachedRules struct {
@@ -78,6 +110,9 @@ type AttributorOptions struct {
 	// Registerer, when not nil, gets the counters of decisions by match type and of
 	// rejected touchpoints by reason.
 	Registerer prometheus.Registerer
+	// Postbacks, when not nil, makes the postback and webhook deliveries that each batch's
+	// decisions and events owe, and enqueues them before the store write (BeforeStore).
+	Postbacks *Postbacks
 }
 
 // NewAttributor returns the Stage that attributes with apps' settings and the hot state;
@@ -93,7 +128,7 @@ func NewAttributor(apps AppSettings, hot unmogrowp.HotState, stored StoredInstal
 		opts.Logger = slog.Default()
 	}
 	a := &Attributor{
-		apps: apps, hot: hot, stored: stored, ttl: opts.SettingsTTL, now: opts.Now,
+		apps: apps, hot: hot, stored: stored, ttl: opts.SettingsTTL, now: opts.Now, postbacks: opts.Postbacks,
 		log:      opts.Logger.With("component", "attribution"),
 		settings: map[string]cachedRules{},
 		installs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -139,6 +174,7 @@ type decision struct {
 type device struct {
 	decision
 	history []unmogrowp.Install
+	seen    int32 // the index of decision in seen.decisions; -1 when not there yet
 }
 
 // Prepare decides the batch's installs and enriches its events; see Attributor.
@@ -158,6 +194,10 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	// the walk knows of devices (decided in this batch, or read from the hot state).
 	local := map[deviceKey][]int{}
 	devices := map[deviceKey]device{}
+	record := a.postbacks != nil
+	if record {
+		a.seen.reset(len(b.Events))
+	}
 	for _, r := range rows {
 		if r.touch >= 0 {
 			tp := &b.Touchpoints[r.touch]
@@ -175,9 +215,10 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 			if d, err = a.device(ctx, e); err != nil {
 				return err
 			}
+			d.seen = -1
 		}
 		if d.history != nil {
-			d.decision = decisionBefore(d.history, e.Partition, e.Offset)
+			d.decision, d.seen = decisionBefore(d.history, e.Partition, e.Offset), -1
 		}
 		if e.EventType == unmogrowp.EventInstall {
 			inst, again := decisionAt(d.history, e.Partition, e.Offset)
@@ -191,7 +232,17 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 				}
 			}
 			b.Installs = append(b.Installs, inst)
-			d.decision = decision{inst, true}
+			d.decision, d.seen = decision{inst, true}, -1
+		}
+		if record {
+			a.seen.byEvent[r.event] = -1
+			if d.ok {
+				if d.seen < 0 {
+					a.seen.decisions = append(a.seen.decisions, d.install)
+					d.seen = int32(len(a.seen.decisions) - 1)
+				}
+				a.seen.byEvent[r.event] = d.seen
+			}
 		}
 		devices[dk] = d
 		e.MediaSource, e.Campaign = unmogrowp.MediaSourceOrganic, ""
@@ -283,6 +334,16 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	}
 	att := rules.Decide(e, candidates, prior)
 	next := attribution.NextPrior(prior, att)
+	if a.postbacks != nil && (att.TouchpointID != "" || len(att.Rejected) > 0) {
+		var tps []unmogrowp.Touchpoint
+		for i := range candidates {
+			id := candidates[i].ID
+			if id == att.TouchpointID || slices.ContainsFunc(att.Rejected, func(r unmogrowp.Rejection) bool { return r.TouchpointID == id }) {
+				tps = append(tps, candidates[i])
+			}
+		}
+		a.seen.touches[position{e.Partition, e.Offset}] = tps
+	}
 
 	kind := att.MatchType
 	switch {
@@ -314,6 +375,17 @@ func (a *Attributor) Stored(ctx context.Context, b *unmogrowp.Batch) error {
 		return fmt.Errorf("raise the hot state's watermarks: %w", err)
 	}
 	return nil
+}
+
+var _ OutboxStage = (*Attributor)(nil)
+
+// BeforeStore enqueues the postback and webhook deliveries that the batch's decisions and
+// events owe (Postbacks), when the Attributor has postbacks; see OutboxStage.
+func (a *Attributor) BeforeStore(ctx context.Context, b *unmogrowp.Batch) error {
+	if a.postbacks == nil {
+		return nil
+	}
+	return a.postbacks.enqueue(ctx, b, &a.seen)
 }
 
 // Watermarks returns the hot state's: how far Stored has come.

@@ -3,12 +3,14 @@ package pipeline_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/storetest"
 	"github.com/unmogrowp/unmogrowp/testenv"
@@ -20,7 +22,26 @@ import (
 // state), DuckDB append, log commit. It reports events/s
 // and the process CPU time per event (all goroutines, including Pebble's compactions and
 // DuckDB's threads), and the wall time per event spent in the store write and in Claim.
-func BenchmarkPipeline(b *testing.B) {
+func BenchmarkPipeline(b *testing.B) { benchPipeline(b, false) }
+
+// BenchmarkPipelinePostbacks is BenchmarkPipeline with one postback per install: every app
+// has a send_all postback of installs, whose deliveries the pipeline enqueues before each
+// store write into the outbox that `unmogrowp serve` uses (the SQLite metadata store). It
+// also reports deliveries/s.
+func BenchmarkPipelinePostbacks(b *testing.B) { benchPipeline(b, true) }
+
+// benchPostbacks gives every app one postback: a send_all postback of installs.
+type benchPostbacks struct{}
+
+func (benchPostbacks) Postbacks(_ context.Context, appID string) ([]*unmogrowp.Postback, error) {
+	return []*unmogrowp.Postback{{
+		ID: "pb-" + appID, AppID: appID, Name: "bench", Kind: unmogrowp.KindPostback, MediaSource: "facebook_ads",
+		SendAll: true, Triggers: []string{unmogrowp.TriggerInstall}, Method: "GET", Enabled: true,
+		URLTemplate: "https://postbacks.example/install?gaid={gaid}&idfa={idfa}&c={campaign}&ts={install_unix_ts}&id={delivery_id}",
+	}}, nil
+}
+
+func benchPipeline(b *testing.B, postbacks bool) {
 	n := 200_000
 	if v, err := strconv.Atoi(os.Getenv("UNMOGROWP_BENCH_EVENTS")); err == nil && v > 0 {
 		n = v
@@ -36,7 +57,7 @@ func BenchmarkPipeline(b *testing.B) {
 		values[i] = unmogrowp.EncodeEventRecord(nil, &events[i])
 		size += len(values[i])
 	}
-	var total int64
+	var total, delivered int64
 	var cpu, storeTime, claimTime time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -47,7 +68,17 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		ts, td := &timedStore{EventStore: e.store}, &timedDedup{Deduplicator: e.dedup}
 		hot := inmem.New(inmem.Options{Retention: 31 * 24 * time.Hour})
-		stage := pipeline.NewAttributor(defaultSettings{}, hot, ts, pipeline.AttributorOptions{Logger: quiet()})
+		opts := pipeline.AttributorOptions{Logger: quiet()}
+		var outbox *metadata.DB
+		if postbacks {
+			var err error
+			outbox, err = metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(b.TempDir(), "metadata.db")), metadata.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts.Postbacks = pipeline.NewPostbacks(benchPostbacks{}, defaultSettings{}, outbox, pipeline.PostbacksOptions{Logger: quiet()})
+		}
+		stage := pipeline.NewAttributor(defaultSettings{}, hot, ts, opts)
 		p := pipeline.New(e.wal, td, ts, pipeline.Options{Logger: quiet(), BatchSize: batch, Stage: stage})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -67,6 +98,27 @@ func BenchmarkPipeline(b *testing.B) {
 			b.Fatalf("stored %d of %d events", st.Stored, n)
 		}
 		hot.Close()
+		if outbox != nil {
+			installs := 0
+			for _, ev := range events {
+				if ev.EventType == unmogrowp.EventInstall {
+					installs++
+				}
+			}
+			k := 0
+			for _, app := range []string{"com.example.puzzle", "com.example.runner", "io.acme.shop", "io.acme.news", "net.studio.rpg"} {
+				ds, _, err := outbox.List(context.Background(), unmogrowp.DeliveryFilter{AppID: app, PostbackID: "pb-" + app})
+				if err != nil {
+					b.Fatal(err)
+				}
+				k += len(ds)
+			}
+			if k != installs {
+				b.Fatalf("%d deliveries enqueued for %d installs", k, installs)
+			}
+			delivered += int64(k)
+			outbox.Close()
+		}
 		total += int64(n)
 		storeTime += ts.d
 		claimTime += td.d
@@ -77,6 +129,9 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(float64(size)/float64(n), "bytes/event")
 	b.ReportMetric(float64(storeTime.Nanoseconds())/float64(total), "store-ns/event")
 	b.ReportMetric(float64(claimTime.Nanoseconds())/float64(total), "claim-ns/event")
+	if postbacks {
+		b.ReportMetric(float64(delivered)/b.Elapsed().Seconds(), "deliveries/s")
+	}
 }
 
 // timedStore adds up the time spent in Append.

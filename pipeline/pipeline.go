@@ -109,6 +109,21 @@ type Stage interface {
 	Stored(ctx context.Context, b *unmogrowp.Batch) error
 }
 
+// OutboxStage is a Stage that writes what a batch owes to others before the store has it:
+// the Attributor's postback deliveries (the outbox). Writing them before the store write
+// is what makes them exactly once: a crash before the write replays the batch, decided
+// again from the same state, so BeforeStore writes the same things again (it must be
+// idempotent); a crash after it skips the batch, whose deliveries are written already.
+type OutboxStage interface {
+	Stage
+	// BeforeStore runs after Prepare, before the store write, on the rows of the batch
+	// the store is about to write: b.Events are the first of the events Prepare last saw,
+	// in the same order (those handed to it again, stored before, are left out), and
+	// b.Installs the decisions of those. It is not called for a batch with nothing to
+	// store. An error is retried with the same rows.
+	BeforeStore(ctx context.Context, b *unmogrowp.Batch) error
+}
+
 // KeepingStage is a Stage whose state lives outside the store and outlives the process:
 // the Attributor, whose hot state may be in Redis. A crash between a batch's store write
 // and Stored would leave that state without the batch for good, since a restart skips what

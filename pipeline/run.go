@@ -343,6 +343,12 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 			}
 		}
 	}
+	if os, ok := p.opts.Stage.(OutboxStage); ok && toStore.Len() > 0 {
+		// Before the store write, so before the watermarks move: see OutboxStage.
+		if !p.retry(ctx, "outbox", func() error { return os.BeforeStore(ctx, &toStore) }) {
+			return false
+		}
+	}
 	stop := ctx
 	ctx, cancel := withGrace(ctx, stopGrace)
 	defer cancel()

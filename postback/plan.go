@@ -11,7 +11,10 @@ import (
 type Decision struct {
 	App     *unmogrowp.App
 	Install unmogrowp.Install // the decision, with its install event's log position
-	Event   *unmogrowp.Event  // the install event, for the device's fields; may be nil
+	// Event is the install event, for the device's fields and its receive time, which
+	// starts the deliveries' ids (RecordTime): give it whenever there is one, as the
+	// pipeline does, so that deciding again makes the same ids. May be nil.
+	Event *unmogrowp.Event
 	// Touchpoints are the decision's winning and rejected touchpoints, when the caller
 	// has them (the pipeline does): they give sub1..sub5, the rejected touchpoints' click
 	// ids and times, and the address a blocklist rejected. May be nil.
@@ -55,6 +58,7 @@ func ForDecision(pbs []*Postback, d Decision, now time.Time) []unmogrowp.Deliver
 		kind = unmogrowp.TriggerReattribution
 	}
 	won := touchpoint(d.Touchpoints, a.TouchpointID)
+	at := RecordTime(d.Event, a.InstallTime)
 	var out []unmogrowp.Delivery
 	for _, p := range pbs {
 		if !p.sends(d.App, kind, d.NoSharing) || !p.serves(a) || p.lostTo(a) {
@@ -62,7 +66,7 @@ func ForDecision(pbs []*Postback, d Decision, now time.Time) []unmogrowp.Deliver
 		}
 		src := &Source{
 			ActivityKind: kind, App: d.App, Install: a, Touch: TouchOf(a, won), Event: d.Event,
-			DeliveryID: unmogrowp.DeliveryID(p.ID, d.Install.Partition, d.Install.Offset, kind, ""),
+			DeliveryID: unmogrowp.DeliveryID(p.ID, d.Install.Partition, d.Install.Offset, at, kind, ""),
 		}
 		out = append(out, p.Delivery(src, now))
 	}
@@ -79,7 +83,7 @@ func ForDecision(pbs []*Postback, d Decision, now time.Time) []unmogrowp.Deliver
 			}
 			src := &Source{
 				ActivityKind: kind, App: d.App, Install: a, Touch: tp, Event: d.Event, Rejection: r,
-				DeliveryID: unmogrowp.DeliveryID(p.ID, d.Install.Partition, d.Install.Offset, kind, r.TouchpointID),
+				DeliveryID: unmogrowp.DeliveryID(p.ID, d.Install.Partition, d.Install.Offset, at, kind, r.TouchpointID),
 			}
 			out = append(out, p.Delivery(src, now))
 		}
@@ -103,6 +107,7 @@ func ForEvent(pbs []*Postback, a EventActivity, now time.Time) []unmogrowp.Deliv
 	if attr == nil {
 		attr = &unmogrowp.Attribution{AppID: e.AppID, DeviceID: e.DeviceID, MediaSource: unmogrowp.MediaSourceOrganic, MatchType: unmogrowp.MatchOrganic}
 	}
+	at := RecordTime(e, time.Time{})
 	var out []unmogrowp.Delivery
 	for _, p := range pbs {
 		if !p.sends(a.App, kind, a.NoSharing) || !p.serves(attr) {
@@ -113,11 +118,24 @@ func ForEvent(pbs []*Postback, a EventActivity, now time.Time) []unmogrowp.Deliv
 		}
 		src := &Source{
 			ActivityKind: kind, App: a.App, Install: a.Attribution, Touch: TouchOf(attr, a.Touch), Event: e,
-			DeliveryID: unmogrowp.DeliveryID(p.ID, e.Partition, e.Offset, kind, ""),
+			DeliveryID: unmogrowp.DeliveryID(p.ID, e.Partition, e.Offset, at, kind, ""),
 		}
 		out = append(out, p.Delivery(src, now))
 	}
 	return out
+}
+
+// RecordTime is the time a delivery id starts with (unmogrowp.DeliveryID): the event's
+// ReceivedAt, else its Timestamp, else (no event) fallback. Each is in the log record, so
+// the same record gives the same time on every replay.
+func RecordTime(e *unmogrowp.Event, fallback time.Time) time.Time {
+	switch {
+	case e == nil:
+		return fallback
+	case !e.ReceivedAt.IsZero():
+		return e.ReceivedAt
+	}
+	return e.Timestamp
 }
 
 // sends reports whether the postback is enabled, the app's, has the trigger, and may be

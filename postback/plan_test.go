@@ -148,7 +148,7 @@ func TestForDecision(t *testing.T) {
 		if !strings.Contains(d.URL, "c=a%20b%26c") || query(t, d).Get("clk") != "nclk-tp-1" || query(t, d).Get("k") != "install" {
 			t.Fatalf("URL = %s", d.URL)
 		}
-		if d.ID != unmogrowp.DeliveryID("pb-net", 0, 10, "install", "") || d.Host != "net.example" || d.Method != "GET" ||
+		if d.ID != unmogrowp.DeliveryID("pb-net", 0, 10, installTime, "install", "") || d.Host != "net.example" || d.Method != "GET" ||
 			d.Status != unmogrowp.DeliveryPending || !d.CreatedAt.Equal(installTime) || !d.NextAttemptAt.Equal(installTime) {
 			t.Fatalf("delivery = %+v", d)
 		}
@@ -186,7 +186,7 @@ func TestForDecision(t *testing.T) {
 		if q.Get("k") != "rejected_install" || q.Get("r") != "click_injection" || q.Get("v") != "3" || q.Get("clk") != "nclk-tp-inj" {
 			t.Fatalf("rejected_install URL = %s", ds[2].URL)
 		}
-		if ds[2].ID != unmogrowp.DeliveryID("pb-other", 0, 10, "rejected_install", "tp-inj") {
+		if ds[2].ID != unmogrowp.DeliveryID("pb-other", 0, 10, installTime, "rejected_install", "tp-inj") {
 			t.Fatalf("rejected_install id = %s", ds[2].ID)
 		}
 	})
@@ -261,7 +261,7 @@ func TestForEvent(t *testing.T) {
 	if string(ds[0].Body) != want || ds[0].Headers["Content-Type"] != "application/json" {
 		t.Fatalf("body = %s (%v), want %s", ds[0].Body, ds[0].Headers, want)
 	}
-	if ds[0].ID != unmogrowp.DeliveryID("pb-buy", 0, 20, "event", "") {
+	if ds[0].ID != unmogrowp.DeliveryID("pb-buy", 0, 20, installTime.Add(time.Hour), "event", "") {
 		t.Fatalf("id = %s", ds[0].ID)
 	}
 	var hookBody struct {

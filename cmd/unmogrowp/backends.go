@@ -37,7 +37,9 @@ const (
 
 func (r role) has(o role) bool { return r&o != 0 }
 
-// metadataStore is what every role needs of the metadata store: sqlite or postgres.
+// metadataStore is what every role needs of the metadata store: sqlite or postgres. It
+// keeps the postbacks and the outbox of their deliveries too, which the consumer role
+// fills and delivers from.
 type metadataStore interface {
 	unmogrowp.AppStore
 	unmogrowp.LinkStore

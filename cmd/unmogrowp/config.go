@@ -15,8 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/httpserve"
+	"github.com/unmogrowp/unmogrowp/postback"
 )
 
 // Config is the configuration of `unmogrowp serve`.
@@ -36,6 +38,10 @@ type Config struct {
 	PublicURL       string
 	ConsumerAddr    string
 	PprofAddr       string
+
+	// Postback delivery (POSTBACKS.md), in the processes of the consumer role.
+	PostbackRetryDelays  []time.Duration // never nil: empty means no retry
+	PostbackAllowPrivate bool
 
 	// The URL of each store (storeurl.go), after loadConfig: set, spelled by the seed's
 	// variables below, or by default in DataDir.
@@ -66,10 +72,6 @@ type Config struct {
 	GoogleClientSecret string
 	GoogleIssuerURL    string
 	GoogleRedirectURL  string
-
-	// PostbackAllowPrivate lets postbacks reach loopback, private and link-local
-	// addresses (POSTBACK_ALLOW_PRIVATE): for tests and closed networks.
-	PostbackAllowPrivate bool
 }
 
 // setting is one configuration value: its environment variable, flag, default and parser.
@@ -234,6 +236,24 @@ var settings = []setting{
 	{env: "PIPELINE_YIELD_LIMIT", flag: "pipeline-yield-limit", def: "10s",
 		help:  "when ingestion and the pipeline share a process and ingestion takes events in faster than the pipeline processes them, the pipeline waits for it while less than this far behind (Go duration; 0: never)",
 		apply: func(c *Config, v string) (err error) { c.YieldLimit, err = parseDuration(v, 0); return }},
+	{env: "POSTBACK_RETRY_DELAYS", flag: "postback-retry-delays", def: "1m,5m,30m,2h,6h,24h",
+		help: "waits before each retry of a postback that got no answer, a timeout, 408, 429 or 5xx (comma-separated Go durations; one attempt more than there are delays; empty: no retry)",
+		apply: func(c *Config, v string) error {
+			ds, err := postback.ParseRetryDelays(v)
+			if err != nil {
+				return fmt.Errorf("%s", strings.TrimPrefix(unmogrowp.ErrorMessage(err), "POSTBACK_RETRY_DELAYS: "))
+			}
+			c.PostbackRetryDelays = append([]time.Duration{}, ds...) // non-nil: the worker's nil is its default
+			return nil
+		}},
+	{env: "POSTBACK_ALLOW_PRIVATE", flag: "postback-allow-private", def: "false",
+		help: "let postbacks and webhooks reach loopback, private, link-local and unspecified addresses (tests, closed networks; keep false where tenants are not trusted); false refuses them at dial time",
+		apply: func(c *Config, v string) (err error) {
+			if c.PostbackAllowPrivate, err = strconv.ParseBool(v); err != nil {
+				return fmt.Errorf("must be true or false")
+			}
+			return nil
+		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",
@@ -257,16 +277,6 @@ var settings = []setting{
 				return fmt.Errorf("must be an http or https URL such as https://dash.example.com/api/auth/google/callback")
 			}
 			c.GoogleRedirectURL = v
-			return nil
-		}},
-	{env: "POSTBACK_ALLOW_PRIVATE", flag: "postback-allow-private", def: "false",
-		help: "let postbacks and webhooks reach loopback, private, link-local and unspecified addresses (true or false; keep false where tenants are not trusted)",
-		apply: func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("must be true or false")
-			}
-			c.PostbackAllowPrivate = b
 			return nil
 		}},
 }

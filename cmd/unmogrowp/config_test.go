@@ -4,8 +4,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigPrecedence(t *testing.T) {
@@ -49,11 +51,34 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{nil, map[string]string{"GOOGLE_ISSUER_URL": "ftp://127.0.0.1"}, "GOOGLE_ISSUER_URL"},
 		{nil, map[string]string{"GOOGLE_REDIRECT_URL": "javascript:alert(1)"}, "GOOGLE_REDIRECT_URL"},
 		{nil, map[string]string{"GOOGLE_REDIRECT_URL": "dash.example.com/cb"}, "GOOGLE_REDIRECT_URL"},
+		{nil, map[string]string{"POSTBACK_RETRY_DELAYS": "1m,soon"}, `POSTBACK_RETRY_DELAYS (--postback-retry-delays, from environment) = "1m,soon": "soon" is not a positive duration`},
+		{nil, map[string]string{"POSTBACK_RETRY_DELAYS": "1m,-5s"}, "POSTBACK_RETRY_DELAYS"},
+		{nil, map[string]string{"POSTBACK_ALLOW_PRIVATE": "sometimes"}, "POSTBACK_ALLOW_PRIVATE"},
 	} {
 		_, err := loadConfig("serve", c.args, func(k string) string { return c.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v %v: err %v, want one line containing %q", c.args, c.env, err, c.want)
 		}
+	}
+}
+
+// TestConfigPostbacks reads the postback settings: by default seven attempts over the
+// spec's delays and non-public addresses refused; an empty list (from a flag) means no
+// retry, which the worker tells from its own default by a non-nil empty list.
+func TestConfigPostbacks(t *testing.T) {
+	c, err := loadConfig("serve", nil, func(string) string { return "" }, io.Discard)
+	want := []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour, 24 * time.Hour}
+	if err != nil || !slices.Equal(c.PostbackRetryDelays, want) || c.PostbackAllowPrivate {
+		t.Fatalf("defaults: delays %v, allow private %v, %v", c.PostbackRetryDelays, c.PostbackAllowPrivate, err)
+	}
+	env := map[string]string{"POSTBACK_RETRY_DELAYS": " 100ms, 2s ", "POSTBACK_ALLOW_PRIVATE": "true"}
+	c, err = loadConfig("serve", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || !slices.Equal(c.PostbackRetryDelays, []time.Duration{100 * time.Millisecond, 2 * time.Second}) || !c.PostbackAllowPrivate {
+		t.Fatalf("set: delays %v, allow private %v, %v", c.PostbackRetryDelays, c.PostbackAllowPrivate, err)
+	}
+	c, err = loadConfig("serve", []string{"--postback-retry-delays", ""}, func(string) string { return "" }, io.Discard)
+	if err != nil || c.PostbackRetryDelays == nil || len(c.PostbackRetryDelays) != 0 {
+		t.Fatalf("no retry: delays %#v, %v", c.PostbackRetryDelays, err)
 	}
 }
 

@@ -64,6 +64,7 @@ type Server struct {
 	registry *prometheus.Registry
 	backends *backends
 	pipeline *pipeline.Pipeline // the consumer role's
+	worker   *postback.Worker   // the consumer role's: delivers the outbox's postbacks
 
 	ingestLn, apiLn, consumerLn, pprofLn net.Listener
 	servers                              []*http.Server
@@ -87,7 +88,16 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 		registerWALMetrics(s.registry, b.wal)
 	}
 	if roles.has(roleConsumer) {
-		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{Logger: logger, Registerer: s.registry})
+		if s.worker, err = newPostbackWorker(cfg, b.meta, s.registry, logger); err != nil {
+			b.Close()
+			return nil, err
+		}
+		postbacks := pipeline.NewPostbacks(b.meta, b.meta, b.meta, pipeline.PostbacksOptions{
+			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry,
+		})
+		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{
+			Logger: logger, Registerer: s.registry, Postbacks: postbacks,
+		})
 		var yield time.Duration
 		if roles.has(roleIngestion) { // ingestion shares this process's CPU
 			yield = cfg.YieldLimit
@@ -158,7 +168,35 @@ func (s *Server) Start() (err error) {
 			}
 		}()
 	}
+	if s.worker != nil {
+		s.wg.Go(func() { s.worker.Run(ctx) })
+	}
 	return nil
+}
+
+// newPostbackWorker returns the worker that delivers the postbacks of the outbox in meta,
+// as POSTBACK_RETRY_DELAYS and POSTBACK_ALLOW_PRIVATE say, signing each request with its
+// postback's secret as it stands at the attempt. Any number of consumers may run one:
+// the outbox's leases make each attempt once.
+func newPostbackWorker(cfg *Config, meta metadataStore, reg prometheus.Registerer, logger *slog.Logger) (*postback.Worker, error) {
+	w, err := postback.NewWorker(postback.WorkerOptions{
+		Outbox: meta,
+		Sender: postback.NewSender(postback.SenderOptions{AllowPrivate: cfg.PostbackAllowPrivate}),
+		Secret: func(ctx context.Context, appID, postbackID string) (string, error) {
+			p, err := meta.Postback(ctx, appID, postbackID)
+			if err != nil {
+				return "", err
+			}
+			return p.Secret, nil
+		},
+		RetryDelays: cfg.PostbackRetryDelays,
+		Registerer:  reg,
+		Logger:      logger.With("component", "postbacks"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postback worker: %w", err)
+	}
+	return w, nil
 }
 
 // registerWALMetrics exports the embedded log's status: whether it takes writes, its failed
