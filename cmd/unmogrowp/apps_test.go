@@ -122,6 +122,9 @@ func TestHelpExitsZero(t *testing.T) {
 		{[]string{"links", "delete"}, 2, "usage: unmogrowp links create"},
 		{[]string{"apps", "create", "--no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"nonsense"}, 2, `unknown command "nonsense"`},
+		// The tools that measure the product are unmogrowp-bench's, not the product's.
+		{[]string{"loadgen", "--key", "k"}, 2, `unknown command "loadgen"`},
+		{[]string{"baseline"}, 2, `unknown command "baseline"`},
 	} {
 		t.Run(strings.Join(append([]string{"unmogrowp"}, tc.args...), " "), func(t *testing.T) {
 			cmd := exec.Command(binPath, tc.args...)

@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"bytes"
@@ -167,9 +167,9 @@ func TestLoadgenFixedRateSlowServer(t *testing.T) {
 		w.Write([]byte(`{"status":"accepted"}`))
 	}))
 	defer srv.Close()
-	run := func(rate float64) *loadResult {
+	run := func(rate float64) *Result {
 		t.Helper()
-		res, err := loadgen(context.Background(), loadgenConfig{
+		res, err := drive(context.Background(), config{
 			URL: srv.URL, Keys: []string{"k"}, Batch: 1, Conns: 1, Duration: 400 * time.Millisecond,
 			Rate: rate, Mix: [numKinds]float64{kindEvents: 1}, Devices: 1000, ZipfS: 1.1,
 		})
@@ -300,9 +300,9 @@ func TestLoadgenJSON(t *testing.T) {
 	defer srv.Close()
 
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"loadgen", "--url", srv.URL, "--key", "pk_a,pk_b", "--key", "pk_c", "--server-key", "sk",
+	err := Command(context.Background(), []string{"--url", srv.URL, "--key", "pk_a,pk_b", "--key", "pk_c", "--server-key", "sk",
 		"--link", "lk_test", "--batch", "20", "-c", "4", "-d", "600ms", "--mix", "events=80,touchpoints=10,clicks=10",
-		"--visible", "--visible-every", "100ms", "--json"}, func(string) string { return "" }, &out, &errOut)
+		"--visible", "--visible-every", "100ms", "--json"}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("loadgen: %v\n%s", err, errOut.String())
 	}
@@ -317,7 +317,7 @@ func TestLoadgenJSON(t *testing.T) {
 			t.Errorf("output lacks %q: %s", k, out.String())
 		}
 	}
-	var res loadResult
+	var res Result
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -364,8 +364,8 @@ func TestLoadgenJSON(t *testing.T) {
 
 	// The text output says the same.
 	out.Reset()
-	if err := run(context.Background(), []string{"loadgen", "--url", srv.URL, "--key", "pk_a", "--batch", "1", "-c", "2", "-d", "100ms"},
-		func(string) string { return "" }, &out, &errOut); err != nil {
+	if err := Command(context.Background(), []string{"--url", srv.URL, "--key", "pk_a", "--batch", "1", "-c", "2", "-d", "100ms"},
+		&out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"/v1/events  c=2 batch=1  flat out", "events/s", "by kind: events", "latency p50"} {
@@ -389,48 +389,11 @@ func TestLoadgenFlags(t *testing.T) {
 		{[]string{"--key", "k", "--url", "https://x"}, "must be http"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			err := runLoadgen(context.Background(), append(tc.args, "-d", "10ms"), io.Discard, io.Discard)
+			err := Command(context.Background(), append(tc.args, "-d", "10ms"), io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestBaselineHandler(t *testing.T) {
-	srv := httptest.NewServer(baselineHandler())
-	defer srv.Close()
-	for _, tc := range []struct {
-		path, body string
-		code       int
-	}{
-		{"/v1/events/batch", `{"events":[{"event_type":"session","device_id":"d"},{"event_type":"install","device_id":"e"}]}`, 200},
-		{"/v1/events/batch", `[{"event_type":"session","device_id":"d"}]`, 200},
-		{"/v1/events", `{"event_type":"session","device_id":"d"}`, 200},
-		{"/v1/events/batch", `{"events":[`, 400},
-		{"/v1/events", `nope`, 400},
-	} {
-		resp, err := http.Post(srv.URL+tc.path, "application/json", strings.NewReader(tc.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tc.code {
-			t.Errorf("%s %s: %d %s, want %d", tc.path, tc.body, resp.StatusCode, b, tc.code)
-		}
-		if tc.code == 200 && strings.TrimSpace(string(b)) != `{"status":"accepted"}` {
-			t.Errorf("%s: answer %s", tc.path, b)
-		}
-	}
-	// The load generator counts a batch the baseline acknowledged as all accepted.
-	res, err := loadgen(context.Background(), loadgenConfig{URL: srv.URL, Keys: []string{"ignored"}, Batch: 50, Conns: 2,
-		Duration: 100 * time.Millisecond, Mix: [numKinds]float64{kindEvents: 1}, Devices: 100, ZipfS: 1.1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Requests == 0 || res.Events != 50*res.Requests || res.Errors != 0 {
-		t.Errorf("requests %d events %d errors %d", res.Requests, res.Events, res.Errors)
 	}
 }
 

@@ -1,4 +1,10 @@
-package main
+// Package loadgen is the load generator of `unmogrowp-bench loadgen`: it drives a running
+// ingestion listener with realistic traffic (events, S2S touchpoints and clicks, devices
+// and apps Zipf-distributed) flat out or at a fixed rate, and measures what the server
+// acknowledged, the latency distribution and, with --visible, the delay from 200 to
+// visible. Result is its JSON output, which scripts/bench.sh's report and the split
+// deployment's throughput test read.
+package loadgen
 
 import (
 	"bytes"
@@ -20,8 +26,8 @@ import (
 	"time"
 )
 
-// loadResult is what one loadgen run measured; --json prints it.
-type loadResult struct {
+// Result is what one loadgen run measured; --json prints it.
+type Result struct {
 	URL         string  `json:"url"`
 	Endpoint    string  `json:"endpoint"` // the events endpoint
 	Mode        string  `json:"mode"`     // "flat-out" or "fixed-rate"
@@ -38,7 +44,7 @@ type loadResult struct {
 	Unsent       int64   `json:"unsent,omitempty"` // fixed rate: items due before the end but never sent
 	BytesPerItem float64 `json:"bytes_per_item"`   // mean request body bytes per item (whole request for clicks)
 
-	Kinds        map[string]*kindResult `json:"kinds"`
+	Kinds        map[string]*KindResult `json:"kinds"`
 	Errors       int64                  `json:"errors"`        // requests that were not acknowledged
 	StatusCounts map[string]int64       `json:"status_counts"` // every answer by status, and "conn_error"
 
@@ -50,18 +56,18 @@ type loadResult struct {
 	LatencyP999Ms    float64 `json:"latency_p999_ms"`
 	LatencyMaxMs     float64 `json:"latency_max_ms"`
 
-	Visible *visibleResult `json:"visible,omitempty"`
+	Visible *VisibleResult `json:"visible,omitempty"`
 }
 
-// kindResult is one kind of request's share of a run.
-type kindResult struct {
+// KindResult is one kind of request's share of a run.
+type KindResult struct {
 	Requests int64 `json:"requests"`
 	Accepted int64 `json:"accepted"`
 	Rejected int64 `json:"rejected"`
 }
 
-// loadgenConfig is one loadgen run.
-type loadgenConfig struct {
+// config is one loadgen run.
+type config struct {
 	URL       string   // ingestion listener base URL
 	Keys      []string // SDK keys (X-App-Key), apps drawn Zipf-distributed
 	ServerKey string   // the first app's server key: touchpoints, and visibility through the API
@@ -96,14 +102,14 @@ func (k *keyList) Set(s string) error {
 	return nil
 }
 
-// runLoadgen is `unmogrowp loadgen`: it drives a running ingestion listener with realistic
-// traffic from C connections for a duration, flat out or at a fixed rate, then prints what
-// the server acknowledged, the errors, the latency distribution and, with --visible, how
-// long acknowledged events took to be visible.
-func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Command is `unmogrowp-bench loadgen ARGS...`: it drives a running ingestion listener with
+// realistic traffic from C connections for a duration, flat out or at a fixed rate, then
+// prints what the server acknowledged, the errors, the latency distribution and, with
+// --visible, how long acknowledged events took to be visible (--json: a Result).
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var c loadgenConfig
+	var c config
 	var keys keyList
 	var mix string
 	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "ingestion listener base URL (http)")
@@ -166,7 +172,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			c.Mix[kindClicks] = 0
 		}
 	}
-	res, err := loadgen(ctx, c)
+	res, err := drive(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -178,7 +184,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // printResult prints a run's result for people.
-func printResult(w io.Writer, r *loadResult) {
+func printResult(w io.Writer, r *Result) {
 	rate := "flat out"
 	if r.Mode == "fixed-rate" {
 		rate = fmt.Sprintf("at %.0f/s", r.TargetRate)
@@ -264,15 +270,15 @@ type worker struct {
 	conn     *rawConn
 	gen      *traffic
 	lat      histogram
-	kinds    [numKinds]kindResult
+	kinds    [numKinds]KindResult
 	statuses map[int]int64
 	connErrs int64
 	bytes    int64 // request body bytes acknowledged (whole requests for clicks)
 	unsent   int64
 }
 
-// loadgen runs the load of c and returns what it measured.
-func loadgen(ctx context.Context, c loadgenConfig) (*loadResult, error) {
+// drive runs the load of c and returns what it measured.
+func drive(ctx context.Context, c config) (*Result, error) {
 	u, err := url.Parse(c.URL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("loadgen: --url must be a URL such as http://127.0.0.1:8080, not %q", c.URL)
@@ -343,10 +349,10 @@ func loadgen(ctx context.Context, c loadgenConfig) (*loadResult, error) {
 		return nil, err
 	}
 
-	res := &loadResult{
+	res := &Result{
 		URL: c.URL, Endpoint: strings.TrimRight(c.URL, "/") + "/v1/events/batch", Mode: "flat-out",
 		Connections: c.Conns, BatchSize: c.Batch, Seconds: end.Sub(start).Seconds(),
-		Kinds: map[string]*kindResult{}, StatusCounts: map[string]int64{}, LatencyCorrected: perItem > 0,
+		Kinds: map[string]*KindResult{}, StatusCounts: map[string]int64{}, LatencyCorrected: perItem > 0,
 	}
 	if c.Batch == 1 {
 		res.Endpoint = strings.TrimRight(c.URL, "/") + "/v1/events"
@@ -365,7 +371,7 @@ func loadgen(ctx context.Context, c loadgenConfig) (*loadResult, error) {
 			}
 			sum := res.Kinds[kindNames[k]]
 			if sum == nil {
-				sum = &kindResult{}
+				sum = &KindResult{}
 				res.Kinds[kindNames[k]] = sum
 			}
 			sum.Requests += kr.Requests

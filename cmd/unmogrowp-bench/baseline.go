@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// runBaseline is `unmogrowp baseline`: the seed's ingestion handler shape on a plain
+// runBaseline is `unmogrowp-bench baseline`: the seed's ingestion handler shape on a plain
 // net/http server, for comparison in the same run as `unmogrowp serve` (make bench).
 // POST /v1/events and /v1/events/batch decode the body with encoding/json into maps and
 // answer {"status":"accepted"}: no key, no validation, nothing durable.

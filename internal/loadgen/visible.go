@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// visibleResult is how long acknowledged events took to be visible (loadgen --visible).
-type visibleResult struct {
+// VisibleResult is how long acknowledged events took to be visible (loadgen --visible).
+type VisibleResult struct {
 	Via       string  `json:"via"`     // the endpoint polled
 	Markers   int     `json:"markers"` // marker installs acknowledged during the load
 	Seen      int     `json:"seen"`    // of those, seen before --visible-timeout
@@ -51,7 +51,7 @@ type visibility struct {
 	n                int
 }
 
-func newVisibility(c loadgenConfig, base, runID string) *visibility {
+func newVisibility(c config, base, runID string) *visibility {
 	v := &visibility{
 		client:  &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
 		sendURL: base + "/v1/events", sdkKey: c.Keys[0], every: c.VisibleEvery, timeout: c.VisibleTimeout,
@@ -195,10 +195,10 @@ func pollWait(elapsed, floor time.Duration) time.Duration {
 
 // result summarises the markers; end is when the load stopped, drainAt when the last
 // marker was seen.
-func (v *visibility) result(start, end, drainAt time.Time, events int64) *visibleResult {
+func (v *visibility) result(start, end, drainAt time.Time, events int64) *VisibleResult {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	r := &visibleResult{Via: v.via, Markers: v.sent, Seen: v.seen, Failed: v.fail, LastError: v.lastErr, DrainSeconds: -1, timeout: v.timeout}
+	r := &VisibleResult{Via: v.via, Markers: v.sent, Seen: v.seen, Failed: v.fail, LastError: v.lastErr, DrainSeconds: -1, timeout: v.timeout}
 	if len(v.delays) > 0 {
 		ds := slices.Clone(v.delays)
 		slices.Sort(ds)

@@ -41,7 +41,7 @@ func TestReport(t *testing.T) {
 	write("load/01-serve-batch.json", `{"mode":"flat-out","connections":32,"batch_size":100,"events_per_second":400000,"requests_per_second":4000,
 		"errors":0,"status_counts":{"200":40000},"latency_p50_ms":7.5,"latency_p99_ms":19,"latency_p999_ms":30,
 		"visible":{"via":"api","markers":10,"seen":10,"p50_ms":300,"p99_ms":900,"drain_seconds":1.5,"pipeline_events_per_second":250000}}`)
-	write("load/01-serve-batch.cmd", "unmogrowp loadgen --url $INGEST --batch 100 -c 32")
+	write("load/01-serve-batch.cmd", "unmogrowp-bench loadgen --url $INGEST --batch 100 -c 32")
 	write("load/02-serve-mixed-fixed.json", `{"mode":"fixed-rate","target_events_per_second":100000,"connections":64,"batch_size":100,
 		"events_per_second":99000,"errors":3,"unsent":1234,"status_counts":{"200":900,"302":100,"503":3},
 		"visible":{"markers":10,"seen":10,"p50_ms":300,"p99_ms":2500,"drain_seconds":-1}}`)
@@ -70,7 +70,7 @@ func TestReport(t *testing.T) {
 		"| ... and at least 3× the baseline in the same run | 4.00× | yes |",
 		"at least 200,000 events/s | 250,000 events/s end to end in the batch run | yes |",
 		"under 2 s at 100,000 events/s (serve-mixed-fixed) | p99 2,500 ms over 10 markers, 99,000 events/s sent | **no** |",
-		"unmogrowp loadgen --url $INGEST --batch 100 -c 32",
+		"unmogrowp-bench loadgen --url $INGEST --batch 100 -c 32",
 		"| memory: the hot state holds 10 million touchpoints in under 2 GiB | 0.88 GiB (95 B/touchpoint × 10M, inmem Memory) | yes |",
 		"| memory: RSS under 1 GiB while ingesting at full speed | peak 512 MiB over the serve runs | yes |",
 		// The median of three runs, the GOMAXPROCS suffix dropped.

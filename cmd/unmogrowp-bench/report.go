@@ -1,19 +1,9 @@
-// Command benchreport writes docs/performance.md from what scripts/bench.sh (make bench)
-// measured: the Go benchmarks' output, the load generator's JSON results, the machine and
-// the command lines. It is a development tool, not part of the product.
-//
-//	go run ./cmd/benchreport --dir /tmp/bench.XXXX > docs/performance.md
-//
-// The directory holds machine.txt ("key: value" lines, in order), go-bench.txt (the
-// output of `go test -bench`), go-commands.txt (one command line a line), load/NN-NAME.json
-// and load/NN-NAME.cmd (a loadgen result and its command line; NAME is serve-... or
-// baseline-...), and optionally serve-rss-kb.txt (the server's peak RSS in kB) and
-// profile-top.txt (`go tool pprof -top` of the server).
 package main
 
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,24 +13,39 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/unmogrowp/unmogrowp/internal/loadgen"
 )
 
-func main() {
-	dir := flag.String("dir", "", "the directory scripts/bench.sh filled (required)")
-	flag.Parse()
+// runReport is `unmogrowp-bench report --dir DIR`: it writes docs/performance.md, to
+// stdout, from what scripts/bench.sh (make bench) measured: the Go benchmarks' output, the
+// load generator's JSON results, the machine and the command lines.
+//
+//	unmogrowp-bench report --dir /tmp/bench.XXXX > docs/performance.md
+//
+// The directory holds machine.txt ("key: value" lines, in order), go-bench.txt (the
+// output of `go test -bench`), go-commands.txt (one command line a line), load/NN-NAME.json
+// and load/NN-NAME.cmd (a loadgen result and its command line; NAME is serve-... or
+// baseline-...), and optionally serve-rss-kb.txt (the server's peak RSS in kB) and
+// profile-top.txt (`go tool pprof -top` of the server).
+func runReport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "the directory scripts/bench.sh filled (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	if *dir == "" {
-		fmt.Fprintln(os.Stderr, "usage: benchreport --dir DIR > docs/performance.md")
-		os.Exit(2)
+		return errors.New("report: --dir is required: unmogrowp-bench report --dir DIR > docs/performance.md")
 	}
 	r, err := load(*dir)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "benchreport:", err)
-		os.Exit(1)
+		return fmt.Errorf("report: %w", err)
 	}
-	if err := r.write(os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "benchreport:", err)
-		os.Exit(1)
+	if err := r.write(stdout); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
+	return nil
 }
 
 // report is everything one make bench run measured.
@@ -63,40 +68,7 @@ type bench struct {
 // loadRun is one loadgen run.
 type loadRun struct {
 	name, command string
-	res           loadgenResult
-}
-
-// loadgenResult is the part of `unmogrowp loadgen --json` the report shows.
-type loadgenResult struct {
-	Mode          string           `json:"mode"`
-	TargetRate    float64          `json:"target_events_per_second"`
-	Connections   int              `json:"connections"`
-	BatchSize     int              `json:"batch_size"`
-	Seconds       float64          `json:"seconds"`
-	Events        int64            `json:"events_accepted"`
-	Rejected      int64            `json:"events_rejected"`
-	EventsPerSec  float64          `json:"events_per_second"`
-	RequestsPerS  float64          `json:"requests_per_second"`
-	Unsent        int64            `json:"unsent"`
-	BytesPerItem  float64          `json:"bytes_per_item"`
-	Errors        int64            `json:"errors"`
-	StatusCounts  map[string]int64 `json:"status_counts"`
-	Corrected     bool             `json:"latency_corrected"`
-	LatencyP50Ms  float64          `json:"latency_p50_ms"`
-	LatencyP99Ms  float64          `json:"latency_p99_ms"`
-	LatencyP999Ms float64          `json:"latency_p999_ms"`
-	Kinds         map[string]struct {
-		Accepted int64 `json:"accepted"`
-	} `json:"kinds"`
-	Visible *struct {
-		Via          string  `json:"via"`
-		Markers      int     `json:"markers"`
-		Seen         int     `json:"seen"`
-		P50Ms        float64 `json:"p50_ms"`
-		P99Ms        float64 `json:"p99_ms"`
-		DrainSeconds float64 `json:"drain_seconds"`
-		Pipeline     float64 `json:"pipeline_events_per_second"`
-	} `json:"visible"`
+	res           loadgen.Result
 }
 
 // load reads the directory.
@@ -274,9 +246,9 @@ func (r *report) write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	p("# Performance\n\n")
-	p("Measured by `make bench` (scripts/bench.sh, which writes this file with `go run ./cmd/benchreport`):\n")
-	p("the hot paths' Go benchmarks, then `unmogrowp loadgen` against `unmogrowp serve` and against\n")
-	p("`unmogrowp baseline` (the seed's handler shape: encoding/json into maps, answer \"accepted\",\n")
+	p("Measured by `make bench` (scripts/bench.sh, which writes this file with `go run ./cmd/unmogrowp-bench report`):\n")
+	p("the hot paths' Go benchmarks, then `unmogrowp-bench loadgen` against `unmogrowp serve` and against\n")
+	p("`unmogrowp-bench baseline` (the seed's handler shape: encoding/json into maps, answer \"accepted\",\n")
 	p("nothing durable) in the same run, on the machine below, the load generator sharing its cores.\n")
 	p("Run `make bench` to measure again; the figures of one machine are not another's.\n")
 	p("[performance-analysis.md](performance-analysis.md) explains what stands between these\n")
@@ -375,7 +347,7 @@ func (r *report) writeLoads(p func(string, ...any)) {
 				vis = fmt.Sprintf("%s / %s ms (%d)", num(v.P50Ms), num(v.P99Ms), v.Seen)
 			}
 			if v.DrainSeconds >= 0 {
-				drained, e2e = fmt.Sprintf("%.1f s", v.DrainSeconds), num(v.Pipeline)
+				drained, e2e = fmt.Sprintf("%.1f s", v.DrainSeconds), num(v.PipelineEventsPerSec)
 			} else {
 				drained = "not in time"
 			}
@@ -427,7 +399,7 @@ func (r *report) writeTargets(p func(string, ...any)) {
 		}
 		if v := s.res.Visible; v != nil && v.DrainSeconds >= 0 {
 			rows = append(rows, row{"pipeline (dedup, attribution, enrichment into DuckDB): at least 200,000 events/s",
-				num(v.Pipeline) + " events/s end to end in the batch run", yes(v.Pipeline >= 200_000)})
+				num(v.PipelineEventsPerSec) + " events/s end to end in the batch run", yes(v.PipelineEventsPerSec >= 200_000)})
 		}
 	}
 	if s := r.find("serve-single"); s != nil {
