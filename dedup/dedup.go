@@ -33,8 +33,7 @@
 // absent, so correctness never depends on the sweeper. The sweeper only reclaims disk: at
 // Open and then every SweepInterval (default one hour) it scans the keys in chunks and
 // deletes entries whose first-seen time is older than now - Window. A scan reads every
-// live entry (about 7 million keys per second on the 2-core development machine), which is
-// cheap next to the writes that created them. Deletes are re-checked under the claim lock,
+// live entry, sequentially, which is cheap next to the writes that created them. Deletes are re-checked under the claim lock,
 // so a sweep never removes an entry that a concurrent Claim has just renewed. A
 // time-bucketed key layout with DeleteRange would make expiry free, but every lookup would
 // then need one probe per live bucket (8 for a week of daily buckets); lookups are the hot

@@ -1,8 +1,8 @@
 package dedup
 
 // Lookups skip Pebble's memtables. A claim's lookup used to seek every memtable's skiplist
-// (16 MiB arenas, a cache miss per level) before the sstables' bloom filters: half the CPU
-// of a claim. Now the claims written since the last complete flush are also kept in Go
+// (a cache miss per level) before the sstables' bloom filters, the larger part of a
+// claim's CPU (BenchmarkClaim; docs/performance-analysis.md). Now the claims written since the last complete flush are also kept in Go
 // maps, and Pebble is read with OnlyReadGuaranteedDurable, which sees the sstables only.
 // Every key written is either in a map or in an sstable:
 //

@@ -14,9 +14,10 @@ import (
 
 // rawConn is one keep-alive HTTP/1.1 connection of the load generator. It writes
 // requests that are already encoded, whole, and reads the answer's status and body with
-// no allocation per request. It is not net/http's client on purpose: that one costs some
-// 20-30 µs of CPU a request in goroutine hand-offs and header maps, which the load
-// generator would take from the server it measures when both share two cores.
+// no allocation per request. It is not net/http's client on purpose: that one spends CPU
+// on goroutine hand-offs and header maps for every request (docs/performance-analysis.md
+// has the figure), which the load generator would take from the server it measures when
+// both share the cores.
 //
 // A rawConn is used by one goroutine; close may be called from another one to abort.
 type rawConn struct {
