@@ -1,5 +1,5 @@
 // Package deduptest is the conformance suite for unmogrowp.Deduplicator: every
-// implementation (package dedup, package redis) runs Run from its own tests.
+// implementation (package pebble, package redis) runs Run from its own tests.
 package deduptest
 
 import (

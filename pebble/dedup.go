@@ -1,6 +1,10 @@
-// Package dedup is the embedded Deduplicator: it remembers, in a Pebble database in a
-// directory, which (app_id, event_id) pairs the pipeline has stored within the dedup window,
-// so that an event sent twice is stored once and claims survive a restart.
+// Package pebble is the embedded Deduplicator of `unmogrowp serve`: it remembers, in a
+// Pebble database in a directory, which (app_id, event_id) pairs the pipeline has stored
+// within the dedup window, so that an event sent twice is stored once and claims survive a
+// restart. Like the other store packages (wal, duckdb, redis), it is named after what it
+// wraps: package redis holds the split deployment's Deduplicator, this one the embedded
+// one, and both answer to unmogrowp.Deduplicator. The Pebble library itself is imported as
+// pebbledb.
 //
 // # Keys and collision odds
 //
@@ -39,7 +43,7 @@
 // then need one probe per live bucket (8 for a week of daily buckets); lookups are the hot
 // path, so the design keeps one probe per claim. The lookups of one call are made in key
 // order with one iterator (see lookup.go).
-package dedup
+package pebble
 
 import (
 	"context"
@@ -49,7 +53,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
+	pebbledb "github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/zeebo/xxh3"
 
@@ -68,9 +72,9 @@ const (
 	valueLen = 20
 )
 
-var _ unmogrowp.Deduplicator = (*Store)(nil)
+var _ unmogrowp.Deduplicator = (*Dedup)(nil)
 
-// Options configure a Store. Zero fields take the defaults.
+// Options configure a Dedup. Zero fields take the defaults.
 type Options struct {
 	// Window is how long an id is remembered; default unmogrowp.DedupWindow.
 	Window time.Duration
@@ -87,10 +91,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store is a Deduplicator backed by a Pebble database. It is safe for concurrent use;
+// Dedup is a Deduplicator backed by a Pebble database. It is safe for concurrent use;
 // Claim calls are serialised.
-type Store struct {
-	db     *pebble.DB
+type Dedup struct {
+	db     *pebbledb.DB
 	window time.Duration
 	log    *slog.Logger
 	now    func() time.Time
@@ -114,7 +118,7 @@ type Store struct {
 
 // Open opens (creating if needed) the dedup database in dir and starts the sweeper, which
 // runs once right away. Close releases it.
-func Open(dir string, opts Options) (*Store, error) {
+func Open(dir string, opts Options) (*Dedup, error) {
 	if opts.Window <= 0 {
 		opts.Window = unmogrowp.DedupWindow
 	}
@@ -135,19 +139,19 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	logger := opts.Logger.With("component", "dedup")
 
-	po := &pebble.Options{
+	po := &pebbledb.Options{
 		// Pebble reserves its memtables' memory out of the block cache, so the cache it is
 		// given is CacheBytes for blocks plus room for the two memtables.
 		CacheSize:                   opts.CacheBytes + 2*opts.MemTableBytes,
 		MemTableSize:                uint64(opts.MemTableBytes),
 		MemTableStopWritesThreshold: 2,
-		FormatMajorVersion:          pebble.FormatNewest,
+		FormatMajorVersion:          pebbledb.FormatNewest,
 		Logger:                      pebbleLogger{logger},
 	}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	db, err := pebble.Open(dir, po)
+	db, err := pebbledb.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("open dedup store %s: %w", dir, err)
 	}
@@ -156,7 +160,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open dedup store %s: flush: %w", dir, err)
 	}
-	s := &Store{
+	s := &Dedup{
 		db:     db,
 		window: opts.Window,
 		log:    logger,
@@ -178,7 +182,7 @@ func Open(dir string, opts Options) (*Store, error) {
 // Claim returns. A claim with a zero Time counts from Options.Now. Returns EUNAVAILABLE
 // after Close, and a wrapped Pebble error if the database cannot be read or written; on
 // error no claim of the call is recorded.
-func (s *Store) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, error) {
+func (s *Dedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -226,7 +230,7 @@ func (s *Store) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 		out[i] = true
 	}
 	if !batch.Empty() {
-		if err := batch.Commit(pebble.Sync); err != nil {
+		if err := batch.Commit(pebbledb.Sync); err != nil {
 			return nil, fmt.Errorf("dedup commit: %w", err)
 		}
 		for i := range claims {
@@ -241,7 +245,7 @@ func (s *Store) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 
 // Close stops the sweeper and closes the database. Claims after Close fail with
 // EUNAVAILABLE. Close is idempotent.
-func (s *Store) Close() error {
+func (s *Dedup) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -264,7 +268,7 @@ func errClosed() error {
 }
 
 // key returns the hash key of an (app, event) pair. Callers hold s.mu (keyBuf is shared).
-func (s *Store) key(appID, eventID string) [keyLen]byte {
+func (s *Dedup) key(appID, eventID string) [keyLen]byte {
 	b := append(s.keyBuf[:0], appID...)
 	b = append(b, 0)
 	b = append(b, eventID...)

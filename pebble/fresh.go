@@ -1,4 +1,4 @@
-package dedup
+package pebble
 
 // Lookups skip Pebble's memtables. A claim's lookup used to seek every memtable's skiplist
 // (a cache miss per level) before the sstables' bloom filters, the larger part of a
@@ -27,7 +27,7 @@ type freshMap = map[[keyLen]byte][valueLen]byte
 
 // freshLookup returns the newest value written for key since the last complete flush.
 // Callers hold s.mu.
-func (s *Store) freshLookup(key *[keyLen]byte) ([valueLen]byte, bool) {
+func (s *Dedup) freshLookup(key *[keyLen]byte) ([valueLen]byte, bool) {
 	for i := len(s.fresh) - 1; i >= 0; i-- {
 		if v, ok := s.fresh[i][*key]; ok {
 			return v, true
@@ -37,12 +37,12 @@ func (s *Store) freshLookup(key *[keyLen]byte) ([valueLen]byte, bool) {
 }
 
 // freshAdd records a value written for key. Callers hold s.mu.
-func (s *Store) freshAdd(key *[keyLen]byte, val *[valueLen]byte) {
+func (s *Dedup) freshAdd(key *[keyLen]byte, val *[valueLen]byte) {
 	s.fresh[len(s.fresh)-1][*key] = *val
 }
 
 // freshDelete forgets key in every map. Callers hold s.mu.
-func (s *Store) freshDelete(key []byte) {
+func (s *Dedup) freshDelete(key []byte) {
 	k := [keyLen]byte(key)
 	for _, m := range s.fresh {
 		delete(m, k)
@@ -51,7 +51,7 @@ func (s *Store) freshDelete(key []byte) {
 
 // freshTurn drops the maps that a completed flush covers, and seals the newest map and
 // starts a flush when it is full and none is running. Callers hold s.mu.
-func (s *Store) freshTurn() {
+func (s *Dedup) freshTurn() {
 	if s.flushing != nil {
 		select {
 		case <-s.flushing:

@@ -1,4 +1,4 @@
-package dedup_test
+package pebble_test
 
 import (
 	"context"
@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/dedup"
 	"github.com/unmogrowp/unmogrowp/deduptest"
+	"github.com/unmogrowp/unmogrowp/pebble"
 	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func openStore(t testing.TB, dir string, now func() time.Time) *dedup.Store {
+func openStore(t testing.TB, dir string, now func() time.Time) *pebble.Dedup {
 	t.Helper()
-	s, err := dedup.Open(dir, dedup.Options{Logger: quiet(), Now: now, SweepInterval: -1})
+	s, err := pebble.Open(dir, pebble.Options{Logger: quiet(), Now: now, SweepInterval: -1})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -73,7 +73,7 @@ func TestRestartKeepsClaims(t *testing.T) {
 // duplicate from another partition and a replay from its own, and the memory held stays
 // bounded.
 func TestClaimsAcrossFlushes(t *testing.T) {
-	defer dedup.SetFreshGenLimit(700)()
+	defer pebble.SetFreshGenLimit(700)()
 	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	s := openStore(t, t.TempDir(), clock.Now)
 	defer s.Close()
@@ -147,7 +147,7 @@ func TestSweeperRunsAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(unmogrowp.DedupWindow + time.Hour)
-	s, err := dedup.Open(dir, dedup.Options{Logger: quiet(), Now: clock.Now})
+	s, err := pebble.Open(dir, pebble.Options{Logger: quiet(), Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,11 @@
-package dedup
+package pebble
 
 import (
 	"bytes"
 	"fmt"
 	"slices"
 
-	"github.com/cockroachdb/pebble/v2"
+	pebbledb "github.com/cockroachdb/pebble/v2"
 
 	"github.com/unmogrowp/unmogrowp"
 )
@@ -22,7 +22,7 @@ type lookup struct {
 // iterator: consecutive prefix seeks reuse the iterator's position and loaded blocks, and
 // check each sstable's bloom filter, which is cheaper than one Get (a fresh iterator
 // stack) per key. Callers hold s.mu.
-func (s *Store) lookup(claims []unmogrowp.Claim) error {
+func (s *Dedup) lookup(claims []unmogrowp.Claim) error {
 	n := len(claims)
 	s.looked = slices.Grow(s.looked[:0], n)[:n]
 	s.order = slices.Grow(s.order[:0], n)[:n]
@@ -46,7 +46,7 @@ func (s *Store) lookup(claims []unmogrowp.Claim) error {
 	slices.SortFunc(s.order, func(a, b int32) int {
 		return bytes.Compare(s.looked[a].key[:], s.looked[b].key[:])
 	})
-	it, err := s.db.NewIter(&pebble.IterOptions{OnlyReadGuaranteedDurable: true})
+	it, err := s.db.NewIter(&pebbledb.IterOptions{OnlyReadGuaranteedDurable: true})
 	if err != nil {
 		return fmt.Errorf("dedup lookup: %w", err)
 	}

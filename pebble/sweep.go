@@ -1,4 +1,4 @@
-package dedup
+package pebble
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
+	pebbledb "github.com/cockroachdb/pebble/v2"
 )
 
 // sweepChunk is how many keys one sweep step scans before it deletes what expired; the
@@ -15,7 +15,7 @@ import (
 const sweepChunk = 4096
 
 // sweepLoop runs Sweep at start and then every interval until Close.
-func (s *Store) sweepLoop(interval time.Duration) {
+func (s *Dedup) sweepLoop(interval time.Duration) {
 	defer close(s.done)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -51,7 +51,7 @@ func (s *Store) sweepLoop(interval time.Duration) {
 // safe at any time. Its deletes are not synced: a delete lost in a crash is redone by the
 // next sweep, and Claim ignores expired entries anyway. Returns ctx.Err() when ctx is done,
 // EUNAVAILABLE after Close, or a wrapped Pebble error.
-func (s *Store) Sweep(ctx context.Context) (int, error) {
+func (s *Dedup) Sweep(ctx context.Context) (int, error) {
 	cutoff := s.now().Add(-s.window).Unix()
 	var (
 		deleted int
@@ -78,7 +78,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 
 // scan reads up to sweepChunk entries from start and appends copies of the keys of the
 // expired ones to expired. It returns the key to continue from, nil at the end.
-func (s *Store) scan(start []byte, cutoff int64, expired *[][]byte) (next []byte, err error) {
+func (s *Dedup) scan(start []byte, cutoff int64, expired *[][]byte) (next []byte, err error) {
 	s.scans.RLock()
 	defer s.scans.RUnlock()
 	s.mu.Lock()
@@ -87,7 +87,7 @@ func (s *Store) scan(start []byte, cutoff int64, expired *[][]byte) (next []byte
 	if closed {
 		return nil, errClosed()
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: start})
+	it, err := s.db.NewIter(&pebbledb.IterOptions{LowerBound: start})
 	if err != nil {
 		return nil, fmt.Errorf("dedup sweep: %w", err)
 	}
@@ -114,7 +114,7 @@ func (s *Store) scan(start []byte, cutoff int64, expired *[][]byte) (next []byte
 
 // deleteExpired deletes the keys that are still expired, re-checking each under the claim
 // lock: a Claim may have renewed one since the scan read it.
-func (s *Store) deleteExpired(keys [][]byte, cutoff int64) (int, error) {
+func (s *Dedup) deleteExpired(keys [][]byte, cutoff int64) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
@@ -127,7 +127,7 @@ func (s *Store) deleteExpired(keys [][]byte, cutoff int64) (int, error) {
 	defer batch.Close()
 	for _, k := range keys {
 		v, closer, err := s.db.Get(k)
-		if errors.Is(err, pebble.ErrNotFound) {
+		if errors.Is(err, pebbledb.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -147,7 +147,7 @@ func (s *Store) deleteExpired(keys [][]byte, cutoff int64) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if err := batch.Commit(pebble.NoSync); err != nil {
+	if err := batch.Commit(pebbledb.NoSync); err != nil {
 		return 0, fmt.Errorf("dedup sweep: %w", err)
 	}
 	return n, nil

@@ -1,7 +1,7 @@
-package dedup
+package pebble
 
 // Len counts the entries in the database, expired or not, by scanning them.
-func (s *Store) Len() int {
+func (s *Dedup) Len() int {
 	s.scans.RLock()
 	defer s.scans.RUnlock()
 	it, err := s.db.NewIter(nil)
@@ -25,7 +25,7 @@ func SetFreshGenLimit(n int) (restore func()) {
 }
 
 // FreshLen counts the claims held in memory since the last complete flush.
-func (s *Store) FreshLen() int {
+func (s *Dedup) FreshLen() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
