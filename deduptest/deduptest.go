@@ -44,7 +44,8 @@ func (c *Clock) Advance(d time.Duration) {
 // start is the fake clock's origin in every subtest.
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// Run runs the conformance suite against the implementation that open returns.
+// Run runs the conformance suite against the implementation that open returns, its
+// subtests in parallel: each Deduplicator open returns must be isolated from the others.
 func Run(t *testing.T, open OpenFunc) {
 	t.Helper()
 	tests := []struct {
@@ -64,6 +65,7 @@ func Run(t *testing.T, open OpenFunc) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // a clock and a Deduplicator each
 			c := NewClock(start)
 			d := open(t, c.Now)
 			t.Cleanup(func() {

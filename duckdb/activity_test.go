@@ -134,6 +134,7 @@ func TestDeviceDaysRecent(t *testing.T) {
 // the events already stored: a store whose table is dropped and migration forgotten gets
 // the same device-days back on open.
 func TestDeviceDaysMigration(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.duckdb")
 	s := openAt(t, path)

@@ -14,6 +14,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of the report 
 // TestReports runs the shared report suite: the hand-counted fixture against the golden
 // files in storetest/testdata/reports, and generated data whose reports must agree.
 func TestReports(t *testing.T) {
+	t.Parallel()
 	_ = update // read by storetest through flag.Lookup
 	storetest.RunReports(t, func(t *testing.T) storetest.ReportStore { return openMemory(t) })
 }

@@ -16,6 +16,7 @@ import (
 // touchpoints spread unevenly over three days (many in one minute, some at the zero time)
 // and devices installed several times.
 func TestScanChunks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openMemory(t)
 	r := rand.New(rand.NewPCG(7, 7))

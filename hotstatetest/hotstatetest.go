@@ -18,7 +18,8 @@ import (
 	"github.com/unmogrowp/unmogrowp/attribution"
 )
 
-// Run runs the suite. open must return a fresh, empty hot state for each call, reading the
+// Run runs the suite, its subtests in parallel. open must return a fresh, empty hot state,
+// isolated from every other one, for each call, reading the
 // real clock, with a retention of at least 7 days (the suite's touch times are at most two
 // days old); Run closes it when the subtest ends. Times are compared at microsecond
 // precision, the precision of the log and the analytics store.
@@ -49,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.HotState) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // a hot state each
 			h := open(t)
 			t.Cleanup(func() {
 				if err := h.Close(); err != nil {

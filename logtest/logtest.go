@@ -23,7 +23,8 @@ import (
 // it. The Closer releases the log and the reader; the suite closes it once.
 type Opener func(t *testing.T, state string) (unmogrowp.Log, unmogrowp.LogReader, io.Closer)
 
-// Run runs the conformance suite as subtests of t.
+// Run runs the conformance suite as parallel subtests of t: open must keep the states it
+// is given apart.
 func Run(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
@@ -43,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // a state each
 			h := &harness{open: open, state: t.TempDir()}
 			tt.fn(t, h)
 		})

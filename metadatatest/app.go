@@ -24,21 +24,22 @@ var (
 )
 
 // RunAppStore runs the conformance suite of unmogrowp.AppStore. open must return a fresh,
-// empty store each time it is called, and close it when t ends.
+// empty store, isolated from the others (the subtests run in parallel), each time it is
+// called, and close it when t ends.
 func RunAppStore(t *testing.T, open func(t *testing.T) unmogrowp.AppStore) {
-	t.Run("CreateAndGet", func(t *testing.T) { testCreateAndGet(t, open(t)) })
-	t.Run("CreateInvalid", func(t *testing.T) { testCreateInvalid(t, open(t)) })
-	t.Run("CreateCanceled", func(t *testing.T) { testCreateCanceled(t, open(t)) })
-	t.Run("KeyFormatsAndUniqueness", func(t *testing.T) { testKeyFormats(t, open(t)) })
-	t.Run("AppByKey", func(t *testing.T) { testAppByKey(t, open(t)) })
-	t.Run("ServerKeyNotReturned", func(t *testing.T) { testServerKeyNotReturned(t, open(t)) })
-	t.Run("RotateServerKey", func(t *testing.T) { testRotateServerKey(t, open(t)) })
-	t.Run("Update", func(t *testing.T) { testUpdate(t, open(t)) })
-	t.Run("UpdateInvalid", func(t *testing.T) { testUpdateInvalid(t, open(t)) })
-	t.Run("Delete", func(t *testing.T) { testDelete(t, open(t)) })
-	t.Run("Missing", func(t *testing.T) { testMissing(t, open(t)) })
-	t.Run("AppsOrderAndOwner", func(t *testing.T) { testApps(t, open(t)) })
-	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, open(t)) })
+	t.Run("CreateAndGet", func(t *testing.T) { t.Parallel(); testCreateAndGet(t, open(t)) })
+	t.Run("CreateInvalid", func(t *testing.T) { t.Parallel(); testCreateInvalid(t, open(t)) })
+	t.Run("CreateCanceled", func(t *testing.T) { t.Parallel(); testCreateCanceled(t, open(t)) })
+	t.Run("KeyFormatsAndUniqueness", func(t *testing.T) { t.Parallel(); testKeyFormats(t, open(t)) })
+	t.Run("AppByKey", func(t *testing.T) { t.Parallel(); testAppByKey(t, open(t)) })
+	t.Run("ServerKeyNotReturned", func(t *testing.T) { t.Parallel(); testServerKeyNotReturned(t, open(t)) })
+	t.Run("RotateServerKey", func(t *testing.T) { t.Parallel(); testRotateServerKey(t, open(t)) })
+	t.Run("Update", func(t *testing.T) { t.Parallel(); testUpdate(t, open(t)) })
+	t.Run("UpdateInvalid", func(t *testing.T) { t.Parallel(); testUpdateInvalid(t, open(t)) })
+	t.Run("Delete", func(t *testing.T) { t.Parallel(); testDelete(t, open(t)) })
+	t.Run("Missing", func(t *testing.T) { t.Parallel(); testMissing(t, open(t)) })
+	t.Run("AppsOrderAndOwner", func(t *testing.T) { t.Parallel(); testApps(t, open(t)) })
+	t.Run("ConcurrentCreate", func(t *testing.T) { t.Parallel(); testConcurrentCreate(t, open(t)) })
 }
 
 // fullApp returns an app with every caller-set field non-zero, settings included.

@@ -26,18 +26,19 @@ type LinkStoreWithApps interface {
 }
 
 // RunLinkStore runs the conformance suite of unmogrowp.LinkStore. open must return a fresh,
-// empty store each time it is called, and close it when t ends.
+// empty store, isolated from the others (the subtests run in parallel), each time it is
+// called, and close it when t ends.
 func RunLinkStore(t *testing.T, open func(t *testing.T) LinkStoreWithApps) {
-	t.Run("CreateAndGet", func(t *testing.T) { testLinkCreateAndGet(t, open(t)) })
-	t.Run("CreateInvalid", func(t *testing.T) { testLinkCreateInvalid(t, open(t)) })
-	t.Run("CreateCanceled", func(t *testing.T) { testLinkCreateCanceled(t, open(t)) })
-	t.Run("UnknownApp", func(t *testing.T) { testLinkUnknownApp(t, open(t)) })
-	t.Run("Missing", func(t *testing.T) { testLinkMissing(t, open(t)) })
-	t.Run("NotAliased", func(t *testing.T) { testLinkNotAliased(t, open(t)) })
-	t.Run("LinksOrderAndApp", func(t *testing.T) { testLinks(t, open(t)) })
-	t.Run("DeleteAppDeletesLinks", func(t *testing.T) { testLinkDeleteApp(t, open(t)) })
-	t.Run("IDFormatAndUniqueness", func(t *testing.T) { testLinkIDs(t, open(t)) })
-	t.Run("ConcurrentCreate", func(t *testing.T) { testLinkConcurrentCreate(t, open(t)) })
+	t.Run("CreateAndGet", func(t *testing.T) { t.Parallel(); testLinkCreateAndGet(t, open(t)) })
+	t.Run("CreateInvalid", func(t *testing.T) { t.Parallel(); testLinkCreateInvalid(t, open(t)) })
+	t.Run("CreateCanceled", func(t *testing.T) { t.Parallel(); testLinkCreateCanceled(t, open(t)) })
+	t.Run("UnknownApp", func(t *testing.T) { t.Parallel(); testLinkUnknownApp(t, open(t)) })
+	t.Run("Missing", func(t *testing.T) { t.Parallel(); testLinkMissing(t, open(t)) })
+	t.Run("NotAliased", func(t *testing.T) { t.Parallel(); testLinkNotAliased(t, open(t)) })
+	t.Run("LinksOrderAndApp", func(t *testing.T) { t.Parallel(); testLinks(t, open(t)) })
+	t.Run("DeleteAppDeletesLinks", func(t *testing.T) { t.Parallel(); testLinkDeleteApp(t, open(t)) })
+	t.Run("IDFormatAndUniqueness", func(t *testing.T) { t.Parallel(); testLinkIDs(t, open(t)) })
+	t.Run("ConcurrentCreate", func(t *testing.T) { t.Parallel(); testLinkConcurrentCreate(t, open(t)) })
 }
 
 // fullLink returns a link of the app with every caller-set field non-zero and distinct.

@@ -13,19 +13,20 @@ import (
 )
 
 // RunUserStore runs the conformance suite of unmogrowp.UserStore. open must return a fresh,
-// empty store each time it is called, and close it when t ends. If the store is also an
+// empty store, isolated from the others (the subtests run in parallel), each time it is
+// called, and close it when t ends. If the store is also an
 // unmogrowp.AppStore, the suite checks that an app's owner must be one of its users.
 func RunUserStore(t *testing.T, open func(t *testing.T) unmogrowp.UserStore) {
-	t.Run("CreateAndGet", func(t *testing.T) { testCreateUser(t, open(t)) })
-	t.Run("Invalid", func(t *testing.T) { testCreateUserInvalid(t, open(t)) })
-	t.Run("DuplicateEmail", func(t *testing.T) { testDuplicateEmail(t, open(t)) })
-	t.Run("ConcurrentSameEmail", func(t *testing.T) { testConcurrentSameEmail(t, open(t)) })
-	t.Run("Missing", func(t *testing.T) { testMissingUser(t, open(t)) })
-	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
-	t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, open(t)) })
-	t.Run("SessionInvalid", func(t *testing.T) { testSessionInvalid(t, open(t)) })
-	t.Run("Google", func(t *testing.T) { testGoogle(t, open(t)) })
-	t.Run("AppOwnerMustExist", func(t *testing.T) { testAppOwner(t, open(t)) })
+	t.Run("CreateAndGet", func(t *testing.T) { t.Parallel(); testCreateUser(t, open(t)) })
+	t.Run("Invalid", func(t *testing.T) { t.Parallel(); testCreateUserInvalid(t, open(t)) })
+	t.Run("DuplicateEmail", func(t *testing.T) { t.Parallel(); testDuplicateEmail(t, open(t)) })
+	t.Run("ConcurrentSameEmail", func(t *testing.T) { t.Parallel(); testConcurrentSameEmail(t, open(t)) })
+	t.Run("Missing", func(t *testing.T) { t.Parallel(); testMissingUser(t, open(t)) })
+	t.Run("Sessions", func(t *testing.T) { t.Parallel(); testSessions(t, open(t)) })
+	t.Run("SessionExpiry", func(t *testing.T) { t.Parallel(); testSessionExpiry(t, open(t)) })
+	t.Run("SessionInvalid", func(t *testing.T) { t.Parallel(); testSessionInvalid(t, open(t)) })
+	t.Run("Google", func(t *testing.T) { t.Parallel(); testGoogle(t, open(t)) })
+	t.Run("AppOwnerMustExist", func(t *testing.T) { t.Parallel(); testAppOwner(t, open(t)) })
 }
 
 // placeholderOwner matches the owner names that the app and link suites use.

@@ -15,8 +15,9 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 )
 
-// Run runs the suite. open must return a fresh, empty outbox for each call and arrange for
-// it to be closed when the test ends (t.Cleanup). Times given to the outbox are whole
+// Run runs the suite, its subtests in parallel. open must return a fresh, empty outbox,
+// isolated from every other one, for each call and arrange for it to be closed when the
+// test ends (t.Cleanup). Times given to the outbox are whole
 // milliseconds, which every store keeps exactly.
 func Run(t *testing.T, open func(t *testing.T) unmogrowp.Outbox) {
 	tests := []struct {
@@ -36,7 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.Outbox) {
 		{"Canceled", testCanceled},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+		t.Run(tc.name, func(t *testing.T) { t.Parallel(); tc.fn(t, open(t)) }) // an outbox each
 	}
 }
 

@@ -27,7 +27,8 @@ type ReportStore interface {
 // RunReports runs the report suite: every report over a small fixture counted by hand,
 // compared with the golden files in storetest's testdata/reports (shared by all stores),
 // and the reports of generated realistic data checked against each other. open must return
-// a fresh, empty store for each call and arrange for it to be closed when the test ends
+// a fresh, empty store for each call, isolated from the others (the subtests run in
+// parallel), and arrange for it to be closed when the test ends
 // (t.Cleanup); closing it twice must be harmless.
 //
 // The test binary's -update flag, when the calling package declares it
@@ -35,10 +36,10 @@ type ReportStore interface {
 // of comparing: the golden files are the contract of every store, so rewrite them only
 // from the store whose answers were checked by hand (DuckDB's, so far).
 func RunReports(t *testing.T, open func(t *testing.T) ReportStore) {
-	t.Run("Fixture", func(t *testing.T) { testReportsFixture(t, open) })
-	t.Run("Agree", func(t *testing.T) { testReportsAgree(t, open) })
-	t.Run("ActiveDevices", func(t *testing.T) { testActiveDevices(t, open) })
-	t.Run("ExtremeRevenue", func(t *testing.T) { testExtremeRevenue(t, open) })
+	t.Run("Fixture", func(t *testing.T) { t.Parallel(); testReportsFixture(t, open) })
+	t.Run("Agree", func(t *testing.T) { t.Parallel(); testReportsAgree(t, open) })
+	t.Run("ActiveDevices", func(t *testing.T) { t.Parallel(); testActiveDevices(t, open) })
+	t.Run("ExtremeRevenue", func(t *testing.T) { t.Parallel(); testExtremeRevenue(t, open) })
 }
 
 // updating reports whether the test binary runs with -update.

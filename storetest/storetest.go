@@ -17,8 +17,9 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 )
 
-// Run runs the suite. open must return a fresh, empty store for each call and arrange for
-// it to be closed when the test ends (t.Cleanup).
+// Run runs the suite, its subtests in parallel. open must return a fresh, empty store for
+// each call, isolated from every other one, and arrange for it to be closed when the test
+// ends (t.Cleanup).
 func Run(t *testing.T, open func(t *testing.T) unmogrowp.EventStore) {
 	tests := []struct {
 		name string
@@ -43,7 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.EventStore) {
 		{"ScanDevices", testScanDevices},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
+		t.Run(tt.name, func(t *testing.T) { t.Parallel(); tt.fn(t, open) }) // a store each
 	}
 }
 

@@ -210,6 +210,7 @@ func post(url, key string, body []byte) (int, []byte, error) {
 }
 
 func TestServeHealthAndEvent(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	k := createApp(t, dir, "Smoke")
 	p := startServe(t, dir)
