@@ -8,13 +8,14 @@ import (
 	"fmt"
 )
 
-// The prefixes of the ids of apps, links and users, and of an app's secrets. The prefixes
+// The prefixes of the ids of apps, links, users and postbacks, and of an app's secrets. The prefixes
 // make a leaked key recognisable, for people and for secret scanners. Every metadata store
 // makes ids and keys with the functions below, so they look the same whatever the store.
 const (
 	AppIDPrefix         = "app_"
 	LinkIDPrefix        = "lk_"
 	UserIDPrefix        = "usr_"
+	PostbackIDPrefix    = "pb_"
 	SDKKeyPrefix        = "pk_"
 	ServerKeyPrefix     = "sk_"
 	SigningSecretPrefix = "ss_"

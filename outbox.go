@@ -69,6 +69,52 @@ func DeliveryID(postbackID string, partition int32, offset int64, activityKind, 
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// CheckNew returns the error Outbox.Enqueue returns for a delivery it cannot take: an
+// *Error with code EINVALID for a delivery without ID, PostbackID, AppID, URL, Host or
+// Method, or with a status other than pending or "".
+func (d *Delivery) CheckNew() error {
+	for _, f := range []struct{ name, v string }{
+		{"id", d.ID}, {"postback_id", d.PostbackID}, {"app_id", d.AppID}, {"url", d.URL},
+		{"host", d.Host}, {"method", d.Method},
+	} {
+		if f.v == "" {
+			return Errorf(EINVALID, "A delivery needs its %s.", f.name)
+		}
+	}
+	if d.Status != "" && d.Status != DeliveryPending {
+		return Errorf(EINVALID, "A new delivery must be pending.")
+	}
+	return nil
+}
+
+// CheckAttempt returns the error Outbox.Complete returns for an attempt whose status it
+// cannot record: an *Error with code EINVALID for a status that is not a delivery status,
+// or pending without NextAttemptAt.
+func (a *Attempt) CheckAttempt() error {
+	switch {
+	case a.Status != DeliveryPending && a.Status != DeliveryDelivered && a.Status != DeliveryFailed:
+		return Errorf(EINVALID, "%q is not a delivery status.", a.Status)
+	case a.Status == DeliveryPending && a.NextAttemptAt.IsZero():
+		return Errorf(EINVALID, "A pending delivery needs its next attempt's time.")
+	}
+	return nil
+}
+
+// CheckDeliveryFilter returns the error Outbox.List returns for a filter it cannot take,
+// but for the cursor, which only the outbox that made it can read: an *Error with code
+// EINVALID without AppID or PostbackID, or for an unknown status.
+func CheckDeliveryFilter(f DeliveryFilter) error {
+	switch f.Status {
+	case "", DeliveryPending, DeliveryDelivered, DeliveryFailed:
+	default:
+		return Errorf(EINVALID, "status must be pending, delivered or failed.")
+	}
+	if f.AppID == "" || f.PostbackID == "" {
+		return Errorf(EINVALID, "Listing deliveries needs an app and a postback.")
+	}
+	return nil
+}
+
 // ClaimRequest asks the outbox for due deliveries to attempt.
 type ClaimRequest struct {
 	Now   time.Time     // the caller's clock: due means NextAttemptAt <= Now
@@ -79,6 +125,15 @@ type ClaimRequest struct {
 	// Except lists hosts the caller cannot take now (their limit is reached): none of
 	// their deliveries is claimed, so a slow host's backlog does not fill every claim.
 	Except []string
+}
+
+// Check returns the error Outbox.Claim returns for a request it cannot take: an *Error
+// with code EINVALID when Limit or Lease is not positive.
+func (r *ClaimRequest) Check() error {
+	if r.Limit <= 0 || r.Lease <= 0 {
+		return Errorf(EINVALID, "A claim needs a positive limit and lease.")
+	}
+	return nil
 }
 
 // Attempt is the outcome of one attempt of a claimed delivery, as Outbox.Complete records

@@ -66,24 +66,26 @@ const (
 // advertiser) about installs, rejected installs and events (POSTBACKS.md). Templates hold
 // {name} macros of PostbackMacros; see TemplateParts for the syntax.
 type Postback struct {
-	ID          string
-	AppID       string
-	Name        string
-	Kind        string // KindPostback or KindWebhook
-	MediaSource string // the network served; "" for a webhook
-	SendAll     bool   // also other sources' and organic activity
-	Triggers    []string
-	EventTypes  []string // which events TriggerEvent sends; empty: all
-	Method      string   // GET or POST
-	URLTemplate string
+	ID          string   `json:"id"`
+	AppID       string   `json:"-"` // the app in the URL, not in the object
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"`         // KindPostback or KindWebhook
+	MediaSource string   `json:"media_source"` // the network served; "" for a webhook
+	SendAll     bool     `json:"send_all"`     // also other sources' and organic activity
+	Triggers    []string `json:"triggers"`
+	EventTypes  []string `json:"event_types"` // which events TriggerEvent sends; empty: all
+	Method      string   `json:"method"`      // GET or POST
+	URLTemplate string   `json:"url_template"`
 	// BodyTemplate is the body of a POST postback; values are JSON-string-escaped where
 	// the template is JSON, form-escaped elsewhere. Empty for a webhook, whose body is the
 	// attribution or event object.
-	BodyTemplate string
-	Headers      map[string]string // extra request headers; macros allowed in values only
-	Secret       string            // write-only: signs requests when set; never shown
-	Enabled      bool
-	CreatedAt    time.Time
+	BodyTemplate string            `json:"body_template"`
+	Headers      map[string]string `json:"headers"` // extra request headers; macros allowed in values only
+	// Secret signs requests when set. It is write-only: never in the JSON of a postback
+	// (a request that sets it is decoded into a type of its own).
+	Secret    string    `json:"-"`
+	Enabled   bool      `json:"enabled"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Validate checks a postback's configuration and fills its defaults: kind postback,

@@ -24,6 +24,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/httpserve"
+	"github.com/unmogrowp/unmogrowp/postback"
 )
 
 // Results is what the API reads attribution results and reports from: the analytics
@@ -65,6 +66,15 @@ type Config struct {
 	// so that a cache of apps by key in this process forgets it at once: in `serve`, the
 	// ingestion listener. nil: none to tell.
 	AppCache AppCache
+	// Postbacks are the apps' postbacks and webhooks (POSTBACKS.md); nil: their routes
+	// answer 503.
+	Postbacks unmogrowp.PostbackStore
+	// Outbox is where the deliveries list reads; nil: that route answers 503.
+	Outbox unmogrowp.Outbox
+	// PostbackSender sends test postbacks; nil: a sender with the production settings,
+	// which refuses non-public addresses (give one with AllowPrivate for
+	// POSTBACK_ALLOW_PRIVATE).
+	PostbackSender *postback.Sender
 }
 
 // AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
@@ -87,6 +97,7 @@ type Server struct {
 	handler     http.Handler
 	crossOrigin *http.CrossOriginProtection // refuses cross-site browser requests (session.go)
 	patterns    []string                    // of every route, as registered
+	sender      *postback.Sender            // of test postbacks
 }
 
 // New returns the API listener's handler for cfg.
@@ -95,7 +106,10 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.IngestURL = strings.TrimRight(cfg.IngestURL, "/")
-	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection(), sender: cfg.PostbackSender}
+	if s.sender == nil {
+		s.sender = postback.NewSender(postback.SenderOptions{})
+	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.Handle("GET /health", httpserve.HealthHandler(cfg.Health, cfg.Logger))
 	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
@@ -161,6 +175,14 @@ func (s *Server) routes() []route {
 		{"GET /api/apps/{app_id}/installs", s.app(s.handleInstalls)},
 		{"GET /api/apps/{app_id}/links", s.app(s.handleLinks)},
 		{"POST /api/apps/{app_id}/links", s.app(s.handleCreateLink)},
+		{"GET /api/apps/{app_id}/postbacks", s.app(s.handlePostbacks)},
+		{"POST /api/apps/{app_id}/postbacks", s.app(s.handleCreatePostback)},
+		{"POST /api/apps/{app_id}/postbacks/preview", s.app(s.handlePreviewPostback)},
+		{"GET /api/apps/{app_id}/postbacks/{postback_id}", s.app(s.handlePostback)},
+		{"PATCH /api/apps/{app_id}/postbacks/{postback_id}", s.app(s.handlePatchPostback)},
+		{"DELETE /api/apps/{app_id}/postbacks/{postback_id}", s.app(s.handleDeletePostback)},
+		{"POST /api/apps/{app_id}/postbacks/{postback_id}/test", s.app(s.handleTestPostback)},
+		{"GET /api/apps/{app_id}/postbacks/{postback_id}/deliveries", s.app(s.handleDeliveries)},
 		{"POST /api/attribution/track", s.handleTrack(false)},
 		{"POST /api/attribution/batch", s.handleTrack(true)},
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},
@@ -268,6 +290,20 @@ func queryRange(q url.Values) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
+// queryLimit reads the limit query parameter of a paged list: def when absent, EINVALID
+// unless it is a whole number from 1 to most.
+func queryLimit(q url.Values, def, most int) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		return 0, unmogrowp.Errorf(unmogrowp.EINVALID, "limit must be a whole number from 1 to %d.", most)
+	}
+	return n, nil
+}
+
 func errRangeReversed() error {
 	return unmogrowp.Errorf(unmogrowp.EINVALID, "to must not be before from.")
 }
@@ -292,17 +328,13 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *
 
 func (s *Server) handleInstalls(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	q := r.URL.Query()
-	f := unmogrowp.InstallFilter{AppID: app.ID, Limit: DefaultInstallsLimit, Cursor: q.Get("cursor")}
+	f := unmogrowp.InstallFilter{AppID: app.ID, Cursor: q.Get("cursor")}
 	var err error
 	if f.From, f.To, err = queryRange(q); err != nil {
 		return err
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxInstallsLimit {
-			return unmogrowp.Errorf(unmogrowp.EINVALID, "limit must be a whole number from 1 to %d.", MaxInstallsLimit)
-		}
-		f.Limit = n
+	if f.Limit, err = queryLimit(q, DefaultInstallsLimit, MaxInstallsLimit); err != nil {
+		return err
 	}
 	installs, next, err := s.cfg.Results.Installs(r.Context(), f)
 	if err != nil {

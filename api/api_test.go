@@ -17,6 +17,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/metadata"
+	"github.com/unmogrowp/unmogrowp/postback"
 )
 
 // fixture is the API on a real SQLite metadata store and a real DuckDB store, with two
@@ -25,6 +26,7 @@ type fixture struct {
 	t          *testing.T
 	srv        *httptest.Server
 	store      *duckdb.Store
+	meta       *metadata.DB
 	app, other *unmogrowp.App
 	key, okey  string
 }
@@ -49,7 +51,7 @@ func openStores(t *testing.T) (*metadata.DB, *duckdb.Store) {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	meta, store := openStores(t)
-	f := &fixture{t: t, store: store}
+	f := &fixture{t: t, store: store, meta: meta}
 	for _, a := range []**unmogrowp.App{&f.app, &f.other} {
 		*a = &unmogrowp.App{Name: "Game", Platform: "android", AndroidURL: "https://play.google.com/store/apps/details?id=com.example", Settings: unmogrowp.DefaultAppSettings()}
 		keys, err := meta.CreateApp(context.Background(), *a)
@@ -62,13 +64,18 @@ func newFixture(t *testing.T) *fixture {
 			f.okey = keys.ServerKey
 		}
 	}
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/"})
+	h := api.New(api.Config{
+		Apps: meta, Links: meta, Users: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
+		// Test postbacks go to receivers on loopback.
+		Postbacks: meta, Outbox: meta, PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second}),
+	})
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fixture) do(method, path, key, body string) (int, map[string]any) {
+// raw makes a request with the key and returns the status and the body as received.
+func (f *fixture) raw(method, path, key, body string) (int, []byte) {
 	f.t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -82,12 +89,21 @@ func (f *fixture) do(method, path, key, body string) (int, map[string]any) {
 		f.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+func (f *fixture) do(method, path, key, body string) (int, map[string]any) {
+	f.t.Helper()
+	code, b := f.raw(method, path, key, body)
 	var out map[string]any
 	if err := json.Unmarshal(b, &out); err != nil {
-		f.t.Fatalf("%s %s: %d, body is not a JSON object: %q", method, path, resp.StatusCode, b)
+		f.t.Fatalf("%s %s: %d, body is not a JSON object: %q", method, path, code, b)
 	}
-	return resp.StatusCode, out
+	return code, out
 }
 
 func TestAuthAndTenancy(t *testing.T) {

@@ -65,7 +65,7 @@ func TestRotatedKeyStopsIngestion(t *testing.T) {
 	t.Cleanup(func() { log.Close() })
 	ing := ingest.New(ingest.Config{Log: log, Apps: meta, Registry: prometheus.NewRegistry()})
 	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store,
-		Registry: prometheus.NewRegistry(), AppCache: ing}))
+		Postbacks: meta, Outbox: meta, Registry: prometheus.NewRegistry(), AppCache: ing}))
 	t.Cleanup(srv.Close)
 	a := newTenant(t, srv, "alice@example.com")
 	code, created := request(t, srv, "POST", "/api/apps/"+a.appID+"/keys/rotate", a.token, "")

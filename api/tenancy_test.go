@@ -13,16 +13,16 @@ import (
 	"github.com/unmogrowp/unmogrowp/api"
 )
 
-// tenant is a registered user with one app and one link of it.
+// tenant is a registered user with one app, one link and one postback of it.
 type tenant struct {
-	token, appID, linkID string
+	token, appID, linkID, postbackID string
 }
 
 // tenancyServer is the API on real stores, with users registering through it.
 func tenancyServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
 	meta, store := openStores(t)
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
+	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Postbacks: meta, Outbox: meta, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv
@@ -69,7 +69,12 @@ func newTenant(t *testing.T, srv *httptest.Server, email string) tenant {
 	if code != 201 || linkID == "" {
 		t.Fatalf("create link: %d %v", code, link)
 	}
-	return tenant{token: token, appID: appID, linkID: linkID}
+	code, pb := request(t, srv, "POST", "/api/apps/"+appID+"/postbacks", token, `{"name":"Net","media_source":"net","url_template":"https://net.example/pb"}`)
+	postbackID, _ := pb["id"].(string)
+	if code != 201 || postbackID == "" {
+		t.Fatalf("create postback: %d %v", code, pb)
+	}
+	return tenant{token: token, appID: appID, linkID: linkID, postbackID: postbackID}
 }
 
 // TestTenancy walks every authenticated route with another user's token and the first
@@ -85,21 +90,29 @@ func TestTenancy(t *testing.T) {
 		path, body string
 		want       int // what b gets with a's ids
 	}{
-		"GET /api/apps":                                  {"/api/apps", "", 200},
-		"POST /api/apps":                                 {"/api/apps", `{"name":"B2","platform":"android"}`, 201},
-		"GET /api/apps/{app_id}":                         {"/api/apps/" + a.appID, "", 404},
-		"PATCH /api/apps/{app_id}":                       {"/api/apps/" + a.appID, `{"name":"taken"}`, 404},
-		"DELETE /api/apps/{app_id}":                      {"/api/apps/" + a.appID, "", 404},
-		"POST /api/apps/{app_id}/keys/rotate":            {"/api/apps/" + a.appID + "/keys/rotate", "", 404},
-		"GET /api/apps/{app_id}/attribution/{device_id}": {"/api/apps/" + a.appID + "/attribution/dev1", "", 404},
-		"GET /api/apps/{app_id}/installs":                {"/api/apps/" + a.appID + "/installs", "", 404},
-		"GET /api/apps/{app_id}/links":                   {"/api/apps/" + a.appID + "/links", "", 404},
-		"POST /api/apps/{app_id}/links":                  {"/api/apps/" + a.appID + "/links", `{"media_source":"x"}`, 404},
-		"POST /api/attribution/track":                    {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
-		"POST /api/attribution/batch":                    {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
-		"GET /api/dashboard/stats":                       {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
-		"GET /api/dashboard/charts/{chart_type}":         {"/api/dashboard/charts/installs?app_id=" + a.appID, "", 404},
-		"GET /api/analytics/reports/{report_id}":         {"/api/analytics/reports/media_sources?app_id=" + a.appID, "", 404},
+		"GET /api/apps":                                             {"/api/apps", "", 200},
+		"POST /api/apps":                                            {"/api/apps", `{"name":"B2","platform":"android"}`, 201},
+		"GET /api/apps/{app_id}":                                    {"/api/apps/" + a.appID, "", 404},
+		"PATCH /api/apps/{app_id}":                                  {"/api/apps/" + a.appID, `{"name":"taken"}`, 404},
+		"DELETE /api/apps/{app_id}":                                 {"/api/apps/" + a.appID, "", 404},
+		"POST /api/apps/{app_id}/keys/rotate":                       {"/api/apps/" + a.appID + "/keys/rotate", "", 404},
+		"GET /api/apps/{app_id}/attribution/{device_id}":            {"/api/apps/" + a.appID + "/attribution/dev1", "", 404},
+		"GET /api/apps/{app_id}/installs":                           {"/api/apps/" + a.appID + "/installs", "", 404},
+		"GET /api/apps/{app_id}/links":                              {"/api/apps/" + a.appID + "/links", "", 404},
+		"POST /api/apps/{app_id}/links":                             {"/api/apps/" + a.appID + "/links", `{"media_source":"x"}`, 404},
+		"GET /api/apps/{app_id}/postbacks":                          {"/api/apps/" + a.appID + "/postbacks", "", 404},
+		"POST /api/apps/{app_id}/postbacks":                         {"/api/apps/" + a.appID + "/postbacks", `{"name":"x","media_source":"x","url_template":"https://x.example/"}`, 404},
+		"POST /api/apps/{app_id}/postbacks/preview":                 {"/api/apps/" + a.appID + "/postbacks/preview", `{"name":"x","media_source":"x","url_template":"https://x.example/"}`, 404},
+		"GET /api/apps/{app_id}/postbacks/{postback_id}":            {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID, "", 404},
+		"PATCH /api/apps/{app_id}/postbacks/{postback_id}":          {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID, `{"name":"taken"}`, 404},
+		"DELETE /api/apps/{app_id}/postbacks/{postback_id}":         {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID, "", 404},
+		"POST /api/apps/{app_id}/postbacks/{postback_id}/test":      {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID + "/test", "", 404},
+		"GET /api/apps/{app_id}/postbacks/{postback_id}/deliveries": {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID + "/deliveries", "", 404},
+		"POST /api/attribution/track":                               {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
+		"POST /api/attribution/batch":                               {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
+		"GET /api/dashboard/stats":                                  {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
+		"GET /api/dashboard/charts/{chart_type}":                    {"/api/dashboard/charts/installs?app_id=" + a.appID, "", 404},
+		"GET /api/analytics/reports/{report_id}":                    {"/api/analytics/reports/media_sources?app_id=" + a.appID, "", 404},
 	}
 	for _, pattern := range h.RoutePatterns() {
 		tc, ok := cases[pattern]
@@ -140,5 +153,15 @@ func TestTenancy(t *testing.T) {
 	code, links := request(t, srv, "GET", "/api/apps/"+a.appID+"/links", a.token, "")
 	if l, _ := links["links"].([]any); code != 200 || len(l) != 1 {
 		t.Errorf("alice's links after bob's attempts: %d %v", code, links)
+	}
+	code, pb := request(t, srv, "GET", "/api/apps/"+a.appID+"/postbacks/"+a.postbackID, a.token, "")
+	if code != 200 || pb["name"] != "Net" {
+		t.Errorf("alice's postback after bob's attempts: %d %v", code, pb)
+	}
+	// Bob's own app with alice's postback id: 404 too.
+	for _, m := range []string{"GET", "PATCH", "DELETE"} {
+		if code, body := request(t, srv, m, "/api/apps/"+b.appID+"/postbacks/"+a.postbackID, b.token, `{"name":"taken"}`); code != 404 {
+			t.Errorf("%s alice's postback under bob's app: %d %v, want 404", m, code, body)
+		}
 	}
 }

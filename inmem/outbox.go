@@ -42,7 +42,7 @@ func (o *Outbox) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
 		return err
 	}
 	for i := range ds {
-		if err := validateNewDelivery(&ds[i]); err != nil {
+		if err := ds[i].CheckNew(); err != nil {
 			return err
 		}
 	}
@@ -64,29 +64,13 @@ func (o *Outbox) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
 	return nil
 }
 
-// validateNewDelivery checks what Enqueue requires of a delivery.
-func validateNewDelivery(d *unmogrowp.Delivery) error {
-	for _, f := range []struct{ name, v string }{
-		{"id", d.ID}, {"postback_id", d.PostbackID}, {"app_id", d.AppID}, {"url", d.URL},
-		{"host", d.Host}, {"method", d.Method},
-	} {
-		if f.v == "" {
-			return unmogrowp.Errorf(unmogrowp.EINVALID, "A delivery needs its %s.", f.name)
-		}
-	}
-	if d.Status != "" && d.Status != unmogrowp.DeliveryPending {
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "A new delivery must be pending.")
-	}
-	return nil
-}
-
 // Claim implements unmogrowp.Outbox.
 func (o *Outbox) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if r.Limit <= 0 || r.Lease <= 0 {
-		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "A claim needs a positive limit and lease.")
+	if err := r.Check(); err != nil {
+		return nil, err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -129,11 +113,8 @@ func (o *Outbox) Complete(ctx context.Context, a unmogrowp.Attempt) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	switch {
-	case a.Status != unmogrowp.DeliveryPending && a.Status != unmogrowp.DeliveryDelivered && a.Status != unmogrowp.DeliveryFailed:
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "%q is not a delivery status.", a.Status)
-	case a.Status == unmogrowp.DeliveryPending && a.NextAttemptAt.IsZero():
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "A pending delivery needs its next attempt's time.")
+	if err := a.CheckAttempt(); err != nil {
+		return err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -166,13 +147,8 @@ func (o *Outbox) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogr
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	switch f.Status {
-	case "", unmogrowp.DeliveryPending, unmogrowp.DeliveryDelivered, unmogrowp.DeliveryFailed:
-	default:
-		return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "status must be pending, delivered or failed.")
-	}
-	if f.AppID == "" || f.PostbackID == "" {
-		return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "Listing deliveries needs an app and a postback.")
+	if err := unmogrowp.CheckDeliveryFilter(f); err != nil {
+		return nil, "", err
 	}
 	var after *unmogrowp.Delivery
 	if f.Cursor != "" {

@@ -18,6 +18,10 @@ type dialect struct {
 	// where writers run concurrently, "" where the transaction holds the database's one
 	// write lock from BEGIN (SQLite).
 	forUpdate string
+	// skipLocked ends the query of the rows an outbox claim takes: " FOR UPDATE SKIP
+	// LOCKED" where claims run concurrently, so that each passes the rows another holds
+	// by; "" in SQLite, which runs one write at a time.
+	skipLocked string
 	// migrations holds the engine's migrations/*.sql (package migrate).
 	migrations fs.FS
 	// bigint is the type of a 64-bit integer column.

@@ -18,6 +18,7 @@ import (
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/metadatatest"
+	"github.com/unmogrowp/unmogrowp/postbacktest"
 	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
@@ -102,6 +103,12 @@ func TestConformance(t *testing.T) {
 		})
 		t.Run("UserStore", func(t *testing.T) {
 			metadatatest.RunUserStore(t, func(t *testing.T) unmogrowp.UserStore { return open(t) })
+		})
+		t.Run("PostbackStore", func(t *testing.T) {
+			metadatatest.RunPostbackStore(t, func(t *testing.T) metadatatest.PostbackStoreWithApps { return open(t) })
+		})
+		t.Run("Outbox", func(t *testing.T) {
+			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
 		})
 	})
 }
@@ -423,6 +430,7 @@ func wantForeignKeys(t *testing.T, db *DB, e engine) {
 	want := []string{
 		"apps.owner_id->users.id SET NULL",
 		"links.app_id->apps.id CASCADE",
+		"postbacks.app_id->apps.id CASCADE",
 		"sessions.user_id->users.id CASCADE",
 	}
 	if got := queryStrings(t, db, e.foreignKeys); !slices.Equal(got, want) {

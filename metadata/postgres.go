@@ -29,6 +29,7 @@ var postgresDialect = dialect{
 	name:       "postgres",
 	numbered:   true,
 	forUpdate:  " FOR UPDATE",
+	skipLocked: " FOR UPDATE SKIP LOCKED",
 	migrations: must(fs.Sub(postgresFiles, "postgres")),
 	bigint:     "BIGINT",
 	broke:      postgresBroke,

@@ -34,3 +34,17 @@ func (s *Dedup) FreshLen() int {
 	}
 	return n
 }
+
+// WaitFlush waits for the flush that is running, if any, and lets the store drop the
+// claims it covers, as the next Claim would.
+func (s *Store) WaitFlush() {
+	s.mu.Lock()
+	ch := s.flushing
+	s.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
+	s.mu.Lock()
+	s.freshTurn()
+	s.mu.Unlock()
+}

@@ -42,6 +42,8 @@ type metadataStore interface {
 	unmogrowp.AppStore
 	unmogrowp.LinkStore
 	unmogrowp.UserStore
+	unmogrowp.PostbackStore
+	unmogrowp.Outbox
 	Ping(ctx context.Context) error
 	Close() error
 }

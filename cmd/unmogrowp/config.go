@@ -66,6 +66,10 @@ type Config struct {
 	GoogleClientSecret string
 	GoogleIssuerURL    string
 	GoogleRedirectURL  string
+
+	// PostbackAllowPrivate lets postbacks reach loopback, private and link-local
+	// addresses (POSTBACK_ALLOW_PRIVATE): for tests and closed networks.
+	PostbackAllowPrivate bool
 }
 
 // setting is one configuration value: its environment variable, flag, default and parser.
@@ -253,6 +257,16 @@ var settings = []setting{
 				return fmt.Errorf("must be an http or https URL such as https://dash.example.com/api/auth/google/callback")
 			}
 			c.GoogleRedirectURL = v
+			return nil
+		}},
+	{env: "POSTBACK_ALLOW_PRIVATE", flag: "postback-allow-private", def: "false",
+		help: "let postbacks and webhooks reach loopback, private, link-local and unspecified addresses (true or false; keep false where tenants are not trusted)",
+		apply: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("must be true or false")
+			}
+			c.PostbackAllowPrivate = b
 			return nil
 		}},
 }

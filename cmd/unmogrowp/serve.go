@@ -20,6 +20,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/pipeline"
+	"github.com/unmogrowp/unmogrowp/postback"
 	"github.com/unmogrowp/unmogrowp/wal"
 	"github.com/unmogrowp/unmogrowp/web"
 )
@@ -221,6 +222,8 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
+		Postbacks: b.meta, Outbox: b.meta,
+		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
 	})
 }
 

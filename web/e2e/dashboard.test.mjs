@@ -13,12 +13,18 @@
 // the server, each under its field in the form's words), creates a tracking link, opens the overview, then sends a click on the link with an
 // Android user agent and events through the ingestion API, and waits for the live overview
 // to show them without a reload: KPI tiles and the installs chart. It then checks the
-// reports, the links and the installs pages, and saves screenshots of each at 1280 px and
-// 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots). Throughout, the page runs under
+// reports, the links and the installs pages; creates a postback (the server refusing an
+// unknown macro under its field, the live preview escaping the sample campaign "a b&c"),
+// sends a test postback to a receiver on loopback that checks its signature, and opens its
+// delivery log, at 1280 px and again at 390 px; and saves screenshots of each page at
+// 1280 px and 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots). The server must run
+// with POSTBACK_ALLOW_PRIVATE=true, for the receiver on loopback. Throughout, the page runs under
 // the dashboard's Content-Security-Policy and must report no violation of it, and the
 // session lives in an HttpOnly cookie: never in localStorage or anywhere a script reads.
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -88,6 +94,47 @@ async function waitKPI(page, id, want) {
 	).catch(async (e) => {
 		throw new Error(`${id} shows ${await kpi(page, id)}, want ${want}: ${e.message}`);
 	});
+}
+
+/** An HTTP receiver of postbacks on loopback: it records each request and answers 200. */
+async function startReceiver() {
+	const got = [];
+	const server = createServer((req, res) => {
+		const chunks = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => {
+			got.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks) });
+			res.writeHead(200).end('ok');
+		});
+	});
+	await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+	return { url: `http://127.0.0.1:${server.address().port}`, got, close: () => server.close() };
+}
+
+/** Checks a received postback's signature: HMAC-SHA256(secret, "<timestamp>.<body>"). */
+function verifySignature(req, secret) {
+	const ts = req.headers['x-unmogrowp-timestamp'];
+	assert.match(ts ?? '', /^\d+$/, 'the postback carries X-UnMoGrowP-Timestamp');
+	const want = 'sha256=' + createHmac('sha256', secret).update(`${ts}.`).update(req.body).digest('hex');
+	assert.equal(req.headers['x-unmogrowp-signature'], want, 'the signature verifies with the secret');
+	assert.match(req.headers['x-unmogrowp-delivery-id'] ?? '', /^[0-9a-f]{32}$/, 'the postback carries its delivery id');
+}
+
+/** Sends a test postback from the row of the postback and checks what the page and the receiver saw. */
+async function sendTestPostback(page, receiver, secret) {
+	const before = receiver.got.length;
+	const row = page.getByTestId('postback-row').first();
+	await row.getByTestId('send-test').click();
+	const result = row.getByTestId('test-result');
+	await result.waitFor();
+	assert.equal(await result.getAttribute('data-result'), 'delivered', `test result: ${await result.textContent()}`);
+	assert.match((await result.textContent()) ?? '', /HTTP 200/);
+	assert.equal(receiver.got.length, before + 1, 'the receiver got one request');
+	const req = receiver.got[before];
+	assert.equal(req.method, 'GET');
+	assert.match(req.url, /^\/pb\?c=a%20b%26c&clk=sample-click-id$/, `received ${req.url}`);
+	assert.ok(((await row.getByTestId('test-url').textContent()) ?? '').endsWith(req.url), 'the page shows the URL sent');
+	verifySignature(req, secret);
 }
 
 async function shot(page, name) {
@@ -406,6 +453,70 @@ try {
 	assert.equal(await page.getByTestId('install-row').count(), 5);
 	step('installs list shows the decisions');
 
+	// Postbacks: an unknown macro is refused under its field; the live preview shows the
+	// sample campaign escaped; a test postback reaches a receiver on loopback, signed; the
+	// delivery log renders.
+	const receiver = await startReceiver();
+	const pbSecret = 'e2e-postback-secret';
+	await page.getByRole('link', { name: 'Postbacks' }).first().click();
+	await page.getByText('No postbacks yet').waitFor();
+	const pbForm = page.getByTestId('postback-form');
+	await pbForm.getByLabel('Name').fill('Facebook installs');
+	await pbForm.getByLabel('Media source').fill('facebook_ads');
+	await pbForm.getByLabel('URL template').fill(`${receiver.url}/pb?c={campain}`);
+	await page.getByTestId('preview-error').filter({ hasText: 'url_template: unknown macro {campain}' }).waitFor();
+	await pbForm.getByLabel('Signing secret').fill(pbSecret);
+	await page.getByRole('button', { name: 'Create postback' }).click();
+	await pbForm.getByTestId('field-error').filter({ hasText: 'URL template: unknown macro {campain}' }).waitFor();
+	assert.equal(await pbForm.getByLabel('URL template').getAttribute('aria-invalid'), 'true');
+	await pbForm.getByLabel('URL template').fill(`${receiver.url}/pb?c={campaign}&clk={click_id}`);
+	await page.getByTestId('preview-url').filter({ hasText: `${receiver.url}/pb?c=a%20b%26c&clk=sample-click-id` }).waitFor();
+	await shot(page, 'postback-form-1280');
+	await page.getByRole('button', { name: 'Create postback' }).click();
+	const pbRow = page.getByTestId('postback-row').first();
+	await pbRow.getByText('Facebook installs').waitFor();
+	assert.equal(await page.getByTestId('postback-form').count(), 0, 'the form closes once the postback is created');
+	assert.match((await pbRow.textContent()) ?? '', /Enabled/);
+	assert.match((await pbRow.textContent()) ?? '', /Signed/);
+	assert.ok(!((await page.content()).includes(pbSecret)), 'the page never shows the secret');
+	await sendTestPostback(page, receiver, pbSecret);
+	await pbRow.getByTestId('show-deliveries').click();
+	const deliveriesList = page.getByTestId('deliveries-list');
+	await deliveriesList.getByText('Deliveries of Facebook installs').waitFor();
+	await settled(page);
+	assert.ok((await deliveriesList.getByTestId('delivery-row').count()) > 0 || (await deliveriesList.getByText('No deliveries').count()) === 1, 'the delivery log shows rows or says there are none');
+	await deliveriesList.getByTestId('delivery-status-filter').selectOption('failed');
+	await settled(page);
+	await shot(page, 'postback-log-1280');
+	// Disable it, then edit its name: the secret stays.
+	await pbRow.getByTestId('toggle-postback').click();
+	await pbRow.getByTestId('postback-state').filter({ hasText: 'Disabled' }).waitFor();
+	await pbRow.getByTestId('edit-postback').click();
+	await pbForm.getByLabel('Name').fill('Facebook (all installs)');
+	await page.getByTestId('preview-url').filter({ hasText: 'c=a%20b%26c' }).waitFor();
+	await page.getByRole('button', { name: 'Save postback' }).click();
+	await pbRow.getByText('Facebook (all installs)').waitFor();
+	assert.match((await pbRow.textContent()) ?? '', /Signed/);
+	step('postback created, previewed, tested against a receiver on loopback, disabled and renamed');
+
+	// The same at a phone's width: the preview while editing, a test, the delivery log.
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.goto(`${apiURL}/apps/${appID}/postbacks`);
+	await page.getByTestId('postback-row').first().waitFor();
+	await page.getByTestId('postback-row').first().getByTestId('edit-postback').click();
+	await page.getByTestId('preview-url').filter({ hasText: 'c=a%20b%26c' }).waitFor();
+	await page.getByTestId('postback-form').getByRole('button', { name: 'Cancel' }).click();
+	await sendTestPostback(page, receiver, pbSecret);
+	await page.getByTestId('postback-row').first().getByTestId('show-deliveries').click();
+	await page.getByTestId('deliveries-list').getByText('Deliveries of').waitFor();
+	await settled(page);
+	await shot(page, 'postbacks-test-390');
+	const pbOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(pbOverflow <= 0, `the postbacks page scrolls sideways by ${pbOverflow} px at 390 px`);
+	await page.setViewportSize({ width: 1280, height: 900 });
+	receiver.close();
+	step('postbacks page works at 390 px');
+
 	// Screenshots of each page at desktop and phone widths.
 	const pages = [
 		['apps', '/apps'],
@@ -413,6 +524,7 @@ try {
 		['reports', `/apps/${appID}/reports`],
 		['links', `/apps/${appID}/links`],
 		['installs', `/apps/${appID}/installs`],
+		['postbacks', `/apps/${appID}/postbacks`],
 		['settings', `/apps/${appID}/settings`]
 	];
 	for (const [width, height] of [

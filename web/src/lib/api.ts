@@ -201,6 +201,73 @@ export interface FraudRow {
 	count: number;
 }
 
+export type PostbackKind = 'postback' | 'webhook';
+export type Trigger = 'install' | 'reinstall' | 'reattribution' | 'event' | 'rejected_install';
+export const TRIGGERS: Trigger[] = ['install', 'reinstall', 'reattribution', 'event', 'rejected_install'];
+
+/** What a caller sets on a postback (POSTBACKS.md); the secret is write-only. */
+export interface PostbackFields {
+	name: string;
+	kind: PostbackKind;
+	media_source: string;
+	send_all: boolean;
+	triggers: Trigger[];
+	event_types: string[];
+	method: 'GET' | 'POST';
+	url_template: string;
+	body_template: string;
+	headers: Record<string, string>;
+	secret?: string;
+	enabled: boolean;
+}
+
+/** A postback as the API shows it: without its secret, with whether it has one. */
+export interface Postback extends Omit<PostbackFields, 'secret'> {
+	id: string;
+	has_secret: boolean;
+	created_at: string;
+}
+
+/** The request a postback makes for a sample activity: expanded, before signing. */
+export interface PostbackRequest {
+	activity_kind: Trigger;
+	delivery_id: string;
+	method: string;
+	url: string;
+	headers: Record<string, string>;
+	body: string;
+}
+
+/** What one test postback came to. */
+export interface PostbackTestResult {
+	result: 'delivered' | 'retry' | 'failed' | 'refused';
+	delivered: boolean;
+	last_status: number;
+	last_error: string;
+	request: PostbackRequest;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One delivery of the delivery log. */
+export interface Delivery {
+	id: string;
+	activity_kind: Trigger;
+	status: DeliveryStatus;
+	url: string;
+	attempts: number;
+	last_status: number;
+	last_error: string;
+	created_at: string;
+	next_attempt_at: string | null;
+	delivered_at: string | null;
+}
+
+export interface DeliveriesPage {
+	deliveries: Delivery[];
+	next_cursor: string;
+}
+
 /** The time range of a report: RFC 3339 times, [from, to). */
 export interface Range {
 	from: string;
@@ -284,6 +351,33 @@ export const api = {
 		(await request<{ links: Link[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/links`)).links ?? [],
 	createLink: (appID: string, link: LinkFields) =>
 		request<Link>('POST', `/api/apps/${encodeURIComponent(appID)}/links`, link),
+
+	postbacks: async (appID: string) =>
+		(await request<{ postbacks: Postback[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/postbacks`)).postbacks ?? [],
+	createPostback: (appID: string, p: PostbackFields) =>
+		request<Postback>('POST', `/api/apps/${encodeURIComponent(appID)}/postbacks`, p),
+	updatePostback: (appID: string, id: string, p: Partial<PostbackFields>) =>
+		request<Postback>('PATCH', `/api/apps/${encodeURIComponent(appID)}/postbacks/${encodeURIComponent(id)}`, p),
+	deletePostback: (appID: string, id: string) =>
+		request<void>('DELETE', `/api/apps/${encodeURIComponent(appID)}/postbacks/${encodeURIComponent(id)}`),
+	previewPostback: (appID: string, p: Partial<PostbackFields>, activityKind?: Trigger) =>
+		request<PostbackRequest>('POST', `/api/apps/${encodeURIComponent(appID)}/postbacks/preview`, p, {
+			activity_kind: activityKind
+		}),
+	testPostback: (appID: string, id: string, activityKind?: Trigger) =>
+		request<PostbackTestResult>(
+			'POST',
+			`/api/apps/${encodeURIComponent(appID)}/postbacks/${encodeURIComponent(id)}/test`,
+			undefined,
+			{ activity_kind: activityKind }
+		),
+	deliveries: (appID: string, id: string, limit: number, status?: DeliveryStatus | '', cursor?: string) =>
+		request<DeliveriesPage>(
+			'GET',
+			`/api/apps/${encodeURIComponent(appID)}/postbacks/${encodeURIComponent(id)}/deliveries`,
+			undefined,
+			{ limit, status, cursor }
+		),
 
 	installs: (appID: string, limit: number, cursor?: string) =>
 		request<InstallsPage>('GET', `/api/apps/${encodeURIComponent(appID)}/installs`, undefined, { limit, cursor }),

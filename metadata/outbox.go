@@ -1,0 +1,326 @@
+package metadata
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	unmogrowp "github.com/unmogrowp/unmogrowp"
+)
+
+var _ unmogrowp.Outbox = (*DB)(nil)
+
+// deliveryColumns are the columns scanDelivery reads, in its order.
+const deliveryColumns = `id, postback_id, app_id, activity_kind, status, url, host, method,
+	headers, body, attempts, last_status, last_error, created_at, next_attempt_at, delivered_at,
+	lease_token`
+
+// enqueueChunk is how many deliveries one INSERT statement of Enqueue takes: 12 values
+// each, far below either engine's limit on a statement's parameters.
+const enqueueChunk = 200
+
+// claimScan is how many due deliveries per delivery asked for a Claim with a per-host cap
+// looks at: when the earliest due are all of a few hosts, it still finds others' among
+// the next ones. A caller that holds a host's limit names it in ClaimRequest.Except, so
+// that host's backlog is skipped in the index, not counted here.
+const claimScan = 8
+
+// Enqueue implements unmogrowp.Outbox: INSERT ... ON CONFLICT (id) DO NOTHING, in one
+// transaction.
+func (db *DB) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i := range ds {
+		if err := ds[i].CheckNew(); err != nil {
+			return err
+		}
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	seen := make(map[string]bool, len(ds))
+	now := time.Now()
+	args := make([]any, 0, 12*min(len(ds), enqueueChunk))
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.fail("enqueue deliveries", err)
+	}
+	defer tx.Rollback()
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		q := `INSERT INTO postback_deliveries (id, app_id, postback_id, activity_kind, status, url,
+			host, method, headers, body, created_at, next_attempt_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?),`, n), ",") +
+			` ON CONFLICT (id) DO NOTHING`
+		_, err := tx.ExecContext(ctx, db.q(q), args...)
+		args, n = args[:0], 0
+		return err
+	}
+	for i := range ds {
+		d := &ds[i]
+		if seen[d.ID] { // the first of two equal ids in one call wins
+			continue
+		}
+		seen[d.ID] = true
+		headers := ""
+		if len(d.Headers) > 0 {
+			b, err := json.Marshal(d.Headers)
+			if err != nil {
+				return fmt.Errorf("enqueue deliveries: %w", err)
+			}
+			headers = string(b)
+		}
+		var body []byte // NULL when empty
+		if len(d.Body) > 0 {
+			body = d.Body
+		}
+		created, next := d.CreatedAt, d.NextAttemptAt
+		if created.IsZero() {
+			created = now
+		}
+		if next.IsZero() {
+			next = now
+		}
+		args = append(args, d.ID, d.AppID, d.PostbackID, d.ActivityKind, d.URL, d.Host, d.Method,
+			headers, body, created.UnixMicro(), next.UnixMicro())
+		if n++; n == enqueueChunk {
+			if err := flush(); err != nil {
+				return db.fail("enqueue deliveries", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return db.fail("enqueue deliveries", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return db.fail("enqueue deliveries", err)
+	}
+	return nil
+}
+
+// Claim implements unmogrowp.Outbox in one statement: an UPDATE ... RETURNING of the
+// deliveries a query picks. In PostgreSQL the query locks the rows it looks at with FOR
+// UPDATE SKIP LOCKED, so that concurrent claims (of any process) pass each other's rows
+// by, and a row another claim leased since the statement began is checked again, and left,
+// once its lock is released; SQLite runs one write at a time.
+func (db *DB) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := r.Check(); err != nil {
+		return nil, err
+	}
+	token, err := leaseToken()
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	perHost, scan := r.Limit, r.Limit
+	if r.PerHost > 0 && r.PerHost < r.Limit {
+		perHost, scan = r.PerHost, r.Limit*claimScan
+	}
+	now := r.Now.UnixMicro()
+	args := []any{now, now}
+	except := ""
+	for _, h := range r.Except {
+		if db.d.storable(h) {
+			except += "?,"
+			args = append(args, h)
+		}
+	}
+	if except != "" {
+		except = ` AND host NOT IN (` + strings.TrimSuffix(except, ",") + `)`
+	}
+	args = append(args, scan, perHost, r.Limit, r.Now.Add(r.Lease).UnixMicro(), token)
+	q := `WITH due AS (
+			SELECT id, host, next_attempt_at, created_at FROM postback_deliveries
+			WHERE status = 'pending' AND next_attempt_at <= ? AND (leased = FALSE OR lease_until <= ?)` + except + `
+			ORDER BY next_attempt_at, created_at, id LIMIT ?` + db.d.skipLocked + `
+		), ranked AS (
+			SELECT id, next_attempt_at, created_at,
+				ROW_NUMBER() OVER (PARTITION BY host ORDER BY next_attempt_at, created_at, id) AS n
+			FROM due
+		), picked AS (
+			SELECT id FROM ranked WHERE n <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?
+		)
+		UPDATE postback_deliveries SET leased = TRUE, lease_until = ?, lease_token = ?
+		WHERE id IN (SELECT id FROM picked)
+		RETURNING ` + deliveryColumns
+	rows, err := db.write.QueryContext(ctx, db.q(q), args...)
+	if err != nil {
+		return nil, db.fail("claim deliveries", err)
+	}
+	ds, err := collect(db, rows, "claim deliveries", scanDelivery)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]unmogrowp.Delivery, len(ds))
+	for i, d := range ds {
+		out[i] = *d
+	}
+	slices.SortFunc(out, func(a, b unmogrowp.Delivery) int {
+		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// leaseToken returns a new random lease token: one claim's, never another's.
+func leaseToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("lease token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// Complete implements unmogrowp.Outbox in one UPDATE that matches the delivery only while
+// the attempt's claim holds it.
+func (db *DB) Complete(ctx context.Context, a unmogrowp.Attempt) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := a.CheckAttempt(); err != nil {
+		return err
+	}
+	if !db.d.storable(a.ID) {
+		return errDeliveryNotFound()
+	}
+	set, at := "", int64(0)
+	switch a.Status {
+	case unmogrowp.DeliveryPending:
+		set, at = `, next_attempt_at = ?`, a.NextAttemptAt.UnixMicro()
+	case unmogrowp.DeliveryDelivered:
+		set, at = `, delivered_at = ?`, a.At.UnixMicro()
+	}
+	args := []any{a.Status, a.HTTPStatus, a.Error}
+	if set != "" {
+		args = append(args, at)
+	}
+	args = append(args, a.ID, a.LeaseToken)
+	res, err := db.write.ExecContext(ctx, db.q(`UPDATE postback_deliveries SET attempts = attempts + 1,
+		status = ?, last_status = ?, last_error = ?`+set+`, leased = FALSE
+		WHERE id = ? AND leased = TRUE AND lease_token = ?`), args...)
+	if err != nil {
+		return db.fail("complete delivery", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return db.fail("complete delivery", err)
+	} else if n == 1 {
+		return nil
+	}
+	var one int
+	err = db.read.QueryRowContext(ctx, db.q(`SELECT 1 FROM postback_deliveries WHERE id = ?`), a.ID).Scan(&one)
+	switch {
+	case err == sql.ErrNoRows:
+		return errDeliveryNotFound()
+	case err != nil:
+		return db.fail("complete delivery", err)
+	}
+	return unmogrowp.Errorf(unmogrowp.ECONFLICT, "The delivery's lease is not this attempt's.")
+}
+
+// List implements unmogrowp.Outbox. Its cursor is the last delivery's creation time in
+// unix microseconds and its id.
+func (db *DB) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogrowp.Delivery, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	if err := unmogrowp.CheckDeliveryFilter(f); err != nil {
+		return nil, "", err
+	}
+	q := `SELECT ` + deliveryColumns + ` FROM postback_deliveries WHERE app_id = ? AND postback_id = ?`
+	args := []any{f.AppID, f.PostbackID}
+	if f.Cursor != "" {
+		micros, id, ok := strings.Cut(f.Cursor, ".")
+		n, err := strconv.ParseInt(micros, 10, 64)
+		if !ok || err != nil || id == "" || !db.d.storable(id) {
+			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not valid.")
+		}
+		q += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
+		args = append(args, n, n, id)
+	}
+	if !db.d.storable(f.AppID) || !db.d.storable(f.PostbackID) {
+		return []unmogrowp.Delivery{}, "", nil
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if !f.From.IsZero() {
+		q += ` AND created_at >= ?`
+		args = append(args, f.From.UnixMicro())
+	}
+	if !f.To.IsZero() {
+		q += ` AND created_at < ?`
+		args = append(args, f.To.UnixMicro())
+	}
+	q += ` ORDER BY created_at DESC, id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit+1) // one more tells whether there is a next page
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(q), args...)
+	if err != nil {
+		return nil, "", db.fail("list deliveries", err)
+	}
+	ds, err := collect(db, rows, "list deliveries", scanDelivery)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if f.Limit > 0 && len(ds) > f.Limit {
+		ds = ds[:f.Limit]
+		last := ds[len(ds)-1]
+		next = strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "." + last.ID
+	}
+	out := make([]unmogrowp.Delivery, len(ds))
+	for i, d := range ds {
+		out[i] = *d
+		out[i].LeaseToken = ""
+	}
+	return out, next, nil
+}
+
+// scanDelivery reads the deliveryColumns of one row.
+func scanDelivery(row scanner) (*unmogrowp.Delivery, error) {
+	var (
+		d                          unmogrowp.Delivery
+		headers                    string
+		body                       []byte
+		created, next, deliveredAt int64
+	)
+	if err := row.Scan(&d.ID, &d.PostbackID, &d.AppID, &d.ActivityKind, &d.Status, &d.URL, &d.Host,
+		&d.Method, &headers, &body, &d.Attempts, &d.LastStatus, &d.LastError, &created, &next,
+		&deliveredAt, &d.LeaseToken); err != nil {
+		return nil, err
+	}
+	if headers != "" {
+		if err := json.Unmarshal([]byte(headers), &d.Headers); err != nil {
+			return nil, fmt.Errorf("delivery %s: decode headers: %w", d.ID, err)
+		}
+	}
+	if len(body) > 0 {
+		d.Body = body
+	}
+	d.CreatedAt = time.UnixMicro(created).UTC()
+	d.NextAttemptAt = time.UnixMicro(next).UTC()
+	if deliveredAt != 0 {
+		d.DeliveredAt = time.UnixMicro(deliveredAt).UTC()
+	}
+	return &d, nil
+}
+
+func errDeliveryNotFound() error {
+	return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such delivery.")
+}

@@ -1,1 +1,0 @@
-import{P as e,X as t,Z as n,et as r,rt as i}from"./BTz-7deW.js";var a=Symbol(`current app`),o=class{#e=n(null);get app(){return e(this.#e)}set app(e){t(this.#e,e,!0)}get currency(){return this.app?.settings.reporting_currency||`USD`}};function s(e){i(a,e)}function c(){return r(a)}export{c as n,s as r,o as t};

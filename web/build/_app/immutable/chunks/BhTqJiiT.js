@@ -1,1 +1,0 @@
-import{at as e}from"./BTz-7deW.js";e();

@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{B as e,E as t,O as n,T as r,q as i}from"./BTz-7deW.js";var a=n(`<span class="badge bg-zinc-100 text-zinc-700 ring-1 ring-zinc-200 ring-inset"> </span>`);function o(n,o){let s={ios:`iOS`,android:`Android`,web:`Web`,other:`Other`};var c=a(),l=i(c,!0);e(()=>r(l,s[o.platform]??o.platform)),t(n,c)}export{o as t};

@@ -1,0 +1,1 @@
+import{ot as e}from"./CNVwq_Ow.js";e();

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{D as e,E as t,K as n,S as r,ct as i}from"../chunks/BTz-7deW.js";var a=i({prerender:()=>!1,ssr:()=>!1,trailingSlash:()=>o}),o=`never`;function s(i,a){var o=e(),s=n(o);r(s,()=>a.children),t(i,o)}export{s as component,a as universal};

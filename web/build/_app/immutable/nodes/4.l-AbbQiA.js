@@ -1,1 +1,0 @@
-import{ct as e}from"../chunks/BTz-7deW.js";import{r as t}from"../chunks/Dt-HX3Vu.js";import{t as n}from"../chunks/YpzO-8Ea.js";function r(e,n){throw new t(e,n.toString())}var i=e({load:()=>a});function a(){r(307,n.signedIn?`/apps`:`/login`)}export{i as universal};
