@@ -22,16 +22,17 @@ type PostbackStoreWithApps interface {
 }
 
 // RunPostbackStore runs the conformance suite of unmogrowp.PostbackStore. open must return
-// a fresh, empty store each time it is called, and close it when t ends.
+// a fresh, empty store, isolated from the others (the subtests run in parallel), each time
+// it is called, and close it when t ends.
 func RunPostbackStore(t *testing.T, open func(t *testing.T) PostbackStoreWithApps) {
-	t.Run("CreateAndGet", func(t *testing.T) { testPostbackCreateAndGet(t, open(t)) })
-	t.Run("CreateInvalid", func(t *testing.T) { testPostbackCreateInvalid(t, open(t)) })
-	t.Run("Tenancy", func(t *testing.T) { testPostbackTenancy(t, open(t)) })
-	t.Run("ListOrder", func(t *testing.T) { testPostbackList(t, open(t)) })
-	t.Run("Update", func(t *testing.T) { testPostbackUpdate(t, open(t)) })
-	t.Run("Delete", func(t *testing.T) { testPostbackDelete(t, open(t)) })
-	t.Run("DeleteAppDeletesPostbacks", func(t *testing.T) { testPostbackDeleteApp(t, open(t)) })
-	t.Run("ConcurrentUpdate", func(t *testing.T) { testPostbackConcurrentUpdate(t, open(t)) })
+	t.Run("CreateAndGet", func(t *testing.T) { t.Parallel(); testPostbackCreateAndGet(t, open(t)) })
+	t.Run("CreateInvalid", func(t *testing.T) { t.Parallel(); testPostbackCreateInvalid(t, open(t)) })
+	t.Run("Tenancy", func(t *testing.T) { t.Parallel(); testPostbackTenancy(t, open(t)) })
+	t.Run("ListOrder", func(t *testing.T) { t.Parallel(); testPostbackList(t, open(t)) })
+	t.Run("Update", func(t *testing.T) { t.Parallel(); testPostbackUpdate(t, open(t)) })
+	t.Run("Delete", func(t *testing.T) { t.Parallel(); testPostbackDelete(t, open(t)) })
+	t.Run("DeleteAppDeletesPostbacks", func(t *testing.T) { t.Parallel(); testPostbackDeleteApp(t, open(t)) })
+	t.Run("ConcurrentUpdate", func(t *testing.T) { t.Parallel(); testPostbackConcurrentUpdate(t, open(t)) })
 }
 
 // fullPostback returns a POST postback of the app with every field set.

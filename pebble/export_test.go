@@ -37,7 +37,7 @@ func (s *Dedup) FreshLen() int {
 
 // WaitFlush waits for the flush that is running, if any, and lets the store drop the
 // claims it covers, as the next Claim would.
-func (s *Store) WaitFlush() {
+func (s *Dedup) WaitFlush() {
 	s.mu.Lock()
 	ch := s.flushing
 	s.mu.Unlock()
