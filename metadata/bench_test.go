@@ -3,7 +3,7 @@ package metadata
 import (
 	"testing"
 
-	"github.com/unmogrowp/unmogrowp/metadatatest"
+	"github.com/unmogrowp/unmogrowp/internal/metadatatest"
 )
 
 // benchEachEngine runs f in a sub-benchmark for each engine that the benchmark can have,

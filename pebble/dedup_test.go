@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/deduptest"
+	"github.com/unmogrowp/unmogrowp/internal/deduptest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/pebble"
-	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

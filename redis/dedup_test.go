@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/deduptest"
+	"github.com/unmogrowp/unmogrowp/internal/deduptest"
 	"github.com/unmogrowp/unmogrowp/pebble"
 )
 

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // binPath is the unmogrowp binary built once for the end-to-end tests.

@@ -25,8 +25,8 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
-	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // split is the split deployment on loopback: two `ingestion`, two `consumer` and one `api`

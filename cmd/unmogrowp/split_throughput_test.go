@@ -22,7 +22,7 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
 	"github.com/unmogrowp/unmogrowp/internal/loadgen"
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // throughputEnv is the environment variable that turns TestSplitThroughput on.

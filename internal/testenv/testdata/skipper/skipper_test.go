@@ -5,7 +5,7 @@ package skipper
 import (
 	"testing"
 
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

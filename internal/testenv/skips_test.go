@@ -24,8 +24,8 @@ func TestSkipSummary(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	const want = "SKIPPED ./testenv/testdata/skipper: 2 tests: " + PostgresEnv + " is not set (to enable: apt-get install postgresql, then set " + PostgresEnv + ")\n" +
-		"SKIPPED ./testenv/testdata/skipper: 1 test: no browser\n"
+	const want = "SKIPPED ./internal/testenv/testdata/skipper: 2 tests: " + PostgresEnv + " is not set (to enable: apt-get install postgresql, then set " + PostgresEnv + ")\n" +
+		"SKIPPED ./internal/testenv/testdata/skipper: 1 test: no browser\n"
 	goTest := func(env []string, stderr *os.File) (string, error) {
 		cmd := exec.Command("go", "test", "-count=1", "./testdata/skipper")
 		cmd.Env = env
@@ -41,7 +41,7 @@ func TestSkipSummary(t *testing.T) {
 
 	t.Run("Pipe", func(t *testing.T) {
 		out, err := goTest(env, nil)
-		if err != nil || !strings.Contains(out, want) || !strings.Contains(out, "ok  \tgithub.com/unmogrowp/unmogrowp/testenv/testdata/skipper") {
+		if err != nil || !strings.Contains(out, want) || !strings.Contains(out, "ok  \tgithub.com/unmogrowp/unmogrowp/internal/testenv/testdata/skipper") {
 			t.Fatalf("go test: %v; output:\n%s\nwant it to pass and to contain:\n%s", err, out, want)
 		}
 	})
@@ -52,7 +52,7 @@ func TestSkipSummary(t *testing.T) {
 		}
 		defer f.Close()
 		out, err := goTest(env, f)
-		if err != nil || !strings.Contains(out, want) || !strings.Contains(out, "ok  \tgithub.com/unmogrowp/unmogrowp/testenv/testdata/skipper") {
+		if err != nil || !strings.Contains(out, want) || !strings.Contains(out, "ok  \tgithub.com/unmogrowp/unmogrowp/internal/testenv/testdata/skipper") {
 			t.Fatalf("go test: %v; output:\n%s\nwant it to pass and to contain:\n%s", err, out, want)
 		}
 	})
