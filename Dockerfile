@@ -1,5 +1,5 @@
 # The unmogrowp binary in an image: every command (serve, ingestion, consumer, api, apps,
-# links, loadgen) is `docker run IMAGE <command>`. docs/compose.yaml builds it for the split
+# links) is `docker run IMAGE <command>`. docs/compose.yaml builds it for the split
 # deployment; docs/deploy.md explains it.
 #
 #   docker build -t unmogrowp .

@@ -75,7 +75,7 @@ type Claim struct {
 }
 
 // Deduplicator remembers which event ids each app has sent within the dedup window. It is
-// part of the hot state; implementations: package dedup (embedded) and package redis.
+// part of the hot state; implementations: package pebble (embedded) and package redis.
 type Deduplicator interface {
 	// Claim reports, for each claim, whether its record is the first one that carried its
 	// (AppID, EventID) within DedupWindow. A record read again after a crash (same

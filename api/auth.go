@@ -16,7 +16,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/httpserve"
-	"github.com/unmogrowp/unmogrowp/password"
+	"github.com/unmogrowp/unmogrowp/internal/password"
 )
 
 // sessionTokenPrefix starts every session token, so that a leaked one is recognisable.

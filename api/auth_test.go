@@ -22,8 +22,8 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/httpserve"
+	"github.com/unmogrowp/unmogrowp/internal/password"
 	"github.com/unmogrowp/unmogrowp/metadata"
-	"github.com/unmogrowp/unmogrowp/password"
 )
 
 // authFixture is the API on a real SQLite metadata store, for the account routes.

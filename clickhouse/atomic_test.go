@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // batchAt returns n full events on partition p from offset first on, in one app.
@@ -108,6 +108,7 @@ var errCrash = errors.New("crash injected")
 // replays the log from the watermarks: the store then holds the batch once, whole, and
 // every read and report shows exactly what a store that got the batch once shows.
 func TestReplayAfterCrash(t *testing.T) {
+	t.Parallel()
 	const size = 500
 	ctx := context.Background()
 	first, batch := mixedAt(0, 0, 5), mixedAt(0, 10, size)
@@ -205,6 +206,7 @@ func TestReplayAfterCrash(t *testing.T) {
 // differ in what the pipeline decided (here, the media source an event was stored with):
 // the later copy is what every read sees.
 func TestReplayReplaces(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	b := mixedAt(2, 100, 10)
@@ -235,6 +237,7 @@ func TestReplayReplaces(t *testing.T) {
 // their own log partitions at once: each partition's watermark is its own writer's, and
 // every row is there once.
 func TestConcurrentConsumers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	opts := testOptions(t)
 	const consumers, batches, size = 4, 10, 100

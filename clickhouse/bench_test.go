@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp/storetest"
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // BenchmarkAppend appends batches of realistic rows to the test server, each batch one

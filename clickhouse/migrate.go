@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp/migrate"
+	"github.com/unmogrowp/unmogrowp/internal/migrate"
 )
 
 // migrations holds the schema, one SQL file per step, named NNNN_what.sql and applied in

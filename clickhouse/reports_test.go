@@ -10,7 +10,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/duckdb"
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // update rewrites the shared golden files of storetest.RunReports from this store's
@@ -20,6 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of the report 
 // TestReports runs the shared report suite: the hand-counted fixture against the golden
 // files DuckDB's answers wrote, and generated data whose reports must agree.
 func TestReports(t *testing.T) {
+	t.Parallel()
 	_ = update // read by storetest through flag.Lookup
 	testOptions(t)
 	storetest.RunReports(t, func(t *testing.T) storetest.ReportStore { return openTest(t) })
@@ -30,6 +31,7 @@ func TestReports(t *testing.T) {
 // in both, over several ranges: a month, a week, a day with hours, and bounds that fall
 // inside hours.
 func TestReportsMatchDuckDB(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	d, err := duckdb.Open(context.Background(), "", duckdb.Options{Threads: 2, MemoryLimit: "512MB"})

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/migrate"
-	"github.com/unmogrowp/unmogrowp/storetest"
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/migrate"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // testOptions returns the Options of the test server (testenv.ClickHouseEnv) with a new
@@ -74,12 +74,15 @@ func openWith(t testing.TB, opts Options) *Store {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	testOptions(t) // skip the whole suite with one line when there is no server
 	t.Run("default scan chunks", func(t *testing.T) {
+		t.Parallel()
 		storetest.Run(t, func(t *testing.T) unmogrowp.EventStore { return openTest(t) })
 	})
 	// Scans of a few rows at a time: every fixture of the suite spans many chunks.
 	t.Run("small scan chunks", func(t *testing.T) {
+		t.Parallel()
 		storetest.Run(t, func(t *testing.T) unmogrowp.EventStore {
 			s := openTest(t)
 			s.scanChunk = 2
@@ -142,6 +145,7 @@ func TestOpenRefused(t *testing.T) {
 // TestReopen appends, closes, opens the database again and reads everything back: the
 // migrations ran once, and the reopened store takes appends.
 func TestReopen(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	opts := testOptions(t)
 	s := openWith(t, opts)
@@ -190,6 +194,7 @@ func TestReopen(t *testing.T) {
 // TestCheckColumns checks that Open refuses a table whose columns are not the ones the
 // store writes.
 func TestCheckColumns(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, tbl := range []string{"events", "touchpoints", "installs"} {
 		t.Run(tbl, func(t *testing.T) {
@@ -211,6 +216,7 @@ func TestCheckColumns(t *testing.T) {
 }
 
 func TestClosed(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	if err := s.Close(); err != nil {
@@ -246,6 +252,7 @@ func TestClosed(t *testing.T) {
 // TestInvalidUTF8 checks that invalid UTF-8 is stored with U+FFFD in place of the bad
 // bytes, as package duckdb stores it, and the batch goes through.
 func TestInvalidUTF8(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t)
 	e := storetest.FullEvent(0, 1, 1)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // checkDeviceDays checks device_days after events were appended to an empty store: it
@@ -134,6 +134,7 @@ func TestDeviceDaysRecent(t *testing.T) {
 // the events already stored: a store whose table is dropped and migration forgotten gets
 // the same device-days back on open.
 func TestDeviceDaysMigration(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.duckdb")
 	s := openAt(t, path)

@@ -147,41 +147,19 @@ func (s *Store) commit() error {
 
 // How the rows get into DuckDB. Append used to give every value to duckdb-go's Appender
 // (appendTable, now the fallback): a type switch, an interface conversion and, for each
-// string, a cgo call in which DuckDB checks its UTF-8 and copies it. A CPU profile of
-// serve under load put that at ~17 µs of CPU per event, cgo calls a fifth of the process.
-// The chunk appender (chunk.go) writes the values straight into DuckDB's data chunks and
+// string, a cgo call in which DuckDB checks its UTF-8 and copies it. The chunk appender (chunk.go) writes the values straight into DuckDB's data chunks and
 // hands them over 2048 rows at a time, through the same C appender, in the same
 // transaction, with the same results: TestAppendHostile compares what both paths store,
 // column by column.
 //
-// BenchmarkAppendBulk (5000 realistic events, 5000 touchpoints and ~700 installs per
-// transaction, file database; 2 cores shared with other work; CPU of all threads; medians
-// of 3 runs):
-//
-//	                                      value   chunk
-//	rows into the transaction, µs/row      10.6     4.9   the part the path changes
-//	Append, COMMIT included, µs/row        16.2    10.3
-//	and the closing CHECKPOINT, µs/row     23.5    16.8
-//	rows/s                                31.9k   50.7k
-//
-// What is left is DuckDB's own work, the same on both paths: copying the chunks and
-// appending them to the transaction's storage (string statistics, HyperLogLog), ~4 µs a
-// row; COMMIT, ~6 (the rows go into the table and the WAL); the checkpoint's compression,
-// 6 to 13. Half of COMMIT and checkpoint is DuckDB's client thread spinning in
-// PendingQueryResult::ExecuteInternal while its worker runs the task: with threads = 1
-// they cost ~3 and ~6 µs a row. commit now naps instead (execPatiently): CPU per row of
-// Append with COMMIT 8.5 → 6.9 µs, with the checkpoint 15.4 → 13.2, rows/s unchanged
-// (three interleaved runs each, medians). Small batches gain little: a batch costs ~3 ms of CPU in
-// statements and appender set-up whatever the path (BenchmarkAppendSmall); the chunk
-// appender is cheaper from ~100 rows a table up and the same within noise below, so
-// there is no crossover worth a fallback.
-//
-// Tried and dropped, loading 5000 events into an open transaction:
-//   - CSV files loaded by INSERT ... SELECT FROM read_csv(...): 14 µs a row. Go encodes a
-//     row in 1.5, DuckDB parses it in ~2.5, and the INSERT runs on the worker thread while
-//     the client thread spins; ~8.7 with threads = 1.
-//   - A table function (duckdb.RegisterTableUDF, SetChunkValue) read by INSERT ... SELECT:
-//     10.5 µs a row, ~9 with threads = 1: still a cgo call per string, and the same spin.
+// BenchmarkAppendBulk (realistic events, touchpoints and installs per transaction) measures
+// both paths; BenchmarkAppendSmall measures small batches, where the chunk appender is no
+// dearer, so there is no crossover worth a fallback. What is left is DuckDB's own work,
+// the same on both paths: copying the chunks and appending them to the transaction's
+// storage, COMMIT, and the checkpoint's compression; commit naps while DuckDB's worker
+// runs a task rather than spinning (execPatiently). The figures, and the ways of loading
+// rows that were tried and dropped (CSV through read_csv, a table function), are in
+// docs/performance-analysis.md ("duckdb: how rows get into DuckDB").
 
 // appendRows writes rows into the table t inside the transaction open on the writer
 // connection: through the chunk appender (put), or duckdb-go's Appender (fill) when

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // crashChildEnv names the database a child process of TestCrash appends to until killed.
@@ -97,6 +97,7 @@ func (a state) equal(b state) bool {
 // their tables inside the transaction, and checks that none of them, nor the watermark
 // move, is visible afterwards, and that the store then takes the next batch.
 func TestAppendAtomic(t *testing.T) {
+	t.Parallel()
 	errInjected := errors.New("injected failure")
 	const size = 5000 // more than two of the appender's 2048-row chunks
 	events := func(b []unmogrowp.Event) unmogrowp.Batch { return unmogrowp.Batch{Events: b} }

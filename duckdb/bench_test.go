@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // BenchmarkAppend appends batches to a file database. The timed part ends with a

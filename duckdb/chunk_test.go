@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // appendPaths are the two ways Append writes a table: duckdb-go's Appender, value by value
@@ -43,6 +43,7 @@ func TestChunkAppenderAvailable(t *testing.T) {
 // TestConformanceByValue runs the conformance suite on the fallback path, which
 // TestConformance no longer takes.
 func TestConformanceByValue(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) unmogrowp.EventStore {
 		s := openMemory(t)
 		s.byValue = true
@@ -177,6 +178,7 @@ func wantString(s string) string { return validUTF8(s) }
 // ScanTouchpoints and Installs (JSON byte for byte, floats bit for bit), and stored
 // identically by both paths, column by column.
 func TestAppendHostile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const n = 5000
 	batch := hostileBatch(n)

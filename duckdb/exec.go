@@ -12,8 +12,9 @@ import (
 // through duckdb_execute_pending, whose loop busy-spins while no task is left for the
 // calling thread (PendingQueryResult::ExecuteInternal; duckdb/duckdb#22178): a COMMIT
 // that moves a batch into the table, or checkpoints, spent half its CPU there, a core
-// taken from ingestion. Here the calling thread naps instead, 20 µs at first, doubling
-// up to 1 ms. The query takes no parameters and its result is discarded.
+// taken from ingestion (BenchmarkAppendBulk; docs/performance-analysis.md). Here the
+// calling thread naps instead, 20 µs at first, doubling up to 1 ms. The query takes no
+// parameters and its result is discarded.
 func execPatiently(conn mapping.Connection, query string) error {
 	var ps mapping.PreparedStatement
 	if mapping.Prepare(conn, query, &ps) == mapping.StateError {

@@ -5,7 +5,7 @@ import (
 	"embed"
 	"fmt"
 
-	"github.com/unmogrowp/unmogrowp/migrate"
+	"github.com/unmogrowp/unmogrowp/internal/migrate"
 )
 
 // migrations holds the schema, one SQL file per step, named NNNN_what.sql and applied in

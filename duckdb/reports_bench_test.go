@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // BenchmarkReports times every report the dashboard asks for, on a file database filled

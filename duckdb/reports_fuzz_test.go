@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // FuzzReportArithmetic stores fuzzed revenues, huge, tiny, negative, subnormal, infinite

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // TestReportsAtScale times every report on a store of realistic data, for the biggest app

@@ -4,7 +4,7 @@ import (
 	"flag"
 	"testing"
 
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // update rewrites the shared golden files of storetest.RunReports from this store's
@@ -12,8 +12,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files of the report tests")
 
 // TestReports runs the shared report suite: the hand-counted fixture against the golden
-// files in storetest/testdata/reports, and generated data whose reports must agree.
+// files in internal/storetest/testdata/reports, and generated data whose reports must agree.
 func TestReports(t *testing.T) {
+	t.Parallel()
 	_ = update // read by storetest through flag.Lookup
 	storetest.RunReports(t, func(t *testing.T) storetest.ReportStore { return openMemory(t) })
 }

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // TestScanChunks compares scans read in chunks of a few rows with scans read whole, over
 // touchpoints spread unevenly over three days (many in one minute, some at the zero time)
 // and devices installed several times.
 func TestScanChunks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openMemory(t)
 	r := rand.New(rand.NewPCG(7, 7))

@@ -27,19 +27,19 @@ import (
 var _ unmogrowp.EventStore = (*Store)(nil)
 
 // DefaultMemoryLimit is the memory DuckDB may use when Options.MemoryLimit is empty: enough
-// for appends and for every report on 100 million events in under a second (media sources
-// took 878 ms at 512MB as at 2GB, 1,001 ms at 384MB, 990 ms at 256MB), small enough that
-// `unmogrowp serve` stays under 1 GiB. DuckDB fills what it is given: past the data not yet
-// checkpointed (up to CheckpointThreshold's worth), it keeps the table's blocks cached, so
-// with 2GB the process grew past 1 GiB in a few million events.
+// for appends and for every report on 100 million events in under a second
+// (BenchmarkReports), small enough that `unmogrowp serve` stays under 1 GiB. DuckDB fills
+// what it is given: past the data not yet checkpointed (up to CheckpointThreshold's worth),
+// it keeps the table's blocks cached. The figures that chose it are in
+// docs/performance-analysis.md.
 const DefaultMemoryLimit = "512MB"
 
 // DefaultCheckpointThreshold is the WAL size that triggers a checkpoint when
-// Options.CheckpointThreshold is empty. DuckDB's own default, 16MB, checkpoints every ~40k
-// events, and each checkpoint re-compresses the table's last, partly filled row group
-// (up to 122,880 rows): appends then cost twice as much CPU. At 256MB a checkpoint comes
-// every ~600k events; the price is a longer WAL replay after a crash (seconds) and up to
-// that much uncompressed data in DuckDB's buffer pool.
+// Options.CheckpointThreshold is empty. Each checkpoint re-compresses the table's last,
+// partly filled row group (up to 122,880 rows), so DuckDB's own default, 16MB, makes
+// appends cost about twice the CPU (BenchmarkAppend; docs/performance-analysis.md); the
+// price of a larger threshold is a longer WAL replay after a crash and up to that much
+// uncompressed data in DuckDB's buffer pool.
 const DefaultCheckpointThreshold = "256MB"
 
 // Options configure a Store. The zero value is usable.
@@ -70,7 +70,7 @@ type Store struct {
 	wal   *walWatch       // nil for an in-memory database
 
 	// attribution is attributionQuery, prepared once: planning it on every call made a
-	// lookup a third slower (BenchmarkAttribution: 1.29 against 0.99 ms).
+	// lookup slower (BenchmarkAttribution; docs/performance-analysis.md).
 	attribution *sql.Stmt
 
 	// scanChunk is about how many rows one query of ScanTouchpoints or ScanDevices reads:

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp/migrate"
+	"github.com/unmogrowp/unmogrowp/internal/migrate"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // openMemory opens a fresh in-memory store, closed when the test ends.
@@ -39,16 +39,20 @@ func openAt(t *testing.T, path string) *Store {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
 		storetest.Run(t, func(t *testing.T) unmogrowp.EventStore { return openMemory(t) })
 	})
 	t.Run("file", func(t *testing.T) {
+		t.Parallel()
 		storetest.Run(t, func(t *testing.T) unmogrowp.EventStore {
 			return openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
 		})
 	})
 	// Scans of a few rows at a time: every fixture of the suite spans many chunks.
 	t.Run("memory, small scan chunks", func(t *testing.T) {
+		t.Parallel()
 		storetest.Run(t, func(t *testing.T) unmogrowp.EventStore {
 			s := openMemory(t)
 			s.scanChunk = 2
@@ -58,6 +62,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestReopen(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "data", "events.duckdb") // the directory is created
 	s, err := Open(context.Background(), path, Options{})
@@ -261,6 +266,7 @@ func TestInvalidUTF8(t *testing.T) {
 // TestCheckColumns checks that Open refuses a table whose columns are not the ones its
 // appender writes.
 func TestCheckColumns(t *testing.T) {
+	t.Parallel()
 	for _, tbl := range tables {
 		t.Run(tbl.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "events.duckdb")

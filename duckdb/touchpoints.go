@@ -14,7 +14,7 @@ import (
 // stream: it holds a query's whole result in memory (outside DuckDB's memory_limit)
 // before it hands out the first row, so a scan that must not load a whole table reads it
 // in chunks, each its own query: touchpoints by ranges of touch time, devices by ranges
-// of a hash of their key. A chunk of 100k touchpoints holds some 40MB.
+// of a hash of their key, so that a scan holds one chunk's rows at a time.
 const defaultScanChunk = 100_000
 
 // bucketMicros is the width of the touch-time buckets a touchpoint scan plans its chunks

@@ -10,6 +10,7 @@ import (
 // for at most AppCacheTTL (5 s) on a listener that was not told, and stops at once on one
 // that was (ForgetApp, which the API calls in the same process).
 func TestRotatedServerKey(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	send := func(key string) response {
 		t.Helper()

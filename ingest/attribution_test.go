@@ -50,6 +50,7 @@ func sampleInstall(appID, deviceID string, install time.Time) unmogrowp.Install 
 }
 
 func TestAttributionLookup(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	get := func(path string, headers ...string) response {
 		t.Helper()
@@ -113,6 +114,7 @@ func TestAttributionLookup(t *testing.T) {
 }
 
 func TestAttributionSignature(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RequireSignature = true })
 	f.devices.set(sampleInstall(f.app.ID, "dev-1", f.now.Add(-time.Hour)))
 	ts := strconv.FormatInt(f.now.Unix(), 10)

@@ -244,6 +244,7 @@ func sameDecoding(t *testing.T, what string, err error, got *unmogrowp.Event, wa
 }
 
 func TestFastDecodeTakesCommonBodies(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(9, 10))
 	bench := benchEvents(r, 100, 1761056400)
 	var common [][]byte
@@ -275,6 +276,7 @@ func TestFastDecodeTakesCommonBodies(t *testing.T) {
 }
 
 func TestFastDecodeLeavesDoubtsToReference(t *testing.T) {
+	t.Parallel()
 	const ok = `{"event_type":"a","device_id":"d"}`
 	big := `{"event_type":"a","device_id":"d","event_data":{"s":"` + strings.Repeat("x", unmogrowp.MaxEventBytes) + `"}}`
 	for _, body := range []string{

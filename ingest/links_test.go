@@ -28,6 +28,7 @@ const (
 )
 
 func TestClickRedirects(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.link(f.app, unmogrowp.Link{
 		MediaSource: "facebook_ads", Campaign: "autumn", Channel: "instagram", DeepLinkValue: "product/1",
@@ -80,6 +81,7 @@ func TestClickRedirects(t *testing.T) {
 }
 
 func TestClickQueryOverrides(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.link(f.app, unmogrowp.Link{
 		MediaSource: "facebook_ads", Campaign: "autumn", Adset: "as", Ad: "ad", SiteID: "s",
@@ -124,6 +126,7 @@ func TestClickQueryOverrides(t *testing.T) {
 }
 
 func TestClickFallbackURLs(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	withURLs := &unmogrowp.App{Name: "With URLs", Settings: unmogrowp.DefaultAppSettings(), IOSURL: iosURL, AndroidURL: androidURL, WebURL: webURL}
 	androidApp := &unmogrowp.App{Name: "Android only", Platform: "android", Settings: unmogrowp.DefaultAppSettings(), AndroidURL: androidURL, IOSURL: iosURL}
@@ -179,6 +182,7 @@ func TestClickFallbackURLs(t *testing.T) {
 }
 
 func TestImpressionPixel(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.link(f.app, unmogrowp.Link{MediaSource: "unity", IOSURL: iosURL})
 	r := f.do("GET", "/i/"+link.ID+"?c=banner&idfa=abc", nil, "User-Agent", uaIPhone)
@@ -209,6 +213,7 @@ func TestImpressionPixel(t *testing.T) {
 }
 
 func TestTrackingLinkErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.link(f.app, unmogrowp.Link{MediaSource: "net", WebURL: webURL})
 	long := strings.Repeat("x", 257)
@@ -264,6 +269,7 @@ func (c *countingLinks) Link(ctx context.Context, id string) (*unmogrowp.Link, e
 }
 
 func TestLinkCache(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.link(f.app, unmogrowp.Link{MediaSource: "net", WebURL: webURL})
 	links := &countingLinks{LinkStore: f.meta}
@@ -298,6 +304,7 @@ func TestLinkCache(t *testing.T) {
 }
 
 func TestTrackingLinksNotConfigured(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	f.srv = New(Config{Log: f.log, Apps: f.meta, Registry: prometheus.NewRegistry(), Now: func() time.Time { return f.now }})
 	wantError(t, f.do("GET", "/c/lk_aaaaaaaaaaaaaaaa", nil), 503, "not configured")
@@ -309,6 +316,7 @@ func TestTrackingLinksNotConfigured(t *testing.T) {
 }
 
 func TestWithReferrer(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{"https://play.google.com/store/apps/details?id=com.game", "https://play.google.com/store/apps/details?id=com.game&referrer=click_id%3Dabc%26pid%3Dnet"},
 		{"market://details?id=com.game&referrer=utm_source%3Dnews%26utm_medium%3Demail", "market://details?id=com.game&referrer=click_id%3Dabc%26pid%3Dnet%26utm_source%3Dnews%26utm_medium%3Demail"},

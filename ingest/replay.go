@@ -27,8 +27,8 @@ type Signatures interface {
 
 var _ Signatures = (*replayCache)(nil)
 
-// MaxReplayEntries bounds the signatures an ingestion process remembers in memory (56 MiB
-// of heap measured when full, with claims spread over 300 seconds): past it the oldest
+// MaxReplayEntries bounds the signatures an ingestion process remembers, and so its memory
+// (the heap when full is in docs/performance-analysis.md): past it the oldest
 // timestamps are forgotten before their window ends, and a replay of one of them is no
 // longer caught. It holds 300 s of about 3,500 signed requests a second.
 const MaxReplayEntries = 1 << 20

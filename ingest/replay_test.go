@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/redis"
-	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // signed sends body to /v1/events/batch with the SDK key, X-Timestamp ts and the signature
@@ -27,6 +27,7 @@ func (f *fixture) signed(body []byte, ts int64, sig string, headers ...string) r
 // TestSignatureOverGzip checks that the signature covers the body as sent (API.md: "the
 // raw body"), compressed when Content-Encoding is gzip, not what it inflates to.
 func TestSignatureOverGzip(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RequireSignature = true })
 	plain := []byte(`[{"event_type":"session","device_id":"d"},{"event_type":"session","device_id":"e"}]`)
 	var zipped bytes.Buffer
@@ -53,6 +54,7 @@ func TestSignatureOverGzip(t *testing.T) {
 // the same (key, X-Timestamp, X-Signature) again is a 401, a request refused with nothing
 // accepted may be sent again as it is, and the cache forgets a second once its window ends.
 func TestSignatureReplay(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RequireSignature = true; s.RateLimitPerSecond = 2 })
 	body := []byte(`[{"event_type":"session","device_id":"d"}]`)
 	ts := f.now.Unix()
@@ -96,6 +98,7 @@ func TestSignatureReplay(t *testing.T) {
 // TestReplayCacheBound checks that the in-process cache holds at most its bound, forgetting
 // the oldest seconds first.
 func TestReplayCacheBound(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_000_000, 0)
 	c := newReplayCache(func() time.Time { return now }, 4)
 	claim := func(ts int64, mac byte) bool {
@@ -132,6 +135,7 @@ func TestReplayCacheBound(t *testing.T) {
 // accepted by one is a replay for the other. With Redis away, each falls back to its own
 // cache.
 func TestSharedSignatures(t *testing.T) {
+	t.Parallel()
 	addr := testenv.Server(t, testenv.RedisEnv, "apt-get install redis-server")
 	prefix := fmt.Sprintf("unmogrowp-test:ingest-sig-%d:", time.Now().UnixNano())
 	sigs, err := redis.OpenSignatures(context.Background(), "", redis.Options{Addr: addr, Prefix: prefix})

@@ -18,9 +18,9 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/httpserve"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/redis"
-	"github.com/unmogrowp/unmogrowp/testenv"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
 
@@ -174,6 +174,7 @@ func wantError(t *testing.T, r response, code int, contains string) {
 }
 
 func TestSingleEventAccepted(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	r := f.sdk("/v1/events", `{"event_type":"app_install","device_id":"d1","event_id":"e1","timestamp":1761056400,
 		"platform":"IOS","os_version":"17.1","idfa":"00000000-0000-0000-0000-000000000000","revenue":"1.5","currency":"usd",
@@ -222,6 +223,7 @@ func TestThirdPartySharing(t *testing.T) {
 }
 
 func TestEventIDGeneratedWhenAbsent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	r := f.sdk("/v1/events", `{"event_type":"session","device_id":"d1"}`)
 	id, _ := r.Body["event_id"].(string)
@@ -234,6 +236,7 @@ func TestEventIDGeneratedWhenAbsent(t *testing.T) {
 }
 
 func TestTimeFormats(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	want := time.Date(2025, 10, 21, 14, 0, 0, 0, time.UTC)
 	for _, ts := range []string{`1761055200`, `1761055200000`, `"2025-10-21T14:00:00Z"`, `"2025-10-21T16:00:00+02:00"`, `"1761055200"`} {
@@ -250,6 +253,7 @@ func TestTimeFormats(t *testing.T) {
 }
 
 func TestServerKeyHonoursIPAndUserAgent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	r := f.do("POST", "/v1/events", []byte(`{"event_type":"session","device_id":"d","ip":"203.0.113.7","user_agent":"Dalvik/2.1"}`), "X-Api-Key", f.keys.ServerKey)
 	if r.Code != 200 {
@@ -269,6 +273,7 @@ func TestServerKeyHonoursIPAndUserAgent(t *testing.T) {
 }
 
 func TestTrustedProxyForwardedFor(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	for _, c := range []struct{ remote, xff, want string }{
 		{"10.1.2.3:80", "203.0.113.9", "203.0.113.9"},
@@ -288,6 +293,7 @@ func TestTrustedProxyForwardedFor(t *testing.T) {
 }
 
 func TestBatchKeepsValidListsInvalid(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	body := `{"events":[
 		{"event_type":"session","device_id":"a"},
@@ -326,6 +332,7 @@ func TestBatchKeepsValidListsInvalid(t *testing.T) {
 // on /v1/events/batch, /v1/touchpoints and Track (the API's /api/attribution/batch); one
 // accepted item keeps "accepted", and so does an empty batch, which refused nothing.
 func TestBatchNothingAcceptedIsRejected(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	track := func(body string) response {
 		t.Helper()
@@ -378,6 +385,7 @@ func TestBatchNothingAcceptedIsRejected(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	old := f.now.Add(-31 * 24 * time.Hour).Unix()
 	for name, c := range map[string]struct {
@@ -425,6 +433,7 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	ev := []byte(`{"event_type":"session","device_id":"d"}`)
 	wantError(t, f.do("POST", "/v1/events", ev), 401, "X-App-Key")
@@ -442,6 +451,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestSizeLimits(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	one := `{"event_type":"session","device_id":"d"}`
 	many := "[" + strings.TrimSuffix(strings.Repeat(one+",", 1001), ",") + "]"
@@ -462,6 +472,7 @@ func TestSizeLimits(t *testing.T) {
 }
 
 func TestGzipBody(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
@@ -474,6 +485,7 @@ func TestGzipBody(t *testing.T) {
 }
 
 func TestSignature(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RequireSignature = true })
 	body := []byte(`{"event_type":"session","device_id":"d"}`)
 	ts := f.now.Unix()
@@ -508,6 +520,7 @@ func TestSignature(t *testing.T) {
 // so an app limited to 100/s takes 100 events at once after an idle spell, not 1000; a
 // batch larger than the limit is answered 429 with Retry-After, full bucket or not.
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RateLimitPerSecond = 100 })
 	batch := func(n int) string {
 		return "[" + strings.TrimSuffix(strings.Repeat(`{"event_type":"session","device_id":"d"},`, n), ",") + "]"
@@ -547,12 +560,14 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestLogUnavailable(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	f.log.Close()
 	wantError(t, f.sdk("/v1/events", `{"event_type":"session","device_id":"d"}`), 503, "nothing was accepted")
 }
 
 func TestHealthMetricsCORS(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	if r := f.do("GET", "/health", nil); r.Code != 200 || r.Body["status"] != "ok" {
 		t.Fatalf("health: %d %s", r.Code, r.Raw)
@@ -578,6 +593,7 @@ func TestHealthMetricsCORS(t *testing.T) {
 // is shared, so the second server refuses what the first used up. A limiter that cannot be
 // reached lets events pass.
 func TestSharedRateLimit(t *testing.T) {
+	// Not parallel: both batches must fall in one second of the real clock.
 	addr := testenv.Server(t, testenv.RedisEnv, "apt-get install redis-server")
 	prefix := fmt.Sprintf("unmogrowp-test:ingest-%d:", time.Now().UnixNano())
 	lim, err := redis.OpenRateLimiter(context.Background(), "", redis.Options{Addr: addr, Prefix: prefix})

@@ -31,6 +31,7 @@ func (f *fixture) server(path, body string, headers ...string) response {
 }
 
 func TestTouchpointsAccepted(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.link(f.app, unmogrowp.Link{
 		MediaSource: "facebook_ads", Campaign: "autumn", Adset: "as1", Ad: "ad1", SiteID: "s1",
@@ -110,6 +111,7 @@ func TestTouchpointsAccepted(t *testing.T) {
 }
 
 func TestTouchpointsAuth(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	body := []byte(`{"touchpoints":[{"type":"click","media_source":"x"}]}`)
 	wantError(t, f.do("POST", "/v1/touchpoints", body), 401, "X-Api-Key")
@@ -122,6 +124,7 @@ func TestTouchpointsAuth(t *testing.T) {
 }
 
 func TestTouchpointsBadRequests(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	one := `{"type":"click","media_source":"x"}`
 	for name, c := range map[string]struct {
@@ -148,6 +151,7 @@ func TestTouchpointsBadRequests(t *testing.T) {
 }
 
 func TestTouchpointsRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, func(s *unmogrowp.AppSettings) { s.RateLimitPerSecond = 1000 })
 	link := f.link(f.app, unmogrowp.Link{MediaSource: "net"})
 	many := `[` + strings.TrimSuffix(strings.Repeat(`{"type":"click","media_source":"x"},`, 1000), ",") + `]`
@@ -173,6 +177,7 @@ func TestTouchpointsRateLimit(t *testing.T) {
 }
 
 func TestTouchpointsLogUnavailable(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.link(f.app, unmogrowp.Link{MediaSource: "net", WebURL: "https://game.example"})
 	f.log.Close()
@@ -186,6 +191,7 @@ func TestTouchpointsLogUnavailable(t *testing.T) {
 }
 
 func TestTouchpointsMetrics(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	link := f.link(f.app, unmogrowp.Link{MediaSource: "net"})
 	f.server("/v1/touchpoints", `[{"type":"click","media_source":"x"},{"type":"click"}]`)

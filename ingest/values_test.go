@@ -13,6 +13,7 @@ import (
 // decoder takes the event or leaves it to the reference: each is refused naming its field,
 // and nothing is logged. Their neighbours that are valid are kept as sent.
 func TestRefusedNotMended(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	for name, c := range map[string]struct{ fields, want string }{
 		"revenue 1e303":            {`"revenue":1e303,"currency":"USD"`, "revenue must be a finite number from -1000000000 to 1000000000"},
@@ -70,6 +71,7 @@ func TestRefusedNotMended(t *testing.T) {
 // attribution lookup: text that is not UTF-8, control characters and year-1 times are
 // refused with 400 naming the field (404 for a link id no link can have).
 func TestTouchpointsAndLinksRefuseText(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	r := f.server("/v1/touchpoints", "[{\"type\":\"click\",\"media_source\":\"x\",\"device_id\":\"\xff\"},"+
 		`{"type":"click","media_source":"\u0000"},{"type":"click","media_source":"x","timestamp":"0001-01-01T00:00:00Z"},`+

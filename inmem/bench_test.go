@@ -9,8 +9,8 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/attribution"
-	"github.com/unmogrowp/unmogrowp/hotstatetest"
 	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
 )
 
 const benchBatch = 1000

@@ -16,7 +16,7 @@ import (
 // device's record: a uvarint length, then the body (encodeInstall). A
 // newer decision is appended and the old record becomes garbage, which the shard reclaims
 // by copying its live records to a new arena once garbage outweighs them (compaction locks
-// one shard, 1/64 of the devices, for about 22 ms at 10 million devices).
+// one shard, 1/64 of the devices).
 //
 // Every record names its app and device, so a lookup checks them: a device whose tag is
 // taken by another device of its shard (about n²/2^39 devices among n, some 180 in ten

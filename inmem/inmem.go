@@ -18,29 +18,11 @@
 // Candidates return a touchpoint too many, which Decide discards; devices are checked
 // against their full ids.
 //
-// Measured by BenchmarkMemory, which applies touchpoints of
-// hotstatetest.RealisticTouchpoints (in touch-time order over 30 days, as the log and a
-// rebuild deliver them; about 5,600 distinct user agents) and the decisions of as many
-// devices of hotstatetest.RealisticInstalls, and reads the live heap after runtime.GC
-// (Go 1.26, linux/amd64):
-//
-//	go test -run '^$' -bench Memory -benchtime 1x ./inmem/
-//	INMEM_MEMORY_N=10000000 go test -run '^$' -bench Memory -benchtime 1x -timeout 1h ./inmem/
-//
-//	                      heap per touchpoint   heap per device
-//	1,000,000 of each          156 B                 99 B
-//	10,000,000 of each         131 B                 90 B   (1.22 GiB + 0.84 GiB)
-//
-// Of a touchpoint's bytes, its record takes about 100 (the 16-byte id, a GAID or IDFA, a
-// network click id on half of the clicks, times, IP, chain pointers, dictionary ids), its
-// index entries about 30 (2.5 keys of 12 bytes), dictionaries the rest, less as the state
-// grows. A device takes a record of about 75 bytes and a table entry of about 12.
-//
-// Speed on the same 2-core machine (shared, so give or take 30%): Apply indexes about
-// 110,000 touchpoints a second (40% of it attribution.TouchpointKeys parsing user agents)
-// and records about 370,000 new devices a second; Candidates answers about 240,000
-// lookups a second among 1,000,000 touchpoints, Device about 400,000 among 1,000,000
-// devices (BenchmarkApply, BenchmarkCandidates, BenchmarkDevice).
+// BenchmarkMemory measures the live heap per touchpoint and per device, applying
+// touchpoints of hotstatetest.RealisticTouchpoints in touch-time order (as the log and a
+// rebuild deliver them) and the decisions of hotstatetest.RealisticInstalls' devices;
+// BenchmarkApply, BenchmarkCandidates and BenchmarkDevice measure the speed. Their figures,
+// and where a touchpoint's bytes go, are in docs/performance-analysis.md ("inmem").
 //
 // # Expiry
 //
@@ -57,9 +39,9 @@
 // writer). Apply takes the index's write lock for at most 256 touchpoints at a time; it
 // grows tables and creates generations beforehand, without the lock, and only swaps them
 // in under it. A device's install takes its shard's lock (one of 64) for one record, or
-// for a table growth (6 ms for a shard of 150,000 devices, 10 million in all) or a
-// compaction (22 ms; only once as many installs replaced older ones as the shard holds)
-// of that shard. So Candidates and Device (the /v1/attribution endpoint) never wait long.
+// for a table growth or a compaction (only once as many installs replaced older ones as
+// the shard holds) of that shard: work on 1/64 of the devices, never on all. So Candidates
+// and Device (the /v1/attribution endpoint) never wait long.
 package inmem
 
 import (

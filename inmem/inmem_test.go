@@ -11,8 +11,8 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/attribution"
-	"github.com/unmogrowp/unmogrowp/hotstatetest"
 	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/inmem"
-	"github.com/unmogrowp/unmogrowp/postbacktest"
+	"github.com/unmogrowp/unmogrowp/internal/postbacktest"
 )
 
 func TestOutbox(t *testing.T) {

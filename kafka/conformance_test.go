@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/logtest"
 	"github.com/unmogrowp/unmogrowp/kafka"
-	"github.com/unmogrowp/unmogrowp/logtest"
 )
 
 // TestConformance runs the log suite against kfake: each subtest's state names its own

@@ -42,9 +42,10 @@ type Options struct {
 
 	// Linger is how long the producer waits for more records before it sends a
 	// partition's batch (default 1ms; negative for none). Every Append waits for its
-	// batch's acknowledgement, so the linger adds to its latency. With 32 concurrent
-	// appenders 1ms measured as fast as none and 5ms slower (BenchmarkAppend); against a
-	// real cluster, where requests take longer, 1ms lets more records share a batch.
+	// batch's acknowledgement, so the linger adds to its latency; the default costs 32
+	// concurrent appenders nothing measurable (BenchmarkAppend; figures in
+	// docs/performance-analysis.md), and against a real cluster, where requests take
+	// longer, it lets more records share a batch.
 	Linger time.Duration
 
 	// MaxBufferedRecords bounds the records the producer holds before they are

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/metadatatest"
+	"github.com/unmogrowp/unmogrowp/internal/metadatatest"
 )
 
 // benchEachEngine runs f in a sub-benchmark for each engine that the benchmark can have,

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp/migrate"
+	"github.com/unmogrowp/unmogrowp/internal/migrate"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/metadatatest"
-	"github.com/unmogrowp/unmogrowp/postbacktest"
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/metadatatest"
+	"github.com/unmogrowp/unmogrowp/internal/postbacktest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // engine is an engine the tests run the store on.

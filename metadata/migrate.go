@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp/migrate"
+	"github.com/unmogrowp/unmogrowp/internal/migrate"
 )
 
 // migrateAll applies the dialect's migrations that the database has not yet applied.

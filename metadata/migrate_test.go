@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/unmogrowp/unmogrowp/migrate"
+	"github.com/unmogrowp/unmogrowp/internal/migrate"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )

@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // enablePostgres says how to enable the tests that need PostgreSQL.

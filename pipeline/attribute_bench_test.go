@@ -8,8 +8,8 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/attribution"
-	"github.com/unmogrowp/unmogrowp/hotstatetest"
 	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 )
 

@@ -110,6 +110,7 @@ func oracle(settings map[string]unmogrowp.AppSettings, tps map[int]unmogrowp.Tou
 // every decision and every event's tag against the oracle: batch boundaries and restarts
 // change nothing.
 func TestAttributorMatchesOracle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	meta, settings, apps := attributionApps(t)
 	tps, events, order := attributionLog(apps, 2000, 7)
@@ -225,6 +226,7 @@ func attributionApps(t *testing.T) (meta *metadata.DB, settings map[string]unmog
 // Reading again must give every install and every event the decision and the tag of the
 // first pass, which are the oracle's.
 func TestAttributorReadAgain(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	meta, settings, apps := attributionApps(t)
 	tps, events, order := attributionLog(apps, 1500, 11)

@@ -10,10 +10,10 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/pipeline"
-	"github.com/unmogrowp/unmogrowp/storetest"
-	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // BenchmarkPipeline pre-fills a log with N unique realistic events (N from

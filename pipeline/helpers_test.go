@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/dedup"
 	"github.com/unmogrowp/unmogrowp/duckdb"
+	"github.com/unmogrowp/unmogrowp/pebble"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
@@ -27,7 +27,7 @@ type env struct {
 	walDir, dedupDir, dbFn string
 
 	wal   *wal.WAL
-	dedup *dedup.Store
+	dedup *pebble.Dedup
 	store *duckdb.Store
 }
 
@@ -48,7 +48,7 @@ func (e *env) open() {
 	if e.wal, err = wal.Open(context.Background(), e.walDir, wal.Options{Logger: quiet()}); err != nil {
 		e.t.Fatalf("open wal: %v", err)
 	}
-	if e.dedup, err = dedup.Open(e.dedupDir, dedup.Options{Logger: quiet(), SweepInterval: -1}); err != nil {
+	if e.dedup, err = pebble.Open(e.dedupDir, pebble.Options{Logger: quiet(), SweepInterval: -1}); err != nil {
 		e.t.Fatalf("open dedup: %v", err)
 	}
 	if e.store, err = duckdb.Open(context.Background(), e.dbFn, duckdb.Options{Logger: quiet(), MemoryLimit: "512MB"}); err != nil {

@@ -66,6 +66,7 @@ func (e *env) count() int64 {
 }
 
 func TestStoresEveryEventOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
 	events := uniqueEvents("u", 3000)
@@ -124,6 +125,7 @@ func TestStoresEveryEventOnce(t *testing.T) {
 }
 
 func TestDuplicatesStoredOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
 	a1 := event("app-a", "a1", "first", 1)
@@ -164,6 +166,7 @@ func TestDuplicatesStoredOnce(t *testing.T) {
 }
 
 func TestEventWithoutIDIsKept(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{})
 	e.appendEvents(event("app-a", "", "d1", 1), event("app-a", "", "d2", 2), event("app-a", "x", "d3", 3))
@@ -177,6 +180,7 @@ func TestEventWithoutIDIsKept(t *testing.T) {
 // everything on the same directories: the log replays all of them, and the watermarks
 // keep the store from taking any twice.
 func TestCrashBeforeCommit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	events := uniqueEvents("c", 1000)
 	dup := events[0]
@@ -234,6 +238,7 @@ func (r *redeliver) Read(ctx context.Context, max int) ([]unmogrowp.Record, erro
 }
 
 func TestRedeliveredRecordsStoredOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	events := uniqueEvents("k", 400)
 	e.appendEvents(events...)
@@ -249,6 +254,7 @@ func TestRedeliveredRecordsStoredOnce(t *testing.T) {
 // restarts: the replayed records are the ones that claimed their ids, so they are stored,
 // once.
 func TestCrashAfterClaimBeforeStore(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	events := uniqueEvents("s", 500)
 	dup := events[7]
@@ -278,6 +284,7 @@ func TestCrashAfterClaimBeforeStore(t *testing.T) {
 }
 
 func TestStoreFailureRetried(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		commit bool // the failed write did reach the store
@@ -311,6 +318,7 @@ func TestStoreFailureRetried(t *testing.T) {
 }
 
 func TestDedupFailureRetried(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
 	events := uniqueEvents("d", 100)
@@ -340,6 +348,7 @@ func TestDedupFailureRetried(t *testing.T) {
 }
 
 func TestCorruptRecordSkipped(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
 	good := uniqueEvents("g", 3)
@@ -370,6 +379,7 @@ func (f stageFunc) Prepare(ctx context.Context, b *unmogrowp.Batch) error { retu
 func (f stageFunc) Stored(context.Context, *unmogrowp.Batch) error        { return nil }
 
 func TestStageSeesNewEventsInOrder(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var (
 		mu    sync.Mutex
@@ -479,6 +489,7 @@ func (forgetStored) Stored(context.Context, *unmogrowp.Batch) error { return nil
 // the hot state the stored batch without storing it again: a later purchase of the
 // installed device takes its attribution, and a later install matches the stored click.
 func TestHotStateCatchesUpAfterCrash(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
 	hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})

@@ -10,7 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/hotstatetest"
+	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
 )
 
 const benchBatch = 1000

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/dedup"
-	"github.com/unmogrowp/unmogrowp/deduptest"
+	"github.com/unmogrowp/unmogrowp/internal/deduptest"
+	"github.com/unmogrowp/unmogrowp/pebble"
 )
 
 func TestDedupConformance(t *testing.T) {
@@ -85,7 +85,7 @@ func TestClaimTTL(t *testing.T) {
 }
 
 // TestDedupMatchesEmbedded claims random batches (few ids, replays, receive times that
-// differ within a call, a clock that crosses the window) on a Dedup and on package dedup's
+// differ within a call, a clock that crosses the window) on a Dedup and on package pebble's
 // Store, and wants the same answers: the edge cases of entries past the window included.
 func TestDedupMatchesEmbedded(t *testing.T) {
 	addr := server(t)
@@ -95,7 +95,7 @@ func TestDedupMatchesEmbedded(t *testing.T) {
 	opts.Now, opts.Window = c.Now, window
 	d := openDedup(t, opts)
 	defer d.Close()
-	want, err := dedup.Open(t.TempDir(), dedup.Options{Window: window, Now: c.Now, SweepInterval: -1, Logger: quiet()})
+	want, err := pebble.Open(t.TempDir(), pebble.Options{Window: window, Now: c.Now, SweepInterval: -1, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/attribution"
-	"github.com/unmogrowp/unmogrowp/hotstatetest"
+	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
 	"github.com/unmogrowp/unmogrowp/redis"
 )
 

@@ -3,7 +3,7 @@ package redis_test
 import (
 	"testing"
 
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // TestMain runs the tests and reports, at their end, those skipped for want of a server.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/hotstatetest"
+	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
 )
 
 func TestTouchpointRoundTrip(t *testing.T) {

@@ -31,20 +31,10 @@
 //
 // # Cost
 //
-// Measured with bench_test.go on a shared, busy 2-core machine against Redis 7.0 on
-// loopback; server time per operation from INFO commandstats, memory from MEMORY USAGE
-// with a 32-byte test prefix (DefaultPrefix saves 22 bytes a key):
-//
-//	                      Redis time      Redis memory
-//	apply a touchpoint    ~14 µs          ~800 B (a ~380-byte record, 156 of it the user agent; 250 B of index entries)
-//	apply an install      ~8 µs           ~360 B a device
-//	Candidates            ~30 µs a lookup (mostly the script's own overhead)
-//	claim an event id     ~4.6 µs         ~136 B
-//	Allow                 ~16 µs
-//
-// Redis runs commands on one thread, so these bound what one Redis core serves: about
-// 70,000 touchpoints, 200,000 claims or 33,000 lookups a second; shard by app (Redis
-// Cluster) beyond.
+// Each operation is one script or pipeline, and Redis runs commands on one thread: the
+// server time per operation bounds what one Redis core serves; shard by app (Redis
+// Cluster) beyond. bench_test.go measures that time (INFO commandstats) and the memory of
+// each record (MEMORY USAGE); the figures are in docs/performance-analysis.md ("redis").
 //
 // # Clocks
 //

@@ -15,8 +15,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/redis"
-	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 var ctx = context.Background()

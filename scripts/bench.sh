@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make bench: the hot paths' Go benchmarks, then a short load-tool run against
-# `unmogrowp serve` and against `unmogrowp baseline` (the seed's handler shape) in the same
-# run, written as tables to docs/performance.md (BENCH_OUT). About 10 minutes on 2 cores.
+# make bench: the hot paths' Go benchmarks, then a short load-tool run (`unmogrowp-bench
+# loadgen`) against `unmogrowp serve` and against `unmogrowp-bench baseline` (the seed's
+# handler shape) in the same run, written as tables to docs/performance.md (BENCH_OUT). About 10 minutes on 2 cores.
 #
 # Settings (environment): BENCH_COUNT (3) runs of each Go benchmark; BENCH_LOAD_DURATION
 # (10s) of each load run; BENCH_VISIBLE_RATE (100000) events/s of the last fixed-rate run
@@ -9,7 +9,7 @@
 # batch run sustained end to end); BENCH_SKIP_GO=1 or BENCH_SKIP_LOAD=1 to leave a part out;
 # BENCH_OUT (docs/performance.md) where the report goes; BENCH_COMMIT what to call the
 # code measured (default: the git commit, and whether the tree has changes); BENCH_KEEP=1
-# to keep the raw results (go run ./cmd/benchreport --dir DIR writes the report again).
+# to keep the raw results (go run ./cmd/unmogrowp-bench report --dir DIR writes the report again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +58,7 @@ if [ "${BENCH_SKIP_GO:-}" != 1 ]; then
 	gobench ./ingest '^Benchmark(EventsHandler|IngestBatch)$' 1s "$COUNT" # decode + validate (handler alone; with a real WAL)
 	gobench . '^BenchmarkEventRecord$' 1s "$COUNT"                           # the log record codec
 	gobench ./wal '^BenchmarkAppend$' 2s "$COUNT"                            # durable log append, group commit
-	gobench ./dedup '^BenchmarkClaim$' 1s "$COUNT"                           # event id deduplication (Pebble)
+	gobench ./pebble '^BenchmarkClaim$' 1s "$COUNT"                          # event id deduplication (Pebble)
 	gobench ./inmem '^Benchmark(Apply|Candidates|Device)$' 1s "$COUNT"       # the hot state
 	gobench ./inmem '^BenchmarkMemory$' 1x 1                                 # its memory per touchpoint (steady: once)
 	gobench ./attribution '^BenchmarkDecide$' 1s "$COUNT"                    # one install's decision, click spam included
@@ -72,8 +72,10 @@ fi
 # --- load --------------------------------------------------------------------------------
 if [ "${BENCH_SKIP_LOAD:-}" != 1 ]; then
 	BIN=$WORK/unmogrowp
-	log "go build -o $BIN ./cmd/unmogrowp"
+	BENCH=$WORK/unmogrowp-bench
+	log "go build -o $BIN ./cmd/unmogrowp; go build -o $BENCH ./cmd/unmogrowp-bench"
 	go build -o "$BIN" ./cmd/unmogrowp
+	go build -o "$BENCH" ./cmd/unmogrowp-bench
 
 	# addr_of FILE NAME waits for "NAME=host:port" (serve's log) or "on host:port" in FILE.
 	addr_of() {
@@ -99,13 +101,13 @@ if [ "${BENCH_SKIP_LOAD:-}" != 1 ]; then
 		local base
 		base=$(printf '%s/load/%02d-%s' "$WORK" "$n" "$name")
 		# The command line as one would type it: the run's addresses and keys by name.
-		local line="unmogrowp loadgen $*"
+		local line="unmogrowp-bench loadgen $*"
 		for v in INGEST API BASE SDK SRV APP; do
 			if [ -n "${!v:-}" ]; then line=${line//${!v}/\$$v}; fi
 		done
 		echo "$line" >"$base.cmd"
-		log "$name: unmogrowp loadgen $*"
-		"$BIN" loadgen --json "$@" >"$base.json"
+		log "$name: unmogrowp-bench loadgen $*"
+		"$BENCH" loadgen --json "$@" >"$base.json"
 		cat "$base.json" >&2
 	}
 
@@ -158,8 +160,8 @@ if [ "${BENCH_SKIP_LOAD:-}" != 1 ]; then
 	PIDS=()
 	grep -iE 'level=(warn|error)' "$WORK/serve.log" | head -20 >&2 || true
 
-	log "unmogrowp baseline"
-	"$BIN" baseline --addr 127.0.0.1:0 >"$WORK/baseline.log" 2>&1 &
+	log "unmogrowp-bench baseline"
+	"$BENCH" baseline --addr 127.0.0.1:0 >"$WORK/baseline.log" 2>&1 &
 	PIDS+=($!)
 	BASE=http://$(addr_of "$WORK/baseline.log" on)
 	loadrun baseline-batch --url "$BASE" --key ignored --mix events=100 --batch 100 -c 32 -d "$LOAD_D"
@@ -170,6 +172,6 @@ fi
 
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/machine.txt"
 mkdir -p "$(dirname "$OUT")"
-go run ./cmd/benchreport --dir "$WORK" >"$OUT.tmp"
+go run ./cmd/unmogrowp-bench report --dir "$WORK" >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 log "wrote $OUT"

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/unmogrowp/unmogrowp"
-	"github.com/unmogrowp/unmogrowp/logtest"
+	"github.com/unmogrowp/unmogrowp/internal/logtest"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
 

@@ -18,6 +18,7 @@ import (
 // keeps its store URLs, and `apps list` names its owner. An unknown owner, a missing one
 // or a URL the API would refuse is an error that creates nothing.
 func TestAppsCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := map[string]string{"UNMOGROWP_DATA_DIR": dir}
 	ctx := context.Background()
@@ -103,6 +104,7 @@ func TestAppsCommand(t *testing.T) {
 // TestHelpExitsZero runs the binary: help asked for (-h, --help, help) prints usage and
 // exits 0; a command line that is not valid prints usage and exits 2.
 func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -122,6 +124,9 @@ func TestHelpExitsZero(t *testing.T) {
 		{[]string{"links", "delete"}, 2, "usage: unmogrowp links create"},
 		{[]string{"apps", "create", "--no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"nonsense"}, 2, `unknown command "nonsense"`},
+		// The tools that measure the product are unmogrowp-bench's, not the product's.
+		{[]string{"loadgen", "--key", "k"}, 2, `unknown command "loadgen"`},
+		{[]string{"baseline"}, 2, `unknown command "baseline"`},
 	} {
 		t.Run(strings.Join(append([]string{"unmogrowp"}, tc.args...), " "), func(t *testing.T) {
 			cmd := exec.Command(binPath, tc.args...)
@@ -144,6 +149,7 @@ func TestHelpExitsZero(t *testing.T) {
 // TestAppsCreateNameLimit checks that `apps create` refuses a name longer than 200
 // characters, naming the limit, as the API does.
 func TestAppsCreateNameLimit(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	owner := testOwner(t, dir, "")
 	_, err := runCLI(t, nil, "apps", "create", "--owner", owner, "--name", strings.Repeat("n", 201), "--data-dir", dir)

@@ -219,6 +219,7 @@ func updateSettings(t *testing.T, db unmogrowp.AppStore, appID string, change fu
 // first installs are, so the hot state is rebuilt from the store twice mid-scenario; the
 // decisions must be the same.
 func TestAttributionScenarios(t *testing.T) {
+	t.Parallel()
 	for _, restart := range []bool{false, true} {
 		name := "straight"
 		if restart {

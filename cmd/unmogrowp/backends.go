@@ -15,12 +15,12 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
-	"github.com/unmogrowp/unmogrowp/dedup"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/kafka"
 	"github.com/unmogrowp/unmogrowp/metadata"
+	"github.com/unmogrowp/unmogrowp/pebble"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/redis"
 	"github.com/unmogrowp/unmogrowp/wal"
@@ -191,7 +191,7 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 				logger.Info("hot state restored", "touchpoints", tps, "devices", devices, "took", time.Since(start).Round(time.Millisecond))
 			}
 			if roles.has(roleConsumer) {
-				d, err := dedup.Open(filepath.Join(cfg.DataDir, "dedup"), dedup.Options{Logger: log("dedup")})
+				d, err := pebble.Open(filepath.Join(cfg.DataDir, "dedup"), pebble.Options{Logger: log("dedup")})
 				if err != nil {
 					return nil, fmt.Errorf("open dedup state: %w", err)
 				}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // TestDashboardInBrowser runs the dashboard's browser test (web/e2e/dashboard.test.mjs) in

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // binPath is the unmogrowp binary built once for the end-to-end tests.
@@ -210,6 +210,7 @@ func post(url, key string, body []byte) (int, []byte, error) {
 }
 
 func TestServeHealthAndEvent(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	k := createApp(t, dir, "Smoke")
 	p := startServe(t, dir)

@@ -16,6 +16,7 @@ import (
 // TestServeProtocolErrorsAreJSON sends requests Go's HTTP server refuses by itself, over
 // raw TCP, to both listeners of `serve`: every answer is JSON.
 func TestServeProtocolErrorsAreJSON(t *testing.T) {
+	t.Parallel()
 	p := startServe(t, t.TempDir())
 	for _, base := range []string{p.ingest, p.api} {
 		addr := strings.TrimPrefix(base, "http://")
@@ -53,6 +54,7 @@ func TestServeProtocolErrorsAreJSON(t *testing.T) {
 // checks that every directory and file it holds (the log, DuckDB, SQLite, dedup state) is
 // readable by its owner alone.
 func TestServeDataDirPrivate(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	p := startServe(t, dir)
 	code, _, err := post(p.ingest+"/v1/events", createApp(t, dir, "Private").SDKKey, []byte(`{"event_type":"install","device_id":"d1"}`))

@@ -24,6 +24,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (string, error)
 
 // TestLinksCommand creates an app, then links of it with `links create`, and lists them.
 func TestLinksCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := map[string]string{"UNMOGROWP_DATA_DIR": dir}
 
@@ -112,6 +113,7 @@ func TestLinksCommand(t *testing.T) {
 // serve's: --ingest-url, else PUBLIC_URL (environment, then the UNMOGROWP_CONFIG file),
 // else the URL of INGEST_ADDR (or PORT), localhost for a wildcard host.
 func TestLinksPublicURL(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, err := runCLI(t, nil, "apps", "create", "--owner", testOwner(t, dir, ""), "--name", "G", "--json", "--data-dir", dir)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Command unmogrowp is the UnMoGrowP binary: `unmogrowp serve` runs ingestion, the
 // pipeline, the API and the dashboard in one process on embedded storage; other
-// subcommands manage apps and drive load.
+// subcommands run the split deployment's services and manage apps and links. The tools
+// that measure it are cmd/unmogrowp-bench's.
 package main
 
 import (
@@ -25,8 +26,6 @@ commands:
   apps list     list apps and their owners
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
-  loadgen       drive a running server with realistic traffic and report throughput
-  baseline      serve the seed's handler shape (decode into maps, nothing durable) to compare with
   version       print the version
 
 Run 'unmogrowp <command> -h' for a command's flags.
@@ -87,10 +86,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
 	case "links":
 		return runLinks(ctx, args[1:], getenv, stdout, stderr)
-	case "loadgen":
-		return runLoadgen(ctx, args[1:], stdout, stderr)
-	case "baseline":
-		return runBaseline(ctx, args[1:], stderr)
 	case "version":
 		fmt.Fprintln(stdout, "unmogrowp", version)
 		return nil

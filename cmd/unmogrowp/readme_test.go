@@ -24,6 +24,7 @@ import (
 // link's click URL redirects (302) to a store URL given to `apps create`, and the stats
 // of the registered user's app count the install.
 func TestReadmeWalkthrough(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

@@ -25,8 +25,8 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
-	"github.com/unmogrowp/unmogrowp/testenv"
 )
 
 // split is the split deployment on loopback: two `ingestion`, two `consumer` and one `api`
@@ -253,6 +253,7 @@ func (d *split) events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Event 
 // split deployment, requests spread over both ingestion processes, and expects the same
 // answers; the restart variant kills a consumer and an ingestion process mid-scenario.
 func TestSplitAttributionScenarios(t *testing.T) {
+	t.Parallel()
 	for _, restart := range []bool{false, true} {
 		name := "straight"
 		if restart {

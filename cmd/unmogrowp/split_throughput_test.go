@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,8 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
-	"github.com/unmogrowp/unmogrowp/testenv"
+	"github.com/unmogrowp/unmogrowp/internal/loadgen"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // throughputEnv is the environment variable that turns TestSplitThroughput on.
@@ -29,7 +31,7 @@ const throughputEnv = "UNMOGROWP_SPLIT_THROUGHPUT"
 // TestSplitThroughput measures the split deployment's throughput per core, the figures
 // docs/deploy.md sizes a deployment from: one ingestion process and one consumer on
 // kfake (a topic of 8 partitions), ClickHouse, Redis and PostgreSQL, driven flat out by
-// `unmogrowp loadgen` (batches of 100, 32 connections, 20 s) against one app.
+// `unmogrowp-bench loadgen` (batches of 100, 32 connections, 20 s) against one app.
 //
 // Everything shares this machine's cores (loadgen, kfake in this test process, the
 // servers, and whatever else runs), so wall throughput says little; what it reports is
@@ -57,6 +59,7 @@ func TestSplitThroughput(t *testing.T) {
 		duration    = 20 * time.Second
 	)
 	hz := clockTicks(t)
+	bench := buildBench(t)
 
 	d := newSplit(t)
 	d.env = d.seedEnv
@@ -67,7 +70,7 @@ func TestSplitThroughput(t *testing.T) {
 
 	// Warm up (connections, the topic's partitions, ClickHouse's first parts), drain, and
 	// watch the servers idle for a moment: their background work, or another test's.
-	warm := driveLoad(t, ing.ingest, app.SDKKey, batch, connections, 3*time.Second)
+	warm := driveLoad(t, bench, ing.ingest, app.SDKKey, batch, connections, 3*time.Second)
 	waitStored(t, con, float64(warm.Events))
 	idle := takeCPU(t, ing, con)
 	time.Sleep(5 * time.Second)
@@ -92,7 +95,7 @@ func TestSplitThroughput(t *testing.T) {
 			}
 		}
 	}()
-	res := driveLoad(t, ing.ingest, app.SDKKey, batch, connections, duration)
+	res := driveLoad(t, bench, ing.ingest, app.SDKKey, batch, connections, duration)
 	loaded := takeCPU(t, ing, con)
 	close(stop)
 	perSecond := <-samples
@@ -287,21 +290,31 @@ func clickhouseEvents(t *testing.T, d *split) map[string]int64 {
 
 // loadRun is a finished loadgen run: what it measured and the CPU time it used.
 type loadRun struct {
-	*loadResult
+	*loadgen.Result
 	cpu time.Duration
 }
 
-// driveLoad runs `unmogrowp loadgen` against url as its own process and returns its
-// result.
-func driveLoad(t *testing.T, url, key string, batch, conns int, d time.Duration) loadRun {
+// buildBench builds cmd/unmogrowp-bench, the load generator's binary, and returns its path.
+func buildBench(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(binPath, "loadgen", "--url", url, "--key", key, "--batch", strconv.Itoa(batch),
+	bin := filepath.Join(t.TempDir(), "unmogrowp-bench")
+	if out, err := exec.Command("go", "build", "-o", bin, "../unmogrowp-bench").CombinedOutput(); err != nil {
+		t.Fatalf("build unmogrowp-bench: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// driveLoad runs `unmogrowp-bench loadgen` (the binary bench) against url as its own
+// process and returns its result.
+func driveLoad(t *testing.T, bench, url, key string, batch, conns int, d time.Duration) loadRun {
+	t.Helper()
+	cmd := exec.Command(bench, "loadgen", "--url", url, "--key", key, "--batch", strconv.Itoa(batch),
 		"-c", strconv.Itoa(conns), "-d", d.String(), "--json")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("loadgen: %v\n%s", err, out)
 	}
-	var res loadResult
+	var res loadgen.Result
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("loadgen printed %q: %v", out, err)
 	}
