@@ -40,10 +40,10 @@ type DB struct {
 	// each pooled connection the first time they run there).
 	bySDKKey, byServerKeyHash, linkByID *sql.Stmt
 
-	// enqueueFull is the outbox's INSERT of a full chunk of deliveries, prepared on the
-	// write pool on first use (enqueueStmt).
-	enqueueMu   sync.Mutex
-	enqueueFull *sql.Stmt
+	// enqueue holds the outbox's INSERTs of deliveries by their number of rows, each
+	// prepared on the write pool on first use (enqueueStmts).
+	enqueueMu sync.Mutex
+	enqueue   map[int]*sql.Stmt
 }
 
 var (
@@ -155,10 +155,14 @@ func (db *DB) Ping(ctx context.Context) error {
 // Calls after the first return nil.
 func (db *DB) Close() error {
 	var errs []error
+	stmts := []*sql.Stmt{db.bySDKKey, db.byServerKeyHash, db.linkByID}
 	db.enqueueMu.Lock()
-	enqueue := db.enqueueFull
+	for _, s := range db.enqueue {
+		stmts = append(stmts, s)
+	}
+	db.enqueue = nil
 	db.enqueueMu.Unlock()
-	for _, s := range []*sql.Stmt{db.bySDKKey, db.byServerKeyHash, db.linkByID, enqueue} {
+	for _, s := range stmts {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

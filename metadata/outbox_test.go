@@ -49,3 +49,54 @@ func TestEnqueueChunks(t *testing.T) {
 		}
 	})
 }
+
+// TestEnqueueStatements enqueues calls of many sizes, some with an id twice, the second
+// time last: each delivery is stored once, and the INSERTs prepared for all those sizes
+// are a handful (one per power of two and the full chunk), not one per size.
+func TestEnqueueStatements(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		db, _ := openTest(t, e)
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		k, want := 0, 0
+		for _, n := range []int{1, 2, 3, 7, 100, 200, 255, 511, enqueueChunk, enqueueChunk + 1, 700} {
+			var ds []unmogrowp.Delivery
+			for range n {
+				ds = append(ds, unmogrowp.Delivery{ID: fmt.Sprintf("d%06d", k), PostbackID: "pb", AppID: "app",
+					ActivityKind: unmogrowp.TriggerInstall, URL: "https://h.example/", Host: "h.example", Method: "GET",
+					CreatedAt: at, NextAttemptAt: at})
+				k++
+			}
+			ds = append(ds, ds[0]) // already in this call: skipped
+			if err := db.Enqueue(ctx, ds); err != nil {
+				t.Fatalf("enqueue %d: %v", n, err)
+			}
+			want += n
+		}
+		ds, _, err := db.List(ctx, unmogrowp.DeliveryFilter{AppID: "app", PostbackID: "pb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != want {
+			t.Fatalf("%d deliveries stored, want %d", len(ds), want)
+		}
+		db.enqueueMu.Lock()
+		prepared := len(db.enqueue)
+		db.enqueueMu.Unlock()
+		if prepared > 10 {
+			t.Fatalf("%d INSERTs prepared for 11 sizes, want at most 10 (powers of two and the chunk)", prepared)
+		}
+		for _, n := range []int{0, 1, 200, 700, 3*enqueueChunk + 5} {
+			sum := 0
+			for _, size := range enqueueSizes(n) {
+				if size&(size-1) != 0 || size > enqueueChunk {
+					t.Fatalf("enqueueSizes(%d) has %d, not a power of two up to %d", n, size, enqueueChunk)
+				}
+				sum += size
+			}
+			if sum != n {
+				t.Fatalf("enqueueSizes(%d) adds up to %d", n, sum)
+			}
+		}
+	})
+}

@@ -209,8 +209,13 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen)
 	if err := p.outbox.Enqueue(ctx, ds); err != nil {
 		return fmt.Errorf("enqueue %d postback deliveries: %w", len(ds), err)
 	}
-	for i := range ds {
-		p.total.WithLabelValues(ds[i].ActivityKind).Inc()
+	for i := 0; i < len(ds); { // one counter lookup per run of a kind
+		j := i + 1
+		for j < len(ds) && ds[j].ActivityKind == ds[i].ActivityKind {
+			j++
+		}
+		p.total.WithLabelValues(ds[i].ActivityKind).Add(float64(j - i))
+		i = j
 	}
 	if p.enqueued != nil {
 		p.enqueued()
