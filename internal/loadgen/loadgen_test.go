@@ -355,8 +355,10 @@ func TestLoadgenJSON(t *testing.T) {
 		t.Errorf("bytes per item %.0f", res.BytesPerItem)
 	}
 	v := res.Visible
-	if v == nil || v.Markers < 1 || v.Seen != v.Markers || v.Failed != 0 || v.P50Ms < 30 || v.P50Ms > 5000 || v.DrainSeconds < 0 || v.PipelineEventsPerSec <= 0 {
-		t.Errorf("visible %+v: want every marker seen some 30 ms after its 200", v)
+	// The server shows a marker 30 ms after it took it; the tool times from the 200 it
+	// read, which a busy machine delivers some ms later: positive, not 30 ms or more.
+	if v == nil || v.Markers < 1 || v.Seen != v.Markers || v.Failed != 0 || v.P50Ms <= 0 || v.P50Ms > 5000 || v.DrainSeconds < 0 || v.PipelineEventsPerSec <= 0 {
+		t.Errorf("visible %+v: want every marker seen, some ms after its 200", v)
 	}
 	if !strings.Contains(v.Via, "/v1/attribution") {
 		t.Errorf("visible via %q, want /v1/attribution without --api-url", v.Via)
