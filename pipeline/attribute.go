@@ -97,7 +97,10 @@ func (s *seen) reset(n int) {
 	clear(s.touches)
 }
 
+// cachedRules is an app as the settings cache keeps it: the app (nil for an app that no
+// longer exists) and its prepared settings.
 type cachedRules struct {
+	app     *unmogrowp.App
 	rules   *attribution.Rules
 	expires time.Time
 }
@@ -385,7 +388,7 @@ func (a *Attributor) BeforeStore(ctx context.Context, b *unmogrowp.Batch) error 
 	if a.postbacks == nil {
 		return nil
 	}
-	return a.postbacks.enqueue(ctx, b, &a.seen)
+	return a.postbacks.enqueue(ctx, b, &a.seen, a.app)
 }
 
 // Watermarks returns the hot state's: how far Stored has come.
@@ -400,12 +403,25 @@ func (a *Attributor) Watermarks(ctx context.Context) (map[int32]int64, error) {
 // rules returns the app's prepared settings, from the cache or the metadata store. An app
 // that no longer exists is decided with the default settings.
 func (a *Attributor) rules(ctx context.Context, appID string) (*attribution.Rules, error) {
+	c, err := a.cached(ctx, appID)
+	return c.rules, err
+}
+
+// app returns the app, from the same cache as its settings; nil for an app that no longer
+// exists.
+func (a *Attributor) app(ctx context.Context, appID string) (*unmogrowp.App, error) {
+	c, err := a.cached(ctx, appID)
+	return c.app, err
+}
+
+// cached returns the app and its prepared settings, from the cache or the metadata store.
+func (a *Attributor) cached(ctx context.Context, appID string) (cachedRules, error) {
 	now := a.now()
 	a.mu.Lock()
 	c, ok := a.settings[appID]
 	a.mu.Unlock()
 	if ok && now.Before(c.expires) {
-		return c.rules, nil
+		return c, nil
 	}
 	settings := unmogrowp.DefaultAppSettings()
 	app, err := a.apps.App(ctx, appID)
@@ -413,18 +429,19 @@ func (a *Attributor) rules(ctx context.Context, appID string) (*attribution.Rule
 	case err == nil:
 		settings = app.Settings
 	case unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND:
+		app = nil
 		a.log.Warn("deciding an install of an unknown app with default settings", "app_id", appID)
 	default:
-		return nil, fmt.Errorf("read settings of app %s: %w", appID, err)
+		return cachedRules{}, fmt.Errorf("read settings of app %s: %w", appID, err)
 	}
-	r := attribution.NewRules(settings)
+	c = cachedRules{app: app, rules: attribution.NewRules(settings), expires: now.Add(a.ttl)}
 	a.mu.Lock()
 	if len(a.settings) > 100_000 {
 		clear(a.settings)
 	}
-	a.settings[strings.Clone(appID)] = cachedRules{rules: r, expires: now.Add(a.ttl)} // outlives its record
+	a.settings[strings.Clone(appID)] = c // outlives its record
 	a.mu.Unlock()
-	return r, nil
+	return c, nil
 }
 
 // RestoreHotState loads the store's touchpoints touched at or after since and every

@@ -76,7 +76,7 @@ func benchPipeline(b *testing.B, postbacks bool) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			opts.Postbacks = pipeline.NewPostbacks(benchPostbacks{}, defaultSettings{}, outbox, pipeline.PostbacksOptions{Logger: quiet()})
+			opts.Postbacks = pipeline.NewPostbacks(benchPostbacks{}, outbox, pipeline.PostbacksOptions{Logger: quiet()})
 		}
 		stage := pipeline.NewAttributor(defaultSettings{}, hot, ts, opts)
 		p := pipeline.New(e.wal, td, ts, pipeline.Options{Logger: quiet(), BatchSize: batch, Stage: stage})

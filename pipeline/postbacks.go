@@ -22,8 +22,7 @@ type PostbackConfigs interface {
 
 // PostbacksOptions configure Postbacks. Zero fields take the defaults.
 type PostbacksOptions struct {
-	// TTL is how long an app's postbacks (and the app) are kept before they are read
-	// again: a new or changed postback applies to the decisions made within it. Default
+	// TTL is how long an app's postbacks are kept before they are read again: a new or changed postback applies to the decisions made within it. Default
 	// DefaultSettingsTTL.
 	TTL    time.Duration
 	Now    func() time.Time // when deliveries are made (their CreatedAt); default time.Now
@@ -48,7 +47,6 @@ type PostbacksOptions struct {
 // decides the same.
 type Postbacks struct {
 	configs  PostbackConfigs
-	apps     AppSettings
 	outbox   unmogrowp.Outbox
 	ttl      time.Duration
 	now      func() time.Time
@@ -68,9 +66,10 @@ type appPostbacks struct {
 	expires time.Time
 }
 
-// NewPostbacks returns the postbacks step, reading postbacks from configs and apps from
-// apps, enqueueing into outbox.
-func NewPostbacks(configs PostbackConfigs, apps AppSettings, outbox unmogrowp.Outbox, opts PostbacksOptions) *Postbacks {
+// NewPostbacks returns the postbacks step, reading postbacks from configs and enqueueing
+// into outbox. The apps come from the Attributor that runs it, which caches them with
+// their settings.
+func NewPostbacks(configs PostbackConfigs, outbox unmogrowp.Outbox, opts PostbacksOptions) *Postbacks {
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultSettingsTTL
 	}
@@ -81,7 +80,7 @@ func NewPostbacks(configs PostbackConfigs, apps AppSettings, outbox unmogrowp.Ou
 		opts.Logger = slog.Default()
 	}
 	p := &Postbacks{
-		configs: configs, apps: apps, outbox: outbox, ttl: opts.TTL, now: opts.Now,
+		configs: configs, outbox: outbox, ttl: opts.TTL, now: opts.Now,
 		log: opts.Logger.With("component", "postbacks"), enqueued: opts.Enqueued,
 		cache: map[string]appPostbacks{},
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -97,9 +96,9 @@ func NewPostbacks(configs PostbackConfigs, apps AppSettings, outbox unmogrowp.Ou
 	return p
 }
 
-// forApp returns the app and its enabled postbacks, from the cache or the stores; none for
-// an app without postbacks or that no longer exists.
-func (p *Postbacks) forApp(ctx context.Context, appID string, now time.Time) (appPostbacks, error) {
+// forApp returns the app (from appOf) and its enabled postbacks, from the cache or the
+// store; none for an app without postbacks or that no longer exists (appOf's nil).
+func (p *Postbacks) forApp(ctx context.Context, appID string, now time.Time, appOf func(context.Context, string) (*unmogrowp.App, error)) (appPostbacks, error) {
 	p.mu.Lock()
 	c, ok := p.cache[appID]
 	p.mu.Unlock()
@@ -123,11 +122,11 @@ func (p *Postbacks) forApp(ctx context.Context, appID string, now time.Time) (ap
 		c.pbs = append(c.pbs, compiled)
 	}
 	if len(c.pbs) > 0 {
-		switch c.app, err = p.apps.App(ctx, appID); {
-		case unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND:
-			c.app, c.pbs = nil, nil
-		case err != nil:
+		if c.app, err = appOf(ctx, appID); err != nil {
 			return c, fmt.Errorf("read app %s for its postbacks: %w", appID, err)
+		}
+		if c.app == nil {
+			c.pbs = nil
 		}
 	}
 	p.mu.Lock()
@@ -140,15 +139,15 @@ func (p *Postbacks) forApp(ctx context.Context, appID string, now time.Time) (ap
 }
 
 // enqueue makes the deliveries of b's decisions and events, which the Prepare that filled
-// seen decided, and enqueues them in one call.
-func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen) error {
+// seen decided, and enqueues them in one call. appOf gives an app (nil: no such app).
+func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen, appOf func(context.Context, string) (*unmogrowp.App, error)) error {
 	now := p.now()
 	apps := map[string]appPostbacks{} // this batch's: one cache lookup per app
 	lookup := func(appID string) (appPostbacks, error) {
 		if c, ok := apps[appID]; ok {
 			return c, nil
 		}
-		c, err := p.forApp(ctx, appID, now)
+		c, err := p.forApp(ctx, appID, now, appOf)
 		if err == nil {
 			apps[appID] = c
 		}

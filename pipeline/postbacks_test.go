@@ -91,7 +91,7 @@ func (f *postbackFixture) append(t *testing.T, e *env) {
 func (f *postbackFixture) stage(t *testing.T, store unmogrowp.EventStore, out unmogrowp.Outbox) *pipeline.Attributor {
 	hot := inmem.New(inmem.Options{Retention: 31 * 24 * time.Hour})
 	t.Cleanup(func() { hot.Close() })
-	pbs := pipeline.NewPostbacks(f.meta, f.meta, out, pipeline.PostbacksOptions{Logger: quiet()})
+	pbs := pipeline.NewPostbacks(f.meta, out, pipeline.PostbacksOptions{Logger: quiet()})
 	return pipeline.NewAttributor(f.meta, hot, store, pipeline.AttributorOptions{Logger: quiet(), Postbacks: pbs})
 }
 

@@ -92,7 +92,7 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			b.Close()
 			return nil, err
 		}
-		postbacks := pipeline.NewPostbacks(b.meta, b.meta, b.meta, pipeline.PostbacksOptions{
+		postbacks := pipeline.NewPostbacks(b.meta, b.meta, pipeline.PostbacksOptions{
 			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry,
 		})
 		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{
