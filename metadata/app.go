@@ -44,13 +44,22 @@ func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewA
 	}
 	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
 
-	if _, err := db.write.ExecContext(ctx, db.q(`INSERT INTO apps (id, owner_id, name, platform,
-		bundle_id, ios_url, android_url, web_url, sdk_key, server_key_hash, signing_secret,
-		settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		id, nullString(app.OwnerID), app.Name, app.Platform, app.BundleID, app.IOSURL,
-		app.AndroidURL, app.WebURL, keys.SDKKey, unmogrowp.HashServerKey(keys.ServerKey),
-		keys.SigningSecret, settings, created.UnixMicro(),
-	); err != nil {
+	// The app and its owner's membership (team.go), in one transaction.
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO apps (id, owner_id, name, platform,
+			bundle_id, ios_url, android_url, web_url, sdk_key, server_key_hash, signing_secret,
+			settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			id, nullString(app.OwnerID), app.Name, app.Platform, app.BundleID, app.IOSURL,
+			app.AndroidURL, app.WebURL, keys.SDKKey, unmogrowp.HashServerKey(keys.ServerKey),
+			keys.SigningSecret, settings, created.UnixMicro(),
+		); err != nil || app.OwnerID == "" {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO app_members (app_id, user_id, role, added_at)
+			VALUES (?, ?, ?, ?)`), id, app.OwnerID, unmogrowp.RoleOwner, created.UnixMicro())
+		return err
+	})
+	if err != nil {
 		if db.d.broke(err, foreignKey, "") {
 			return unmogrowp.NewAppKeys{}, errNoOwner()
 		}
@@ -245,17 +254,7 @@ func scanApp(row scanner, extra ...any) (*unmogrowp.App, error) {
 // mustAffectOne returns the error of a statement on an app (res and err), or ENOTFOUND
 // unless it changed a row.
 func (db *DB) mustAffectOne(res sql.Result, err error, op string) error {
-	if err != nil {
-		return db.fail(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return db.fail(op, err)
-	}
-	if n == 0 {
-		return errAppNotFound()
-	}
-	return nil
+	return db.affectedOne(res, err, op, errAppNotFound)
 }
 
 // collect reads every row of rows with scan, closes rows, and returns an empty, non-nil

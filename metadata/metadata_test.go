@@ -104,6 +104,9 @@ func TestConformance(t *testing.T) {
 		t.Run("UserStore", func(t *testing.T) {
 			metadatatest.RunUserStore(t, func(t *testing.T) unmogrowp.UserStore { return open(t) })
 		})
+		t.Run("TeamStore", func(t *testing.T) {
+			metadatatest.RunTeamStore(t, func(t *testing.T) metadatatest.TeamStoreWithAppsAndUsers { return open(t) })
+		})
 		t.Run("PostbackStore", func(t *testing.T) {
 			metadatatest.RunPostbackStore(t, func(t *testing.T) metadatatest.PostbackStoreWithApps { return open(t) })
 		})
@@ -428,7 +431,13 @@ func TestForeignKeys(t *testing.T) {
 func wantForeignKeys(t *testing.T, db *DB, e engine) {
 	t.Helper()
 	want := []string{
+		"access_tokens.user_id->users.id CASCADE",
+		"app_members.app_id->apps.id CASCADE",
+		"app_members.user_id->users.id CASCADE",
 		"apps.owner_id->users.id SET NULL",
+		"audit_log.app_id->apps.id CASCADE",
+		"invitations.app_id->apps.id CASCADE",
+		"invitations.invited_by->users.id SET NULL",
 		"links.app_id->apps.id CASCADE",
 		"postbacks.app_id->apps.id CASCADE",
 		"sessions.user_id->users.id CASCADE",

@@ -244,6 +244,19 @@ func TestOpenOldDatabase(t *testing.T) {
 			t.Errorf("UserBySession = %+v, %v", got, err)
 		}
 
+		// 0008 made each app's owner its owner member; an app without owner has no members.
+		for _, a := range want.Apps {
+			ms, err := db.Members(ctx, a.ID)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case a.OwnerID == "" && len(ms) != 0:
+				t.Errorf("members of app %s without owner: %+v", a.ID, ms)
+			case a.OwnerID != "" && (len(ms) != 1 || ms[0].User.ID != a.OwnerID || ms[0].Role != unmogrowp.RoleOwner || !ms[0].AddedAt.Equal(a.CreatedAt)):
+				t.Errorf("members of app %s owned by %s: %+v, want its owner, since the app's creation", a.ID, a.OwnerID, ms)
+			}
+		}
+
 		// Writes on the old schema: its constraints still tell what is taken.
 		for _, tc := range []struct {
 			user unmogrowp.User
