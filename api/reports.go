@@ -30,7 +30,7 @@ func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQ
 		if appID == "" {
 			return unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required.")
 		}
-		app, err := s.authorizeApp(r, appID)
+		app, _, err := s.authorizeApp(r, appID, unmogrowp.RoleViewer)
 		if err != nil {
 			return fmt.Errorf("authorize app: %w", err)
 		}

@@ -44,6 +44,7 @@ type metadataStore interface {
 	unmogrowp.AppStore
 	unmogrowp.LinkStore
 	unmogrowp.UserStore
+	unmogrowp.TeamStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
 	Ping(ctx context.Context) error

@@ -257,7 +257,7 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 		appCache, tracker = ing, ing
 	}
 	return api.New(api.Config{
-		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
+		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 		Postbacks: b.meta, Outbox: b.meta,
