@@ -126,9 +126,11 @@ func isAppRoute(pattern string) bool {
 // it get past authorization (no 401, 403, nor the app's 404). A read-only personal access
 // token of the owner may only GET (403 otherwise, on every route); a write token of the
 // editor acts as the editor; the server key acts as an editor. A route added to the API
-// is walked without any change here.
-func TestRoles(t *testing.T) {
-	h, srv := tenancyServer(t)
+// is walked without any change here. It runs on each metadata engine.
+func TestRoles(t *testing.T) { forEachEngine(t, testRoles) }
+
+func testRoles(t *testing.T, engine string) {
+	h, srv := teamServer(t, engine)
 	c := roleCallers{tokens: map[string]string{}, ids: map[string]string{}}
 	for _, name := range []string{"owner", "admin", "editor", "viewer", "target", "outsider"} {
 		code, reg := request(t, srv, "POST", "/api/auth/register", "", `{"email":"`+name+`@roles.example","password":"correct horse battery"}`)

@@ -9,9 +9,11 @@ import (
 // TestTeams runs a team's life through the API: an invitation for an unknown email,
 // accepted once by whoever signs up with its token; roles changed and refused; what a
 // viewer sees of the app; the owner unable to leave; a transfer; and the audit log of it
-// all, without a secret's value.
-func TestTeams(t *testing.T) {
-	_, srv := tenancyServer(t)
+// all, without a secret's value. On each metadata engine.
+func TestTeams(t *testing.T) { forEachEngine(t, testTeams) }
+
+func testTeams(t *testing.T, engine string) {
+	_, srv := teamServer(t, engine)
 	ann := newTenant(t, srv, "ann@example.com")
 	app := "/api/apps/" + ann.appID
 
@@ -135,9 +137,11 @@ func TestTeams(t *testing.T) {
 
 // TestAccessTokens checks personal access tokens: shown once, listed with their last use,
 // read-only ones limited to GET, unable to make tokens or sign out, revocable, and
-// refused once revoked.
-func TestAccessTokens(t *testing.T) {
-	_, srv := tenancyServer(t)
+// refused once revoked. On each metadata engine.
+func TestAccessTokens(t *testing.T) { forEachEngine(t, testAccessTokens) }
+
+func testAccessTokens(t *testing.T, engine string) {
+	_, srv := teamServer(t, engine)
 	ann := newTenant(t, srv, "ann@example.com")
 	code, rt := request(t, srv, "POST", "/api/auth/tokens", ann.token, `{"name":"reporting","scope":"read","expires_in_days":30}`)
 	read, _ := rt["token"].(string)

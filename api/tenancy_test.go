@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp/api"
 )
@@ -19,14 +18,10 @@ type tenant struct {
 	token, userID, appID, linkID, postbackID, invitationID, tokenID string
 }
 
-// tenancyServer is the API on real stores, with users registering through it.
+// tenancyServer is the API on real stores (SQLite), with users registering through it.
 func tenancyServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
-	meta, store := openStores(t)
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Postbacks: meta, Outbox: meta, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return h, srv
+	return teamServer(t, "sqlite")
 }
 
 // request makes a request with the bearer token (none for "") and returns the status
