@@ -67,6 +67,69 @@ export interface App {
 	created_at: string;
 	/** The ingestion listener's public base URL, where the app's SDKs and servers send events; "" when the server knows none. */
 	ingest_url: string;
+	/** The signed-in user's role on the app. */
+	role?: Role;
+}
+
+/** A role on an app (docs/teams.md): each may do what those before it may. */
+export type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+export const ROLES: Role[] = ['viewer', 'editor', 'admin', 'owner'];
+
+/** Whether the role may do what min may. */
+export function atLeast(role: Role | undefined, min: Role): boolean {
+	return role !== undefined && ROLES.indexOf(role) >= ROLES.indexOf(min);
+}
+
+export interface Member {
+	user: User;
+	role: Role;
+	added_at: string;
+}
+
+export interface Invitation {
+	id: string;
+	email: string;
+	role: Role;
+	created_at: string;
+	expires_at: string;
+	/** Only in the answer that makes it. */
+	token?: string;
+}
+
+export interface Members {
+	members: Member[];
+	invitations: Invitation[];
+}
+
+/** The answer of adding a member: the member, or an invitation with its token. */
+export type MemberAdded = ({ status: 'added' } & Member) | ({ status: 'invited' } & Invitation);
+
+export interface AuditEntry {
+	id: string;
+	at: string;
+	user: { id: string; email: string } | null;
+	via: 'session' | 'token' | 'server_key';
+	action: string;
+	target: string;
+	changes: Record<string, unknown>;
+}
+
+export interface AuditPage {
+	entries: AuditEntry[];
+	next_cursor: string;
+}
+
+export type TokenScope = 'read' | 'write';
+
+/** A personal access token: the token itself only in the answer that makes it. */
+export interface AccessToken {
+	id: string;
+	name: string;
+	scope: TokenScope;
+	token?: string;
+	created_at: string;
+	expires_at: string | null;
+	last_used_at: string | null;
 }
 
 /** An app as the answers that create it or rotate its key show it: with its server key. */
@@ -346,6 +409,28 @@ export const api = {
 	deleteApp: (id: string) => request<void>('DELETE', `/api/apps/${encodeURIComponent(id)}`),
 	rotateServerKey: (id: string) =>
 		request<AppWithServerKey>('POST', `/api/apps/${encodeURIComponent(id)}/keys/rotate`),
+
+	members: (appID: string) => request<Members>('GET', `/api/apps/${encodeURIComponent(appID)}/members`),
+	addMember: (appID: string, email: string, role: Role) =>
+		request<MemberAdded>('POST', `/api/apps/${encodeURIComponent(appID)}/members`, { email, role }),
+	setRole: (appID: string, userID: string, role: Role) =>
+		request<Member>('PATCH', `/api/apps/${encodeURIComponent(appID)}/members/${encodeURIComponent(userID)}`, { role }),
+	removeMember: (appID: string, userID: string) =>
+		request<void>('DELETE', `/api/apps/${encodeURIComponent(appID)}/members/${encodeURIComponent(userID)}`),
+	revokeInvitation: (appID: string, id: string) =>
+		request<void>('DELETE', `/api/apps/${encodeURIComponent(appID)}/invitations/${encodeURIComponent(id)}`),
+	leave: (appID: string) => request<void>('POST', `/api/apps/${encodeURIComponent(appID)}/leave`),
+	transfer: (appID: string, userID: string) =>
+		request<Members>('POST', `/api/apps/${encodeURIComponent(appID)}/transfer`, { user_id: userID }),
+	audit: (appID: string, limit: number, cursor?: string) =>
+		request<AuditPage>('GET', `/api/apps/${encodeURIComponent(appID)}/audit`, undefined, { limit, cursor }),
+	acceptInvitation: (token: string) =>
+		request<App>('POST', `/api/invitations/${encodeURIComponent(token)}/accept`),
+
+	tokens: async () => (await request<{ tokens: AccessToken[] }>('GET', '/api/auth/tokens')).tokens ?? [],
+	createToken: (name: string, scope: TokenScope, expiresInDays?: number) =>
+		request<AccessToken>('POST', '/api/auth/tokens', { name, scope, expires_in_days: expiresInDays }),
+	revokeToken: (id: string) => request<void>('DELETE', `/api/auth/tokens/${encodeURIComponent(id)}`),
 
 	links: async (appID: string) =>
 		(await request<{ links: Link[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/links`)).links ?? [],
