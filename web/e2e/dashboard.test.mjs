@@ -16,7 +16,9 @@
 // reports, the links and the installs pages; creates a postback (the server refusing an
 // unknown macro under its field, the live preview escaping the sample campaign "a b&c"),
 // sends a test postback to a receiver on loopback that checks its signature, and opens its
-// delivery log, at 1280 px and again at 390 px; and saves screenshots of each page at
+// delivery log, at 1280 px and again at 390 px; invites a second user, who signs up in a
+// browser of their own, accepts and sees as a viewer no control they may not use, then
+// is made an editor, as the audit log shows; makes a personal access token; and saves screenshots of each page at
 // 1280 px and 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots). The server must run
 // with POSTBACK_ALLOW_PRIVATE=true, for the receiver on loopback. Throughout, the page runs under
 // the dashboard's Content-Security-Policy and must report no violation of it, and the
@@ -525,7 +527,10 @@ try {
 		['links', `/apps/${appID}/links`],
 		['installs', `/apps/${appID}/installs`],
 		['postbacks', `/apps/${appID}/postbacks`],
-		['settings', `/apps/${appID}/settings`]
+		['settings', `/apps/${appID}/settings`],
+		['members', `/apps/${appID}/members`],
+		['audit', `/apps/${appID}/audit`],
+		['account', '/account']
 	];
 	for (const [width, height] of [
 		[1280, 900],
@@ -547,6 +552,89 @@ try {
 	await page.screenshot({ path: join(artifacts, 'menu-390.png') });
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 	assert.ok(overflow <= 0, `the phone layout scrolls sideways by ${overflow} px`);
+
+	// Teams, with a second user in a browser of their own: the owner invites an unknown
+	// email as a viewer on the members page and reads the link off it; the invitee opens
+	// it signed out, signs up, comes back to it and accepts; as a viewer they see no control
+	// they may not use; the owner makes them an editor, and the audit log shows it all.
+	await page.setViewportSize({ width: 1280, height: 900 });
+	await page.goto(`${apiURL}/apps/${appID}/members`);
+	const guest = `analyst-${Date.now()}@example.com`;
+	await page.getByLabel('Email').fill(guest);
+	await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+	await page.getByRole('button', { name: 'Invite' }).click();
+	const linkBox = page.getByTestId('invitation-link');
+	await linkBox.waitFor();
+	const inviteURL = (await linkBox.locator('code').textContent()).trim();
+	assert.match(inviteURL, /\/invitations\/accept#uin_[A-Za-z0-9_-]{43}$/, `the invitation link ${inviteURL}`);
+	await page.getByTestId('invitation').filter({ hasText: guest }).waitFor();
+	await shot(page, 'members-invited-1280');
+	step(`invited ${guest}`);
+
+	const profile2 = mkdtempSync(join(tmpdir(), 'unmogrowp-chromium-'));
+	const context2 = await chromium.launchPersistentContext(profile2, {
+		executablePath: chromiumPath,
+		headless: true,
+		viewport: { width: 390, height: 844 },
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync']
+	});
+	try {
+		const page2 = context2.pages()[0] ?? (await context2.newPage());
+		page2.setDefaultTimeout(30_000);
+		await page2.goto(inviteURL.replace(/^https?:\/\/[^/]+/, apiURL));
+		await page2.waitForURL('**/login?return_to=*');
+		await page2.getByRole('button', { name: 'Create an account' }).click();
+		await page2.getByLabel('Name').fill('Ana Analyst');
+		await page2.getByLabel('Email').fill(guest);
+		await page2.getByLabel('Password').fill('correct horse battery');
+		await page2.getByRole('button', { name: 'Create account' }).click();
+		await page2.waitForURL('**/invitations/accept#uin_*');
+		await page2.getByRole('button', { name: 'Accept invitation' }).click();
+		await page2.waitForURL(`**/apps/${appID}`);
+		step('the invitee signed up and accepted the invitation');
+		await page2.goto(`${apiURL}/apps/${appID}/settings`);
+		await page2.getByTestId('read-only-settings').waitFor();
+		assert.equal(await page2.getByRole('button', { name: 'Save changes' }).count(), 0, 'a viewer has no Save button');
+		assert.equal(await page2.getByRole('button', { name: 'Rotate server key' }).count(), 0, 'a viewer cannot rotate the key');
+		assert.equal(await page2.getByRole('button', { name: 'Delete app' }).count(), 0, 'a viewer cannot delete the app');
+		assert.ok(await page2.getByLabel('Name').isDisabled(), 'a viewer\'s settings are read-only');
+		await shot(page2, 'settings-viewer-390');
+		await page2.goto(`${apiURL}/apps/${appID}/links`);
+		await page2.locator('h1', { hasText: 'Tracking links' }).waitFor();
+		await settled(page2);
+		assert.equal(await page2.getByRole('button', { name: 'New link' }).count(), 0, 'a viewer has no New link button');
+		await page2.goto(`${apiURL}/apps/${appID}/members`);
+		await page2.getByTestId('member').filter({ hasText: guest }).waitFor();
+		assert.equal(await page2.getByTestId('invite-form').count(), 0, 'a viewer cannot invite');
+		await page2.getByRole('button', { name: 'Open menu' }).click();
+		await page2.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).waitFor();
+		assert.equal(await page2.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).count(), 0, 'a viewer has no audit log');
+		await page2.getByRole('button', { name: 'Close menu' }).click();
+		await shot(page2, 'members-viewer-390');
+		const overflow2 = await page2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		assert.ok(overflow2 <= 0, `the members page scrolls sideways by ${overflow2} px at 390 px`);
+	} finally {
+		await context2.close();
+		rmSync(profile2, { recursive: true, force: true });
+	}
+
+	await page.goto(`${apiURL}/apps/${appID}/members`);
+	const row = page.getByTestId('member').filter({ hasText: guest });
+	await row.locator('select').selectOption('editor');
+	await page.getByText(`${guest}'s role changed.`).waitFor();
+	await page.goto(`${apiURL}/apps/${appID}/audit`);
+	for (const action of ['member.update', 'invitation.accept', 'invitation.create']) {
+		await page.getByTestId('audit-entry').filter({ hasText: action }).first().waitFor();
+	}
+	assert.match(await page.getByTestId('audit-entry').first().textContent(), /role: viewer → editor/);
+	await shot(page, 'audit-team-1280');
+	await page.goto(`${apiURL}/account`);
+	await page.getByLabel('Name').fill('weekly report');
+	await page.getByRole('button', { name: 'Create token' }).click();
+	await page.getByTestId('new-token').waitFor();
+	await page.getByTestId('token').filter({ hasText: 'weekly report' }).waitFor();
+	await shot(page, 'account-token-1280');
+	step('roles changed, the audit log shows them, a personal access token made');
 
 	// Signed in by the cookie all along: no page kept the token where a script reads it.
 	await tokenHidden(page, token);
