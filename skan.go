@@ -1,9 +1,12 @@
 package unmogrowp
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
+	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -227,3 +230,71 @@ type SKANReportRow struct {
 
 // CoarseValues are the coarse conversion values in the order of SKANReportRow.Coarse.
 var CoarseValues = [3]string{"low", "medium", "high"}
+
+// SKANReportPart is one row of a store's report query: the counts of the winning copies of
+// one ad network, campaign key and sequence index with one fine value (Absent: none, or
+// not counted). N counts the counted ones.
+type SKANReportPart struct {
+	AdNetworkID, CampaignKey string
+	Seq, ConversionValue     int64
+	N, Installs, Redownloads, NonWinning, Reengagements, NullConversionValues,
+	Low, Medium, High, InvalidSignatures int64
+}
+
+// SKANReportBuilder folds a store's report parts into SKANReportRows. The zero value is
+// ready to use.
+type SKANReportBuilder struct {
+	rows []SKANReportRow
+	idx  map[string]int
+}
+
+// Add folds one part in.
+func (b *SKANReportBuilder) Add(p SKANReportPart) {
+	if b.idx == nil {
+		b.idx = map[string]int{}
+	}
+	k := p.AdNetworkID + "\x1f" + p.CampaignKey + "\x1f" + strconv.FormatInt(p.Seq, 10)
+	i, ok := b.idx[k]
+	if !ok {
+		i = len(b.rows)
+		b.idx[k] = i
+		b.rows = append(b.rows, SKANReportRow{AdNetworkID: p.AdNetworkID, CampaignKey: p.CampaignKey, PostbackSequenceIndex: p.Seq})
+	}
+	r := &b.rows[i]
+	if p.ConversionValue >= 0 && p.ConversionValue < 64 {
+		r.ConversionValues[p.ConversionValue] += p.N
+	}
+	r.Installs += p.Installs
+	r.Redownloads += p.Redownloads
+	r.NonWinning += p.NonWinning
+	r.Reengagements += p.Reengagements
+	r.NullConversionValues += p.NullConversionValues
+	r.Coarse[0] += p.Low
+	r.Coarse[1] += p.Medium
+	r.Coarse[2] += p.High
+	r.InvalidSignatures += p.InvalidSignatures
+}
+
+// Rows returns the rows, ordered by ad network, campaign key and sequence index; an
+// empty, non-nil slice when there are none.
+func (b *SKANReportBuilder) Rows() []SKANReportRow {
+	out := append([]SKANReportRow{}, b.rows...)
+	slices.SortFunc(out, func(x, y SKANReportRow) int {
+		return cmp.Or(cmp.Compare(x.AdNetworkID, y.AdNetworkID), cmp.Compare(x.CampaignKey, y.CampaignKey),
+			cmp.Compare(x.PostbackSequenceIndex, y.PostbackSequenceIndex))
+	})
+	return out
+}
+
+// MicroRange is [from, to) in Unix microseconds, a zero bound unbounded: how the stores
+// compare SKAN postbacks' receive times.
+func MicroRange(from, to time.Time) (int64, int64) {
+	f, t := int64(math.MinInt64), int64(math.MaxInt64)
+	if !from.IsZero() {
+		f = from.UnixMicro()
+	}
+	if !to.IsZero() {
+		t = to.UnixMicro()
+	}
+	return f, t
+}
