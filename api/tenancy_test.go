@@ -22,7 +22,7 @@ type tenant struct {
 func tenancyServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
 	meta, store := openStores(t)
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Postbacks: meta, Outbox: meta, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
+	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv
@@ -108,6 +108,11 @@ func TestTenancy(t *testing.T) {
 		"DELETE /api/apps/{app_id}/postbacks/{postback_id}":         {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID, "", 404},
 		"POST /api/apps/{app_id}/postbacks/{postback_id}/test":      {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID + "/test", "", 404},
 		"GET /api/apps/{app_id}/postbacks/{postback_id}/deliveries": {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID + "/deliveries", "", 404},
+		"GET /api/apps/{app_id}/skan/schema":                        {"/api/apps/" + a.appID + "/skan/schema", "", 404},
+		"PUT /api/apps/{app_id}/skan/schema":                        {"/api/apps/" + a.appID + "/skan/schema", `{"measurement_window_hours":1}`, 404},
+		"GET /api/apps/{app_id}/skan/networks":                      {"/api/apps/" + a.appID + "/skan/networks", "", 404},
+		"PUT /api/apps/{app_id}/skan/networks":                      {"/api/apps/" + a.appID + "/skan/networks", `{"networks":[]}`, 404},
+		"GET /api/apps/{app_id}/skan/postbacks":                     {"/api/apps/" + a.appID + "/skan/postbacks", "", 404},
 		"POST /api/attribution/track":                               {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
 		"POST /api/attribution/batch":                               {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
 		"GET /api/dashboard/stats":                                  {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
