@@ -46,6 +46,7 @@ type metadataStore interface {
 	unmogrowp.UserStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
+	unmogrowp.SKANConfigStore
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -54,6 +55,7 @@ type metadataStore interface {
 type analyticsStore interface {
 	unmogrowp.EventStore
 	unmogrowp.Reports
+	unmogrowp.SKANStore
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's
