@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -99,18 +100,19 @@ func (s *Server) handleSKANForwarded(w http.ResponseWriter, r *http.Request) err
 		return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "A request holds at most %d postbacks; this one has %d.", MaxSKANBatch, len(req.Postbacks))
 	}
 	now := s.cfg.Now().UTC()
+	read := s.readAll(req.Postbacks)
 	values, recs := buf.values[:0], buf.recs[:0]
-	results := make([]string, 0, len(req.Postbacks)*2)
+	results := make([]string, 0, len(read)*2)
 	ignored := 0
-	for _, raw := range req.Postbacks {
-		p, err := s.skanKeys.Read(raw)
-		if err != nil {
+	for i := range read {
+		p := &read[i]
+		if p.Kind == "" { // not a JSON object
 			ignored++
 			continue
 		}
 		p.ID, p.AppID, p.ReceivedAt = newEventID(), app.ID, now
 		start := len(recs)
-		recs = unmogrowp.EncodeSKANRecord(recs, &p)
+		recs = unmogrowp.EncodeSKANRecord(recs, p)
 		values = append(values, recs[start:len(recs):len(recs)])
 		results = append(results, p.Kind, p.Signature)
 	}
@@ -183,4 +185,24 @@ func (c *storeIDCache) forget() {
 	c.gen++
 	clear(c.byID)
 	c.mu.Unlock()
+}
+
+// readAll reads and verifies the entries of a forwarded batch, on as many goroutines as
+// there are CPUs (verifying a signature is most of intake's work); an entry that is not a
+// JSON object is left zero (Kind "").
+func (s *Server) readAll(raws []json.RawMessage) []unmogrowp.SKANPostback {
+	out := make([]unmogrowp.SKANPostback, len(raws))
+	workers := min(runtime.GOMAXPROCS(0), (len(raws)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(raws); i += workers {
+				if p, err := s.skanKeys.Read(raws[i]); err == nil {
+					out[i] = p
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
