@@ -53,6 +53,11 @@ type AppSettings struct {
 	RateLimitPerSecond      int      `json:"rate_limit_per_second"` // events per second; 0: no limit
 	MaxEventAgeDays         int      `json:"max_event_age_days"`
 	ReportingCurrency       string   `json:"reporting_currency"`
+	// AppStoreID is the app's App Store id, which SKAdNetwork postbacks name in app-id
+	// (SKAN.md); unique across the server; 0: none.
+	AppStoreID int64 `json:"app_store_id"`
+	// SKANAcceptDevelopment counts AdAttributionKit's development postbacks in reports.
+	SKANAcceptDevelopment bool `json:"skan_accept_development"`
 }
 
 // DefaultAppSettings returns the defaults of ATTRIBUTION.md and the HTTP contract.
@@ -69,6 +74,9 @@ func DefaultAppSettings() AppSettings {
 		ReportingCurrency:       "USD",
 	}
 }
+
+// MaxAppStoreID is the largest App Store id a setting takes: what JSON numbers hold exactly.
+const MaxAppStoreID = 1<<53 - 1
 
 // MaxEventAge is how old an event's timestamp may be when it arrives.
 func (s AppSettings) MaxEventAge() time.Duration {
@@ -101,6 +109,9 @@ func (s AppSettings) Validate() error {
 				return Errorf(EINVALID, "settings.ip_blocklist: %q is not a CIDR or IP address.", c)
 			}
 		}
+	}
+	if s.AppStoreID < 0 || s.AppStoreID > MaxAppStoreID {
+		return Errorf(EINVALID, "settings.app_store_id must be an App Store id, from 1 to %d, or 0 for none.", int64(MaxAppStoreID))
 	}
 	if len(s.ReportingCurrency) != 3 {
 		return Errorf(EINVALID, "settings.reporting_currency must be a three-letter ISO 4217 code.")
@@ -144,7 +155,8 @@ type AppStore interface {
 	Apps(ctx context.Context, ownerID string) ([]*App, error)
 
 	// UpdateApp replaces the app's name, URLs and settings. Returns ENOTFOUND if there is
-	// none, EINVALID for invalid settings.
+	// none, EINVALID for invalid settings, ECONFLICT for an app_store_id another app
+	// claims.
 	UpdateApp(ctx context.Context, app *App) error
 
 	// RotateServerKey replaces the app's server key and returns the new plain one.

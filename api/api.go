@@ -79,6 +79,10 @@ type Config struct {
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
 	PostbackSender *postback.Sender
+	// SKAN keeps the apps' SKAN schema and networks (the metadata store); SKANResults is
+	// where SKAN postbacks are read (the analytics store). nil: the SKAN routes answer 503.
+	SKAN        unmogrowp.SKANConfigStore
+	SKANResults unmogrowp.SKANStore
 }
 
 // AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
@@ -204,6 +208,11 @@ func (s *Server) routes() []route {
 		{"GET /api/auth/tokens", s.user(s.handleTokens)},
 		{"POST /api/auth/tokens", s.user(s.handleCreateToken)},
 		{"DELETE /api/auth/tokens/{token_id}", s.user(s.handleRevokeToken)},
+		{"GET /api/apps/{app_id}/skan/schema", s.app(s.handleGetSKANSchema)},
+		{"PUT /api/apps/{app_id}/skan/schema", s.app(s.handlePutSKANSchema)},
+		{"GET /api/apps/{app_id}/skan/networks", s.app(s.handleGetSKANNetworks)},
+		{"PUT /api/apps/{app_id}/skan/networks", s.app(s.handlePutSKANNetworks)},
+		{"GET /api/apps/{app_id}/skan/postbacks", s.app(s.handleSKANPostbacks)},
 		{"POST /api/attribution/track", s.handleTrack(false)},
 		{"POST /api/attribution/batch", s.handleTrack(true)},
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},

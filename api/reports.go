@@ -87,8 +87,10 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQu
 		v, err = s.cfg.Results.RetentionReport(r.Context(), q.app.ID, q.from, q.to)
 	case "fraud":
 		v, err = s.cfg.Results.FraudReport(r.Context(), q.app.ID, q.from, q.to)
+	case "skan":
+		v, err = s.handleSKANReport(r, q)
 	default:
-		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention and fraud.")
+		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention, fraud and skan.")
 	}
 	return answer(w, "read report", v, err)
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/httpserve"
+	"github.com/unmogrowp/unmogrowp/skan"
 )
 
 // Config is what the ingestion listener needs. Log, Apps and Registry are required.
@@ -49,6 +50,11 @@ type Config struct {
 	// redis); nil: each process remembers the signatures it accepted, in memory, up to
 	// MaxReplayEntries.
 	Signatures Signatures
+	// SKANApps finds the app of a postback sent to the /.well-known/ SKAN routes by its App
+	// Store id (the metadata store); nil: every such postback is of an unknown app.
+	SKANApps SKANApps
+	// SKANKeys verifies SKAN postbacks; nil: Apple's published keys (skan.Apple).
+	SKANKeys *skan.Keys
 }
 
 // RateLimiter is a per-app rate limit shared by the processes that use it.
@@ -70,6 +76,10 @@ type Server struct {
 	metrics *metrics
 	bufs    sync.Pool
 	replays *replayCache // the process's signatures; cfg.Signatures when none is shared
+
+	skanKeys  *skan.Keys
+	skanCount *prometheus.CounterVec
+	storeIDs  *storeIDCache
 }
 
 // New returns the ingestion listener's handler for cfg.
@@ -91,6 +101,11 @@ func New(cfg Config) *Server {
 	if s.cfg.Signatures == nil {
 		s.cfg.Signatures = s.replays
 	}
+	s.skanKeys, s.skanCount = cfg.SKANKeys, skan.Counter(cfg.Registry)
+	if s.skanKeys == nil {
+		s.skanKeys = skan.Apple()
+	}
+	s.storeIDs = &storeIDCache{ttl: cfg.AppCacheTTL, now: cfg.Now, byID: map[int64]cachedApp{}}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
@@ -98,7 +113,7 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("/", httpserve.NotFound)
 	s.handler = httpserve.Middleware(mux, httpserve.MiddlewareConfig{
 		Listener: "ingest", Logger: cfg.Logger, CORSOrigins: cfg.CORSOrigins,
-		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/"},
+		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/", "/.well-known/"},
 	})
 	return s
 }
@@ -121,6 +136,9 @@ func (s *Server) routes() []route {
 		{"GET /c/{link_id}", httpserve.HandlerFunc(s.handleClick)},
 		{"GET /i/{link_id}", httpserve.HandlerFunc(s.handleImpression)},
 		{"GET /v1/attribution", httpserve.HandlerFunc(s.handleAttribution)},
+		{"POST /.well-known/skadnetwork/report-attribution/{$}", httpserve.HandlerFunc(s.handleSKANAppleCopy)},
+		{"POST /.well-known/appattribution/report-attribution/{$}", httpserve.HandlerFunc(s.handleSKANAppleCopy)},
+		{"POST /v1/skan/postbacks", httpserve.HandlerFunc(s.handleSKANForwarded)},
 	}
 }
 
@@ -129,7 +147,7 @@ func (s *Server) routes() []route {
 func (s *Server) RoutePatterns() []string {
 	var out []string
 	for _, rt := range s.routes() {
-		out = append(out, rt.pattern)
+		out = append(out, strings.TrimSuffix(rt.pattern, "{$}")) // {$}: the path exactly, not below it
 	}
 	return out
 }
@@ -141,6 +159,7 @@ func (s *Server) RoutePatterns() []string {
 func (s *Server) ForgetApp(appID string) {
 	s.apps.forget(appID)
 	s.links.forget(appID)
+	s.storeIDs.forget()
 }
 
 // ServeHTTP implements http.Handler.

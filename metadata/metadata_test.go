@@ -110,6 +110,9 @@ func TestConformance(t *testing.T) {
 		t.Run("PostbackStore", func(t *testing.T) {
 			metadatatest.RunPostbackStore(t, func(t *testing.T) metadatatest.PostbackStoreWithApps { return open(t) })
 		})
+		t.Run("SKANConfigStore", func(t *testing.T) {
+			metadatatest.RunSKANConfigStore(t, func(t *testing.T) metadatatest.SKANStoreWithApps { return open(t) })
+		})
 		t.Run("Outbox", func(t *testing.T) {
 			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
 		})
@@ -441,6 +444,7 @@ func wantForeignKeys(t *testing.T, db *DB, e engine) {
 		"links.app_id->apps.id CASCADE",
 		"postbacks.app_id->apps.id CASCADE",
 		"sessions.user_id->users.id CASCADE",
+		"skan_configs.app_id->apps.id CASCADE",
 	}
 	if got := queryStrings(t, db, e.foreignKeys); !slices.Equal(got, want) {
 		t.Errorf("foreign keys %q, want %q", got, want)

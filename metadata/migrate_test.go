@@ -53,8 +53,9 @@ func TestLinksMigrationUpgrade(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		ctx := context.Background()
 		old, u := openAt(t, e, 1)
-		app := &unmogrowp.App{Name: "Old", Settings: unmogrowp.DefaultAppSettings()}
-		if _, err := old.CreateApp(ctx, app); err != nil {
+		app := &unmogrowp.App{ID: "app_old"} // as a build of that schema stored it
+		if _, err := old.write.ExecContext(ctx, `INSERT INTO apps (id, owner_id, name, sdk_key, server_key_hash, signing_secret, settings, created_at)
+			VALUES ('app_old', NULL, 'Old', 'pk_old', 'h_old', 'ss_old', '{}', 1)`); err != nil {
 			t.Fatal(err)
 		}
 		if err := old.Close(); err != nil {
@@ -129,7 +130,7 @@ func TestMigrateUsers(t *testing.T) {
 		}
 		wantForeignKeys(t, db, e)
 		if e.name == "sqlite" {
-			if got := queryStrings(t, db, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'apps' AND sql IS NOT NULL ORDER BY name`); !slices.Equal(got, []string{"apps_created_at", "apps_owner_id"}) {
+			if got := queryStrings(t, db, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'apps' AND sql IS NOT NULL ORDER BY name`); !slices.Equal(got, []string{"apps_app_store_id", "apps_created_at", "apps_owner_id"}) {
 				t.Errorf("indexes of apps = %q", got)
 			}
 			if got := queryStrings(t, db, `SELECT name FROM sqlite_schema WHERE name = 'apps_new'`); len(got) != 0 {

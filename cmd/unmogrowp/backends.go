@@ -47,6 +47,7 @@ type metadataStore interface {
 	unmogrowp.TeamStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
+	unmogrowp.SKANConfigStore
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -55,6 +56,7 @@ type metadataStore interface {
 type analyticsStore interface {
 	unmogrowp.EventStore
 	unmogrowp.Reports
+	unmogrowp.SKANStore
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's
