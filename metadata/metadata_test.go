@@ -107,6 +107,9 @@ func TestConformance(t *testing.T) {
 		t.Run("PostbackStore", func(t *testing.T) {
 			metadatatest.RunPostbackStore(t, func(t *testing.T) metadatatest.PostbackStoreWithApps { return open(t) })
 		})
+		t.Run("CostStore", func(t *testing.T) {
+			metadatatest.RunCostStore(t, func(t *testing.T) metadatatest.CostStoreWithApps { return open(t) })
+		})
 		t.Run("Outbox", func(t *testing.T) {
 			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
 		})
@@ -429,6 +432,7 @@ func wantForeignKeys(t *testing.T, db *DB, e engine) {
 	t.Helper()
 	want := []string{
 		"apps.owner_id->users.id SET NULL",
+		"costs.app_id->apps.id CASCADE",
 		"links.app_id->apps.id CASCADE",
 		"postbacks.app_id->apps.id CASCADE",
 		"sessions.user_id->users.id CASCADE",
