@@ -118,41 +118,48 @@ const (
 // The EINVALID error names the column at fault and nothing else: the caller says where
 // the row is.
 func (c *Cost) Validate() error {
+	_, err := c.Check()
+	return err
+}
+
+// Check is Validate that also returns the column at fault ("" when valid), for a caller
+// that names it apart from the message, such as the line and column of a CSV file.
+func (c *Cost) Check() (column string, err error) {
 	if _, err := time.Parse(time.DateOnly, c.Date); err != nil {
 		if c.Date == "" {
-			return Errorf(EINVALID, "date is required.")
+			return "date", Errorf(EINVALID, "date is required.")
 		}
-		return Errorf(EINVALID, "date must be a day as YYYY-MM-DD.")
+		return "date", Errorf(EINVALID, "date must be a day as YYYY-MM-DD.")
 	}
 	for _, f := range []struct{ name, v string }{
 		{"media_source", c.MediaSource}, {"campaign", c.Campaign}, {"adset", c.Adset},
 		{"ad", c.Ad}, {"country", c.Country},
 	} {
 		if len(f.v) > MaxTouchpointFieldLen {
-			return Errorf(EINVALID, "%s must be at most %d characters.", f.name, MaxTouchpointFieldLen)
+			return f.name, Errorf(EINVALID, "%s must be at most %d characters.", f.name, MaxTouchpointFieldLen)
 		}
 		if err := ValidateName(f.name, f.v); err != nil {
-			return err
+			return f.name, err
 		}
 	}
 	if c.MediaSource == "" {
-		return Errorf(EINVALID, "media_source is required.")
+		return "media_source", Errorf(EINVALID, "media_source is required.")
 	}
 	if err := checkCostValue("cost", c.Cost); err != nil {
-		return err
+		return "cost", err
 	}
 	c.Currency = strings.ToUpper(c.Currency)
 	switch {
 	case c.Currency == "":
-		return Errorf(EINVALID, "currency is required.")
+		return "currency", Errorf(EINVALID, "currency is required.")
 	case !IsCurrencyCode(c.Currency):
-		return Errorf(EINVALID, "currency must be a three-letter ISO 4217 code.")
+		return "currency", Errorf(EINVALID, "currency must be a three-letter ISO 4217 code.")
 	case c.Impressions < 0:
-		return Errorf(EINVALID, "impressions must not be negative.")
+		return "impressions", Errorf(EINVALID, "impressions must not be negative.")
 	case c.Clicks < 0:
-		return Errorf(EINVALID, "clicks must not be negative.")
+		return "clicks", Errorf(EINVALID, "clicks must not be negative.")
 	}
-	return nil
+	return "", nil
 }
 
 // CostKey is the key imported cost is upserted on: a row with the key of a stored one
@@ -302,7 +309,7 @@ func CostDates(from, to time.Time) (first, last string, ok bool) {
 }
 
 // CostSources are where an app's cost comes from: the touchpoints in the analytics store
-// and the rows imported into the metadata store.
+// and the rows imported into the metadata store (nil: none).
 type CostSources struct {
 	Touchpoints interface {
 		TouchpointCosts(ctx context.Context, appID string, from, to time.Time) ([]DailyCost, error)
@@ -321,7 +328,7 @@ func (s CostSources) Daily(ctx context.Context, appID string, from, to time.Time
 		return nil, 0, err
 	}
 	var imported []Cost
-	if first, last, ok := CostDates(from, to); ok {
+	if first, last, ok := CostDates(from, to); ok && s.Imported != nil {
 		if imported, err = s.Imported.Costs(ctx, appID, first, last); err != nil {
 			return nil, 0, err
 		}

@@ -22,7 +22,7 @@ type tenant struct {
 func tenancyServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
 	meta, store := openStores(t)
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Postbacks: meta, Outbox: meta, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
+	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Postbacks: meta, Outbox: meta, Costs: meta, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv
@@ -108,6 +108,8 @@ func TestTenancy(t *testing.T) {
 		"DELETE /api/apps/{app_id}/postbacks/{postback_id}":         {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID, "", 404},
 		"POST /api/apps/{app_id}/postbacks/{postback_id}/test":      {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID + "/test", "", 404},
 		"GET /api/apps/{app_id}/postbacks/{postback_id}/deliveries": {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID + "/deliveries", "", 404},
+		"GET /api/apps/{app_id}/costs":                              {"/api/apps/" + a.appID + "/costs", "", 404},
+		"POST /api/apps/{app_id}/costs":                             {"/api/apps/" + a.appID + "/costs", `{"costs":[{"date":"2026-03-02","media_source":"x","cost":1,"currency":"USD"}]}`, 404},
 		"POST /api/attribution/track":                               {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
 		"POST /api/attribution/batch":                               {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
 		"GET /api/dashboard/stats":                                  {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
@@ -157,6 +159,10 @@ func TestTenancy(t *testing.T) {
 	code, pb := request(t, srv, "GET", "/api/apps/"+a.appID+"/postbacks/"+a.postbackID, a.token, "")
 	if code != 200 || pb["name"] != "Net" {
 		t.Errorf("alice's postback after bob's attempts: %d %v", code, pb)
+	}
+	code, costs := request(t, srv, "GET", "/api/apps/"+a.appID+"/costs", a.token, "")
+	if c, _ := costs["costs"].([]any); code != 200 || len(c) != 0 {
+		t.Errorf("alice's costs after bob's attempts: %d %v", code, costs)
 	}
 	// Bob's own app with alice's postback id: 404 too.
 	for _, m := range []string{"GET", "PATCH", "DELETE"} {
