@@ -255,11 +255,12 @@ func MergeCosts(imported []Cost, touch []DailyCost) []DailyCost {
 	return out
 }
 
-// Converter converts an amount of money from one currency to another at the rate of a day
-// (YYYY-MM-DD). ok is false when it has no usable rate: the amount is then left out of
-// converted totals and counted in a report's unconverted_amounts.
+// Converter converts an amount of money from one currency to another at the rate of the
+// calendar date of date as it reads in date's own location (cost dates come as midnight
+// UTC of their day). ok is false when it has no usable rate: the amount is then left out
+// of converted totals and counted in a report's unconverted_amounts. *fx.Table is one.
 type Converter interface {
-	Convert(amount float64, from, to, date string) (v float64, ok bool)
+	Convert(amount float64, from, to string, date time.Time) (v float64, ok bool)
 }
 
 // SameCurrency is the Converter without rates: it converts an amount to its own currency
@@ -267,7 +268,7 @@ type Converter interface {
 type SameCurrency struct{}
 
 // Convert implements Converter.
-func (SameCurrency) Convert(amount float64, from, to, _ string) (float64, bool) {
+func (SameCurrency) Convert(amount float64, from, to string, _ time.Time) (float64, bool) {
 	return amount, from == to
 }
 
@@ -280,8 +281,9 @@ func ConvertCosts(costs []DailyCost, currency string, conv Converter) (sums map[
 	}
 	sums = map[CampaignDay]float64{}
 	for _, c := range costs {
-		v, ok := conv.Convert(c.Amount, c.Currency, currency, c.Date)
-		if !ok {
+		date, err := time.Parse(time.DateOnly, c.Date) // midnight UTC of the day
+		v, ok := conv.Convert(c.Amount, c.Currency, currency, date)
+		if err != nil || !ok {
 			unconverted++
 			continue
 		}

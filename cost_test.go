@@ -76,11 +76,11 @@ func TestMergeCosts(t *testing.T) {
 // halfRate converts EUR to USD at 2 from March 2 on, and nothing else.
 type halfRate struct{}
 
-func (halfRate) Convert(v float64, from, to, date string) (float64, bool) {
+func (halfRate) Convert(v float64, from, to string, date time.Time) (float64, bool) {
 	if from == to {
 		return v, true
 	}
-	if from == "EUR" && to == "USD" && date >= "2026-03-02" {
+	if from == "EUR" && to == "USD" && date.Format(time.DateOnly) >= "2026-03-02" {
 		return v * 2, true
 	}
 	return 0, false
