@@ -392,3 +392,39 @@ func (tp *Touchpoint) CostAmount() float64 {
 	}
 	return 0
 }
+
+// Cohort groupings of ByCohort: those of the LTV report's group_by.
+const (
+	GroupByCampaign    = "campaign"
+	GroupByMediaSource = "media_source"
+	GroupByNone        = "none"
+)
+
+// ByCohort returns Daily's cost of [from, to) grouped as the LTV report groups cohorts:
+// per day, media source and campaign (GroupByCampaign); per day and media source, Campaign
+// "" (GroupByMediaSource); per day, MediaSource and Campaign "" (GroupByNone). A cohort's
+// cost is the entry of its install date and group; unconverted counts the amounts with no
+// rate, as Daily does. Returns EINVALID for another groupBy.
+func (s CostSources) ByCohort(ctx context.Context, appID string, from, to time.Time, groupBy, currency string, conv Converter) (costs map[CampaignDay]float64, unconverted int64, err error) {
+	switch groupBy {
+	case GroupByCampaign, GroupByMediaSource, GroupByNone:
+	default:
+		return nil, 0, Errorf(EINVALID, "group_by must be media_source, campaign or none.")
+	}
+	daily, unconverted, err := s.Daily(ctx, appID, from, to, currency, conv)
+	if err != nil || groupBy == GroupByCampaign {
+		return daily, unconverted, err
+	}
+	costs = make(map[CampaignDay]float64, len(daily))
+	for k, v := range daily {
+		k.Campaign = ""
+		if groupBy == GroupByNone {
+			k.MediaSource = ""
+		}
+		costs[k] += v
+	}
+	for k, v := range costs {
+		costs[k] = RoundMoney(v)
+	}
+	return costs, unconverted, nil
+}

@@ -1,6 +1,7 @@
 package unmogrowp
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -142,5 +143,58 @@ func TestAddCost(t *testing.T) {
 	}}
 	if !reflect.DeepEqual(rep, want) {
 		t.Errorf("AddCost =\n%+v\nwant\n%+v", rep, want)
+	}
+}
+
+// costStub is a CostSources backend of fixed rows, for ByCohort.
+type costStub struct {
+	touch    []DailyCost
+	imported []Cost
+}
+
+func (s costStub) TouchpointCosts(context.Context, string, time.Time, time.Time) ([]DailyCost, error) {
+	return s.touch, nil
+}
+func (s costStub) PutCosts(context.Context, string, []Cost) error { return nil }
+func (s costStub) Costs(_ context.Context, _, from, to string) ([]Cost, error) {
+	var out []Cost
+	for _, c := range s.imported {
+		if c.Date >= from && c.Date <= to {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func TestCostSourcesByCohort(t *testing.T) {
+	stub := costStub{
+		touch: []DailyCost{
+			{Date: "2026-03-02", MediaSource: "fb", Campaign: "c1", Currency: "USD", Amount: 1},
+			{Date: "2026-03-02", MediaSource: "fb", Campaign: "c2", Currency: "USD", Amount: 2},
+			{Date: "2026-03-02", MediaSource: "gg", Campaign: "g", Currency: "EUR", Amount: 4},
+		},
+		imported: []Cost{
+			{Date: "2026-03-02", MediaSource: "fb", Campaign: "c2", Cost: 5, Currency: "USD"},
+			{Date: "2026-03-03", MediaSource: "gg", Campaign: "g", Cost: 0.5, Currency: "USD"},
+			{Date: "2026-03-04", MediaSource: "gg", Campaign: "g", Cost: 99, Currency: "USD"}, // after the range
+		},
+	}
+	src := CostSources{Touchpoints: stub, Imported: stub}
+	from := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	to := from.Add(48 * time.Hour)
+	for groupBy, want := range map[string]map[CampaignDay]float64{
+		GroupByCampaign: {
+			{"2026-03-02", "fb", "c1"}: 1, {"2026-03-02", "fb", "c2"}: 5, {"2026-03-03", "gg", "g"}: 0.5,
+		},
+		GroupByMediaSource: {{"2026-03-02", "fb", ""}: 6, {"2026-03-03", "gg", ""}: 0.5},
+		GroupByNone:        {{"2026-03-02", "", ""}: 6, {"2026-03-03", "", ""}: 0.5},
+	} {
+		got, unconverted, err := src.ByCohort(context.Background(), "app", from, to, groupBy, "USD", nil)
+		if err != nil || unconverted != 1 || !reflect.DeepEqual(got, want) {
+			t.Errorf("ByCohort(%s) = %v, %d, %v; want %v, 1 (the EUR amount)", groupBy, got, unconverted, err, want)
+		}
+	}
+	if _, _, err := src.ByCohort(context.Background(), "app", from, to, "country", "USD", nil); ErrorCode(err) != EINVALID {
+		t.Errorf("unknown group_by: %v", err)
 	}
 }
