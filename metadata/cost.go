@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
@@ -18,7 +19,8 @@ const costColumns = `app_id, date, media_source, campaign, adset, ad, country, c
 const costsPerInsert = 500
 
 // PutCosts implements unmogrowp.CostStore: the rows are validated first, then written in
-// one transaction, costsPerInsert rows an INSERT ... ON CONFLICT DO UPDATE, after
+// one transaction, costsPerInsert rows an INSERT ... ON CONFLICT DO UPDATE (prepared
+// once), after
 // unmogrowp.LastOfEachKey (a statement may not touch one row twice).
 func (db *DB) PutCosts(ctx context.Context, appID string, costs []unmogrowp.Cost) error {
 	rows := make([]unmogrowp.Cost, len(costs))
@@ -40,7 +42,7 @@ func (db *DB) PutCosts(ctx context.Context, appID string, costs []unmogrowp.Cost
 		return db.fail("put costs", err)
 	}
 	defer tx.Rollback()
-	var full string // the statement of a whole chunk, made once
+	var full *sql.Stmt // the statement of a whole chunk, prepared once
 	args := make([]any, 0, costsPerInsert*11)
 	for start := 0; start < len(rows); start += costsPerInsert {
 		chunk := rows[start:min(start+costsPerInsert, len(rows))]
@@ -50,14 +52,20 @@ func (db *DB) PutCosts(ctx context.Context, appID string, costs []unmogrowp.Cost
 			args = append(args, appID, c.Date, c.MediaSource, c.Campaign, c.Adset, c.Ad, c.Country,
 				c.Cost, c.Currency, c.Impressions, c.Clicks)
 		}
-		stmt := full
-		if len(chunk) < costsPerInsert || full == "" {
-			stmt = db.q(upsertCosts(len(chunk)))
-			if len(chunk) == costsPerInsert {
-				full = stmt
+		var err error
+		switch {
+		case len(chunk) < costsPerInsert:
+			_, err = tx.ExecContext(ctx, db.q(upsertCosts(len(chunk))), args...)
+		case full == nil:
+			if full, err = tx.PrepareContext(ctx, db.q(upsertCosts(costsPerInsert))); err != nil {
+				return db.fail("put costs", err)
 			}
+			defer full.Close()
+			fallthrough
+		default:
+			_, err = full.ExecContext(ctx, args...)
 		}
-		if _, err := tx.ExecContext(ctx, stmt, args...); err != nil {
+		if err != nil {
 			if db.d.broke(err, foreignKey, "") {
 				return errAppNotFound()
 			}
