@@ -1,0 +1,1 @@
+import{st as e}from"./Do3uUeE4.js";e();
