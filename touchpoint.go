@@ -1,9 +1,11 @@
 package unmogrowp
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -52,6 +54,13 @@ type Touchpoint struct {
 
 	DeepLinkValue string
 	Sub           [5]string // sub1..sub5 of the tracking link's query
+
+	// What the touch cost the advertiser (docs/cost.md): CostModel is CostCPI, CostCPC,
+	// CostCPM, or "" for no cost (then CostValue is 0 and CostCurrency ""); CostValue is
+	// per install, per click or per thousand impressions, in CostCurrency.
+	CostModel    string
+	CostValue    float64
+	CostCurrency string
 }
 
 // Limits on touchpoints, from the HTTP contract.
@@ -123,6 +132,9 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 	if err := ValidateText("user_agent", tp.UserAgent); err != nil {
 		return err
 	}
+	if err := tp.ValidateCost(); err != nil {
+		return err
+	}
 	if tp.IP != "" {
 		if _, err := netip.ParseAddr(tp.IP); err != nil {
 			return Errorf(EINVALID, "ip is not an IP address.")
@@ -151,13 +163,26 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 // The encoding follows EncodeEventRecord's: first byte RecordTouchpoint, strings as
 // length-prefixed bytes, times as varint microseconds since the Unix epoch (0: absent).
 // Partition and Offset are not part of it.
+//
+// The cost, added later, follows the rest only when CostModel is set: the byte
+// touchpointCost, the model and the currency as strings, the value as 8 bytes (IEEE 754,
+// little endian). A touchpoint without cost is byte for byte what the encoding was before,
+// and every record written before decodes as it did.
 func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
 	b = append(b, RecordTouchpoint)
 	b = appendStrings(b, tp.stringFields())
 	b = appendTime(b, tp.Time)
 	b = appendTime(b, tp.ReceivedAt)
+	if tp.CostModel != "" {
+		b = append(b, touchpointCost)
+		b = appendStrings(b, []*string{&tp.CostModel, &tp.CostCurrency})
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(tp.CostValue))
+	}
 	return b
 }
+
+// touchpointCost is the byte that starts a touchpoint record's cost.
+const touchpointCost byte = 1
 
 // DecodeTouchpointRecord decodes a record made by EncodeTouchpointRecord into tp. It returns
 // an error wrapping ErrCorruptRecord for anything else, and never panics. Strings in tp are
@@ -170,6 +195,17 @@ func DecodeTouchpointRecord(b []byte, tp *Touchpoint) error {
 	d.strings(tp.stringFields())
 	tp.Time = d.time()
 	tp.ReceivedAt = d.time()
+	tp.CostModel, tp.CostValue, tp.CostCurrency = "", 0, ""
+	if d.err == nil && len(d.b) > 0 {
+		if d.byte() != touchpointCost {
+			d.fail()
+		}
+		d.strings([]*string{&tp.CostModel, &tp.CostCurrency})
+		tp.CostValue = math.Float64frombits(d.uint64())
+		if d.err == nil && (tp.CostModel == "" || !(tp.CostValue >= 0 && tp.CostValue <= MaxCost)) { // ingestion never writes these
+			d.fail()
+		}
+	}
 	return d.finish()
 }
 

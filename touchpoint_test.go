@@ -28,6 +28,8 @@ func TestTouchpointRecordRoundTrip(t *testing.T) {
 		"empty":      {},
 		"pre-epoch":  {ID: "x", Time: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)},
 		"long value": {ID: string(bytes.Repeat([]byte{'z'}, 70000))},
+		"cpc":        {Type: TouchClick, AppID: "a", CostModel: CostCPC, CostValue: 0.35, CostCurrency: "EUR"},
+		"free cpi":   {Type: TouchClick, AppID: "a", CostModel: CostCPI, CostCurrency: "USD"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := EncodeTouchpointRecord(nil, &tp)
@@ -42,6 +44,33 @@ func TestTouchpointRecordRoundTrip(t *testing.T) {
 				t.Fatalf("round trip changed the touchpoint:\n got %+v\nwant %+v", got, tp)
 			}
 		})
+	}
+}
+
+// A touchpoint without cost encodes as it did before cost was added, and a record with a
+// cost that ingestion could not have written does not decode.
+func TestTouchpointRecordCost(t *testing.T) {
+	tp := sampleTouchpoint()
+	plain := EncodeTouchpointRecord(nil, &tp)
+	tp.CostModel, tp.CostValue, tp.CostCurrency = CostCPC, 0.5, "USD"
+	withCost := EncodeTouchpointRecord(nil, &tp)
+	if !bytes.HasPrefix(withCost, plain) || withCost[len(plain)] != touchpointCost {
+		t.Fatalf("the cost is not a trailer after the record of old:\n%x\n%x", plain, withCost)
+	}
+	for name, bad := range map[string]Touchpoint{
+		"negative": {Type: TouchClick, CostModel: CostCPC, CostValue: -1},
+		"huge":     {Type: TouchClick, CostModel: CostCPC, CostValue: 2 * MaxCost},
+	} {
+		var got Touchpoint
+		if err := DecodeTouchpointRecord(EncodeTouchpointRecord(nil, &bad), &got); !errors.Is(err, ErrCorruptRecord) {
+			t.Errorf("%s: err = %v, want ErrCorruptRecord", name, err)
+		}
+	}
+	b := EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchClick, CostModel: CostCPC})
+	b[len(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchClick}))] = 2 // an unknown kind of trailer
+	var got Touchpoint
+	if err := DecodeTouchpointRecord(b, &got); !errors.Is(err, ErrCorruptRecord) {
+		t.Errorf("unknown trailer: err = %v, want ErrCorruptRecord", err)
 	}
 }
 
@@ -99,6 +128,7 @@ func FuzzDecodeTouchpointRecord(f *testing.F) {
 	tp := sampleTouchpoint()
 	f.Add(EncodeTouchpointRecord(nil, &tp))
 	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression}))
+	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression, CostModel: CostCPM, CostValue: 12.5, CostCurrency: "JPY"}))
 	f.Add([]byte{RecordTouchpoint, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got Touchpoint

@@ -75,6 +75,11 @@ type Config struct {
 	Postbacks unmogrowp.PostbackStore
 	// Outbox is where the deliveries list reads; nil: that route answers 503.
 	Outbox unmogrowp.Outbox
+	// Costs are the apps' imported cost (docs/cost.md); nil: its routes answer 503, and
+	// reports count touchpoint cost only.
+	Costs unmogrowp.CostStore
+	// Converter converts cost to the reports' currency; nil: unmogrowp.SameCurrency.
+	Converter unmogrowp.Converter
 	// PostbackSender sends test postbacks; nil: a sender with the production settings,
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
@@ -213,6 +218,8 @@ func (s *Server) routes() []route {
 		{"GET /api/apps/{app_id}/skan/networks", s.app(s.handleGetSKANNetworks)},
 		{"PUT /api/apps/{app_id}/skan/networks", s.app(s.handlePutSKANNetworks)},
 		{"GET /api/apps/{app_id}/skan/postbacks", s.app(s.handleSKANPostbacks)},
+		{"GET /api/apps/{app_id}/costs", s.app(s.handleCosts)},
+		{"POST /api/apps/{app_id}/costs", s.app(s.handlePutCosts)},
 		{"POST /api/attribution/track", s.handleTrack(false)},
 		{"POST /api/attribution/batch", s.handleTrack(true)},
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},

@@ -82,7 +82,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQu
 	)
 	switch r.PathValue("report_id") {
 	case "media_sources":
-		v, err = s.cfg.Results.MediaSourceReport(r.Context(), q.app.ID, q.from, q.to)
+		v, err = s.mediaSourceReport(r, q)
 	case "retention":
 		v, err = s.cfg.Results.RetentionReport(r.Context(), q.app.ID, q.from, q.to)
 	case "fraud":

@@ -143,6 +143,8 @@ func TestTenancy(t *testing.T) {
 		"GET /api/apps/{app_id}/skan/networks":                      {"/api/apps/" + a.appID + "/skan/networks", "", 404},
 		"PUT /api/apps/{app_id}/skan/networks":                      {"/api/apps/" + a.appID + "/skan/networks", `{"networks":[]}`, 404},
 		"GET /api/apps/{app_id}/skan/postbacks":                     {"/api/apps/" + a.appID + "/skan/postbacks", "", 404},
+		"GET /api/apps/{app_id}/costs":                              {"/api/apps/" + a.appID + "/costs", "", 404},
+		"POST /api/apps/{app_id}/costs":                             {"/api/apps/" + a.appID + "/costs", `{"costs":[{"date":"2026-03-02","media_source":"x","cost":1,"currency":"USD"}]}`, 404},
 		"POST /api/attribution/track":                               {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
 		"POST /api/attribution/batch":                               {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
 		"GET /api/dashboard/stats":                                  {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
@@ -207,6 +209,10 @@ func TestTenancy(t *testing.T) {
 	code, tokens := request(t, srv, "GET", "/api/auth/tokens", a.token, "")
 	if l, _ := tokens["tokens"].([]any); code != 200 || len(l) != 1 {
 		t.Errorf("alice's tokens after bob's attempts: %d %v", code, tokens)
+	}
+	code, costs := request(t, srv, "GET", "/api/apps/"+a.appID+"/costs", a.token, "")
+	if c, _ := costs["costs"].([]any); code != 200 || len(c) != 0 {
+		t.Errorf("alice's costs after bob's attempts: %d %v", code, costs)
 	}
 	// Bob's own app with alice's postback id: 404 too.
 	for _, m := range []string{"GET", "PATCH", "DELETE"} {

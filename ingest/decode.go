@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"math"
 	"net/netip"
@@ -291,6 +292,13 @@ type wireTouchpoint struct {
 	Sub3          string                   `json:"sub3"`
 	Sub4          string                   `json:"sub4"`
 	Sub5          string                   `json:"sub5"`
+	// The cost (cost.go), under its names and AppsFlyer's.
+	CostModel      string        `json:"cost_model"`
+	CostValue      wireCostValue `json:"cost_value"`
+	CostCurrency   string        `json:"cost_currency"`
+	AFCostModel    string        `json:"af_cost_model"`
+	AFCostValue    wireCostValue `json:"af_cost_value"`
+	AFCostCurrency string        `json:"af_cost_currency"`
 }
 
 // decodeTouchpoint decodes one touchpoint object into tp, as sent: link defaults are not
@@ -315,5 +323,9 @@ func decodeTouchpoint(raw []byte, tp *unmogrowp.Touchpoint) error {
 		AndroidID: w.AndroidID, DeviceID: w.DeviceID, DeepLinkValue: w.DeepLinkValue,
 		Sub: [5]string{w.Sub1, w.Sub2, w.Sub3, w.Sub4, w.Sub5},
 	}
-	return nil
+	value := w.CostValue
+	if !value.set {
+		value = w.AFCostValue
+	}
+	return setCost(tp, cmp.Or(w.CostModel, w.AFCostModel), value.s, cmp.Or(w.CostCurrency, w.AFCostCurrency), value.set)
 }

@@ -162,6 +162,9 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 		}
 		*p.dst = v
 	}
+	if setQueryCost(&tp, q) {
+		s.cfg.Logger.Debug("dropped an invalid cost of a tracking link", "link_id", link.ID)
+	}
 	tp.ApplyLink(link)
 	if ip := httpserve.ClientIP(r, s.cfg.TrustedProxies); isIP(ip) {
 		tp.IP = ip

@@ -113,6 +113,9 @@ func TestConformance(t *testing.T) {
 		t.Run("SKANConfigStore", func(t *testing.T) {
 			metadatatest.RunSKANConfigStore(t, func(t *testing.T) metadatatest.SKANStoreWithApps { return open(t) })
 		})
+		t.Run("CostStore", func(t *testing.T) {
+			metadatatest.RunCostStore(t, func(t *testing.T) metadatatest.CostStoreWithApps { return open(t) })
+		})
 		t.Run("Outbox", func(t *testing.T) {
 			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
 		})
@@ -441,6 +444,7 @@ func wantForeignKeys(t *testing.T, db *DB, e engine) {
 		"audit_log.app_id->apps.id CASCADE",
 		"invitations.app_id->apps.id CASCADE",
 		"invitations.invited_by->users.id SET NULL",
+		"costs.app_id->apps.id CASCADE",
 		"links.app_id->apps.id CASCADE",
 		"postbacks.app_id->apps.id CASCADE",
 		"sessions.user_id->users.id CASCADE",

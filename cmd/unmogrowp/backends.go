@@ -48,6 +48,7 @@ type metadataStore interface {
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
 	unmogrowp.SKANConfigStore
+	unmogrowp.CostStore
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -40,6 +40,7 @@ func RunReports(t *testing.T, open func(t *testing.T) ReportStore) {
 	t.Run("Agree", func(t *testing.T) { t.Parallel(); testReportsAgree(t, open) })
 	t.Run("ActiveDevices", func(t *testing.T) { t.Parallel(); testActiveDevices(t, open) })
 	t.Run("ExtremeRevenue", func(t *testing.T) { t.Parallel(); testExtremeRevenue(t, open) })
+	t.Run("TouchpointCosts", func(t *testing.T) { t.Parallel(); testTouchpointCosts(t, open) })
 }
 
 // updating reports whether the test binary runs with -update.

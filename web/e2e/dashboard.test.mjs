@@ -18,7 +18,10 @@
 // sends a test postback to a receiver on loopback that checks its signature, and opens its
 // delivery log, at 1280 px and again at 390 px; invites a second user, who signs up in a
 // browser of their own, accepts and sees as a viewer no control they may not use, then
-// is made an editor, as the audit log shows; makes a personal access token; and saves screenshots of each page at
+// is made an editor, as the audit log shows; makes a personal access token; uploads a
+// cost file on the cost page (its preview naming the bad line before sending, the server's
+// refusal shown as it says it, then a good file stored) and sees its cost, eCPI and ROAS in
+// the media sources report, at 1280 px and the preview again at 390 px; and saves screenshots of each page at
 // 1280 px and 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots). The server must run
 // with POSTBACK_ALLOW_PRIVATE=true, for the receiver on loopback. Throughout, the page runs under
 // the dashboard's Content-Security-Policy and must report no violation of it, and the
@@ -519,6 +522,48 @@ try {
 	receiver.close();
 	step('postbacks page works at 390 px');
 
+	// Cost: a file with a bad line is previewed up to it, and the server refuses it naming
+	// the line and column; a good one is stored and shows in the media sources report.
+	const today = new Date().toISOString().slice(0, 10);
+	const costHead = 'date,media_source,campaign,cost,currency,clicks\n';
+	const badCost = `${costHead}${today},facebook_ads,summer_sale,10,USD,5\n${today},tiktok_int,launch,lots,USD,1\n`;
+	const goodCost = `${costHead}${today},facebook_ads,summer_sale,10,USD,5\n${today},tiktok_int,launch,2.5,EUR,1\n`;
+	const costFile = (name, text) => ({ name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+	await page.getByRole('link', { name: 'Cost' }).first().click();
+	await page.getByText('No cost imported yet').waitFor();
+	await page.getByTestId('cost-file').setInputFiles(costFile('bad.csv', badCost));
+	await page.getByTestId('cost-parse-error').filter({ hasText: 'Line 3, column cost' }).waitFor();
+	assert.equal(await page.getByTestId('cost-preview-row').count(), 1, 'the preview shows the rows before the bad line');
+	await page.getByTestId('cost-upload-button').click();
+	await page.getByTestId('cost-server-error').filter({ hasText: 'Line 3, column cost: cost must be a number.' }).waitFor();
+	await shot(page, 'cost-error-1280');
+	await page.getByTestId('cost-file').setInputFiles(costFile('good.csv', goodCost));
+	await page.getByTestId('cost-preview-row').nth(1).waitFor();
+	assert.equal(await page.getByTestId('cost-parse-error').count(), 0);
+	assert.equal(await page.getByTestId('cost-server-error').count(), 0, 'a new file clears the old refusal');
+	await page.getByTestId('cost-upload-button').click();
+	await page.getByTestId('cost-stored').filter({ hasText: 'Stored 2 rows' }).waitFor();
+	assert.equal(await page.getByTestId('cost-row').count(), 2);
+	await shot(page, 'cost-stored-1280');
+	await page.getByRole('link', { name: 'Reports' }).first().click();
+	const fbCost = page.getByTestId('report-media-sources').locator('[data-source="facebook_ads"]');
+	await fbCost.getByTestId('cost').filter({ hasText: '$10.00' }).waitFor({ timeout: SETTLE_MS });
+	assert.notEqual((await fbCost.getByTestId('ecpi').textContent())?.trim(), '—', 'facebook_ads has installs: an eCPI');
+	assert.match((await fbCost.getByTestId('roas').textContent()) ?? '', /%/);
+	// The EUR row has no rate to USD: left out, and said so.
+	await page.getByTestId('cost-note').filter({ hasText: 'have no exchange rate' }).waitFor();
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.goto(`${apiURL}/apps/${appID}/cost`);
+	await page.getByTestId('cost-row').first().waitFor();
+	await page.getByTestId('cost-file').setInputFiles(costFile('good.csv', goodCost));
+	await page.getByTestId('cost-preview-row').nth(1).waitFor();
+	await settled(page);
+	await shot(page, 'cost-preview-390');
+	const costOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(costOverflow <= 0, `the cost page scrolls sideways by ${costOverflow} px at 390 px`);
+	await page.setViewportSize({ width: 1280, height: 900 });
+	step('cost file previewed, refused naming its line, stored, and in the media sources report; at 390 px too');
+
 	// Screenshots of each page at desktop and phone widths.
 	const pages = [
 		['apps', '/apps'],
@@ -527,6 +572,7 @@ try {
 		['links', `/apps/${appID}/links`],
 		['installs', `/apps/${appID}/installs`],
 		['postbacks', `/apps/${appID}/postbacks`],
+		['cost', `/apps/${appID}/cost`],
 		['settings', `/apps/${appID}/settings`],
 		['members', `/apps/${appID}/members`],
 		['audit', `/apps/${appID}/audit`],

@@ -250,6 +250,33 @@ export interface MediaSourceRow {
 	events: number;
 	revenue: number;
 	rejected_installs: number;
+	/** In the report's currency: imported cost, else the touchpoints' (docs/cost.md). */
+	cost: number;
+	/** cost / installs; null without installs. */
+	ecpi: number | null;
+	/** revenue / cost; null without cost. */
+	roas: number | null;
+}
+
+/** The media_sources report: its rows, and the currency of their money. */
+export interface MediaSourceReport {
+	rows: MediaSourceRow[];
+	currency: string;
+	unconverted_amounts: number;
+}
+
+/** A row of imported cost: POST and GET /api/apps/{app_id}/costs. */
+export interface Cost {
+	date: string;
+	media_source: string;
+	campaign: string;
+	adset: string;
+	ad: string;
+	country: string;
+	cost: number;
+	currency: string;
+	impressions: number;
+	clicks: number;
 }
 
 export interface RetentionCohort {
@@ -350,9 +377,13 @@ function url(path: string, query?: Query): string {
 /** The methods that change nothing, which need no CSRF token. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+/**
+ * Calls the API. body is sent as JSON, or as it is (a string) when contentType names
+ * another type.
+ */
+async function request<T>(method: string, path: string, body?: unknown, query?: Query, contentType?: string): Promise<T> {
 	const headers: Record<string, string> = { Accept: 'application/json' };
-	if (body !== undefined) headers['Content-Type'] = 'application/json';
+	if (body !== undefined) headers['Content-Type'] = contentType ?? 'application/json';
 	const csrf = SAFE_METHODS.has(method) ? null : auth.csrf();
 	if (csrf) headers['X-CSRF-Token'] = csrf;
 	let resp: Response;
@@ -361,7 +392,7 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
 			method,
 			headers,
 			credentials: 'same-origin',
-			body: body === undefined ? undefined : JSON.stringify(body)
+			body: body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body)
 		});
 	} catch {
 		throw new ApiError(0, 'The server could not be reached. Check your connection and try again.');
@@ -471,13 +502,20 @@ export const api = {
 		request<Stats>('GET', '/api/dashboard/stats', undefined, { app_id: appID, ...r }),
 	chart: (appID: string, type: ChartType, r: Range, interval: Interval) =>
 		request<Chart>('GET', `/api/dashboard/charts/${type}`, undefined, { app_id: appID, ...r, interval }),
-	mediaSources: async (appID: string, r: Range) =>
-		(
-			await request<{ rows: MediaSourceRow[] }>('GET', '/api/analytics/reports/media_sources', undefined, {
-				app_id: appID,
-				...r
-			})
-		).rows ?? [],
+	mediaSources: async (appID: string, r: Range): Promise<MediaSourceReport> => {
+		const rep = await request<MediaSourceReport>('GET', '/api/analytics/reports/media_sources', undefined, {
+			app_id: appID,
+			...r
+		});
+		return { ...rep, rows: rep.rows ?? [] };
+	},
+	/** The app's imported cost with date in [from, to] (YYYY-MM-DD, either optional). */
+	costs: async (appID: string, from?: string, to?: string) =>
+		(await request<{ costs: Cost[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/costs`, undefined, { from, to }))
+			.costs ?? [],
+	/** Uploads a cost CSV file as it is; the server answers how many rows it stored. */
+	importCosts: (appID: string, csv: string) =>
+		request<{ rows: number }>('POST', `/api/apps/${encodeURIComponent(appID)}/costs`, csv, undefined, 'text/csv'),
 	retention: async (appID: string, r: Range) =>
 		(
 			await request<{ cohorts: RetentionCohort[] }>('GET', '/api/analytics/reports/retention', undefined, {
