@@ -31,6 +31,7 @@ import (
 // store.
 type Results interface {
 	unmogrowp.Reports
+	unmogrowp.Exporter
 
 	// Attribution returns the latest install decision of an app's device. Returns
 	// ENOTFOUND if the device has no stored install.
@@ -71,6 +72,8 @@ type Config struct {
 	Postbacks unmogrowp.PostbackStore
 	// Outbox is where the deliveries list reads; nil: that route answers 503.
 	Outbox unmogrowp.Outbox
+	// Deliveries is where the postback_deliveries export reads; nil: it answers 503.
+	Deliveries DeliveryExporter
 	// PostbackSender sends test postbacks; nil: a sender with the production settings,
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
@@ -173,6 +176,7 @@ func (s *Server) routes() []route {
 		{"POST /api/apps/{app_id}/keys/rotate", s.app(s.handleRotateKey)},
 		{"GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution)},
 		{"GET /api/apps/{app_id}/installs", s.app(s.handleInstalls)},
+		{"GET /api/apps/{app_id}/export/{report}", s.app(s.handleExport)},
 		{"GET /api/apps/{app_id}/links", s.app(s.handleLinks)},
 		{"POST /api/apps/{app_id}/links", s.app(s.handleCreateLink)},
 		{"GET /api/apps/{app_id}/postbacks", s.app(s.handlePostbacks)},

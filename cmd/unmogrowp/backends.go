@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/ingest"
@@ -46,6 +47,7 @@ type metadataStore interface {
 	unmogrowp.UserStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
+	api.DeliveryExporter
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -54,6 +56,7 @@ type metadataStore interface {
 type analyticsStore interface {
 	unmogrowp.EventStore
 	unmogrowp.Reports
+	unmogrowp.Exporter
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's
