@@ -1,0 +1,1 @@
+import{st as e}from"./B2iBYaYX.js";e();

@@ -1,0 +1,1 @@
+import"../chunks/xihTtKlq.js";import{J as e,O as t,k as n,ut as r,w as i}from"../chunks/B2iBYaYX.js";var a=r({prerender:()=>!1,ssr:()=>!1,trailingSlash:()=>o}),o=`never`;function s(r,a){var o=n(),s=e(o);i(s,()=>a.children),t(r,o)}export{s as component,a as universal};
