@@ -31,6 +31,7 @@ import (
 // store.
 type Results interface {
 	unmogrowp.Reports
+	unmogrowp.Exporter
 
 	// Attribution returns the latest install decision of an app's device. Returns
 	// ENOTFOUND if the device has no stored install.
@@ -80,6 +81,8 @@ type Config struct {
 	Costs unmogrowp.CostStore
 	// Converter converts cost to the reports' currency; nil: unmogrowp.SameCurrency.
 	Converter unmogrowp.Converter
+	// Deliveries is where the postback_deliveries export reads; nil: it answers 503.
+	Deliveries DeliveryExporter
 	// PostbackSender sends test postbacks; nil: a sender with the production settings,
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
@@ -191,6 +194,7 @@ func (s *Server) routes() []route {
 		{"POST /api/apps/{app_id}/keys/rotate", s.appRole(unmogrowp.RoleAdmin, s.handleRotateKey)},
 		{"GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution)},
 		{"GET /api/apps/{app_id}/installs", s.app(s.handleInstalls)},
+		{"GET /api/apps/{app_id}/export/{report}", s.app(s.handleExport)},
 		{"GET /api/apps/{app_id}/links", s.app(s.handleLinks)},
 		{"POST /api/apps/{app_id}/links", s.app(s.handleCreateLink)},
 		{"GET /api/apps/{app_id}/postbacks", s.app(s.handlePostbacks)},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/ingest"
@@ -49,6 +50,7 @@ type metadataStore interface {
 	unmogrowp.Outbox
 	unmogrowp.SKANConfigStore
 	unmogrowp.CostStore
+	api.DeliveryExporter
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -58,6 +60,7 @@ type analyticsStore interface {
 	unmogrowp.EventStore
 	unmogrowp.Reports
 	unmogrowp.SKANStore
+	unmogrowp.Exporter
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's

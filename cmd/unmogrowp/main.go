@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the IANA time zones of the exports' timezone=, on hosts without zoneinfo
 )
 
 const usage = `usage: unmogrowp <command> [flags]

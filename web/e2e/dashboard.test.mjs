@@ -13,7 +13,8 @@
 // the server, each under its field in the form's words), creates a tracking link, opens the overview, then sends a click on the link with an
 // Android user agent and events through the ingestion API, and waits for the live overview
 // to show them without a reload: KPI tiles and the installs chart. It then checks the
-// reports, the links and the installs pages; creates a postback (the server refusing an
+// reports, the links and the installs pages, and downloads exports from the reports page
+// (at 1280 and 390 px) and the installs page; creates a postback (the server refusing an
 // unknown macro under its field, the live preview escaping the sample campaign "a b&c"),
 // sends a test postback to a receiver on loopback that checks its signature, and opens its
 // delivery log, at 1280 px and again at 390 px; invites a second user, who signs up in a
@@ -30,7 +31,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -58,6 +59,14 @@ function must(name) {
 const started = Date.now();
 function step(msg) {
 	console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+}
+
+/** Clicks the export link of the test id and returns the downloaded file's text. */
+async function download(page, testid) {
+	const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
+	assert.equal(await dl.failure(), null, `download ${testid}`);
+	assert.match(dl.suggestedFilename(), /\.(csv|ndjson)$/, `the file name of ${testid}`);
+	return readFileSync(await dl.path(), 'utf8');
 }
 
 /** POSTs JSON to the ingestion listener and checks the answer. */
@@ -447,6 +456,32 @@ try {
 	await sources.getByRole('button', { name: 'Installs' }).click();
 	step('reports show the rows');
 
+	// Export: the reports page's menu downloads the range's events as CSV (11: 5 installs,
+	// 4 sessions, 2 purchases) and NDJSON, at 1280 px and at 390 px.
+	for (const [width, height] of [
+		[1280, 900],
+		[390, 844]
+	]) {
+		await page.setViewportSize({ width, height });
+		await page.getByTestId('export-menu').locator('summary').click();
+		const csv = await download(page, 'export-events-csv');
+		const lines = csv.trimEnd().split('\n');
+		assert.match(lines[0], /^event_id,event_type,timestamp,received_at,device_id,/, 'the CSV header');
+		assert.equal(lines.length, 1 + 11, `events CSV at ${width} px: ${csv}`);
+		assert.ok(lines.some((l) => l.includes(',purchase,') && l.includes('summer_sale')), 'a purchase of the campaign');
+		await shot(page, `reports-export-${width}`);
+		const menu = await page.getByTestId('export-menu').locator('ul').boundingBox();
+		assert.ok(menu && menu.x >= 0 && menu.x + menu.width <= width, `the export menu at ${width} px lies outside the page: ${JSON.stringify(menu)}`);
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		assert.ok(overflow <= 0, `the reports page with its export menu open scrolls sideways by ${overflow} px at ${width} px`);
+		const ndjson = await download(page, 'export-installs-ndjson');
+		const installs = ndjson.trimEnd().split('\n').map((l) => JSON.parse(l));
+		assert.equal(installs.length, 5, `installs NDJSON: ${ndjson}`);
+		await page.getByTestId('export-menu').locator('summary').click();
+	}
+	await page.setViewportSize({ width: 1280, height: 900 });
+	step('reports export CSV and NDJSON at 1280 and 390 px');
+
 	// Installs: the paid one matched by referrer, the injected one with its rejected click.
 	await page.getByRole('link', { name: 'Installs' }).first().click();
 	const paidRow = page.locator('[data-testid="install-row"][data-device="paid-device-1"]');
@@ -457,6 +492,12 @@ try {
 	assert.match((await injectedRow.textContent()) ?? '', /Click injection/);
 	assert.equal(await page.getByTestId('install-row').count(), 5);
 	step('installs list shows the decisions');
+	await page.getByTestId('export-menu').locator('summary').click();
+	const installsCSV = await download(page, 'export-installs-csv');
+	assert.equal(installsCSV.trimEnd().split('\n').length, 1 + 5, `installs CSV: ${installsCSV}`);
+	assert.match(installsCSV, /injected-device-1/);
+	await page.getByTestId('export-menu').locator('summary').click();
+	step('installs page exports its installs');
 
 	// Postbacks: an unknown macro is refused under its field; the live preview shows the
 	// sample campaign escaped; a test postback reaches a receiver on loopback, signed; the

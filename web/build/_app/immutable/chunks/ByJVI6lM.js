@@ -1,1 +1,0 @@
-import{st as e}from"./Do3uUeE4.js";e();

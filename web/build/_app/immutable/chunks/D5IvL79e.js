@@ -1,1 +1,0 @@
-import{$ as e,I as t,Q as n,at as r,nt as i}from"./Do3uUeE4.js";var a=Symbol(`current app`),o=class{#e=e(null);get app(){return t(this.#e)}set app(e){n(this.#e,e,!0)}get currency(){return this.app?.settings.reporting_currency||`USD`}};function s(e){r(a,e)}function c(){return i(a)}export{c as n,s as r,o as t};

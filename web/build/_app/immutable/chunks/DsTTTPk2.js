@@ -1,0 +1,1 @@
+import{ct as e}from"./J8zen3K-.js";e();

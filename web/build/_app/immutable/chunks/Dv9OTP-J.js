@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{A as e,D as t,H as n,O as r,Y as i}from"./Do3uUeE4.js";var a=e(`<span class="badge bg-zinc-100 text-zinc-700 ring-1 ring-zinc-200 ring-inset"> </span>`);function o(e,o){let s={ios:`iOS`,android:`Android`,web:`Web`,other:`Other`};var c=a(),l=i(c,!0);n(()=>t(l,s[o.platform]??o.platform)),r(e,c)}export{o as t};
