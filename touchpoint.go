@@ -52,6 +52,11 @@ type Touchpoint struct {
 
 	DeepLinkValue string
 	Sub           [5]string // sub1..sub5 of the tracking link's query
+
+	// ThirdPartySharing is the consent of the touchpoint's device (DeviceID) to be sent to
+	// ad networks, when the touchpoint carries it; nil when it does not. As an event's, a
+	// false marks the device until a later true (DATA.md, "Consent").
+	ThirdPartySharing *bool
 }
 
 // Limits on touchpoints, from the HTTP contract.
@@ -150,13 +155,14 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 // EncodeTouchpointRecord appends the log record of tp to b and returns the extended slice.
 // The encoding follows EncodeEventRecord's: first byte RecordTouchpoint, strings as
 // length-prefixed bytes, times as varint microseconds since the Unix epoch (0: absent).
-// Partition and Offset are not part of it.
+// Partition and Offset are not part of it. ThirdPartySharing, added later, is one byte
+// after the rest when set, as in EncodeEventRecord.
 func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
 	b = append(b, RecordTouchpoint)
 	b = appendStrings(b, tp.stringFields())
 	b = appendTime(b, tp.Time)
 	b = appendTime(b, tp.ReceivedAt)
-	return b
+	return appendConsent(b, tp.ThirdPartySharing)
 }
 
 // DecodeTouchpointRecord decodes a record made by EncodeTouchpointRecord into tp. It returns
@@ -170,6 +176,7 @@ func DecodeTouchpointRecord(b []byte, tp *Touchpoint) error {
 	d.strings(tp.stringFields())
 	tp.Time = d.time()
 	tp.ReceivedAt = d.time()
+	tp.ThirdPartySharing = d.consent()
 	return d.finish()
 }
 
@@ -236,6 +243,13 @@ type Attribution struct {
 	IsReinstall     bool
 	IsReattribution bool
 	Rejected        []Rejection
+
+	// NoSharing is set when the device must not be sent to ad networks: its latest
+	// statement of third_party_sharing (on an event or a touchpoint) was false (DATA.md,
+	// "Consent"). It is the device's, not the decision's: the stores of decisions do not
+	// keep it, and who shows an attribution sets it from the ConsentStore. The attribution
+	// object shows its negation as third_party_sharing.
+	NoSharing bool
 }
 
 // Rejection is a touchpoint that matched an install but was invalid.
@@ -268,6 +282,8 @@ type attributionJSON struct {
 	IsReinstall     bool        `json:"is_reinstall"`
 	IsReattribution bool        `json:"is_reattribution"`
 	Rejected        []Rejection `json:"rejected"`
+	// ThirdPartySharing is !NoSharing; absent (nil) when decoding means true.
+	ThirdPartySharing *bool `json:"third_party_sharing"`
 }
 
 // MarshalJSON encodes a as the attribution object of API.md.
@@ -284,6 +300,7 @@ func (a Attribution) MarshalJSON() ([]byte, error) {
 		Adset: a.Adset, Ad: a.Ad, SiteID: a.SiteID, Channel: a.Channel, ClickID: a.ClickID,
 		DeepLinkValue: a.DeepLinkValue, CTITSeconds: a.CTITSeconds,
 		IsReinstall: a.IsReinstall, IsReattribution: a.IsReattribution, Rejected: rej,
+		ThirdPartySharing: new(!a.NoSharing),
 	})
 }
 
@@ -313,6 +330,7 @@ func (a *Attribution) UnmarshalJSON(b []byte) error {
 		SiteID: j.SiteID, Channel: j.Channel, ClickID: j.ClickID,
 		DeepLinkValue: j.DeepLinkValue, CTITSeconds: j.CTITSeconds,
 		IsReinstall: j.IsReinstall, IsReattribution: j.IsReattribution, Rejected: rej,
+		NoSharing: j.ThirdPartySharing != nil && !*j.ThirdPartySharing,
 	}
 	return nil
 }

@@ -162,6 +162,13 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 		}
 		*p.dst = v
 	}
+	switch v := q.Get("third_party_sharing"); v {
+	case "":
+	case "true", "false":
+		tp.ThirdPartySharing = new(v == "true")
+	default:
+		return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Query parameter third_party_sharing must be true or false."), 1)
+	}
 	tp.ApplyLink(link)
 	if ip := httpserve.ClientIP(r, s.cfg.TrustedProxies); isIP(ip) {
 		tp.IP = ip
