@@ -378,3 +378,33 @@ func scanDelivery(row scanner) (*unmogrowp.Delivery, error) {
 func errDeliveryNotFound() error {
 	return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such delivery.")
 }
+
+// pruneChunk is how many deliveries one DELETE of Prune takes: each is a short
+// transaction, so that claims and the pipeline's enqueues are not held up behind a long
+// one.
+const pruneChunk = 5000
+
+// Prune implements unmogrowp.Outbox: DELETEs of at most pruneChunk rows each, found in the
+// index of the deliveries that are done with, until one deletes fewer.
+func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		res, err := db.write.ExecContext(ctx, db.q(`DELETE FROM postback_deliveries WHERE id IN (
+			SELECT id FROM postback_deliveries WHERE status <> 'pending' AND created_at < ? LIMIT ?)`),
+			before.UnixMicro(), pruneChunk)
+		if err != nil {
+			return total, db.fail("prune deliveries", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, db.fail("prune deliveries", err)
+		}
+		total += int(n)
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
+}
