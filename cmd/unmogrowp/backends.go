@@ -46,6 +46,7 @@ type metadataStore interface {
 	unmogrowp.UserStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
+	unmogrowp.ConsentStore
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -93,7 +93,7 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 		postbacks := pipeline.NewPostbacks(b.meta, b.meta, pipeline.PostbacksOptions{
-			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry,
+			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry, Consents: b.meta,
 		})
 		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{
 			Logger: logger, Registerer: s.registry, Postbacks: postbacks,
@@ -141,7 +141,7 @@ func (s *Server) Start() (err error) {
 			devices = b.hot
 		}
 		ing = ingest.New(ingest.Config{
-			Log: b.log, Apps: b.meta, Links: b.meta, Devices: devices, Health: b.health,
+			Log: b.log, Apps: b.meta, Links: b.meta, Devices: devices, Consents: b.meta, Health: b.health,
 			TrustedProxies: s.cfg.TrustedProxies, CORSOrigins: s.cfg.CORSOrigins,
 			Registry: s.registry, Logger: s.logger.With("component", "ingest"), RateLimiter: b.limit,
 			Signatures: b.sigs,
@@ -260,7 +260,7 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
-		Postbacks: b.meta, Outbox: b.meta,
+		Postbacks: b.meta, Outbox: b.meta, Consents: b.meta,
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
 	})
 }
