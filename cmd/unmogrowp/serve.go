@@ -175,7 +175,8 @@ func (s *Server) Start() (err error) {
 }
 
 // newPostbackWorker returns the worker that delivers the postbacks of the outbox in meta,
-// as POSTBACK_RETRY_DELAYS and POSTBACK_ALLOW_PRIVATE say, signing each request with its
+// as POSTBACK_RETRY_DELAYS and POSTBACK_ALLOW_PRIVATE say, pruning its log as
+// POSTBACK_LOG_RETENTION says, signing each request with its
 // postback's secret as it stands at the attempt. Any number of consumers may run one:
 // the outbox's leases make each attempt once.
 func newPostbackWorker(cfg *Config, meta metadataStore, reg prometheus.Registerer, logger *slog.Logger) (*postback.Worker, error) {
@@ -190,6 +191,7 @@ func newPostbackWorker(cfg *Config, meta metadataStore, reg prometheus.Registere
 			return p.Secret, nil
 		},
 		RetryDelays: cfg.PostbackRetryDelays,
+		Retention:   cfg.PostbackLogRetention,
 		Registerer:  reg,
 		Logger:      logger.With("component", "postbacks"),
 	})
