@@ -166,7 +166,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			}()
 		}
 	}
-	finish := func(name string) {
+	// finish ends an attempt, and reports whether its destination has run low: at most
+	// half its limit held, so a claim is worth making for it. A claim per attempt ended
+	// would cost the store a query per delivery (and leave the others' slots to fill at
+	// the next poll all the same); one per half a limit takes them in batches.
+	finish := func(name string) bool {
 		h := hosts[name]
 		h.active--
 		held--
@@ -174,6 +178,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if h.active == 0 && len(h.queue) == 0 {
 			delete(hosts, name)
 		}
+		return h.active+len(h.queue) <= w.o.PerHost/2
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -203,8 +208,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		select {
 		case name := <-done:
-			finish(name)
-			look = true // the destination may have more due
+			if finish(name) {
+				look = true // the destination may have more due
+			}
 		case <-w.wake:
 			look = true
 		case <-timer.C:
