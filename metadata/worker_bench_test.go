@@ -154,4 +154,3 @@ func BenchmarkOutboxLatency(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 	})
 }
-
