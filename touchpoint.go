@@ -61,6 +61,10 @@ type Touchpoint struct {
 	CostModel    string
 	CostValue    float64
 	CostCurrency string
+	// ThirdPartySharing is the consent of the touchpoint's device (DeviceID) to be sent to
+	// ad networks, when the touchpoint carries it; nil when it does not. As an event's, a
+	// false marks the device until a later true (DATA.md, "Consent").
+	ThirdPartySharing *bool
 }
 
 // Limits on touchpoints, from the HTTP contract.
@@ -164,10 +168,11 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 // length-prefixed bytes, times as varint microseconds since the Unix epoch (0: absent).
 // Partition and Offset are not part of it.
 //
-// The cost, added later, follows the rest only when CostModel is set: the byte
-// touchpointCost, the model and the currency as strings, the value as 8 bytes (IEEE 754,
-// little endian). A touchpoint without cost is byte for byte what the encoding was before,
-// and every record written before decodes as it did.
+// Two optional sections, added later, follow the rest in this order. The cost, only when
+// CostModel is set: the byte touchpointCost, the model and the currency as strings, the
+// value as 8 bytes (IEEE 754, little endian). Then ThirdPartySharing, only when set: the
+// byte touchpointSharingFalse or touchpointSharingTrue. A touchpoint with neither is byte
+// for byte what the encoding was before, and every record written before decodes as it did.
 func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
 	b = append(b, RecordTouchpoint)
 	b = appendStrings(b, tp.stringFields())
@@ -178,11 +183,23 @@ func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
 		b = appendStrings(b, []*string{&tp.CostModel, &tp.CostCurrency})
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(tp.CostValue))
 	}
+	switch {
+	case tp.ThirdPartySharing == nil:
+	case *tp.ThirdPartySharing:
+		b = append(b, touchpointSharingTrue)
+	default:
+		b = append(b, touchpointSharingFalse)
+	}
 	return b
 }
 
-// touchpointCost is the byte that starts a touchpoint record's cost.
-const touchpointCost byte = 1
+// The bytes that start the optional sections of a touchpoint record: its cost, and its
+// ThirdPartySharing (the whole section: false or true).
+const (
+	touchpointCost         byte = 1
+	touchpointSharingFalse byte = 3
+	touchpointSharingTrue  byte = 4
+)
 
 // DecodeTouchpointRecord decodes a record made by EncodeTouchpointRecord into tp. It returns
 // an error wrapping ErrCorruptRecord for anything else, and never panics. Strings in tp are
@@ -196,13 +213,22 @@ func DecodeTouchpointRecord(b []byte, tp *Touchpoint) error {
 	tp.Time = d.time()
 	tp.ReceivedAt = d.time()
 	tp.CostModel, tp.CostValue, tp.CostCurrency = "", 0, ""
-	if d.err == nil && len(d.b) > 0 {
-		if d.byte() != touchpointCost {
-			d.fail()
-		}
+	tp.ThirdPartySharing = nil
+	if d.err == nil && len(d.b) > 0 && d.b[0] == touchpointCost {
+		d.byte()
 		d.strings([]*string{&tp.CostModel, &tp.CostCurrency})
 		tp.CostValue = math.Float64frombits(d.uint64())
 		if d.err == nil && (tp.CostModel == "" || !(tp.CostValue >= 0 && tp.CostValue <= MaxCost)) { // ingestion never writes these
+			d.fail()
+		}
+	}
+	if d.err == nil && len(d.b) > 0 {
+		switch d.byte() {
+		case touchpointSharingFalse:
+			tp.ThirdPartySharing = new(false)
+		case touchpointSharingTrue:
+			tp.ThirdPartySharing = new(true)
+		default:
 			d.fail()
 		}
 	}
@@ -272,6 +298,13 @@ type Attribution struct {
 	IsReinstall     bool
 	IsReattribution bool
 	Rejected        []Rejection
+
+	// NoSharing is set when the device must not be sent to ad networks: its latest
+	// statement of third_party_sharing (on an event or a touchpoint) was false (DATA.md,
+	// "Consent"). It is the device's, not the decision's: the stores of decisions do not
+	// keep it, and who shows an attribution sets it from the ConsentStore. The attribution
+	// object shows its negation as third_party_sharing.
+	NoSharing bool
 }
 
 // Rejection is a touchpoint that matched an install but was invalid.
@@ -304,6 +337,8 @@ type attributionJSON struct {
 	IsReinstall     bool        `json:"is_reinstall"`
 	IsReattribution bool        `json:"is_reattribution"`
 	Rejected        []Rejection `json:"rejected"`
+	// ThirdPartySharing is !NoSharing; absent (nil) when decoding means true.
+	ThirdPartySharing *bool `json:"third_party_sharing"`
 }
 
 // MarshalJSON encodes a as the attribution object of API.md.
@@ -320,6 +355,7 @@ func (a Attribution) MarshalJSON() ([]byte, error) {
 		Adset: a.Adset, Ad: a.Ad, SiteID: a.SiteID, Channel: a.Channel, ClickID: a.ClickID,
 		DeepLinkValue: a.DeepLinkValue, CTITSeconds: a.CTITSeconds,
 		IsReinstall: a.IsReinstall, IsReattribution: a.IsReattribution, Rejected: rej,
+		ThirdPartySharing: new(!a.NoSharing),
 	})
 }
 
@@ -349,6 +385,7 @@ func (a *Attribution) UnmarshalJSON(b []byte) error {
 		SiteID: j.SiteID, Channel: j.Channel, ClickID: j.ClickID,
 		DeepLinkValue: j.DeepLinkValue, CTITSeconds: j.CTITSeconds,
 		IsReinstall: j.IsReinstall, IsReattribution: j.IsReattribution, Rejected: rej,
+		NoSharing: j.ThirdPartySharing != nil && !*j.ThirdPartySharing,
 	}
 	return nil
 }

@@ -83,6 +83,9 @@ type Config struct {
 	Converter unmogrowp.Converter
 	// Deliveries is where the postback_deliveries export reads; nil: it answers 503.
 	Deliveries DeliveryExporter
+	// Consents gives the attribution object's third_party_sharing: the device's latest
+	// statement. nil: it is always true.
+	Consents unmogrowp.ConsentStore
 	// PostbackSender sends test postbacks; nil: a sender with the production settings,
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
@@ -403,6 +406,14 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *
 	}
 	if err != nil {
 		return fmt.Errorf("read attribution: %w", err)
+	}
+	if s.cfg.Consents != nil {
+		cs, err := s.cfg.Consents.Consents(r.Context(), app.ID, []string{deviceID})
+		if err != nil {
+			return fmt.Errorf("read consent: %w", err)
+		}
+		c, stated := cs[deviceID]
+		in.NoSharing = stated && !c.Sharing
 	}
 	httpserve.JSON(w, http.StatusOK, in.Attribution)
 	return nil

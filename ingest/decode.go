@@ -299,6 +299,8 @@ type wireTouchpoint struct {
 	AFCostModel    string        `json:"af_cost_model"`
 	AFCostValue    wireCostValue `json:"af_cost_value"`
 	AFCostCurrency string        `json:"af_cost_currency"`
+	// ThirdPartySharing is true, false, or absent (null too).
+	ThirdPartySharing *bool `json:"third_party_sharing"`
 }
 
 // decodeTouchpoint decodes one touchpoint object into tp, as sent: link defaults are not
@@ -321,7 +323,8 @@ func decodeTouchpoint(raw []byte, tp *unmogrowp.Touchpoint) error {
 		Adset: w.Adset, Ad: w.Ad, SiteID: w.SiteID, Channel: w.Channel, ClickID: w.ClickID,
 		Time: w.Timestamp.t, IP: w.IP, UserAgent: w.UserAgent, IDFA: w.IDFA, GAID: w.GAID,
 		AndroidID: w.AndroidID, DeviceID: w.DeviceID, DeepLinkValue: w.DeepLinkValue,
-		Sub: [5]string{w.Sub1, w.Sub2, w.Sub3, w.Sub4, w.Sub5},
+		Sub:               [5]string{w.Sub1, w.Sub2, w.Sub3, w.Sub4, w.Sub5},
+		ThirdPartySharing: w.ThirdPartySharing,
 	}
 	value := w.CostValue
 	if !value.set {

@@ -165,6 +165,13 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 	if setQueryCost(&tp, q) {
 		s.cfg.Logger.Debug("dropped an invalid cost of a tracking link", "link_id", link.ID)
 	}
+	switch v := q.Get("third_party_sharing"); v {
+	case "":
+	case "true", "false":
+		tp.ThirdPartySharing = new(v == "true")
+	default:
+		return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Query parameter third_party_sharing must be true or false."), 1)
+	}
 	tp.ApplyLink(link)
 	if ip := httpserve.ClientIP(r, s.cfg.TrustedProxies); isIP(ip) {
 		tp.IP = ip

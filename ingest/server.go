@@ -32,10 +32,12 @@ import (
 
 // Config is what the ingestion listener needs. Log, Apps and Registry are required.
 type Config struct {
-	Log            unmogrowp.Log
-	Apps           unmogrowp.AppStore
-	Links          unmogrowp.LinkStore                    // links of /c/, /i/ and link_id in POST /v1/touchpoints; nil: those answer 503
-	Devices        Devices                                // device attributions for GET /v1/attribution; nil: it answers 503
+	Log     unmogrowp.Log
+	Apps    unmogrowp.AppStore
+	Links   unmogrowp.LinkStore // links of /c/, /i/ and link_id in POST /v1/touchpoints; nil: those answer 503
+	Devices Devices             // device attributions for GET /v1/attribution; nil: it answers 503
+	// Consents gives the attribution object's third_party_sharing; nil: it is always true.
+	Consents       Consents
 	Health         map[string]func(context.Context) error // backends /health asks, by name
 	TrustedProxies []netip.Prefix                         // peers whose X-Forwarded-For is believed
 	CORSOrigins    []string                               // origins web SDKs may send from; "*" for any

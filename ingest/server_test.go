@@ -68,7 +68,7 @@ func newFixture(t testing.TB, mutate func(*unmogrowp.AppSettings)) *fixture {
 	}
 	trusted, _ := httpserve.ParseTrustedProxies("10.0.0.0/8")
 	f.srv = New(Config{
-		Log: log, Apps: meta, Links: meta, SKANApps: meta, Devices: f.devices, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
+		Log: log, Apps: meta, Links: meta, SKANApps: meta, Devices: f.devices, Consents: meta, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
 		CORSOrigins: []string{"https://game.example"}, Now: func() time.Time { return f.now },
 		Health: map[string]func(context.Context) error{"metadata": meta.Ping, "log": log.Health},
 	})

@@ -119,6 +119,9 @@ func TestConformance(t *testing.T) {
 		t.Run("Outbox", func(t *testing.T) {
 			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
 		})
+		t.Run("ConsentStore", func(t *testing.T) {
+			postbacktest.RunConsentStore(t, func(t *testing.T) unmogrowp.ConsentStore { return open(t) })
+		})
 	})
 }
 

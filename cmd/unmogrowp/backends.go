@@ -51,6 +51,7 @@ type metadataStore interface {
 	unmogrowp.SKANConfigStore
 	unmogrowp.CostStore
 	api.DeliveryExporter
+	unmogrowp.ConsentStore
 	Ping(ctx context.Context) error
 	Close() error
 }

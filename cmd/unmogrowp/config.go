@@ -42,6 +42,7 @@ type Config struct {
 	// Postback delivery (POSTBACKS.md), in the processes of the consumer role.
 	PostbackRetryDelays  []time.Duration // never nil: empty means no retry
 	PostbackAllowPrivate bool
+	PostbackLogRetention time.Duration // 0: the delivery log is kept
 
 	// The URL of each store (storeurl.go), after loadConfig: set, spelled by the seed's
 	// variables below, or by default in DataDir.
@@ -254,6 +255,9 @@ var settings = []setting{
 			}
 			return nil
 		}},
+	{env: "POSTBACK_LOG_RETENTION", flag: "postback-log-retention", def: "720h",
+		help:  "how long delivered and failed postbacks stay in the delivery log (the outbox) before deletion, from their creation; pending ones stay whatever their age (Go duration; 0: kept)",
+		apply: func(c *Config, v string) (err error) { c.PostbackLogRetention, err = parseDuration(v, 0); return }},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",

@@ -1,2 +1,0 @@
--- Reserved for the touchpoint cost columns (another change); kept empty here so that the
--- SKAN migration 0004 follows without a gap. Replace with that change's 0003 on merge.
