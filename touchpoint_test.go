@@ -257,7 +257,7 @@ func TestTouchpointRecordWithoutConsent(t *testing.T) {
 	if err := DecodeTouchpointRecord(old, &got); err != nil || got.ThirdPartySharing != nil {
 		t.Fatalf("old record: err %v, ThirdPartySharing %v, want nil", err, got.ThirdPartySharing)
 	}
-	if err := DecodeTouchpointRecord(append(old, 3), &got); !errors.Is(err, ErrCorruptRecord) {
+	if err := DecodeTouchpointRecord(append(old, 5), &got); !errors.Is(err, ErrCorruptRecord) {
 		t.Fatalf("a record ending in an unknown consent byte: err %v, want ErrCorruptRecord", err)
 	}
 }
