@@ -248,8 +248,10 @@ func decodeSegmentCall(raw []byte, typ string, batch *segmentBatch, now time.Tim
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return decodeError(err)
 	}
-	if err := httpserve.CheckJSONText(raw, "Each call", nil); err != nil {
-		return err
+	if batch == nil { // a batch's body is checked whole (decodeSegmentBatch)
+		if err := httpserve.CheckJSONText(raw, "Each call", nil); err != nil {
+			return err
+		}
 	}
 	sentAt := c.SentAt.t
 	if batch != nil {

@@ -141,7 +141,8 @@ func (s *Server) acceptSegment(r *http.Request, app *unmogrowp.App, kind unmogro
 	return segmentAccepted{Success: true, Accepted: &n, Rejected: &rejected, Errors: errs}, nil
 }
 
-// decodeSegmentBatch decodes the body of /v1/batch: {"batch":[...], ...}.
+// decodeSegmentBatch decodes the body of /v1/batch: {"batch":[...], ...}. Its text, calls
+// included, must be UTF-8 without escapes of lone surrogates (httpserve.CheckJSONText).
 func decodeSegmentBatch(body []byte, b *segmentBatch) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
@@ -161,7 +162,7 @@ func decodeSegmentBatch(body []byte, b *segmentBatch) error {
 	if b.Batch == nil {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, `Body must be a JSON object {"batch":[...]}.`)
 	}
-	return httpserve.CheckJSONText(body, "The body", []string{"writeKey"})
+	return httpserve.CheckJSONText(body, "The body", nil) // and so each of its calls
 }
 
 // basicAuthKey returns the user of the request's HTTP Basic credentials (Segment's write
