@@ -284,31 +284,20 @@ func (c *Client) run() {
 
 // sendEvents posts a batch of events, retrying; events the server refuses are reported.
 func (c *Client) sendEvents(events []*Event) {
-	body, err := json.Marshal(map[string]any{"events": events})
-	if err != nil {
-		c.report(fmt.Errorf("client: encode %d events: %w", len(events), err))
-		return
-	}
-	var answer struct {
-		Errors []struct {
-			Index int    `json:"index"`
-			Error string `json:"error"`
-		} `json:"errors"`
-	}
-	if c.post("/v1/events/batch", body, len(events), &answer) {
-		for _, e := range answer.Errors {
-			if e.Index >= 0 && e.Index < len(events) {
-				c.report(fmt.Errorf("client: event %s refused: %s", events[e.Index].EventID, e.Error))
-			}
-		}
-	}
+	c.send("/v1/events/batch", "events", events, len(events), func(i int) string { return "event " + events[i].EventID })
 }
 
 // sendTouches posts a batch of touchpoints, as sendEvents events.
 func (c *Client) sendTouches(touches []*Touchpoint) {
-	body, err := json.Marshal(map[string]any{"touchpoints": touches})
+	c.send("/v1/touchpoints", "touchpoints", touches, len(touches), func(i int) string { return fmt.Sprintf("touchpoint %d of a batch", i) })
+}
+
+// send posts {field: items} (n of them) to path, retrying, and reports each item the
+// server refused, named by name(its index).
+func (c *Client) send(path, field string, items any, n int, name func(int) string) {
+	body, err := json.Marshal(map[string]any{field: items})
 	if err != nil {
-		c.report(fmt.Errorf("client: encode %d touchpoints: %w", len(touches), err))
+		c.report(fmt.Errorf("client: encode %d %s: %w", n, field, err))
 		return
 	}
 	var answer struct {
@@ -317,9 +306,11 @@ func (c *Client) sendTouches(touches []*Touchpoint) {
 			Error string `json:"error"`
 		} `json:"errors"`
 	}
-	if c.post("/v1/touchpoints", body, len(touches), &answer) {
+	if c.post(path, body, n, &answer) {
 		for _, e := range answer.Errors {
-			c.report(fmt.Errorf("client: touchpoint %d of a batch refused: %s", e.Index, e.Error))
+			if e.Index >= 0 && e.Index < n {
+				c.report(fmt.Errorf("client: %s refused: %s", name(e.Index), e.Error))
+			}
 		}
 	}
 }
