@@ -375,8 +375,9 @@ func decodeSegmentCall(raw []byte, typ string, batch *segmentBatch, now time.Tim
 		}
 		e.InstallReferrer = string(p.Referrer)
 	}
-	// The Play install referrer: Android's, on its install only.
-	if e.EventType != unmogrowp.EventInstall || e.Platform == unmogrowp.PlatformIOS || e.Platform == unmogrowp.PlatformWeb {
+	// The install referrer: Play's on Android, the landing page's click_id=... on the web
+	// (as the web SDK sends it); on an install only, and never iOS's.
+	if e.EventType != unmogrowp.EventInstall || e.Platform == unmogrowp.PlatformIOS {
 		e.InstallReferrer = ""
 	} else if ref := segmentReferrer(ctx.Referrer); ref != "" {
 		e.InstallReferrer = ref
