@@ -208,21 +208,22 @@ func (st *segmentTime[F]) UnmarshalJSON(b []byte) error {
 		st.t = time.Time{}
 		return nil
 	}
-	var f F
-	t, err := parseTime(b)
-	if err != nil && !errors.Is(err, httpserve.ErrTimeRange) && len(b) > 0 && b[0] == '"' {
+	var t time.Time
+	var err error
+	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if json.Unmarshal(b, &s) == nil {
-			for _, layout := range segmentTimeLayouts {
-				if t, err = time.Parse(layout, strings.TrimSpace(s)); err == nil {
-					if t = t.UTC(); t.Unix() <= 0 || t.Year() > 9999 {
-						err = httpserve.ErrTimeRange
-					}
-					break
-				}
-			}
+		if err = json.Unmarshal(b, &s); err == nil {
+			t, err = parseSegmentTimeText(s)
 		}
+	} else {
+		t, err = httpserve.ParseUnixTime(string(b))
 	}
+	return st.set(t, err)
+}
+
+// set sets the time parsed with err, or returns the error that names the field.
+func (st *segmentTime[F]) set(t time.Time, err error) error {
+	var f F
 	switch {
 	case errors.Is(err, httpserve.ErrTimeRange):
 		return &fieldError{f.name() + " is out of range: " + httpserve.TimeRangeRule}
@@ -231,6 +232,24 @@ func (st *segmentTime[F]) UnmarshalJSON(b []byte) error {
 	}
 	st.t = t
 	return nil
+}
+
+// parseSegmentTimeText parses the text of a JSON string as a time of Segment's calls
+// (segmentTime).
+func parseSegmentTimeText(s string) (time.Time, error) {
+	t, err := httpserve.ParseTimeText(s)
+	if err == nil || errors.Is(err, httpserve.ErrTimeRange) {
+		return t, err
+	}
+	for _, layout := range segmentTimeLayouts {
+		if t, err = time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			if t = t.UTC(); t.Unix() <= 0 || t.Year() > 9999 {
+				err = httpserve.ErrTimeRange
+			}
+			return t, err
+		}
+	}
+	return t, err
 }
 
 // decodeSegmentCall decodes one call into e. typ is the call's type when the route says
@@ -253,6 +272,12 @@ func decodeSegmentCall(raw []byte, typ string, batch *segmentBatch, now time.Tim
 			return err
 		}
 	}
+	return mapSegmentCall(&c, nil, typ, batch, now, e)
+}
+
+// mapSegmentCall makes the event of a decoded call, as decodeSegmentCall says; props is
+// what its properties say when the caller decoded them already, else nil. It changes c.
+func mapSegmentCall(c *segmentCall, props *segmentProperties, typ string, batch *segmentBatch, now time.Time, e *unmogrowp.Event) error {
 	sentAt := c.SentAt.t
 	if batch != nil {
 		c.Context.fill(&batch.Context)
@@ -353,9 +378,11 @@ func decodeSegmentCall(raw []byte, typ string, batch *segmentBatch, now time.Tim
 	}
 
 	if c.Properties != nil {
-		var p segmentProperties
-		if err := json.Unmarshal(c.Properties, &p); err != nil {
-			return segmentPropertiesError(err)
+		p := props
+		if p == nil {
+			if p, err = decodeSegmentProperties(c.Properties); err != nil {
+				return err
+			}
 		}
 		switch {
 		case p.Revenue.bad:
@@ -385,6 +412,16 @@ func decodeSegmentCall(raw []byte, typ string, batch *segmentBatch, now time.Tim
 	return checkDecodedEvent(e)
 }
 
+// decodeSegmentProperties decodes what the properties object raw says of revenue and the
+// referrer.
+func decodeSegmentProperties(raw json.RawMessage) (*segmentProperties, error) {
+	var p segmentProperties
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, segmentPropertiesError(err)
+	}
+	return &p, nil
+}
+
 // segmentPropertiesError names the property whose type a call's properties got wrong.
 func segmentPropertiesError(err error) error {
 	var te *json.UnmarshalTypeError
@@ -411,20 +448,23 @@ func segmentEventID(messageID string) string {
 // else "".
 func segmentPlatform(osName, deviceType string) string {
 	if osName == "" {
-		switch strings.ToLower(deviceType) {
-		case "ios":
+		switch {
+		case strings.EqualFold(deviceType, "ios"):
 			return unmogrowp.PlatformIOS
-		case "android":
+		case strings.EqualFold(deviceType, "android"):
 			return unmogrowp.PlatformAndroid
 		}
 		return ""
 	}
-	switch strings.ToLower(osName) {
-	case "ios", "ipados", "tvos", "watchos", "iphone os":
-		return unmogrowp.PlatformIOS
-	case "android":
+	for _, name := range [...]string{"ios", "ipados", "tvos", "watchos", "iphone os"} {
+		if strings.EqualFold(osName, name) {
+			return unmogrowp.PlatformIOS
+		}
+	}
+	switch {
+	case strings.EqualFold(osName, "android"):
 		return unmogrowp.PlatformAndroid
-	case "web":
+	case strings.EqualFold(osName, "web"):
 		return unmogrowp.PlatformWeb
 	}
 	return unmogrowp.PlatformOther

@@ -70,13 +70,23 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request, typ string) err
 		return s.refuse(err, 1)
 	}
 
+	sf := getSegmentFast()
+	defer sf.release()
 	var batch segmentBatch
-	var calls []json.RawMessage
 	if typ == "" {
-		if err := decodeSegmentBatch(body, &batch); err != nil {
-			return s.refuse(err, 1)
+		if sf.splitBatch(body) {
+			batch = sf.batch
+			if err := checkText(body, "The body"); err != nil {
+				return s.refuse(err, 1)
+			}
+		} else {
+			if err := decodeSegmentBatch(body, &batch); err != nil {
+				return s.refuse(err, 1)
+			}
+			sf.useReference(*batch.Batch)
 		}
-		calls = *batch.Batch
+	} else if sf.single(body) {
+		batch.WriteKey = sf.calls[0].call.WriteKey
 	} else {
 		var env struct {
 			WriteKey string `json:"writeKey"`
@@ -85,8 +95,8 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request, typ string) err
 			return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Body is not a JSON object."), 1)
 		}
 		batch.WriteKey = env.WriteKey
-		calls = []json.RawMessage{body}
 	}
+	calls := sf.calls
 	if app == nil {
 		if batch.WriteKey == "" {
 			return s.refuse(unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "A write key is required: send the app's key as the user of HTTP Basic auth, or as writeKey in the body."), 1)
@@ -99,7 +109,7 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request, typ string) err
 		return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "A batch holds at most %d calls; this one has %d.", MaxSegmentBatchCalls, len(calls)), len(calls))
 	}
 	for i, c := range calls {
-		if len(c) > MaxSegmentCallBytes {
+		if len(c.raw) > MaxSegmentCallBytes {
 			return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Call %d of the batch is larger than %d bytes, Segment's limit for a call.", i, MaxSegmentCallBytes), len(calls))
 		}
 	}
@@ -109,14 +119,14 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request, typ string) err
 			return s.refuse(err, 1)
 		}
 	}
-	answer, err := s.acceptSegment(r, app, kind, typ, calls, &batch, buf)
+	answer, err := s.acceptSegment(r, app, kind, typ, sf, &batch, buf)
 	return answerAccepted(w, answer, err, release)
 }
 
 // acceptSegment rate-limits, decodes, admits and appends the calls, as accept does for
 // /v1/events.
-func (s *Server) acceptSegment(r *http.Request, app *unmogrowp.App, kind unmogrowp.KeyKind, typ string, calls []json.RawMessage, batch *segmentBatch, buf *ingestBuf) (any, error) {
-	if err := s.allow(r.Context(), app, len(calls)); err != nil {
+func (s *Server) acceptSegment(r *http.Request, app *unmogrowp.App, kind unmogrowp.KeyKind, typ string, sf *segmentFast, batch *segmentBatch, buf *ingestBuf) (any, error) {
+	if err := s.allow(r.Context(), app, len(sf.calls)); err != nil {
 		return nil, err
 	}
 	ip, ua := "", ""
@@ -128,8 +138,8 @@ func (s *Server) acceptSegment(r *http.Request, app *unmogrowp.App, kind unmogro
 		batch = nil
 	}
 	now := s.cfg.Now().UTC()
-	n, errs, _, err := s.admitAll(r.Context(), app, kind, ip, ua, len(calls), inBatch, buf, func(i int, e *unmogrowp.Event) error {
-		return decodeSegmentCall(calls[i], typ, batch, now, e)
+	n, errs, _, err := s.admitAll(r.Context(), app, kind, ip, ua, len(sf.calls), inBatch, buf, func(i int, e *unmogrowp.Event) error {
+		return sf.decode(i, typ, batch, now, e)
 	})
 	if err != nil {
 		return nil, err
