@@ -14,12 +14,14 @@ import (
 )
 
 // segmentRoutes are the routes of Segment's HTTP Tracking API: each call type, and the
-// batches ("" type: each call says its own).
+// batches ("" type: each call says its own); and the short paths of each call type that
+// Segment's browser library (analytics-next) posts to: /v1/t, /v1/i...
 func (s *Server) segmentRoutes() []route {
 	var out []route
 	for _, rt := range [...]struct{ path, typ string }{
 		{"track", "track"}, {"identify", "identify"}, {"screen", "screen"}, {"page", "page"},
 		{"group", "group"}, {"alias", "alias"}, {"batch", ""}, {"import", ""},
+		{"t", "track"}, {"i", "identify"}, {"s", "screen"}, {"p", "page"}, {"g", "group"}, {"a", "alias"},
 	} {
 		out = append(out, route{"POST /v1/" + rt.path, httpserve.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 			return s.segment(w, r, rt.typ)

@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -107,6 +111,50 @@ func TestSegmentLibraries(t *testing.T) {
 		wantEvents, wantRevenue = wantEvents+7, wantRevenue+9.99
 	})
 
+	browserDevice := ""
+	t.Run("browser", func(t *testing.T) {
+		node, dir := segmentNode(t)
+		if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+			testenv.Missing(t, "Segment's browser library needs /usr/bin/chromium (to enable: apt-get install chromium)")
+		}
+		lib, err := os.ReadFile(filepath.Join(dir, "node_modules", "@segment", "analytics-next", "dist", "umd", "index.js"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		host := strings.TrimPrefix(p.ingest, "http://")
+		page := fmt.Sprintf(`<!doctype html><title>Segment</title><script src="/analytics-next.js"></script>
+<script>
+const segmentio = {apiKey: %[1]q, apiHost: %[2]q, protocol: "http"};
+window.analytics = AnalyticsNext.AnalyticsBrowser.load(
+  {writeKey: %[1]q, cdnSettings: {integrations: {"Segment.io": segmentio}}},
+  {integrations: {"Segment.io": segmentio}});
+</script>`, k.SDKKey, host+"/v1")
+		site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/analytics-next.js" {
+				w.Header().Set("Content-Type", "text/javascript")
+				w.Write(lib)
+				return
+			}
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(page))
+		}))
+		defer site.Close()
+		cmd := exec.Command(node, "send-browser.mjs")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PAGE_URL="+site.URL+"/", "INGEST_HOST="+host)
+		out, err := cmd.CombinedOutput()
+		t.Logf("node send-browser.mjs: %s", out)
+		if err != nil {
+			t.Fatalf("Segment's browser library: %v", err)
+		}
+		m := regexp.MustCompile(`(?m)^ANONYMOUS_ID=(\S+)$`).FindSubmatch(out)
+		if m == nil {
+			t.Fatal("no ANONYMOUS_ID printed")
+		}
+		browserDevice = string(m[1])
+		wantEvents += 3
+	})
+
 	p.waitDrained(t)
 	a := attributionOf(t, &embedded{p: p}, k, "seg-go")
 	if a.MediaSource != "segnet" || a.Campaign != "spring" {
@@ -161,6 +209,18 @@ func TestSegmentLibraries(t *testing.T) {
 		}
 		if found != 1 {
 			t.Errorf("the store holds %d of %q, want 1; it holds %q", found, w, got)
+		}
+	}
+	if browserDevice != "" {
+		var got []string
+		for _, e := range stored {
+			if e.DeviceID == browserDevice {
+				got = append(got, fmt.Sprintf("%s %s %v %s", e.EventType, e.UserID, e.Revenue, e.Currency))
+			}
+		}
+		slices.Sort(got)
+		if want := []string{"$identify browser-user 0 ", "Order Completed browser-user 12.5 EUR", "page browser-user 0 "}; !slices.Equal(got, want) {
+			t.Errorf("the browser library's calls stored as %q, want %q", got, want)
 		}
 	}
 	if len(stored) != wantEvents {
