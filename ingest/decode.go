@@ -62,17 +62,11 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 	if err := httpserve.CheckJSONText(raw, "Each event", eventStringFields); err != nil {
 		return err
 	}
-	for _, obj := range []struct {
-		name string
-		v    *json.RawMessage
-	}{{"attribution", &w.Attribution}, {"event_data", &w.EventData}} {
-		*obj.v = bytes.TrimSpace(*obj.v)
-		switch {
-		case len(*obj.v) == 0 || string(*obj.v) == "null":
-			*obj.v = nil
-		case (*obj.v)[0] != '{':
-			return unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a JSON object.", obj.name)
-		}
+	if err := objectOrNil("attribution", &w.Attribution); err != nil {
+		return err
+	}
+	if err := objectOrNil("event_data", &w.EventData); err != nil {
+		return err
 	}
 	*e = unmogrowp.Event{
 		EventID: w.EventID, AppID: w.AppID, EventType: w.EventType, DeviceID: w.DeviceID,
@@ -87,6 +81,19 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 		ThirdPartySharing: w.ThirdPartySharing,
 	}
 	return checkDecodedEvent(e)
+}
+
+// objectOrNil checks the raw JSON value v of the field name: a JSON object, or absent or
+// null, which it sets to nil. The error is EINVALID naming the field.
+func objectOrNil(name string, v *json.RawMessage) error {
+	*v = bytes.TrimSpace(*v)
+	switch {
+	case len(*v) == 0 || string(*v) == "null":
+		*v = nil
+	case (*v)[0] != '{':
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a JSON object.", name)
+	}
+	return nil
 }
 
 // checkDecodedEvent checks what decoding itself requires of an event that has been

@@ -59,6 +59,8 @@ func TestClickRedirects(t *testing.T) {
 			want := c.want
 			if c.android {
 				want += "&referrer=" + url.QueryEscape("click_id="+tp.ID+"&pid=facebook_ads")
+			} else if c.want == webURL { // for the web SDK on the landing page
+				want += "?click_id=" + tp.ID
 			}
 			if loc := r.Head.Get("Location"); loc != want {
 				t.Fatalf("Location = %q, want %q", loc, want)
@@ -166,8 +168,13 @@ func TestClickFallbackURLs(t *testing.T) {
 				t.Fatalf("%d %s, %d touchpoints", r.Code, r.Raw, len(tp))
 			}
 			want := c.want
-			if want == "android" {
+			switch {
+			case want == "android":
 				want = androidURL + "&referrer=" + url.QueryEscape("click_id="+tp[0].ID+"&pid=net")
+			case strings.HasPrefix(want, "https://landing.example/"):
+				want += "&click_id=" + tp[0].ID
+			case want == webURL:
+				want += "?click_id=" + tp[0].ID
 			}
 			if got := r.Head.Get("Location"); got != want {
 				t.Fatalf("Location = %q, want %q", got, want)
@@ -328,6 +335,19 @@ func TestWithReferrer(t *testing.T) {
 	} {
 		if got := withReferrer(c.in, "abc", "net"); got != c.want {
 			t.Errorf("withReferrer(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestWithClickID checks the click id set in a web URL: added after the query, replacing
+// a click_id the URL had.
+func TestWithClickID(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"https://w.example/", "https://w.example/?click_id=a%2Bb"},
+		{"https://w.example/p?x=1&click_id=old&y=2#top", "https://w.example/p?x=1&y=2&click_id=a%2Bb#top"},
+	} {
+		if got := withClickID(c.in, "a+b"); got != c.want {
+			t.Errorf("withClickID(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

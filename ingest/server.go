@@ -129,7 +129,7 @@ type route struct {
 // routes lists every route of the listener; any other path answers a JSON 404. The
 // OpenAPI document's test compares its paths with this list.
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /health", httpserve.HealthHandler(s.cfg.Health, s.cfg.Logger)},
 		{"GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})},
 		{"POST /v1/events", httpserve.HandlerFunc(s.handleEvent)},
@@ -141,7 +141,7 @@ func (s *Server) routes() []route {
 		{"POST /.well-known/skadnetwork/report-attribution/{$}", httpserve.HandlerFunc(s.handleSKANAppleCopy)},
 		{"POST /.well-known/appattribution/report-attribution/{$}", httpserve.HandlerFunc(s.handleSKANAppleCopy)},
 		{"POST /v1/skan/postbacks", httpserve.HandlerFunc(s.handleSKANForwarded)},
-	}
+	}, s.segmentRoutes()...)
 }
 
 // RoutePatterns lists the patterns ("METHOD /path/{param}") of every route the listener
@@ -216,6 +216,14 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) erro
 		ip, ua = httpserve.ClientIP(r, s.cfg.TrustedProxies), strings.ToValidUTF8(r.UserAgent(), "\uFFFD") // a header, not the sender's text
 	}
 	answer, err := s.accept(r.Context(), app, kind, ip, ua, body, batch, buf)
+	return answerAccepted(w, answer, err, release)
+}
+
+// answerAccepted writes the answer of an event request with 200 OK, or, for err, releases
+// the request's signature (release, when it was signed) if nothing was accepted for a
+// reason that a retry of the same request may overcome (a rate limit, a 5xx), and returns
+// err to be answered.
+func answerAccepted(w http.ResponseWriter, answer any, err error, release func()) error {
 	if err != nil {
 		if code := unmogrowp.ErrorCode(err); release != nil && (code == unmogrowp.ERATELIMIT || httpserve.StatusCode(code) >= 500) {
 			release() // nothing accepted: the same request may be sent again
@@ -253,10 +261,7 @@ func (s *Server) Track(ctx context.Context, app *unmogrowp.App, body []byte, bat
 // kept after accept returns.
 func (s *Server) accept(ctx context.Context, app *unmogrowp.App, kind unmogrowp.KeyKind, ip, ua string, body []byte, batch bool, buf *ingestBuf) (any, error) {
 	events := getEventBatch()
-	defer func() {
-		events.release()
-		buf.event = unmogrowp.Event{}
-	}()
+	defer events.release()
 	if batch {
 		if err := events.splitBatch(body); err != nil {
 			return nil, s.refuse(err, 1)
@@ -276,34 +281,54 @@ func (s *Server) accept(ctx context.Context, app *unmogrowp.App, kind unmogrowp.
 		return nil, err
 	}
 
+	n, errs, eventID, err := s.admitAll(ctx, app, kind, ip, ua, events.len(), batch, buf, func(i int, e *unmogrowp.Event) error {
+		err := events.decode(i, e)
+		if err == nil && e.AppID != "" && e.AppID != app.ID {
+			return unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !batch {
+		return eventAccepted{EventID: eventID, Status: "accepted"}, nil
+	}
+	if errs == nil {
+		errs = []batchError{}
+	}
+	return batchAccepted{Accepted: n, Errors: errs, Rejected: len(errs), Status: batchStatus(n, len(errs))}, nil
+}
+
+// admitAll decodes the n events of a request with decode (into buf.event, which it clears
+// before returning), admits them (admit) and appends the admitted ones to the log, under
+// the app's key. It returns how many it appended, the refused ones of a batch by index,
+// and the event id of the last one appended. The request is refused whole, with the error
+// counted, when decode says EFORBIDDEN (another app's event), when an event sent alone is
+// refused, and when the log cannot take the events (EUNAVAILABLE).
+func (s *Server) admitAll(ctx context.Context, app *unmogrowp.App, kind unmogrowp.KeyKind, ip, ua string, n int, batch bool, buf *ingestBuf, decode func(int, *unmogrowp.Event) error) (int, []batchError, string, error) {
+	defer func() { buf.event = unmogrowp.Event{} }()
 	now := s.cfg.Now().UTC()
 	var errs []batchError
 	values := buf.values[:0]
 	recs := buf.recs[:0]
-	var eventID string // the single endpoint's answer
-	for i := range events.len() {
+	var eventID string
+	for i := range n {
 		e := &buf.event
-		err := events.decode(i, e)
-		if err == nil && e.AppID != "" && e.AppID != app.ID {
-			return nil, s.refuse(unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID), events.len())
+		err := decode(i, e)
+		if unmogrowp.ErrorCode(err) == unmogrowp.EFORBIDDEN {
+			return 0, nil, "", s.refuse(err, n)
 		}
 		if err == nil {
-			err = e.Validate(now, app.Settings.MaxEventAge())
+			err = admit(e, app, kind, ip, ua, now)
 		}
 		if err != nil {
 			if !batch {
-				return nil, s.refuse(err, 1)
+				return 0, nil, "", s.refuse(err, 1)
 			}
 			s.metrics.rejected(unmogrowp.ErrorCode(err), 1)
 			errs = append(errs, batchError{Index: i, Error: unmogrowp.ErrorMessage(err)})
 			continue
-		}
-		e.AppID = app.ID
-		if kind == unmogrowp.SDKKey { // only a server key may say which device's address it was
-			e.IP, e.UserAgent = ip, ua
-		}
-		if e.EventID == "" {
-			e.EventID = newEventID()
 		}
 		eventID = e.EventID
 		start := len(recs)
@@ -313,17 +338,29 @@ func (s *Server) accept(ctx context.Context, app *unmogrowp.App, kind unmogrowp.
 	buf.values, buf.recs = values[:0], recs[:0]
 	if len(values) > 0 {
 		if err := s.appendLog(ctx, app.ID, values, "events"); err != nil {
-			return nil, s.refuse(err, len(values))
+			return 0, nil, "", s.refuse(err, len(values))
 		}
 		s.metrics.accepted.Add(float64(len(values)))
 	}
-	if !batch {
-		return eventAccepted{EventID: eventID, Status: "accepted"}, nil
+	return len(values), errs, eventID, nil
+}
+
+// admit validates a decoded event of app received at now (Event.Validate) and sets what
+// ingestion decides: its app, the device's address and user agent for a request with the
+// SDK key (ip, ua: only a server key may say which device's they were), an event id when
+// it has none. The error is Validate's.
+func admit(e *unmogrowp.Event, app *unmogrowp.App, kind unmogrowp.KeyKind, ip, ua string, now time.Time) error {
+	if err := e.Validate(now, app.Settings.MaxEventAge()); err != nil {
+		return err
 	}
-	if errs == nil {
-		errs = []batchError{}
+	e.AppID = app.ID
+	if kind == unmogrowp.SDKKey {
+		e.IP, e.UserAgent = ip, ua
 	}
-	return batchAccepted{Accepted: len(values), Errors: errs, Rejected: len(errs), Status: batchStatus(len(values), len(errs))}, nil
+	if e.EventID == "" {
+		e.EventID = newEventID()
+	}
+	return nil
 }
 
 // batchStatus is the status of a batch's answer (events or touchpoints): "rejected" when
@@ -403,15 +440,22 @@ func (s *Server) authenticate(r *http.Request) (*unmogrowp.App, unmogrowp.KeyKin
 	if key == "" {
 		return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "An app key is required: send X-App-Key (SDK key) or X-Api-Key (server key).")
 	}
-	app, err := s.apps.lookup(r.Context(), key, kind)
+	app, err := s.lookupKey(r.Context(), key, kind)
+	return app, kind, err
+}
+
+// lookupKey returns the app of a key of the kind: EUNAUTHORIZED for an unknown key,
+// EUNAVAILABLE (logged) when the app store fails.
+func (s *Server) lookupKey(ctx context.Context, key string, kind unmogrowp.KeyKind) (*unmogrowp.App, error) {
+	app, err := s.apps.lookup(ctx, key, kind)
 	if err != nil {
 		if unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED {
-			return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown app key.")
+			return nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown app key.")
 		}
 		s.cfg.Logger.Error("look up app key", "err", err)
-		return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
+		return nil, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
 	}
-	return app, kind, nil
+	return app, nil
 }
 
 // verifySignature checks X-Timestamp and X-Signature: sha256=<hex HMAC-SHA256(secret,
