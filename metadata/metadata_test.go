@@ -116,6 +116,9 @@ func TestConformance(t *testing.T) {
 		t.Run("CostStore", func(t *testing.T) {
 			metadatatest.RunCostStore(t, func(t *testing.T) metadatatest.CostStoreWithApps { return open(t) })
 		})
+		t.Run("ExportStore", func(t *testing.T) {
+			metadatatest.RunExportStore(t, func(t *testing.T) metadatatest.ExportStoreWithApps { return open(t) })
+		})
 		t.Run("Outbox", func(t *testing.T) {
 			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
 		})
@@ -445,11 +448,13 @@ func wantForeignKeys(t *testing.T, db *DB, e engine) {
 		"app_members.user_id->users.id CASCADE",
 		"apps.owner_id->users.id SET NULL",
 		"audit_log.app_id->apps.id CASCADE",
+		"costs.app_id->apps.id CASCADE",
+		"export_runs.export_id->scheduled_exports.id CASCADE",
 		"invitations.app_id->apps.id CASCADE",
 		"invitations.invited_by->users.id SET NULL",
-		"costs.app_id->apps.id CASCADE",
 		"links.app_id->apps.id CASCADE",
 		"postbacks.app_id->apps.id CASCADE",
+		"scheduled_exports.app_id->apps.id CASCADE",
 		"sessions.user_id->users.id CASCADE",
 		"skan_configs.app_id->apps.id CASCADE",
 	}
