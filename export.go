@@ -239,3 +239,45 @@ func EmitRejected(q *ExportQuery, installEventID string, installTime time.Time, 
 	}
 	return nil
 }
+
+// exportKinds are the kinds of the fields that are not ExportString, by report.
+var exportKinds = map[string]map[string]ExportKind{
+	ExportInstalls: {
+		"install_time": ExportTime, "attributed": ExportBool, "touch_time": ExportTime,
+		"ctit_seconds": ExportInt, "is_reinstall": ExportBool, "is_reattribution": ExportBool,
+		"rejected": ExportJSON,
+	},
+	ExportEvents: {
+		"timestamp": ExportTime, "received_at": ExportTime, "revenue": ExportFloat,
+		"event_data": ExportJSON, "attribution": ExportJSON,
+	},
+	ExportTouchpoints: {"timestamp": ExportTime, "received_at": ExportTime},
+	ExportRejected:    {"install_time": ExportTime},
+	ExportSKANPostbacks: {
+		"received_at": ExportTime, "conversion_value": ExportInt, "postback_sequence_index": ExportInt,
+	},
+	ExportPostbackDeliveries: {
+		"created_at": ExportTime, "attempts": ExportInt, "last_status": ExportInt, "delivered_at": ExportTime,
+	},
+}
+
+// ExportKindOf is the kind of every value of a report's field: what a store's Export sets
+// it to (typed exports, such as Parquet, declare their columns by it).
+func ExportKindOf(report, field string) ExportKind {
+	return exportKinds[report][field] // ExportString, the zero kind, for the others
+}
+
+// DeliveryRow fills row with d's fields of the postback_deliveries export.
+func DeliveryRow(row []ExportValue, d *Delivery) {
+	row[0].SetString(d.ID)
+	row[1].SetTime(d.CreatedAt)
+	row[2].SetString(d.PostbackID)
+	row[3].SetString(d.ActivityKind)
+	row[4].SetString(d.Status)
+	row[5].SetString(d.Method)
+	row[6].SetString(d.URL)
+	row[7].SetInt(int64(d.Attempts))
+	row[8].SetInt(int64(d.LastStatus))
+	row[9].SetString(d.LastError)
+	row[10].SetTime(d.DeliveredAt)
+}

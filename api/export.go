@@ -102,7 +102,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, app *unmog
 		case unmogrowp.ExportPostbackDeliveries:
 			row := make([]unmogrowp.ExportValue, len(unmogrowp.ExportFields[q.Report]))
 			err = s.cfg.Deliveries.ExportDeliveries(r.Context(), app.ID, q.From, q.To, func(d *unmogrowp.Delivery) error {
-				deliveryRow(row, d)
+				unmogrowp.DeliveryRow(row, d)
 				return write(row)
 			})
 		default:
@@ -132,19 +132,4 @@ func exportLocation(name string, _ *unmogrowp.App) (*time.Location, error) {
 		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "timezone: %q is not an IANA time zone (such as Europe/Berlin).", name)
 	}
 	return loc, nil
-}
-
-// deliveryRow fills row with d's fields of the postback_deliveries export.
-func deliveryRow(row []unmogrowp.ExportValue, d *unmogrowp.Delivery) {
-	row[0].SetString(d.ID)
-	row[1].SetTime(d.CreatedAt)
-	row[2].SetString(d.PostbackID)
-	row[3].SetString(d.ActivityKind)
-	row[4].SetString(d.Status)
-	row[5].SetString(d.Method)
-	row[6].SetString(d.URL)
-	row[7].SetInt(int64(d.Attempts))
-	row[8].SetInt(int64(d.LastStatus))
-	row[9].SetString(d.LastError)
-	row[10].SetTime(d.DeliveredAt)
 }

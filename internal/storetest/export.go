@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -49,8 +50,15 @@ func Export(ctx context.Context, s unmogrowp.Exporter, q unmogrowp.ExportQuery, 
 		return nil, 0, err
 	}
 	n := 0
+	names := unmogrowp.ExportFields[q.Report]
 	err = s.Export(ctx, q, func(row []unmogrowp.ExportValue) error {
 		n++
+		for i := range row {
+			// Typed exports (Parquet) declare their columns by ExportKindOf.
+			if want := unmogrowp.ExportKindOf(q.Report, names[i]); row[i].Kind != want {
+				return fmt.Errorf("%s.%s has kind %d, ExportKindOf says %d", q.Report, names[i], row[i].Kind, want)
+			}
+		}
 		return w.WriteRow(row)
 	})
 	if err != nil {

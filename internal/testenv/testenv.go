@@ -1,5 +1,5 @@
 // Package testenv tells integration tests where their real servers are (PostgreSQL, Redis,
-// ClickHouse, a browser), and tells benchmarks the CPU time a process used. Without one, a
+// ClickHouse, an S3-compatible store, a browser), and tells benchmarks the CPU time a process used. Without one, a
 // test is skipped with one line saying how to enable it, and the package's TestMain (Main)
 // prints one line per kind of skip at its end, visible in `go test ./...`; under
 // UNMOGROWP_REQUIRE_INTEGRATION=1, as CI runs, it fails instead, so a server that CI should
@@ -20,7 +20,11 @@ const (
 	PostgresEnv   = "UNMOGROWP_TEST_POSTGRES_URL"   // postgres://user:pass@127.0.0.1:5432/db, a database tests may create databases from
 	RedisEnv      = "UNMOGROWP_TEST_REDIS_ADDR"     // host:port of a Redis tests may write to (under their own key prefixes)
 	ClickHouseEnv = "UNMOGROWP_TEST_CLICKHOUSE_URL" // clickhouse://user:pass@127.0.0.1:9000, a server tests may create databases on
+	S3Env         = "UNMOGROWP_TEST_S3_URL"         // http://access_key:secret_key@127.0.0.1:7070, an S3-compatible server tests may create buckets on
 )
+
+// S3Enable is how to start the S3-compatible server S3Env names, for Server's skip line.
+const S3Enable = "bash .ci/services (it builds and starts versitygw)"
 
 // Required reports whether a missing server fails tests (RequireEnv is "1").
 func Required() bool { return os.Getenv(RequireEnv) == "1" }
