@@ -94,6 +94,11 @@ type Config struct {
 	// where SKAN postbacks are read (the analytics store). nil: the SKAN routes answer 503.
 	SKAN        unmogrowp.SKANConfigStore
 	SKANResults unmogrowp.SKANStore
+	// Exports keeps the scheduled exports to object storage (docs/export.md); nil: their
+	// routes answer 503. SecretKey (SECRETS_KEY) seals their destinations' secrets; nil:
+	// creating one answers 503 saying so.
+	Exports   unmogrowp.ExportStore
+	SecretKey *unmogrowp.SecretKey
 }
 
 // AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
@@ -198,6 +203,13 @@ func (s *Server) routes() []route {
 		{"GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution)},
 		{"GET /api/apps/{app_id}/installs", s.app(s.handleInstalls)},
 		{"GET /api/apps/{app_id}/export/{report}", s.app(s.handleExport)},
+		{"GET /api/apps/{app_id}/exports", s.app(s.handleExports)},
+		// Creating or deleting a scheduled export needs admin: it sends every raw row,
+		// personal data included, to a bucket outside the server.
+		{"POST /api/apps/{app_id}/exports", s.appRole(unmogrowp.RoleAdmin, s.handleCreateExport)},
+		{"GET /api/apps/{app_id}/exports/{export_id}", s.app(s.handleExportSchedule)},
+		{"DELETE /api/apps/{app_id}/exports/{export_id}", s.appRole(unmogrowp.RoleAdmin, s.handleDeleteExport)},
+		{"GET /api/apps/{app_id}/exports/{export_id}/runs", s.app(s.handleExportRuns)},
 		{"GET /api/apps/{app_id}/links", s.app(s.handleLinks)},
 		{"POST /api/apps/{app_id}/links", s.app(s.handleCreateLink)},
 		{"GET /api/apps/{app_id}/postbacks", s.app(s.handlePostbacks)},

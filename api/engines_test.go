@@ -72,7 +72,7 @@ func teamServer(t *testing.T, engine string) (*api.Server, *httptest.Server) {
 	meta := openMetadata(t, engine)
 	_, store := openStores(t)
 	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store,
-		Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
+		Costs: meta, Exports: meta, SecretKey: testSecretKey(t), Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv

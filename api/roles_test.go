@@ -23,6 +23,8 @@ var requiredRoles = map[string]unmogrowp.Role{
 	"POST /api/apps/{app_id}/leave":                         unmogrowp.RoleViewer,
 	"POST /api/apps/{app_id}/transfer":                      unmogrowp.RoleOwner,
 	"GET /api/apps/{app_id}/audit":                          unmogrowp.RoleAdmin,
+	"POST /api/apps/{app_id}/exports":                       unmogrowp.RoleAdmin,
+	"DELETE /api/apps/{app_id}/exports/{export_id}":         unmogrowp.RoleAdmin,
 }
 
 // roleBodies are request bodies that the handlers take, for routes whose "{}" would not
@@ -36,12 +38,13 @@ var roleBodies = map[string]string{
 	"PATCH /api/apps/{app_id}/postbacks/{postback_id}": `{"name":"renamed"}`,
 	"POST /api/apps/{app_id}/members":                  `{"email":"someone@example.com","role":"viewer"}`,
 	"PATCH /api/apps/{app_id}/members/{user_id}":       `{"role":"editor"}`,
+	"POST /api/apps/{app_id}/exports":                  testExportBody,
 }
 
 // roleApp is a fresh app of the role test's owner, with a member of each role, a target
 // member (a viewer) for the member routes, a link, a postback and an invitation.
 type roleApp struct {
-	id, serverKey, postbackID, linkID, invitationID string
+	id, serverKey, postbackID, linkID, invitationID, exportID string
 }
 
 // roleCallers are the users of the role test: their session tokens by name, and ids.
@@ -69,8 +72,10 @@ func newRoleApp(t *testing.T, srv *httptest.Server, c roleCallers) roleApp {
 	a.linkID, _ = link["id"].(string)
 	a.postbackID, _ = pb["id"].(string)
 	a.invitationID, _ = inv["id"].(string)
-	if a.linkID == "" || a.postbackID == "" || a.invitationID == "" {
-		t.Fatalf("fixture: link %v, postback %v, invitation %v", link, pb, inv)
+	_, exp := request(t, srv, "POST", "/api/apps/"+a.id+"/exports", owner, testExportBody)
+	a.exportID, _ = exp["id"].(string)
+	if a.linkID == "" || a.postbackID == "" || a.invitationID == "" || a.exportID == "" {
+		t.Fatalf("fixture: link %v, postback %v, invitation %v, export %v", link, pb, inv, exp)
 	}
 	return a
 }
@@ -92,6 +97,8 @@ func roleRequest(pattern string, a roleApp, c roleCallers) (method, path, body s
 			return a.linkID
 		case "{invitation_id}":
 			return a.invitationID
+		case "{export_id}":
+			return a.exportID
 		case "{user_id}":
 			return c.ids["target"]
 		case "{chart_type}":

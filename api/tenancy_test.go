@@ -14,7 +14,7 @@ import (
 // tenant is a registered user with one app, one link and one postback of it, an
 // invitation to the app, and a personal access token.
 type tenant struct {
-	token, userID, appID, linkID, postbackID, invitationID, tokenID string
+	token, userID, appID, linkID, postbackID, invitationID, tokenID, exportID string
 }
 
 // tenancyServer is the API on real stores (SQLite), with users registering through it.
@@ -91,8 +91,13 @@ func newTenant(t *testing.T, srv *httptest.Server, email string) tenant {
 	if code != 201 || tokenID == "" {
 		t.Fatalf("create token: %d %v", code, pat)
 	}
+	code, exp := request(t, srv, "POST", "/api/apps/"+appID+"/exports", token, testExportBody)
+	exportID, _ := exp["id"].(string)
+	if code != 503 && (code != 201 || exportID == "") { // 503: a server without scheduled exports
+		t.Fatalf("create export: %d %v", code, exp)
+	}
 	userID, _ := reg["user"].(map[string]any)["id"].(string)
-	return tenant{token: token, userID: userID, appID: appID, linkID: linkID, postbackID: postbackID, invitationID: invitationID, tokenID: tokenID}
+	return tenant{token: token, userID: userID, appID: appID, linkID: linkID, postbackID: postbackID, invitationID: invitationID, tokenID: tokenID, exportID: exportID}
 }
 
 // TestTenancy walks every authenticated route with another user's token and the first
@@ -117,6 +122,11 @@ func TestTenancy(t *testing.T) {
 		"GET /api/apps/{app_id}/attribution/{device_id}":            {"/api/apps/" + a.appID + "/attribution/dev1", "", 404},
 		"GET /api/apps/{app_id}/installs":                           {"/api/apps/" + a.appID + "/installs", "", 404},
 		"GET /api/apps/{app_id}/export/{report}":                    {"/api/apps/" + a.appID + "/export/events?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", "", 404},
+		"GET /api/apps/{app_id}/exports":                            {"/api/apps/" + a.appID + "/exports", "", 404},
+		"POST /api/apps/{app_id}/exports":                           {"/api/apps/" + a.appID + "/exports", testExportBody, 404},
+		"GET /api/apps/{app_id}/exports/{export_id}":                {"/api/apps/" + a.appID + "/exports/" + a.exportID, "", 404},
+		"DELETE /api/apps/{app_id}/exports/{export_id}":             {"/api/apps/" + a.appID + "/exports/" + a.exportID, "", 404},
+		"GET /api/apps/{app_id}/exports/{export_id}/runs":           {"/api/apps/" + a.appID + "/exports/" + a.exportID + "/runs", "", 404},
 		"GET /api/apps/{app_id}/links":                              {"/api/apps/" + a.appID + "/links", "", 404},
 		"POST /api/apps/{app_id}/links":                             {"/api/apps/" + a.appID + "/links", `{"media_source":"x"}`, 404},
 		"GET /api/apps/{app_id}/postbacks":                          {"/api/apps/" + a.appID + "/postbacks", "", 404},
@@ -214,6 +224,13 @@ func TestTenancy(t *testing.T) {
 	code, costs := request(t, srv, "GET", "/api/apps/"+a.appID+"/costs", a.token, "")
 	if c, _ := costs["costs"].([]any); code != 200 || len(c) != 0 {
 		t.Errorf("alice's costs after bob's attempts: %d %v", code, costs)
+	}
+	code, exp := request(t, srv, "GET", "/api/apps/"+a.appID+"/exports/"+a.exportID, a.token, "")
+	if code != 200 || exp["id"] != a.exportID {
+		t.Errorf("alice's export after bob's attempts: %d %v", code, exp)
+	}
+	if code, body := request(t, srv, "GET", "/api/apps/"+b.appID+"/exports/"+a.exportID, b.token, ""); code != 404 {
+		t.Errorf("bob's app with alice's export id: %d %v, want 404", code, body)
 	}
 	// Bob's own app with alice's postback id: 404 too.
 	for _, m := range []string{"GET", "PATCH", "DELETE"} {
