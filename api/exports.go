@@ -158,20 +158,13 @@ type exportRunJSON struct {
 }
 
 func newExportRunJSON(r *unmogrowp.ExportRun) exportRunJSON {
-	at := func(t time.Time) *string {
-		if t.IsZero() {
-			return nil
-		}
-		s := t.UTC().Format(time.RFC3339Nano)
-		return &s
-	}
 	out := exportRunJSON{
 		Report: r.Report, PeriodStart: r.PeriodStart.UTC().Format(time.RFC3339), PeriodEnd: r.PeriodEnd.UTC().Format(time.RFC3339),
 		Status: r.Status, Rows: r.Rows, Bytes: r.Bytes, SHA256: r.SHA256, Error: r.Error, Attempts: r.Attempts,
-		Rewrites: r.Rewrites, WrittenAt: at(r.WrittenAt), CheckedAt: at(r.CheckedAt),
+		Rewrites: r.Rewrites, WrittenAt: optionalTime(r.WrittenAt), CheckedAt: optionalTime(r.CheckedAt),
 	}
 	if r.Status != unmogrowp.RunSucceeded {
-		out.NextAttemptAt = at(r.NextAttemptAt)
+		out.NextAttemptAt = optionalTime(r.NextAttemptAt)
 	}
 	return out
 }
@@ -291,4 +284,13 @@ func (s *Server) handleExportRuns(w http.ResponseWriter, r *http.Request, app *u
 	}
 	httpserve.JSON(w, http.StatusOK, map[string]any{"runs": out})
 	return nil
+}
+
+// optionalTime is t in RFC 3339 (UTC), or nil for the zero time: JSON's null.
+func optionalTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
 }

@@ -136,20 +136,13 @@ type deliveryJSON struct {
 }
 
 func newDeliveryJSON(d *unmogrowp.Delivery) deliveryJSON {
-	at := func(t time.Time) *string {
-		if t.IsZero() {
-			return nil
-		}
-		s := t.UTC().Format(time.RFC3339Nano)
-		return &s
-	}
 	out := deliveryJSON{
 		ID: d.ID, ActivityKind: d.ActivityKind, Status: d.Status, URL: d.URL, Attempts: d.Attempts,
 		LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339Nano),
-		DeliveredAt: at(d.DeliveredAt),
+		DeliveredAt: optionalTime(d.DeliveredAt),
 	}
 	if d.Status == unmogrowp.DeliveryPending {
-		out.NextAttemptAt = at(d.NextAttemptAt)
+		out.NextAttemptAt = optionalTime(d.NextAttemptAt)
 	}
 	return out
 }
