@@ -57,6 +57,9 @@ type Config struct {
 	// long after that its rows are compared with what was written, and the period
 	// rewritten when they changed (EXPORT_LATE_WINDOW). 0: the defaults.
 	Delay, LateWindow time.Duration
+	// LateCheck is how often a period within the late window is rendered again and
+	// compared with what was written (EXPORT_LATE_CHECK); 0: a 24th of LateWindow.
+	LateCheck time.Duration
 	// Interval is how often the scheduler looks for work; a failed run waits Interval,
 	// then twice that, and so on up to MaxBackoff. 0: DefaultInterval.
 	Interval time.Duration
@@ -83,6 +86,9 @@ func New(cfg Config) *Scheduler {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
+	if cfg.LateCheck <= 0 {
+		cfg.LateCheck = cfg.LateWindow / 24
+	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
 	}
@@ -98,9 +104,9 @@ func New(cfg Config) *Scheduler {
 	return &Scheduler{cfg: cfg}
 }
 
-// Recheck is how often a written period is rendered again to look for late data: a 24th
-// of the late window, at least Interval.
-func (s *Scheduler) Recheck() time.Duration { return max(s.cfg.Interval, s.cfg.LateWindow/24) }
+// Recheck is how often a written period is rendered again to look for late data:
+// LateCheck, at least Interval.
+func (s *Scheduler) Recheck() time.Duration { return max(s.cfg.Interval, s.cfg.LateCheck) }
 
 // Run ticks every Interval until ctx is done, logging what a tick fails at, and returns nil.
 func (s *Scheduler) Run(ctx context.Context) error {

@@ -44,6 +44,12 @@ type Config struct {
 	PostbackAllowPrivate bool
 	PostbackLogRetention time.Duration // 0: the delivery log is kept
 
+	// Scheduled exports (docs/export.md): SecretKey seals their destinations' secrets
+	// (nil: none can be created, and runs fail saying so); the scheduler runs in the
+	// processes of the consumer role.
+	SecretKey                                                      *unmogrowp.SecretKey
+	ExportDelay, ExportLateWindow, ExportLateCheck, ExportInterval time.Duration
+
 	// The URL of each store (storeurl.go), after loadConfig: set, spelled by the seed's
 	// variables below, or by default in DataDir.
 	LogURL       string // wal: or kafka://
@@ -258,6 +264,32 @@ var settings = []setting{
 	{env: "POSTBACK_LOG_RETENTION", flag: "postback-log-retention", def: "720h",
 		help:  "how long delivered and failed postbacks stay in the delivery log (the outbox) before deletion, from their creation; pending ones stay whatever their age (Go duration; 0: kept)",
 		apply: func(c *Config, v string) (err error) { c.PostbackLogRetention, err = parseDuration(v, 0); return }},
+	{env: "SECRETS_KEY", flag: "secrets-key", def: "",
+		help: "32 random bytes in base64 or hex (openssl rand -base64 32) that encrypt the secrets the metadata store keeps, such as scheduled exports' destination keys; empty: scheduled exports cannot be created",
+		apply: func(c *Config, v string) (err error) {
+			c.SecretKey = nil
+			if v != "" {
+				c.SecretKey, err = unmogrowp.ParseSecretKey(v)
+			}
+			return err
+		}},
+	{env: "EXPORT_DELAY", flag: "export-delay", def: "15m", help: "how long after its end a scheduled export's period is written (Go duration)",
+		apply: func(c *Config, v string) (err error) { c.ExportDelay, err = parseDuration(v, 0); return }},
+	{env: "EXPORT_LATE_WINDOW", flag: "export-late-window", def: "6h",
+		help:  "how long after a scheduled export's period was due its rows are compared with what was written, and the period rewritten when they changed (Go duration)",
+		apply: func(c *Config, v string) (err error) { c.ExportLateWindow, err = parseDuration(v, time.Second); return }},
+	{env: "EXPORT_LATE_CHECK", flag: "export-late-check", def: "15m",
+		help: "how often a scheduled export's period within the late window is read again and compared with what was written (Go duration)",
+		apply: func(c *Config, v string) (err error) {
+			c.ExportLateCheck, err = parseDuration(v, 100*time.Millisecond)
+			return
+		}},
+	{env: "EXPORT_INTERVAL", flag: "export-interval", def: "1m",
+		help: "how often the scheduled exports' scheduler looks for work, and the first wait before a failed period is tried again (Go duration)",
+		apply: func(c *Config, v string) (err error) {
+			c.ExportInterval, err = parseDuration(v, 100*time.Millisecond)
+			return
+		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",

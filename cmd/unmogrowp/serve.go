@@ -21,6 +21,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/postback"
+	"github.com/unmogrowp/unmogrowp/s3export"
 	"github.com/unmogrowp/unmogrowp/wal"
 	"github.com/unmogrowp/unmogrowp/web"
 )
@@ -63,8 +64,9 @@ type Server struct {
 	logger   *slog.Logger
 	registry *prometheus.Registry
 	backends *backends
-	pipeline *pipeline.Pipeline // the consumer role's
-	worker   *postback.Worker   // the consumer role's: delivers the outbox's postbacks
+	pipeline *pipeline.Pipeline  // the consumer role's
+	worker   *postback.Worker    // the consumer role's: delivers the outbox's postbacks
+	exports  *s3export.Scheduler // the consumer role's: writes the scheduled exports
 
 	ingestLn, apiLn, consumerLn, pprofLn net.Listener
 	servers                              []*http.Server
@@ -92,6 +94,11 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			b.Close()
 			return nil, err
 		}
+		s.exports = s3export.New(s3export.Config{
+			Store: b.meta, Results: b.store, Deliveries: b.meta, Key: cfg.SecretKey,
+			Delay: cfg.ExportDelay, LateWindow: cfg.ExportLateWindow, LateCheck: cfg.ExportLateCheck, Interval: cfg.ExportInterval,
+			Logger: logger.With("component", "exports"),
+		})
 		postbacks := pipeline.NewPostbacks(b.meta, b.meta, pipeline.PostbacksOptions{
 			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry, Consents: b.meta,
 		})
@@ -170,6 +177,9 @@ func (s *Server) Start() (err error) {
 	}
 	if s.worker != nil {
 		s.wg.Go(func() { s.worker.Run(ctx) })
+	}
+	if s.exports != nil {
+		s.wg.Go(func() { _ = s.exports.Run(ctx) })
 	}
 	return nil
 }
@@ -263,6 +273,7 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 		Postbacks: b.meta, Outbox: b.meta, SKAN: b.meta, SKANResults: b.store, Costs: b.meta, Deliveries: b.meta, Consents: b.meta,
+		Exports: b.meta, SecretKey: s.cfg.SecretKey,
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
 	})
 }
