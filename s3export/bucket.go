@@ -44,6 +44,9 @@ func OpenS3(d unmogrowp.S3Destination) (Bucket, error) {
 		Secure:       u.Scheme == "https",
 		Region:       d.Region,
 		BucketLookup: lookup,
+		// A few quick retries of a request; the scheduler retries the run itself with
+		// backoff, and reports each failure.
+		MaxRetries: 3,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("destination: %w", err)
@@ -61,7 +64,7 @@ var _ Bucket = (*s3Bucket)(nil)
 func (b *s3Bucket) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	_, err := b.c.PutObject(ctx, b.bucket, key, r, size, minio.PutObjectOptions{ContentType: contentType})
 	if err != nil {
-		return fmt.Errorf("put s3://%s/%s: %w", b.bucket, key, err)
+		return fmt.Errorf("%w (writing s3://%s/%s)", err, b.bucket, key)
 	}
 	return nil
 }

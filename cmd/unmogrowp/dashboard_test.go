@@ -15,7 +15,8 @@ import (
 // TestDashboardInBrowser runs the dashboard's browser test (web/e2e/dashboard.test.mjs) in
 // headless Chromium against the real binary: sign-up, an app, a link, events through the
 // ingestion API, and the overview, reports, links and installs pages showing them; a
-// postback created, previewed and tested against a receiver on loopback.
+// postback created, previewed and tested against a receiver on loopback; a scheduled export
+// created and its failed runs shown.
 // Screenshots go to $UNMOGROWP_ARTIFACTS, or web/e2e/screenshots.
 //
 // It needs Debian's chromium and web/node_modules (npm ci); without them it is skipped,
@@ -43,8 +44,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		testenv.Missing(t, "the browser test needs "+strings.Join(missing, ", ")+" (to enable: apt-get install chromium nodejs && (cd web && npm ci))")
 	}
 
-	// Test postbacks go to a receiver the browser test starts on loopback.
-	p := startServe(t, t.TempDir(), "POSTBACK_ALLOW_PRIVATE=true")
+	// Test postbacks go to a receiver the browser test starts on loopback; scheduled
+	// exports run at once (their destination refuses: no S3 server is needed).
+	p := startServe(t, t.TempDir(), append([]string{"POSTBACK_ALLOW_PRIVATE=true"}, exportEnv...)...)
 	artifacts := os.Getenv("UNMOGROWP_ARTIFACTS")
 	if artifacts == "" {
 		artifacts = filepath.Join(webDir, "e2e", "screenshots")

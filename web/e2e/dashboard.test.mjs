@@ -22,9 +22,13 @@
 // is made an editor, as the audit log shows; makes a personal access token; uploads a
 // cost file on the cost page (its preview naming the bad line before sending, the server's
 // refusal shown as it says it, then a good file stored) and sees its cost, eCPI and ROAS in
-// the media sources report, at 1280 px and the preview again at 390 px; and saves screenshots of each page at
+// the media sources report, at 1280 px and the preview again at 390 px; creates a scheduled
+// export on the exports page (the server refusing a bad endpoint under its field) whose
+// destination refuses, sees its failed runs with the error at 1280 and 390 px, and deletes
+// it; and saves screenshots of each page at
 // 1280 px and 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots). The server must run
-// with POSTBACK_ALLOW_PRIVATE=true, for the receiver on loopback. Throughout, the page runs under
+// with POSTBACK_ALLOW_PRIVATE=true, for the receiver on loopback, and SECRETS_KEY with a short
+// EXPORT_DELAY and EXPORT_INTERVAL, for the export's runs. Throughout, the page runs under
 // the dashboard's Content-Security-Policy and must report no violation of it, and the
 // session lives in an HttpOnly cookie: never in localStorage or anywhere a script reads.
 
@@ -605,6 +609,49 @@ try {
 	await page.setViewportSize({ width: 1280, height: 900 });
 	step('cost file previewed, refused naming its line, stored, and in the media sources report; at 390 px too');
 
+	// Exports: the server names the field it refuses; an export to a destination that
+	// refuses connections (port 9 on loopback) shows its failed runs with the error; at 390
+	// px too; then it is deleted.
+	await page.goto(`${apiURL}/apps/${appID}/exports`);
+	await page.getByText('No export yet').waitFor();
+	const exportForm = page.getByTestId('export-form');
+	await exportForm.getByLabel('Endpoint').fill('ftp://storage.example');
+	await exportForm.getByLabel('Bucket').fill('raw-data');
+	await exportForm.getByLabel('Access key id').fill('AKIDEXAMPLE');
+	await exportForm.getByLabel('Secret access key').fill('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+	await exportForm.getByLabel('Format').selectOption('csv.gz');
+	await page.getByTestId('export-create').click();
+	await exportForm.getByTestId('field-error').filter({ hasText: 'Endpoint must be an http or https URL' }).waitFor();
+	await shot(page, 'exports-field-error-1280');
+	await exportForm.getByLabel('Endpoint').fill('http://127.0.0.1:9');
+	await page.getByTestId('export-path-style').check();
+	const yesterday = new Date(Date.now() - 86400000).toISOString().slice(0, 10);
+	await page.getByTestId('export-start').fill(yesterday);
+	await page.getByTestId('export-create').click();
+	await page.getByTestId('export-created').waitFor();
+	assert.equal(await page.getByLabel('Secret access key').inputValue(), '', 'the form forgets the secret once sent');
+	const exportItem = page.getByTestId('export-item').first();
+	await exportItem.getByText('127.0.0.1:9/raw-data/').waitFor();
+	assert.doesNotMatch((await exportItem.textContent()) ?? '', /wJalr/, 'the secret key is never shown');
+	const failedRun = exportItem.getByTestId('export-run').filter({ has: page.getByTestId('export-run-status').filter({ hasText: 'failed' }) });
+	await failedRun.first().waitFor({ timeout: 30000 });
+	assert.match((await failedRun.first().getByTestId('export-run-error').textContent()) ?? '', /connection refused|connect/);
+	await settled(page);
+	await shot(page, 'exports-runs-1280');
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.goto(`${apiURL}/apps/${appID}/exports`);
+	await page.getByTestId('export-item').first().getByTestId('export-runs-toggle').click();
+	await page.getByTestId('export-run').first().waitFor();
+	await settled(page);
+	await shot(page, 'exports-runs-390');
+	const exportOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(exportOverflow <= 0, `the exports page scrolls sideways by ${exportOverflow} px at 390 px`);
+	await page.setViewportSize({ width: 1280, height: 900 });
+	page.once('dialog', (d) => d.accept());
+	await page.getByTestId('export-item').first().getByTestId('export-delete').click();
+	await page.getByText('No export yet').waitFor();
+	step('export refused naming its field, created, its failed runs shown with the error, at 390 px too, and deleted');
+
 	// Screenshots of each page at desktop and phone widths.
 	const pages = [
 		['apps', '/apps'],
@@ -614,6 +661,7 @@ try {
 		['installs', `/apps/${appID}/installs`],
 		['postbacks', `/apps/${appID}/postbacks`],
 		['cost', `/apps/${appID}/cost`],
+		['exports', `/apps/${appID}/exports`],
 		['settings', `/apps/${appID}/settings`],
 		['members', `/apps/${appID}/members`],
 		['audit', `/apps/${appID}/audit`],

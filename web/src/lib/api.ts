@@ -265,6 +265,54 @@ export interface MediaSourceReport {
 	unconverted_amounts: number;
 }
 
+/** A report of the raw export (docs/export.md). */
+export type ExportReport = 'installs' | 'events' | 'touchpoints' | 'rejected' | 'skan_postbacks' | 'postback_deliveries';
+
+/** A scheduled export's destination: an S3-compatible bucket. The secret is only sent. */
+export interface ExportDestination {
+	type: 's3';
+	endpoint: string;
+	region: string;
+	bucket: string;
+	prefix: string;
+	access_key_id: string;
+	path_style: boolean;
+	/** Whether a secret access key is stored (it is never answered). */
+	has_secret?: boolean;
+	secret_access_key?: string;
+}
+
+/** A scheduled export to object storage: /api/apps/{app_id}/exports. */
+export interface ScheduledExport {
+	id: string;
+	reports: ExportReport[];
+	format: 'csv.gz' | 'ndjson.gz' | 'parquet';
+	cadence: 'hourly' | 'daily';
+	destination: ExportDestination;
+	start: string;
+	created_at: string;
+}
+
+/** What POST /api/apps/{app_id}/exports takes. */
+export type ScheduledExportRequest = Omit<ScheduledExport, 'id' | 'start' | 'created_at'> & { start?: string };
+
+/** One report's period of a scheduled export. */
+export interface ExportRun {
+	report: ExportReport;
+	period_start: string;
+	period_end: string;
+	status: 'pending' | 'succeeded' | 'failed';
+	rows: number;
+	bytes: number;
+	sha256: string;
+	error: string;
+	attempts: number;
+	rewrites: number;
+	next_attempt_at: string | null;
+	written_at: string | null;
+	checked_at: string | null;
+}
+
 /** A row of imported cost: POST and GET /api/apps/{app_id}/costs. */
 export interface Cost {
 	date: string;
@@ -516,6 +564,21 @@ export const api = {
 	/** Uploads a cost CSV file as it is; the server answers how many rows it stored. */
 	importCosts: (appID: string, csv: string) =>
 		request<{ rows: number }>('POST', `/api/apps/${encodeURIComponent(appID)}/costs`, csv, undefined, 'text/csv'),
+	scheduledExports: async (appID: string) =>
+		(await request<{ exports: ScheduledExport[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/exports`)).exports ?? [],
+	createScheduledExport: (appID: string, e: ScheduledExportRequest) =>
+		request<ScheduledExport>('POST', `/api/apps/${encodeURIComponent(appID)}/exports`, e),
+	deleteScheduledExport: (appID: string, id: string) =>
+		request<void>('DELETE', `/api/apps/${encodeURIComponent(appID)}/exports/${encodeURIComponent(id)}`),
+	exportRuns: async (appID: string, id: string, limit = 100) =>
+		(
+			await request<{ runs: ExportRun[] }>(
+				'GET',
+				`/api/apps/${encodeURIComponent(appID)}/exports/${encodeURIComponent(id)}/runs`,
+				undefined,
+				{ limit }
+			)
+		).runs ?? [],
 	retention: async (appID: string, r: Range) =>
 		(
 			await request<{ cohorts: RetentionCohort[] }>('GET', '/api/analytics/reports/retention', undefined, {
