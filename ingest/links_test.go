@@ -328,3 +328,30 @@ func TestWithReferrer(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedLink checks that a deleted link's click and impression URLs answer 404 once
+// the API tells the listener (ForgetApp), or within the cache's time, while the clicks it
+// recorded before stay in the log.
+func TestDeletedLink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	link := f.link(f.app, unmogrowp.Link{MediaSource: "net", WebURL: webURL})
+	other := f.link(f.app, unmogrowp.Link{MediaSource: "kept", WebURL: webURL})
+	if r := f.do("GET", "/c/"+link.ID, nil); r.Code != 302 {
+		t.Fatalf("click before delete: %d %s", r.Code, r.Raw)
+	}
+	if err := f.meta.DeleteLink(context.Background(), f.app.ID, link.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.ForgetApp(f.app.ID)
+	for _, p := range []string{"/c/", "/i/"} {
+		wantError(t, f.do("GET", p+link.ID, nil), 404, "Unknown tracking link")
+	}
+	if r := f.do("GET", "/c/"+other.ID, nil); r.Code != 302 {
+		t.Fatalf("click on the other link: %d %s", r.Code, r.Raw)
+	}
+	got := f.touchpoints()
+	if len(got) != 2 || got[0].LinkID != link.ID || got[1].LinkID != other.ID {
+		t.Fatalf("log holds %+v, want the deleted link's click and the other's", got)
+	}
+}
