@@ -191,13 +191,18 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 		w.Write(transparentGIF)
 		return nil
 	}
-	target, android := clickTarget(link, app, tp.UserAgent)
+	target, kind := clickTarget(link, app, tp.UserAgent)
 	if target == "" {
 		httpserve.JSON(w, http.StatusOK, map[string]any{"status": "accepted", "touchpoint_id": tp.ID})
 		return nil
 	}
-	if android && tp.ID != "" {
-		target = withReferrer(target, tp.ID, tp.MediaSource)
+	if tp.ID != "" { // not for HEAD: nothing was recorded
+		switch kind {
+		case targetAndroid:
+			target = withReferrer(target, tp.ID, tp.MediaSource)
+		case targetWeb:
+			target = withClickID(target, tp.ID)
+		}
 	}
 	// Not http.Redirect: it adds an HTML body, and the target is absolute already.
 	w.Header().Set("Location", target)
@@ -205,37 +210,62 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 	return nil
 }
 
-// clickTarget returns where a click from a device with the user agent is sent, and whether
-// that is the Android URL (which gets the Play install referrer). Each of the link's URLs
-// falls back to the app's. An iOS device goes to the iOS URL, an Android one to the
-// Android URL, anything else to the web URL; when that is empty, to the web URL, then to
-// any other URL there is (the app's own platform first). The target is only ever one of
-// these configured URLs, never anything from the request: no open redirect. It returns ""
-// when neither the link nor the app has a URL.
-func clickTarget(link *unmogrowp.Link, app *unmogrowp.App, ua string) (target string, android bool) {
+// Which of its URLs a click is sent to.
+const (
+	targetIOS     = iota + 1
+	targetAndroid // gets the Play install referrer (withReferrer)
+	targetWeb     // gets click_id (withClickID)
+)
+
+// clickTarget returns where a click from a device with the user agent is sent, and which
+// of the URLs that is (targetIOS, targetAndroid, targetWeb). Each of the link's URLs falls
+// back to the app's. An iOS device goes to the iOS URL, an Android one to the Android URL,
+// anything else to the web URL; when that is empty, to the web URL, then to any other URL
+// there is (the app's own platform first). The target is only ever one of these
+// configured URLs, never anything from the request: no open redirect. It returns "" when
+// neither the link nor the app has a URL.
+func clickTarget(link *unmogrowp.Link, app *unmogrowp.App, ua string) (target string, kind int) {
 	ios, andr, web := firstNonEmpty(link.IOSURL, app.IOSURL), firstNonEmpty(link.AndroidURL, app.AndroidURL), firstNonEmpty(link.WebURL, app.WebURL)
 	type slot struct {
-		url     string
-		android bool
+		url  string
+		kind int
 	}
 	var order []slot
 	switch attribution.ParseUserAgent(ua).Platform {
 	case unmogrowp.PlatformIOS:
-		order = []slot{{ios, false}, {web, false}, {andr, true}}
+		order = []slot{{ios, targetIOS}, {web, targetWeb}, {andr, targetAndroid}}
 	case unmogrowp.PlatformAndroid:
-		order = []slot{{andr, true}, {web, false}, {ios, false}}
+		order = []slot{{andr, targetAndroid}, {web, targetWeb}, {ios, targetIOS}}
 	case unmogrowp.PlatformWeb, unmogrowp.PlatformOther, "":
-		order = []slot{{web, false}, {ios, false}, {andr, true}}
+		order = []slot{{web, targetWeb}, {ios, targetIOS}, {andr, targetAndroid}}
 		if app.Platform == unmogrowp.PlatformAndroid {
 			order[1], order[2] = order[2], order[1]
 		}
 	}
 	for _, sl := range order {
 		if sl.url != "" {
-			return sl.url, sl.android
+			return sl.url, sl.kind
 		}
 	}
-	return "", false
+	return "", 0
+}
+
+// withClickID adds click_id=<id> to the query of a web URL, keeping the rest of the query
+// (and the fragment) as it is, so that a web SDK on the page can carry the click on. A
+// click_id the URL already has is replaced: the page must read ours.
+func withClickID(target, clickID string) string {
+	u, err := url.Parse(target)
+	if err != nil { // links are validated when stored; keep the URL rather than break the click
+		return target
+	}
+	var kept []string
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		if k, _, _ := strings.Cut(pair, "="); pair != "" && k != "click_id" {
+			kept = append(kept, pair)
+		}
+	}
+	u.RawQuery = strings.Join(append(kept, "click_id="+url.QueryEscape(clickID)), "&")
+	return u.String()
 }
 
 // withReferrer adds referrer=<URL-encoded "click_id=<id>&pid=<media source>"> to the query

@@ -59,6 +59,9 @@ func TestClickRedirects(t *testing.T) {
 			if c.android {
 				want += "&referrer=" + url.QueryEscape("click_id="+tp.ID+"&pid=facebook_ads")
 			}
+			if want == webURL { // the web fallback carries our touchpoint id
+				want += "?click_id=" + tp.ID
+			}
 			if loc := r.Head.Get("Location"); loc != want {
 				t.Fatalf("Location = %q, want %q", loc, want)
 			}
@@ -145,12 +148,13 @@ func TestClickFallbackURLs(t *testing.T) {
 		name string
 		link *unmogrowp.Link
 		ua   string
-		want string // "android" means androidURL with our referrer
+		want string // "android" means androidURL with our referrer; "web:" a URL that gets click_id
 	}{
 		{"app's iOS URL", appURLs, uaIPhone, iosURL},
 		{"app's Android URL", appURLs, uaAndroid, "android"},
-		{"app's web URL", appURLs, uaDesktop, webURL},
-		{"link's web URL over the app's", ownWeb, uaDesktop, "https://landing.example/x?y=1"},
+		{"app's web URL", appURLs, uaDesktop, "web:" + webURL + "?click_id="},
+		{"link's web URL over the app's", ownWeb, uaDesktop, "web:https://landing.example/x?y=1&click_id="},
+		{"iOS without an iOS URL: web", f.link(f.app, unmogrowp.Link{MediaSource: "net", WebURL: webURL}), uaIPhone, "web:" + webURL + "?click_id="},
 		{"app's iOS URL over the link's web URL", ownWeb, uaIPhone, iosURL},
 		{"Android without URL: iOS", onlyIOS, uaAndroid, "myapp://open"},
 		{"desktop without web URL: iOS", onlyIOS, uaDesktop, "myapp://open"},
@@ -166,6 +170,9 @@ func TestClickFallbackURLs(t *testing.T) {
 			want := c.want
 			if want == "android" {
 				want = androidURL + "&referrer=" + url.QueryEscape("click_id="+tp[0].ID+"&pid=net")
+			}
+			if web, ok := strings.CutPrefix(want, "web:"); ok {
+				want = web + tp[0].ID
 			}
 			if got := r.Head.Get("Location"); got != want {
 				t.Fatalf("Location = %q, want %q", got, want)
@@ -313,6 +320,21 @@ func TestTrackingLinksNotConfigured(t *testing.T) {
 		t.Fatalf("touchpoint without link_id: %d %s", r.Code, r.Raw)
 	}
 	wantError(t, f.do("GET", "/v1/attribution?device_id=d", nil, "X-App-Key", f.app.SDKKey), 503, "not configured")
+}
+
+func TestWithClickID(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want string }{
+		{"https://game.example/download", "https://game.example/download?click_id=abc"},
+		{"https://game.example/p?a=1&b=%20x#top", "https://game.example/p?a=1&b=%20x&click_id=abc#top"},
+		{"https://game.example/p?click_id=theirs&a=1&click_id=again", "https://game.example/p?a=1&click_id=abc"},
+		{"https://game.example/p?&&a=1", "https://game.example/p?a=1&click_id=abc"},
+		{"myapp://open/promo", "myapp://open/promo?click_id=abc"},
+	} {
+		if got := withClickID(c.in, "abc"); got != c.want {
+			t.Errorf("withClickID(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
 }
 
 func TestWithReferrer(t *testing.T) {
