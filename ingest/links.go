@@ -130,6 +130,20 @@ func linkParams(tp *unmogrowp.Touchpoint) []linkParam {
 	}
 }
 
+// setLinkParams sets tp's fields from the query parameters of a tracking link URL
+// (linkParams). It returns EINVALID for a parameter over MaxTouchpointFieldLen, in a
+// message that starts with what ("Query parameter").
+func setLinkParams(tp *unmogrowp.Touchpoint, q url.Values, what string) error {
+	for _, p := range linkParams(tp) {
+		v := q.Get(p.name)
+		if len(v) > unmogrowp.MaxTouchpointFieldLen {
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "%s %s must be at most %d characters.", what, p.name, unmogrowp.MaxTouchpointFieldLen)
+		}
+		*p.dst = v
+	}
+	return nil
+}
+
 // transparentGIF is a 1x1 transparent GIF: the answer of /i/.
 var transparentGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00" +
 	"!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
@@ -154,13 +168,8 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 		return s.refuse(err, 1)
 	}
 	tp := unmogrowp.Touchpoint{Type: typ}
-	q := r.URL.Query()
-	for _, p := range linkParams(&tp) {
-		v := q.Get(p.name)
-		if len(v) > unmogrowp.MaxTouchpointFieldLen {
-			return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Query parameter %s must be at most %d characters.", p.name, unmogrowp.MaxTouchpointFieldLen), 1)
-		}
-		*p.dst = v
+	if err := setLinkParams(&tp, r.URL.Query(), "Query parameter"); err != nil {
+		return s.refuse(err, 1)
 	}
 	tp.ApplyLink(link)
 	if ip := httpserve.ClientIP(r, s.cfg.TrustedProxies); isIP(ip) {

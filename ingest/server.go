@@ -63,13 +63,15 @@ const SignatureMaxSkew = 300 * time.Second
 
 // Server serves the ingestion endpoints. It is an http.Handler.
 type Server struct {
-	cfg     Config
-	apps    *appCache
-	links   *linkCache
-	handler http.Handler
-	metrics *metrics
-	bufs    sync.Pool
-	replays *replayCache // the process's signatures; cfg.Signatures when none is shared
+	cfg   Config
+	apps  *appCache
+	links *linkCache
+	// associations are apple-app-site-association and assetlinks.json, made from every app.
+	associations *associations
+	handler      http.Handler
+	metrics      *metrics
+	bufs         sync.Pool
+	replays      *replayCache // the process's signatures; cfg.Signatures when none is shared
 }
 
 // New returns the ingestion listener's handler for cfg.
@@ -86,7 +88,8 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, apps: newAppCache(cfg.Apps, cfg.AppCacheTTL, cfg.Now),
 		links: newLinkCache(cfg.Links, cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry),
-		replays: newReplayCache(cfg.Now, MaxReplayEntries),
+		replays:      newReplayCache(cfg.Now, MaxReplayEntries),
+		associations: &associations{apps: cfg.Apps, ttl: cfg.AppCacheTTL, now: cfg.Now},
 	}
 	if s.cfg.Signatures == nil {
 		s.cfg.Signatures = s.replays
@@ -121,6 +124,9 @@ func (s *Server) routes() []route {
 		{"GET /c/{link_id}", httpserve.HandlerFunc(s.handleClick)},
 		{"GET /i/{link_id}", httpserve.HandlerFunc(s.handleImpression)},
 		{"GET /v1/attribution", httpserve.HandlerFunc(s.handleAttribution)},
+		{"POST /v1/deeplinks", httpserve.HandlerFunc(s.handleDeeplink)},
+		{"GET " + appleAssociationPath, httpserve.HandlerFunc(s.handleAppleAssociation)},
+		{"GET " + assetLinksPath, httpserve.HandlerFunc(s.handleAssetLinks)},
 	}
 }
 
@@ -141,6 +147,7 @@ func (s *Server) RoutePatterns() []string {
 func (s *Server) ForgetApp(appID string) {
 	s.apps.forget(appID)
 	s.links.forget(appID)
+	s.associations.forget()
 }
 
 // ServeHTTP implements http.Handler.
