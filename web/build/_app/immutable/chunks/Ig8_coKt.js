@@ -1,4 +1,4 @@
-import{$ as e,D as t,E as n,F as r,J as i,K as a,M as o,N as s,Q as c,R as l,T as u,V as d,X as f,Y as p,Z as m,ct as h,d as g,i as _,k as v,m as y,nt as b,p as x,rt as S,w as C,y as w}from"./CNVwq_Ow.js";import"./xihTtKlq.js";import{t as T}from"./C82HWflS.js";function E(e){return(e||`${location.protocol}//${location.hostname}:8080`).replace(/\/+$/,``)}function D(e){let t=e.platform===`other`?`android`:e.platform,n=`# An install, as the SDK sends it (public SDK key):
+import{$ as e,D as t,E as n,F as r,J as i,K as a,M as o,N as s,Q as c,R as l,T as u,V as d,X as f,Y as p,Z as m,ct as h,d as g,i as _,k as v,m as y,nt as b,p as x,rt as S,w as C,y as w}from"./CNVwq_Ow.js";import"./xihTtKlq.js";import{t as T}from"./DUVe2zmR.js";function E(e){return(e||`${location.protocol}//${location.hostname}:8080`).replace(/\/+$/,``)}function D(e){let t=e.platform===`other`?`android`:e.platform,n=`# An install, as the SDK sends it (public SDK key):
 curl -s ${e.ingestURL}/v1/events \\
   -H 'Content-Type: application/json' \\
   -H 'X-App-Key: ${e.sdkKey}' \\
