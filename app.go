@@ -3,6 +3,7 @@ package unmogrowp
 import (
 	"context"
 	"net/netip"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -58,6 +59,14 @@ type AppSettings struct {
 	AppStoreID int64 `json:"app_store_id"`
 	// SKANAcceptDevelopment counts AdAttributionKit's development postbacks in reports.
 	SKANAcceptDevelopment bool `json:"skan_accept_development"`
+
+	// Universal Links and App Links (docs/links.md): what the ingestion listener's
+	// apple-app-site-association and assetlinks.json say of the app. IOSBundleID ""
+	// stands for the app's BundleID.
+	IOSTeamID                 string   `json:"ios_team_id"`
+	IOSBundleID               string   `json:"ios_bundle_id"`
+	AndroidPackage            string   `json:"android_package"`
+	AndroidSHA256Fingerprints []string `json:"android_sha256_fingerprints"`
 }
 
 // DefaultAppSettings returns the defaults of ATTRIBUTION.md and the HTTP contract.
@@ -72,6 +81,8 @@ func DefaultAppSettings() AppSettings {
 		IPBlocklist:             []string{},
 		MaxEventAgeDays:         30,
 		ReportingCurrency:       "USD",
+
+		AndroidSHA256Fingerprints: []string{},
 	}
 }
 
@@ -116,7 +127,57 @@ func (s AppSettings) Validate() error {
 	if len(s.ReportingCurrency) != 3 {
 		return Errorf(EINVALID, "settings.reporting_currency must be a three-letter ISO 4217 code.")
 	}
+	return s.validateAppLinks()
+}
+
+// Formats of the Universal Links and App Links settings: Apple's team id (the application
+// identifier prefix) and bundle id (CFBundleIdentifier: letters, digits, hyphens and
+// periods), Android's application id (two or more segments, each a letter then letters,
+// digits or underscores), and a SHA-256 certificate fingerprint as keytool prints it.
+var (
+	iosTeamIDFormat      = regexp.MustCompile(`^[A-Z0-9]{10}$`)
+	iosBundleIDFormat    = regexp.MustCompile(`^[A-Za-z0-9.-]{1,155}$`)
+	androidPackageFormat = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$`)
+	sha256Fingerprint    = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$`)
+)
+
+// MaxAndroidFingerprints bounds android_sha256_fingerprints: an app has a signing
+// certificate or a few (upload, Play app signing, debug builds).
+const MaxAndroidFingerprints = 20
+
+// validateAppLinks checks the Universal Links and App Links settings; "" is allowed for
+// each (none).
+func (s AppSettings) validateAppLinks() error {
+	switch {
+	case s.IOSTeamID != "" && !iosTeamIDFormat.MatchString(s.IOSTeamID):
+		return Errorf(EINVALID, "settings.ios_team_id must be Apple's 10-character team id, capital letters and digits (ABCDE12345).")
+	case s.IOSBundleID != "" && !iosBundleIDFormat.MatchString(s.IOSBundleID):
+		return Errorf(EINVALID, "settings.ios_bundle_id must be a bundle id of letters, digits, hyphens and periods (com.example.game).")
+	case len(s.AndroidPackage) > 255 || (s.AndroidPackage != "" && !androidPackageFormat.MatchString(s.AndroidPackage)):
+		return Errorf(EINVALID, "settings.android_package must be an Android application id such as com.example.game.")
+	case len(s.AndroidSHA256Fingerprints) > MaxAndroidFingerprints:
+		return Errorf(EINVALID, "settings.android_sha256_fingerprints holds at most %d fingerprints.", MaxAndroidFingerprints)
+	}
+	for _, f := range s.AndroidSHA256Fingerprints {
+		if !sha256Fingerprint.MatchString(f) {
+			return Errorf(EINVALID, "settings.android_sha256_fingerprints: %q is not a SHA-256 fingerprint of 32 colon-separated hex bytes (14:6D:E9:...).", f[:min(len(f), 120)])
+		}
+	}
 	return nil
+}
+
+// IOSAppID is the app's application identifier for apple-app-site-association,
+// "<team id>.<bundle id>" (ios_bundle_id, else bundle_id), and false when the app has no
+// ios_team_id or no bundle id to go with it.
+func (a *App) IOSAppID() (string, bool) {
+	bundle := a.Settings.IOSBundleID
+	if bundle == "" {
+		bundle = a.BundleID
+	}
+	if a.Settings.IOSTeamID == "" || !iosBundleIDFormat.MatchString(bundle) {
+		return "", false
+	}
+	return a.Settings.IOSTeamID + "." + bundle, true
 }
 
 // KeyKind tells which of an app's keys authenticated a request.

@@ -119,6 +119,9 @@ func TestTenancy(t *testing.T) {
 		"GET /api/apps/{app_id}/export/{report}":                    {"/api/apps/" + a.appID + "/export/events?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", "", 404},
 		"GET /api/apps/{app_id}/links":                              {"/api/apps/" + a.appID + "/links", "", 404},
 		"POST /api/apps/{app_id}/links":                             {"/api/apps/" + a.appID + "/links", `{"media_source":"x"}`, 404},
+		"PATCH /api/apps/{app_id}/links/{link_id}":                  {"/api/apps/" + a.appID + "/links/" + a.linkID, `{"campaign":"taken"}`, 404},
+		"DELETE /api/apps/{app_id}/links/{link_id}":                 {"/api/apps/" + a.appID + "/links/" + a.linkID, "", 404},
+		"GET /api/apps/{app_id}/links/{link_id}/qr":                 {"/api/apps/" + a.appID + "/links/" + a.linkID + "/qr", "", 404},
 		"GET /api/apps/{app_id}/postbacks":                          {"/api/apps/" + a.appID + "/postbacks", "", 404},
 		"POST /api/apps/{app_id}/postbacks":                         {"/api/apps/" + a.appID + "/postbacks", `{"name":"x","media_source":"x","url_template":"https://x.example/"}`, 404},
 		"POST /api/apps/{app_id}/postbacks/preview":                 {"/api/apps/" + a.appID + "/postbacks/preview", `{"name":"x","media_source":"x","url_template":"https://x.example/"}`, 404},
@@ -214,6 +217,18 @@ func TestTenancy(t *testing.T) {
 	code, costs := request(t, srv, "GET", "/api/apps/"+a.appID+"/costs", a.token, "")
 	if c, _ := costs["costs"].([]any); code != 200 || len(c) != 0 {
 		t.Errorf("alice's costs after bob's attempts: %d %v", code, costs)
+	}
+	// Bob's own app with alice's link id: 404 too, and alice's link stays as it was.
+	for _, m := range []string{"PATCH", "DELETE"} {
+		if code, body := request(t, srv, m, "/api/apps/"+b.appID+"/links/"+a.linkID, b.token, `{"campaign":"taken"}`); code != 404 {
+			t.Errorf("%s alice's link under bob's app: %d %v, want 404", m, code, body)
+		}
+	}
+	if code, body := request(t, srv, "GET", "/api/apps/"+b.appID+"/links/"+a.linkID+"/qr", b.token, ""); code != 404 {
+		t.Errorf("QR of alice's link under bob's app: %d %v, want 404", code, body)
+	}
+	if _, links := request(t, srv, "GET", "/api/apps/"+a.appID+"/links", a.token, ""); links["links"].([]any)[0].(map[string]any)["campaign"] != "" {
+		t.Errorf("alice's link changed: %v", links)
 	}
 	// Bob's own app with alice's postback id: 404 too.
 	for _, m := range []string{"GET", "PATCH", "DELETE"} {

@@ -178,6 +178,20 @@ func TestOpenOldDatabase(t *testing.T) {
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatal(err)
 		}
+		// A setting added since the old build reads back as its default: read the stored
+		// settings over the defaults, as the store does.
+		var raw struct {
+			Apps []struct{ Settings json.RawMessage }
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range raw.Apps {
+			want.Apps[i].Settings = unmogrowp.DefaultAppSettings()
+			if err := json.Unmarshal(a.Settings, &want.Apps[i].Settings); err != nil {
+				t.Fatal(err)
+			}
+		}
 		u := e.newURL(t)
 		switch e.name {
 		case "sqlite":

@@ -10,7 +10,8 @@
 // up, creates an app (reading its keys off the page, and the ingestion URL its snippet
 // shows from the server), sets its minimum click-to-install time to 0 in the settings
 // (after seeing an out-of-range number refused before sending and a store URL refused by
-// the server, each under its field in the form's words), creates a tracking link, opens the overview, then sends a click on the link with an
+// the server, each under its field in the form's words), creates a tracking link, and a
+// second one that it edits, shows and downloads the QR code of and deletes, opens the overview, then sends a click on the link with an
 // Android user agent and events through the ingestion API, and waits for the live overview
 // to show them without a reload: KPI tiles and the installs chart. It then checks the
 // reports, the links and the installs pages, and downloads exports from the reports page
@@ -340,6 +341,56 @@ try {
 	const clickURL = await page.getByTestId('link-row').first().getByTestId('click-url').textContent();
 	assert.match(clickURL ?? '', /\/c\/[^/]+$/, 'the link row shows its click URL');
 	step(`created link ${clickURL}`);
+
+	// A second link: edited (a campaign, its own click window), its QR code shown and
+	// downloaded at 1280 and 390 px, then deleted, after which its click URL answers 404.
+	await page.getByRole('button', { name: 'New link' }).click();
+	await page.getByLabel('Media source').fill('newsletter');
+	await page.getByLabel('Campaign').fill('may');
+	await page.getByRole('button', { name: 'Create link' }).click();
+	await page.getByTestId('created-link').filter({ hasText: 'newsletter' }).waitFor();
+	const mailRow = page.getByTestId('link-row').filter({ hasText: 'newsletter' });
+	const mailClickURL = await mailRow.getByTestId('click-url').textContent();
+	await mailRow.getByTestId('edit-link').click();
+	await page.getByRole('heading', { name: 'Edit tracking link' }).waitFor();
+	assert.equal(await page.getByLabel('Campaign').inputValue(), 'may', 'the edit form holds the link');
+	await page.getByLabel('Campaign').fill('june');
+	await page.getByLabel('Click lookback (days)').fill('30');
+	await page.getByRole('button', { name: 'Save changes' }).click();
+	await mailRow.getByText('june').waitFor();
+	await mailRow.getByTestId('link-windows').filter({ hasText: '30 d clicks' }).waitFor();
+	assert.equal(await page.getByTestId('link-form').count(), 0, 'the form closes once saved');
+	await mailRow.getByTestId('show-qr').click();
+	const qrImage = mailRow.getByTestId('qr-image');
+	await qrImage.waitFor();
+	await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await qrImage.elementHandle());
+	const [download] = await Promise.all([page.waitForEvent('download'), mailRow.getByTestId('download-png').click()]);
+	const mailID = await mailRow.getAttribute('data-link-id');
+	assert.equal(download.suggestedFilename(), `${mailID}.png`);
+	const png = await page.evaluate(async (u) => {
+		const r = await fetch(u);
+		const b = new Uint8Array(await r.arrayBuffer());
+		return { status: r.status, type: r.headers.get('Content-Type'), magic: Array.from(b.slice(1, 4)) };
+	}, await mailRow.getByTestId('download-png').getAttribute('href'));
+	assert.deepEqual(png, { status: 200, type: 'image/png', magic: [0x50, 0x4e, 0x47] }, 'the PNG download is a PNG');
+	await shot(page, 'links-qr-1280');
+	await page.setViewportSize({ width: 390, height: 844 });
+	await mailRow.scrollIntoViewIfNeeded();
+	await shot(page, 'links-qr-390');
+	const linksOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(linksOverflow <= 0, `the links page scrolls sideways by ${linksOverflow} px at 390 px`);
+	await mailRow.getByTestId('edit-link').click();
+	await page.getByRole('heading', { name: 'Edit tracking link' }).waitFor();
+	await shot(page, 'links-edit-390');
+	await page.getByTestId('link-form').getByRole('button', { name: 'Cancel' }).click();
+	await page.setViewportSize({ width: 1280, height: 900 });
+	page.once('dialog', (d) => d.accept());
+	await mailRow.getByTestId('delete-link').click();
+	await mailRow.waitFor({ state: 'detached' });
+	const gone = await fetch(mailClickURL ?? '', { redirect: 'manual' });
+	assert.equal(gone.status, 404, 'a deleted link answers 404');
+	assert.equal(await page.getByTestId('link-row').count(), 1);
+	step('link edited, QR code shown and downloaded, link deleted');
 
 	// The overview, live, before anything was sent.
 	await page.getByRole('link', { name: 'Overview' }).first().click();

@@ -51,6 +51,10 @@ export interface AppSettings {
 	rate_limit_per_second: number;
 	max_event_age_days: number;
 	reporting_currency: string;
+	ios_team_id?: string;
+	ios_bundle_id?: string;
+	android_package?: string;
+	android_sha256_fingerprints?: string[];
 }
 
 export interface App {
@@ -161,6 +165,10 @@ export interface LinkFields {
 	android_url?: string;
 	web_url?: string;
 	deep_link_value?: string;
+	/** The link's own click window in days (1-30); null: the app's. */
+	click_lookback_days?: number | null;
+	/** The link's own view-through window in hours (1-168); null: the app's. */
+	view_lookback_hours?: number | null;
 }
 
 export interface Link extends Required<LinkFields> {
@@ -467,6 +475,13 @@ export const api = {
 		(await request<{ links: Link[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/links`)).links ?? [],
 	createLink: (appID: string, link: LinkFields) =>
 		request<Link>('POST', `/api/apps/${encodeURIComponent(appID)}/links`, link),
+	updateLink: (appID: string, id: string, patch: Partial<LinkFields>) =>
+		request<Link>('PATCH', `/api/apps/${encodeURIComponent(appID)}/links/${encodeURIComponent(id)}`, patch),
+	deleteLink: (appID: string, id: string) =>
+		request<void>('DELETE', `/api/apps/${encodeURIComponent(appID)}/links/${encodeURIComponent(id)}`),
+	/** The URL of a link's QR code image, which the session cookie authorizes (an <img> or a download). */
+	linkQR: (appID: string, id: string, format: 'png' | 'svg', size: number) =>
+		url(`/api/apps/${encodeURIComponent(appID)}/links/${encodeURIComponent(id)}/qr`, { format, size }),
 
 	postbacks: async (appID: string) =>
 		(await request<{ postbacks: Postback[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/postbacks`)).postbacks ?? [],
