@@ -85,3 +85,12 @@ func TestSKANEndToEnd(t *testing.T) {
 		t.Fatalf("report row: %v", row)
 	}
 }
+
+// TestSKANDashboardInBrowser runs the browser test of the SKAdNetwork page and the SKAN
+// settings (web/e2e/skan.test.mjs) against `serve`: Apple's examples sent to the
+// ingestion listener, then the report, the histogram, the postbacks list with the copies'
+// mismatch, paged, the schema and networks edited with the server's 400s shown, at 1280
+// and 390 px, and a viewer without controls.
+func TestSKANDashboardInBrowser(t *testing.T) {
+	runBrowserTest(t, "skan.test.mjs")
+}
