@@ -55,6 +55,10 @@ export interface AppSettings {
 	ios_bundle_id?: string;
 	android_package?: string;
 	android_sha256_fingerprints?: string[];
+	/** The App Store id SKAdNetwork and AdAttributionKit postbacks name the app by; 0: none. */
+	app_store_id: number;
+	/** Whether AdAttributionKit's development postbacks count in the SKAN report. */
+	skan_accept_development: boolean;
 }
 
 export interface App {
@@ -366,6 +370,61 @@ export interface DeliveriesPage {
 	next_cursor: string;
 }
 
+/** One row of the SKAN report (docs/skan.md, "The report"). */
+export interface SKANReportRow {
+	media_source: string;
+	campaign: string;
+	postback_sequence_index: number;
+	installs: number;
+	redownloads: number;
+	non_winning: number;
+	reengagements: number;
+	/** Postbacks by fine conversion value, "0" to "63". */
+	conversion_values: Record<string, number>;
+	null_conversion_values: number;
+	coarse: { low: number; medium: number; high: number };
+	revenue_min: number;
+	revenue_max: number;
+	invalid_signatures: number;
+}
+
+/** A stored SKAdNetwork or AdAttributionKit postback: absent numbers and booleans null, absent strings "". */
+export interface SKANPostback {
+	id: string;
+	app_id: string;
+	kind: 'skan' | 'aak';
+	version: string;
+	ad_network_id: string;
+	media_source: string;
+	campaign: string;
+	source_identifier: string;
+	campaign_id: number | null;
+	source_app_id: number | null;
+	source_domain: string;
+	publisher_item_identifier: number | null;
+	transaction_id: string;
+	postback_identifier: string;
+	postback_sequence_index: number | null;
+	did_win: boolean | null;
+	redownload: boolean | null;
+	fidelity_type: number | null;
+	conversion_value: number | null;
+	coarse_conversion_value: '' | 'low' | 'medium' | 'high';
+	conversion_type: string;
+	ad_interaction_type: string;
+	country_code: string;
+	signature: 'valid' | 'invalid' | 'unsupported_version';
+	environment: 'production' | 'development';
+	cv_mismatch: boolean;
+	decoded: { events: string[] | null; revenue_min: number | null; revenue_max: number | null; currency: string };
+	received_at: string;
+}
+
+export interface SKANPostbacksPage {
+	postbacks: SKANPostback[];
+	next_cursor: string;
+}
+
 /** The time range of a report: RFC 3339 times, [from, to). */
 export interface Range {
 	from: string;
@@ -509,6 +568,26 @@ export const api = {
 			undefined,
 			{ limit, status, cursor }
 		),
+
+	skanReport: async (appID: string, r: Range) =>
+		(
+			await request<{ rows: SKANReportRow[] }>('GET', '/api/analytics/reports/skan', undefined, {
+				app_id: appID,
+				...r
+			})
+		).rows ?? [],
+	skanPostbacks: (appID: string, r: Range, limit: number, cursor?: string) =>
+		request<SKANPostbacksPage>('GET', `/api/apps/${encodeURIComponent(appID)}/skan/postbacks`, undefined, {
+			...r,
+			limit,
+			cursor
+		}),
+	/** The conversion-value schema or the network mapping, as the server keeps it (a JSON object). */
+	skanConfig: (appID: string, part: 'schema' | 'networks') =>
+		request<unknown>('GET', `/api/apps/${encodeURIComponent(appID)}/skan/${part}`),
+	/** Replaces the schema or the network mapping; a 400 names the first bad field. */
+	putSkanConfig: (appID: string, part: 'schema' | 'networks', body: unknown) =>
+		request<unknown>('PUT', `/api/apps/${encodeURIComponent(appID)}/skan/${part}`, body),
 
 	installs: (appID: string, limit: number, cursor?: string) =>
 		request<InstallsPage>('GET', `/api/apps/${encodeURIComponent(appID)}/installs`, undefined, { limit, cursor }),
