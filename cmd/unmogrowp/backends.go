@@ -45,6 +45,7 @@ type metadataStore interface {
 	unmogrowp.LinkStore
 	unmogrowp.UserStore
 	unmogrowp.TeamStore
+	unmogrowp.AccountStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
 	Ping(ctx context.Context) error
