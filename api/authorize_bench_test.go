@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
 )
 
@@ -20,7 +21,9 @@ import (
 // reading the store each time (the session, then the app joined with the caller's
 // membership), "roles" the same through the auth cache (authcache.go), as the listener
 // runs it; "server-key" and "server-key-uncached" are the server key's, with and without
-// the cache. "roles-uncached" over "roles" is what the cache saves a request.
+// the cache. "roles-uncached" over "roles" is what the cache saves a request. Each also
+// reports the process's CPU time per check (cpu-ns/op), steadier than wall time on a
+// shared machine.
 func BenchmarkAuthorizeApp(b *testing.B) {
 	ctx := context.Background()
 	meta, err := metadata.Open(ctx, metadata.SQLiteURL(filepath.Join(b.TempDir(), "metadata.db")), metadata.Options{})
@@ -62,10 +65,14 @@ func BenchmarkAuthorizeApp(b *testing.B) {
 			for k, v := range bc.headers {
 				r.Header.Set(k, v)
 			}
+			cpu0 := testenv.ProcessCPU()
 			for b.Loop() {
 				if _, _, err := s.authorizeApp(r, app.ID, unmogrowp.RoleViewer); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if cpu := testenv.ProcessCPU() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}
