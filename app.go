@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -88,6 +89,14 @@ func DefaultAppSettings() AppSettings {
 
 // MaxAppStoreID is the largest App Store id a setting takes: what JSON numbers hold exactly.
 const MaxAppStoreID = 1<<53 - 1
+
+// Clone returns a copy of s that shares no slice or map with it. A field of a reference
+// type added to AppSettings must be copied here: caches hand out clones.
+func (s AppSettings) Clone() AppSettings {
+	s.IPBlocklist = slices.Clone(s.IPBlocklist)
+	s.AndroidSHA256Fingerprints = slices.Clone(s.AndroidSHA256Fingerprints)
+	return s
+}
 
 // MaxEventAge is how old an event's timestamp may be when it arrives.
 func (s AppSettings) MaxEventAge() time.Duration {

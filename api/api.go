@@ -86,6 +86,24 @@ type Config struct {
 	// Consents gives the attribution object's third_party_sharing: the device's latest
 	// statement. nil: it is always true.
 	Consents unmogrowp.ConsentStore
+	// Accounts keep password resets, two-factor sign-in and the sessions list
+	// (account.go); nil: those routes answer 503 and login asks for no second factor.
+	Accounts unmogrowp.AccountStore
+	// Signup says who may register (SignupOpen when ""): SignupInvite only with an
+	// invitation token, SignupClosed nobody (403).
+	Signup SignupMode
+	// Mailer sends invitations and password-reset links by mail; nil: invitation links
+	// are only shown to the inviter and password resets by mail answer 503.
+	Mailer Mailer
+	// DashboardURL is the dashboard's public base URL (https://dash.example.com), which
+	// mailed links start with; required with Mailer.
+	DashboardURL string
+	// AuthCacheTTL is how long what authorizing a request reads from the stores (the user
+	// of a session or access token, a member's role and the app, the app of a server key)
+	// is believed before it is read again: the bound on how late another process's
+	// revocation takes effect here (authcache.go). 0: DefaultAuthCacheTTL; negative: no
+	// cache.
+	AuthCacheTTL time.Duration
 	// PostbackSender sends test postbacks; nil: a sender with the production settings,
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
@@ -117,6 +135,8 @@ type Server struct {
 	crossOrigin *http.CrossOriginProtection // refuses cross-site browser requests (session.go)
 	patterns    []string                    // of every route, as registered
 	sender      *postback.Sender            // of test postbacks
+	auth        *authCache                  // of what authorization reads
+	codes       *keyedLimiter               // two-factor code attempts per user
 }
 
 // New returns the API listener's handler for cfg.
@@ -125,7 +145,12 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.IngestURL = strings.TrimRight(cfg.IngestURL, "/")
-	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection(), sender: cfg.PostbackSender}
+	ttl := cfg.AuthCacheTTL
+	if ttl == 0 {
+		ttl = DefaultAuthCacheTTL
+	}
+	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection(), sender: cfg.PostbackSender, auth: newAuthCache(ttl),
+		codes: newKeyedLimiter(codesPerUser, rateLimitInterval)}
 	if s.sender == nil {
 		s.sender = postback.NewSender(postback.SenderOptions{})
 	}
@@ -230,6 +255,12 @@ func (s *Server) routes() []route {
 		{"GET /api/apps/{app_id}/skan/postbacks", s.app(s.handleSKANPostbacks)},
 		{"GET /api/apps/{app_id}/costs", s.app(s.handleCosts)},
 		{"POST /api/apps/{app_id}/costs", s.app(s.handlePutCosts)},
+		{"GET /api/auth/sessions", s.user(s.handleSessions)},
+		{"DELETE /api/auth/sessions/{session_id}", s.user(s.handleRevokeSession)},
+		{"GET /api/auth/two-factor", s.user(s.handleTwoFactor)},
+		{"POST /api/auth/two-factor", s.user(s.handleStartTwoFactor)},
+		{"POST /api/auth/two-factor/confirm", s.user(s.handleConfirmTwoFactor)},
+		{"POST /api/auth/two-factor/disable", s.user(s.handleDisableTwoFactor)},
 		{"POST /api/attribution/track", s.handleTrack(false)},
 		{"POST /api/attribution/batch", s.handleTrack(true)},
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},
@@ -318,10 +349,20 @@ const ServerKeyRole = unmogrowp.RoleEditor
 // returns EUNAUTHORIZED without valid credentials; ENOTFOUND for an app that does not
 // exist or that the caller has no role on, so ids leak nothing; EFORBIDDEN for a role
 // below need, a read-only token on a method that changes something, or a cookie request
-// that fails the CSRF check.
+// that fails the CSRF check. What it reads is kept in s.auth for a few seconds
+// (authcache.go), so that a request usually costs no store read.
 func (s *Server) authorizeApp(r *http.Request, appID string, need unmogrowp.Role) (*unmogrowp.App, *caller, error) {
+	now := time.Now()
 	if key := r.Header.Get("X-Api-Key"); key != "" && r.Header.Get("Authorization") == "" {
-		app, err := s.cfg.Apps.AppByKey(r.Context(), key, unmogrowp.ServerKey)
+		hash := unmogrowp.HashSessionToken(key)
+		app, ok := s.auth.keyApp(hash, now)
+		var err error
+		if !ok {
+			gen := s.auth.generation()
+			if app, err = s.cfg.Apps.AppByKey(r.Context(), key, unmogrowp.ServerKey); err == nil {
+				s.auth.putKeyApp(gen, hash, app, now)
+			}
+		}
 		switch {
 		case unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED:
 			return nil, nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown key.")
@@ -339,11 +380,22 @@ func (s *Server) authorizeApp(r *http.Request, appID string, need unmogrowp.Role
 	if err != nil {
 		return nil, nil, err
 	}
-	var app *unmogrowp.App
-	if s.cfg.Teams != nil {
-		app, c.role, err = s.cfg.Teams.AppRole(r.Context(), appID, c.user.ID)
-	} else if app, err = s.cfg.Apps.App(r.Context(), appID); err == nil && app.OwnerID == c.user.ID {
-		c.role = unmogrowp.RoleOwner
+	var (
+		app *unmogrowp.App
+		ok  bool
+	)
+	switch {
+	case s.cfg.Teams == nil:
+		if app, err = s.cfg.Apps.App(r.Context(), appID); err == nil && app.OwnerID == c.user.ID {
+			c.role = unmogrowp.RoleOwner
+		}
+	default:
+		if app, c.role, ok = s.auth.role(appID, c.user.ID, now); !ok {
+			gen := s.auth.generation()
+			if app, c.role, err = s.cfg.Teams.AppRole(r.Context(), appID, c.user.ID); err == nil {
+				s.auth.putRole(gen, app, c.user.ID, c.role, now)
+			}
+		}
 	}
 	switch {
 	case unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND:

@@ -14,7 +14,7 @@ import (
 // tenant is a registered user with one app, one link and one postback of it, an
 // invitation to the app, and a personal access token.
 type tenant struct {
-	token, userID, appID, linkID, postbackID, invitationID, tokenID string
+	token, userID, appID, linkID, postbackID, invitationID, tokenID, sessionID string
 }
 
 // tenancyServer is the API on real stores (SQLite), with users registering through it.
@@ -91,8 +91,15 @@ func newTenant(t *testing.T, srv *httptest.Server, email string) tenant {
 	if code != 201 || tokenID == "" {
 		t.Fatalf("create token: %d %v", code, pat)
 	}
+	code, sessions := request(t, srv, "GET", "/api/auth/sessions", token, "")
+	list, _ := sessions["sessions"].([]any)
+	if code != 200 || len(list) != 1 {
+		t.Fatalf("sessions: %d %v", code, sessions)
+	}
+	sessionID, _ := list[0].(map[string]any)["id"].(string)
 	userID, _ := reg["user"].(map[string]any)["id"].(string)
-	return tenant{token: token, userID: userID, appID: appID, linkID: linkID, postbackID: postbackID, invitationID: invitationID, tokenID: tokenID}
+	return tenant{token: token, userID: userID, appID: appID, linkID: linkID, postbackID: postbackID, invitationID: invitationID,
+		tokenID: tokenID, sessionID: sessionID}
 }
 
 // TestTenancy walks every authenticated route with another user's token and the first
@@ -149,6 +156,12 @@ func TestTenancy(t *testing.T) {
 		"GET /api/apps/{app_id}/skan/postbacks":                     {"/api/apps/" + a.appID + "/skan/postbacks", "", 404},
 		"GET /api/apps/{app_id}/costs":                              {"/api/apps/" + a.appID + "/costs", "", 404},
 		"POST /api/apps/{app_id}/costs":                             {"/api/apps/" + a.appID + "/costs", `{"costs":[{"date":"2026-03-02","media_source":"x","cost":1,"currency":"USD"}]}`, 404},
+		"GET /api/auth/sessions":                                    {"/api/auth/sessions", "", 200},
+		"DELETE /api/auth/sessions/{session_id}":                    {"/api/auth/sessions/" + a.sessionID, "", 404},
+		"GET /api/auth/two-factor":                                  {"/api/auth/two-factor", "", 200},
+		"POST /api/auth/two-factor":                                 {"/api/auth/two-factor", "", 201},
+		"POST /api/auth/two-factor/confirm":                         {"/api/auth/two-factor/confirm", `{"code":"000000"}`, 400},
+		"POST /api/auth/two-factor/disable":                         {"/api/auth/two-factor/disable", `{}`, 204},
 		"POST /api/attribution/track":                               {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
 		"POST /api/attribution/batch":                               {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
 		"GET /api/dashboard/stats":                                  {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
@@ -175,6 +188,13 @@ func TestTenancy(t *testing.T) {
 			}
 			if tc.want == 404 && (body["error"] == nil || strings.Contains(strings.ToLower(body["error"].(string)), "forbidden")) {
 				t.Errorf("404 body %v must be the plain not-found error", body)
+			}
+			if pattern == "GET /api/auth/sessions" {
+				for _, s := range body["sessions"].([]any) {
+					if s.(map[string]any)["id"] == a.sessionID {
+						t.Errorf("bob's session list holds alice's session")
+					}
+				}
 			}
 			if pattern == "GET /api/auth/tokens" {
 				for _, tok := range body["tokens"].([]any) {
@@ -209,6 +229,9 @@ func TestTenancy(t *testing.T) {
 	code, members := request(t, srv, "GET", "/api/apps/"+a.appID+"/members", a.token, "")
 	if m, _ := members["members"].([]any); code != 200 || len(m) != 1 || m[0].(map[string]any)["role"] != "owner" {
 		t.Errorf("alice's members after bob's attempts: %d %v", code, members)
+	}
+	if code, _ := request(t, srv, "GET", "/api/auth/me", a.token, ""); code != 200 {
+		t.Errorf("alice's session after bob's attempts: %d", code)
 	}
 	code, tokens := request(t, srv, "GET", "/api/auth/tokens", a.token, "")
 	if l, _ := tokens["tokens"].([]any); code != 200 || len(l) != 1 {

@@ -46,6 +46,7 @@ type metadataStore interface {
 	unmogrowp.LinkStore
 	unmogrowp.UserStore
 	unmogrowp.TeamStore
+	unmogrowp.AccountStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
 	unmogrowp.SKANConfigStore

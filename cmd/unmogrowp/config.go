@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/httpserve"
+	"github.com/unmogrowp/unmogrowp/mail"
 	"github.com/unmogrowp/unmogrowp/postback"
 )
 
@@ -73,6 +75,13 @@ type Config struct {
 	GoogleClientSecret string
 	GoogleIssuerURL    string
 	GoogleRedirectURL  string
+
+	// Account security (docs/teams.md).
+	Signup       api.SignupMode
+	SMTPURL      string // "": no mail
+	SMTPFrom     string
+	DashboardURL string
+	AuthCacheTTL time.Duration // 0: none
 }
 
 // setting is one configuration value: its environment variable, flag, default and parser.
@@ -283,6 +292,40 @@ var settings = []setting{
 			c.GoogleRedirectURL = v
 			return nil
 		}},
+	{env: "SIGNUP", flag: "signup", def: "open",
+		help:  "who may sign up: open (anyone), invite (only with an invitation link) or closed (nobody; accounts from the operator)",
+		apply: func(c *Config, v string) (err error) { c.Signup, err = api.ParseSignupMode(v); return }},
+	{env: "SMTP_URL", flag: "smtp-url", def: "",
+		help: "mail server for invitations and password resets: smtp://user:pass@host:587 (STARTTLS required), smtps://user:pass@host:465, or smtp://host:25?starttls=off; empty: no mail",
+		apply: func(c *Config, v string) error {
+			if v != "" {
+				if _, err := mail.New(mail.Options{URL: v, From: "check@example.com"}); err != nil {
+					return err
+				}
+			}
+			c.SMTPURL = v
+			return nil
+		}},
+	{env: "SMTP_FROM", flag: "smtp-from", def: "",
+		help:  "the From of mailed invitations and password resets, such as \"UnMoGrowP <noreply@example.com>\"; required with SMTP_URL",
+		apply: func(c *Config, v string) error { c.SMTPFrom = strings.TrimSpace(v); return nil }},
+	{env: "DASHBOARD_URL", flag: "dashboard-url", def: "",
+		help: "public base URL of the dashboard (the API listener as browsers reach it), which mailed and printed links start with; required with SMTP_URL",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				c.DashboardURL = ""
+				return nil
+			}
+			u, err := parseBaseURL(v)
+			if err != nil {
+				return err
+			}
+			c.DashboardURL = u
+			return nil
+		}},
+	{env: "AUTH_CACHE_TTL", flag: "auth-cache-ttl", def: "5s",
+		help:  "how long the API believes a session, token, role or server key it read: the bound on how late a revocation made by another API process takes effect; 0: no cache",
+		apply: func(c *Config, v string) (err error) { c.AuthCacheTTL, err = parseDuration(v, 0); return }},
 }
 
 // parseIssuerURL checks an OpenID Connect issuer URL: https, or http only on a loopback
@@ -370,6 +413,14 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	}
 	if err := resolveStoreURLs(c, source); err != nil {
 		return nil, err
+	}
+	if c.SMTPURL != "" && (c.SMTPFrom == "" || c.DashboardURL == "") {
+		return nil, fmt.Errorf("invalid configuration: SMTP_URL needs SMTP_FROM (the sender) and DASHBOARD_URL (what mailed links start with)")
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.New(mail.Options{URL: c.SMTPURL, From: c.SMTPFrom}); err != nil {
+			return nil, fmt.Errorf("invalid configuration: SMTP_FROM (--smtp-from) = %q: %v", c.SMTPFrom, err)
+		}
 	}
 	return c, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/mail"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/postback"
 	"github.com/unmogrowp/unmogrowp/wal"
@@ -258,8 +259,23 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 	if ing != nil {
 		appCache, tracker = ing, ing
 	}
+	var mailer api.Mailer
+	if s.cfg.SMTPURL != "" {
+		// loadConfig checked both, so this does not fail.
+		if m, err := mail.New(mail.Options{URL: s.cfg.SMTPURL, From: s.cfg.SMTPFrom}); err != nil {
+			s.logger.Error("mail off", "err", err)
+		} else {
+			mailer = m
+			s.logger.Info("mail on", "smtp", m.Addr())
+		}
+	}
+	ttl := s.cfg.AuthCacheTTL
+	if ttl == 0 {
+		ttl = -1 // AUTH_CACHE_TTL=0: no cache
+	}
 	return api.New(api.Config{
-		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
+		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Accounts: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
+		Signup: s.cfg.Signup, Mailer: mailer, DashboardURL: s.cfg.DashboardURL, AuthCacheTTL: ttl,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 		Postbacks: b.meta, Outbox: b.meta, SKAN: b.meta, SKANResults: b.store, Costs: b.meta, Deliveries: b.meta, Consents: b.meta,

@@ -19,8 +19,11 @@
 // unknown macro under its field, the live preview escaping the sample campaign "a b&c"),
 // sends a test postback to a receiver on loopback that checks its signature, and opens its
 // delivery log, at 1280 px and again at 390 px; invites a second user, who signs up in a
-// browser of their own, accepts and sees as a viewer no control they may not use, then
-// is made an editor, as the audit log shows; makes a personal access token; uploads a
+// browser of their own from the link (which makes them a member) and sees as a viewer no
+// control they may not use (postbacks included), then
+// is made an editor, as the audit log shows; the invitee turns two-factor sign-in on at
+// 390 px (codes computed from the secret the page shows) and signs in again with a code;
+// the owner sees their active sessions; makes a personal access token; uploads a
 // cost file on the cost page (its preview naming the bad line before sending, the server's
 // refusal shown as it says it, then a good file stored) and sees its cost, eCPI and ROAS in
 // the media sources report, at 1280 px and the preview again at 390 px; and saves screenshots of each page at
@@ -150,6 +153,19 @@ async function sendTestPostback(page, receiver, secret) {
 	assert.match(req.url, /^\/pb\?c=a%20b%26c&clk=sample-click-id$/, `received ${req.url}`);
 	assert.ok(((await row.getByTestId('test-url').textContent()) ?? '').endsWith(req.url), 'the page shows the URL sent');
 	verifySignature(req, secret);
+}
+
+/** The RFC 6238 code (6 digits, HMAC-SHA1, 30 s steps) of the base32 secret at the time at (ms). */
+function totp(secret, at) {
+	const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+	let bits = '';
+	for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+	const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+	const counter = Buffer.alloc(8);
+	counter.writeBigUInt64BE(BigInt(Math.floor(at / 30_000)));
+	const h = createHmac('sha1', key).update(counter).digest();
+	const o = h[h.length - 1] & 0xf;
+	return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 async function shot(page, name) {
@@ -726,10 +742,9 @@ try {
 		await page2.getByLabel('Email').fill(guest);
 		await page2.getByLabel('Password').fill('correct horse battery');
 		await page2.getByRole('button', { name: 'Create account' }).click();
-		await page2.waitForURL('**/invitations/accept#uin_*');
-		await page2.getByRole('button', { name: 'Accept invitation' }).click();
+		// Signing up from the invitation link redeems it: straight to the app.
 		await page2.waitForURL(`**/apps/${appID}`);
-		step('the invitee signed up and accepted the invitation');
+		step('the invitee signed up with the invitation, which made them a member');
 		await page2.goto(`${apiURL}/apps/${appID}/settings`);
 		await page2.getByTestId('read-only-settings').waitFor();
 		assert.equal(await page2.getByRole('button', { name: 'Save changes' }).count(), 0, 'a viewer has no Save button');
@@ -751,6 +766,44 @@ try {
 		await shot(page2, 'members-viewer-390');
 		const overflow2 = await page2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		assert.ok(overflow2 <= 0, `the members page scrolls sideways by ${overflow2} px at 390 px`);
+		await page2.goto(`${apiURL}/apps/${appID}/postbacks`);
+		await page2.getByTestId('show-deliveries').first().waitFor();
+		for (const id of ['edit-postback', 'delete-postback', 'toggle-postback', 'send-test', 'postback-form']) {
+			assert.equal(await page2.getByTestId(id).count(), 0, `a viewer sees no ${id} on the postbacks page`);
+		}
+		assert.equal(await page2.getByRole('button', { name: 'New postback' }).count(), 0, 'a viewer has no New postback button');
+		await shot(page2, 'postbacks-viewer-390');
+		step('a viewer sees the postbacks without their controls');
+
+		// Two-factor sign-in at 390 px: enrol, turn on with a code computed from the key the
+		// page shows, keep the recovery codes; then sign in again, which asks for a code.
+		await page2.goto(`${apiURL}/account`);
+		await page2.getByTestId('session').filter({ hasText: 'this session' }).waitFor();
+		await page2.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+		const enrol = page2.getByTestId('two-factor-enrol');
+		await enrol.locator('img').waitFor();
+		const secret = await enrol.locator('code').getAttribute('data-value');
+		assert.match(secret, /^[A-Z2-7]{16,}$/, `the two-factor key ${secret}`);
+		await page2.getByLabel('Code from the app').fill(totp(secret, Date.now()));
+		await page2.getByRole('button', { name: 'Turn on' }).click();
+		const codes = page2.getByTestId('recovery-codes');
+		await codes.waitFor();
+		assert.equal(await codes.locator('li').count(), 10, 'ten recovery codes are shown');
+		await page2.getByText('On: signing in with your password also asks').waitFor();
+		await shot(page2, 'account-two-factor-390');
+		const overflow3 = await page2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		assert.ok(overflow3 <= 0, `the account page scrolls sideways by ${overflow3} px at 390 px`);
+		await context2.clearCookies();
+		await page2.goto(`${apiURL}/login`);
+		await page2.getByLabel('Email').fill(guest);
+		await page2.getByLabel('Password').fill('correct horse battery');
+		await page2.getByRole('button', { name: 'Sign in' }).click();
+		await page2.getByLabel('Authentication code').waitFor();
+		await shot(page2, 'login-code-390');
+		await page2.getByLabel('Authentication code').fill(totp(secret, Date.now() + 30_000)); // the next step: the current one was used to turn it on
+		await page2.getByRole('button', { name: 'Verify' }).click();
+		await page2.waitForURL('**/apps');
+		step('the invitee turned two-factor sign-in on and signed in with a code');
 	} finally {
 		await context2.close();
 		rmSync(profile2, { recursive: true, force: true });
@@ -771,6 +824,8 @@ try {
 	await page.getByRole('button', { name: 'Create token' }).click();
 	await page.getByTestId('new-token').waitFor();
 	await page.getByTestId('token').filter({ hasText: 'weekly report' }).waitFor();
+	await page.getByTestId('session').filter({ hasText: 'this session' }).waitFor();
+	await page.getByRole('button', { name: 'Set up two-factor sign-in' }).waitFor();
 	await shot(page, 'account-token-1280');
 	step('roles changed, the audit log shows them, a personal access token made');
 

@@ -9,7 +9,9 @@ import { auth } from './auth.svelte';
 export class ApiError extends Error {
 	constructor(
 		readonly status: number,
-		message: string
+		message: string,
+		/** A login whose password is right but that needs a (right) two-factor code. */
+		readonly twoFactorRequired = false
 	) {
 		super(message);
 		this.name = 'ApiError';
@@ -28,6 +30,38 @@ export interface User {
  */
 export interface Session {
 	user: User;
+}
+
+/** What the server offers before sign-in (GET /api/auth/config). */
+export interface AuthConfig {
+	signup: 'open' | 'invite' | 'closed';
+	password_reset: boolean;
+	google: boolean;
+}
+
+/** One of the user's sessions. */
+export interface SessionItem {
+	id: string;
+	created_at: string;
+	last_seen_at: string;
+	expires_at: string;
+	user_agent: string;
+	ip: string;
+	current: boolean;
+}
+
+/** The user's two-factor sign-in state. */
+export interface TwoFactorState {
+	enabled: boolean;
+	pending: boolean;
+	recovery_codes_left: number;
+}
+
+/** A new TOTP secret, pending until confirmed. */
+export interface TwoFactorEnrolment {
+	secret: string;
+	otpauth_url: string;
+	qr_png: string;
 }
 
 /** Whether sign-in with Google is on; with it, the client id and where the code flow starts. */
@@ -482,16 +516,32 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
 			data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
 				? data.error
 				: `The server answered ${resp.status} ${resp.statusText}.`;
-		throw new ApiError(resp.status, msg);
+		const twoFactor = !!(data && typeof data === 'object' && 'two_factor_required' in data && data.two_factor_required === true);
+		throw new ApiError(resp.status, msg, twoFactor);
 	}
 	return data as T;
 }
 
 /** The API, one method per route the dashboard uses. */
 export const api = {
-	register: (email: string, password: string, name: string) =>
-		request<Session>('POST', '/api/auth/register', { email, password, name }),
-	login: (email: string, password: string) => request<Session>('POST', '/api/auth/login', { email, password }),
+	authConfig: () => request<AuthConfig>('GET', '/api/auth/config'),
+	/** Signs up; with an invitation token, redeems it at once (accepted_app_id). */
+	register: (email: string, password: string, name: string, invitation?: string) =>
+		request<Session & { accepted_app_id?: string }>('POST', '/api/auth/register', { email, password, name, invitation }),
+	/** Signs in; code or recovery_code when two-factor sign-in asks for one. */
+	login: (email: string, password: string, second?: { code?: string; recovery_code?: string }) =>
+		request<Session>('POST', '/api/auth/login', { email, password, ...second }),
+	requestPasswordReset: (email: string) => request<{ status: string }>('POST', '/api/auth/password-reset', { email }),
+	confirmPasswordReset: (token: string, password: string) =>
+		request<void>('POST', '/api/auth/password-reset/confirm', { token, password }),
+	sessions: async () => (await request<{ sessions: SessionItem[] }>('GET', '/api/auth/sessions')).sessions ?? [],
+	revokeSession: (id: string) => request<void>('DELETE', `/api/auth/sessions/${encodeURIComponent(id)}`),
+	twoFactor: () => request<TwoFactorState>('GET', '/api/auth/two-factor'),
+	startTwoFactor: () => request<TwoFactorEnrolment>('POST', '/api/auth/two-factor'),
+	confirmTwoFactor: (code: string) =>
+		request<{ enabled: boolean; recovery_codes: string[] }>('POST', '/api/auth/two-factor/confirm', { code }),
+	disableTwoFactor: (second: { code?: string; recovery_code?: string }) =>
+		request<void>('POST', '/api/auth/two-factor/disable', second),
 	logout: () => request<void>('POST', '/api/auth/logout'),
 	me: () => request<{ user: User }>('GET', '/api/auth/me'),
 	/** The Google sign-in configuration, or null when the server has none ({"enabled":false}). */
