@@ -52,7 +52,8 @@ type AppSettings struct {
 	RequireSignature        bool     `json:"require_signature"`
 	RateLimitPerSecond      int      `json:"rate_limit_per_second"` // events per second; 0: no limit
 	MaxEventAgeDays         int      `json:"max_event_age_days"`
-	ReportingCurrency       string   `json:"reporting_currency"`
+	ReportingCurrency       string   `json:"reporting_currency"` // ISO 4217: reports' money is in it
+	Timezone                string   `json:"timezone"`           // IANA name: reports' days are its calendar days
 }
 
 // DefaultAppSettings returns the defaults of ATTRIBUTION.md and the HTTP contract.
@@ -67,6 +68,7 @@ func DefaultAppSettings() AppSettings {
 		IPBlocklist:             []string{},
 		MaxEventAgeDays:         30,
 		ReportingCurrency:       "USD",
+		Timezone:                "UTC",
 	}
 }
 
@@ -102,10 +104,37 @@ func (s AppSettings) Validate() error {
 			}
 		}
 	}
-	if len(s.ReportingCurrency) != 3 {
-		return Errorf(EINVALID, "settings.reporting_currency must be a three-letter ISO 4217 code.")
+	if _, err := ValidCurrency(s.ReportingCurrency); err != nil || s.ReportingCurrency != strings.ToUpper(s.ReportingCurrency) {
+		return Errorf(EINVALID, "settings.reporting_currency must be an ISO 4217 currency code in capitals, such as USD.")
+	}
+	if _, err := LoadZone(s.Timezone); err != nil {
+		return Errorf(EINVALID, "settings.timezone must be an IANA time zone name, such as UTC or Europe/Paris.")
 	}
 	return nil
+}
+
+// Location returns the settings' time zone (Timezone), UTC if it is not a valid one
+// (Validate refuses that).
+func (s AppSettings) Location() *time.Location {
+	loc, err := LoadZone(s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// LoadZone returns the time zone of an IANA name from Go's time zone database (which the
+// binary embeds, so that it does not depend on the host's). It refuses "" and "Local",
+// which time.LoadLocation takes for UTC and the host's zone, with an EINVALID *Error.
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, Errorf(EINVALID, "%q is not an IANA time zone name.", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, Errorf(EINVALID, "%q is not an IANA time zone name.", name)
+	}
+	return loc, nil
 }
 
 // KeyKind tells which of an app's keys authenticated a request.

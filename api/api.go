@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/fx"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/postback"
 )
@@ -75,6 +76,12 @@ type Config struct {
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
 	PostbackSender *postback.Sender
+	// FXRates are the server's exchange rates, which reports convert revenue with and
+	// /api/fx-rates loads and reads; nil: no rates (revenue in another currency than the
+	// app's is unconverted) and those routes answer 503.
+	FXRates unmogrowp.FXRateStore
+	// AdminEmails are the users (by email, any case) who may load exchange rates.
+	AdminEmails []string
 }
 
 // AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
@@ -98,6 +105,7 @@ type Server struct {
 	crossOrigin *http.CrossOriginProtection // refuses cross-site browser requests (session.go)
 	patterns    []string                    // of every route, as registered
 	sender      *postback.Sender            // of test postbacks
+	rates       *fx.Cache                   // of cfg.FXRates; nil without
 }
 
 // New returns the API listener's handler for cfg.
@@ -109,6 +117,9 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection(), sender: cfg.PostbackSender}
 	if s.sender == nil {
 		s.sender = postback.NewSender(postback.SenderOptions{})
+	}
+	if cfg.FXRates != nil {
+		s.rates = fx.NewCache(cfg.FXRates)
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.Handle("GET /health", httpserve.HealthHandler(cfg.Health, cfg.Logger))
@@ -188,6 +199,8 @@ func (s *Server) routes() []route {
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},
 		{"GET /api/dashboard/charts/{chart_type}", s.report(s.handleChart)},
 		{"GET /api/analytics/reports/{report_id}", s.report(s.handleReport)},
+		{"GET /api/fx-rates", s.user(s.handleFXRates)},
+		{"PUT /api/fx-rates", s.user(s.handlePutFXRates)},
 	}
 }
 

@@ -22,7 +22,7 @@ type tenant struct {
 func tenancyServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
 	meta, store := openStores(t)
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Postbacks: meta, Outbox: meta, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
+	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Postbacks: meta, Outbox: meta, FXRates: meta, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv
@@ -113,6 +113,10 @@ func TestTenancy(t *testing.T) {
 		"GET /api/dashboard/stats":                                  {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
 		"GET /api/dashboard/charts/{chart_type}":                    {"/api/dashboard/charts/installs?app_id=" + a.appID, "", 404},
 		"GET /api/analytics/reports/{report_id}":                    {"/api/analytics/reports/media_sources?app_id=" + a.appID, "", 404},
+		// The server's rates are no app's: any signed-in user reads them (none loaded: 404),
+		// only an administrator loads them.
+		"GET /api/fx-rates": {"/api/fx-rates?date=2024-01-02", "", 404},
+		"PUT /api/fx-rates": {"/api/fx-rates", `{"date":"2024-01-02","base":"USD","rates":{"EUR":0.9}}`, 403},
 	}
 	for _, pattern := range h.RoutePatterns() {
 		tc, ok := cases[pattern]

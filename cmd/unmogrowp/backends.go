@@ -46,6 +46,7 @@ type metadataStore interface {
 	unmogrowp.UserStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
+	unmogrowp.FXRateStore
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -43,6 +43,9 @@ type Config struct {
 	PostbackRetryDelays  []time.Duration // never nil: empty means no retry
 	PostbackAllowPrivate bool
 
+	// AdminEmails are the users who may load exchange rates (PUT /api/fx-rates).
+	AdminEmails []string
+
 	// The URL of each store (storeurl.go), after loadConfig: set, spelled by the seed's
 	// variables below, or by default in DataDir.
 	LogURL       string // wal: or kafka://
@@ -251,6 +254,20 @@ var settings = []setting{
 		apply: func(c *Config, v string) (err error) {
 			if c.PostbackAllowPrivate, err = strconv.ParseBool(v); err != nil {
 				return fmt.Errorf("must be true or false")
+			}
+			return nil
+		}},
+	{env: "ADMIN_EMAILS", flag: "admin-emails", def: "",
+		help: "comma-separated emails of the users who administer the server: only they may load exchange rates through the API (PUT /api/fx-rates); empty: nobody (the CLI's fx import still can)",
+		apply: func(c *Config, v string) error {
+			c.AdminEmails = nil
+			for _, e := range strings.Split(v, ",") {
+				if e = strings.TrimSpace(e); e != "" {
+					if !strings.Contains(e, "@") {
+						return fmt.Errorf("%q is not an email address", e)
+					}
+					c.AdminEmails = append(c.AdminEmails, e)
+				}
 			}
 			return nil
 		}},

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the time zone database in the binary: apps' zones never depend on the host's
 )
 
 const usage = `usage: unmogrowp <command> [flags]
@@ -26,6 +27,7 @@ commands:
   apps list     list apps and their owners
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
+  fx import     load exchange rates (the ECB's eurofxref-hist.csv, or JSON lines)
   version       print the version
 
 Run 'unmogrowp <command> -h' for a command's flags.
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
 	case "links":
 		return runLinks(ctx, args[1:], getenv, stdout, stderr)
+	case "fx":
+		return runFX(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "unmogrowp", version)
 		return nil

@@ -260,7 +260,7 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
-		Postbacks: b.meta, Outbox: b.meta,
+		Postbacks: b.meta, Outbox: b.meta, FXRates: b.meta, AdminEmails: s.cfg.AdminEmails,
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
 	})
 }

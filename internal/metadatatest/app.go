@@ -56,6 +56,7 @@ func fullApp(name, owner string) *unmogrowp.App {
 	s.RateLimitPerSecond = 5000
 	s.MaxEventAgeDays = 400
 	s.ReportingCurrency = "EUR"
+	s.Timezone = "America/Los_Angeles"
 	return &unmogrowp.App{
 		OwnerID:    owner,
 		Name:       name,
@@ -200,6 +201,10 @@ func invalidCases() []struct {
 		{"MaxEventAge", "max_event_age_days", func(a *unmogrowp.App) { a.Settings.MaxEventAgeDays = 0 }},
 		{"IPBlocklist", "ip_blocklist", func(a *unmogrowp.App) { a.Settings.IPBlocklist = []string{"10.0.0.0/8", "not-an-ip"} }},
 		{"Currency", "reporting_currency", func(a *unmogrowp.App) { a.Settings.ReportingCurrency = "EURO" }},
+		{"CurrencyUnknown", "reporting_currency", func(a *unmogrowp.App) { a.Settings.ReportingCurrency = "QQQ" }},
+		{"Timezone", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "Mars/Olympus" }},
+		{"TimezoneLocal", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "Local" }},
+		{"TimezoneEmpty", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "" }},
 	}
 }
 
