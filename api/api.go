@@ -82,6 +82,8 @@ type Config struct {
 	FXRates unmogrowp.FXRateStore
 	// AdminEmails are the users (by email, any case) who may load exchange rates.
 	AdminEmails []string
+	// Costs give the LTV report's cohorts their cost (and so ROAS); nil: cost 0, ROAS null.
+	Costs unmogrowp.CohortCoster
 }
 
 // AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
@@ -287,14 +289,30 @@ func (s *Server) authorizeApp(r *http.Request, appID string) (*unmogrowp.App, er
 // EINVALID naming the one that is not a time, or when both are given and to is before from
 // (the reports' and installs' answer alike).
 func queryRange(q url.Values) (from, to time.Time, err error) {
+	return queryRangeIn(q, time.UTC)
+}
+
+// queryRangeIn is queryRange that also takes dates, YYYY-MM-DD, as whole days of loc: from
+// as the start of its day, to as the end of its day (to is inclusive).
+func queryRangeIn(q url.Values, loc *time.Location) (from, to time.Time, err error) {
 	for _, p := range []struct {
 		name string
 		t    *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := q.Get(p.name); v != "" {
-			if *p.t, err = httpserve.ParseTime(v); err != nil {
-				return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
+		end  bool
+	}{{"from", &from, false}, {"to", &to, true}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		if d, derr := time.Parse(time.DateOnly, v); derr == nil {
+			if p.end {
+				d = d.AddDate(0, 0, 1)
 			}
+			*p.t = unmogrowp.DayStart(d, loc)
+			continue
+		}
+		if *p.t, err = httpserve.ParseTime(v); err != nil {
+			return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a date (YYYY-MM-DD), unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
 		}
 	}
 	if !from.IsZero() && !to.IsZero() && to.Before(from) {
