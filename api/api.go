@@ -289,11 +289,11 @@ func (s *Server) authorizeApp(r *http.Request, appID string) (*unmogrowp.App, er
 // EINVALID naming the one that is not a time, or when both are given and to is before from
 // (the reports' and installs' answer alike).
 func queryRange(q url.Values) (from, to time.Time, err error) {
-	return queryRangeIn(q, time.UTC)
+	return queryRangeIn(q, nil)
 }
 
-// queryRangeIn is queryRange that also takes dates, YYYY-MM-DD, as whole days of loc: from
-// as the start of its day, to as the end of its day (to is inclusive).
+// queryRangeIn is queryRange that, with a loc, also takes dates, YYYY-MM-DD, as whole days
+// of loc: from as the start of its day, to as the end of its day (to is inclusive).
 func queryRangeIn(q url.Values, loc *time.Location) (from, to time.Time, err error) {
 	for _, p := range []struct {
 		name string
@@ -304,7 +304,7 @@ func queryRangeIn(q url.Values, loc *time.Location) (from, to time.Time, err err
 		if v == "" {
 			continue
 		}
-		if d, derr := time.Parse(time.DateOnly, v); derr == nil {
+		if d, derr := time.Parse(time.DateOnly, v); derr == nil && loc != nil {
 			if p.end {
 				d = d.AddDate(0, 0, 1)
 			}
@@ -312,7 +312,10 @@ func queryRangeIn(q url.Values, loc *time.Location) (from, to time.Time, err err
 			continue
 		}
 		if *p.t, err = httpserve.ParseTime(v); err != nil {
-			return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a date (YYYY-MM-DD), unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
+			if loc != nil {
+				return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a date (YYYY-MM-DD), unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
+			}
+			return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
 		}
 	}
 	if !from.IsZero() && !to.IsZero() && to.Before(from) {
