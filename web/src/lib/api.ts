@@ -51,6 +51,8 @@ export interface AppSettings {
 	rate_limit_per_second: number;
 	max_event_age_days: number;
 	reporting_currency: string;
+	/** IANA time zone name: reports' days are its calendar days. */
+	timezone: string;
 }
 
 export interface App {
@@ -166,6 +168,10 @@ export interface Stats {
 	revenue: number;
 	active_devices: number;
 	sessions: number;
+	/** The reporting currency revenue is converted to. */
+	currency: string;
+	/** Events whose revenue had no exchange rate: left out of revenue. */
+	unconverted_amounts: number;
 }
 
 export type ChartType = 'installs' | 'media_sources' | 'events' | 'revenue' | 'platforms';
@@ -175,6 +181,40 @@ export type Interval = 'hour' | 'day';
 export interface Chart {
 	categories: string[];
 	series: { name: string; data: number[] }[];
+	/** Day charts: the zone whose dates the categories are. */
+	timezone?: string;
+	/** The revenue chart: its currency, and the events whose revenue had no rate. */
+	currency?: string;
+	unconverted_amounts?: number;
+}
+
+/** The media sources report: its rows, and the currency of their revenue. */
+export interface MediaSourceReport {
+	rows: MediaSourceRow[];
+	currency: string;
+	unconverted_amounts: number;
+}
+
+export type LTVGroup = 'media_source' | 'campaign' | 'none';
+
+/** One cohort of the LTV report; maps are keyed by day N ("0", "7"...), a day not ended yet absent. */
+export interface LTVCohort {
+	install_date: string;
+	media_source: string;
+	campaign: string;
+	installs: number;
+	cost: number;
+	revenue: Record<string, number>;
+	arpu: Record<string, number>;
+	roas: Record<string, number | null>;
+	paying_users: Record<string, number>;
+}
+
+export interface LTVReport {
+	currency: string;
+	timezone: string;
+	cohorts: LTVCohort[];
+	unconverted_amounts: number;
 }
 
 export interface MediaSourceRow {
@@ -386,13 +426,15 @@ export const api = {
 		request<Stats>('GET', '/api/dashboard/stats', undefined, { app_id: appID, ...r }),
 	chart: (appID: string, type: ChartType, r: Range, interval: Interval) =>
 		request<Chart>('GET', `/api/dashboard/charts/${type}`, undefined, { app_id: appID, ...r, interval }),
-	mediaSources: async (appID: string, r: Range) =>
-		(
-			await request<{ rows: MediaSourceRow[] }>('GET', '/api/analytics/reports/media_sources', undefined, {
-				app_id: appID,
-				...r
-			})
-		).rows ?? [],
+	mediaSources: (appID: string, r: Range) =>
+		request<MediaSourceReport>('GET', '/api/analytics/reports/media_sources', undefined, { app_id: appID, ...r }),
+	ltv: (appID: string, r: Range, groupBy: LTVGroup, days: number[]) =>
+		request<LTVReport>('GET', '/api/analytics/reports/ltv', undefined, {
+			app_id: appID,
+			...r,
+			group_by: groupBy,
+			days: days.join(',')
+		}),
 	retention: async (appID: string, r: Range) =>
 		(
 			await request<{ cohorts: RetentionCohort[] }>('GET', '/api/analytics/reports/retention', undefined, {

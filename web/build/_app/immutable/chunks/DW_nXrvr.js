@@ -1,0 +1,1 @@
+import{ot as e}from"./BN_RVwXr.js";e();

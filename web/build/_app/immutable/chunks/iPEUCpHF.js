@@ -1,1 +1,0 @@
-import{ot as e}from"./CNVwq_Ow.js";e();

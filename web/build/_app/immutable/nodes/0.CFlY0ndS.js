@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{C as e,D as t,O as n,lt as r,q as i}from"../chunks/CNVwq_Ow.js";var a=r({prerender:()=>!1,ssr:()=>!1,trailingSlash:()=>o}),o=`never`;function s(r,a){var o=n(),s=i(o);e(s,()=>a.children),t(r,o)}export{s as component,a as universal};
