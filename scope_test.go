@@ -44,4 +44,3 @@ func TestLocalDaysAndEnded(t *testing.T) {
 		t.Error("03-08 in Los Angeles ends at 07:00 UTC on 03-09")
 	}
 }
-
