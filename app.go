@@ -54,6 +54,11 @@ type AppSettings struct {
 	MaxEventAgeDays         int      `json:"max_event_age_days"`
 	ReportingCurrency       string   `json:"reporting_currency"` // ISO 4217: reports' money is in it
 	Timezone                string   `json:"timezone"`           // IANA name: reports' days are its calendar days
+	// AppStoreID is the app's App Store id, which SKAdNetwork postbacks name in app-id
+	// (SKAN.md); unique across the server; 0: none.
+	AppStoreID int64 `json:"app_store_id"`
+	// SKANAcceptDevelopment counts AdAttributionKit's development postbacks in reports.
+	SKANAcceptDevelopment bool `json:"skan_accept_development"`
 }
 
 // DefaultAppSettings returns the defaults of ATTRIBUTION.md and the HTTP contract.
@@ -71,6 +76,9 @@ func DefaultAppSettings() AppSettings {
 		Timezone:                "UTC",
 	}
 }
+
+// MaxAppStoreID is the largest App Store id a setting takes: what JSON numbers hold exactly.
+const MaxAppStoreID = 1<<53 - 1
 
 // MaxEventAge is how old an event's timestamp may be when it arrives.
 func (s AppSettings) MaxEventAge() time.Duration {
@@ -109,6 +117,9 @@ func (s AppSettings) Validate() error {
 	}
 	if _, err := LoadZone(s.Timezone); err != nil {
 		return Errorf(EINVALID, "settings.timezone must be an IANA time zone name, such as UTC or Europe/Paris.")
+	}
+	if s.AppStoreID < 0 || s.AppStoreID > MaxAppStoreID {
+		return Errorf(EINVALID, "settings.app_store_id must be an App Store id, from 1 to %d, or 0 for none.", int64(MaxAppStoreID))
 	}
 	return nil
 }
@@ -173,7 +184,8 @@ type AppStore interface {
 	Apps(ctx context.Context, ownerID string) ([]*App, error)
 
 	// UpdateApp replaces the app's name, URLs and settings. Returns ENOTFOUND if there is
-	// none, EINVALID for invalid settings.
+	// none, EINVALID for invalid settings, ECONFLICT for an app_store_id another app
+	// claims.
 	UpdateApp(ctx context.Context, app *App) error
 
 	// RotateServerKey replaces the app's server key and returns the new plain one.

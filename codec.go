@@ -39,14 +39,18 @@ func EncodeEventRecord(b []byte, e *Event) []byte {
 		b = binary.AppendUvarint(b, uint64(len(*raw)))
 		b = append(b, *raw...)
 	}
-	if e.ThirdPartySharing != nil {
-		c := consentFalse
-		if *e.ThirdPartySharing {
-			c = consentTrue
-		}
-		b = append(b, c)
+	return appendConsent(b, e.ThirdPartySharing)
+}
+
+// appendConsent appends the byte of a record's ThirdPartySharing, nothing when it is nil.
+func appendConsent(b []byte, sharing *bool) []byte {
+	if sharing == nil {
+		return b
 	}
-	return b
+	if *sharing {
+		return append(b, consentTrue)
+	}
+	return append(b, consentFalse)
 }
 
 // The byte that ends an event record whose ThirdPartySharing is set.
@@ -86,17 +90,24 @@ func DecodeEventRecord(b []byte, e *Event) error {
 			*raw = nil
 		}
 	}
-	e.ThirdPartySharing = nil
-	if d.err == nil && len(d.b) > 0 {
-		switch c := d.byte(); c {
-		case consentFalse, consentTrue:
-			v := c == consentTrue
-			e.ThirdPartySharing = &v
-		default:
-			d.fail()
-		}
-	}
+	e.ThirdPartySharing = d.consent()
 	return d.finish()
+}
+
+// consent reads the optional last byte that appendConsent writes: nil when the record
+// ends before it.
+func (d *decoder) consent() *bool {
+	if d.err != nil || len(d.b) == 0 {
+		return nil
+	}
+	switch c := d.byte(); c {
+	case consentFalse, consentTrue:
+		v := c == consentTrue
+		return &v
+	default:
+		d.fail()
+		return nil
+	}
 }
 
 // stringFields lists e's string fields in their order in the encoding. Appending a field

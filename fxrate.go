@@ -84,8 +84,11 @@ type FXRateStore interface {
 }
 
 // Converter converts money amounts between currencies at a date's rates (package fx's
-// Table). Convert returns false when no rate converts the amount; an amount converts to
-// its own currency without rates.
+// *Table is one; ReportScope.Rates holds it). Convert converts amount from the currency
+// from to the currency to at the rates of the calendar date of date as it reads in date's
+// own location (local dates come as midnight UTC of their day). It returns false when no
+// rate converts the amount: reports then leave it out of converted totals and count it in
+// unconverted_amounts. An amount converts to its own currency without rates.
 type Converter interface {
 	Convert(amount float64, from, to string, date time.Time) (float64, bool)
 }

@@ -83,41 +83,24 @@ type LTVCohort struct {
 	PayingUsers map[string]int64    `json:"paying_users"` // devices with revenue above 0 by then
 }
 
-// CohortCost is the cost of the installs of one local date and group (the LTV report's
-// grouping: MediaSource "" for none, Campaign "" unless by campaign), in the reporting
-// currency, and how many cost amounts had no rate.
-type CohortCost struct {
-	Date        string // YYYY-MM-DD
-	MediaSource string
-	Campaign    string
-	Cost        float64
-	Unconverted int64
-}
-
-// CohortCoster gives the cost of the LTV report's cohorts: the store of costs (imported
-// and from touchpoints). Costs returns the cost of each local date in [from, to) and
-// group, in sc's currency and zone, for GroupBy of the LTV query.
+// CohortCoster gives the cost of the LTV report's cohorts (CostSources is one, from the
+// touchpoints and the imported cost): ByCohort returns the cost of [from, to) per local
+// date of sc's zone and group of groupBy (a GroupBy of LTVQuery: MediaSource "" for
+// none, Campaign "" unless by campaign), in sc's currency, and how many cost amounts had
+// no rate.
 type CohortCoster interface {
-	CohortCosts(ctx context.Context, appID string, from, to time.Time, groupBy string, sc ReportScope) ([]CohortCost, error)
+	ByCohort(ctx context.Context, appID string, from, to time.Time, groupBy string, sc ReportScope) (costs map[CampaignDay]float64, unconverted int64, err error)
 }
 
-// AddCosts sets the cost of each cohort the costs name (a cost of a cohort the report does
-// not have is left out: it bought no install in range) and its ROAS at each day reported,
-// and adds the costs' unconverted amounts to the report's.
-func (r *LTVReport) AddCosts(costs []CohortCost) {
-	type key struct{ d, s, c string }
-	idx := make(map[key]int, len(r.Cohorts))
-	for i, c := range r.Cohorts {
-		idx[key{c.InstallDate, c.MediaSource, c.Campaign}] = i
-	}
-	for _, k := range costs {
-		r.UnconvertedAmounts += k.Unconverted
-		if i, ok := idx[key{k.Date, k.MediaSource, k.Campaign}]; ok {
-			r.Cohorts[i].Cost = RoundMoney(r.Cohorts[i].Cost + k.Cost)
-		}
-	}
+// AddCosts sets the cost of each cohort that costs (CohortCoster.ByCohort's) name (a cost
+// of a cohort the report does not have is left out: it bought no install in range) and
+// its ROAS at each day reported, and adds unconverted, the cost amounts without a rate,
+// to the report's unconverted amounts.
+func (r *LTVReport) AddCosts(costs map[CampaignDay]float64, unconverted int64) {
+	r.UnconvertedAmounts += unconverted
 	for i := range r.Cohorts {
 		c := &r.Cohorts[i]
+		c.Cost = RoundMoney(costs[CampaignDay{c.InstallDate, c.MediaSource, c.Campaign}])
 		for n, v := range c.Revenue {
 			c.ROAS[n] = nil
 			if c.Cost > 0 {

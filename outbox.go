@@ -221,4 +221,10 @@ type Outbox interface {
 	// Returns EINVALID without AppID or PostbackID, for an unknown status, or for a
 	// cursor it did not make.
 	List(ctx context.Context, f DeliveryFilter) (ds []Delivery, next string, err error)
+
+	// Prune deletes the deliveries that are done with (delivered or failed) and were
+	// created before before, and returns how many it deleted; a pending delivery stays,
+	// whatever its age. It may delete in several steps: on error, some may be gone. A
+	// page of List after it still continues from a cursor made before it.
+	Prune(ctx context.Context, before time.Time) (int, error)
 }

@@ -72,6 +72,14 @@ type Reports interface {
 	// campaign, organic as its own row (media source "organic").
 	MediaSourceReport(ctx context.Context, appID string, from, to time.Time, sc ...ReportScope) (*MediaSourceReport, error)
 
+	// TouchpointCosts returns the cost the app's touchpoints with a cost model carry,
+	// touched in [from, to), summed per local day of the touch in the scope's zone (UTC
+	// without one), media source, campaign and currency, sorted by those: a CostCPC click
+	// and a CostCPM impression count by Touchpoint.CostAmount, a CostCPI touchpoint once
+	// when it won an install that the reports count (attributed, neither a reinstall nor
+	// a re-attribution). Amounts are rounded (RoundMoney) and in their own currency.
+	TouchpointCosts(ctx context.Context, appID string, from, to time.Time, sc ...ReportScope) ([]DailyCost, error)
+
 	// RetentionReport returns the retention report: one cohort per local day of the
 	// installs in [from, to), oldest first.
 	RetentionReport(ctx context.Context, appID string, from, to time.Time, sc ...ReportScope) (*RetentionReport, error)
@@ -126,9 +134,13 @@ type ChartSeries struct {
 
 // MediaSourceReport is the media_sources report.
 type MediaSourceReport struct {
-	Rows               []MediaSourceRow `json:"rows"`
-	Currency           string           `json:"currency"`            // of the rows' revenue
-	UnconvertedAmounts int64            `json:"unconverted_amounts"` // events whose revenue had no rate
+	Rows []MediaSourceRow `json:"rows"`
+	// Currency is the currency of the rows' revenue and cost (the app's reporting
+	// currency).
+	Currency string `json:"currency"`
+	// UnconvertedAmounts counts the amounts (revenue events and cost amounts) left out of
+	// the rows' money for want of a rate to the report's currency.
+	UnconvertedAmounts int64 `json:"unconverted_amounts"`
 }
 
 // MediaSourceRow is the media_sources report's row of one media source and campaign.
@@ -146,6 +158,13 @@ type MediaSourceRow struct {
 	Events           int64   `json:"events"`
 	Revenue          float64 `json:"revenue"`
 	RejectedInstalls int64   `json:"rejected_installs"`
+	// Cost is what the media source and campaign cost over the range, in the report's
+	// currency (docs/cost.md); ECPI is Cost / Installs, nil (null) without installs; ROAS
+	// is Revenue / Cost, nil (null) without cost. The analytics store leaves them zero:
+	// MediaSourceReport.AddCost fills them from the cost of both stores.
+	Cost float64  `json:"cost"`
+	ECPI *float64 `json:"ecpi"`
+	ROAS *float64 `json:"roas"`
 }
 
 // RetentionReport is the retention report.

@@ -14,8 +14,8 @@ type EventStore interface {
 	// Offset (an install those of its install event). An empty batch is a no-op.
 	Append(ctx context.Context, b Batch) error
 
-	// Watermarks returns, for each log partition, the highest offset among stored events
-	// and touchpoints; a partition with nothing stored is absent. The pipeline skips
+	// Watermarks returns, for each log partition, the highest offset among stored events,
+	// touchpoints and SKAN postbacks; a partition with nothing stored is absent. The pipeline skips
 	// records at or below the watermark when it replays the log after a crash.
 	Watermarks(ctx context.Context) (map[int32]int64, error)
 
@@ -95,13 +95,16 @@ type Batch struct {
 	Events      []Event
 	Touchpoints []Touchpoint
 	Installs    []Install
+	SKAN        []SKANPostback // every copy as logged; the store's reads deduplicate them
 }
 
 // Len is how many rows the batch holds.
-func (b *Batch) Len() int { return len(b.Events) + len(b.Touchpoints) + len(b.Installs) }
+func (b *Batch) Len() int {
+	return len(b.Events) + len(b.Touchpoints) + len(b.Installs) + len(b.SKAN)
+}
 
-// Watermarks returns, for each partition, the highest offset among the batch's events and
-// touchpoints, where it is above known's (or known has none): the watermarks the batch
+// Watermarks returns, for each partition, the highest offset among the batch's events,
+// touchpoints and SKAN postbacks, where it is above known's (or known has none): the watermarks the batch
 // raises. known may be nil.
 func (b *Batch) Watermarks(known map[int32]int64) map[int32]int64 {
 	raised := map[int32]int64{}
@@ -119,6 +122,9 @@ func (b *Batch) Watermarks(known map[int32]int64) map[int32]int64 {
 	}
 	for i := range b.Touchpoints {
 		raise(b.Touchpoints[i].Partition, b.Touchpoints[i].Offset)
+	}
+	for i := range b.SKAN {
+		raise(b.SKAN[i].Partition, b.SKAN[i].Offset)
 	}
 	return raised
 }

@@ -1,9 +1,11 @@
 package unmogrowp
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -52,6 +54,17 @@ type Touchpoint struct {
 
 	DeepLinkValue string
 	Sub           [5]string // sub1..sub5 of the tracking link's query
+
+	// What the touch cost the advertiser (docs/cost.md): CostModel is CostCPI, CostCPC,
+	// CostCPM, or "" for no cost (then CostValue is 0 and CostCurrency ""); CostValue is
+	// per install, per click or per thousand impressions, in CostCurrency.
+	CostModel    string
+	CostValue    float64
+	CostCurrency string
+	// ThirdPartySharing is the consent of the touchpoint's device (DeviceID) to be sent to
+	// ad networks, when the touchpoint carries it; nil when it does not. As an event's, a
+	// false marks the device until a later true (DATA.md, "Consent").
+	ThirdPartySharing *bool
 }
 
 // Limits on touchpoints, from the HTTP contract.
@@ -123,6 +136,9 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 	if err := ValidateText("user_agent", tp.UserAgent); err != nil {
 		return err
 	}
+	if err := tp.ValidateCost(); err != nil {
+		return err
+	}
 	if tp.IP != "" {
 		if _, err := netip.ParseAddr(tp.IP); err != nil {
 			return Errorf(EINVALID, "ip is not an IP address.")
@@ -151,13 +167,39 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 // The encoding follows EncodeEventRecord's: first byte RecordTouchpoint, strings as
 // length-prefixed bytes, times as varint microseconds since the Unix epoch (0: absent).
 // Partition and Offset are not part of it.
+//
+// Two optional sections, added later, follow the rest in this order. The cost, only when
+// CostModel is set: the byte touchpointCost, the model and the currency as strings, the
+// value as 8 bytes (IEEE 754, little endian). Then ThirdPartySharing, only when set: the
+// byte touchpointSharingFalse or touchpointSharingTrue. A touchpoint with neither is byte
+// for byte what the encoding was before, and every record written before decodes as it did.
 func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
 	b = append(b, RecordTouchpoint)
 	b = appendStrings(b, tp.stringFields())
 	b = appendTime(b, tp.Time)
 	b = appendTime(b, tp.ReceivedAt)
+	if tp.CostModel != "" {
+		b = append(b, touchpointCost)
+		b = appendStrings(b, []*string{&tp.CostModel, &tp.CostCurrency})
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(tp.CostValue))
+	}
+	switch {
+	case tp.ThirdPartySharing == nil:
+	case *tp.ThirdPartySharing:
+		b = append(b, touchpointSharingTrue)
+	default:
+		b = append(b, touchpointSharingFalse)
+	}
 	return b
 }
+
+// The bytes that start the optional sections of a touchpoint record: its cost, and its
+// ThirdPartySharing (the whole section: false or true).
+const (
+	touchpointCost         byte = 1
+	touchpointSharingFalse byte = 3
+	touchpointSharingTrue  byte = 4
+)
 
 // DecodeTouchpointRecord decodes a record made by EncodeTouchpointRecord into tp. It returns
 // an error wrapping ErrCorruptRecord for anything else, and never panics. Strings in tp are
@@ -170,6 +212,26 @@ func DecodeTouchpointRecord(b []byte, tp *Touchpoint) error {
 	d.strings(tp.stringFields())
 	tp.Time = d.time()
 	tp.ReceivedAt = d.time()
+	tp.CostModel, tp.CostValue, tp.CostCurrency = "", 0, ""
+	tp.ThirdPartySharing = nil
+	if d.err == nil && len(d.b) > 0 && d.b[0] == touchpointCost {
+		d.byte()
+		d.strings([]*string{&tp.CostModel, &tp.CostCurrency})
+		tp.CostValue = math.Float64frombits(d.uint64())
+		if d.err == nil && (tp.CostModel == "" || !(tp.CostValue >= 0 && tp.CostValue <= MaxCost)) { // ingestion never writes these
+			d.fail()
+		}
+	}
+	if d.err == nil && len(d.b) > 0 {
+		switch d.byte() {
+		case touchpointSharingFalse:
+			tp.ThirdPartySharing = new(false)
+		case touchpointSharingTrue:
+			tp.ThirdPartySharing = new(true)
+		default:
+			d.fail()
+		}
+	}
 	return d.finish()
 }
 
@@ -236,6 +298,13 @@ type Attribution struct {
 	IsReinstall     bool
 	IsReattribution bool
 	Rejected        []Rejection
+
+	// NoSharing is set when the device must not be sent to ad networks: its latest
+	// statement of third_party_sharing (on an event or a touchpoint) was false (DATA.md,
+	// "Consent"). It is the device's, not the decision's: the stores of decisions do not
+	// keep it, and who shows an attribution sets it from the ConsentStore. The attribution
+	// object shows its negation as third_party_sharing.
+	NoSharing bool
 }
 
 // Rejection is a touchpoint that matched an install but was invalid.
@@ -268,6 +337,8 @@ type attributionJSON struct {
 	IsReinstall     bool        `json:"is_reinstall"`
 	IsReattribution bool        `json:"is_reattribution"`
 	Rejected        []Rejection `json:"rejected"`
+	// ThirdPartySharing is !NoSharing; absent (nil) when decoding means true.
+	ThirdPartySharing *bool `json:"third_party_sharing"`
 }
 
 // MarshalJSON encodes a as the attribution object of API.md.
@@ -284,6 +355,7 @@ func (a Attribution) MarshalJSON() ([]byte, error) {
 		Adset: a.Adset, Ad: a.Ad, SiteID: a.SiteID, Channel: a.Channel, ClickID: a.ClickID,
 		DeepLinkValue: a.DeepLinkValue, CTITSeconds: a.CTITSeconds,
 		IsReinstall: a.IsReinstall, IsReattribution: a.IsReattribution, Rejected: rej,
+		ThirdPartySharing: new(!a.NoSharing),
 	})
 }
 
@@ -313,6 +385,7 @@ func (a *Attribution) UnmarshalJSON(b []byte) error {
 		SiteID: j.SiteID, Channel: j.Channel, ClickID: j.ClickID,
 		DeepLinkValue: j.DeepLinkValue, CTITSeconds: j.CTITSeconds,
 		IsReinstall: j.IsReinstall, IsReattribution: j.IsReattribution, Rejected: rej,
+		NoSharing: j.ThirdPartySharing != nil && !*j.ThirdPartySharing,
 	}
 	return nil
 }

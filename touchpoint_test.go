@@ -23,11 +23,16 @@ func sampleTouchpoint() Touchpoint {
 
 func TestTouchpointRecordRoundTrip(t *testing.T) {
 	for name, tp := range map[string]Touchpoint{
-		"full":       sampleTouchpoint(),
-		"minimal":    {Type: TouchImpression, AppID: "a"},
-		"empty":      {},
-		"pre-epoch":  {ID: "x", Time: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)},
-		"long value": {ID: string(bytes.Repeat([]byte{'z'}, 70000))},
+		"full":               sampleTouchpoint(),
+		"minimal":            {Type: TouchImpression, AppID: "a"},
+		"empty":              {},
+		"pre-epoch":          {ID: "x", Time: time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"long value":         {ID: string(bytes.Repeat([]byte{'z'}, 70000))},
+		"cpc":                {Type: TouchClick, AppID: "a", CostModel: CostCPC, CostValue: 0.35, CostCurrency: "EUR"},
+		"free cpi":           {Type: TouchClick, AppID: "a", CostModel: CostCPI, CostCurrency: "USD"},
+		"no sharing":         {ID: "x", DeviceID: "d", ThirdPartySharing: new(false)},
+		"sharing":            {ID: "x", DeviceID: "d", ThirdPartySharing: new(true)},
+		"cpm and no sharing": {Type: TouchImpression, AppID: "a", CostModel: CostCPM, CostValue: 2, CostCurrency: "USD", ThirdPartySharing: new(false)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b := EncodeTouchpointRecord(nil, &tp)
@@ -42,6 +47,33 @@ func TestTouchpointRecordRoundTrip(t *testing.T) {
 				t.Fatalf("round trip changed the touchpoint:\n got %+v\nwant %+v", got, tp)
 			}
 		})
+	}
+}
+
+// A touchpoint without cost encodes as it did before cost was added, and a record with a
+// cost that ingestion could not have written does not decode.
+func TestTouchpointRecordCost(t *testing.T) {
+	tp := sampleTouchpoint()
+	plain := EncodeTouchpointRecord(nil, &tp)
+	tp.CostModel, tp.CostValue, tp.CostCurrency = CostCPC, 0.5, "USD"
+	withCost := EncodeTouchpointRecord(nil, &tp)
+	if !bytes.HasPrefix(withCost, plain) || withCost[len(plain)] != touchpointCost {
+		t.Fatalf("the cost is not a trailer after the record of old:\n%x\n%x", plain, withCost)
+	}
+	for name, bad := range map[string]Touchpoint{
+		"negative": {Type: TouchClick, CostModel: CostCPC, CostValue: -1},
+		"huge":     {Type: TouchClick, CostModel: CostCPC, CostValue: 2 * MaxCost},
+	} {
+		var got Touchpoint
+		if err := DecodeTouchpointRecord(EncodeTouchpointRecord(nil, &bad), &got); !errors.Is(err, ErrCorruptRecord) {
+			t.Errorf("%s: err = %v, want ErrCorruptRecord", name, err)
+		}
+	}
+	b := EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchClick, CostModel: CostCPC})
+	b[len(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchClick}))] = 2 // an unknown kind of trailer
+	var got Touchpoint
+	if err := DecodeTouchpointRecord(b, &got); !errors.Is(err, ErrCorruptRecord) {
+		t.Errorf("unknown trailer: err = %v, want ErrCorruptRecord", err)
 	}
 }
 
@@ -99,6 +131,9 @@ func FuzzDecodeTouchpointRecord(f *testing.F) {
 	tp := sampleTouchpoint()
 	f.Add(EncodeTouchpointRecord(nil, &tp))
 	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression}))
+	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression, CostModel: CostCPM, CostValue: 12.5, CostCurrency: "JPY"}))
+	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchClick, ThirdPartySharing: new(false)}))
+	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression, CostModel: CostCPM, CostValue: 1, CostCurrency: "USD", ThirdPartySharing: new(true)}))
 	f.Add([]byte{RecordTouchpoint, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got Touchpoint
@@ -157,20 +192,21 @@ func TestAttributionJSON(t *testing.T) {
 			`"media_source":"facebook_ads","campaign":"c","adset":"as","ad":"ad","site_id":"s",` +
 			`"channel":"ch","click_id":"net-1","deep_link_value":"dl","ctit_seconds":123,` +
 			`"is_reinstall":false,"is_reattribution":false,` +
-			`"rejected":[{"touchpoint_id":"tp_0","media_source":"spam","reason":"blocked_ip"}]}`,
+			`"rejected":[{"touchpoint_id":"tp_0","media_source":"spam","reason":"blocked_ip"}],` +
+			`"third_party_sharing":true}`,
 	}, {
 		name: "organic",
 		a: Attribution{
 			AppID: "app_1", DeviceID: "dev-1", InstallEventID: "e-1",
 			InstallTime: install.In(time.FixedZone("CEST", 7200)), MatchType: MatchOrganic,
-			MediaSource: MediaSourceOrganic, IsReinstall: true,
+			MediaSource: MediaSourceOrganic, IsReinstall: true, NoSharing: true,
 		},
 		want: `{"app_id":"app_1","device_id":"dev-1","install_event_id":"e-1",` +
 			`"install_time":"2025-10-21T14:20:00Z","attributed":false,"match_type":"organic",` +
 			`"touch_type":"","touchpoint_id":"","touch_time":"","media_source":"organic",` +
 			`"campaign":"","adset":"","ad":"","site_id":"","channel":"","click_id":"",` +
 			`"deep_link_value":"","ctit_seconds":0,"is_reinstall":true,` +
-			`"is_reattribution":false,"rejected":[]}`,
+			`"is_reattribution":false,"rejected":[],"third_party_sharing":false}`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,5 +240,24 @@ func TestAttributionUnmarshalRejectsBadTimes(t *testing.T) {
 		if err := json.Unmarshal([]byte(in), &a); err == nil {
 			t.Errorf("%s: decoded without error: %+v", in, a)
 		}
+	}
+}
+
+// TestTouchpointRecordWithoutConsent checks that a touchpoint record written before
+// ThirdPartySharing existed decodes with it nil, and that one with it is one byte longer.
+func TestTouchpointRecordWithoutConsent(t *testing.T) {
+	tp := sampleTouchpoint()
+	old := EncodeTouchpointRecord(nil, &tp)
+	tp.ThirdPartySharing = new(false)
+	withConsent := EncodeTouchpointRecord(nil, &tp)
+	if len(withConsent) != len(old)+1 || !bytes.Equal(withConsent[:len(old)], old) {
+		t.Fatalf("a record with consent is not the record without it and one byte")
+	}
+	var got Touchpoint
+	if err := DecodeTouchpointRecord(old, &got); err != nil || got.ThirdPartySharing != nil {
+		t.Fatalf("old record: err %v, ThirdPartySharing %v, want nil", err, got.ThirdPartySharing)
+	}
+	if err := DecodeTouchpointRecord(append(old, 5), &got); !errors.Is(err, ErrCorruptRecord) {
+		t.Fatalf("a record ending in an unknown consent byte: err %v, want ErrCorruptRecord", err)
 	}
 }

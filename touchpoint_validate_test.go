@@ -30,6 +30,20 @@ func TestTouchpointValidate(t *testing.T) {
 		}
 	})
 
+	t.Run("cost normalised", func(t *testing.T) {
+		tp := Touchpoint{Type: TouchImpression, MediaSource: "net", CostModel: "CPM", CostValue: 4.2}
+		if err := tp.Validate(now, maxAge); err != nil {
+			t.Fatal(err)
+		}
+		if tp.CostModel != CostCPM || tp.CostCurrency != DefaultCostCurrency {
+			t.Errorf("cost = %q %v %q, want cpm in USD", tp.CostModel, tp.CostValue, tp.CostCurrency)
+		}
+		tp = Touchpoint{Type: TouchClick, MediaSource: "net", CostModel: "cpi", CostValue: 2, CostCurrency: "eur"}
+		if err := tp.Validate(now, maxAge); err != nil || tp.CostCurrency != "EUR" {
+			t.Errorf("cpi in eur: %v, currency %q", err, tp.CostCurrency)
+		}
+	})
+
 	t.Run("own time kept in UTC", func(t *testing.T) {
 		at := now.Add(-time.Hour)
 		tp := Touchpoint{Type: TouchImpression, MediaSource: "net", Time: at, IDFA: "6D92078A-8246-4BA4-AE5B-76104861E7DC"}
@@ -78,6 +92,14 @@ func TestTouchpointValidate(t *testing.T) {
 		"ip with port":       {Touchpoint{Type: TouchClick, MediaSource: "n", IP: "1.2.3.4:80"}, "ip is not an IP address"},
 		"future":             {Touchpoint{Type: TouchClick, MediaSource: "n", Time: now.Add(MaxFutureSkew + time.Second)}, "future"},
 		"older than max age": {Touchpoint{Type: TouchClick, MediaSource: "n", Time: now.Add(-maxAge - time.Second)}, "max_event_age_days"},
+		"bad cost model":     {Touchpoint{Type: TouchClick, MediaSource: "n", CostModel: "cpa", CostValue: 1}, "cost_model must be cpi, cpc or cpm"},
+		"cost without model": {Touchpoint{Type: TouchClick, MediaSource: "n", CostValue: 1}, "cost_model is required"},
+		"currency alone":     {Touchpoint{Type: TouchClick, MediaSource: "n", CostCurrency: "EUR"}, "cost_model is required"},
+		"cpc impression":     {Touchpoint{Type: TouchImpression, MediaSource: "n", CostModel: CostCPC, CostValue: 1}, "cost_model cpc"},
+		"cpm click":          {Touchpoint{Type: TouchClick, MediaSource: "n", CostModel: CostCPM, CostValue: 1}, "cost_model cpm"},
+		"negative cost":      {Touchpoint{Type: TouchClick, MediaSource: "n", CostModel: CostCPC, CostValue: -0.1}, "cost_value must be a number from 0"},
+		"huge cost":          {Touchpoint{Type: TouchClick, MediaSource: "n", CostModel: CostCPI, CostValue: 1e10}, "cost_value must be a number from 0"},
+		"bad cost currency":  {Touchpoint{Type: TouchClick, MediaSource: "n", CostModel: CostCPI, CostValue: 1, CostCurrency: "dollars"}, "cost_currency must be a three-letter"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			tp := c.tp

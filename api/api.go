@@ -32,6 +32,7 @@ import (
 // store.
 type Results interface {
 	unmogrowp.Reports
+	unmogrowp.Exporter
 
 	// Attribution returns the latest install decision of an app's device. Returns
 	// ENOTFOUND if the device has no stored install.
@@ -44,9 +45,13 @@ type Results interface {
 
 // Config is what the API listener needs. Apps, Links, Results and Registry are required.
 type Config struct {
-	Apps     unmogrowp.AppStore
-	Links    unmogrowp.LinkStore
-	Users    unmogrowp.UserStore // users and sessions, for the account routes; nil: they answer 503
+	Apps  unmogrowp.AppStore
+	Links unmogrowp.LinkStore
+	Users unmogrowp.UserStore // users and sessions, for the account routes; nil: they answer 503
+	// Teams are apps' members, invitations, personal access tokens and audit logs
+	// (teams.go); nil: an app's owner (App.OwnerID) is its only member, and the team,
+	// token and audit routes answer 503.
+	Teams    unmogrowp.TeamStore
 	Results  Results
 	Tracker  Tracker                                // where /api/attribution/track and /batch send events; nil: they answer 503
 	Health   map[string]func(context.Context) error // backends /health asks, by name
@@ -72,18 +77,31 @@ type Config struct {
 	Postbacks unmogrowp.PostbackStore
 	// Outbox is where the deliveries list reads; nil: that route answers 503.
 	Outbox unmogrowp.Outbox
+	// Costs are the apps' imported cost (docs/cost.md); nil: its routes answer 503, and
+	// reports count touchpoint cost only.
+	Costs unmogrowp.CostStore
+	// Deliveries is where the postback_deliveries export reads; nil: it answers 503.
+	Deliveries DeliveryExporter
+	// Consents gives the attribution object's third_party_sharing: the device's latest
+	// statement. nil: it is always true.
+	Consents unmogrowp.ConsentStore
 	// PostbackSender sends test postbacks; nil: a sender with the production settings,
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
 	PostbackSender *postback.Sender
-	// FXRates are the server's exchange rates, which reports convert revenue with and
-	// /api/fx-rates loads and reads; nil: no rates (revenue in another currency than the
-	// app's is unconverted) and those routes answer 503.
+	// FXRates are the server's exchange rates, which reports convert revenue and cost with
+	// and /api/fx-rates loads and reads; nil: no rates (money in another currency than the
+	// app's reporting currency is unconverted) and those routes answer 503.
 	FXRates unmogrowp.FXRateStore
 	// AdminEmails are the users (by email, any case) who may load exchange rates.
 	AdminEmails []string
-	// Costs give the LTV report's cohorts their cost (and so ROAS); nil: cost 0, ROAS null.
-	Costs unmogrowp.CohortCoster
+	// CohortCosts give the LTV report's cohorts their cost (and so ROAS); nil:
+	// unmogrowp.CostSources of Results and Costs, as the media_sources report counts cost.
+	CohortCosts unmogrowp.CohortCoster
+	// SKAN keeps the apps' SKAN schema and networks (the metadata store); SKANResults is
+	// where SKAN postbacks are read (the analytics store). nil: the SKAN routes answer 503.
+	SKAN        unmogrowp.SKANConfigStore
+	SKANResults unmogrowp.SKANStore
 }
 
 // AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
@@ -122,6 +140,13 @@ func New(cfg Config) *Server {
 	}
 	if cfg.FXRates != nil {
 		s.rates = fx.NewCache(cfg.FXRates)
+	}
+	if s.cfg.CohortCosts == nil {
+		src := unmogrowp.CostSources{Touchpoints: cfg.Results}
+		if cfg.Costs != nil {
+			src.Imported = cfg.Costs
+		}
+		s.cfg.CohortCosts = src
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.Handle("GET /health", httpserve.HealthHandler(cfg.Health, cfg.Logger))
@@ -174,18 +199,24 @@ type route struct {
 	handler http.Handler
 }
 
-// routes lists every authenticated /api/ route but the account ones: the tenancy test
-// walks exactly this list, so a route added here without a tenancy case fails it.
+// routes lists every authenticated /api/ route but the account ones: the tenancy and role
+// tests walk exactly this list, so a route added here without a tenancy case fails them.
+//
+// Each app route declares the role it needs (API.md, "Teams") where it is listed: s.app
+// needs viewer for GET and HEAD and editor for any other method; s.appRole names the
+// role of a route that needs more (admin, owner). authorizeApp checks it before the
+// handler runs, so no handler can forget it.
 func (s *Server) routes() []route {
 	return []route{
 		{"GET /api/apps", s.user(s.handleApps)},
 		{"POST /api/apps", s.user(s.handleCreateApp)},
 		{"GET /api/apps/{app_id}", s.app(s.handleApp)},
-		{"PATCH /api/apps/{app_id}", s.app(s.handlePatchApp)},
-		{"DELETE /api/apps/{app_id}", s.app(s.handleDeleteApp)},
-		{"POST /api/apps/{app_id}/keys/rotate", s.app(s.handleRotateKey)},
+		{"PATCH /api/apps/{app_id}", s.appRole(unmogrowp.RoleAdmin, s.handlePatchApp)},
+		{"DELETE /api/apps/{app_id}", s.appRole(unmogrowp.RoleOwner, s.handleDeleteApp)},
+		{"POST /api/apps/{app_id}/keys/rotate", s.appRole(unmogrowp.RoleAdmin, s.handleRotateKey)},
 		{"GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution)},
 		{"GET /api/apps/{app_id}/installs", s.app(s.handleInstalls)},
+		{"GET /api/apps/{app_id}/export/{report}", s.app(s.handleExport)},
 		{"GET /api/apps/{app_id}/links", s.app(s.handleLinks)},
 		{"POST /api/apps/{app_id}/links", s.app(s.handleCreateLink)},
 		{"GET /api/apps/{app_id}/postbacks", s.app(s.handlePostbacks)},
@@ -196,6 +227,25 @@ func (s *Server) routes() []route {
 		{"DELETE /api/apps/{app_id}/postbacks/{postback_id}", s.app(s.handleDeletePostback)},
 		{"POST /api/apps/{app_id}/postbacks/{postback_id}/test", s.app(s.handleTestPostback)},
 		{"GET /api/apps/{app_id}/postbacks/{postback_id}/deliveries", s.app(s.handleDeliveries)},
+		{"GET /api/apps/{app_id}/members", s.app(s.handleMembers)},
+		{"POST /api/apps/{app_id}/members", s.appRole(unmogrowp.RoleAdmin, s.handleAddMember)},
+		{"PATCH /api/apps/{app_id}/members/{user_id}", s.appRole(unmogrowp.RoleAdmin, s.handlePatchMember)},
+		{"DELETE /api/apps/{app_id}/members/{user_id}", s.appRole(unmogrowp.RoleAdmin, s.handleRemoveMember)},
+		{"DELETE /api/apps/{app_id}/invitations/{invitation_id}", s.appRole(unmogrowp.RoleAdmin, s.handleRevokeInvitation)},
+		{"POST /api/apps/{app_id}/leave", s.appRole(unmogrowp.RoleViewer, s.handleLeave)},
+		{"POST /api/apps/{app_id}/transfer", s.appRole(unmogrowp.RoleOwner, s.handleTransfer)},
+		{"GET /api/apps/{app_id}/audit", s.appRole(unmogrowp.RoleAdmin, s.handleAudit)},
+		{"POST /api/invitations/{token}/accept", s.user(s.handleAcceptInvitation)},
+		{"GET /api/auth/tokens", s.user(s.handleTokens)},
+		{"POST /api/auth/tokens", s.user(s.handleCreateToken)},
+		{"DELETE /api/auth/tokens/{token_id}", s.user(s.handleRevokeToken)},
+		{"GET /api/apps/{app_id}/skan/schema", s.app(s.handleGetSKANSchema)},
+		{"PUT /api/apps/{app_id}/skan/schema", s.app(s.handlePutSKANSchema)},
+		{"GET /api/apps/{app_id}/skan/networks", s.app(s.handleGetSKANNetworks)},
+		{"PUT /api/apps/{app_id}/skan/networks", s.app(s.handlePutSKANNetworks)},
+		{"GET /api/apps/{app_id}/skan/postbacks", s.app(s.handleSKANPostbacks)},
+		{"GET /api/apps/{app_id}/costs", s.app(s.handleCosts)},
+		{"POST /api/apps/{app_id}/costs", s.app(s.handlePutCosts)},
 		{"POST /api/attribution/track", s.handleTrack(false)},
 		{"POST /api/attribution/batch", s.handleTrack(true)},
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},
@@ -228,61 +278,102 @@ func (s *Server) AllRoutePatterns() []string {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// user wraps a handler of a signed-in user's routes.
+// user wraps a handler of a signed-in user's routes; the caller is in the request's
+// context (callerOf).
 func (s *Server) user(h func(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) error) httpserve.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u, err := s.currentUser(r)
+		c, err := s.currentCaller(r)
 		if err != nil {
 			return fmt.Errorf("authenticate: %w", err)
 		}
-		return h(w, r, u)
+		return h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)), c.user)
 	}
 }
 
-// app wraps a handler of one app's routes: it authorizes the request for the app named by
-// {app_id} and passes the app on.
+// app wraps a handler of one app's routes that needs the default role of its method
+// (methodRole: viewer to read, editor to change): it authorizes the request for the app
+// named by {app_id} and passes the app on; the caller is in the request's context
+// (callerOf).
 func (s *Server) app(h func(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error) httpserve.HandlerFunc {
+	return s.appRole(unmogrowp.RoleNone, h)
+}
+
+// appRole is app for a route that needs the role need; RoleNone: methodRole's.
+func (s *Server) appRole(need unmogrowp.Role, h func(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error) httpserve.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		app, err := s.authorizeApp(r, r.PathValue("app_id"))
+		role := need
+		if role == unmogrowp.RoleNone {
+			role = methodRole(r.Method)
+		}
+		app, c, err := s.authorizeApp(r, r.PathValue("app_id"), role)
 		if err != nil {
 			return fmt.Errorf("authorize app: %w", err)
 		}
-		return h(w, r, app)
+		return h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)), app)
 	}
 }
 
-// authorizeApp returns the app with the id if the request may use it: a signed-in user
-// (Authorization: Bearer, or the session cookie) who owns it, or the app's own server key (X-Api-Key, for
-// advertisers' scripts). It returns EUNAUTHORIZED without valid credentials, EFORBIDDEN
-// for a cookie request that fails the CSRF check, and ENOTFOUND
-// for an app that does not exist or is someone else's, so ids leak nothing.
-func (s *Server) authorizeApp(r *http.Request, appID string) (*unmogrowp.App, error) {
+// methodRole is the role a route of an app needs by default: viewer for GET and HEAD,
+// which only read, and editor for the methods that change something.
+func methodRole(method string) unmogrowp.Role {
+	if method == http.MethodGet || method == http.MethodHead {
+		return unmogrowp.RoleViewer
+	}
+	return unmogrowp.RoleEditor
+}
+
+// ServerKeyRole is the role an app's server key (X-Api-Key) acts with on the app's
+// routes: editor. The key is in the advertiser's servers and its ad networks' hands, so
+// it may read the app, manage links and postbacks and send events, but not change the
+// app's settings, rotate its own key, manage members or delete the app: those need a
+// signed-in admin or the owner.
+const ServerKeyRole = unmogrowp.RoleEditor
+
+// authorizeApp returns the app with the id and the caller if the request may use it with
+// the role need: a signed-in user (Authorization: Bearer with a session or personal
+// access token, or the session cookie) with at least that role on it, or the app's own
+// server key (X-Api-Key, for advertisers' scripts), which acts as ServerKeyRole. It
+// returns EUNAUTHORIZED without valid credentials; ENOTFOUND for an app that does not
+// exist or that the caller has no role on, so ids leak nothing; EFORBIDDEN for a role
+// below need, a read-only token on a method that changes something, or a cookie request
+// that fails the CSRF check.
+func (s *Server) authorizeApp(r *http.Request, appID string, need unmogrowp.Role) (*unmogrowp.App, *caller, error) {
 	if key := r.Header.Get("X-Api-Key"); key != "" && r.Header.Get("Authorization") == "" {
 		app, err := s.cfg.Apps.AppByKey(r.Context(), key, unmogrowp.ServerKey)
 		switch {
 		case unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED:
-			return nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown key.")
+			return nil, nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown key.")
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		case app.ID != appID:
-			return nil, errNoApp()
+			return nil, nil, errNoApp()
+		case !ServerKeyRole.AtLeast(need):
+			return nil, nil, unmogrowp.Errorf(unmogrowp.EFORBIDDEN,
+				"The server key acts as an editor of its app; this needs the %s role: sign in as a member who has it.", need)
 		}
-		return app, nil
+		return app, &caller{role: ServerKeyRole}, nil
 	}
-	u, err := s.currentUser(r)
+	c, err := s.currentCaller(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	app, err := s.cfg.Apps.App(r.Context(), appID)
+	var app *unmogrowp.App
+	if s.cfg.Teams != nil {
+		app, c.role, err = s.cfg.Teams.AppRole(r.Context(), appID, c.user.ID)
+	} else if app, err = s.cfg.Apps.App(r.Context(), appID); err == nil && app.OwnerID == c.user.ID {
+		c.role = unmogrowp.RoleOwner
+	}
 	switch {
 	case unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND:
-		return nil, errNoApp()
+		return nil, nil, errNoApp()
 	case err != nil:
-		return nil, err
-	case app.OwnerID != u.ID:
-		return nil, errNoApp()
+		return nil, nil, err
+	case c.role == unmogrowp.RoleNone:
+		return nil, nil, errNoApp()
+	case !c.role.AtLeast(need):
+		return nil, nil, unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This needs the %s role on the app; you are its %s.", need, c.role)
 	}
-	return app, nil
+	return app, c, nil
 }
 
 // queryRange reads the from and to query parameters; each is zero when absent. It returns
@@ -355,6 +446,14 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request, app *
 	}
 	if err != nil {
 		return fmt.Errorf("read attribution: %w", err)
+	}
+	if s.cfg.Consents != nil {
+		cs, err := s.cfg.Consents.Consents(r.Context(), app.ID, []string{deviceID})
+		if err != nil {
+			return fmt.Errorf("read consent: %w", err)
+		}
+		c, stated := cs[deviceID]
+		in.NoSharing = stated && !c.Sharing
 	}
 	httpserve.JSON(w, http.StatusOK, in.Attribution)
 	return nil

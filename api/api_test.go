@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,6 +30,7 @@ type fixture struct {
 	meta       *metadata.DB
 	app, other *unmogrowp.App
 	key, okey  string
+	owner      string // the session token of app's owner, who may do what the server key may not
 }
 
 // openStores opens a real SQLite metadata store and an in-memory DuckDB store, closed when
@@ -51,9 +53,17 @@ func openStores(t *testing.T) (*metadata.DB, *duckdb.Store) {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	meta, store := openStores(t)
-	f := &fixture{t: t, store: store, meta: meta}
+	f := &fixture{t: t, store: store, meta: meta, owner: "ut_" + strings.Repeat("o", 43)}
+	owner := &unmogrowp.User{Email: "owner@example.com"}
+	if err := meta.CreateUser(context.Background(), owner, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := meta.CreateSession(context.Background(), &unmogrowp.Session{TokenHash: unmogrowp.HashSessionToken(f.owner), UserID: owner.ID,
+		CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range []**unmogrowp.App{&f.app, &f.other} {
-		*a = &unmogrowp.App{Name: "Game", Platform: "android", AndroidURL: "https://play.google.com/store/apps/details?id=com.example", Settings: unmogrowp.DefaultAppSettings()}
+		*a = &unmogrowp.App{OwnerID: owner.ID, Name: "Game", Platform: "android", AndroidURL: "https://play.google.com/store/apps/details?id=com.example", Settings: unmogrowp.DefaultAppSettings()}
 		keys, err := meta.CreateApp(context.Background(), *a)
 		if err != nil {
 			t.Fatal(err)
@@ -65,23 +75,27 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	h := api.New(api.Config{
-		Apps: meta, Links: meta, Users: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
+		Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
 		// Test postbacks go to receivers on loopback.
-		Postbacks: meta, Outbox: meta, FXRates: meta, PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second}),
+		Postbacks: meta, Outbox: meta, Costs: meta, Deliveries: meta, FXRates: meta, PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second}),
 	})
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-// raw makes a request with the key and returns the status and the body as received.
+// raw makes a request with the key (a server key in X-Api-Key, or a session token as a
+// bearer token) and returns the status and the body as received.
 func (f *fixture) raw(method, path, key, body string) (int, []byte) {
 	f.t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if key != "" {
+	switch {
+	case strings.HasPrefix(key, "ut_"):
+		req.Header.Set("Authorization", "Bearer "+key)
+	case key != "":
 		req.Header.Set("X-Api-Key", key)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -232,7 +246,11 @@ func TestSettings(t *testing.T) {
 	if code != 200 || app["id"] != f.app.ID || app["sdk_key"] != f.app.SDKKey || app["server_key"] != nil {
 		t.Fatalf("get: %d %v", code, app)
 	}
-	code, app = f.do("PATCH", path, f.key, `{"name":"Renamed","settings":{"click_lookback_days":14,"ip_blocklist":["198.51.100.0/24"]}}`)
+	// The server key acts as an editor: settings are an admin's.
+	if code, body := f.do("PATCH", path, f.key, `{"name":"Renamed"}`); code != 403 || !strings.Contains(fmt.Sprint(body["error"]), "admin") {
+		t.Errorf("patch with the server key: %d %v, want 403 naming the admin role", code, body)
+	}
+	code, app = f.do("PATCH", path, f.owner, `{"name":"Renamed","settings":{"click_lookback_days":14,"ip_blocklist":["198.51.100.0/24"]}}`)
 	settings, _ := app["settings"].(map[string]any)
 	if code != 200 || app["name"] != "Renamed" || settings["click_lookback_days"] != 14.0 ||
 		settings["view_lookback_hours"] != 24.0 || settings["min_ctit_seconds"] != 10.0 {
@@ -251,13 +269,13 @@ func TestSettings(t *testing.T) {
 		{`{"settings":{"fingerprint_enabled":"yes"}}`, "fingerprint_enabled"},
 		{`{"web_url":"javascript:alert(1)"}`, "web_url"},
 	} {
-		code, body := f.do("PATCH", path, f.key, tc.body)
+		code, body := f.do("PATCH", path, f.owner, tc.body)
 		if msg, _ := body["error"].(string); code != 400 || !strings.Contains(msg, tc.mention) {
 			t.Errorf("patch %s: %d %v, want 400 naming %s", tc.body, code, body, tc.mention)
 		}
 	}
 	// The edges of the ranges are accepted.
-	code, app = f.do("PATCH", path, f.key, `{"settings":{"click_lookback_days":30,"view_lookback_hours":168,"fingerprint_window_hours":1,"reattribution_window_days":730,"min_ctit_seconds":0}}`)
+	code, app = f.do("PATCH", path, f.owner, `{"settings":{"click_lookback_days":30,"view_lookback_hours":168,"fingerprint_window_hours":1,"reattribution_window_days":730,"min_ctit_seconds":0}}`)
 	if code != 200 {
 		t.Errorf("patch at the range edges: %d %v", code, app)
 	}

@@ -30,6 +30,7 @@ type appJSON struct {
 	Settings      unmogrowp.AppSettings `json:"settings"`
 	CreatedAt     string                `json:"created_at"`
 	IngestURL     string                `json:"ingest_url"`
+	Role          unmogrowp.Role        `json:"role,omitempty"` // the caller's (ServerKeyRole for the server key)
 }
 
 func newAppJSON(a *unmogrowp.App, ingestURL string) appJSON {
@@ -38,6 +39,17 @@ func newAppJSON(a *unmogrowp.App, ingestURL string) appJSON {
 		AndroidURL: a.AndroidURL, WebURL: a.WebURL, SDKKey: a.SDKKey, SigningSecret: a.SigningSecret,
 		Settings: a.Settings, CreatedAt: a.CreatedAt.UTC().Format(time.RFC3339), IngestURL: ingestURL,
 	}
+}
+
+// appView is the app as a caller with the role sees it, with the role: a viewer sees no
+// secret (the signing secret is empty); an editor and above, and the server key, see it.
+func (s *Server) appView(a *unmogrowp.App, role unmogrowp.Role) appJSON {
+	v := newAppJSON(a, s.cfg.IngestURL)
+	v.Role = role
+	if !role.AtLeast(unmogrowp.RoleEditor) {
+		v.SigningSecret = ""
+	}
+	return v
 }
 
 // appPatch is the body of PATCH /api/apps/{app_id}: fields present replace the app's;
@@ -70,13 +82,24 @@ type createdAppJSON struct {
 }
 
 func (s *Server) handleApps(w http.ResponseWriter, r *http.Request, user *unmogrowp.User) error {
-	apps, err := s.cfg.Apps.Apps(r.Context(), user.ID)
-	if err != nil {
-		return fmt.Errorf("list apps: %w", err)
+	var list []unmogrowp.AppRole
+	if s.cfg.Teams != nil {
+		var err error
+		if list, err = s.cfg.Teams.AppsOfUser(r.Context(), user.ID); err != nil {
+			return fmt.Errorf("list apps: %w", err)
+		}
+	} else {
+		apps, err := s.cfg.Apps.Apps(r.Context(), user.ID)
+		if err != nil {
+			return fmt.Errorf("list apps: %w", err)
+		}
+		for _, a := range apps {
+			list = append(list, unmogrowp.AppRole{App: a, Role: unmogrowp.RoleOwner})
+		}
 	}
-	out := make([]appJSON, len(apps))
-	for i, a := range apps {
-		out[i] = newAppJSON(a, s.cfg.IngestURL)
+	out := make([]appJSON, len(list))
+	for i, a := range list {
+		out[i] = s.appView(a.App, a.Role)
 	}
 	httpserve.JSON(w, http.StatusOK, map[string]any{"apps": out})
 	return nil
@@ -112,7 +135,8 @@ func (s *Server) handleCreateApp(w http.ResponseWriter, r *http.Request, user *u
 	if err != nil {
 		return fmt.Errorf("create app: %w", err)
 	}
-	httpserve.JSON(w, http.StatusCreated, createdAppJSON{appJSON: newAppJSON(app, s.cfg.IngestURL), ServerKey: keys.ServerKey})
+	s.audit(r, app.ID, "app.create", app.ID, nil)
+	httpserve.JSON(w, http.StatusCreated, createdAppJSON{appJSON: s.appView(app, unmogrowp.RoleOwner), ServerKey: keys.ServerKey})
 	return nil
 }
 
@@ -131,12 +155,13 @@ func (s *Server) handleRotateKey(w http.ResponseWriter, r *http.Request, app *un
 		return fmt.Errorf("rotate server key: %w", err)
 	}
 	s.forgetApp(app.ID) // the old key stops working on this process's ingestion listener now
-	httpserve.JSON(w, http.StatusOK, createdAppJSON{appJSON: newAppJSON(app, s.cfg.IngestURL), ServerKey: key})
+	s.audit(r, app.ID, auditActionKeysRotate, app.ID, map[string]change{"server_key": {redacted, redacted}})
+	httpserve.JSON(w, http.StatusOK, createdAppJSON{appJSON: s.appView(app, callerOf(r).role), ServerKey: key})
 	return nil
 }
 
 func (s *Server) handleApp(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
-	httpserve.JSON(w, http.StatusOK, newAppJSON(app, s.cfg.IngestURL))
+	httpserve.JSON(w, http.StatusOK, s.appView(app, callerOf(r).role))
 	return nil
 }
 
@@ -145,6 +170,7 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unm
 	if err := decodeBody(r, &p); err != nil {
 		return err
 	}
+	before := auditApp(app)
 	for _, f := range []struct {
 		name string
 		from *string
@@ -173,8 +199,18 @@ func (s *Server) handlePatchApp(w http.ResponseWriter, r *http.Request, app *unm
 		return fmt.Errorf("update app: %w", err)
 	}
 	s.forgetApp(app.ID)
-	httpserve.JSON(w, http.StatusOK, newAppJSON(app, s.cfg.IngestURL))
+	if changes := diff(before, auditApp(app)); len(changes) > 0 {
+		s.audit(r, app.ID, auditActionAppUpdate, app.ID, changes)
+	}
+	httpserve.JSON(w, http.StatusOK, s.appView(app, callerOf(r).role))
 	return nil
+}
+
+// auditApp is what the audit log compares of an app before and after a change, flattened:
+// what PATCH changes, and no secret.
+func auditApp(a *unmogrowp.App) map[string]any {
+	return flatten(map[string]any{"name": a.Name, "bundle_id": a.BundleID, "ios_url": a.IOSURL, "android_url": a.AndroidURL,
+		"web_url": a.WebURL, "settings": a.Settings})
 }
 
 // forgetApp tells the AppCache, if any, that the app changed.

@@ -26,6 +26,13 @@ const sessionTokenPrefix = "ut_"
 // unpadded base64url.
 var sessionTokenLen = len(sessionTokenPrefix) + base64.RawURLEncoding.EncodedLen(unmogrowp.SessionTokenBytes)
 
+// accessTokenLen and invitationTokenLen are the lengths of a personal access token and an
+// invitation token: their prefix and 32 random bytes in unpadded base64url (newToken).
+var (
+	accessTokenLen     = len(unmogrowp.AccessTokenPrefix) + base64.RawURLEncoding.EncodedLen(unmogrowp.SessionTokenBytes)
+	invitationTokenLen = len(unmogrowp.InvitationTokenPrefix) + base64.RawURLEncoding.EncodedLen(unmogrowp.SessionTokenBytes)
+)
+
 // Rate limits of the account routes: login attempts per email and per client address,
 // successful ones included (a token bucket cannot give one back once it is spent), and
 // registrations per client address, since each costs an argon2id hash.
@@ -166,6 +173,9 @@ func (a *auth) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
+	if !fromCookie && strings.HasPrefix(token, unmogrowp.AccessTokenPrefix) {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "A personal access token is not signed out: revoke it with DELETE /api/auth/tokens/{id}.")
+	}
 	if _, err := a.s.userBySession(r, token); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
@@ -227,17 +237,78 @@ func (a *auth) allow(l *keyedLimiter, key string) error {
 	return nil
 }
 
-// currentUser returns the signed-in user of the request, from its
-// "Authorization: Bearer <token>" header or, without one, its session cookie (session.go).
-// It returns EUNAUTHORIZED, with a message that says what to do, when both are missing,
-// the header is malformed, or the token is unknown, expired or revoked; and EFORBIDDEN
-// for a cookie request that fails the CSRF check.
+// caller is who sends a request: a signed-in user, by a session or a personal access
+// token, or an app's server key; and, once authorizeApp let it through, its role on the
+// route's app.
+type caller struct {
+	user  *unmogrowp.User        // nil for the server key
+	token *unmogrowp.AccessToken // the personal access token; nil for a session or the server key
+	role  unmogrowp.Role         // on the app of an app route; RoleNone elsewhere
+}
+
+// via says how the caller signed in, as the audit log records it.
+func (c *caller) via() string {
+	switch {
+	case c.user == nil:
+		return "server_key"
+	case c.token != nil:
+		return "token"
+	}
+	return "session"
+}
+
+// callerKey is the request context's key of the *caller of an app route.
+type callerKey struct{}
+
+// callerOf returns the caller that authorizeApp let through, which s.app puts in the
+// request's context; nil outside an app route.
+func callerOf(r *http.Request) *caller {
+	c, _ := r.Context().Value(callerKey{}).(*caller)
+	return c
+}
+
+// currentUser returns the signed-in user of the request (currentCaller).
 func (s *Server) currentUser(r *http.Request) (*unmogrowp.User, error) {
-	token, _, err := s.requestToken(r)
+	c, err := s.currentCaller(r)
 	if err != nil {
 		return nil, err
 	}
-	return s.userBySession(r, token)
+	return c.user, nil
+}
+
+// currentCaller returns the signed-in caller of the request, from its
+// "Authorization: Bearer <token>" header, with a session token or a personal access token
+// (AccessTokenPrefix), or, without the header, its session cookie (session.go). It returns
+// EUNAUTHORIZED, with a message that says what to do, when both are missing, the header
+// is malformed, or the token is unknown, expired or revoked; and EFORBIDDEN for a cookie
+// request that fails the CSRF check, or a read-only token on a method other than GET or
+// HEAD, whatever the route.
+func (s *Server) currentCaller(r *http.Request) (*caller, error) {
+	token, fromCookie, err := s.requestToken(r)
+	if err != nil {
+		return nil, err
+	}
+	if fromCookie || !strings.HasPrefix(token, unmogrowp.AccessTokenPrefix) {
+		u, err := s.userBySession(r, token)
+		if err != nil {
+			return nil, err
+		}
+		return &caller{user: u}, nil
+	}
+	if s.cfg.Teams == nil || len(token) != accessTokenLen {
+		return nil, errBadAccessToken()
+	}
+	u, t, err := s.cfg.Teams.UserByAccessToken(r.Context(), unmogrowp.HashSessionToken(token), time.Now())
+	if unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED {
+		return nil, errBadAccessToken()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t.Scope != unmogrowp.ScopeWrite && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return nil, unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This access token is read-only: it may only GET; use a token with the write scope.")
+	}
+	return &caller{user: u, token: t}, nil
 }
 
 // userBySession returns the user of the session token. It returns EUNAUTHORIZED when the
@@ -284,17 +355,25 @@ func bearerToken(r *http.Request) (string, error) {
 	return token, nil
 }
 
+func errBadAccessToken() error {
+	return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "The access token is invalid, expired or revoked.")
+}
+
 func errBadToken() error {
 	return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "The session token is invalid, expired or signed out; sign in again.")
 }
 
 // newSessionToken returns "ut_" and 32 random bytes in unpadded base64url.
-func newSessionToken() (string, error) {
+func newSessionToken() (string, error) { return newToken(sessionTokenPrefix) }
+
+// newToken returns prefix and 32 random bytes in unpadded base64url: a session,
+// personal access or invitation token, which only its SHA-256 is stored of.
+func newToken(prefix string) (string, error) {
 	b := make([]byte, unmogrowp.SessionTokenBytes)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return sessionTokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // clientIP is the address that sent r, believing X-Forwarded-For from trusted proxies

@@ -223,6 +223,7 @@ func (s *Server) handleCreatePostback(w http.ResponseWriter, r *http.Request, ap
 	if err := store.CreatePostback(r.Context(), p); err != nil {
 		return fmt.Errorf("create postback: %w", err)
 	}
+	s.audit(r, app.ID, "postback.create", p.ID, auditPostback(nil, p, upd))
 	httpserve.JSON(w, http.StatusCreated, newPostbackJSON(p))
 	return nil
 }
@@ -241,12 +242,19 @@ func (s *Server) handlePatchPostback(w http.ResponseWriter, r *http.Request, app
 	if err != nil {
 		return err
 	}
-	p, err := store.UpdatePostback(r.Context(), app.ID, r.PathValue("postback_id"), upd)
+	before, err := s.postback(r, app)
+	if err != nil {
+		return err
+	}
+	p, err := store.UpdatePostback(r.Context(), app.ID, before.ID, upd)
 	if unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND {
 		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such postback.")
 	}
 	if err != nil {
 		return fmt.Errorf("update postback: %w", err)
+	}
+	if changes := auditPostback(before, p, upd); len(changes) > 0 {
+		s.audit(r, app.ID, "postback.update", p.ID, changes)
 	}
 	httpserve.JSON(w, http.StatusOK, newPostbackJSON(p))
 	return nil
@@ -264,6 +272,7 @@ func (s *Server) handleDeletePostback(w http.ResponseWriter, r *http.Request, ap
 	if err != nil {
 		return fmt.Errorf("delete postback: %w", err)
 	}
+	s.audit(r, app.ID, "postback.delete", r.PathValue("postback_id"), nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -412,4 +421,22 @@ func (s *Server) handleTestPostback(w http.ResponseWriter, r *http.Request, app 
 		LastError: o.Error, Request: newRequestJSON(&d),
 	})
 	return nil
+}
+
+// auditPostback is the audit log's changes of a postback from before (nil when it is
+// created) to after: the fields the API shows, and the secret as changed (never its
+// value) when upd sets it.
+func auditPostback(before, after *unmogrowp.Postback, upd unmogrowp.PostbackUpdate) map[string]change {
+	from := map[string]any{}
+	if before != nil {
+		from = flatten(newPostbackJSON(before))
+	}
+	changes := diff(from, flatten(newPostbackJSON(after)))
+	delete(changes, "id")
+	delete(changes, "created_at")
+	delete(changes, "app_id")
+	if upd.Secret != nil && (before == nil || before.Secret != after.Secret) {
+		changes["secret"] = change{redacted, redacted}
+	}
+	return changes
 }

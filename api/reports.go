@@ -36,7 +36,7 @@ func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQ
 		if appID == "" {
 			return unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required.")
 		}
-		app, err := s.authorizeApp(r, appID)
+		app, _, err := s.authorizeApp(r, appID, unmogrowp.RoleViewer)
 		if err != nil {
 			return fmt.Errorf("authorize app: %w", err)
 		}
@@ -96,21 +96,23 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQu
 	)
 	switch r.PathValue("report_id") {
 	case "media_sources":
-		v, err = s.cfg.Results.MediaSourceReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
+		v, err = s.mediaSourceReport(r, q)
 	case "retention":
 		v, err = s.cfg.Results.RetentionReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	case "fraud":
 		v, err = s.cfg.Results.FraudReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	case "ltv":
 		v, err = s.ltv(r, q)
+	case "skan":
+		v, err = s.handleSKANReport(r, q)
 	default:
-		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention, fraud and ltv.")
+		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention, fraud, ltv and skan.")
 	}
 	return answer(w, "read report", v, err)
 }
 
 // ltv reads the LTV report's group_by and days (comma-separated) and answers the report,
-// with the cost of its cohorts from Costs when the server has them.
+// with the cost of its cohorts (CohortCosts) and so their ROAS.
 func (s *Server) ltv(r *http.Request, q reportQuery) (*unmogrowp.LTVReport, error) {
 	params := r.URL.Query()
 	lq := unmogrowp.LTVQuery{GroupBy: params.Get("group_by")}
@@ -128,13 +130,13 @@ func (s *Server) ltv(r *http.Request, q reportQuery) (*unmogrowp.LTVReport, erro
 		return nil, err
 	}
 	rep, err := s.cfg.Results.LTVReport(r.Context(), q.app.ID, q.from, q.to, lq, q.scope)
-	if err != nil || s.cfg.Costs == nil {
-		return rep, err
+	if err != nil {
+		return nil, err
 	}
-	costs, err := s.cfg.Costs.CohortCosts(r.Context(), q.app.ID, q.from, q.to, lq.GroupBy, q.scope)
+	costs, unconverted, err := s.cfg.CohortCosts.ByCohort(r.Context(), q.app.ID, q.from, q.to, lq.GroupBy, q.scope)
 	if err != nil {
 		return nil, fmt.Errorf("read costs: %w", err)
 	}
-	rep.AddCosts(costs)
+	rep.AddCosts(costs, unconverted)
 	return rep, nil
 }

@@ -167,6 +167,41 @@ func TestReportsInZone(t *testing.T) {
 	if c := cohorts[0].(map[string]any); c["media_source"] != "fb" || fmt.Sprint(c["revenue"]) != "map[0:10 1:10]" || fmt.Sprint(c["roas"]) != "map[0:<nil> 1:<nil>]" {
 		t.Errorf("ltv cohort: %v, want fb with 10 EUR by days 0 and 1, no ROAS without cost", c)
 	}
+	// Cost in the app's zone and currency: 22 USD imported for LA's 03-08 converts at the
+	// rate of 03-06 (20 EUR) and wins over the click of 22:00 PDT that day (05:00 UTC of
+	// 03-09: bucketed in UTC it would add its 1 USD); 1 JPY has no rate and is counted with
+	// the GBP revenue in unconverted_amounts.
+	click := at.Add(-90 * time.Minute)
+	if err := f.store.Append(ctx, unmogrowp.Batch{Touchpoints: []unmogrowp.Touchpoint{{Offset: 3, ID: "tp", AppID: f.app.ID,
+		Type: unmogrowp.TouchClick, MediaSource: "fb", Time: click, ReceivedAt: click,
+		CostModel: unmogrowp.CostCPC, CostValue: 1, CostCurrency: "USD"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := f.postCosts("text/csv", "date,media_source,campaign,cost,currency\n2026-03-08,fb,,22,USD\n2026-03-08,fb,x,1,JPY\n"); code != 200 {
+		t.Fatalf("post costs: %d %v", code, body)
+	}
+	code, ms := f.do("GET", "/api/analytics/reports/media_sources?"+app+"&from=2026-03-08&to=2026-03-08", f.key, "")
+	rows, _ := ms["rows"].([]any)
+	if code != 200 || len(rows) != 1 || ms["currency"] != "EUR" || ms["unconverted_amounts"] != 2.0 {
+		t.Fatalf("media_sources with cost: %d %v, want one row in EUR, 2 unconverted", code, ms)
+	}
+	if r := rows[0].(map[string]any); r["media_source"] != "fb" || r["revenue"] != 10.0 || r["cost"] != 20.0 || r["ecpi"] != 20.0 || r["roas"] != 0.5 {
+		t.Errorf("media_sources row: %v, want fb with 10 EUR of revenue, 20 of cost, ecpi 20, roas 0.5", r)
+	}
+	code, rep = f.do("GET", "/api/analytics/reports/ltv?"+app+"&from=2026-03-08&to=2026-03-08&days=1,0", f.key, "")
+	cohorts, _ = rep["cohorts"].([]any)
+	if code != 200 || len(cohorts) != 1 || rep["unconverted_amounts"] != 2.0 {
+		t.Fatalf("ltv with cost: %d %v, want one cohort, 2 unconverted", code, rep)
+	}
+	if c := cohorts[0].(map[string]any); c["cost"] != 20.0 || fmt.Sprint(c["roas"]) != "map[0:0.5 1:0.5]" {
+		t.Errorf("ltv cohort with cost: %v, want cost 20 EUR, roas 0.5 by days 0 and 1", c)
+	}
+	code, rep = f.do("GET", "/api/analytics/reports/ltv?"+app+"&from=2026-03-08&to=2026-03-08&days=0&group_by=none", f.key, "")
+	cohorts, _ = rep["cohorts"].([]any)
+	if code != 200 || len(cohorts) != 1 || cohorts[0].(map[string]any)["cost"] != 20.0 {
+		t.Errorf("ltv by none with cost: %d %v, want one cohort of cost 20", code, rep)
+	}
+
 	for path, field := range map[string]string{
 		"/api/analytics/reports/ltv?" + app + "&days=1,x":       "days",
 		"/api/analytics/reports/ltv?" + app + "&days=400":       "days",

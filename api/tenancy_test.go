@@ -8,34 +8,41 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/unmogrowp/unmogrowp/api"
 )
 
-// tenant is a registered user with one app, one link and one postback of it.
+// tenant is a registered user with one app, one link and one postback of it, an
+// invitation to the app, and a personal access token.
 type tenant struct {
-	token, appID, linkID, postbackID string
+	token, userID, appID, linkID, postbackID, invitationID, tokenID string
 }
 
-// tenancyServer is the API on real stores, with users registering through it.
+// tenancyServer is the API on real stores (SQLite), with users registering through it.
 func tenancyServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
-	meta, store := openStores(t)
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Results: store, Postbacks: meta, Outbox: meta, FXRates: meta, Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return h, srv
+	return teamServer(t, "sqlite")
 }
 
+// request makes a request with the bearer token (none for "") and returns the status
+// and the JSON body.
 func request(t *testing.T, srv *httptest.Server, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	var headers map[string]string
+	if token != "" {
+		headers = map[string]string{"Authorization": "Bearer " + token}
+	}
+	return requestHeaders(t, srv, method, path, headers, body)
+}
+
+// requestHeaders is request with the headers instead of a bearer token.
+func requestHeaders(t *testing.T, srv *httptest.Server, method, path string, headers map[string]string, body string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -74,7 +81,18 @@ func newTenant(t *testing.T, srv *httptest.Server, email string) tenant {
 	if code != 201 || postbackID == "" {
 		t.Fatalf("create postback: %d %v", code, pb)
 	}
-	return tenant{token: token, appID: appID, linkID: linkID, postbackID: postbackID}
+	code, inv := request(t, srv, "POST", "/api/apps/"+appID+"/members", token, `{"email":"guest-of-`+email+`","role":"viewer"}`)
+	invitationID, _ := inv["id"].(string)
+	if code != 201 || invitationID == "" {
+		t.Fatalf("invite: %d %v", code, inv)
+	}
+	code, pat := request(t, srv, "POST", "/api/auth/tokens", token, `{"name":"ci","scope":"read"}`)
+	tokenID, _ := pat["id"].(string)
+	if code != 201 || tokenID == "" {
+		t.Fatalf("create token: %d %v", code, pat)
+	}
+	userID, _ := reg["user"].(map[string]any)["id"].(string)
+	return tenant{token: token, userID: userID, appID: appID, linkID: linkID, postbackID: postbackID, invitationID: invitationID, tokenID: tokenID}
 }
 
 // TestTenancy walks every authenticated route with another user's token and the first
@@ -98,6 +116,7 @@ func TestTenancy(t *testing.T) {
 		"POST /api/apps/{app_id}/keys/rotate":                       {"/api/apps/" + a.appID + "/keys/rotate", "", 404},
 		"GET /api/apps/{app_id}/attribution/{device_id}":            {"/api/apps/" + a.appID + "/attribution/dev1", "", 404},
 		"GET /api/apps/{app_id}/installs":                           {"/api/apps/" + a.appID + "/installs", "", 404},
+		"GET /api/apps/{app_id}/export/{report}":                    {"/api/apps/" + a.appID + "/export/events?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", "", 404},
 		"GET /api/apps/{app_id}/links":                              {"/api/apps/" + a.appID + "/links", "", 404},
 		"POST /api/apps/{app_id}/links":                             {"/api/apps/" + a.appID + "/links", `{"media_source":"x"}`, 404},
 		"GET /api/apps/{app_id}/postbacks":                          {"/api/apps/" + a.appID + "/postbacks", "", 404},
@@ -108,6 +127,25 @@ func TestTenancy(t *testing.T) {
 		"DELETE /api/apps/{app_id}/postbacks/{postback_id}":         {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID, "", 404},
 		"POST /api/apps/{app_id}/postbacks/{postback_id}/test":      {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID + "/test", "", 404},
 		"GET /api/apps/{app_id}/postbacks/{postback_id}/deliveries": {"/api/apps/" + a.appID + "/postbacks/" + a.postbackID + "/deliveries", "", 404},
+		"GET /api/apps/{app_id}/members":                            {"/api/apps/" + a.appID + "/members", "", 404},
+		"POST /api/apps/{app_id}/members":                           {"/api/apps/" + a.appID + "/members", `{"email":"bob@example.com","role":"admin"}`, 404},
+		"PATCH /api/apps/{app_id}/members/{user_id}":                {"/api/apps/" + a.appID + "/members/" + a.userID, `{"role":"viewer"}`, 404},
+		"DELETE /api/apps/{app_id}/members/{user_id}":               {"/api/apps/" + a.appID + "/members/" + a.userID, "", 404},
+		"DELETE /api/apps/{app_id}/invitations/{invitation_id}":     {"/api/apps/" + a.appID + "/invitations/" + a.invitationID, "", 404},
+		"POST /api/apps/{app_id}/leave":                             {"/api/apps/" + a.appID + "/leave", "", 404},
+		"POST /api/apps/{app_id}/transfer":                          {"/api/apps/" + a.appID + "/transfer", `{"user_id":"` + b.userID + `"}`, 404},
+		"GET /api/apps/{app_id}/audit":                              {"/api/apps/" + a.appID + "/audit", "", 404},
+		"POST /api/invitations/{token}/accept":                      {"/api/invitations/uin_" + strings.Repeat("x", 43) + "/accept", "", 404},
+		"GET /api/auth/tokens":                                      {"/api/auth/tokens", "", 200},
+		"POST /api/auth/tokens":                                     {"/api/auth/tokens", `{"name":"b","scope":"write"}`, 201},
+		"DELETE /api/auth/tokens/{token_id}":                        {"/api/auth/tokens/" + a.tokenID, "", 404},
+		"GET /api/apps/{app_id}/skan/schema":                        {"/api/apps/" + a.appID + "/skan/schema", "", 404},
+		"PUT /api/apps/{app_id}/skan/schema":                        {"/api/apps/" + a.appID + "/skan/schema", `{"measurement_window_hours":1}`, 404},
+		"GET /api/apps/{app_id}/skan/networks":                      {"/api/apps/" + a.appID + "/skan/networks", "", 404},
+		"PUT /api/apps/{app_id}/skan/networks":                      {"/api/apps/" + a.appID + "/skan/networks", `{"networks":[]}`, 404},
+		"GET /api/apps/{app_id}/skan/postbacks":                     {"/api/apps/" + a.appID + "/skan/postbacks", "", 404},
+		"GET /api/apps/{app_id}/costs":                              {"/api/apps/" + a.appID + "/costs", "", 404},
+		"POST /api/apps/{app_id}/costs":                             {"/api/apps/" + a.appID + "/costs", `{"costs":[{"date":"2026-03-02","media_source":"x","cost":1,"currency":"USD"}]}`, 404},
 		"POST /api/attribution/track":                               {"/api/attribution/track", `{"app_id":"` + a.appID + `","event_type":"session","device_id":"d"}`, 404},
 		"POST /api/attribution/batch":                               {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
 		"GET /api/dashboard/stats":                                  {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
@@ -139,6 +177,13 @@ func TestTenancy(t *testing.T) {
 			if tc.want == 404 && (body["error"] == nil || strings.Contains(strings.ToLower(body["error"].(string)), "forbidden")) {
 				t.Errorf("404 body %v must be the plain not-found error", body)
 			}
+			if pattern == "GET /api/auth/tokens" {
+				for _, tok := range body["tokens"].([]any) {
+					if tok.(map[string]any)["id"] == a.tokenID {
+						t.Errorf("bob's token list holds alice's token")
+					}
+				}
+			}
 			if pattern == "GET /api/apps" {
 				for _, app := range body["apps"].([]any) {
 					if app.(map[string]any)["id"] == a.appID {
@@ -161,6 +206,18 @@ func TestTenancy(t *testing.T) {
 	code, pb := request(t, srv, "GET", "/api/apps/"+a.appID+"/postbacks/"+a.postbackID, a.token, "")
 	if code != 200 || pb["name"] != "Net" {
 		t.Errorf("alice's postback after bob's attempts: %d %v", code, pb)
+	}
+	code, members := request(t, srv, "GET", "/api/apps/"+a.appID+"/members", a.token, "")
+	if m, _ := members["members"].([]any); code != 200 || len(m) != 1 || m[0].(map[string]any)["role"] != "owner" {
+		t.Errorf("alice's members after bob's attempts: %d %v", code, members)
+	}
+	code, tokens := request(t, srv, "GET", "/api/auth/tokens", a.token, "")
+	if l, _ := tokens["tokens"].([]any); code != 200 || len(l) != 1 {
+		t.Errorf("alice's tokens after bob's attempts: %d %v", code, tokens)
+	}
+	code, costs := request(t, srv, "GET", "/api/apps/"+a.appID+"/costs", a.token, "")
+	if c, _ := costs["costs"].([]any); code != 200 || len(c) != 0 {
+		t.Errorf("alice's costs after bob's attempts: %d %v", code, costs)
 	}
 	// Bob's own app with alice's postback id: 404 too.
 	for _, m := range []string{"GET", "PATCH", "DELETE"} {

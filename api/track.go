@@ -47,7 +47,7 @@ func (s *Server) handleTrack(batch bool) httpserve.HandlerFunc {
 		if head.AppID == "" {
 			return unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required.")
 		}
-		app, err := s.authorizeApp(r, head.AppID)
+		app, _, err := s.authorizeApp(r, head.AppID, unmogrowp.RoleEditor)
 		if err != nil {
 			return fmt.Errorf("authorize app: %w", err)
 		}

@@ -56,12 +56,16 @@ func TestRefusesText(t *testing.T) {
 		{"POST", prefix + "/links", `{"media_source":"fb\u0007"}`, "media_source must not hold control characters"},
 		{"POST", prefix + "/links", "{\"media_source\":\"fb\",\"campaign\":\"\xfe\"}", "campaign must be valid UTF-8"},
 	} {
-		code, body := f.do(c.method, c.path, f.key, c.body)
+		key := f.key
+		if c.method == "PATCH" {
+			key = f.owner // settings are an admin's
+		}
+		code, body := f.do(c.method, c.path, key, c.body)
 		if msg, _ := body["error"].(string); code != 400 || !strings.Contains(msg, c.want) {
 			t.Errorf("%s %s %q: %d %v, want 400 with %q", c.method, c.path, c.body, code, body, c.want)
 		}
 	}
-	if code, app := f.do("PATCH", prefix, f.key, `{"name":"Gäme 😀"}`); code != 200 || app["name"] != "Gäme 😀" {
+	if code, app := f.do("PATCH", prefix, f.owner, `{"name":"Gäme 😀"}`); code != 200 || app["name"] != "Gäme 😀" {
 		t.Errorf("a name of UTF-8: %d %v", code, app)
 	}
 }

@@ -69,6 +69,9 @@ func (s *Store) appendLocked(ctx context.Context, b *unmogrowp.Batch) error {
 	if len(b.Installs) > 0 {
 		g.Go(func() error { return s.insert(gctx, "installs", installColumns(b.Installs)) })
 	}
+	if len(b.SKAN) > 0 {
+		g.Go(func() error { return s.insert(gctx, "skan_postbacks", skanColumns(b.SKAN)) })
+	}
 	if err := g.Wait(); err != nil {
 		return err
 	}

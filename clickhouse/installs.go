@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -185,13 +184,9 @@ func scanInstall(row scanner, in *unmogrowp.Install) error {
 	}
 	in.InstallTime, in.TouchTime, in.FirstInstallTime = fromMicros(installTime), fromMicros(touchTime), fromMicros(firstInstallTime)
 	in.Attributed, in.IsReinstall, in.IsReattribution = attributed != 0, reinstall != 0, reattribution != 0
-	in.Rejected = nil
-	if len(rejTouchpoint) != len(rejSource) || len(rejTouchpoint) != len(rejReason) {
-		return errors.New("install at partition " + strconv.Itoa(int(in.Partition)) + " offset " +
-			strconv.FormatInt(in.Offset, 10) + ": rejected arrays of different lengths")
-	}
-	for k := range rejTouchpoint {
-		in.Rejected = append(in.Rejected, unmogrowp.Rejection{TouchpointID: rejTouchpoint[k], MediaSource: rejSource[k], Reason: rejReason[k]})
+	in.Rejected, err = rejections(nil, rejTouchpoint, rejSource, rejReason)
+	if err != nil {
+		return fmt.Errorf("install at partition %d offset %d: %w", in.Partition, in.Offset, err)
 	}
 	return nil
 }

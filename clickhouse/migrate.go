@@ -3,9 +3,12 @@ package clickhouse
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/unmogrowp/unmogrowp/internal/migrate"
 )
@@ -37,6 +40,15 @@ func statements(file string) []string {
 		}
 	}
 	return stmts
+}
+
+// addColumnDone reports whether err is the server's answer to an ALTER TABLE ... ADD
+// COLUMN whose column exists already: another process applied the step first. 18.16 has
+// no IF NOT EXISTS there; it answers code 44 (ILLEGAL_COLUMN), later servers 15
+// (DUPLICATE_COLUMN).
+func addColumnDone(stmt string, err error) bool {
+	var ex *ch.Exception
+	return strings.Contains(strings.ToUpper(stmt), " ADD COLUMN ") && errors.As(err, &ex) && (ex.Code == 44 || ex.Code == 15)
 }
 
 // migrate applies the steps the database has not seen yet, each followed by its row in
@@ -75,7 +87,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			continue
 		}
 		for _, stmt := range statements(m.SQL) {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.conn.Exec(ctx, stmt); err != nil && !addColumnDone(stmt, err) {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}

@@ -119,6 +119,9 @@ func touchpointColumns(tps []unmogrowp.Touchpoint) *columns {
 	for k := range 5 {
 		str("sub"+string(rune('1'+k)), func(tp *unmogrowp.Touchpoint) string { return tp.Sub[k] })
 	}
+	str("cost_model", func(tp *unmogrowp.Touchpoint) string { return tp.CostModel })
+	add(c, "cost_value", n, func(i int) float64 { return tps[i].CostValue })
+	str("cost_currency", func(tp *unmogrowp.Touchpoint) string { return tp.CostCurrency })
 	return c
 }
 

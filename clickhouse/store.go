@@ -190,6 +190,10 @@ type Store struct {
 	// defaultScanChunk, smaller in tests.
 	scanChunk int
 
+	// exportRows is about how many rows one window of Export reads:
+	// unmogrowp.ExportWindowRows when 0, smaller in tests.
+	exportRows int64
+
 	// beforeMarks, when set (by tests), runs in Append once the rows are written and
 	// before the watermarks are; an error from it fails the append there, as a crash
 	// would stop it.

@@ -23,7 +23,7 @@ const bucketMicros = 60_000_000
 const selectTouchpoints = `SELECT "partition", "offset", touchpoint_id, app_id, type, link_id,
 	media_source, campaign, adset, ad, site_id, channel, click_id, touch_time, received_at,
 	ip, user_agent, idfa, gaid, android_id, device_id, deep_link_value,
-	sub1, sub2, sub3, sub4, sub5
+	sub1, sub2, sub3, sub4, sub5, cost_model, cost_value, cost_currency
 FROM touchpoints FINAL`
 
 // ScanTouchpoints calls fn with each touchpoint that matches f, by touch time, then
@@ -157,7 +157,8 @@ func scanTouchpoint(row scanner, tp *unmogrowp.Touchpoint) error {
 	err := row.Scan(&tp.Partition, &tp.Offset, &tp.ID, &tp.AppID, &tp.Type, &tp.LinkID,
 		&tp.MediaSource, &tp.Campaign, &tp.Adset, &tp.Ad, &tp.SiteID, &tp.Channel, &tp.ClickID,
 		&touchTime, &receivedAt, &tp.IP, &tp.UserAgent, &tp.IDFA, &tp.GAID, &tp.AndroidID,
-		&tp.DeviceID, &tp.DeepLinkValue, &tp.Sub[0], &tp.Sub[1], &tp.Sub[2], &tp.Sub[3], &tp.Sub[4])
+		&tp.DeviceID, &tp.DeepLinkValue, &tp.Sub[0], &tp.Sub[1], &tp.Sub[2], &tp.Sub[3], &tp.Sub[4],
+		&tp.CostModel, &tp.CostValue, &tp.CostCurrency)
 	if err != nil {
 		return err
 	}

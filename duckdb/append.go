@@ -91,6 +91,9 @@ func (s *Store) appendTx(ctx context.Context, b *unmogrowp.Batch) error {
 	if err := appendRows(ctx, s, installsTable, b.Installs, fillInstall, putInstall, installPos); err != nil {
 		return err
 	}
+	if err := s.appendSKAN(ctx, b.SKAN); err != nil {
+		return err
+	}
 	s.dayRows = s.seen.newDeviceDays(s.dayRows[:0], b.Events)
 	if err := appendRows(ctx, s, deviceDaysTable, s.dayRows, fillDeviceDay, putDeviceDay, deviceDayPos); err != nil {
 		return err

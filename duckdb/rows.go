@@ -129,7 +129,7 @@ var touchpointColumns = []string{
 	"partition", "offset", "touchpoint_id", "app_id", "type", "link_id", "media_source",
 	"campaign", "adset", "ad", "site_id", "channel", "click_id", "touch_time", "received_at",
 	"ip", "user_agent", "idfa", "gaid", "android_id", "device_id", "deep_link_value",
-	"sub1", "sub2", "sub3", "sub4", "sub5",
+	"sub1", "sub2", "sub3", "sub4", "sub5", "cost_model", "cost_value", "cost_currency",
 }
 
 // touchpointKinds are the types of touchpointColumns.
@@ -138,6 +138,7 @@ var touchpointKinds = []vectorKind{
 	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // campaign .. click_id
 	kindTimestamp, kindTimestamp, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // touch_time .. android_id
 	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // device_id .. sub5
+	kindVarchar, kindDouble, kindVarchar, // cost_model .. cost_currency (0007)
 }
 
 // putTouchpoint writes tp into row r of c, in the order of touchpointColumns, with the
@@ -168,6 +169,9 @@ func putTouchpoint(c *chunk, r int, tp *unmogrowp.Touchpoint) {
 	for i, sub := range tp.Sub {
 		c.setVarchar(22+i, r, sub)
 	}
+	c.setVarchar(27, r, tp.CostModel)
+	c.setDouble(28, r, tp.CostValue)
+	c.setVarchar(29, r, tp.CostCurrency)
 }
 
 // fillTouchpoint sets row to tp's values in the order of touchpointColumns.
@@ -197,6 +201,9 @@ func fillTouchpoint(row []driver.Value, tp *unmogrowp.Touchpoint) {
 	for i, sub := range tp.Sub {
 		row[22+i] = validUTF8(sub)
 	}
+	row[27] = validUTF8(tp.CostModel)
+	row[28] = tp.CostValue
+	row[29] = validUTF8(tp.CostCurrency)
 }
 
 // installColumns are the installs table's columns in table order.

@@ -77,6 +77,10 @@ type Store struct {
 	// defaultScanChunk, smaller in tests.
 	scanChunk int
 
+	// exportRows is about how many rows one window of Export reads:
+	// unmogrowp.ExportWindowRows when 0, smaller in tests.
+	exportRows int64
+
 	// beforeCommit, when set (by tests), runs in Append's transaction once the rows and
 	// watermarks are written and before COMMIT; an error from it aborts the batch.
 	beforeCommit func(ctx context.Context, c *sql.Conn) error

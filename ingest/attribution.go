@@ -19,9 +19,20 @@ type Devices interface {
 
 var _ Devices = unmogrowp.HotState(nil)
 
+// Consents is where GET /v1/attribution finds a device's third_party_sharing: its latest
+// statement. unmogrowp.ConsentStore satisfies it.
+type Consents interface {
+	// Consents returns the latest statements of the app's devices among deviceIDs, by
+	// device id; a device with none is absent. An error means the store could not answer.
+	Consents(ctx context.Context, appID string, deviceIDs []string) (map[string]unmogrowp.Consent, error)
+}
+
+var _ Consents = unmogrowp.ConsentStore(nil)
+
 // handleAttribution runs GET /v1/attribution?device_id=...: the SDK asks, on first open,
 // how its install was attributed, for deferred deep linking (deep_link_value). It answers
-// the attribution object of API.md, or 404 until the device's install is processed.
+// the attribution object of API.md, with the device's third_party_sharing when Consents is
+// configured, or 404 until the device's install is processed.
 func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	app, kind, err := s.authenticate(r)
@@ -55,6 +66,13 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) error
 		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Attribution lookups are not configured on this listener.")
 	}
 	inst, ok, err := s.cfg.Devices.Device(r.Context(), app.ID, deviceID)
+	if err == nil && ok && s.cfg.Consents != nil {
+		var cs map[string]unmogrowp.Consent
+		if cs, err = s.cfg.Consents.Consents(r.Context(), app.ID, []string{deviceID}); err == nil {
+			c, stated := cs[deviceID]
+			inst.NoSharing = stated && !c.Sharing
+		}
+	}
 	if err != nil {
 		if r.Context().Err() == nil {
 			s.cfg.Logger.Error("look up device attribution", "app_id", app.ID, "err", err)

@@ -79,8 +79,9 @@ func TestAttributionLookup(t *testing.T) {
 		"touch_time": "2025-10-21T13:58:30Z", "media_source": "facebook_ads", "campaign": "autumn",
 		"adset": "as", "ad": "ad", "site_id": "s", "channel": "instagram", "click_id": "net-1",
 		"deep_link_value": "product/42", "ctit_seconds": 90.0, "is_reinstall": false,
-		"is_reattribution": false,
-		"rejected":         []any{map[string]any{"touchpoint_id": "tp-0", "media_source": "spam", "reason": "blocked_ip"}},
+		"is_reattribution":    false,
+		"rejected":            []any{map[string]any{"touchpoint_id": "tp-0", "media_source": "spam", "reason": "blocked_ip"}},
+		"third_party_sharing": true,
 	}
 	for _, key := range [][]string{sdk, {"X-Api-Key", f.keys.ServerKey}} {
 		r := get("/v1/attribution?device_id=dev-1", key...)
@@ -107,6 +108,21 @@ func TestAttributionLookup(t *testing.T) {
 	r = get("/v1/attribution?device_id=dev-3", sdk...)
 	if r.Code != 200 || r.Body["attributed"] != false || r.Body["touch_time"] != "" || r.Body["media_source"] != "organic" || !equalJSON(r.Body["rejected"], []any{}) || len(r.Body) != len(want) {
 		t.Fatalf("organic: %d %s", r.Code, r.Raw)
+	}
+
+	// dev-1 said third_party_sharing false, then (later in the log) true: the object shows
+	// the latest statement.
+	if err := f.meta.SetConsents(context.Background(), []unmogrowp.Consent{{AppID: f.app.ID, DeviceID: "dev-1", Offset: 50}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := get("/v1/attribution?device_id=dev-1", sdk...); r.Code != 200 || r.Body["third_party_sharing"] != false {
+		t.Fatalf("after a statement of false: %d %s", r.Code, r.Raw)
+	}
+	if err := f.meta.SetConsents(context.Background(), []unmogrowp.Consent{{AppID: f.app.ID, DeviceID: "dev-1", Offset: 60, Sharing: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := get("/v1/attribution?device_id=dev-1", sdk...); r.Code != 200 || r.Body["third_party_sharing"] != true {
+		t.Fatalf("after a later statement of true: %d %s", r.Code, r.Raw)
 	}
 
 	f.devices.err = errors.New("hot state down")

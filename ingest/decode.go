@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"math"
 	"net/netip"
@@ -61,17 +62,11 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 	if err := httpserve.CheckJSONText(raw, "Each event", eventStringFields); err != nil {
 		return err
 	}
-	for _, obj := range []struct {
-		name string
-		v    *json.RawMessage
-	}{{"attribution", &w.Attribution}, {"event_data", &w.EventData}} {
-		*obj.v = bytes.TrimSpace(*obj.v)
-		switch {
-		case len(*obj.v) == 0 || string(*obj.v) == "null":
-			*obj.v = nil
-		case (*obj.v)[0] != '{':
-			return unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a JSON object.", obj.name)
-		}
+	if err := objectOrNil("attribution", &w.Attribution); err != nil {
+		return err
+	}
+	if err := objectOrNil("event_data", &w.EventData); err != nil {
+		return err
 	}
 	*e = unmogrowp.Event{
 		EventID: w.EventID, AppID: w.AppID, EventType: w.EventType, DeviceID: w.DeviceID,
@@ -86,6 +81,19 @@ func decodeEvent(raw []byte, e *unmogrowp.Event) error {
 		ThirdPartySharing: w.ThirdPartySharing,
 	}
 	return checkDecodedEvent(e)
+}
+
+// objectOrNil checks the raw JSON value v of the field name: a JSON object, or absent or
+// null, which it sets to nil. The error is EINVALID naming the field.
+func objectOrNil(name string, v *json.RawMessage) error {
+	*v = bytes.TrimSpace(*v)
+	switch {
+	case len(*v) == 0 || string(*v) == "null":
+		*v = nil
+	case (*v)[0] != '{':
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a JSON object.", name)
+	}
+	return nil
 }
 
 // checkDecodedEvent checks what decoding itself requires of an event that has been
@@ -291,6 +299,15 @@ type wireTouchpoint struct {
 	Sub3          string                   `json:"sub3"`
 	Sub4          string                   `json:"sub4"`
 	Sub5          string                   `json:"sub5"`
+	// The cost (cost.go), under its names and AppsFlyer's.
+	CostModel      string        `json:"cost_model"`
+	CostValue      wireCostValue `json:"cost_value"`
+	CostCurrency   string        `json:"cost_currency"`
+	AFCostModel    string        `json:"af_cost_model"`
+	AFCostValue    wireCostValue `json:"af_cost_value"`
+	AFCostCurrency string        `json:"af_cost_currency"`
+	// ThirdPartySharing is true, false, or absent (null too).
+	ThirdPartySharing *bool `json:"third_party_sharing"`
 }
 
 // decodeTouchpoint decodes one touchpoint object into tp, as sent: link defaults are not
@@ -313,7 +330,12 @@ func decodeTouchpoint(raw []byte, tp *unmogrowp.Touchpoint) error {
 		Adset: w.Adset, Ad: w.Ad, SiteID: w.SiteID, Channel: w.Channel, ClickID: w.ClickID,
 		Time: w.Timestamp.t, IP: w.IP, UserAgent: w.UserAgent, IDFA: w.IDFA, GAID: w.GAID,
 		AndroidID: w.AndroidID, DeviceID: w.DeviceID, DeepLinkValue: w.DeepLinkValue,
-		Sub: [5]string{w.Sub1, w.Sub2, w.Sub3, w.Sub4, w.Sub5},
+		Sub:               [5]string{w.Sub1, w.Sub2, w.Sub3, w.Sub4, w.Sub5},
+		ThirdPartySharing: w.ThirdPartySharing,
 	}
-	return nil
+	value := w.CostValue
+	if !value.set {
+		value = w.AFCostValue
+	}
+	return setCost(tp, cmp.Or(w.CostModel, w.AFCostModel), value.s, cmp.Or(w.CostCurrency, w.AFCostCurrency), value.set)
 }

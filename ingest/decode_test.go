@@ -70,7 +70,10 @@ func FuzzDecodeTouchpoints(f *testing.F) {
 		`{"touchpoints":[{"type":"impression","link_id":"lk_a","idfa":"00000000-0000-0000-0000-000000000000","timestamp":"2025-10-21T14:00:00.123456789+02:00","sub3":"x"}]}`,
 		`[{"type":"Click","media_source":"n","timestamp":1761056400000,"ip":"::ffff:1.2.3.4","gaid":"g","device_id":"0"}, {"type":"click"}, 7, null]`,
 		`{"touchpoints":[{"type":"click","media_source":"n","ip":"1.2.3.4:80"},{"type":1},{"timestamp":"soon"}]}`,
+		`{"touchpoints":[{"type":"click","media_source":"n","device_id":"d","third_party_sharing":false},{"type":"click","third_party_sharing":"no"}]}`,
 		`{"touchpoints":null}`, `{"touchpoints":{}}`, `{"events":[]}`, `[`, `{"touchpoints":[{"type":"click","media_source":"\u0000\ud800"}]}`,
+		`[{"type":"click","media_source":"n","cost_model":"cpc","cost_value":"0.3","cost_currency":"eur"},{"type":"impression","media_source":"n","af_cost_model":"CPM","af_cost_value":1e3}]`,
+		`[{"type":"click","media_source":"n","cost_model":"cpi","cost_value":[1]},{"type":"click","media_source":"n","cost_value":null,"cost_model":"x"}]`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -91,7 +92,8 @@ func BenchmarkEventsHandler(b *testing.B) {
 
 // BenchmarkIngestBatch is the whole ingestion of 100-event batches through the handler, 16
 // requests at a time: BenchmarkEventsHandler's work plus the durable append to a real
-// write-ahead log (group commit, fdatasync) before each answer.
+// write-ahead log (group commit, fdatasync) before each answer; by /v1/events/batch and by
+// Segment's /v1/batch with the same events, in the same run.
 func BenchmarkIngestBatch(b *testing.B) {
 	log, err := wal.Open(context.Background(), filepath.Join(b.TempDir(), "wal"), wal.Options{})
 	if err != nil {
@@ -100,20 +102,123 @@ func BenchmarkIngestBatch(b *testing.B) {
 	defer log.Close()
 	srv, sdkKey := benchServer(b, log)
 	r := rand.New(rand.NewPCG(3, 4))
-	body := ingest.BatchBody(ingest.BenchEvents(r, 100, time.Now().Unix())...)
-	b.SetBytes(int64(len(body)))
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, "/v1/events/batch", bytes.NewReader(body))
-			req.Header.Set("X-App-Key", sdkKey)
-			rec := httptest.NewRecorder()
-			srv.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Errorf("%d %s", rec.Code, rec.Body)
-				return
-			}
-		}
+	events := ingest.BenchEvents(r, 100, time.Now().Unix())
+	var calls [][]byte
+	for _, e := range events {
+		calls = append(calls, segmentCall(b, e))
+	}
+	for _, bc := range []struct {
+		name, path string
+		body       []byte
+		auth       func(*http.Request)
+	}{
+		{"events", "/v1/events/batch", ingest.BatchBody(events...), func(r *http.Request) { r.Header.Set("X-App-Key", sdkKey) }},
+		{"segment", "/v1/batch", segmentBatchBody(calls), func(r *http.Request) { r.SetBasicAuth(sdkKey, "") }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.body)))
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest(http.MethodPost, bc.path, bytes.NewReader(bc.body))
+					bc.auth(req)
+					rec := httptest.NewRecorder()
+					srv.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Errorf("%d %s", rec.Code, rec.Body)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// segmentBatchBody returns {"batch":[...]} of the calls.
+func segmentBatchBody(calls [][]byte) []byte {
+	return append(append([]byte(`{"batch":[`), bytes.Join(calls, []byte(","))...), `]}`...)
+}
+
+// segmentCall returns the Segment track call that says what the event (a benchEvents
+// object) says, as Segment's mobile libraries send it.
+func segmentCall(b *testing.B, event []byte) []byte {
+	b.Helper()
+	var e map[string]any
+	if err := json.Unmarshal(event, &e); err != nil {
+		b.Fatal(err)
+	}
+	name, _ := e["event_type"].(string)
+	switch name {
+	case "install":
+		name = "Application Installed"
+	case "session":
+		name = "Application Opened"
+	}
+	osName, adID := "Android", e["gaid"]
+	if e["platform"] == "ios" {
+		osName, adID = "iOS", e["idfa"]
+	}
+	props, _ := e["event_data"].(map[string]any)
+	if rev, ok := e["revenue"]; ok {
+		props["revenue"], props["currency"] = rev, e["currency"]
+	}
+	call, err := json.Marshal(map[string]any{
+		"type": "track", "event": name, "messageId": e["event_id"], "anonymousId": e["device_id"],
+		"timestamp": time.Unix(int64(e["timestamp"].(float64)), 0).UTC().Format(time.RFC3339), "properties": props,
+		"context": map[string]any{
+			"os":       map[string]any{"name": osName, "version": e["os_version"]},
+			"device":   map[string]any{"model": e["device_model"], "advertisingId": adID, "adTrackingEnabled": true},
+			"app":      map[string]any{"version": e["app_version"]},
+			"location": map[string]any{"country": e["country"]},
+			"ip":       e["ip"], "userAgent": e["user_agent"],
+		},
 	})
-	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return call
+}
+
+// BenchmarkSegmentHandler compares Segment's /v1/batch with /v1/events/batch on the same
+// 100 events (benchEvents, and the Segment track calls that say the same), in the same
+// run, through the handler with a log that keeps nothing (as BenchmarkEventsHandler). It
+// reports events/s of each.
+func BenchmarkSegmentHandler(b *testing.B) {
+	srv, sdkKey := benchServer(b, discardLog{})
+	r := rand.New(rand.NewPCG(5, 6))
+	var events, segment [][]byte
+	for range 16 {
+		batch := ingest.BenchEvents(r, 100, time.Now().Unix())
+		events = append(events, ingest.BatchBody(batch...))
+		var calls [][]byte
+		for _, e := range batch {
+			calls = append(calls, segmentCall(b, e))
+		}
+		segment = append(segment, segmentBatchBody(calls))
+	}
+	for _, bc := range []struct {
+		name, path string
+		bodies     [][]byte
+		auth       func(*http.Request)
+	}{
+		{"events/batch=100", "/v1/events/batch", events, func(r *http.Request) { r.Header.Set("X-App-Key", sdkKey) }},
+		{"segment/batch=100", "/v1/batch", segment, func(r *http.Request) { r.SetBasicAuth(sdkKey, "") }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, bc.path, bytes.NewReader(bc.bodies[i%len(bc.bodies)]))
+				bc.auth(req)
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"rejected":1`)) {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }

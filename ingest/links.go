@@ -162,6 +162,16 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 		}
 		*p.dst = v
 	}
+	if setQueryCost(&tp, q) {
+		s.cfg.Logger.Debug("dropped an invalid cost of a tracking link", "link_id", link.ID)
+	}
+	switch v := q.Get("third_party_sharing"); v {
+	case "":
+	case "true", "false":
+		tp.ThirdPartySharing = new(v == "true")
+	default:
+		return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Query parameter third_party_sharing must be true or false."), 1)
+	}
 	tp.ApplyLink(link)
 	if ip := httpserve.ClientIP(r, s.cfg.TrustedProxies); isIP(ip) {
 		tp.IP = ip
@@ -191,13 +201,17 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 		w.Write(transparentGIF)
 		return nil
 	}
-	target, android := clickTarget(link, app, tp.UserAgent)
+	target, kind := clickTarget(link, app, tp.UserAgent)
 	if target == "" {
 		httpserve.JSON(w, http.StatusOK, map[string]any{"status": "accepted", "touchpoint_id": tp.ID})
 		return nil
 	}
-	if android && tp.ID != "" {
+	switch {
+	case tp.ID == "": // HEAD: nothing recorded
+	case kind == unmogrowp.PlatformAndroid:
 		target = withReferrer(target, tp.ID, tp.MediaSource)
+	case kind == unmogrowp.PlatformWeb:
+		target = withClickID(target, tp.ID)
 	}
 	// Not http.Redirect: it adds an HTML body, and the target is absolute already.
 	w.Header().Set("Location", target)
@@ -205,37 +219,54 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 	return nil
 }
 
-// clickTarget returns where a click from a device with the user agent is sent, and whether
-// that is the Android URL (which gets the Play install referrer). Each of the link's URLs
+// clickTarget returns where a click from a device with the user agent is sent, and which
+// of the URLs that is (ios, android or web: the Android URL gets the Play install
+// referrer, the web URL the click id). Each of the link's URLs
 // falls back to the app's. An iOS device goes to the iOS URL, an Android one to the
 // Android URL, anything else to the web URL; when that is empty, to the web URL, then to
 // any other URL there is (the app's own platform first). The target is only ever one of
 // these configured URLs, never anything from the request: no open redirect. It returns ""
 // when neither the link nor the app has a URL.
-func clickTarget(link *unmogrowp.Link, app *unmogrowp.App, ua string) (target string, android bool) {
+func clickTarget(link *unmogrowp.Link, app *unmogrowp.App, ua string) (target, kind string) {
 	ios, andr, web := firstNonEmpty(link.IOSURL, app.IOSURL), firstNonEmpty(link.AndroidURL, app.AndroidURL), firstNonEmpty(link.WebURL, app.WebURL)
-	type slot struct {
-		url     string
-		android bool
-	}
+	type slot struct{ url, kind string }
 	var order []slot
 	switch attribution.ParseUserAgent(ua).Platform {
 	case unmogrowp.PlatformIOS:
-		order = []slot{{ios, false}, {web, false}, {andr, true}}
+		order = []slot{{ios, unmogrowp.PlatformIOS}, {web, unmogrowp.PlatformWeb}, {andr, unmogrowp.PlatformAndroid}}
 	case unmogrowp.PlatformAndroid:
-		order = []slot{{andr, true}, {web, false}, {ios, false}}
+		order = []slot{{andr, unmogrowp.PlatformAndroid}, {web, unmogrowp.PlatformWeb}, {ios, unmogrowp.PlatformIOS}}
 	case unmogrowp.PlatformWeb, unmogrowp.PlatformOther, "":
-		order = []slot{{web, false}, {ios, false}, {andr, true}}
+		order = []slot{{web, unmogrowp.PlatformWeb}, {ios, unmogrowp.PlatformIOS}, {andr, unmogrowp.PlatformAndroid}}
 		if app.Platform == unmogrowp.PlatformAndroid {
 			order[1], order[2] = order[2], order[1]
 		}
 	}
 	for _, sl := range order {
 		if sl.url != "" {
-			return sl.url, sl.android
+			return sl.url, sl.kind
 		}
 	}
-	return "", false
+	return "", ""
+}
+
+// withClickID sets click_id=<our touchpoint id> in the query of a web URL, replacing a
+// click_id it had, so that the web SDK on the landing page sends it with the visitor's
+// install or session event (install_referrer "click_id=..."), which attributes the visit
+// to the click.
+func withClickID(target, clickID string) string {
+	u, err := url.Parse(target)
+	if err != nil { // links are validated when stored; keep the URL rather than break the click
+		return target
+	}
+	var kept []string
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		if k, _, _ := strings.Cut(pair, "="); pair != "" && k != "click_id" {
+			kept = append(kept, pair)
+		}
+	}
+	u.RawQuery = strings.Join(append(kept, "click_id="+url.QueryEscape(clickID)), "&")
+	return u.String()
 }
 
 // withReferrer adds referrer=<URL-encoded "click_id=<id>&pid=<media source>"> to the query

@@ -5,6 +5,7 @@ import (
 	"context"
 	"image/gif"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,8 @@ func TestClickRedirects(t *testing.T) {
 			want := c.want
 			if c.android {
 				want += "&referrer=" + url.QueryEscape("click_id="+tp.ID+"&pid=facebook_ads")
+			} else if c.want == webURL { // for the web SDK on the landing page
+				want += "?click_id=" + tp.ID
 			}
 			if loc := r.Head.Get("Location"); loc != want {
 				t.Fatalf("Location = %q, want %q", loc, want)
@@ -92,7 +95,8 @@ func TestClickQueryOverrides(t *testing.T) {
 		"clickid": {"net-9"}, "idfa": {"6D92078A-8246-4BA4-AE5B-76104861E7DC"}, "gaid": {"00000000-0000-0000-0000-000000000000"},
 		"android_id": {"aid"}, "device_id": {"dev"}, "deep_link_value": {"product/2"},
 		"sub1": {"1"}, "sub2": {"2"}, "sub3": {"3"}, "sub4": {"4"}, "sub5": {"5"},
-		"channel": {"ignored: not a query parameter of the contract"}, "timestamp": {"1"},
+		"third_party_sharing": {"false"},
+		"channel":             {"ignored: not a query parameter of the contract"}, "timestamp": {"1"},
 	}
 	f.remote = "10.1.2.3:80" // a trusted proxy
 	r := f.do("GET", "/c/"+link.ID+"?"+q.Encode(), nil, "User-Agent", uaAndroid, "X-Forwarded-For", "203.0.113.9")
@@ -109,9 +113,9 @@ func TestClickQueryOverrides(t *testing.T) {
 		Campaign: "winter", Adset: "as2", Ad: "ad2", SiteID: "s2", Channel: "instagram", ClickID: "net-9",
 		Time: f.now, ReceivedAt: f.now, IP: "203.0.113.9", UserAgent: uaAndroid,
 		IDFA: "6D92078A-8246-4BA4-AE5B-76104861E7DC", AndroidID: "aid", DeviceID: "dev",
-		DeepLinkValue: "product/2", Sub: [5]string{"1", "2", "3", "4", "5"},
+		DeepLinkValue: "product/2", Sub: [5]string{"1", "2", "3", "4", "5"}, ThirdPartySharing: new(false),
 	}
-	if tp != want {
+	if !reflect.DeepEqual(tp, want) {
 		t.Fatalf("logged\n got %+v\nwant %+v", tp, want)
 	}
 	// The media source is escaped inside the referrer, so that its "&" does not end it.
@@ -164,8 +168,13 @@ func TestClickFallbackURLs(t *testing.T) {
 				t.Fatalf("%d %s, %d touchpoints", r.Code, r.Raw, len(tp))
 			}
 			want := c.want
-			if want == "android" {
+			switch {
+			case want == "android":
 				want = androidURL + "&referrer=" + url.QueryEscape("click_id="+tp[0].ID+"&pid=net")
+			case strings.HasPrefix(want, "https://landing.example/"):
+				want += "&click_id=" + tp[0].ID
+			case want == webURL:
+				want += "?click_id=" + tp[0].ID
 			}
 			if got := r.Head.Get("Location"); got != want {
 				t.Fatalf("Location = %q, want %q", got, want)
@@ -229,6 +238,7 @@ func TestTrackingLinkErrors(t *testing.T) {
 		"long campaign":           {"/c/" + link.ID + "?c=" + long, 400, "c must be at most 256"},
 		"long pid":                {"/i/" + link.ID + "?pid=" + long, 400, "pid must be at most 256"},
 		"long device_id":          {"/c/" + link.ID + "?device_id=" + strings.Repeat("d", 129), 400, "device_id must be at most 128"},
+		"bad third_party_sharing": {"/c/" + link.ID + "?third_party_sharing=no", 400, "third_party_sharing must be true or false"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := f.do("GET", c.path, nil, "User-Agent", uaIPhone)
@@ -325,6 +335,19 @@ func TestWithReferrer(t *testing.T) {
 	} {
 		if got := withReferrer(c.in, "abc", "net"); got != c.want {
 			t.Errorf("withReferrer(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestWithClickID checks the click id set in a web URL: added after the query, replacing
+// a click_id the URL had.
+func TestWithClickID(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"https://w.example/", "https://w.example/?click_id=a%2Bb"},
+		{"https://w.example/p?x=1&click_id=old&y=2#top", "https://w.example/p?x=1&y=2&click_id=a%2Bb#top"},
+	} {
+		if got := withClickID(c.in, "a+b"); got != c.want {
+			t.Errorf("withClickID(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -27,14 +27,17 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/httpserve"
+	"github.com/unmogrowp/unmogrowp/skan"
 )
 
 // Config is what the ingestion listener needs. Log, Apps and Registry are required.
 type Config struct {
-	Log            unmogrowp.Log
-	Apps           unmogrowp.AppStore
-	Links          unmogrowp.LinkStore                    // links of /c/, /i/ and link_id in POST /v1/touchpoints; nil: those answer 503
-	Devices        Devices                                // device attributions for GET /v1/attribution; nil: it answers 503
+	Log     unmogrowp.Log
+	Apps    unmogrowp.AppStore
+	Links   unmogrowp.LinkStore // links of /c/, /i/ and link_id in POST /v1/touchpoints; nil: those answer 503
+	Devices Devices             // device attributions for GET /v1/attribution; nil: it answers 503
+	// Consents gives the attribution object's third_party_sharing; nil: it is always true.
+	Consents       Consents
 	Health         map[string]func(context.Context) error // backends /health asks, by name
 	TrustedProxies []netip.Prefix                         // peers whose X-Forwarded-For is believed
 	CORSOrigins    []string                               // origins web SDKs may send from; "*" for any
@@ -49,6 +52,11 @@ type Config struct {
 	// redis); nil: each process remembers the signatures it accepted, in memory, up to
 	// MaxReplayEntries.
 	Signatures Signatures
+	// SKANApps finds the app of a postback sent to the /.well-known/ SKAN routes by its App
+	// Store id (the metadata store); nil: every such postback is of an unknown app.
+	SKANApps SKANApps
+	// SKANKeys verifies SKAN postbacks; nil: Apple's published keys (skan.Apple).
+	SKANKeys *skan.Keys
 }
 
 // RateLimiter is a per-app rate limit shared by the processes that use it.
@@ -70,6 +78,10 @@ type Server struct {
 	metrics *metrics
 	bufs    sync.Pool
 	replays *replayCache // the process's signatures; cfg.Signatures when none is shared
+
+	skanKeys  *skan.Keys
+	skanCount *prometheus.CounterVec
+	storeIDs  *storeIDCache
 }
 
 // New returns the ingestion listener's handler for cfg.
@@ -91,6 +103,11 @@ func New(cfg Config) *Server {
 	if s.cfg.Signatures == nil {
 		s.cfg.Signatures = s.replays
 	}
+	s.skanKeys, s.skanCount = cfg.SKANKeys, skan.Counter(cfg.Registry)
+	if s.skanKeys == nil {
+		s.skanKeys = skan.Apple()
+	}
+	s.storeIDs = &storeIDCache{ttl: cfg.AppCacheTTL, now: cfg.Now, byID: map[int64]cachedApp{}}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
@@ -98,7 +115,7 @@ func New(cfg Config) *Server {
 	mux.HandleFunc("/", httpserve.NotFound)
 	s.handler = httpserve.Middleware(mux, httpserve.MiddlewareConfig{
 		Listener: "ingest", Logger: cfg.Logger, CORSOrigins: cfg.CORSOrigins,
-		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/"},
+		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/", "/.well-known/"},
 	})
 	return s
 }
@@ -112,7 +129,7 @@ type route struct {
 // routes lists every route of the listener; any other path answers a JSON 404. The
 // OpenAPI document's test compares its paths with this list.
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /health", httpserve.HealthHandler(s.cfg.Health, s.cfg.Logger)},
 		{"GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})},
 		{"POST /v1/events", httpserve.HandlerFunc(s.handleEvent)},
@@ -121,7 +138,10 @@ func (s *Server) routes() []route {
 		{"GET /c/{link_id}", httpserve.HandlerFunc(s.handleClick)},
 		{"GET /i/{link_id}", httpserve.HandlerFunc(s.handleImpression)},
 		{"GET /v1/attribution", httpserve.HandlerFunc(s.handleAttribution)},
-	}
+		{"POST /.well-known/skadnetwork/report-attribution/{$}", httpserve.HandlerFunc(s.handleSKANAppleCopy)},
+		{"POST /.well-known/appattribution/report-attribution/{$}", httpserve.HandlerFunc(s.handleSKANAppleCopy)},
+		{"POST /v1/skan/postbacks", httpserve.HandlerFunc(s.handleSKANForwarded)},
+	}, s.segmentRoutes()...)
 }
 
 // RoutePatterns lists the patterns ("METHOD /path/{param}") of every route the listener
@@ -129,7 +149,7 @@ func (s *Server) routes() []route {
 func (s *Server) RoutePatterns() []string {
 	var out []string
 	for _, rt := range s.routes() {
-		out = append(out, rt.pattern)
+		out = append(out, strings.TrimSuffix(rt.pattern, "{$}")) // {$}: the path exactly, not below it
 	}
 	return out
 }
@@ -141,6 +161,7 @@ func (s *Server) RoutePatterns() []string {
 func (s *Server) ForgetApp(appID string) {
 	s.apps.forget(appID)
 	s.links.forget(appID)
+	s.storeIDs.forget()
 }
 
 // ServeHTTP implements http.Handler.
@@ -195,6 +216,14 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, batch bool) erro
 		ip, ua = httpserve.ClientIP(r, s.cfg.TrustedProxies), strings.ToValidUTF8(r.UserAgent(), "\uFFFD") // a header, not the sender's text
 	}
 	answer, err := s.accept(r.Context(), app, kind, ip, ua, body, batch, buf)
+	return answerAccepted(w, answer, err, release)
+}
+
+// answerAccepted writes the answer of an event request with 200 OK, or, for err, releases
+// the request's signature (release, when it was signed) if nothing was accepted for a
+// reason that a retry of the same request may overcome (a rate limit, a 5xx), and returns
+// err to be answered.
+func answerAccepted(w http.ResponseWriter, answer any, err error, release func()) error {
 	if err != nil {
 		if code := unmogrowp.ErrorCode(err); release != nil && (code == unmogrowp.ERATELIMIT || httpserve.StatusCode(code) >= 500) {
 			release() // nothing accepted: the same request may be sent again
@@ -232,10 +261,7 @@ func (s *Server) Track(ctx context.Context, app *unmogrowp.App, body []byte, bat
 // kept after accept returns.
 func (s *Server) accept(ctx context.Context, app *unmogrowp.App, kind unmogrowp.KeyKind, ip, ua string, body []byte, batch bool, buf *ingestBuf) (any, error) {
 	events := getEventBatch()
-	defer func() {
-		events.release()
-		buf.event = unmogrowp.Event{}
-	}()
+	defer events.release()
 	if batch {
 		if err := events.splitBatch(body); err != nil {
 			return nil, s.refuse(err, 1)
@@ -255,34 +281,54 @@ func (s *Server) accept(ctx context.Context, app *unmogrowp.App, kind unmogrowp.
 		return nil, err
 	}
 
+	n, errs, eventID, err := s.admitAll(ctx, app, kind, ip, ua, events.len(), batch, buf, func(i int, e *unmogrowp.Event) error {
+		err := events.decode(i, e)
+		if err == nil && e.AppID != "" && e.AppID != app.ID {
+			return unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !batch {
+		return eventAccepted{EventID: eventID, Status: "accepted"}, nil
+	}
+	if errs == nil {
+		errs = []batchError{}
+	}
+	return batchAccepted{Accepted: n, Errors: errs, Rejected: len(errs), Status: batchStatus(n, len(errs))}, nil
+}
+
+// admitAll decodes the n events of a request with decode (into buf.event, which it clears
+// before returning), admits them (admit) and appends the admitted ones to the log, under
+// the app's key. It returns how many it appended, the refused ones of a batch by index,
+// and the event id of the last one appended. The request is refused whole, with the error
+// counted, when decode says EFORBIDDEN (another app's event), when an event sent alone is
+// refused, and when the log cannot take the events (EUNAVAILABLE).
+func (s *Server) admitAll(ctx context.Context, app *unmogrowp.App, kind unmogrowp.KeyKind, ip, ua string, n int, batch bool, buf *ingestBuf, decode func(int, *unmogrowp.Event) error) (int, []batchError, string, error) {
+	defer func() { buf.event = unmogrowp.Event{} }()
 	now := s.cfg.Now().UTC()
 	var errs []batchError
 	values := buf.values[:0]
 	recs := buf.recs[:0]
-	var eventID string // the single endpoint's answer
-	for i := range events.len() {
+	var eventID string
+	for i := range n {
 		e := &buf.event
-		err := events.decode(i, e)
-		if err == nil && e.AppID != "" && e.AppID != app.ID {
-			return nil, s.refuse(unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This key belongs to another app than %q.", e.AppID), events.len())
+		err := decode(i, e)
+		if unmogrowp.ErrorCode(err) == unmogrowp.EFORBIDDEN {
+			return 0, nil, "", s.refuse(err, n)
 		}
 		if err == nil {
-			err = e.Validate(now, app.Settings.MaxEventAge())
+			err = admit(e, app, kind, ip, ua, now)
 		}
 		if err != nil {
 			if !batch {
-				return nil, s.refuse(err, 1)
+				return 0, nil, "", s.refuse(err, 1)
 			}
 			s.metrics.rejected(unmogrowp.ErrorCode(err), 1)
 			errs = append(errs, batchError{Index: i, Error: unmogrowp.ErrorMessage(err)})
 			continue
-		}
-		e.AppID = app.ID
-		if kind == unmogrowp.SDKKey { // only a server key may say which device's address it was
-			e.IP, e.UserAgent = ip, ua
-		}
-		if e.EventID == "" {
-			e.EventID = newEventID()
 		}
 		eventID = e.EventID
 		start := len(recs)
@@ -292,17 +338,29 @@ func (s *Server) accept(ctx context.Context, app *unmogrowp.App, kind unmogrowp.
 	buf.values, buf.recs = values[:0], recs[:0]
 	if len(values) > 0 {
 		if err := s.appendLog(ctx, app.ID, values, "events"); err != nil {
-			return nil, s.refuse(err, len(values))
+			return 0, nil, "", s.refuse(err, len(values))
 		}
 		s.metrics.accepted.Add(float64(len(values)))
 	}
-	if !batch {
-		return eventAccepted{EventID: eventID, Status: "accepted"}, nil
+	return len(values), errs, eventID, nil
+}
+
+// admit validates a decoded event of app received at now (Event.Validate) and sets what
+// ingestion decides: its app, the device's address and user agent for a request with the
+// SDK key (ip, ua: only a server key may say which device's they were), an event id when
+// it has none. The error is Validate's.
+func admit(e *unmogrowp.Event, app *unmogrowp.App, kind unmogrowp.KeyKind, ip, ua string, now time.Time) error {
+	if err := e.Validate(now, app.Settings.MaxEventAge()); err != nil {
+		return err
 	}
-	if errs == nil {
-		errs = []batchError{}
+	e.AppID = app.ID
+	if kind == unmogrowp.SDKKey {
+		e.IP, e.UserAgent = ip, ua
 	}
-	return batchAccepted{Accepted: len(values), Errors: errs, Rejected: len(errs), Status: batchStatus(len(values), len(errs))}, nil
+	if e.EventID == "" {
+		e.EventID = newEventID()
+	}
+	return nil
 }
 
 // batchStatus is the status of a batch's answer (events or touchpoints): "rejected" when
@@ -382,15 +440,22 @@ func (s *Server) authenticate(r *http.Request) (*unmogrowp.App, unmogrowp.KeyKin
 	if key == "" {
 		return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "An app key is required: send X-App-Key (SDK key) or X-Api-Key (server key).")
 	}
-	app, err := s.apps.lookup(r.Context(), key, kind)
+	app, err := s.lookupKey(r.Context(), key, kind)
+	return app, kind, err
+}
+
+// lookupKey returns the app of a key of the kind: EUNAUTHORIZED for an unknown key,
+// EUNAVAILABLE (logged) when the app store fails.
+func (s *Server) lookupKey(ctx context.Context, key string, kind unmogrowp.KeyKind) (*unmogrowp.App, error) {
+	app, err := s.apps.lookup(ctx, key, kind)
 	if err != nil {
 		if unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED {
-			return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown app key.")
+			return nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown app key.")
 		}
 		s.cfg.Logger.Error("look up app key", "err", err)
-		return nil, 0, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
+		return nil, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
 	}
-	return app, kind, nil
+	return app, nil
 }
 
 // verifySignature checks X-Timestamp and X-Signature: sha256=<hex HMAC-SHA256(secret,

@@ -27,7 +27,7 @@ import (
 // fixture is an ingestion listener on a real WAL and a real SQLite metadata store (apps
 // and links), with a fixed clock and an in-memory Devices.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *Server
 	log     *wal.WAL
 	meta    *metadata.DB
@@ -40,7 +40,7 @@ type fixture struct {
 	dir     string // holds the log in wal/ and the metadata store
 }
 
-func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
+func newFixture(t testing.TB, mutate func(*unmogrowp.AppSettings)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(dir+"/metadata.db"), metadata.Options{})
@@ -68,7 +68,7 @@ func newFixture(t *testing.T, mutate func(*unmogrowp.AppSettings)) *fixture {
 	}
 	trusted, _ := httpserve.ParseTrustedProxies("10.0.0.0/8")
 	f.srv = New(Config{
-		Log: log, Apps: meta, Links: meta, Devices: f.devices, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
+		Log: log, Apps: meta, Links: meta, SKANApps: meta, Devices: f.devices, Consents: meta, Registry: prometheus.NewRegistry(), TrustedProxies: trusted,
 		CORSOrigins: []string{"https://game.example"}, Now: func() time.Time { return f.now },
 		Health: map[string]func(context.Context) error{"metadata": meta.Ping, "log": log.Health},
 	})

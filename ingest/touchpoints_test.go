@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,8 +44,8 @@ func TestTouchpointsAccepted(t *testing.T) {
 		{"type":"click","link_id":%q,"campaign":"override","click_id":"net-1","timestamp":%d,
 		 "ip":"203.0.113.7","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X)",
 		 "idfa":"00000000-0000-0000-0000-000000000000","gaid":"g-1","android_id":"a-1","device_id":"d-1",
-		 "sub1":"one","sub5":"five"},
-		{"type":"impression","media_source":"unity","timestamp":"2025-10-21T13:00:00Z"},
+		 "sub1":"one","sub5":"five","third_party_sharing":false},
+		{"type":"impression","media_source":"unity","timestamp":"2025-10-21T13:00:00Z","third_party_sharing":null},
 		{"type":"click"},
 		{"type":"click","link_id":%q},
 		{"type":"click","link_id":"lk_nosuchlinkatall"},
@@ -87,7 +88,7 @@ func TestTouchpointsAccepted(t *testing.T) {
 		Channel: "instagram", ClickID: "net-1", Time: at, ReceivedAt: f.now,
 		IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X)",
 		GAID: "g-1", AndroidID: "a-1", DeviceID: "d-1", DeepLinkValue: "product/1",
-		Sub: [5]string{"one", "", "", "", "five"},
+		Sub: [5]string{"one", "", "", "", "five"}, ThirdPartySharing: new(false),
 	}, {
 		// No ip or user_agent: they stay empty, since the caller is a server, not the device.
 		ID: ids[1].(string), AppID: f.app.ID, Type: "impression", MediaSource: "unity",
@@ -97,7 +98,7 @@ func TestTouchpointsAccepted(t *testing.T) {
 		t.Fatalf("logged %d touchpoints, want %d: %+v", len(got), len(want), got)
 	}
 	for i := range want {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("touchpoint %d\n got %+v\nwant %+v", i, got[i], want[i])
 		}
 	}

@@ -195,3 +195,20 @@ func copyDelivery(d unmogrowp.Delivery) unmogrowp.Delivery {
 	d.Body = slices.Clone(d.Body)
 	return d
 }
+
+// Prune implements unmogrowp.Outbox.
+func (o *Outbox) Prune(ctx context.Context, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for id, r := range o.rows {
+		if r.d.Status != unmogrowp.DeliveryPending && r.d.CreatedAt.Before(before) {
+			delete(o.rows, id)
+			n++
+		}
+	}
+	return n, nil
+}

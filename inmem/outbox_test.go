@@ -11,3 +11,7 @@ import (
 func TestOutbox(t *testing.T) {
 	postbacktest.Run(t, func(*testing.T) unmogrowp.Outbox { return inmem.NewOutbox() })
 }
+
+func TestConsents(t *testing.T) {
+	postbacktest.RunConsentStore(t, func(*testing.T) unmogrowp.ConsentStore { return inmem.NewConsents() })
+}

@@ -25,7 +25,7 @@ const (
 // CreateApp validates the app, fills its ID, SDKKey, SigningSecret and CreatedAt, stores it
 // with the hash of a new server key, and returns its keys with the plain server key.
 // Returns EINVALID for an empty name, invalid settings, text the engine cannot store, or
-// an OwnerID that names no user.
+// an OwnerID that names no user; ECONFLICT for an app_store_id that another app claims.
 func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewAppKeys, error) {
 	if err := validateApp(app); err != nil {
 		return unmogrowp.NewAppKeys{}, err
@@ -44,15 +44,27 @@ func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewA
 	}
 	created := time.Now().UTC().Truncate(time.Microsecond) // what the column keeps
 
-	if _, err := db.write.ExecContext(ctx, db.q(`INSERT INTO apps (id, owner_id, name, platform,
-		bundle_id, ios_url, android_url, web_url, sdk_key, server_key_hash, signing_secret,
-		settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		id, nullString(app.OwnerID), app.Name, app.Platform, app.BundleID, app.IOSURL,
-		app.AndroidURL, app.WebURL, keys.SDKKey, unmogrowp.HashServerKey(keys.ServerKey),
-		keys.SigningSecret, settings, created.UnixMicro(),
-	); err != nil {
+	// The app and its owner's membership (team.go), in one transaction.
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO apps (id, owner_id, name, platform,
+			bundle_id, ios_url, android_url, web_url, sdk_key, server_key_hash, signing_secret,
+			settings, created_at, app_store_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			id, nullString(app.OwnerID), app.Name, app.Platform, app.BundleID, app.IOSURL,
+			app.AndroidURL, app.WebURL, keys.SDKKey, unmogrowp.HashServerKey(keys.ServerKey),
+			keys.SigningSecret, settings, created.UnixMicro(), appStoreID(app.Settings),
+		); err != nil || app.OwnerID == "" {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO app_members (app_id, user_id, role, added_at)
+			VALUES (?, ?, ?, ?)`), id, app.OwnerID, unmogrowp.RoleOwner, created.UnixMicro())
+		return err
+	})
+	if err != nil {
 		if db.d.broke(err, foreignKey, "") {
 			return unmogrowp.NewAppKeys{}, errNoOwner()
+		}
+		if db.d.broke(err, unique, "apps.app_store_id") {
+			return unmogrowp.NewAppKeys{}, errStoreIDTaken(app.Settings.AppStoreID)
 		}
 		return unmogrowp.NewAppKeys{}, db.fail("create app", err)
 	}
@@ -135,7 +147,8 @@ func (db *DB) Apps(ctx context.Context, ownerID string) ([]*unmogrowp.App, error
 
 // UpdateApp replaces the name, platform, bundle id, URLs and settings of the app with
 // app.ID; its owner, keys and creation time stay. Returns EINVALID for an empty name,
-// invalid settings or text the engine cannot store, ENOTFOUND if there is no such app.
+// invalid settings or text the engine cannot store, ECONFLICT for an app_store_id that
+// another app claims, ENOTFOUND if there is no such app.
 func (db *DB) UpdateApp(ctx context.Context, app *unmogrowp.App) error {
 	if err := validateApp(app); err != nil {
 		return err
@@ -148,9 +161,13 @@ func (db *DB) UpdateApp(ctx context.Context, app *unmogrowp.App) error {
 		return fmt.Errorf("update app: %w", err)
 	}
 	res, err := db.write.ExecContext(ctx, db.q(`UPDATE apps SET name = ?, platform = ?,
-		bundle_id = ?, ios_url = ?, android_url = ?, web_url = ?, settings = ? WHERE id = ?`),
+		bundle_id = ?, ios_url = ?, android_url = ?, web_url = ?, settings = ?, app_store_id = ?
+		WHERE id = ?`),
 		app.Name, app.Platform, app.BundleID, app.IOSURL, app.AndroidURL, app.WebURL,
-		settings, app.ID)
+		settings, appStoreID(app.Settings), app.ID)
+	if db.d.broke(err, unique, "apps.app_store_id") {
+		return errStoreIDTaken(app.Settings.AppStoreID)
+	}
 	return db.mustAffectOne(res, err, "update app")
 }
 
@@ -245,17 +262,7 @@ func scanApp(row scanner, extra ...any) (*unmogrowp.App, error) {
 // mustAffectOne returns the error of a statement on an app (res and err), or ENOTFOUND
 // unless it changed a row.
 func (db *DB) mustAffectOne(res sql.Result, err error, op string) error {
-	if err != nil {
-		return db.fail(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return db.fail(op, err)
-	}
-	if n == 0 {
-		return errAppNotFound()
-	}
-	return nil
+	return db.affectedOne(res, err, op, errAppNotFound)
 }
 
 // collect reads every row of rows with scan, closes rows, and returns an empty, non-nil

@@ -44,6 +44,12 @@ type DB struct {
 	// prepared on the write pool on first use (enqueueStmts).
 	enqueueMu sync.Mutex
 	enqueue   map[int]*sql.Stmt
+
+	// completes are the outbox attempts waiting to be recorded together, in SQLite
+	// (completeGrouped); completing is set while a caller records them.
+	completeMu sync.Mutex
+	completes  []*completion
+	completing bool
 }
 
 var (

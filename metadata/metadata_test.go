@@ -104,14 +104,26 @@ func TestConformance(t *testing.T) {
 		t.Run("UserStore", func(t *testing.T) {
 			metadatatest.RunUserStore(t, func(t *testing.T) unmogrowp.UserStore { return open(t) })
 		})
+		t.Run("TeamStore", func(t *testing.T) {
+			metadatatest.RunTeamStore(t, func(t *testing.T) metadatatest.TeamStoreWithAppsAndUsers { return open(t) })
+		})
 		t.Run("PostbackStore", func(t *testing.T) {
 			metadatatest.RunPostbackStore(t, func(t *testing.T) metadatatest.PostbackStoreWithApps { return open(t) })
 		})
 		t.Run("FXRateStore", func(t *testing.T) {
 			metadatatest.RunFXRateStore(t, func(t *testing.T) unmogrowp.FXRateStore { return open(t) })
 		})
+		t.Run("SKANConfigStore", func(t *testing.T) {
+			metadatatest.RunSKANConfigStore(t, func(t *testing.T) metadatatest.SKANStoreWithApps { return open(t) })
+		})
+		t.Run("CostStore", func(t *testing.T) {
+			metadatatest.RunCostStore(t, func(t *testing.T) metadatatest.CostStoreWithApps { return open(t) })
+		})
 		t.Run("Outbox", func(t *testing.T) {
 			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
+		})
+		t.Run("ConsentStore", func(t *testing.T) {
+			postbacktest.RunConsentStore(t, func(t *testing.T) unmogrowp.ConsentStore { return open(t) })
 		})
 	})
 }
@@ -431,10 +443,18 @@ func TestForeignKeys(t *testing.T) {
 func wantForeignKeys(t *testing.T, db *DB, e engine) {
 	t.Helper()
 	want := []string{
+		"access_tokens.user_id->users.id CASCADE",
+		"app_members.app_id->apps.id CASCADE",
+		"app_members.user_id->users.id CASCADE",
 		"apps.owner_id->users.id SET NULL",
+		"audit_log.app_id->apps.id CASCADE",
+		"costs.app_id->apps.id CASCADE",
+		"invitations.app_id->apps.id CASCADE",
+		"invitations.invited_by->users.id SET NULL",
 		"links.app_id->apps.id CASCADE",
 		"postbacks.app_id->apps.id CASCADE",
 		"sessions.user_id->users.id CASCADE",
+		"skan_configs.app_id->apps.id CASCADE",
 	}
 	if got := queryStrings(t, db, e.foreignKeys); !slices.Equal(got, want) {
 		t.Errorf("foreign keys %q, want %q", got, want)

@@ -53,8 +53,9 @@ func TestLinksMigrationUpgrade(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e engine) {
 		ctx := context.Background()
 		old, u := openAt(t, e, 1)
-		app := &unmogrowp.App{Name: "Old", Settings: unmogrowp.DefaultAppSettings()}
-		if _, err := old.CreateApp(ctx, app); err != nil {
+		app := &unmogrowp.App{ID: "app_old"} // as a build of that schema stored it
+		if _, err := old.write.ExecContext(ctx, `INSERT INTO apps (id, owner_id, name, sdk_key, server_key_hash, signing_secret, settings, created_at)
+			VALUES ('app_old', NULL, 'Old', 'pk_old', 'h_old', 'ss_old', '{}', 1)`); err != nil {
 			t.Fatal(err)
 		}
 		if err := old.Close(); err != nil {
@@ -129,7 +130,7 @@ func TestMigrateUsers(t *testing.T) {
 		}
 		wantForeignKeys(t, db, e)
 		if e.name == "sqlite" {
-			if got := queryStrings(t, db, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'apps' AND sql IS NOT NULL ORDER BY name`); !slices.Equal(got, []string{"apps_created_at", "apps_owner_id"}) {
+			if got := queryStrings(t, db, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'apps' AND sql IS NOT NULL ORDER BY name`); !slices.Equal(got, []string{"apps_app_store_id", "apps_created_at", "apps_owner_id"}) {
 				t.Errorf("indexes of apps = %q", got)
 			}
 			if got := queryStrings(t, db, `SELECT name FROM sqlite_schema WHERE name = 'apps_new'`); len(got) != 0 {
@@ -176,6 +177,20 @@ func TestOpenOldDatabase(t *testing.T) {
 		}
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatal(err)
+		}
+		// A setting added since the old build reads back as its default: read the stored
+		// settings over the defaults, as the store does.
+		var raw struct {
+			Apps []struct{ Settings json.RawMessage }
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range raw.Apps {
+			want.Apps[i].Settings = unmogrowp.DefaultAppSettings()
+			if err := json.Unmarshal(a.Settings, &want.Apps[i].Settings); err != nil {
+				t.Fatal(err)
+			}
 		}
 		u := e.newURL(t)
 		switch e.name {
@@ -242,6 +257,19 @@ func TestOpenOldDatabase(t *testing.T) {
 		}
 		if got, err := db.UserBySession(ctx, want.SessionHash); err != nil || got.ID != ann.ID {
 			t.Errorf("UserBySession = %+v, %v", got, err)
+		}
+
+		// 0008 made each app's owner its owner member; an app without owner has no members.
+		for _, a := range want.Apps {
+			ms, err := db.Members(ctx, a.ID)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case a.OwnerID == "" && len(ms) != 0:
+				t.Errorf("members of app %s without owner: %+v", a.ID, ms)
+			case a.OwnerID != "" && (len(ms) != 1 || ms[0].User.ID != a.OwnerID || ms[0].Role != unmogrowp.RoleOwner || !ms[0].AddedAt.Equal(a.CreatedAt)):
+				t.Errorf("members of app %s owned by %s: %+v, want its owner, since the app's creation", a.ID, a.OwnerID, ms)
+			}
 		}
 
 		// Writes on the old schema: its constraints still tell what is taken.

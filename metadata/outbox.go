@@ -239,7 +239,8 @@ func leaseToken() (string, error) {
 }
 
 // Complete implements unmogrowp.Outbox in one UPDATE that matches the delivery only while
-// the attempt's claim holds it.
+// the attempt's claim holds it; concurrent calls are recorded together, in one transaction
+// (completeGrouped).
 func (db *DB) Complete(ctx context.Context, a unmogrowp.Attempt) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -250,6 +251,18 @@ func (db *DB) Complete(ctx context.Context, a unmogrowp.Attempt) error {
 	if !db.d.storable(a.ID) {
 		return errDeliveryNotFound()
 	}
+	return db.completeGrouped(ctx, a)
+}
+
+// execQuerier is a pool or a transaction.
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// complete records one attempt through q: the UPDATE, and when it matched nothing, a
+// look-up of why (ENOTFOUND or ECONFLICT).
+func (db *DB) complete(ctx context.Context, q execQuerier, a unmogrowp.Attempt) error {
 	set, at := "", int64(0)
 	switch a.Status {
 	case unmogrowp.DeliveryPending:
@@ -262,7 +275,7 @@ func (db *DB) Complete(ctx context.Context, a unmogrowp.Attempt) error {
 		args = append(args, at)
 	}
 	args = append(args, a.ID, a.LeaseToken)
-	res, err := db.write.ExecContext(ctx, db.q(`UPDATE postback_deliveries SET attempts = attempts + 1,
+	res, err := q.ExecContext(ctx, db.q(`UPDATE postback_deliveries SET attempts = attempts + 1,
 		status = ?, last_status = ?, last_error = ?`+set+`, leased = FALSE
 		WHERE id = ? AND leased = TRUE AND lease_token = ?`), args...)
 	if err != nil {
@@ -274,7 +287,7 @@ func (db *DB) Complete(ctx context.Context, a unmogrowp.Attempt) error {
 		return nil
 	}
 	var one int
-	err = db.read.QueryRowContext(ctx, db.q(`SELECT 1 FROM postback_deliveries WHERE id = ?`), a.ID).Scan(&one)
+	err = q.QueryRowContext(ctx, db.q(`SELECT 1 FROM postback_deliveries WHERE id = ?`), a.ID).Scan(&one)
 	switch {
 	case err == sql.ErrNoRows:
 		return errDeliveryNotFound()
@@ -282,6 +295,78 @@ func (db *DB) Complete(ctx context.Context, a unmogrowp.Attempt) error {
 		return db.fail("complete delivery", err)
 	}
 	return unmogrowp.Errorf(unmogrowp.ECONFLICT, "The delivery's lease is not this attempt's.")
+}
+
+// completion is an attempt waiting in completeGrouped, and where its answer goes.
+type completion struct {
+	a    unmogrowp.Attempt
+	done chan error
+}
+
+// completeGrouped records the attempt with whatever other attempts are waiting, in one
+// transaction: each commit is synced to disk (SQLite's synchronous=FULL, PostgreSQL's
+// WAL flush), a few milliseconds that one attempt a transaction would make the ceiling of
+// a worker's rate (SQLite commits one transaction at a time). The first
+// caller to find no transaction under way records the waiting attempts, batch after
+// batch, until none is left; the others wait for their answer. Each gets its own
+// attempt's error; when the transaction fails, every attempt of it gets that error and
+// none is recorded (their leases run out, and another claim makes them again).
+func (db *DB) completeGrouped(ctx context.Context, a unmogrowp.Attempt) error {
+	c := &completion{a: a, done: make(chan error, 1)}
+	db.completeMu.Lock()
+	db.completes = append(db.completes, c)
+	lead := !db.completing
+	db.completing = true
+	db.completeMu.Unlock()
+	if lead {
+		for {
+			db.completeMu.Lock()
+			batch := db.completes
+			db.completes = nil
+			if len(batch) == 0 {
+				db.completing = false
+				db.completeMu.Unlock()
+				break
+			}
+			db.completeMu.Unlock()
+			db.completeBatch(batch)
+		}
+	}
+	select {
+	case err := <-c.done:
+		return err
+	case <-ctx.Done(): // the attempt may still be recorded
+		return ctx.Err()
+	}
+}
+
+// completeBatch records the attempts in one transaction and answers each.
+func (db *DB) completeBatch(batch []*completion) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make([]error, len(batch))
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err == nil {
+		for i, c := range batch {
+			errs[i] = db.complete(ctx, tx, c.a)
+			if code := unmogrowp.ErrorCode(errs[i]); code != unmogrowp.ENOTFOUND && code != unmogrowp.ECONFLICT && errs[i] != nil {
+				err = errs[i]
+				break
+			}
+		}
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}
+	for i, c := range batch {
+		if err != nil {
+			errs[i] = db.fail("complete delivery", err)
+		}
+		c.done <- errs[i]
+	}
 }
 
 // List implements unmogrowp.Outbox. Its cursor is the last delivery's creation time in
@@ -377,4 +462,34 @@ func scanDelivery(row scanner) (*unmogrowp.Delivery, error) {
 
 func errDeliveryNotFound() error {
 	return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such delivery.")
+}
+
+// pruneChunk is how many deliveries one DELETE of Prune takes: each is a short
+// transaction, so that claims and the pipeline's enqueues are not held up behind a long
+// one.
+const pruneChunk = 5000
+
+// Prune implements unmogrowp.Outbox: DELETEs of at most pruneChunk rows each, found in the
+// index of the deliveries that are done with, until one deletes fewer.
+func (db *DB) Prune(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		res, err := db.write.ExecContext(ctx, db.q(`DELETE FROM postback_deliveries WHERE id IN (
+			SELECT id FROM postback_deliveries WHERE status <> 'pending' AND created_at < ? LIMIT ?)`),
+			before.UnixMicro(), pruneChunk)
+		if err != nil {
+			return total, db.fail("prune deliveries", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, db.fail("prune deliveries", err)
+		}
+		total += int(n)
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
 }

@@ -26,8 +26,9 @@ func BenchmarkPipeline(b *testing.B) { benchPipeline(b, false) }
 
 // BenchmarkPipelinePostbacks is BenchmarkPipeline with one postback per install: every app
 // has a send_all postback of installs, whose deliveries the pipeline enqueues before each
-// store write into the outbox that `unmogrowp serve` uses (the SQLite metadata store). It
-// also reports deliveries/s.
+// store write into the outbox that `unmogrowp serve` uses (the SQLite metadata store),
+// reading the installing devices' consent from the same store, as serve does. It also
+// reports deliveries/s.
 func BenchmarkPipelinePostbacks(b *testing.B) { benchPipeline(b, true) }
 
 // benchPostbacks gives every app one postback: a send_all postback of installs.
@@ -76,7 +77,7 @@ func benchPipeline(b *testing.B, postbacks bool) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			opts.Postbacks = pipeline.NewPostbacks(benchPostbacks{}, outbox, pipeline.PostbacksOptions{Logger: quiet()})
+			opts.Postbacks = pipeline.NewPostbacks(benchPostbacks{}, outbox, pipeline.PostbacksOptions{Logger: quiet(), Consents: outbox})
 		}
 		stage := pipeline.NewAttributor(defaultSettings{}, hot, ts, opts)
 		p := pipeline.New(e.wal, td, ts, pipeline.Options{Logger: quiet(), BatchSize: batch, Stage: stage})

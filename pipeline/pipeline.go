@@ -45,6 +45,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/skan"
 )
 
 // Defaults for Options.
@@ -146,6 +147,8 @@ type Pipeline struct {
 	log  *slog.Logger
 	m    *metrics
 
+	skanCount *prometheus.CounterVec // unmogrowp_skan_postbacks_total, whose duplicates the pipeline counts
+
 	running atomic.Bool
 	stats   struct{ records, stored, touchpoints, duplicates, corrupt, alreadyStored atomic.Int64 }
 	// rate is the records per second the second stage processed full batches at (decide,
@@ -185,6 +188,7 @@ func New(r unmogrowp.LogReader, d unmogrowp.Deduplicator, s unmogrowp.EventStore
 	p := &Pipeline{r: r, d: d, s: s, opts: opts, log: opts.Logger.With("component", "pipeline")}
 	m, collectors := newMetrics(r)
 	p.m = m
+	p.skanCount = skan.Counter(opts.Registerer)
 	if opts.Registerer != nil {
 		for _, c := range collectors {
 			if err := opts.Registerer.Register(c); err != nil {

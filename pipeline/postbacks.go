@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +34,11 @@ type PostbacksOptions struct {
 	Enqueued func()
 	// Registerer, when not nil, gets the counter of enqueued deliveries by activity kind.
 	Registerer prometheus.Registerer
+	// Consents, when not nil, keeps each device's latest third_party_sharing statement
+	// across batches: the statements of each batch are recorded in it (after its
+	// deliveries are enqueued), and a device's earlier false withholds its later
+	// activity from networks. When nil, only the record at hand counts.
+	Consents unmogrowp.ConsentStore
 }
 
 // Postbacks makes the deliveries that a batch's install decisions and stored events owe to
@@ -41,13 +48,19 @@ type PostbacksOptions struct {
 // decision. Delivery ids are functions of the log positions, so a batch decided again
 // after a crash enqueues nothing twice.
 //
-// Consent: a decision whose install event, or an event that itself, carries
-// third_party_sharing: false is sent to webhooks only. A device's earlier events do not
-// count: the flag is read from the record at hand, so that a replay, whatever its batches,
-// decides the same.
+// Consent (DATA.md): an event or a touchpoint that carries third_party_sharing states the
+// consent of its device (DeviceID); the device's latest statement in the log at a decision
+// or an event is what counts there, so a false withholds the device's later activity from
+// networks (webhooks still get it) until a true lifts it. Statements are walked in log
+// order within the batch and read from Consents for what came before it; Consents learns
+// a batch's statements only after the batch's deliveries are in the outbox. A batch read
+// again after that (a rebalance) meets statements later than its own records: it then
+// takes the device as not sharing, which can only leave out deliveries that the first
+// pass, which knew better, already enqueued.
 type Postbacks struct {
 	configs  PostbackConfigs
 	outbox   unmogrowp.Outbox
+	consents unmogrowp.ConsentStore
 	ttl      time.Duration
 	now      func() time.Time
 	log      *slog.Logger
@@ -80,7 +93,7 @@ func NewPostbacks(configs PostbackConfigs, outbox unmogrowp.Outbox, opts Postbac
 		opts.Logger = slog.Default()
 	}
 	p := &Postbacks{
-		configs: configs, outbox: outbox, ttl: opts.TTL, now: opts.Now,
+		configs: configs, outbox: outbox, consents: opts.Consents, ttl: opts.TTL, now: opts.Now,
 		log: opts.Logger.With("component", "postbacks"), enqueued: opts.Enqueued,
 		cache: map[string]appPostbacks{},
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -153,6 +166,10 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen,
 		}
 		return c, err
 	}
+	noShare, statements, err := p.consent(ctx, b, lookup)
+	if err != nil {
+		return err
+	}
 	ds := p.buf[:0]
 	defer func() {
 		clear(ds)
@@ -178,8 +195,10 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen,
 		}
 		pos := position{in.Partition, in.Offset}
 		e := installEvents[pos]
+		inst := *in
+		inst.NoSharing = noSharing(e) || noShare[pos]
 		ds = append(ds, postback.ForDecision(c.pbs, postback.Decision{
-			App: c.app, Install: *in, Event: e, Touchpoints: seen.touches[pos], NoSharing: noSharing(e),
+			App: c.app, Install: inst, Event: e, Touchpoints: seen.touches[pos], NoSharing: inst.NoSharing,
 		}, now)...)
 	}
 	for i := range b.Events {
@@ -199,14 +218,17 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen,
 			attr = &seen.decisions[seen.byEvent[i]].Attribution
 		}
 		ds = append(ds, postback.ForEvent(c.pbs, postback.EventActivity{
-			App: c.app, Event: e, Attribution: attr, NoSharing: noSharing(e),
+			App: c.app, Event: e, Attribution: attr, NoSharing: noSharing(e) || noShare[position{e.Partition, e.Offset}],
 		}, now)...)
 	}
 	if len(ds) == 0 {
-		return nil
+		return p.record(ctx, statements)
 	}
 	if err := p.outbox.Enqueue(ctx, ds); err != nil {
 		return fmt.Errorf("enqueue %d postback deliveries: %w", len(ds), err)
+	}
+	if err := p.record(ctx, statements); err != nil {
+		return err
 	}
 	for i := 0; i < len(ds); { // one counter lookup per run of a kind
 		j := i + 1
@@ -220,6 +242,126 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen,
 		p.enqueued()
 	}
 	return nil
+}
+
+// record hands the batch's consent statements to the consent store, after the batch's
+// deliveries are enqueued: a replay that finds them recorded has enqueued already.
+func (p *Postbacks) record(ctx context.Context, statements []unmogrowp.Consent) error {
+	if len(statements) == 0 || p.consents == nil {
+		return nil
+	}
+	if err := p.consents.SetConsents(ctx, statements); err != nil {
+		return fmt.Errorf("record %d consent statements: %w", len(statements), err)
+	}
+	return nil
+}
+
+// consent walks the batch's events and touchpoints in log order and returns, by the
+// position of each event whose device must not be sent to networks there, true; and the
+// batch's statements, to record. A device's state before the batch is read from the
+// consent store, once per app, only for the devices of events that a network postback of
+// their app could be sent for.
+func (p *Postbacks) consent(ctx context.Context, b *unmogrowp.Batch, lookup func(string) (appPostbacks, error)) (map[position]bool, []unmogrowp.Consent, error) {
+	if p.consents == nil {
+		return nil, nil, nil
+	}
+	type rec struct {
+		pos     position
+		app     string
+		device  string
+		sharing *bool
+		event   bool
+	}
+	var recs []rec
+	need := map[string][]string{} // by app: devices whose state before the batch counts
+	sorted := true
+	for i := range b.Events {
+		e := &b.Events[i]
+		c, err := lookup(e.AppID)
+		if err != nil {
+			return nil, nil, err
+		}
+		networks := c.network(e)
+		if e.ThirdPartySharing == nil && !networks {
+			continue
+		}
+		if networks {
+			need[e.AppID] = append(need[e.AppID], e.DeviceID)
+		}
+		recs = append(recs, rec{position{e.Partition, e.Offset}, e.AppID, e.DeviceID, e.ThirdPartySharing, true})
+	}
+	for i := range b.Touchpoints {
+		tp := &b.Touchpoints[i]
+		if tp.ThirdPartySharing != nil && tp.DeviceID != "" {
+			recs = append(recs, rec{position{tp.Partition, tp.Offset}, tp.AppID, tp.DeviceID, tp.ThirdPartySharing, false})
+			sorted = false
+		}
+	}
+	if len(recs) == 0 {
+		return nil, nil, nil
+	}
+	if !sorted {
+		slices.SortFunc(recs, func(x, y rec) int {
+			return cmp.Or(cmp.Compare(x.pos.partition, y.pos.partition), cmp.Compare(x.pos.offset, y.pos.offset))
+		})
+	}
+	type key struct{ app, device string }
+	before := map[key]unmogrowp.Consent{}
+	for app, devices := range need {
+		slices.Sort(devices)
+		cs, err := p.consents.Consents(ctx, app, slices.Compact(devices))
+		if err != nil {
+			return nil, nil, fmt.Errorf("read consents of app %s: %w", app, err)
+		}
+		for d, c := range cs {
+			before[key{app, d}] = c
+		}
+	}
+	noShare := map[position]bool{}
+	latest := map[key]int{} // the batch's latest statement of each device, in statements
+	var statements []unmogrowp.Consent
+	for _, r := range recs {
+		k := key{r.app, r.device}
+		if r.sharing != nil {
+			c := unmogrowp.Consent{AppID: r.app, DeviceID: r.device, Partition: r.pos.partition, Offset: r.pos.offset, Sharing: *r.sharing}
+			if i, ok := latest[k]; ok {
+				statements[i] = c
+			} else {
+				latest[k] = len(statements)
+				statements = append(statements, c)
+			}
+		}
+		if !r.event {
+			continue
+		}
+		if i, ok := latest[k]; ok {
+			noShare[r.pos] = !statements[i].Sharing
+		} else if c, ok := before[k]; ok {
+			// A statement after this record: the batch is read again; see Postbacks.
+			noShare[r.pos] = !c.Sharing || (c.Partition == r.pos.partition && c.Offset > r.pos.offset)
+		}
+	}
+	return noShare, statements, nil
+}
+
+// network reports whether a network postback (kind postback) of the app could be sent for
+// the event: one with a trigger of an install for an install event, with the event
+// trigger and the event's type for another.
+func (c appPostbacks) network(e *unmogrowp.Event) bool {
+	for _, pb := range c.pbs {
+		if pb.Kind != unmogrowp.KindPostback {
+			continue
+		}
+		if e.EventType == unmogrowp.EventInstall {
+			if slices.ContainsFunc(pb.Triggers, func(t string) bool { return t != unmogrowp.TriggerEvent }) {
+				return true
+			}
+		} else if slices.Contains(pb.Triggers, unmogrowp.TriggerEvent) &&
+			(len(pb.EventTypes) == 0 || slices.Contains(pb.EventTypes, e.EventType)) {
+			return true
+		}
+	}
+	return false
 }
 
 // noSharing reports whether the event says its device must not be sent to networks.

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -201,5 +202,66 @@ func TestPostbacksBeforeStoreExactlyOnce(t *testing.T) {
 	}
 	if again := f.check(t); !slices.Equal(again, first) {
 		t.Fatalf("after the second replay the deliveries are %v, want the same %v", again, first)
+	}
+}
+
+// TestPostbacksConsentMemory checks that a device's third_party_sharing statement holds
+// for its later activity until another one: after a session (or a touchpoint of the
+// device) with false, its purchases go to the webhook only, until a session with true; in
+// one batch and across batches (read from the consent store), and the store keeps the
+// latest statement.
+func TestPostbacksConsentMemory(t *testing.T) {
+	for _, batch := range []int{1, 100} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			t.Parallel()
+			f := newPostbackFixture(t)
+			e := newEnv(t)
+			at := f.touch.Time
+			ev := func(id, typ string, i int, sharing *bool) unmogrowp.Event {
+				x := event(f.app, id, "dev-1", 0)
+				x.EventType, x.Platform, x.ThirdPartySharing = typ, unmogrowp.PlatformAndroid, sharing
+				x.Timestamp = at.Add(time.Duration(i) * time.Minute)
+				x.ReceivedAt = x.Timestamp
+				if typ == "purchase" {
+					x.Revenue, x.HasRevenue, x.Currency = float64(i), true, "USD"
+				}
+				return x
+			}
+			install := f.events[0] // dev-1's, from net_a's click
+			e.appendRaw(f.app, unmogrowp.EncodeTouchpointRecord(nil, &f.touch))
+			e.appendEvents(install,
+				ev("p1", "purchase", 11, nil),       // sent
+				ev("s1", "session", 12, new(false)), // marks dev-1
+				ev("p2", "purchase", 13, nil),       // withheld
+				ev("s2", "session", 14, new(true)),  // lifts it
+				ev("p3", "purchase", 15, nil))       // sent
+			optOut := unmogrowp.Touchpoint{ID: "tp-9", AppID: f.app, Type: unmogrowp.TouchClick, MediaSource: "net_b",
+				DeviceID: "dev-1", Time: at, ReceivedAt: at, ThirdPartySharing: new(false)}
+			e.appendRaw(f.app, unmogrowp.EncodeTouchpointRecord(nil, &optOut)) // marks dev-1 again
+			e.appendEvents(ev("p4", "purchase", 16, nil))                      // withheld
+
+			hot := inmem.New(inmem.Options{Retention: 31 * 24 * time.Hour})
+			t.Cleanup(func() { hot.Close() })
+			pbs := pipeline.NewPostbacks(f.meta, f.meta, pipeline.PostbacksOptions{Logger: quiet(), Consents: f.meta})
+			stage := pipeline.NewAttributor(f.meta, hot, e.store, pipeline.AttributorOptions{Logger: quiet(), Postbacks: pbs})
+			r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Stage: stage, BatchSize: batch})
+			r.waitRecords(t, 9)
+
+			var got []string
+			for _, d := range f.deliveries(t, f.network) {
+				got = append(got, d.ActivityKind+" "+d.URL[strings.Index(d.URL, "rev="):])
+			}
+			want := []string{"event rev=11", "event rev=15", "install rev="}
+			if !slices.Equal(got, want) {
+				t.Errorf("net_a's deliveries: %q, want %q (p2 and p4 withheld)", got, want)
+			}
+			if n := len(f.deliveries(t, f.webhook)); n != 1 {
+				t.Errorf("the webhook got %d deliveries, want the install", n)
+			}
+			cs, err := f.meta.Consents(context.Background(), f.app, []string{"dev-1"})
+			if err != nil || cs["dev-1"].Sharing || cs["dev-1"].Offset != 7 {
+				t.Errorf("dev-1's stored consent = %+v, %v; want false at offset 7 (the touchpoint)", cs["dev-1"], err)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/skan"
 )
 
 // batch is one read of the log on its way through the two stages.
@@ -21,6 +22,7 @@ type batch struct {
 	// they need no dedup: a replay is caught by the watermarks).
 	events        []unmogrowp.Event
 	touchpoints   []unmogrowp.Touchpoint
+	skan          []unmogrowp.SKANPostback // every copy: the store deduplicates them (SKANStore)
 	duplicates    int
 	corrupt       int
 	alreadyStored int
@@ -32,6 +34,7 @@ type batch struct {
 type buffer struct {
 	events      []unmogrowp.Event
 	touchpoints []unmogrowp.Touchpoint
+	skan        []unmogrowp.SKANPostback
 	installs    []unmogrowp.Install
 	claims      []unmogrowp.Claim
 	claimIdx    []int
@@ -144,7 +147,7 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free 
 		recs = p.linger(ctx, recs)
 		b := &batch{buf: buf, recs: recs, read: time.Now()}
 		p.decode(b, marks)
-		if !p.claim(ctx, b) {
+		if !p.claim(ctx, b) || !p.claimSKAN(ctx, b) {
 			return
 		}
 		select {
@@ -210,7 +213,7 @@ func (p *Pipeline) linger(ctx context.Context, recs []unmogrowp.Record) []unmogr
 // decode fills b.events and b.touchpoints with the records of b above marks, with their
 // log position. Corrupt records are logged and left out.
 func (p *Pipeline) decode(b *batch, marks map[int32]int64) {
-	events, tps := b.buf.events[:0], b.buf.touchpoints[:0]
+	events, tps, skans := b.buf.events[:0], b.buf.touchpoints[:0], b.buf.skan[:0]
 	for i := range b.recs {
 		rec := &b.recs[i]
 		if w, ok := marks[rec.Partition]; ok && rec.Offset <= w {
@@ -236,6 +239,14 @@ func (p *Pipeline) decode(b *batch, marks map[int32]int64) {
 			} else {
 				tp.Partition, tp.Offset = rec.Partition, rec.Offset
 			}
+		case rec.Value[0] == unmogrowp.RecordSKAN:
+			skans = append(skans, unmogrowp.SKANPostback{})
+			sp := &skans[len(skans)-1]
+			if err = unmogrowp.DecodeSKANRecord(rec.Value, sp); err != nil {
+				skans = skans[:len(skans)-1]
+			} else {
+				sp.Partition, sp.Offset = rec.Partition, rec.Offset
+			}
 		}
 		if err != nil {
 			b.corrupt++
@@ -243,8 +254,34 @@ func (p *Pipeline) decode(b *batch, marks map[int32]int64) {
 				"offset", rec.Offset, "key", rec.Key, "bytes", len(rec.Value), "err", err)
 		}
 	}
-	b.buf.events, b.buf.touchpoints = events, tps
-	b.events, b.touchpoints = events, tps
+	b.buf.events, b.buf.touchpoints, b.buf.skan = events, tps, skans
+	b.events, b.touchpoints, b.skan = events, tps, skans
+}
+
+// claimSKAN asks the deduplicator whether each SKAN postback of b is the first copy with
+// its dedup key, only to count the others (result duplicate of
+// unmogrowp_skan_postbacks_total): every copy is stored, and the store keeps the winner
+// (Apple's) and flags differing conversion values. It returns false when ctx is done
+// first.
+func (p *Pipeline) claimSKAN(ctx context.Context, b *batch) bool {
+	if len(b.skan) == 0 {
+		return true
+	}
+	claims := make([]unmogrowp.Claim, len(b.skan))
+	for i := range b.skan {
+		sp := &b.skan[i]
+		claims[i] = unmogrowp.Claim{AppID: sp.AppID, EventID: "skan\x1f" + sp.DedupKey(), Partition: sp.Partition, Offset: sp.Offset, Time: sp.ReceivedAt}
+	}
+	first, ok := retryValue(ctx, p, "claim", func() ([]bool, error) { return p.d.Claim(ctx, claims) })
+	if !ok {
+		return false
+	}
+	for i, f := range first {
+		if !f && i < len(b.skan) {
+			p.skanCount.WithLabelValues(b.skan[i].Kind, skan.ResultDuplicate).Inc()
+		}
+	}
+	return true
 }
 
 // claim asks the deduplicator which events of b are the first with their id and drops the
@@ -319,7 +356,8 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 	}
 	events, againEvents := sortRows(b.events, eventPos, sort)
 	tps, againTps := sortRows(b.touchpoints, touchpointPos, sort)
-	sb := unmogrowp.Batch{Events: events, Touchpoints: tps}
+	skans, _ := sortRows(b.skan, skanPos, sort) // the hot state has no use for them
+	sb := unmogrowp.Batch{Events: events, Touchpoints: tps, SKAN: skans}
 	if len(againEvents)+len(againTps) > 0 {
 		sb.Events = append(events[:len(events):len(events)], againEvents...)
 		sb.Touchpoints = append(tps[:len(tps):len(tps)], againTps...)
@@ -336,7 +374,7 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 	}
 	toStore := sb
 	if len(againEvents)+len(againTps) > 0 {
-		toStore = unmogrowp.Batch{Events: sb.Events[:len(events)], Touchpoints: sb.Touchpoints[:len(tps)]}
+		toStore = unmogrowp.Batch{Events: sb.Events[:len(events)], Touchpoints: sb.Touchpoints[:len(tps)], SKAN: skans}
 		for _, in := range sb.Installs {
 			if !stored(in.Partition, in.Offset) {
 				toStore.Installs = append(toStore.Installs, in)
@@ -416,6 +454,7 @@ func sortRows[T any](rows []T, pos func(*T) (int32, int64), sort func(int32, int
 
 func eventPos(e *unmogrowp.Event) (int32, int64)            { return e.Partition, e.Offset }
 func touchpointPos(tp *unmogrowp.Touchpoint) (int32, int64) { return tp.Partition, tp.Offset }
+func skanPos(sp *unmogrowp.SKANPostback) (int32, int64)     { return sp.Partition, sp.Offset }
 
 // withGrace returns a context that is done grace after ctx is (or when cancel is called),
 // and carries ctx's values.
@@ -458,6 +497,9 @@ func (p *Pipeline) store(ctx context.Context, sb unmogrowp.Batch) bool {
 			}
 			for i := range sb.Touchpoints {
 				count(sb.Touchpoints[i].Partition, sb.Touchpoints[i].Offset)
+			}
+			for i := range sb.SKAN {
+				count(sb.SKAN[i].Partition, sb.SKAN[i].Offset)
 			}
 			if stored == rows {
 				p.log.Warn("store write reported failure but committed; not writing it again", "rows", rows)

@@ -31,6 +31,12 @@ type WorkerOptions struct {
 	Registerer  prometheus.Registerer
 	Logger      *slog.Logger     // nil: slog.Default()
 	Now         func() time.Time // nil: time.Now
+	// Retention is POSTBACK_LOG_RETENTION: Run deletes the deliveries done with
+	// (delivered or failed) once created longer ago than this (Outbox.Prune), when it
+	// starts and every PruneEvery. 0: they are kept.
+	Retention time.Duration
+	// PruneEvery is how often Run prunes; 0: every hour.
+	PruneEvery time.Duration
 }
 
 // Worker delivers due deliveries from an outbox: it claims them in batches, attempts each
@@ -74,6 +80,9 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = time.Hour
 	}
 	w := &Worker{o: o, wake: make(chan struct{}, 1)}
 	w.total = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -134,6 +143,14 @@ type host struct {
 // recorded: their leases end and another claim makes them again) and returns nil. Errors
 // of the outbox are logged and retried at the next poll.
 func (w *Worker) Run(ctx context.Context) error {
+	if w.o.Retention > 0 {
+		pruned := make(chan struct{})
+		defer func() { <-pruned }()
+		go func() {
+			defer close(pruned)
+			w.prune(ctx)
+		}()
+	}
 	hosts := map[string]*host{}
 	held := 0 // deliveries claimed and not yet done
 	done := make(chan string, w.o.Concurrency)
@@ -149,7 +166,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			}()
 		}
 	}
-	finish := func(name string) {
+	// finish ends an attempt, and reports whether its destination has run low: at most
+	// half its limit held, so a claim is worth making for it. A claim per attempt ended
+	// would cost the store a query per delivery (and leave the others' slots to fill at
+	// the next poll all the same); one per half a limit takes them in batches.
+	finish := func(name string) bool {
 		h := hosts[name]
 		h.active--
 		held--
@@ -157,6 +178,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if h.active == 0 && len(h.queue) == 0 {
 			delete(hosts, name)
 		}
+		return h.active+len(h.queue) <= w.o.PerHost/2
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -186,8 +208,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		select {
 		case name := <-done:
-			finish(name)
-			look = true // the destination may have more due
+			if finish(name) {
+				look = true // the destination may have more due
+			}
 		case <-w.wake:
 			look = true
 		case <-timer.C:
@@ -204,6 +227,27 @@ func (w *Worker) Run(ctx context.Context) error {
 		<-done
 	}
 	return nil
+}
+
+// prune deletes the deliveries done with that are older than the retention, now and every
+// PruneEvery, until ctx is done. Errors are logged and tried again at the next round.
+func (w *Worker) prune(ctx context.Context) {
+	tick := time.NewTicker(w.o.PruneEvery)
+	defer tick.Stop()
+	for {
+		n, err := w.o.Outbox.Prune(ctx, w.o.Now().Add(-w.o.Retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			w.o.Logger.Error("prune the postback delivery log", "err", err, "deleted", n)
+		case n > 0:
+			w.o.Logger.Info("pruned the postback delivery log", "deleted", n, "retention", w.o.Retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // claim claims up to limit due deliveries, none of a destination the worker holds

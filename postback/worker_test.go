@@ -345,6 +345,37 @@ func TestWorkersShareAnOutbox(t *testing.T) {
 	}
 }
 
+// TestWorkerPrunes checks that a worker with a retention deletes the deliveries done with
+// once they are older than it, and keeps the pending ones and the recent ones.
+func TestWorkerPrunes(t *testing.T) {
+	srv := newServer(t)
+	out := inmem.NewOutbox()
+	old := time.Now().Add(-2 * time.Hour)
+	oldDone, oldPending, recent := delivery("old-done", srv.URL+"/pb"), delivery("old-pending", srv.URL+"/pb"), delivery("recent", srv.URL+"/pb")
+	oldDone.CreatedAt, oldPending.CreatedAt = old, old
+	oldPending.NextAttemptAt = time.Now().Add(time.Hour) // not due while the test runs
+	enqueue(t, out, oldDone, oldPending, recent)
+	start(t, postback.WorkerOptions{Outbox: out, Retention: time.Hour, PruneEvery: 20 * time.Millisecond})
+	waitStatus(t, out, "recent", unmogrowp.DeliveryDelivered, 5*time.Second)
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		ds, _, err := out.List(context.Background(), unmogrowp.DeliveryFilter{AppID: "app-1", PostbackID: "pb-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		slices.Sort(ids)
+		if slices.Equal(ids, []string{"old-pending", "recent"}) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the outbox holds %v, want old-done pruned and old-pending and recent kept", ids)
+		}
+	}
+}
+
 // BenchmarkWorker measures deliveries per second through an in-memory outbox and one
 // worker to a fast local receiver: each iteration enqueues 2,000 deliveries and waits for
 // all of them.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/ingest"
@@ -44,9 +45,14 @@ type metadataStore interface {
 	unmogrowp.AppStore
 	unmogrowp.LinkStore
 	unmogrowp.UserStore
+	unmogrowp.TeamStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
 	unmogrowp.FXRateStore
+	unmogrowp.SKANConfigStore
+	unmogrowp.CostStore
+	api.DeliveryExporter
+	unmogrowp.ConsentStore
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -55,6 +61,8 @@ type metadataStore interface {
 type analyticsStore interface {
 	unmogrowp.EventStore
 	unmogrowp.Reports
+	unmogrowp.SKANStore
+	unmogrowp.Exporter
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's

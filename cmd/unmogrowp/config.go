@@ -42,6 +42,7 @@ type Config struct {
 	// Postback delivery (POSTBACKS.md), in the processes of the consumer role.
 	PostbackRetryDelays  []time.Duration // never nil: empty means no retry
 	PostbackAllowPrivate bool
+	PostbackLogRetention time.Duration // 0: the delivery log is kept
 
 	// AdminEmails are the users who may load exchange rates (PUT /api/fx-rates).
 	AdminEmails []string
@@ -257,6 +258,9 @@ var settings = []setting{
 			}
 			return nil
 		}},
+	{env: "POSTBACK_LOG_RETENTION", flag: "postback-log-retention", def: "720h",
+		help:  "how long delivered and failed postbacks stay in the delivery log (the outbox) before deletion, from their creation; pending ones stay whatever their age (Go duration; 0: kept)",
+		apply: func(c *Config, v string) (err error) { c.PostbackLogRetention, err = parseDuration(v, 0); return }},
 	{env: "ADMIN_EMAILS", flag: "admin-emails", def: "",
 		help: "comma-separated emails of the users who administer the server: only they may load exchange rates through the API (PUT /api/fx-rates); empty: nobody (the CLI's fx import still can)",
 		apply: func(c *Config, v string) error {

@@ -13,7 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	_ "time/tzdata" // the time zone database in the binary: apps' zones never depend on the host's
+	_ "time/tzdata" // the time zone database in the binary: apps' zones and the exports' timezone= never depend on the host's
 )
 
 const usage = `usage: unmogrowp <command> [flags]

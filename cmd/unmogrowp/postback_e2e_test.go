@@ -187,6 +187,7 @@ func runPostbacks(t *testing.T, d deployment, start, kill func(*testing.T)) {
 	recv := newReceiver(t, "s3cret-net-a")
 	recv.scripts["/retry"] = []int{500, 500, 200}
 	recv.scripts["/gone"] = []int{404}
+	hang := newHangingReceiver(t)
 	meta := openMeta(t, d)
 	pbs := map[string]*unmogrowp.Postback{}
 	for _, p := range []*unmogrowp.Postback{
@@ -199,6 +200,10 @@ func runPostbacks(t *testing.T, d deployment, start, kill func(*testing.T)) {
 		{Name: "retry", MediaSource: "net_retry", URLTemplate: recv.srv.URL + "/retry?dev={device_id}"},
 		{Name: "gone", MediaSource: "net_gone", URLTemplate: recv.srv.URL + "/gone?dev={device_id}"},
 		{Name: "crash", MediaSource: "net_crash", URLTemplate: recv.srv.URL + "/crash?dev={device_id}"},
+		{Name: "consent", MediaSource: "net_c", Triggers: []string{"install", "event"}, EventTypes: []string{"purchase"},
+			URLTemplate: recv.srv.URL + "/consent?k={activity_kind}&dev={device_id}&rev={event_revenue}"},
+		{Name: "hang", MediaSource: "net_hang", URLTemplate: hang.URL + "/hang?dev={device_id}"},
+		{Name: "fast", MediaSource: "net_fast", URLTemplate: recv.srv.URL + "/fast?dev={device_id}"},
 	} {
 		p.AppID, p.Enabled = app.ID, true
 		if err := meta.CreatePostback(ctx, p); err != nil {
@@ -330,6 +335,9 @@ func runPostbacks(t *testing.T, d deployment, start, kill func(*testing.T)) {
 			t.Errorf("%s has no delivery in the outbox", name)
 		}
 	}
+
+	runConsent(t, d, app, recv)
+	runIsolation(t, d, app, recv, hang)
 
 	// The delivering processes are killed between two attempts: the delivery is still
 	// made, once, by the processes started again.

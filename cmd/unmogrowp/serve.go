@@ -93,7 +93,7 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 		postbacks := pipeline.NewPostbacks(b.meta, b.meta, pipeline.PostbacksOptions{
-			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry,
+			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry, Consents: b.meta,
 		})
 		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{
 			Logger: logger, Registerer: s.registry, Postbacks: postbacks,
@@ -141,7 +141,7 @@ func (s *Server) Start() (err error) {
 			devices = b.hot
 		}
 		ing = ingest.New(ingest.Config{
-			Log: b.log, Apps: b.meta, Links: b.meta, Devices: devices, Health: b.health,
+			Log: b.log, Apps: b.meta, Links: b.meta, SKANApps: b.meta, Devices: devices, Consents: b.meta, Health: b.health,
 			TrustedProxies: s.cfg.TrustedProxies, CORSOrigins: s.cfg.CORSOrigins,
 			Registry: s.registry, Logger: s.logger.With("component", "ingest"), RateLimiter: b.limit,
 			Signatures: b.sigs,
@@ -175,7 +175,8 @@ func (s *Server) Start() (err error) {
 }
 
 // newPostbackWorker returns the worker that delivers the postbacks of the outbox in meta,
-// as POSTBACK_RETRY_DELAYS and POSTBACK_ALLOW_PRIVATE say, signing each request with its
+// as POSTBACK_RETRY_DELAYS and POSTBACK_ALLOW_PRIVATE say, pruning its log as
+// POSTBACK_LOG_RETENTION says, signing each request with its
 // postback's secret as it stands at the attempt. Any number of consumers may run one:
 // the outbox's leases make each attempt once.
 func newPostbackWorker(cfg *Config, meta metadataStore, reg prometheus.Registerer, logger *slog.Logger) (*postback.Worker, error) {
@@ -190,6 +191,7 @@ func newPostbackWorker(cfg *Config, meta metadataStore, reg prometheus.Registere
 			return p.Secret, nil
 		},
 		RetryDelays: cfg.PostbackRetryDelays,
+		Retention:   cfg.PostbackLogRetention,
 		Registerer:  reg,
 		Logger:      logger.With("component", "postbacks"),
 	})
@@ -257,10 +259,11 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 		appCache, tracker = ing, ing
 	}
 	return api.New(api.Config{
-		Apps: b.meta, Links: b.meta, Users: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
+		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
-		Postbacks: b.meta, Outbox: b.meta, FXRates: b.meta, AdminEmails: s.cfg.AdminEmails,
+		Postbacks: b.meta, Outbox: b.meta, SKAN: b.meta, SKANResults: b.store, Costs: b.meta, Deliveries: b.meta, Consents: b.meta,
+		FXRates: b.meta, AdminEmails: s.cfg.AdminEmails,
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
 	})
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.Outbox) {
 		{"CompleteErrors", testCompleteErrors},
 		{"List", testList},
 		{"Canceled", testCanceled},
+		{"Prune", testPrune},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { t.Parallel(); tc.fn(t, open(t)) }) // an outbox each

@@ -42,6 +42,7 @@ func RunReports(t *testing.T, open func(t *testing.T) ReportStore) {
 	t.Run("ExtremeRevenue", func(t *testing.T) { t.Parallel(); testExtremeRevenue(t, open) })
 	t.Run("MoneyInLosAngeles", func(t *testing.T) { t.Parallel(); testMoney(t, open) })
 	t.Run("Tokyo", func(t *testing.T) { t.Parallel(); testTokyo(t, open) })
+	t.Run("TouchpointCosts", func(t *testing.T) { t.Parallel(); testTouchpointCosts(t, open) })
 }
 
 // updating reports whether the test binary runs with -update.
@@ -224,7 +225,13 @@ func golden(t *testing.T, name string, v any) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	path := filepath.Join(goldenDir(t), name+".golden")
+	goldenFile(t, filepath.Join(goldenDir(t), name+".golden"), got)
+}
+
+// goldenFile compares got with the file at path, or rewrites the file with got when the
+// test binary runs with -update.
+func goldenFile(t *testing.T, path string, got []byte) {
+	t.Helper()
 	if updating() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -239,7 +246,7 @@ func golden(t *testing.T, name string, v any) {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s:\ngot:\n%s\nwant:\n%s", name, path, got, want)
+		t.Errorf("%s differs:\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
 

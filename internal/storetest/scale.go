@@ -3,6 +3,9 @@ package storetest
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -134,4 +137,64 @@ func roundAll(ds []time.Duration) []time.Duration {
 		out[i] = d.Round(time.Millisecond)
 	}
 	return out
+}
+
+// GenerateExportScale streams n events of one app over FixtureSpan from
+// FixtureStart, in event-time order, to fn in batches of batchEvents: one device in 40 is
+// new, its first event an install with a decision (a third of them attributed to a click
+// with adset and channel), and the other events are sessions and purchases of earlier
+// devices, with the fields an SDK sends (ids, versions, JSON event_data). It is what the
+// export's scale figure reads: every row of the biggest export one request may ask for.
+// fn must not keep the batch.
+func GenerateExportScale(app string, n, batchEvents int, fn func(unmogrowp.Batch) error) error {
+	r := rand.New(rand.NewPCG(uint64(n), 23))
+	step := FixtureSpan / time.Duration(n)
+	var b unmogrowp.Batch
+	devices := 0
+	for i := range n {
+		at := FixtureStart.Add(time.Duration(i) * step).Truncate(time.Microsecond)
+		e := unmogrowp.Event{
+			Partition: int32(i % 4), Offset: int64(i), EventID: fmt.Sprintf("ev%012d", i), AppID: app,
+			EventType: unmogrowp.EventSession, Timestamp: at, ReceivedAt: at.Add(1500 * time.Millisecond),
+			Platform: unmogrowp.PlatformAndroid, OSVersion: "14", AppVersion: "2.3.1", DeviceModel: "Pixel 8",
+			Country: "DE", Language: "de-DE", IP: "203.0.113.7", UserAgent: "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8)",
+			MediaSource: unmogrowp.MediaSourceOrganic,
+		}
+		if devices == 0 || i%40 == 0 {
+			devices++
+			e.EventType = unmogrowp.EventInstall
+		}
+		d := devices - 1
+		if e.EventType != unmogrowp.EventInstall {
+			d = r.IntN(devices)
+		}
+		e.DeviceID = fmt.Sprintf("device-%09d", d)
+		e.GAID = fmt.Sprintf("38400000-8cf0-11bd-b23e-%012d", d)
+		if d%3 == 0 {
+			e.MediaSource, e.Campaign = "googleadwords_int", fmt.Sprintf("campaign_%d", d%7)
+		}
+		if i%10 == 9 {
+			e.EventType, e.Revenue, e.HasRevenue, e.Currency = "purchase", float64(d%50)+0.99, true, "EUR"
+			e.EventData = json.RawMessage(fmt.Sprintf(`{"sku":"sku-%d","qty":%d}`, d%100, 1+i%3))
+		}
+		b.Events = append(b.Events, e)
+		if e.EventType == unmogrowp.EventInstall {
+			in := unmogrowp.Install{Partition: e.Partition, Offset: e.Offset, FirstInstallTime: at, Attribution: unmogrowp.Attribution{
+				AppID: app, DeviceID: e.DeviceID, InstallEventID: e.EventID, InstallTime: at,
+				MatchType: unmogrowp.MatchOrganic, MediaSource: unmogrowp.MediaSourceOrganic,
+			}}
+			if d%3 == 0 {
+				in.Attributed, in.MatchType, in.TouchType = true, unmogrowp.MatchDeviceID, unmogrowp.TouchClick
+				in.MediaSource, in.Campaign, in.Adset, in.Channel = e.MediaSource, e.Campaign, "adset_1", "youtube"
+			}
+			b.Installs = append(b.Installs, in)
+		}
+		if len(b.Events) == batchEvents || i == n-1 {
+			if err := fn(b); err != nil {
+				return err
+			}
+			b.Events, b.Installs = b.Events[:0], b.Installs[:0]
+		}
+	}
+	return nil
 }

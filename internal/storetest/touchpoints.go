@@ -26,6 +26,8 @@ func testTouchpointRoundTrip(t *testing.T, open func(*testing.T) unmogrowp.Event
 	want[1].Type, want[1].AppID = unmogrowp.TouchImpression, "app-'\"-ü"
 	want[1].Campaign, want[1].UserAgent = "Grüße, 東京, 🎉 '; DROP TABLE touchpoints; --", "line one\nline two\t\\"
 	want[1].Sub[2], want[1].DeepLinkValue = "nul\x00inside", "myapp://product?id=7&ref=a%20b"
+	want[0].CostModel, want[0].CostValue, want[0].CostCurrency = unmogrowp.CostCPC, 0.35, "EUR"
+	want[3].CostModel, want[3].CostValue, want[3].CostCurrency = unmogrowp.CostCPI, 1e9, "USD"
 	tokyo := time.FixedZone("JST", 9*3600)
 	want[3].Time, want[3].ReceivedAt = want[3].Time.In(tokyo), want[3].ReceivedAt.In(tokyo)
 

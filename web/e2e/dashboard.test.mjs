@@ -13,10 +13,16 @@
 // the server, each under its field in the form's words), creates a tracking link, opens the overview, then sends a click on the link with an
 // Android user agent and events through the ingestion API, and waits for the live overview
 // to show them without a reload: KPI tiles and the installs chart. It then checks the
-// reports, the links and the installs pages; creates a postback (the server refusing an
+// reports, the links and the installs pages, and downloads exports from the reports page
+// (at 1280 and 390 px) and the installs page; creates a postback (the server refusing an
 // unknown macro under its field, the live preview escaping the sample campaign "a b&c"),
 // sends a test postback to a receiver on loopback that checks its signature, and opens its
-// delivery log, at 1280 px and again at 390 px; and saves screenshots of each page at
+// delivery log, at 1280 px and again at 390 px; invites a second user, who signs up in a
+// browser of their own, accepts and sees as a viewer no control they may not use, then
+// is made an editor, as the audit log shows; makes a personal access token; uploads a
+// cost file on the cost page (its preview naming the bad line before sending, the server's
+// refusal shown as it says it, then a good file stored) and sees its cost, eCPI and ROAS in
+// the media sources report, at 1280 px and the preview again at 390 px; and saves screenshots of each page at
 // 1280 px and 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots). The server must run
 // with POSTBACK_ALLOW_PRIVATE=true, for the receiver on loopback. Throughout, the page runs under
 // the dashboard's Content-Security-Policy and must report no violation of it, and the
@@ -25,7 +31,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -53,6 +59,14 @@ function must(name) {
 const started = Date.now();
 function step(msg) {
 	console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+}
+
+/** Clicks the export link of the test id and returns the downloaded file's text. */
+async function download(page, testid) {
+	const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
+	assert.equal(await dl.failure(), null, `download ${testid}`);
+	assert.match(dl.suggestedFilename(), /\.(csv|ndjson)$/, `the file name of ${testid}`);
+	return readFileSync(await dl.path(), 'utf8');
 }
 
 /** POSTs JSON to the ingestion listener and checks the answer. */
@@ -460,6 +474,32 @@ try {
 	await sources.getByRole('button', { name: 'Installs' }).click();
 	step('reports show the rows');
 
+	// Export: the reports page's menu downloads the range's events as CSV (11: 5 installs,
+	// 4 sessions, 2 purchases) and NDJSON, at 1280 px and at 390 px.
+	for (const [width, height] of [
+		[1280, 900],
+		[390, 844]
+	]) {
+		await page.setViewportSize({ width, height });
+		await page.getByTestId('export-menu').locator('summary').click();
+		const csv = await download(page, 'export-events-csv');
+		const lines = csv.trimEnd().split('\n');
+		assert.match(lines[0], /^event_id,event_type,timestamp,received_at,device_id,/, 'the CSV header');
+		assert.equal(lines.length, 1 + 11, `events CSV at ${width} px: ${csv}`);
+		assert.ok(lines.some((l) => l.includes(',purchase,') && l.includes('summer_sale')), 'a purchase of the campaign');
+		await shot(page, `reports-export-${width}`);
+		const menu = await page.getByTestId('export-menu').locator('ul').boundingBox();
+		assert.ok(menu && menu.x >= 0 && menu.x + menu.width <= width, `the export menu at ${width} px lies outside the page: ${JSON.stringify(menu)}`);
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		assert.ok(overflow <= 0, `the reports page with its export menu open scrolls sideways by ${overflow} px at ${width} px`);
+		const ndjson = await download(page, 'export-installs-ndjson');
+		const installs = ndjson.trimEnd().split('\n').map((l) => JSON.parse(l));
+		assert.equal(installs.length, 5, `installs NDJSON: ${ndjson}`);
+		await page.getByTestId('export-menu').locator('summary').click();
+	}
+	await page.setViewportSize({ width: 1280, height: 900 });
+	step('reports export CSV and NDJSON at 1280 and 390 px');
+
 	// Installs: the paid one matched by referrer, the injected one with its rejected click.
 	await page.getByRole('link', { name: 'Installs' }).first().click();
 	const paidRow = page.locator('[data-testid="install-row"][data-device="paid-device-1"]');
@@ -470,6 +510,12 @@ try {
 	assert.match((await injectedRow.textContent()) ?? '', /Click injection/);
 	assert.equal(await page.getByTestId('install-row').count(), 5);
 	step('installs list shows the decisions');
+	await page.getByTestId('export-menu').locator('summary').click();
+	const installsCSV = await download(page, 'export-installs-csv');
+	assert.equal(installsCSV.trimEnd().split('\n').length, 1 + 5, `installs CSV: ${installsCSV}`);
+	assert.match(installsCSV, /injected-device-1/);
+	await page.getByTestId('export-menu').locator('summary').click();
+	step('installs page exports its installs');
 
 	// Postbacks: an unknown macro is refused under its field; the live preview shows the
 	// sample campaign escaped; a test postback reaches a receiver on loopback, signed; the
@@ -535,8 +581,50 @@ try {
 	receiver.close();
 	step('postbacks page works at 390 px');
 
+	// Cost: a file with a bad line is previewed up to it, and the server refuses it naming
+	// the line and column; a good one is stored and shows in the media sources report.
+	const today = new Date().toISOString().slice(0, 10);
+	const costHead = 'date,media_source,campaign,cost,currency,clicks\n';
+	const badCost = `${costHead}${today},facebook_ads,summer_sale,10,USD,5\n${today},tiktok_int,launch,lots,USD,1\n`;
+	const goodCost = `${costHead}${today},facebook_ads,summer_sale,10,USD,5\n${today},tiktok_int,launch,2.5,EUR,1\n`;
+	const costFile = (name, text) => ({ name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+	await page.getByRole('link', { name: 'Cost' }).first().click();
+	await page.getByText('No cost imported yet').waitFor();
+	await page.getByTestId('cost-file').setInputFiles(costFile('bad.csv', badCost));
+	await page.getByTestId('cost-parse-error').filter({ hasText: 'Line 3, column cost' }).waitFor();
+	assert.equal(await page.getByTestId('cost-preview-row').count(), 1, 'the preview shows the rows before the bad line');
+	await page.getByTestId('cost-upload-button').click();
+	await page.getByTestId('cost-server-error').filter({ hasText: 'Line 3, column cost: cost must be a number.' }).waitFor();
+	await shot(page, 'cost-error-1280');
+	await page.getByTestId('cost-file').setInputFiles(costFile('good.csv', goodCost));
+	await page.getByTestId('cost-preview-row').nth(1).waitFor();
+	assert.equal(await page.getByTestId('cost-parse-error').count(), 0);
+	assert.equal(await page.getByTestId('cost-server-error').count(), 0, 'a new file clears the old refusal');
+	await page.getByTestId('cost-upload-button').click();
+	await page.getByTestId('cost-stored').filter({ hasText: 'Stored 2 rows' }).waitFor();
+	assert.equal(await page.getByTestId('cost-row').count(), 2);
+	await shot(page, 'cost-stored-1280');
+	await page.getByRole('link', { name: 'Reports' }).first().click();
+	const fbCost = page.getByTestId('report-media-sources').locator('[data-source="facebook_ads"]');
+	await fbCost.getByTestId('cost').filter({ hasText: '$10.00' }).waitFor({ timeout: SETTLE_MS });
+	assert.notEqual((await fbCost.getByTestId('ecpi').textContent())?.trim(), '—', 'facebook_ads has installs: an eCPI');
+	assert.match((await fbCost.getByTestId('roas').textContent()) ?? '', /%/);
+	// The EUR row has no rate to USD: left out, and said so.
+	await page.getByTestId('cost-note').filter({ hasText: 'have no exchange rate' }).waitFor();
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.goto(`${apiURL}/apps/${appID}/cost`);
+	await page.getByTestId('cost-row').first().waitFor();
+	await page.getByTestId('cost-file').setInputFiles(costFile('good.csv', goodCost));
+	await page.getByTestId('cost-preview-row').nth(1).waitFor();
+	await settled(page);
+	await shot(page, 'cost-preview-390');
+	const costOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(costOverflow <= 0, `the cost page scrolls sideways by ${costOverflow} px at 390 px`);
+	await page.setViewportSize({ width: 1280, height: 900 });
+	step('cost file previewed, refused naming its line, stored, and in the media sources report; at 390 px too');
 	// LTV: an organic install three days ago that paid 10 USD the same day and 5 EUR the
-	// next (no EUR rate loaded: left out, and said so).
+	// next (no EUR rate loaded: left out, and said so, with the 2.50 EUR of cost imported
+	// above).
 	const ago = (h) => Math.floor(Date.now() / 1000) - h * 3600;
 	const srv = { 'X-Api-Key': serverKey };
 	await ingest('/v1/events', srv, { event_type: 'install', device_id: 'ltv-1', platform: 'ios', timestamp: ago(72) });
@@ -548,7 +636,7 @@ try {
 	await page.getByText('Settings saved.').waitFor();
 	await page.getByRole('link', { name: 'LTV & ROAS' }).first().click();
 	const ltvRows = page.getByTestId('ltv-row');
-	await page.getByTestId('ltv-scope').filter({ hasText: 'Asia/Tokyo · 1 amount without an exchange rate left out' }).waitFor({ timeout: SETTLE_MS });
+	await page.getByTestId('ltv-scope').filter({ hasText: 'Asia/Tokyo · 2 amounts without an exchange rate left out' }).waitFor({ timeout: SETTLE_MS });
 	assert.match(await page.getByTestId('ltv-scope').textContent(), /In USD, days of Asia\/Tokyo/);
 	const old = ltvRows.filter({ hasText: '$10.00' }).first();
 	await old.waitFor({ timeout: SETTLE_MS });
@@ -575,7 +663,11 @@ try {
 		['links', `/apps/${appID}/links`],
 		['installs', `/apps/${appID}/installs`],
 		['postbacks', `/apps/${appID}/postbacks`],
-		['settings', `/apps/${appID}/settings`]
+		['cost', `/apps/${appID}/cost`],
+		['settings', `/apps/${appID}/settings`],
+		['members', `/apps/${appID}/members`],
+		['audit', `/apps/${appID}/audit`],
+		['account', '/account']
 	];
 	for (const [width, height] of [
 		[1280, 900],
@@ -597,6 +689,89 @@ try {
 	await page.screenshot({ path: join(artifacts, 'menu-390.png') });
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 	assert.ok(overflow <= 0, `the phone layout scrolls sideways by ${overflow} px`);
+
+	// Teams, with a second user in a browser of their own: the owner invites an unknown
+	// email as a viewer on the members page and reads the link off it; the invitee opens
+	// it signed out, signs up, comes back to it and accepts; as a viewer they see no control
+	// they may not use; the owner makes them an editor, and the audit log shows it all.
+	await page.setViewportSize({ width: 1280, height: 900 });
+	await page.goto(`${apiURL}/apps/${appID}/members`);
+	const guest = `analyst-${Date.now()}@example.com`;
+	await page.getByLabel('Email').fill(guest);
+	await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+	await page.getByRole('button', { name: 'Invite' }).click();
+	const linkBox = page.getByTestId('invitation-link');
+	await linkBox.waitFor();
+	const inviteURL = (await linkBox.locator('code').textContent()).trim();
+	assert.match(inviteURL, /\/invitations\/accept#uin_[A-Za-z0-9_-]{43}$/, `the invitation link ${inviteURL}`);
+	await page.getByTestId('invitation').filter({ hasText: guest }).waitFor();
+	await shot(page, 'members-invited-1280');
+	step(`invited ${guest}`);
+
+	const profile2 = mkdtempSync(join(tmpdir(), 'unmogrowp-chromium-'));
+	const context2 = await chromium.launchPersistentContext(profile2, {
+		executablePath: chromiumPath,
+		headless: true,
+		viewport: { width: 390, height: 844 },
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync']
+	});
+	try {
+		const page2 = context2.pages()[0] ?? (await context2.newPage());
+		page2.setDefaultTimeout(30_000);
+		await page2.goto(inviteURL.replace(/^https?:\/\/[^/]+/, apiURL));
+		await page2.waitForURL('**/login?return_to=*');
+		await page2.getByRole('button', { name: 'Create an account' }).click();
+		await page2.getByLabel('Name').fill('Ana Analyst');
+		await page2.getByLabel('Email').fill(guest);
+		await page2.getByLabel('Password').fill('correct horse battery');
+		await page2.getByRole('button', { name: 'Create account' }).click();
+		await page2.waitForURL('**/invitations/accept#uin_*');
+		await page2.getByRole('button', { name: 'Accept invitation' }).click();
+		await page2.waitForURL(`**/apps/${appID}`);
+		step('the invitee signed up and accepted the invitation');
+		await page2.goto(`${apiURL}/apps/${appID}/settings`);
+		await page2.getByTestId('read-only-settings').waitFor();
+		assert.equal(await page2.getByRole('button', { name: 'Save changes' }).count(), 0, 'a viewer has no Save button');
+		assert.equal(await page2.getByRole('button', { name: 'Rotate server key' }).count(), 0, 'a viewer cannot rotate the key');
+		assert.equal(await page2.getByRole('button', { name: 'Delete app' }).count(), 0, 'a viewer cannot delete the app');
+		assert.ok(await page2.getByLabel('Name').isDisabled(), 'a viewer\'s settings are read-only');
+		await shot(page2, 'settings-viewer-390');
+		await page2.goto(`${apiURL}/apps/${appID}/links`);
+		await page2.locator('h1', { hasText: 'Tracking links' }).waitFor();
+		await settled(page2);
+		assert.equal(await page2.getByRole('button', { name: 'New link' }).count(), 0, 'a viewer has no New link button');
+		await page2.goto(`${apiURL}/apps/${appID}/members`);
+		await page2.getByTestId('member').filter({ hasText: guest }).waitFor();
+		assert.equal(await page2.getByTestId('invite-form').count(), 0, 'a viewer cannot invite');
+		await page2.getByRole('button', { name: 'Open menu' }).click();
+		await page2.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).waitFor();
+		assert.equal(await page2.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).count(), 0, 'a viewer has no audit log');
+		await page2.getByRole('button', { name: 'Close menu' }).click();
+		await shot(page2, 'members-viewer-390');
+		const overflow2 = await page2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		assert.ok(overflow2 <= 0, `the members page scrolls sideways by ${overflow2} px at 390 px`);
+	} finally {
+		await context2.close();
+		rmSync(profile2, { recursive: true, force: true });
+	}
+
+	await page.goto(`${apiURL}/apps/${appID}/members`);
+	const row = page.getByTestId('member').filter({ hasText: guest });
+	await row.locator('select').selectOption('editor');
+	await page.getByText(`${guest}'s role changed.`).waitFor();
+	await page.goto(`${apiURL}/apps/${appID}/audit`);
+	for (const action of ['member.update', 'invitation.accept', 'invitation.create']) {
+		await page.getByTestId('audit-entry').filter({ hasText: action }).first().waitFor();
+	}
+	assert.match(await page.getByTestId('audit-entry').first().textContent(), /role: viewer → editor/);
+	await shot(page, 'audit-team-1280');
+	await page.goto(`${apiURL}/account`);
+	await page.getByLabel('Name').fill('weekly report');
+	await page.getByRole('button', { name: 'Create token' }).click();
+	await page.getByTestId('new-token').waitFor();
+	await page.getByTestId('token').filter({ hasText: 'weekly report' }).waitFor();
+	await shot(page, 'account-token-1280');
+	step('roles changed, the audit log shows them, a personal access token made');
 
 	// Signed in by the cookie all along: no page kept the token where a script reads it.
 	await tokenHidden(page, token);

@@ -69,6 +69,69 @@ export interface App {
 	created_at: string;
 	/** The ingestion listener's public base URL, where the app's SDKs and servers send events; "" when the server knows none. */
 	ingest_url: string;
+	/** The signed-in user's role on the app. */
+	role?: Role;
+}
+
+/** A role on an app (docs/teams.md): each may do what those before it may. */
+export type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+export const ROLES: Role[] = ['viewer', 'editor', 'admin', 'owner'];
+
+/** Whether the role may do what min may. */
+export function atLeast(role: Role | undefined, min: Role): boolean {
+	return role !== undefined && ROLES.indexOf(role) >= ROLES.indexOf(min);
+}
+
+export interface Member {
+	user: User;
+	role: Role;
+	added_at: string;
+}
+
+export interface Invitation {
+	id: string;
+	email: string;
+	role: Role;
+	created_at: string;
+	expires_at: string;
+	/** Only in the answer that makes it. */
+	token?: string;
+}
+
+export interface Members {
+	members: Member[];
+	invitations: Invitation[];
+}
+
+/** The answer of adding a member: the member, or an invitation with its token. */
+export type MemberAdded = ({ status: 'added' } & Member) | ({ status: 'invited' } & Invitation);
+
+export interface AuditEntry {
+	id: string;
+	at: string;
+	user: { id: string; email: string } | null;
+	via: 'session' | 'token' | 'server_key';
+	action: string;
+	target: string;
+	changes: Record<string, unknown>;
+}
+
+export interface AuditPage {
+	entries: AuditEntry[];
+	next_cursor: string;
+}
+
+export type TokenScope = 'read' | 'write';
+
+/** A personal access token: the token itself only in the answer that makes it. */
+export interface AccessToken {
+	id: string;
+	name: string;
+	scope: TokenScope;
+	token?: string;
+	created_at: string;
+	expires_at: string | null;
+	last_used_at: string | null;
 }
 
 /** An app as the answers that create it or rotate its key show it: with its server key. */
@@ -188,13 +251,6 @@ export interface Chart {
 	unconverted_amounts?: number;
 }
 
-/** The media sources report: its rows, and the currency of their revenue. */
-export interface MediaSourceReport {
-	rows: MediaSourceRow[];
-	currency: string;
-	unconverted_amounts: number;
-}
-
 export type LTVGroup = 'media_source' | 'campaign' | 'none';
 
 /** One cohort of the LTV report; maps are keyed by day N ("0", "7"...), a day not ended yet absent. */
@@ -227,6 +283,33 @@ export interface MediaSourceRow {
 	events: number;
 	revenue: number;
 	rejected_installs: number;
+	/** In the report's currency: imported cost, else the touchpoints' (docs/cost.md). */
+	cost: number;
+	/** cost / installs; null without installs. */
+	ecpi: number | null;
+	/** revenue / cost; null without cost. */
+	roas: number | null;
+}
+
+/** The media_sources report: its rows, the currency of their revenue and cost, and the amounts without a rate. */
+export interface MediaSourceReport {
+	rows: MediaSourceRow[];
+	currency: string;
+	unconverted_amounts: number;
+}
+
+/** A row of imported cost: POST and GET /api/apps/{app_id}/costs. */
+export interface Cost {
+	date: string;
+	media_source: string;
+	campaign: string;
+	adset: string;
+	ad: string;
+	country: string;
+	cost: number;
+	currency: string;
+	impressions: number;
+	clicks: number;
 }
 
 export interface RetentionCohort {
@@ -327,9 +410,13 @@ function url(path: string, query?: Query): string {
 /** The methods that change nothing, which need no CSRF token. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+/**
+ * Calls the API. body is sent as JSON, or as it is (a string) when contentType names
+ * another type.
+ */
+async function request<T>(method: string, path: string, body?: unknown, query?: Query, contentType?: string): Promise<T> {
 	const headers: Record<string, string> = { Accept: 'application/json' };
-	if (body !== undefined) headers['Content-Type'] = 'application/json';
+	if (body !== undefined) headers['Content-Type'] = contentType ?? 'application/json';
 	const csrf = SAFE_METHODS.has(method) ? null : auth.csrf();
 	if (csrf) headers['X-CSRF-Token'] = csrf;
 	let resp: Response;
@@ -338,7 +425,7 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
 			method,
 			headers,
 			credentials: 'same-origin',
-			body: body === undefined ? undefined : JSON.stringify(body)
+			body: body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body)
 		});
 	} catch {
 		throw new ApiError(0, 'The server could not be reached. Check your connection and try again.');
@@ -387,6 +474,28 @@ export const api = {
 	rotateServerKey: (id: string) =>
 		request<AppWithServerKey>('POST', `/api/apps/${encodeURIComponent(id)}/keys/rotate`),
 
+	members: (appID: string) => request<Members>('GET', `/api/apps/${encodeURIComponent(appID)}/members`),
+	addMember: (appID: string, email: string, role: Role) =>
+		request<MemberAdded>('POST', `/api/apps/${encodeURIComponent(appID)}/members`, { email, role }),
+	setRole: (appID: string, userID: string, role: Role) =>
+		request<Member>('PATCH', `/api/apps/${encodeURIComponent(appID)}/members/${encodeURIComponent(userID)}`, { role }),
+	removeMember: (appID: string, userID: string) =>
+		request<void>('DELETE', `/api/apps/${encodeURIComponent(appID)}/members/${encodeURIComponent(userID)}`),
+	revokeInvitation: (appID: string, id: string) =>
+		request<void>('DELETE', `/api/apps/${encodeURIComponent(appID)}/invitations/${encodeURIComponent(id)}`),
+	leave: (appID: string) => request<void>('POST', `/api/apps/${encodeURIComponent(appID)}/leave`),
+	transfer: (appID: string, userID: string) =>
+		request<Members>('POST', `/api/apps/${encodeURIComponent(appID)}/transfer`, { user_id: userID }),
+	audit: (appID: string, limit: number, cursor?: string) =>
+		request<AuditPage>('GET', `/api/apps/${encodeURIComponent(appID)}/audit`, undefined, { limit, cursor }),
+	acceptInvitation: (token: string) =>
+		request<App>('POST', `/api/invitations/${encodeURIComponent(token)}/accept`),
+
+	tokens: async () => (await request<{ tokens: AccessToken[] }>('GET', '/api/auth/tokens')).tokens ?? [],
+	createToken: (name: string, scope: TokenScope, expiresInDays?: number) =>
+		request<AccessToken>('POST', '/api/auth/tokens', { name, scope, expires_in_days: expiresInDays }),
+	revokeToken: (id: string) => request<void>('DELETE', `/api/auth/tokens/${encodeURIComponent(id)}`),
+
 	links: async (appID: string) =>
 		(await request<{ links: Link[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/links`)).links ?? [],
 	createLink: (appID: string, link: LinkFields) =>
@@ -426,8 +535,13 @@ export const api = {
 		request<Stats>('GET', '/api/dashboard/stats', undefined, { app_id: appID, ...r }),
 	chart: (appID: string, type: ChartType, r: Range, interval: Interval) =>
 		request<Chart>('GET', `/api/dashboard/charts/${type}`, undefined, { app_id: appID, ...r, interval }),
-	mediaSources: (appID: string, r: Range) =>
-		request<MediaSourceReport>('GET', '/api/analytics/reports/media_sources', undefined, { app_id: appID, ...r }),
+	mediaSources: async (appID: string, r: Range): Promise<MediaSourceReport> => {
+		const rep = await request<MediaSourceReport>('GET', '/api/analytics/reports/media_sources', undefined, {
+			app_id: appID,
+			...r
+		});
+		return { ...rep, rows: rep.rows ?? [] };
+	},
 	ltv: (appID: string, r: Range, groupBy: LTVGroup, days: number[]) =>
 		request<LTVReport>('GET', '/api/analytics/reports/ltv', undefined, {
 			app_id: appID,
@@ -435,6 +549,13 @@ export const api = {
 			group_by: groupBy,
 			days: days.join(',')
 		}),
+	/** The app's imported cost with date in [from, to] (YYYY-MM-DD, either optional). */
+	costs: async (appID: string, from?: string, to?: string) =>
+		(await request<{ costs: Cost[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/costs`, undefined, { from, to }))
+			.costs ?? [],
+	/** Uploads a cost CSV file as it is; the server answers how many rows it stored. */
+	importCosts: (appID: string, csv: string) =>
+		request<{ rows: number }>('POST', `/api/apps/${encodeURIComponent(appID)}/costs`, csv, undefined, 'text/csv'),
 	retention: async (appID: string, r: Range) =>
 		(
 			await request<{ cohorts: RetentionCohort[] }>('GET', '/api/analytics/reports/retention', undefined, {

@@ -1,0 +1,441 @@
+package ingest
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/httpserve"
+)
+
+// The fast decoder of Segment's calls.
+//
+// decodeSegmentBatch and decodeSegmentCall (segment.go, segmenthandler.go) are the
+// reference: what they answer for a body is what Segment's routes answer. segmentFast
+// decodes the same calls in one pass over the body, with the scanner of fastdecode.go, for
+// the bodies Segment's libraries send, and hands everything else to the reference:
+//
+//   - The whole body goes to the reference when it is not strict JSON or is nested more
+//     than maxDepth deep; when a member of the batch's body has a key with an escape or a
+//     rune other than ASCII, a known key twice, a key that differs from a known one by
+//     case only (the reference matches keys by case folding), or a value of another type
+//     than its field's; when "batch" is missing or not an array.
+//   - A call goes to decodeSegmentCall, with its exact bytes, when it is not an object; when
+//     one of its objects (the call, its context and the context's device, os, app and
+//     location, its properties' revenue, total, value, currency and referrer) has such a
+//     key or such a value; when an id that the reference takes as a number's text is a
+//     number; and when a time does not parse (the reference names the field).
+//
+// FuzzSegmentFastMatchesReference checks that for any body the events and the errors are
+// the reference's.
+
+// segmentFast holds the calls of one body, split and decoded. Their strings are parts of
+// the body, not copies (but for strings with escapes): the body must stay unchanged while
+// they are used.
+type segmentFast struct {
+	eb    eventBatch // for its scratch, the text of strings with escapes
+	batch segmentBatch
+	calls []segmentElem
+}
+
+var segmentFasts = sync.Pool{New: func() any { return new(segmentFast) }}
+
+// getSegmentFast returns a segmentFast from the pool; release it after use.
+func getSegmentFast() *segmentFast { return segmentFasts.Get().(*segmentFast) }
+
+// release empties sf, keeping nothing of the body, and puts it back in the pool.
+func (sf *segmentFast) release() {
+	clear(sf.calls)
+	sf.calls = sf.calls[:0]
+	sf.batch = segmentBatch{}
+	segmentFasts.Put(sf)
+}
+
+// useReference fills sf with the calls the reference split, each to be decoded by it.
+func (sf *segmentFast) useReference(calls []json.RawMessage) {
+	clear(sf.calls)
+	sf.calls = sf.calls[:0]
+	for _, c := range calls {
+		sf.calls = append(sf.calls, segmentElem{raw: c})
+	}
+}
+
+// decode decodes call i into e, with decodeSegmentCall's result for the call's bytes
+// (batch as decodeSegmentCall takes it).
+func (sf *segmentFast) decode(i int, typ string, batch *segmentBatch, now time.Time, e *unmogrowp.Event) error {
+	el := &sf.calls[i]
+	if !el.fast {
+		return decodeSegmentCall(el.raw, typ, batch, now, e)
+	}
+	if batch == nil { // a batch's body is checked whole
+		if err := checkText(el.raw, "Each call"); err != nil {
+			return err
+		}
+	}
+	return mapSegmentCall(&el.call, &el.props, typ, batch, now, e) // each call is decoded once
+}
+
+// checkText is httpserve.CheckJSONText(body, what, nil) for a body this decoder took: its
+// strings are valid UTF-8 already (scanString), so only a \u escape can be at fault.
+func checkText(body []byte, what string) error {
+	if !bytes.Contains(body, []byte(`\u`)) {
+		return nil
+	}
+	return httpserve.CheckJSONText(body, what, nil)
+}
+
+// segmentElem is one call of a body.
+type segmentElem struct {
+	raw   []byte // its exact bytes
+	call  segmentCall
+	props segmentProperties
+	fast  bool // decoded here; else by decodeSegmentCall(raw)
+}
+
+// splitBatch splits and decodes the body of /v1/batch; it returns false, and then the
+// reference must decode the body, for a body it is not sure of.
+func (sf *segmentFast) splitBatch(body []byte) bool {
+	clear(sf.calls)
+	sf.calls = sf.calls[:0]
+	sf.batch = segmentBatch{}
+	b := body
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	found := false
+	end, ok := sf.members(b, i, 1, []string{"batch", "writeKey", "context", "sentAt"}, func(k int, i int) (int, bool) {
+		switch k {
+		case 0:
+			if b[i] != '[' {
+				return i, false
+			}
+			found = true
+			return sf.splitCalls(b, i, 2)
+		case 1:
+			return sf.str(b, i, &sf.batch.WriteKey)
+		case 2:
+			return sf.context(b, i, 2, &sf.batch.Context)
+		}
+		return timeField(b, i, 2, &sf.batch.SentAt)
+	})
+	if !ok || !found || skipSpace(b, end) != len(b) {
+		return false
+	}
+	calls := sf.calls // the reference's pointer, to a slice of the calls' bytes
+	raws := make([]json.RawMessage, len(calls))
+	for j := range calls {
+		raws[j] = calls[j].raw
+	}
+	sf.batch.Batch = &raws
+	return true
+}
+
+// single decodes the body of a route of one call; fast says whether it could.
+func (sf *segmentFast) single(body []byte) (fast bool) {
+	clear(sf.calls)
+	sf.calls = append(sf.calls[:0], segmentElem{raw: body})
+	el := &sf.calls[0]
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return false
+	}
+	end, ok := sf.call(body, i, 1, el)
+	el.fast = ok && skipSpace(body, end) == len(body)
+	return el.fast
+}
+
+// splitCalls splits the array of calls at b[i] and decodes each.
+func (sf *segmentFast) splitCalls(b []byte, i, depth int) (int, bool) {
+	if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		sf.calls = append(sf.calls, segmentElem{})
+		el := &sf.calls[len(sf.calls)-1]
+		start, end, ok := i, i, false
+		if i < len(b) && b[i] == '{' {
+			end, ok = sf.call(b, i, depth+1, el)
+		}
+		if el.fast = ok; !ok {
+			el.call, el.props = segmentCall{}, segmentProperties{}
+			if end, ok = skipValue(b, start, depth+1); !ok {
+				return end, false
+			}
+		}
+		el.raw = b[start:end:end]
+		switch i = skipSpace(b, end); {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// segmentCallKeys are the keys of a call that segmentCall decodes, in the order of call's
+// switch.
+var segmentCallKeys = []string{
+	"type", "messageId", "anonymousId", "userId", "event", "name", "category", "groupId", "previousId",
+	"properties", "traits", "context", "timestamp", "originalTimestamp", "sentAt", "writeKey",
+}
+
+// call decodes the call at b[i] into el.
+func (sf *segmentFast) call(b []byte, i, depth int, el *segmentElem) (int, bool) {
+	c := &el.call
+	return sf.members(b, i, depth, segmentCallKeys, func(k int, i int) (int, bool) {
+		switch k {
+		case 0:
+			return sf.str(b, i, &c.Type)
+		case 1:
+			return sf.str(b, i, &c.MessageID)
+		case 2:
+			return sf.id(b, i, &c.AnonymousID)
+		case 3:
+			return sf.id(b, i, &c.UserID)
+		case 4:
+			return sf.str(b, i, &c.Event)
+		case 5:
+			return sf.str(b, i, &c.Name)
+		case 6:
+			return sf.str(b, i, &c.Category)
+		case 7:
+			return sf.id(b, i, &c.GroupID)
+		case 8:
+			return sf.id(b, i, &c.PreviousID)
+		case 9:
+			end, ok := raw(b, i, depth+1, &c.Properties)
+			if ok && b[i] == '{' {
+				_, ok = sf.properties(b, i, depth+1, &el.props)
+			}
+			return end, ok
+		case 10:
+			return raw(b, i, depth+1, &c.Traits)
+		case 11:
+			return sf.context(b, i, depth+1, &c.Context)
+		case 12:
+			return timeField(b, i, depth+1, &c.Timestamp)
+		case 13:
+			return timeField(b, i, depth+1, &c.OriginalTimestamp)
+		case 14:
+			return timeField(b, i, depth+1, &c.SentAt)
+		}
+		return sf.str(b, i, &c.WriteKey)
+	})
+}
+
+// properties decodes what the properties at b[i] say of revenue and the referrer.
+func (sf *segmentFast) properties(b []byte, i, depth int, p *segmentProperties) (int, bool) {
+	return sf.members(b, i, depth, []string{"revenue", "total", "value", "currency", "referrer"}, func(k int, i int) (int, bool) {
+		end, ok := skipValue(b, i, depth+1)
+		if !ok {
+			return end, false
+		}
+		v := b[i:end]
+		switch k {
+		case 0:
+			return end, p.Revenue.UnmarshalJSON(v) == nil
+		case 1:
+			return end, p.Total.UnmarshalJSON(v) == nil
+		case 2:
+			return end, p.Value.UnmarshalJSON(v) == nil
+		case 3:
+			return end, v[0] != '"' && p.Currency.UnmarshalJSON(v) == nil || v[0] == '"' && sf.setID(b, i, &p.Currency)
+		}
+		return end, v[0] != '"' && p.Referrer.UnmarshalJSON(v) == nil || v[0] == '"' && sf.setID(b, i, &p.Referrer)
+	})
+}
+
+// context decodes the context at b[i].
+func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, bool) {
+	if isNull(b, i) {
+		return i + 4, true
+	}
+	return sf.members(b, i, depth, []string{"ip", "userAgent", "locale", "device", "os", "app", "location", "referrer", "campaign"}, func(k int, i int) (int, bool) {
+		d := depth + 1
+		switch k {
+		case 0:
+			return sf.str(b, i, &c.IP)
+		case 1:
+			return sf.str(b, i, &c.UserAgent)
+		case 2:
+			return sf.str(b, i, &c.Locale)
+		case 3:
+			return sf.object(b, i, d, []string{"id", "advertisingId", "adTrackingEnabled", "model", "type"}, func(k int, i int) (int, bool) {
+				switch k {
+				case 0:
+					return sf.str(b, i, &c.Device.ID)
+				case 1:
+					return sf.str(b, i, &c.Device.AdvertisingID)
+				case 2:
+					return boolField(b, i, &c.Device.AdTrackingEnabled)
+				case 3:
+					return sf.str(b, i, &c.Device.Model)
+				}
+				return sf.str(b, i, &c.Device.Type)
+			})
+		case 4:
+			return sf.object(b, i, d, []string{"name", "version"}, func(k int, i int) (int, bool) {
+				if k == 0 {
+					return sf.str(b, i, &c.OS.Name)
+				}
+				return sf.str(b, i, &c.OS.Version)
+			})
+		case 5:
+			return sf.object(b, i, d, []string{"version"}, func(_ int, i int) (int, bool) { return sf.id(b, i, &c.App.Version) })
+		case 6:
+			return sf.object(b, i, d, []string{"country"}, func(_ int, i int) (int, bool) { return sf.str(b, i, &c.Location.Country) })
+		case 7:
+			return raw(b, i, d, &c.Referrer)
+		}
+		return raw(b, i, d, &c.Campaign)
+	})
+}
+
+// object decodes the object at b[i] (null: nothing) with sf.members.
+func (sf *segmentFast) object(b []byte, i, depth int, keys []string, member func(int, int) (int, bool)) (int, bool) {
+	if isNull(b, i) {
+		return i + 4, true
+	}
+	return sf.members(b, i, depth, keys, member)
+}
+
+// members walks the object at b[i], at depth depth, and calls member with the index in
+// keys of each known key and the index of its value; member returns the index after the
+// value. Other keys' values are skipped. It is false for an object that is not strict
+// JSON, and for one the reference must decode: a key with an escape or a rune other than
+// ASCII, a known key twice, a key that is a known one but for case.
+func (sf *segmentFast) members(b []byte, i, depth int, keys []string, member func(k, i int) (int, bool)) (int, bool) {
+	if depth > maxDepth || i >= len(b) || b[i] != '{' {
+		return i, false
+	}
+	var seen uint32
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		end, flags, ok := scanString(b, i)
+		if !ok || flags != 0 {
+			return end, false
+		}
+		key := bytesString(b[i+1 : end-1])
+		if i = skipSpace(b, end); i >= len(b) || b[i] != ':' {
+			return i, false
+		}
+		if i = skipSpace(b, i+1); i >= len(b) {
+			return i, false
+		}
+		k := -1
+		for j, known := range keys {
+			if key == known {
+				k = j
+				break
+			}
+		}
+		if k < 0 && slices.ContainsFunc(keys, func(known string) bool { return strings.EqualFold(key, known) }) {
+			return i, false
+		}
+		switch {
+		case k < 0:
+			i, ok = skipValue(b, i, depth+1)
+		case seen&(1<<k) != 0:
+			return i, false
+		default:
+			seen |= 1 << k
+			i, ok = member(k, i)
+		}
+		if !ok {
+			return i, false
+		}
+		switch i = skipSpace(b, i); {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// str decodes the string (or null) at b[i] into dst.
+func (sf *segmentFast) str(b []byte, i int, dst *string) (int, bool) {
+	if isNull(b, i) {
+		*dst = ""
+		return i + 4, true
+	}
+	if b[i] != '"' {
+		return i, false
+	}
+	s, end, ok := sf.eb.stringValue(b, i) // a copy of the scratch when it has escapes
+	*dst = s
+	return end, ok
+}
+
+// id decodes the id (a string or null) at b[i] into dst; a number goes to the reference.
+func (sf *segmentFast) id(b []byte, i int, dst *segmentID) (int, bool) {
+	return sf.str(b, i, (*string)(dst))
+}
+
+// setID is id for a value known to be a string; it reports whether it decoded.
+func (sf *segmentFast) setID(b []byte, i int, dst *segmentID) bool {
+	_, ok := sf.id(b, i, dst)
+	return ok
+}
+
+// raw sets dst to the value at b[i], as json.RawMessage decodes it.
+func raw(b []byte, i, depth int, dst *json.RawMessage) (int, bool) {
+	end, ok := skipValue(b, i, depth)
+	*dst = b[i:end:end]
+	return end, ok
+}
+
+// timeField decodes the time at b[i] as segmentTime does; a time it refuses goes to the
+// reference, which names the field.
+func timeField[F fieldName](b []byte, i, depth int, dst *segmentTime[F]) (int, bool) {
+	if b[i] == '"' {
+		end, flags, ok := scanString(b, i)
+		if !ok || flags&hasEscape != 0 {
+			return end, false
+		}
+		t, err := parseSegmentTimeText(bytesString(b[i+1 : end-1]))
+		return end, err == nil && dst.set(t, nil) == nil
+	}
+	end, ok := skipValue(b, i, depth)
+	if !ok || b[i] != '-' && (b[i] < '0' || b[i] > '9') && !isNull(b, i) {
+		return end, false
+	}
+	return end, dst.UnmarshalJSON(b[i:end]) == nil
+}
+
+// trueValue and falseValue are what boolField points to; never written.
+var trueValue, falseValue = true, false
+
+// boolField decodes true, false or null at b[i] into dst.
+func boolField(b []byte, i int, dst **bool) (int, bool) {
+	for _, lit := range [...]string{"false", "true", "null"} {
+		if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+			switch lit {
+			case "null":
+				*dst = nil
+			case "true":
+				*dst = &trueValue
+			default:
+				*dst = &falseValue
+			}
+			return i + len(lit), true
+		}
+	}
+	return i, false
+}

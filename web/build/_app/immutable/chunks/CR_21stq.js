@@ -1,1 +1,0 @@
-import{F as e,Q as t,Z as n,it as r,tt as i}from"./BN_RVwXr.js";var a=Symbol(`current app`),o=class{#e=t(null);get app(){return e(this.#e)}set app(e){n(this.#e,e,!0)}get currency(){return this.app?.settings.reporting_currency||`USD`}get timezone(){return this.app?.settings.timezone||`UTC`}};function s(e){r(a,e)}function c(){return i(a)}export{c as n,s as r,o as t};

@@ -1,1 +1,0 @@
-import{ot as e}from"./BN_RVwXr.js";e();

@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{D as e,E as t,J as n,V as r,k as i}from"./BN_RVwXr.js";var a=i(`<span class="badge bg-zinc-100 text-zinc-700 ring-1 ring-zinc-200 ring-inset"> </span>`);function o(i,o){let s={ios:`iOS`,android:`Android`,web:`Web`,other:`Other`};var c=a(),l=n(c,!0);r(()=>t(l,s[o.platform]??o.platform)),e(i,c)}export{o as t};

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{C as e,D as t,O as n,q as r,ut as i}from"../chunks/BN_RVwXr.js";var a=i({prerender:()=>!1,ssr:()=>!1,trailingSlash:()=>o}),o=`never`;function s(i,a){var o=n(),s=r(o);e(s,()=>a.children),t(i,o)}export{s as component,a as universal};

@@ -1,1 +1,0 @@
-import{ut as e}from"../chunks/BN_RVwXr.js";import{r as t}from"../chunks/Dt-HX3Vu.js";import{t as n}from"../chunks/AtqMkziF.js";function r(e,n){throw new t(e,n.toString())}var i=e({load:()=>a});function a(){r(307,n.signedIn?`/apps`:`/login`)}export{i as universal};
