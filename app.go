@@ -54,7 +54,8 @@ type AppSettings struct {
 	RequireSignature        bool     `json:"require_signature"`
 	RateLimitPerSecond      int      `json:"rate_limit_per_second"` // events per second; 0: no limit
 	MaxEventAgeDays         int      `json:"max_event_age_days"`
-	ReportingCurrency       string   `json:"reporting_currency"`
+	ReportingCurrency       string   `json:"reporting_currency"` // ISO 4217: reports' money is in it
+	Timezone                string   `json:"timezone"`           // IANA name: reports' days are its calendar days
 	// AppStoreID is the app's App Store id, which SKAdNetwork postbacks name in app-id
 	// (SKAN.md); unique across the server; 0: none.
 	AppStoreID int64 `json:"app_store_id"`
@@ -84,6 +85,7 @@ func DefaultAppSettings() AppSettings {
 		ReportingCurrency:       "USD",
 
 		AndroidSHA256Fingerprints: []string{},
+		Timezone:                  "UTC",
 	}
 }
 
@@ -130,11 +132,14 @@ func (s AppSettings) Validate() error {
 			}
 		}
 	}
+	if _, err := ValidCurrency(s.ReportingCurrency); err != nil || s.ReportingCurrency != strings.ToUpper(s.ReportingCurrency) {
+		return Errorf(EINVALID, "settings.reporting_currency must be an ISO 4217 currency code in capitals, such as USD.")
+	}
+	if _, err := LoadZone(s.Timezone); err != nil {
+		return Errorf(EINVALID, "settings.timezone must be an IANA time zone name, such as UTC or Europe/Paris.")
+	}
 	if s.AppStoreID < 0 || s.AppStoreID > MaxAppStoreID {
 		return Errorf(EINVALID, "settings.app_store_id must be an App Store id, from 1 to %d, or 0 for none.", int64(MaxAppStoreID))
-	}
-	if len(s.ReportingCurrency) != 3 {
-		return Errorf(EINVALID, "settings.reporting_currency must be a three-letter ISO 4217 code.")
 	}
 	return s.validateAppLinks()
 }
@@ -187,6 +192,30 @@ func (a *App) IOSAppID() (string, bool) {
 		return "", false
 	}
 	return a.Settings.IOSTeamID + "." + bundle, true
+}
+
+// Location returns the settings' time zone (Timezone), UTC if it is not a valid one
+// (Validate refuses that).
+func (s AppSettings) Location() *time.Location {
+	loc, err := LoadZone(s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// LoadZone returns the time zone of an IANA name from Go's time zone database (which the
+// binary embeds, so that it does not depend on the host's). It refuses "" and "Local",
+// which time.LoadLocation takes for UTC and the host's zone, with an EINVALID *Error.
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, Errorf(EINVALID, "%q is not an IANA time zone name.", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, Errorf(EINVALID, "%q is not an IANA time zone name.", name)
+	}
+	return loc, nil
 }
 
 // KeyKind tells which of an app's keys authenticated a request.

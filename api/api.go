@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/fx"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/postback"
 )
@@ -79,8 +80,6 @@ type Config struct {
 	// Costs are the apps' imported cost (docs/cost.md); nil: its routes answer 503, and
 	// reports count touchpoint cost only.
 	Costs unmogrowp.CostStore
-	// Converter converts cost to the reports' currency; nil: unmogrowp.SameCurrency.
-	Converter unmogrowp.Converter
 	// Deliveries is where the postback_deliveries export reads; nil: it answers 503.
 	Deliveries DeliveryExporter
 	// Consents gives the attribution object's third_party_sharing: the device's latest
@@ -108,6 +107,15 @@ type Config struct {
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
 	PostbackSender *postback.Sender
+	// FXRates are the server's exchange rates, which reports convert revenue and cost with
+	// and /api/fx-rates loads and reads; nil: no rates (money in another currency than the
+	// app's reporting currency is unconverted) and those routes answer 503.
+	FXRates unmogrowp.FXRateStore
+	// AdminEmails are the users (by email, any case) who may load exchange rates.
+	AdminEmails []string
+	// CohortCosts give the LTV report's cohorts their cost (and so ROAS); nil:
+	// unmogrowp.CostSources of Results and Costs, as the media_sources report counts cost.
+	CohortCosts unmogrowp.CohortCoster
 	// SKAN keeps the apps' SKAN schema and networks (the metadata store); SKANResults is
 	// where SKAN postbacks are read (the analytics store). nil: the SKAN routes answer 503.
 	SKAN        unmogrowp.SKANConfigStore
@@ -137,6 +145,7 @@ type Server struct {
 	sender      *postback.Sender            // of test postbacks
 	auth        *authCache                  // of what authorization reads
 	codes       *keyedLimiter               // two-factor code attempts per user
+	rates       *fx.Cache                   // of cfg.FXRates; nil without
 }
 
 // New returns the API listener's handler for cfg.
@@ -153,6 +162,16 @@ func New(cfg Config) *Server {
 		codes: newKeyedLimiter(codesPerUser, rateLimitInterval)}
 	if s.sender == nil {
 		s.sender = postback.NewSender(postback.SenderOptions{})
+	}
+	if cfg.FXRates != nil {
+		s.rates = fx.NewCache(cfg.FXRates)
+	}
+	if s.cfg.CohortCosts == nil {
+		src := unmogrowp.CostSources{Touchpoints: cfg.Results}
+		if cfg.Costs != nil {
+			src.Imported = cfg.Costs
+		}
+		s.cfg.CohortCosts = src
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.Handle("GET /health", httpserve.HealthHandler(cfg.Health, cfg.Logger))
@@ -266,6 +285,8 @@ func (s *Server) routes() []route {
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},
 		{"GET /api/dashboard/charts/{chart_type}", s.report(s.handleChart)},
 		{"GET /api/analytics/reports/{report_id}", s.report(s.handleReport)},
+		{"GET /api/fx-rates", s.user(s.handleFXRates)},
+		{"PUT /api/fx-rates", s.user(s.handlePutFXRates)},
 	}
 }
 
@@ -414,14 +435,33 @@ func (s *Server) authorizeApp(r *http.Request, appID string, need unmogrowp.Role
 // EINVALID naming the one that is not a time, or when both are given and to is before from
 // (the reports' and installs' answer alike).
 func queryRange(q url.Values) (from, to time.Time, err error) {
+	return queryRangeIn(q, nil)
+}
+
+// queryRangeIn is queryRange that, with a loc, also takes dates, YYYY-MM-DD, as whole days
+// of loc: from as the start of its day, to as the end of its day (to is inclusive).
+func queryRangeIn(q url.Values, loc *time.Location) (from, to time.Time, err error) {
 	for _, p := range []struct {
 		name string
 		t    *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := q.Get(p.name); v != "" {
-			if *p.t, err = httpserve.ParseTime(v); err != nil {
-				return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
+		end  bool
+	}{{"from", &from, false}, {"to", &to, true}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		if d, derr := time.Parse(time.DateOnly, v); derr == nil && loc != nil {
+			if p.end {
+				d = d.AddDate(0, 0, 1)
 			}
+			*p.t = unmogrowp.DayStart(d, loc)
+			continue
+		}
+		if *p.t, err = httpserve.ParseTime(v); err != nil {
+			if loc != nil {
+				return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a date (YYYY-MM-DD), unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
+			}
+			return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
 		}
 	}
 	if !from.IsZero() && !to.IsZero() && to.Before(from) {

@@ -71,7 +71,7 @@ func teamServer(t *testing.T, engine string) (*api.Server, *httptest.Server) {
 	t.Helper()
 	meta := openMetadata(t, engine)
 	_, store := openStores(t)
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store, Costs: meta, Deliveries: meta, Consents: meta,
+	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store, FXRates: meta, Costs: meta, Deliveries: meta, Consents: meta,
 		Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -224,17 +224,27 @@ func (s *Server) handleDeleteLink(w http.ResponseWriter, r *http.Request, app *u
 	return nil
 }
 
+// readBody reads a request body of at most limit bytes: ETOOLARGE beyond, EINVALID if it
+// cannot be read.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", limit)
+	case err != nil:
+		return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+	}
+	return body, nil
+}
+
 // decodeBody decodes a JSON object body of at most maxBodyBytes into v, with EINVALID or
 // ETOOLARGE errors that say what is wrong; text that is not UTF-8 is refused, not mended
 // (httpserve.CheckJSONText).
 func decodeBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", maxBodyBytes)
-	case err != nil:
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+	body, err := readBody(r, maxBodyBytes)
+	if err != nil {
+		return err
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {

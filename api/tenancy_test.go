@@ -167,6 +167,10 @@ func TestTenancy(t *testing.T) {
 		"GET /api/dashboard/stats":                                  {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
 		"GET /api/dashboard/charts/{chart_type}":                    {"/api/dashboard/charts/installs?app_id=" + a.appID, "", 404},
 		"GET /api/analytics/reports/{report_id}":                    {"/api/analytics/reports/media_sources?app_id=" + a.appID, "", 404},
+		// The server's rates are no app's: any signed-in user reads them (none loaded: 404),
+		// only an administrator loads them.
+		"GET /api/fx-rates": {"/api/fx-rates?date=2024-01-02", "", 404},
+		"PUT /api/fx-rates": {"/api/fx-rates", `{"date":"2024-01-02","base":"USD","rates":{"EUR":0.9}}`, 403},
 	}
 	for _, pattern := range h.RoutePatterns() {
 		tc, ok := cases[pattern]

@@ -113,6 +113,9 @@ func TestConformance(t *testing.T) {
 		t.Run("PostbackStore", func(t *testing.T) {
 			metadatatest.RunPostbackStore(t, func(t *testing.T) metadatatest.PostbackStoreWithApps { return open(t) })
 		})
+		t.Run("FXRateStore", func(t *testing.T) {
+			metadatatest.RunFXRateStore(t, func(t *testing.T) unmogrowp.FXRateStore { return open(t) })
+		})
 		t.Run("SKANConfigStore", func(t *testing.T) {
 			metadatatest.RunSKANConfigStore(t, func(t *testing.T) metadatatest.SKANStoreWithApps { return open(t) })
 		})

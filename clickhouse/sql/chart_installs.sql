@@ -1,9 +1,10 @@
 -- Chart installs: new installs (neither reinstalls nor re-attributions) per interval,
 -- organic and non-organic. The caller zero-fills the intervals without installs.
 -- $1 app id, $2 from, $3 to (install_time in [$2, $3)), $4 the interval in microseconds
--- (UTC hours and days are whole multiples of it since the epoch).
+-- (UTC hours and days are whole multiples of it since the epoch). A day is the report's
+-- zone's: LOCAL(t) is t's wall-clock time there (zone.go).
 SELECT
-    intDiv(install_time, $4) * $4 AS bucket,
+    intDiv(LOCAL(install_time), $4) * $4 AS bucket,
     countIf(NOT attributed)       AS organic,
     countIf(attributed)           AS non_organic
 FROM installs FINAL

@@ -49,6 +49,7 @@ type metadataStore interface {
 	unmogrowp.AccountStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
+	unmogrowp.FXRateStore
 	unmogrowp.SKANConfigStore
 	unmogrowp.CostStore
 	api.DeliveryExporter

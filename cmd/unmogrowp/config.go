@@ -46,6 +46,9 @@ type Config struct {
 	PostbackAllowPrivate bool
 	PostbackLogRetention time.Duration // 0: the delivery log is kept
 
+	// AdminEmails are the users who may load exchange rates (PUT /api/fx-rates).
+	AdminEmails []string
+
 	// The URL of each store (storeurl.go), after loadConfig: set, spelled by the seed's
 	// variables below, or by default in DataDir.
 	LogURL       string // wal: or kafka://
@@ -267,6 +270,20 @@ var settings = []setting{
 	{env: "POSTBACK_LOG_RETENTION", flag: "postback-log-retention", def: "720h",
 		help:  "how long delivered and failed postbacks stay in the delivery log (the outbox) before deletion, from their creation; pending ones stay whatever their age (Go duration; 0: kept)",
 		apply: func(c *Config, v string) (err error) { c.PostbackLogRetention, err = parseDuration(v, 0); return }},
+	{env: "ADMIN_EMAILS", flag: "admin-emails", def: "",
+		help: "comma-separated emails of the users who administer the server: only they may load exchange rates through the API (PUT /api/fx-rates); empty: nobody (the CLI's fx import still can)",
+		apply: func(c *Config, v string) error {
+			c.AdminEmails = nil
+			for _, e := range strings.Split(v, ",") {
+				if e = strings.TrimSpace(e); e != "" {
+					if !strings.Contains(e, "@") {
+						return fmt.Errorf("%q is not an email address", e)
+					}
+					c.AdminEmails = append(c.AdminEmails, e)
+				}
+			}
+			return nil
+		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",

@@ -56,6 +56,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{nil, map[string]string{"POSTBACK_RETRY_DELAYS": "1m,soon"}, `POSTBACK_RETRY_DELAYS (--postback-retry-delays, from environment) = "1m,soon": "soon" is not a positive duration`},
 		{nil, map[string]string{"POSTBACK_RETRY_DELAYS": "1m,-5s"}, "POSTBACK_RETRY_DELAYS"},
 		{nil, map[string]string{"POSTBACK_ALLOW_PRIVATE": "sometimes"}, "POSTBACK_ALLOW_PRIVATE"},
+		{nil, map[string]string{"ADMIN_EMAILS": "ops@example.com, root"}, "ADMIN_EMAILS"},
 	} {
 		_, err := loadConfig("serve", c.args, func(k string) string { return c.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {

@@ -13,7 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	_ "time/tzdata" // the IANA time zones of the exports' timezone=, on hosts without zoneinfo
+	_ "time/tzdata" // the time zone database in the binary: apps' zones and the exports' timezone= never depend on the host's
 )
 
 const usage = `usage: unmogrowp <command> [flags]
@@ -28,6 +28,7 @@ commands:
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
   users reset-password  print a one-time link to set a user's password, or set it from stdin
+  fx import     load exchange rates (the ECB's eurofxref-hist.csv, or JSON lines)
   version       print the version
 
 Run 'unmogrowp <command> -h' for a command's flags.
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runLinks(ctx, args[1:], getenv, stdout, stderr)
 	case "users":
 		return runUsers(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "fx":
+		return runFX(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "unmogrowp", version)
 		return nil

@@ -63,6 +63,7 @@ func fullApp(name, owner string) *unmogrowp.App {
 		"14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5",
 		"FA:C6:17:45:DC:09:03:78:6F:B9:ED:E6:2A:96:2B:39:9F:73:48:F0:BB:6F:89:9B:83:32:66:75:91:03:3B:9C",
 	}
+	s.Timezone = "America/Los_Angeles"
 	return &unmogrowp.App{
 		OwnerID:    owner,
 		Name:       name,
@@ -224,6 +225,10 @@ func invalidCases() []struct {
 		{"TooManyFingerprints", "android_sha256_fingerprints", func(a *unmogrowp.App) {
 			a.Settings.AndroidSHA256Fingerprints = slices.Repeat([]string{"14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"}, 21)
 		}},
+		{"CurrencyUnknown", "reporting_currency", func(a *unmogrowp.App) { a.Settings.ReportingCurrency = "QQQ" }},
+		{"Timezone", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "Mars/Olympus" }},
+		{"TimezoneLocal", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "Local" }},
+		{"TimezoneEmpty", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "" }},
 	}
 }
 

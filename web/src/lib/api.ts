@@ -93,6 +93,8 @@ export interface AppSettings {
 	app_store_id: number;
 	/** Whether AdAttributionKit's development postbacks count in the SKAN report. */
 	skan_accept_development: boolean;
+	/** IANA time zone name: reports' days are its calendar days. */
+	timezone: string;
 }
 
 export interface App {
@@ -275,6 +277,10 @@ export interface Stats {
 	revenue: number;
 	active_devices: number;
 	sessions: number;
+	/** The reporting currency revenue is converted to. */
+	currency: string;
+	/** Events whose revenue had no exchange rate: left out of revenue. */
+	unconverted_amounts: number;
 }
 
 export type ChartType = 'installs' | 'media_sources' | 'events' | 'revenue' | 'platforms';
@@ -284,6 +290,33 @@ export type Interval = 'hour' | 'day';
 export interface Chart {
 	categories: string[];
 	series: { name: string; data: number[] }[];
+	/** Day charts: the zone whose dates the categories are. */
+	timezone?: string;
+	/** The revenue chart: its currency, and the events whose revenue had no rate. */
+	currency?: string;
+	unconverted_amounts?: number;
+}
+
+export type LTVGroup = 'media_source' | 'campaign' | 'none';
+
+/** One cohort of the LTV report; maps are keyed by day N ("0", "7"...), a day not ended yet absent. */
+export interface LTVCohort {
+	install_date: string;
+	media_source: string;
+	campaign: string;
+	installs: number;
+	cost: number;
+	revenue: Record<string, number>;
+	arpu: Record<string, number>;
+	roas: Record<string, number | null>;
+	paying_users: Record<string, number>;
+}
+
+export interface LTVReport {
+	currency: string;
+	timezone: string;
+	cohorts: LTVCohort[];
+	unconverted_amounts: number;
 }
 
 export interface MediaSourceRow {
@@ -304,7 +337,7 @@ export interface MediaSourceRow {
 	roas: number | null;
 }
 
-/** The media_sources report: its rows, and the currency of their money. */
+/** The media_sources report: its rows, the currency of their revenue and cost, and the amounts without a rate. */
 export interface MediaSourceReport {
 	rows: MediaSourceRow[];
 	currency: string;
@@ -653,6 +686,13 @@ export const api = {
 		});
 		return { ...rep, rows: rep.rows ?? [] };
 	},
+	ltv: (appID: string, r: Range, groupBy: LTVGroup, days: number[]) =>
+		request<LTVReport>('GET', '/api/analytics/reports/ltv', undefined, {
+			app_id: appID,
+			...r,
+			group_by: groupBy,
+			days: days.join(',')
+		}),
 	/** The app's imported cost with date in [from, to] (YYYY-MM-DD, either optional). */
 	costs: async (appID: string, from?: string, to?: string) =>
 		(await request<{ costs: Cost[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/costs`, undefined, { from, to }))

@@ -210,3 +210,37 @@ export function coarseValueChart(coarse: { low: number; medium: number; high: nu
 		series: [{ name: 'Postbacks', type: 'bar', data, barMaxWidth: 48, itemStyle: { borderRadius: [4, 4, 0, 0] } }]
 	};
 }
+
+/**
+ * The LTV curve: for each group (media source, or campaign), the cumulative revenue per
+ * install at each day N, over the cohorts for which day N has ended (a day under way would
+ * pull the curve down). One line per group, x the days asked.
+ */
+export function ltvChart(days: number[], lines: { name: string; data: (number | null)[] }[], money: string): ChartOption {
+	return {
+		grid: { left: 8, right: 8, top: 36, bottom: 4, containLabel: true },
+		legend: { ...legend, type: 'scroll', left: 0 },
+		tooltip: {
+			...tooltip,
+			axisPointer: { type: 'line', lineStyle: { color: '#c7d2fe' } },
+			valueFormatter: (v: number | null) => (v == null ? '—' : fmtMoney(v, money))
+		},
+		xAxis: {
+			type: 'category',
+			data: days.map((d) => `Day ${d}`),
+			axisLabel,
+			axisTick: { show: false },
+			axisLine
+		},
+		yAxis: { type: 'value', axisLabel: { ...axisLabel, formatter: (v: number) => fmtMoney(v, money) }, splitLine },
+		series: lines.map((l, i) => ({
+			name: l.name,
+			type: 'line',
+			data: l.data,
+			symbolSize: 6,
+			connectNulls: false,
+			lineStyle: { width: 2 },
+			color: l.name === 'organic' ? ORGANIC : palette[i % palette.length]
+		}))
+	};
+}
