@@ -11,6 +11,7 @@ import (
 	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/postback"
 )
 
@@ -88,13 +89,15 @@ func waitPending(b *testing.B, db *DB) {
 // through the store's outbox to a fast receiver on loopback: each iteration enqueues
 // 5,000 deliveries in one Enqueue (as the pipeline does for a batch) and waits until the
 // worker has claimed, sent and completed every one of them (none pending). The worker is
-// the one `serve` runs, with one destination: PerHost 64 in flight.
+// the one `serve` runs, with one destination: PerHost 64 in flight. It reports the
+// process's CPU per delivery too.
 func BenchmarkOutboxDelivery(b *testing.B) {
 	benchEachEngine(b, func(b *testing.B, db *DB) {
 		recv := newBenchReceiver(b)
 		w := runWorker(b, db, postback.WorkerOptions{PerHost: 64})
 		const batch = 5000
 		k := 0
+		cpu := testenv.ProcessCPU()
 		for b.Loop() {
 			if err := db.Enqueue(b.Context(), benchDeliveries(recv.URL, k, batch)); err != nil {
 				b.Fatal(err)
@@ -110,6 +113,9 @@ func BenchmarkOutboxDelivery(b *testing.B) {
 			b.Fatalf("the receiver got %d requests for %d deliveries", got, k)
 		}
 		b.ReportMetric(float64(k)/b.Elapsed().Seconds(), "deliveries/s")
+		// The process's CPU (worker, sender and receiver; not a PostgreSQL server's): what
+		// the rate would be per core, unlike the rate, does not fall with other work.
+		b.ReportMetric(float64((testenv.ProcessCPU()-cpu).Microseconds())/float64(k), "cpu-µs/delivery")
 	})
 }
 
