@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -249,7 +248,7 @@ type SubjectRequestStore interface {
 
 	// ProcessorKey returns the processor's signing key and certificate (PEM), making them
 	// with make the first time: every process gets the same pair.
-	ProcessorKey(ctx context.Context, make func() (key, cert []byte, err error)) (key, cert []byte, err error)
+	ProcessorKey(ctx context.Context, generate func() (key, cert []byte, err error)) (key, cert []byte, err error)
 
 	// EraseDevices deletes the app's devices' consent statements and postback deliveries
 	// (every status), and returns how many rows it deleted.
@@ -264,6 +263,9 @@ type Subject struct {
 	Raw           map[string][]string // by field (FieldDeviceID...): the values
 	Hashed        map[string][]string // by field: HashIdentity of the values
 	TouchpointIDs []string
+	// EventIDs are the ids of the devices' stored events, which ResolveSubject fills: the
+	// deduplicator's claims to forget. Rows are not matched by them.
+	EventIDs []string
 }
 
 // Add adds a raw value of field, unless it is empty, all zeros, or already there.
@@ -323,10 +325,8 @@ type SubjectStore interface {
 	// the touchpoints their installs were attributed to.
 	ResolveSubject(ctx context.Context, s Subject) (Subject, error)
 
-	// ExportSubject writes to w one JSON object a line for each stored event, touchpoint
-	// and install decision that matches s (an "kind" field says which, the others are the
-	// raw export's), and returns how many it wrote.
-	ExportSubject(ctx context.Context, s Subject, w io.Writer) (int64, error)
+	// SubjectTouchpoints returns the stored touchpoints that match s, oldest first.
+	SubjectTouchpoints(ctx context.Context, s Subject) ([]Touchpoint, error)
 
 	// EraseSubject deletes every stored row that matches s (events, touchpoints, install
 	// decisions, and what is derived from them), and returns once the deletion is
