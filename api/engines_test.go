@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp/api"
+	"github.com/unmogrowp/unmogrowp/opendsr"
 	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
 )
@@ -71,8 +72,13 @@ func teamServer(t *testing.T, engine string) (*api.Server, *httptest.Server) {
 	t.Helper()
 	meta := openMetadata(t, engine)
 	_, store := openStores(t)
+	signer, err := opendsr.LoadSigner(context.Background(), meta, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store,
-		Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
+		Registry: prometheus.NewRegistry(), IngestURL: "http://t.example", Costs: meta,
+		OpenDSR: &api.OpenDSRConfig{Requests: meta, Signer: signer}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv
