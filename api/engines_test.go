@@ -14,9 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp/api"
-	"github.com/unmogrowp/unmogrowp/opendsr"
 	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
+	"github.com/unmogrowp/unmogrowp/opendsr"
 )
 
 // metadataEngines are the metadata store's engines that the team tests run the API on:
