@@ -243,6 +243,11 @@ type SubjectRequestStore interface {
 	// removed, so that a cache reloads Tombstones only then.
 	TombstoneVersion(ctx context.Context) (string, error)
 
+	// AddTombstones adds the tombstones the app does not hold yet (same field and hash):
+	// an erasure's job adds those of the identities it finds the subject's devices
+	// carrying.
+	AddTombstones(ctx context.Context, ts []Tombstone) error
+
 	// Tombstones returns every tombstone of every app.
 	Tombstones(ctx context.Context) ([]Tombstone, error)
 

@@ -264,6 +264,35 @@ func (db *DB) TombstoneVersion(ctx context.Context) (string, error) {
 	return strconv.FormatInt(top, 10) + "/" + strconv.FormatInt(n, 10), nil
 }
 
+// AddTombstones implements unmogrowp.SubjectRequestStore, in one transaction.
+func (db *DB) AddTombstones(ctx context.Context, ts []unmogrowp.Tombstone) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.fail("add tombstones", err)
+	}
+	defer tx.Rollback()
+	for _, t := range ts {
+		if !db.d.storable(t.AppID) || !db.d.storable(t.RequestID) {
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "A tombstone's ids must be text.")
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO opendsr_tombstones (app_id, field, hash, request_id)
+			SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM opendsr_tombstones WHERE app_id = ? AND field = ? AND hash = ?)`),
+			t.AppID, t.Field, t.Hash, t.RequestID, t.AppID, t.Field, t.Hash); err != nil {
+			return db.fail("add tombstones", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return db.fail("add tombstones", err)
+	}
+	return nil
+}
+
 // Tombstones implements unmogrowp.SubjectRequestStore.
 func (db *DB) Tombstones(ctx context.Context) ([]unmogrowp.Tombstone, error) {
 	if err := ctx.Err(); err != nil {

@@ -214,6 +214,17 @@ func (r *Runner) erase(ctx context.Context, req *unmogrowp.SubjectRequest) error
 			return err
 		}
 		devices := resolved.Raw[unmogrowp.FieldDeviceID]
+		// The identities the devices carry are theirs too: a later click with the
+		// device's advertising id is kept out as one with its device id is.
+		var ts []unmogrowp.Tombstone
+		for f, vs := range resolved.Raw {
+			for _, v := range vs {
+				ts = append(ts, unmogrowp.Tombstone{AppID: req.AppID, Field: f, Hash: unmogrowp.HashIdentity(v), RequestID: req.ID})
+			}
+		}
+		if err := r.o.Requests.AddTombstones(ctx, ts); err != nil {
+			return err
+		}
 		if left > 0 {
 			if err := r.o.Analytics.EraseSubject(ctx, resolved); err != nil {
 				return err

@@ -52,6 +52,7 @@ type metadataStore interface {
 	unmogrowp.CostStore
 	api.DeliveryExporter
 	unmogrowp.ConsentStore
+	unmogrowp.SubjectRequestStore
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -62,6 +63,7 @@ type analyticsStore interface {
 	unmogrowp.Reports
 	unmogrowp.SKANStore
 	unmogrowp.Exporter
+	unmogrowp.SubjectStore
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's

@@ -44,6 +44,10 @@ type Config struct {
 	PostbackAllowPrivate bool
 	PostbackLogRetention time.Duration // 0: the delivery log is kept
 
+	// LogRetention is how long the log keeps a processed record, for a completed
+	// erasure's log_purged_by; 0: WAL_RETENTION for the embedded log, a week for Kafka.
+	LogRetention time.Duration
+
 	// The URL of each store (storeurl.go), after loadConfig: set, spelled by the seed's
 	// variables below, or by default in DataDir.
 	LogURL       string // wal: or kafka://
@@ -258,6 +262,14 @@ var settings = []setting{
 	{env: "POSTBACK_LOG_RETENTION", flag: "postback-log-retention", def: "720h",
 		help:  "how long delivered and failed postbacks stay in the delivery log (the outbox) before deletion, from their creation; pending ones stay whatever their age (Go duration; 0: kept)",
 		apply: func(c *Config, v string) (err error) { c.PostbackLogRetention, err = parseDuration(v, 0); return }},
+	{env: "LOG_RETENTION", flag: "log-retention", def: "",
+		help:  "how long the log keeps a processed record, which a completed OpenDSR erasure's log_purged_by adds to its completion: the Kafka topic's retention.ms (Go duration; empty: WAL_RETENTION for the embedded log, 168h for Kafka, its default)",
+		apply: func(c *Config, v string) (err error) {
+			if v != "" {
+				c.LogRetention, err = parseDuration(v, 0)
+			}
+			return
+		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",

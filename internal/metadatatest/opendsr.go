@@ -106,6 +106,18 @@ func testRequestCreate(t *testing.T, s SubjectStoreWithOutbox) {
 	}
 	_, err = s.SubjectRequest(ctx, "app-3", r.ID)
 	wantCode(t, err, unmogrowp.ENOTFOUND)
+
+	// AddTombstones adds what the app does not hold yet.
+	_, v2 := tombstones(t, s)
+	if err := s.AddTombstones(ctx, []unmogrowp.Tombstone{
+		{AppID: "app-1", Field: unmogrowp.FieldDeviceID, Hash: unmogrowp.HashIdentity("dev-1"), RequestID: r.ID},
+		{AppID: "app-1", Field: unmogrowp.FieldGAID, Hash: unmogrowp.HashIdentity("g"), RequestID: r.ID},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ts, v3 := tombstones(t, s); len(ts) != 4 || v3 == v2 || ts[3].Field != unmogrowp.FieldGAID {
+		t.Fatalf("tombstones after AddTombstones = %+v", ts)
+	}
 }
 
 func testRequestCancel(t *testing.T, s SubjectStoreWithOutbox) {
