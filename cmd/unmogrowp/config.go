@@ -263,7 +263,7 @@ var settings = []setting{
 		help:  "how long delivered and failed postbacks stay in the delivery log (the outbox) before deletion, from their creation; pending ones stay whatever their age (Go duration; 0: kept)",
 		apply: func(c *Config, v string) (err error) { c.PostbackLogRetention, err = parseDuration(v, 0); return }},
 	{env: "LOG_RETENTION", flag: "log-retention", def: "",
-		help:  "how long the log keeps a processed record, which a completed OpenDSR erasure's log_purged_by adds to its completion: the Kafka topic's retention.ms (Go duration; empty: WAL_RETENTION for the embedded log, 168h for Kafka, its default)",
+		help: "how long the log keeps a processed record, which a completed OpenDSR erasure's log_purged_by adds to its completion: the Kafka topic's retention.ms (Go duration; empty: WAL_RETENTION for the embedded log, 168h for Kafka, its default)",
 		apply: func(c *Config, v string) (err error) {
 			if v != "" {
 				c.LogRetention, err = parseDuration(v, 0)
