@@ -286,6 +286,28 @@ func (s *Subject) Add(field, v string) {
 	}
 }
 
+// Size is how many raw values s holds: a resolution is done when it stops growing.
+func (s *Subject) Size() int {
+	n := 0
+	for _, vs := range s.Raw {
+		n += len(vs)
+	}
+	return n
+}
+
+// Clone returns a copy of s that shares no slice or map with it.
+func (s Subject) Clone() Subject {
+	out := Subject{AppID: s.AppID, Raw: map[string][]string{}, Hashed: map[string][]string{},
+		TouchpointIDs: slices.Clone(s.TouchpointIDs), EventIDs: slices.Clone(s.EventIDs)}
+	for f, vs := range s.Raw {
+		out.Raw[f] = slices.Clone(vs)
+	}
+	for f, vs := range s.Hashed {
+		out.Hashed[f] = slices.Clone(vs)
+	}
+	return out
+}
+
 // Empty reports whether the subject matches nothing.
 func (s *Subject) Empty() bool {
 	for _, vs := range s.Raw {

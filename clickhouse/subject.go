@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -69,13 +68,13 @@ func (s *Store) ResolveSubject(ctx context.Context, sub unmogrowp.Subject) (unmo
 	if s.closed.Load() {
 		return sub, errClosed()
 	}
-	sub = cloneSubject(sub)
+	sub = sub.Clone()
 	for round := 0; round < 8; round++ {
 		cond, args, ok := subjectWhere("events", &sub)
 		if !ok {
 			return sub, nil
 		}
-		before := subjectSize(&sub)
+		before := sub.Size()
 		rows, err := s.conn.Query(ctx, `SELECT DISTINCT device_id, idfa, gaid, idfv, android_id FROM events WHERE `+cond, args...)
 		if err != nil {
 			return sub, fmt.Errorf("resolve subject: %w", classify(ctx, err))
@@ -96,7 +95,7 @@ func (s *Store) ResolveSubject(ctx context.Context, sub unmogrowp.Subject) (unmo
 		if err := rows.Err(); err != nil {
 			return sub, fmt.Errorf("resolve subject: %w", classify(ctx, err))
 		}
-		if subjectSize(&sub) == before {
+		if sub.Size() == before {
 			break
 		}
 	}
@@ -132,28 +131,6 @@ func (s *Store) strings1(ctx context.Context, query string, args ...any) ([]stri
 		out = append(out, v)
 	}
 	return out, classify(ctx, rows.Err())
-}
-
-// subjectSize is how many values s holds.
-func subjectSize(s *unmogrowp.Subject) int {
-	n := 0
-	for _, vs := range s.Raw {
-		n += len(vs)
-	}
-	return n
-}
-
-// cloneSubject returns a copy of s that shares no slice or map with it.
-func cloneSubject(s unmogrowp.Subject) unmogrowp.Subject {
-	out := unmogrowp.Subject{AppID: s.AppID, Raw: map[string][]string{}, Hashed: map[string][]string{},
-		TouchpointIDs: slices.Clone(s.TouchpointIDs), EventIDs: slices.Clone(s.EventIDs)}
-	for f, vs := range s.Raw {
-		out.Raw[f] = slices.Clone(vs)
-	}
-	for f, vs := range s.Hashed {
-		out.Hashed[f] = slices.Clone(vs)
-	}
-	return out
 }
 
 // SubjectTouchpoints implements unmogrowp.SubjectStore.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -60,14 +59,14 @@ func (s *Store) ResolveSubject(ctx context.Context, sub unmogrowp.Subject) (unmo
 	if s.closed.Load() {
 		return sub, errClosed()
 	}
-	sub = cloneSubject(sub)
+	sub = sub.Clone()
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		for round := 0; round < 8; round++ {
 			cond, args, ok := subjectWhere("events", &sub)
 			if !ok {
 				return nil
 			}
-			before := subjectSize(&sub)
+			before := sub.Size()
 			rows, err := tx.QueryContext(ctx, `SELECT DISTINCT device_id, idfa, gaid, idfv, android_id FROM events WHERE `+cond, args...)
 			if err != nil {
 				return err
@@ -87,7 +86,7 @@ func (s *Store) ResolveSubject(ctx context.Context, sub unmogrowp.Subject) (unmo
 			if err := rows.Close(); err != nil {
 				return err
 			}
-			if subjectSize(&sub) == before {
+			if sub.Size() == before {
 				break
 			}
 		}
@@ -131,28 +130,6 @@ func strings1(ctx context.Context, tx *sql.Tx, query string, args []any) ([]stri
 		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-// subjectSize is how many values s holds.
-func subjectSize(s *unmogrowp.Subject) int {
-	n := 0
-	for _, vs := range s.Raw {
-		n += len(vs)
-	}
-	return n
-}
-
-// cloneSubject returns a copy of s that shares no slice or map with it.
-func cloneSubject(s unmogrowp.Subject) unmogrowp.Subject {
-	out := unmogrowp.Subject{AppID: s.AppID, Raw: map[string][]string{}, Hashed: map[string][]string{},
-		TouchpointIDs: slices.Clone(s.TouchpointIDs), EventIDs: slices.Clone(s.EventIDs)}
-	for f, vs := range s.Raw {
-		out.Raw[f] = slices.Clone(vs)
-	}
-	for f, vs := range s.Hashed {
-		out.Hashed[f] = slices.Clone(vs)
-	}
-	return out
 }
 
 // SubjectTouchpoints implements unmogrowp.SubjectStore.
