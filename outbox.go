@@ -25,6 +25,7 @@ type Delivery struct {
 	ID           string
 	PostbackID   string
 	AppID        string
+	DeviceID     string // the device the activity is of: an erasure of it deletes the delivery
 	ActivityKind string // one of the Trigger constants
 	Status       string // DeliveryPending, DeliveryDelivered or DeliveryFailed
 

@@ -120,6 +120,8 @@ type Config struct {
 	// where SKAN postbacks are read (the analytics store). nil: the SKAN routes answer 503.
 	SKAN        unmogrowp.SKANConfigStore
 	SKANResults unmogrowp.SKANStore
+	// OpenDSR serves the subject request routes (opendsr.go); nil: they answer 503.
+	OpenDSR *OpenDSRConfig
 }
 
 // AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
@@ -176,6 +178,7 @@ func New(cfg Config) *Server {
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.Handle("GET /health", httpserve.HealthHandler(cfg.Health, cfg.Logger))
 	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
+	mux.Handle("GET "+CertificatePath, httpserve.HandlerFunc(s.handleCertificate))
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
 	}
@@ -273,6 +276,11 @@ func (s *Server) routes() []route {
 		{"PUT /api/apps/{app_id}/skan/networks", s.app(s.handlePutSKANNetworks)},
 		{"GET /api/apps/{app_id}/skan/postbacks", s.app(s.handleSKANPostbacks)},
 		{"GET /api/apps/{app_id}/costs", s.app(s.handleCosts)},
+		{"GET /api/apps/{app_id}/opendsr/discovery", s.app(s.handleOpenDSRDiscovery)},
+		{"POST /api/apps/{app_id}/opendsr/requests", s.app(s.handleCreateOpenDSRRequest)},
+		{"GET /api/apps/{app_id}/opendsr/requests/{subject_request_id}", s.app(s.handleOpenDSRStatus)},
+		{"DELETE /api/apps/{app_id}/opendsr/requests/{subject_request_id}", s.app(s.handleCancelOpenDSRRequest)},
+		{"GET /api/apps/{app_id}/opendsr/requests/{subject_request_id}/results", s.app(s.handleOpenDSRResults)},
 		{"POST /api/apps/{app_id}/costs", s.app(s.handlePutCosts)},
 		{"GET /api/auth/sessions", s.user(s.handleSessions)},
 		{"DELETE /api/auth/sessions/{session_id}", s.user(s.handleRevokeSession)},

@@ -128,6 +128,9 @@ func TestConformance(t *testing.T) {
 		t.Run("ConsentStore", func(t *testing.T) {
 			postbacktest.RunConsentStore(t, func(t *testing.T) unmogrowp.ConsentStore { return open(t) })
 		})
+		t.Run("SubjectRequestStore", func(t *testing.T) {
+			metadatatest.RunSubjectRequestStore(t, func(t *testing.T) metadatatest.SubjectStoreWithOutbox { return open(t) })
+		})
 	})
 }
 

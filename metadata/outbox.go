@@ -24,7 +24,7 @@ const deliveryColumns = `id, postback_id, app_id, activity_kind, status, url, ho
 	headers, body, attempts, last_status, last_error, created_at, next_attempt_at, delivered_at,
 	lease_token`
 
-// enqueueChunk is how many deliveries one INSERT statement of Enqueue takes at most: 11
+// enqueueChunk is how many deliveries one INSERT statement of Enqueue takes at most: 12
 // values each, below either engine's limit on a statement's parameters (SQLite 32766,
 // PostgreSQL 65535).
 const enqueueChunk = 512
@@ -32,8 +32,8 @@ const enqueueChunk = 512
 // enqueueQuery returns the INSERT of n deliveries.
 func enqueueQuery(n int) string {
 	return `INSERT INTO postback_deliveries (id, app_id, postback_id, activity_kind, status, url,
-		host, method, headers, body, created_at, next_attempt_at) VALUES ` +
-		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?),`, n), ",") +
+		host, method, headers, body, created_at, next_attempt_at, device_id) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?),`, n), ",") +
 		` ON CONFLICT (id) DO NOTHING`
 }
 
@@ -154,7 +154,7 @@ func (db *DB) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
 			next = now
 		}
 		args = append(args, d.ID, d.AppID, d.PostbackID, d.ActivityKind, d.URL, d.Host, d.Method,
-			headers, body, created.UnixMicro(), next.UnixMicro())
+			headers, body, created.UnixMicro(), next.UnixMicro(), d.DeviceID)
 		if n++; n == sizes[0] {
 			if err := flush(); err != nil {
 				return db.fail("enqueue deliveries", err)

@@ -54,6 +54,7 @@ type metadataStore interface {
 	unmogrowp.CostStore
 	api.DeliveryExporter
 	unmogrowp.ConsentStore
+	unmogrowp.SubjectRequestStore
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -64,6 +65,7 @@ type analyticsStore interface {
 	unmogrowp.Reports
 	unmogrowp.SKANStore
 	unmogrowp.Exporter
+	unmogrowp.SubjectStore
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's

@@ -48,6 +48,9 @@ type Config struct {
 
 	// AdminEmails are the users who may load exchange rates (PUT /api/fx-rates).
 	AdminEmails []string
+	// LogRetention is how long the log keeps a processed record, for a completed
+	// erasure's log_purged_by; 0: WAL_RETENTION for the embedded log, a week for Kafka.
+	LogRetention time.Duration
 
 	// The URL of each store (storeurl.go), after loadConfig: set, spelled by the seed's
 	// variables below, or by default in DataDir.
@@ -283,6 +286,15 @@ var settings = []setting{
 				}
 			}
 			return nil
+		},
+	},
+	{env: "LOG_RETENTION", flag: "log-retention", def: "",
+		help: "how long the log keeps a processed record, which a completed OpenDSR erasure's log_purged_by adds to its completion: the Kafka topic's retention.ms (Go duration; empty: WAL_RETENTION for the embedded log, 168h for Kafka, its default)",
+		apply: func(c *Config, v string) (err error) {
+			if v != "" {
+				c.LogRetention, err = parseDuration(v, 0)
+			}
+			return
 		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,10 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/mail"
+	"github.com/unmogrowp/unmogrowp/opendsr"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/postback"
 	"github.com/unmogrowp/unmogrowp/wal"
@@ -66,6 +70,8 @@ type Server struct {
 	backends *backends
 	pipeline *pipeline.Pipeline // the consumer role's
 	worker   *postback.Worker   // the consumer role's: delivers the outbox's postbacks
+	signer   *opendsr.Signer    // the processor's key: the API's and the consumer's
+	runner   *opendsr.Runner    // the consumer role's: carries out OpenDSR requests
 
 	ingestLn, apiLn, consumerLn, pprofLn net.Listener
 	servers                              []*http.Server
@@ -88,6 +94,15 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 	if b.wal != nil {
 		registerWALMetrics(s.registry, b.wal)
 	}
+	if roles.has(roleConsumer | roleAPI) {
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+		s.signer, err = opendsr.LoadSigner(ctx, b.meta, processorDomain(cfg))
+		cancel()
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("load the OpenDSR processor key: %w", err)
+		}
+	}
 	if roles.has(roleConsumer) {
 		if s.worker, err = newPostbackWorker(cfg, b.meta, s.registry, logger); err != nil {
 			b.Close()
@@ -105,9 +120,46 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 		}
 		s.pipeline = pipeline.New(b.reader, b.dedup, b.store, pipeline.Options{
 			Logger: logger, Registerer: s.registry, Stage: attributor, YieldLimit: yield,
+			Tombstones: opendsr.NewCache(b.meta),
 		})
+		s.runner = newRunner(cfg, b, s.signer, logger)
 	}
 	return s, nil
+}
+
+// newRunner returns the runner of OpenDSR requests over the process's stores: it forgets
+// erased devices in the hot state and the deduplicator it holds, and posts callbacks as
+// postbacks go (POSTBACK_ALLOW_PRIVATE).
+func newRunner(cfg *Config, b *backends, signer *opendsr.Signer, logger *slog.Logger) *opendsr.Runner {
+	var forget []unmogrowp.Forgetter
+	for _, x := range []any{b.hot, b.dedup} {
+		if f, ok := x.(unmogrowp.Forgetter); ok {
+			forget = append(forget, f)
+		}
+	}
+	retention := cfg.LogRetention
+	if retention == 0 {
+		retention = 7 * 24 * time.Hour // Kafka's default retention.ms
+		if schemeOf(cfg.LogURL) == "wal" {
+			retention = cfg.WALRetention
+		}
+	}
+	return opendsr.NewRunner(opendsr.RunnerOptions{
+		Requests: b.meta, Analytics: b.store, Forget: forget, Signer: signer,
+		Sender: postback.NewSender(postback.SenderOptions{AllowPrivate: cfg.PostbackAllowPrivate}),
+		Domain: processorDomain(cfg), LogRetention: retention, Logger: logger,
+		ResultsURL: func(appID, id string) string {
+			return strings.TrimRight(cfg.PublicURL, "/") + "/api/apps/" + appID + "/opendsr/requests/" + id + "/results"
+		},
+	})
+}
+
+// processorDomain is the OpenDSR processor's domain: PUBLIC_URL's host, or "localhost".
+func processorDomain(cfg *Config) string {
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
 }
 
 // Start opens the listeners of the roles and starts serving and processing.
@@ -171,6 +223,9 @@ func (s *Server) Start() (err error) {
 	}
 	if s.worker != nil {
 		s.wg.Go(func() { s.worker.Run(ctx) })
+	}
+	if s.runner != nil {
+		s.wg.Go(func() { s.runner.Run(ctx) })
 	}
 	return nil
 }
@@ -273,6 +328,10 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 	if ttl == 0 {
 		ttl = -1 // AUTH_CACHE_TTL=0: no cache
 	}
+	var wake func()
+	if s.runner != nil {
+		wake = s.runner.Wake
+	}
 	return api.New(api.Config{
 		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Accounts: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
 		Signup: s.cfg.Signup, Mailer: mailer, DashboardURL: s.cfg.DashboardURL, AuthCacheTTL: ttl,
@@ -281,6 +340,7 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 		Postbacks: b.meta, Outbox: b.meta, SKAN: b.meta, SKANResults: b.store, Costs: b.meta, Deliveries: b.meta, Consents: b.meta,
 		FXRates: b.meta, AdminEmails: s.cfg.AdminEmails,
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
+		OpenDSR:        &api.OpenDSRConfig{Requests: b.meta, Signer: s.signer, Wake: wake, Domain: processorDomain(s.cfg)},
 	})
 }
 
