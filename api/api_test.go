@@ -75,7 +75,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	h := api.New(api.Config{
-		Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
+		Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
 		// Test postbacks go to receivers on loopback.
 		Postbacks: meta, Outbox: meta, Costs: meta, Deliveries: meta, FXRates: meta, PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second}),
 	})

@@ -15,7 +15,7 @@ import (
 func TestFXRates(t *testing.T) {
 	t.Parallel()
 	meta, store := openStores(t)
-	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store,
+	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store,
 		Postbacks: meta, Outbox: meta, FXRates: meta, AdminEmails: []string{"Ops@Example.com"}, Registry: prometheus.NewRegistry()}))
 	t.Cleanup(srv.Close)
 	admin := newTenant(t, srv, "ops@example.com").token

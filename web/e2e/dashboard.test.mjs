@@ -394,9 +394,9 @@ try {
 	const qrImage = mailRow.getByTestId('qr-image');
 	await qrImage.waitFor();
 	await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await qrImage.elementHandle());
-	const [download] = await Promise.all([page.waitForEvent('download'), mailRow.getByTestId('download-png').click()]);
+	const [pngDownload] = await Promise.all([page.waitForEvent('download'), mailRow.getByTestId('download-png').click()]);
 	const mailID = await mailRow.getAttribute('data-link-id');
-	assert.equal(download.suggestedFilename(), `${mailID}.png`);
+	assert.equal(pngDownload.suggestedFilename(), `${mailID}.png`);
 	const png = await page.evaluate(async (u) => {
 		const r = await fetch(u);
 		const b = new Uint8Array(await r.arrayBuffer());
