@@ -40,7 +40,7 @@ func TestSKANEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	k := createApp(t, dir, "SKAN")
 	// The settings are the app's admins' (the server key is an editor): set before serving.
-	(&embedded{dir: dir}).setSettings(t, k.ID, func(s *unmogrowp.AppSettings) { s.AppStoreID = 525463029 })
+	setSettings(t, &embedded{dir: dir}, k.ID, func(s *unmogrowp.AppSettings) { s.AppStoreID = 525463029 })
 	p := startServe(t, dir)
 	if code, body := apiCall(t, "PUT", p.api+"/api/apps/"+k.ID+"/skan/networks", k.ServerKey,
 		`{"networks":[{"ad_network_id":"com.example","media_source":"example_net","campaigns":{"5239":"launch"}}]}`); code != 200 {
@@ -106,7 +106,7 @@ func TestSplitSKAN(t *testing.T) {
 	d := newSplit(t)
 	d.start(t)
 	k := d.createApp(t, "SKAN split")
-	d.setSettings(t, k.ID, func(s *unmogrowp.AppSettings) { s.AppStoreID = 525463029 })
+	setSettings(t, d, k.ID, func(s *unmogrowp.AppSettings) { s.AppStoreID = 525463029 })
 	raw, err := os.ReadFile("../../skan/testdata/apple.json")
 	if err != nil {
 		t.Fatal(err)
