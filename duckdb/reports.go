@@ -190,9 +190,6 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 			revenue.Data[tl.Index(bucket)] += v
 			return err
 		}, args...)
-		for i, v := range revenue.Data {
-			revenue.Data[i] = unmogrowp.RoundMoney(v)
-		}
 		return tl.MoneyChart(err, sc, money, revenue)
 	default: // unmogrowp.ChartEvents
 		var series []unmogrowp.ChartSeries // in rank order
