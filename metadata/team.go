@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -568,13 +567,11 @@ func (db *DB) Audit(ctx context.Context, f unmogrowp.AuditFilter) ([]unmogrowp.A
 	q := `SELECT id, app_id, at, user_id, user_email, via, action, target, changes FROM audit_log WHERE app_id = ?`
 	args := []any{f.AppID}
 	if f.Cursor != "" {
-		micros, id, ok := strings.Cut(f.Cursor, ".")
-		n, err := strconv.ParseInt(micros, 10, 64)
-		if !ok || err != nil || id == "" || !db.d.storable(id) {
-			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not valid.")
+		cond, cargs, err := db.pageAfter("at", f.Cursor)
+		if err != nil {
+			return nil, "", err
 		}
-		q += ` AND (at < ? OR (at = ? AND id < ?))`
-		args = append(args, n, n, id)
+		q, args = q+cond, append(args, cargs...)
 	}
 	if !db.d.storable(f.AppID) {
 		return []unmogrowp.AuditEntry{}, "", nil
@@ -605,7 +602,7 @@ func (db *DB) Audit(ctx context.Context, f unmogrowp.AuditFilter) ([]unmogrowp.A
 	if f.Limit > 0 && len(es) > f.Limit {
 		es = es[:f.Limit]
 		last := es[len(es)-1]
-		next = strconv.FormatInt(last.At.UnixMicro(), 10) + "." + last.ID
+		next = nextCursor(last.At, last.ID)
 	}
 	return es, next, nil
 }
