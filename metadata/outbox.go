@@ -33,7 +33,7 @@ const enqueueChunk = 512
 func enqueueQuery(n int) string {
 	return `INSERT INTO postback_deliveries (id, app_id, postback_id, activity_kind, status, url,
 		host, method, headers, body, created_at, next_attempt_at, device_id) VALUES ` +
-		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?),`, n), ",") +
+		values(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`, n) +
 		` ON CONFLICT (id) DO NOTHING`
 }
 
@@ -376,8 +376,8 @@ const completeChunk = 256
 // only while its claim holds it, and returns the ids it recorded.
 func completeQuery(n int) string {
 	return `WITH v (v_id, v_token, v_status, v_http, v_error, v_next, v_at) AS (VALUES ` +
-		strings.TrimSuffix(strings.Repeat(`(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
-			CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT)),`, n), ",") + `)
+		values(`(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
+			CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, n) + `)
 		UPDATE postback_deliveries SET attempts = attempts + 1, status = v.v_status,
 			last_status = v.v_http, last_error = v.v_error,
 			next_attempt_at = CASE WHEN v.v_status = 'pending' THEN v.v_next ELSE next_attempt_at END,

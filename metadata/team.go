@@ -26,21 +26,6 @@ var appColumnsOf = func() string {
 // it again.
 const lastUseGranularity = time.Minute
 
-// inTx runs f in a transaction on the write pool and commits it if f returns nil. In
-// SQLite the transaction holds the write lock from BEGIN, so reads in it see what it
-// writes on; in PostgreSQL, reads that decide a write lock their rows (dialect.forUpdate).
-func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // a no-op after Commit
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // AppRole implements unmogrowp.TeamStore: one read of the app joined with the user's
 // membership.
 func (db *DB) AppRole(ctx context.Context, appID, userID string) (*unmogrowp.App, unmogrowp.Role, error) {
