@@ -67,11 +67,7 @@ func (s *Server) mediaSourceReport(r *http.Request, q reportQuery) (*unmogrowp.M
 	if err != nil {
 		return nil, err
 	}
-	src := unmogrowp.CostSources{Touchpoints: s.cfg.Results}
-	if s.cfg.Costs != nil {
-		src.Imported = s.cfg.Costs
-	}
-	costs, unconverted, err := src.Daily(r.Context(), q.app.ID, q.from, q.to, q.scope)
+	costs, unconverted, err := s.costs.Daily(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	if err != nil {
 		return nil, fmt.Errorf("read cost: %w", err)
 	}
