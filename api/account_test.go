@@ -11,7 +11,6 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/internal/mailtest"
@@ -30,11 +29,8 @@ func accountServer(t *testing.T, engine string, cfg api.Config) (*httptest.Serve
 // accountServerOn is accountServer on the store meta.
 func accountServerOn(t *testing.T, meta *metadata.DB, cfg api.Config) *httptest.Server {
 	t.Helper()
-	_, store := openStores(t)
-	cfg.Apps, cfg.Links, cfg.Users, cfg.Teams, cfg.Accounts, cfg.Results, cfg.Postbacks, cfg.Outbox = meta, meta, meta, meta, meta, store, meta, meta
-	cfg.Registry, cfg.IngestURL = prometheus.NewRegistry(), "http://t.example"
-	srv := httptest.NewServer(api.New(cfg))
-	t.Cleanup(srv.Close)
+	cfg.IngestURL = "http://t.example"
+	_, srv := apiServer(t, meta, openDuckDB(t), cfg)
 	return srv
 }
 

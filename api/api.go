@@ -113,9 +113,6 @@ type Config struct {
 	FXRates unmogrowp.FXRateStore
 	// AdminEmails are the users (by email, any case) who may load exchange rates.
 	AdminEmails []string
-	// CohortCosts give the LTV report's cohorts their cost (and so ROAS); nil:
-	// unmogrowp.CostSources of Results and Costs, as the media_sources report counts cost.
-	CohortCosts unmogrowp.CohortCoster
 	// SKAN keeps the apps' SKAN schema and networks (the metadata store); SKANResults is
 	// where SKAN postbacks are read (the analytics store). nil: the SKAN routes answer 503.
 	SKAN        unmogrowp.SKANConfigStore
@@ -148,6 +145,7 @@ type Server struct {
 	auth        *authCache                  // of what authorization reads
 	codes       *keyedLimiter               // two-factor code attempts per user
 	rates       *fx.Cache                   // of cfg.FXRates; nil without
+	costs       unmogrowp.CostSources       // of cfg.Results and cfg.Costs: the media_sources and LTV reports' cost
 }
 
 // New returns the API listener's handler for cfg.
@@ -161,19 +159,12 @@ func New(cfg Config) *Server {
 		ttl = DefaultAuthCacheTTL
 	}
 	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection(), sender: cfg.PostbackSender, auth: newAuthCache(ttl),
-		codes: newKeyedLimiter(codesPerUser, rateLimitInterval)}
+		codes: newKeyedLimiter(codesPerUser, rateLimitInterval), costs: unmogrowp.CostSources{Touchpoints: cfg.Results, Imported: cfg.Costs}}
 	if s.sender == nil {
 		s.sender = postback.NewSender(postback.SenderOptions{})
 	}
 	if cfg.FXRates != nil {
 		s.rates = fx.NewCache(cfg.FXRates)
-	}
-	if s.cfg.CohortCosts == nil {
-		src := unmogrowp.CostSources{Touchpoints: cfg.Results}
-		if cfg.Costs != nil {
-			src.Imported = cfg.Costs
-		}
-		s.cfg.CohortCosts = src
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.Handle("GET /health", httpserve.HealthHandler(cfg.Health, cfg.Logger))

@@ -31,42 +31,40 @@ type authCache struct {
 
 	mu       sync.RWMutex
 	gen      uint64
-	sessions map[string]cachedSession // by token hash
-	tokens   map[string]cachedToken   // by token hash
-	roles    map[roleKey]cachedRole
-	keys     map[string]cachedApp // by the server key's hash
+	sessions map[string]entry[cachedSession] // by token hash
+	tokens   map[string]entry[cachedToken]   // by token hash
+	roles    map[roleKey]entry[cachedRole]
+	keys     map[string]entry[unmogrowp.App] // by the server key's hash
 }
 
 type roleKey struct{ appID, userID string }
 
+// entry is a value the cache believes until until.
+type entry[V any] struct {
+	v     V
+	until time.Time
+}
+
 type cachedSession struct {
 	user      unmogrowp.User
 	sessionID string
-	until     time.Time // the earlier of the entry's ttl and the session's expiry
 }
 
 type cachedToken struct {
 	user  unmogrowp.User
 	token unmogrowp.AccessToken
-	until time.Time
 }
 
 type cachedRole struct {
-	app   unmogrowp.App
-	role  unmogrowp.Role
-	until time.Time
-}
-
-type cachedApp struct {
-	app   unmogrowp.App
-	until time.Time
+	app  unmogrowp.App
+	role unmogrowp.Role
 }
 
 // newAuthCache returns a cache keeping entries for ttl; 0: off. Its maps are made once
-// and only ever cleared, never replaced, so that put may be handed one outside mu.
+// and only ever cleared, never replaced, so that get and put may be handed one outside mu.
 func newAuthCache(ttl time.Duration) *authCache {
-	return &authCache{ttl: ttl, sessions: map[string]cachedSession{}, tokens: map[string]cachedToken{},
-		roles: map[roleKey]cachedRole{}, keys: map[string]cachedApp{}}
+	return &authCache{ttl: ttl, sessions: map[string]entry[cachedSession]{}, tokens: map[string]entry[cachedToken]{},
+		roles: map[roleKey]entry[cachedRole]{}, keys: map[string]entry[unmogrowp.App]{}}
 }
 
 // invalidate forgets everything: called by every change this process makes to apps,
@@ -95,57 +93,32 @@ func cloneApp(a unmogrowp.App) *unmogrowp.App {
 }
 
 func (c *authCache) session(hash string, now time.Time) (*unmogrowp.User, string, bool) {
-	if c.ttl <= 0 {
+	e, ok := get(c, c.sessions, hash, now)
+	if !ok {
 		return nil, "", false
 	}
-	c.mu.RLock()
-	e, ok := c.sessions[hash]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return nil, "", false
-	}
-	u := e.user
-	return &u, e.sessionID, true
+	return &e.user, e.sessionID, true
 }
 
 func (c *authCache) putSession(gen uint64, hash string, u *unmogrowp.User, s *unmogrowp.Session, now time.Time) {
-	until := now.Add(c.ttl)
-	if s.ExpiresAt.Before(until) {
-		until = s.ExpiresAt
-	}
-	put(c, gen, c.sessions, hash, cachedSession{user: *u, sessionID: s.ID, until: until})
+	put(c, gen, c.sessions, hash, cachedSession{user: *u, sessionID: s.ID}, now, s.ExpiresAt)
 }
 
 func (c *authCache) token(hash string, now time.Time) (*unmogrowp.User, *unmogrowp.AccessToken, bool) {
-	if c.ttl <= 0 {
+	e, ok := get(c, c.tokens, hash, now)
+	if !ok {
 		return nil, nil, false
 	}
-	c.mu.RLock()
-	e, ok := c.tokens[hash]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return nil, nil, false
-	}
-	u, t := e.user, e.token
-	return &u, &t, true
+	return &e.user, &e.token, true
 }
 
 func (c *authCache) putToken(gen uint64, hash string, u *unmogrowp.User, t *unmogrowp.AccessToken, now time.Time) {
-	until := now.Add(c.ttl)
-	if !t.ExpiresAt.IsZero() && t.ExpiresAt.Before(until) {
-		until = t.ExpiresAt
-	}
-	put(c, gen, c.tokens, hash, cachedToken{user: *u, token: *t, until: until})
+	put(c, gen, c.tokens, hash, cachedToken{user: *u, token: *t}, now, t.ExpiresAt)
 }
 
 func (c *authCache) role(appID, userID string, now time.Time) (*unmogrowp.App, unmogrowp.Role, bool) {
-	if c.ttl <= 0 {
-		return nil, unmogrowp.RoleNone, false
-	}
-	c.mu.RLock()
-	e, ok := c.roles[roleKey{appID, userID}]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
+	e, ok := get(c, c.roles, roleKey{appID, userID}, now)
+	if !ok {
 		return nil, unmogrowp.RoleNone, false
 	}
 	return cloneApp(e.app), e.role, true
@@ -156,31 +129,47 @@ func (c *authCache) putRole(gen uint64, app *unmogrowp.App, userID string, role 
 	if role == unmogrowp.RoleNone {
 		return
 	}
-	put(c, gen, c.roles, roleKey{app.ID, userID}, cachedRole{app: *cloneApp(*app), role: role, until: now.Add(c.ttl)})
+	put(c, gen, c.roles, roleKey{app.ID, userID}, cachedRole{app: *cloneApp(*app), role: role}, now, time.Time{})
 }
 
 func (c *authCache) keyApp(hash string, now time.Time) (*unmogrowp.App, bool) {
-	if c.ttl <= 0 {
+	a, ok := get(c, c.keys, hash, now)
+	if !ok {
 		return nil, false
 	}
-	c.mu.RLock()
-	e, ok := c.keys[hash]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return nil, false
-	}
-	return cloneApp(e.app), true
+	return cloneApp(a), true
 }
 
 func (c *authCache) putKeyApp(gen uint64, hash string, app *unmogrowp.App, now time.Time) {
-	put(c, gen, c.keys, hash, cachedApp{app: *cloneApp(*app), until: now.Add(c.ttl)})
+	put(c, gen, c.keys, hash, *cloneApp(*app), now, time.Time{})
 }
 
-// put stores v under k in m unless the cache is off or was invalidated since gen; a full
-// map is emptied first.
-func put[K comparable, V any](c *authCache, gen uint64, m map[K]V, k K, v V) {
+// get returns a copy of the value under k in m if the cache is on and it is still
+// believed at now.
+func get[K comparable, V any](c *authCache, m map[K]entry[V], k K, now time.Time) (V, bool) {
+	var zero V
+	if c.ttl <= 0 {
+		return zero, false
+	}
+	c.mu.RLock()
+	e, ok := m[k]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.until) {
+		return zero, false
+	}
+	return e.v, true
+}
+
+// put stores v under k in m, believed for ttl from now or until expires if that is earlier
+// (zero: never expires), unless the cache is off or was invalidated since gen; a full map
+// is emptied first.
+func put[K comparable, V any](c *authCache, gen uint64, m map[K]entry[V], k K, v V, now, expires time.Time) {
 	if c.ttl <= 0 {
 		return
+	}
+	until := now.Add(c.ttl)
+	if !expires.IsZero() && expires.Before(until) {
+		until = expires
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -190,5 +179,5 @@ func put[K comparable, V any](c *authCache, gen uint64, m map[K]V, k K, v V) {
 	if len(m) >= maxAuthCacheEntries {
 		clear(m)
 	}
-	m[k] = v
+	m[k] = entry[V]{v, until}
 }

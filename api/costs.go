@@ -1,9 +1,7 @@
 package api
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -17,13 +15,12 @@ func (s *Server) handlePutCosts(w http.ResponseWriter, r *http.Request, app *unm
 	if s.cfg.Costs == nil {
 		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Cost import is not configured on this server.")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, unmogrowp.MaxCostBytes))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
+	body, err := readBody(r, unmogrowp.MaxCostBytes)
+	if unmogrowp.ErrorCode(err) == unmogrowp.ETOOLARGE {
 		return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes; send the rows in several requests.", unmogrowp.MaxCostBytes)
-	case err != nil:
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+	}
+	if err != nil {
+		return err
 	}
 	costs, err := decodeCosts(r.Header.Get("Content-Type"), body)
 	if err != nil {
@@ -70,11 +67,7 @@ func (s *Server) mediaSourceReport(r *http.Request, q reportQuery) (*unmogrowp.M
 	if err != nil {
 		return nil, err
 	}
-	src := unmogrowp.CostSources{Touchpoints: s.cfg.Results}
-	if s.cfg.Costs != nil {
-		src.Imported = s.cfg.Costs
-	}
-	costs, unconverted, err := src.Daily(r.Context(), q.app.ID, q.from, q.to, q.scope)
+	costs, unconverted, err := s.costs.Daily(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	if err != nil {
 		return nil, fmt.Errorf("read cost: %w", err)
 	}

@@ -1,11 +1,8 @@
 package api_test
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp/api"
 )
@@ -15,9 +12,7 @@ import (
 func TestFXRates(t *testing.T) {
 	t.Parallel()
 	meta, store := openStores(t)
-	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store,
-		Postbacks: meta, Outbox: meta, FXRates: meta, AdminEmails: []string{"Ops@Example.com"}, Registry: prometheus.NewRegistry()}))
-	t.Cleanup(srv.Close)
+	_, srv := apiServer(t, meta, store, api.Config{AdminEmails: []string{"Ops@Example.com"}})
 	admin := newTenant(t, srv, "ops@example.com").token
 	user := newTenant(t, srv, "user@example.com").token
 

@@ -120,14 +120,13 @@ func (s *Server) handleCreateOpenDSRRequest(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, opendsr.MaxRequestBytes))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		openDSRError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("The body is larger than %d bytes.", opendsr.MaxRequestBytes))
+	body, err := readBody(r, opendsr.MaxRequestBytes)
+	if unmogrowp.ErrorCode(err) == unmogrowp.ETOOLARGE {
+		openDSRError(w, http.StatusRequestEntityTooLarge, "too_large", unmogrowp.ErrorMessage(err))
 		return nil
-	case err != nil:
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+	}
+	if err != nil {
+		return err
 	}
 	now := c.now().UTC()
 	req, err := opendsr.DecodeRequest(body, app.ID, now)

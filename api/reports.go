@@ -112,7 +112,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQu
 }
 
 // ltv reads the LTV report's group_by and days (comma-separated) and answers the report,
-// with the cost of its cohorts (CohortCosts) and so their ROAS.
+// with the cost of its cohorts (s.costs, as media_sources counts cost) and so their ROAS.
 func (s *Server) ltv(r *http.Request, q reportQuery) (*unmogrowp.LTVReport, error) {
 	params := r.URL.Query()
 	lq := unmogrowp.LTVQuery{GroupBy: params.Get("group_by")}
@@ -133,7 +133,7 @@ func (s *Server) ltv(r *http.Request, q reportQuery) (*unmogrowp.LTVReport, erro
 	if err != nil {
 		return nil, err
 	}
-	costs, unconverted, err := s.cfg.CohortCosts.ByCohort(r.Context(), q.app.ID, q.from, q.to, lq.GroupBy, q.scope)
+	costs, unconverted, err := s.costs.ByCohort(r.Context(), q.app.ID, q.from, q.to, lq.GroupBy, q.scope)
 	if err != nil {
 		return nil, fmt.Errorf("read costs: %w", err)
 	}
