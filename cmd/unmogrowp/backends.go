@@ -52,6 +52,7 @@ type metadataStore interface {
 	unmogrowp.CostStore
 	api.DeliveryExporter
 	unmogrowp.ConsentStore
+	unmogrowp.IPListStore
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -27,6 +27,8 @@ commands:
   apps list     list apps and their owners
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
+  iplists import  load a cloud provider's address ranges for the datacenter_ip rule
+  iplists list    list the loaded address ranges
   version       print the version
 
 Run 'unmogrowp <command> -h' for a command's flags.
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
 	case "links":
 		return runLinks(ctx, args[1:], getenv, stdout, stderr)
+	case "iplists":
+		return runIPLists(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "unmogrowp", version)
 		return nil

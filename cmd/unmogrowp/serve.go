@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
@@ -65,6 +66,9 @@ type Server struct {
 	backends *backends
 	pipeline *pipeline.Pipeline // the consumer role's
 	worker   *postback.Worker   // the consumer role's: delivers the outbox's postbacks
+	// datacenters are the imported IP lists, kept current, for the consumer's
+	// datacenter_ip rule and the API's explanations.
+	datacenters *unmogrowp.IPListWatcher
 
 	ingestLn, apiLn, consumerLn, pprofLn net.Listener
 	servers                              []*http.Server
@@ -77,7 +81,7 @@ type Server struct {
 
 // openServer opens the backends of the roles and, for the consumer role, the pipeline.
 func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry(), datacenters: &unmogrowp.IPListWatcher{}}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b, err := openBackends(cfg, roles, logger)
 	if err != nil {
@@ -96,7 +100,7 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry, Consents: b.meta,
 		})
 		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{
-			Logger: logger, Registerer: s.registry, Postbacks: postbacks,
+			Logger: logger, Registerer: s.registry, Postbacks: postbacks, Datacenters: s.datacenters,
 		})
 		var yield time.Duration
 		if roles.has(roleIngestion) { // ingestion shares this process's CPU
@@ -170,6 +174,9 @@ func (s *Server) Start() (err error) {
 	}
 	if s.worker != nil {
 		s.wg.Go(func() { s.worker.Run(ctx) })
+	}
+	if s.roles.has(roleConsumer | roleAPI) {
+		s.wg.Go(func() { s.datacenters.Run(ctx, b.meta, 0, s.logger.With("component", "iplists")) })
 	}
 	return nil
 }
