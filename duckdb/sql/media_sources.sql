@@ -5,9 +5,11 @@
 --
 -- Clicks and impressions come from touchpoints, installs (new ones: neither reinstalls
 -- nor re-attributions) from installs, events and revenue from events (media source ''
--- counts as 'organic'). rejected_installs counts the rejected installs (organic new
--- installs with rejected touchpoints) in the rows of their rejected touchpoints, whose
--- campaign is looked up in touchpoints ('' when not found).
+-- counts as 'organic'). A rejected install (a new install not attributed, with rejected
+-- touchpoints) is not an install of any row: it counts once in rejected_installs, in the
+-- row of its first rejected touchpoint (the one that came nearest to winning), whose
+-- campaign is looked up in touchpoints ('' when not found). So the rows' rejected
+-- installs add up to Stats'.
 -- Revenue is summed by revenue_sum (migration 0006), which no stored value can overflow.
 WITH t AS (
     SELECT media_source, campaign,
@@ -20,7 +22,7 @@ WITH t AS (
     SELECT media_source, campaign, count(*) AS installs
     FROM installs
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
-      AND NOT is_reinstall AND NOT is_reattribution
+      AND NOT is_reinstall AND NOT is_reattribution AND (attributed OR rejected_count = 0)
     GROUP BY ALL
 ), e AS (
     -- Grouped by the stored media source first, '' made 'organic' after: the expression
@@ -35,10 +37,10 @@ WITH t AS (
     )
     GROUP BY ALL
 ), rej AS (
-    SELECT DISTINCT "partition", "offset", r.touchpoint_id, r.media_source
+    SELECT "partition", "offset", r.touchpoint_id, r.media_source
     FROM (
         SELECT "partition", "offset",
-               unnest(from_json(rejected, '[{"touchpoint_id":"VARCHAR","media_source":"VARCHAR"}]')) AS r
+               from_json(rejected, '[{"touchpoint_id":"VARCHAR","media_source":"VARCHAR"}]')[1] AS r
         FROM installs
         WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
           AND rejected_count > 0 AND NOT attributed AND NOT is_reinstall AND NOT is_reattribution
