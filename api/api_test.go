@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +77,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	h := api.New(api.Config{
 		Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
+		Explain: store, Datacenters: unmogrowp.NewIPRanges([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}),
 		// Test postbacks go to receivers on loopback.
 		Postbacks: meta, Outbox: meta, Costs: meta, Deliveries: meta, PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second}),
 	})

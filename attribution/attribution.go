@@ -164,18 +164,7 @@ type rejected struct {
 // give the same result whatever the order of candidates. It does not retain or modify its
 // arguments.
 func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, prior *Prior) unmogrowp.Attribution {
-	in := installSide{
-		time:       install.Timestamp,
-		beginAt:    install.InstallBeginAt,
-		referrerID: ReferrerClickID(install.InstallReferrer),
-		ids:        normalizeDeviceIDs(install.IDFA, install.GAID, install.AndroidID, install.DeviceID),
-	}
-	if r.fingerprint {
-		in.fingerprint = InstallFingerprint(install)
-	}
-	if r.blockDatacenters && r.datacenters != nil {
-		in.datacenter = r.datacenters.Contains(parseIP(install.IP))
-	}
+	in := r.installSide(install)
 
 	// A later install inside the re-attribution window only looks for newer clicks.
 	reattributing := false
@@ -293,6 +282,23 @@ func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 		}
 	}
 	return rej
+}
+
+// installSide computes what the levels compare on the install's side.
+func (r *Rules) installSide(install *unmogrowp.Event) installSide {
+	in := installSide{
+		time:       install.Timestamp,
+		beginAt:    install.InstallBeginAt,
+		referrerID: ReferrerClickID(install.InstallReferrer),
+		ids:        normalizeDeviceIDs(install.IDFA, install.GAID, install.AndroidID, install.DeviceID),
+	}
+	if r.fingerprint {
+		in.fingerprint = InstallFingerprint(install)
+	}
+	if r.blockDatacenters && r.datacenters != nil {
+		in.datacenter = r.datacenters.Contains(parseIP(install.IP))
+	}
+	return in
 }
 
 // levels returns the set of levels (bit l for level l) at which tp matches the install,
