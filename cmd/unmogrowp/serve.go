@@ -163,6 +163,13 @@ func (s *Server) Start() (err error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if s.roles.has(roleConsumer | roleAPI) {
+		// The lists as they are now, before the pipeline decides anything; then kept current.
+		if err := s.datacenters.Load(ctx, b.meta); err != nil {
+			s.logger.Warn("ip lists not loaded", "err", err)
+		}
+		s.wg.Go(func() { s.datacenters.Run(ctx, b.meta, 0, s.logger.With("component", "iplists")) })
+	}
 	if s.pipeline != nil {
 		s.wg.Add(1)
 		go func() {
@@ -174,9 +181,6 @@ func (s *Server) Start() (err error) {
 	}
 	if s.worker != nil {
 		s.wg.Go(func() { s.worker.Run(ctx) })
-	}
-	if s.roles.has(roleConsumer | roleAPI) {
-		s.wg.Go(func() { s.datacenters.Run(ctx, b.meta, 0, s.logger.With("component", "iplists")) })
 	}
 	return nil
 }

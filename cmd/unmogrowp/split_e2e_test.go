@@ -184,6 +184,18 @@ func (d *split) setSettings(t *testing.T, appID string, change func(*unmogrowp.A
 	updateSettings(t, db, appID, change)
 }
 
+func (d *split) putIPList(t *testing.T, list unmogrowp.IPList) {
+	t.Helper()
+	db, err := metadata.Open(context.Background(), d.pgURL, metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.PutIPList(context.Background(), list); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitDrained waits until the consumer group has committed the end of every partition of
 // the topic: consumers commit only what ClickHouse and Redis have, so then everything
 // acknowledged so far is processed. (A consumer's own lag metric cannot tell: during a
