@@ -165,8 +165,8 @@ type deployment interface {
 	createApp(t *testing.T, name string) appKeys
 	setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings))
 	putIPList(t *testing.T, list unmogrowp.IPList) // in the metadata store, as `iplists import` does
-	waitDrained(t *testing.T) // until the pipeline has processed everything acknowledged
-	restart(t *testing.T)     // SIGKILL processes and start them again
+	waitDrained(t *testing.T)                      // until the pipeline has processed everything acknowledged
+	restart(t *testing.T)                          // SIGKILL processes and start them again
 	events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Event
 }
 
