@@ -292,11 +292,16 @@ func (r *Rules) installSide(install *unmogrowp.Event) installSide {
 		referrerID: ReferrerClickID(install.InstallReferrer),
 		ids:        normalizeDeviceIDs(install.IDFA, install.GAID, install.AndroidID, install.DeviceID),
 	}
-	if r.fingerprint {
-		in.fingerprint = InstallFingerprint(install)
+	dc := r.blockDatacenters && r.datacenters != nil
+	if !r.fingerprint && !dc {
+		return in
 	}
-	if r.blockDatacenters && r.datacenters != nil {
-		in.datacenter = r.datacenters.Contains(parseIP(install.IP))
+	ip := parseIP(install.IP) // once, for both
+	if r.fingerprint {
+		in.fingerprint = installFingerprint(install, ip)
+	}
+	if dc {
+		in.datacenter = r.datacenters.Contains(ip)
 	}
 	return in
 }
