@@ -76,10 +76,10 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	h := api.New(api.Config{
-		Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
+		Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
 		Explain: store, Datacenters: unmogrowp.NewIPRanges([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}),
 		// Test postbacks go to receivers on loopback.
-		Postbacks: meta, Outbox: meta, Costs: meta, Deliveries: meta, PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second}),
+		Postbacks: meta, Outbox: meta, Costs: meta, Deliveries: meta, FXRates: meta, PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second}),
 	})
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)

@@ -11,12 +11,6 @@ import (
 	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
-// reportingCurrency is the currency the reports give cost in. The app setting
-// reporting_currency takes its place when it exists; until then every report is in USD,
-// and cost in another currency counts in unconverted_amounts unless Config.Converter
-// converts it.
-const reportingCurrency = "USD"
-
 // handlePutCosts runs POST /api/apps/{app_id}/costs: a cost CSV file or a JSON body
 // (decodeCosts), upserted whole or not at all. It answers how many rows it read.
 func (s *Server) handlePutCosts(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
@@ -68,9 +62,10 @@ func (s *Server) handleCosts(w http.ResponseWriter, r *http.Request, app *unmogr
 
 // mediaSourceReport is the media_sources report with its cost (docs/cost.md): the
 // analytics store's rows, and the cost of the touchpoints and of the imported rows,
-// merged and converted (unmogrowp.CostSources.Daily).
+// merged and converted to the app's reporting currency by day of its zone
+// (unmogrowp.CostSources.Daily); unconverted_amounts counts revenue's and cost's.
 func (s *Server) mediaSourceReport(r *http.Request, q reportQuery) (*unmogrowp.MediaSourceReport, error) {
-	rep, err := s.cfg.Results.MediaSourceReport(r.Context(), q.app.ID, q.from, q.to)
+	rep, err := s.cfg.Results.MediaSourceReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	if err != nil {
 		return nil, err
 	}
@@ -78,10 +73,10 @@ func (s *Server) mediaSourceReport(r *http.Request, q reportQuery) (*unmogrowp.M
 	if s.cfg.Costs != nil {
 		src.Imported = s.cfg.Costs
 	}
-	costs, unconverted, err := src.Daily(r.Context(), q.app.ID, q.from, q.to, reportingCurrency, s.cfg.Converter)
+	costs, unconverted, err := src.Daily(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	if err != nil {
 		return nil, fmt.Errorf("read cost: %w", err)
 	}
-	rep.AddCost(costs, reportingCurrency, unconverted)
+	rep.AddCost(costs, q.scope.Currency, unconverted)
 	return rep, nil
 }

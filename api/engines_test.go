@@ -16,6 +16,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
+	"github.com/unmogrowp/unmogrowp/opendsr"
 )
 
 // metadataEngines are the metadata store's engines that the team tests run the API on:
@@ -71,8 +72,13 @@ func teamServer(t *testing.T, engine string) (*api.Server, *httptest.Server) {
 	t.Helper()
 	meta := openMetadata(t, engine)
 	_, store := openStores(t)
-	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store,
-		Registry: prometheus.NewRegistry(), IngestURL: "http://t.example"})
+	signer, err := opendsr.LoadSigner(context.Background(), meta, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store, FXRates: meta, Costs: meta, Deliveries: meta, Consents: meta,
+		Registry: prometheus.NewRegistry(), IngestURL: "http://t.example",
+		OpenDSR: &api.OpenDSRConfig{Requests: meta, Signer: signer}})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return h, srv

@@ -64,7 +64,7 @@ func TestRotatedKeyStopsIngestion(t *testing.T) {
 	}
 	t.Cleanup(func() { log.Close() })
 	ing := ingest.New(ingest.Config{Log: log, Apps: meta, Registry: prometheus.NewRegistry()})
-	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store,
+	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store,
 		Postbacks: meta, Outbox: meta, Registry: prometheus.NewRegistry(), AppCache: ing}))
 	t.Cleanup(srv.Close)
 	a := newTenant(t, srv, "alice@example.com")

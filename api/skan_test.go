@@ -17,7 +17,7 @@ import (
 func skanServer(t *testing.T) (*httptest.Server, *duckdb.Store) {
 	t.Helper()
 	meta, store := openStores(t)
-	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store, Registry: prometheus.NewRegistry()}))
+	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Accounts: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store, Registry: prometheus.NewRegistry()}))
 	t.Cleanup(srv.Close)
 	return srv, store
 }

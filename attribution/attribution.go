@@ -53,12 +53,20 @@ type Rules struct {
 	blockDatacenters  bool
 	datacenters       unmogrowp.IPSet // nil: none loaded
 	blocked           []netip.Prefix
+	links             map[string]windows // by link id: links with a window of their own
 }
 
-// NewRules prepares settings for Decide. Settings are taken as validated
-// (AppSettings.Validate); an ip_blocklist entry that is neither a CIDR nor an IP address
-// is ignored.
-func NewRules(s unmogrowp.AppSettings) *Rules {
+// windows are the lookback windows that apply to a touchpoint.
+type windows struct {
+	click, view, viewFP time.Duration // viewFP: min(view, fingerprint)
+}
+
+// NewRules prepares settings for Decide, with the app's links whose windows override the
+// app's (Link.ClickLookbackDays, ViewLookbackHours) for their touchpoints; links without
+// windows of their own may be given or not, alike. Settings and links are taken as
+// validated (AppSettings.Validate, Link.Validate); an ip_blocklist entry that is neither a
+// CIDR nor an IP address is ignored.
+func NewRules(s unmogrowp.AppSettings, links ...*unmogrowp.Link) *Rules {
 	r := &Rules{
 		clickWindow:       time.Duration(s.ClickLookbackDays) * 24 * time.Hour,
 		viewWindow:        time.Duration(s.ViewLookbackHours) * time.Hour,
@@ -71,6 +79,23 @@ func NewRules(s unmogrowp.AppSettings) *Rules {
 		blockDatacenters:  s.BlockDatacenterIPs,
 	}
 	r.viewFPWindow = min(r.viewWindow, r.fingerprintWindow)
+	for _, l := range links {
+		if l.ClickLookbackDays == 0 && l.ViewLookbackHours == 0 {
+			continue
+		}
+		w := windows{click: r.clickWindow, view: r.viewWindow}
+		if l.ClickLookbackDays > 0 {
+			w.click = time.Duration(l.ClickLookbackDays) * 24 * time.Hour
+		}
+		if l.ViewLookbackHours > 0 {
+			w.view = time.Duration(l.ViewLookbackHours) * time.Hour
+		}
+		w.viewFP = min(w.view, r.fingerprintWindow)
+		if r.links == nil {
+			r.links = map[string]windows{}
+		}
+		r.links[l.ID] = w
+	}
 	for _, c := range s.IPBlocklist {
 		if p, ok := parseBlock(c); ok {
 			r.blocked = append(r.blocked, p)
@@ -112,7 +137,11 @@ func parseBlock(s string) (netip.Prefix, bool) {
 // Lookback is the age past which no touchpoint can be a candidate under these settings:
 // how long a touchpoint index must keep touchpoints.
 func (r *Rules) Lookback() time.Duration {
-	return max(r.clickWindow, r.viewWindow, r.fingerprintWindow)
+	d := max(r.clickWindow, r.viewWindow, r.fingerprintWindow)
+	for _, w := range r.links {
+		d = max(d, w.click, w.view)
+	}
+	return d
 }
 
 // FingerprintEnabled reports whether these settings match probabilistically: when not, an
@@ -307,19 +336,31 @@ func (r *Rules) installSide(install *unmogrowp.Event) installSide {
 }
 
 // levels returns the set of levels (bit l for level l) at which tp matches the install,
-// windows and settings included, validity aside.
+// windows and settings included, validity aside. The windows are those of tp's link when
+// it has its own, else the app's; the fingerprint window never exceeds the touch's
+// window.
 func (r *Rules) levels(tp *unmogrowp.Touchpoint, age time.Duration, in *installSide) uint8 {
 	var set uint8
 	var window, fpWindow time.Duration
 	var idLevel, fpLevel int
+	w, own := windows{}, false
+	if r.links != nil && tp.LinkID != "" {
+		w, own = r.links[tp.LinkID]
+	}
 	switch tp.Type {
 	case unmogrowp.TouchClick:
 		window, fpWindow, idLevel, fpLevel = r.clickWindow, r.fingerprintWindow, levelDeviceID, levelFingerprint
+		if own {
+			window, fpWindow = w.click, min(w.click, r.fingerprintWindow)
+		}
 		if age <= window && in.referrerID != "" && tp.ID == in.referrerID {
 			set |= 1 << levelReferrer
 		}
 	case unmogrowp.TouchImpression:
 		window, fpWindow, idLevel, fpLevel = r.viewWindow, r.viewFPWindow, levelViewDeviceID, levelViewFingerprint
+		if own {
+			window, fpWindow = w.view, w.viewFP
+		}
 	default:
 		return 0
 	}

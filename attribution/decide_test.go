@@ -116,6 +116,7 @@ type decideCase struct {
 	install    func(*unmogrowp.Event)
 	prior      *Prior
 	candidates []unmogrowp.Touchpoint
+	links      []*unmogrowp.Link // whose windows override the app's
 	want       want
 	// datacenters, when set, are the datacenter_ip rule's ranges.
 	datacenters unmogrowp.IPSet
@@ -409,10 +410,12 @@ func runDecide(t *testing.T, cases []decideCase) {
 				tc.install(&in)
 			}
 			before := slices.Clone(tc.candidates)
-			rules := NewRules(s)
+			rules := NewRules(s, tc.links...)
 			a := Decide(&in, tc.candidates, s, tc.prior)
 			if tc.datacenters != nil {
 				rules = rules.WithDatacenters(tc.datacenters)
+			}
+			if tc.links != nil || tc.datacenters != nil {
 				a = rules.Decide(&in, tc.candidates, tc.prior)
 			}
 			checkDecision(t, a, tc.want)
@@ -542,6 +545,59 @@ func TestLookback(t *testing.T) {
 	if got := NewRules(s).Lookback(); got != 168*time.Hour {
 		t.Fatalf("lookback %v", got)
 	}
+	// A link's own windows count: the index must keep its touchpoints as long.
+	if got := NewRules(s, &unmogrowp.Link{ID: "lk_long", ClickLookbackDays: 30}).Lookback(); got != 30*day {
+		t.Fatalf("lookback with a 30-day link %v", got)
+	}
+	if got := NewRules(s, &unmogrowp.Link{ID: "lk_short", ClickLookbackDays: 2}).Lookback(); got != 168*time.Hour {
+		t.Fatalf("lookback with a 2-day link %v", got)
+	}
+}
+
+// linkOf makes a touchpoint one of the link's.
+func linkOf(id string) tpOpt { return func(tp *unmogrowp.Touchpoint) { tp.LinkID = id } }
+
+// TestDecideLinkWindows checks that a link's own windows replace the app's for that
+// link's touchpoints only, candidate by candidate, at every level, closed at the edge.
+func TestDecideLinkWindows(t *testing.T) {
+	short := &unmogrowp.Link{ID: "lk_short", ClickLookbackDays: 1, ViewLookbackHours: 2}
+	long := &unmogrowp.Link{ID: "lk_long", ClickLookbackDays: 30, ViewLookbackHours: 168}
+	plain := &unmogrowp.Link{ID: "lk_plain"} // no windows of its own: the app's
+	links := []*unmogrowp.Link{short, long, plain}
+	runDecide(t, []decideCase{
+		{name: "a 30-day link's click at 30 days is inside", links: links,
+			candidates: tps(click("c1", 30*day, byDevice, linkOf("lk_long"))), want: want{match: deviceID, tp: "c1"}},
+		{name: "a 30-day link's click one second past 30 days is outside", links: links,
+			candidates: tps(click("c1", 30*day+time.Second, byDevice, linkOf("lk_long")), click("tp_ref", 30*day+time.Second, linkOf("lk_long"))), want: want{match: organic}},
+		{name: "a 30-day link's referrer click at 20 days is inside", links: links,
+			candidates: tps(click("tp_ref", 20*day, linkOf("lk_long"))), want: want{match: referrer, tp: "tp_ref"}},
+		{name: "a 1-day link's click at 1 day is inside", links: links,
+			candidates: tps(click("c1", day, byDevice, linkOf("lk_short"))), want: want{match: deviceID, tp: "c1"}},
+		{name: "a 1-day link's click at 3 days is outside though the app keeps 7", links: links,
+			candidates: tps(click("c1", 3*day, byDevice, linkOf("lk_short")), click("tp_ref", 3*day, linkOf("lk_short"))), want: want{match: organic}},
+		{name: "per candidate: the 1-day link's newer click is out, the 30-day link's older one wins", links: links,
+			candidates: tps(click("c1", 3*day, byDevice, linkOf("lk_short")), click("c2", 10*day, byDevice, linkOf("lk_long"))),
+			want:       want{match: deviceID, tp: "c2"}},
+		{name: "a link without windows and a touch without a link keep the app's 7 days", links: links,
+			candidates: tps(click("c1", 7*day+time.Second, byDevice, linkOf("lk_plain")), click("c2", 7*day+time.Second, byDevice), click("c3", 7*day, byDevice, linkOf("lk_plain"))),
+			want:       want{match: deviceID, tp: "c3"}},
+		{name: "an unknown link keeps the app's windows", links: links,
+			candidates: tps(click("c1", 7*day, byDevice, linkOf("lk_deleted"))), want: want{match: deviceID, tp: "c1"}},
+		{name: "a 168-hour link's impression at 7 days is inside", links: links,
+			candidates: tps(impression("i1", 7*day, byDevice, linkOf("lk_long"))), want: want{match: viewDevice, tp: "i1"}},
+		{name: "a 2-hour link's impression at 3 hours is outside", links: links,
+			candidates: tps(impression("i1", 3*time.Hour, byDevice, linkOf("lk_short"))), want: want{match: organic}},
+		{name: "a 2-hour link's view-through fingerprint takes the smaller window", links: links,
+			candidates: tps(impression("i1", 2*time.Hour+time.Second, byFP, linkOf("lk_short")), impression("i2", 2*time.Hour, byFP, linkOf("lk_short"))),
+			want:       want{match: viewFP, tp: "i2"}},
+		{name: "a 168-hour link's view-through fingerprint keeps the fingerprint's 24 hours", links: links,
+			candidates: tps(impression("i1", 24*time.Hour+time.Second, byFP, linkOf("lk_long"))), want: want{match: organic}},
+		{name: "a 30-day link's fingerprint click keeps the fingerprint's 24 hours", links: links,
+			candidates: tps(click("c1", 24*time.Hour+time.Second, byFP, linkOf("lk_long"))), want: want{match: organic}},
+		{name: "a short link's click too old to match is not rejected either", links: links,
+			settings:   func(s *unmogrowp.AppSettings) { s.IPBlocklist = []string{"192.0.2.0/24"} },
+			candidates: tps(click("c1", 2*day, byDevice, linkOf("lk_short"))), want: want{match: organic}},
+	})
 }
 
 // TestDecideIgnoresCandidateOrder shuffles random candidate sets, ties included: the

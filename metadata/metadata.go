@@ -40,10 +40,12 @@ type DB struct {
 	// each pooled connection the first time they run there).
 	bySDKKey, byServerKeyHash, linkByID *sql.Stmt
 
-	// enqueue holds the outbox's INSERTs of deliveries by their number of rows, each
-	// prepared on the write pool on first use (enqueueStmts).
-	enqueueMu sync.Mutex
-	enqueue   map[int]*sql.Stmt
+	// enqueue and completeStmts hold the outbox's INSERTs of deliveries and UPDATEs of
+	// attempts by their number of rows, each prepared on the write pool on first use
+	// (stmts), under enqueueMu.
+	enqueueMu     sync.Mutex
+	enqueue       map[int]*sql.Stmt
+	completeStmts map[int]*sql.Stmt
 
 	// completes are the outbox attempts waiting to be recorded together, in SQLite
 	// (completeGrouped); completing is set while a caller records them.
@@ -166,7 +168,10 @@ func (db *DB) Close() error {
 	for _, s := range db.enqueue {
 		stmts = append(stmts, s)
 	}
-	db.enqueue = nil
+	for _, s := range db.completeStmts {
+		stmts = append(stmts, s)
+	}
+	db.enqueue, db.completeStmts = nil, nil
 	db.enqueueMu.Unlock()
 	for _, s := range stmts {
 		if s != nil {

@@ -104,11 +104,17 @@ func TestConformance(t *testing.T) {
 		t.Run("UserStore", func(t *testing.T) {
 			metadatatest.RunUserStore(t, func(t *testing.T) unmogrowp.UserStore { return open(t) })
 		})
+		t.Run("AccountStore", func(t *testing.T) {
+			metadatatest.RunAccountStore(t, func(t *testing.T) metadatatest.AccountStoreWithUsers { return open(t) })
+		})
 		t.Run("TeamStore", func(t *testing.T) {
 			metadatatest.RunTeamStore(t, func(t *testing.T) metadatatest.TeamStoreWithAppsAndUsers { return open(t) })
 		})
 		t.Run("PostbackStore", func(t *testing.T) {
 			metadatatest.RunPostbackStore(t, func(t *testing.T) metadatatest.PostbackStoreWithApps { return open(t) })
+		})
+		t.Run("FXRateStore", func(t *testing.T) {
+			metadatatest.RunFXRateStore(t, func(t *testing.T) unmogrowp.FXRateStore { return open(t) })
 		})
 		t.Run("SKANConfigStore", func(t *testing.T) {
 			metadatatest.RunSKANConfigStore(t, func(t *testing.T) metadatatest.SKANStoreWithApps { return open(t) })
@@ -124,6 +130,9 @@ func TestConformance(t *testing.T) {
 		})
 		t.Run("ConsentStore", func(t *testing.T) {
 			postbacktest.RunConsentStore(t, func(t *testing.T) unmogrowp.ConsentStore { return open(t) })
+		})
+		t.Run("SubjectRequestStore", func(t *testing.T) {
+			metadatatest.RunSubjectRequestStore(t, func(t *testing.T) metadatatest.SubjectStoreWithOutbox { return open(t) })
 		})
 	})
 }
@@ -430,7 +439,7 @@ func TestForeignKeys(t *testing.T) {
 		if err != nil || got.OwnerID != "" {
 			t.Errorf("the app of a deleted user: %+v, %v; want it kept without an owner", got, err)
 		}
-		if _, err := db.UserBySession(ctx, hash); unmogrowp.ErrorCode(err) != unmogrowp.EUNAUTHORIZED {
+		if _, _, err := db.UserBySession(ctx, hash, time.Now()); unmogrowp.ErrorCode(err) != unmogrowp.EUNAUTHORIZED {
 			t.Errorf("the session of a deleted user: %v, want EUNAUTHORIZED", err)
 		}
 		if n := queryStrings(t, db, `SELECT CAST(COUNT(*) AS TEXT) FROM sessions`); !slices.Equal(n, []string{"0"}) {
@@ -448,11 +457,13 @@ func wantForeignKeys(t *testing.T, db *DB, e engine) {
 		"app_members.user_id->users.id CASCADE",
 		"apps.owner_id->users.id SET NULL",
 		"audit_log.app_id->apps.id CASCADE",
+		"costs.app_id->apps.id CASCADE",
 		"invitations.app_id->apps.id CASCADE",
 		"invitations.invited_by->users.id SET NULL",
-		"costs.app_id->apps.id CASCADE",
 		"links.app_id->apps.id CASCADE",
+		"password_resets.user_id->users.id CASCADE",
 		"postbacks.app_id->apps.id CASCADE",
+		"recovery_codes.user_id->users.id CASCADE",
 		"sessions.user_id->users.id CASCADE",
 		"skan_configs.app_id->apps.id CASCADE",
 	}

@@ -337,6 +337,19 @@ func (db *DB) RevokeInvitation(ctx context.Context, appID, id string) error {
 	return db.affectedOne(res, err, "revoke invitation", errNoInvitation)
 }
 
+// InvitationByToken implements unmogrowp.TeamStore.
+func (db *DB) InvitationByToken(ctx context.Context, tokenHash string, now time.Time) (*unmogrowp.Invitation, error) {
+	if tokenHash == "" || !db.d.storable(tokenHash) {
+		return nil, errNoInvitation()
+	}
+	inv, err := found[unmogrowp.Invitation](db, "invitation by token", errNoInvitation)(scanInvitation(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+invitationColumns+` FROM invitations WHERE token_hash = ? AND expires_at > ?`), tokenHash, now.UTC().UnixMicro())))
+	if err != nil {
+		return nil, err
+	}
+	return &inv, nil
+}
+
 // AcceptInvitation implements unmogrowp.TeamStore.
 func (db *DB) AcceptInvitation(ctx context.Context, tokenHash, userID string, now time.Time) (*unmogrowp.Member, error) {
 	if tokenHash == "" || !db.d.storable(tokenHash) || !db.d.storable(userID) {

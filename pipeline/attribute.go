@@ -16,10 +16,14 @@ import (
 	"github.com/unmogrowp/unmogrowp/attribution"
 )
 
-// AppSettings is what the Attributor needs of the metadata store: an app's settings.
+// AppSettings is what the Attributor needs of the metadata store: an app's settings, and
+// its links for the windows of their own.
 type AppSettings interface {
 	// App returns the app with the id. Returns ENOTFOUND if there is none.
 	App(ctx context.Context, id string) (*unmogrowp.App, error)
+
+	// Links lists the app's tracking links; an unknown app has none.
+	Links(ctx context.Context, appID string) ([]*unmogrowp.Link, error)
 }
 
 // StoredInstalls is what the Attributor needs of the analytics store: the install
@@ -100,7 +104,7 @@ func (s *seen) reset(n int) {
 }
 
 // cachedRules is an app as the settings cache keeps it: the app (nil for an app that no
-// longer exists) and its prepared settings.
+// longer exists) and its prepared settings, its links' windows included.
 type cachedRules struct {
 	app     *unmogrowp.App
 	rules   *attribution.Rules
@@ -430,17 +434,21 @@ func (a *Attributor) cached(ctx context.Context, appID string) (cachedRules, err
 		return c, nil
 	}
 	settings := unmogrowp.DefaultAppSettings()
+	var links []*unmogrowp.Link
 	app, err := a.apps.App(ctx, appID)
 	switch {
 	case err == nil:
 		settings = app.Settings
+		if links, err = a.apps.Links(ctx, appID); err != nil {
+			return cachedRules{}, fmt.Errorf("read links of app %s: %w", appID, err)
+		}
 	case unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND:
 		app = nil
 		a.log.Warn("deciding an install of an unknown app with default settings", "app_id", appID)
 	default:
 		return cachedRules{}, fmt.Errorf("read settings of app %s: %w", appID, err)
 	}
-	rules := attribution.NewRules(settings)
+	rules := attribution.NewRules(settings, links...)
 	if a.datacenters != nil {
 		rules = rules.WithDatacenters(a.datacenters)
 	}

@@ -147,7 +147,7 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free 
 		recs = p.linger(ctx, recs)
 		b := &batch{buf: buf, recs: recs, read: time.Now()}
 		p.decode(b, marks)
-		if !p.claim(ctx, b) || !p.claimSKAN(ctx, b) {
+		if !p.dropErased(ctx, &b.events, &b.touchpoints) || !p.claim(ctx, b) || !p.claimSKAN(ctx, b) {
 			return
 		}
 		select {
@@ -354,6 +354,11 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 		l, ok := learned[part]
 		return false, !ok || off > l
 	}
+	// Again, against the tombstones as they are now: an erasure since the first stage
+	// must not see this batch stored after its deletion.
+	if !p.dropErased(ctx, &b.events, &b.touchpoints) {
+		return false
+	}
 	events, againEvents := sortRows(b.events, eventPos, sort)
 	tps, againTps := sortRows(b.touchpoints, touchpointPos, sort)
 	skans, _ := sortRows(b.skan, skanPos, sort) // the hot state has no use for them
@@ -556,4 +561,29 @@ func retryValue[T any](ctx context.Context, p *Pipeline, step string, f func() (
 		}
 		wait = min(2*wait, p.opts.RetryMax)
 	}
+}
+
+// dropErased removes from events and touchpoints, in place, those that carry an erased
+// identity (Options.Tombstones), and counts them. It returns false when ctx is done
+// before the tombstones could be read.
+func (p *Pipeline) dropErased(ctx context.Context, events *[]unmogrowp.Event, tps *[]unmogrowp.Touchpoint) bool {
+	if p.opts.Tombstones == nil || len(*events)+len(*tps) == 0 {
+		return true
+	}
+	set, ok := retryValue(ctx, p, "tombstones", func() (*unmogrowp.TombstoneSet, error) {
+		return p.opts.Tombstones.Tombstones(ctx)
+	})
+	if !ok {
+		return false
+	}
+	if set.Len() == 0 {
+		return true
+	}
+	n := len(*events) + len(*tps)
+	*events = slices.DeleteFunc(*events, func(e unmogrowp.Event) bool { return set.Event(&e) })
+	*tps = slices.DeleteFunc(*tps, func(tp unmogrowp.Touchpoint) bool { return set.Touchpoint(&tp) })
+	if dropped := n - len(*events) - len(*tps); dropped > 0 {
+		p.stats.erased.Add(int64(dropped))
+	}
+	return true
 }

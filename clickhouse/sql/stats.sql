@@ -5,10 +5,9 @@
 -- 18.16 joins two tables per SELECT: the three one-row totals join in two steps.
 -- A rejected install (not attributed, with rejected touchpoints) is neither organic nor
 -- non-organic: it counts in rejected_installs only.
--- Revenue counts each event's within ±1e9 (unmogrowp.MaxRevenue) and NaN as 0, so that no sum
--- overflows to an infinity or NaN (see unmogrowp.Reports).
+-- Revenue is not here: it is converted per day and currency (chart_revenue.sql).
 SELECT installs, organic_installs, non_organic_installs, reinstalls, rejected_installs,
-       clicks, impressions, events, revenue, active_devices, sessions
+       clicks, impressions, events, active_devices, sessions
 FROM (
     SELECT
         countIf(NOT is_reinstall AND NOT is_reattribution
@@ -23,7 +22,7 @@ FROM (
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
 )
 CROSS JOIN (
-    SELECT clicks, impressions, events, revenue, active_devices, sessions
+    SELECT clicks, impressions, events, active_devices, sessions
     FROM (
         SELECT
             countIf(type = 'click')      AS clicks,
@@ -34,7 +33,6 @@ CROSS JOIN (
     CROSS JOIN (
         SELECT
             count()                       AS events,
-            sum(if(isNaN(revenue), 0, least(greatest(revenue, -1e9), 1e9))) AS revenue,
             uniqExact(device_id)          AS active_devices,
             countIf(event_type = 'session') AS sessions
         FROM events FINAL

@@ -21,6 +21,16 @@ import (
 // It needs Debian's chromium and web/node_modules (npm ci); without them it is skipped,
 // unless UNMOGROWP_REQUIRE_INTEGRATION=1 (as in CI), where it fails.
 func TestDashboardInBrowser(t *testing.T) {
+	// Test postbacks go to a receiver the browser test starts on loopback.
+	runBrowserTest(t, "dashboard.test.mjs", "POSTBACK_ALLOW_PRIVATE=true")
+}
+
+// runBrowserTest runs the browser test web/e2e/<script> in headless Chromium against
+// `serve` started with serveEnv, with UNMOGROWP_API_URL, UNMOGROWP_INGEST_URL and
+// UNMOGROWP_ARTIFACTS set for it. It skips without Chromium, node or web/node_modules
+// (fails with UNMOGROWP_REQUIRE_INTEGRATION=1), and with -short.
+func runBrowserTest(t *testing.T, script string, serveEnv ...string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: runs without -short")
 	}
@@ -43,15 +53,14 @@ func TestDashboardInBrowser(t *testing.T) {
 		testenv.Missing(t, "the browser test needs "+strings.Join(missing, ", ")+" (to enable: apt-get install chromium nodejs && (cd web && npm ci))")
 	}
 
-	// Test postbacks go to a receiver the browser test starts on loopback.
-	p := startServe(t, t.TempDir(), "POSTBACK_ALLOW_PRIVATE=true")
+	p := startServe(t, t.TempDir(), serveEnv...)
 	artifacts := os.Getenv("UNMOGROWP_ARTIFACTS")
 	if artifacts == "" {
 		artifacts = filepath.Join(webDir, "e2e", "screenshots")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "dashboard.test.mjs"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", script))
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(),
 		"UNMOGROWP_API_URL="+p.api,
@@ -60,7 +69,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	)
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
-	t.Logf("node e2e/dashboard.test.mjs:\n%s", out)
+	t.Logf("node e2e/%s:\n%s", script, out)
 	if err != nil {
 		t.Fatalf("browser test failed: %v (screenshots in %s)", err, artifacts)
 	}

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +22,8 @@ import (
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/mail"
+	"github.com/unmogrowp/unmogrowp/opendsr"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/postback"
 	"github.com/unmogrowp/unmogrowp/wal"
@@ -69,6 +73,8 @@ type Server struct {
 	// datacenters are the imported IP lists, kept current, for the consumer's
 	// datacenter_ip rule and the API's explanations.
 	datacenters *unmogrowp.IPListWatcher
+	signer      *opendsr.Signer // the processor's key: the API's and the consumer's
+	runner      *opendsr.Runner // the consumer role's: carries out OpenDSR requests
 
 	ingestLn, apiLn, consumerLn, pprofLn net.Listener
 	servers                              []*http.Server
@@ -91,6 +97,15 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 	if b.wal != nil {
 		registerWALMetrics(s.registry, b.wal)
 	}
+	if roles.has(roleConsumer | roleAPI) {
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+		s.signer, err = opendsr.LoadSigner(ctx, b.meta, processorDomain(cfg))
+		cancel()
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("load the OpenDSR processor key: %w", err)
+		}
+	}
 	if roles.has(roleConsumer) {
 		if s.worker, err = newPostbackWorker(cfg, b.meta, s.registry, logger); err != nil {
 			b.Close()
@@ -108,9 +123,46 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 		}
 		s.pipeline = pipeline.New(b.reader, b.dedup, b.store, pipeline.Options{
 			Logger: logger, Registerer: s.registry, Stage: attributor, YieldLimit: yield,
+			Tombstones: opendsr.NewCache(b.meta),
 		})
+		s.runner = newRunner(cfg, b, s.signer, logger)
 	}
 	return s, nil
+}
+
+// newRunner returns the runner of OpenDSR requests over the process's stores: it forgets
+// erased devices in the hot state and the deduplicator it holds, and posts callbacks as
+// postbacks go (POSTBACK_ALLOW_PRIVATE).
+func newRunner(cfg *Config, b *backends, signer *opendsr.Signer, logger *slog.Logger) *opendsr.Runner {
+	var forget []unmogrowp.Forgetter
+	for _, x := range []any{b.hot, b.dedup} {
+		if f, ok := x.(unmogrowp.Forgetter); ok {
+			forget = append(forget, f)
+		}
+	}
+	retention := cfg.LogRetention
+	if retention == 0 {
+		retention = 7 * 24 * time.Hour // Kafka's default retention.ms
+		if schemeOf(cfg.LogURL) == "wal" {
+			retention = cfg.WALRetention
+		}
+	}
+	return opendsr.NewRunner(opendsr.RunnerOptions{
+		Requests: b.meta, Analytics: b.store, Forget: forget, Signer: signer,
+		Sender: postback.NewSender(postback.SenderOptions{AllowPrivate: cfg.PostbackAllowPrivate}),
+		Domain: processorDomain(cfg), LogRetention: retention, Logger: logger,
+		ResultsURL: func(appID, id string) string {
+			return strings.TrimRight(cfg.PublicURL, "/") + "/api/apps/" + appID + "/opendsr/requests/" + id + "/results"
+		},
+	})
+}
+
+// processorDomain is the OpenDSR processor's domain: PUBLIC_URL's host, or "localhost".
+func processorDomain(cfg *Config) string {
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
 }
 
 // Start opens the listeners of the roles and starts serving and processing.
@@ -181,6 +233,9 @@ func (s *Server) Start() (err error) {
 	}
 	if s.worker != nil {
 		s.wg.Go(func() { s.worker.Run(ctx) })
+	}
+	if s.runner != nil {
+		s.wg.Go(func() { s.runner.Run(ctx) })
 	}
 	return nil
 }
@@ -269,13 +324,34 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 	if ing != nil {
 		appCache, tracker = ing, ing
 	}
+	var mailer api.Mailer
+	if s.cfg.SMTPURL != "" {
+		// loadConfig checked both, so this does not fail.
+		if m, err := mail.New(mail.Options{URL: s.cfg.SMTPURL, From: s.cfg.SMTPFrom}); err != nil {
+			s.logger.Error("mail off", "err", err)
+		} else {
+			mailer = m
+			s.logger.Info("mail on", "smtp", m.Addr())
+		}
+	}
+	ttl := s.cfg.AuthCacheTTL
+	if ttl == 0 {
+		ttl = -1 // AUTH_CACHE_TTL=0: no cache
+	}
+	var wake func()
+	if s.runner != nil {
+		wake = s.runner.Wake
+	}
 	return api.New(api.Config{
-		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
+		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Accounts: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
+		Signup: s.cfg.Signup, Mailer: mailer, DashboardURL: s.cfg.DashboardURL, AuthCacheTTL: ttl,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 		Postbacks: b.meta, Outbox: b.meta, SKAN: b.meta, SKANResults: b.store, Costs: b.meta, Deliveries: b.meta, Consents: b.meta,
 		Explain: b.store, Datacenters: s.datacenters,
+		FXRates: b.meta, AdminEmails: s.cfg.AdminEmails,
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
+		OpenDSR:        &api.OpenDSRConfig{Requests: b.meta, Signer: s.signer, Wake: wake, Domain: processorDomain(s.cfg)},
 	})
 }
 

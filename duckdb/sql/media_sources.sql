@@ -4,13 +4,12 @@
 -- to find the campaign of the rejected touchpoints.
 --
 -- Clicks and impressions come from touchpoints, installs (new ones: neither reinstalls
--- nor re-attributions) from installs, events and revenue from events (media source ''
--- counts as 'organic'). A rejected install (a new install not attributed, with rejected
--- touchpoints) is not an install of any row: it counts once in rejected_installs, in the
--- row of its first rejected touchpoint (the one that came nearest to winning), whose
--- campaign is looked up in touchpoints ('' when not found). So the rows' rejected
--- installs add up to Stats'.
--- Revenue is summed by revenue_sum (migration 0006), which no stored value can overflow.
+-- nor re-attributions) from installs, events from events (media source '' counts as
+-- 'organic'); revenue is converted per day and currency: media_sources_revenue.sql.
+-- A rejected install (a new install not attributed, with rejected touchpoints) is not an
+-- install of any row: it counts once in rejected_installs, in the row of its first
+-- rejected touchpoint (the one that came nearest to winning), whose campaign is looked up
+-- in touchpoints ('' when not found). So the rows' rejected installs add up to Stats'.
 WITH t AS (
     SELECT media_source, campaign,
            count(*) FILTER (WHERE type = 'click')      AS clicks,
@@ -28,9 +27,9 @@ WITH t AS (
     -- Grouped by the stored media source first, '' made 'organic' after: the expression
     -- on every row cost 0.14 s of 0.49 on 11.7M events.
     SELECT coalesce(nullif(media_source, ''), 'organic') AS media_source, campaign,
-           sum(events) AS events, sum(revenue) AS revenue
+           sum(events) AS events
     FROM (
-        SELECT media_source, campaign, count(*) AS events, revenue_sum(revenue) AS revenue
+        SELECT media_source, campaign, count(*) AS events
         FROM events
         WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
         GROUP BY ALL
@@ -64,7 +63,6 @@ SELECT k.media_source, k.campaign,
        coalesce(t.impressions, 0)        AS impressions,
        coalesce(i.installs, 0)           AS installs,
        coalesce(e.events, 0)             AS events,
-       coalesce(e.revenue, 0)            AS revenue,
        coalesce(rc.rejected_installs, 0) AS rejected_installs
 FROM k
 LEFT JOIN t  ON t.media_source = k.media_source AND t.campaign = k.campaign

@@ -6,7 +6,7 @@
 -- $4 = $5 = $3 when the range holds no whole day).
 -- A rejected install (not attributed, with rejected touchpoints) is neither organic nor
 -- non-organic: it counts in rejected_installs only.
--- Revenue is summed by revenue_sum (migration 0006), which no stored value can overflow.
+-- Revenue is not here: it is converted per day and currency (chart_revenue.sql).
 WITH i AS (
     SELECT
         count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution
@@ -29,10 +29,9 @@ WITH i AS (
     -- By event type first: cheaper than a FILTER on every row.
     SELECT
         coalesce(sum(n), 0)                           AS events,
-        coalesce(sum(revenue), 0)                     AS revenue,
         coalesce(sum(n) FILTER (WHERE event_type = 'session'), 0) AS sessions
     FROM (
-        SELECT event_type, count(*) AS n, revenue_sum(revenue) AS revenue
+        SELECT event_type, count(*) AS n
         FROM events
         WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
         GROUP BY event_type
@@ -53,5 +52,5 @@ WITH i AS (
     )
 )
 SELECT i.installs, i.organic_installs, i.non_organic_installs, i.reinstalls, i.rejected_installs,
-       t.clicks, t.impressions, e.events, e.revenue, d.active_devices, e.sessions
+       t.clicks, t.impressions, e.events, d.active_devices, e.sessions
 FROM i, t, e, d

@@ -254,7 +254,7 @@ func testSessions(t *testing.T, s unmogrowp.UserStore) {
 		hash string
 		want *unmogrowp.User
 	}{{a1, ann}, {a2, ann}, {b1, bob}} {
-		got, err := s.UserBySession(ctx, tc.hash)
+		got, _, err := s.UserBySession(ctx, tc.hash, time.Now())
 		if err != nil {
 			t.Fatalf("UserBySession: %v", err)
 		}
@@ -265,10 +265,10 @@ func testSessions(t *testing.T, s unmogrowp.UserStore) {
 	if err := s.RevokeSession(ctx, a1); err != nil {
 		t.Fatalf("RevokeSession: %v", err)
 	}
-	_, err := s.UserBySession(ctx, a1)
+	_, _, err := s.UserBySession(ctx, a1, time.Now())
 	wantCode(t, err, unmogrowp.EUNAUTHORIZED)
 	for _, h := range []string{a2, b1} {
-		if _, err := s.UserBySession(ctx, h); err != nil {
+		if _, _, err := s.UserBySession(ctx, h, time.Now()); err != nil {
 			t.Errorf("another session stopped working: %v", err)
 		}
 	}
@@ -281,7 +281,7 @@ func testSessions(t *testing.T, s unmogrowp.UserStore) {
 	}
 	// An unknown hash, or a plain token in place of its hash, is refused.
 	for _, h := range []string{"", unmogrowp.HashSessionToken("never issued"), "ut_plain"} {
-		_, err := s.UserBySession(ctx, h)
+		_, _, err := s.UserBySession(ctx, h, time.Now())
 		wantCode(t, err, unmogrowp.EUNAUTHORIZED)
 	}
 }
@@ -292,15 +292,15 @@ func testSessionExpiry(t *testing.T, s unmogrowp.UserStore) {
 	createUser(t, s, u, "h")
 
 	expired := newSession(t, s, u.ID, -time.Second)
-	_, err := s.UserBySession(ctx, expired)
+	_, _, err := s.UserBySession(ctx, expired, time.Now())
 	wantCode(t, err, unmogrowp.EUNAUTHORIZED)
 
 	soon := newSession(t, s, u.ID, 300*time.Millisecond)
-	if _, err := s.UserBySession(ctx, soon); err != nil {
+	if _, _, err := s.UserBySession(ctx, soon, time.Now()); err != nil {
 		t.Fatalf("a session that has not expired yet: %v", err)
 	}
 	time.Sleep(400 * time.Millisecond)
-	_, err = s.UserBySession(ctx, soon)
+	_, _, err = s.UserBySession(ctx, soon, time.Now())
 	wantCode(t, err, unmogrowp.EUNAUTHORIZED)
 }
 

@@ -40,6 +40,8 @@ func RunReports(t *testing.T, open func(t *testing.T) ReportStore) {
 	t.Run("Agree", func(t *testing.T) { t.Parallel(); testReportsAgree(t, open) })
 	t.Run("ActiveDevices", func(t *testing.T) { t.Parallel(); testActiveDevices(t, open) })
 	t.Run("ExtremeRevenue", func(t *testing.T) { t.Parallel(); testExtremeRevenue(t, open) })
+	t.Run("MoneyInLosAngeles", func(t *testing.T) { t.Parallel(); testMoney(t, open) })
+	t.Run("Tokyo", func(t *testing.T) { t.Parallel(); testTokyo(t, open) })
 	t.Run("TouchpointCosts", func(t *testing.T) { t.Parallel(); testTouchpointCosts(t, open) })
 }
 

@@ -1,3 +1,4 @@
--- Reserved: version 11 is another change's, still on its own branch. This file holds the
--- number so that 0014 applies; it is deleted when that change's own migration file lands.
+-- Reserved for the scheduled exports step 0011, still on its own branch: a placeholder so
+-- that the steps after it (0012 on) have no gap. Replace this file with the real 0011 when
+-- it is merged.
 SELECT 1;

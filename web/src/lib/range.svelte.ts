@@ -22,6 +22,15 @@ export function isoDay(d: Date): string {
 	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
+/** YYYY-MM-DD of the day d falls on in the IANA zone tz (the browser's day if tz is unknown). */
+export function dayIn(d: Date, tz: string): string {
+	try {
+		return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+	} catch {
+		return isoDay(d);
+	}
+}
+
 function localMidnight(day: string): Date {
 	const [y, m, d] = day.split('-').map(Number);
 	return new Date(y, m - 1, d);
@@ -33,17 +42,23 @@ class DateRange {
 	customFrom = $state(isoDay(new Date(Date.now() - 6 * DAY)));
 	customTo = $state(isoDay(new Date()));
 
-	/** The range to ask for now, as RFC 3339 times, and the chart interval that suits it. */
-	resolve(now = new Date()): Range & { interval: Interval } {
+	/**
+	 * The range to ask for now, and the chart interval that suits it. Today and a custom
+	 * range are asked as dates (YYYY-MM-DD, to inclusive), which the server takes as whole
+	 * days of the app's time zone: tz, the app's zone, says which date today is there. The
+	 * rolling presets are RFC 3339 times.
+	 */
+	resolve(now = new Date(), tz?: string): Range & { interval: Interval } {
 		// Up to the next whole minute: what arrived a moment ago is in, and the query stays
 		// the same for a minute.
 		const end = new Date(Math.ceil((now.getTime() + 1) / MINUTE) * MINUTE);
 		let from: Date;
-		let to = end;
+		const to = end;
 		switch (this.preset) {
-			case 'today':
-				from = localMidnight(isoDay(now));
-				break;
+			case 'today': {
+				const today = tz ? dayIn(now, tz) : isoDay(now);
+				return { from: today, to: today, interval: 'hour' };
+			}
 			case '30d':
 				from = new Date(end.getTime() - 30 * DAY);
 				break;
@@ -51,9 +66,8 @@ class DateRange {
 				let a = localMidnight(this.customFrom || isoDay(now));
 				let b = new Date(localMidnight(this.customTo || isoDay(now)).getTime() + DAY);
 				if (b <= a) [a, b] = [b, new Date(a.getTime() + DAY)];
-				from = a;
-				to = b;
-				break;
+				const interval: Interval = b.getTime() - a.getTime() <= 3 * DAY ? 'hour' : 'day';
+				return { from: isoDay(a), to: isoDay(new Date(b.getTime() - DAY)), interval };
 			}
 			default:
 				from = new Date(end.getTime() - 7 * DAY);

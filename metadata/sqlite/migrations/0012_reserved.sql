@@ -1,3 +1,0 @@
--- Reserved: version 12 is another change's, still on its own branch. This file holds the
--- number so that 0014 applies; it is deleted when that change's own migration file lands.
-SELECT 1;

@@ -1,0 +1,1 @@
+import{ct as e}from"./BgZmCPG4.js";e();
