@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -271,6 +272,10 @@ type Subject struct {
 	// EventIDs are the ids of the devices' stored events, which ResolveSubject fills: the
 	// deduplicator's claims to forget. Rows are not matched by them.
 	EventIDs []string
+	// After, when not nil, narrows CountSubject to the rows stored above these log
+	// positions (by partition; all rows of a partition it does not name): what was stored
+	// after the store's Watermarks returned them. Only CountSubject reads it.
+	After map[int32]int64
 }
 
 // Add adds a raw value of field, unless it is empty, all zeros, or already there.
@@ -298,7 +303,7 @@ func (s *Subject) Size() int {
 // Clone returns a copy of s that shares no slice or map with it.
 func (s Subject) Clone() Subject {
 	out := Subject{AppID: s.AppID, Raw: map[string][]string{}, Hashed: map[string][]string{},
-		TouchpointIDs: slices.Clone(s.TouchpointIDs), EventIDs: slices.Clone(s.EventIDs)}
+		TouchpointIDs: slices.Clone(s.TouchpointIDs), EventIDs: slices.Clone(s.EventIDs), After: maps.Clone(s.After)}
 	for f, vs := range s.Raw {
 		out.Raw[f] = slices.Clone(vs)
 	}
@@ -357,10 +362,11 @@ type SubjectStore interface {
 
 	// EraseSubject deletes every stored row that matches s (events, touchpoints, install
 	// decisions, and what is derived from them), and returns once the deletion is
-	// complete: a read after it sees none of them.
-	EraseSubject(ctx context.Context, s Subject) error
+	// complete: a read after it sees none of them. It returns how many events,
+	// touchpoints and install decisions it deleted.
+	EraseSubject(ctx context.Context, s Subject) (int64, error)
 
-	// CountSubject returns how many stored rows match s.
+	// CountSubject returns how many stored rows match s (above s.After when set).
 	CountSubject(ctx context.Context, s Subject) (int64, error)
 }
 

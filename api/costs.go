@@ -32,6 +32,7 @@ func (s *Server) handlePutCosts(w http.ResponseWriter, r *http.Request, app *unm
 	if err := s.cfg.Costs.PutCosts(r.Context(), app.ID, costs); err != nil {
 		return fmt.Errorf("put costs: %w", err)
 	}
+	s.audit(r, app.ID, auditActionCostImport, app.ID, map[string]any{"rows": len(costs)})
 	httpserve.JSON(w, http.StatusOK, map[string]any{"rows": len(costs)})
 	return nil
 }
@@ -80,3 +81,7 @@ func (s *Server) mediaSourceReport(r *http.Request, q reportQuery) (*unmogrowp.M
 	rep.AddCost(costs, q.scope.Currency, unconverted)
 	return rep, nil
 }
+
+// auditActionCostImport is the audit log's action for an import of cost rows; its changes
+// say how many rows the import upserted.
+const auditActionCostImport = "cost.import"

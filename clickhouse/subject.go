@@ -162,7 +162,7 @@ func (s *Store) SubjectTouchpoints(ctx context.Context, sub unmogrowp.Subject) (
 }
 
 // CountSubject implements unmogrowp.SubjectStore: the events, touchpoints and installs
-// rows that match, every copy counted (no FINAL).
+// rows that match, every copy counted (no FINAL), above sub.After when it is set.
 func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64, error) {
 	if s.closed.Load() {
 		return 0, errClosed()
@@ -173,6 +173,10 @@ func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 		if !ok {
 			continue
 		}
+		if sub.After != nil {
+			c, a := afterWhere(sub.After, len(args))
+			cond, args = cond+" AND "+c, append(args, a...)
+		}
 		var n uint64
 		if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE "+cond, args...).Scan(&n); err != nil {
 			return 0, fmt.Errorf("count subject: %w", classify(ctx, err))
@@ -182,12 +186,18 @@ func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 	return total, nil
 }
 
-// EraseSubject implements unmogrowp.SubjectStore: a mutation per table, then a wait for
-// every mutation of the three tables to be done (see the top of this file). ctx bounds
+// EraseSubject implements unmogrowp.SubjectStore: the rows counted, a mutation per table
+// (none when nothing matches), then a wait for every mutation of the three tables to be
+// done (see the top of this file). ctx bounds
 // the wait; a mutation left running when it ends still completes on the server.
-func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) error {
+func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) (int64, error) {
 	if s.closed.Load() {
-		return errClosed()
+		return 0, errClosed()
+	}
+	// A mutation says nothing of the rows it deletes: count them first.
+	n, err := s.CountSubject(ctx, sub)
+	if err != nil || n == 0 {
+		return 0, err
 	}
 	var tables []string
 	for _, table := range []string{"events", "touchpoints", "installs"} {
@@ -196,12 +206,9 @@ func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) error {
 			continue
 		}
 		if err := s.conn.Exec(ctx, "ALTER TABLE "+table+" DELETE WHERE "+cond, args...); err != nil {
-			return fmt.Errorf("erase subject from %s: %w", table, classify(ctx, err))
+			return 0, fmt.Errorf("erase subject from %s: %w", table, classify(ctx, err))
 		}
 		tables = append(tables, table)
-	}
-	if len(tables) == 0 {
-		return nil
 	}
 	t := time.NewTicker(mutationPoll)
 	defer t.Stop()
@@ -209,15 +216,37 @@ func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) error {
 		var running uint64
 		if err := s.conn.QueryRow(ctx, `SELECT count() FROM system.mutations
 			WHERE database = currentDatabase() AND has($1, table) AND is_done = 0`, tables).Scan(&running); err != nil {
-			return fmt.Errorf("erase subject: read mutations: %w", classify(ctx, err))
+			return 0, fmt.Errorf("erase subject: read mutations: %w", classify(ctx, err))
 		}
 		if running == 0 {
-			return nil
+			return n, nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("erase subject: wait for %d mutations: %w", running, ctx.Err())
+			return 0, fmt.Errorf("erase subject: wait for %d mutations: %w", running, ctx.Err())
 		case <-t.C:
 		}
 	}
+}
+
+// afterWhere is the condition that a row was stored above marks (unmogrowp.Subject.After),
+// its placeholders numbered after the k arguments before it.
+func afterWhere(marks map[int32]int64, k int) (string, []any) {
+	if len(marks) == 0 {
+		return "1", nil
+	}
+	var ors, parts []string
+	var args []any
+	next := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", k+len(args))
+	}
+	for p, o := range marks {
+		ors = append(ors, `("partition" = `+next(p)+` AND "offset" > `+next(o)+`)`)
+	}
+	for p := range marks {
+		parts = append(parts, next(p))
+	}
+	ors = append(ors, `"partition" NOT IN (`+strings.Join(parts, ", ")+`)`)
+	return "(" + strings.Join(ors, " OR ") + ")", args
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -61,19 +63,25 @@ func (s *Store) ResolveSubject(ctx context.Context, sub unmogrowp.Subject) (unmo
 	}
 	sub = sub.Clone()
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		for round := 0; round < 8; round++ {
+		// Each round reads the events that match: their devices' ids and the ids they
+		// carry widen the subject, and once a round widens it no more, its events are
+		// every event of the subject's devices, whose ids are the claims to forget.
+		converged := false
+		var eventIDs []string
+		for round := 0; round < 8 && !converged; round++ {
 			cond, args, ok := subjectWhere("events", &sub)
 			if !ok {
 				return nil
 			}
 			before := sub.Size()
-			rows, err := tx.QueryContext(ctx, `SELECT DISTINCT device_id, idfa, gaid, idfv, android_id FROM events WHERE `+cond, args...)
+			rows, err := tx.QueryContext(ctx, `SELECT device_id, idfa, gaid, idfv, android_id, event_id FROM events WHERE `+cond, args...)
 			if err != nil {
 				return err
 			}
-			var d, idfa, gaid, idfv, androidID string
+			eventIDs = eventIDs[:0]
+			var d, idfa, gaid, idfv, androidID, eventID string
 			for rows.Next() {
-				if err := rows.Scan(&d, &idfa, &gaid, &idfv, &androidID); err != nil {
+				if err := rows.Scan(&d, &idfa, &gaid, &idfv, &androidID, &eventID); err != nil {
 					rows.Close()
 					return err
 				}
@@ -82,13 +90,14 @@ func (s *Store) ResolveSubject(ctx context.Context, sub unmogrowp.Subject) (unmo
 				sub.Add(unmogrowp.FieldGAID, gaid)
 				sub.Add(unmogrowp.FieldIDFV, idfv)
 				sub.Add(unmogrowp.FieldAndroidID, androidID)
+				if eventID != "" {
+					eventIDs = append(eventIDs, eventID)
+				}
 			}
 			if err := rows.Close(); err != nil {
 				return err
 			}
-			if sub.Size() == before {
-				break
-			}
+			converged = sub.Size() == before
 		}
 		devices := sub.Raw[unmogrowp.FieldDeviceID]
 		if len(devices) == 0 {
@@ -104,7 +113,12 @@ func (s *Store) ResolveSubject(ctx context.Context, sub unmogrowp.Subject) (unmo
 			WHERE app_id = ? AND touchpoint_id <> '' AND device_id IN (`+marks+`) ORDER BY 1`, args); err != nil {
 			return err
 		}
-		sub.EventIDs, err = strings1(ctx, tx, `SELECT event_id FROM events
+		if converged {
+			slices.Sort(eventIDs)
+			sub.EventIDs = slices.Compact(eventIDs)
+			return nil
+		}
+		sub.EventIDs, err = strings1(ctx, tx, `SELECT DISTINCT event_id FROM events
 			WHERE app_id = ? AND event_id <> '' AND device_id IN (`+marks+`) ORDER BY 1`, args)
 		return err
 	})
@@ -161,11 +175,24 @@ func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 	var total int64
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range subjectStatements("SELECT count(*) FROM ", &sub) {
-			var n int64
-			if err := tx.QueryRowContext(ctx, q.query, q.args...).Scan(&n); err != nil {
-				return err
+			queries := []statement{q}
+			if sub.After != nil {
+				if q.derived {
+					continue // device_days has no log position; its rows go with the events'
+				}
+				queries = queries[:0]
+				conds, args := afterWhere(sub.After)
+				for i, c := range conds {
+					queries = append(queries, statement{query: q.query + " AND " + c, args: append(slices.Clone(q.args), args[i]...)})
+				}
 			}
-			total += n
+			for _, q := range queries {
+				var n int64
+				if err := tx.QueryRowContext(ctx, q.query, q.args...).Scan(&n); err != nil {
+					return err
+				}
+				total += n
+			}
 		}
 		return nil
 	})
@@ -177,8 +204,9 @@ func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 
 // statement is one query and its arguments.
 type statement struct {
-	query string
-	args  []any
+	query   string
+	args    []any
+	derived bool // rows derived from others' (device_days): not counted as the subject's
 }
 
 // subjectStatements returns verb (SELECT count(*) FROM, DELETE FROM) over each table's
@@ -187,7 +215,7 @@ func subjectStatements(verb string, sub *unmogrowp.Subject) []statement {
 	var out []statement
 	for _, table := range []string{"events", "touchpoints", "installs"} {
 		if cond, args, ok := subjectWhere(table, sub); ok {
-			out = append(out, statement{verb + table + " WHERE " + cond, args})
+			out = append(out, statement{verb + table + " WHERE " + cond, args, false})
 		}
 	}
 	if devices := sub.Raw[unmogrowp.FieldDeviceID]; len(devices) > 0 {
@@ -196,38 +224,48 @@ func subjectStatements(verb string, sub *unmogrowp.Subject) []statement {
 			args = append(args, deviceKey(d))
 		}
 		out = append(out, statement{verb + "device_days WHERE app_id = ? AND device_key IN (" +
-			strings.TrimSuffix(strings.Repeat("?,", len(devices)), ",") + ")", args})
+			strings.TrimSuffix(strings.Repeat("?,", len(devices)), ",") + ")", args, true})
 	}
 	return out
 }
 
 // EraseSubject implements unmogrowp.SubjectStore: one transaction on the writer's
 // connection deletes the rows of every table; once it commits, no read sees them. DuckDB
-// reclaims their space at its next checkpoint.
-func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) error {
+// reclaims their space at its next checkpoint. The count is the events', touchpoints' and
+// installs' rows DELETE reports.
+func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) (int64, error) {
 	stmts := subjectStatements("DELETE FROM ", &sub)
 	if len(stmts) == 0 {
-		return nil
+		return 0, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
-		return errClosed()
+		return 0, errClosed()
 	}
 	if s.w == nil {
 		w, err := s.db.Conn(ctx)
 		if err != nil {
-			return fmt.Errorf("erase subject: writer connection: %w", err)
+			return 0, fmt.Errorf("erase subject: writer connection: %w", err)
 		}
 		s.w = w
 	}
 	if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("erase subject: begin: %w", withCtx(ctx, err))
+		return 0, fmt.Errorf("erase subject: begin: %w", withCtx(ctx, err))
 	}
+	var deleted int64
 	err := func() error {
 		for _, st := range stmts {
-			if _, err := s.w.ExecContext(ctx, st.query, st.args...); err != nil {
+			res, err := s.w.ExecContext(ctx, st.query, st.args...)
+			if err != nil {
 				return err
+			}
+			if !st.derived {
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				deleted += n
 			}
 		}
 		return s.commit()
@@ -238,12 +276,12 @@ func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) error {
 			_ = s.w.Close()
 			s.w = nil
 		}
-		return fmt.Errorf("erase subject: %w", withCtx(ctx, err))
+		return 0, fmt.Errorf("erase subject: %w", withCtx(ctx, err))
 	}
 	if err := s.wal.committed(); err != nil {
 		s.log.Error("sync the WAL's directory after commit", "err", err)
 	}
-	return nil
+	return deleted, nil
 }
 
 // scanTouchpointsWhere calls fn with each touchpoint that matches cond, by touch time.
@@ -265,4 +303,30 @@ func (s *Store) scanTouchpointsWhere(ctx context.Context, cond string, args []an
 		}
 		return rows.Err()
 	})
+}
+
+// afterWhere returns the conditions that a row was stored above marks
+// (unmogrowp.Subject.After), to be counted apart: one per partition, and one per range of
+// partitions marks does not name (below the first, between two, above the last). Each is
+// a plain conjunction of comparisons, so that DuckDB skips the row groups outside it by
+// their min-max index (rows are stored in log order), which an OR or a NOT IN would keep
+// it from.
+func afterWhere(marks map[int32]int64) (conds []string, args [][]any) {
+	if len(marks) == 0 {
+		return []string{"true"}, [][]any{nil}
+	}
+	parts := slices.Sorted(maps.Keys(marks))
+	for _, p := range parts {
+		conds = append(conds, `"partition" = ? AND "offset" > ?`)
+		args = append(args, []any{p, marks[p]})
+	}
+	conds = append(conds, `"partition" < ?`, `"partition" > ?`)
+	args = append(args, []any{parts[0]}, []any{parts[len(parts)-1]})
+	for i := 1; i < len(parts); i++ {
+		if parts[i] > parts[i-1]+1 {
+			conds = append(conds, `"partition" > ? AND "partition" < ?`)
+			args = append(args, []any{parts[i-1], parts[i]})
+		}
+	}
+	return conds, args
 }

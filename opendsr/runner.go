@@ -31,6 +31,7 @@ type Analytics interface {
 	unmogrowp.SubjectStore
 	Events(ctx context.Context, f unmogrowp.EventFilter) ([]unmogrowp.Event, error)
 	Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmogrowp.Install, string, error)
+	Watermarks(ctx context.Context) (map[int32]int64, error)
 }
 
 // RunnerOptions configure a Runner. Requests and Analytics are required.
@@ -182,8 +183,9 @@ func (r *Runner) RunOnce(ctx context.Context) bool {
 	return true
 }
 
-// erase deletes the subject from every store, in passes, until a pass finds nothing left.
-// The tombstones, made with the request, keep new records of it out meanwhile.
+// erase deletes the subject from every store, then counts what is left, in passes until
+// a count finds nothing. The tombstones, made with the request, keep new records of it
+// out meanwhile.
 func (r *Runner) erase(ctx context.Context, req *unmogrowp.SubjectRequest) error {
 	if wait := req.Received.Add(r.o.Settle).Sub(r.o.Now()); wait > 0 {
 		t := time.NewTimer(wait)
@@ -209,11 +211,6 @@ func (r *Runner) erase(ctx context.Context, req *unmogrowp.SubjectRequest) error
 				resolved.TouchpointIDs = append(resolved.TouchpointIDs, tp.ID)
 			}
 		}
-		left, err := r.o.Analytics.CountSubject(ctx, resolved)
-		if err != nil {
-			return err
-		}
-		devices := resolved.Raw[unmogrowp.FieldDeviceID]
 		// The identities the devices carry are theirs too: a later click with the
 		// device's advertising id is kept out as one with its device id is.
 		var ts []unmogrowp.Tombstone
@@ -225,11 +222,15 @@ func (r *Runner) erase(ctx context.Context, req *unmogrowp.SubjectRequest) error
 		if err := r.o.Requests.AddTombstones(ctx, ts); err != nil {
 			return err
 		}
-		if left > 0 {
-			if err := r.o.Analytics.EraseSubject(ctx, resolved); err != nil {
-				return err
-			}
+		// What is stored after these marks, the deletion may not have seen.
+		marks, err := r.o.Analytics.Watermarks(ctx)
+		if err != nil {
+			return err
 		}
+		if _, err := r.o.Analytics.EraseSubject(ctx, resolved); err != nil {
+			return err
+		}
+		devices := resolved.Raw[unmogrowp.FieldDeviceID]
 		if _, err := r.o.Requests.EraseDevices(ctx, req.AppID, devices); err != nil {
 			return err
 		}
@@ -238,14 +239,22 @@ func (r *Runner) erase(ctx context.Context, req *unmogrowp.SubjectRequest) error
 				return err
 			}
 		}
+		// Clean when nothing of the subject was stored since the marks: a batch the
+		// pipeline filtered before the tombstones and stored after the deletion would
+		// show here. Rows at or below them were there for the deletion to delete.
+		resolved.After = marks
+		left, err := r.o.Analytics.CountSubject(ctx, resolved)
+		if err != nil {
+			return err
+		}
 		if left == 0 {
 			return nil
 		}
 		if pass == maxPasses {
 			return fmt.Errorf("erase: rows of the subject were stored again after %d passes", pass)
 		}
-		sub = resolved // what the next pass finds is checked under the widened subject
-		sub.EventIDs = nil
+		sub = resolved // the next pass starts from what this one found
+		sub.EventIDs, sub.After = nil, nil
 	}
 }
 

@@ -108,8 +108,8 @@ func testSubjectErase(t *testing.T, s SubjectEventStore) {
 	if n := countSubject(t, s, got); n < 7 {
 		t.Fatalf("CountSubject before = %d, want at least 7", n)
 	}
-	if err := s.EraseSubject(ctx, got); err != nil {
-		t.Fatalf("EraseSubject: %v", err)
+	if n, err := s.EraseSubject(ctx, got); err != nil || n != 7 {
+		t.Fatalf("EraseSubject = %d, %v; want 7 rows (3 events, 2 touchpoints, 2 installs)", n, err)
 	}
 	if n := countSubject(t, s, got); n != 0 {
 		t.Fatalf("CountSubject after = %d, want 0", n)
@@ -130,9 +130,31 @@ func testSubjectErase(t *testing.T, s SubjectEventStore) {
 		t.Errorf("Attribution(app-o, dev-a): %v", err)
 	}
 	checkCounts(t, s, "after erasure", 2, 2, 2)
+	// Counting above the watermarks sees only what is stored after them: nothing, then a
+	// late event of the subject's device.
+	marks, err := s.Watermarks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.After = marks
+	if n := countSubject(t, s, got); n != 0 {
+		t.Fatalf("CountSubject above the watermarks = %d, want 0", n)
+	}
+	late := MinimalEvent(0, 20, "app-s", 30*time.Minute)
+	late.DeviceID = "dev-a"
+	other := MinimalEvent(3, 1, "app-s", 31*time.Minute) // a partition the marks do not name
+	other.DeviceID = "dev-a2"
+	mustAppend(t, s, unmogrowp.Batch{Events: []unmogrowp.Event{late, other}})
+	if n := countSubject(t, s, got); n != 2 {
+		t.Fatalf("CountSubject above the watermarks after two late events = %d, want 2", n)
+	}
+	got.After = nil
+	if n, err := s.EraseSubject(ctx, got); err != nil || n != 2 {
+		t.Fatalf("EraseSubject of the late events = %d, %v", n, err)
+	}
 	// Erasing again changes nothing.
-	if err := s.EraseSubject(ctx, got); err != nil {
-		t.Fatalf("EraseSubject again: %v", err)
+	if n, err := s.EraseSubject(ctx, got); err != nil || n != 0 {
+		t.Fatalf("EraseSubject again = %d, %v", n, err)
 	}
 	checkCounts(t, s, "after a second erasure", 2, 2, 2)
 }
@@ -146,8 +168,8 @@ func testSubjectHashed(t *testing.T, s SubjectEventStore) {
 	if devices := slices.Sorted(slices.Values(got.Raw[unmogrowp.FieldDeviceID])); !slices.Equal(devices, []string{"dev-a", "dev-a2"}) {
 		t.Fatalf("devices of a hashed IDFA = %v", devices)
 	}
-	if err := s.EraseSubject(context.Background(), got); err != nil {
-		t.Fatal(err)
+	if n, err := s.EraseSubject(context.Background(), got); err != nil || n != 7 {
+		t.Fatalf("EraseSubject = %d, %v", n, err)
 	}
 	if n := countSubject(t, s, got); n != 0 {
 		t.Fatalf("CountSubject after = %d", n)
@@ -163,11 +185,11 @@ func testSubjectEmpty(t *testing.T, s SubjectEventStore) {
 	if len(got.TouchpointIDs) != 0 || len(got.EventIDs) != 0 || len(got.Raw[unmogrowp.FieldDeviceID]) != 1 {
 		t.Fatalf("resolved unknown device = %+v", got)
 	}
-	if err := s.EraseSubject(context.Background(), got); err != nil {
-		t.Fatal(err)
+	if n, err := s.EraseSubject(context.Background(), got); err != nil || n != 0 {
+		t.Fatalf("EraseSubject of nobody = %d, %v", n, err)
 	}
-	if err := s.EraseSubject(context.Background(), unmogrowp.Subject{AppID: "app-s"}); err != nil {
-		t.Fatal(err)
+	if n, err := s.EraseSubject(context.Background(), unmogrowp.Subject{AppID: "app-s"}); err != nil || n != 0 {
+		t.Fatalf("EraseSubject of an empty subject = %d, %v", n, err)
 	}
 	checkCounts(t, s, "after erasing nobody", 5, 4, 4)
 }
