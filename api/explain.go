@@ -36,8 +36,8 @@ type explanation struct {
 // handleExplain explains the device's latest decision: its stored attribution, and every
 // touchpoint of the app that matches the install at some waterfall level, touched from
 // the app's longest lookback window plus a day before the install to an hour after it,
-// judged with the app's current settings (attribution.Rules.Explain). The datacenter
-// lists are the ones the process last loaded.
+// judged with the app's current settings and its links' windows (attribution.Rules.Explain),
+// as the pipeline judges. The datacenter lists are the ones the process last loaded.
 func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	ex := s.cfg.Explain
 	if ex == nil {
@@ -79,7 +79,11 @@ func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request, app *unmo
 			install = events[i]
 		}
 	}
-	rules := attribution.NewRules(app.Settings)
+	links, err := s.cfg.Links.Links(ctx, app.ID)
+	if err != nil {
+		return fmt.Errorf("read links: %w", err)
+	}
+	rules := attribution.NewRules(app.Settings, links...)
 	if s.cfg.Datacenters != nil {
 		rules = rules.WithDatacenters(s.cfg.Datacenters)
 	}

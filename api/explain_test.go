@@ -21,7 +21,16 @@ func TestExplain(t *testing.T) {
 		return unmogrowp.Touchpoint{ID: id, AppID: f.app.ID, Type: unmogrowp.TouchClick, MediaSource: src,
 			Time: at.Add(-age), ReceivedAt: at.Add(-age), GAID: gaid, IP: ip, Offset: off}
 	}
+	// A link whose click window (10 days) is longer than the app's (7): its touchpoint of
+	// 8 days ago was in its window, as the pipeline judges it.
+	link := &unmogrowp.Link{AppID: f.app.ID, MediaSource: "gg", ClickLookbackDays: 10}
+	if err := f.meta.CreateLink(ctx, link); err != nil {
+		t.Fatal(err)
+	}
+	linked := tp("tp_link", "gg", 8*24*time.Hour, "198.51.100.1", 6)
+	linked.LinkID = link.ID
 	tps := []unmogrowp.Touchpoint{
+		linked,
 		tp("tp_win", "fb", time.Hour, "198.51.100.1", 1),
 		tp("tp_dc", "shady", 30*time.Minute, "192.0.2.9", 2), // a datacenter's address
 		tp("tp_fast", "shady", 3*time.Second, "198.51.100.1", 3),
@@ -30,7 +39,7 @@ func TestExplain(t *testing.T) {
 	}
 	install := unmogrowp.Event{EventID: "ev-i", AppID: f.app.ID, EventType: unmogrowp.EventInstall, DeviceID: "dev-x",
 		Timestamp: at, ReceivedAt: at, GAID: gaid, Platform: "android", Offset: 10}
-	rules := attribution.NewRules(f.app.Settings).WithDatacenters(unmogrowp.NewIPRanges(nil))
+	rules := attribution.NewRules(f.app.Settings, link).WithDatacenters(unmogrowp.NewIPRanges(nil))
 	a := rules.Decide(&install, tps, nil)
 	if a.TouchpointID != "tp_dc" {
 		t.Fatalf("without the datacenter list tp_dc wins; decided %+v", a)
@@ -62,6 +71,7 @@ func TestExplain(t *testing.T) {
 		{TouchpointID: "tp_dc", MediaSource: "shady", TouchType: "click", Level: "device_id", InWindow: true, CTITSeconds: 1800, Outcome: "rejected", Reason: "datacenter_ip"},
 		{TouchpointID: "tp_win", MediaSource: "fb", TouchType: "click", Level: "device_id", InWindow: true, CTITSeconds: 3600, Outcome: "won"},
 		{TouchpointID: "tp_old", MediaSource: "gg", TouchType: "click", Level: "device_id", InWindow: false, CTITSeconds: 7*86400 + 12*3600, Outcome: "lost", Reason: "outside_window"},
+		{TouchpointID: "tp_link", MediaSource: "gg", TouchType: "click", Level: "device_id", InWindow: true, CTITSeconds: 8 * 86400, Outcome: "lost", Reason: "newer_touch_won"},
 	}
 	if len(got.Candidates) != len(want) {
 		t.Fatalf("candidates %+v, want %+v", got.Candidates, want)
