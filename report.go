@@ -315,12 +315,17 @@ func (tl *Timeline) Chart(err error, sc ReportScope, series ...ChartSeries) (*Ch
 	return c, nil
 }
 
-// MoneyChart is Chart for series of money summed by m: the chart says their currency and
-// how many amounts did not convert.
+// MoneyChart is Chart for series of money summed by m: their sums are rounded
+// (RoundMoney), and the chart says their currency and how many amounts did not convert.
 func (tl *Timeline) MoneyChart(err error, sc ReportScope, m *Money, series ...ChartSeries) (*Chart, error) {
 	c, err := tl.Chart(err, sc, series...)
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range c.Series {
+		for i, v := range s.Data {
+			s.Data[i] = RoundMoney(v)
+		}
 	}
 	n := m.Unconverted
 	c.Currency, c.UnconvertedAmounts = sc.Currency, &n

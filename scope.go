@@ -75,6 +75,12 @@ func ZoneShifts(loc *time.Location, from, to time.Time) []ZoneShift {
 	}
 }
 
+// Shifts returns the offsets of the scope's zone (ZoneShifts) over [from, to) and a day
+// either side, which covers every time a store's report query over that range reads.
+func (sc ReportScope) Shifts(from, to time.Time) []ZoneShift {
+	return ZoneShifts(sc.Location, from.Add(-24*time.Hour), to.Add(24*time.Hour))
+}
+
 // LocalDay returns the calendar date of t in loc as midnight UTC: the form in which
 // stores return a local day (a wall-clock time of the zone, with no zone of its own).
 func LocalDay(t time.Time, loc *time.Location) time.Time {

@@ -99,7 +99,7 @@ func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time, sco
 		ActiveDevices: int64(n[8]), Sessions: int64(n[9]),
 	}
 	money := unmogrowp.NewMoney(sc)
-	err = s.eachIn(ctx, "chart_revenue", zoneShifts(sc, from, to), func(rows chdriver.Rows) error {
+	err = s.eachIn(ctx, "chart_revenue", sc.Shifts(from, to), func(rows chdriver.Rows) error {
 		_, v, err := scanRevenue(rows, money, nil)
 		st.Revenue += v
 		return err
@@ -133,12 +133,6 @@ func scanRevenue(rows chdriver.Rows, money *unmogrowp.Money, date func(time.Time
 	return b, v, nil
 }
 
-// zoneShifts returns the scope's zone offsets over [from, to) and a day either side, which
-// covers every time a query of that range reads.
-func zoneShifts(sc unmogrowp.ReportScope, from, to time.Time) []unmogrowp.ZoneShift {
-	return unmogrowp.ZoneShifts(sc.Location, from.Add(-24*time.Hour), to.Add(24*time.Hour))
-}
-
 // Chart returns one of the dashboard's charts of the app over [from, to), each from its
 // own query (chart_<type>.sql). Time charts are zero-filled here, in Go: the queries only
 // return the intervals that have data. Day charts' days are the scope's zone's; the
@@ -164,7 +158,7 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 	}
 	var shifts []unmogrowp.ZoneShift // hours are UTC's
 	if tl.Interval() == unmogrowp.IntervalDay {
-		shifts = zoneShifts(sc, from, to)
+		shifts = sc.Shifts(from, to)
 	}
 	args = append(args, tl.Step().Microseconds())
 	switch chartType {
@@ -190,9 +184,6 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 			revenue.Data[tl.Index(bucket)] += v
 			return err
 		}, args...)
-		for i, v := range revenue.Data {
-			revenue.Data[i] = unmogrowp.RoundMoney(v)
-		}
 		return tl.MoneyChart(err, sc, money, revenue)
 	default: // unmogrowp.ChartEvents
 		return s.eventsChart(ctx, tl, sc, shifts, args)
@@ -296,7 +287,7 @@ func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to ti
 	}
 	money := unmogrowp.NewMoney(sc)
 	rev := unmogrowp.NewRowRevenue(rep)
-	err = s.eachIn(ctx, "media_sources_revenue", zoneShifts(sc, from, to), func(rows chdriver.Rows) error {
+	err = s.eachIn(ctx, "media_sources_revenue", sc.Shifts(from, to), func(rows chdriver.Rows) error {
 		var src, camp, cur string
 		var day int64
 		var sum float64
@@ -332,7 +323,7 @@ func (s *Store) RetentionReport(ctx context.Context, appID string, from, to time
 	sc := unmogrowp.Scope(scopes...)
 	evFrom, evTo := unmogrowp.RetentionEvents(from, to, sc.Location)
 	ret := unmogrowp.NewRetention(sc)
-	err = s.eachIn(ctx, "retention", zoneShifts(sc, evFrom, evTo), func(rows chdriver.Rows) error {
+	err = s.eachIn(ctx, "retention", sc.Shifts(evFrom, evTo), func(rows chdriver.Rows) error {
 		var d, dayN int64
 		var installs, devices uint64
 		if err := rows.Scan(&d, &installs, &dayN, &devices); err != nil {
@@ -360,7 +351,7 @@ func (s *Store) LTVReport(ctx context.Context, appID string, from, to time.Time,
 	sc := unmogrowp.Scope(scopes...)
 	b := unmogrowp.NewLTVBuilder(q, sc)
 	evFrom, evTo := unmogrowp.CohortEvents(from, to, b.LastDay(), sc.Location)
-	err = s.eachIn(ctx, "ltv", zoneShifts(sc, evFrom, evTo), func(rows chdriver.Rows) error {
+	err = s.eachIn(ctx, "ltv", sc.Shifts(evFrom, evTo), func(rows chdriver.Rows) error {
 		var kind, src, camp, cur string
 		var day, n int64
 		var sum float64

@@ -17,7 +17,7 @@ func (s *Store) TouchpointCosts(ctx context.Context, appID string, from, to time
 	}
 	sc := unmogrowp.Scope(scopes...)
 	out := []unmogrowp.DailyCost{}
-	err = s.eachIn(ctx, "touchpoint_costs", zoneShifts(sc, from, to), func(rows *sql.Rows) error {
+	err = s.eachIn(ctx, "touchpoint_costs", sc.Shifts(from, to), func(rows *sql.Rows) error {
 		var c unmogrowp.DailyCost
 		if err := rows.Scan(&c.Date, &c.MediaSource, &c.Campaign, &c.Currency, &c.Amount); err != nil {
 			return err

@@ -92,7 +92,7 @@ func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time, sco
 		return nil, err
 	}
 	money := unmogrowp.NewMoney(sc)
-	err = s.eachIn(ctx, "chart_revenue", zoneShifts(sc, from, to), func(rows *sql.Rows) error {
+	err = s.eachIn(ctx, "chart_revenue", sc.Shifts(from, to), func(rows *sql.Rows) error {
 		_, sum, err := scanRevenue(rows, money, nil)
 		st.Revenue += sum
 		return err
@@ -123,12 +123,6 @@ func scanRevenue(rows *sql.Rows, money *unmogrowp.Money, date func(time.Time) ti
 	}
 	v, _ := money.Convert(sum, n, cur, d)
 	return bucket, v, nil
-}
-
-// zoneShifts returns the scope's zone offsets over [from, to) and a day either side, which
-// covers every time a query of that range reads.
-func zoneShifts(sc unmogrowp.ReportScope, from, to time.Time) []unmogrowp.ZoneShift {
-	return unmogrowp.ZoneShifts(sc.Location, from.Add(-24*time.Hour), to.Add(24*time.Hour))
 }
 
 // wholeDays returns the whole UTC days within [from, to) as [fullFrom, fullTo), and
@@ -170,7 +164,7 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 	}
 	var shifts []unmogrowp.ZoneShift // hours are UTC's
 	if tl.Interval() == unmogrowp.IntervalDay {
-		shifts = zoneShifts(sc, from, to)
+		shifts = sc.Shifts(from, to)
 	}
 	args = append(args, tl.Interval())
 	switch chartType {
@@ -196,9 +190,6 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 			revenue.Data[tl.Index(bucket)] += v
 			return err
 		}, args...)
-		for i, v := range revenue.Data {
-			revenue.Data[i] = unmogrowp.RoundMoney(v)
-		}
 		return tl.MoneyChart(err, sc, money, revenue)
 	default: // unmogrowp.ChartEvents
 		var series []unmogrowp.ChartSeries // in rank order
@@ -264,7 +255,7 @@ func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to ti
 	}
 	money := unmogrowp.NewMoney(sc)
 	rev := unmogrowp.NewRowRevenue(rep)
-	err = s.eachIn(ctx, "media_sources_revenue", zoneShifts(sc, from, to), func(rows *sql.Rows) error {
+	err = s.eachIn(ctx, "media_sources_revenue", sc.Shifts(from, to), func(rows *sql.Rows) error {
 		var src, camp, cur string
 		var day time.Time
 		var sum float64
@@ -299,7 +290,7 @@ func (s *Store) RetentionReport(ctx context.Context, appID string, from, to time
 	ret := unmogrowp.NewRetention(sc)
 	query, shifts := "retention", []unmogrowp.ZoneShift(nil)
 	if sc.Location != time.UTC {
-		query, shifts = "retention_zone", zoneShifts(sc, evFrom, evTo)
+		query, shifts = "retention_zone", sc.Shifts(evFrom, evTo)
 	}
 	err = s.eachIn(ctx, query, shifts, func(rows *sql.Rows) error {
 		var d time.Time
@@ -330,7 +321,7 @@ func (s *Store) LTVReport(ctx context.Context, appID string, from, to time.Time,
 	sc := unmogrowp.Scope(scopes...)
 	b := unmogrowp.NewLTVBuilder(q, sc)
 	evFrom, evTo := unmogrowp.CohortEvents(from, to, b.LastDay(), sc.Location)
-	err = s.eachIn(ctx, "ltv", zoneShifts(sc, evFrom, evTo), func(rows *sql.Rows) error {
+	err = s.eachIn(ctx, "ltv", sc.Shifts(evFrom, evTo), func(rows *sql.Rows) error {
 		var kind, src, camp string
 		var day time.Time
 		var n sql.NullInt64

@@ -3,7 +3,6 @@ package metadata
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
@@ -19,37 +18,25 @@ func (db *DB) PutFXRates(ctx context.Context, rates ...unmogrowp.FXRates) error 
 			return err
 		}
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return db.fail("put fx rates", err)
-	}
-	defer tx.Rollback()
-	del := db.q(`DELETE FROM fx_rates WHERE date = ?`)
-	for _, r := range rates {
-		if _, err := tx.ExecContext(ctx, del, r.Date); err != nil {
-			return db.fail("put fx rates", err)
-		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO fx_rates (date, base, currency, rate) VALUES `)
-		args := make([]any, 0, 4*len(r.Rates))
-		for c, v := range r.Rates {
-			if len(args) > 0 {
-				b.WriteString(", ")
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		del := db.q(`DELETE FROM fx_rates WHERE date = ?`)
+		for _, r := range rates {
+			if _, err := tx.ExecContext(ctx, del, r.Date); err != nil {
+				return err
 			}
-			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, r.Date, r.Base, c, v)
+			args := make([]any, 0, 4*len(r.Rates))
+			for c, v := range r.Rates {
+				args = append(args, r.Date, r.Base, c, v)
+			}
+			if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO fx_rates (date, base, currency, rate)
+				VALUES `+values(`(?, ?, ?, ?)`, len(r.Rates))), args...); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.ExecContext(ctx, db.q(b.String()), args...); err != nil {
-			return db.fail("put fx rates", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE fx_rates_version SET version = version + 1 WHERE id = 1`); err != nil {
-		return db.fail("put fx rates", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return db.fail("put fx rates", err)
-	}
-	return nil
+		_, err := tx.ExecContext(ctx, `UPDATE fx_rates_version SET version = version + 1 WHERE id = 1`)
+		return err
+	})
+	return db.fail("put fx rates", err)
 }
 
 // FXRates implements unmogrowp.FXRateStore.

@@ -116,15 +116,7 @@ func (db *DB) DeleteLink(ctx context.Context, appID, id string) error {
 		return errLinkNotFound()
 	}
 	res, err := db.write.ExecContext(ctx, db.q(`DELETE FROM links WHERE id = ? AND app_id = ?`), id, appID)
-	if err != nil {
-		return db.fail("delete link", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.fail("delete link", err)
-	} else if n == 0 {
-		return errLinkNotFound()
-	}
-	return nil
+	return db.affectedOne(res, err, "delete link", errLinkNotFound)
 }
 
 // scanLink reads the linkColumns of one row.

@@ -188,6 +188,21 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// inTx runs f in a transaction on the write pool and commits it if f returns nil. In
+// SQLite the transaction holds the write lock from BEGIN, so reads in it see what it
+// writes on; in PostgreSQL, reads that decide a write lock their rows (dialect.forUpdate).
+func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // q returns query, written with ? placeholders, in the dialect's placeholders.
 func (db *DB) q(query string) string {
 	if !db.d.numbered {
@@ -206,6 +221,13 @@ func (db *DB) q(query string) string {
 		b.WriteString(strconv.Itoa(n))
 	}
 	return b.String()
+}
+
+// values returns n copies of tuple, written with ? placeholders, joined by commas: the
+// rows after VALUES of a statement that writes n rows ("(?, ?)"), or the list of an
+// IN (...) of n values ("?").
+func values(tuple string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
 }
 
 // fail wraps err with op, adding the code the dialect gives it (dialect.code) unless it

@@ -259,7 +259,7 @@ func TestOpenOldDatabase(t *testing.T) {
 		if got, sess, err := db.UserBySession(ctx, want.SessionHash, time.Now()); err != nil || got.ID != ann.ID {
 			t.Errorf("UserBySession = %+v, %v", got, err)
 		} else if !strings.HasPrefix(sess.ID, unmogrowp.SessionIDPrefix) || len(sess.ID) != 24 || sess.LastSeenAt.Before(sess.CreatedAt) {
-			// 0013 gave the session an id, and made its creation its last use.
+			// 0012 gave the session an id, and made its creation its last use.
 			t.Errorf("migrated session = %+v; want an id and a last use", sess)
 		}
 

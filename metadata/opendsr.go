@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
@@ -66,36 +66,37 @@ func (db *DB) CreateSubjectRequest(ctx context.Context, r *unmogrowp.SubjectRequ
 	if r.CallbackURLs == nil {
 		urls = []byte("[]")
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, false, db.fail("create subject request", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, db.q(`INSERT INTO opendsr_requests (app_id, id, type, regulation,
-		status, identities, callback_urls, submitted_at, received_at, expected_at, response)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, id) DO NOTHING`),
-		r.AppID, r.ID, r.Type, r.Regulation, unmogrowp.RequestPending, string(ids), string(urls),
-		toMicros(r.Submitted), toMicros(r.Received), toMicros(r.Expected), r.Response)
-	if err != nil {
-		return nil, false, db.fail("create subject request", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, false, db.fail("create subject request", err)
-	} else if n == 0 {
-		tx.Rollback()
-		old, err := db.SubjectRequest(ctx, r.AppID, r.ID)
-		return old, false, err
-	}
-	if r.Type == unmogrowp.RequestErasure {
+	inserted := false
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(`INSERT INTO opendsr_requests (app_id, id, type, regulation,
+			status, identities, callback_urls, submitted_at, received_at, expected_at, response)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, id) DO NOTHING`),
+			r.AppID, r.ID, r.Type, r.Regulation, unmogrowp.RequestPending, string(ids), string(urls),
+			toMicros(r.Submitted), toMicros(r.Received), toMicros(r.Expected), r.Response)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // n == 0: stored already
+		}
+		inserted = true
+		if r.Type != unmogrowp.RequestErasure {
+			return nil
+		}
 		for _, t := range r.Tombstones() {
 			if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO opendsr_tombstones (app_id, field, hash, request_id)
 				VALUES (?, ?, ?, ?)`), t.AppID, t.Field, t.Hash, t.RequestID); err != nil {
-				return nil, false, db.fail("create subject request", err)
+				return err
 			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, false, db.fail("create subject request", err)
+	}
+	if !inserted {
+		old, err := db.SubjectRequest(ctx, r.AppID, r.ID)
+		return old, false, err
 	}
 	stored, err := db.SubjectRequest(ctx, r.AppID, r.ID)
 	return stored, err == nil, err
@@ -122,33 +123,29 @@ func (db *DB) CancelSubjectRequest(ctx context.Context, appID, id string) (*unmo
 	if !db.d.storable(appID) || !db.d.storable(id) {
 		return nil, errNoRequest()
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
+	cancelled := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(`UPDATE opendsr_requests SET status = ?
+			WHERE app_id = ? AND id = ? AND status = ?`), unmogrowp.RequestCancelled, appID, id, unmogrowp.RequestPending)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // n == 0: not pending, or no such request
+		}
+		cancelled = true
+		_, err = tx.ExecContext(ctx, db.q(`DELETE FROM opendsr_tombstones WHERE app_id = ? AND request_id = ?`), appID, id)
+		return err
+	})
 	if err != nil {
 		return nil, db.fail("cancel subject request", err)
 	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, db.q(`UPDATE opendsr_requests SET status = ?
-		WHERE app_id = ? AND id = ? AND status = ?`), unmogrowp.RequestCancelled, appID, id, unmogrowp.RequestPending)
-	if err != nil {
-		return nil, db.fail("cancel subject request", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return nil, db.fail("cancel subject request", err)
-	}
-	if n == 0 {
-		tx.Rollback()
+	if !cancelled {
 		r, err := db.SubjectRequest(ctx, appID, id)
 		if err != nil {
 			return nil, err
 		}
 		return nil, unmogrowp.Errorf(unmogrowp.ECONFLICT, "Only a pending request can be cancelled; this one is %s.", r.Status)
-	}
-	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM opendsr_tombstones WHERE app_id = ? AND request_id = ?`), appID, id); err != nil {
-		return nil, db.fail("cancel subject request", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, db.fail("cancel subject request", err)
 	}
 	return db.SubjectRequest(ctx, appID, id)
 }
@@ -190,35 +187,35 @@ func (db *DB) FinishSubjectRequest(ctx context.Context, r *unmogrowp.SubjectRequ
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return db.fail("finish subject request", err)
-	}
-	defer tx.Rollback()
-	var res sql.Result
-	if r.Status == unmogrowp.RequestCompleted {
-		res, err = tx.ExecContext(ctx, db.q(`UPDATE opendsr_requests SET status = ?, completed_at = ?,
-			log_purged_by = ?, results = ?, results_expire = ?, error = '', lease_until = 0
-			WHERE app_id = ? AND id = ?`), r.Status, toMicros(r.Completed), toMicros(r.LogPurgedBy),
-			r.Results, toMicros(r.ResultsExpire), r.AppID, r.ID)
-	} else {
-		res, err = tx.ExecContext(ctx, db.q(`UPDATE opendsr_requests SET error = ?, lease_until = 0
-			WHERE app_id = ? AND id = ?`), r.Error, r.AppID, r.ID)
-	}
-	if err := db.affectedOne(res, err, "finish subject request", errNoRequest); err != nil {
-		return err
-	}
-	if file != nil {
-		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO opendsr_files (app_id, request_id, data, expires_at)
-			VALUES (?, ?, ?, ?) ON CONFLICT (app_id, request_id) DO UPDATE SET data = excluded.data,
-			expires_at = excluded.expires_at`), r.AppID, r.ID, file, toMicros(r.ResultsExpire)); err != nil {
-			return db.fail("finish subject request", err)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		var err error
+		if r.Status == unmogrowp.RequestCompleted {
+			res, err = tx.ExecContext(ctx, db.q(`UPDATE opendsr_requests SET status = ?, completed_at = ?,
+				log_purged_by = ?, results = ?, results_expire = ?, error = '', lease_until = 0
+				WHERE app_id = ? AND id = ?`), r.Status, toMicros(r.Completed), toMicros(r.LogPurgedBy),
+				r.Results, toMicros(r.ResultsExpire), r.AppID, r.ID)
+		} else {
+			res, err = tx.ExecContext(ctx, db.q(`UPDATE opendsr_requests SET error = ?, lease_until = 0
+				WHERE app_id = ? AND id = ?`), r.Error, r.AppID, r.ID)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return db.fail("finish subject request", err)
-	}
-	return nil
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return errNoRequest()
+		}
+		if file == nil {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, db.q(`INSERT INTO opendsr_files (app_id, request_id, data, expires_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (app_id, request_id) DO UPDATE SET data = excluded.data,
+			expires_at = excluded.expires_at`), r.AppID, r.ID, file, toMicros(r.ResultsExpire))
+		return err
+	})
+	return db.fail("finish subject request", err)
 }
 
 // SubjectRequestFile implements unmogrowp.SubjectRequestStore.
@@ -272,25 +269,22 @@ func (db *DB) AddTombstones(ctx context.Context, ts []unmogrowp.Tombstone) error
 	if len(ts) == 0 {
 		return nil
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return db.fail("add tombstones", err)
-	}
-	defer tx.Rollback()
 	for _, t := range ts {
 		if !db.d.storable(t.AppID) || !db.d.storable(t.RequestID) {
 			return unmogrowp.Errorf(unmogrowp.EINVALID, "A tombstone's ids must be text.")
 		}
-		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO opendsr_tombstones (app_id, field, hash, request_id)
-			SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM opendsr_tombstones WHERE app_id = ? AND field = ? AND hash = ?)`),
-			t.AppID, t.Field, t.Hash, t.RequestID, t.AppID, t.Field, t.Hash); err != nil {
-			return db.fail("add tombstones", err)
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, t := range ts {
+			if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO opendsr_tombstones (app_id, field, hash, request_id)
+				SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM opendsr_tombstones WHERE app_id = ? AND field = ? AND hash = ?)`),
+				t.AppID, t.Field, t.Hash, t.RequestID, t.AppID, t.Field, t.Hash); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return db.fail("add tombstones", err)
-	}
-	return nil
+		return nil
+	})
+	return db.fail("add tombstones", err)
 }
 
 // Tombstones implements unmogrowp.SubjectRequestStore.
@@ -354,34 +348,25 @@ func (db *DB) EraseDevices(ctx context.Context, appID string, deviceIDs []string
 	if len(ids) == 0 || !db.d.storable(appID) {
 		return 0, nil
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, db.fail("erase devices", err)
-	}
-	defer tx.Rollback()
 	var total int64
-	for len(ids) > 0 {
-		n := min(len(ids), consentChunk)
-		args := make([]any, 0, n+1)
-		args = append(args, appID)
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		ids = ids[n:]
-		in := `(` + strings.TrimSuffix(strings.Repeat("?,", n), ",") + `)`
-		for _, table := range []string{"device_consent", "postback_deliveries"} {
-			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE app_id = ? AND device_id IN `+in), args...)
-			if err != nil {
-				return 0, db.fail("erase devices", err)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for chunk := range slices.Chunk(ids, consentChunk) {
+			args, in := appAndIDs(appID, chunk), `(`+values("?", len(chunk))+`)`
+			for _, table := range []string{"device_consent", "postback_deliveries"} {
+				res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE app_id = ? AND device_id IN `+in), args...)
+				if err != nil {
+					return err
+				}
+				k, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				total += k
 			}
-			k, err := res.RowsAffected()
-			if err != nil {
-				return 0, db.fail("erase devices", err)
-			}
-			total += k
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return 0, db.fail("erase devices", err)
 	}
 	return total, nil

@@ -33,7 +33,7 @@ const enqueueChunk = 512
 func enqueueQuery(n int) string {
 	return `INSERT INTO postback_deliveries (id, app_id, postback_id, activity_kind, status, url,
 		host, method, headers, body, created_at, next_attempt_at, device_id) VALUES ` +
-		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?),`, n), ",") +
+		values(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`, n) +
 		` ON CONFLICT (id) DO NOTHING`
 }
 
@@ -376,8 +376,8 @@ const completeChunk = 256
 // only while its claim holds it, and returns the ids it recorded.
 func completeQuery(n int) string {
 	return `WITH v (v_id, v_token, v_status, v_http, v_error, v_next, v_at) AS (VALUES ` +
-		strings.TrimSuffix(strings.Repeat(`(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
-			CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT)),`, n), ",") + `)
+		values(`(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
+			CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, n) + `)
 		UPDATE postback_deliveries SET attempts = attempts + 1, status = v.v_status,
 			last_status = v.v_http, last_error = v.v_error,
 			next_attempt_at = CASE WHEN v.v_status = 'pending' THEN v.v_next ELSE next_attempt_at END,
@@ -501,13 +501,11 @@ func (db *DB) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogrowp
 	q := `SELECT ` + deliveryColumns + ` FROM postback_deliveries WHERE app_id = ? AND postback_id = ?`
 	args := []any{f.AppID, f.PostbackID}
 	if f.Cursor != "" {
-		micros, id, ok := strings.Cut(f.Cursor, ".")
-		n, err := strconv.ParseInt(micros, 10, 64)
-		if !ok || err != nil || id == "" || !db.d.storable(id) {
-			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not valid.")
+		cond, cargs, err := db.pageAfter("created_at", f.Cursor)
+		if err != nil {
+			return nil, "", err
 		}
-		q += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
-		args = append(args, n, n, id)
+		q, args = q+cond, append(args, cargs...)
 	}
 	if !db.d.storable(f.AppID) || !db.d.storable(f.PostbackID) {
 		return []unmogrowp.Delivery{}, "", nil
@@ -541,7 +539,7 @@ func (db *DB) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogrowp
 	if f.Limit > 0 && len(ds) > f.Limit {
 		ds = ds[:f.Limit]
 		last := ds[len(ds)-1]
-		next = strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "." + last.ID
+		next = nextCursor(last.CreatedAt, last.ID)
 	}
 	out := make([]unmogrowp.Delivery, len(ds))
 	for i, d := range ds {
@@ -549,6 +547,23 @@ func (db *DB) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogrowp
 		out[i].LeaseToken = ""
 	}
 	return out, next, nil
+}
+
+// pageAfter returns the condition (" AND ...") and its arguments that select the rows
+// after cursor in the order column DESC, id DESC, column holding unix microseconds. The
+// cursor is the last row's, as nextCursor writes it; EINVALID if it cannot be read.
+func (db *DB) pageAfter(column, cursor string) (string, []any, error) {
+	micros, id, ok := strings.Cut(cursor, ".")
+	n, err := strconv.ParseInt(micros, 10, 64)
+	if !ok || err != nil || id == "" || !db.d.storable(id) {
+		return "", nil, unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not valid.")
+	}
+	return ` AND (` + column + ` < ? OR (` + column + ` = ? AND id < ?))`, []any{n, n, id}, nil
+}
+
+// nextCursor returns the cursor of the page after the row at t with id (pageAfter).
+func nextCursor(t time.Time, id string) string {
+	return strconv.FormatInt(t.UnixMicro(), 10) + "." + id
 }
 
 // scanDelivery reads the deliveryColumns of one row.

@@ -163,10 +163,8 @@ type deployment interface {
 	ingestURL() string // the base URL of an ingestion listener (of one of them, in turn)
 	apiURL() string
 	createApp(t *testing.T, name string) appKeys
-	setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings))
-	putIPList(t *testing.T, list unmogrowp.IPList) // in the metadata store, as `iplists import` does
-	waitDrained(t *testing.T)                      // until the pipeline has processed everything acknowledged
-	restart(t *testing.T)                          // SIGKILL processes and start them again
+	waitDrained(t *testing.T) // until the pipeline has processed everything acknowledged
+	restart(t *testing.T)     // SIGKILL processes and start them again
 	events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Event
 }
 
@@ -182,30 +180,6 @@ func (e *embedded) ingestURL() string { return e.p.ingest }
 func (e *embedded) apiURL() string    { return e.p.api }
 
 func (e *embedded) createApp(t *testing.T, name string) appKeys { return createApp(t, e.dir, name) }
-
-// setSettings changes an app's settings in the metadata store; before the server starts.
-func (e *embedded) setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings)) {
-	t.Helper()
-	db, err := metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(e.dir, "metadata.db")), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	updateSettings(t, db, appID, change)
-}
-
-// putIPList stores an IP list in the metadata store.
-func (e *embedded) putIPList(t *testing.T, list unmogrowp.IPList) {
-	t.Helper()
-	db, err := metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(e.dir, "metadata.db")), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.PutIPList(context.Background(), list); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func (e *embedded) start(t *testing.T)       { e.p = startServe(t, e.dir) }
 func (e *embedded) waitDrained(t *testing.T) { e.p.waitDrained(t) }
@@ -230,15 +204,34 @@ func (e *embedded) events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Eve
 	return events
 }
 
-// updateSettings changes an app's settings in a metadata store.
-func updateSettings(t *testing.T, db unmogrowp.AppStore, appID string, change func(*unmogrowp.AppSettings)) {
+// setSettings changes an app's settings in the deployment's metadata store; before its
+// processes start, which read them once.
+func setSettings(t *testing.T, d deployment, appID string, change func(*unmogrowp.AppSettings)) {
 	t.Helper()
+	db, err := metadata.Open(context.Background(), metaURL(d), metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	app, err := db.App(context.Background(), appID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	change(&app.Settings)
 	if err := db.UpdateApp(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// putIPList stores an IP list in the deployment's metadata store, as `iplists import` does.
+func putIPList(t *testing.T, d deployment, list unmogrowp.IPList) {
+	t.Helper()
+	db, err := metadata.Open(context.Background(), metaURL(d), metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.PutIPList(context.Background(), list); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -267,11 +260,11 @@ func TestAttributionScenarios(t *testing.T) {
 func runScenarios(t *testing.T, d deployment, start func(*testing.T), restart bool) {
 	app := d.createApp(t, "Scenarios")
 	blockedApp := d.createApp(t, "Blocked")
-	d.setSettings(t, blockedApp.ID, func(s *unmogrowp.AppSettings) {
+	setSettings(t, d, blockedApp.ID, func(s *unmogrowp.AppSettings) {
 		s.IPBlocklist = []string{"198.51.100.0/24"}
 		s.MaxCTITHours, s.ClickFloodThreshold = 48, 2
 	})
-	d.putIPList(t, unmogrowp.IPList{Name: "aws", Prefixes: []netip.Prefix{netip.MustParsePrefix("52.94.0.0/16")}})
+	putIPList(t, d, unmogrowp.IPList{Name: "aws", Prefixes: []netip.Prefix{netip.MustParsePrefix("52.94.0.0/16")}})
 	start(t)
 	restartNow := func() {
 		if restart {

@@ -34,24 +34,7 @@ func runBrowserTest(t *testing.T, script string, serveEnv ...string) {
 	if testing.Short() {
 		t.Skip("browser test: runs without -short")
 	}
-	webDir, err := filepath.Abs(filepath.Join("..", "..", "web"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var missing []string
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		missing = append(missing, "/usr/bin/chromium")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing = append(missing, "node")
-	}
-	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "playwright-core")); err != nil {
-		missing = append(missing, "web/node_modules/playwright-core")
-	}
-	if len(missing) > 0 {
-		testenv.Missing(t, "the browser test needs "+strings.Join(missing, ", ")+" (to enable: apt-get install chromium nodejs && (cd web && npm ci))")
-	}
+	node, webDir := browserTools(t, "the browser test", "web")
 
 	p := startServe(t, t.TempDir(), serveEnv...)
 	artifacts := os.Getenv("UNMOGROWP_ARTIFACTS")
@@ -73,4 +56,31 @@ func runBrowserTest(t *testing.T, script string, serveEnv ...string) {
 	if err != nil {
 		t.Fatalf("browser test failed: %v (screenshots in %s)", err, artifacts)
 	}
+}
+
+// browserTools returns node and the absolute path of the repository's folder rel, whose
+// browser test (named what, for the skip message) runs in headless Chromium with
+// rel/node_modules' playwright-core. Without Chromium, node or those modules it skips the
+// test, or fails it with UNMOGROWP_REQUIRE_INTEGRATION=1.
+func browserTools(t *testing.T, what, rel string) (node, dir string) {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		missing = append(missing, "/usr/bin/chromium")
+	}
+	node, err = exec.LookPath("node")
+	if err != nil {
+		missing = append(missing, "node")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		missing = append(missing, rel+"/node_modules/playwright-core")
+	}
+	if len(missing) > 0 {
+		testenv.Missing(t, what+" needs "+strings.Join(missing, ", ")+" (to enable: apt-get install chromium nodejs && (cd "+rel+" && npm ci))")
+	}
+	return node, dir
 }

@@ -39,7 +39,7 @@ func TestSplitLinks(t *testing.T) {
 func runLinkScenario(t *testing.T, d deployment, start func(*testing.T)) {
 	const fingerprint = "14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"
 	app := d.createApp(t, "Links")
-	d.setSettings(t, app.ID, func(s *unmogrowp.AppSettings) {
+	setSettings(t, d, app.ID, func(s *unmogrowp.AppSettings) {
 		s.IOSTeamID, s.IOSBundleID = "ABCDE12345", "com.example.links"
 		s.AndroidPackage, s.AndroidSHA256Fingerprints = "com.example.links", []string{fingerprint}
 	})

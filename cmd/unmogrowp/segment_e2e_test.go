@@ -50,7 +50,7 @@ func TestSegmentLibraries(t *testing.T) {
 	k := createApp(t, dir, "Segment")
 	// The libraries' purchases are in EUR: the app reports in EUR, so that no exchange rate
 	// is needed for the report's revenue.
-	(&embedded{dir: dir}).setSettings(t, k.ID, func(s *unmogrowp.AppSettings) { s.ReportingCurrency = "EUR" })
+	setSettings(t, &embedded{dir: dir}, k.ID, func(s *unmogrowp.AppSettings) { s.ReportingCurrency = "EUR" })
 	p := startServe(t, dir)
 	const goGAID, nodeGAID = "38400000-8cf0-11bd-b23e-10b96e40000d", "48400000-8cf0-11bd-b23e-10b96e40000e"
 	for _, gaid := range []string{goGAID, nodeGAID} {
@@ -268,7 +268,7 @@ func TestSplitSegment(t *testing.T) {
 	d := newSplit(t)
 	d.start(t)
 	k := d.createApp(t, "Segment split")
-	d.setSettings(t, k.ID, func(s *unmogrowp.AppSettings) { s.ReportingCurrency = "EUR" }) // the order is in EUR
+	setSettings(t, d, k.ID, func(s *unmogrowp.AppSettings) { s.ReportingCurrency = "EUR" }) // the order is in EUR
 	const gaid = "58400000-8cf0-11bd-b23e-10b96e40000f"
 	code, resp, _ := call(t, "POST", d.ingestURL()+"/v1/touchpoints", map[string]string{"X-Api-Key": k.ServerKey},
 		map[string]any{"touchpoints": []map[string]any{{"type": "click", "media_source": "segnet", "campaign": "split",

@@ -11,24 +11,20 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 )
 
-// apiCall sends a request to the API listener with the app's server key and decodes the
-// JSON answer.
+// apiCall sends a request to the API listener with the app's server key and a JSON body
+// ("" for none), by call, and decodes the JSON answer.
 func apiCall(t *testing.T, method, url, serverKey, body string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, bytes.NewReader([]byte(body)))
-	req.Header.Set("X-Api-Key", serverKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	var in any
+	if body != "" {
+		in = json.RawMessage(body)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	code, b, _ := call(t, method, url, map[string]string{"X-Api-Key": serverKey}, in)
 	var out map[string]any
 	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("%s %s: %d, not JSON: %q", method, url, resp.StatusCode, b)
+		t.Fatalf("%s %s: %d, not JSON: %q", method, url, code, b)
 	}
-	return resp.StatusCode, out
+	return code, out
 }
 
 // TestSKANEndToEnd runs `serve`, claims the App Store id of Apple's SKAdNetwork 4.0
@@ -40,7 +36,7 @@ func TestSKANEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	k := createApp(t, dir, "SKAN")
 	// The settings are the app's admins' (the server key is an editor): set before serving.
-	(&embedded{dir: dir}).setSettings(t, k.ID, func(s *unmogrowp.AppSettings) { s.AppStoreID = 525463029 })
+	setSettings(t, &embedded{dir: dir}, k.ID, func(s *unmogrowp.AppSettings) { s.AppStoreID = 525463029 })
 	p := startServe(t, dir)
 	if code, body := apiCall(t, "PUT", p.api+"/api/apps/"+k.ID+"/skan/networks", k.ServerKey,
 		`{"networks":[{"ad_network_id":"com.example","media_source":"example_net","campaigns":{"5239":"launch"}}]}`); code != 200 {
@@ -106,7 +102,7 @@ func TestSplitSKAN(t *testing.T) {
 	d := newSplit(t)
 	d.start(t)
 	k := d.createApp(t, "SKAN split")
-	d.setSettings(t, k.ID, func(s *unmogrowp.AppSettings) { s.AppStoreID = 525463029 })
+	setSettings(t, d, k.ID, func(s *unmogrowp.AppSettings) { s.AppStoreID = 525463029 })
 	raw, err := os.ReadFile("../../skan/testdata/apple.json")
 	if err != nil {
 		t.Fatal(err)

@@ -241,6 +241,17 @@ func testMany(t *testing.T, d unmogrowp.Deduplicator, c *Clock) {
 	}
 }
 
+// Claims returns n claims of app at time at, of event ids evt-<from> to evt-<from+n-1>
+// at offsets from to from+n-1 of partition.
+func Claims(app string, from, n int, partition int32, at time.Time) []unmogrowp.Claim {
+	cl := make([]unmogrowp.Claim, n)
+	for i := range cl {
+		cl[i] = unmogrowp.Claim{AppID: app, EventID: fmt.Sprintf("evt-%d", from+i),
+			Partition: partition, Offset: int64(from + i), Time: at}
+	}
+	return cl
+}
+
 // CountFirst claims the claims on d and returns how many were first sightings; a Claim
 // error fails the test.
 func CountFirst(t testing.TB, d unmogrowp.Deduplicator, claims []unmogrowp.Claim) int {

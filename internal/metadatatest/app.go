@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -98,24 +97,10 @@ func get(t *testing.T, s unmogrowp.AppStore, id string) *unmogrowp.App {
 	return app
 }
 
-// wantApp fails the test unless got and want hold the same values, times compared with
-// Equal and got's times in UTC.
+// wantApp fails the test unless got and want hold the same values (wantStored).
 func wantApp(t *testing.T, got, want *unmogrowp.App) {
 	t.Helper()
-	if got == nil {
-		t.Fatalf("got nil app, want %+v", want)
-	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt)
-	}
-	if got.CreatedAt.Location() != time.UTC {
-		t.Errorf("CreatedAt location = %v, want UTC", got.CreatedAt.Location())
-	}
-	g, w := *got, *want
-	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("app differs:\n got %+v\nwant %+v", g, w)
-	}
+	wantStored(t, "app", got, want, func(v *unmogrowp.App) *time.Time { return &v.CreatedAt })
 }
 
 func testCreateAndGet(t *testing.T, s unmogrowp.AppStore) {

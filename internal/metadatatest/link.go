@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -102,24 +101,10 @@ func listLinks(t *testing.T, s unmogrowp.LinkStore, appID string) []*unmogrowp.L
 	return links
 }
 
-// wantLink fails the test unless got and want hold the same values, times compared with
-// Equal and got's time in UTC.
+// wantLink fails the test unless got and want hold the same values (wantStored).
 func wantLink(t *testing.T, got, want *unmogrowp.Link) {
 	t.Helper()
-	if got == nil {
-		t.Fatalf("got nil link, want %+v", want)
-	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt)
-	}
-	if got.CreatedAt.Location() != time.UTC {
-		t.Errorf("CreatedAt location = %v, want UTC", got.CreatedAt.Location())
-	}
-	g, w := *got, *want
-	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("link differs:\n got %+v\nwant %+v", g, w)
-	}
+	wantStored(t, "link", got, want, func(v *unmogrowp.Link) *time.Time { return &v.CreatedAt })
 }
 
 // wantLinkIDs fails the test unless links are, in order, the links with ids.

@@ -20,7 +20,7 @@
 // sends a test postback to a receiver on loopback that checks its signature, and opens its
 // delivery log, at 1280 px and again at 390 px; invites a second user, who signs up in a
 // browser of their own from the link (which makes them a member) and sees as a viewer no
-// control they may not use (postbacks included), then
+// control they may not use (links, cost upload and postbacks included), then
 // is made an editor, as the audit log shows; the invitee turns two-factor sign-in on at
 // 390 px (codes computed from the secret the page shows) and signs in again with a code;
 // the owner sees their active sessions; makes a personal access token; uploads a
@@ -832,6 +832,14 @@ try {
 		await page2.locator('h1', { hasText: 'Tracking links' }).waitFor();
 		await settled(page2);
 		assert.equal(await page2.getByRole('button', { name: 'New link' }).count(), 0, 'a viewer has no New link button');
+		await page2.getByTestId('show-qr').first().waitFor();
+		for (const id of ['edit-link', 'delete-link']) {
+			assert.equal(await page2.getByTestId(id).count(), 0, `a viewer sees no ${id} on the links page`);
+		}
+		await page2.goto(`${apiURL}/apps/${appID}/cost`);
+		await page2.getByTestId('cost-stored-table').waitFor();
+		await settled(page2);
+		assert.equal(await page2.getByTestId('cost-upload').count(), 0, 'a viewer cannot upload cost');
 		await page2.goto(`${apiURL}/apps/${appID}/members`);
 		await page2.getByTestId('member').filter({ hasText: guest }).waitFor();
 		assert.equal(await page2.getByTestId('invite-form').count(), 0, 'a viewer cannot invite');

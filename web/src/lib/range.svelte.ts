@@ -43,22 +43,23 @@ class DateRange {
 	customTo = $state(isoDay(new Date()));
 
 	/**
-	 * The range to ask for now, and the chart interval that suits it. Today and a custom
-	 * range are asked as dates (YYYY-MM-DD, to inclusive), which the server takes as whole
-	 * days of the app's time zone: tz, the app's zone, says which date today is there. The
-	 * rolling presets are RFC 3339 times.
+	 * The range to ask for now, and the chart interval that suits it. With tz, the app's
+	 * zone, today and a custom range are asked as dates (YYYY-MM-DD, to inclusive), which
+	 * the reports take as whole days of the app's zone, tz saying which date today is
+	 * there. Without tz, for the routes that take only times (exports, the SKAN postbacks
+	 * list), they are the browser's days as RFC 3339 times. The rolling presets are always
+	 * RFC 3339 times.
 	 */
 	resolve(now = new Date(), tz?: string): Range & { interval: Interval } {
 		// Up to the next whole minute: what arrived a moment ago is in, and the query stays
 		// the same for a minute.
 		const end = new Date(Math.ceil((now.getTime() + 1) / MINUTE) * MINUTE);
 		let from: Date;
-		const to = end;
+		let to = end;
 		switch (this.preset) {
-			case 'today': {
-				const today = tz ? dayIn(now, tz) : isoDay(now);
-				return { from: today, to: today, interval: 'hour' };
-			}
+			case 'today':
+				from = localMidnight(isoDay(now));
+				break;
 			case '30d':
 				from = new Date(end.getTime() - 30 * DAY);
 				break;
@@ -66,13 +67,19 @@ class DateRange {
 				let a = localMidnight(this.customFrom || isoDay(now));
 				let b = new Date(localMidnight(this.customTo || isoDay(now)).getTime() + DAY);
 				if (b <= a) [a, b] = [b, new Date(a.getTime() + DAY)];
-				const interval: Interval = b.getTime() - a.getTime() <= 3 * DAY ? 'hour' : 'day';
-				return { from: isoDay(a), to: isoDay(new Date(b.getTime() - DAY)), interval };
+				from = a;
+				to = b;
+				break;
 			}
 			default:
 				from = new Date(end.getTime() - 7 * DAY);
 		}
 		const interval: Interval = to.getTime() - from.getTime() <= 3 * DAY ? 'hour' : 'day';
+		if (tz && this.preset === 'today') {
+			const today = dayIn(now, tz);
+			return { from: today, to: today, interval };
+		}
+		if (tz && this.preset === 'custom') return { from: isoDay(from), to: isoDay(new Date(to.getTime() - DAY)), interval };
 		return { from: from.toISOString(), to: to.toISOString(), interval };
 	}
 

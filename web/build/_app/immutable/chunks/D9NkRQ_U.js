@@ -1,1 +1,0 @@
-import{ct as e}from"./BgZmCPG4.js";e();
