@@ -61,6 +61,19 @@ type AppSettings struct {
 	AppStoreID int64 `json:"app_store_id"`
 	// SKANAcceptDevelopment counts AdAttributionKit's development postbacks in reports.
 	SKANAcceptDevelopment bool `json:"skan_accept_development"`
+	// InactivityDays is how long a device must have been silent for a new click to
+	// re-engage it (ATTRIBUTION.md, re-engagement); 0: no re-engagement.
+	InactivityDays int `json:"inactivity_days"`
+	// BlockDatacenterIPs rejects touchpoints from, or installs at, a cloud provider's
+	// address (datacenter_ip); the ranges are those `unmogrowp iplists import` loaded.
+	BlockDatacenterIPs bool `json:"block_datacenter_ips"`
+	// ClickFloodThreshold rejects a fingerprint-only click whose media source and site
+	// sent more clicks than this from the install's address in the click lookback window
+	// (click_flood); 0: off.
+	ClickFloodThreshold int `json:"click_flood_threshold"`
+	// MaxCTITHours rejects a touchpoint more than this many hours before the install
+	// (ctit_anomaly); 0: off.
+	MaxCTITHours int `json:"max_ctit_hours"`
 
 	// Universal Links and App Links (docs/links.md): what the ingestion listener's
 	// apple-app-site-association and assetlinks.json say of the app. IOSBundleID ""
@@ -83,6 +96,8 @@ func DefaultAppSettings() AppSettings {
 		IPBlocklist:             []string{},
 		MaxEventAgeDays:         30,
 		ReportingCurrency:       "USD",
+		InactivityDays:          7,
+		BlockDatacenterIPs:      true,
 
 		AndroidSHA256Fingerprints: []string{},
 		Timezone:                  "UTC",
@@ -120,9 +135,22 @@ func (s AppSettings) Validate() error {
 		{"min_ctit_seconds", s.MinCTITSeconds, 0, 3600},
 		{"rate_limit_per_second", s.RateLimitPerSecond, 0, 10_000_000},
 		{"max_event_age_days", s.MaxEventAgeDays, 1, 3650},
+		{"inactivity_days", s.InactivityDays, 0, 365},
 	} {
 		if r.v < r.min || r.v > r.max {
 			return Errorf(EINVALID, "settings.%s must be between %d and %d.", r.name, r.min, r.max)
+		}
+	}
+	for _, r := range []struct {
+		name     string
+		v        int
+		min, max int
+	}{
+		{"click_flood_threshold", s.ClickFloodThreshold, 2, 1000},
+		{"max_ctit_hours", s.MaxCTITHours, 1, 720},
+	} {
+		if r.v != 0 && (r.v < r.min || r.v > r.max) {
+			return Errorf(EINVALID, "settings.%s must be 0 (off) or between %d and %d.", r.name, r.min, r.max)
 		}
 	}
 	for _, c := range s.IPBlocklist {

@@ -9,8 +9,8 @@ import (
 
 // Chart types of GET /api/dashboard/charts/{chart_type}.
 const (
-	ChartInstalls     = "installs"      // new installs per interval: series "organic" and "non_organic"
-	ChartMediaSources = "media_sources" // new installs per media source: one series "installs"
+	ChartInstalls     = "installs"      // new installs per interval: series "organic", "non_organic" and "rejected"
+	ChartMediaSources = "media_sources" // new installs per media source ("rejected" for rejected installs): one series "installs"
 	ChartEvents       = "events"        // events per interval: one series per top event type, and "other" (no series without events)
 	ChartRevenue      = "revenue"       // revenue per interval: one series "revenue"
 	ChartPlatforms    = "platforms"     // new installs per platform: one series "installs"
@@ -40,8 +40,13 @@ const RetentionDays = 30
 //
 //   - an install is an install decision that is neither a reinstall nor a re-attribution;
 //     it is non-organic when attributed, organic otherwise;
-//   - a rejected install is an install that is not attributed and has rejected
-//     touchpoints (ATTRIBUTION.md: it is organic and counts in rejected_installs);
+//   - a rejected install is a new install that is not attributed and has rejected
+//     touchpoints (ATTRIBUTION.md, match_type "rejected"): it is neither organic nor
+//     non-organic, is not in installs, and counts in rejected_installs, the same number
+//     in Stats, the installs chart's "rejected" series, the media_sources chart's
+//     "rejected" category, the sum of the media_sources report's rejected_installs (each
+//     in the row of its first rejected touchpoint) and the fraud report's total; it is in
+//     no retention or LTV cohort;
 //   - installs, reinstalls and rejections count by install time, clicks and impressions by
 //     touch time, events, revenue, sessions and active devices by event time;
 //   - revenue is the sum of the revenue of the events converted to the scope's reporting
@@ -98,11 +103,11 @@ const MaxChartPoints = 10_000
 
 // Stats are the dashboard's totals over a time range.
 type Stats struct {
-	Installs           int64   `json:"installs"`             // new installs: organic + non-organic
-	OrganicInstalls    int64   `json:"organic_installs"`     // new installs not attributed
+	Installs           int64   `json:"installs"`             // new installs: organic + non-organic (rejected ones are neither)
+	OrganicInstalls    int64   `json:"organic_installs"`     // new installs not attributed and not rejected
 	NonOrganicInstalls int64   `json:"non_organic_installs"` // new installs attributed to a touchpoint
 	Reinstalls         int64   `json:"reinstalls"`           // install decisions with is_reinstall
-	RejectedInstalls   int64   `json:"rejected_installs"`    // organic new installs with rejected touchpoints
+	RejectedInstalls   int64   `json:"rejected_installs"`    // new installs not attributed, with rejected touchpoints
 	Clicks             int64   `json:"clicks"`
 	Impressions        int64   `json:"impressions"`
 	ConversionRate     float64 `json:"conversion_rate"`     // non-organic installs / clicks; 0 without clicks
@@ -146,8 +151,9 @@ type MediaSourceReport struct {
 // MediaSourceRow is the media_sources report's row of one media source and campaign.
 // Clicks and impressions come from touchpoints, installs from install decisions, events and
 // revenue from the events stored with that media source and campaign. RejectedInstalls are
-// the rejected installs (see Reports) that rejected a touchpoint of this media source and
-// campaign: a rejected install counts in the organic row's installs, and here.
+// the rejected installs (see Reports) whose first rejected touchpoint (the nearest to
+// winning) is of this media source and campaign: each counts in one row, and in no row's
+// installs.
 type MediaSourceRow struct {
 	MediaSource      string  `json:"media_source"`
 	Campaign         string  `json:"campaign"`
@@ -187,14 +193,22 @@ type RetentionCohort struct {
 // FraudReport is the fraud report.
 type FraudReport struct {
 	Rows []FraudRow `json:"rows"`
+	// RejectedInstalls is how many rejected installs (see Reports) the range holds: Stats'
+	// number. The rows' installs do not add up to it: an install that rejected touchpoints
+	// of two sources is in both rows, and attributed installs may reject touchpoints too.
+	RejectedInstalls int64 `json:"rejected_installs"`
 }
 
-// FraudRow counts the rejected touchpoints of one media source for one reason
-// (RejectClickInjection, RejectBlockedIP).
+// FraudRow counts the rejected touchpoints of one media source for one reason (one of
+// RejectReasons): how many distinct touchpoints, and how many distinct install decisions
+// rejected at least one of them.
 type FraudRow struct {
 	MediaSource string `json:"media_source"`
 	Reason      string `json:"reason"`
-	Count       int64  `json:"count"`
+	Touchpoints int64  `json:"touchpoints"`
+	Installs    int64  `json:"installs"`
+	// Count is Touchpoints, under the name the report had before it counted installs.
+	Count int64 `json:"count"`
 }
 
 // ReportRange checks the arguments every Reports method shares: it returns an EINVALID

@@ -117,6 +117,12 @@ type Config struct {
 	// where SKAN postbacks are read (the analytics store). nil: the SKAN routes answer 503.
 	SKAN        unmogrowp.SKANConfigStore
 	SKANResults unmogrowp.SKANStore
+	// Explain is where the explain route reads install events and touchpoints (the
+	// analytics store); nil: it answers 503.
+	Explain Explainer
+	// Datacenters are the datacenter_ip rule's ranges for explanations (the imported IP
+	// lists); nil: none.
+	Datacenters unmogrowp.IPSet
 	// OpenDSR serves the subject request routes (opendsr.go); nil: they answer 503.
 	OpenDSR *OpenDSRConfig
 }
@@ -234,6 +240,7 @@ func (s *Server) routes() []route {
 		{"DELETE /api/apps/{app_id}", s.appRole(unmogrowp.RoleOwner, s.handleDeleteApp)},
 		{"POST /api/apps/{app_id}/keys/rotate", s.appRole(unmogrowp.RoleAdmin, s.handleRotateKey)},
 		{"GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution)},
+		{"GET /api/apps/{app_id}/attribution/{device_id}/explain", s.app(s.handleExplain)},
 		{"GET /api/apps/{app_id}/installs", s.app(s.handleInstalls)},
 		{"GET /api/apps/{app_id}/export/{report}", s.app(s.handleExport)},
 		{"GET /api/apps/{app_id}/links", s.app(s.handleLinks)},

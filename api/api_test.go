@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	_, f.srv = apiServer(t, meta, store, api.Config{IngestURL: "https://t.example.com/",
+		Datacenters: unmogrowp.NewIPRanges([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}),
 		// Test postbacks go to receivers on loopback.
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second})})
 	return f

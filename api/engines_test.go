@@ -81,7 +81,7 @@ func apiServer(t *testing.T, meta *metadata.DB, store *duckdb.Store, cfg api.Con
 	t.Helper()
 	cfg.Apps, cfg.Links, cfg.Users, cfg.Teams, cfg.Accounts, cfg.Postbacks, cfg.Outbox = meta, meta, meta, meta, meta, meta, meta
 	cfg.SKAN, cfg.FXRates, cfg.Costs, cfg.Deliveries, cfg.Consents = meta, meta, meta, meta, meta
-	cfg.Results, cfg.SKANResults = store, store
+	cfg.Results, cfg.SKANResults, cfg.Explain = store, store, store
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}

@@ -65,7 +65,7 @@ func TestReports(t *testing.T) {
 	}
 
 	code, c := f.do("GET", "/api/dashboard/charts/installs?"+app+"&interval=day", f.key, "")
-	if cats, _ := c["categories"].([]any); code != 200 || len(cats) < 7 || len(cats) > 8 || len(c["series"].([]any)) != 2 {
+	if cats, _ := c["categories"].([]any); code != 200 || len(cats) < 7 || len(cats) > 8 || len(c["series"].([]any)) != 3 {
 		t.Errorf("installs chart by day over 7 days: %d %v", code, c)
 	}
 	code, c = f.do("GET", "/api/dashboard/charts/installs?"+app+"&interval=hour", f.key, "")

@@ -123,6 +123,7 @@ func TestTenancy(t *testing.T) {
 		"DELETE /api/apps/{app_id}":                                            {"/api/apps/" + a.appID, "", 404},
 		"POST /api/apps/{app_id}/keys/rotate":                                  {"/api/apps/" + a.appID + "/keys/rotate", "", 404},
 		"GET /api/apps/{app_id}/attribution/{device_id}":                       {"/api/apps/" + a.appID + "/attribution/dev1", "", 404},
+		"GET /api/apps/{app_id}/attribution/{device_id}/explain":               {"/api/apps/" + a.appID + "/attribution/dev1/explain", "", 404},
 		"GET /api/apps/{app_id}/installs":                                      {"/api/apps/" + a.appID + "/installs", "", 404},
 		"GET /api/apps/{app_id}/export/{report}":                               {"/api/apps/" + a.appID + "/export/events?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", "", 404},
 		"GET /api/apps/{app_id}/links":                                         {"/api/apps/" + a.appID + "/links", "", 404},

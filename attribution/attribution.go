@@ -48,6 +48,10 @@ type Rules struct {
 	fingerprint       bool
 	reattribution     time.Duration
 	minCTIT           time.Duration
+	maxCTIT           time.Duration // 0: no ctit_anomaly
+	floodThreshold    int           // 0: no click_flood
+	blockDatacenters  bool
+	datacenters       unmogrowp.IPSet // nil: none loaded
 	blocked           []netip.Prefix
 	links             map[string]windows // by link id: links with a window of their own
 }
@@ -70,6 +74,9 @@ func NewRules(s unmogrowp.AppSettings, links ...*unmogrowp.Link) *Rules {
 		fingerprint:       s.FingerprintEnabled,
 		reattribution:     time.Duration(s.ReattributionWindowDays) * 24 * time.Hour,
 		minCTIT:           time.Duration(s.MinCTITSeconds) * time.Second,
+		maxCTIT:           time.Duration(s.MaxCTITHours) * time.Hour,
+		floodThreshold:    s.ClickFloodThreshold,
+		blockDatacenters:  s.BlockDatacenterIPs,
 	}
 	r.viewFPWindow = min(r.viewWindow, r.fingerprintWindow)
 	for _, l := range links {
@@ -95,6 +102,15 @@ func NewRules(s unmogrowp.AppSettings, links ...*unmogrowp.Link) *Rules {
 		}
 	}
 	return r
+}
+
+// WithDatacenters returns a copy of r whose datacenter_ip rule rejects the addresses of
+// set (typically an unmogrowp.IPListWatcher, which follows the imported lists), when the
+// app has block_datacenter_ips. Without it the rule matches nothing.
+func (r *Rules) WithDatacenters(set unmogrowp.IPSet) *Rules {
+	c := *r
+	c.datacenters = set
+	return &c
 }
 
 // parseBlock parses a blocklist entry, a CIDR or a single address, in the form parseIP
@@ -160,6 +176,7 @@ type installSide struct {
 	referrerID  string
 	ids         deviceIDs
 	fingerprint Fingerprint
+	datacenter  bool // the install's IP is a datacenter's
 }
 
 type rejected struct {
@@ -176,15 +193,7 @@ type rejected struct {
 // give the same result whatever the order of candidates. It does not retain or modify its
 // arguments.
 func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, prior *Prior) unmogrowp.Attribution {
-	in := installSide{
-		time:       install.Timestamp,
-		beginAt:    install.InstallBeginAt,
-		referrerID: ReferrerClickID(install.InstallReferrer),
-		ids:        normalizeDeviceIDs(install.IDFA, install.GAID, install.AndroidID, install.DeviceID),
-	}
-	if r.fingerprint {
-		in.fingerprint = InstallFingerprint(install)
-	}
+	in := r.installSide(install)
 
 	// A later install inside the re-attribution window only looks for newer clicks.
 	reattributing := false
@@ -199,6 +208,7 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 
 	var best [numLevels]*unmogrowp.Touchpoint
 	var rej []rejected
+	var fpOnly []*unmogrowp.Touchpoint // valid clicks matched at the fingerprint level only: click_flood decides
 	for i := range candidates {
 		tp := &candidates[i]
 		if tp.AppID != install.AppID || tp.Time.IsZero() || tp.Time.After(in.time) {
@@ -216,11 +226,19 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 			rej = append(rej, rejected{tp: tp, level: lowestLevel(levels), reason: reason})
 			continue
 		}
+		if r.floodThreshold > 0 && levels == 1<<levelFingerprint {
+			fpOnly = append(fpOnly, tp)
+			continue
+		}
 		for l := range numLevels {
 			if levels&(1<<l) != 0 && (best[l] == nil || newer(tp, best[l])) {
 				best[l] = tp
 			}
 		}
+	}
+
+	if fpOnly != nil {
+		rej = r.floods(install, candidates, fpOnly, &best, rej)
 	}
 
 	a := unmogrowp.Attribution{
@@ -247,7 +265,74 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 	}
 	a.MatchType = unmogrowp.MatchOrganic
 	a.MediaSource = unmogrowp.MediaSourceOrganic
+	if len(a.Rejected) > 0 {
+		a.MatchType = unmogrowp.MatchRejected
+		a.MediaSource = unmogrowp.MediaSourceRejected
+	}
 	return a
+}
+
+// floods sorts the fingerprint-only clicks: a click whose media source and site_id sent
+// more than click_flood_threshold clicks from the install's IP (or /64) in the click
+// lookback window is rejected as click_flood; the others compete at the fingerprint level.
+// The clicks counted are those among candidates (each id once).
+func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, fpOnly []*unmogrowp.Touchpoint, best *[numLevels]*unmogrowp.Touchpoint, rej []rejected) []rejected {
+	type source struct{ media, site string }
+	counts := map[source]int{}
+	count := func(s source) int {
+		if n, ok := counts[s]; ok {
+			return n
+		}
+		seen := map[string]struct{}{}
+		ip := fingerprintIP(install.IP)
+		for i := range candidates {
+			c := &candidates[i]
+			if c.Type != unmogrowp.TouchClick || c.AppID != install.AppID || c.MediaSource != s.media || c.SiteID != s.site {
+				continue
+			}
+			if age := install.Timestamp.Sub(c.Time); age < 0 || age > r.clickWindow || c.Time.IsZero() {
+				continue
+			}
+			if fingerprintIP(c.IP) != ip {
+				continue
+			}
+			seen[c.ID] = struct{}{}
+		}
+		counts[s] = len(seen)
+		return len(seen)
+	}
+	for _, tp := range fpOnly {
+		if count(source{tp.MediaSource, tp.SiteID}) > r.floodThreshold {
+			rej = append(rej, rejected{tp: tp, level: levelFingerprint, reason: unmogrowp.RejectClickFlood})
+			continue
+		}
+		if b := best[levelFingerprint]; b == nil || newer(tp, b) {
+			best[levelFingerprint] = tp
+		}
+	}
+	return rej
+}
+
+// installSide computes what the levels compare on the install's side.
+func (r *Rules) installSide(install *unmogrowp.Event) installSide {
+	in := installSide{
+		time:       install.Timestamp,
+		beginAt:    install.InstallBeginAt,
+		referrerID: ReferrerClickID(install.InstallReferrer),
+		ids:        normalizeDeviceIDs(install.IDFA, install.GAID, install.AndroidID, install.DeviceID),
+	}
+	dc := r.blockDatacenters && r.datacenters != nil
+	if !r.fingerprint && !dc {
+		return in
+	}
+	ip := parseIP(install.IP) // once, for both
+	if r.fingerprint {
+		in.fingerprint = installFingerprint(install, ip)
+	}
+	if dc {
+		in.datacenter = r.datacenters.Contains(ip)
+	}
+	return in
 }
 
 // levels returns the set of levels (bit l for level l) at which tp matches the install,
@@ -298,14 +383,24 @@ func (r *Rules) invalid(tp *unmogrowp.Touchpoint, age time.Duration, in *install
 	if age < r.minCTIT || (!in.beginAt.IsZero() && tp.Time.After(in.beginAt)) {
 		return unmogrowp.RejectClickInjection
 	}
-	if len(r.blocked) > 0 {
+	dc := r.blockDatacenters && r.datacenters != nil
+	if len(r.blocked) > 0 || dc && !in.datacenter {
 		if ip := parseIP(tp.IP); ip.IsValid() {
 			for _, p := range r.blocked {
 				if p.Contains(ip) {
 					return unmogrowp.RejectBlockedIP
 				}
 			}
+			if dc && !in.datacenter && r.datacenters.Contains(ip) {
+				return unmogrowp.RejectDatacenterIP
+			}
 		}
+	}
+	if in.datacenter {
+		return unmogrowp.RejectDatacenterIP
+	}
+	if r.maxCTIT > 0 && age > r.maxCTIT {
+		return unmogrowp.RejectCTITAnomaly
 	}
 	return ""
 }

@@ -107,6 +107,7 @@ const (
 	viewDevice = unmogrowp.MatchViewThroughDeviceID
 	viewFP     = unmogrowp.MatchViewThroughFingerprint
 	organic    = unmogrowp.MatchOrganic
+	rejectedM  = unmogrowp.MatchRejected
 )
 
 type decideCase struct {
@@ -117,6 +118,8 @@ type decideCase struct {
 	candidates []unmogrowp.Touchpoint
 	links      []*unmogrowp.Link // whose windows override the app's
 	want       want
+	// datacenters, when set, are the datacenter_ip rule's ranges.
+	datacenters unmogrowp.IPSet
 }
 
 func tps(t ...unmogrowp.Touchpoint) []unmogrowp.Touchpoint { return t }
@@ -205,7 +208,7 @@ func TestDecideWindows(t *testing.T) {
 		{name: "a touch after the install is never a candidate",
 			candidates: tps(click("tp_ref", -time.Second, byDevice, byFP), impression("i1", -time.Second, byDevice, byFP)), want: want{match: organic}},
 		{name: "a touch at the install time is a candidate (here: injection)",
-			candidates: tps(click("c1", 0, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", 0, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "another app's touchpoint is never a candidate",
 			candidates: tps(click("tp_ref", time.Hour, ofApp("other"), byDevice, byFP)), want: want{match: organic}},
 		{name: "a touch of unknown type is never a candidate",
@@ -269,9 +272,9 @@ func TestDecideFraud(t *testing.T) {
 	runDecide(t, []decideCase{
 		{name: "ctit exactly min is valid", candidates: tps(click("c1", 10*time.Second, byDevice)), want: want{match: deviceID, tp: "c1"}},
 		{name: "ctit one second below min is injection",
-			candidates: tps(click("c1", 9*time.Second, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", 9*time.Second, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "ctit a millisecond below min is injection",
-			candidates: tps(click("c1", 10*time.Second-time.Millisecond, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", 10*time.Second-time.Millisecond, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "min ctit 0 takes a touch at the install time",
 			settings:   func(s *unmogrowp.AppSettings) { s.MinCTITSeconds = 0 },
 			candidates: tps(click("c1", 0, byDevice)), want: want{match: deviceID, tp: "c1"}},
@@ -281,7 +284,7 @@ func TestDecideFraud(t *testing.T) {
 			want:       want{match: deviceID, tp: "c2", rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "touch after install_begin_ts is injection",
 			install:    func(e *unmogrowp.Event) { e.InstallBeginAt = t0.Add(-time.Minute) },
-			candidates: tps(click("c1", time.Minute-time.Second, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", time.Minute-time.Second, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "touch exactly at install_begin_ts is valid",
 			install:    func(e *unmogrowp.Event) { e.InstallBeginAt = t0.Add(-time.Minute) },
 			candidates: tps(click("c1", time.Minute, byDevice)), want: want{match: deviceID, tp: "c1"}},
@@ -289,26 +292,26 @@ func TestDecideFraud(t *testing.T) {
 			candidates: tps(click("tp_ref", 5*time.Second), click("c1", time.Hour, byDevice)),
 			want:       want{match: deviceID, tp: "c1", rejected: []unmogrowp.Rejection{rej("tp_ref", injection)}}},
 		{name: "impressions are checked too",
-			candidates: tps(impression("i1", 5*time.Second, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("i1", injection)}}},
+			candidates: tps(impression("i1", 5*time.Second, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("i1", injection)}}},
 		{name: "blocked by cidr",
 			settings:   block("10.0.0.0/8", "192.0.2.0/24"),
-			candidates: tps(click("c1", time.Hour, byDevice, fromIP("192.0.2.55"))), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
+			candidates: tps(click("c1", time.Hour, byDevice, fromIP("192.0.2.55"))), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
 		{name: "blocked by single ip",
 			settings:   block("192.0.2.55"),
 			candidates: tps(click("c1", time.Hour, byDevice, fromIP("192.0.2.55")), click("c2", 2*time.Hour, byDevice, fromIP("192.0.2.56"))),
 			want:       want{match: deviceID, tp: "c2", rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
 		{name: "blocked ipv6 cidr",
 			settings:   block("2001:db8:dead::/48"),
-			candidates: tps(click("c1", time.Hour, byDevice, fromIP("2001:db8:dead:1::5"))), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
+			candidates: tps(click("c1", time.Hour, byDevice, fromIP("2001:db8:dead:1::5"))), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
 		{name: "ipv4-mapped address blocked by its ipv4 cidr",
 			settings:   block("192.0.2.0/24"),
-			candidates: tps(click("c1", time.Hour, byDevice, fromIP("::ffff:192.0.2.7"))), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
+			candidates: tps(click("c1", time.Hour, byDevice, fromIP("::ffff:192.0.2.7"))), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
 		{name: "outside the blocklist wins",
 			settings:   block("192.0.2.0/24", "not a cidr"),
 			candidates: tps(click("c1", time.Hour, byDevice, fromIP("198.51.100.9"))), want: want{match: deviceID, tp: "c1"}},
 		{name: "both reasons: click_injection is listed",
 			settings:   block("192.0.2.0/24"),
-			candidates: tps(click("c1", time.Second, byDevice, fromIP("192.0.2.1"))), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", time.Second, byDevice, fromIP("192.0.2.1"))), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "all invalid: organic, every one rejected, by level then most recent",
 			settings: block("192.0.2.0/24"),
 			candidates: tps(
@@ -318,7 +321,7 @@ func TestDecideFraud(t *testing.T) {
 				click("c3", time.Hour, byDevice, fromIP("192.0.2.7")),
 				click("tp_ref", 2*time.Second),
 			),
-			want: want{match: organic, rejected: []unmogrowp.Rejection{
+			want: want{match: rejectedM, rejected: []unmogrowp.Rejection{
 				rej("tp_ref", injection), rej("c3", blockedIP), rej("c2", blockedIP), rej("c1", injection), rej("i1", blockedIP),
 			}}},
 		{name: "invalid candidates below the winning level are listed",
@@ -326,7 +329,7 @@ func TestDecideFraud(t *testing.T) {
 			want:       want{match: deviceID, tp: "c1", rejected: []unmogrowp.Rejection{rej("c2", injection), rej("i1", injection)}}},
 		{name: "an invalid touch matching two levels is listed once",
 			candidates: tps(click("tp_ref", 3*time.Second, byDevice, byFP), click("tp_ref", 3*time.Second, byDevice, byFP)),
-			want:       want{match: organic, rejected: []unmogrowp.Rejection{rej("tp_ref", injection)}}},
+			want:       want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("tp_ref", injection)}}},
 		{name: "an invalid touch that matches no level is not listed",
 			candidates: tps(click("c1", time.Second), click("c2", 8*day, byDevice, fromIP("192.0.2.1"))), settings: block("192.0.2.0/24"),
 			want: want{match: organic}},
@@ -407,9 +410,13 @@ func runDecide(t *testing.T, cases []decideCase) {
 				tc.install(&in)
 			}
 			before := slices.Clone(tc.candidates)
+			rules := NewRules(s, tc.links...)
 			a := Decide(&in, tc.candidates, s, tc.prior)
-			if tc.links != nil {
-				a = NewRules(s, tc.links...).Decide(&in, tc.candidates, tc.prior)
+			if tc.datacenters != nil {
+				rules = rules.WithDatacenters(tc.datacenters)
+			}
+			if tc.links != nil || tc.datacenters != nil {
+				a = rules.Decide(&in, tc.candidates, tc.prior)
 			}
 			checkDecision(t, a, tc.want)
 			if !reflect.DeepEqual(before, tc.candidates) {
@@ -417,7 +424,7 @@ func runDecide(t *testing.T, cases []decideCase) {
 			}
 			rev := slices.Clone(tc.candidates)
 			slices.Reverse(rev)
-			if b := NewRules(s, tc.links...).Decide(&in, rev, tc.prior); !reflect.DeepEqual(a, b) {
+			if b := rules.Decide(&in, rev, tc.prior); !reflect.DeepEqual(a, b) {
 				t.Fatalf("the decision depends on the order of candidates:\n%+v\n%+v", a, b)
 			}
 			if a.InstallEventID != in.EventID || !a.InstallTime.Equal(in.Timestamp) || a.AppID != in.AppID || a.DeviceID != in.DeviceID {
@@ -438,9 +445,12 @@ func checkDecision(t *testing.T, a unmogrowp.Attribution, w want) {
 	if a.IsReinstall != w.reinstall || a.IsReattribution != w.reattribut {
 		t.Fatalf("is_reinstall %v, is_reattribution %v; want %v, %v", a.IsReinstall, a.IsReattribution, w.reinstall, w.reattribut)
 	}
-	if w.match == organic {
-		if a.Attributed || a.MediaSource != unmogrowp.MediaSourceOrganic || a.TouchType != "" || !a.TouchTime.IsZero() {
-			t.Fatalf("organic decision with touch fields: %+v", a)
+	if w.match == organic || w.match == rejectedM {
+		if a.Attributed || a.MediaSource != w.match || a.TouchType != "" || !a.TouchTime.IsZero() {
+			t.Fatalf("%s decision with touch fields: %+v", w.match, a)
+		}
+		if (w.match == rejectedM) != a.IsRejectedInstall() {
+			t.Fatalf("IsRejectedInstall %v for %s", a.IsRejectedInstall(), w.match)
 		}
 	} else if !a.Attributed || a.MediaSource == "" {
 		t.Fatalf("attributed decision without attribution: %+v", a)

@@ -163,18 +163,18 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 	args = append(args, tl.Step().Microseconds())
 	switch chartType {
 	case unmogrowp.ChartInstalls:
-		organic, nonOrganic := tl.Series("organic"), tl.Series("non_organic")
+		organic, nonOrganic, rejected := tl.Series("organic"), tl.Series("non_organic"), tl.Series("rejected")
 		err = s.eachIn(ctx, "chart_installs", shifts, func(rows chdriver.Rows) error {
 			var bucket int64
-			var o, n uint64
-			if err := rows.Scan(&bucket, &o, &n); err != nil {
+			var o, n, r uint64
+			if err := rows.Scan(&bucket, &o, &n, &r); err != nil {
 				return err
 			}
 			i := tl.Index(fromMicros(bucket))
-			organic.Data[i], nonOrganic.Data[i] = float64(o), float64(n)
+			organic.Data[i], nonOrganic.Data[i], rejected.Data[i] = float64(o), float64(n), float64(r)
 			return nil
 		}, args...)
-		return tl.Chart(err, sc, organic, nonOrganic)
+		return tl.Chart(err, sc, organic, nonOrganic, rejected)
 	case unmogrowp.ChartRevenue:
 		revenue := tl.Series("revenue")
 		money := unmogrowp.NewMoney(sc)
@@ -376,7 +376,7 @@ func (s *Store) LTVReport(ctx context.Context, appID string, from, to time.Time,
 }
 
 // FraudReport returns the fraud report of the app's install decisions in [from, to), from
-// one query: fraud.sql.
+// two queries: fraud.sql for the rows, rejected_installs.sql for the total.
 func (s *Store) FraudReport(ctx context.Context, appID string, from, to time.Time, _ ...unmogrowp.ReportScope) (*unmogrowp.FraudReport, error) {
 	args, err := rangeArgs(appID, from, to)
 	if err != nil {
@@ -385,13 +385,22 @@ func (s *Store) FraudReport(ctx context.Context, appID string, from, to time.Tim
 	rep := &unmogrowp.FraudReport{Rows: []unmogrowp.FraudRow{}}
 	err = s.each(ctx, "fraud", func(rows chdriver.Rows) error {
 		var r unmogrowp.FraudRow
-		var n uint64
-		if err := rows.Scan(&r.MediaSource, &r.Reason, &n); err != nil {
+		var tps, installs uint64
+		if err := rows.Scan(&r.MediaSource, &r.Reason, &tps, &installs); err != nil {
 			return err
 		}
-		r.Count = int64(n)
+		r.Touchpoints, r.Installs, r.Count = int64(tps), int64(installs), int64(tps)
 		rep.Rows = append(rep.Rows, r)
 		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	err = s.each(ctx, "rejected_installs", func(rows chdriver.Rows) error {
+		var n uint64
+		err := rows.Scan(&n)
+		rep.RejectedInstalls = int64(n)
+		return err
 	}, args...)
 	if err != nil {
 		return nil, err

@@ -169,18 +169,18 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 	args = append(args, tl.Interval())
 	switch chartType {
 	case unmogrowp.ChartInstalls:
-		organic, nonOrganic := tl.Series("organic"), tl.Series("non_organic")
+		organic, nonOrganic, rejected := tl.Series("organic"), tl.Series("non_organic"), tl.Series("rejected")
 		err = s.eachIn(ctx, "chart_installs", shifts, func(rows *sql.Rows) error {
 			var bucket time.Time
-			var o, n int64
-			if err := rows.Scan(&bucket, &o, &n); err != nil {
+			var o, n, r int64
+			if err := rows.Scan(&bucket, &o, &n, &r); err != nil {
 				return err
 			}
 			i := tl.Index(bucket)
-			organic.Data[i], nonOrganic.Data[i] = float64(o), float64(n)
+			organic.Data[i], nonOrganic.Data[i], rejected.Data[i] = float64(o), float64(n), float64(r)
 			return nil
 		}, args...)
-		return tl.Chart(err, sc, organic, nonOrganic)
+		return tl.Chart(err, sc, organic, nonOrganic, rejected)
 	case unmogrowp.ChartRevenue:
 		revenue := tl.Series("revenue")
 		money := unmogrowp.NewMoney(sc)
@@ -348,7 +348,7 @@ func (s *Store) LTVReport(ctx context.Context, appID string, from, to time.Time,
 }
 
 // FraudReport returns the fraud report of the app's install decisions in [from, to), from
-// one query: fraud.sql.
+// two queries: fraud.sql for the rows, rejected_installs.sql for the total.
 func (s *Store) FraudReport(ctx context.Context, appID string, from, to time.Time, _ ...unmogrowp.ReportScope) (*unmogrowp.FraudReport, error) {
 	args, err := rangeArgs(appID, from, to)
 	if err != nil {
@@ -358,12 +358,18 @@ func (s *Store) FraudReport(ctx context.Context, appID string, from, to time.Tim
 	err = s.each(ctx, "fraud", func(rows *sql.Rows) error {
 		var r unmogrowp.FraudRow
 		var src, reason sql.NullString
-		if err := rows.Scan(&src, &reason, &r.Count); err != nil {
+		if err := rows.Scan(&src, &reason, &r.Touchpoints, &r.Installs); err != nil {
 			return err
 		}
-		r.MediaSource, r.Reason = src.String, reason.String
+		r.MediaSource, r.Reason, r.Count = src.String, reason.String, r.Touchpoints
 		rep.Rows = append(rep.Rows, r)
 		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	err = s.each(ctx, "rejected_installs", func(rows *sql.Rows) error {
+		return rows.Scan(&rep.RejectedInstalls)
 	}, args...)
 	if err != nil {
 		return nil, err

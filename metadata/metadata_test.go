@@ -122,6 +122,9 @@ func TestConformance(t *testing.T) {
 		t.Run("CostStore", func(t *testing.T) {
 			metadatatest.RunCostStore(t, func(t *testing.T) metadatatest.CostStoreWithApps { return open(t) })
 		})
+		t.Run("IPListStore", func(t *testing.T) {
+			metadatatest.RunIPListStore(t, func(t *testing.T) unmogrowp.IPListStore { return open(t) })
+		})
 		t.Run("Outbox", func(t *testing.T) {
 			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
 		})

@@ -65,6 +65,8 @@ type Attributor struct {
 	mu       sync.Mutex
 	settings map[string]cachedRules
 
+	datacenters unmogrowp.IPSet
+
 	installs *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 
@@ -120,6 +122,9 @@ type AttributorOptions struct {
 	// Postbacks, when not nil, makes the postback and webhook deliveries that each batch's
 	// decisions and events owe, and enqueues them before the store write (BeforeStore).
 	Postbacks *Postbacks
+	// Datacenters, when not nil, are the cloud providers' addresses the datacenter_ip rule
+	// rejects (typically an unmogrowp.IPListWatcher); nil: the rule matches nothing.
+	Datacenters unmogrowp.IPSet
 }
 
 // NewAttributor returns the Stage that attributes with apps' settings and the hot state;
@@ -136,8 +141,9 @@ func NewAttributor(apps AppSettings, hot unmogrowp.HotState, stored StoredInstal
 	}
 	a := &Attributor{
 		apps: apps, hot: hot, stored: stored, ttl: opts.SettingsTTL, now: opts.Now, postbacks: opts.Postbacks,
-		log:      opts.Logger.With("component", "attribution"),
-		settings: map[string]cachedRules{},
+		datacenters: opts.Datacenters,
+		log:         opts.Logger.With("component", "attribution"),
+		settings:    map[string]cachedRules{},
 		installs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "unmogrowp_install_decisions_total",
 			Help: "Install decisions by match type; reinstalls and re-attributions by kind.",
@@ -442,7 +448,11 @@ func (a *Attributor) cached(ctx context.Context, appID string) (cachedRules, err
 	default:
 		return cachedRules{}, fmt.Errorf("read settings of app %s: %w", appID, err)
 	}
-	c = cachedRules{app: app, rules: attribution.NewRules(settings, links...), expires: now.Add(a.ttl)}
+	rules := attribution.NewRules(settings, links...)
+	if a.datacenters != nil {
+		rules = rules.WithDatacenters(a.datacenters)
+	}
+	c = cachedRules{app: app, rules: rules, expires: now.Add(a.ttl)}
 	a.mu.Lock()
 	if len(a.settings) > 100_000 {
 		clear(a.settings)

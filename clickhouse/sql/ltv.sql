@@ -21,6 +21,7 @@ FROM (
     FROM installs FINAL
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
       AND NOT is_reinstall AND NOT is_reattribution
+      AND (attributed OR length(rejected_reason) = 0) -- a rejected install is not an install
 )
 GROUP BY d, src, camp
 
@@ -41,6 +42,7 @@ FROM (
         FROM installs FINAL
         WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
           AND NOT is_reinstall AND NOT is_reattribution
+          AND (attributed OR length(rejected_reason) = 0) -- a rejected install is not an install
     ) USING device_id
     WHERE event_time >= install_time AND ed - d <= $7
 )
@@ -62,6 +64,7 @@ FROM (
         FROM installs FINAL
         WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
           AND NOT is_reinstall AND NOT is_reattribution
+          AND (attributed OR length(rejected_reason) = 0) -- a rejected install is not an install
     ) USING device_id
     WHERE event_time >= install_time AND ed - d <= $7
     GROUP BY d, src, camp, device_id

@@ -15,6 +15,7 @@ FROM (
     FROM installs FINAL
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
       AND NOT is_reinstall AND NOT is_reattribution
+      AND (attributed OR length(rejected_reason) = 0) -- a rejected install is not an install
     GROUP BY d
 )
 ALL LEFT JOIN (
@@ -29,6 +30,7 @@ ALL LEFT JOIN (
         FROM installs FINAL
         WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
           AND NOT is_reinstall AND NOT is_reattribution
+          AND (attributed OR length(rejected_reason) = 0) -- a rejected install is not an install
     ) USING device_id
     WHERE ed >= d AND ed <= d + $6
     GROUP BY d, day_n

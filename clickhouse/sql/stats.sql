@@ -3,13 +3,17 @@
 -- Unix microseconds. One pass over each table's rows of the app and range (FINAL: a
 -- replayed row counts once); countIf counts several things in that pass. ClickHouse
 -- 18.16 joins two tables per SELECT: the three one-row totals join in two steps.
+-- A rejected install (not attributed, with rejected touchpoints) is neither organic nor
+-- non-organic: it counts in rejected_installs only.
 -- Revenue is not here: it is converted per day and currency (chart_revenue.sql).
 SELECT installs, organic_installs, non_organic_installs, reinstalls, rejected_installs,
        clicks, impressions, events, active_devices, sessions
 FROM (
     SELECT
-        countIf(NOT is_reinstall AND NOT is_reattribution)                   AS installs,
-        countIf(NOT is_reinstall AND NOT is_reattribution AND NOT attributed) AS organic_installs,
+        countIf(NOT is_reinstall AND NOT is_reattribution
+                AND (attributed OR length(rejected_reason) = 0))              AS installs,
+        countIf(NOT is_reinstall AND NOT is_reattribution AND NOT attributed
+                AND length(rejected_reason) = 0)                              AS organic_installs,
         countIf(NOT is_reinstall AND NOT is_reattribution AND attributed)     AS non_organic_installs,
         countIf(is_reinstall)                                                 AS reinstalls,
         countIf(NOT is_reinstall AND NOT is_reattribution AND NOT attributed

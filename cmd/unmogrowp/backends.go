@@ -54,6 +54,7 @@ type metadataStore interface {
 	unmogrowp.CostStore
 	api.DeliveryExporter
 	unmogrowp.ConsentStore
+	unmogrowp.IPListStore
 	unmogrowp.SubjectRequestStore
 	Ping(ctx context.Context) error
 	Close() error

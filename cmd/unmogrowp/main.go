@@ -27,6 +27,8 @@ commands:
   apps list     list apps and their owners
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
+  iplists import  load a cloud provider's address ranges for the datacenter_ip rule
+  iplists list    list the loaded address ranges
   users reset-password  print a one-time link to set a user's password, or set it from stdin
   fx import     load exchange rates (the ECB's eurofxref-hist.csv, or JSON lines)
   version       print the version
@@ -89,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
 	case "links":
 		return runLinks(ctx, args[1:], getenv, stdout, stderr)
+	case "iplists":
+		return runIPLists(ctx, args[1:], getenv, stdout, stderr)
 	case "users":
 		return runUsers(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "fx":

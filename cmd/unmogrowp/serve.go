@@ -70,8 +70,11 @@ type Server struct {
 	backends *backends
 	pipeline *pipeline.Pipeline // the consumer role's
 	worker   *postback.Worker   // the consumer role's: delivers the outbox's postbacks
-	signer   *opendsr.Signer    // the processor's key: the API's and the consumer's
-	runner   *opendsr.Runner    // the consumer role's: carries out OpenDSR requests
+	// datacenters are the imported IP lists, kept current, for the consumer's
+	// datacenter_ip rule and the API's explanations.
+	datacenters *unmogrowp.IPListWatcher
+	signer      *opendsr.Signer // the processor's key: the API's and the consumer's
+	runner      *opendsr.Runner // the consumer role's: carries out OpenDSR requests
 
 	ingestLn, apiLn, consumerLn, pprofLn net.Listener
 	servers                              []*http.Server
@@ -84,7 +87,7 @@ type Server struct {
 
 // openServer opens the backends of the roles and, for the consumer role, the pipeline.
 func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry(), datacenters: &unmogrowp.IPListWatcher{}}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b, err := openBackends(cfg, roles, logger)
 	if err != nil {
@@ -112,7 +115,7 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry, Consents: b.meta,
 		})
 		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{
-			Logger: logger, Registerer: s.registry, Postbacks: postbacks,
+			Logger: logger, Registerer: s.registry, Postbacks: postbacks, Datacenters: s.datacenters,
 		})
 		var yield time.Duration
 		if roles.has(roleIngestion) { // ingestion shares this process's CPU
@@ -212,6 +215,13 @@ func (s *Server) Start() (err error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if s.roles.has(roleConsumer | roleAPI) {
+		// The lists as they are now, before the pipeline decides anything; then kept current.
+		if err := s.datacenters.Load(ctx, b.meta); err != nil {
+			s.logger.Warn("ip lists not loaded", "err", err)
+		}
+		s.wg.Go(func() { s.datacenters.Run(ctx, b.meta, 0, s.logger.With("component", "iplists")) })
+	}
 	if s.pipeline != nil {
 		s.wg.Add(1)
 		go func() {
@@ -338,6 +348,7 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 		Postbacks: b.meta, Outbox: b.meta, SKAN: b.meta, SKANResults: b.store, Costs: b.meta, Deliveries: b.meta, Consents: b.meta,
+		Explain: b.store, Datacenters: s.datacenters,
 		FXRates: b.meta, AdminEmails: s.cfg.AdminEmails,
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
 		OpenDSR:        &api.OpenDSRConfig{Requests: b.meta, Signer: s.signer, Wake: wake, Domain: processorDomain(s.cfg)},

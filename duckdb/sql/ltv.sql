@@ -17,6 +17,7 @@ WITH cohort AS (
     FROM installs
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
       AND NOT is_reinstall AND NOT is_reattribution
+      AND (attributed OR rejected_count = 0) -- a rejected install is not an install
 ), paid AS (
     SELECT c.d, c.src, c.camp, c.device_id, e.currency, e.revenue,
            date_diff('day', c.d, CAST(LOCAL(e.event_time) AS DATE)) AS n

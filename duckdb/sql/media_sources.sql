@@ -6,9 +6,10 @@
 -- Clicks and impressions come from touchpoints, installs (new ones: neither reinstalls
 -- nor re-attributions) from installs, events from events (media source '' counts as
 -- 'organic'); revenue is converted per day and currency: media_sources_revenue.sql.
--- rejected_installs counts the rejected installs (organic new installs with rejected
--- touchpoints) in the rows of their rejected touchpoints, whose campaign is looked up in
--- touchpoints ('' when not found).
+-- A rejected install (a new install not attributed, with rejected touchpoints) is not an
+-- install of any row: it counts once in rejected_installs, in the row of its first
+-- rejected touchpoint (the one that came nearest to winning), whose campaign is looked up
+-- in touchpoints ('' when not found). So the rows' rejected installs add up to Stats'.
 WITH t AS (
     SELECT media_source, campaign,
            count(*) FILTER (WHERE type = 'click')      AS clicks,
@@ -20,7 +21,7 @@ WITH t AS (
     SELECT media_source, campaign, count(*) AS installs
     FROM installs
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
-      AND NOT is_reinstall AND NOT is_reattribution
+      AND NOT is_reinstall AND NOT is_reattribution AND (attributed OR rejected_count = 0)
     GROUP BY ALL
 ), e AS (
     -- Grouped by the stored media source first, '' made 'organic' after: the expression
@@ -35,10 +36,10 @@ WITH t AS (
     )
     GROUP BY ALL
 ), rej AS (
-    SELECT DISTINCT "partition", "offset", r.touchpoint_id, r.media_source
+    SELECT "partition", "offset", r.touchpoint_id, r.media_source
     FROM (
         SELECT "partition", "offset",
-               unnest(from_json(rejected, '[{"touchpoint_id":"VARCHAR","media_source":"VARCHAR"}]')) AS r
+               from_json(rejected, '[{"touchpoint_id":"VARCHAR","media_source":"VARCHAR"}]')[1] AS r
         FROM installs
         WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
           AND rejected_count > 0 AND NOT attributed AND NOT is_reinstall AND NOT is_reattribution

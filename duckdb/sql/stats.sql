@@ -4,11 +4,15 @@
 -- in that pass. Active devices: the whole UTC days of the range, [$4, $5), from
 -- device_days; the partial days at its ends, [$2, $4) and [$5, $3), from events (with
 -- $4 = $5 = $3 when the range holds no whole day).
+-- A rejected install (not attributed, with rejected touchpoints) is neither organic nor
+-- non-organic: it counts in rejected_installs only.
 -- Revenue is not here: it is converted per day and currency (chart_revenue.sql).
 WITH i AS (
     SELECT
-        count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution)                  AS installs,
-        count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution AND NOT attributed) AS organic_installs,
+        count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution
+                           AND (attributed OR rejected_count = 0))                           AS installs,
+        count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution AND NOT attributed
+                           AND rejected_count = 0)                                           AS organic_installs,
         count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution AND attributed)     AS non_organic_installs,
         count(*) FILTER (WHERE is_reinstall)                                                 AS reinstalls,
         count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution AND NOT attributed

@@ -101,7 +101,7 @@ func testMoney(t *testing.T, open func(*testing.T) ReportStore) {
 			t.Fatal(err)
 		}
 		golden(t, "la_chart_installs_day", ch)
-		checkSeries(t, ch, days, map[string][]float64{"organic": {0, 0, 0, 1}, "non_organic": {1, 0, 2, 0}})
+		checkSeries(t, ch, days, map[string][]float64{"organic": {0, 0, 0, 1}, "non_organic": {1, 0, 2, 0}, "rejected": {0, 0, 0, 0}})
 		ch, err = f.s.Chart(ctx, app, unmogrowp.ChartEvents, from, to, unmogrowp.IntervalDay, sc)
 		if err != nil {
 			t.Fatal(err)
@@ -212,9 +212,10 @@ func testTokyo(t *testing.T, open func(*testing.T) ReportStore) {
 		golden(t, "tokyo_chart_"+c+"_day", ch)
 		if c == unmogrowp.ChartInstalls {
 			// 03-02 01:00, 02:00 and 10:30 UTC are Tokyo's 03-02; 03-03 05:00 and 06:00 are
-			// 03-03 (14:00, 15:00); 03-04 23:00 is Tokyo's 03-05 08:00.
+			// 03-03 (14:00, 15:00); 03-04 23:00 is Tokyo's 03-05 08:00. One of 03-02's
+			// installs not attributed is rejected (every candidate rejected), not organic.
 			checkSeries(t, ch, []string{"2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"},
-				map[string][]float64{"organic": {2, 0, 0, 1}, "non_organic": {1, 2, 0, 0}})
+				map[string][]float64{"organic": {1, 0, 0, 1}, "non_organic": {1, 2, 0, 0}, "rejected": {1, 0, 0, 0}})
 		}
 	}
 	ms, err := f.s.MediaSourceReport(ctx, app, f.from, f.to, sc)

@@ -475,15 +475,15 @@ try {
 	step('sent 2 clicks, 5 installs, 4 sessions and 2 purchases');
 
 	// The live overview picks them up without a reload.
-	await waitKPI(page, 'kpi-installs', 5);
+	await waitKPI(page, 'kpi-installs', 4);
 	await waitKPI(page, 'kpi-non-organic', 1);
-	await waitKPI(page, 'kpi-organic', 4);
+	await waitKPI(page, 'kpi-organic', 3);
 	await waitKPI(page, 'kpi-clicks', 2);
 	await waitKPI(page, 'kpi-rejected', 1);
 	await waitKPI(page, 'kpi-sessions', 4);
 	await page.getByTestId('kpi-revenue-value').filter({ hasText: '$1,254.49' }).waitFor({ timeout: SETTLE_MS });
 	assert.match(await page.getByTestId('kpi-revenue').textContent(), /USD · UTC/, 'the revenue says its currency and zone');
-	assert.equal(await page.getByTestId('kpi-installs-value').textContent(), '5');
+	assert.equal(await page.getByTestId('kpi-installs-value').textContent(), '4', 'the rejected install is not an install');
 	// The installs chart draws its bars: filled paths beyond the two legend marks.
 	await page.waitForFunction(
 		() => document.querySelectorAll('[data-testid="chart-installs"] svg path:not([fill="none"])').length > 2,
@@ -501,13 +501,13 @@ try {
 	// The date range: today (hourly charts) and a custom range of days hold the same installs.
 	await page.getByRole('button', { name: 'Today', exact: true }).click();
 	await page.getByText('Organic and non-organic, per hour').waitFor();
-	await waitKPI(page, 'kpi-installs', 5);
+	await waitKPI(page, 'kpi-installs', 4);
 	await page.getByRole('button', { name: 'Custom', exact: true }).click();
 	await page.getByLabel('From').waitFor();
 	await page.getByText('Organic and non-organic, per day').waitFor();
-	await waitKPI(page, 'kpi-installs', 5);
+	await waitKPI(page, 'kpi-installs', 4);
 	await page.getByRole('button', { name: '7 days', exact: true }).click();
-	await waitKPI(page, 'kpi-installs', 5);
+	await waitKPI(page, 'kpi-installs', 4);
 
 	// Pausing stops the refresh.
 	await page.getByTestId('live-toggle').click();
@@ -576,7 +576,33 @@ try {
 	const injectedRow = page.locator('[data-testid="install-row"][data-device="injected-device-1"]');
 	assert.match((await injectedRow.textContent()) ?? '', /Click injection/);
 	assert.equal(await page.getByTestId('install-row').count(), 5);
-	step('installs list shows the decisions');
+	// The rejected install is its own bucket, its rejected touchpoints grouped and expandable:
+	// both clicks came from the phone after the install had begun.
+	assert.equal((await injectedRow.getByTestId('match-type').textContent())?.trim(), 'Rejected');
+	const group = injectedRow.getByTestId('rejected-group');
+	assert.match((await group.locator('summary').textContent())?.replace(/\s+/g, ' ') ?? '', /2 × Click injection, facebook_ads/);
+	await group.locator('summary').click();
+	await group.locator('details[open] li').nth(1).waitFor();
+	step('installs list shows the decisions, rejected touchpoints grouped');
+	// Explain: every candidate of the install with its outcome, at 1280 and 390 px.
+	for (const [width, height] of [
+		[1280, 900],
+		[390, 844]
+	]) {
+		await page.setViewportSize({ width, height });
+		await injectedRow.getByTestId('explain').click();
+		const ex = page.getByTestId('explanation');
+		await ex.getByTestId('candidate').first().waitFor({ timeout: SETTLE_MS });
+		assert.match((await ex.textContent()) ?? '', /rejected\s*Click injection/);
+		assert.match((await ex.textContent()) ?? '', /Install referrer/);
+		await shot(page, `installs-explain-${width}`);
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+		assert.ok(overflow <= 0, `the installs page with an explanation open scrolls sideways by ${overflow} px at ${width} px`);
+		await injectedRow.getByTestId('explain').click();
+		await ex.waitFor({ state: 'detached' });
+	}
+	await page.setViewportSize({ width: 1280, height: 900 });
+	step('installs page explains a decision at 1280 and 390 px');
 	await page.getByTestId('export-menu').locator('summary').click();
 	const installsCSV = await download(page, 'export-installs-csv');
 	assert.equal(installsCSV.trimEnd().split('\n').length, 1 + 5, `installs CSV: ${installsCSV}`);

@@ -1,7 +1,7 @@
 -- Account security: the sessions list (an id, the last use, the sign-in's user agent and
 -- address), password resets, and TOTP two-factor sign-in with recovery codes.
 --
--- sqlite/migrations/0013_account_security.sql in PostgreSQL's dialect: BIGINT for times,
+-- sqlite/migrations/0012_account_security.sql in PostgreSQL's dialect: BIGINT for times,
 -- COLLATE "C" for ids and hashes (as in 0001), the same queries (account.go). Times are
 -- unix microseconds, UTC.
 --

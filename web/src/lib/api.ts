@@ -85,6 +85,10 @@ export interface AppSettings {
 	rate_limit_per_second: number;
 	max_event_age_days: number;
 	reporting_currency: string;
+	inactivity_days?: number;
+	block_datacenter_ips?: boolean;
+	click_flood_threshold?: number;
+	max_ctit_hours?: number;
 	ios_team_id?: string;
 	ios_bundle_id?: string;
 	android_package?: string;
@@ -232,7 +236,8 @@ export type MatchType =
 	| 'fingerprint'
 	| 'view_through_device_id'
 	| 'view_through_fingerprint'
-	| 'organic';
+	| 'organic'
+	| 'rejected';
 
 /** An install decision (API.md, "Attribution object"). */
 export interface Attribution {
@@ -367,7 +372,28 @@ export interface RetentionCohort {
 export interface FraudRow {
 	media_source: string;
 	reason: string;
+	/** Distinct rejected touchpoints. */
+	touchpoints: number;
+	/** Distinct install decisions that rejected one. */
+	installs: number;
 	count: number;
+}
+
+/** One touchpoint of an explanation (GET .../attribution/{device_id}/explain). */
+export interface ExplainCandidate {
+	touchpoint_id: string;
+	media_source: string;
+	touch_type: 'click' | 'impression';
+	level: MatchType;
+	in_window: boolean;
+	ctit_seconds: number;
+	outcome: 'won' | 'lost' | 'rejected';
+	reason: string;
+}
+
+export interface Explanation {
+	decision: Attribution;
+	candidates: ExplainCandidate[];
 }
 
 export type PostbackKind = 'postback' | 'webhook';
@@ -707,6 +733,9 @@ export const api = {
 				...r
 			})
 		).cohorts ?? [],
+	/** Why the device's latest decision went as it did. */
+	explain: (appID: string, deviceID: string) =>
+		request<Explanation>('GET', `/api/apps/${encodeURIComponent(appID)}/attribution/${encodeURIComponent(deviceID)}/explain`),
 	fraud: async (appID: string, r: Range) =>
 		(
 			await request<{ rows: FraudRow[] }>('GET', '/api/analytics/reports/fraud', undefined, {
