@@ -3,6 +3,8 @@ package unmogrowp
 import (
 	"context"
 	"net/netip"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -52,12 +54,34 @@ type AppSettings struct {
 	RequireSignature        bool     `json:"require_signature"`
 	RateLimitPerSecond      int      `json:"rate_limit_per_second"` // events per second; 0: no limit
 	MaxEventAgeDays         int      `json:"max_event_age_days"`
-	ReportingCurrency       string   `json:"reporting_currency"`
+	ReportingCurrency       string   `json:"reporting_currency"` // ISO 4217: reports' money is in it
+	Timezone                string   `json:"timezone"`           // IANA name: reports' days are its calendar days
 	// AppStoreID is the app's App Store id, which SKAdNetwork postbacks name in app-id
 	// (SKAN.md); unique across the server; 0: none.
 	AppStoreID int64 `json:"app_store_id"`
 	// SKANAcceptDevelopment counts AdAttributionKit's development postbacks in reports.
 	SKANAcceptDevelopment bool `json:"skan_accept_development"`
+	// InactivityDays is how long a device must have been silent for a new click to
+	// re-engage it (ATTRIBUTION.md, re-engagement); 0: no re-engagement.
+	InactivityDays int `json:"inactivity_days"`
+	// BlockDatacenterIPs rejects touchpoints from, or installs at, a cloud provider's
+	// address (datacenter_ip); the ranges are those `unmogrowp iplists import` loaded.
+	BlockDatacenterIPs bool `json:"block_datacenter_ips"`
+	// ClickFloodThreshold rejects a fingerprint-only click whose media source and site
+	// sent more clicks than this from the install's address in the click lookback window
+	// (click_flood); 0: off.
+	ClickFloodThreshold int `json:"click_flood_threshold"`
+	// MaxCTITHours rejects a touchpoint more than this many hours before the install
+	// (ctit_anomaly); 0: off.
+	MaxCTITHours int `json:"max_ctit_hours"`
+
+	// Universal Links and App Links (docs/links.md): what the ingestion listener's
+	// apple-app-site-association and assetlinks.json say of the app. IOSBundleID ""
+	// stands for the app's BundleID.
+	IOSTeamID                 string   `json:"ios_team_id"`
+	IOSBundleID               string   `json:"ios_bundle_id"`
+	AndroidPackage            string   `json:"android_package"`
+	AndroidSHA256Fingerprints []string `json:"android_sha256_fingerprints"`
 }
 
 // DefaultAppSettings returns the defaults of ATTRIBUTION.md and the HTTP contract.
@@ -72,11 +96,24 @@ func DefaultAppSettings() AppSettings {
 		IPBlocklist:             []string{},
 		MaxEventAgeDays:         30,
 		ReportingCurrency:       "USD",
+		InactivityDays:          7,
+		BlockDatacenterIPs:      true,
+
+		AndroidSHA256Fingerprints: []string{},
+		Timezone:                  "UTC",
 	}
 }
 
 // MaxAppStoreID is the largest App Store id a setting takes: what JSON numbers hold exactly.
 const MaxAppStoreID = 1<<53 - 1
+
+// Clone returns a copy of s that shares no slice or map with it. A field of a reference
+// type added to AppSettings must be copied here: caches hand out clones.
+func (s AppSettings) Clone() AppSettings {
+	s.IPBlocklist = slices.Clone(s.IPBlocklist)
+	s.AndroidSHA256Fingerprints = slices.Clone(s.AndroidSHA256Fingerprints)
+	return s
+}
 
 // MaxEventAge is how old an event's timestamp may be when it arrives.
 func (s AppSettings) MaxEventAge() time.Duration {
@@ -98,9 +135,22 @@ func (s AppSettings) Validate() error {
 		{"min_ctit_seconds", s.MinCTITSeconds, 0, 3600},
 		{"rate_limit_per_second", s.RateLimitPerSecond, 0, 10_000_000},
 		{"max_event_age_days", s.MaxEventAgeDays, 1, 3650},
+		{"inactivity_days", s.InactivityDays, 0, 365},
 	} {
 		if r.v < r.min || r.v > r.max {
 			return Errorf(EINVALID, "settings.%s must be between %d and %d.", r.name, r.min, r.max)
+		}
+	}
+	for _, r := range []struct {
+		name     string
+		v        int
+		min, max int
+	}{
+		{"click_flood_threshold", s.ClickFloodThreshold, 2, 1000},
+		{"max_ctit_hours", s.MaxCTITHours, 1, 720},
+	} {
+		if r.v != 0 && (r.v < r.min || r.v > r.max) {
+			return Errorf(EINVALID, "settings.%s must be 0 (off) or between %d and %d.", r.name, r.min, r.max)
 		}
 	}
 	for _, c := range s.IPBlocklist {
@@ -110,13 +160,90 @@ func (s AppSettings) Validate() error {
 			}
 		}
 	}
+	if _, err := ValidCurrency(s.ReportingCurrency); err != nil || s.ReportingCurrency != strings.ToUpper(s.ReportingCurrency) {
+		return Errorf(EINVALID, "settings.reporting_currency must be an ISO 4217 currency code in capitals, such as USD.")
+	}
+	if _, err := LoadZone(s.Timezone); err != nil {
+		return Errorf(EINVALID, "settings.timezone must be an IANA time zone name, such as UTC or Europe/Paris.")
+	}
 	if s.AppStoreID < 0 || s.AppStoreID > MaxAppStoreID {
 		return Errorf(EINVALID, "settings.app_store_id must be an App Store id, from 1 to %d, or 0 for none.", int64(MaxAppStoreID))
 	}
-	if len(s.ReportingCurrency) != 3 {
-		return Errorf(EINVALID, "settings.reporting_currency must be a three-letter ISO 4217 code.")
+	return s.validateAppLinks()
+}
+
+// Formats of the Universal Links and App Links settings: Apple's team id (the application
+// identifier prefix) and bundle id (CFBundleIdentifier: letters, digits, hyphens and
+// periods), Android's application id (two or more segments, each a letter then letters,
+// digits or underscores), and a SHA-256 certificate fingerprint as keytool prints it.
+var (
+	iosTeamIDFormat      = regexp.MustCompile(`^[A-Z0-9]{10}$`)
+	iosBundleIDFormat    = regexp.MustCompile(`^[A-Za-z0-9.-]{1,155}$`)
+	androidPackageFormat = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$`)
+	sha256Fingerprint    = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$`)
+)
+
+// MaxAndroidFingerprints bounds android_sha256_fingerprints: an app has a signing
+// certificate or a few (upload, Play app signing, debug builds).
+const MaxAndroidFingerprints = 20
+
+// validateAppLinks checks the Universal Links and App Links settings; "" is allowed for
+// each (none).
+func (s AppSettings) validateAppLinks() error {
+	switch {
+	case s.IOSTeamID != "" && !iosTeamIDFormat.MatchString(s.IOSTeamID):
+		return Errorf(EINVALID, "settings.ios_team_id must be Apple's 10-character team id, capital letters and digits (ABCDE12345).")
+	case s.IOSBundleID != "" && !iosBundleIDFormat.MatchString(s.IOSBundleID):
+		return Errorf(EINVALID, "settings.ios_bundle_id must be a bundle id of letters, digits, hyphens and periods (com.example.game).")
+	case len(s.AndroidPackage) > 255 || (s.AndroidPackage != "" && !androidPackageFormat.MatchString(s.AndroidPackage)):
+		return Errorf(EINVALID, "settings.android_package must be an Android application id such as com.example.game.")
+	case len(s.AndroidSHA256Fingerprints) > MaxAndroidFingerprints:
+		return Errorf(EINVALID, "settings.android_sha256_fingerprints holds at most %d fingerprints.", MaxAndroidFingerprints)
+	}
+	for _, f := range s.AndroidSHA256Fingerprints {
+		if !sha256Fingerprint.MatchString(f) {
+			return Errorf(EINVALID, "settings.android_sha256_fingerprints: %q is not a SHA-256 fingerprint of 32 colon-separated hex bytes (14:6D:E9:...).", f[:min(len(f), 120)])
+		}
 	}
 	return nil
+}
+
+// IOSAppID is the app's application identifier for apple-app-site-association,
+// "<team id>.<bundle id>" (ios_bundle_id, else bundle_id), and false when the app has no
+// ios_team_id or no bundle id to go with it.
+func (a *App) IOSAppID() (string, bool) {
+	bundle := a.Settings.IOSBundleID
+	if bundle == "" {
+		bundle = a.BundleID
+	}
+	if a.Settings.IOSTeamID == "" || !iosBundleIDFormat.MatchString(bundle) {
+		return "", false
+	}
+	return a.Settings.IOSTeamID + "." + bundle, true
+}
+
+// Location returns the settings' time zone (Timezone), UTC if it is not a valid one
+// (Validate refuses that).
+func (s AppSettings) Location() *time.Location {
+	loc, err := LoadZone(s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// LoadZone returns the time zone of an IANA name from Go's time zone database (which the
+// binary embeds, so that it does not depend on the host's). It refuses "" and "Local",
+// which time.LoadLocation takes for UTC and the host's zone, with an EINVALID *Error.
+func LoadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, Errorf(EINVALID, "%q is not an IANA time zone name.", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, Errorf(EINVALID, "%q is not an IANA time zone name.", name)
+	}
+	return loc, nil
 }
 
 // KeyKind tells which of an app's keys authenticated a request.

@@ -255,55 +255,40 @@ func MergeCosts(imported []Cost, touch []DailyCost) []DailyCost {
 	return out
 }
 
-// Converter converts an amount of money from one currency to another at the rate of the
-// calendar date of date as it reads in date's own location (cost dates come as midnight
-// UTC of their day). ok is false when it has no usable rate: the amount is then left out
-// of converted totals and counted in a report's unconverted_amounts. *fx.Table is one.
-type Converter interface {
-	Convert(amount float64, from, to string, date time.Time) (v float64, ok bool)
-}
-
-// SameCurrency is the Converter without rates: it converts an amount to its own currency
-// only.
-type SameCurrency struct{}
-
-// Convert implements Converter.
-func (SameCurrency) Convert(amount float64, from, to string, _ time.Time) (float64, bool) {
-	return amount, from == to
-}
-
-// ConvertCosts converts each cost to currency at the rate of its own date and sums them
-// per CampaignDay (rounded, RoundMoney). unconverted counts the costs conv had no rate for,
-// which are left out. A nil conv is SameCurrency.
-func ConvertCosts(costs []DailyCost, currency string, conv Converter) (sums map[CampaignDay]float64, unconverted int64) {
-	if conv == nil {
-		conv = SameCurrency{}
-	}
+// ConvertCosts converts each cost to the scope's currency at the rate of its own date
+// (Money: the scope's Rates) and sums them per CampaignDay (rounded, RoundMoney).
+// unconverted counts the costs that had no rate, which are left out.
+func ConvertCosts(costs []DailyCost, sc ReportScope) (sums map[CampaignDay]float64, unconverted int64) {
+	money := NewMoney(sc)
 	sums = map[CampaignDay]float64{}
 	for _, c := range costs {
-		date, err := time.Parse(time.DateOnly, c.Date) // midnight UTC of the day
-		v, ok := conv.Convert(c.Amount, c.Currency, currency, date)
-		if err != nil || !ok {
+		date, err := time.Parse(time.DateOnly, c.Date) // the local date as midnight UTC
+		if err != nil {
 			unconverted++
 			continue
 		}
-		sums[CampaignDay{c.Date, c.MediaSource, c.Campaign}] += v
+		if v, ok := money.Convert(c.Amount, 1, c.Currency, date); ok {
+			sums[CampaignDay{c.Date, c.MediaSource, c.Campaign}] += v
+		}
 	}
 	for k, v := range sums {
 		sums[k] = RoundMoney(v)
 	}
-	return sums, unconverted
+	return sums, unconverted + money.Unconverted
 }
 
 // CostDates returns the days whose cost a report over [from, to) counts, as Costs takes
-// them: the UTC days that start in [from, to). ok is false when there is none.
-func CostDates(from, to time.Time) (first, last string, ok bool) {
-	const day = 24 * time.Hour
-	f := from.UTC().Truncate(day)
-	if f.Before(from) {
-		f = f.Add(day)
+// them: the calendar days of loc (nil: UTC) that start in [from, to). ok is false when
+// there is none.
+func CostDates(from, to time.Time, loc *time.Location) (first, last string, ok bool) {
+	if loc == nil {
+		loc = time.UTC
 	}
-	l := to.UTC().Add(-time.Nanosecond).Truncate(day)
+	f := LocalDay(from, loc)
+	if DayStart(f, loc).Before(from) {
+		f = f.AddDate(0, 0, 1)
+	}
+	l := LocalDay(to.Add(-time.Nanosecond), loc)
 	if l.Before(f) {
 		return "", "", false
 	}
@@ -311,31 +296,36 @@ func CostDates(from, to time.Time) (first, last string, ok bool) {
 }
 
 // CostSources are where an app's cost comes from: the touchpoints in the analytics store
-// and the rows imported into the metadata store (nil: none).
+// and the rows imported into the metadata store (nil: none). They are the LTV report's
+// CohortCoster.
 type CostSources struct {
 	Touchpoints interface {
-		TouchpointCosts(ctx context.Context, appID string, from, to time.Time) ([]DailyCost, error)
+		TouchpointCosts(ctx context.Context, appID string, from, to time.Time, sc ...ReportScope) ([]DailyCost, error)
 	}
 	Imported CostStore
 }
 
-// Daily returns the app's cost of [from, to) per CampaignDay in currency: touchpoints
-// touched in [from, to) and imported rows of the days CostDates gives, merged
-// (MergeCosts: imported cost wins) and converted by conv (ConvertCosts; nil:
-// SameCurrency), and how many amounts had no rate. The LTV report takes a cohort's cost
-// from it: the cost of its install date, media source and campaign.
-func (s CostSources) Daily(ctx context.Context, appID string, from, to time.Time, currency string, conv Converter) (map[CampaignDay]float64, int64, error) {
-	touch, err := s.Touchpoints.TouchpointCosts(ctx, appID, from, to)
+var _ CohortCoster = CostSources{}
+
+// Daily returns the app's cost of [from, to) per CampaignDay in the scope's currency and
+// zone: touchpoints touched in [from, to), by their local day, and imported rows of the
+// days CostDates gives (imported dates are the app's local days already), merged
+// (MergeCosts: imported cost wins) and converted at the scope's Rates (ConvertCosts), and
+// how many amounts had no rate. The LTV report takes a cohort's cost from it: the cost of
+// its install date, media source and campaign.
+func (s CostSources) Daily(ctx context.Context, appID string, from, to time.Time, sc ReportScope) (map[CampaignDay]float64, int64, error) {
+	sc = Scope(sc)
+	touch, err := s.Touchpoints.TouchpointCosts(ctx, appID, from, to, sc)
 	if err != nil {
 		return nil, 0, err
 	}
 	var imported []Cost
-	if first, last, ok := CostDates(from, to); ok && s.Imported != nil {
+	if first, last, ok := CostDates(from, to, sc.Location); ok && s.Imported != nil {
 		if imported, err = s.Imported.Costs(ctx, appID, first, last); err != nil {
 			return nil, 0, err
 		}
 	}
-	sums, unconverted := ConvertCosts(MergeCosts(imported, touch), currency, conv)
+	sums, unconverted := ConvertCosts(MergeCosts(imported, touch), sc)
 	return sums, unconverted, nil
 }
 
@@ -393,25 +383,19 @@ func (tp *Touchpoint) CostAmount() float64 {
 	return 0
 }
 
-// Cohort groupings of ByCohort: those of the LTV report's group_by.
-const (
-	GroupByCampaign    = "campaign"
-	GroupByMediaSource = "media_source"
-	GroupByNone        = "none"
-)
-
-// ByCohort returns Daily's cost of [from, to) grouped as the LTV report groups cohorts:
-// per day, media source and campaign (GroupByCampaign); per day and media source, Campaign
-// "" (GroupByMediaSource); per day, MediaSource and Campaign "" (GroupByNone). A cohort's
-// cost is the entry of its install date and group; unconverted counts the amounts with no
-// rate, as Daily does. Returns EINVALID for another groupBy.
-func (s CostSources) ByCohort(ctx context.Context, appID string, from, to time.Time, groupBy, currency string, conv Converter) (costs map[CampaignDay]float64, unconverted int64, err error) {
+// ByCohort implements CohortCoster: Daily's cost of [from, to) in the scope, grouped as
+// the LTV report groups cohorts: per day, media source and campaign (GroupByCampaign); per
+// day and media source, Campaign "" (GroupByMediaSource); per day, MediaSource and
+// Campaign "" (GroupByNone). A cohort's cost is the entry of its install date and group;
+// unconverted counts the amounts with no rate, as Daily does. Returns EINVALID for
+// another groupBy.
+func (s CostSources) ByCohort(ctx context.Context, appID string, from, to time.Time, groupBy string, sc ReportScope) (costs map[CampaignDay]float64, unconverted int64, err error) {
 	switch groupBy {
 	case GroupByCampaign, GroupByMediaSource, GroupByNone:
 	default:
 		return nil, 0, Errorf(EINVALID, "group_by must be media_source, campaign or none.")
 	}
-	daily, unconverted, err := s.Daily(ctx, appID, from, to, currency, conv)
+	daily, unconverted, err := s.Daily(ctx, appID, from, to, sc)
 	if err != nil || groupBy == GroupByCampaign {
 		return daily, unconverted, err
 	}

@@ -94,14 +94,18 @@ func TestConvertCosts(t *testing.T) {
 		{Date: "2026-03-02", MediaSource: "fb", Campaign: "c", Currency: "USD", Amount: 0.1},
 		{Date: "2026-03-02", MediaSource: "fb", Campaign: "d", Currency: "GBP", Amount: 9},
 	}
-	got, unconverted := ConvertCosts(costs, "USD", halfRate{})
+	got, unconverted := ConvertCosts(costs, ReportScope{Currency: "USD", Rates: halfRate{}})
 	want := map[CampaignDay]float64{{"2026-03-02", "fb", "c"}: 3.1}
 	if !reflect.DeepEqual(got, want) || unconverted != 2 {
 		t.Errorf("ConvertCosts = %v, %d; want %v, 2", got, unconverted, want)
 	}
-	got, unconverted = ConvertCosts(costs, "USD", nil)
+	got, unconverted = ConvertCosts(costs, ReportScope{Currency: "USD"})
 	if want := (map[CampaignDay]float64{{"2026-03-02", "fb", "c"}: 0.1}); !reflect.DeepEqual(got, want) || unconverted != 3 {
 		t.Errorf("ConvertCosts without a converter = %v, %d", got, unconverted)
+	}
+	got, unconverted = ConvertCosts(costs, ReportScope{})
+	if want := (map[CampaignDay]float64{{"2026-03-01", "fb", "c"}: 1, {"2026-03-02", "fb", "c"}: 1.6, {"2026-03-02", "fb", "d"}: 9}); !reflect.DeepEqual(got, want) || unconverted != 0 {
+		t.Errorf("ConvertCosts without a currency = %v, %d; want the amounts as stored", got, unconverted)
 	}
 }
 
@@ -118,9 +122,31 @@ func TestCostDates(t *testing.T) {
 		{day.Add(time.Hour), day.Add(2 * time.Hour), "", "", false},
 		{day, day, "", "", false},
 	} {
-		first, last, ok := CostDates(c.from, c.to)
+		first, last, ok := CostDates(c.from, c.to, nil)
 		if first != c.first || last != c.last || ok != c.ok {
 			t.Errorf("CostDates(%v, %v) = %q %q %v, want %q %q %v", c.from, c.to, first, last, ok, c.first, c.last, c.ok)
+		}
+	}
+	// In Los Angeles (UTC-8 in March until the 8th): the local days that start in range.
+	la, err := LoadZone("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	laDay := time.Date(2026, 3, 2, 0, 0, 0, 0, la)
+	for _, c := range []struct {
+		from, to    time.Time
+		first, last string
+		ok          bool
+	}{
+		{laDay, laDay.AddDate(0, 0, 3), "2026-03-02", "2026-03-04", true},
+		{day, day.Add(72 * time.Hour), "2026-03-02", "2026-03-04", true}, // 16:00 of 1 March to 16:00 of the 4th
+		{laDay.Add(time.Hour), laDay.AddDate(0, 0, 1), "", "", false},
+		// Across the change to summer time: 8 March has 23 hours.
+		{time.Date(2026, 3, 8, 0, 0, 0, 0, la), time.Date(2026, 3, 9, 0, 0, 0, 0, la), "2026-03-08", "2026-03-08", true},
+	} {
+		first, last, ok := CostDates(c.from, c.to, la)
+		if first != c.first || last != c.last || ok != c.ok {
+			t.Errorf("CostDates(%v, %v, Los Angeles) = %q %q %v, want %q %q %v", c.from, c.to, first, last, ok, c.first, c.last, c.ok)
 		}
 	}
 }
@@ -152,7 +178,7 @@ type costStub struct {
 	imported []Cost
 }
 
-func (s costStub) TouchpointCosts(context.Context, string, time.Time, time.Time) ([]DailyCost, error) {
+func (s costStub) TouchpointCosts(context.Context, string, time.Time, time.Time, ...ReportScope) ([]DailyCost, error) {
 	return s.touch, nil
 }
 func (s costStub) PutCosts(context.Context, string, []Cost) error { return nil }
@@ -189,12 +215,12 @@ func TestCostSourcesByCohort(t *testing.T) {
 		GroupByMediaSource: {{"2026-03-02", "fb", ""}: 6, {"2026-03-03", "gg", ""}: 0.5},
 		GroupByNone:        {{"2026-03-02", "", ""}: 6, {"2026-03-03", "", ""}: 0.5},
 	} {
-		got, unconverted, err := src.ByCohort(context.Background(), "app", from, to, groupBy, "USD", nil)
+		got, unconverted, err := src.ByCohort(context.Background(), "app", from, to, groupBy, ReportScope{Currency: "USD"})
 		if err != nil || unconverted != 1 || !reflect.DeepEqual(got, want) {
 			t.Errorf("ByCohort(%s) = %v, %d, %v; want %v, 1 (the EUR amount)", groupBy, got, unconverted, err, want)
 		}
 	}
-	if _, _, err := src.ByCohort(context.Background(), "app", from, to, "country", "USD", nil); ErrorCode(err) != EINVALID {
+	if _, _, err := src.ByCohort(context.Background(), "app", from, to, "country", ReportScope{Currency: "USD"}); ErrorCode(err) != EINVALID {
 		t.Errorf("unknown group_by: %v", err)
 	}
 }

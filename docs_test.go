@@ -10,7 +10,7 @@ import (
 
 // userDocs are the documents a user of the repository reads, which must not point outside
 // it.
-var userDocs = []string{"README.md", "CONTRIBUTING.md", "CHANGELOG.md", "docs/api.md", "docs/attribution.md", "docs/deploy.md", "docs/skan.md", "docs/cost.md", "docs/export.md", "docs/sdk.md"}
+var userDocs = []string{"README.md", "CONTRIBUTING.md", "CHANGELOG.md", "docs/api.md", "docs/attribution.md", "docs/deploy.md", "docs/skan.md", "docs/cost.md", "docs/export.md", "docs/sdk.md", "docs/links.md", "docs/privacy.md"}
 
 // mdLink finds the targets of Markdown links and images: [text](target).
 var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)

@@ -35,11 +35,11 @@ func Errorf(code, format string, args ...any) *Error {
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any other
 // non-nil error, and "" for nil.
 func ErrorCode(err error) string {
+	if err == nil {
+		return "" // before e, which errors.As moves to the heap: no allocation for nil
+	}
 	var e *Error
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &e):
+	if errors.As(err, &e) {
 		return e.Code
 	}
 	return EINTERNAL

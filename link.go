@@ -24,7 +24,11 @@ type Link struct {
 	AndroidURL    string
 	WebURL        string
 	DeepLinkValue string
-	CreatedAt     time.Time
+	// ClickLookbackDays and ViewLookbackHours override the app's windows
+	// (AppSettings) for the touchpoints of this link; 0 keeps the app's.
+	ClickLookbackDays int
+	ViewLookbackHours int
+	CreatedAt         time.Time
 }
 
 // Limits on links.
@@ -37,7 +41,9 @@ const (
 // is at most MaxLinkFieldLen bytes, UTF-8 without control characters (ValidateName), URLs
 // at most MaxURLLen; URLs must be absolute (an app
 // store https URL or an app scheme such as myapp://path), never javascript:, data: or
-// vbscript:. It returns an *Error with code EINVALID naming the field at fault.
+// vbscript:. click_lookback_days is 0 (the app's) or 1 to 30, view_lookback_hours 0 or 1
+// to 168, the ranges of the app settings. It returns an *Error with code EINVALID naming
+// the field at fault.
 func (l *Link) Validate() error {
 	for _, f := range []struct {
 		name string
@@ -65,6 +71,15 @@ func (l *Link) Validate() error {
 		*f.v = strings.TrimSpace(*f.v)
 		if err := ValidateRedirectURL(f.name, *f.v); err != nil {
 			return err
+		}
+	}
+	for _, r := range []struct {
+		name     string
+		v        int
+		min, max int
+	}{{"click_lookback_days", l.ClickLookbackDays, 1, 30}, {"view_lookback_hours", l.ViewLookbackHours, 1, 168}} {
+		if r.v != 0 && (r.v < r.min || r.v > r.max) {
+			return Errorf(EINVALID, "%s must be between %d and %d, or null for the app's.", r.name, r.min, r.max)
 		}
 	}
 	return nil
@@ -107,4 +122,15 @@ type LinkStore interface {
 	// Links lists an app's links, newest first. An app without links, or an unknown app,
 	// has none.
 	Links(ctx context.Context, appID string) ([]*Link, error)
+
+	// UpdateLink validates the link (Link.Validate) and replaces every caller-set field of
+	// the link with link.ID and link.AppID; its id, app and creation time stay, and
+	// link.CreatedAt is filled from the store. Returns EINVALID for an invalid link,
+	// ENOTFOUND if the app has no such link.
+	UpdateLink(ctx context.Context, link *Link) error
+
+	// DeleteLink removes the app's link with the id: its clicks and impressions are
+	// refused from then on, while the touchpoints already recorded stay where they are.
+	// Returns ENOTFOUND if the app has no such link.
+	DeleteLink(ctx context.Context, appID, id string) error
 }

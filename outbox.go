@@ -25,6 +25,7 @@ type Delivery struct {
 	ID           string
 	PostbackID   string
 	AppID        string
+	DeviceID     string // the device the activity is of: an erasure of it deletes the delivery
 	ActivityKind string // one of the Trigger constants
 	Status       string // DeliveryPending, DeliveryDelivered or DeliveryFailed
 
@@ -130,18 +131,39 @@ type ClaimRequest struct {
 	Lease time.Duration // how long the claim holds: until Now+Lease; must be positive
 	// PerHost caps the deliveries of one Host in the answer; 0: no cap.
 	PerHost int
+	// HostLimits caps the deliveries of the hosts it names in the answer, in place of
+	// PerHost: a caller holds many of a destination that answers fast and few of one it
+	// knows nothing of, or that is slow. Each limit must be positive.
+	HostLimits map[string]int
 	// Except lists hosts the caller cannot take now (their limit is reached): none of
 	// their deliveries is claimed, so a slow host's backlog does not fill every claim.
 	Except []string
 }
 
 // Check returns the error Outbox.Claim returns for a request it cannot take: an *Error
-// with code EINVALID when Limit or Lease is not positive.
+// with code EINVALID when Limit or Lease is not positive, or a HostLimits limit is not.
 func (r *ClaimRequest) Check() error {
 	if r.Limit <= 0 || r.Lease <= 0 {
 		return Errorf(EINVALID, "A claim needs a positive limit and lease.")
 	}
+	for _, n := range r.HostLimits {
+		if n <= 0 {
+			return Errorf(EINVALID, "A claim's host limits must be positive.")
+		}
+	}
 	return nil
+}
+
+// HostLimit returns how many deliveries of the host the answer to r may hold: its
+// HostLimits entry, else PerHost, else Limit.
+func (r *ClaimRequest) HostLimit(host string) int {
+	if n, ok := r.HostLimits[host]; ok {
+		return n
+	}
+	if r.PerHost > 0 {
+		return r.PerHost
+	}
+	return r.Limit
 }
 
 // Attempt is the outcome of one attempt of a claimed delivery, as Outbox.Complete records
@@ -197,11 +219,12 @@ type Outbox interface {
 	// Claim leases to the caller, until r.Now+r.Lease, up to r.Limit pending deliveries
 	// that are due (NextAttemptAt <= r.Now) and not leased (never claimed, completed since
 	// their last claim, or whose lease ended at or before r.Now), earliest NextAttemptAt
-	// first (ties by CreatedAt, then ID), at most r.PerHost per host when it is set, none
-	// of the hosts in r.Except. Concurrent claims, from one process or many, never return
+	// first (ties by CreatedAt, then ID), at most r.HostLimit(host) of each host, none of
+	// the hosts in r.Except. Concurrent claims, from one process or many, never return
 	// the same delivery while its lease holds. Each delivery returned carries a LeaseToken
 	// that no other claim of it ever had. Returns EINVALID when r.Limit or r.Lease is not
-	// positive. Delivered and failed deliveries are never claimed.
+	// positive, or for a HostLimits limit that is not. Delivered and failed deliveries are
+	// never claimed.
 	Claim(ctx context.Context, r ClaimRequest) ([]Delivery, error)
 
 	// Complete records one attempt of a claimed delivery and ends its lease: Attempts

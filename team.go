@@ -182,6 +182,10 @@ type TeamStore interface {
 	// app has no such invitation.
 	RevokeInvitation(ctx context.Context, appID, id string) error
 
+	// InvitationByToken returns the invitation with the token hash, without redeeming it.
+	// Returns ENOTFOUND for an unknown, used or (at now) expired invitation.
+	InvitationByToken(ctx context.Context, tokenHash string, now time.Time) (*Invitation, error)
+
 	// AcceptInvitation redeems the invitation with the token hash for the user, once, in
 	// one transaction: the invitation is deleted and the user becomes a member with its
 	// role, or keeps a higher role they already have. It returns the membership. Returns

@@ -254,16 +254,35 @@ const (
 	MatchViewThroughDeviceID    = "view_through_device_id"
 	MatchViewThroughFingerprint = "view_through_fingerprint"
 	MatchOrganic                = "organic"
+	// MatchRejected is an install whose only candidates were invalid: neither organic
+	// nor attributed (ATTRIBUTION.md); its media source is MediaSourceRejected.
+	MatchRejected = "rejected"
 )
 
 // MediaSourceOrganic is the media source of an organic install.
 const MediaSourceOrganic = "organic"
 
+// MediaSourceRejected is the media source of a rejected install (MatchRejected).
+const MediaSourceRejected = "rejected"
+
 // Reasons a touchpoint is rejected instead of winning an install.
 const (
 	RejectClickInjection = "click_injection" // CTIT < min_ctit_seconds, or touched after install_begin_ts
 	RejectBlockedIP      = "blocked_ip"      // the touchpoint's IP is in the app's ip_blocklist
+	RejectDatacenterIP   = "datacenter_ip"   // the touchpoint's or the install's IP is a cloud provider's (block_datacenter_ips)
+	RejectCTITAnomaly    = "ctit_anomaly"    // CTIT above max_ctit_hours
+	RejectClickFlood     = "click_flood"     // a fingerprint-only click of a source that flooded the install's IP (click_flood_threshold)
 )
+
+// RejectReasons lists the rejection reasons in the order the engine checks them: a
+// touchpoint invalid for several reasons is listed with the first.
+var RejectReasons = []string{RejectClickInjection, RejectBlockedIP, RejectDatacenterIP, RejectCTITAnomaly, RejectClickFlood}
+
+// IsRejectedInstall reports whether a is a rejected install: not attributed, with
+// rejected touchpoints. A decision stored before MatchRejected existed says organic there.
+func (a *Attribution) IsRejectedInstall() bool {
+	return !a.Attributed && len(a.Rejected) > 0
+}
 
 // Attribution is the decision about one install: which touchpoint caused it, or organic.
 // Its JSON form is the attribution object of API.md: every key is always present; times
@@ -311,7 +330,7 @@ type Attribution struct {
 type Rejection struct {
 	TouchpointID string `json:"touchpoint_id"`
 	MediaSource  string `json:"media_source"`
-	Reason       string `json:"reason"` // RejectClickInjection or RejectBlockedIP
+	Reason       string `json:"reason"` // one of RejectReasons
 }
 
 // attributionJSON is the wire shape of Attribution.

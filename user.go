@@ -90,11 +90,26 @@ func HashSessionToken(token string) string {
 // Session is a signed-in user's session: the hash of its bearer token (HashSessionToken),
 // never the token itself.
 type Session struct {
+	// ID names the session in the sessions list (SessionIDPrefix); it is no credential.
+	// CreateSession fills it.
+	ID        string
 	TokenHash string
 	UserID    string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LastSeenAt is when the session was last used, to the minute (UserBySession records
+	// it); CreateSession sets it to CreatedAt.
+	LastSeenAt time.Time
+	UserAgent  string // of the sign-in's request, at most MaxSessionUserAgentLen bytes
+	IP         string // the client address of the sign-in's request
 }
+
+// MaxSessionUserAgentLen is the longest User-Agent a session keeps; a longer one is cut.
+const MaxSessionUserAgentLen = 512
+
+// SessionSeenGranularity is how stale a session's LastSeenAt may be before a use writes
+// it again.
+const SessionSeenGranularity = time.Minute
 
 // GoogleIdentity is what a verified Google ID token says about its user.
 type GoogleIdentity struct {
@@ -132,13 +147,16 @@ type UserStore interface {
 	// is linked to another Google account.
 	GoogleUser(ctx context.Context, id GoogleIdentity) (user *User, created bool, err error)
 
-	// CreateSession stores a session. Returns EINVALID without a token hash or an expiry,
-	// ENOTFOUND if the user does not exist, ECONFLICT if the token hash is already stored.
+	// CreateSession stores a session, filling its ID (and CreatedAt when zero). Returns
+	// EINVALID without a token hash or an expiry, ENOTFOUND if the user does not exist,
+	// ECONFLICT if the token hash is already stored.
 	CreateSession(ctx context.Context, session *Session) error
 
-	// UserBySession returns the user of the session with the token hash. Returns
-	// EUNAUTHORIZED if there is no such session, or it expired or was revoked.
-	UserBySession(ctx context.Context, tokenHash string) (*User, error)
+	// UserBySession returns the user and the session with the token hash, and records now
+	// as the session's last use (at most once per SessionSeenGranularity, to spare
+	// writes). Returns EUNAUTHORIZED if there is no such session, or it expired (at now) or
+	// was revoked.
+	UserBySession(ctx context.Context, tokenHash string, now time.Time) (*User, *Session, error)
 
 	// RevokeSession ends the session with the token hash at once. Revoking a session that
 	// does not exist (or no longer does) is not an error.

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/fx"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/postback"
 )
@@ -79,17 +80,39 @@ type Config struct {
 	// Costs are the apps' imported cost (docs/cost.md); nil: its routes answer 503, and
 	// reports count touchpoint cost only.
 	Costs unmogrowp.CostStore
-	// Converter converts cost to the reports' currency; nil: unmogrowp.SameCurrency.
-	Converter unmogrowp.Converter
 	// Deliveries is where the postback_deliveries export reads; nil: it answers 503.
 	Deliveries DeliveryExporter
 	// Consents gives the attribution object's third_party_sharing: the device's latest
 	// statement. nil: it is always true.
 	Consents unmogrowp.ConsentStore
+	// Accounts keep password resets, two-factor sign-in and the sessions list
+	// (account.go); nil: those routes answer 503 and login asks for no second factor.
+	Accounts unmogrowp.AccountStore
+	// Signup says who may register (SignupOpen when ""): SignupInvite only with an
+	// invitation token, SignupClosed nobody (403).
+	Signup SignupMode
+	// Mailer sends invitations and password-reset links by mail; nil: invitation links
+	// are only shown to the inviter and password resets by mail answer 503.
+	Mailer Mailer
+	// DashboardURL is the dashboard's public base URL (https://dash.example.com), which
+	// mailed links start with; required with Mailer.
+	DashboardURL string
+	// AuthCacheTTL is how long what authorizing a request reads from the stores (the user
+	// of a session or access token, a member's role and the app, the app of a server key)
+	// is believed before it is read again: the bound on how late another process's
+	// revocation takes effect here (authcache.go). 0: DefaultAuthCacheTTL; negative: no
+	// cache.
+	AuthCacheTTL time.Duration
 	// PostbackSender sends test postbacks; nil: a sender with the production settings,
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
 	PostbackSender *postback.Sender
+	// FXRates are the server's exchange rates, which reports convert revenue and cost with
+	// and /api/fx-rates loads and reads; nil: no rates (money in another currency than the
+	// app's reporting currency is unconverted) and those routes answer 503.
+	FXRates unmogrowp.FXRateStore
+	// AdminEmails are the users (by email, any case) who may load exchange rates.
+	AdminEmails []string
 	// SKAN keeps the apps' SKAN schema and networks (the metadata store); SKANResults is
 	// where SKAN postbacks are read (the analytics store). nil: the SKAN routes answer 503.
 	SKAN        unmogrowp.SKANConfigStore
@@ -99,6 +122,14 @@ type Config struct {
 	// creating one answers 503 saying so.
 	Exports   unmogrowp.ExportStore
 	SecretKey *unmogrowp.SecretKey
+	// Explain is where the explain route reads install events and touchpoints (the
+	// analytics store); nil: it answers 503.
+	Explain Explainer
+	// Datacenters are the datacenter_ip rule's ranges for explanations (the imported IP
+	// lists); nil: none.
+	Datacenters unmogrowp.IPSet
+	// OpenDSR serves the subject request routes (opendsr.go); nil: they answer 503.
+	OpenDSR *OpenDSRConfig
 }
 
 // AppCache is a cache of apps by key, such as the ingestion listener's (*ingest.Server,
@@ -122,6 +153,10 @@ type Server struct {
 	crossOrigin *http.CrossOriginProtection // refuses cross-site browser requests (session.go)
 	patterns    []string                    // of every route, as registered
 	sender      *postback.Sender            // of test postbacks
+	auth        *authCache                  // of what authorization reads
+	codes       *keyedLimiter               // two-factor code attempts per user
+	rates       *fx.Cache                   // of cfg.FXRates; nil without
+	costs       unmogrowp.CostSources       // of cfg.Results and cfg.Costs: the media_sources and LTV reports' cost
 }
 
 // New returns the API listener's handler for cfg.
@@ -130,13 +165,22 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.IngestURL = strings.TrimRight(cfg.IngestURL, "/")
-	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection(), sender: cfg.PostbackSender}
+	ttl := cfg.AuthCacheTTL
+	if ttl == 0 {
+		ttl = DefaultAuthCacheTTL
+	}
+	s := &Server{cfg: cfg, crossOrigin: http.NewCrossOriginProtection(), sender: cfg.PostbackSender, auth: newAuthCache(ttl),
+		codes: newKeyedLimiter(codesPerUser, rateLimitInterval), costs: unmogrowp.CostSources{Touchpoints: cfg.Results, Imported: cfg.Costs}}
 	if s.sender == nil {
 		s.sender = postback.NewSender(postback.SenderOptions{})
+	}
+	if cfg.FXRates != nil {
+		s.rates = fx.NewCache(cfg.FXRates)
 	}
 	mux := &routeMux{ServeMux: http.NewServeMux()}
 	mux.Handle("GET /health", httpserve.HealthHandler(cfg.Health, cfg.Logger))
 	mux.HandleFunc("GET /api/openapi.json", handleOpenAPI)
+	mux.Handle("GET "+CertificatePath, httpserve.HandlerFunc(s.handleCertificate))
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
 	}
@@ -201,6 +245,7 @@ func (s *Server) routes() []route {
 		{"DELETE /api/apps/{app_id}", s.appRole(unmogrowp.RoleOwner, s.handleDeleteApp)},
 		{"POST /api/apps/{app_id}/keys/rotate", s.appRole(unmogrowp.RoleAdmin, s.handleRotateKey)},
 		{"GET /api/apps/{app_id}/attribution/{device_id}", s.app(s.handleAttribution)},
+		{"GET /api/apps/{app_id}/attribution/{device_id}/explain", s.app(s.handleExplain)},
 		{"GET /api/apps/{app_id}/installs", s.app(s.handleInstalls)},
 		{"GET /api/apps/{app_id}/export/{report}", s.app(s.handleExport)},
 		{"GET /api/apps/{app_id}/exports", s.app(s.handleExports)},
@@ -212,6 +257,9 @@ func (s *Server) routes() []route {
 		{"GET /api/apps/{app_id}/exports/{export_id}/runs", s.app(s.handleExportRuns)},
 		{"GET /api/apps/{app_id}/links", s.app(s.handleLinks)},
 		{"POST /api/apps/{app_id}/links", s.app(s.handleCreateLink)},
+		{"PATCH /api/apps/{app_id}/links/{link_id}", s.app(s.handlePatchLink)},
+		{"DELETE /api/apps/{app_id}/links/{link_id}", s.app(s.handleDeleteLink)},
+		{"GET /api/apps/{app_id}/links/{link_id}/qr", s.app(s.handleLinkQR)},
 		{"GET /api/apps/{app_id}/postbacks", s.app(s.handlePostbacks)},
 		{"POST /api/apps/{app_id}/postbacks", s.app(s.handleCreatePostback)},
 		{"POST /api/apps/{app_id}/postbacks/preview", s.app(s.handlePreviewPostback)},
@@ -238,12 +286,25 @@ func (s *Server) routes() []route {
 		{"PUT /api/apps/{app_id}/skan/networks", s.app(s.handlePutSKANNetworks)},
 		{"GET /api/apps/{app_id}/skan/postbacks", s.app(s.handleSKANPostbacks)},
 		{"GET /api/apps/{app_id}/costs", s.app(s.handleCosts)},
+		{"GET /api/apps/{app_id}/opendsr/discovery", s.app(s.handleOpenDSRDiscovery)},
+		{"POST /api/apps/{app_id}/opendsr/requests", s.app(s.handleCreateOpenDSRRequest)},
+		{"GET /api/apps/{app_id}/opendsr/requests/{subject_request_id}", s.app(s.handleOpenDSRStatus)},
+		{"DELETE /api/apps/{app_id}/opendsr/requests/{subject_request_id}", s.app(s.handleCancelOpenDSRRequest)},
+		{"GET /api/apps/{app_id}/opendsr/requests/{subject_request_id}/results", s.app(s.handleOpenDSRResults)},
 		{"POST /api/apps/{app_id}/costs", s.app(s.handlePutCosts)},
+		{"GET /api/auth/sessions", s.user(s.handleSessions)},
+		{"DELETE /api/auth/sessions/{session_id}", s.user(s.handleRevokeSession)},
+		{"GET /api/auth/two-factor", s.user(s.handleTwoFactor)},
+		{"POST /api/auth/two-factor", s.user(s.handleStartTwoFactor)},
+		{"POST /api/auth/two-factor/confirm", s.user(s.handleConfirmTwoFactor)},
+		{"POST /api/auth/two-factor/disable", s.user(s.handleDisableTwoFactor)},
 		{"POST /api/attribution/track", s.handleTrack(false)},
 		{"POST /api/attribution/batch", s.handleTrack(true)},
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},
 		{"GET /api/dashboard/charts/{chart_type}", s.report(s.handleChart)},
 		{"GET /api/analytics/reports/{report_id}", s.report(s.handleReport)},
+		{"GET /api/fx-rates", s.user(s.handleFXRates)},
+		{"PUT /api/fx-rates", s.user(s.handlePutFXRates)},
 	}
 }
 
@@ -327,10 +388,20 @@ const ServerKeyRole = unmogrowp.RoleEditor
 // returns EUNAUTHORIZED without valid credentials; ENOTFOUND for an app that does not
 // exist or that the caller has no role on, so ids leak nothing; EFORBIDDEN for a role
 // below need, a read-only token on a method that changes something, or a cookie request
-// that fails the CSRF check.
+// that fails the CSRF check. What it reads is kept in s.auth for a few seconds
+// (authcache.go), so that a request usually costs no store read.
 func (s *Server) authorizeApp(r *http.Request, appID string, need unmogrowp.Role) (*unmogrowp.App, *caller, error) {
+	now := time.Now()
 	if key := r.Header.Get("X-Api-Key"); key != "" && r.Header.Get("Authorization") == "" {
-		app, err := s.cfg.Apps.AppByKey(r.Context(), key, unmogrowp.ServerKey)
+		hash := unmogrowp.HashSessionToken(key)
+		app, ok := s.auth.keyApp(hash, now)
+		var err error
+		if !ok {
+			gen := s.auth.generation()
+			if app, err = s.cfg.Apps.AppByKey(r.Context(), key, unmogrowp.ServerKey); err == nil {
+				s.auth.putKeyApp(gen, hash, app, now)
+			}
+		}
 		switch {
 		case unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED:
 			return nil, nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown key.")
@@ -348,11 +419,22 @@ func (s *Server) authorizeApp(r *http.Request, appID string, need unmogrowp.Role
 	if err != nil {
 		return nil, nil, err
 	}
-	var app *unmogrowp.App
-	if s.cfg.Teams != nil {
-		app, c.role, err = s.cfg.Teams.AppRole(r.Context(), appID, c.user.ID)
-	} else if app, err = s.cfg.Apps.App(r.Context(), appID); err == nil && app.OwnerID == c.user.ID {
-		c.role = unmogrowp.RoleOwner
+	var (
+		app *unmogrowp.App
+		ok  bool
+	)
+	switch {
+	case s.cfg.Teams == nil:
+		if app, err = s.cfg.Apps.App(r.Context(), appID); err == nil && app.OwnerID == c.user.ID {
+			c.role = unmogrowp.RoleOwner
+		}
+	default:
+		if app, c.role, ok = s.auth.role(appID, c.user.ID, now); !ok {
+			gen := s.auth.generation()
+			if app, c.role, err = s.cfg.Teams.AppRole(r.Context(), appID, c.user.ID); err == nil {
+				s.auth.putRole(gen, app, c.user.ID, c.role, now)
+			}
+		}
 	}
 	switch {
 	case unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND:
@@ -371,14 +453,33 @@ func (s *Server) authorizeApp(r *http.Request, appID string, need unmogrowp.Role
 // EINVALID naming the one that is not a time, or when both are given and to is before from
 // (the reports' and installs' answer alike).
 func queryRange(q url.Values) (from, to time.Time, err error) {
+	return queryRangeIn(q, nil)
+}
+
+// queryRangeIn is queryRange that, with a loc, also takes dates, YYYY-MM-DD, as whole days
+// of loc: from as the start of its day, to as the end of its day (to is inclusive).
+func queryRangeIn(q url.Values, loc *time.Location) (from, to time.Time, err error) {
 	for _, p := range []struct {
 		name string
 		t    *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := q.Get(p.name); v != "" {
-			if *p.t, err = httpserve.ParseTime(v); err != nil {
-				return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
+		end  bool
+	}{{"from", &from, false}, {"to", &to, true}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		if d, derr := time.Parse(time.DateOnly, v); derr == nil && loc != nil {
+			if p.end {
+				d = d.AddDate(0, 0, 1)
 			}
+			*p.t = unmogrowp.DayStart(d, loc)
+			continue
+		}
+		if *p.t, err = httpserve.ParseTime(v); err != nil {
+			if loc != nil {
+				return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be a date (YYYY-MM-DD), unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
+			}
+			return time.Time{}, time.Time{}, unmogrowp.Errorf(unmogrowp.EINVALID, "%s must be unix seconds, unix milliseconds or an RFC 3339 time.", p.name)
 		}
 	}
 	if !from.IsZero() && !to.IsZero() && to.Before(from) {

@@ -7,12 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
@@ -35,19 +33,20 @@ type fixture struct {
 
 // openStores opens a real SQLite metadata store and an in-memory DuckDB store, closed when
 // t ends.
-func openStores(t *testing.T) (*metadata.DB, *duckdb.Store) {
-	t.Helper()
-	meta, err := metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(t.TempDir(), "metadata.db")), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
+func openStores(tb testing.TB) (*metadata.DB, *duckdb.Store) {
+	tb.Helper()
+	return openMetadata(tb, "sqlite"), openDuckDB(tb)
+}
+
+// openDuckDB opens an in-memory DuckDB store, closed when tb ends.
+func openDuckDB(tb testing.TB) *duckdb.Store {
+	tb.Helper()
 	store, err := duckdb.Open(context.Background(), "", duckdb.Options{MemoryLimit: "256MB"})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	return meta, store
+	tb.Cleanup(func() { store.Close() })
+	return store
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -74,13 +73,10 @@ func newFixture(t *testing.T) *fixture {
 			f.okey = keys.ServerKey
 		}
 	}
-	h := api.New(api.Config{
-		Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Registry: prometheus.NewRegistry(), IngestURL: "https://t.example.com/",
+	_, f.srv = apiServer(t, meta, store, api.Config{IngestURL: "https://t.example.com/",
+		Datacenters: unmogrowp.NewIPRanges([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}),
 		// Test postbacks go to receivers on loopback.
-		Postbacks: meta, Outbox: meta, Costs: meta, Deliveries: meta, PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second}),
-	})
-	f.srv = httptest.NewServer(h)
-	t.Cleanup(f.srv.Close)
+		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, Timeout: 5 * time.Second})})
 	return f
 }
 

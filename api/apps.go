@@ -213,8 +213,9 @@ func auditApp(a *unmogrowp.App) map[string]any {
 		"web_url": a.WebURL, "settings": a.Settings})
 }
 
-// forgetApp tells the AppCache, if any, that the app changed.
+// forgetApp tells the AppCache, if any, and the auth cache that the app changed.
 func (s *Server) forgetApp(appID string) {
+	s.auth.invalidate()
 	if s.cfg.AppCache != nil {
 		s.cfg.AppCache.ForgetApp(appID)
 	}

@@ -31,6 +31,7 @@ var sessionTokenLen = len(sessionTokenPrefix) + base64.RawURLEncoding.EncodedLen
 var (
 	accessTokenLen     = len(unmogrowp.AccessTokenPrefix) + base64.RawURLEncoding.EncodedLen(unmogrowp.SessionTokenBytes)
 	invitationTokenLen = len(unmogrowp.InvitationTokenPrefix) + base64.RawURLEncoding.EncodedLen(unmogrowp.SessionTokenBytes)
+	resetTokenLen      = len(unmogrowp.PasswordResetTokenPrefix) + base64.RawURLEncoding.EncodedLen(unmogrowp.SessionTokenBytes)
 )
 
 // Rate limits of the account routes: login attempts per email and per client address,
@@ -53,6 +54,7 @@ func errWrongLogin() error {
 type auth struct {
 	s                         *Server
 	loginEmail, loginIP, regs *keyedLimiter
+	resetIP, resetEmail       *keyedLimiter // password-reset requests and confirmations
 }
 
 // authRoutes registers the account routes (API.md, "Accounts") on mux.
@@ -62,11 +64,16 @@ func (s *Server) authRoutes(mux *routeMux) {
 		loginEmail: newKeyedLimiter(loginsPerEmail, rateLimitInterval),
 		loginIP:    newKeyedLimiter(loginsPerIP, rateLimitInterval),
 		regs:       newKeyedLimiter(registersPerIP, rateLimitInterval),
+		resetIP:    newKeyedLimiter(resetsPerIP, rateLimitInterval),
+		resetEmail: newKeyedLimiter(resetsPerEmail, rateLimitInterval),
 	}
 	mux.Handle("POST /api/auth/register", s.sameOrigin(a.handleRegister))
 	mux.Handle("POST /api/auth/login", s.sameOrigin(a.handleLogin))
 	mux.Handle("POST /api/auth/logout", httpserve.HandlerFunc(a.handleLogout))
 	mux.Handle("GET /api/auth/me", httpserve.HandlerFunc(a.handleMe))
+	mux.Handle("GET /api/auth/config", httpserve.HandlerFunc(a.handleAuthConfig))
+	mux.Handle("POST /api/auth/password-reset", httpserve.HandlerFunc(a.handlePasswordReset))
+	mux.Handle("POST /api/auth/password-reset/confirm", s.sameOrigin(a.handleConfirmPasswordReset))
 	a.googleRoutes(mux)
 }
 
@@ -91,6 +98,13 @@ type credentials struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Name     string `json:"name"`
+	// Invitation, on register, is an invitation token that the new user redeems at once:
+	// required when sign-up is by invitation only.
+	Invitation string `json:"invitation"`
+	// Code and RecoveryCode, on login, are the second factor of a user with two-factor
+	// sign-in: a TOTP code, or one of their recovery codes.
+	Code         string `json:"code"`
+	RecoveryCode string `json:"recovery_code"`
 }
 
 func (a *auth) handleRegister(w http.ResponseWriter, r *http.Request) error {
@@ -112,6 +126,10 @@ func (a *auth) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if err := unmogrowp.ValidatePassword(req.Password); err != nil {
 		return err
 	}
+	invitation, err := a.s.checkSignup(r.Context(), req.Invitation)
+	if err != nil {
+		return err
+	}
 	hash, err := password.Hash(req.Password)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
@@ -119,7 +137,33 @@ func (a *auth) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if err := users.CreateUser(r.Context(), u, hash); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
-	return a.startSession(w, r, users, u, http.StatusCreated)
+	if invitation == "" {
+		return a.startSession(w, r, users, u, http.StatusCreated)
+	}
+	// The invitation was valid a moment ago; if another holder redeemed it since, the
+	// account stays, without the app, and the answer says so.
+	m, err := a.s.cfg.Teams.AcceptInvitation(r.Context(), invitation, u.ID, time.Now())
+	if err != nil && unmogrowp.ErrorCode(err) != unmogrowp.ENOTFOUND {
+		return fmt.Errorf("accept invitation: %w", err)
+	}
+	token, err := newSession(r.Context(), users, u, r, a.s.clientIP(r))
+	if err != nil {
+		return fmt.Errorf("start session: %w", err)
+	}
+	out := struct {
+		sessionJSON
+		AcceptedAppID string `json:"accepted_app_id,omitempty"`
+	}{sessionJSON: sessionJSON{Token: token, User: newUserJSON(u)}}
+	if m != nil {
+		out.AcceptedAppID = m.AppID
+		a.s.auth.invalidate()
+		rr := r.WithContext(context.WithValue(r.Context(), callerKey{}, &caller{user: u, role: m.Role}))
+		a.s.audit(rr, m.AppID, "invitation.accept", u.ID, map[string]any{"email": u.Email, "role": m.Role})
+	}
+	setSessionCookies(w, token, secureRequest(r))
+	w.Header().Set("Cache-Control", "no-store")
+	httpserve.JSON(w, http.StatusCreated, out)
+	return nil
 }
 
 func (a *auth) handleLogin(w http.ResponseWriter, r *http.Request) error {
@@ -160,6 +204,11 @@ func (a *auth) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return fmt.Errorf("login: %w", err)
 	}
+	if err := a.checkSecondFactor(w, r, u, req.Code, req.RecoveryCode); errors.Is(err, errAnswered) {
+		return nil
+	} else if err != nil {
+		return err
+	}
 	return a.startSession(w, r, users, u, http.StatusOK)
 }
 
@@ -176,12 +225,13 @@ func (a *auth) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if !fromCookie && strings.HasPrefix(token, unmogrowp.AccessTokenPrefix) {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "A personal access token is not signed out: revoke it with DELETE /api/auth/tokens/{id}.")
 	}
-	if _, err := a.s.userBySession(r, token); err != nil {
+	if _, _, err := a.s.userBySession(r, token); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	if err := a.s.cfg.Users.RevokeSession(r.Context(), unmogrowp.HashSessionToken(token)); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
+	a.s.auth.invalidate()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -199,7 +249,7 @@ func (a *auth) handleMe(w http.ResponseWriter, r *http.Request) error {
 // startSession makes a session for the user and answers its token and the user, and sets
 // the session cookies of the token for a browser (session.go).
 func (a *auth) startSession(w http.ResponseWriter, r *http.Request, users unmogrowp.UserStore, u *unmogrowp.User, status int) error {
-	token, err := newSession(r.Context(), users, u)
+	token, err := newSession(r.Context(), users, u, r, a.s.clientIP(r))
 	if err != nil {
 		return fmt.Errorf("start session: %w", err)
 	}
@@ -209,8 +259,9 @@ func (a *auth) startSession(w http.ResponseWriter, r *http.Request, users unmogr
 	return nil
 }
 
-// newSession stores a new session of the user and returns its token.
-func newSession(ctx context.Context, users unmogrowp.UserStore, u *unmogrowp.User) (string, error) {
+// newSession stores a new session of the user, signed in by the request r from the
+// address ip, and returns its token.
+func newSession(ctx context.Context, users unmogrowp.UserStore, u *unmogrowp.User, r *http.Request, ip string) (string, error) {
 	token, err := newSessionToken()
 	if err != nil {
 		return "", err
@@ -221,6 +272,8 @@ func newSession(ctx context.Context, users unmogrowp.UserStore, u *unmogrowp.Use
 		UserID:    u.ID,
 		CreatedAt: now,
 		ExpiresAt: now.Add(unmogrowp.SessionLifetime),
+		UserAgent: r.UserAgent(),
+		IP:        ip,
 	}); err != nil {
 		return "", err
 	}
@@ -241,9 +294,10 @@ func (a *auth) allow(l *keyedLimiter, key string) error {
 // token, or an app's server key; and, once authorizeApp let it through, its role on the
 // route's app.
 type caller struct {
-	user  *unmogrowp.User        // nil for the server key
-	token *unmogrowp.AccessToken // the personal access token; nil for a session or the server key
-	role  unmogrowp.Role         // on the app of an app route; RoleNone elsewhere
+	user      *unmogrowp.User        // nil for the server key
+	token     *unmogrowp.AccessToken // the personal access token; nil for a session or the server key
+	sessionID string                 // the session's id (Session.ID) when signed in by a session
+	role      unmogrowp.Role         // on the app of an app route; RoleNone elsewhere
 }
 
 // via says how the caller signed in, as the audit log records it.
@@ -289,21 +343,28 @@ func (s *Server) currentCaller(r *http.Request) (*caller, error) {
 		return nil, err
 	}
 	if fromCookie || !strings.HasPrefix(token, unmogrowp.AccessTokenPrefix) {
-		u, err := s.userBySession(r, token)
+		u, sessionID, err := s.userBySession(r, token)
 		if err != nil {
 			return nil, err
 		}
-		return &caller{user: u}, nil
+		return &caller{user: u, sessionID: sessionID}, nil
 	}
 	if s.cfg.Teams == nil || len(token) != accessTokenLen {
 		return nil, errBadAccessToken()
 	}
-	u, t, err := s.cfg.Teams.UserByAccessToken(r.Context(), unmogrowp.HashSessionToken(token), time.Now())
-	if unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED {
-		return nil, errBadAccessToken()
-	}
-	if err != nil {
-		return nil, err
+	hash, now := unmogrowp.HashSessionToken(token), time.Now()
+	u, t, ok := s.auth.token(hash, now)
+	if !ok {
+		gen := s.auth.generation()
+		var err error
+		u, t, err = s.cfg.Teams.UserByAccessToken(r.Context(), hash, now)
+		if unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED {
+			return nil, errBadAccessToken()
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.auth.putToken(gen, hash, u, t, now)
 	}
 	if t.Scope != unmogrowp.ScopeWrite && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return nil, unmogrowp.Errorf(unmogrowp.EFORBIDDEN, "This access token is read-only: it may only GET; use a token with the write scope.")
@@ -311,24 +372,30 @@ func (s *Server) currentCaller(r *http.Request) (*caller, error) {
 	return &caller{user: u, token: t}, nil
 }
 
-// userBySession returns the user of the session token. It returns EUNAUTHORIZED when the
-// token is malformed, unknown, expired or revoked.
-func (s *Server) userBySession(r *http.Request, token string) (*unmogrowp.User, error) {
+// userBySession returns the user of the session token and the session's id. It returns
+// EUNAUTHORIZED when the token is malformed, unknown, expired or revoked.
+func (s *Server) userBySession(r *http.Request, token string) (*unmogrowp.User, string, error) {
 	users, err := s.users()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(token) != sessionTokenLen || !strings.HasPrefix(token, sessionTokenPrefix) {
-		return nil, errBadToken()
+		return nil, "", errBadToken()
 	}
-	u, err := users.UserBySession(r.Context(), unmogrowp.HashSessionToken(token))
+	hash, now := unmogrowp.HashSessionToken(token), time.Now()
+	if u, id, ok := s.auth.session(hash, now); ok {
+		return u, id, nil
+	}
+	gen := s.auth.generation()
+	u, sess, err := users.UserBySession(r.Context(), hash, now)
 	if unmogrowp.ErrorCode(err) == unmogrowp.EUNAUTHORIZED {
-		return nil, errBadToken()
+		return nil, "", errBadToken()
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return u, nil
+	s.auth.putSession(gen, hash, u, sess, now)
+	return u, sess.ID, nil
 }
 
 // users returns the user store, or EUNAVAILABLE if the server was started without one.

@@ -302,7 +302,10 @@ func untilLimited(t *testing.T, burst int, refill time.Duration, attempt func(i 
 }
 
 func TestBearerErrors(t *testing.T) {
-	f := newAuthFixture(t)
+	// Sessions are revoked in the store below, as another process would: without the auth
+	// cache, that takes effect at once (TestAuthCacheAcrossProcesses checks the bound with
+	// it).
+	f := newAuthFixtureWith(t, api.Config{AuthCacheTTL: -1})
 	token, id := f.register("ann@example.com", "correct horse", "Ann")
 	ctx := context.Background()
 

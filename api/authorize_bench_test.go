@@ -11,14 +11,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
 )
 
 // BenchmarkAuthorizeApp measures the authorization of an app route on SQLite, as the
-// owner signed in with a session: "owner-only" is the check before teams (the app read,
-// its owner compared), "roles" the check with roles (the app read joined with the
-// caller's membership, the role compared with the route's); "server-key" is the server
-// key's. The difference of the first two is what roles add to a request.
+// owner signed in with a session: "owner-only" is the check before teams (the session and
+// the app read, its owner compared, no cache), "roles-uncached" the check with roles
+// reading the store each time (the session, then the app joined with the caller's
+// membership), "roles" the same through the auth cache (authcache.go), as the listener
+// runs it; "server-key" and "server-key-uncached" are the server key's, with and without
+// the cache. "roles-uncached" over "roles" is what the cache saves a request. Each also
+// reports the process's CPU time per check (cpu-ns/op), steadier than wall time on a
+// shared machine.
 func BenchmarkAuthorizeApp(b *testing.B) {
 	ctx := context.Background()
 	meta, err := metadata.Open(ctx, metadata.SQLiteURL(filepath.Join(b.TempDir(), "metadata.db")), metadata.Options{})
@@ -40,25 +45,34 @@ func BenchmarkAuthorizeApp(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	session := map[string]string{"Authorization": "Bearer " + token}
+	serverKey := map[string]string{"X-Api-Key": keys.ServerKey}
 	for _, bc := range []struct {
 		name    string
 		teams   unmogrowp.TeamStore
+		ttl     time.Duration
 		headers map[string]string
 	}{
-		{"owner-only", nil, map[string]string{"Authorization": "Bearer " + token}},
-		{"roles", meta, map[string]string{"Authorization": "Bearer " + token}},
-		{"server-key", meta, map[string]string{"X-Api-Key": keys.ServerKey}},
+		{"owner-only", nil, -1, session},
+		{"roles-uncached", meta, -1, session},
+		{"roles", meta, 0, session},
+		{"server-key-uncached", meta, -1, serverKey},
+		{"server-key", meta, 0, serverKey},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			s := New(Config{Apps: meta, Links: meta, Users: meta, Teams: bc.teams, Registry: prometheus.NewRegistry()})
+			s := New(Config{Apps: meta, Links: meta, Users: meta, Teams: bc.teams, AuthCacheTTL: bc.ttl, Registry: prometheus.NewRegistry()})
 			r := httptest.NewRequest("GET", "/api/apps/"+app.ID, nil)
 			for k, v := range bc.headers {
 				r.Header.Set(k, v)
 			}
+			cpu0 := testenv.ProcessCPU()
 			for b.Loop() {
 				if _, _, err := s.authorizeApp(r, app.ID, unmogrowp.RoleViewer); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if cpu := testenv.ProcessCPU() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}

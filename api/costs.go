@@ -1,9 +1,7 @@
 package api
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -11,25 +9,18 @@ import (
 	"github.com/unmogrowp/unmogrowp/httpserve"
 )
 
-// reportingCurrency is the currency the reports give cost in. The app setting
-// reporting_currency takes its place when it exists; until then every report is in USD,
-// and cost in another currency counts in unconverted_amounts unless Config.Converter
-// converts it.
-const reportingCurrency = "USD"
-
 // handlePutCosts runs POST /api/apps/{app_id}/costs: a cost CSV file or a JSON body
 // (decodeCosts), upserted whole or not at all. It answers how many rows it read.
 func (s *Server) handlePutCosts(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
 	if s.cfg.Costs == nil {
 		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "Cost import is not configured on this server.")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, unmogrowp.MaxCostBytes))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
+	body, err := readBody(r, unmogrowp.MaxCostBytes)
+	if unmogrowp.ErrorCode(err) == unmogrowp.ETOOLARGE {
 		return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes; send the rows in several requests.", unmogrowp.MaxCostBytes)
-	case err != nil:
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+	}
+	if err != nil {
+		return err
 	}
 	costs, err := decodeCosts(r.Header.Get("Content-Type"), body)
 	if err != nil {
@@ -38,6 +29,7 @@ func (s *Server) handlePutCosts(w http.ResponseWriter, r *http.Request, app *unm
 	if err := s.cfg.Costs.PutCosts(r.Context(), app.ID, costs); err != nil {
 		return fmt.Errorf("put costs: %w", err)
 	}
+	s.audit(r, app.ID, auditActionCostImport, app.ID, map[string]any{"rows": len(costs)})
 	httpserve.JSON(w, http.StatusOK, map[string]any{"rows": len(costs)})
 	return nil
 }
@@ -68,20 +60,21 @@ func (s *Server) handleCosts(w http.ResponseWriter, r *http.Request, app *unmogr
 
 // mediaSourceReport is the media_sources report with its cost (docs/cost.md): the
 // analytics store's rows, and the cost of the touchpoints and of the imported rows,
-// merged and converted (unmogrowp.CostSources.Daily).
+// merged and converted to the app's reporting currency by day of its zone
+// (unmogrowp.CostSources.Daily); unconverted_amounts counts revenue's and cost's.
 func (s *Server) mediaSourceReport(r *http.Request, q reportQuery) (*unmogrowp.MediaSourceReport, error) {
-	rep, err := s.cfg.Results.MediaSourceReport(r.Context(), q.app.ID, q.from, q.to)
+	rep, err := s.cfg.Results.MediaSourceReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	if err != nil {
 		return nil, err
 	}
-	src := unmogrowp.CostSources{Touchpoints: s.cfg.Results}
-	if s.cfg.Costs != nil {
-		src.Imported = s.cfg.Costs
-	}
-	costs, unconverted, err := src.Daily(r.Context(), q.app.ID, q.from, q.to, reportingCurrency, s.cfg.Converter)
+	costs, unconverted, err := s.costs.Daily(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	if err != nil {
 		return nil, fmt.Errorf("read cost: %w", err)
 	}
-	rep.AddCost(costs, reportingCurrency, unconverted)
+	rep.AddCost(costs, q.scope.Currency, unconverted)
 	return rep, nil
 }
+
+// auditActionCostImport is the audit log's action for an import of cost rows; its changes
+// say how many rows the import upserted.
+const auditActionCostImport = "cost.import"

@@ -3,25 +3,18 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
-	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/internal/testenv"
-	"github.com/unmogrowp/unmogrowp/metadata"
 )
 
 // costCSV is a cost file of n rows with distinct keys: 100 days, 5 media sources, 200
@@ -48,18 +41,9 @@ func costCSV(n int) []byte {
 func BenchmarkCostImport(b *testing.B) {
 	const rows = 100_000
 	body := costCSV(rows)
-	run := func(b *testing.B, metaURL string) {
-		meta, err := metadata.Open(context.Background(), metaURL, metadata.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer meta.Close()
-		store, err := duckdb.Open(context.Background(), "", duckdb.Options{MemoryLimit: "256MB"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer store.Close()
-		h := api.New(api.Config{Apps: meta, Links: meta, Results: store, Costs: meta, Registry: prometheus.NewRegistry()})
+	run := func(b *testing.B, engine string) {
+		meta := openMetadata(b, engine)
+		h := api.New(api.Config{Apps: meta, Links: meta, Results: openDuckDB(b), Costs: meta, Registry: prometheus.NewRegistry()})
 		b.SetBytes(int64(len(body)))
 		var cpu int64 // this process's CPU ticks in the timed part: the machine may be busy
 		ticks := func() int64 { u, s := testenv.PIDTicks(os.Getpid()); return u + s }
@@ -86,37 +70,7 @@ func BenchmarkCostImport(b *testing.B) {
 		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 		b.ReportMetric(float64(cpu)/100/float64(b.N), "cpu-s/op")
 	}
-	b.Run("sqlite", func(b *testing.B) {
-		run(b, metadata.SQLiteURL(filepath.Join(b.TempDir(), "metadata.db")))
-	})
-	b.Run("postgres", func(b *testing.B) {
-		run(b, benchPostgres(b))
-	})
-}
-
-// benchPostgres returns the URL of a new database on the server of
-// UNMOGROWP_TEST_POSTGRES_URL, dropped when b ends; it skips b without one.
-func benchPostgres(b *testing.B) string {
-	admin := testenv.Server(b, testenv.PostgresEnv, "apt-get install postgresql")
-	var r [8]byte
-	rand.Read(r[:])
-	name := "unmogrowp_bench_" + hex.EncodeToString(r[:])
-	exec := func(sql string) {
-		conn, err := pgx.Connect(context.Background(), admin)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), sql); err != nil {
-			b.Fatal(err)
-		}
+	for _, engine := range metadataEngines {
+		b.Run(engine, func(b *testing.B) { run(b, engine) })
 	}
-	exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8'`)
-	b.Cleanup(func() { exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`) })
-	u, err := url.Parse(admin)
-	if err != nil {
-		b.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }

@@ -149,6 +149,9 @@ func (g *google) handleIDToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("google sign-in: %w", err)
 	}
+	if err := g.a.s.googleSignupAllowed(r.Context(), users, id); err != nil {
+		return fmt.Errorf("google sign-in: %w", err)
+	}
 	u, _, err := users.GoogleUser(r.Context(), id)
 	if err != nil {
 		return fmt.Errorf("google sign-in: %w", err)
@@ -235,11 +238,14 @@ func (g *google) callback(r *http.Request, f flow, ok bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := g.a.s.googleSignupAllowed(r.Context(), users, id); err != nil {
+		return "", err
+	}
 	u, _, err := users.GoogleUser(r.Context(), id)
 	if err != nil {
 		return "", err
 	}
-	return newSession(r.Context(), users, u)
+	return newSession(r.Context(), users, u, r, g.a.s.clientIP(r))
 }
 
 // landing sends the browser to the dashboard's landing page: with the local path to go on

@@ -64,9 +64,7 @@ func TestRotatedKeyStopsIngestion(t *testing.T) {
 	}
 	t.Cleanup(func() { log.Close() })
 	ing := ingest.New(ingest.Config{Log: log, Apps: meta, Registry: prometheus.NewRegistry()})
-	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store,
-		Postbacks: meta, Outbox: meta, Registry: prometheus.NewRegistry(), AppCache: ing}))
-	t.Cleanup(srv.Close)
+	_, srv := apiServer(t, meta, store, api.Config{AppCache: ing})
 	a := newTenant(t, srv, "alice@example.com")
 	code, created := request(t, srv, "POST", "/api/apps/"+a.appID+"/keys/rotate", a.token, "")
 	oldKey, _ := created["server_key"].(string)

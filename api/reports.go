@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -14,15 +16,19 @@ import (
 // request gives no from: the last 7 days up to to (default now).
 const DefaultReportRange = 7 * 24 * time.Hour
 
-// reportQuery is what every dashboard and report route reads from its query string.
+// reportQuery is what every dashboard and report route reads from its query string, and
+// the scope of the app's settings that its reports answer in.
 type reportQuery struct {
 	app      *unmogrowp.App
 	from, to time.Time
+	scope    unmogrowp.ReportScope
 }
 
 // report wraps a handler of the dashboard and report routes (API.md, "Dashboard and
 // reports"): it authorizes the app named by the app_id query parameter like the app
-// routes do, and reads from and to, defaulting to the DefaultReportRange up to now.
+// routes do, and reads from and to, defaulting to the DefaultReportRange up to now: dates
+// (YYYY-MM-DD) are whole days of the app's zone, to inclusive. The reports answer in the
+// app's zone and reporting currency, with the server's exchange rates.
 func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQuery) error) httpserve.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		params := r.URL.Query()
@@ -34,11 +40,19 @@ func (s *Server) report(h func(w http.ResponseWriter, r *http.Request, q reportQ
 		if err != nil {
 			return fmt.Errorf("authorize app: %w", err)
 		}
-		from, to, err := queryRange(params)
+		loc := app.Settings.Location()
+		from, to, err := queryRangeIn(params, loc)
 		if err != nil {
 			return err
 		}
-		q := reportQuery{app: app, from: from, to: to}
+		q := reportQuery{app: app, from: from, to: to, scope: unmogrowp.ReportScope{Location: loc, Currency: app.Settings.ReportingCurrency}}
+		if s.rates != nil {
+			t, err := s.rates.Table(r.Context())
+			if err != nil {
+				return fmt.Errorf("read rates: %w", err)
+			}
+			q.scope.Rates = t
+		}
 		if q.to.IsZero() {
 			q.to = time.Now().UTC()
 		}
@@ -62,7 +76,7 @@ func answer(w http.ResponseWriter, what string, v any, err error) error {
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, q reportQuery) error {
-	st, err := s.cfg.Results.Stats(r.Context(), q.app.ID, q.from, q.to)
+	st, err := s.cfg.Results.Stats(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	return answer(w, "read stats", st, err)
 }
 
@@ -71,7 +85,7 @@ func (s *Server) handleChart(w http.ResponseWriter, r *http.Request, q reportQue
 	if !slices.Contains(unmogrowp.ChartTypes, chartType) {
 		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such chart: the charts are installs, media_sources, events, revenue and platforms.")
 	}
-	c, err := s.cfg.Results.Chart(r.Context(), q.app.ID, chartType, q.from, q.to, r.URL.Query().Get("interval"))
+	c, err := s.cfg.Results.Chart(r.Context(), q.app.ID, chartType, q.from, q.to, r.URL.Query().Get("interval"), q.scope)
 	return answer(w, "read chart", c, err)
 }
 
@@ -84,13 +98,45 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQu
 	case "media_sources":
 		v, err = s.mediaSourceReport(r, q)
 	case "retention":
-		v, err = s.cfg.Results.RetentionReport(r.Context(), q.app.ID, q.from, q.to)
+		v, err = s.cfg.Results.RetentionReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	case "fraud":
-		v, err = s.cfg.Results.FraudReport(r.Context(), q.app.ID, q.from, q.to)
+		v, err = s.cfg.Results.FraudReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
+	case "ltv":
+		v, err = s.ltv(r, q)
 	case "skan":
 		v, err = s.handleSKANReport(r, q)
 	default:
-		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention, fraud and skan.")
+		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention, fraud, ltv and skan.")
 	}
 	return answer(w, "read report", v, err)
+}
+
+// ltv reads the LTV report's group_by and days (comma-separated) and answers the report,
+// with the cost of its cohorts (s.costs, as media_sources counts cost) and so their ROAS.
+func (s *Server) ltv(r *http.Request, q reportQuery) (*unmogrowp.LTVReport, error) {
+	params := r.URL.Query()
+	lq := unmogrowp.LTVQuery{GroupBy: params.Get("group_by")}
+	if v := params.Get("days"); v != "" {
+		lq.Days = []int{}
+		for _, d := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(d))
+			if err != nil {
+				return nil, unmogrowp.Errorf(unmogrowp.EINVALID, "days must be whole numbers from 0 to %d, comma-separated.", unmogrowp.MaxLTVDay)
+			}
+			lq.Days = append(lq.Days, n)
+		}
+	}
+	if err := lq.Validate(); err != nil {
+		return nil, err
+	}
+	rep, err := s.cfg.Results.LTVReport(r.Context(), q.app.ID, q.from, q.to, lq, q.scope)
+	if err != nil {
+		return nil, err
+	}
+	costs, unconverted, err := s.costs.ByCohort(r.Context(), q.app.ID, q.from, q.to, lq.GroupBy, q.scope)
+	if err != nil {
+		return nil, fmt.Errorf("read costs: %w", err)
+	}
+	rep.AddCosts(costs, unconverted)
+	return rep, nil
 }

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -36,13 +34,9 @@ func (s *Server) skanResults() (unmogrowp.SKANStore, error) {
 
 // readSKANBody reads a schema or networks body into v (unmogrowp.DecodeSKANJSON).
 func readSKANBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, unmogrowp.MaxSKANConfigBytes))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", unmogrowp.MaxSKANConfigBytes)
-	case err != nil:
-		return unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+	body, err := readBody(r, unmogrowp.MaxSKANConfigBytes)
+	if err != nil {
+		return err
 	}
 	if err := unmogrowp.DecodeSKANJSON(body, v); err != nil {
 		return err

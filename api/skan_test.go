@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/duckdb"
@@ -17,8 +15,7 @@ import (
 func skanServer(t *testing.T) (*httptest.Server, *duckdb.Store) {
 	t.Helper()
 	meta, store := openStores(t)
-	srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store, Postbacks: meta, Outbox: meta, SKAN: meta, SKANResults: store, Registry: prometheus.NewRegistry()}))
-	t.Cleanup(srv.Close)
+	_, srv := apiServer(t, meta, store, api.Config{})
 	return srv, store
 }
 

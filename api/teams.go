@@ -154,11 +154,13 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, app *un
 		return fmt.Errorf("invite: %w", err)
 	}
 	s.audit(r, app.ID, "invitation.create", inv.ID, map[string]any{"email": email, "role": role})
+	mailed := s.mailInvitation(r, app, inv, token)
 	w.Header().Set("Cache-Control", "no-store")
 	httpserve.JSON(w, http.StatusCreated, struct {
 		Status string `json:"status"`
+		Mailed bool   `json:"mailed"`
 		invitationJSON
-	}{"invited", newInvitationJSON(inv, token)})
+	}{"invited", mailed, newInvitationJSON(inv, token)})
 	return nil
 }
 
@@ -333,7 +335,11 @@ type change struct {
 // audit records a change to the app made by the request's caller. changes is marshalled
 // as the entry's changes (nil: {}); it must never hold a secret's value. A failure to
 // record is logged, not answered: the change itself is done.
+//
+// Every change to an app is audited, so audit is also where the auth cache forgets what
+// it holds (authcache.go): a role lowered or a member removed takes effect at once here.
 func (s *Server) audit(r *http.Request, appID, action, target string, changes any) {
+	s.auth.invalidate()
 	if s.cfg.Teams == nil {
 		return
 	}
@@ -506,6 +512,7 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, user 
 	if err := teams.RevokeAccessToken(r.Context(), user.ID, r.PathValue("token_id")); err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
+	s.auth.invalidate()
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -3,9 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	json "github.com/goccy/go-json"
@@ -35,13 +33,9 @@ func (s *Server) handleTrack(batch bool) httpserve.HandlerFunc {
 		if batch {
 			limit = unmogrowp.MaxBatchBytes
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return unmogrowp.Errorf(unmogrowp.ETOOLARGE, "The body is larger than %d bytes.", limit)
-		case err != nil:
-			return unmogrowp.Errorf(unmogrowp.EINVALID, "The request body could not be read.")
+		body, err := readBody(r, limit)
+		if err != nil {
+			return err
 		}
 		var head struct {
 			AppID string `json:"app_id"`

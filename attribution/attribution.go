@@ -48,13 +48,25 @@ type Rules struct {
 	fingerprint       bool
 	reattribution     time.Duration
 	minCTIT           time.Duration
+	maxCTIT           time.Duration // 0: no ctit_anomaly
+	floodThreshold    int           // 0: no click_flood
+	blockDatacenters  bool
+	datacenters       unmogrowp.IPSet // nil: none loaded
 	blocked           []netip.Prefix
+	links             map[string]windows // by link id: links with a window of their own
 }
 
-// NewRules prepares settings for Decide. Settings are taken as validated
-// (AppSettings.Validate); an ip_blocklist entry that is neither a CIDR nor an IP address
-// is ignored.
-func NewRules(s unmogrowp.AppSettings) *Rules {
+// windows are the lookback windows that apply to a touchpoint.
+type windows struct {
+	click, view, viewFP time.Duration // viewFP: min(view, fingerprint)
+}
+
+// NewRules prepares settings for Decide, with the app's links whose windows override the
+// app's (Link.ClickLookbackDays, ViewLookbackHours) for their touchpoints; links without
+// windows of their own may be given or not, alike. Settings and links are taken as
+// validated (AppSettings.Validate, Link.Validate); an ip_blocklist entry that is neither a
+// CIDR nor an IP address is ignored.
+func NewRules(s unmogrowp.AppSettings, links ...*unmogrowp.Link) *Rules {
 	r := &Rules{
 		clickWindow:       time.Duration(s.ClickLookbackDays) * 24 * time.Hour,
 		viewWindow:        time.Duration(s.ViewLookbackHours) * time.Hour,
@@ -62,14 +74,43 @@ func NewRules(s unmogrowp.AppSettings) *Rules {
 		fingerprint:       s.FingerprintEnabled,
 		reattribution:     time.Duration(s.ReattributionWindowDays) * 24 * time.Hour,
 		minCTIT:           time.Duration(s.MinCTITSeconds) * time.Second,
+		maxCTIT:           time.Duration(s.MaxCTITHours) * time.Hour,
+		floodThreshold:    s.ClickFloodThreshold,
+		blockDatacenters:  s.BlockDatacenterIPs,
 	}
 	r.viewFPWindow = min(r.viewWindow, r.fingerprintWindow)
+	for _, l := range links {
+		if l.ClickLookbackDays == 0 && l.ViewLookbackHours == 0 {
+			continue
+		}
+		w := windows{click: r.clickWindow, view: r.viewWindow}
+		if l.ClickLookbackDays > 0 {
+			w.click = time.Duration(l.ClickLookbackDays) * 24 * time.Hour
+		}
+		if l.ViewLookbackHours > 0 {
+			w.view = time.Duration(l.ViewLookbackHours) * time.Hour
+		}
+		w.viewFP = min(w.view, r.fingerprintWindow)
+		if r.links == nil {
+			r.links = map[string]windows{}
+		}
+		r.links[l.ID] = w
+	}
 	for _, c := range s.IPBlocklist {
 		if p, ok := parseBlock(c); ok {
 			r.blocked = append(r.blocked, p)
 		}
 	}
 	return r
+}
+
+// WithDatacenters returns a copy of r whose datacenter_ip rule rejects the addresses of
+// set (typically an unmogrowp.IPListWatcher, which follows the imported lists), when the
+// app has block_datacenter_ips. Without it the rule matches nothing.
+func (r *Rules) WithDatacenters(set unmogrowp.IPSet) *Rules {
+	c := *r
+	c.datacenters = set
+	return &c
 }
 
 // parseBlock parses a blocklist entry, a CIDR or a single address, in the form parseIP
@@ -96,7 +137,11 @@ func parseBlock(s string) (netip.Prefix, bool) {
 // Lookback is the age past which no touchpoint can be a candidate under these settings:
 // how long a touchpoint index must keep touchpoints.
 func (r *Rules) Lookback() time.Duration {
-	return max(r.clickWindow, r.viewWindow, r.fingerprintWindow)
+	d := max(r.clickWindow, r.viewWindow, r.fingerprintWindow)
+	for _, w := range r.links {
+		d = max(d, w.click, w.view)
+	}
+	return d
 }
 
 // FingerprintEnabled reports whether these settings match probabilistically: when not, an
@@ -131,6 +176,7 @@ type installSide struct {
 	referrerID  string
 	ids         deviceIDs
 	fingerprint Fingerprint
+	datacenter  bool // the install's IP is a datacenter's
 }
 
 type rejected struct {
@@ -147,15 +193,7 @@ type rejected struct {
 // give the same result whatever the order of candidates. It does not retain or modify its
 // arguments.
 func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, prior *Prior) unmogrowp.Attribution {
-	in := installSide{
-		time:       install.Timestamp,
-		beginAt:    install.InstallBeginAt,
-		referrerID: ReferrerClickID(install.InstallReferrer),
-		ids:        normalizeDeviceIDs(install.IDFA, install.GAID, install.AndroidID, install.DeviceID),
-	}
-	if r.fingerprint {
-		in.fingerprint = InstallFingerprint(install)
-	}
+	in := r.installSide(install)
 
 	// A later install inside the re-attribution window only looks for newer clicks.
 	reattributing := false
@@ -170,6 +208,7 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 
 	var best [numLevels]*unmogrowp.Touchpoint
 	var rej []rejected
+	var fpOnly []*unmogrowp.Touchpoint // valid clicks matched at the fingerprint level only: click_flood decides
 	for i := range candidates {
 		tp := &candidates[i]
 		if tp.AppID != install.AppID || tp.Time.IsZero() || tp.Time.After(in.time) {
@@ -187,11 +226,19 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 			rej = append(rej, rejected{tp: tp, level: lowestLevel(levels), reason: reason})
 			continue
 		}
+		if r.floodThreshold > 0 && levels == 1<<levelFingerprint {
+			fpOnly = append(fpOnly, tp)
+			continue
+		}
 		for l := range numLevels {
 			if levels&(1<<l) != 0 && (best[l] == nil || newer(tp, best[l])) {
 				best[l] = tp
 			}
 		}
+	}
+
+	if fpOnly != nil {
+		rej = r.floods(install, candidates, fpOnly, &best, rej)
 	}
 
 	a := unmogrowp.Attribution{
@@ -218,23 +265,102 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 	}
 	a.MatchType = unmogrowp.MatchOrganic
 	a.MediaSource = unmogrowp.MediaSourceOrganic
+	if len(a.Rejected) > 0 {
+		a.MatchType = unmogrowp.MatchRejected
+		a.MediaSource = unmogrowp.MediaSourceRejected
+	}
 	return a
 }
 
+// floods sorts the fingerprint-only clicks: a click whose media source and site_id sent
+// more than click_flood_threshold clicks from the install's IP (or /64) in the click
+// lookback window is rejected as click_flood; the others compete at the fingerprint level.
+// The clicks counted are those among candidates (each id once).
+func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, fpOnly []*unmogrowp.Touchpoint, best *[numLevels]*unmogrowp.Touchpoint, rej []rejected) []rejected {
+	type source struct{ media, site string }
+	counts := map[source]int{}
+	count := func(s source) int {
+		if n, ok := counts[s]; ok {
+			return n
+		}
+		seen := map[string]struct{}{}
+		ip := fingerprintIP(install.IP)
+		for i := range candidates {
+			c := &candidates[i]
+			if c.Type != unmogrowp.TouchClick || c.AppID != install.AppID || c.MediaSource != s.media || c.SiteID != s.site {
+				continue
+			}
+			if age := install.Timestamp.Sub(c.Time); age < 0 || age > r.clickWindow || c.Time.IsZero() {
+				continue
+			}
+			if fingerprintIP(c.IP) != ip {
+				continue
+			}
+			seen[c.ID] = struct{}{}
+		}
+		counts[s] = len(seen)
+		return len(seen)
+	}
+	for _, tp := range fpOnly {
+		if count(source{tp.MediaSource, tp.SiteID}) > r.floodThreshold {
+			rej = append(rej, rejected{tp: tp, level: levelFingerprint, reason: unmogrowp.RejectClickFlood})
+			continue
+		}
+		if b := best[levelFingerprint]; b == nil || newer(tp, b) {
+			best[levelFingerprint] = tp
+		}
+	}
+	return rej
+}
+
+// installSide computes what the levels compare on the install's side.
+func (r *Rules) installSide(install *unmogrowp.Event) installSide {
+	in := installSide{
+		time:       install.Timestamp,
+		beginAt:    install.InstallBeginAt,
+		referrerID: ReferrerClickID(install.InstallReferrer),
+		ids:        normalizeDeviceIDs(install.IDFA, install.GAID, install.AndroidID, install.DeviceID),
+	}
+	dc := r.blockDatacenters && r.datacenters != nil
+	if !r.fingerprint && !dc {
+		return in
+	}
+	ip := parseIP(install.IP) // once, for both
+	if r.fingerprint {
+		in.fingerprint = installFingerprint(install, ip)
+	}
+	if dc {
+		in.datacenter = r.datacenters.Contains(ip)
+	}
+	return in
+}
+
 // levels returns the set of levels (bit l for level l) at which tp matches the install,
-// windows and settings included, validity aside.
+// windows and settings included, validity aside. The windows are those of tp's link when
+// it has its own, else the app's; the fingerprint window never exceeds the touch's
+// window.
 func (r *Rules) levels(tp *unmogrowp.Touchpoint, age time.Duration, in *installSide) uint8 {
 	var set uint8
 	var window, fpWindow time.Duration
 	var idLevel, fpLevel int
+	w, own := windows{}, false
+	if r.links != nil && tp.LinkID != "" {
+		w, own = r.links[tp.LinkID]
+	}
 	switch tp.Type {
 	case unmogrowp.TouchClick:
 		window, fpWindow, idLevel, fpLevel = r.clickWindow, r.fingerprintWindow, levelDeviceID, levelFingerprint
+		if own {
+			window, fpWindow = w.click, min(w.click, r.fingerprintWindow)
+		}
 		if age <= window && in.referrerID != "" && tp.ID == in.referrerID {
 			set |= 1 << levelReferrer
 		}
 	case unmogrowp.TouchImpression:
 		window, fpWindow, idLevel, fpLevel = r.viewWindow, r.viewFPWindow, levelViewDeviceID, levelViewFingerprint
+		if own {
+			window, fpWindow = w.view, w.viewFP
+		}
 	default:
 		return 0
 	}
@@ -257,14 +383,24 @@ func (r *Rules) invalid(tp *unmogrowp.Touchpoint, age time.Duration, in *install
 	if age < r.minCTIT || (!in.beginAt.IsZero() && tp.Time.After(in.beginAt)) {
 		return unmogrowp.RejectClickInjection
 	}
-	if len(r.blocked) > 0 {
+	dc := r.blockDatacenters && r.datacenters != nil
+	if len(r.blocked) > 0 || dc && !in.datacenter {
 		if ip := parseIP(tp.IP); ip.IsValid() {
 			for _, p := range r.blocked {
 				if p.Contains(ip) {
 					return unmogrowp.RejectBlockedIP
 				}
 			}
+			if dc && !in.datacenter && r.datacenters.Contains(ip) {
+				return unmogrowp.RejectDatacenterIP
+			}
 		}
+	}
+	if in.datacenter {
+		return unmogrowp.RejectDatacenterIP
+	}
+	if r.maxCTIT > 0 && age > r.maxCTIT {
+		return unmogrowp.RejectCTITAnomaly
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package attribution
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -36,10 +37,24 @@ func benchCandidates(n int) []unmogrowp.Touchpoint {
 	return out
 }
 
+// benchDatacenters is a datacenter list the size of the cloud providers' together: 100,000
+// IPv4 /24s in 3.0.0.0-16.255.255.255, where no benchmark address is.
+func benchDatacenters() *unmogrowp.IPRanges {
+	prefixes := make([]netip.Prefix, 0, 100_000)
+	for i := range 100_000 {
+		x := uint32(3<<24) + uint32(i)*9<<8
+		prefixes = append(prefixes, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), 0}), 24))
+	}
+	return unmogrowp.NewIPRanges(prefixes)
+}
+
+// BenchmarkDecide decides with every rule on: the blocklist, 100,000 datacenter prefixes,
+// ctit_anomaly and click_flood.
 func BenchmarkDecide(b *testing.B) {
 	s := unmogrowp.DefaultAppSettings()
 	s.IPBlocklist = []string{"203.0.113.0/24", "198.18.0.0/15", "2001:db8:dead::/48"}
-	rules := NewRules(s)
+	s.MaxCTITHours, s.ClickFloodThreshold = 720, 50
+	rules := NewRules(s).WithDatacenters(benchDatacenters())
 	in := baseInstall()
 	in.InstallReferrer = "" // the common case: no referrer match
 	for _, n := range []int{1, 10, 100} {
@@ -71,9 +86,10 @@ func BenchmarkDecide(b *testing.B) {
 	})
 	b.Run("candidates=10/with-NewRules", func(b *testing.B) {
 		cands := benchCandidates(10)
+		dcs := benchDatacenters()
 		b.ReportAllocs()
 		for b.Loop() {
-			if a := Decide(&in, cands, s, nil); a.MatchType == "" {
+			if a := NewRules(s).WithDatacenters(dcs).Decide(&in, cands, nil); a.MatchType == "" {
 				b.Fatal("no decision")
 			}
 		}

@@ -107,6 +107,7 @@ const (
 	viewDevice = unmogrowp.MatchViewThroughDeviceID
 	viewFP     = unmogrowp.MatchViewThroughFingerprint
 	organic    = unmogrowp.MatchOrganic
+	rejectedM  = unmogrowp.MatchRejected
 )
 
 type decideCase struct {
@@ -115,7 +116,10 @@ type decideCase struct {
 	install    func(*unmogrowp.Event)
 	prior      *Prior
 	candidates []unmogrowp.Touchpoint
+	links      []*unmogrowp.Link // whose windows override the app's
 	want       want
+	// datacenters, when set, are the datacenter_ip rule's ranges.
+	datacenters unmogrowp.IPSet
 }
 
 func tps(t ...unmogrowp.Touchpoint) []unmogrowp.Touchpoint { return t }
@@ -204,7 +208,7 @@ func TestDecideWindows(t *testing.T) {
 		{name: "a touch after the install is never a candidate",
 			candidates: tps(click("tp_ref", -time.Second, byDevice, byFP), impression("i1", -time.Second, byDevice, byFP)), want: want{match: organic}},
 		{name: "a touch at the install time is a candidate (here: injection)",
-			candidates: tps(click("c1", 0, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", 0, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "another app's touchpoint is never a candidate",
 			candidates: tps(click("tp_ref", time.Hour, ofApp("other"), byDevice, byFP)), want: want{match: organic}},
 		{name: "a touch of unknown type is never a candidate",
@@ -268,9 +272,9 @@ func TestDecideFraud(t *testing.T) {
 	runDecide(t, []decideCase{
 		{name: "ctit exactly min is valid", candidates: tps(click("c1", 10*time.Second, byDevice)), want: want{match: deviceID, tp: "c1"}},
 		{name: "ctit one second below min is injection",
-			candidates: tps(click("c1", 9*time.Second, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", 9*time.Second, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "ctit a millisecond below min is injection",
-			candidates: tps(click("c1", 10*time.Second-time.Millisecond, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", 10*time.Second-time.Millisecond, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "min ctit 0 takes a touch at the install time",
 			settings:   func(s *unmogrowp.AppSettings) { s.MinCTITSeconds = 0 },
 			candidates: tps(click("c1", 0, byDevice)), want: want{match: deviceID, tp: "c1"}},
@@ -280,7 +284,7 @@ func TestDecideFraud(t *testing.T) {
 			want:       want{match: deviceID, tp: "c2", rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "touch after install_begin_ts is injection",
 			install:    func(e *unmogrowp.Event) { e.InstallBeginAt = t0.Add(-time.Minute) },
-			candidates: tps(click("c1", time.Minute-time.Second, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", time.Minute-time.Second, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "touch exactly at install_begin_ts is valid",
 			install:    func(e *unmogrowp.Event) { e.InstallBeginAt = t0.Add(-time.Minute) },
 			candidates: tps(click("c1", time.Minute, byDevice)), want: want{match: deviceID, tp: "c1"}},
@@ -288,26 +292,26 @@ func TestDecideFraud(t *testing.T) {
 			candidates: tps(click("tp_ref", 5*time.Second), click("c1", time.Hour, byDevice)),
 			want:       want{match: deviceID, tp: "c1", rejected: []unmogrowp.Rejection{rej("tp_ref", injection)}}},
 		{name: "impressions are checked too",
-			candidates: tps(impression("i1", 5*time.Second, byDevice)), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("i1", injection)}}},
+			candidates: tps(impression("i1", 5*time.Second, byDevice)), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("i1", injection)}}},
 		{name: "blocked by cidr",
 			settings:   block("10.0.0.0/8", "192.0.2.0/24"),
-			candidates: tps(click("c1", time.Hour, byDevice, fromIP("192.0.2.55"))), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
+			candidates: tps(click("c1", time.Hour, byDevice, fromIP("192.0.2.55"))), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
 		{name: "blocked by single ip",
 			settings:   block("192.0.2.55"),
 			candidates: tps(click("c1", time.Hour, byDevice, fromIP("192.0.2.55")), click("c2", 2*time.Hour, byDevice, fromIP("192.0.2.56"))),
 			want:       want{match: deviceID, tp: "c2", rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
 		{name: "blocked ipv6 cidr",
 			settings:   block("2001:db8:dead::/48"),
-			candidates: tps(click("c1", time.Hour, byDevice, fromIP("2001:db8:dead:1::5"))), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
+			candidates: tps(click("c1", time.Hour, byDevice, fromIP("2001:db8:dead:1::5"))), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
 		{name: "ipv4-mapped address blocked by its ipv4 cidr",
 			settings:   block("192.0.2.0/24"),
-			candidates: tps(click("c1", time.Hour, byDevice, fromIP("::ffff:192.0.2.7"))), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
+			candidates: tps(click("c1", time.Hour, byDevice, fromIP("::ffff:192.0.2.7"))), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", blockedIP)}}},
 		{name: "outside the blocklist wins",
 			settings:   block("192.0.2.0/24", "not a cidr"),
 			candidates: tps(click("c1", time.Hour, byDevice, fromIP("198.51.100.9"))), want: want{match: deviceID, tp: "c1"}},
 		{name: "both reasons: click_injection is listed",
 			settings:   block("192.0.2.0/24"),
-			candidates: tps(click("c1", time.Second, byDevice, fromIP("192.0.2.1"))), want: want{match: organic, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
+			candidates: tps(click("c1", time.Second, byDevice, fromIP("192.0.2.1"))), want: want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("c1", injection)}}},
 		{name: "all invalid: organic, every one rejected, by level then most recent",
 			settings: block("192.0.2.0/24"),
 			candidates: tps(
@@ -317,7 +321,7 @@ func TestDecideFraud(t *testing.T) {
 				click("c3", time.Hour, byDevice, fromIP("192.0.2.7")),
 				click("tp_ref", 2*time.Second),
 			),
-			want: want{match: organic, rejected: []unmogrowp.Rejection{
+			want: want{match: rejectedM, rejected: []unmogrowp.Rejection{
 				rej("tp_ref", injection), rej("c3", blockedIP), rej("c2", blockedIP), rej("c1", injection), rej("i1", blockedIP),
 			}}},
 		{name: "invalid candidates below the winning level are listed",
@@ -325,7 +329,7 @@ func TestDecideFraud(t *testing.T) {
 			want:       want{match: deviceID, tp: "c1", rejected: []unmogrowp.Rejection{rej("c2", injection), rej("i1", injection)}}},
 		{name: "an invalid touch matching two levels is listed once",
 			candidates: tps(click("tp_ref", 3*time.Second, byDevice, byFP), click("tp_ref", 3*time.Second, byDevice, byFP)),
-			want:       want{match: organic, rejected: []unmogrowp.Rejection{rej("tp_ref", injection)}}},
+			want:       want{match: rejectedM, rejected: []unmogrowp.Rejection{rej("tp_ref", injection)}}},
 		{name: "an invalid touch that matches no level is not listed",
 			candidates: tps(click("c1", time.Second), click("c2", 8*day, byDevice, fromIP("192.0.2.1"))), settings: block("192.0.2.0/24"),
 			want: want{match: organic}},
@@ -406,14 +410,21 @@ func runDecide(t *testing.T, cases []decideCase) {
 				tc.install(&in)
 			}
 			before := slices.Clone(tc.candidates)
+			rules := NewRules(s, tc.links...)
 			a := Decide(&in, tc.candidates, s, tc.prior)
+			if tc.datacenters != nil {
+				rules = rules.WithDatacenters(tc.datacenters)
+			}
+			if tc.links != nil || tc.datacenters != nil {
+				a = rules.Decide(&in, tc.candidates, tc.prior)
+			}
 			checkDecision(t, a, tc.want)
 			if !reflect.DeepEqual(before, tc.candidates) {
 				t.Fatal("Decide modified its candidates")
 			}
 			rev := slices.Clone(tc.candidates)
 			slices.Reverse(rev)
-			if b := NewRules(s).Decide(&in, rev, tc.prior); !reflect.DeepEqual(a, b) {
+			if b := rules.Decide(&in, rev, tc.prior); !reflect.DeepEqual(a, b) {
 				t.Fatalf("the decision depends on the order of candidates:\n%+v\n%+v", a, b)
 			}
 			if a.InstallEventID != in.EventID || !a.InstallTime.Equal(in.Timestamp) || a.AppID != in.AppID || a.DeviceID != in.DeviceID {
@@ -434,9 +445,12 @@ func checkDecision(t *testing.T, a unmogrowp.Attribution, w want) {
 	if a.IsReinstall != w.reinstall || a.IsReattribution != w.reattribut {
 		t.Fatalf("is_reinstall %v, is_reattribution %v; want %v, %v", a.IsReinstall, a.IsReattribution, w.reinstall, w.reattribut)
 	}
-	if w.match == organic {
-		if a.Attributed || a.MediaSource != unmogrowp.MediaSourceOrganic || a.TouchType != "" || !a.TouchTime.IsZero() {
-			t.Fatalf("organic decision with touch fields: %+v", a)
+	if w.match == organic || w.match == rejectedM {
+		if a.Attributed || a.MediaSource != w.match || a.TouchType != "" || !a.TouchTime.IsZero() {
+			t.Fatalf("%s decision with touch fields: %+v", w.match, a)
+		}
+		if (w.match == rejectedM) != a.IsRejectedInstall() {
+			t.Fatalf("IsRejectedInstall %v for %s", a.IsRejectedInstall(), w.match)
 		}
 	} else if !a.Attributed || a.MediaSource == "" {
 		t.Fatalf("attributed decision without attribution: %+v", a)
@@ -531,6 +545,59 @@ func TestLookback(t *testing.T) {
 	if got := NewRules(s).Lookback(); got != 168*time.Hour {
 		t.Fatalf("lookback %v", got)
 	}
+	// A link's own windows count: the index must keep its touchpoints as long.
+	if got := NewRules(s, &unmogrowp.Link{ID: "lk_long", ClickLookbackDays: 30}).Lookback(); got != 30*day {
+		t.Fatalf("lookback with a 30-day link %v", got)
+	}
+	if got := NewRules(s, &unmogrowp.Link{ID: "lk_short", ClickLookbackDays: 2}).Lookback(); got != 168*time.Hour {
+		t.Fatalf("lookback with a 2-day link %v", got)
+	}
+}
+
+// linkOf makes a touchpoint one of the link's.
+func linkOf(id string) tpOpt { return func(tp *unmogrowp.Touchpoint) { tp.LinkID = id } }
+
+// TestDecideLinkWindows checks that a link's own windows replace the app's for that
+// link's touchpoints only, candidate by candidate, at every level, closed at the edge.
+func TestDecideLinkWindows(t *testing.T) {
+	short := &unmogrowp.Link{ID: "lk_short", ClickLookbackDays: 1, ViewLookbackHours: 2}
+	long := &unmogrowp.Link{ID: "lk_long", ClickLookbackDays: 30, ViewLookbackHours: 168}
+	plain := &unmogrowp.Link{ID: "lk_plain"} // no windows of its own: the app's
+	links := []*unmogrowp.Link{short, long, plain}
+	runDecide(t, []decideCase{
+		{name: "a 30-day link's click at 30 days is inside", links: links,
+			candidates: tps(click("c1", 30*day, byDevice, linkOf("lk_long"))), want: want{match: deviceID, tp: "c1"}},
+		{name: "a 30-day link's click one second past 30 days is outside", links: links,
+			candidates: tps(click("c1", 30*day+time.Second, byDevice, linkOf("lk_long")), click("tp_ref", 30*day+time.Second, linkOf("lk_long"))), want: want{match: organic}},
+		{name: "a 30-day link's referrer click at 20 days is inside", links: links,
+			candidates: tps(click("tp_ref", 20*day, linkOf("lk_long"))), want: want{match: referrer, tp: "tp_ref"}},
+		{name: "a 1-day link's click at 1 day is inside", links: links,
+			candidates: tps(click("c1", day, byDevice, linkOf("lk_short"))), want: want{match: deviceID, tp: "c1"}},
+		{name: "a 1-day link's click at 3 days is outside though the app keeps 7", links: links,
+			candidates: tps(click("c1", 3*day, byDevice, linkOf("lk_short")), click("tp_ref", 3*day, linkOf("lk_short"))), want: want{match: organic}},
+		{name: "per candidate: the 1-day link's newer click is out, the 30-day link's older one wins", links: links,
+			candidates: tps(click("c1", 3*day, byDevice, linkOf("lk_short")), click("c2", 10*day, byDevice, linkOf("lk_long"))),
+			want:       want{match: deviceID, tp: "c2"}},
+		{name: "a link without windows and a touch without a link keep the app's 7 days", links: links,
+			candidates: tps(click("c1", 7*day+time.Second, byDevice, linkOf("lk_plain")), click("c2", 7*day+time.Second, byDevice), click("c3", 7*day, byDevice, linkOf("lk_plain"))),
+			want:       want{match: deviceID, tp: "c3"}},
+		{name: "an unknown link keeps the app's windows", links: links,
+			candidates: tps(click("c1", 7*day, byDevice, linkOf("lk_deleted"))), want: want{match: deviceID, tp: "c1"}},
+		{name: "a 168-hour link's impression at 7 days is inside", links: links,
+			candidates: tps(impression("i1", 7*day, byDevice, linkOf("lk_long"))), want: want{match: viewDevice, tp: "i1"}},
+		{name: "a 2-hour link's impression at 3 hours is outside", links: links,
+			candidates: tps(impression("i1", 3*time.Hour, byDevice, linkOf("lk_short"))), want: want{match: organic}},
+		{name: "a 2-hour link's view-through fingerprint takes the smaller window", links: links,
+			candidates: tps(impression("i1", 2*time.Hour+time.Second, byFP, linkOf("lk_short")), impression("i2", 2*time.Hour, byFP, linkOf("lk_short"))),
+			want:       want{match: viewFP, tp: "i2"}},
+		{name: "a 168-hour link's view-through fingerprint keeps the fingerprint's 24 hours", links: links,
+			candidates: tps(impression("i1", 24*time.Hour+time.Second, byFP, linkOf("lk_long"))), want: want{match: organic}},
+		{name: "a 30-day link's fingerprint click keeps the fingerprint's 24 hours", links: links,
+			candidates: tps(click("c1", 24*time.Hour+time.Second, byFP, linkOf("lk_long"))), want: want{match: organic}},
+		{name: "a short link's click too old to match is not rejected either", links: links,
+			settings:   func(s *unmogrowp.AppSettings) { s.IPBlocklist = []string{"192.0.2.0/24"} },
+			candidates: tps(click("c1", 2*day, byDevice, linkOf("lk_short"))), want: want{match: organic}},
+	})
 }
 
 // TestDecideIgnoresCandidateOrder shuffles random candidate sets, ties included: the

@@ -18,9 +18,22 @@
 //     impressions as well as clicks.
 //   - rejected lists every touchpoint that matched a level the decision considered but
 //     was invalid, at levels below the winning one too, once per touchpoint id, with the
-//     first reason that applies in the order click_injection, blocked_ip. It is ordered by
-//     the first level (in waterfall order) the touchpoint matched, then most recent first.
-//     An organic install with a non-empty rejected is a rejected install.
+//     first reason that applies in the order click_injection, blocked_ip, datacenter_ip,
+//     ctit_anomaly, click_flood (unmogrowp.RejectReasons). It is ordered by the first
+//     level (in waterfall order) the touchpoint matched, then most recent first. An
+//     install with no winner and a non-empty rejected is a rejected install:
+//     match_type and media_source "rejected", not attributed.
+//   - datacenter_ip: the touchpoint's IP, or the install's, is in the datacenter ranges
+//     given to Rules.WithDatacenters (none given: the rule matches nothing). An install
+//     from a datacenter rejects every candidate it has; without candidates it is organic.
+//   - ctit_anomaly: CTIT strictly above max_ctit_hours (exactly max is valid).
+//   - click_flood: a click matched at the fingerprint level only (neither by referrer nor
+//     by device id) is rejected when the clicks of its media source and site_id from the
+//     install's IP (an IPv6 address by its /64), touched in the click lookback window up
+//     to the install time, are more than click_flood_threshold. The clicks counted are the
+//     candidates Decide is given, each id once: a hot state returns at most
+//     MaxCandidatesPerKey of them under the install's fingerprint key, so a threshold
+//     above that sees at most that many.
 //   - Inside a level the most recent touch wins; ties go to the later ReceivedAt, then to
 //     the greater touchpoint id.
 //   - Device ids match kind by kind (idfa with idfa, gaid with gaid, android_id with

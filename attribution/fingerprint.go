@@ -50,7 +50,12 @@ func (f Fingerprint) Key() string {
 // os_version and device_model, each falling back to what its user agent says when absent
 // (the OS version and model only when the user agent's platform agrees).
 func InstallFingerprint(e *unmogrowp.Event) Fingerprint {
-	f := Fingerprint{IP: fingerprintIP(e.IP)}
+	return installFingerprint(e, parseIP(e.IP))
+}
+
+// installFingerprint is InstallFingerprint with e's IP already parsed by parseIP.
+func installFingerprint(e *unmogrowp.Event, ip netip.Addr) Fingerprint {
+	f := Fingerprint{IP: prefix64(ip)}
 	platform, _ := unmogrowp.NormalizePlatform(strings.TrimSpace(e.Platform))
 	f.Platform = platform
 	f.OSVersion = normalizeOSVersion(e.OSVersion)
@@ -125,7 +130,12 @@ func (c *uaCache) parse(ua string) Device {
 // address as IPv4, an IPv6 address as the first address of its /64, without zone. It
 // returns the invalid Addr for anything that does not parse.
 func fingerprintIP(s string) netip.Addr {
-	a := parseIP(s)
+	return prefix64(parseIP(s))
+}
+
+// prefix64 is a parsed address as fingerprints compare it: an IPv6 address as the first
+// address of its /64.
+func prefix64(a netip.Addr) netip.Addr {
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		a = p.Addr()

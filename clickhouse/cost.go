@@ -9,14 +9,16 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 )
 
-// TouchpointCosts implements unmogrowp.Reports: touchpoint_costs.sql.
-func (s *Store) TouchpointCosts(ctx context.Context, appID string, from, to time.Time) ([]unmogrowp.DailyCost, error) {
+// TouchpointCosts implements unmogrowp.Reports: touchpoint_costs.sql, by day of the
+// scope's zone.
+func (s *Store) TouchpointCosts(ctx context.Context, appID string, from, to time.Time, scopes ...unmogrowp.ReportScope) ([]unmogrowp.DailyCost, error) {
 	args, err := rangeArgs(appID, from, to)
 	if err != nil {
 		return nil, err
 	}
+	sc := unmogrowp.Scope(scopes...)
 	out := []unmogrowp.DailyCost{}
-	err = s.each(ctx, "touchpoint_costs", func(rows chdriver.Rows) error {
+	err = s.eachIn(ctx, "touchpoint_costs", sc.Shifts(from, to), func(rows chdriver.Rows) error {
 		var c unmogrowp.DailyCost
 		if err := rows.Scan(&c.Date, &c.MediaSource, &c.Campaign, &c.Currency, &c.Amount); err != nil {
 			return err

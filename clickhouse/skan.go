@@ -26,7 +26,7 @@ func skanColumns(rows []unmogrowp.SKANPostback) *columns {
 	str("id", func(p *unmogrowp.SKANPostback) string { return p.ID })
 	str("app_id", func(p *unmogrowp.SKANPostback) string { return p.AppID })
 	str("kind", func(p *unmogrowp.SKANPostback) string { return p.Kind })
-	add(c, "from_apple", n, func(i int) uint8 { return boolByte(rows[i].FromApple) })
+	add(c, "from_apple", n, func(i int) uint8 { return uint8Of(rows[i].FromApple) })
 	str("dedup_key", func(p *unmogrowp.SKANPostback) string { return p.DedupKey() })
 	str("version", func(p *unmogrowp.SKANPostback) string { return p.Version })
 	str("ad_network_id", func(p *unmogrowp.SKANPostback) string { return p.AdNetworkID })
@@ -51,13 +51,6 @@ func skanColumns(rows []unmogrowp.SKANPostback) *columns {
 	str("environment", func(p *unmogrowp.SKANPostback) string { return p.Environment })
 	num("received_at", func(p *unmogrowp.SKANPostback) int64 { return p.ReceivedAt.UnixMicro() })
 	return c
-}
-
-func boolByte(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // SKANPostbacks implements unmogrowp.SKANStore with skan_postbacks.sql.
@@ -124,7 +117,7 @@ func (s *Store) SKANReport(ctx context.Context, appID string, from, to time.Time
 		}
 		b.Add(p)
 		return nil
-	}, appID, f, t, boolByte(acceptDevelopment))
+	}, appID, f, t, uint8Of(acceptDevelopment))
 	if err != nil {
 		return nil, err
 	}

@@ -282,3 +282,9 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Errorf("rejected media source = %q, want %q", gotIn.Rejected[1].MediaSource, "net\uFFFD")
 	}
 }
+
+func TestSubject(t *testing.T) {
+	t.Parallel()
+	testOptions(t)
+	storetest.RunSubject(t, func(t *testing.T) storetest.SubjectEventStore { return openTest(t) })
+}

@@ -23,8 +23,9 @@ var reportSQL embed.FS
 // the longest click lookback ATTRIBUTION.md allows (30 days), and a day to spare.
 const rejectedLookback = 31 * 24 * time.Hour
 
-// query runs the report query of the named file with its arguments.
-func (s *Store) query(ctx context.Context, name string, args ...any) (*sql.Rows, error) {
+// query runs the report query of the named file with its arguments, its LOCAL(column)
+// calls in the zone of shifts (zone.go; nil: UTC).
+func (s *Store) query(ctx context.Context, name string, shifts []unmogrowp.ZoneShift, args ...any) (*sql.Rows, error) {
 	if s.closed.Load() {
 		return nil, errClosed()
 	}
@@ -32,7 +33,7 @@ func (s *Store) query(ctx context.Context, name string, args ...any) (*sql.Rows,
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", name, err)
 	}
-	rows, err := s.db.QueryContext(ctx, string(q), args...)
+	rows, err := s.db.QueryContext(ctx, localize(string(q), shifts), args...)
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", name, withCtx(ctx, err))
 	}
@@ -41,7 +42,12 @@ func (s *Store) query(ctx context.Context, name string, args ...any) (*sql.Rows,
 
 // each runs the named query and calls fn for each row; scan errors and fn's errors end it.
 func (s *Store) each(ctx context.Context, name string, fn func(*sql.Rows) error, args ...any) error {
-	rows, err := s.query(ctx, name, args...)
+	return s.eachIn(ctx, name, nil, fn, args...)
+}
+
+// eachIn is each with the query's LOCAL(column) calls in the zone of shifts.
+func (s *Store) eachIn(ctx context.Context, name string, shifts []unmogrowp.ZoneShift, fn func(*sql.Rows) error, args ...any) error {
+	rows, err := s.query(ctx, name, shifts, args...)
 	if err != nil {
 		return err
 	}
@@ -67,26 +73,56 @@ func rangeArgs(appID string, from, to time.Time) ([]any, error) {
 }
 
 // Stats returns the dashboard's totals of the app over [from, to) (see unmogrowp.Reports
-// for what counts), from one query: stats.sql.
-func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.Stats, error) {
+// for what counts) from stats.sql, and its revenue converted per local day and currency
+// from chart_revenue.sql.
+func (s *Store) Stats(ctx context.Context, appID string, from, to time.Time, scopes ...unmogrowp.ReportScope) (*unmogrowp.Stats, error) {
 	args, err := rangeArgs(appID, from, to)
 	if err != nil {
 		return nil, err
 	}
+	sc := unmogrowp.Scope(scopes...)
 	fullFrom, fullTo := wholeDays(args[1].(time.Time), args[2].(time.Time))
-	args = append(args, fullFrom, fullTo)
 	var st unmogrowp.Stats
 	err = s.each(ctx, "stats", func(rows *sql.Rows) error {
 		return rows.Scan(&st.Installs, &st.OrganicInstalls, &st.NonOrganicInstalls, &st.Reinstalls,
-			&st.RejectedInstalls, &st.Clicks, &st.Impressions, &st.Events, &st.Revenue,
+			&st.RejectedInstalls, &st.Clicks, &st.Impressions, &st.Events,
 			&st.ActiveDevices, &st.Sessions)
-	}, args...)
+	}, append(args, fullFrom, fullTo)...)
+	if err != nil {
+		return nil, err
+	}
+	money := unmogrowp.NewMoney(sc)
+	err = s.eachIn(ctx, "chart_revenue", sc.Shifts(from, to), func(rows *sql.Rows) error {
+		_, sum, err := scanRevenue(rows, money, nil)
+		st.Revenue += sum
+		return err
+	}, append(args, unmogrowp.IntervalDay)...)
 	if err != nil {
 		return nil, err
 	}
 	st.ConversionRate = unmogrowp.Rate(st.NonOrganicInstalls, st.Clicks)
 	st.Revenue = unmogrowp.RoundMoney(st.Revenue)
+	st.Currency, st.UnconvertedAmounts = sc.Currency, money.Unconverted
 	return &st, nil
+}
+
+// scanRevenue scans a row of (bucket, currency, sum, amounts) and converts the sum at the
+// bucket's date (date(bucket), or the bucket itself for nil: a day), returning the bucket
+// and the converted sum (0 if it did not convert: money counted it).
+func scanRevenue(rows *sql.Rows, money *unmogrowp.Money, date func(time.Time) time.Time) (time.Time, float64, error) {
+	var bucket time.Time
+	var cur string
+	var sum float64
+	var n int64
+	if err := rows.Scan(&bucket, &cur, &sum, &n); err != nil {
+		return time.Time{}, 0, err
+	}
+	d := bucket
+	if date != nil {
+		d = date(bucket)
+	}
+	v, _ := money.Convert(sum, n, cur, d)
+	return bucket, v, nil
 }
 
 // wholeDays returns the whole UTC days within [from, to) as [fullFrom, fullTo), and
@@ -105,8 +141,9 @@ func wholeDays(from, to time.Time) (fullFrom, fullTo time.Time) {
 
 // Chart returns one of the dashboard's charts of the app over [from, to), each from its
 // own query (chart_<type>.sql). Time charts are zero-filled here, in Go: the queries only
-// return the intervals that have data.
-func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to time.Time, interval string) (*unmogrowp.Chart, error) {
+// return the intervals that have data. Day charts' days are the scope's zone's; the
+// revenue chart converts each interval's amounts at its date.
+func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to time.Time, interval string, scopes ...unmogrowp.ReportScope) (*unmogrowp.Chart, error) {
 	args, err := rangeArgs(appID, from, to)
 	if err != nil {
 		return nil, err
@@ -120,40 +157,43 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 	case unmogrowp.ChartPlatforms:
 		return s.categoryChart(ctx, "chart_platforms", args)
 	}
-	tl, err := unmogrowp.NewTimeline(from, to, interval)
+	sc := unmogrowp.Scope(scopes...)
+	tl, err := unmogrowp.NewTimeline(from, to, interval, sc.Location)
 	if err != nil {
 		return nil, err
+	}
+	var shifts []unmogrowp.ZoneShift // hours are UTC's
+	if tl.Interval() == unmogrowp.IntervalDay {
+		shifts = sc.Shifts(from, to)
 	}
 	args = append(args, tl.Interval())
 	switch chartType {
 	case unmogrowp.ChartInstalls:
-		organic, nonOrganic := tl.Series("organic"), tl.Series("non_organic")
-		err = s.each(ctx, "chart_installs", func(rows *sql.Rows) error {
+		organic, nonOrganic, rejected := tl.Series("organic"), tl.Series("non_organic"), tl.Series("rejected")
+		err = s.eachIn(ctx, "chart_installs", shifts, func(rows *sql.Rows) error {
 			var bucket time.Time
-			var o, n int64
-			if err := rows.Scan(&bucket, &o, &n); err != nil {
+			var o, n, r int64
+			if err := rows.Scan(&bucket, &o, &n, &r); err != nil {
 				return err
 			}
 			i := tl.Index(bucket)
-			organic.Data[i], nonOrganic.Data[i] = float64(o), float64(n)
+			organic.Data[i], nonOrganic.Data[i], rejected.Data[i] = float64(o), float64(n), float64(r)
 			return nil
 		}, args...)
-		return tl.Chart(err, organic, nonOrganic)
+		return tl.Chart(err, sc, organic, nonOrganic, rejected)
 	case unmogrowp.ChartRevenue:
 		revenue := tl.Series("revenue")
-		err = s.each(ctx, "chart_revenue", func(rows *sql.Rows) error {
-			var bucket time.Time
-			var v float64
-			if err := rows.Scan(&bucket, &v); err != nil {
-				return err
-			}
-			revenue.Data[tl.Index(bucket)] = unmogrowp.RoundMoney(v)
-			return nil
+		money := unmogrowp.NewMoney(sc)
+		date := func(b time.Time) time.Time { return tl.Date(b, sc.Location) }
+		err = s.eachIn(ctx, "chart_revenue", shifts, func(rows *sql.Rows) error {
+			bucket, v, err := scanRevenue(rows, money, date)
+			revenue.Data[tl.Index(bucket)] += v
+			return err
 		}, args...)
-		return tl.Chart(err, revenue)
+		return tl.MoneyChart(err, sc, money, revenue)
 	default: // unmogrowp.ChartEvents
 		var series []unmogrowp.ChartSeries // in rank order
-		err = s.each(ctx, "chart_events", func(rows *sql.Rows) error {
+		err = s.eachIn(ctx, "chart_events", shifts, func(rows *sql.Rows) error {
 			var bucket time.Time
 			var name string
 			var rank, n int64
@@ -166,7 +206,7 @@ func (s *Store) Chart(ctx context.Context, appID, chartType string, from, to tim
 			series[len(series)-1].Data[tl.Index(bucket)] += float64(n)
 			return nil
 		}, append(args, unmogrowp.ChartEventTypes)...)
-		return tl.Chart(err, series...)
+		return tl.Chart(err, sc, series...)
 	}
 }
 
@@ -190,68 +230,126 @@ func (s *Store) categoryChart(ctx context.Context, name string, args []any) (*un
 	return c, nil
 }
 
-// MediaSourceReport returns the media_sources report of the app over [from, to), from one
-// query: media_sources.sql.
-func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.MediaSourceReport, error) {
+// MediaSourceReport returns the media_sources report of the app over [from, to), from
+// media_sources.sql, with each row's revenue converted per local day and currency from
+// media_sources_revenue.sql.
+func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to time.Time, scopes ...unmogrowp.ReportScope) (*unmogrowp.MediaSourceReport, error) {
 	args, err := rangeArgs(appID, from, to)
 	if err != nil {
 		return nil, err
 	}
-	rep := &unmogrowp.MediaSourceReport{Rows: []unmogrowp.MediaSourceRow{}}
+	sc := unmogrowp.Scope(scopes...)
+	rep := &unmogrowp.MediaSourceReport{Rows: []unmogrowp.MediaSourceRow{}, Currency: sc.Currency}
 	err = s.each(ctx, "media_sources", func(rows *sql.Rows) error {
 		var r unmogrowp.MediaSourceRow
 		if err := rows.Scan(&r.MediaSource, &r.Campaign, &r.Clicks, &r.Impressions, &r.Installs,
-			&r.Events, &r.Revenue, &r.RejectedInstalls); err != nil {
+			&r.Events, &r.RejectedInstalls); err != nil {
 			return err
 		}
 		r.ConversionRate = unmogrowp.Rate(r.Installs, r.Clicks)
-		r.Revenue = unmogrowp.RoundMoney(r.Revenue)
 		rep.Rows = append(rep.Rows, r)
 		return nil
 	}, append(args, ceilMicro(from.Add(-rejectedLookback)))...)
 	if err != nil {
 		return nil, err
 	}
+	money := unmogrowp.NewMoney(sc)
+	rev := unmogrowp.NewRowRevenue(rep)
+	err = s.eachIn(ctx, "media_sources_revenue", sc.Shifts(from, to), func(rows *sql.Rows) error {
+		var src, camp, cur string
+		var day time.Time
+		var sum float64
+		var n int64
+		if err := rows.Scan(&src, &camp, &day, &cur, &sum, &n); err != nil {
+			return err
+		}
+		if v, ok := money.Convert(sum, n, cur, day); ok {
+			rev.Add(src, camp, v)
+		}
+		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	rev.Done()
+	rep.UnconvertedAmounts = money.Unconverted
 	return rep, nil
 }
 
 // RetentionReport returns the retention report of the installs of the app in [from, to),
-// from one query: retention.sql. The events that count are those of the cohorts' days
-// up to unmogrowp.RetentionDays days after the last one, even after to.
-func (s *Store) RetentionReport(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.RetentionReport, error) {
+// from one query: retention.sql in UTC, retention_zone.sql in another zone. The events
+// that count are those of the cohorts' days up to unmogrowp.RetentionDays days after the
+// last one, even after to; the days that have not ended by the scope's now are left out.
+func (s *Store) RetentionReport(ctx context.Context, appID string, from, to time.Time, scopes ...unmogrowp.ReportScope) (*unmogrowp.RetentionReport, error) {
 	args, err := rangeArgs(appID, from, to)
 	if err != nil {
 		return nil, err
 	}
-	evFrom, evTo := unmogrowp.RetentionEvents(from, to)
-	rep := &unmogrowp.RetentionReport{Cohorts: []unmogrowp.RetentionCohort{}}
-	err = s.each(ctx, "retention", func(rows *sql.Rows) error {
+	sc := unmogrowp.Scope(scopes...)
+	evFrom, evTo := unmogrowp.RetentionEvents(from, to, sc.Location)
+	ret := unmogrowp.NewRetention(sc)
+	query, shifts := "retention", []unmogrowp.ZoneShift(nil)
+	if sc.Location != time.UTC {
+		query, shifts = "retention_zone", sc.Shifts(evFrom, evTo)
+	}
+	err = s.eachIn(ctx, query, shifts, func(rows *sql.Rows) error {
 		var d time.Time
 		var installs int64
 		var dayN, devices sql.NullInt64
 		if err := rows.Scan(&d, &installs, &dayN, &devices); err != nil {
 			return err
 		}
-		date := d.UTC().Format(time.DateOnly)
-		if n := len(rep.Cohorts); n == 0 || rep.Cohorts[n-1].InstallDate != date {
-			rep.Cohorts = append(rep.Cohorts, unmogrowp.RetentionCohort{
-				InstallDate: date, Installs: installs, Retained: make([]int64, unmogrowp.RetentionDays+1),
-			})
-		}
-		if dayN.Valid && dayN.Int64 >= 0 && dayN.Int64 <= unmogrowp.RetentionDays {
-			rep.Cohorts[len(rep.Cohorts)-1].Retained[dayN.Int64] = devices.Int64
-		}
+		ret.Add(d, installs, dayN.Int64, devices.Int64, dayN.Valid)
 		return nil
 	}, append(args, evFrom, evTo, unmogrowp.RetentionDays)...)
 	if err != nil {
 		return nil, err
 	}
-	return rep, nil
+	return ret.Report(), nil
+}
+
+// LTVReport returns the LTV report of the installs of the app in [from, to), from one
+// query: ltv.sql, whose rows unmogrowp.LTVBuilder assembles and converts.
+func (s *Store) LTVReport(ctx context.Context, appID string, from, to time.Time, q unmogrowp.LTVQuery, scopes ...unmogrowp.ReportScope) (*unmogrowp.LTVReport, error) {
+	args, err := rangeArgs(appID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	sc := unmogrowp.Scope(scopes...)
+	b := unmogrowp.NewLTVBuilder(q, sc)
+	evFrom, evTo := unmogrowp.CohortEvents(from, to, b.LastDay(), sc.Location)
+	err = s.eachIn(ctx, "ltv", sc.Shifts(evFrom, evTo), func(rows *sql.Rows) error {
+		var kind, src, camp string
+		var day time.Time
+		var n sql.NullInt64
+		var cur sql.NullString
+		var sum sql.NullFloat64
+		var count int64
+		if err := rows.Scan(&kind, &day, &src, &camp, &n, &cur, &sum, &count); err != nil {
+			return err
+		}
+		switch kind {
+		case "i":
+			b.Cohort(day, src, camp, count)
+		case "r":
+			b.Revenue(day, src, camp, int(n.Int64), cur.String, sum.Float64, count)
+		case "p":
+			b.Paying(day, src, camp, int(n.Int64), count)
+		}
+		return nil
+	}, append(args, q.GroupBy, ceilMicro(evFrom), ceilMicro(evTo), b.LastDay())...)
+	if err != nil {
+		return nil, err
+	}
+	return b.Report(), nil
 }
 
 // FraudReport returns the fraud report of the app's install decisions in [from, to), from
-// one query: fraud.sql.
-func (s *Store) FraudReport(ctx context.Context, appID string, from, to time.Time) (*unmogrowp.FraudReport, error) {
+// two queries: fraud.sql for the rows, rejected_installs.sql for the total.
+func (s *Store) FraudReport(ctx context.Context, appID string, from, to time.Time, _ ...unmogrowp.ReportScope) (*unmogrowp.FraudReport, error) {
 	args, err := rangeArgs(appID, from, to)
 	if err != nil {
 		return nil, err
@@ -260,12 +358,18 @@ func (s *Store) FraudReport(ctx context.Context, appID string, from, to time.Tim
 	err = s.each(ctx, "fraud", func(rows *sql.Rows) error {
 		var r unmogrowp.FraudRow
 		var src, reason sql.NullString
-		if err := rows.Scan(&src, &reason, &r.Count); err != nil {
+		if err := rows.Scan(&src, &reason, &r.Touchpoints, &r.Installs); err != nil {
 			return err
 		}
-		r.MediaSource, r.Reason = src.String, reason.String
+		r.MediaSource, r.Reason, r.Count = src.String, reason.String, r.Touchpoints
 		rep.Rows = append(rep.Rows, r)
 		return nil
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	err = s.each(ctx, "rejected_installs", func(rows *sql.Rows) error {
+		return rows.Scan(&rep.RejectedInstalls)
 	}, args...)
 	if err != nil {
 		return nil, err

@@ -448,3 +448,10 @@ func TestAttributionUsesIndex(t *testing.T) {
 		t.Fatalf("Attribution = %+v, %v; want the install at offset 7", in, err)
 	}
 }
+
+func TestSubject(t *testing.T) {
+	t.Parallel()
+	storetest.RunSubject(t, func(t *testing.T) storetest.SubjectEventStore {
+		return openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
+	})
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/metadata"
 	"github.com/unmogrowp/unmogrowp/wal"
 )
@@ -183,7 +184,9 @@ func segmentCall(b *testing.B, event []byte) []byte {
 // BenchmarkSegmentHandler compares Segment's /v1/batch with /v1/events/batch on the same
 // 100 events (benchEvents, and the Segment track calls that say the same), in the same
 // run, through the handler with a log that keeps nothing (as BenchmarkEventsHandler). It
-// reports events/s of each.
+// reports events/s of each, and, in interleaved, of each with the two alternating, and
+// their ratio (segment/events: Segment's rate over the events' rate; segment/events-cpu:
+// the same by CPU time).
 func BenchmarkSegmentHandler(b *testing.B) {
 	srv, sdkKey := benchServer(b, discardLog{})
 	r := rand.New(rand.NewPCG(5, 6))
@@ -221,4 +224,38 @@ func BenchmarkSegmentHandler(b *testing.B) {
 			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+	// interleaved posts one body of each route per iteration and times each, so that both
+	// see the same load of the machine: the ratio holds on a machine shared with other work,
+	// where the rates of the two sub-benchmarks above, seconds apart, do not. It also
+	// reports the rates per second of the process's CPU time (testenv.ProcessCPU), which
+	// other processes' load does not lengthen.
+	b.Run("interleaved", func(b *testing.B) {
+		var spent, cpu [2]time.Duration
+		i := 0
+		for b.Loop() {
+			for j, path := range [2]string{"/v1/events/batch", "/v1/batch"} {
+				req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader([2][][]byte{events, segment}[j][i%len(events)]))
+				if j == 0 {
+					req.Header.Set("X-App-Key", sdkKey)
+				} else {
+					req.SetBasicAuth(sdkKey, "")
+				}
+				rec := httptest.NewRecorder()
+				start, startCPU := time.Now(), testenv.ProcessCPU()
+				srv.ServeHTTP(rec, req)
+				spent[j] += time.Since(start)
+				cpu[j] += testenv.ProcessCPU() - startCPU
+				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"rejected":1`)) {
+					b.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+				}
+			}
+			i++
+		}
+		b.ReportMetric(float64(b.N*100)/spent[0].Seconds(), "events-events/s")
+		b.ReportMetric(float64(b.N*100)/spent[1].Seconds(), "segment-events/s")
+		b.ReportMetric(spent[0].Seconds()/spent[1].Seconds(), "segment/events")
+		b.ReportMetric(float64(b.N*100)/cpu[0].Seconds(), "events-events/cpu-s")
+		b.ReportMetric(float64(b.N*100)/cpu[1].Seconds(), "segment-events/cpu-s")
+		b.ReportMetric(cpu[0].Seconds()/cpu[1].Seconds(), "segment/events-cpu")
+	})
 }

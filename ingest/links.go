@@ -130,6 +130,20 @@ func linkParams(tp *unmogrowp.Touchpoint) []linkParam {
 	}
 }
 
+// setLinkParams sets tp's fields from the query parameters of a tracking link URL
+// (linkParams). It returns EINVALID for a parameter over MaxTouchpointFieldLen, in a
+// message that starts with what ("Query parameter").
+func setLinkParams(tp *unmogrowp.Touchpoint, q url.Values, what string) error {
+	for _, p := range linkParams(tp) {
+		v := q.Get(p.name)
+		if len(v) > unmogrowp.MaxTouchpointFieldLen {
+			return unmogrowp.Errorf(unmogrowp.EINVALID, "%s %s must be at most %d characters.", what, p.name, unmogrowp.MaxTouchpointFieldLen)
+		}
+		*p.dst = v
+	}
+	return nil
+}
+
 // transparentGIF is a 1x1 transparent GIF: the answer of /i/.
 var transparentGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00" +
 	"!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
@@ -155,12 +169,8 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 	}
 	tp := unmogrowp.Touchpoint{Type: typ}
 	q := r.URL.Query()
-	for _, p := range linkParams(&tp) {
-		v := q.Get(p.name)
-		if len(v) > unmogrowp.MaxTouchpointFieldLen {
-			return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Query parameter %s must be at most %d characters.", p.name, unmogrowp.MaxTouchpointFieldLen), 1)
-		}
-		*p.dst = v
+	if err := setLinkParams(&tp, q, "Query parameter"); err != nil {
+		return s.refuse(err, 1)
 	}
 	if setQueryCost(&tp, q) {
 		s.cfg.Logger.Debug("dropped an invalid cost of a tracking link", "link_id", link.ID)
@@ -206,12 +216,13 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 		httpserve.JSON(w, http.StatusOK, map[string]any{"status": "accepted", "touchpoint_id": tp.ID})
 		return nil
 	}
-	switch {
-	case tp.ID == "": // HEAD: nothing recorded
-	case kind == unmogrowp.PlatformAndroid:
-		target = withReferrer(target, tp.ID, tp.MediaSource)
-	case kind == unmogrowp.PlatformWeb:
-		target = withClickID(target, tp.ID)
+	if tp.ID != "" { // not for HEAD: nothing was recorded
+		switch kind {
+		case targetAndroid:
+			target = withReferrer(target, tp.ID, tp.MediaSource)
+		case targetWeb:
+			target = withClickID(target, tp.ID)
+		}
 	}
 	// Not http.Redirect: it adds an HTML body, and the target is absolute already.
 	w.Header().Set("Location", target)
@@ -219,25 +230,34 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request, typ string) error
 	return nil
 }
 
+// Which of its URLs a click is sent to.
+const (
+	targetIOS     = iota + 1
+	targetAndroid // gets the Play install referrer (withReferrer)
+	targetWeb     // gets click_id (withClickID)
+)
+
 // clickTarget returns where a click from a device with the user agent is sent, and which
-// of the URLs that is (ios, android or web: the Android URL gets the Play install
-// referrer, the web URL the click id). Each of the link's URLs
-// falls back to the app's. An iOS device goes to the iOS URL, an Android one to the
-// Android URL, anything else to the web URL; when that is empty, to the web URL, then to
-// any other URL there is (the app's own platform first). The target is only ever one of
-// these configured URLs, never anything from the request: no open redirect. It returns ""
-// when neither the link nor the app has a URL.
-func clickTarget(link *unmogrowp.Link, app *unmogrowp.App, ua string) (target, kind string) {
+// of the URLs that is (targetIOS, targetAndroid, targetWeb). Each of the link's URLs falls
+// back to the app's. An iOS device goes to the iOS URL, an Android one to the Android URL,
+// anything else to the web URL; when that is empty, to the web URL, then to any other URL
+// there is (the app's own platform first). The target is only ever one of these
+// configured URLs, never anything from the request: no open redirect. It returns "" when
+// neither the link nor the app has a URL.
+func clickTarget(link *unmogrowp.Link, app *unmogrowp.App, ua string) (target string, kind int) {
 	ios, andr, web := firstNonEmpty(link.IOSURL, app.IOSURL), firstNonEmpty(link.AndroidURL, app.AndroidURL), firstNonEmpty(link.WebURL, app.WebURL)
-	type slot struct{ url, kind string }
+	type slot struct {
+		url  string
+		kind int
+	}
 	var order []slot
 	switch attribution.ParseUserAgent(ua).Platform {
 	case unmogrowp.PlatformIOS:
-		order = []slot{{ios, unmogrowp.PlatformIOS}, {web, unmogrowp.PlatformWeb}, {andr, unmogrowp.PlatformAndroid}}
+		order = []slot{{ios, targetIOS}, {web, targetWeb}, {andr, targetAndroid}}
 	case unmogrowp.PlatformAndroid:
-		order = []slot{{andr, unmogrowp.PlatformAndroid}, {web, unmogrowp.PlatformWeb}, {ios, unmogrowp.PlatformIOS}}
+		order = []slot{{andr, targetAndroid}, {web, targetWeb}, {ios, targetIOS}}
 	case unmogrowp.PlatformWeb, unmogrowp.PlatformOther, "":
-		order = []slot{{web, unmogrowp.PlatformWeb}, {ios, unmogrowp.PlatformIOS}, {andr, unmogrowp.PlatformAndroid}}
+		order = []slot{{web, targetWeb}, {ios, targetIOS}, {andr, targetAndroid}}
 		if app.Platform == unmogrowp.PlatformAndroid {
 			order[1], order[2] = order[2], order[1]
 		}
@@ -247,13 +267,12 @@ func clickTarget(link *unmogrowp.Link, app *unmogrowp.App, ua string) (target, k
 			return sl.url, sl.kind
 		}
 	}
-	return "", ""
+	return "", 0
 }
 
-// withClickID sets click_id=<our touchpoint id> in the query of a web URL, replacing a
-// click_id it had, so that the web SDK on the landing page sends it with the visitor's
-// install or session event (install_referrer "click_id=..."), which attributes the visit
-// to the click.
+// withClickID adds click_id=<id> to the query of a web URL, keeping the rest of the query
+// (and the fragment) as it is, so that a web SDK on the page can carry the click on. A
+// click_id the URL already has is replaced: the page must read ours.
 func withClickID(target, clickID string) string {
 	u, err := url.Parse(target)
 	if err != nil { // links are validated when stored; keep the URL rather than break the click

@@ -62,6 +62,9 @@ func TestClickRedirects(t *testing.T) {
 			} else if c.want == webURL { // for the web SDK on the landing page
 				want += "?click_id=" + tp.ID
 			}
+			if want == webURL { // the web fallback carries our touchpoint id
+				want += "?click_id=" + tp.ID
+			}
 			if loc := r.Head.Get("Location"); loc != want {
 				t.Fatalf("Location = %q, want %q", loc, want)
 			}
@@ -149,12 +152,13 @@ func TestClickFallbackURLs(t *testing.T) {
 		name string
 		link *unmogrowp.Link
 		ua   string
-		want string // "android" means androidURL with our referrer
+		want string // "android" means androidURL with our referrer; "web:" a URL that gets click_id
 	}{
 		{"app's iOS URL", appURLs, uaIPhone, iosURL},
 		{"app's Android URL", appURLs, uaAndroid, "android"},
-		{"app's web URL", appURLs, uaDesktop, webURL},
-		{"link's web URL over the app's", ownWeb, uaDesktop, "https://landing.example/x?y=1"},
+		{"app's web URL", appURLs, uaDesktop, "web:" + webURL + "?click_id="},
+		{"link's web URL over the app's", ownWeb, uaDesktop, "web:https://landing.example/x?y=1&click_id="},
+		{"iOS without an iOS URL: web", f.link(f.app, unmogrowp.Link{MediaSource: "net", WebURL: webURL}), uaIPhone, "web:" + webURL + "?click_id="},
 		{"app's iOS URL over the link's web URL", ownWeb, uaIPhone, iosURL},
 		{"Android without URL: iOS", onlyIOS, uaAndroid, "myapp://open"},
 		{"desktop without web URL: iOS", onlyIOS, uaDesktop, "myapp://open"},
@@ -175,6 +179,9 @@ func TestClickFallbackURLs(t *testing.T) {
 				want += "&click_id=" + tp[0].ID
 			case want == webURL:
 				want += "?click_id=" + tp[0].ID
+			}
+			if web, ok := strings.CutPrefix(want, "web:"); ok {
+				want = web + tp[0].ID
 			}
 			if got := r.Head.Get("Location"); got != want {
 				t.Fatalf("Location = %q, want %q", got, want)
@@ -325,6 +332,21 @@ func TestTrackingLinksNotConfigured(t *testing.T) {
 	wantError(t, f.do("GET", "/v1/attribution?device_id=d", nil, "X-App-Key", f.app.SDKKey), 503, "not configured")
 }
 
+func TestWithClickID(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want string }{
+		{"https://game.example/download", "https://game.example/download?click_id=abc"},
+		{"https://game.example/p?a=1&b=%20x#top", "https://game.example/p?a=1&b=%20x&click_id=abc#top"},
+		{"https://game.example/p?click_id=theirs&a=1&click_id=again", "https://game.example/p?a=1&click_id=abc"},
+		{"https://game.example/p?&&a=1", "https://game.example/p?a=1&click_id=abc"},
+		{"myapp://open/promo", "myapp://open/promo?click_id=abc"},
+	} {
+		if got := withClickID(c.in, "abc"); got != c.want {
+			t.Errorf("withClickID(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
+
 func TestWithReferrer(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ in, want string }{
@@ -339,15 +361,29 @@ func TestWithReferrer(t *testing.T) {
 	}
 }
 
-// TestWithClickID checks the click id set in a web URL: added after the query, replacing
-// a click_id the URL had.
-func TestWithClickID(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"https://w.example/", "https://w.example/?click_id=a%2Bb"},
-		{"https://w.example/p?x=1&click_id=old&y=2#top", "https://w.example/p?x=1&y=2&click_id=a%2Bb#top"},
-	} {
-		if got := withClickID(c.in, "a+b"); got != c.want {
-			t.Errorf("withClickID(%q) = %q, want %q", c.in, got, c.want)
-		}
+// TestDeletedLink checks that a deleted link's click and impression URLs answer 404 once
+// the API tells the listener (ForgetApp), or within the cache's time, while the clicks it
+// recorded before stay in the log.
+func TestDeletedLink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	link := f.link(f.app, unmogrowp.Link{MediaSource: "net", WebURL: webURL})
+	other := f.link(f.app, unmogrowp.Link{MediaSource: "kept", WebURL: webURL})
+	if r := f.do("GET", "/c/"+link.ID, nil); r.Code != 302 {
+		t.Fatalf("click before delete: %d %s", r.Code, r.Raw)
+	}
+	if err := f.meta.DeleteLink(context.Background(), f.app.ID, link.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.ForgetApp(f.app.ID)
+	for _, p := range []string{"/c/", "/i/"} {
+		wantError(t, f.do("GET", p+link.ID, nil), 404, "Unknown tracking link")
+	}
+	if r := f.do("GET", "/c/"+other.ID, nil); r.Code != 302 {
+		t.Fatalf("click on the other link: %d %s", r.Code, r.Raw)
+	}
+	got := f.touchpoints()
+	if len(got) != 2 || got[0].LinkID != link.ID || got[1].LinkID != other.ID {
+		t.Fatalf("log holds %+v, want the deleted link's click and the other's", got)
 	}
 }

@@ -162,12 +162,14 @@ func (n *segmentNumber) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
 	}
-	s := string(b)
+	s := bytesString(b) // the number's text, not kept
 	if len(b) > 0 && b[0] == '"' {
-		if json.Unmarshal(b, &s) != nil {
+		var q string // a copy only for a quoted number, which json.Unmarshal needs
+		if json.Unmarshal(b, &q) != nil {
 			n.bad = true
 			return nil
 		}
+		s = q
 	}
 	if f, ok := parseRevenue(s); ok {
 		n.v, n.set = f, true

@@ -92,6 +92,9 @@ func FuzzSegmentFastMatchesReference(f *testing.F) {
 		`{"batch":[{"type":"screen","name":"n","properties":{"name":1},"userId":"u","originalTimestamp":1761056400,"sentAt":"2015-2-2"},{"type":"identify","userId":"\u00e9","traits":{"a":"\ud800"}},1,{"Type":"track"}]}`,
 		`{"type":"track","event":"x","anonymousId":"a","properties":{"Revenue":1,"value":"2"},"context":null,"writeKey":"w"}`,
 		`{"batch":[{"type":"alias","previousId":"p","userId":7,"context":{"device":{"adTrackingEnabled":"yes"}}}]} `,
+		// Keys that are known ones but for case, or that differ from one by a non-letter.
+		`{"batch":[{"type":"track","event":"e","anonymousId":"a","messageid":"m","context":{"IP":"1.2.3.4","device":{"advertisingid":"g","mode1":"x"},"os":{"NAME":"iOS"},"location":{"countrY":"FR"}},"properties":{"CURRENCY":"eur","revenue":1,"t0tal":2,"referre_":"x","Referrer":"y"}}]}`,
+		`{"batch":[{"type":"track","event":"e","anonymousId":"a","properties":{"revenue":1,"currency":"EUR","t@tal":3,"valuE":2}}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -2,8 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +39,28 @@ type segmentFast struct {
 	eb    eventBatch // for its scratch, the text of strings with escapes
 	batch segmentBatch
 	calls []segmentElem
+	raws  []json.RawMessage // the calls' bytes, which batch.Batch points to
+	// orders has, for each kind of object, the order of its keys in the bodies seen so
+	// far (kept across bodies: a sender's calls have their keys in one order).
+	orders [objectKinds]keyOrder
 }
+
+// The kinds of objects of a body, each with its keys and its keyOrder.
+const (
+	batchObject = iota
+	callObject
+	propertiesObject
+	contextObject
+	deviceObject
+	osObject
+	appObject
+	locationObject
+	objectKinds
+)
+
+// keyOrder has, at 0 for an object's start and at k+1 for its known key k, the index plus
+// one of the known key that came next last time (0: none known yet).
+type keyOrder [17]uint8
 
 var segmentFasts = sync.Pool{New: func() any { return new(segmentFast) }}
 
@@ -52,6 +71,8 @@ func getSegmentFast() *segmentFast { return segmentFasts.Get().(*segmentFast) }
 func (sf *segmentFast) release() {
 	clear(sf.calls)
 	sf.calls = sf.calls[:0]
+	clear(sf.raws)
+	sf.raws = sf.raws[:0]
 	sf.batch = segmentBatch{}
 	segmentFasts.Put(sf)
 }
@@ -109,7 +130,7 @@ func (sf *segmentFast) splitBatch(body []byte) bool {
 		return false
 	}
 	found := false
-	end, ok := sf.members(b, i, 1, []string{"batch", "writeKey", "context", "sentAt"}, func(k int, i int) (int, bool) {
+	end, ok := sf.members(b, i, 1, segmentBatchKeys, &sf.orders[batchObject], func(k int, i int) (int, bool) {
 		switch k {
 		case 0:
 			if b[i] != '[' {
@@ -127,12 +148,11 @@ func (sf *segmentFast) splitBatch(body []byte) bool {
 	if !ok || !found || skipSpace(b, end) != len(b) {
 		return false
 	}
-	calls := sf.calls // the reference's pointer, to a slice of the calls' bytes
-	raws := make([]json.RawMessage, len(calls))
-	for j := range calls {
-		raws[j] = calls[j].raw
+	sf.raws = sf.raws[:0] // the reference's pointer, to a slice of the calls' bytes
+	for j := range sf.calls {
+		sf.raws = append(sf.raws, sf.calls[j].raw)
 	}
-	sf.batch.Batch = &raws
+	sf.batch.Batch = &sf.raws
 	return true
 }
 
@@ -190,7 +210,7 @@ var segmentCallKeys = []string{
 // call decodes the call at b[i] into el.
 func (sf *segmentFast) call(b []byte, i, depth int, el *segmentElem) (int, bool) {
 	c := &el.call
-	return sf.members(b, i, depth, segmentCallKeys, func(k int, i int) (int, bool) {
+	return sf.members(b, i, depth, segmentCallKeys, &sf.orders[callObject], func(k int, i int) (int, bool) {
 		switch k {
 		case 0:
 			return sf.str(b, i, &c.Type)
@@ -211,10 +231,12 @@ func (sf *segmentFast) call(b []byte, i, depth int, el *segmentElem) (int, bool)
 		case 8:
 			return sf.id(b, i, &c.PreviousID)
 		case 9:
-			end, ok := raw(b, i, depth+1, &c.Properties)
-			if ok && b[i] == '{' {
-				_, ok = sf.properties(b, i, depth+1, &el.props)
+			if b[i] != '{' {
+				return raw(b, i, depth+1, &c.Properties)
 			}
+			// One walk: properties checks the object as skipValue would.
+			end, ok := sf.properties(b, i, depth+1, &el.props)
+			c.Properties = b[i:end:end]
 			return end, ok
 		case 10:
 			return raw(b, i, depth+1, &c.Traits)
@@ -231,9 +253,21 @@ func (sf *segmentFast) call(b []byte, i, depth int, el *segmentElem) (int, bool)
 	})
 }
 
+// The keys that properties, context and the context's objects decode, each in the order of
+// its switch.
+var (
+	segmentBatchKeys      = []string{"batch", "writeKey", "context", "sentAt"}
+	segmentPropertiesKeys = []string{"revenue", "total", "value", "currency", "referrer"}
+	segmentContextKeys    = []string{"ip", "userAgent", "locale", "device", "os", "app", "location", "referrer", "campaign"}
+	segmentDeviceKeys     = []string{"id", "advertisingId", "adTrackingEnabled", "model", "type"}
+	segmentOSKeys         = []string{"name", "version"}
+	segmentVersionKeys    = []string{"version"}
+	segmentLocationKeys   = []string{"country"}
+)
+
 // properties decodes what the properties at b[i] say of revenue and the referrer.
 func (sf *segmentFast) properties(b []byte, i, depth int, p *segmentProperties) (int, bool) {
-	return sf.members(b, i, depth, []string{"revenue", "total", "value", "currency", "referrer"}, func(k int, i int) (int, bool) {
+	return sf.members(b, i, depth, segmentPropertiesKeys, &sf.orders[propertiesObject], func(k int, i int) (int, bool) {
 		end, ok := skipValue(b, i, depth+1)
 		if !ok {
 			return end, false
@@ -258,7 +292,7 @@ func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, 
 	if isNull(b, i) {
 		return i + 4, true
 	}
-	return sf.members(b, i, depth, []string{"ip", "userAgent", "locale", "device", "os", "app", "location", "referrer", "campaign"}, func(k int, i int) (int, bool) {
+	return sf.members(b, i, depth, segmentContextKeys, &sf.orders[contextObject], func(k int, i int) (int, bool) {
 		d := depth + 1
 		switch k {
 		case 0:
@@ -268,7 +302,7 @@ func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, 
 		case 2:
 			return sf.str(b, i, &c.Locale)
 		case 3:
-			return sf.object(b, i, d, []string{"id", "advertisingId", "adTrackingEnabled", "model", "type"}, func(k int, i int) (int, bool) {
+			return sf.object(b, i, d, segmentDeviceKeys, &sf.orders[deviceObject], func(k int, i int) (int, bool) {
 				switch k {
 				case 0:
 					return sf.str(b, i, &c.Device.ID)
@@ -282,16 +316,16 @@ func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, 
 				return sf.str(b, i, &c.Device.Type)
 			})
 		case 4:
-			return sf.object(b, i, d, []string{"name", "version"}, func(k int, i int) (int, bool) {
+			return sf.object(b, i, d, segmentOSKeys, &sf.orders[osObject], func(k int, i int) (int, bool) {
 				if k == 0 {
 					return sf.str(b, i, &c.OS.Name)
 				}
 				return sf.str(b, i, &c.OS.Version)
 			})
 		case 5:
-			return sf.object(b, i, d, []string{"version"}, func(_ int, i int) (int, bool) { return sf.id(b, i, &c.App.Version) })
+			return sf.object(b, i, d, segmentVersionKeys, &sf.orders[appObject], func(_ int, i int) (int, bool) { return sf.id(b, i, &c.App.Version) })
 		case 6:
-			return sf.object(b, i, d, []string{"country"}, func(_ int, i int) (int, bool) { return sf.str(b, i, &c.Location.Country) })
+			return sf.object(b, i, d, segmentLocationKeys, &sf.orders[locationObject], func(_ int, i int) (int, bool) { return sf.str(b, i, &c.Location.Country) })
 		case 7:
 			return raw(b, i, d, &c.Referrer)
 		}
@@ -300,23 +334,25 @@ func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, 
 }
 
 // object decodes the object at b[i] (null: nothing) with sf.members.
-func (sf *segmentFast) object(b []byte, i, depth int, keys []string, member func(int, int) (int, bool)) (int, bool) {
+func (sf *segmentFast) object(b []byte, i, depth int, keys []string, order *keyOrder, member func(int, int) (int, bool)) (int, bool) {
 	if isNull(b, i) {
 		return i + 4, true
 	}
-	return sf.members(b, i, depth, keys, member)
+	return sf.members(b, i, depth, keys, order, member)
 }
 
 // members walks the object at b[i], at depth depth, and calls member with the index in
 // keys of each known key and the index of its value; member returns the index after the
 // value. Other keys' values are skipped. It is false for an object that is not strict
 // JSON, and for one the reference must decode: a key with an escape or a rune other than
-// ASCII, a known key twice, a key that is a known one but for case.
-func (sf *segmentFast) members(b []byte, i, depth int, keys []string, member func(k, i int) (int, bool)) (int, bool) {
+// ASCII, a known key twice, a key that is a known one but for case. order (of the kind
+// of the object, for keys) is first tried for each key, then learns the order.
+func (sf *segmentFast) members(b []byte, i, depth int, keys []string, order *keyOrder, member func(k, i int) (int, bool)) (int, bool) {
 	if depth > maxDepth || i >= len(b) || b[i] != '{' {
 		return i, false
 	}
 	var seen uint32
+	prev := 0 // the index plus one of the last known key, 0 at the start
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, true
@@ -325,26 +361,18 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys []string, member fun
 		if i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		end, flags, ok := scanString(b, i)
-		if !ok || flags != 0 {
+		k, end, ok := keyAt(b, i, keys, order, prev)
+		if !ok {
 			return end, false
 		}
-		key := bytesString(b[i+1 : end-1])
 		if i = skipSpace(b, end); i >= len(b) || b[i] != ':' {
 			return i, false
 		}
 		if i = skipSpace(b, i+1); i >= len(b) {
 			return i, false
 		}
-		k := -1
-		for j, known := range keys {
-			if key == known {
-				k = j
-				break
-			}
-		}
-		if k < 0 && slices.ContainsFunc(keys, func(known string) bool { return strings.EqualFold(key, known) }) {
-			return i, false
+		if k >= 0 {
+			prev = k + 1
 		}
 		switch {
 		case k < 0:
@@ -367,6 +395,52 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys []string, member fun
 			return i, false
 		}
 	}
+}
+
+// keyAt returns the index in keys of the key at b[i], a '"', or -1 for an unknown key,
+// and the index after the key; prev is as members has it. It is false for a key that is
+// not strict JSON or that members must leave to the reference. The key that came after
+// prev last time is compared first, without scanning the key: the text between the quotes
+// is that key, with no escape, when it is followed by '"' (a key has no backslash).
+func keyAt(b []byte, i int, keys []string, order *keyOrder, prev int) (int, int, bool) {
+	if next := order[prev]; next != 0 {
+		known := keys[next-1]
+		if end := i + 1 + len(known); end < len(b) && b[end] == '"' && string(b[i+1:end]) == known {
+			return int(next) - 1, end + 1, true
+		}
+	}
+	end, flags, ok := scanString(b, i)
+	if !ok || flags != 0 {
+		return -1, end, false
+	}
+	key := bytesString(b[i+1 : end-1])
+	for j, known := range keys {
+		if key == known {
+			order[prev] = uint8(j) + 1
+			return j, end, true
+		}
+	}
+	return -1, end, !foldsToKnown(key, keys)
+}
+
+// foldsToKnown reports whether key, ASCII, equals one of keys, ASCII, but for case: the
+// reference (encoding/json's case folding) would take it for that key. Folded ASCII keeps
+// the length, so only keys of key's length can match.
+func foldsToKnown(key string, keys []string) bool {
+	for _, known := range keys {
+		if len(known) != len(key) {
+			continue
+		}
+		same := true
+		for j := 0; j < len(key) && same; j++ {
+			x, y := key[j], known[j]
+			same = x == y || x|0x20 == y|0x20 && 'a' <= x|0x20 && x|0x20 <= 'z'
+		}
+		if same {
+			return true
+		}
+	}
+	return false
 }
 
 // str decodes the string (or null) at b[i] into dst.

@@ -82,6 +82,8 @@ type Server struct {
 	skanKeys  *skan.Keys
 	skanCount *prometheus.CounterVec
 	storeIDs  *storeIDCache
+	// associations are apple-app-site-association and assetlinks.json, made from every app.
+	associations *associations
 }
 
 // New returns the ingestion listener's handler for cfg.
@@ -98,7 +100,8 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, apps: newAppCache(cfg.Apps, cfg.AppCacheTTL, cfg.Now),
 		links: newLinkCache(cfg.Links, cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry),
-		replays: newReplayCache(cfg.Now, MaxReplayEntries),
+		replays:      newReplayCache(cfg.Now, MaxReplayEntries),
+		associations: &associations{apps: cfg.Apps, ttl: cfg.AppCacheTTL, now: cfg.Now},
 	}
 	if s.cfg.Signatures == nil {
 		s.cfg.Signatures = s.replays
@@ -141,6 +144,9 @@ func (s *Server) routes() []route {
 		{"POST /.well-known/skadnetwork/report-attribution/{$}", httpserve.HandlerFunc(s.handleSKANAppleCopy)},
 		{"POST /.well-known/appattribution/report-attribution/{$}", httpserve.HandlerFunc(s.handleSKANAppleCopy)},
 		{"POST /v1/skan/postbacks", httpserve.HandlerFunc(s.handleSKANForwarded)},
+		{"POST /v1/deeplinks", httpserve.HandlerFunc(s.handleDeeplink)},
+		{"GET " + appleAssociationPath, httpserve.HandlerFunc(s.handleAppleAssociation)},
+		{"GET " + assetLinksPath, httpserve.HandlerFunc(s.handleAssetLinks)},
 	}, s.segmentRoutes()...)
 }
 
@@ -162,6 +168,7 @@ func (s *Server) ForgetApp(appID string) {
 	s.apps.forget(appID)
 	s.links.forget(appID)
 	s.storeIDs.forget()
+	s.associations.forget()
 }
 
 // ServeHTTP implements http.Handler.

@@ -124,6 +124,8 @@ type generation struct {
 	arena  arena
 	dict   dict
 	count  int
+	// erased are the positions of the records Forget erased: walk passes them by.
+	erased map[uint32]struct{}
 }
 
 // next returns the position after pos in the chain of kind.
@@ -143,11 +145,11 @@ func (g *generation) body(pos uint32) []byte {
 	return rec[1+4*bits.OnesCount8(rec[0]):]
 }
 
-// walk calls fn with each position in the chain of p.
+// walk calls fn with each position in the chain of p, but the erased ones.
 func (g *generation) walk(p probe, fn func(pos uint32) bool) {
 	pos, ok := g.heads.get(p.tag)
 	for ok && pos != noPos {
-		if !fn(pos) {
+		if _, gone := g.erased[pos]; !gone && !fn(pos) {
 			return
 		}
 		pos = g.next(pos, p.kind)

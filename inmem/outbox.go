@@ -74,10 +74,14 @@ func (o *Outbox) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogro
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	except := make(map[string]bool, len(r.Except))
+	for _, h := range r.Except {
+		except[h] = true
+	}
 	var due []*outboxRow
 	for _, row := range o.pending {
 		if !row.d.NextAttemptAt.After(r.Now) &&
-			(!row.leased || !row.leaseUntil.After(r.Now)) && !slices.Contains(r.Except, row.d.Host) {
+			(!row.leased || !row.leaseUntil.After(r.Now)) && !except[row.d.Host] {
 			due = append(due, row)
 		}
 	}
@@ -96,7 +100,7 @@ func (o *Outbox) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogro
 		if len(out) == r.Limit {
 			break
 		}
-		if r.PerHost > 0 && perHost[row.d.Host] >= r.PerHost {
+		if perHost[row.d.Host] >= r.HostLimit(row.d.Host) {
 			continue
 		}
 		perHost[row.d.Host]++

@@ -97,3 +97,38 @@ func (t *table) remap(fn func(uint32) uint32) {
 		}
 	}
 }
+
+// del removes tag's entry, if any, and reports whether there was one: backward-shift
+// deletion, which moves each later entry of the probe run that the hole would hide back
+// into it, so that every entry stays findable without a tombstone.
+func (t *table) del(tag uint32) bool {
+	n := len(t.slots)
+	if n == 0 {
+		return false
+	}
+	i := home(tag, n)
+	for {
+		s := t.slots[i]
+		if s == 0 {
+			return false
+		}
+		if uint32(s>>32) == tag {
+			break
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+	hole := i
+	for j := (hole + 1) % n; t.slots[j] != 0; j = (j + 1) % n {
+		h := home(uint32(t.slots[j]>>32), n)
+		// The entry at j may move to the hole unless its home lies cyclically in (hole, j].
+		if (j > hole && (h <= hole || h > j)) || (j < hole && h <= hole && h > j) {
+			t.slots[hole] = t.slots[j]
+			hole = j
+		}
+	}
+	t.slots[hole] = 0
+	t.n--
+	return true
+}

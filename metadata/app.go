@@ -76,6 +76,9 @@ func (db *DB) CreateApp(ctx context.Context, app *unmogrowp.App) (unmogrowp.NewA
 	if app.Settings.IPBlocklist == nil {
 		app.Settings.IPBlocklist = []string{} // as it reads back
 	}
+	if app.Settings.AndroidSHA256Fingerprints == nil {
+		app.Settings.AndroidSHA256Fingerprints = []string{}
+	}
 	return keys, nil
 }
 
@@ -210,10 +213,14 @@ func validateApp(app *unmogrowp.App) error {
 }
 
 // encodeSettings returns the settings as the JSON the settings column keeps, with a nil
-// ip_blocklist written as []. PostgreSQL's JSONB takes the string as JSON.
+// list (ip_blocklist, android_sha256_fingerprints) written as []. PostgreSQL's JSONB takes
+// the string as JSON.
 func encodeSettings(s unmogrowp.AppSettings) (string, error) {
 	if s.IPBlocklist == nil {
 		s.IPBlocklist = []string{}
+	}
+	if s.AndroidSHA256Fingerprints == nil {
+		s.AndroidSHA256Fingerprints = []string{}
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -231,6 +238,9 @@ func decodeSettings(b []byte) (unmogrowp.AppSettings, error) {
 	}
 	if s.IPBlocklist == nil {
 		s.IPBlocklist = []string{}
+	}
+	if s.AndroidSHA256Fingerprints == nil {
+		s.AndroidSHA256Fingerprints = []string{}
 	}
 	return s, nil
 }

@@ -2,7 +2,8 @@ package metadata
 
 import (
 	"context"
-	"strings"
+	"database/sql"
+	"slices"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
@@ -41,33 +42,26 @@ func (db *DB) SetConsents(ctx context.Context, cs []unmogrowp.Consent) error {
 	if len(order) == 0 {
 		return nil
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return db.fail("set consents", err)
-	}
-	defer tx.Rollback()
-	for len(order) > 0 {
-		n := min(len(order), consentChunk)
-		args := make([]any, 0, 5*n)
-		for _, k := range order[:n] {
-			c := cs[latest[k]]
-			args = append(args, c.AppID, c.DeviceID, c.Partition, c.Offset, c.Sharing)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for ks := range slices.Chunk(order, consentChunk) {
+			args := make([]any, 0, 5*len(ks))
+			for _, k := range ks {
+				c := cs[latest[k]]
+				args = append(args, c.AppID, c.DeviceID, c.Partition, c.Offset, c.Sharing)
+			}
+			q := `INSERT INTO device_consent (app_id, device_id, log_partition, log_offset, sharing)
+				VALUES ` + values(`(?, ?, ?, ?, ?)`, len(ks)) + `
+				ON CONFLICT (app_id, device_id) DO UPDATE SET log_partition = excluded.log_partition,
+					log_offset = excluded.log_offset, sharing = excluded.sharing
+				WHERE device_consent.log_partition <> excluded.log_partition
+					OR device_consent.log_offset < excluded.log_offset`
+			if _, err := tx.ExecContext(ctx, db.q(q), args...); err != nil {
+				return err
+			}
 		}
-		order = order[n:]
-		q := `INSERT INTO device_consent (app_id, device_id, log_partition, log_offset, sharing) VALUES ` +
-			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?),`, n), ",") + `
-			ON CONFLICT (app_id, device_id) DO UPDATE SET log_partition = excluded.log_partition,
-				log_offset = excluded.log_offset, sharing = excluded.sharing
-			WHERE device_consent.log_partition <> excluded.log_partition
-				OR device_consent.log_offset < excluded.log_offset`
-		if _, err := tx.ExecContext(ctx, db.q(q), args...); err != nil {
-			return db.fail("set consents", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return db.fail("set consents", err)
-	}
-	return nil
+		return nil
+	})
+	return db.fail("set consents", err)
 }
 
 // Consents implements unmogrowp.ConsentStore.
@@ -85,16 +79,10 @@ func (db *DB) Consents(ctx context.Context, appID string, deviceIDs []string) (m
 			ids = append(ids, id)
 		}
 	}
-	for len(ids) > 0 {
-		n := min(len(ids), consentChunk)
-		args := make([]any, 0, n+1)
-		args = append(args, appID)
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		ids = ids[n:]
+	for chunk := range slices.Chunk(ids, consentChunk) {
 		rows, err := db.read.QueryContext(ctx, db.q(`SELECT device_id, log_partition, log_offset, sharing
-			FROM device_consent WHERE app_id = ? AND device_id IN (`+strings.TrimSuffix(strings.Repeat("?,", n), ",")+`)`), args...)
+			FROM device_consent WHERE app_id = ? AND device_id IN (`+values("?", len(chunk))+`)`),
+			appAndIDs(appID, chunk)...)
 		if err != nil {
 			return nil, db.fail("read consents", err)
 		}
@@ -111,4 +99,15 @@ func (db *DB) Consents(ctx context.Context, appID string, deviceIDs []string) (m
 		}
 	}
 	return out, nil
+}
+
+// appAndIDs returns the arguments of a statement on the app's rows with the ids: appID,
+// then the ids.
+func appAndIDs(appID string, ids []string) []any {
+	args := make([]any, 0, 1+len(ids))
+	args = append(args, appID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
 }

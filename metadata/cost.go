@@ -3,7 +3,7 @@ package metadata
 import (
 	"context"
 	"database/sql"
-	"strings"
+	"slices"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
@@ -37,61 +37,45 @@ func (db *DB) PutCosts(ctx context.Context, appID string, costs []unmogrowp.Cost
 		return nil
 	}
 	rows = unmogrowp.LastOfEachKey(rows)
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return db.fail("put costs", err)
-	}
-	defer tx.Rollback()
-	var full *sql.Stmt // the statement of a whole chunk, prepared once
-	args := make([]any, 0, costsPerInsert*11)
-	for start := 0; start < len(rows); start += costsPerInsert {
-		chunk := rows[start:min(start+costsPerInsert, len(rows))]
-		args = args[:0]
-		for i := range chunk {
-			c := &chunk[i]
-			args = append(args, appID, c.Date, c.MediaSource, c.Campaign, c.Adset, c.Ad, c.Country,
-				c.Cost, c.Currency, c.Impressions, c.Clicks)
-		}
-		var err error
-		switch {
-		case len(chunk) < costsPerInsert:
-			_, err = tx.ExecContext(ctx, db.q(upsertCosts(len(chunk))), args...)
-		case full == nil:
-			if full, err = tx.PrepareContext(ctx, db.q(upsertCosts(costsPerInsert))); err != nil {
-				return db.fail("put costs", err)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var full *sql.Stmt // the statement of a whole chunk, prepared once
+		args := make([]any, 0, costsPerInsert*11)
+		for chunk := range slices.Chunk(rows, costsPerInsert) {
+			args = args[:0]
+			for i := range chunk {
+				c := &chunk[i]
+				args = append(args, appID, c.Date, c.MediaSource, c.Campaign, c.Adset, c.Ad, c.Country,
+					c.Cost, c.Currency, c.Impressions, c.Clicks)
 			}
-			defer full.Close()
-			fallthrough
-		default:
-			_, err = full.ExecContext(ctx, args...)
-		}
-		if err != nil {
-			if db.d.broke(err, foreignKey, "") {
-				return errAppNotFound()
+			if len(chunk) < costsPerInsert {
+				_, err := tx.ExecContext(ctx, db.q(upsertCosts(len(chunk))), args...)
+				return err // the last chunk
 			}
-			return db.fail("put costs", err)
+			if full == nil {
+				var err error
+				if full, err = tx.PrepareContext(ctx, db.q(upsertCosts(costsPerInsert))); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			if _, err := full.ExecContext(ctx, args...); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if db.d.broke(err, foreignKey, "") {
+		return errAppNotFound()
 	}
-	if err := tx.Commit(); err != nil {
-		return db.fail("put costs", err)
-	}
-	return nil
+	return db.fail("put costs", err)
 }
 
 // upsertCosts is the INSERT ... ON CONFLICT DO UPDATE of n rows, with ? placeholders.
 func upsertCosts(n int) string {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO costs (` + costColumns + `) VALUES `)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
-	}
-	b.WriteString(` ON CONFLICT (app_id, date, media_source, campaign, adset, ad, country) DO UPDATE SET
+	return `INSERT INTO costs (` + costColumns + `) VALUES ` + values(`(?,?,?,?,?,?,?,?,?,?,?)`, n) + `
+		ON CONFLICT (app_id, date, media_source, campaign, adset, ad, country) DO UPDATE SET
 		cost = excluded.cost, currency = excluded.currency,
-		impressions = excluded.impressions, clicks = excluded.clicks`)
-	return b.String()
+		impressions = excluded.impressions, clicks = excluded.clicks`
 }
 
 // Costs implements unmogrowp.CostStore.

@@ -40,10 +40,12 @@ type DB struct {
 	// each pooled connection the first time they run there).
 	bySDKKey, byServerKeyHash, linkByID *sql.Stmt
 
-	// enqueue holds the outbox's INSERTs of deliveries by their number of rows, each
-	// prepared on the write pool on first use (enqueueStmts).
-	enqueueMu sync.Mutex
-	enqueue   map[int]*sql.Stmt
+	// enqueue and completeStmts hold the outbox's INSERTs of deliveries and UPDATEs of
+	// attempts by their number of rows, each prepared on the write pool on first use
+	// (stmts), under enqueueMu.
+	enqueueMu     sync.Mutex
+	enqueue       map[int]*sql.Stmt
+	completeStmts map[int]*sql.Stmt
 
 	// completes are the outbox attempts waiting to be recorded together, in SQLite
 	// (completeGrouped); completing is set while a caller records them.
@@ -166,7 +168,10 @@ func (db *DB) Close() error {
 	for _, s := range db.enqueue {
 		stmts = append(stmts, s)
 	}
-	db.enqueue = nil
+	for _, s := range db.completeStmts {
+		stmts = append(stmts, s)
+	}
+	db.enqueue, db.completeStmts = nil, nil
 	db.enqueueMu.Unlock()
 	for _, s := range stmts {
 		if s != nil {
@@ -181,6 +186,21 @@ func (db *DB) Close() error {
 		return fmt.Errorf("close %s: %w", db.d.name, err)
 	}
 	return nil
+}
+
+// inTx runs f in a transaction on the write pool and commits it if f returns nil. In
+// SQLite the transaction holds the write lock from BEGIN, so reads in it see what it
+// writes on; in PostgreSQL, reads that decide a write lock their rows (dialect.forUpdate).
+func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // q returns query, written with ? placeholders, in the dialect's placeholders.
@@ -201,6 +221,13 @@ func (db *DB) q(query string) string {
 		b.WriteString(strconv.Itoa(n))
 	}
 	return b.String()
+}
+
+// values returns n copies of tuple, written with ? placeholders, joined by commas: the
+// rows after VALUES of a statement that writes n rows ("(?, ?)"), or the list of an
+// IN (...) of n values ("?").
+func values(tuple string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(tuple+",", n), ",")
 }
 
 // fail wraps err with op, adding the code the dialect gives it (dialect.code) unless it

@@ -104,11 +104,17 @@ func TestConformance(t *testing.T) {
 		t.Run("UserStore", func(t *testing.T) {
 			metadatatest.RunUserStore(t, func(t *testing.T) unmogrowp.UserStore { return open(t) })
 		})
+		t.Run("AccountStore", func(t *testing.T) {
+			metadatatest.RunAccountStore(t, func(t *testing.T) metadatatest.AccountStoreWithUsers { return open(t) })
+		})
 		t.Run("TeamStore", func(t *testing.T) {
 			metadatatest.RunTeamStore(t, func(t *testing.T) metadatatest.TeamStoreWithAppsAndUsers { return open(t) })
 		})
 		t.Run("PostbackStore", func(t *testing.T) {
 			metadatatest.RunPostbackStore(t, func(t *testing.T) metadatatest.PostbackStoreWithApps { return open(t) })
+		})
+		t.Run("FXRateStore", func(t *testing.T) {
+			metadatatest.RunFXRateStore(t, func(t *testing.T) unmogrowp.FXRateStore { return open(t) })
 		})
 		t.Run("SKANConfigStore", func(t *testing.T) {
 			metadatatest.RunSKANConfigStore(t, func(t *testing.T) metadatatest.SKANStoreWithApps { return open(t) })
@@ -119,11 +125,17 @@ func TestConformance(t *testing.T) {
 		t.Run("ExportStore", func(t *testing.T) {
 			metadatatest.RunExportStore(t, func(t *testing.T) metadatatest.ExportStoreWithApps { return open(t) })
 		})
+		t.Run("IPListStore", func(t *testing.T) {
+			metadatatest.RunIPListStore(t, func(t *testing.T) unmogrowp.IPListStore { return open(t) })
+		})
 		t.Run("Outbox", func(t *testing.T) {
 			postbacktest.Run(t, func(t *testing.T) unmogrowp.Outbox { return open(t) })
 		})
 		t.Run("ConsentStore", func(t *testing.T) {
 			postbacktest.RunConsentStore(t, func(t *testing.T) unmogrowp.ConsentStore { return open(t) })
+		})
+		t.Run("SubjectRequestStore", func(t *testing.T) {
+			metadatatest.RunSubjectRequestStore(t, func(t *testing.T) metadatatest.SubjectStoreWithOutbox { return open(t) })
 		})
 	})
 }
@@ -430,7 +442,7 @@ func TestForeignKeys(t *testing.T) {
 		if err != nil || got.OwnerID != "" {
 			t.Errorf("the app of a deleted user: %+v, %v; want it kept without an owner", got, err)
 		}
-		if _, err := db.UserBySession(ctx, hash); unmogrowp.ErrorCode(err) != unmogrowp.EUNAUTHORIZED {
+		if _, _, err := db.UserBySession(ctx, hash, time.Now()); unmogrowp.ErrorCode(err) != unmogrowp.EUNAUTHORIZED {
 			t.Errorf("the session of a deleted user: %v, want EUNAUTHORIZED", err)
 		}
 		if n := queryStrings(t, db, `SELECT CAST(COUNT(*) AS TEXT) FROM sessions`); !slices.Equal(n, []string{"0"}) {
@@ -453,7 +465,9 @@ func wantForeignKeys(t *testing.T, db *DB, e engine) {
 		"invitations.app_id->apps.id CASCADE",
 		"invitations.invited_by->users.id SET NULL",
 		"links.app_id->apps.id CASCADE",
+		"password_resets.user_id->users.id CASCADE",
 		"postbacks.app_id->apps.id CASCADE",
+		"recovery_codes.user_id->users.id CASCADE",
 		"scheduled_exports.app_id->apps.id CASCADE",
 		"sessions.user_id->users.id CASCADE",
 		"skan_configs.app_id->apps.id CASCADE",

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/unmogrowp/unmogrowp/internal/migrate"
 
@@ -178,6 +179,20 @@ func TestOpenOldDatabase(t *testing.T) {
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatal(err)
 		}
+		// A setting added since the old build reads back as its default: read the stored
+		// settings over the defaults, as the store does.
+		var raw struct {
+			Apps []struct{ Settings json.RawMessage }
+		}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range raw.Apps {
+			want.Apps[i].Settings = unmogrowp.DefaultAppSettings()
+			if err := json.Unmarshal(a.Settings, &want.Apps[i].Settings); err != nil {
+				t.Fatal(err)
+			}
+		}
 		u := e.newURL(t)
 		switch e.name {
 		case "sqlite":
@@ -241,8 +256,11 @@ func TestOpenOldDatabase(t *testing.T) {
 		if got, err := db.UserByGoogleSubject(ctx, bob.GoogleSubject); err != nil || got.ID != bob.ID {
 			t.Errorf("UserByGoogleSubject(%s) = %+v, %v", bob.GoogleSubject, got, err)
 		}
-		if got, err := db.UserBySession(ctx, want.SessionHash); err != nil || got.ID != ann.ID {
+		if got, sess, err := db.UserBySession(ctx, want.SessionHash, time.Now()); err != nil || got.ID != ann.ID {
 			t.Errorf("UserBySession = %+v, %v", got, err)
+		} else if !strings.HasPrefix(sess.ID, unmogrowp.SessionIDPrefix) || len(sess.ID) != 24 || sess.LastSeenAt.Before(sess.CreatedAt) {
+			// 0012 gave the session an id, and made its creation its last use.
+			t.Errorf("migrated session = %+v; want an id and a last use", sess)
 		}
 
 		// 0008 made each app's owner its owner member; an app without owner has no members.

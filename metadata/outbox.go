@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ const deliveryColumns = `id, postback_id, app_id, activity_kind, status, url, ho
 	headers, body, attempts, last_status, last_error, created_at, next_attempt_at, delivered_at,
 	lease_token`
 
-// enqueueChunk is how many deliveries one INSERT statement of Enqueue takes at most: 11
+// enqueueChunk is how many deliveries one INSERT statement of Enqueue takes at most: 12
 // values each, below either engine's limit on a statement's parameters (SQLite 32766,
 // PostgreSQL 65535).
 const enqueueChunk = 512
@@ -31,21 +32,22 @@ const enqueueChunk = 512
 // enqueueQuery returns the INSERT of n deliveries.
 func enqueueQuery(n int) string {
 	return `INSERT INTO postback_deliveries (id, app_id, postback_id, activity_kind, status, url,
-		host, method, headers, body, created_at, next_attempt_at) VALUES ` +
-		strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?),`, n), ",") +
+		host, method, headers, body, created_at, next_attempt_at, device_id) VALUES ` +
+		values(`(?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`, n) +
 		` ON CONFLICT (id) DO NOTHING`
 }
 
-// enqueueSizes returns the sizes of the INSERT statements that take n deliveries: as many
-// full chunks as fit, then the rest by powers of two (200 is 128+64+8), so that a handful
-// of statements, each prepared once, takes any n, where a statement of n rows would be
-// parsed again on each call (a third of Enqueue's time in SQLite).
-func enqueueSizes(n int) []int {
+// chunkSizes returns the sizes of the statements that take n rows, at most chunk (a power
+// of two) each: as many full chunks as fit, then the rest by powers of two (200 is
+// 128+64+8), so that a handful of statements, each prepared once, takes any n, where a
+// statement of n rows would be parsed again on each call (a third of Enqueue's time in
+// SQLite).
+func chunkSizes(n, chunk int) []int {
 	var sizes []int
-	for ; n >= enqueueChunk; n -= enqueueChunk {
-		sizes = append(sizes, enqueueChunk)
+	for ; n >= chunk; n -= chunk {
+		sizes = append(sizes, chunk)
 	}
-	for size := enqueueChunk / 2; size > 0; size /= 2 {
+	for size := chunk / 2; size > 0; size /= 2 {
 		if n >= size {
 			sizes = append(sizes, size)
 			n -= size
@@ -54,34 +56,35 @@ func enqueueSizes(n int) []int {
 	return sizes
 }
 
-// enqueueStmts returns the prepared INSERT of each of the sizes, preparing those not yet
-// (one per power of two up to enqueueChunk, kept until Close). It needs a connection of
-// the write pool: in SQLite, call it outside a transaction.
-func (db *DB) enqueueStmts(ctx context.Context, sizes []int) ([]*sql.Stmt, error) {
+// stmts returns the prepared statement of query(n) for each n of sizes, preparing those
+// not yet and keeping them in cache until Close (one per power of two up to a chunk). It
+// needs a connection of the write pool: in SQLite, call it outside a transaction.
+func (db *DB) stmts(ctx context.Context, cache *map[int]*sql.Stmt, query func(n int) string, sizes []int) ([]*sql.Stmt, error) {
 	db.enqueueMu.Lock()
 	defer db.enqueueMu.Unlock()
-	if db.enqueue == nil {
-		db.enqueue = map[int]*sql.Stmt{}
+	if *cache == nil {
+		*cache = map[int]*sql.Stmt{}
 	}
 	stmts := make([]*sql.Stmt, len(sizes))
 	for i, n := range sizes {
-		if db.enqueue[n] == nil {
-			stmt, err := db.write.PrepareContext(ctx, db.q(enqueueQuery(n)))
+		if (*cache)[n] == nil {
+			stmt, err := db.write.PrepareContext(ctx, db.q(query(n)))
 			if err != nil {
 				return nil, err
 			}
-			db.enqueue[n] = stmt
+			(*cache)[n] = stmt
 		}
-		stmts[i] = db.enqueue[n]
+		stmts[i] = (*cache)[n]
 	}
 	return stmts, nil
 }
 
 // claimScan is how many due deliveries per delivery asked for a Claim with a per-host cap
 // looks at: when the earliest due are all of a few hosts, it still finds others' among
-// the next ones. A caller that holds a host's limit names it in ClaimRequest.Except, so
-// that host's backlog is skipped in the index, not counted here.
-const claimScan = 8
+// the next ones. It is small because each is locked (PostgreSQL) and ranked: a caller
+// whose claim filled a host's room claims again, naming that host in
+// ClaimRequest.Except, so that host's backlog is skipped in the index, not counted here.
+const claimScan = 2
 
 // Enqueue implements unmogrowp.Outbox: INSERT ... ON CONFLICT (id) DO NOTHING, in one
 // transaction.
@@ -107,9 +110,9 @@ func (db *DB) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
 	}
 	clear(seen)
 	now := time.Now()
-	sizes := enqueueSizes(unique)
+	sizes := chunkSizes(unique, enqueueChunk)
 	// Prepared before the transaction, which holds SQLite's one write connection.
-	stmts, err := db.enqueueStmts(ctx, sizes)
+	stmts, err := db.stmts(ctx, &db.enqueue, enqueueQuery, sizes)
 	if err != nil {
 		return db.fail("enqueue deliveries", err)
 	}
@@ -151,7 +154,7 @@ func (db *DB) Enqueue(ctx context.Context, ds []unmogrowp.Delivery) error {
 			next = now
 		}
 		args = append(args, d.ID, d.AppID, d.PostbackID, d.ActivityKind, d.URL, d.Host, d.Method,
-			headers, body, created.UnixMicro(), next.UnixMicro())
+			headers, body, created.UnixMicro(), next.UnixMicro(), d.DeviceID)
 		if n++; n == sizes[0] {
 			if err := flush(); err != nil {
 				return db.fail("enqueue deliveries", err)
@@ -180,10 +183,6 @@ func (db *DB) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	perHost, scan := r.Limit, r.Limit
-	if r.PerHost > 0 && r.PerHost < r.Limit {
-		perHost, scan = r.PerHost, r.Limit*claimScan
-	}
 	now := r.Now.UnixMicro()
 	args := []any{now, now}
 	except := ""
@@ -196,17 +195,40 @@ func (db *DB) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.
 	if except != "" {
 		except = ` AND host NOT IN (` + strings.TrimSuffix(except, ",") + `)`
 	}
-	args = append(args, scan, perHost, r.Limit, r.Now.Add(r.Lease).UnixMicro(), token)
+	// The per-host caps: a CASE of the hosts with their own, then the others'. When none
+	// is below Limit, the first Limit due are the answer, and the scan is no longer.
+	capped := r.PerHost > 0 && r.PerHost < r.Limit
+	hostLimit := `?`
+	var limits []any
+	if len(r.HostLimits) > 0 {
+		hostLimit = `CASE host`
+		for _, h := range slices.Sorted(maps.Keys(r.HostLimits)) { // one query text per set of hosts
+			if n := r.HostLimits[h]; db.d.storable(h) {
+				hostLimit += ` WHEN ? THEN CAST(? AS BIGINT)`
+				limits = append(limits, h, n)
+				capped = capped || n < r.Limit
+			}
+		}
+		hostLimit += ` ELSE CAST(? AS BIGINT) END`
+	}
+	limits = append(limits, r.HostLimit(""))
+	scan := r.Limit
+	if capped {
+		scan = r.Limit * claimScan
+	}
+	args = append(args, scan)
+	args = append(args, limits...)
+	args = append(args, r.Limit, r.Now.Add(r.Lease).UnixMicro(), token)
 	q := `WITH due AS (
 			SELECT id, host, next_attempt_at, created_at FROM postback_deliveries
 			WHERE status = 'pending' AND next_attempt_at <= ? AND (leased = FALSE OR lease_until <= ?)` + except + `
 			ORDER BY next_attempt_at, created_at, id LIMIT ?` + db.d.skipLocked + `
 		), ranked AS (
-			SELECT id, next_attempt_at, created_at,
+			SELECT id, host, next_attempt_at, created_at,
 				ROW_NUMBER() OVER (PARTITION BY host ORDER BY next_attempt_at, created_at, id) AS n
 			FROM due
 		), picked AS (
-			SELECT id FROM ranked WHERE n <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?
+			SELECT id FROM ranked WHERE n <= ` + hostLimit + ` ORDER BY next_attempt_at, created_at, id LIMIT ?
 		)
 		UPDATE postback_deliveries SET leased = TRUE, lease_until = ?, lease_token = ?
 		WHERE id IN (SELECT id FROM picked)
@@ -286,8 +308,14 @@ func (db *DB) complete(ctx context.Context, q execQuerier, a unmogrowp.Attempt) 
 	} else if n == 1 {
 		return nil
 	}
+	return db.notCompleted(ctx, q, a.ID)
+}
+
+// notCompleted returns why an attempt of the delivery id matched nothing: ENOTFOUND or
+// ECONFLICT.
+func (db *DB) notCompleted(ctx context.Context, q execQuerier, id string) error {
 	var one int
-	err = q.QueryRowContext(ctx, db.q(`SELECT 1 FROM postback_deliveries WHERE id = ?`), a.ID).Scan(&one)
+	err := q.QueryRowContext(ctx, db.q(`SELECT 1 FROM postback_deliveries WHERE id = ?`), id).Scan(&one)
 	switch {
 	case err == sql.ErrNoRows:
 		return errDeliveryNotFound()
@@ -340,18 +368,59 @@ func (db *DB) completeGrouped(ctx context.Context, a unmogrowp.Attempt) error {
 	}
 }
 
-// completeBatch records the attempts in one transaction and answers each.
+// completeChunk is how many attempts one UPDATE of completeBatch records at most: 7 values
+// each, below either engine's limit on a statement's parameters.
+const completeChunk = 256
+
+// completeQuery returns the UPDATE that records n attempts of distinct deliveries, each
+// only while its claim holds it, and returns the ids it recorded.
+func completeQuery(n int) string {
+	return `WITH v (v_id, v_token, v_status, v_http, v_error, v_next, v_at) AS (VALUES ` +
+		values(`(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
+			CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))`, n) + `)
+		UPDATE postback_deliveries SET attempts = attempts + 1, status = v.v_status,
+			last_status = v.v_http, last_error = v.v_error,
+			next_attempt_at = CASE WHEN v.v_status = 'pending' THEN v.v_next ELSE next_attempt_at END,
+			delivered_at = CASE WHEN v.v_status = 'delivered' THEN v.v_at ELSE delivered_at END,
+			leased = FALSE
+		FROM v WHERE postback_deliveries.id = v.v_id AND postback_deliveries.leased = TRUE
+			AND postback_deliveries.lease_token = v.v_token
+		RETURNING id`
+}
+
+// completeBatch records the attempts in one transaction and answers each: the attempts of
+// distinct deliveries by completeQuery, completeChunk a statement (one round trip for
+// many), then a second attempt of one delivery in the batch, if any, on its own.
 func (db *DB) completeBatch(batch []*completion) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	errs := make([]error, len(batch))
-	tx, err := db.write.BeginTx(ctx, nil)
+	var first, again []int // indexes in batch
+	seen := make(map[string]bool, len(batch))
+	for i, c := range batch {
+		if seen[c.a.ID] {
+			again = append(again, i)
+		} else {
+			seen[c.a.ID] = true
+			first = append(first, i)
+		}
+	}
+	// Prepared before the transaction, which holds SQLite's one write connection.
+	sizes := chunkSizes(len(first), completeChunk)
+	stmts, err := db.stmts(ctx, &db.completeStmts, completeQuery, sizes)
+	var tx *sql.Tx
 	if err == nil {
-		for i, c := range batch {
-			errs[i] = db.complete(ctx, tx, c.a)
+		tx, err = db.write.BeginTx(ctx, nil)
+	}
+	if err == nil {
+		err = db.completeDistinct(ctx, tx, batch, first, sizes, stmts, errs)
+		for _, i := range again {
+			if err != nil {
+				break
+			}
+			errs[i] = db.complete(ctx, tx, batch[i].a)
 			if code := unmogrowp.ErrorCode(errs[i]); code != unmogrowp.ENOTFOUND && code != unmogrowp.ECONFLICT && errs[i] != nil {
 				err = errs[i]
-				break
 			}
 		}
 		if err == nil {
@@ -369,6 +438,57 @@ func (db *DB) completeBatch(batch []*completion) {
 	}
 }
 
+// completeDistinct records the attempts batch[i] for i in first, of distinct deliveries,
+// through the statements of sizes, in tx. It sets errs[i] for an attempt that matched
+// nothing (ENOTFOUND or ECONFLICT), and returns the error that fails the transaction.
+func (db *DB) completeDistinct(ctx context.Context, tx *sql.Tx, batch []*completion, first, sizes []int, stmts []*sql.Stmt, errs []error) error {
+	recorded := make(map[string]bool, len(first))
+	args := make([]any, 0, 7*completeChunk)
+	rest := first
+	for k, n := range sizes {
+		args = args[:0]
+		for _, i := range rest[:n] {
+			a := &batch[i].a
+			var next, at int64
+			switch a.Status {
+			case unmogrowp.DeliveryPending:
+				next = a.NextAttemptAt.UnixMicro()
+			case unmogrowp.DeliveryDelivered:
+				at = a.At.UnixMicro()
+			}
+			args = append(args, a.ID, a.LeaseToken, a.Status, a.HTTPStatus, a.Error, next, at)
+		}
+		rest = rest[n:]
+		rows, err := tx.StmtContext(ctx, stmts[k]).QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			recorded[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for _, i := range first {
+		if id := batch[i].a.ID; !recorded[id] {
+			errs[i] = db.notCompleted(ctx, tx, id)
+			if code := unmogrowp.ErrorCode(errs[i]); code != unmogrowp.ENOTFOUND && code != unmogrowp.ECONFLICT {
+				return errs[i]
+			}
+		}
+	}
+	return nil
+}
+
 // List implements unmogrowp.Outbox. Its cursor is the last delivery's creation time in
 // unix microseconds and its id.
 func (db *DB) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogrowp.Delivery, string, error) {
@@ -381,13 +501,11 @@ func (db *DB) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogrowp
 	q := `SELECT ` + deliveryColumns + ` FROM postback_deliveries WHERE app_id = ? AND postback_id = ?`
 	args := []any{f.AppID, f.PostbackID}
 	if f.Cursor != "" {
-		micros, id, ok := strings.Cut(f.Cursor, ".")
-		n, err := strconv.ParseInt(micros, 10, 64)
-		if !ok || err != nil || id == "" || !db.d.storable(id) {
-			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not valid.")
+		cond, cargs, err := db.pageAfter("created_at", f.Cursor)
+		if err != nil {
+			return nil, "", err
 		}
-		q += ` AND (created_at < ? OR (created_at = ? AND id < ?))`
-		args = append(args, n, n, id)
+		q, args = q+cond, append(args, cargs...)
 	}
 	if !db.d.storable(f.AppID) || !db.d.storable(f.PostbackID) {
 		return []unmogrowp.Delivery{}, "", nil
@@ -421,7 +539,7 @@ func (db *DB) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogrowp
 	if f.Limit > 0 && len(ds) > f.Limit {
 		ds = ds[:f.Limit]
 		last := ds[len(ds)-1]
-		next = strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "." + last.ID
+		next = nextCursor(last.CreatedAt, last.ID)
 	}
 	out := make([]unmogrowp.Delivery, len(ds))
 	for i, d := range ds {
@@ -429,6 +547,23 @@ func (db *DB) List(ctx context.Context, f unmogrowp.DeliveryFilter) ([]unmogrowp
 		out[i].LeaseToken = ""
 	}
 	return out, next, nil
+}
+
+// pageAfter returns the condition (" AND ...") and its arguments that select the rows
+// after cursor in the order column DESC, id DESC, column holding unix microseconds. The
+// cursor is the last row's, as nextCursor writes it; EINVALID if it cannot be read.
+func (db *DB) pageAfter(column, cursor string) (string, []any, error) {
+	micros, id, ok := strings.Cut(cursor, ".")
+	n, err := strconv.ParseInt(micros, 10, 64)
+	if !ok || err != nil || id == "" || !db.d.storable(id) {
+		return "", nil, unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not valid.")
+	}
+	return ` AND (` + column + ` < ? OR (` + column + ` = ? AND id < ?))`, []any{n, n, id}, nil
+}
+
+// nextCursor returns the cursor of the page after the row at t with id (pageAfter).
+func nextCursor(t time.Time, id string) string {
+	return strconv.FormatInt(t.UnixMicro(), 10) + "." + id
 }
 
 // scanDelivery reads the deliveryColumns of one row.

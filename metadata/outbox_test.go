@@ -88,14 +88,14 @@ func TestEnqueueStatements(t *testing.T) {
 		}
 		for _, n := range []int{0, 1, 200, 700, 3*enqueueChunk + 5} {
 			sum := 0
-			for _, size := range enqueueSizes(n) {
+			for _, size := range chunkSizes(n, enqueueChunk) {
 				if size&(size-1) != 0 || size > enqueueChunk {
-					t.Fatalf("enqueueSizes(%d) has %d, not a power of two up to %d", n, size, enqueueChunk)
+					t.Fatalf("chunkSizes(%d) has %d, not a power of two up to %d", n, size, enqueueChunk)
 				}
 				sum += size
 			}
 			if sum != n {
-				t.Fatalf("enqueueSizes(%d) adds up to %d", n, sum)
+				t.Fatalf("chunkSizes(%d) adds up to %d", n, sum)
 			}
 		}
 	})

@@ -114,15 +114,7 @@ func (db *DB) DeletePostback(ctx context.Context, appID, id string) error {
 		return errPostbackNotFound()
 	}
 	res, err := db.write.ExecContext(ctx, db.q(`DELETE FROM postbacks WHERE id = ? AND app_id = ?`), id, appID)
-	if err != nil {
-		return db.fail("delete postback", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.fail("delete postback", err)
-	} else if n == 0 {
-		return errPostbackNotFound()
-	}
-	return nil
+	return db.affectedOne(res, err, "delete postback", errPostbackNotFound)
 }
 
 // postbackValues returns the values of the columns of postbackColumns from name to

@@ -235,7 +235,15 @@ func TestUnstorableText(t *testing.T) {
 			{"Link", second(db.Link(ctx, bad)), unmogrowp.ENOTFOUND},
 			{"User", second(db.User(ctx, bad)), unmogrowp.ENOTFOUND},
 			{"UserByGoogleSubject", second(db.UserByGoogleSubject(ctx, bad)), unmogrowp.ENOTFOUND},
-			{"UserBySession", second(db.UserBySession(ctx, bad)), unmogrowp.EUNAUTHORIZED},
+			{"UserBySession", third(db.UserBySession(ctx, bad, time.Now())), unmogrowp.EUNAUTHORIZED},
+			{"Sessions", second(db.Sessions(ctx, bad, time.Now())), ""},
+			{"RevokeUserSession", db.RevokeUserSession(ctx, bad, bad), unmogrowp.ENOTFOUND},
+			{"SetPassword", db.SetPassword(ctx, bad, "h"), unmogrowp.ENOTFOUND},
+			{"ResetPassword", second(db.ResetPassword(ctx, bad, "h", time.Now())), unmogrowp.ENOTFOUND},
+			{"TwoFactor", second(db.TwoFactor(ctx, bad)), unmogrowp.ENOTFOUND},
+			{"StartTwoFactor", db.StartTwoFactor(ctx, bad, "S"), unmogrowp.ENOTFOUND},
+			{"UseTOTPStep", db.UseTOTPStep(ctx, bad, 1), unmogrowp.ENOTFOUND},
+			{"UseRecoveryCode", db.UseRecoveryCode(ctx, bad, bad), unmogrowp.ENOTFOUND},
 			{"RevokeSession", db.RevokeSession(ctx, bad), ""},
 			{"CreateSession", db.CreateSession(ctx, &unmogrowp.Session{TokenHash: "h", UserID: bad, ExpiresAt: time.Now().Add(time.Hour)}), unmogrowp.ENOTFOUND},
 			{"CreateApp name", second(db.CreateApp(ctx, &unmogrowp.App{Name: bad, Settings: unmogrowp.DefaultAppSettings()})), unmogrowp.EINVALID},
@@ -269,3 +277,5 @@ func TestUnstorableText(t *testing.T) {
 
 // second returns the error of a call that returns a value and an error.
 func second[T any](_ T, err error) error { return err }
+
+func third[T, U any](_ T, _ U, err error) error { return err }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -26,21 +25,6 @@ var appColumnsOf = func() string {
 // lastUseGranularity is how stale an access token's last use may be before a use writes
 // it again.
 const lastUseGranularity = time.Minute
-
-// inTx runs f in a transaction on the write pool and commits it if f returns nil. In
-// SQLite the transaction holds the write lock from BEGIN, so reads in it see what it
-// writes on; in PostgreSQL, reads that decide a write lock their rows (dialect.forUpdate).
-func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // a no-op after Commit
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
 
 // AppRole implements unmogrowp.TeamStore: one read of the app joined with the user's
 // membership.
@@ -337,6 +321,19 @@ func (db *DB) RevokeInvitation(ctx context.Context, appID, id string) error {
 	return db.affectedOne(res, err, "revoke invitation", errNoInvitation)
 }
 
+// InvitationByToken implements unmogrowp.TeamStore.
+func (db *DB) InvitationByToken(ctx context.Context, tokenHash string, now time.Time) (*unmogrowp.Invitation, error) {
+	if tokenHash == "" || !db.d.storable(tokenHash) {
+		return nil, errNoInvitation()
+	}
+	inv, err := found[unmogrowp.Invitation](db, "invitation by token", errNoInvitation)(scanInvitation(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+invitationColumns+` FROM invitations WHERE token_hash = ? AND expires_at > ?`), tokenHash, now.UTC().UnixMicro())))
+	if err != nil {
+		return nil, err
+	}
+	return &inv, nil
+}
+
 // AcceptInvitation implements unmogrowp.TeamStore.
 func (db *DB) AcceptInvitation(ctx context.Context, tokenHash, userID string, now time.Time) (*unmogrowp.Member, error) {
 	if tokenHash == "" || !db.d.storable(tokenHash) || !db.d.storable(userID) {
@@ -555,13 +552,11 @@ func (db *DB) Audit(ctx context.Context, f unmogrowp.AuditFilter) ([]unmogrowp.A
 	q := `SELECT id, app_id, at, user_id, user_email, via, action, target, changes FROM audit_log WHERE app_id = ?`
 	args := []any{f.AppID}
 	if f.Cursor != "" {
-		micros, id, ok := strings.Cut(f.Cursor, ".")
-		n, err := strconv.ParseInt(micros, 10, 64)
-		if !ok || err != nil || id == "" || !db.d.storable(id) {
-			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not valid.")
+		cond, cargs, err := db.pageAfter("at", f.Cursor)
+		if err != nil {
+			return nil, "", err
 		}
-		q += ` AND (at < ? OR (at = ? AND id < ?))`
-		args = append(args, n, n, id)
+		q, args = q+cond, append(args, cargs...)
 	}
 	if !db.d.storable(f.AppID) {
 		return []unmogrowp.AuditEntry{}, "", nil
@@ -592,7 +587,7 @@ func (db *DB) Audit(ctx context.Context, f unmogrowp.AuditFilter) ([]unmogrowp.A
 	if f.Limit > 0 && len(es) > f.Limit {
 		es = es[:f.Limit]
 		last := es[len(es)-1]
-		next = strconv.FormatInt(last.At.UnixMicro(), 10) + "." + last.ID
+		next = nextCursor(last.At, last.ID)
 	}
 	return es, next, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
@@ -206,8 +207,9 @@ func (db *DB) googleUser(ctx context.Context, g unmogrowp.GoogleIdentity, email 
 	return u, created, nil
 }
 
-// CreateSession stores a session; CreatedAt is set to now if zero. Returns EINVALID for a
-// nil session or one without a token hash, a user or an expiry, ENOTFOUND if the user does
+// CreateSession stores a session, filling its ID; CreatedAt is set to now if zero, and
+// LastSeenAt to CreatedAt. Returns EINVALID for a nil session or one without a token
+// hash, a user or an expiry, or text the engine cannot store, ENOTFOUND if the user does
 // not exist, ECONFLICT if the token hash is already stored.
 func (db *DB) CreateSession(ctx context.Context, s *unmogrowp.Session) error {
 	if s == nil || s.TokenHash == "" || s.UserID == "" || s.ExpiresAt.IsZero() {
@@ -216,33 +218,84 @@ func (db *DB) CreateSession(ctx context.Context, s *unmogrowp.Session) error {
 	if !db.d.storable(s.UserID) {
 		return errUserNotFound()
 	}
+	s.UserAgent, s.IP = truncateUTF8(s.UserAgent, unmogrowp.MaxSessionUserAgentLen), truncateUTF8(s.IP, 64)
+	if !db.d.storable(s.TokenHash) {
+		return unmogrowp.Errorf(unmogrowp.EINVALID, "A session's fields must be valid UTF-8 text.")
+	}
+	id, err := unmogrowp.NewID(unmogrowp.SessionIDPrefix)
+	if err != nil {
+		return err
+	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = time.Now().UTC()
 	}
 	s.CreatedAt = s.CreatedAt.UTC().Truncate(time.Microsecond)
 	s.ExpiresAt = s.ExpiresAt.UTC().Truncate(time.Microsecond)
-	_, err := db.write.ExecContext(ctx, db.q(`INSERT INTO sessions (token_hash, user_id,
-		created_at, expires_at) VALUES (?, ?, ?, ?)`),
-		s.TokenHash, s.UserID, s.CreatedAt.UnixMicro(), s.ExpiresAt.UnixMicro())
+	s.LastSeenAt = s.CreatedAt
+	_, err = db.write.ExecContext(ctx, db.q(`INSERT INTO sessions (token_hash, user_id,
+		created_at, expires_at, id, last_seen_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		s.TokenHash, s.UserID, s.CreatedAt.UnixMicro(), s.ExpiresAt.UnixMicro(), id, s.LastSeenAt.UnixMicro(), s.UserAgent, s.IP)
 	switch {
 	case db.d.broke(err, foreignKey, ""):
 		return errUserNotFound()
 	case db.d.broke(err, unique, ""):
 		return unmogrowp.Errorf(unmogrowp.ECONFLICT, "This session token is already in use.")
+	case err != nil:
+		return db.fail("create session", err)
 	}
-	return db.fail("create session", err)
+	s.ID = id
+	return nil
 }
 
-// UserBySession returns the user of the unexpired session with the token hash. Returns
-// EUNAUTHORIZED if there is no such session, or it expired or was revoked.
-func (db *DB) UserBySession(ctx context.Context, tokenHash string) (*unmogrowp.User, error) {
-	if tokenHash == "" || !db.d.storable(tokenHash) {
-		return nil, errBadSession()
+// sessionColumns are the columns of sessions that scanSession reads, in its order.
+const sessionColumns = `s.id, s.token_hash, s.user_id, s.created_at, s.expires_at, s.last_seen_at, s.user_agent, s.ip`
+
+// scanSession reads the sessionColumns of one row, then any extra columns into extra.
+func scanSession(row scanner, extra ...any) (*unmogrowp.Session, error) {
+	var (
+		s                      unmogrowp.Session
+		created, expires, seen int64
+	)
+	if err := row.Scan(append([]any{&s.ID, &s.TokenHash, &s.UserID, &created, &expires, &seen, &s.UserAgent, &s.IP}, extra...)...); err != nil {
+		return nil, err
 	}
-	return found[*unmogrowp.User](db, "user by session", errBadSession)(scanUser(db.read.QueryRowContext(ctx,
-		db.q(`SELECT u.id, u.email, u.name, u.google_subject, u.created_at FROM sessions s
+	s.CreatedAt, s.ExpiresAt, s.LastSeenAt = time.UnixMicro(created).UTC(), time.UnixMicro(expires).UTC(), time.UnixMicro(seen).UTC()
+	return &s, nil
+}
+
+// UserBySession returns the user and the unexpired session with the token hash, and
+// records now as its last use when the one stored is older than
+// unmogrowp.SessionSeenGranularity. Returns EUNAUTHORIZED if there is no such session,
+// or it expired or was revoked.
+func (db *DB) UserBySession(ctx context.Context, tokenHash string, now time.Time) (*unmogrowp.User, *unmogrowp.Session, error) {
+	if tokenHash == "" || !db.d.storable(tokenHash) {
+		return nil, nil, errBadSession()
+	}
+	var (
+		u       unmogrowp.User
+		google  sql.NullString
+		created int64
+	)
+	sess, err := scanSession(db.read.QueryRowContext(ctx,
+		db.q(`SELECT `+sessionColumns+`, u.id, u.email, u.name, u.google_subject, u.created_at FROM sessions s
 		JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?`),
-		tokenHash, time.Now().UTC().UnixMicro())))
+		tokenHash, now.UTC().UnixMicro()), &u.ID, &u.Email, &u.Name, &google, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, errBadSession()
+	}
+	if err != nil {
+		return nil, nil, db.fail("user by session", err)
+	}
+	u.GoogleSubject, u.CreatedAt = google.String, time.UnixMicro(created).UTC()
+	if now.Sub(sess.LastSeenAt) >= unmogrowp.SessionSeenGranularity {
+		seen := now.UTC().Truncate(time.Microsecond)
+		if _, err := db.write.ExecContext(ctx, db.q(`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`),
+			seen.UnixMicro(), tokenHash); err != nil {
+			return nil, nil, db.fail("record session use", err)
+		}
+		sess.LastSeenAt = seen
+	}
+	return &u, sess, nil
 }
 
 // RevokeSession deletes the session with the token hash. Revoking a session that does not
@@ -282,4 +335,17 @@ func errGoogleTaken() error {
 
 func errBadSession() error {
 	return unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "The session is invalid or has expired; sign in again.")
+}
+
+// truncateUTF8 returns s cut to at most n bytes, on a rune boundary; invalid UTF-8 is
+// replaced and NUL bytes dropped first, so that the result is storable by every engine.
+func truncateUTF8(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/postback"
 )
 
@@ -88,25 +89,33 @@ func waitPending(b *testing.B, db *DB) {
 // through the store's outbox to a fast receiver on loopback: each iteration enqueues
 // 5,000 deliveries in one Enqueue (as the pipeline does for a batch) and waits until the
 // worker has claimed, sent and completed every one of them (none pending). The worker is
-// the one `serve` runs, with one destination: PerHost 64 of 512 in flight.
+// the one `serve` runs, with one destination: PerHost 64 in flight. It reports the
+// process's CPU per delivery too.
 func BenchmarkOutboxDelivery(b *testing.B) {
 	benchEachEngine(b, func(b *testing.B, db *DB) {
 		recv := newBenchReceiver(b)
-		w := runWorker(b, db, postback.WorkerOptions{PerHost: 64, Concurrency: 512, Poll: 5 * time.Millisecond})
+		w := runWorker(b, db, postback.WorkerOptions{PerHost: 64})
 		const batch = 5000
 		k := 0
+		cpu := testenv.ProcessCPU()
 		for b.Loop() {
 			if err := db.Enqueue(b.Context(), benchDeliveries(recv.URL, k, batch)); err != nil {
 				b.Fatal(err)
 			}
 			k += batch
 			w.Wake()
+			for recv.n.Load() < int64(k) { // then the outbox, which records the last attempts
+				time.Sleep(time.Millisecond)
+			}
 			waitPending(b, db)
 		}
 		if got := recv.n.Load(); got < int64(k) {
 			b.Fatalf("the receiver got %d requests for %d deliveries", got, k)
 		}
 		b.ReportMetric(float64(k)/b.Elapsed().Seconds(), "deliveries/s")
+		// The process's CPU (worker, sender and receiver; not a PostgreSQL server's): what
+		// the rate would be per core, unlike the rate, does not fall with other work.
+		b.ReportMetric(float64((testenv.ProcessCPU()-cpu).Microseconds())/float64(k), "cpu-µs/delivery")
 	})
 }
 
@@ -153,4 +162,51 @@ func BenchmarkOutboxLatency(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 	})
+}
+
+// BenchmarkClaim measures one Claim of 256 deliveries from 5,000 due of one host, with a
+// per-host cap (the worker's usual request) and without one; it reports deliveries/s
+// claimed. Claimed deliveries are completed between iterations, outside the timer.
+func BenchmarkClaim(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		r    unmogrowp.ClaimRequest
+	}{
+		{"uncapped", unmogrowp.ClaimRequest{Limit: 256}},
+		{"capped", unmogrowp.ClaimRequest{Limit: 256, PerHost: 8, HostLimits: map[string]int{"127.0.0.1:1": 256}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			benchEachEngine(b, func(b *testing.B, db *DB) {
+				k, n := 0, 0
+				for b.Loop() {
+					b.StopTimer()
+					if err := db.Enqueue(b.Context(), benchDeliveries("http://127.0.0.1:1", k, 256)); err != nil {
+						b.Fatal(err)
+					}
+					k += 256
+					if k == 256 {
+						if err := db.Enqueue(b.Context(), benchDeliveries("http://127.0.0.1:1", 1<<20, 5000)); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+					r := c.r
+					r.Now, r.Lease = time.Now(), time.Minute
+					ds, err := db.Claim(b.Context(), r)
+					if err != nil || len(ds) != 256 {
+						b.Fatalf("claim: %d, %v", len(ds), err)
+					}
+					n += len(ds)
+					b.StopTimer()
+					for _, d := range ds {
+						if err := db.Complete(b.Context(), unmogrowp.Attempt{ID: d.ID, LeaseToken: d.LeaseToken, At: time.Now(), Status: unmogrowp.DeliveryDelivered, HTTPStatus: 204}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+			})
+		})
+	}
 }

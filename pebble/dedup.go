@@ -314,3 +314,36 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(msg, "source", "pebble")
 	panic("pebble: " + msg)
 }
+
+var _ unmogrowp.Forgetter = (*Dedup)(nil)
+
+// Forget implements unmogrowp.Forgetter: it deletes the claims of the app's event ids,
+// synced to disk before it returns, so that no claim of an erased device's events is
+// left. Devices and touchpoints are not its to keep: it ignores them. Returns EUNAVAILABLE
+// after Close.
+func (s *Dedup) Forget(ctx context.Context, appID string, _, _, eventIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(eventIDs) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	for _, id := range eventIDs {
+		k := s.key(appID, id)
+		if err := batch.Delete(k[:], nil); err != nil {
+			return fmt.Errorf("dedup forget: %w", err)
+		}
+		s.freshDelete(k[:])
+	}
+	if err := batch.Commit(pebbledb.Sync); err != nil {
+		return fmt.Errorf("dedup forget: %w", err)
+	}
+	return nil
+}

@@ -2,7 +2,6 @@ package pebble_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -31,38 +30,29 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func claims(app string, from, n int, partition int32, at time.Time) []unmogrowp.Claim {
-	cl := make([]unmogrowp.Claim, n)
-	for i := range cl {
-		cl[i] = unmogrowp.Claim{AppID: app, EventID: fmt.Sprintf("evt-%d", from+i),
-			Partition: partition, Offset: int64(from + i), Time: at}
-	}
-	return cl
-}
-
 func TestRestartKeepsClaims(t *testing.T) {
 	dir := t.TempDir()
 	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	s := openStore(t, dir, clock.Now)
-	if n := deduptest.CountFirst(t, s, claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
+	if n := deduptest.CountFirst(t, s, deduptest.Claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
 		t.Fatalf("claimed %d of 1000 new ids", n)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := s.Claim(context.Background(), claims("app1", 0, 1, 0, clock.Now())); unmogrowp.ErrorCode(err) != unmogrowp.EUNAVAILABLE {
+	if _, err := s.Claim(context.Background(), deduptest.Claims("app1", 0, 1, 0, clock.Now())); unmogrowp.ErrorCode(err) != unmogrowp.EUNAVAILABLE {
 		t.Errorf("Claim after Close: err = %v, want EUNAVAILABLE", err)
 	}
 
 	s = openStore(t, dir, clock.Now)
 	defer s.Close()
-	if n := deduptest.CountFirst(t, s, claims("app1", 0, 1000, 1, clock.Now())); n != 0 {
+	if n := deduptest.CountFirst(t, s, deduptest.Claims("app1", 0, 1000, 1, clock.Now())); n != 0 {
 		t.Errorf("after reopen, %d of 1000 known ids claimed again from another partition", n)
 	}
-	if n := deduptest.CountFirst(t, s, claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
+	if n := deduptest.CountFirst(t, s, deduptest.Claims("app1", 0, 1000, 0, clock.Now())); n != 1000 {
 		t.Errorf("after reopen, %d of 1000 replays claimed, want all", n)
 	}
-	if n := deduptest.CountFirst(t, s, claims("app1", 1000, 10, 0, clock.Now())); n != 10 {
+	if n := deduptest.CountFirst(t, s, deduptest.Claims("app1", 1000, 10, 0, clock.Now())); n != 10 {
 		t.Errorf("after reopen, %d of 10 new ids claimed", n)
 	}
 }
@@ -80,12 +70,12 @@ func TestClaimsAcrossFlushes(t *testing.T) {
 	const n, batch = 20000, 500
 	most := 0
 	for from := 0; from < n; from += batch {
-		if got := deduptest.CountFirst(t, s, claims("app1", from, batch, 0, clock.Now())); got != batch {
+		if got := deduptest.CountFirst(t, s, deduptest.Claims("app1", from, batch, 0, clock.Now())); got != batch {
 			t.Fatalf("claimed %d of %d new ids from %d", got, batch, from)
 		}
 		// Every earlier id, old and recent, is known.
 		for _, at := range []int{0, from / 2, max(0, from-batch)} {
-			if got := deduptest.CountFirst(t, s, claims("app1", at, 50, 1, clock.Now())); got != 0 {
+			if got := deduptest.CountFirst(t, s, deduptest.Claims("app1", at, 50, 1, clock.Now())); got != 0 {
 				t.Fatalf("after %d ids, %d of 50 known ids from %d claimed again", from+batch, got, at)
 			}
 		}
@@ -98,10 +88,10 @@ func TestClaimsAcrossFlushes(t *testing.T) {
 	if most > 5*700 {
 		t.Errorf("up to %d claims held in memory, want a few flush generations of 700", most)
 	}
-	if got := deduptest.CountFirst(t, s, claims("app1", 0, n, 1, clock.Now())); got != 0 {
+	if got := deduptest.CountFirst(t, s, deduptest.Claims("app1", 0, n, 1, clock.Now())); got != 0 {
 		t.Errorf("%d of %d known ids claimed again from another partition", got, n)
 	}
-	if got := deduptest.CountFirst(t, s, claims("app1", 0, n, 0, clock.Now())); got != n {
+	if got := deduptest.CountFirst(t, s, deduptest.Claims("app1", 0, n, 0, clock.Now())); got != n {
 		t.Errorf("%d of %d replays claimed, want all", got, n)
 	}
 }
@@ -114,9 +104,9 @@ func TestSweepRemovesExpired(t *testing.T) {
 	ctx := context.Background()
 
 	old := clock.Now()
-	deduptest.CountFirst(t, s, claims("app1", 0, 3000, 0, old))
+	deduptest.CountFirst(t, s, deduptest.Claims("app1", 0, 3000, 0, old))
 	clock.Advance(2 * 24 * time.Hour)
-	deduptest.CountFirst(t, s, claims("app1", 3000, 2000, 0, clock.Now()))
+	deduptest.CountFirst(t, s, deduptest.Claims("app1", 3000, 2000, 0, clock.Now()))
 	if n := s.Len(); n != 5000 {
 		t.Fatalf("Len = %d, want 5000", n)
 	}
@@ -134,10 +124,10 @@ func TestSweepRemovesExpired(t *testing.T) {
 		t.Fatalf("Len after sweep = %d, want 2000", n)
 	}
 	// The swept ids are new again; the kept ones are still duplicates.
-	if n := deduptest.CountFirst(t, s, claims("app1", 0, 3000, 1, clock.Now())); n != 3000 {
+	if n := deduptest.CountFirst(t, s, deduptest.Claims("app1", 0, 3000, 1, clock.Now())); n != 3000 {
 		t.Errorf("%d of 3000 swept ids claimed, want all", n)
 	}
-	if n := deduptest.CountFirst(t, s, claims("app1", 3000, 2000, 1, clock.Now())); n != 0 {
+	if n := deduptest.CountFirst(t, s, deduptest.Claims("app1", 3000, 2000, 1, clock.Now())); n != 0 {
 		t.Errorf("%d of 2000 live ids claimed again, want none", n)
 	}
 }
@@ -146,7 +136,7 @@ func TestSweeperRunsAtOpen(t *testing.T) {
 	dir := t.TempDir()
 	clock := deduptest.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	s := openStore(t, dir, clock.Now)
-	deduptest.CountFirst(t, s, claims("app1", 0, 500, 0, clock.Now()))
+	deduptest.CountFirst(t, s, deduptest.Claims("app1", 0, 500, 0, clock.Now()))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +165,7 @@ func BenchmarkClaim(b *testing.B) {
 		n := 0
 		cpu0 := testenv.ProcessCPU()
 		for b.Loop() {
-			if got := deduptest.CountFirst(b, s, claims("app1", n, batch, 0, at)); got != batch {
+			if got := deduptest.CountFirst(b, s, deduptest.Claims("app1", n, batch, 0, at)); got != batch {
 				b.Fatalf("claimed %d of %d", got, batch)
 			}
 			n += batch
@@ -188,7 +178,7 @@ func BenchmarkClaim(b *testing.B) {
 		at := time.Now()
 		const known = 100 * batch
 		for from := 0; from < known; from += batch {
-			deduptest.CountFirst(b, s, claims("app1", from, batch, 0, at))
+			deduptest.CountFirst(b, s, deduptest.Claims("app1", from, batch, 0, at))
 		}
 		n := 0
 		var cpu0 time.Duration
@@ -196,7 +186,7 @@ func BenchmarkClaim(b *testing.B) {
 			if n == 0 {
 				cpu0 = testenv.ProcessCPU()
 			}
-			if got := deduptest.CountFirst(b, s, claims("app1", n%known, batch, 1, at)); got != 0 {
+			if got := deduptest.CountFirst(b, s, deduptest.Claims("app1", n%known, batch, 1, at)); got != 0 {
 				b.Fatalf("claimed %d repeated ids", got)
 			}
 			n += batch

@@ -16,10 +16,14 @@ import (
 	"github.com/unmogrowp/unmogrowp/attribution"
 )
 
-// AppSettings is what the Attributor needs of the metadata store: an app's settings.
+// AppSettings is what the Attributor needs of the metadata store: an app's settings, and
+// its links for the windows of their own.
 type AppSettings interface {
 	// App returns the app with the id. Returns ENOTFOUND if there is none.
 	App(ctx context.Context, id string) (*unmogrowp.App, error)
+
+	// Links lists the app's tracking links; an unknown app has none.
+	Links(ctx context.Context, appID string) ([]*unmogrowp.Link, error)
 }
 
 // StoredInstalls is what the Attributor needs of the analytics store: the install
@@ -61,6 +65,8 @@ type Attributor struct {
 	mu       sync.Mutex
 	settings map[string]cachedRules
 
+	datacenters unmogrowp.IPSet
+
 	installs *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 
@@ -98,7 +104,7 @@ func (s *seen) reset(n int) {
 }
 
 // cachedRules is an app as the settings cache keeps it: the app (nil for an app that no
-// longer exists) and its prepared settings.
+// longer exists) and its prepared settings, its links' windows included.
 type cachedRules struct {
 	app     *unmogrowp.App
 	rules   *attribution.Rules
@@ -116,6 +122,9 @@ type AttributorOptions struct {
 	// Postbacks, when not nil, makes the postback and webhook deliveries that each batch's
 	// decisions and events owe, and enqueues them before the store write (BeforeStore).
 	Postbacks *Postbacks
+	// Datacenters, when not nil, are the cloud providers' addresses the datacenter_ip rule
+	// rejects (typically an unmogrowp.IPListWatcher); nil: the rule matches nothing.
+	Datacenters unmogrowp.IPSet
 }
 
 // NewAttributor returns the Stage that attributes with apps' settings and the hot state;
@@ -132,8 +141,9 @@ func NewAttributor(apps AppSettings, hot unmogrowp.HotState, stored StoredInstal
 	}
 	a := &Attributor{
 		apps: apps, hot: hot, stored: stored, ttl: opts.SettingsTTL, now: opts.Now, postbacks: opts.Postbacks,
-		log:      opts.Logger.With("component", "attribution"),
-		settings: map[string]cachedRules{},
+		datacenters: opts.Datacenters,
+		log:         opts.Logger.With("component", "attribution"),
+		settings:    map[string]cachedRules{},
 		installs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "unmogrowp_install_decisions_total",
 			Help: "Install decisions by match type; reinstalls and re-attributions by kind.",
@@ -424,17 +434,25 @@ func (a *Attributor) cached(ctx context.Context, appID string) (cachedRules, err
 		return c, nil
 	}
 	settings := unmogrowp.DefaultAppSettings()
+	var links []*unmogrowp.Link
 	app, err := a.apps.App(ctx, appID)
 	switch {
 	case err == nil:
 		settings = app.Settings
+		if links, err = a.apps.Links(ctx, appID); err != nil {
+			return cachedRules{}, fmt.Errorf("read links of app %s: %w", appID, err)
+		}
 	case unmogrowp.ErrorCode(err) == unmogrowp.ENOTFOUND:
 		app = nil
 		a.log.Warn("deciding an install of an unknown app with default settings", "app_id", appID)
 	default:
 		return cachedRules{}, fmt.Errorf("read settings of app %s: %w", appID, err)
 	}
-	c = cachedRules{app: app, rules: attribution.NewRules(settings), expires: now.Add(a.ttl)}
+	rules := attribution.NewRules(settings, links...)
+	if a.datacenters != nil {
+		rules = rules.WithDatacenters(a.datacenters)
+	}
+	c = cachedRules{app: app, rules: rules, expires: now.Add(a.ttl)}
 	a.mu.Lock()
 	if len(a.settings) > 100_000 {
 		clear(a.settings)

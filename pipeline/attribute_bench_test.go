@@ -20,6 +20,10 @@ func (defaultSettings) App(_ context.Context, id string) (*unmogrowp.App, error)
 	return &unmogrowp.App{ID: id, Settings: unmogrowp.DefaultAppSettings()}, nil
 }
 
+func (defaultSettings) Links(context.Context, string) ([]*unmogrowp.Link, error) {
+	return []*unmogrowp.Link{}, nil
+}
+
 // BenchmarkAttributor times the attribution stage alone (Prepare, then Stored) on batches
 // of 5000 log records shaped like production: against an in-process hot state holding
 // 300,000 realistic touchpoints, each batch has 1000 new touchpoints, 1000 installs (half

@@ -304,3 +304,65 @@ func TestAttributorReadAgain(t *testing.T) {
 		t.Fatalf("%d re-attributions and %d installs read again: the log does not exercise reading again", reattributions, reread)
 	}
 }
+
+// TestAttributorLinkWindows decides installs whose clicks came through links with windows
+// of their own, read from the metadata store: a 30-day link's click 10 days old wins past
+// the app's 7 days, a 1-day link's click 3 days old does not, and a link's changed window
+// applies once the settings cache has expired.
+func TestAttributorLinkWindows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	meta, _, apps := attributionApps(t)
+	app := apps[0] // the default settings: 7 days for clicks
+	long := &unmogrowp.Link{AppID: app, MediaSource: "podcast", ClickLookbackDays: 30}
+	short := &unmogrowp.Link{AppID: app, MediaSource: "flash_sale", ClickLookbackDays: 1}
+	for _, l := range []*unmogrowp.Link{long, short} {
+		if err := meta.CreateLink(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEnv(t)
+	hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+	defer hot.Close()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	clock := now
+	stage := pipeline.NewAttributor(meta, hot, e.store, pipeline.AttributorOptions{Logger: quiet(), Now: func() time.Time { return clock }})
+
+	offset := int64(0)
+	decide := func(device string, link *unmogrowp.Link, age time.Duration) unmogrowp.Attribution {
+		t.Helper()
+		tp := unmogrowp.Touchpoint{ID: "tp_" + device, AppID: app, Type: unmogrowp.TouchClick, LinkID: link.ID,
+			MediaSource: link.MediaSource, DeviceID: device, Time: now.Add(-age), ReceivedAt: now.Add(-age), Offset: offset}
+		ev := unmogrowp.Event{EventID: "ev_" + device, AppID: app, EventType: unmogrowp.EventInstall, DeviceID: device,
+			Timestamp: now, ReceivedAt: now, Offset: offset + 1}
+		offset += 2
+		b := &unmogrowp.Batch{Touchpoints: []unmogrowp.Touchpoint{tp}, Events: []unmogrowp.Event{ev}}
+		if err := stage.Prepare(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Append(ctx, *b); err != nil {
+			t.Fatal(err)
+		}
+		if err := stage.Stored(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Installs) != 1 {
+			t.Fatalf("%d decisions, want 1", len(b.Installs))
+		}
+		return b.Installs[0].Attribution
+	}
+	if a := decide("dev_long", long, 10*24*time.Hour); a.MediaSource != "podcast" || a.TouchpointID != "tp_dev_long" {
+		t.Errorf("a 30-day link's click 10 days old: decided %s %q, want podcast", a.MediaSource, a.TouchpointID)
+	}
+	if a := decide("dev_short", short, 3*24*time.Hour); a.MatchType != unmogrowp.MatchOrganic {
+		t.Errorf("a 1-day link's click 3 days old: decided %s %s, want organic", a.MatchType, a.MediaSource)
+	}
+	short.ClickLookbackDays = 0 // back to the app's 7 days
+	if err := meta.UpdateLink(ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(pipeline.DefaultSettingsTTL)
+	if a := decide("dev_short2", short, 3*24*time.Hour); a.MediaSource != "flash_sale" {
+		t.Errorf("after the link took the app's window: decided %s %s, want flash_sale", a.MatchType, a.MediaSource)
+	}
+}

@@ -93,6 +93,17 @@ type Options struct {
 	// pipeline waits: the log absorbs the burst, acknowledged at the speed of ingestion
 	// alone, and the pipeline catches up when the burst ends. Zero: never.
 	YieldLimit time.Duration
+	// Tombstones, when not nil, are the erased identities (OpenDSR): events and
+	// touchpoints that carry one are dropped, neither claimed, decided, stored nor sent,
+	// also when the log is read again after their erasure.
+	Tombstones Tombstones
+}
+
+// Tombstones gives the erased identities as they stand: opendsr.Cache, which reads them
+// from the metadata store when they change.
+type Tombstones interface {
+	// Tombstones returns the current set. An error is retried.
+	Tombstones(ctx context.Context) (*unmogrowp.TombstoneSet, error)
 }
 
 // Stage is the step between dedup and the store: attribution. Its methods are called on the
@@ -150,7 +161,7 @@ type Pipeline struct {
 	skanCount *prometheus.CounterVec // unmogrowp_skan_postbacks_total, whose duplicates the pipeline counts
 
 	running atomic.Bool
-	stats   struct{ records, stored, touchpoints, duplicates, corrupt, alreadyStored atomic.Int64 }
+	stats   struct{ records, stored, touchpoints, duplicates, corrupt, alreadyStored, erased atomic.Int64 }
 	// rate is the records per second the second stage processed full batches at (decide,
 	// store, commit), a moving average as math.Float64bits; 0 until the first full batch.
 	rate atomic.Uint64
@@ -164,6 +175,7 @@ type Stats struct {
 	Duplicates    int64 // events dropped as duplicates
 	Corrupt       int64 // records skipped because they do not decode
 	AlreadyStored int64 // records skipped because the store had them before a restart
+	Erased        int64 // events and touchpoints dropped because they carry an erased identity
 }
 
 // New returns a pipeline from r through d into s. Metrics are registered on
@@ -208,6 +220,7 @@ func (p *Pipeline) Stats() Stats {
 		Duplicates:    p.stats.duplicates.Load(),
 		Corrupt:       p.stats.corrupt.Load(),
 		AlreadyStored: p.stats.alreadyStored.Load(),
+		Erased:        p.stats.erased.Load(),
 	}
 }
 

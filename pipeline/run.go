@@ -27,6 +27,9 @@ type batch struct {
 	corrupt       int
 	alreadyStored int
 	read          time.Time
+	// erasedBy is the tombstone set the first stage dropped erased rows by: the second
+	// stage drops again only when the set has changed since (dropErased).
+	erasedBy *unmogrowp.TombstoneSet
 }
 
 // buffer holds the slices one batch needs; Run keeps two, so that the first stage fills
@@ -147,7 +150,7 @@ func (p *Pipeline) prepareLoop(ctx context.Context, marks map[int32]int64, free 
 		recs = p.linger(ctx, recs)
 		b := &batch{buf: buf, recs: recs, read: time.Now()}
 		p.decode(b, marks)
-		if !p.claim(ctx, b) || !p.claimSKAN(ctx, b) {
+		if !p.dropErased(ctx, b) || !p.claim(ctx, b) || !p.claimSKAN(ctx, b) {
 			return
 		}
 		select {
@@ -354,6 +357,11 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 		l, ok := learned[part]
 		return false, !ok || off > l
 	}
+	// Again, against the tombstones as they are now: an erasure since the first stage
+	// must not see this batch stored after its deletion.
+	if !p.dropErased(ctx, b) {
+		return false
+	}
 	events, againEvents := sortRows(b.events, eventPos, sort)
 	tps, againTps := sortRows(b.touchpoints, touchpointPos, sort)
 	skans, _ := sortRows(b.skan, skanPos, sort) // the hot state has no use for them
@@ -556,4 +564,48 @@ func retryValue[T any](ctx context.Context, p *Pipeline, step string, f func() (
 		}
 		wait = min(2*wait, p.opts.RetryMax)
 	}
+}
+
+// dropErased removes from b's events and touchpoints, in place, those that carry an
+// erased identity (Options.Tombstones), and counts them. Each stage calls it: the second
+// walks the rows again only when the set is not the one the first walked them with
+// (opendsr.Cache returns the same set until a tombstone is added or removed). It returns
+// false when ctx is done before the tombstones could be read.
+func (p *Pipeline) dropErased(ctx context.Context, b *batch) bool {
+	if p.opts.Tombstones == nil || len(b.events)+len(b.touchpoints) == 0 {
+		return true
+	}
+	set, ok := retryValue(ctx, p, "tombstones", func() (*unmogrowp.TombstoneSet, error) {
+		return p.opts.Tombstones.Tombstones(ctx)
+	})
+	if !ok {
+		return false
+	}
+	if set == b.erasedBy || set.Len() == 0 {
+		return true
+	}
+	b.erasedBy = set
+	n := len(b.events) + len(b.touchpoints)
+	b.events = deleteRows(b.events, set.Event)
+	b.touchpoints = deleteRows(b.touchpoints, set.Touchpoint)
+	if dropped := n - len(b.events) - len(b.touchpoints); dropped > 0 {
+		p.stats.erased.Add(int64(dropped))
+	}
+	return true
+}
+
+// deleteRows removes the rows for which del is true, in place, keeping the order: as
+// slices.DeleteFunc, but del takes a pointer, so a row is not copied to be asked.
+func deleteRows[T any](rows []T, del func(*T) bool) []T {
+	kept := 0
+	for i := range rows {
+		if !del(&rows[i]) {
+			if kept != i {
+				rows[kept] = rows[i]
+			}
+			kept++
+		}
+	}
+	clear(rows[kept:])
+	return rows[:kept]
 }

@@ -63,6 +63,9 @@ func (p *Postback) Delivery(src *Source, now time.Time) unmogrowp.Delivery {
 		Status: unmogrowp.DeliveryPending, URL: p.url.String(src), Host: p.host,
 		Method: p.Method, CreatedAt: now, NextAttemptAt: now,
 	}
+	if src.Event != nil {
+		d.DeviceID = src.Event.DeviceID
+	}
 	contentType := ""
 	switch {
 	case p.Kind == unmogrowp.KindWebhook:

@@ -64,7 +64,7 @@ func SampleSource(app *unmogrowp.App, activityKind, mediaSource string, now time
 	case unmogrowp.TriggerRejectedInstall:
 		// The click came 3 s before the install: too soon to be a person's.
 		tp.Time = installTime.Add(-3 * time.Second)
-		install.Attributed, install.MatchType, install.MediaSource = false, unmogrowp.MatchOrganic, unmogrowp.MediaSourceOrganic
+		install.Attributed, install.MatchType, install.MediaSource = false, unmogrowp.MatchRejected, unmogrowp.MediaSourceRejected
 		install.TouchType, install.TouchpointID, install.TouchTime, install.CTITSeconds = "", "", time.Time{}, 0
 		install.Campaign, install.Adset, install.Ad, install.SiteID, install.Channel = "", "", "", "", ""
 		install.ClickID, install.DeepLinkValue = "", ""

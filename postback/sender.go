@@ -71,6 +71,15 @@ func NewSender(o SenderOptions) *Sender {
 	}
 }
 
+// The keys of the headers Send sets, in the form http.Header keeps them.
+var (
+	canonicalUserAgent  = http.CanonicalHeaderKey("User-Agent")
+	canonicalDeliveryID = http.CanonicalHeaderKey(HeaderDeliveryID)
+	canonicalTimestamp  = http.CanonicalHeaderKey(HeaderTimestamp)
+	canonicalSignature  = http.CanonicalHeaderKey(HeaderSignature)
+	userAgentValue      = []string{userAgent} // shared: the transport only reads it
+)
+
 // Timeout is how long one attempt may take.
 func (s *Sender) Timeout() time.Duration { return s.timeout }
 
@@ -95,20 +104,27 @@ type Outcome struct {
 // X-UnMoGrowP-Signature (see Sign). It reads at most 64 KiB of the answer. The outcome's
 // error never holds the secret or a header's value.
 func (s *Sender) Send(ctx context.Context, d *unmogrowp.Delivery, secret string) Outcome {
-	req, err := http.NewRequestWithContext(ctx, d.Method, d.URL, bytes.NewReader(d.Body))
+	var body io.Reader = http.NoBody
+	if len(d.Body) > 0 {
+		body = bytes.NewReader(d.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, d.Method, d.URL, body)
 	if err != nil {
 		return Outcome{Result: Failed, Error: "The delivery's URL or method is not valid."}
 	}
+	// One map of the right size, the sender's own keys in canonical form already.
+	h := make(http.Header, len(d.Headers)+4)
 	for k, v := range d.Headers {
-		req.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set(HeaderDeliveryID, d.ID)
+	h[canonicalUserAgent] = userAgentValue
+	h[canonicalDeliveryID] = []string{d.ID}
 	if secret != "" {
 		ts := s.now().Unix()
-		req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-		req.Header.Set(HeaderSignature, Sign(secret, ts, d.Body))
+		h[canonicalTimestamp] = []string{strconv.FormatInt(ts, 10)}
+		h[canonicalSignature] = []string{Sign(secret, ts, d.Body)}
 	}
+	req.Header = h
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // receiver is a real HTTP server on loopback that records what it receives and answers
@@ -233,7 +234,7 @@ func TestBlockedReason(t *testing.T) {
 }
 
 // BenchmarkSend measures one process's deliveries per second to a fast local receiver, 64
-// attempts in flight.
+// attempts in flight, and its CPU (sender and receiver) per delivery.
 func BenchmarkSend(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -248,6 +249,7 @@ func BenchmarkSend(b *testing.B) {
 	d := p.Delivery(sampleSource(), time.Now())
 	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
+	cpu := testenv.ProcessCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if o := s.Send(context.Background(), &d, "secret"); o.Result != Delivered {
@@ -257,4 +259,5 @@ func BenchmarkSend(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64((testenv.ProcessCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/delivery")
 }

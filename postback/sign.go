@@ -21,10 +21,13 @@ const (
 // X-UnMoGrowP-Timestamp value), a dot, and the raw body (empty for GET).
 func Sign(secret string, timestamp int64, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(strconv.AppendInt(nil, timestamp, 10))
-	mac.Write([]byte{'.'})
+	var buf [len(signaturePrefix) + 2*sha256.Size]byte // the prefix and the hex digest
+	mac.Write(append(strconv.AppendInt(buf[:0], timestamp, 10), '.'))
 	mac.Write(body)
-	return signaturePrefix + hex.EncodeToString(mac.Sum(nil))
+	var sum [sha256.Size]byte
+	copy(buf[:], signaturePrefix)
+	hex.Encode(buf[len(signaturePrefix):], mac.Sum(sum[:0]))
+	return string(buf[:])
 }
 
 // Verify reports whether signature is Sign(secret, timestamp, body), in constant time: what

@@ -25,12 +25,16 @@ type WorkerOptions struct {
 	// slice: no retry).
 	RetryDelays []time.Duration
 	PerHost     int           // attempts in flight to one destination; 0: 8
-	Concurrency int           // attempts in flight and waiting in all; 0: 256
+	Concurrency int           // attempts in flight and waiting in all; 0: 1024
 	Lease       time.Duration // how long a claim holds; 0: 3 times the sender's timeout
-	Poll        time.Duration // how often to look for due deliveries when idle; 0: 250 ms
-	Registerer  prometheus.Registerer
-	Logger      *slog.Logger     // nil: slog.Default()
-	Now         func() time.Time // nil: time.Now
+	// Poll is how often to look for due deliveries when idle; 0: 250 ms. After claims
+	// that found none, the wait doubles, up to 8 times Poll, until a claim finds some or
+	// Wake is called: a claim passes over the backlog of the destinations the worker has
+	// its fill of, which costs the store as much as the backlog is long.
+	Poll       time.Duration
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger     // nil: slog.Default()
+	Now        func() time.Time // nil: time.Now
 	// Retention is POSTBACK_LOG_RETENTION: Run deletes the deliveries done with
 	// (delivered or failed) once created longer ago than this (Outbox.Prune), when it
 	// starts and every PruneEvery. 0: they are kept.
@@ -64,7 +68,7 @@ func NewWorker(o WorkerOptions) (*Worker, error) {
 		o.PerHost = 8
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 256
+		o.Concurrency = 1024
 	}
 	if o.Lease == 0 {
 		o.Lease = 3 * o.Sender.Timeout()
@@ -135,13 +139,53 @@ type claimed struct {
 
 // host is what the worker holds of one destination.
 type host struct {
-	queue  []claimed
-	active int
+	queue  []claimed     // claimed, waiting for a slot
+	active int           // attempts in flight
+	took   time.Duration // a moving average of its attempts' durations; 0: none made yet
+	// room is how many of its deliveries the last claim could give (0: none, it was
+	// left out), got how many it gave; more is set when it gave all it could (more may
+	// be due), until Run claims again for the destination.
+	room, got int
+	more      bool
+}
+
+// held is how many of the destination's deliveries the worker holds.
+func (h *host) held() int { return h.active + len(h.queue) }
+
+// sent is what an attempt tells Run: that its destination's slot is free (recorded
+// false), then that the attempt is recorded and its delivery no longer held (recorded
+// true).
+type sent struct {
+	host     string
+	took     time.Duration // the attempt's duration; 0 when none was made
+	recorded bool
+}
+
+// holdLimit is how many deliveries of the destination the worker holds at most: PerHost
+// for one whose attempts it has not timed, more for one that answers fast, as many as it
+// attempts in a quarter of the time a lease leaves once an attempt's timeout is taken
+// from it, up to half of Concurrency. A destination that answers fast is thus claimed in
+// large batches, and each delivery held is still attempted well before its lease ends;
+// one that is slow or hangs is held PerHost at a time, so it takes few of the slots the
+// others need.
+func (w *Worker) holdLimit(h *host) int {
+	if h.took <= 0 {
+		return w.o.PerHost
+	}
+	spare := w.o.Lease - w.o.Sender.Timeout()
+	n := int(min(int64(w.o.PerHost)*int64(spare)/int64(4*h.took), int64(w.o.Concurrency)))
+	return min(max(n, w.o.PerHost), max(w.o.PerHost, w.o.Concurrency/2))
 }
 
 // Run delivers until ctx is done, then stops the attempts in flight (which are not
 // recorded: their leases end and another claim makes them again) and returns nil. Errors
 // of the outbox are logged and retried at the next poll.
+//
+// It claims as many due deliveries as it has room for in one Outbox.Claim, across
+// destinations, each capped by holdLimit, queues them by destination, and attempts each
+// destination's queue PerHost at a time. An attempt frees its destination's slot as soon
+// as its answer comes, and its room among the Concurrency once the outbox has recorded it
+// (the store records concurrent attempts together).
 func (w *Worker) Run(ctx context.Context) error {
 	if w.o.Retention > 0 {
 		pruned := make(chan struct{})
@@ -152,37 +196,38 @@ func (w *Worker) Run(ctx context.Context) error {
 		}()
 	}
 	hosts := map[string]*host{}
-	held := 0 // deliveries claimed and not yet done
-	done := make(chan string, w.o.Concurrency)
-	start := func(name string) {
-		h := hosts[name]
+	held := 0 // deliveries claimed and not yet recorded (or dropped)
+	// Each held delivery sends two messages at most: the channel never blocks.
+	done := make(chan sent, 2*w.o.Concurrency)
+	start := func(name string, h *host) {
 		for h.active < w.o.PerHost && len(h.queue) > 0 {
 			c := h.queue[0]
+			h.queue[0] = claimed{}
 			h.queue = h.queue[1:]
 			h.active++
-			go func() {
-				w.attempt(ctx, c)
-				done <- name
-			}()
+			go w.attempt(ctx, name, c, done)
 		}
 	}
-	// finish ends an attempt, and reports whether its destination has run low: at most
-	// half its limit held, so a claim is worth making for it. A claim per attempt ended
-	// would cost the store a query per delivery (and leave the others' slots to fill at
-	// the next poll all the same); one per half a limit takes them in batches.
-	finish := func(name string) bool {
-		h := hosts[name]
-		h.active--
-		held--
-		start(name)
-		if h.active == 0 && len(h.queue) == 0 {
-			delete(hosts, name)
+	// drop lets go of the queued deliveries whose leases end before an attempt could:
+	// another claim takes them then (a destination that turned slow holds no room).
+	drop := func() {
+		latest := w.o.Now().Add(w.o.Sender.Timeout())
+		for _, h := range hosts {
+			n := 0
+			for n < len(h.queue) && latest.After(h.queue[n].until) {
+				n++
+			}
+			clear(h.queue[:n])
+			h.queue = h.queue[n:]
+			held -= n
 		}
-		return h.active+len(h.queue) <= w.o.PerHost/2
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	look := true                       // time to claim: the poll, a wake, a full last claim, a slot freed
+	sweep := time.NewTicker(time.Second) // drop, and forget
+	defer sweep.Stop()
+	look := true                       // time to claim: the poll, a wake, a full last claim, a destination run low
+	idle := 0                          // claims in a row that found nothing, up to 3: the poll waits Poll<<idle
 	batch := max(1, w.o.Concurrency/8) // the least worth a claim while busy
 	for ctx.Err() == nil {
 		if free := w.o.Concurrency - held; look && (free >= batch || held == 0) {
@@ -194,27 +239,55 @@ func (w *Worker) Run(ctx context.Context) error {
 			for _, d := range ds {
 				h := hosts[d.Host]
 				if h == nil {
-					h = &host{}
+					h = &host{room: w.o.PerHost}
 					hosts[d.Host] = h
 				}
 				h.queue = append(h.queue, claimed{d: d, until: now.Add(w.o.Lease)})
+				h.got++
 				held++
-				start(d.Host)
+			}
+			for _, d := range ds {
+				if h := hosts[d.Host]; len(h.queue) > 0 {
+					h.more = h.more || h.got >= h.room
+					start(d.Host, h)
+				}
 			}
 			look = len(ds) == free && err == nil
+			if len(ds) > 0 {
+				idle = 0
+			} else {
+				idle = min(idle+1, 3)
+			}
 			if !look {
-				timer.Reset(w.o.Poll)
+				timer.Reset(w.o.Poll << idle)
 			}
 		}
 		select {
-		case name := <-done:
-			if finish(name) {
-				look = true // the destination may have more due
+		case s := <-done:
+			if s.recorded {
+				held--
+				break
+			}
+			h := hosts[s.host]
+			h.active--
+			if s.took > 0 {
+				if h.took == 0 {
+					h.took = s.took
+				} else {
+					h.took += (s.took - h.took) / 4
+				}
+			}
+			start(s.host, h)
+			if h.more && h.held() <= w.holdLimit(h)/2 {
+				look, h.more = true, false // the destination may have more due
 			}
 		case <-w.wake:
-			look = true
+			look, idle = true, 0
 		case <-timer.C:
 			look = true
+		case <-sweep.C:
+			drop()
+			forget(hosts)
 		case <-ctx.Done():
 		}
 	}
@@ -223,10 +296,29 @@ func (w *Worker) Run(ctx context.Context) error {
 		held -= len(h.queue)
 		h.queue = nil
 	}
-	for ; held > 0; held-- {
-		<-done
+	for held > 0 {
+		if s := <-done; s.recorded {
+			held--
+		}
 	}
 	return nil
+}
+
+// forgetAfter is how many destinations the worker keeps what it learnt of while it holds
+// none of their deliveries: beyond it, forget forgets them.
+const forgetAfter = 4096
+
+// forget deletes the destinations of which the worker holds nothing, when it knows of more
+// than forgetAfter: their timings are then learnt again.
+func forget(hosts map[string]*host) {
+	if len(hosts) <= forgetAfter {
+		return
+	}
+	for name, h := range hosts {
+		if h.held() == 0 {
+			delete(hosts, name)
+		}
+	}
 }
 
 // prune deletes the deliveries done with that are older than the retention, now and every
@@ -250,26 +342,54 @@ func (w *Worker) prune(ctx context.Context) {
 	}
 }
 
-// claim claims up to limit due deliveries, none of a destination the worker holds
-// PerHost of.
+// claim claims up to limit due deliveries: of each destination, up to what holdLimit
+// leaves room for, none of one that holds more than half its limit.
 func (w *Worker) claim(ctx context.Context, now time.Time, limit int, hosts map[string]*host) ([]unmogrowp.Delivery, error) {
 	var except []string
+	var limits map[string]int
 	for name, h := range hosts {
-		if h.active+len(h.queue) >= w.o.PerHost {
+		limit := w.holdLimit(h)
+		h.room, h.got = limit-h.held(), 0
+		switch {
+		case h.room < (limit+1)/2: // not worth a claim: Run claims for it once it holds half
 			except = append(except, name)
+			h.room = 0
+		case h.room != w.o.PerHost:
+			if limits == nil {
+				limits = map[string]int{}
+			}
+			limits[name] = h.room
 		}
 	}
 	return w.o.Outbox.Claim(ctx, unmogrowp.ClaimRequest{
-		Now: now, Limit: limit, Lease: w.o.Lease, PerHost: w.o.PerHost, Except: except,
+		Now: now, Limit: limit, Lease: w.o.Lease, PerHost: w.o.PerHost, HostLimits: limits, Except: except,
 	})
 }
 
-// attempt makes one attempt of a claimed delivery and records it, unless its lease would
-// end before the attempt could (it then waits for another claim) or ctx is done.
-func (w *Worker) attempt(ctx context.Context, c claimed) {
+// attempt makes one attempt of a claimed delivery to the destination name and records it,
+// unless its lease would end before the attempt could (it then waits for another claim)
+// or ctx is done. It tells done when the destination's slot is free, then when the
+// delivery is no longer held.
+func (w *Worker) attempt(ctx context.Context, name string, c claimed, done chan<- sent) {
+	begun := w.o.Now()
+	a, result, ok := w.try(ctx, &c)
+	took := time.Duration(0)
+	if ok {
+		took = max(w.o.Now().Sub(begun), time.Nanosecond)
+	}
+	done <- sent{host: name, took: took}
+	if ok {
+		w.record(ctx, &c.d, a, result)
+	}
+	done <- sent{recorded: true}
+}
+
+// try makes the attempt, and returns what to record and the metric's result; ok is false
+// when there is nothing to record.
+func (w *Worker) try(ctx context.Context, c *claimed) (a unmogrowp.Attempt, result string, ok bool) {
 	d := &c.d
 	if w.o.Now().Add(w.o.Sender.Timeout()).After(c.until) {
-		return
+		return a, "", false
 	}
 	secret := ""
 	var o Outcome
@@ -282,7 +402,7 @@ func (w *Worker) attempt(ctx context.Context, c claimed) {
 			if ctx.Err() == nil {
 				w.o.Logger.Error("read postback secret", "postback", d.PostbackID, "err", err)
 			}
-			return
+			return a, "", false
 		}
 		secret = s
 	}
@@ -290,15 +410,19 @@ func (w *Worker) attempt(ctx context.Context, c claimed) {
 		o = w.o.Sender.Send(ctx, d, secret)
 	}
 	if o.Result == Aborted {
-		return
+		return a, "", false
 	}
-	now := w.o.Now()
-	a, result := NextAttempt(d, o, now, w.o.RetryDelays)
+	a, result = NextAttempt(d, o, w.o.Now(), w.o.RetryDelays)
+	return a, result, true
+}
+
+// record counts the attempt and records it in the outbox, even if ctx is done now: the
+// attempt was made.
+func (w *Worker) record(ctx context.Context, d *unmogrowp.Delivery, a unmogrowp.Attempt, result string) {
 	w.total.WithLabelValues(result).Inc()
 	if result == metricDelivered {
-		w.timing.Observe(now.Sub(d.CreatedAt).Seconds())
+		w.timing.Observe(a.At.Sub(d.CreatedAt).Seconds())
 	}
-	// The attempt was made: record it even if ctx is done now.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := w.o.Outbox.Complete(rctx, a); err != nil {

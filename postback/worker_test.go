@@ -17,6 +17,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/postback"
 )
 
@@ -315,6 +316,70 @@ func TestWorkerSlowHostDelaysNoOther(t *testing.T) {
 	}
 }
 
+// countingOutbox is an outbox that counts the claims that gave deliveries, and their size.
+type countingOutbox struct {
+	unmogrowp.Outbox
+	mu      sync.Mutex
+	claims  int
+	largest int
+}
+
+func (o *countingOutbox) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.Delivery, error) {
+	ds, err := o.Outbox.Claim(ctx, r)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(ds) > 0 {
+		o.claims++
+		o.largest = max(o.largest, len(ds))
+	}
+	return ds, err
+}
+
+// A destination that answers fast is claimed in batches far larger than its PerHost, and
+// still never has more than PerHost attempts in flight.
+func TestWorkerClaimsInBatches(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most, n := 0, 0, 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		inFlight--
+		n++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	out := &countingOutbox{Outbox: inmem.NewOutbox()}
+	const perHost, total = 8, 2000
+	reg := run(t, postback.WorkerOptions{Outbox: out, PerHost: perHost})
+	var ds []unmogrowp.Delivery
+	for i := range total {
+		ds = append(ds, delivery(fmt.Sprintf("d%04d", i), srv.URL+"/pb"))
+	}
+	enqueue(t, out, ds...)
+	for deadline := time.Now().Add(30 * time.Second); counter(reg, "delivered") < total; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v of %d delivered after 30 s", counter(reg, "delivered"), total)
+		}
+	}
+	out.mu.Lock()
+	claims, largest := out.claims, out.largest
+	out.mu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
+	if most > perHost || n != total {
+		t.Fatalf("the receiver got %d requests, at most %d at once; want %d, at most %d", n, most, total, perHost)
+	}
+	if claims > total/50 || largest < 32*perHost {
+		t.Fatalf("%d claims, the largest of %d, for %d deliveries: want at most %d, and one of %d or more",
+			claims, largest, total, total/50, 32*perHost)
+	}
+	t.Logf("%d claims, the largest of %d deliveries; at most %d requests at once", claims, largest, most)
+}
+
 // Two workers on one outbox attempt each delivery once.
 func TestWorkersShareAnOutbox(t *testing.T) {
 	srv := newServer(t)
@@ -378,7 +443,7 @@ func TestWorkerPrunes(t *testing.T) {
 
 // BenchmarkWorker measures deliveries per second through an in-memory outbox and one
 // worker to a fast local receiver: each iteration enqueues 2,000 deliveries and waits for
-// all of them.
+// all of them. It reports the process's CPU (worker, sender, receiver) per delivery too.
 func BenchmarkWorker(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
@@ -386,12 +451,12 @@ func BenchmarkWorker(b *testing.B) {
 	defer srv.Close()
 	out := inmem.NewOutbox()
 	reg := run(b, postback.WorkerOptions{
-		Outbox: out, PerHost: 64, Concurrency: 512, Poll: time.Millisecond,
+		Outbox: out, PerHost: 64,
 		Sender: postback.NewSender(postback.SenderOptions{AllowPrivate: true, MaxConnsPerHost: 64}),
 	})
 	const batch = 2000
 	n := 0
-	b.ResetTimer()
+	cpu := testenv.ProcessCPU()
 	for b.Loop() {
 		ds := make([]unmogrowp.Delivery, batch)
 		for i := range ds {
@@ -404,6 +469,7 @@ func BenchmarkWorker(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64((testenv.ProcessCPU()-cpu).Microseconds())/float64(n), "cpu-µs/delivery")
 }
 
 // BenchmarkWorkerLatency measures the p99 from a delivery's creation to its receipt at

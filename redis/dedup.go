@@ -229,3 +229,31 @@ func (d *Dedup) claimStale(ctx context.Context, sent []claim, stale []int, out [
 // Close releases the deduplicator; it closes the client if OpenDedup made it. Claims after
 // Close fail with EUNAVAILABLE. Close is idempotent.
 func (d *Dedup) Close() error { return d.c.close() }
+
+var _ unmogrowp.Forgetter = (*Dedup)(nil)
+
+// Forget implements unmogrowp.Forgetter: one DEL of the app's event ids' claims. Devices
+// and touchpoints are the hot state's: it ignores them. Returns ctx.Err() when ctx is done
+// before anything was sent, EUNAVAILABLE after Close or when Redis cannot be reached.
+func (d *Dedup) Forget(ctx context.Context, appID string, _, _, eventIDs []string) error {
+	if err := d.c.start(ctx, "dedup"); err != nil {
+		return err
+	}
+	if len(eventIDs) == 0 {
+		return nil
+	}
+	prefix := d.c.appPrefix("d", appID)
+	keys := make([]string, len(eventIDs))
+	for i, id := range eventIDs {
+		h := xxh3.HashString128(id).Bytes()
+		keys[i] = prefix + string(h[:])
+	}
+	_, err := d.c.exec(ctx, "forget", func(p goredis.Pipeliner) {
+		for len(keys) > 0 {
+			n := min(len(keys), 512)
+			p.Del(ctx, keys[:n]...)
+			keys = keys[n:]
+		}
+	})
+	return err
+}

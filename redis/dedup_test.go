@@ -21,15 +21,6 @@ func TestDedupConformance(t *testing.T) {
 	})
 }
 
-func claims(app string, from, n int, partition int32, at time.Time) []unmogrowp.Claim {
-	cl := make([]unmogrowp.Claim, n)
-	for i := range cl {
-		cl[i] = unmogrowp.Claim{AppID: app, EventID: fmt.Sprintf("evt-%d", from+i),
-			Partition: partition, Offset: int64(from + i), Time: at}
-	}
-	return cl
-}
-
 // TestDedupTwoConsumers checks that two processes on the same prefix share their claims:
 // one's first sighting is the other's duplicate, and a record that one claimed and the
 // other re-reads after taking over its partition is still the first.
@@ -40,13 +31,13 @@ func TestDedupTwoConsumers(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	now := time.Now()
-	if n := deduptest.CountFirst(t, a, claims("app1", 0, 1000, 0, now)); n != 1000 {
+	if n := deduptest.CountFirst(t, a, deduptest.Claims("app1", 0, 1000, 0, now)); n != 1000 {
 		t.Fatalf("a claimed %d of 1000 new ids", n)
 	}
-	if n := deduptest.CountFirst(t, b, claims("app1", 0, 1000, 1, now)); n != 0 {
+	if n := deduptest.CountFirst(t, b, deduptest.Claims("app1", 0, 1000, 1, now)); n != 0 {
 		t.Errorf("b claimed %d of a's 1000 ids from another partition", n)
 	}
-	if n := deduptest.CountFirst(t, b, claims("app1", 0, 1000, 0, now)); n != 1000 {
+	if n := deduptest.CountFirst(t, b, deduptest.Claims("app1", 0, 1000, 0, now)); n != 1000 {
 		t.Errorf("b took over a's partition: %d of 1000 replays are first, want all", n)
 	}
 }
@@ -71,7 +62,7 @@ func TestClaimTTL(t *testing.T) {
 		{"hour-old", time.Hour, 23*time.Hour - time.Minute, 23 * time.Hour},
 		{"past-window", 48 * time.Hour, 50 * time.Second, time.Minute},
 	} {
-		if n := deduptest.CountFirst(t, d, claims(tt.app, 0, 1, 0, c.Now().Add(-tt.age))); n != 1 {
+		if n := deduptest.CountFirst(t, d, deduptest.Claims(tt.app, 0, 1, 0, c.Now().Add(-tt.age))); n != 1 {
 			t.Errorf("%s: not claimed", tt.app)
 		}
 		keys := keysUnder(t, addr, prefix+"d:{"+tt.app+"}:")

@@ -325,3 +325,50 @@ func (h *HotState) Watermarks(ctx context.Context) (map[int32]int64, error) {
 	}
 	return out, nil
 }
+
+var _ unmogrowp.Forgetter = (*HotState)(nil)
+
+// Forget implements unmogrowp.Forgetter in two round trips: it reads the touchpoints'
+// records, then deletes the devices' decisions and the records and removes the ids from
+// the sorted set of each key of theirs (attribution.TouchpointKeys), so that no set names
+// them again. Event ids are the deduplicator's: it ignores them. Returns ctx.Err() when
+// ctx is done before anything was sent, EUNAVAILABLE after Close or when Redis cannot be
+// reached.
+func (h *HotState) Forget(ctx context.Context, appID string, deviceIDs, touchpointIDs, _ []string) error {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return err
+	}
+	recKeys := make([]string, len(touchpointIDs))
+	for i, id := range touchpointIDs {
+		recKeys[i] = h.c.key("tp", appID, id)
+	}
+	var recs []any
+	if len(recKeys) > 0 {
+		var cmd *goredis.SliceCmd
+		if _, err := h.c.exec(ctx, "forget", func(p goredis.Pipeliner) { cmd = p.MGet(ctx, recKeys...) }); err != nil {
+			return err
+		}
+		recs = cmd.Val()
+	}
+	_, err := h.c.exec(ctx, "forget", func(p goredis.Pipeliner) {
+		for _, d := range deviceIDs {
+			p.Del(ctx, h.c.key("dev", appID, d))
+		}
+		for i, v := range recs {
+			s, ok := v.(string)
+			if !ok {
+				continue // gone already
+			}
+			var tp unmogrowp.Touchpoint
+			if err := decodeTouchpoint([]byte(s), &tp); err == nil {
+				for _, k := range attribution.TouchpointKeys(&tp).Strings() {
+					if !strings.HasPrefix(k, "tp:") {
+						p.ZRem(ctx, h.c.key("k", appID, k), touchpointIDs[i])
+					}
+				}
+			}
+			p.Del(ctx, recKeys[i])
+		}
+	})
+	return err
+}

@@ -6,14 +6,14 @@ package skan
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/unmogrowp/unmogrowp"
 )
@@ -21,6 +21,9 @@ import (
 // separator joins the signed fields of an SKAdNetwork postback: U+2063, INVISIBLE
 // SEPARATOR.
 const separator = "\u2063"
+
+// separatorBytes is separator as bytes.
+var separatorBytes = []byte(separator)
 
 // maxFieldLen is the longest string field kept, in bytes; a longer one is cut (after
 // verification, which sees it whole).
@@ -74,7 +77,7 @@ type aakPayload struct {
 func (k *Keys) Read(body []byte) (unmogrowp.SKANPostback, error) {
 	var w wire
 	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &w) != nil {
+	if len(body) == 0 || body[0] != '{' || gojson.Unmarshal(body, &w) != nil {
 		return unmogrowp.SKANPostback{}, unmogrowp.Errorf(unmogrowp.EINVALID, "A postback must be a JSON object.")
 	}
 	p := unmogrowp.SKANPostback{
@@ -129,65 +132,73 @@ var signedFields = map[string][]string{
 // version without a P-256 signature (1.0, 2.0, none) or one we do not know is
 // unsupported; a missing signed field, a value holding the separator (which would move a
 // field boundary under the same signature) or a signature that does not verify is
-// invalid.
+// invalid. The signed string is built in a buffer on the stack.
 func (k *Keys) verifySKAN(w *wire, version string) string {
 	fields, ok := signedFields[version]
 	if !ok || k.skan == nil {
 		return unmogrowp.SignatureUnsupported
 	}
-	sigText, ok := text(w.AttributionSignature)
+	var sigBuf [80]byte // an ASN.1 P-256 signature is at most 72 bytes
+	sigText, ok := appendText(sigBuf[:0], w.AttributionSignature)
 	if !ok {
 		return unmogrowp.SignatureInvalid
 	}
-	sig, err := base64.StdEncoding.DecodeString(sigText)
+	var decoded [80]byte
+	sig, err := base64.StdEncoding.AppendDecode(decoded[:0], sigText)
 	if err != nil {
-		if sig, err = base64.RawStdEncoding.DecodeString(sigText); err != nil {
+		if sig, err = base64.RawStdEncoding.AppendDecode(decoded[:0], sigText); err != nil {
 			return unmogrowp.SignatureInvalid
 		}
 	}
-	var msg strings.Builder
-	msg.Grow(256)
+	var msgBuf [512]byte
+	msg := msgBuf[:0]
 	for _, f := range fields {
-		var v string
+		var raw json.RawMessage
+		isBool := false
 		switch f {
 		case "version":
-			v, ok = text(w.Version)
+			raw = w.Version
 		case "ad-network-id":
-			v, ok = text(w.AdNetworkID)
+			raw = w.AdNetworkID
 		case "campaign-id":
-			v, ok = text(w.CampaignID)
+			raw = w.CampaignID
 		case "source-identifier":
-			v, ok = text(w.SourceIdentifier)
+			raw = w.SourceIdentifier
 		case "app-id":
-			v, ok = text(w.AppID)
+			raw = w.AppID
 		case "transaction-id":
-			v, ok = text(w.TransactionID)
+			raw = w.TransactionID
 		case "redownload":
-			v, ok = boolText(w.Redownload)
+			raw, isBool = w.Redownload, true
 		case "source":
-			if v, ok = text(w.SourceAppID); !ok && version == "4.0" {
-				v, ok = text(w.SourceDomain)
+			raw = w.SourceAppID
+			if _, ok := appendText(nil, raw); !ok && version == "4.0" {
+				raw = w.SourceDomain
 			}
-			if !ok {
+			if _, ok := appendText(nil, raw); !ok {
 				continue // only when present
 			}
 		case "fidelity-type":
-			v, ok = text(w.FidelityType)
+			raw = w.FidelityType
 		case "did-win":
-			v, ok = boolText(w.DidWin)
+			raw, isBool = w.DidWin, true
 		case "postback-sequence-index":
-			v, ok = text(w.PostbackSequenceIndex)
+			raw = w.PostbackSequenceIndex
 		}
-		if !ok || strings.Contains(v, separator) {
+		if len(msg) > 0 {
+			msg = append(msg, separator...)
+		}
+		start := len(msg)
+		if isBool {
+			msg, ok = appendBoolText(msg, raw)
+		} else {
+			msg, ok = appendText(msg, raw)
+		}
+		if !ok || bytes.Contains(msg[start:], separatorBytes) {
 			return unmogrowp.SignatureInvalid
 		}
-		if msg.Len() > 0 {
-			msg.WriteString(separator)
-		}
-		msg.WriteString(v)
 	}
-	h := sha256.Sum256([]byte(msg.String()))
-	if !ecdsa.VerifyASN1(k.skan, h[:], sig) {
+	if !k.verify(k.skan, sha256.Sum256(msg), sig, false) {
 		return unmogrowp.SignatureInvalid
 	}
 	return unmogrowp.SignatureValid
@@ -213,7 +224,7 @@ func (k *Keys) readJWS(jws string, p *unmogrowp.SKANPostback) {
 		return
 	}
 	var pl aakPayload
-	if b, err := b64url(parts[1]); err == nil && json.Unmarshal(b, &pl) == nil {
+	if b, err := b64url(parts[1]); err == nil && gojson.Unmarshal(b, &pl) == nil {
 		p.PostbackIdentifier = str(pl.PostbackIdentifier)
 		p.PublisherItemIdentifier = integer(pl.PublisherItemIdentifier)
 		p.AppStoreID = integer(pl.AdvertisedItemIdentifier)
@@ -254,8 +265,7 @@ func (k *Keys) readJWS(jws string, p *unmogrowp.SKANPostback) {
 		return
 	}
 	digest := sha256.Sum256([]byte(jws[:len(parts[0])+1+len(parts[1])]))
-	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-	if ecdsa.Verify(key.pub, digest[:], r, s) {
+	if k.verify(&key, digest, sig, true) {
 		p.Signature = unmogrowp.SignatureValid
 	}
 }
@@ -269,33 +279,61 @@ func b64url(s string) ([]byte, error) {
 // or a boolean's literal. It reports false for an absent value, null, an object or an
 // array.
 func text(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 {
+	if len(raw) > 0 && raw[0] != '"' {
+		switch c := raw[0]; {
+		case c == 't' || c == 'f' || c == '-' || (c >= '0' && c <= '9'):
+			return string(raw), true
+		}
 		return "", false
+	}
+	var buf [128]byte
+	b, ok := appendText(buf[:0], raw)
+	return string(b), ok
+}
+
+// appendText appends text(raw) to dst. A string without escapes, in valid UTF-8, is
+// copied as it is (the JSON decoder has checked it); any other goes through
+// json.Unmarshal, which makes invalid UTF-8 U+FFFD as text always has.
+func appendText(dst []byte, raw json.RawMessage) ([]byte, bool) {
+	if len(raw) == 0 {
+		return dst, false
 	}
 	switch c := raw[0]; {
 	case c == '"':
+		inner := raw[1 : len(raw)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			return append(dst, inner...), true
+		}
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return "", false
+			return dst, false
 		}
-		return s, true
+		return append(dst, s...), true
 	case c == 't' || c == 'f' || c == '-' || (c >= '0' && c <= '9'):
-		return string(raw), true
+		return append(dst, raw...), true
 	}
-	return "", false
+	return dst, false
 }
 
 // boolText is text for a boolean field: true and false, as strings or literals, and 1
 // and 0, which an early example of Apple's sent, as "true" and "false".
 func boolText(raw json.RawMessage) (string, bool) {
-	v, ok := text(raw)
-	switch v {
+	var buf [16]byte
+	b, ok := appendBoolText(buf[:0], raw)
+	return string(b), ok
+}
+
+// appendBoolText appends boolText(raw) to dst.
+func appendBoolText(dst []byte, raw json.RawMessage) ([]byte, bool) {
+	start := len(dst)
+	dst, ok := appendText(dst, raw)
+	switch string(dst[start:]) {
 	case "1":
-		return "true", ok
+		return append(dst[:start], "true"...), ok
 	case "0":
-		return "false", ok
+		return append(dst[:start], "false"...), ok
 	}
-	return v, ok
+	return dst, ok
 }
 
 // str is text, "" when absent.

@@ -8,6 +8,7 @@ FROM (
     FROM installs FINAL
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
       AND NOT is_reinstall AND NOT is_reattribution
+      AND (attributed OR length(rejected_reason) = 0) -- a rejected install is not an install
 )
 ANY LEFT JOIN (
     SELECT "partition", "offset", platform

@@ -3,14 +3,17 @@
 -- Unix microseconds. One pass over each table's rows of the app and range (FINAL: a
 -- replayed row counts once); countIf counts several things in that pass. ClickHouse
 -- 18.16 joins two tables per SELECT: the three one-row totals join in two steps.
--- Revenue counts each event's within ±1e9 (unmogrowp.MaxRevenue) and NaN as 0, so that no sum
--- overflows to an infinity or NaN (see unmogrowp.Reports).
+-- A rejected install (not attributed, with rejected touchpoints) is neither organic nor
+-- non-organic: it counts in rejected_installs only.
+-- Revenue is not here: it is converted per day and currency (chart_revenue.sql).
 SELECT installs, organic_installs, non_organic_installs, reinstalls, rejected_installs,
-       clicks, impressions, events, revenue, active_devices, sessions
+       clicks, impressions, events, active_devices, sessions
 FROM (
     SELECT
-        countIf(NOT is_reinstall AND NOT is_reattribution)                   AS installs,
-        countIf(NOT is_reinstall AND NOT is_reattribution AND NOT attributed) AS organic_installs,
+        countIf(NOT is_reinstall AND NOT is_reattribution
+                AND (attributed OR length(rejected_reason) = 0))              AS installs,
+        countIf(NOT is_reinstall AND NOT is_reattribution AND NOT attributed
+                AND length(rejected_reason) = 0)                              AS organic_installs,
         countIf(NOT is_reinstall AND NOT is_reattribution AND attributed)     AS non_organic_installs,
         countIf(is_reinstall)                                                 AS reinstalls,
         countIf(NOT is_reinstall AND NOT is_reattribution AND NOT attributed
@@ -19,7 +22,7 @@ FROM (
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
 )
 CROSS JOIN (
-    SELECT clicks, impressions, events, revenue, active_devices, sessions
+    SELECT clicks, impressions, events, active_devices, sessions
     FROM (
         SELECT
             countIf(type = 'click')      AS clicks,
@@ -30,7 +33,6 @@ CROSS JOIN (
     CROSS JOIN (
         SELECT
             count()                       AS events,
-            sum(if(isNaN(revenue), 0, least(greatest(revenue, -1e9), 1e9))) AS revenue,
             uniqExact(device_id)          AS active_devices,
             countIf(event_type = 'session') AS sessions
         FROM events FINAL

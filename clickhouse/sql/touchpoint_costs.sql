@@ -1,5 +1,6 @@
--- TouchpointCosts: the cost the app's touchpoints carry, per UTC day of the touch, media
+-- TouchpointCosts: the cost the app's touchpoints carry, per local day of the touch, media
 -- source, campaign and currency. $1 app id, $2 from, $3 to: touch_time in [$2, $3).
+-- LOCAL(t) is t's wall-clock time in the report's zone (zone.go).
 --
 -- A cpc click costs its cost_value, a cpm impression a thousandth of it; a cpi touchpoint
 -- costs its cost_value once per install it won that the reports count (attributed,
@@ -7,7 +8,7 @@
 -- touchpoint is older than its install, so install_time >= $2 only narrows the scan.
 -- FINAL, so that a batch written again after a crash counts once.
 -- Go rounds the sums (unmogrowp.RoundMoney): their last bits depend on the order of adding.
-SELECT toString(toDate(toDateTime(intDiv(touch_time, 1000000), 'UTC'))) AS date,
+SELECT toString(toDate(toDateTime(intDiv(LOCAL(touch_time), 1000000), 'UTC'))) AS date,
        media_source, campaign, cost_currency, sum(amount) AS amount
 FROM (
     SELECT touch_time, media_source, campaign, cost_currency,

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -123,12 +124,28 @@ func scenarios() []scenario {
 		{name: "ctit_at_minimum", touches: []touch{{typ: "click", media: "net_fast", ago: 10 * time.Second, gaid: "aaaaaaaa-0000-4000-8000-000000000008"}},
 			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-000000000008"}, match: "device_id", media: "net_fast", ctit: 10},
 		{name: "ctit_below_minimum", touches: []touch{{typ: "click", media: "net_inject", ago: 9 * time.Second, gaid: "aaaaaaaa-0000-4000-8000-000000000009"}},
-			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-000000000009"}, match: "organic", media: "organic", rejected: []string{"click_injection"}},
+			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-000000000009"}, match: "rejected", media: "rejected", rejected: []string{"click_injection"}},
 		{name: "touch_after_install_begin", touches: []touch{{typ: "click", media: "net_inject", ago: time.Minute, gaid: "aaaaaaaa-0000-4000-8000-00000000000a"}},
 			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-00000000000a", "install_begin_ts": "begin-2m"},
-			match:   "organic", media: "organic", rejected: []string{"click_injection"}},
+			match:   "rejected", media: "rejected", rejected: []string{"click_injection"}},
 		{name: "blocked_ip", blocked: true, touches: []touch{{typ: "click", media: "net_bad", ago: time.Hour, gaid: "aaaaaaaa-0000-4000-8000-00000000000b", ip: "198.51.100.7"}},
-			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-00000000000b"}, match: "organic", media: "organic", rejected: []string{"blocked_ip"}},
+			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-00000000000b"}, match: "rejected", media: "rejected", rejected: []string{"blocked_ip"}},
+
+		// The fraud rules beyond click injection, on the blocked app (max_ctit_hours 48,
+		// click_flood_threshold 2, and the datacenter list 52.94.0.0/16 imported).
+		{name: "datacenter_ip", blocked: true, touches: []touch{
+			{typ: "click", media: "net_cloud", ago: time.Hour, gaid: "aaaaaaaa-0000-4000-8000-00000000000d", ip: "52.94.7.7"},
+			{typ: "click", media: "net_ok", ago: 2 * time.Hour, gaid: "aaaaaaaa-0000-4000-8000-00000000000d", ip: "203.0.113.200"}},
+			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-00000000000d"}, match: "device_id", media: "net_ok", ctit: 7200, rejected: []string{"datacenter_ip"}},
+		{name: "install_from_datacenter", blocked: true, touches: []touch{{typ: "click", media: "net_ok", ago: time.Hour, gaid: "aaaaaaaa-0000-4000-8000-00000000000e"}},
+			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-00000000000e", "ip": "52.94.200.1"}, match: "rejected", media: "rejected", rejected: []string{"datacenter_ip"}},
+		{name: "ctit_anomaly", blocked: true, touches: []touch{{typ: "click", media: "net_slow", ago: 48*time.Hour + time.Second, gaid: "aaaaaaaa-0000-4000-8000-00000000000f"}},
+			install: map[string]any{"gaid": "aaaaaaaa-0000-4000-8000-00000000000f"}, match: "rejected", media: "rejected", rejected: []string{"ctit_anomaly"}},
+		{name: "click_flood", blocked: true, touches: []touch{
+			{typ: "click", media: "net_flood", ago: time.Hour, ip: ip(9), ua: iPhoneUA},
+			{typ: "click", media: "net_flood", ago: 2 * time.Hour, ip: ip(9), ua: iPhoneUA},
+			{typ: "click", media: "net_flood", ago: 3 * time.Hour, ip: ip(9), ua: iPhoneUA}},
+			install: iosInstall(9), match: "rejected", media: "rejected", rejected: []string{"click_flood", "click_flood", "click_flood"}},
 		{name: "rejected_falls_through", touches: []touch{
 			{typ: "click", media: "net_inject", ago: 5 * time.Second, gaid: "aaaaaaaa-0000-4000-8000-00000000000c"},
 			{typ: "click", media: "net_fp", ago: time.Hour, ip: ip(5), ua: iPhoneUA}},
@@ -146,7 +163,6 @@ type deployment interface {
 	ingestURL() string // the base URL of an ingestion listener (of one of them, in turn)
 	apiURL() string
 	createApp(t *testing.T, name string) appKeys
-	setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings))
 	waitDrained(t *testing.T) // until the pipeline has processed everything acknowledged
 	restart(t *testing.T)     // SIGKILL processes and start them again
 	events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Event
@@ -164,17 +180,6 @@ func (e *embedded) ingestURL() string { return e.p.ingest }
 func (e *embedded) apiURL() string    { return e.p.api }
 
 func (e *embedded) createApp(t *testing.T, name string) appKeys { return createApp(t, e.dir, name) }
-
-// setSettings changes an app's settings in the metadata store; before the server starts.
-func (e *embedded) setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings)) {
-	t.Helper()
-	db, err := metadata.Open(context.Background(), metadata.SQLiteURL(filepath.Join(e.dir, "metadata.db")), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	updateSettings(t, db, appID, change)
-}
 
 func (e *embedded) start(t *testing.T)       { e.p = startServe(t, e.dir) }
 func (e *embedded) waitDrained(t *testing.T) { e.p.waitDrained(t) }
@@ -199,15 +204,34 @@ func (e *embedded) events(t *testing.T, f unmogrowp.EventFilter) []unmogrowp.Eve
 	return events
 }
 
-// updateSettings changes an app's settings in a metadata store.
-func updateSettings(t *testing.T, db unmogrowp.AppStore, appID string, change func(*unmogrowp.AppSettings)) {
+// setSettings changes an app's settings in the deployment's metadata store; before its
+// processes start, which read them once.
+func setSettings(t *testing.T, d deployment, appID string, change func(*unmogrowp.AppSettings)) {
 	t.Helper()
+	db, err := metadata.Open(context.Background(), metaURL(d), metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	app, err := db.App(context.Background(), appID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	change(&app.Settings)
 	if err := db.UpdateApp(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// putIPList stores an IP list in the deployment's metadata store, as `iplists import` does.
+func putIPList(t *testing.T, d deployment, list unmogrowp.IPList) {
+	t.Helper()
+	db, err := metadata.Open(context.Background(), metaURL(d), metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.PutIPList(context.Background(), list); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -236,7 +260,11 @@ func TestAttributionScenarios(t *testing.T) {
 func runScenarios(t *testing.T, d deployment, start func(*testing.T), restart bool) {
 	app := d.createApp(t, "Scenarios")
 	blockedApp := d.createApp(t, "Blocked")
-	d.setSettings(t, blockedApp.ID, func(s *unmogrowp.AppSettings) { s.IPBlocklist = []string{"198.51.100.0/24"} })
+	setSettings(t, d, blockedApp.ID, func(s *unmogrowp.AppSettings) {
+		s.IPBlocklist = []string{"198.51.100.0/24"}
+		s.MaxCTITHours, s.ClickFloodThreshold = 48, 2
+	})
+	putIPList(t, d, unmogrowp.IPList{Name: "aws", Prefixes: []netip.Prefix{netip.MustParsePrefix("52.94.0.0/16")}})
 	start(t)
 	restartNow := func() {
 		if restart {
@@ -363,6 +391,7 @@ func runScenarios(t *testing.T, d deployment, start func(*testing.T), restart bo
 		got := attributionOf(t, d, a, "dev_"+sc.name)
 		checkDecision(t, sc, got, tpIDs[sc.name], base)
 	}
+	checkFraudTotals(t, d, blockedApp)
 	got := attributionOf(t, d, app, "dev_referrer")
 	if got.MatchType != "referrer" || got.MediaSource != "net_link" || got.Campaign != "spring" ||
 		got.DeepLinkValue != "promo/42" || got.TouchpointID != clickID.Get("click_id") || got.CTITSeconds < 59 || got.CTITSeconds > 61 {
@@ -435,6 +464,50 @@ func runScenarios(t *testing.T, d deployment, start func(*testing.T), restart bo
 	}
 }
 
+// checkFraudTotals checks, on the blocked app, that the rejected installs are their own
+// bucket in the stats and the fraud report, and explains the datacenter_ip scenario.
+func checkFraudTotals(t *testing.T, d deployment, a appKeys) {
+	t.Helper()
+	key := map[string]string{"X-Api-Key": a.ServerKey}
+	code, resp, _ := call(t, "GET", d.apiURL()+"/api/dashboard/stats?app_id="+a.ID, key, nil)
+	var st unmogrowp.Stats
+	// blocked_ip, install_from_datacenter, ctit_anomaly and click_flood are rejected;
+	// datacenter_ip falls through to net_ok.
+	if err := json.Unmarshal(resp, &st); code != 200 || err != nil || st.Installs != 1 || st.OrganicInstalls != 0 || st.RejectedInstalls != 4 {
+		t.Errorf("stats of the blocked app: %d %s, want 1 install and 4 rejected", code, resp)
+	}
+	code, resp, _ = call(t, "GET", d.apiURL()+"/api/analytics/reports/fraud?app_id="+a.ID, key, nil)
+	var fr unmogrowp.FraudReport
+	if err := json.Unmarshal(resp, &fr); code != 200 || err != nil || fr.RejectedInstalls != 4 {
+		t.Errorf("fraud report: %d %s, want 4 rejected installs", code, resp)
+	}
+	rows := map[string]unmogrowp.FraudRow{}
+	for _, r := range fr.Rows {
+		rows[r.MediaSource+"/"+r.Reason] = r
+	}
+	if r := rows["net_flood/click_flood"]; r.Touchpoints != 3 || r.Installs != 1 {
+		t.Errorf("click flood row %+v, want 3 touchpoints of 1 install (all rows: %s)", r, resp)
+	}
+	if r := rows["net_cloud/datacenter_ip"]; r.Touchpoints != 1 || r.Installs != 1 {
+		t.Errorf("datacenter row %+v (all rows: %s)", r, resp)
+	}
+	code, resp, _ = call(t, "GET", d.apiURL()+"/api/apps/"+a.ID+"/attribution/dev_datacenter_ip/explain", key, nil)
+	var ex struct {
+		Decision   unmogrowp.Attribution `json:"decision"`
+		Candidates []struct {
+			MediaSource string `json:"media_source"`
+			Outcome     string `json:"outcome"`
+			Reason      string `json:"reason"`
+			InWindow    bool   `json:"in_window"`
+		} `json:"candidates"`
+	}
+	if err := json.Unmarshal(resp, &ex); code != 200 || err != nil || ex.Decision.MediaSource != "net_ok" || len(ex.Candidates) != 2 ||
+		ex.Candidates[0].MediaSource != "net_cloud" || ex.Candidates[0].Outcome != "rejected" || ex.Candidates[0].Reason != "datacenter_ip" ||
+		ex.Candidates[1].MediaSource != "net_ok" || ex.Candidates[1].Outcome != "won" || !ex.Candidates[1].InWindow {
+		t.Errorf("explain: %d %s", code, resp)
+	}
+}
+
 func sendEvents(t *testing.T, d deployment, headers map[string]string, events []map[string]any) {
 	t.Helper()
 	code, resp, _ := call(t, "POST", d.ingestURL()+"/v1/events/batch", headers, map[string]any{"events": events})
@@ -470,7 +543,7 @@ func checkDecision(t *testing.T, sc scenario, got unmogrowp.Attribution, tpIDs [
 		reasons = append(reasons, r.Reason)
 	}
 	if got.MatchType != sc.match || got.MediaSource != sc.media || got.CTITSeconds != sc.ctit ||
-		fmt.Sprint(reasons) != fmt.Sprint(sc.rejected) || got.Attributed != (sc.match != "organic") ||
+		fmt.Sprint(reasons) != fmt.Sprint(sc.rejected) || got.Attributed != (sc.match != "organic" && sc.match != "rejected") ||
 		got.InstallEventID != "inst_"+sc.name || !got.InstallTime.Equal(base) {
 		t.Errorf("%s: got %s %s ctit %d rejected %v attributed %v event %s time %s; want %s %s ctit %d rejected %v",
 			sc.name, got.MatchType, got.MediaSource, got.CTITSeconds, reasons, got.Attributed, got.InstallEventID,

@@ -46,13 +46,17 @@ type metadataStore interface {
 	unmogrowp.LinkStore
 	unmogrowp.UserStore
 	unmogrowp.TeamStore
+	unmogrowp.AccountStore
 	unmogrowp.PostbackStore
 	unmogrowp.Outbox
+	unmogrowp.FXRateStore
 	unmogrowp.SKANConfigStore
 	unmogrowp.CostStore
 	api.DeliveryExporter
 	unmogrowp.ConsentStore
 	unmogrowp.ExportStore
+	unmogrowp.IPListStore
+	unmogrowp.SubjectRequestStore
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -63,6 +67,7 @@ type analyticsStore interface {
 	unmogrowp.Reports
 	unmogrowp.SKANStore
 	unmogrowp.Exporter
+	unmogrowp.SubjectStore
 }
 
 // backends are the implementations of the four seams (ARCHITECTURE.md) that a process's

@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/httpserve"
+	"github.com/unmogrowp/unmogrowp/mail"
 	"github.com/unmogrowp/unmogrowp/postback"
 )
 
@@ -44,6 +46,11 @@ type Config struct {
 	PostbackAllowPrivate bool
 	PostbackLogRetention time.Duration // 0: the delivery log is kept
 
+	// AdminEmails are the users who may load exchange rates (PUT /api/fx-rates).
+	AdminEmails []string
+	// LogRetention is how long the log keeps a processed record, for a completed
+	// erasure's log_purged_by; 0: WAL_RETENTION for the embedded log, a week for Kafka.
+	LogRetention time.Duration
 	// Scheduled exports (docs/export.md): SecretKey seals their destinations' secrets
 	// (nil: none can be created, and runs fail saying so); the scheduler runs in the
 	// processes of the consumer role.
@@ -79,6 +86,13 @@ type Config struct {
 	GoogleClientSecret string
 	GoogleIssuerURL    string
 	GoogleRedirectURL  string
+
+	// Account security (docs/teams.md).
+	Signup       api.SignupMode
+	SMTPURL      string // "": no mail
+	SMTPFrom     string
+	DashboardURL string
+	AuthCacheTTL time.Duration // 0: none
 }
 
 // setting is one configuration value: its environment variable, flag, default and parser.
@@ -290,6 +304,29 @@ var settings = []setting{
 			c.ExportInterval, err = parseDuration(v, 100*time.Millisecond)
 			return
 		}},
+	{env: "ADMIN_EMAILS", flag: "admin-emails", def: "",
+		help: "comma-separated emails of the users who administer the server: only they may load exchange rates through the API (PUT /api/fx-rates); empty: nobody (the CLI's fx import still can)",
+		apply: func(c *Config, v string) error {
+			c.AdminEmails = nil
+			for _, e := range strings.Split(v, ",") {
+				if e = strings.TrimSpace(e); e != "" {
+					if !strings.Contains(e, "@") {
+						return fmt.Errorf("%q is not an email address", e)
+					}
+					c.AdminEmails = append(c.AdminEmails, e)
+				}
+			}
+			return nil
+		},
+	},
+	{env: "LOG_RETENTION", flag: "log-retention", def: "",
+		help: "how long the log keeps a processed record, which a completed OpenDSR erasure's log_purged_by adds to its completion: the Kafka topic's retention.ms (Go duration; empty: WAL_RETENTION for the embedded log, 168h for Kafka, its default)",
+		apply: func(c *Config, v string) (err error) {
+			if v != "" {
+				c.LogRetention, err = parseDuration(v, 0)
+			}
+			return
+		}},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",
@@ -315,6 +352,40 @@ var settings = []setting{
 			c.GoogleRedirectURL = v
 			return nil
 		}},
+	{env: "SIGNUP", flag: "signup", def: "open",
+		help:  "who may sign up: open (anyone), invite (only with an invitation link) or closed (nobody; accounts from the operator)",
+		apply: func(c *Config, v string) (err error) { c.Signup, err = api.ParseSignupMode(v); return }},
+	{env: "SMTP_URL", flag: "smtp-url", def: "",
+		help: "mail server for invitations and password resets: smtp://user:pass@host:587 (STARTTLS required), smtps://user:pass@host:465, or smtp://host:25?starttls=off; empty: no mail",
+		apply: func(c *Config, v string) error {
+			if v != "" {
+				if _, err := mail.New(mail.Options{URL: v, From: "check@example.com"}); err != nil {
+					return err
+				}
+			}
+			c.SMTPURL = v
+			return nil
+		}},
+	{env: "SMTP_FROM", flag: "smtp-from", def: "",
+		help:  "the From of mailed invitations and password resets, such as \"UnMoGrowP <noreply@example.com>\"; required with SMTP_URL",
+		apply: func(c *Config, v string) error { c.SMTPFrom = strings.TrimSpace(v); return nil }},
+	{env: "DASHBOARD_URL", flag: "dashboard-url", def: "",
+		help: "public base URL of the dashboard (the API listener as browsers reach it), which mailed and printed links start with; required with SMTP_URL",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				c.DashboardURL = ""
+				return nil
+			}
+			u, err := parseBaseURL(v)
+			if err != nil {
+				return err
+			}
+			c.DashboardURL = u
+			return nil
+		}},
+	{env: "AUTH_CACHE_TTL", flag: "auth-cache-ttl", def: "5s",
+		help:  "how long the API believes a session, token, role or server key it read: the bound on how late a revocation made by another API process takes effect; 0: no cache",
+		apply: func(c *Config, v string) (err error) { c.AuthCacheTTL, err = parseDuration(v, 0); return }},
 }
 
 // parseIssuerURL checks an OpenID Connect issuer URL: https, or http only on a loopback
@@ -402,6 +473,14 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	}
 	if err := resolveStoreURLs(c, source); err != nil {
 		return nil, err
+	}
+	if c.SMTPURL != "" && (c.SMTPFrom == "" || c.DashboardURL == "") {
+		return nil, fmt.Errorf("invalid configuration: SMTP_URL needs SMTP_FROM (the sender) and DASHBOARD_URL (what mailed links start with)")
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.New(mail.Options{URL: c.SMTPURL, From: c.SMTPFrom}); err != nil {
+			return nil, fmt.Errorf("invalid configuration: SMTP_FROM (--smtp-from) = %q: %v", c.SMTPFrom, err)
+		}
 	}
 	return c, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/unmogrowp/unmogrowp/api"
 )
 
 func TestConfigPrecedence(t *testing.T) {
@@ -54,6 +56,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{nil, map[string]string{"POSTBACK_RETRY_DELAYS": "1m,soon"}, `POSTBACK_RETRY_DELAYS (--postback-retry-delays, from environment) = "1m,soon": "soon" is not a positive duration`},
 		{nil, map[string]string{"POSTBACK_RETRY_DELAYS": "1m,-5s"}, "POSTBACK_RETRY_DELAYS"},
 		{nil, map[string]string{"POSTBACK_ALLOW_PRIVATE": "sometimes"}, "POSTBACK_ALLOW_PRIVATE"},
+		{nil, map[string]string{"ADMIN_EMAILS": "ops@example.com, root"}, "ADMIN_EMAILS"},
 	} {
 		_, err := loadConfig("serve", c.args, func(k string) string { return c.env[k] }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
@@ -91,6 +94,38 @@ func TestConfigGoogle(t *testing.T) {
 	}
 	if c, _ := loadConfig("serve", nil, func(string) string { return "" }, io.Discard); c.GoogleIssuerURL != "https://accounts.google.com" || c.GoogleClientID != "" {
 		t.Errorf("default issuer %q, client id %q", c.GoogleIssuerURL, c.GoogleClientID)
+	}
+}
+
+// TestConfigAccountSecurity reads the sign-up mode, the mail settings and the auth cache's
+// lifetime: open and 5 s by default; SMTP_URL needs SMTP_FROM and DASHBOARD_URL, and a
+// URL the mailer would refuse is refused at start, without repeating its password.
+func TestConfigAccountSecurity(t *testing.T) {
+	c, err := loadConfig("serve", nil, func(string) string { return "" }, io.Discard)
+	if err != nil || c.Signup != api.SignupOpen || c.AuthCacheTTL != 5*time.Second || c.SMTPURL != "" {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	env := map[string]string{"SIGNUP": "invite", "SMTP_URL": "smtps://u:p@mail.example.com", "SMTP_FROM": "UnMoGrowP <noreply@example.com>",
+		"DASHBOARD_URL": "https://dash.example.com/", "AUTH_CACHE_TTL": "0"}
+	c, err = loadConfig("serve", nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.Signup != api.SignupInvite || c.SMTPURL != env["SMTP_URL"] || c.DashboardURL != "https://dash.example.com" || c.AuthCacheTTL != 0 {
+		t.Fatalf("set: %+v, %v", c, err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SIGNUP": "sometimes"}, "SIGNUP"},
+		{map[string]string{"AUTH_CACHE_TTL": "-1s"}, "AUTH_CACHE_TTL"},
+		{map[string]string{"SMTP_URL": "http://u:secretpw@mail.example.com"}, "SMTP_URL"},
+		{map[string]string{"SMTP_URL": "smtp://mail.example.com", "DASHBOARD_URL": "https://d.example.com"}, "SMTP_FROM"},
+		{map[string]string{"SMTP_URL": "smtp://mail.example.com", "SMTP_FROM": "noreply@example.com"}, "DASHBOARD_URL"},
+		{map[string]string{"SMTP_URL": "smtp://mail.example.com", "SMTP_FROM": "nobody", "DASHBOARD_URL": "https://d.example.com"}, "SMTP_FROM"},
+	} {
+		_, err := loadConfig("serve", nil, func(k string) string { return tc.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secretpw") {
+			t.Errorf("%v: %v, want an error naming %s, without the password", tc.env, err, tc.want)
+		}
 	}
 }
 

@@ -22,38 +22,30 @@ import (
 // It needs Debian's chromium and web/node_modules (npm ci); without them it is skipped,
 // unless UNMOGROWP_REQUIRE_INTEGRATION=1 (as in CI), where it fails.
 func TestDashboardInBrowser(t *testing.T) {
+	// Test postbacks go to a receiver the browser test starts on loopback; scheduled
+	// exports run at once (their destination refuses: no S3 server is needed).
+	runBrowserTest(t, "dashboard.test.mjs", append([]string{"POSTBACK_ALLOW_PRIVATE=true"}, exportEnv...)...)
+}
+
+// runBrowserTest runs the browser test web/e2e/<script> in headless Chromium against
+// `serve` started with serveEnv, with UNMOGROWP_API_URL, UNMOGROWP_INGEST_URL and
+// UNMOGROWP_ARTIFACTS set for it. It skips without Chromium, node or web/node_modules
+// (fails with UNMOGROWP_REQUIRE_INTEGRATION=1), and with -short.
+func runBrowserTest(t *testing.T, script string, serveEnv ...string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browser test: runs without -short")
 	}
-	webDir, err := filepath.Abs(filepath.Join("..", "..", "web"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var missing []string
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		missing = append(missing, "/usr/bin/chromium")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing = append(missing, "node")
-	}
-	if _, err := os.Stat(filepath.Join(webDir, "node_modules", "playwright-core")); err != nil {
-		missing = append(missing, "web/node_modules/playwright-core")
-	}
-	if len(missing) > 0 {
-		testenv.Missing(t, "the browser test needs "+strings.Join(missing, ", ")+" (to enable: apt-get install chromium nodejs && (cd web && npm ci))")
-	}
+	node, webDir := browserTools(t, "the browser test", "web")
 
-	// Test postbacks go to a receiver the browser test starts on loopback; scheduled
-	// exports run at once (their destination refuses: no S3 server is needed).
-	p := startServe(t, t.TempDir(), append([]string{"POSTBACK_ALLOW_PRIVATE=true"}, exportEnv...)...)
+	p := startServe(t, t.TempDir(), serveEnv...)
 	artifacts := os.Getenv("UNMOGROWP_ARTIFACTS")
 	if artifacts == "" {
 		artifacts = filepath.Join(webDir, "e2e", "screenshots")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "dashboard.test.mjs"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", script))
 	cmd.Dir = webDir
 	cmd.Env = append(os.Environ(),
 		"UNMOGROWP_API_URL="+p.api,
@@ -62,8 +54,35 @@ func TestDashboardInBrowser(t *testing.T) {
 	)
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
-	t.Logf("node e2e/dashboard.test.mjs:\n%s", out)
+	t.Logf("node e2e/%s:\n%s", script, out)
 	if err != nil {
 		t.Fatalf("browser test failed: %v (screenshots in %s)", err, artifacts)
 	}
+}
+
+// browserTools returns node and the absolute path of the repository's folder rel, whose
+// browser test (named what, for the skip message) runs in headless Chromium with
+// rel/node_modules' playwright-core. Without Chromium, node or those modules it skips the
+// test, or fails it with UNMOGROWP_REQUIRE_INTEGRATION=1.
+func browserTools(t *testing.T, what, rel string) (node, dir string) {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		missing = append(missing, "/usr/bin/chromium")
+	}
+	node, err = exec.LookPath("node")
+	if err != nil {
+		missing = append(missing, "node")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		missing = append(missing, rel+"/node_modules/playwright-core")
+	}
+	if len(missing) > 0 {
+		testenv.Missing(t, what+" needs "+strings.Join(missing, ", ")+" (to enable: apt-get install chromium nodejs && (cd "+rel+" && npm ci))")
+	}
+	return node, dir
 }

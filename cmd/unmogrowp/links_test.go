@@ -14,8 +14,14 @@ import (
 // runCLI runs the binary's run with args and the environment env, and returns its stdout.
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, error) {
 	t.Helper()
+	return runCLIStdin(t, env, "", args...)
+}
+
+// runCLIStdin is runCLI with stdin.
+func runCLIStdin(t *testing.T, env map[string]string, stdin string, args ...string) (string, error) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+	err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &stdout, &stderr)
 	if stderr.Len() > 0 {
 		t.Logf("stderr of %v: %s", args, stderr.String())
 	}

@@ -13,7 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	_ "time/tzdata" // the IANA time zones of the exports' timezone=, on hosts without zoneinfo
+	_ "time/tzdata" // the time zone database in the binary: apps' zones and the exports' timezone= never depend on the host's
 )
 
 const usage = `usage: unmogrowp <command> [flags]
@@ -27,6 +27,10 @@ commands:
   apps list     list apps and their owners
   links create  create a tracking link and print its click and impression URLs
   links list    list an app's tracking links
+  iplists import  load a cloud provider's address ranges for the datacenter_ip rule
+  iplists list    list the loaded address ranges
+  users reset-password  print a one-time link to set a user's password, or set it from stdin
+  fx import     load exchange rates (the ECB's eurofxref-hist.csv, or JSON lines)
   version       print the version
 
 Run 'unmogrowp <command> -h' for a command's flags.
@@ -39,7 +43,7 @@ func main() {
 	restrictUmask()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(exitCode(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+	os.Exit(exitCode(run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr), os.Stderr))
 }
 
 // errUsage is returned for a command line that is not valid after its usage was printed:
@@ -69,7 +73,7 @@ func isHelp(arg string) bool {
 }
 
 // run dispatches to the subcommand named by args[0].
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -87,6 +91,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runApps(ctx, args[1:], getenv, stdout, stderr)
 	case "links":
 		return runLinks(ctx, args[1:], getenv, stdout, stderr)
+	case "iplists":
+		return runIPLists(ctx, args[1:], getenv, stdout, stderr)
+	case "users":
+		return runUsers(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "fx":
+		return runFX(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "unmogrowp", version)
 		return nil

@@ -122,17 +122,22 @@ func (r *receiver) wait(t *testing.T, path string, n int, deadline time.Duration
 	}
 }
 
-// openMeta opens the deployment's metadata store from the test, next to its processes.
-func openMeta(t *testing.T, d deployment) *metadata.DB {
-	t.Helper()
-	u := ""
+// metaURL is the URL of the deployment's metadata store, as metadata.Open takes it.
+func metaURL(d deployment) string {
 	switch d := d.(type) {
 	case *embedded:
-		u = metadata.SQLiteURL(filepath.Join(d.dir, "metadata.db"))
+		return metadata.SQLiteURL(filepath.Join(d.dir, "metadata.db"))
 	case *split:
-		u = d.pgURL
+		return d.pgURL
 	}
-	db, err := metadata.Open(context.Background(), u, metadata.Options{})
+	return ""
+}
+
+// openMeta opens the deployment's metadata store from the test, next to its processes,
+// until the test ends.
+func openMeta(t *testing.T, d deployment) *metadata.DB {
+	t.Helper()
+	db, err := metadata.Open(context.Background(), metaURL(d), metadata.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,9 @@ func TestSegmentLibraries(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	k := createApp(t, dir, "Segment")
+	// The libraries' purchases are in EUR: the app reports in EUR, so that no exchange rate
+	// is needed for the report's revenue.
+	setSettings(t, &embedded{dir: dir}, k.ID, func(s *unmogrowp.AppSettings) { s.ReportingCurrency = "EUR" })
 	p := startServe(t, dir)
 	const goGAID, nodeGAID = "38400000-8cf0-11bd-b23e-10b96e40000d", "48400000-8cf0-11bd-b23e-10b96e40000e"
 	for _, gaid := range []string{goGAID, nodeGAID} {
@@ -252,4 +255,93 @@ type testLogger struct{ t *testing.T }
 func (l testLogger) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// TestSplitSegment points Segment's Go library (analytics-go v3.3.0) at the split
+// deployment's ingestion processes: one client per process, the second sending again the
+// order the first sent (same messageId). Once the consumers have drained the topic, the
+// mobile-spec install is attributed to the network's earlier click of the same GAID like a
+// native install, ClickHouse holds each call once, mapped, and the API's report counts the
+// install and the revenue once.
+func TestSplitSegment(t *testing.T) {
+	t.Parallel()
+	d := newSplit(t)
+	d.start(t)
+	k := d.createApp(t, "Segment split")
+	setSettings(t, d, k.ID, func(s *unmogrowp.AppSettings) { s.ReportingCurrency = "EUR" }) // the order is in EUR
+	const gaid = "58400000-8cf0-11bd-b23e-10b96e40000f"
+	code, resp, _ := call(t, "POST", d.ingestURL()+"/v1/touchpoints", map[string]string{"X-Api-Key": k.ServerKey},
+		map[string]any{"touchpoints": []map[string]any{{"type": "click", "media_source": "segnet", "campaign": "split",
+			"gaid": gaid, "timestamp": time.Now().Add(-time.Hour).Unix()}}})
+	if code != 200 || !strings.Contains(string(resp), `"accepted":1`) {
+		t.Fatalf("touchpoint: %d %s", code, resp)
+	}
+	d.waitDrained(t) // the click before the install
+
+	ctx := analytics.Context{
+		OS:     analytics.OSInfo{Name: "Android", Version: "14"},
+		Device: analytics.DeviceInfo{AdvertisingID: gaid, Model: "Pixel 8"},
+		App:    analytics.AppInfo{Version: "2.0.0"},
+	}
+	order := analytics.Track{MessageId: "split-order", AnonymousId: "seg-split", UserId: "split-user", Event: "Order Completed",
+		Properties: analytics.NewProperties().SetRevenue(4.5).SetCurrency("EUR"), Context: &ctx}
+	send := func(ingest string, msgs ...analytics.Message) {
+		t.Helper()
+		cb := &segmentCallback{}
+		client, err := analytics.NewWithConfig(k.SDKKey, analytics.Config{
+			Endpoint: ingest, Interval: 50 * time.Millisecond, BatchSize: 3, Callback: cb,
+			Logger: analytics.StdLogger(log.New(testLogger{t}, "analytics-go ", 0)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if err := client.Enqueue(m); err != nil {
+				t.Fatalf("enqueue %T: %v", m, err)
+			}
+		}
+		if err := client.Close(); err != nil { // flushes
+			t.Fatal(err)
+		}
+		if len(cb.failed) > 0 || cb.delivered != len(msgs) {
+			t.Fatalf("Segment's Go library delivered %d of %d messages to %s; failures: %v", cb.delivered, len(msgs), ingest, cb.failed)
+		}
+	}
+	send(d.ingests[0].ingest,
+		analytics.Track{MessageId: "split-install", AnonymousId: "seg-split", Event: "Application Installed", Context: &ctx},
+		order,
+		analytics.Screen{MessageId: "split-screen", AnonymousId: "seg-split", Name: "Home"})
+	send(d.ingests[1].ingest,
+		order, // sent again, to the other process
+		analytics.Identify{MessageId: "split-identify", AnonymousId: "seg-split", UserId: "split-user"})
+	d.waitDrained(t)
+
+	if a := attributionOf(t, d, k, "seg-split"); a.MediaSource != "segnet" || a.Campaign != "split" || !a.Attributed {
+		t.Fatalf("the Segment install: attribution %+v, want segnet/split", a)
+	}
+	var got []string
+	for _, e := range d.events(t, unmogrowp.EventFilter{AppID: k.ID}) {
+		got = append(got, fmt.Sprintf("%s %s %s %s %v %s", e.EventID, e.EventType, e.UserID, e.GAID, e.Revenue, e.Currency))
+	}
+	slices.Sort(got)
+	want := []string{
+		"split-identify $identify split-user  0 ",
+		"split-install install  " + gaid + " 0 ",
+		"split-order Order Completed split-user " + gaid + " 4.5 EUR",
+		"split-screen screen   0 ",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ClickHouse holds\n%q\nwant\n%q", got, want)
+	}
+	code, body := apiCall(t, "GET", d.apiURL()+"/api/analytics/reports/media_sources?app_id="+k.ID, k.ServerKey, "")
+	rows, _ := body["rows"].([]any)
+	var seg map[string]any
+	for _, r := range rows {
+		if r := r.(map[string]any); r["media_source"] == "segnet" {
+			seg = r
+		}
+	}
+	if code != 200 || seg == nil || seg["installs"] != 1.0 || seg["revenue"] != 4.5 {
+		t.Fatalf("media_sources report: %d %v", code, body)
+	}
 }

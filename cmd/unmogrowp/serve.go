@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,9 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
+	"github.com/unmogrowp/unmogrowp/mail"
+	"github.com/unmogrowp/unmogrowp/opendsr"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/postback"
 	"github.com/unmogrowp/unmogrowp/s3export"
@@ -67,6 +72,11 @@ type Server struct {
 	pipeline *pipeline.Pipeline  // the consumer role's
 	worker   *postback.Worker    // the consumer role's: delivers the outbox's postbacks
 	exports  *s3export.Scheduler // the consumer role's: writes the scheduled exports
+	// datacenters are the imported IP lists, kept current, for the consumer's
+	// datacenter_ip rule and the API's explanations.
+	datacenters *unmogrowp.IPListWatcher
+	signer      *opendsr.Signer // the processor's key: the API's and the consumer's
+	runner      *opendsr.Runner // the consumer role's: carries out OpenDSR requests
 
 	ingestLn, apiLn, consumerLn, pprofLn net.Listener
 	servers                              []*http.Server
@@ -79,7 +89,7 @@ type Server struct {
 
 // openServer opens the backends of the roles and, for the consumer role, the pipeline.
 func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry(), datacenters: &unmogrowp.IPListWatcher{}}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b, err := openBackends(cfg, roles, logger)
 	if err != nil {
@@ -88,6 +98,15 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 	s.backends = b
 	if b.wal != nil {
 		registerWALMetrics(s.registry, b.wal)
+	}
+	if roles.has(roleConsumer | roleAPI) {
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+		s.signer, err = opendsr.LoadSigner(ctx, b.meta, processorDomain(cfg))
+		cancel()
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("load the OpenDSR processor key: %w", err)
+		}
 	}
 	if roles.has(roleConsumer) {
 		if s.worker, err = newPostbackWorker(cfg, b.meta, s.registry, logger); err != nil {
@@ -103,7 +122,7 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			Logger: logger, Enqueued: s.worker.Wake, Registerer: s.registry, Consents: b.meta,
 		})
 		attributor := pipeline.NewAttributor(b.meta, b.hot, b.store, pipeline.AttributorOptions{
-			Logger: logger, Registerer: s.registry, Postbacks: postbacks,
+			Logger: logger, Registerer: s.registry, Postbacks: postbacks, Datacenters: s.datacenters,
 		})
 		var yield time.Duration
 		if roles.has(roleIngestion) { // ingestion shares this process's CPU
@@ -111,9 +130,46 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 		}
 		s.pipeline = pipeline.New(b.reader, b.dedup, b.store, pipeline.Options{
 			Logger: logger, Registerer: s.registry, Stage: attributor, YieldLimit: yield,
+			Tombstones: opendsr.NewCache(b.meta),
 		})
+		s.runner = newRunner(cfg, b, s.signer, logger)
 	}
 	return s, nil
+}
+
+// newRunner returns the runner of OpenDSR requests over the process's stores: it forgets
+// erased devices in the hot state and the deduplicator it holds, and posts callbacks as
+// postbacks go (POSTBACK_ALLOW_PRIVATE).
+func newRunner(cfg *Config, b *backends, signer *opendsr.Signer, logger *slog.Logger) *opendsr.Runner {
+	var forget []unmogrowp.Forgetter
+	for _, x := range []any{b.hot, b.dedup} {
+		if f, ok := x.(unmogrowp.Forgetter); ok {
+			forget = append(forget, f)
+		}
+	}
+	retention := cfg.LogRetention
+	if retention == 0 {
+		retention = 7 * 24 * time.Hour // Kafka's default retention.ms
+		if schemeOf(cfg.LogURL) == "wal" {
+			retention = cfg.WALRetention
+		}
+	}
+	return opendsr.NewRunner(opendsr.RunnerOptions{
+		Requests: b.meta, Analytics: b.store, Forget: forget, Signer: signer,
+		Sender: postback.NewSender(postback.SenderOptions{AllowPrivate: cfg.PostbackAllowPrivate}),
+		Domain: processorDomain(cfg), LogRetention: retention, Logger: logger,
+		ResultsURL: func(appID, id string) string {
+			return strings.TrimRight(cfg.PublicURL, "/") + "/api/apps/" + appID + "/opendsr/requests/" + id + "/results"
+		},
+	})
+}
+
+// processorDomain is the OpenDSR processor's domain: PUBLIC_URL's host, or "localhost".
+func processorDomain(cfg *Config) string {
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
 }
 
 // Start opens the listeners of the roles and starts serving and processing.
@@ -166,6 +222,13 @@ func (s *Server) Start() (err error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if s.roles.has(roleConsumer | roleAPI) {
+		// The lists as they are now, before the pipeline decides anything; then kept current.
+		if err := s.datacenters.Load(ctx, b.meta); err != nil {
+			s.logger.Warn("ip lists not loaded", "err", err)
+		}
+		s.wg.Go(func() { s.datacenters.Run(ctx, b.meta, 0, s.logger.With("component", "iplists")) })
+	}
 	if s.pipeline != nil {
 		s.wg.Add(1)
 		go func() {
@@ -180,6 +243,9 @@ func (s *Server) Start() (err error) {
 	}
 	if s.exports != nil {
 		s.wg.Go(func() { _ = s.exports.Run(ctx) })
+	}
+	if s.runner != nil {
+		s.wg.Go(func() { s.runner.Run(ctx) })
 	}
 	return nil
 }
@@ -268,13 +334,35 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 	if ing != nil {
 		appCache, tracker = ing, ing
 	}
+	var mailer api.Mailer
+	if s.cfg.SMTPURL != "" {
+		// loadConfig checked both, so this does not fail.
+		if m, err := mail.New(mail.Options{URL: s.cfg.SMTPURL, From: s.cfg.SMTPFrom}); err != nil {
+			s.logger.Error("mail off", "err", err)
+		} else {
+			mailer = m
+			s.logger.Info("mail on", "smtp", m.Addr())
+		}
+	}
+	ttl := s.cfg.AuthCacheTTL
+	if ttl == 0 {
+		ttl = -1 // AUTH_CACHE_TTL=0: no cache
+	}
+	var wake func()
+	if s.runner != nil {
+		wake = s.runner.Wake
+	}
 	return api.New(api.Config{
-		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
+		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Accounts: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
+		Signup: s.cfg.Signup, Mailer: mailer, DashboardURL: s.cfg.DashboardURL, AuthCacheTTL: ttl,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 		Postbacks: b.meta, Outbox: b.meta, SKAN: b.meta, SKANResults: b.store, Costs: b.meta, Deliveries: b.meta, Consents: b.meta,
 		Exports: b.meta, SecretKey: s.cfg.SecretKey,
+		Explain: b.store, Datacenters: s.datacenters,
+		FXRates: b.meta, AdminEmails: s.cfg.AdminEmails,
 		PostbackSender: postback.NewSender(postback.SenderOptions{AllowPrivate: s.cfg.PostbackAllowPrivate}),
+		OpenDSR:        &api.OpenDSRConfig{Requests: b.meta, Signer: s.signer, Wake: wake, Domain: processorDomain(s.cfg)},
 	})
 }
 

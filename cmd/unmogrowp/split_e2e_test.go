@@ -26,7 +26,6 @@ import (
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/clickhouse"
 	"github.com/unmogrowp/unmogrowp/internal/testenv"
-	"github.com/unmogrowp/unmogrowp/metadata"
 )
 
 // split is the split deployment on loopback: two `ingestion`, two `consumer` and one `api`
@@ -172,16 +171,6 @@ func (d *split) createApp(t *testing.T, name string) appKeys {
 		t.Fatalf("apps create printed %q", out)
 	}
 	return k
-}
-
-func (d *split) setSettings(t *testing.T, appID string, change func(*unmogrowp.AppSettings)) {
-	t.Helper()
-	db, err := metadata.Open(context.Background(), d.pgURL, metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	updateSettings(t, db, appID, change)
 }
 
 // waitDrained waits until the consumer group has committed the end of every partition of

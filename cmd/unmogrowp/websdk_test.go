@@ -18,7 +18,6 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/attribution"
-	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // TestWebSDKInBrowser runs the web SDK's browser test (sdk/web/test/browser.test.mjs) in
@@ -31,24 +30,7 @@ func TestWebSDKInBrowser(t *testing.T) {
 		t.Skip("browser test: runs without -short")
 	}
 	t.Parallel()
-	sdkDir, err := filepath.Abs(filepath.Join("..", "..", "sdk", "web"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var missing []string
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		missing = append(missing, "/usr/bin/chromium")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing = append(missing, "node")
-	}
-	if _, err := os.Stat(filepath.Join(sdkDir, "node_modules", "playwright-core")); err != nil {
-		missing = append(missing, "sdk/web/node_modules/playwright-core")
-	}
-	if len(missing) > 0 {
-		testenv.Missing(t, "the web SDK's browser test needs "+strings.Join(missing, ", ")+" (to enable: apt-get install chromium nodejs && (cd sdk/web && npm ci))")
-	}
+	node, sdkDir := browserTools(t, "the web SDK's browser test", "sdk/web")
 	script, err := os.ReadFile(filepath.Join(sdkDir, "dist", "unmogrowp.min.js"))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +38,7 @@ func TestWebSDKInBrowser(t *testing.T) {
 
 	e := newEmbedded(t)
 	k := e.createApp(t, "Web")
-	e.setSettings(t, k.ID, func(s *unmogrowp.AppSettings) { s.MinCTITSeconds = 0 }) // the visitor lands within a second
+	setSettings(t, e, k.ID, func(s *unmogrowp.AppSettings) { s.MinCTITSeconds = 0 }) // the visitor lands within a second
 	e.start(t)
 	dir, p := e.dir, e.p
 	page := fmt.Sprintf(`<!doctype html><title>Landing</title><script src="/unmogrowp.min.js"></script>

@@ -9,5 +9,6 @@ LEFT JOIN events e
       AND e.app_id = $1 AND e.event_type = 'install' AND e.event_time >= $2 AND e.event_time < $3
 WHERE i.app_id = $1 AND i.install_time >= $2 AND i.install_time < $3
   AND NOT i.is_reinstall AND NOT i.is_reattribution
+  AND (i.attributed OR i.rejected_count = 0) -- a rejected install is not an install
 GROUP BY 1
 ORDER BY installs DESC, platform

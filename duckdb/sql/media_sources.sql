@@ -4,11 +4,12 @@
 -- to find the campaign of the rejected touchpoints.
 --
 -- Clicks and impressions come from touchpoints, installs (new ones: neither reinstalls
--- nor re-attributions) from installs, events and revenue from events (media source ''
--- counts as 'organic'). rejected_installs counts the rejected installs (organic new
--- installs with rejected touchpoints) in the rows of their rejected touchpoints, whose
--- campaign is looked up in touchpoints ('' when not found).
--- Revenue is summed by revenue_sum (migration 0006), which no stored value can overflow.
+-- nor re-attributions) from installs, events from events (media source '' counts as
+-- 'organic'); revenue is converted per day and currency: media_sources_revenue.sql.
+-- A rejected install (a new install not attributed, with rejected touchpoints) is not an
+-- install of any row: it counts once in rejected_installs, in the row of its first
+-- rejected touchpoint (the one that came nearest to winning), whose campaign is looked up
+-- in touchpoints ('' when not found). So the rows' rejected installs add up to Stats'.
 WITH t AS (
     SELECT media_source, campaign,
            count(*) FILTER (WHERE type = 'click')      AS clicks,
@@ -20,25 +21,25 @@ WITH t AS (
     SELECT media_source, campaign, count(*) AS installs
     FROM installs
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
-      AND NOT is_reinstall AND NOT is_reattribution
+      AND NOT is_reinstall AND NOT is_reattribution AND (attributed OR rejected_count = 0)
     GROUP BY ALL
 ), e AS (
     -- Grouped by the stored media source first, '' made 'organic' after: the expression
     -- on every row cost 0.14 s of 0.49 on 11.7M events.
     SELECT coalesce(nullif(media_source, ''), 'organic') AS media_source, campaign,
-           sum(events) AS events, sum(revenue) AS revenue
+           sum(events) AS events
     FROM (
-        SELECT media_source, campaign, count(*) AS events, revenue_sum(revenue) AS revenue
+        SELECT media_source, campaign, count(*) AS events
         FROM events
         WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
         GROUP BY ALL
     )
     GROUP BY ALL
 ), rej AS (
-    SELECT DISTINCT "partition", "offset", r.touchpoint_id, r.media_source
+    SELECT "partition", "offset", r.touchpoint_id, r.media_source
     FROM (
         SELECT "partition", "offset",
-               unnest(from_json(rejected, '[{"touchpoint_id":"VARCHAR","media_source":"VARCHAR"}]')) AS r
+               from_json(rejected, '[{"touchpoint_id":"VARCHAR","media_source":"VARCHAR"}]')[1] AS r
         FROM installs
         WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
           AND rejected_count > 0 AND NOT attributed AND NOT is_reinstall AND NOT is_reattribution
@@ -62,7 +63,6 @@ SELECT k.media_source, k.campaign,
        coalesce(t.impressions, 0)        AS impressions,
        coalesce(i.installs, 0)           AS installs,
        coalesce(e.events, 0)             AS events,
-       coalesce(e.revenue, 0)            AS revenue,
        coalesce(rc.rejected_installs, 0) AS rejected_installs
 FROM k
 LEFT JOIN t  ON t.media_source = k.media_source AND t.campaign = k.campaign

@@ -12,6 +12,7 @@ WITH cohort AS (
     FROM installs
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
       AND NOT is_reinstall AND NOT is_reattribution
+      AND (attributed OR rejected_count = 0) -- a rejected install is not an install
 ), sizes AS (
     SELECT d, count(*) AS installs FROM cohort GROUP BY d
 ), active AS (

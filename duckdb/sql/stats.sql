@@ -4,11 +4,15 @@
 -- in that pass. Active devices: the whole UTC days of the range, [$4, $5), from
 -- device_days; the partial days at its ends, [$2, $4) and [$5, $3), from events (with
 -- $4 = $5 = $3 when the range holds no whole day).
--- Revenue is summed by revenue_sum (migration 0006), which no stored value can overflow.
+-- A rejected install (not attributed, with rejected touchpoints) is neither organic nor
+-- non-organic: it counts in rejected_installs only.
+-- Revenue is not here: it is converted per day and currency (chart_revenue.sql).
 WITH i AS (
     SELECT
-        count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution)                  AS installs,
-        count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution AND NOT attributed) AS organic_installs,
+        count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution
+                           AND (attributed OR rejected_count = 0))                           AS installs,
+        count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution AND NOT attributed
+                           AND rejected_count = 0)                                           AS organic_installs,
         count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution AND attributed)     AS non_organic_installs,
         count(*) FILTER (WHERE is_reinstall)                                                 AS reinstalls,
         count(*) FILTER (WHERE NOT is_reinstall AND NOT is_reattribution AND NOT attributed
@@ -25,10 +29,9 @@ WITH i AS (
     -- By event type first: cheaper than a FILTER on every row.
     SELECT
         coalesce(sum(n), 0)                           AS events,
-        coalesce(sum(revenue), 0)                     AS revenue,
         coalesce(sum(n) FILTER (WHERE event_type = 'session'), 0) AS sessions
     FROM (
-        SELECT event_type, count(*) AS n, revenue_sum(revenue) AS revenue
+        SELECT event_type, count(*) AS n
         FROM events
         WHERE app_id = $1 AND event_time >= $2 AND event_time < $3
         GROUP BY event_type
@@ -49,5 +52,5 @@ WITH i AS (
     )
 )
 SELECT i.installs, i.organic_installs, i.non_organic_installs, i.reinstalls, i.rejected_installs,
-       t.clicks, t.impressions, e.events, e.revenue, d.active_devices, e.sessions
+       t.clicks, t.impressions, e.events, d.active_devices, e.sessions
 FROM i, t, e, d

@@ -1,5 +1,6 @@
--- TouchpointCosts: the cost the app's touchpoints carry, per UTC day of the touch, media
+-- TouchpointCosts: the cost the app's touchpoints carry, per local day of the touch, media
 -- source, campaign and currency. $1 app id, $2 from, $3 to: touch_time in [$2, $3).
+-- LOCAL(t) is t's wall-clock time in the report's zone (zone.go).
 --
 -- A cpc click costs its cost_value, a cpm impression a thousandth of it; a cpi touchpoint
 -- costs its cost_value once per install it won that the reports count (attributed,
@@ -22,7 +23,7 @@ WITH c AS (
       AND i.attributed AND NOT i.is_reinstall AND NOT i.is_reattribution
       AND tp.app_id = $1 AND tp.touch_time >= $2 AND tp.touch_time < $3 AND tp.cost_model = 'cpi'
 )
-SELECT strftime(touch_time, '%Y-%m-%d') AS date, media_source, campaign, cost_currency, sum(amount)
+SELECT strftime(LOCAL(touch_time), '%Y-%m-%d') AS date, media_source, campaign, cost_currency, sum(amount)
 FROM c
 GROUP BY ALL
 ORDER BY ALL

@@ -62,6 +62,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"CanceledContext", testCanceled},
 		{"ConcurrentClaimsOneWinner", testConcurrent},
 		{"ManyClaims", testMany},
+		{"Forget", testForget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +241,17 @@ func testMany(t *testing.T, d unmogrowp.Deduplicator, c *Clock) {
 	}
 }
 
+// Claims returns n claims of app at time at, of event ids evt-<from> to evt-<from+n-1>
+// at offsets from to from+n-1 of partition.
+func Claims(app string, from, n int, partition int32, at time.Time) []unmogrowp.Claim {
+	cl := make([]unmogrowp.Claim, n)
+	for i := range cl {
+		cl[i] = unmogrowp.Claim{AppID: app, EventID: fmt.Sprintf("evt-%d", from+i),
+			Partition: partition, Offset: int64(from + i), Time: at}
+	}
+	return cl
+}
+
 // CountFirst claims the claims on d and returns how many were first sightings; a Claim
 // error fails the test.
 func CountFirst(t testing.TB, d unmogrowp.Deduplicator, claims []unmogrowp.Claim) int {
@@ -255,4 +267,23 @@ func CountFirst(t testing.TB, d unmogrowp.Deduplicator, claims []unmogrowp.Claim
 		}
 	}
 	return n
+}
+
+// testForget: a forgotten claim is gone (a later record with its id is the first again),
+// the app's others and another app's same id are kept. Every Deduplicator is a Forgetter.
+func testForget(t *testing.T, d unmogrowp.Deduplicator, c *Clock) {
+	f, ok := d.(unmogrowp.Forgetter)
+	if !ok {
+		t.Fatalf("%T is not a unmogrowp.Forgetter", d)
+	}
+	check(t, d, []unmogrowp.Claim{claim(c, "app1", "e1", 0, 1), claim(c, "app1", "e2", 0, 2), claim(c, "app2", "e1", 0, 3)},
+		true, true, true)
+	if err := f.Forget(context.Background(), "app1", []string{"dev"}, nil, []string{"e1", "never-claimed"}); err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	if err := f.Forget(context.Background(), "app1", nil, nil, nil); err != nil {
+		t.Fatalf("Forget of nothing: %v", err)
+	}
+	check(t, d, []unmogrowp.Claim{claim(c, "app1", "e1", 1, 1), claim(c, "app1", "e2", 1, 2), claim(c, "app2", "e1", 1, 3)},
+		true, false, false)
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.HotState) {
 		{"CanceledContext", testCanceled},
 		{"ConcurrentReadersDuringApply", testConcurrent},
 		{"Watermarks", testWatermarks},
+		{"Forget", testForget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -716,5 +717,55 @@ func testWatermarks(t *testing.T, h unmogrowp.HotState) {
 	}
 	if _, err := h.Watermarks(canceled); !errors.Is(err, context.Canceled) {
 		t.Errorf("Watermarks on a canceled context = %v, want context.Canceled", err)
+	}
+}
+
+// testForget: an erasure's Forget drops the devices' decisions and the touchpoints by id,
+// under every key they were found by; the app's others and another app's same ids stay.
+// Every HotState is a Forgetter.
+func testForget(t *testing.T, h unmogrowp.HotState) {
+	f, ok := h.(unmogrowp.Forgetter)
+	if !ok {
+		t.Fatalf("%T is not a unmogrowp.Forgetter", h)
+	}
+	const idfa = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
+	tp := func(app, id string) unmogrowp.Touchpoint {
+		c := click(app, id)
+		c.IDFA, c.IP, c.UserAgent = idfa, "203.0.113.7", uaIPhone
+		return c
+	}
+	install := func(app, device string) unmogrowp.Install {
+		in := fullInstall(0)
+		in.AppID, in.DeviceID = app, device
+		return in
+	}
+	var many []unmogrowp.Install
+	for i := range 500 { // enough devices that tags share slots and probe runs
+		many = append(many, install("app1", fmt.Sprintf("dev-%d", i)))
+	}
+	apply(t, h, []unmogrowp.Touchpoint{tp("app1", "tp-gone"), tp("app1", "tp-kept"), tp("app2", "tp-gone")},
+		append(many, install("app2", "dev-1")))
+	if err := f.Forget(ctx, "app1", []string{"dev-1", "dev-7", "dev-unknown"}, []string{"tp-gone", "tp-unknown"}, []string{"evt"}); err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	for i := range 500 {
+		d := fmt.Sprintf("dev-%d", i)
+		_, ok, err := h.Device(ctx, "app1", d)
+		if err != nil || ok != (d != "dev-1" && d != "dev-7") {
+			t.Fatalf("Device(app1, %s) after Forget = %v, %v", d, ok, err)
+		}
+	}
+	if _, ok, _ := h.Device(ctx, "app2", "dev-1"); !ok {
+		t.Errorf("another app's device of the same id was forgotten")
+	}
+	for _, keys := range [][]string{{"tp:tp-gone"}, {"idfa:" + strings.ToLower(idfa)}, installKeys(unmogrowp.Event{IDFA: idfa, IP: "203.0.113.7", UserAgent: uaIPhone})} {
+		if got := ids(candidates(t, h, "app1", keys)); slices.Contains(got, "tp-gone") {
+			t.Errorf("Candidates(app1, %q) after Forget = %q, still tp-gone", keys, got)
+		}
+	}
+	wantFound(t, h, "app1", installKeys(unmogrowp.Event{IDFA: idfa}), "tp-kept")
+	wantFound(t, h, "app2", []string{"tp:tp-gone"}, "tp-gone")
+	if err := f.Forget(ctx, "app1", []string{"dev-1"}, []string{"tp-gone"}, nil); err != nil {
+		t.Fatalf("Forget again: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -56,6 +55,14 @@ func fullApp(name, owner string) *unmogrowp.App {
 	s.RateLimitPerSecond = 5000
 	s.MaxEventAgeDays = 400
 	s.ReportingCurrency = "EUR"
+	s.IOSTeamID = "ABCDE12345"
+	s.IOSBundleID = "com.example.ios-" + strings.ToLower(strings.ReplaceAll(name, " ", ""))
+	s.AndroidPackage = "com.example.android_app"
+	s.AndroidSHA256Fingerprints = []string{
+		"14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5",
+		"FA:C6:17:45:DC:09:03:78:6F:B9:ED:E6:2A:96:2B:39:9F:73:48:F0:BB:6F:89:9B:83:32:66:75:91:03:3B:9C",
+	}
+	s.Timezone = "America/Los_Angeles"
 	return &unmogrowp.App{
 		OwnerID:    owner,
 		Name:       name,
@@ -90,24 +97,10 @@ func get(t *testing.T, s unmogrowp.AppStore, id string) *unmogrowp.App {
 	return app
 }
 
-// wantApp fails the test unless got and want hold the same values, times compared with
-// Equal and got's times in UTC.
+// wantApp fails the test unless got and want hold the same values (wantStored).
 func wantApp(t *testing.T, got, want *unmogrowp.App) {
 	t.Helper()
-	if got == nil {
-		t.Fatalf("got nil app, want %+v", want)
-	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt)
-	}
-	if got.CreatedAt.Location() != time.UTC {
-		t.Errorf("CreatedAt location = %v, want UTC", got.CreatedAt.Location())
-	}
-	g, w := *got, *want
-	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("app differs:\n got %+v\nwant %+v", g, w)
-	}
+	wantStored(t, "app", got, want, func(v *unmogrowp.App) *time.Time { return &v.CreatedAt })
 }
 
 func testCreateAndGet(t *testing.T, s unmogrowp.AppStore) {
@@ -200,6 +193,27 @@ func invalidCases() []struct {
 		{"MaxEventAge", "max_event_age_days", func(a *unmogrowp.App) { a.Settings.MaxEventAgeDays = 0 }},
 		{"IPBlocklist", "ip_blocklist", func(a *unmogrowp.App) { a.Settings.IPBlocklist = []string{"10.0.0.0/8", "not-an-ip"} }},
 		{"Currency", "reporting_currency", func(a *unmogrowp.App) { a.Settings.ReportingCurrency = "EURO" }},
+		{"TeamIDLower", "ios_team_id", func(a *unmogrowp.App) { a.Settings.IOSTeamID = "abcde12345" }},
+		{"TeamIDShort", "ios_team_id", func(a *unmogrowp.App) { a.Settings.IOSTeamID = "ABCDE1234" }},
+		{"BundleIDSpace", "ios_bundle_id", func(a *unmogrowp.App) { a.Settings.IOSBundleID = "com.example game" }},
+		{"PackageOneSegment", "android_package", func(a *unmogrowp.App) { a.Settings.AndroidPackage = "example" }},
+		{"PackageDigitSegment", "android_package", func(a *unmogrowp.App) { a.Settings.AndroidPackage = "com.1example" }},
+		{"FingerprintShort", "android_sha256_fingerprints", func(a *unmogrowp.App) {
+			a.Settings.AndroidSHA256Fingerprints = []string{"14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44"}
+		}},
+		{"FingerprintNotHex", "android_sha256_fingerprints", func(a *unmogrowp.App) {
+			a.Settings.AndroidSHA256Fingerprints = []string{"ZZ:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"}
+		}},
+		{"FingerprintNoColons", "android_sha256_fingerprints", func(a *unmogrowp.App) {
+			a.Settings.AndroidSHA256Fingerprints = []string{"146DE983C5730650D8EEB9952F34FC6416A08342E61DBEA88A0496B23FCF44E5"}
+		}},
+		{"TooManyFingerprints", "android_sha256_fingerprints", func(a *unmogrowp.App) {
+			a.Settings.AndroidSHA256Fingerprints = slices.Repeat([]string{"14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"}, 21)
+		}},
+		{"CurrencyUnknown", "reporting_currency", func(a *unmogrowp.App) { a.Settings.ReportingCurrency = "QQQ" }},
+		{"Timezone", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "Mars/Olympus" }},
+		{"TimezoneLocal", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "Local" }},
+		{"TimezoneEmpty", "settings.timezone", func(a *unmogrowp.App) { a.Settings.Timezone = "" }},
 	}
 }
 

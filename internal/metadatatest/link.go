@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -39,6 +38,8 @@ func RunLinkStore(t *testing.T, open func(t *testing.T) LinkStoreWithApps) {
 	t.Run("DeleteAppDeletesLinks", func(t *testing.T) { t.Parallel(); testLinkDeleteApp(t, open(t)) })
 	t.Run("IDFormatAndUniqueness", func(t *testing.T) { t.Parallel(); testLinkIDs(t, open(t)) })
 	t.Run("ConcurrentCreate", func(t *testing.T) { t.Parallel(); testLinkConcurrentCreate(t, open(t)) })
+	t.Run("Update", func(t *testing.T) { t.Parallel(); testLinkUpdate(t, open(t)) })
+	t.Run("Delete", func(t *testing.T) { t.Parallel(); testLinkDelete(t, open(t)) })
 }
 
 // fullLink returns a link of the app with every caller-set field non-zero and distinct.
@@ -55,6 +56,9 @@ func fullLink(appID, tag string) *unmogrowp.Link {
 		AndroidURL:    "https://play.google.com/store/apps/details?id=com.example&tag=" + tag,
 		WebURL:        "myapp://open/" + tag,
 		DeepLinkValue: "promo/" + tag,
+		// Windows of their own, unlike the app's (fullApp: 14 days, 48 hours).
+		ClickLookbackDays: 3,
+		ViewLookbackHours: 12,
 	}
 }
 
@@ -97,24 +101,10 @@ func listLinks(t *testing.T, s unmogrowp.LinkStore, appID string) []*unmogrowp.L
 	return links
 }
 
-// wantLink fails the test unless got and want hold the same values, times compared with
-// Equal and got's time in UTC.
+// wantLink fails the test unless got and want hold the same values (wantStored).
 func wantLink(t *testing.T, got, want *unmogrowp.Link) {
 	t.Helper()
-	if got == nil {
-		t.Fatalf("got nil link, want %+v", want)
-	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want.CreatedAt)
-	}
-	if got.CreatedAt.Location() != time.UTC {
-		t.Errorf("CreatedAt location = %v, want UTC", got.CreatedAt.Location())
-	}
-	g, w := *got, *want
-	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("link differs:\n got %+v\nwant %+v", g, w)
-	}
+	wantStored(t, "link", got, want, func(v *unmogrowp.Link) *time.Time { return &v.CreatedAt })
 }
 
 // wantLinkIDs fails the test unless links are, in order, the links with ids.
@@ -224,6 +214,10 @@ func testLinkCreateInvalid(t *testing.T, s LinkStoreWithApps) {
 		{"NoScheme", "android_url", func(l *unmogrowp.Link) { l.AndroidURL = "play.google.com/store/apps/details?id=x" }},
 		{"HTTPSWithoutHost", "web_url", func(l *unmogrowp.Link) { l.WebURL = "https:///path" }},
 		{"SpaceInURL", "ios_url", func(l *unmogrowp.Link) { l.IOSURL = "https://apps.apple.com/app/id1 x" }},
+		{"ClickLookbackHigh", "click_lookback_days", func(l *unmogrowp.Link) { l.ClickLookbackDays = 31 }},
+		{"ClickLookbackNegative", "click_lookback_days", func(l *unmogrowp.Link) { l.ClickLookbackDays = -1 }},
+		{"ViewLookbackHigh", "view_lookback_hours", func(l *unmogrowp.Link) { l.ViewLookbackHours = 169 }},
+		{"ViewLookbackNegative", "view_lookback_hours", func(l *unmogrowp.Link) { l.ViewLookbackHours = -5 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			link := fullLink(appID, "invalid")
@@ -502,4 +496,98 @@ func RunLinkTies(t *testing.T, db Store, sameTime func(ctx context.Context) erro
 		t.Errorf("links with equal times in order %v, want %v", got, ids)
 	}
 	return app.ID
+}
+
+// testLinkUpdate replaces every caller-set field of a link, clears its windows back to the
+// app's, and checks what may not change (id, app, creation time) and what is refused.
+func testLinkUpdate(t *testing.T, s LinkStoreWithApps) {
+	ctx := context.Background()
+	appID := newApp(t, s, "Update")
+	other := newApp(t, s, "Other")
+	link := fullLink(appID, "before")
+	createLink(t, s, link)
+	neighbour := fullLink(appID, "neighbour")
+	createLink(t, s, neighbour)
+
+	changed := fullLink(appID, "after")
+	changed.ID = link.ID
+	changed.MediaSource = "  trimmed_source "
+	changed.ClickLookbackDays, changed.ViewLookbackHours = 30, 168
+	changed.CreatedAt = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC) // not the caller's to set
+	if err := s.UpdateLink(ctx, changed); err != nil {
+		t.Fatalf("UpdateLink: %v", err)
+	}
+	if changed.MediaSource != "trimmed_source" || !changed.CreatedAt.Equal(link.CreatedAt) {
+		t.Errorf("UpdateLink left media source %q, created at %v; want trimmed, %v", changed.MediaSource, changed.CreatedAt, link.CreatedAt)
+	}
+	want := *changed
+	want.CreatedAt = link.CreatedAt
+	wantLink(t, getLink(t, s, link.ID), &want)
+	wantLink(t, getLink(t, s, neighbour.ID), neighbour)
+
+	// Back to a minimal link: every optional field cleared, the windows back to the app's.
+	minimal := &unmogrowp.Link{ID: link.ID, AppID: appID, MediaSource: "minimal"}
+	if err := s.UpdateLink(ctx, minimal); err != nil {
+		t.Fatalf("UpdateLink to a minimal link: %v", err)
+	}
+	wantLink(t, getLink(t, s, link.ID), &unmogrowp.Link{ID: link.ID, AppID: appID, MediaSource: "minimal", CreatedAt: link.CreatedAt})
+
+	// Refused: invalid fields, as on create, and links the app does not have.
+	bad := *minimal
+	bad.ClickLookbackDays = 31
+	wantMessage(t, s.UpdateLink(ctx, &bad), unmogrowp.EINVALID, "click_lookback_days ")
+	bad = *minimal
+	bad.WebURL = "javascript:alert(1)"
+	wantMessage(t, s.UpdateLink(ctx, &bad), unmogrowp.EINVALID, "web_url ")
+	wantCode(t, s.UpdateLink(ctx, nil), unmogrowp.EINVALID)
+	for _, tc := range []struct{ name, appID, id string }{
+		{"OtherApp", other, link.ID},
+		{"UnknownApp", "app_doesnotexist0000", link.ID},
+		{"UnknownLink", appID, "lk_doesnotexist0000"},
+		{"Empty", appID, ""},
+		{"Pattern", appID, "lk_%"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := fullLink(tc.appID, "stranger")
+			l.ID = tc.id
+			wantCode(t, s.UpdateLink(ctx, l), unmogrowp.ENOTFOUND)
+		})
+	}
+	wantLink(t, getLink(t, s, link.ID), &unmogrowp.Link{ID: link.ID, AppID: appID, MediaSource: "minimal", CreatedAt: link.CreatedAt})
+	if got := listLinks(t, s, other); len(got) != 0 {
+		t.Errorf("the other app has %d links after the refused updates, want none", len(got))
+	}
+}
+
+// testLinkDelete deletes a link: it is gone from Link and Links, its neighbours and the
+// other app's links stay, and a second delete, or one through another app, is ENOTFOUND.
+func testLinkDelete(t *testing.T, s LinkStoreWithApps) {
+	ctx := context.Background()
+	appID := newApp(t, s, "Delete")
+	other := newApp(t, s, "Other")
+	gone := fullLink(appID, "gone")
+	createLink(t, s, gone)
+	kept := fullLink(appID, "kept")
+	createLink(t, s, kept)
+	foreign := fullLink(other, "foreign")
+	createLink(t, s, foreign)
+
+	wantCode(t, s.DeleteLink(ctx, other, gone.ID), unmogrowp.ENOTFOUND)
+	wantLink(t, getLink(t, s, gone.ID), gone)
+	if err := s.DeleteLink(ctx, appID, gone.ID); err != nil {
+		t.Fatalf("DeleteLink: %v", err)
+	}
+	_, err := s.Link(ctx, gone.ID)
+	wantCode(t, err, unmogrowp.ENOTFOUND)
+	wantLinkIDs(t, listLinks(t, s, appID), kept.ID)
+	wantLink(t, getLink(t, s, kept.ID), kept)
+	wantLink(t, getLink(t, s, foreign.ID), foreign)
+	for _, id := range []string{gone.ID, "", "lk_%", foreign.ID} {
+		wantCode(t, s.DeleteLink(ctx, appID, id), unmogrowp.ENOTFOUND)
+	}
+	wantLinkIDs(t, listLinks(t, s, other), foreign.ID)
+	// The deleted link's id is not taken over by an update either.
+	l := fullLink(appID, "revived")
+	l.ID = gone.ID
+	wantCode(t, s.UpdateLink(ctx, l), unmogrowp.ENOTFOUND)
 }

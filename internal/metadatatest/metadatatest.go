@@ -3,8 +3,10 @@
 package metadatatest
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
@@ -26,6 +28,27 @@ func wantMessage(t *testing.T, err error, code string, parts ...string) {
 		if !strings.Contains(msg, p) {
 			t.Fatalf("error message %q does not contain %q", msg, p)
 		}
+	}
+}
+
+// wantStored fails the test unless got and want, each a stored kind of value, hold the
+// same values: the creation times at returns compared as instants and got's in UTC, the
+// rest with reflect.DeepEqual.
+func wantStored[T any](t *testing.T, kind string, got, want *T, at func(*T) *time.Time) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("got nil %s, want %+v", kind, want)
+	}
+	g, w := *got, *want
+	if !at(&g).Equal(*at(&w)) {
+		t.Errorf("CreatedAt = %v, want %v", *at(&g), *at(&w))
+	}
+	if at(&g).Location() != time.UTC {
+		t.Errorf("CreatedAt location = %v, want UTC", at(&g).Location())
+	}
+	*at(&g), *at(&w) = time.Time{}, time.Time{}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%s differs:\n got %+v\nwant %+v", kind, g, w)
 	}
 }
 

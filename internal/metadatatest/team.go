@@ -295,6 +295,13 @@ func testInvitations(t *testing.T, s TeamStoreWithAppsAndUsers) {
 	}
 	_, err = s.AcceptInvitation(ctx, expired.TokenHash, bob.ID, now)
 	wantCode(t, err, unmogrowp.ENOTFOUND)
+	for _, h := range []string{expired.TokenHash, inv.TokenHash, "nosuch", ""} {
+		_, err := s.InvitationByToken(ctx, h, now)
+		wantCode(t, err, unmogrowp.ENOTFOUND)
+	}
+	if got, err := s.InvitationByToken(ctx, again.TokenHash, now); err != nil || got.ID != again.ID || got.AppID != app.ID || got.Role != unmogrowp.RoleViewer {
+		t.Fatalf("InvitationByToken = %+v, %v", got, err)
+	}
 
 	// Accepted once, by whoever holds the token.
 	m, err := s.AcceptInvitation(ctx, again.TokenHash, bob.ID, now)
@@ -302,6 +309,8 @@ func testInvitations(t *testing.T, s TeamStoreWithAppsAndUsers) {
 		t.Fatalf("AcceptInvitation = %+v, %v", m, err)
 	}
 	_, err = s.AcceptInvitation(ctx, again.TokenHash, cat.ID, now)
+	wantCode(t, err, unmogrowp.ENOTFOUND)
+	_, err = s.InvitationByToken(ctx, again.TokenHash, now)
 	wantCode(t, err, unmogrowp.ENOTFOUND)
 	if list, _ := s.Invitations(ctx, app.ID, now); len(list) != 0 {
 		t.Errorf("Invitations after the accept = %+v", list)

@@ -319,6 +319,13 @@ func testClaimHosts(t *testing.T, o unmogrowp.Outbox) {
 	if want := []string{"d0001", "d0004", "d0006"}; !reflect.DeepEqual(ids(c), want) {
 		t.Fatalf("next Claim = %v, want %v", ids(c), want)
 	}
+	// Left: d0009 of h0, d0007 and d0010 of h1, d0008 and d0011 of h2.
+	c = claim(t, o, unmogrowp.ClaimRequest{Now: now, Limit: 10, PerHost: 1, HostLimits: map[string]int{"h1.example": 2}})
+	if want := []string{"d0007", "d0008", "d0009", "d0010"}; !reflect.DeepEqual(ids(c), want) {
+		t.Fatalf("Claim with PerHost 1, h1 2 = %v, want %v", ids(c), want)
+	}
+	_, err := o.Claim(context.Background(), unmogrowp.ClaimRequest{Now: now, Limit: 1, Lease: lease, HostLimits: map[string]int{"h2.example": 0}})
+	wantCode(t, err, unmogrowp.EINVALID)
 }
 
 func testCompleteRetry(t *testing.T, o unmogrowp.Outbox) {

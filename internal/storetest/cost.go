@@ -97,6 +97,30 @@ func testTouchpointCosts(t *testing.T, open func(*testing.T) ReportStore) {
 		}
 	})
 
+	// In Los Angeles (UTC-8 until 8 March) the same touches fall on the local days before:
+	// day 0's morning is the evening of 1 March, i5 (day 2, 23:00 UTC) still 4 March.
+	t.Run("touchpoint_costs_los_angeles", func(t *testing.T) {
+		la, err := unmogrowp.LoadZone("America/Los_Angeles")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.s.TouchpointCosts(ctx, "app-a", f.from, f.to, unmogrowp.ReportScope{Location: la})
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "touchpoint_costs_la", got)
+		want := []unmogrowp.DailyCost{
+			{Date: "2026-03-01", MediaSource: "fb", Campaign: "fb_c1", Currency: "USD", Amount: 1},
+			{Date: "2026-03-01", MediaSource: "gg", Campaign: "gg_c1", Currency: "USD", Amount: 0.006},
+			{Date: "2026-03-02", MediaSource: "fb", Campaign: "fb_c1", Currency: "EUR", Amount: 0.4},
+			{Date: "2026-03-03", MediaSource: "fb", Campaign: "fb_cpi", Currency: "USD", Amount: 3},
+			{Date: "2026-03-04", MediaSource: "fb", Campaign: "fb_cpi", Currency: "USD", Amount: 3},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("TouchpointCosts in Los Angeles =\n%+v\nwant\n%+v", got, want)
+		}
+	})
+
 	t.Run("media_sources_cost", func(t *testing.T) {
 		rep, err := f.s.MediaSourceReport(ctx, "app-a", f.from, f.to)
 		if err != nil {
@@ -115,7 +139,7 @@ func testTouchpointCosts(t *testing.T, open func(*testing.T) ReportStore) {
 			// No rate from JPY without a converter: left out, and counted.
 			{Date: "2026-03-04", MediaSource: "gg", Campaign: "gg_c1", Cost: 1000, Currency: "JPY"},
 		}
-		costs, unconverted := unmogrowp.ConvertCosts(unmogrowp.MergeCosts(imported, touch), "USD", nil)
+		costs, unconverted := unmogrowp.ConvertCosts(unmogrowp.MergeCosts(imported, touch), unmogrowp.ReportScope{Currency: "USD"})
 		rep.AddCost(costs, "USD", unconverted)
 		golden(t, "media_sources_cost", rep)
 		if rep.Currency != "USD" || rep.UnconvertedAmounts != 1 {

@@ -113,9 +113,10 @@ func testExportFixture(t *testing.T, open func(*testing.T) ExportStore) {
 	}{
 		{"installs of fb", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: "fb"}, 2},
 		{"installs of gg/gg_c2", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: "gg", Campaign: "gg_c2"}, 1},
-		{"organic installs", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: unmogrowp.MediaSourceOrganic}, 4},
+		{"organic installs", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: unmogrowp.MediaSourceOrganic}, 3},
+		{"rejected installs", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: unmogrowp.MediaSourceRejected}, 1},
 		{"sessions", unmogrowp.ExportQuery{Report: unmogrowp.ExportEvents, EventType: unmogrowp.EventSession}, 9},
-		{"organic events, '' included", unmogrowp.ExportQuery{Report: unmogrowp.ExportEvents, MediaSource: unmogrowp.MediaSourceOrganic}, 11},
+		{"organic events, '' included", unmogrowp.ExportQuery{Report: unmogrowp.ExportEvents, MediaSource: unmogrowp.MediaSourceOrganic}, 8},
 		{"touchpoints of gg", unmogrowp.ExportQuery{Report: unmogrowp.ExportTouchpoints, MediaSource: "gg"}, 4},
 		{"rejected of fb", unmogrowp.ExportQuery{Report: unmogrowp.ExportRejected, MediaSource: "fb"}, 2},
 	} {
@@ -194,7 +195,8 @@ func testExportAgrees(t *testing.T, open func(*testing.T) ExportStore) {
 
 	installs := export(unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls}, "install_time")
 	isNew := func(r map[string]string) bool {
-		return r["is_reinstall"] == "false" && r["is_reattribution"] == "false"
+		return r["is_reinstall"] == "false" && r["is_reattribution"] == "false" &&
+			(r["attributed"] == "true" || r["rejected"] == "[]") // a rejected install is not an install
 	}
 	for _, c := range []struct {
 		name      string
@@ -204,7 +206,7 @@ func testExportAgrees(t *testing.T, open func(*testing.T) ExportStore) {
 		{"organic installs", count(installs, func(r map[string]string) bool { return isNew(r) && r["attributed"] == "false" }), st.OrganicInstalls},
 		{"reinstalls", count(installs, func(r map[string]string) bool { return r["is_reinstall"] == "true" }), st.Reinstalls},
 		{"rejected installs", count(installs, func(r map[string]string) bool {
-			return isNew(r) && r["attributed"] == "false" && r["rejected"] != "[]"
+			return r["is_reinstall"] == "false" && r["is_reattribution"] == "false" && r["match_type"] == unmogrowp.MatchRejected
 		}), st.RejectedInstalls},
 		{"events", count(export(unmogrowp.ExportQuery{Report: unmogrowp.ExportEvents}, "timestamp"), all), st.Events},
 		{"sessions", count(export(unmogrowp.ExportQuery{Report: unmogrowp.ExportEvents, EventType: unmogrowp.EventSession}, "timestamp"), all), st.Sessions},

@@ -152,6 +152,13 @@ func GenerateFixture(n int, seed uint64, batchEvents int, fn func(unmogrowp.Batc
 					reason = unmogrowp.RejectBlockedIP
 				}
 				in.Rejected = []unmogrowp.Rejection{{TouchpointID: tp.ID, MediaSource: src, Reason: reason}}
+				in.MatchType, in.MediaSource = unmogrowp.MatchRejected, unmogrowp.MediaSourceRejected
+				if r.IntN(2) == 0 {
+					// A second source's click rejected too: the install still counts once.
+					src2, camp2 := pickSource()
+					tp2 := touch(app, unmogrowp.TouchClick, t.Add(-3*time.Second).Truncate(time.Microsecond), src2, camp2, d)
+					in.Rejected = append(in.Rejected, unmogrowp.Rejection{TouchpointID: tp2.ID, MediaSource: src2, Reason: unmogrowp.RejectClickInjection})
+				}
 			}
 			d.source, d.campaign = in.MediaSource, in.Campaign
 		} else {

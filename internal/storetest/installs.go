@@ -34,6 +34,7 @@ func testInstallRoundTrip(t *testing.T, open func(*testing.T) unmogrowp.EventSto
 	organic := OrganicInstall(2, 3, "app-full", "device-organic", 3*time.Minute)
 	rejected := OrganicInstall(2, 4, "app-full", "device-rejected", 4*time.Minute)
 	rejected.Rejected = []unmogrowp.Rejection{{TouchpointID: "tp-fast", MediaSource: "shady_net", Reason: unmogrowp.RejectClickInjection}}
+	rejected.MatchType, rejected.MediaSource = unmogrowp.MatchRejected, unmogrowp.MediaSourceRejected
 	want := []unmogrowp.Install{rejected, organic, reinstall, reattributed}
 
 	mustAppend(t, s, unmogrowp.Batch{Installs: want[2:]})

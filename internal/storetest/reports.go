@@ -40,6 +40,8 @@ func RunReports(t *testing.T, open func(t *testing.T) ReportStore) {
 	t.Run("Agree", func(t *testing.T) { t.Parallel(); testReportsAgree(t, open) })
 	t.Run("ActiveDevices", func(t *testing.T) { t.Parallel(); testActiveDevices(t, open) })
 	t.Run("ExtremeRevenue", func(t *testing.T) { t.Parallel(); testExtremeRevenue(t, open) })
+	t.Run("MoneyInLosAngeles", func(t *testing.T) { t.Parallel(); testMoney(t, open) })
+	t.Run("Tokyo", func(t *testing.T) { t.Parallel(); testTokyo(t, open) })
 	t.Run("TouchpointCosts", func(t *testing.T) { t.Parallel(); testTouchpointCosts(t, open) })
 }
 
@@ -72,7 +74,7 @@ func reportAt(days, hours, minutes int) time.Time {
 // count, and app-b, whose rows must never show in app-a's reports. Over
 // [reportDay0, reportDay0+3d) app-a has, counted by hand (see the golden files):
 //
-//	new installs   day 0: o1 organic, o2 organic rejected (fb click injection), n1 fb/fb_c1
+//	new installs   day 0: o1 organic, o2 rejected (fb click injection: not an install), n1 fb/fb_c1
 //	               day 1: n2 fb/fb_c1, n3 gg/gg_c1 (view-through; an fb touchpoint rejected)
 //	               day 2: o3 organic (web)
 //	also           day 2: o1 reinstalls (a gg touchpoint rejected), n1 re-attributed to
@@ -116,6 +118,7 @@ func newReportFixture(t *testing.T, open func(*testing.T) ReportStore) *reportFi
 	f.event("app-a", "o1", "purchase", reportAt(1, 9, 5), 1.99)
 	in := f.install("app-a", "o1", "ios", reportAt(2, 8, 0), "", "", []unmogrowp.Rejection{{TouchpointID: "tp-rej3", MediaSource: "gg", Reason: unmogrowp.RejectClickInjection}})
 	in.IsReinstall = true
+	in.MatchType, in.MediaSource = unmogrowp.MatchOrganic, unmogrowp.MediaSourceOrganic // a reinstall keeps its attribution
 	f.event("app-a", "o1", "session", reportAt(2, 8, 30), 0)
 
 	f.install("app-a", "o2", "android", reportAt(0, 10, 30), "", "", []unmogrowp.Rejection{{TouchpointID: "tp-rej1", MediaSource: "fb", Reason: unmogrowp.RejectClickInjection}})
@@ -189,6 +192,8 @@ func (f *reportFixture) install(app, device, platform string, t time.Time, sourc
 	}}
 	if source != "" {
 		in.Attributed, in.MatchType, in.TouchType, in.MediaSource, in.Campaign = true, unmogrowp.MatchDeviceID, unmogrowp.TouchClick, source, campaign
+	} else if len(rejected) > 0 {
+		in.MatchType, in.MediaSource = unmogrowp.MatchRejected, unmogrowp.MediaSourceRejected
 	}
 	e.MediaSource, e.Campaign = in.MediaSource, in.Campaign
 	f.b.Installs = append(f.b.Installs, in)
@@ -262,7 +267,7 @@ func testReportsFixture(t *testing.T, open func(*testing.T) ReportStore) {
 		}
 		golden(t, "stats", st)
 		want := unmogrowp.Stats{
-			Installs: 6, OrganicInstalls: 3, NonOrganicInstalls: 3, Reinstalls: 1, RejectedInstalls: 1,
+			Installs: 5, OrganicInstalls: 2, NonOrganicInstalls: 3, Reinstalls: 1, RejectedInstalls: 1,
 			Clicks: 8, Impressions: 2, ConversionRate: 0.375, Events: 23, Revenue: 16.98,
 			ActiveDevices: 8, Sessions: 9,
 		}
@@ -300,7 +305,7 @@ func testReportsFixture(t *testing.T, open func(*testing.T) ReportStore) {
 			t.Fatal(err)
 		}
 		checkSeries(t, ch, []string{"2026-03-02", "2026-03-03", "2026-03-04"},
-			map[string][]float64{"organic": {2, 0, 1}, "non_organic": {1, 2, 0}})
+			map[string][]float64{"organic": {1, 0, 1}, "non_organic": {1, 2, 0}, "rejected": {1, 0, 0}})
 		ch, err = f.s.Chart(ctx, app, unmogrowp.ChartEvents, f.from, f.to, unmogrowp.IntervalDay)
 		if err != nil {
 			t.Fatal(err)
@@ -318,7 +323,7 @@ func testReportsFixture(t *testing.T, open func(*testing.T) ReportStore) {
 			t.Fatal(err)
 		}
 		checkSeries(t, ch, []string{"2026-03-02T00:00:00Z", "2026-03-02T01:00:00Z", "2026-03-02T02:00:00Z"},
-			map[string][]float64{"organic": {0, 1, 0}, "non_organic": {0, 0, 1}})
+			map[string][]float64{"organic": {0, 1, 0}, "non_organic": {0, 0, 1}, "rejected": {0, 0, 0}})
 	})
 
 	t.Run("media_sources", func(t *testing.T) {
@@ -328,11 +333,13 @@ func testReportsFixture(t *testing.T, open func(*testing.T) ReportStore) {
 		}
 		golden(t, "media_sources", rep)
 		want := []unmogrowp.MediaSourceRow{
-			{MediaSource: "organic", Installs: 3, Events: 11, Revenue: 1.99},
 			{MediaSource: "fb", Campaign: "fb_c1", Clicks: 4, Installs: 2, ConversionRate: 0.5, Events: 7, Revenue: 4.99},
+			{MediaSource: "organic", Installs: 2, Events: 8, Revenue: 1.99},
 			{MediaSource: "gg", Campaign: "gg_c1", Clicks: 1, Impressions: 2, Installs: 1, ConversionRate: 1, Events: 2},
 			{MediaSource: "fb", Campaign: "fb_c2", Clicks: 2, RejectedInstalls: 1},
 			{MediaSource: "gg", Campaign: "gg_c2", Clicks: 1, Events: 3, Revenue: 10},
+			// o2's events, stored with its decision's media source.
+			{MediaSource: "rejected", Events: 3},
 		}
 		if len(rep.Rows) != len(want) {
 			t.Fatalf("got %d rows, want %d: %+v", len(rep.Rows), len(want), rep.Rows)
@@ -355,7 +362,7 @@ func testReportsFixture(t *testing.T, open func(*testing.T) ReportStore) {
 			installs int64
 			first    []int64 // retained[0:3]
 		}{
-			{"2026-03-02", 3, []int64{3, 1, 2}},
+			{"2026-03-02", 2, []int64{2, 1, 2}}, // o2, rejected, is in no cohort
 			{"2026-03-03", 2, []int64{2, 1, 0}},
 			{"2026-03-04", 1, []int64{1, 1, 0}}, // o3's day 1 is after the range: it counts
 		}
@@ -384,9 +391,12 @@ func testReportsFixture(t *testing.T, open func(*testing.T) ReportStore) {
 		}
 		golden(t, "fraud", rep)
 		want := []unmogrowp.FraudRow{
-			{MediaSource: "fb", Reason: unmogrowp.RejectBlockedIP, Count: 1},
-			{MediaSource: "fb", Reason: unmogrowp.RejectClickInjection, Count: 1},
-			{MediaSource: "gg", Reason: unmogrowp.RejectClickInjection, Count: 1},
+			{MediaSource: "fb", Reason: unmogrowp.RejectBlockedIP, Touchpoints: 1, Installs: 1, Count: 1},
+			{MediaSource: "fb", Reason: unmogrowp.RejectClickInjection, Touchpoints: 1, Installs: 1, Count: 1},
+			{MediaSource: "gg", Reason: unmogrowp.RejectClickInjection, Touchpoints: 1, Installs: 1, Count: 1},
+		}
+		if rep.RejectedInstalls != 1 {
+			t.Errorf("rejected installs %d, want 1 (o2)", rep.RejectedInstalls)
 		}
 		if len(rep.Rows) != len(want) {
 			t.Fatalf("got %+v, want %+v", rep.Rows, want)
@@ -542,9 +552,9 @@ func testReportsAgree(t *testing.T, open func(*testing.T) ReportStore) {
 		chart, interval string
 		want            float64
 	}{
-		{unmogrowp.ChartInstalls, unmogrowp.IntervalHour, float64(st.Installs)},
-		{unmogrowp.ChartInstalls, unmogrowp.IntervalDay, float64(st.Installs)},
-		{unmogrowp.ChartMediaSources, "", float64(st.Installs)},
+		{unmogrowp.ChartInstalls, unmogrowp.IntervalHour, float64(st.Installs + st.RejectedInstalls)},
+		{unmogrowp.ChartInstalls, unmogrowp.IntervalDay, float64(st.Installs + st.RejectedInstalls)},
+		{unmogrowp.ChartMediaSources, "", float64(st.Installs + st.RejectedInstalls)},
 		{unmogrowp.ChartPlatforms, "", float64(st.Installs)},
 		{unmogrowp.ChartEvents, unmogrowp.IntervalDay, float64(st.Events)},
 		{unmogrowp.ChartRevenue, unmogrowp.IntervalHour, st.Revenue},
@@ -566,8 +576,8 @@ func testReportsAgree(t *testing.T, open func(*testing.T) ReportStore) {
 		row.Revenue += r.Revenue
 		row.RejectedInstalls += r.RejectedInstalls
 	}
-	// Each generated rejected install has one rejected touchpoint, so its rows' rejected
-	// installs add up to Stats' (in general they may add up to more).
+	// Half the generated rejected installs rejected touchpoints of two sources: each still
+	// counts in one row.
 	if row.Clicks != st.Clicks || row.Impressions != st.Impressions || row.Installs != st.Installs ||
 		row.Events != st.Events || math.Abs(row.Revenue-st.Revenue) > 1e-3 || row.RejectedInstalls != st.RejectedInstalls {
 		t.Errorf("media_sources adds up to %+v, Stats says %+v", row, *st)
@@ -593,9 +603,63 @@ func testReportsAgree(t *testing.T, open func(*testing.T) ReportStore) {
 	var rejected int64
 	for _, r := range fr.Rows {
 		rejected += r.Count
+		if r.Touchpoints != r.Count || r.Installs == 0 || r.Touchpoints == 0 {
+			t.Errorf("fraud row %+v", r)
+		}
 	}
 	if rejected < st.RejectedInstalls {
 		t.Errorf("fraud report counts %d rejected touchpoints, fewer than %d rejected installs", rejected, st.RejectedInstalls)
+	}
+	testRejectedTotalsAgree(t, s, app, from, to, st, fr)
+}
+
+// testRejectedTotalsAgree checks that every total of rejected installs is Stats': the
+// fraud report's, the installs chart's "rejected" series (by hour and by day), the
+// media_sources chart's "rejected" category and the media_sources report's rows.
+func testRejectedTotalsAgree(t *testing.T, s ReportStore, app string, from, to time.Time, st *unmogrowp.Stats, fr *unmogrowp.FraudReport) {
+	t.Helper()
+	ctx := context.Background()
+	totals := map[string]int64{"fraud report": fr.RejectedInstalls}
+	for _, interval := range []string{unmogrowp.IntervalHour, unmogrowp.IntervalDay} {
+		ch, err := s.Chart(ctx, app, unmogrowp.ChartInstalls, from, to, interval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ser := range ch.Series {
+			if ser.Name == "rejected" {
+				var n float64
+				for _, v := range ser.Data {
+					n += v
+				}
+				totals["installs chart by "+interval] = int64(n)
+			}
+		}
+	}
+	ch, err := s.Chart(ctx, app, unmogrowp.ChartMediaSources, from, to, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range ch.Categories {
+		if c == unmogrowp.MediaSourceRejected {
+			totals["media_sources chart"] = int64(ch.Series[0].Data[i])
+		}
+	}
+	ms, err := s.MediaSourceReport(ctx, app, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, r := range ms.Rows {
+		n += r.RejectedInstalls
+	}
+	totals["media_sources report"] = n
+	if len(totals) != 5 {
+		t.Errorf("a total is missing: %v", totals)
+	}
+	for name, n := range totals {
+		if n != st.RejectedInstalls {
+			t.Errorf("%s: %d rejected installs, Stats says %d", name, n, st.RejectedInstalls)
+		}
 	}
 }
 

@@ -9,7 +9,9 @@ import { auth } from './auth.svelte';
 export class ApiError extends Error {
 	constructor(
 		readonly status: number,
-		message: string
+		message: string,
+		/** A login whose password is right but that needs a (right) two-factor code. */
+		readonly twoFactorRequired = false
 	) {
 		super(message);
 		this.name = 'ApiError';
@@ -28,6 +30,38 @@ export interface User {
  */
 export interface Session {
 	user: User;
+}
+
+/** What the server offers before sign-in (GET /api/auth/config). */
+export interface AuthConfig {
+	signup: 'open' | 'invite' | 'closed';
+	password_reset: boolean;
+	google: boolean;
+}
+
+/** One of the user's sessions. */
+export interface SessionItem {
+	id: string;
+	created_at: string;
+	last_seen_at: string;
+	expires_at: string;
+	user_agent: string;
+	ip: string;
+	current: boolean;
+}
+
+/** The user's two-factor sign-in state. */
+export interface TwoFactorState {
+	enabled: boolean;
+	pending: boolean;
+	recovery_codes_left: number;
+}
+
+/** A new TOTP secret, pending until confirmed. */
+export interface TwoFactorEnrolment {
+	secret: string;
+	otpauth_url: string;
+	qr_png: string;
 }
 
 /** Whether sign-in with Google is on; with it, the client id and where the code flow starts. */
@@ -51,6 +85,20 @@ export interface AppSettings {
 	rate_limit_per_second: number;
 	max_event_age_days: number;
 	reporting_currency: string;
+	inactivity_days?: number;
+	block_datacenter_ips?: boolean;
+	click_flood_threshold?: number;
+	max_ctit_hours?: number;
+	ios_team_id?: string;
+	ios_bundle_id?: string;
+	android_package?: string;
+	android_sha256_fingerprints?: string[];
+	/** The App Store id SKAdNetwork and AdAttributionKit postbacks name the app by; 0: none. */
+	app_store_id: number;
+	/** Whether AdAttributionKit's development postbacks count in the SKAN report. */
+	skan_accept_development: boolean;
+	/** IANA time zone name: reports' days are its calendar days. */
+	timezone: string;
 }
 
 export interface App {
@@ -161,6 +209,10 @@ export interface LinkFields {
 	android_url?: string;
 	web_url?: string;
 	deep_link_value?: string;
+	/** The link's own click window in days (1-30); null: the app's. */
+	click_lookback_days?: number | null;
+	/** The link's own view-through window in hours (1-168); null: the app's. */
+	view_lookback_hours?: number | null;
 }
 
 export interface Link extends Required<LinkFields> {
@@ -184,7 +236,8 @@ export type MatchType =
 	| 'fingerprint'
 	| 'view_through_device_id'
 	| 'view_through_fingerprint'
-	| 'organic';
+	| 'organic'
+	| 'rejected';
 
 /** An install decision (API.md, "Attribution object"). */
 export interface Attribution {
@@ -229,6 +282,10 @@ export interface Stats {
 	revenue: number;
 	active_devices: number;
 	sessions: number;
+	/** The reporting currency revenue is converted to. */
+	currency: string;
+	/** Events whose revenue had no exchange rate: left out of revenue. */
+	unconverted_amounts: number;
 }
 
 export type ChartType = 'installs' | 'media_sources' | 'events' | 'revenue' | 'platforms';
@@ -238,6 +295,33 @@ export type Interval = 'hour' | 'day';
 export interface Chart {
 	categories: string[];
 	series: { name: string; data: number[] }[];
+	/** Day charts: the zone whose dates the categories are. */
+	timezone?: string;
+	/** The revenue chart: its currency, and the events whose revenue had no rate. */
+	currency?: string;
+	unconverted_amounts?: number;
+}
+
+export type LTVGroup = 'media_source' | 'campaign' | 'none';
+
+/** One cohort of the LTV report; maps are keyed by day N ("0", "7"...), a day not ended yet absent. */
+export interface LTVCohort {
+	install_date: string;
+	media_source: string;
+	campaign: string;
+	installs: number;
+	cost: number;
+	revenue: Record<string, number>;
+	arpu: Record<string, number>;
+	roas: Record<string, number | null>;
+	paying_users: Record<string, number>;
+}
+
+export interface LTVReport {
+	currency: string;
+	timezone: string;
+	cohorts: LTVCohort[];
+	unconverted_amounts: number;
 }
 
 export interface MediaSourceRow {
@@ -258,7 +342,7 @@ export interface MediaSourceRow {
 	roas: number | null;
 }
 
-/** The media_sources report: its rows, and the currency of their money. */
+/** The media_sources report: its rows, the currency of their revenue and cost, and the amounts without a rate. */
 export interface MediaSourceReport {
 	rows: MediaSourceRow[];
 	currency: string;
@@ -336,7 +420,28 @@ export interface RetentionCohort {
 export interface FraudRow {
 	media_source: string;
 	reason: string;
+	/** Distinct rejected touchpoints. */
+	touchpoints: number;
+	/** Distinct install decisions that rejected one. */
+	installs: number;
 	count: number;
+}
+
+/** One touchpoint of an explanation (GET .../attribution/{device_id}/explain). */
+export interface ExplainCandidate {
+	touchpoint_id: string;
+	media_source: string;
+	touch_type: 'click' | 'impression';
+	level: MatchType;
+	in_window: boolean;
+	ctit_seconds: number;
+	outcome: 'won' | 'lost' | 'rejected';
+	reason: string;
+}
+
+export interface Explanation {
+	decision: Attribution;
+	candidates: ExplainCandidate[];
 }
 
 export type PostbackKind = 'postback' | 'webhook';
@@ -406,6 +511,61 @@ export interface DeliveriesPage {
 	next_cursor: string;
 }
 
+/** One row of the SKAN report (docs/skan.md, "The report"). */
+export interface SKANReportRow {
+	media_source: string;
+	campaign: string;
+	postback_sequence_index: number;
+	installs: number;
+	redownloads: number;
+	non_winning: number;
+	reengagements: number;
+	/** Postbacks by fine conversion value, "0" to "63". */
+	conversion_values: Record<string, number>;
+	null_conversion_values: number;
+	coarse: { low: number; medium: number; high: number };
+	revenue_min: number;
+	revenue_max: number;
+	invalid_signatures: number;
+}
+
+/** A stored SKAdNetwork or AdAttributionKit postback: absent numbers and booleans null, absent strings "". */
+export interface SKANPostback {
+	id: string;
+	app_id: string;
+	kind: 'skan' | 'aak';
+	version: string;
+	ad_network_id: string;
+	media_source: string;
+	campaign: string;
+	source_identifier: string;
+	campaign_id: number | null;
+	source_app_id: number | null;
+	source_domain: string;
+	publisher_item_identifier: number | null;
+	transaction_id: string;
+	postback_identifier: string;
+	postback_sequence_index: number | null;
+	did_win: boolean | null;
+	redownload: boolean | null;
+	fidelity_type: number | null;
+	conversion_value: number | null;
+	coarse_conversion_value: '' | 'low' | 'medium' | 'high';
+	conversion_type: string;
+	ad_interaction_type: string;
+	country_code: string;
+	signature: 'valid' | 'invalid' | 'unsupported_version';
+	environment: 'production' | 'development';
+	cv_mismatch: boolean;
+	decoded: { events: string[] | null; revenue_min: number | null; revenue_max: number | null; currency: string };
+	received_at: string;
+}
+
+export interface SKANPostbacksPage {
+	postbacks: SKANPostback[];
+	next_cursor: string;
+}
+
 /** The time range of a report: RFC 3339 times, [from, to). */
 export interface Range {
 	from: string;
@@ -463,16 +623,32 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
 			data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
 				? data.error
 				: `The server answered ${resp.status} ${resp.statusText}.`;
-		throw new ApiError(resp.status, msg);
+		const twoFactor = !!(data && typeof data === 'object' && 'two_factor_required' in data && data.two_factor_required === true);
+		throw new ApiError(resp.status, msg, twoFactor);
 	}
 	return data as T;
 }
 
 /** The API, one method per route the dashboard uses. */
 export const api = {
-	register: (email: string, password: string, name: string) =>
-		request<Session>('POST', '/api/auth/register', { email, password, name }),
-	login: (email: string, password: string) => request<Session>('POST', '/api/auth/login', { email, password }),
+	authConfig: () => request<AuthConfig>('GET', '/api/auth/config'),
+	/** Signs up; with an invitation token, redeems it at once (accepted_app_id). */
+	register: (email: string, password: string, name: string, invitation?: string) =>
+		request<Session & { accepted_app_id?: string }>('POST', '/api/auth/register', { email, password, name, invitation }),
+	/** Signs in; code or recovery_code when two-factor sign-in asks for one. */
+	login: (email: string, password: string, second?: { code?: string; recovery_code?: string }) =>
+		request<Session>('POST', '/api/auth/login', { email, password, ...second }),
+	requestPasswordReset: (email: string) => request<{ status: string }>('POST', '/api/auth/password-reset', { email }),
+	confirmPasswordReset: (token: string, password: string) =>
+		request<void>('POST', '/api/auth/password-reset/confirm', { token, password }),
+	sessions: async () => (await request<{ sessions: SessionItem[] }>('GET', '/api/auth/sessions')).sessions ?? [],
+	revokeSession: (id: string) => request<void>('DELETE', `/api/auth/sessions/${encodeURIComponent(id)}`),
+	twoFactor: () => request<TwoFactorState>('GET', '/api/auth/two-factor'),
+	startTwoFactor: () => request<TwoFactorEnrolment>('POST', '/api/auth/two-factor'),
+	confirmTwoFactor: (code: string) =>
+		request<{ enabled: boolean; recovery_codes: string[] }>('POST', '/api/auth/two-factor/confirm', { code }),
+	disableTwoFactor: (second: { code?: string; recovery_code?: string }) =>
+		request<void>('POST', '/api/auth/two-factor/disable', second),
 	logout: () => request<void>('POST', '/api/auth/logout'),
 	me: () => request<{ user: User }>('GET', '/api/auth/me'),
 	/** The Google sign-in configuration, or null when the server has none ({"enabled":false}). */
@@ -515,6 +691,13 @@ export const api = {
 		(await request<{ links: Link[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/links`)).links ?? [],
 	createLink: (appID: string, link: LinkFields) =>
 		request<Link>('POST', `/api/apps/${encodeURIComponent(appID)}/links`, link),
+	updateLink: (appID: string, id: string, patch: Partial<LinkFields>) =>
+		request<Link>('PATCH', `/api/apps/${encodeURIComponent(appID)}/links/${encodeURIComponent(id)}`, patch),
+	deleteLink: (appID: string, id: string) =>
+		request<void>('DELETE', `/api/apps/${encodeURIComponent(appID)}/links/${encodeURIComponent(id)}`),
+	/** The URL of a link's QR code image, which the session cookie authorizes (an <img> or a download). */
+	linkQR: (appID: string, id: string, format: 'png' | 'svg', size: number) =>
+		url(`/api/apps/${encodeURIComponent(appID)}/links/${encodeURIComponent(id)}/qr`, { format, size }),
 
 	postbacks: async (appID: string) =>
 		(await request<{ postbacks: Postback[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/postbacks`)).postbacks ?? [],
@@ -543,6 +726,26 @@ export const api = {
 			{ limit, status, cursor }
 		),
 
+	skanReport: async (appID: string, r: Range) =>
+		(
+			await request<{ rows: SKANReportRow[] }>('GET', '/api/analytics/reports/skan', undefined, {
+				app_id: appID,
+				...r
+			})
+		).rows ?? [],
+	skanPostbacks: (appID: string, r: Range, limit: number, cursor?: string) =>
+		request<SKANPostbacksPage>('GET', `/api/apps/${encodeURIComponent(appID)}/skan/postbacks`, undefined, {
+			...r,
+			limit,
+			cursor
+		}),
+	/** The conversion-value schema or the network mapping, as the server keeps it (a JSON object). */
+	skanConfig: (appID: string, part: 'schema' | 'networks') =>
+		request<unknown>('GET', `/api/apps/${encodeURIComponent(appID)}/skan/${part}`),
+	/** Replaces the schema or the network mapping; a 400 names the first bad field. */
+	putSkanConfig: (appID: string, part: 'schema' | 'networks', body: unknown) =>
+		request<unknown>('PUT', `/api/apps/${encodeURIComponent(appID)}/skan/${part}`, body),
+
 	installs: (appID: string, limit: number, cursor?: string) =>
 		request<InstallsPage>('GET', `/api/apps/${encodeURIComponent(appID)}/installs`, undefined, { limit, cursor }),
 
@@ -557,6 +760,13 @@ export const api = {
 		});
 		return { ...rep, rows: rep.rows ?? [] };
 	},
+	ltv: (appID: string, r: Range, groupBy: LTVGroup, days: number[]) =>
+		request<LTVReport>('GET', '/api/analytics/reports/ltv', undefined, {
+			app_id: appID,
+			...r,
+			group_by: groupBy,
+			days: days.join(',')
+		}),
 	/** The app's imported cost with date in [from, to] (YYYY-MM-DD, either optional). */
 	costs: async (appID: string, from?: string, to?: string) =>
 		(await request<{ costs: Cost[] }>('GET', `/api/apps/${encodeURIComponent(appID)}/costs`, undefined, { from, to }))
@@ -586,6 +796,9 @@ export const api = {
 				...r
 			})
 		).cohorts ?? [],
+	/** Why the device's latest decision went as it did. */
+	explain: (appID: string, deviceID: string) =>
+		request<Explanation>('GET', `/api/apps/${encodeURIComponent(appID)}/attribution/${encodeURIComponent(deviceID)}/explain`),
 	fraud: async (appID: string, r: Range) =>
 		(
 			await request<{ rows: FraudRow[] }>('GET', '/api/analytics/reports/fraud', undefined, {

@@ -172,3 +172,75 @@ export function shareChart(c: Chart): ChartOption {
 		]
 	};
 }
+
+/** The fine conversion values 0 to 63 of a SKAN report: one bar per value. */
+export function conversionValueChart(values: number[]): ChartOption {
+	return {
+		grid: { left: 8, right: 8, top: 12, bottom: 4, containLabel: true },
+		tooltip: {
+			...tooltip,
+			valueFormatter: (v: number) => fmtInt(v),
+			formatter: (ps: { name: string; value: number }[]) =>
+				`Conversion value ${ps[0]?.name}: ${fmtInt(ps[0]?.value ?? 0)} postbacks`
+		},
+		xAxis: {
+			type: 'category',
+			data: values.map((_, i) => String(i)),
+			axisLabel: { ...axisLabel, interval: 7 },
+			axisTick: { show: false },
+			axisLine
+		},
+		yAxis: { type: 'value', minInterval: 1, axisLabel: { ...axisLabel, formatter: (v: number) => fmtCompact(v) }, splitLine },
+		series: [{ name: 'Postbacks', type: 'bar', data: values, barCategoryGap: '20%', itemStyle: { borderRadius: [3, 3, 0, 0] } }]
+	};
+}
+
+/** The coarse conversion values of a SKAN report: low, medium, high. */
+export function coarseValueChart(coarse: { low: number; medium: number; high: number }): ChartOption {
+	const data = [
+		{ name: 'Low', value: coarse.low, itemStyle: { color: '#a5b4fc' } },
+		{ name: 'Medium', value: coarse.medium, itemStyle: { color: '#6366f1' } },
+		{ name: 'High', value: coarse.high, itemStyle: { color: '#3730a3' } }
+	];
+	return {
+		grid: { left: 8, right: 8, top: 12, bottom: 4, containLabel: true },
+		tooltip: { ...tooltip, valueFormatter: (v: number) => fmtInt(v) },
+		xAxis: { type: 'category', data: data.map((d) => d.name), axisLabel: { ...axisLabel, color: '#3f3f46', fontSize: 12 }, axisTick: { show: false }, axisLine },
+		yAxis: { type: 'value', minInterval: 1, axisLabel: { ...axisLabel, formatter: (v: number) => fmtCompact(v) }, splitLine },
+		series: [{ name: 'Postbacks', type: 'bar', data, barMaxWidth: 48, itemStyle: { borderRadius: [4, 4, 0, 0] } }]
+	};
+}
+
+/**
+ * The LTV curve: for each group (media source, or campaign), the cumulative revenue per
+ * install at each day N, over the cohorts for which day N has ended (a day under way would
+ * pull the curve down). One line per group, x the days asked.
+ */
+export function ltvChart(days: number[], lines: { name: string; data: (number | null)[] }[], money: string): ChartOption {
+	return {
+		grid: { left: 8, right: 8, top: 36, bottom: 4, containLabel: true },
+		legend: { ...legend, type: 'scroll', left: 0 },
+		tooltip: {
+			...tooltip,
+			axisPointer: { type: 'line', lineStyle: { color: '#c7d2fe' } },
+			valueFormatter: (v: number | null) => (v == null ? '—' : fmtMoney(v, money))
+		},
+		xAxis: {
+			type: 'category',
+			data: days.map((d) => `Day ${d}`),
+			axisLabel,
+			axisTick: { show: false },
+			axisLine
+		},
+		yAxis: { type: 'value', axisLabel: { ...axisLabel, formatter: (v: number) => fmtMoney(v, money) }, splitLine },
+		series: lines.map((l, i) => ({
+			name: l.name,
+			type: 'line',
+			data: l.data,
+			symbolSize: 6,
+			connectNulls: false,
+			lineStyle: { width: 2 },
+			color: l.name === 'organic' ? ORGANIC : palette[i % palette.length]
+		}))
+	};
+}

@@ -14,6 +14,11 @@ export class CurrentApp {
 	get currency(): string {
 		return this.app?.settings.reporting_currency || 'USD';
 	}
+
+	/** The app's time zone, whose calendar days the reports' days are. */
+	get timezone(): string {
+		return this.app?.settings.timezone || 'UTC';
+	}
 }
 
 export function provideCurrentApp(c: CurrentApp) {

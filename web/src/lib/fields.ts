@@ -12,11 +12,12 @@ export type FieldErrors = Record<string, string>;
  * The field an API error is about, and its message with the form's label in place of the
  * field's name. The API's messages about a field start with its name
  * ("android_url must be an absolute URL ...", "settings.click_lookback_days must be
- * between 1 and 30."); labels maps the names a form sends to its labels. null when the
- * error is not a 400 that starts with one of them: show it for the whole form.
+ * between 1 and 30."), and so do its conflicts about one ("settings.app_store_id 1 belongs
+ * to another app."); labels maps the names a form sends to its labels. null when the
+ * error is not a 400 or 409 that starts with one of them: show it for the whole form.
  */
 export function fieldError(e: unknown, labels: Record<string, string>): { field: string; message: string } | null {
-	if (!(e instanceof ApiError) || e.status !== 400) return null;
+	if (!(e instanceof ApiError) || (e.status !== 400 && e.status !== 409)) return null;
 	const names = Object.keys(labels).sort((a, b) => b.length - a.length); // settings.x before x
 	for (const name of names) {
 		const rest = e.message.slice(name.length);

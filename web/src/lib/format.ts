@@ -97,6 +97,8 @@ export function fmtMatchType(t: string): string {
 			return 'View-through (fingerprint)';
 		case 'organic':
 			return 'Organic';
+		case 'rejected':
+			return 'Rejected';
 		default:
 			return t || '—';
 	}

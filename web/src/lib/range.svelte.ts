@@ -22,6 +22,15 @@ export function isoDay(d: Date): string {
 	return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
+/** YYYY-MM-DD of the day d falls on in the IANA zone tz (the browser's day if tz is unknown). */
+export function dayIn(d: Date, tz: string): string {
+	try {
+		return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+	} catch {
+		return isoDay(d);
+	}
+}
+
 function localMidnight(day: string): Date {
 	const [y, m, d] = day.split('-').map(Number);
 	return new Date(y, m - 1, d);
@@ -33,8 +42,15 @@ class DateRange {
 	customFrom = $state(isoDay(new Date(Date.now() - 6 * DAY)));
 	customTo = $state(isoDay(new Date()));
 
-	/** The range to ask for now, as RFC 3339 times, and the chart interval that suits it. */
-	resolve(now = new Date()): Range & { interval: Interval } {
+	/**
+	 * The range to ask for now, and the chart interval that suits it. With tz, the app's
+	 * zone, today and a custom range are asked as dates (YYYY-MM-DD, to inclusive), which
+	 * the reports take as whole days of the app's zone, tz saying which date today is
+	 * there. Without tz, for the routes that take only times (exports, the SKAN postbacks
+	 * list), they are the browser's days as RFC 3339 times. The rolling presets are always
+	 * RFC 3339 times.
+	 */
+	resolve(now = new Date(), tz?: string): Range & { interval: Interval } {
 		// Up to the next whole minute: what arrived a moment ago is in, and the query stays
 		// the same for a minute.
 		const end = new Date(Math.ceil((now.getTime() + 1) / MINUTE) * MINUTE);
@@ -59,6 +75,11 @@ class DateRange {
 				from = new Date(end.getTime() - 7 * DAY);
 		}
 		const interval: Interval = to.getTime() - from.getTime() <= 3 * DAY ? 'hour' : 'day';
+		if (tz && this.preset === 'today') {
+			const today = dayIn(now, tz);
+			return { from: today, to: today, interval };
+		}
+		if (tz && this.preset === 'custom') return { from: isoDay(from), to: isoDay(new Date(to.getTime() - DAY)), interval };
 		return { from: from.toISOString(), to: to.toISOString(), interval };
 	}
 

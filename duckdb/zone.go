@@ -1,0 +1,39 @@
+package duckdb
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// localCall is how a report query asks for a time column in the report's zone:
+// LOCAL(column), which localize replaces before the query runs.
+var localCall = regexp.MustCompile(`LOCAL\(([a-z_."]+)\)`)
+
+// localize replaces each LOCAL(column) of query with the column's wall-clock time in the
+// zone of shifts (unmogrowp.ZoneShifts, which must cover every time the query reads): the
+// column itself in UTC, plus one offset for a zone without transitions in range, or a
+// CASE over the transitions. The SQL holds only numbers the code made, no input.
+func localize(query string, shifts []unmogrowp.ZoneShift) string {
+	if !strings.Contains(query, "LOCAL(") {
+		return query
+	}
+	return localCall.ReplaceAllStringFunc(query, func(call string) string {
+		col := localCall.FindStringSubmatch(call)[1]
+		switch {
+		case len(shifts) == 0 || len(shifts) == 1 && shifts[0].Offset == 0:
+			return col
+		case len(shifts) == 1:
+			return fmt.Sprintf("(%s + to_microseconds(%d))", col, shifts[0].Offset.Microseconds())
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "(%s + to_microseconds(CASE", col)
+		for i := 1; i < len(shifts); i++ {
+			fmt.Fprintf(&b, " WHEN %s < make_timestamp(%d) THEN %d", col, shifts[i].Start.UnixMicro(), shifts[i-1].Offset.Microseconds())
+		}
+		fmt.Fprintf(&b, " ELSE %d END))", shifts[len(shifts)-1].Offset.Microseconds())
+		return b.String()
+	})
+}

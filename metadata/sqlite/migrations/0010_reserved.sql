@@ -1,4 +1,0 @@
--- Reserved: version 10 is another change's (OpenDSR), still on its own branch. This file
--- holds the number so that 0011 applies; it is deleted when that change's own migration file
--- lands.
-SELECT 1;

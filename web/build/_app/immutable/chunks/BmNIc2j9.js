@@ -1,0 +1,1 @@
+import{ct as e}from"./BbvO4Nbi.js";e();

@@ -1,1 +1,0 @@
-import{ct as e}from"./J8zen3K-.js";e();

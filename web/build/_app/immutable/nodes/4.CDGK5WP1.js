@@ -1,1 +1,0 @@
-import{dt as e}from"../chunks/J8zen3K-.js";import{r as t}from"../chunks/Dt-HX3Vu.js";import{t as n}from"../chunks/D10ehGn1.js";function r(e,n){throw new t(e,n.toString())}var i=e({load:()=>a});function a(){r(307,n.signedIn?`/apps`:`/login`)}export{i as universal};
