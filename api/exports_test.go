@@ -33,11 +33,8 @@ func testSecretKey(t *testing.T) *unmogrowp.SecretKey {
 func TestScheduledExportsAPI(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		meta := openMetadata(t, engine)
-		_, store := openStores(t)
 		key := testSecretKey(t)
-		srv := httptest.NewServer(api.New(api.Config{Apps: meta, Links: meta, Users: meta, Teams: meta, Results: store,
-			Postbacks: meta, Exports: meta, SecretKey: key, Registry: prometheus.NewRegistry()}))
-		t.Cleanup(srv.Close)
+		_, srv := apiServer(t, meta, openDuckDB(t), api.Config{Exports: meta, SecretKey: key})
 		owner := newTenant(t, srv, "owner@exports.example")
 		base := "/api/apps/" + owner.appID + "/exports"
 
