@@ -96,6 +96,14 @@ type Reports interface {
 	// FraudReport returns the fraud report: the rejected touchpoints of the install
 	// decisions in [from, to), counted by media source and reason.
 	FraudReport(ctx context.Context, appID string, from, to time.Time, sc ...ReportScope) (*FraudReport, error)
+
+	// Breakdown counts the breakdown of q (validated: BreakdownQuery.Validate) over
+	// [from, to) and, with q.Compare, over the previous period (PreviousPeriod): the facts
+	// q.Counts, grouped by q.By, filtered by q.Filters (breakdown.go says which facts have
+	// which dimension), events, unique devices and revenue of q.EventType only when it is
+	// set; revenue converted per local day (BreakdownBuilder). Sorting, cost and paging
+	// are the caller's (BreakdownCounts.Report).
+	Breakdown(ctx context.Context, appID string, from, to time.Time, q BreakdownQuery, sc ...ReportScope) (*BreakdownCounts, error)
 }
 
 // MaxChartPoints caps the time categories of a chart (about 14 months of hours).

@@ -302,6 +302,7 @@ func (s *Server) routes() []route {
 		{"POST /api/attribution/batch", s.handleTrack(true)},
 		{"GET /api/dashboard/stats", s.report(s.handleStats)},
 		{"GET /api/dashboard/charts/{chart_type}", s.report(s.handleChart)},
+		{"GET /api/analytics/reports/breakdown", s.report(s.handleBreakdown)},
 		{"GET /api/analytics/reports/{report_id}", s.report(s.handleReport)},
 		{"GET /api/fx-rates", s.user(s.handleFXRates)},
 		{"PUT /api/fx-rates", s.user(s.handlePutFXRates)},

@@ -183,6 +183,7 @@ func TestTenancy(t *testing.T) {
 		"POST /api/attribution/batch":                                          {"/api/attribution/batch", `{"app_id":"` + a.appID + `","events":[{"event_type":"session","device_id":"d"}]}`, 404},
 		"GET /api/dashboard/stats":                                             {"/api/dashboard/stats?app_id=" + a.appID, "", 404},
 		"GET /api/dashboard/charts/{chart_type}":                               {"/api/dashboard/charts/installs?app_id=" + a.appID, "", 404},
+		"GET /api/analytics/reports/breakdown":                                 {"/api/analytics/reports/breakdown?app_id=" + a.appID, "", 404},
 		"GET /api/analytics/reports/{report_id}":                               {"/api/analytics/reports/media_sources?app_id=" + a.appID, "", 404},
 		// The server's rates are no app's: any signed-in user reads them (none loaded: 404),
 		// only an administrator loads them.

@@ -70,6 +70,9 @@ func ScaleQueries(ctx context.Context, s ReportStore) []ScaleQuery {
 	zoned := func(c, interval string) func() (any, error) {
 		return func() (any, error) { return s.Chart(ctx, app, c, from, to, interval, sc) }
 	}
+	breakdown := func(q unmogrowp.BreakdownQuery, scopes ...unmogrowp.ReportScope) func() (any, error) {
+		return func() (any, error) { return s.Breakdown(ctx, app, from, to, q, scopes...) }
+	}
 	return []ScaleQuery{
 		{Name: "stats", Run: func() (any, error) { return s.Stats(ctx, app, from, to) }},
 		// The dashboard's "last 7 days" ends at the next minute: both ends are partial days.
@@ -90,6 +93,14 @@ func ScaleQueries(ctx context.Context, s ReportStore) []ScaleQuery {
 		{Name: "chart=revenue/day@zone", Run: zoned(unmogrowp.ChartRevenue, unmogrowp.IntervalDay)},
 		{Name: "report=media_sources@zone", Run: func() (any, error) { return s.MediaSourceReport(ctx, app, from, to, sc) }},
 		{Name: "report=retention@zone", Run: func() (any, error) { return s.RetentionReport(ctx, app, from, to, sc) }},
+		// Single-level breakdowns with one filter (docs/breakdown.md), the media_sources
+		// report's metrics: under 1 s.
+		{Name: "breakdown=campaign?media_source", Run: breakdown(unmogrowp.BreakdownQuery{
+			By: []string{unmogrowp.DimCampaign}, Filters: map[string][]string{unmogrowp.DimMediaSource: {"facebook_ads"}}})},
+		{Name: "breakdown=country?platform@zone+compare", Run: breakdown(unmogrowp.BreakdownQuery{
+			By: []string{unmogrowp.DimCountry}, Filters: map[string][]string{unmogrowp.DimPlatform: {unmogrowp.PlatformIOS}}, Compare: true}, sc)},
+		{Name: "breakdown=media_source/purchases", Run: breakdown(unmogrowp.BreakdownQuery{EventType: "purchase",
+			Metrics: []string{unmogrowp.MetricEvents, unmogrowp.MetricUniqueDevices, unmogrowp.MetricRevenue}})},
 		// 30 days of cohorts (the whole fixture) by media source, days 0 to 90: under 2 s.
 		{Name: "report=ltv@zone", Limit: 2 * time.Second, Run: func() (any, error) {
 			return s.LTVReport(ctx, app, FixtureStart, FixtureStart.Add(FixtureSpan), unmogrowp.LTVQuery{}, sc)

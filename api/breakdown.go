@@ -1,0 +1,140 @@
+package api
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+)
+
+// maxEventTypeLen bounds the breakdown's event_type, as ingestion bounds an event's type.
+const maxEventTypeLen = 100
+
+// handleBreakdown answers GET /api/analytics/reports/breakdown (API.md section 4): the
+// analytics store's counts (Reports.Breakdown), with the cost of both stores
+// (CostSources.Daily, as the media_sources report counts it) when a cost metric is asked
+// and the breakdown has cost, sorted and paged (BreakdownCounts.Report).
+func (s *Server) handleBreakdown(w http.ResponseWriter, r *http.Request, q reportQuery) error {
+	bq, err := parseBreakdown(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	counts, err := s.cfg.Results.Breakdown(r.Context(), q.app.ID, q.from, q.to, bq, q.scope)
+	if err != nil {
+		return fmt.Errorf("read breakdown: %w", err)
+	}
+	var cost *unmogrowp.BreakdownCost
+	if bq.CostApplies() && slices.ContainsFunc(bq.Metrics, func(m string) bool {
+		return m == unmogrowp.MetricCost || m == unmogrowp.MetricECPI || m == unmogrowp.MetricROAS
+	}) {
+		cost = &unmogrowp.BreakdownCost{}
+		ranges := [][2]time.Time{{q.from, q.to}}
+		if bq.Compare {
+			pf, pt := unmogrowp.PreviousPeriod(q.from, q.to)
+			ranges = append(ranges, [2]time.Time{pf, pt})
+		}
+		for p, rg := range ranges {
+			daily, unconverted, err := s.costs.Daily(r.Context(), q.app.ID, rg[0], rg[1], q.scope)
+			if err != nil {
+				return fmt.Errorf("read cost: %w", err)
+			}
+			cost.Period[p], cost.Unconverted = daily, cost.Unconverted+unconverted
+		}
+	}
+	rep, next := counts.Report(bq, cost, q.scope)
+	if next >= 0 {
+		c := breakdownCursor(next)
+		rep.NextCursor = &c
+	}
+	return answer(w, "read breakdown", rep, nil)
+}
+
+// parseBreakdown reads a breakdown's query parameters: by, metrics (comma-separated),
+// filter[<dimension>]=a,b (repeated: the values of each), event_type,
+// compare=previous_period, sort, limit and cursor. It returns EINVALID naming the
+// parameter or the name at fault (BreakdownQuery.Validate).
+func parseBreakdown(params url.Values) (unmogrowp.BreakdownQuery, error) {
+	var q unmogrowp.BreakdownQuery
+	list := func(name string) []string {
+		var out []string
+		for _, v := range params[name] {
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					out = append(out, s)
+				}
+			}
+		}
+		return out
+	}
+	q.By, q.Metrics = list("by"), list("metrics")
+	for key, vs := range params {
+		if !strings.HasPrefix(key, "filter") {
+			continue
+		}
+		dim, open := strings.CutPrefix(key, "filter[")
+		dim, closed := strings.CutSuffix(dim, "]")
+		if !open || !closed || dim == "" {
+			return q, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown parameter %q: filters are filter[<dimension>]=a,b.", key)
+		}
+		if q.Filters == nil {
+			q.Filters = map[string][]string{}
+		}
+		for _, v := range vs {
+			for _, s := range strings.Split(v, ",") {
+				q.Filters[dim] = append(q.Filters[dim], strings.TrimSpace(s))
+			}
+		}
+	}
+	q.EventType = params.Get("event_type")
+	if len(q.EventType) > maxEventTypeLen {
+		return q, unmogrowp.Errorf(unmogrowp.EINVALID, "event_type must be at most %d characters.", maxEventTypeLen)
+	}
+	switch c := params.Get("compare"); c {
+	case "":
+	case "previous_period":
+		q.Compare = true
+	default:
+		return q, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown compare %q: use previous_period.", c)
+	}
+	q.Sort = params.Get("sort")
+	if v := params.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return q, unmogrowp.Errorf(unmogrowp.EINVALID, "limit must be from 1 to %d.", unmogrowp.MaxBreakdownLimit)
+		}
+		q.Limit = n
+	}
+	if c := params.Get("cursor"); c != "" {
+		n, ok := parseBreakdownCursor(c)
+		if !ok {
+			return q, unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not one this API made.")
+		}
+		q.Offset = n
+	}
+	return q, q.Validate()
+}
+
+// breakdownCursor is the cursor of the page that starts at row offset: opaque to clients.
+func breakdownCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("b:" + strconv.Itoa(offset)))
+}
+
+// parseBreakdownCursor returns the offset of a cursor breakdownCursor made.
+func parseBreakdownCursor(c string) (int, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, false
+	}
+	s, ok := strings.CutPrefix(string(b), "b:")
+	n, err := strconv.Atoi(s)
+	if !ok || err != nil || n < 0 || strconv.Itoa(n) != s {
+		return 0, false
+	}
+	return n, true
+}
