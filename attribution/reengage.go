@@ -28,20 +28,21 @@ func (r *Rules) Reengages() bool { return r.inactivity > 0 }
 // device's earlier events carried) when e carries no advertising id. It returns the
 // re-engagement decision (IsReattribution, ReattributionKind "reengagement",
 // InstallEventID and InstallTime e's) and true, or false when no valid click is found.
-// Rejected lists the invalid clicks that matched. Pure and deterministic, as Decide.
+// Invalid clicks are passed over and not listed: a re-engagement is not an install, so it
+// has no rejected touchpoints (nor rejected_install postbacks). Pure and deterministic,
+// as Decide.
 func (r *Rules) Reengage(e *unmogrowp.Event, candidates []unmogrowp.Touchpoint, last time.Time, earlier unmogrowp.Activity) (unmogrowp.Attribution, bool) {
 	in := r.installSide(e)
 	in.beginAt = time.Time{} // an install's begin time means nothing here
 	if e.IDFA == "" && e.GAID == "" && e.AndroidID == "" {
 		in.ids = normalizeDeviceIDs(earlier.IDFA, earlier.GAID, earlier.AndroidID, e.DeviceID)
 	}
-	best, rej := r.pick(e, &in, candidates, true, last)
+	best, _ := r.pick(e, &in, candidates, true, last)
 	for l, tp := range best[:levelViewDeviceID] {
 		if tp != nil {
 			a := unmogrowp.Attribution{
 				AppID: e.AppID, DeviceID: e.DeviceID, InstallEventID: e.EventID, InstallTime: e.Timestamp,
 				IsReattribution: true, ReattributionKind: unmogrowp.ReattributionReengagement,
-				Rejected: rejections(rej),
 			}
 			win(&a, tp, matchTypes[l])
 			return a, true
