@@ -28,16 +28,26 @@ type HotState interface {
 	// EUNAVAILABLE when the hot state cannot answer (closed, or its server unreachable).
 	Candidates(ctx context.Context, appID string, keys []string) ([]Touchpoint, error)
 
-	// Device returns the latest install decision of the app's device, a copy, and false
-	// when the device has none. Errors as for Candidates.
+	// Device returns the latest install decision of the app's device, a copy, with the
+	// device's Activity as Seen last raised it (zero when never), and false when the
+	// device has no decision. Errors as for Candidates.
 	Device(ctx context.Context, appID, deviceID string) (Install, bool, error)
+
+	// Seen raises the Activity of each device that has a decision (Activity.Merge: the
+	// later event time, the non-empty ids); a device with none is left out. Applying the
+	// same activities again, or older ones, changes nothing, so a replayed batch cannot
+	// make a device look dormant again. A later Apply of the device's decision keeps its
+	// activity. Errors as for Candidates.
+	Seen(ctx context.Context, devices []DeviceActivity) error
 
 	// Apply indexes the touchpoints and makes each install the latest decision of its
 	// device. Installs are applied in order, so the last one of a device wins. Applying
 	// the same touchpoints or installs again changes nothing: a touchpoint is known by its
 	// app and ID, and an install whose device's current decision has a higher offset in
-	// the same partition is a replay of an older batch and is ignored. Apply keeps no
-	// reference to its arguments. Errors as for Candidates.
+	// the same partition is a replay of an older batch and is ignored. A device's activity
+	// outlives its decisions: Apply keeps it, raised by the install's Activity (as Seen;
+	// the pipeline's decisions carry none, a rebuild's carry the stored one). Apply keeps
+	// no reference to its arguments. Errors as for Candidates.
 	Apply(ctx context.Context, touchpoints []Touchpoint, installs []Install) error
 
 	// RaiseWatermarks records that the hot state has been given (Apply) the touchpoints

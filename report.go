@@ -172,6 +172,9 @@ type MediaSourceRow struct {
 	Events           int64   `json:"events"`
 	Revenue          float64 `json:"revenue"`
 	RejectedInstalls int64   `json:"rejected_installs"`
+	// Reengagements are the re-engagements of dormant devices (ATTRIBUTION.md) this media
+	// source and campaign made: decisions, not installs.
+	Reengagements int64 `json:"reengagements"`
 	// Cost is what the media source and campaign cost over the range, in the report's
 	// currency (docs/cost.md); ECPI is Cost / Installs, nil (null) without installs; ROAS
 	// is Revenue / Cost, nil (null) without cost. The analytics store leaves them zero:

@@ -45,8 +45,10 @@ type EventStore interface {
 	Installs(ctx context.Context, f InstallFilter) (installs []Install, next string, err error)
 
 	// ScanDevices calls fn with the latest install decision of every device (what
-	// Attribution returns for it), in no particular order, and stops at fn's first error,
-	// which it returns. The in-process hot state rebuilds itself from it on start.
+	// Attribution returns for it), with its Activity from the device's stored events (the
+	// latest event time, the latest non-empty idfa, gaid and android_id), in no particular
+	// order, and stops at fn's first error, which it returns. The in-process hot state
+	// rebuilds itself from it on start.
 	ScanDevices(ctx context.Context, fn func(Install) error) error
 
 	// Ping reports whether the store answers.
@@ -140,6 +142,55 @@ type Install struct {
 	// install (neither a reinstall nor a re-attribution): the re-attribution window of the
 	// device's next install counts from it. For a new install it is InstallTime.
 	FirstInstallTime time.Time
+
+	// OriginalMediaSource and OriginalCampaign are, for a re-engagement, the media source
+	// and campaign of the decision it interrupted (the device's latest that was not a
+	// re-engagement): the device's events go back to them once the re-engagement's
+	// reattribution_window_days are over. "" otherwise.
+	OriginalMediaSource, OriginalCampaign string
+
+	// Activity is what the hot state knows of the device's events (HotState.Device fills
+	// it, HotState.Seen and HotState.Apply raise it; ScanDevices fills it from the stored
+	// events). The analytics stores keep no column of it.
+	Activity Activity
+}
+
+// Activity is what a device's events told about it, beside its decisions: when its latest
+// event happened and the advertising ids its events carried, the latest non-empty of each.
+// A re-engagement (ATTRIBUTION.md) needs both: how long the device was dormant, and ids to
+// match a click by when the returning event carries none.
+type Activity struct {
+	LastEventTime         time.Time // the latest event time; zero when unknown
+	IDFA, GAID, AndroidID string
+}
+
+// Raise makes a what it is after an event at t with the ids: the later time, and each id
+// that is not empty. It reports whether a changed.
+func (a *Activity) Raise(t time.Time, idfa, gaid, androidID string) bool {
+	changed := false
+	if t.After(a.LastEventTime) {
+		a.LastEventTime, changed = t, true
+	}
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&a.IDFA, idfa}, {&a.GAID, gaid}, {&a.AndroidID, androidID}} {
+		if f.v != "" && *f.dst != f.v {
+			*f.dst, changed = f.v, true
+		}
+	}
+	return changed
+}
+
+// Merge raises a with b (Raise with b's time and ids) and reports whether a changed.
+func (a *Activity) Merge(b Activity) bool {
+	return a.Raise(b.LastEventTime, b.IDFA, b.GAID, b.AndroidID)
+}
+
+// DeviceActivity is a device's Activity, as HotState.Seen records it.
+type DeviceActivity struct {
+	AppID, DeviceID string
+	Activity
 }
 
 // TouchpointFilter selects touchpoints. Zero fields select everything.

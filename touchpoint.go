@@ -65,6 +65,11 @@ type Touchpoint struct {
 	// ad networks, when the touchpoint carries it; nil when it does not. As an event's, a
 	// false marks the device until a later true (DATA.md, "Consent").
 	ThirdPartySharing *bool
+	// Opened marks a click recorded by POST /v1/deeplinks: the app, installed, was opened
+	// by the link (a Universal Link or an App Link), so the click is also the device's
+	// return (a re-engagement when the device was dormant, ATTRIBUTION.md). The log record
+	// carries it; the stores do not.
+	Opened bool
 }
 
 // Limits on touchpoints, from the HTTP contract.
@@ -171,8 +176,9 @@ func (tp *Touchpoint) Validate(now time.Time, maxAge time.Duration) error {
 // Two optional sections, added later, follow the rest in this order. The cost, only when
 // CostModel is set: the byte touchpointCost, the model and the currency as strings, the
 // value as 8 bytes (IEEE 754, little endian). Then ThirdPartySharing, only when set: the
-// byte touchpointSharingFalse or touchpointSharingTrue. A touchpoint with neither is byte
-// for byte what the encoding was before, and every record written before decodes as it did.
+// byte touchpointSharingFalse or touchpointSharingTrue. Then Opened, only when true: the
+// byte touchpointOpened. A touchpoint with none is byte for byte what the encoding was
+// before, and every record written before decodes as it did.
 func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
 	b = append(b, RecordTouchpoint)
 	b = appendStrings(b, tp.stringFields())
@@ -190,6 +196,9 @@ func EncodeTouchpointRecord(b []byte, tp *Touchpoint) []byte {
 	default:
 		b = append(b, touchpointSharingFalse)
 	}
+	if tp.Opened {
+		b = append(b, touchpointOpened)
+	}
 	return b
 }
 
@@ -199,6 +208,7 @@ const (
 	touchpointCost         byte = 1
 	touchpointSharingFalse byte = 3
 	touchpointSharingTrue  byte = 4
+	touchpointOpened       byte = 5
 )
 
 // DecodeTouchpointRecord decodes a record made by EncodeTouchpointRecord into tp. It returns
@@ -214,6 +224,7 @@ func DecodeTouchpointRecord(b []byte, tp *Touchpoint) error {
 	tp.ReceivedAt = d.time()
 	tp.CostModel, tp.CostValue, tp.CostCurrency = "", 0, ""
 	tp.ThirdPartySharing = nil
+	tp.Opened = false
 	if d.err == nil && len(d.b) > 0 && d.b[0] == touchpointCost {
 		d.byte()
 		d.strings([]*string{&tp.CostModel, &tp.CostCurrency})
@@ -222,15 +233,14 @@ func DecodeTouchpointRecord(b []byte, tp *Touchpoint) error {
 			d.fail()
 		}
 	}
+	if d.err == nil && len(d.b) > 0 && (d.b[0] == touchpointSharingFalse || d.b[0] == touchpointSharingTrue) {
+		tp.ThirdPartySharing = new(d.byte() == touchpointSharingTrue)
+	}
 	if d.err == nil && len(d.b) > 0 {
-		switch d.byte() {
-		case touchpointSharingFalse:
-			tp.ThirdPartySharing = new(false)
-		case touchpointSharingTrue:
-			tp.ThirdPartySharing = new(true)
-		default:
+		if d.byte() != touchpointOpened {
 			d.fail()
 		}
+		tp.Opened = true
 	}
 	return d.finish()
 }
@@ -258,6 +268,20 @@ const (
 	// nor attributed (ATTRIBUTION.md); its media source is MediaSourceRejected.
 	MatchRejected = "rejected"
 )
+
+// Kinds of reinstalls and re-attributions (Attribution.ReattributionKind).
+const (
+	// ReattributionReinstall: a later install event of a device that has an install.
+	ReattributionReinstall = "reinstall"
+	// ReattributionReengagement: a dormant device came back through a click
+	// (inactivity_days).
+	ReattributionReengagement = "reengagement"
+)
+
+// IsReengagement reports whether a is a re-engagement of a dormant device.
+func (a *Attribution) IsReengagement() bool {
+	return a.ReattributionKind == ReattributionReengagement
+}
 
 // MediaSourceOrganic is the media source of an organic install.
 const MediaSourceOrganic = "organic"
@@ -293,6 +317,11 @@ func (a *Attribution) IsRejectedInstall() bool {
 // A reinstall (IsReinstall) keeps the touch fields of the attribution it had, including
 // CTITSeconds measured against the install that was attributed; InstallEventID and
 // InstallTime are the reinstall's.
+//
+// A re-engagement (ReattributionKind ReattributionReengagement) is the decision a dormant
+// device's returning event made (ATTRIBUTION.md, re-engagement): InstallEventID and
+// InstallTime are that event's (or, for an app opened by a link, POST /v1/deeplinks, the
+// open's touchpoint id and time), IsReattribution is true, and it is not an install.
 type Attribution struct {
 	AppID          string
 	DeviceID       string
@@ -316,7 +345,12 @@ type Attribution struct {
 
 	IsReinstall     bool
 	IsReattribution bool
-	Rejected        []Rejection
+	// ReattributionKind says which path made a reinstall or a re-attribution:
+	// ReattributionReinstall for a later install event of the device (IsReinstall or
+	// IsReattribution), ReattributionReengagement for a dormant device's return; "" for a
+	// new install.
+	ReattributionKind string
+	Rejected          []Rejection
 
 	// NoSharing is set when the device must not be sent to ad networks: its latest
 	// statement of third_party_sharing (on an event or a touchpoint) was false (DATA.md,
@@ -335,27 +369,29 @@ type Rejection struct {
 
 // attributionJSON is the wire shape of Attribution.
 type attributionJSON struct {
-	AppID           string      `json:"app_id"`
-	DeviceID        string      `json:"device_id"`
-	InstallEventID  string      `json:"install_event_id"`
-	InstallTime     string      `json:"install_time"`
-	Attributed      bool        `json:"attributed"`
-	MatchType       string      `json:"match_type"`
-	TouchType       string      `json:"touch_type"`
-	TouchpointID    string      `json:"touchpoint_id"`
-	TouchTime       string      `json:"touch_time"`
-	MediaSource     string      `json:"media_source"`
-	Campaign        string      `json:"campaign"`
-	Adset           string      `json:"adset"`
-	Ad              string      `json:"ad"`
-	SiteID          string      `json:"site_id"`
-	Channel         string      `json:"channel"`
-	ClickID         string      `json:"click_id"`
-	DeepLinkValue   string      `json:"deep_link_value"`
-	CTITSeconds     int64       `json:"ctit_seconds"`
-	IsReinstall     bool        `json:"is_reinstall"`
-	IsReattribution bool        `json:"is_reattribution"`
-	Rejected        []Rejection `json:"rejected"`
+	AppID           string `json:"app_id"`
+	DeviceID        string `json:"device_id"`
+	InstallEventID  string `json:"install_event_id"`
+	InstallTime     string `json:"install_time"`
+	Attributed      bool   `json:"attributed"`
+	MatchType       string `json:"match_type"`
+	TouchType       string `json:"touch_type"`
+	TouchpointID    string `json:"touchpoint_id"`
+	TouchTime       string `json:"touch_time"`
+	MediaSource     string `json:"media_source"`
+	Campaign        string `json:"campaign"`
+	Adset           string `json:"adset"`
+	Ad              string `json:"ad"`
+	SiteID          string `json:"site_id"`
+	Channel         string `json:"channel"`
+	ClickID         string `json:"click_id"`
+	DeepLinkValue   string `json:"deep_link_value"`
+	CTITSeconds     int64  `json:"ctit_seconds"`
+	IsReinstall     bool   `json:"is_reinstall"`
+	IsReattribution bool   `json:"is_reattribution"`
+	// ReattributionKind is "reinstall", "reengagement" or "".
+	ReattributionKind string      `json:"reattribution_kind"`
+	Rejected          []Rejection `json:"rejected"`
 	// ThirdPartySharing is !NoSharing; absent (nil) when decoding means true.
 	ThirdPartySharing *bool `json:"third_party_sharing"`
 }
@@ -373,7 +409,8 @@ func (a Attribution) MarshalJSON() ([]byte, error) {
 		TouchTime: formatAPITime(a.TouchTime), MediaSource: a.MediaSource, Campaign: a.Campaign,
 		Adset: a.Adset, Ad: a.Ad, SiteID: a.SiteID, Channel: a.Channel, ClickID: a.ClickID,
 		DeepLinkValue: a.DeepLinkValue, CTITSeconds: a.CTITSeconds,
-		IsReinstall: a.IsReinstall, IsReattribution: a.IsReattribution, Rejected: rej,
+		IsReinstall: a.IsReinstall, IsReattribution: a.IsReattribution,
+		ReattributionKind: a.ReattributionKind, Rejected: rej,
 		ThirdPartySharing: new(!a.NoSharing),
 	})
 }
@@ -403,7 +440,8 @@ func (a *Attribution) UnmarshalJSON(b []byte) error {
 		MediaSource: j.MediaSource, Campaign: j.Campaign, Adset: j.Adset, Ad: j.Ad,
 		SiteID: j.SiteID, Channel: j.Channel, ClickID: j.ClickID,
 		DeepLinkValue: j.DeepLinkValue, CTITSeconds: j.CTITSeconds,
-		IsReinstall: j.IsReinstall, IsReattribution: j.IsReattribution, Rejected: rej,
+		IsReinstall: j.IsReinstall, IsReattribution: j.IsReattribution,
+		ReattributionKind: j.ReattributionKind, Rejected: rej,
 		NoSharing: j.ThirdPartySharing != nil && !*j.ThirdPartySharing,
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -32,6 +33,8 @@ func TestTouchpointRecordRoundTrip(t *testing.T) {
 		"free cpi":           {Type: TouchClick, AppID: "a", CostModel: CostCPI, CostCurrency: "USD"},
 		"no sharing":         {ID: "x", DeviceID: "d", ThirdPartySharing: new(false)},
 		"sharing":            {ID: "x", DeviceID: "d", ThirdPartySharing: new(true)},
+		"opened":             {ID: "x", DeviceID: "d", Type: TouchClick, Opened: true},
+		"opened and sharing": {ID: "x", DeviceID: "d", Type: TouchClick, Opened: true, ThirdPartySharing: new(false), CostModel: CostCPC, CostValue: 1, CostCurrency: "USD"},
 		"cpm and no sharing": {Type: TouchImpression, AppID: "a", CostModel: CostCPM, CostValue: 2, CostCurrency: "USD", ThirdPartySharing: new(false)},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -133,6 +136,7 @@ func FuzzDecodeTouchpointRecord(f *testing.F) {
 	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression}))
 	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression, CostModel: CostCPM, CostValue: 12.5, CostCurrency: "JPY"}))
 	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchClick, ThirdPartySharing: new(false)}))
+	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchClick, DeviceID: "d", Opened: true}))
 	f.Add(EncodeTouchpointRecord(nil, &Touchpoint{Type: TouchImpression, CostModel: CostCPM, CostValue: 1, CostCurrency: "USD", ThirdPartySharing: new(true)}))
 	f.Add([]byte{RecordTouchpoint, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -191,7 +195,7 @@ func TestAttributionJSON(t *testing.T) {
 			`"touch_type":"click","touchpoint_id":"tp_1","touch_time":"2025-10-21T14:17:56.5Z",` +
 			`"media_source":"facebook_ads","campaign":"c","adset":"as","ad":"ad","site_id":"s",` +
 			`"channel":"ch","click_id":"net-1","deep_link_value":"dl","ctit_seconds":123,` +
-			`"is_reinstall":false,"is_reattribution":false,` +
+			`"is_reinstall":false,"is_reattribution":false,"reattribution_kind":"",` +
 			`"rejected":[{"touchpoint_id":"tp_0","media_source":"spam","reason":"blocked_ip"}],` +
 			`"third_party_sharing":true}`,
 	}, {
@@ -199,14 +203,14 @@ func TestAttributionJSON(t *testing.T) {
 		a: Attribution{
 			AppID: "app_1", DeviceID: "dev-1", InstallEventID: "e-1",
 			InstallTime: install.In(time.FixedZone("CEST", 7200)), MatchType: MatchOrganic,
-			MediaSource: MediaSourceOrganic, IsReinstall: true, NoSharing: true,
+			MediaSource: MediaSourceOrganic, IsReinstall: true, ReattributionKind: ReattributionReinstall, NoSharing: true,
 		},
 		want: `{"app_id":"app_1","device_id":"dev-1","install_event_id":"e-1",` +
 			`"install_time":"2025-10-21T14:20:00Z","attributed":false,"match_type":"organic",` +
 			`"touch_type":"","touchpoint_id":"","touch_time":"","media_source":"organic",` +
 			`"campaign":"","adset":"","ad":"","site_id":"","channel":"","click_id":"",` +
 			`"deep_link_value":"","ctit_seconds":0,"is_reinstall":true,` +
-			`"is_reattribution":false,"rejected":[],"third_party_sharing":false}`,
+			`"is_reattribution":false,"reattribution_kind":"reinstall","rejected":[],"third_party_sharing":false}`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,7 +261,9 @@ func TestTouchpointRecordWithoutConsent(t *testing.T) {
 	if err := DecodeTouchpointRecord(old, &got); err != nil || got.ThirdPartySharing != nil {
 		t.Fatalf("old record: err %v, ThirdPartySharing %v, want nil", err, got.ThirdPartySharing)
 	}
-	if err := DecodeTouchpointRecord(append(old, 5), &got); !errors.Is(err, ErrCorruptRecord) {
-		t.Fatalf("a record ending in an unknown consent byte: err %v, want ErrCorruptRecord", err)
+	for _, tail := range [][]byte{{6}, {5, 5}, {5, 3}, {4, 3}} {
+		if err := DecodeTouchpointRecord(append(slices.Clip(old), tail...), &got); !errors.Is(err, ErrCorruptRecord) {
+			t.Fatalf("a record ending in %v: err %v, want ErrCorruptRecord", tail, err)
+		}
 	}
 }

@@ -47,6 +47,7 @@ type Rules struct {
 	viewFPWindow      time.Duration // min(view, fingerprint)
 	fingerprint       bool
 	reattribution     time.Duration
+	inactivity        time.Duration // 0: no re-engagement
 	minCTIT           time.Duration
 	maxCTIT           time.Duration // 0: no ctit_anomaly
 	floodThreshold    int           // 0: no click_flood
@@ -73,6 +74,7 @@ func NewRules(s unmogrowp.AppSettings, links ...*unmogrowp.Link) *Rules {
 		fingerprintWindow: time.Duration(s.FingerprintWindowHours) * time.Hour,
 		fingerprint:       s.FingerprintEnabled,
 		reattribution:     time.Duration(s.ReattributionWindowDays) * 24 * time.Hour,
+		inactivity:        time.Duration(s.InactivityDays) * 24 * time.Hour,
 		minCTIT:           time.Duration(s.MinCTITSeconds) * time.Second,
 		maxCTIT:           time.Duration(s.MaxCTITHours) * time.Hour,
 		floodThreshold:    s.ClickFloodThreshold,
@@ -206,6 +208,48 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 		}
 	}
 
+	best, rej := r.pick(install, &in, candidates, reattributing, previous)
+
+	a := unmogrowp.Attribution{
+		AppID:          install.AppID,
+		DeviceID:       install.DeviceID,
+		InstallEventID: install.EventID,
+		InstallTime:    install.Timestamp,
+		Rejected:       rejections(rej),
+	}
+	for l, tp := range best {
+		if tp != nil {
+			win(&a, tp, matchTypes[l])
+			a.IsReattribution = reattributing
+			if reattributing {
+				a.ReattributionKind = unmogrowp.ReattributionReinstall
+			}
+			return a
+		}
+	}
+	if reattributing {
+		keep := prior.Attribution
+		keep.AppID, keep.DeviceID = a.AppID, a.DeviceID
+		keep.InstallEventID, keep.InstallTime = a.InstallEventID, a.InstallTime
+		keep.IsReinstall, keep.IsReattribution = true, false
+		keep.ReattributionKind = unmogrowp.ReattributionReinstall
+		keep.Rejected = a.Rejected
+		return keep
+	}
+	a.MatchType = unmogrowp.MatchOrganic
+	a.MediaSource = unmogrowp.MediaSourceOrganic
+	if len(a.Rejected) > 0 {
+		a.MatchType = unmogrowp.MatchRejected
+		a.MediaSource = unmogrowp.MediaSourceRejected
+	}
+	return a
+}
+
+// pick runs the waterfall's matching over candidates for the event install (the install,
+// or a dormant device's returning event), with in its side: it returns the best valid
+// candidate of each level and the invalid ones. With clicksOnly only clicks touched after
+// the time after count (a re-attribution, a re-engagement).
+func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []unmogrowp.Touchpoint, clicksOnly bool, after time.Time) ([numLevels]*unmogrowp.Touchpoint, []rejected) {
 	var best [numLevels]*unmogrowp.Touchpoint
 	var rej []rejected
 	var fpOnly []*unmogrowp.Touchpoint // valid clicks matched at the fingerprint level only: click_flood decides
@@ -214,15 +258,15 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 		if tp.AppID != install.AppID || tp.Time.IsZero() || tp.Time.After(in.time) {
 			continue
 		}
-		if reattributing && (tp.Type != unmogrowp.TouchClick || !tp.Time.After(previous)) {
+		if clicksOnly && (tp.Type != unmogrowp.TouchClick || !tp.Time.After(after)) {
 			continue
 		}
 		age := in.time.Sub(tp.Time)
-		levels := r.levels(tp, age, &in)
+		levels := r.levels(tp, age, in)
 		if levels == 0 {
 			continue
 		}
-		if reason := r.invalid(tp, age, &in); reason != "" {
+		if reason := r.invalid(tp, age, in); reason != "" {
 			rej = append(rej, rejected{tp: tp, level: lowestLevel(levels), reason: reason})
 			continue
 		}
@@ -236,40 +280,10 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 			}
 		}
 	}
-
 	if fpOnly != nil {
 		rej = r.floods(install, candidates, fpOnly, &best, rej)
 	}
-
-	a := unmogrowp.Attribution{
-		AppID:          install.AppID,
-		DeviceID:       install.DeviceID,
-		InstallEventID: install.EventID,
-		InstallTime:    install.Timestamp,
-		Rejected:       rejections(rej),
-	}
-	for l, tp := range best {
-		if tp != nil {
-			win(&a, tp, matchTypes[l])
-			a.IsReattribution = reattributing
-			return a
-		}
-	}
-	if reattributing {
-		keep := prior.Attribution
-		keep.AppID, keep.DeviceID = a.AppID, a.DeviceID
-		keep.InstallEventID, keep.InstallTime = a.InstallEventID, a.InstallTime
-		keep.IsReinstall, keep.IsReattribution = true, false
-		keep.Rejected = a.Rejected
-		return keep
-	}
-	a.MatchType = unmogrowp.MatchOrganic
-	a.MediaSource = unmogrowp.MediaSourceOrganic
-	if len(a.Rejected) > 0 {
-		a.MatchType = unmogrowp.MatchRejected
-		a.MediaSource = unmogrowp.MediaSourceRejected
-	}
-	return a
+	return best, rej
 }
 
 // floods sorts the fingerprint-only clicks: a click whose media source and site_id sent

@@ -445,6 +445,9 @@ func checkDecision(t *testing.T, a unmogrowp.Attribution, w want) {
 	if a.IsReinstall != w.reinstall || a.IsReattribution != w.reattribut {
 		t.Fatalf("is_reinstall %v, is_reattribution %v; want %v, %v", a.IsReinstall, a.IsReattribution, w.reinstall, w.reattribut)
 	}
+	if wantKind := map[bool]string{true: unmogrowp.ReattributionReinstall}[w.reinstall || w.reattribut]; a.ReattributionKind != wantKind {
+		t.Fatalf("reattribution_kind %q, want %q", a.ReattributionKind, wantKind)
+	}
 	if w.match == organic || w.match == rejectedM {
 		if a.Attributed || a.MediaSource != w.match || a.TouchType != "" || !a.TouchTime.IsZero() {
 			t.Fatalf("%s decision with touch fields: %+v", w.match, a)
@@ -482,6 +485,7 @@ func TestDecideReinstallKeepsTheAttribution(t *testing.T) {
 	want := p.Attribution
 	want.InstallEventID, want.InstallTime = "inst-1", t0
 	want.IsReinstall, want.Rejected = true, nil
+	want.ReattributionKind = unmogrowp.ReattributionReinstall
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("reinstall:\n got %+v\nwant %+v", got, want)
 	}

@@ -271,13 +271,13 @@ func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to ti
 	rep := &unmogrowp.MediaSourceReport{Rows: []unmogrowp.MediaSourceRow{}, Currency: sc.Currency}
 	err = s.each(ctx, "media_sources", func(rows chdriver.Rows) error {
 		var r unmogrowp.MediaSourceRow
-		var clicks, impressions, installs, events, rejected uint64
+		var clicks, impressions, installs, events, rejected, reengagements uint64
 		if err := rows.Scan(&r.MediaSource, &r.Campaign, &clicks, &impressions, &installs,
-			&events, &rejected); err != nil {
+			&events, &rejected, &reengagements); err != nil {
 			return err
 		}
 		r.Clicks, r.Impressions, r.Installs = int64(clicks), int64(impressions), int64(installs)
-		r.Events, r.RejectedInstalls = int64(events), int64(rejected)
+		r.Events, r.RejectedInstalls, r.Reengagements = int64(events), int64(rejected), int64(reengagements)
 		r.ConversionRate = unmogrowp.Rate(r.Installs, r.Clicks)
 		rep.Rows = append(rep.Rows, r)
 		return nil

@@ -166,6 +166,9 @@ func installColumns(ins []unmogrowp.Install) *columns {
 	rejected("rejected_media_source", func(r *unmogrowp.Rejection) string { return r.MediaSource })
 	rejected("rejected_reason", func(r *unmogrowp.Rejection) string { return r.Reason })
 	add(c, "first_install_time", n, func(i int) int64 { return micros(ins[i].FirstInstallTime) })
+	str("reattribution_kind", func(in *unmogrowp.Install) string { return in.ReattributionKind })
+	str("original_media_source", func(in *unmogrowp.Install) string { return in.OriginalMediaSource })
+	str("original_campaign", func(in *unmogrowp.Install) string { return in.OriginalCampaign })
 	return c
 }
 

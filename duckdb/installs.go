@@ -17,7 +17,8 @@ import (
 const selectInstalls = `SELECT "partition", "offset", app_id, device_id, install_event_id,
 	install_time, attributed, match_type, touch_type, touchpoint_id, touch_time,
 	media_source, campaign, adset, ad, site_id, channel, click_id, deep_link_value,
-	ctit_seconds, is_reinstall, is_reattribution, rejected, first_install_time
+	ctit_seconds, is_reinstall, is_reattribution, rejected, first_install_time,
+	reattribution_kind, original_media_source, original_campaign
 FROM installs`
 
 // attributionQuery reads a device id's installs of every app, through the
@@ -126,7 +127,8 @@ func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmo
 }
 
 // ScanDevices calls fn with the latest install decision of every (app, device), as
-// Attribution returns it, and returns fn's first error as it is. It reads the devices in
+// Attribution returns it, with its Activity from the device's events (scanDevicesQuery),
+// and returns fn's first error as it is. It reads the devices in
 // chunks of about 100k (by a hash of app and device id), all in one read transaction, so it
 // holds one chunk in memory at a time and sees the store as it was when it started; each
 // chunk reads the installs table's app_id and device_id columns. It returns EUNAVAILABLE
@@ -143,20 +145,25 @@ func (s *Store) ScanDevices(ctx context.Context, fn func(unmogrowp.Install) erro
 		}
 		chunks := max(1, (n+int64(s.scanChunk)-1)/int64(s.scanChunk))
 		for c := range chunks {
-			query, args := selectInstalls+latestPerDevice, []any(nil)
+			where, args := "", []any(nil)
 			if chunks > 1 {
-				query = selectInstalls + ` WHERE hash(app_id, device_id) % ? = ?` + latestPerDevice
-				args = []any{uint64(chunks), uint64(c)}
+				where = ` WHERE hash(app_id, device_id) % ? = ?`
+				args = []any{uint64(chunks), uint64(c), uint64(chunks), uint64(c)}
 			}
+			query := fmt.Sprintf(scanDevicesQuery, selectInstalls+where+latestPerDevice, where)
 			rows, err := tx.QueryContext(ctx, query, args...)
 			if err != nil {
 				return err
 			}
 			for rows.Next() {
 				var in unmogrowp.Install
-				if err := scanInstall(rows, &in); err != nil {
+				var last sql.NullTime
+				if err := scanInstall(rows, &in, &last, &in.Activity.IDFA, &in.Activity.GAID, &in.Activity.AndroidID); err != nil {
 					rows.Close()
 					return err
+				}
+				if last.Valid {
+					in.Activity.LastEventTime = utc(last.Time)
 				}
 				if fnErr = fn(in); fnErr != nil {
 					rows.Close()
@@ -182,15 +189,30 @@ func (s *Store) ScanDevices(ctx context.Context, fn func(unmogrowp.Install) erro
 	return nil
 }
 
-// scanInstall reads one row of selectInstalls into in.
-func scanInstall(row scanner, in *unmogrowp.Install) error {
+// scanDevicesQuery is ScanDevices' read of a chunk: the latest decisions (%[1]s, a
+// selectInstalls query) with their device's activity from its events (%[2]s: the same
+// chunk's WHERE, or ""): the latest event time and the latest non-empty advertising ids.
+const scanDevicesQuery = `SELECT i.*, a.last_event, coalesce(a.idfa, ''), coalesce(a.gaid, ''), coalesce(a.android_id, '')
+FROM (%[1]s) i
+LEFT JOIN (
+    SELECT app_id, device_id, max(event_time) AS last_event,
+           arg_max(idfa, event_time) FILTER (WHERE idfa <> '') AS idfa,
+           arg_max(gaid, event_time) FILTER (WHERE gaid <> '') AS gaid,
+           arg_max(android_id, event_time) FILTER (WHERE android_id <> '') AS android_id
+    FROM events%[2]s
+    GROUP BY ALL
+) a ON a.app_id = i.app_id AND a.device_id = i.device_id`
+
+// scanInstall reads one row of selectInstalls into in, and the columns after them into
+// extra.
+func scanInstall(row scanner, in *unmogrowp.Install, extra ...any) error {
 	var touchTime sql.NullTime
 	var rejected string
-	err := row.Scan(&in.Partition, &in.Offset, &in.AppID, &in.DeviceID, &in.InstallEventID,
+	err := row.Scan(append([]any{&in.Partition, &in.Offset, &in.AppID, &in.DeviceID, &in.InstallEventID,
 		&in.InstallTime, &in.Attributed, &in.MatchType, &in.TouchType, &in.TouchpointID,
 		&touchTime, &in.MediaSource, &in.Campaign, &in.Adset, &in.Ad, &in.SiteID, &in.Channel,
 		&in.ClickID, &in.DeepLinkValue, &in.CTITSeconds, &in.IsReinstall, &in.IsReattribution,
-		&rejected, &in.FirstInstallTime)
+		&rejected, &in.FirstInstallTime, &in.ReattributionKind, &in.OriginalMediaSource, &in.OriginalCampaign}, extra...)...)
 	if err != nil {
 		return err
 	}

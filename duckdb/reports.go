@@ -243,7 +243,7 @@ func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to ti
 	err = s.each(ctx, "media_sources", func(rows *sql.Rows) error {
 		var r unmogrowp.MediaSourceRow
 		if err := rows.Scan(&r.MediaSource, &r.Campaign, &r.Clicks, &r.Impressions, &r.Installs,
-			&r.Events, &r.RejectedInstalls); err != nil {
+			&r.Events, &r.RejectedInstalls, &r.Reengagements); err != nil {
 			return err
 		}
 		r.ConversionRate = unmogrowp.Rate(r.Installs, r.Clicks)

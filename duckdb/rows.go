@@ -212,7 +212,7 @@ var installColumns = []string{
 	"attributed", "match_type", "touch_type", "touchpoint_id", "touch_time", "media_source",
 	"campaign", "adset", "ad", "site_id", "channel", "click_id", "deep_link_value",
 	"ctit_seconds", "is_reinstall", "is_reattribution", "rejected", "rejected_count",
-	"first_install_time",
+	"first_install_time", "reattribution_kind", "original_media_source", "original_campaign",
 }
 
 // installKinds are the types of installColumns.
@@ -221,6 +221,7 @@ var installKinds = []vectorKind{
 	kindBoolean, kindVarchar, kindVarchar, kindVarchar, kindTimestamp, kindVarchar, // attributed .. media_source
 	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // campaign .. deep_link_value
 	kindBigint, kindBoolean, kindBoolean, kindVarchar, kindInteger, kindTimestamp, // ctit_seconds .. first_install_time
+	kindVarchar, kindVarchar, kindVarchar, // reattribution_kind .. original_campaign
 }
 
 // putInstall writes in into row r of c, in the order of installColumns, with the values
@@ -251,6 +252,9 @@ func putInstall(c *chunk, r int, in *unmogrowp.Install) {
 	c.setVarchar(22, r, rejectedJSON(in.Rejected))
 	c.setInteger(23, r, int32(len(in.Rejected)))
 	c.setTimestamp(24, r, in.FirstInstallTime)
+	c.setVarchar(25, r, in.ReattributionKind)
+	c.setVarchar(26, r, in.OriginalMediaSource)
+	c.setVarchar(27, r, in.OriginalCampaign)
 }
 
 // fillInstall sets row to in's values in the order of installColumns.
@@ -280,6 +284,9 @@ func fillInstall(row []driver.Value, in *unmogrowp.Install) {
 	row[22] = rejectedJSON(in.Rejected)
 	row[23] = int32(len(in.Rejected))
 	row[24] = in.FirstInstallTime
+	row[25] = validUTF8(in.ReattributionKind)
+	row[26] = validUTF8(in.OriginalMediaSource)
+	row[27] = validUTF8(in.OriginalCampaign)
 }
 
 // rejectedJSON is the JSON array of rej, "[]" when empty. encoding/json writes invalid

@@ -80,6 +80,7 @@ func TestAttributionLookup(t *testing.T) {
 		"adset": "as", "ad": "ad", "site_id": "s", "channel": "instagram", "click_id": "net-1",
 		"deep_link_value": "product/42", "ctit_seconds": 90.0, "is_reinstall": false,
 		"is_reattribution":    false,
+		"reattribution_kind":  "",
 		"rejected":            []any{map[string]any{"touchpoint_id": "tp-0", "media_source": "spam", "reason": "blocked_ip"}},
 		"third_party_sharing": true,
 	}

@@ -126,7 +126,7 @@ func (s *Server) deeplink(w http.ResponseWriter, r *http.Request, app *unmogrowp
 	if err != nil {
 		return s.refuse(err, 1)
 	}
-	tp := unmogrowp.Touchpoint{Type: unmogrowp.TouchClick}
+	tp := unmogrowp.Touchpoint{Type: unmogrowp.TouchClick, Opened: true}
 	if err := setLinkParams(&tp, query, "The url's query parameter"); err != nil {
 		return s.refuse(err, 1)
 	}

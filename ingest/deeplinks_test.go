@@ -39,6 +39,7 @@ func TestDeeplinkOpen(t *testing.T) {
 		ID: tp.ID, AppID: f.app.ID, Type: unmogrowp.TouchClick, LinkID: link.ID, MediaSource: "facebook_ads",
 		Campaign: "winter", DeepLinkValue: "promo/autumn", Time: f.now, ReceivedAt: f.now, IP: "198.51.100.9",
 		UserAgent: uaIPhone, DeviceID: "6D92078A", IDFA: "AEBE52E7-03EE-455A-B3C4-E57283966239", Sub: [5]string{"s"},
+		Opened: true, // the app's return: the pipeline re-engages a dormant device by it
 	}
 	if !touchpointID.MatchString(tp.ID) || tp != wantTP {
 		t.Fatalf("logged\n got %+v\nwant %+v", tp, wantTP)

@@ -132,6 +132,12 @@ var installFields = [...]struct {
 	{func(in *unmogrowp.Install) *string { return &in.Channel }, packIntern},
 	{func(in *unmogrowp.Install) *string { return &in.ClickID }, packBytes},
 	{func(in *unmogrowp.Install) *string { return &in.DeepLinkValue }, packIntern | packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.ReattributionKind }, packIntern},
+	{func(in *unmogrowp.Install) *string { return &in.OriginalMediaSource }, packIntern},
+	{func(in *unmogrowp.Install) *string { return &in.OriginalCampaign }, packIntern | packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.Activity.IDFA }, packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.Activity.GAID }, packBytes},
+	{func(in *unmogrowp.Install) *string { return &in.Activity.AndroidID }, packBytes},
 }
 
 // Install flags; bit installStrings+i: string field i present.
@@ -144,6 +150,7 @@ const (
 	inFirstInstallTime
 	inRejected
 	inCTIT
+	inLastEvent
 	installStrings = iota
 )
 
@@ -152,7 +159,8 @@ var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // encodeInstall appends the body of in's record: flags, the strings, partition, offset,
 // the install time relative to epoch, the touch and first install times relative to the
-// install time, ctit_seconds and the rejected touchpoints.
+// install time, ctit_seconds, the rejected touchpoints, and the device's last event time
+// relative to the install time (its Activity).
 func encodeInstall(w *writer, in *unmogrowp.Install) {
 	var flags uint64
 	for _, f := range []struct {
@@ -163,6 +171,7 @@ func encodeInstall(w *writer, in *unmogrowp.Install) {
 		{in.IsReattribution, inReattribution}, {!in.InstallTime.IsZero(), inInstallTime},
 		{!in.TouchTime.IsZero(), inTouchTime}, {!in.FirstInstallTime.IsZero(), inFirstInstallTime},
 		{len(in.Rejected) > 0, inRejected}, {in.CTITSeconds != 0, inCTIT},
+		{!in.Activity.LastEventTime.IsZero(), inLastEvent},
 	} {
 		if f.set {
 			flags |= f.flag
@@ -202,6 +211,9 @@ func encodeInstall(w *writer, in *unmogrowp.Install) {
 			w.str(rj.MediaSource, packIntern)
 			w.str(rj.Reason, packIntern)
 		}
+	}
+	if flags&inLastEvent != 0 {
+		w.time(in.Activity.LastEventTime, ref)
 	}
 }
 
@@ -249,6 +261,10 @@ func decodeInstall(r *reader, in *unmogrowp.Install) {
 			rj := &in.Rejected[i]
 			rj.TouchpointID, rj.MediaSource, rj.Reason = r.str(), r.str(), r.str()
 		}
+	}
+	in.Activity.LastEventTime = time.Time{}
+	if flags&inLastEvent != 0 {
+		in.Activity.LastEventTime = r.time(ref)
 	}
 }
 

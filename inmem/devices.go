@@ -59,8 +59,69 @@ func (sh *deviceShard) record(pos uint32) (rec, body []byte) {
 
 // put makes in the latest decision of its device, unless the device's current one is
 // later in the same partition of the log (a replay of an older batch) or encodes the same.
-// It returns false when the shard's arena is full.
+// The device's activity is kept, raised by in's (Activity.Merge). It returns false when
+// the shard's arena is full.
 func (d *devices) put(in *unmogrowp.Install) bool {
+	return d.update(in.AppID, in.DeviceID, func(cur *unmogrowp.Install, found bool) (*unmogrowp.Install, bool) {
+		if !found {
+			return in, true
+		}
+		if cur.Partition == in.Partition && in.Offset < cur.Offset {
+			return nil, false
+		}
+		act := cur.Activity
+		act.Merge(in.Activity)
+		*cur = *in
+		cur.Activity = act
+		return cur, true
+	})
+}
+
+// raise raises the activity of a's device, when it has a decision. It returns false when
+// the shard's arena is full.
+func (d *devices) raise(a *unmogrowp.DeviceActivity) bool {
+	return d.update(a.AppID, a.DeviceID, func(cur *unmogrowp.Install, found bool) (*unmogrowp.Install, bool) {
+		if !found || !cur.Activity.Merge(a.Activity) {
+			return nil, false
+		}
+		return cur, true
+	})
+}
+
+// update replaces the record of (appID, deviceID) with what change makes of its current
+// decision (decoded into cur; found false when there is none): nothing when change says
+// false or the new record encodes the same. It returns false when the shard's arena is
+// full. Only the writer calls it (Apply and Seen are serialised).
+func (d *devices) update(appID, deviceID string, change func(cur *unmogrowp.Install, found bool) (*unmogrowp.Install, bool)) bool {
+	h := deviceHash(appID, deviceID)
+	sh := d.shard(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	pos, ok := sh.pos.get(uint32(h))
+	var okey string
+	var old []byte
+	var cur unmogrowp.Install
+	if ok {
+		var body []byte
+		old, body = sh.record(pos)
+		same, _, _ := installIs(&reader{b: body, dict: &d.dict}, appID, deviceID)
+		if !same { // another device has the hash
+			okey = appID + "\x00" + deviceID
+			pos, ok = sh.overflow[okey]
+			if ok {
+				old, body = sh.record(pos)
+			}
+		}
+		if ok {
+			r := reader{b: body, dict: &d.dict}
+			decodeInstall(&r, &cur)
+			ok = r.err == nil
+		}
+	}
+	in, write := change(&cur, ok)
+	if !write {
+		return true
+	}
 	d.w = writer{b: d.w.b[:0], dict: &d.dict, seen: &d.seen}
 	d.w.b = append(d.w.b, make([]byte, binary.MaxVarintLen32)...)
 	encodeInstall(&d.w, in)
@@ -71,30 +132,11 @@ func (d *devices) put(in *unmogrowp.Install) bool {
 	start := binary.MaxVarintLen32 - k
 	copy(d.w.b[start:], lenBuf[:k])
 	rec := d.w.b[start:]
-
-	h := deviceHash(in.AppID, in.DeviceID)
-	sh := d.shard(h)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	pos, ok := sh.pos.get(uint32(h))
-	var okey string
-	if ok {
-		old, body := sh.record(pos)
-		same, part, off := installIs(&reader{b: body, dict: &d.dict}, in.AppID, in.DeviceID)
-		if !same { // another device has the hash
-			okey = in.AppID + "\x00" + in.DeviceID
-			pos, ok = sh.overflow[okey]
-			if ok {
-				old, body = sh.record(pos)
-				_, part, off = installIs(&reader{b: body, dict: &d.dict}, in.AppID, in.DeviceID)
-			}
+	if old != nil && ok {
+		if bytes.Equal(old, rec) {
+			return true
 		}
-		if ok {
-			if part == in.Partition && in.Offset < off || bytes.Equal(old, rec) {
-				return true
-			}
-			sh.garbage += int64(len(old))
-		}
+		sh.garbage += int64(len(old))
 	}
 	pos, added := sh.arena.add(rec)
 	if !added {

@@ -209,7 +209,8 @@ func (s *State) Device(ctx context.Context, appID, deviceID string) (unmogrowp.I
 // app and ID is stored already (a touchpoint without ID is always stored) or its touch
 // time is past retention (a zero time included). Installs are applied in order; an
 // install is ignored when its device's current decision has a higher offset in the same
-// partition (a replay of an older batch). Returns ctx.Err() when ctx is done before
+// partition (a replay of an older batch); the device's activity is kept, raised by the
+// install's. Returns ctx.Err() when ctx is done before
 // anything was applied, EUNAVAILABLE after Close, EINTERNAL if a device shard outgrows
 // 4 GiB.
 func (s *State) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint, installs []unmogrowp.Install) error {
@@ -269,6 +270,27 @@ func (s *State) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint, i
 
 	for i := range installs {
 		if !s.dev.put(&installs[i]) {
+			return unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a device shard is full (4 GiB)")
+		}
+	}
+	return nil
+}
+
+// Seen implements unmogrowp.HotState: each device's record is written again with its
+// raised activity (one record per device that changed; the old one becomes garbage that
+// the shard compacts). Returns ctx.Err() when ctx is done before anything was applied,
+// EUNAVAILABLE after Close, EINTERNAL if a device shard outgrows 4 GiB.
+func (s *State) Seen(ctx context.Context, devices []unmogrowp.DeviceActivity) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.closed.Load() {
+		return errClosed()
+	}
+	for i := range devices {
+		if !s.dev.raise(&devices[i]) {
 			return unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a device shard is full (4 GiB)")
 		}
 	}

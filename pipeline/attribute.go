@@ -74,6 +74,10 @@ type Attributor struct {
 	// (BeforeStore), from what the last Prepare recorded in seen.
 	postbacks *Postbacks
 	seen      seen
+
+	// active are the devices whose activity the last Prepare raised, for Stored to hand to
+	// the hot state (HotState.Seen).
+	active []unmogrowp.DeviceActivity
 }
 
 // seen is what the last Prepare knew, kept for BeforeStore when there are postbacks: by
@@ -188,6 +192,21 @@ type device struct {
 	decision
 	history []unmogrowp.Install
 	seen    int32 // the index of decision in seen.decisions; -1 when not there yet
+
+	// act is the device's activity as far as the walk has come (the hot state's, raised
+	// by the batch's events), and raised whether the walk raised it.
+	act    unmogrowp.Activity
+	raised bool
+}
+
+// last is the time of the device's latest event as far as the walk has come: its
+// activity's, or its decision's when later (an install is an event; a hot state that
+// lost the activity still knows the decision).
+func (d *device) last() time.Time {
+	if d.install.InstallTime.After(d.act.LastEventTime) {
+		return d.install.InstallTime
+	}
+	return d.act.LastEventTime
 }
 
 // Prepare decides the batch's installs and enriches its events; see Attributor.
@@ -211,6 +230,8 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	if record {
 		a.seen.reset(len(b.Events))
 	}
+	a.active = a.active[:0]
+	var rc rulesCache
 	for _, r := range rows {
 		if r.touch >= 0 {
 			tp := &b.Touchpoints[r.touch]
@@ -218,21 +239,20 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 				lk := deviceKey{tp.AppID, k}
 				local[lk] = append(local[lk], r.touch)
 			}
+			if tp.Opened && tp.DeviceID != "" && tp.Type == unmogrowp.TouchClick {
+				if err := a.opened(ctx, b, tp, devices, &rc); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		e := &b.Events[r.event]
 		dk := deviceKey{e.AppID, e.DeviceID}
-		d, known := devices[dk]
-		if !known {
-			var err error
-			if d, err = a.device(ctx, e); err != nil {
-				return err
-			}
-			d.seen = -1
+		d, err := a.deviceAt(ctx, devices, dk, e.Partition, e.Offset)
+		if err != nil {
+			return err
 		}
-		if d.history != nil {
-			d.decision, d.seen = decisionBefore(d.history, e.Partition, e.Offset), -1
-		}
+		var rules *attribution.Rules
 		if e.EventType == unmogrowp.EventInstall {
 			inst, again := decisionAt(d.history, e.Partition, e.Offset)
 			if !again {
@@ -246,6 +266,27 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 			}
 			b.Installs = append(b.Installs, inst)
 			d.decision, d.seen = decision{inst, true}, -1
+		} else if d.ok {
+			if rules, err = rc.get(ctx, a, e.AppID); err != nil {
+				return err
+			}
+			inst, again := decisionAt(d.history, e.Partition, e.Offset)
+			if !again && rules.Dormant(d.last(), e.Timestamp) {
+				inst, again, err = a.reengage(ctx, rules, e, b.Touchpoints, local, &d)
+				if err != nil {
+					return err
+				}
+				if again && d.history != nil {
+					d.history = insertDecision(d.history, inst)
+				}
+			}
+			if again {
+				b.Installs = append(b.Installs, inst)
+				d.decision, d.seen = decision{inst, true}, -1
+			}
+		}
+		if d.act.Raise(e.Timestamp, e.IDFA, e.GAID, e.AndroidID) {
+			d.raised = true
 		}
 		if record {
 			a.seen.byEvent[r.event] = -1
@@ -261,30 +302,163 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 		e.MediaSource, e.Campaign = unmogrowp.MediaSourceOrganic, ""
 		if d.ok {
 			e.MediaSource, e.Campaign = d.install.MediaSource, d.install.Campaign
+			if d.install.IsReengagement() {
+				if rules == nil {
+					if rules, err = rc.get(ctx, a, e.AppID); err != nil {
+						return err
+					}
+				}
+				e.MediaSource, e.Campaign = rules.EventSource(&d.install, e.Timestamp)
+			}
+		}
+	}
+	for dk, d := range devices {
+		if d.raised && d.ok {
+			a.active = append(a.active, unmogrowp.DeviceActivity{AppID: dk.app, DeviceID: dk.device, Activity: d.act})
 		}
 	}
 	return nil
 }
 
-// device reads what the hot state knows of e's device, which the walk meets first at e.
-// When the device's decision is at or after e in e's partition, the batch was read again
-// after the hot state learned it, and device reads the device's stored decisions too.
-func (a *Attributor) device(ctx context.Context, e *unmogrowp.Event) (device, error) {
-	inst, ok, err := a.hot.Device(ctx, e.AppID, e.DeviceID)
-	if err != nil {
-		return device{}, fmt.Errorf("read device %s of app %s: %w", e.DeviceID, e.AppID, err)
+// rulesCache keeps the last app's rules for one Prepare: a batch's events come in runs
+// of one app, and the settings cache takes a lock.
+type rulesCache struct {
+	app   string
+	rules *attribution.Rules
+}
+
+func (c *rulesCache) get(ctx context.Context, a *Attributor, appID string) (*attribution.Rules, error) {
+	if c.rules != nil && c.app == appID {
+		return c.rules, nil
 	}
-	d := device{decision: decision{inst, ok}}
-	if !ok || inst.Partition != e.Partition || inst.Offset < e.Offset {
+	r, err := a.rules(ctx, appID)
+	if err != nil {
+		return nil, err
+	}
+	c.app, c.rules = appID, r
+	return r, nil
+}
+
+// deviceAt returns what the walk knows of the device at a record at the position: read
+// from the hot state when the walk meets the device first, and, when the batch is read
+// again (the device has a stored history), its decision before the position.
+func (a *Attributor) deviceAt(ctx context.Context, devices map[deviceKey]device, dk deviceKey, partition int32, offset int64) (device, error) {
+	d, known := devices[dk]
+	if !known {
+		var err error
+		if d, err = a.device(ctx, dk.app, dk.device, partition, offset); err != nil {
+			return device{}, err
+		}
+		d.seen = -1
+	}
+	if d.history != nil {
+		d.decision, d.seen = decisionBefore(d.history, partition, offset), -1
+	}
+	return d, nil
+}
+
+// reengage looks for the click that brought the dormant device d back at its event e
+// (attribution.Rules.Reengage), among the touchpoints the hot state and the batch hold
+// under e's keys and, when e carries no advertising id, under the ids of d's earlier
+// events. It returns the re-engagement decision and true, or false when there is none.
+func (a *Attributor) reengage(ctx context.Context, rules *attribution.Rules, e *unmogrowp.Event, batchTPs []unmogrowp.Touchpoint, local map[deviceKey][]int, d *device) (unmogrowp.Install, bool, error) {
+	keys := attribution.CandidateKeys(e)
+	if !rules.FingerprintEnabled() {
+		keys.Fingerprint = ""
+	}
+	if e.IDFA == "" && e.GAID == "" && e.AndroidID == "" {
+		earlier := unmogrowp.Event{IDFA: d.act.IDFA, GAID: d.act.GAID, AndroidID: d.act.AndroidID}
+		keys.DeviceIDs = append(keys.DeviceIDs, attribution.CandidateKeys(&earlier).DeviceIDs...)
+	}
+	candidates, err := a.candidates(ctx, e.AppID, keys.Strings(), batchTPs, local)
+	if err != nil {
+		return unmogrowp.Install{}, false, err
+	}
+	att, ok := rules.Reengage(e, candidates, d.last(), d.act)
+	if !ok {
+		return unmogrowp.Install{}, false, nil
+	}
+	a.reengaged(att, candidates, position{e.Partition, e.Offset})
+	inst := attribution.Reengaged(&d.install, att)
+	inst.Partition, inst.Offset = e.Partition, e.Offset
+	return inst, true, nil
+}
+
+// opened handles a click recorded by POST /v1/deeplinks (Touchpoint.Opened): the app was
+// opened by it, which is the device's return. A dormant device with a decision is
+// re-engaged by the click itself (attribution.Rules.ReengageOpen); the open raises the
+// device's activity either way.
+func (a *Attributor) opened(ctx context.Context, b *unmogrowp.Batch, tp *unmogrowp.Touchpoint, devices map[deviceKey]device, rc *rulesCache) error {
+	dk := deviceKey{tp.AppID, tp.DeviceID}
+	d, err := a.deviceAt(ctx, devices, dk, tp.Partition, tp.Offset)
+	if err != nil {
+		return err
+	}
+	if d.ok {
+		rules, err := rc.get(ctx, a, tp.AppID)
+		if err != nil {
+			return err
+		}
+		inst, again := decisionAt(d.history, tp.Partition, tp.Offset)
+		if !again && rules.Dormant(d.last(), tp.Time) {
+			var att unmogrowp.Attribution
+			if att, again = rules.ReengageOpen(tp); again {
+				a.reengaged(att, []unmogrowp.Touchpoint{*tp}, position{tp.Partition, tp.Offset})
+				inst = attribution.Reengaged(&d.install, att)
+				inst.Partition, inst.Offset = tp.Partition, tp.Offset
+				if d.history != nil {
+					d.history = insertDecision(d.history, inst)
+				}
+			}
+		}
+		if again {
+			b.Installs = append(b.Installs, inst)
+			d.decision, d.seen = decision{inst, true}, -1
+		}
+	}
+	if d.act.Raise(tp.Time, tp.IDFA, tp.GAID, tp.AndroidID) {
+		d.raised = true
+	}
+	devices[dk] = d
+	return nil
+}
+
+// reengaged counts a re-engagement decision made at the position and, with postbacks,
+// keeps its winning touchpoint for them.
+func (a *Attributor) reengaged(att unmogrowp.Attribution, candidates []unmogrowp.Touchpoint, at position) {
+	a.installs.WithLabelValues("reengagement:" + att.MatchType).Inc()
+	if a.postbacks == nil {
+		return
+	}
+	for i := range candidates {
+		if candidates[i].ID == att.TouchpointID {
+			a.seen.touches[at] = []unmogrowp.Touchpoint{candidates[i]}
+			return
+		}
+	}
+}
+
+// device reads what the hot state knows of the app's device, which the walk meets first
+// at the record at (partition, offset). When the device's decision is at or after that
+// record in its partition, the batch was read again after the hot state learned it, and
+// device reads the device's stored decisions too.
+func (a *Attributor) device(ctx context.Context, appID, deviceID string, partition int32, offset int64) (device, error) {
+	inst, ok, err := a.hot.Device(ctx, appID, deviceID)
+	if err != nil {
+		return device{}, fmt.Errorf("read device %s of app %s: %w", deviceID, appID, err)
+	}
+	d := device{decision: decision{inst, ok}, act: inst.Activity}
+	d.install.Activity = unmogrowp.Activity{} // the walk keeps it in act
+	if !ok || inst.Partition != partition || inst.Offset < offset {
 		return d, nil
 	}
-	history, _, err := a.stored.Installs(ctx, unmogrowp.InstallFilter{AppID: e.AppID, DeviceID: e.DeviceID})
+	history, _, err := a.stored.Installs(ctx, unmogrowp.InstallFilter{AppID: appID, DeviceID: deviceID})
 	if err != nil {
-		return device{}, fmt.Errorf("read stored installs of device %s of app %s: %w", e.DeviceID, e.AppID, err)
+		return device{}, fmt.Errorf("read stored installs of device %s of app %s: %w", deviceID, appID, err)
 	}
 	slices.SortFunc(history, comparePosition)
 	a.log.Debug("deciding a device from its stored installs: its batch is read again",
-		"app_id", e.AppID, "device_id", e.DeviceID, "partition", e.Partition, "offset", e.Offset, "installs", len(history))
+		"app_id", appID, "device_id", deviceID, "partition", partition, "offset", offset, "installs", len(history))
 	if history == nil {
 		history = []unmogrowp.Install{} // read again, with nothing stored: not nil
 	}
@@ -331,15 +505,9 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	if !rules.FingerprintEnabled() {
 		keys.Fingerprint = ""
 	}
-	ks := keys.Strings()
-	candidates, err := a.hot.Candidates(ctx, e.AppID, ks)
+	candidates, err := a.candidates(ctx, e.AppID, keys.Strings(), batchTPs, local)
 	if err != nil {
-		return unmogrowp.Install{}, fmt.Errorf("read candidates of app %s: %w", e.AppID, err)
-	}
-	for _, k := range ks {
-		for _, i := range local[deviceKey{e.AppID, k}] {
-			candidates = append(candidates, batchTPs[i])
-		}
+		return unmogrowp.Install{}, err
 	}
 	var prior *attribution.Prior
 	if d.ok {
@@ -374,14 +542,35 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	}, nil
 }
 
+// candidates returns the touchpoints the hot state and the batch (as far as the walk has
+// come: local) hold under the app's keys.
+func (a *Attributor) candidates(ctx context.Context, appID string, keys []string, batchTPs []unmogrowp.Touchpoint, local map[deviceKey][]int) ([]unmogrowp.Touchpoint, error) {
+	candidates, err := a.hot.Candidates(ctx, appID, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read candidates of app %s: %w", appID, err)
+	}
+	for _, k := range keys {
+		for _, i := range local[deviceKey{appID, k}] {
+			candidates = append(candidates, batchTPs[i])
+		}
+	}
+	return candidates, nil
+}
+
 var _ KeepingStage = (*Attributor)(nil)
 
-// Stored hands the batch's touchpoints and decisions to the hot state, then raises the hot
-// state's watermarks to the batch's highest offsets.
+// Stored hands the batch's touchpoints and decisions to the hot state, and the activity
+// its events gave their devices, then raises the hot state's watermarks to the batch's
+// highest offsets.
 func (a *Attributor) Stored(ctx context.Context, b *unmogrowp.Batch) error {
 	if len(b.Touchpoints) > 0 || len(b.Installs) > 0 {
 		if err := a.hot.Apply(ctx, b.Touchpoints, b.Installs); err != nil {
 			return fmt.Errorf("apply to hot state: %w", err)
+		}
+	}
+	if len(a.active) > 0 { // after the decisions: Seen leaves out a device without one
+		if err := a.hot.Seen(ctx, a.active); err != nil {
+			return fmt.Errorf("raise the devices' activity in the hot state: %w", err)
 		}
 	}
 	if err := a.hot.RaiseWatermarks(ctx, b.Watermarks(nil)); err != nil {

@@ -185,10 +185,14 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen,
 		if len(c.pbs) == 0 {
 			continue
 		}
-		if installEvents == nil {
-			installEvents = map[position]*unmogrowp.Event{}
+		if installEvents == nil { // the events that made decisions: installs, returning devices' events
+			installEvents = make(map[position]*unmogrowp.Event, len(b.Installs))
+			for j := range b.Installs {
+				installEvents[position{b.Installs[j].Partition, b.Installs[j].Offset}] = nil
+			}
 			for j := range b.Events {
-				if e := &b.Events[j]; e.EventType == unmogrowp.EventInstall {
+				e := &b.Events[j]
+				if _, ok := installEvents[position{e.Partition, e.Offset}]; ok {
 					installEvents[position{e.Partition, e.Offset}] = e
 				}
 			}

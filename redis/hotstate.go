@@ -35,7 +35,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*HotState, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
 	}
-	c, err := open(ctx, rawURL, opts, "hot state", candidatesScript, deviceScript, watermarksScript)
+	c, err := open(ctx, rawURL, opts, "hot state", candidatesScript, deviceScript, watermarksScript, activityScript)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +86,24 @@ if cur and #cur >= 12 and string.sub(cur, 1, 4) == string.sub(new, 1, 4) then
   end
 end
 redis.call('SET', KEYS[1], new)
+return 1
+`)
+
+// activityScript raises the activity hash KEYS[1] of the device whose decision is KEYS[2],
+// when it has one: field t (the last event time, decimal microseconds, exact in Lua's
+// numbers) takes ARGV[1] when it has none or a lower one; fields idfa, gaid and aid take
+// ARGV[2], ARGV[3] and ARGV[4] when those are not empty. It returns 1 when the device has
+// a decision.
+var activityScript = newScript(`
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if ARGV[1] ~= '' then
+  local cur = redis.call('HGET', KEYS[1], 't')
+  if not cur or tonumber(cur) < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 't', ARGV[1]) end
+end
+local names = {'idfa', 'gaid', 'aid'}
+for i = 1, 3 do
+  if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[1], names[i], ARGV[i + 1]) end
+end
 return 1
 `)
 
@@ -154,25 +172,73 @@ func (h *HotState) Candidates(ctx context.Context, appID string, keys []string) 
 	return out, nil
 }
 
-// Device implements unmogrowp.HotState with one GET. Returns ctx.Err() when ctx is done,
-// EUNAVAILABLE after Close or when Redis cannot be reached, EINTERNAL when the stored
-// decision does not decode.
+// Device implements unmogrowp.HotState in one round trip: a GET of the decision and an
+// HMGET of the activity (the hash "act:", beside "dev:" in the app's slot). Returns
+// ctx.Err() when ctx is done, EUNAVAILABLE after Close or when Redis cannot be reached,
+// EINTERNAL when the stored decision does not decode.
 func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error) {
 	if err := h.c.start(ctx, "hot state"); err != nil {
 		return unmogrowp.Install{}, false, err
 	}
-	v, err := h.c.client.Get(ctx, h.c.key("dev", appID, deviceID)).Bytes()
-	switch {
-	case err == goredis.Nil:
+	var get *goredis.StringCmd
+	var act *goredis.SliceCmd
+	if _, err := h.c.exec(ctx, "device", func(p goredis.Pipeliner) {
+		get = p.Get(ctx, h.c.key("dev", appID, deviceID))
+		act = p.HMGet(ctx, h.c.key("act", appID, deviceID), "t", "idfa", "gaid", "aid")
+	}); err != nil {
+		return unmogrowp.Install{}, false, err
+	}
+	v, err := get.Bytes()
+	if err == goredis.Nil {
 		return unmogrowp.Install{}, false, nil
-	case err != nil:
-		return unmogrowp.Install{}, false, h.c.fail(ctx, "device", err)
 	}
 	var in unmogrowp.Install
-	if err := decodeInstall(v, &in); err != nil || in.AppID != appID || in.DeviceID != deviceID {
+	if err != nil || decodeInstall(v, &in) != nil || in.AppID != appID || in.DeviceID != deviceID {
 		return unmogrowp.Install{}, false, unmogrowp.Errorf(unmogrowp.EINTERNAL, "The device's decision in Redis does not decode.")
 	}
+	in.Activity = unmogrowp.Activity{}
+	fields := act.Val()
+	str := func(i int) string {
+		if i < len(fields) {
+			s, _ := fields[i].(string)
+			return s
+		}
+		return ""
+	}
+	if us, err := strconv.ParseInt(str(0), 10, 64); err == nil && us != 0 {
+		in.Activity.LastEventTime = time.UnixMicro(us).UTC()
+	}
+	in.Activity.IDFA, in.Activity.GAID, in.Activity.AndroidID = str(1), str(2), str(3)
 	return in, true, nil
+}
+
+// Seen implements unmogrowp.HotState in one pipeline of script calls, one per device (see
+// activityScript: it raises nothing of a device without a decision). The activity never
+// expires, as decisions do not. Returns ctx.Err() when ctx is done before anything was
+// sent, EUNAVAILABLE after Close or when Redis cannot be reached.
+func (h *HotState) Seen(ctx context.Context, devices []unmogrowp.DeviceActivity) error {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return err
+	}
+	if len(devices) == 0 {
+		return nil
+	}
+	_, err := h.c.exec(ctx, "seen", func(p goredis.Pipeliner) {
+		for i := range devices {
+			h.raise(ctx, p, devices[i].AppID, devices[i].DeviceID, &devices[i].Activity)
+		}
+	})
+	return err
+}
+
+// raise adds to p the script call that raises the device's activity to a.
+func (h *HotState) raise(ctx context.Context, p goredis.Pipeliner, appID, deviceID string, a *unmogrowp.Activity) {
+	t := ""
+	if !a.LastEventTime.IsZero() {
+		t = strconv.FormatInt(a.LastEventTime.UnixMicro(), 10)
+	}
+	activityScript.EvalSha(ctx, p, []string{h.c.key("act", appID, deviceID), h.c.key("dev", appID, deviceID)},
+		t, a.IDFA, a.GAID, a.AndroidID)
 }
 
 // Apply implements unmogrowp.HotState in one pipeline. For each touchpoint within retention
@@ -187,7 +253,8 @@ func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrow
 // interleave. Records are written before the ids that point at them, so a concurrent
 // Candidates never sees an id without its record. Then each install, in order, goes
 // through a script that ignores it when the device's current decision is in the same
-// partition at a higher offset. All of this is idempotent.
+// partition at a higher offset, and its Activity, when not zero, raises the device's as
+// Seen does. All of this is idempotent.
 //
 // The writes are not one transaction: after an error some may be done, which applying the
 // batch again completes. Returns ctx.Err() when ctx is done before anything was sent,
@@ -269,6 +336,9 @@ func (h *HotState) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint
 		}
 		for i := range installs {
 			deviceScript.EvalSha(ctx, p, []string{devices[i]}, values[i])
+			if in := &installs[i]; in.Activity != (unmogrowp.Activity{}) {
+				h.raise(ctx, p, in.AppID, in.DeviceID, &in.Activity)
+			}
 		}
 	})
 	return err
@@ -352,7 +422,7 @@ func (h *HotState) Forget(ctx context.Context, appID string, deviceIDs, touchpoi
 	}
 	_, err := h.c.exec(ctx, "forget", func(p goredis.Pipeliner) {
 		for _, d := range deviceIDs {
-			p.Del(ctx, h.c.key("dev", appID, d))
+			p.Del(ctx, h.c.key("dev", appID, d), h.c.key("act", appID, d))
 		}
 		for i, v := range recs {
 			s, ok := v.(string)

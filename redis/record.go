@@ -19,7 +19,9 @@ import (
 // with its sign bit flipped, so that byte order is numeric order (negative offsets
 // included). The body follows: a version byte, a flags byte, the strings as uvarint length
 // and bytes, the times as varint microseconds since the Unix epoch (0: absent),
-// ctit_seconds as a varint, and the rejected touchpoints.
+// ctit_seconds as a varint, and the rejected touchpoints. Version 2 added three strings
+// after the others (reattribution_kind, the original media source and campaign of a
+// re-engagement); a version 1 value decodes with them empty.
 
 // errCorrupt is returned for a stored value that does not decode.
 var errCorrupt = errors.New("corrupt value")
@@ -52,7 +54,7 @@ func decodeTouchpoint(b []byte, tp *unmogrowp.Touchpoint) error {
 
 const (
 	installHeaderLen = 12
-	installVersion   = 1
+	installVersion   = 2
 )
 
 // Install flags.
@@ -62,14 +64,18 @@ const (
 	flagReattribution
 )
 
-// installStrings lists in's string fields in their order in the value. Changing it changes
-// the encoding: bump installVersion when you do.
-func installStrings(in *unmogrowp.Install) []*string {
-	return []*string{
+// installStrings lists in's string fields in their order in the value of the version.
+// Changing it changes the encoding: bump installVersion when you do.
+func installStrings(in *unmogrowp.Install, version byte) []*string {
+	s := []*string{
 		&in.AppID, &in.DeviceID, &in.InstallEventID, &in.MatchType, &in.TouchType,
 		&in.TouchpointID, &in.MediaSource, &in.Campaign, &in.Adset, &in.Ad, &in.SiteID,
 		&in.Channel, &in.ClickID, &in.DeepLinkValue,
 	}
+	if version >= 2 {
+		s = append(s, &in.ReattributionKind, &in.OriginalMediaSource, &in.OriginalCampaign)
+	}
+	return s
 }
 
 // appendInstall appends the value of in to b.
@@ -86,7 +92,7 @@ func appendInstall(b []byte, in *unmogrowp.Install) []byte {
 		}
 	}
 	b = append(b, installVersion, flags)
-	for _, s := range installStrings(in) {
+	for _, s := range installStrings(in, installVersion) {
 		b = appendString(b, *s)
 	}
 	for _, t := range []time.Time{in.InstallTime, in.TouchTime, in.FirstInstallTime} {
@@ -102,13 +108,16 @@ func appendInstall(b []byte, in *unmogrowp.Install) []byte {
 	return b
 }
 
-// decodeInstall decodes a value made by appendInstall into in, every field of which it
-// sets (Rejected is nil when empty). It returns an error for anything else and never
-// panics. Strings are copies: they do not alias b.
+// decodeInstall decodes a value made by appendInstall (of this version or an older one)
+// into in, every field of which it sets but Activity (Rejected is nil when empty). It
+// returns an error for anything else and never panics. Strings are copies: they do not
+// alias b.
 func decodeInstall(b []byte, in *unmogrowp.Install) error {
-	if len(b) < installHeaderLen+2 || b[installHeaderLen] != installVersion {
+	if len(b) < installHeaderLen+2 || b[installHeaderLen] < 1 || b[installHeaderLen] > installVersion {
 		return errCorrupt
 	}
+	version := b[installHeaderLen]
+	in.ReattributionKind, in.OriginalMediaSource, in.OriginalCampaign = "", "", ""
 	in.Partition = int32(binary.BigEndian.Uint32(b))
 	in.Offset = int64(binary.BigEndian.Uint64(b[4:]) ^ (1 << 63))
 	flags := b[installHeaderLen+1]
@@ -116,7 +125,7 @@ func decodeInstall(b []byte, in *unmogrowp.Install) error {
 	in.IsReinstall = flags&flagReinstall != 0
 	in.IsReattribution = flags&flagReattribution != 0
 	r := reader{b: b[installHeaderLen+2:]}
-	for _, s := range installStrings(in) {
+	for _, s := range installStrings(in, version) {
 		*s = r.string()
 	}
 	for _, t := range []*time.Time{&in.InstallTime, &in.TouchTime, &in.FirstInstallTime} {

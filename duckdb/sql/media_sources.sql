@@ -10,6 +10,8 @@
 -- install of any row: it counts once in rejected_installs, in the row of its first
 -- rejected touchpoint (the one that came nearest to winning), whose campaign is looked up
 -- in touchpoints ('' when not found). So the rows' rejected installs add up to Stats'.
+-- reengagements counts the re-engagements of dormant devices (reattribution_kind
+-- 'reengagement') by the source that re-engaged them; they are not installs.
 WITH t AS (
     SELECT media_source, campaign,
            count(*) FILTER (WHERE type = 'click')      AS clicks,
@@ -22,6 +24,12 @@ WITH t AS (
     FROM installs
     WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
       AND NOT is_reinstall AND NOT is_reattribution AND (attributed OR rejected_count = 0)
+    GROUP BY ALL
+), r AS (
+    SELECT media_source, campaign, count(*) AS reengagements
+    FROM installs
+    WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
+      AND reattribution_kind = 'reengagement'
     GROUP BY ALL
 ), e AS (
     -- Grouped by the stored media source first, '' made 'organic' after: the expression
@@ -57,16 +65,19 @@ WITH t AS (
     UNION SELECT media_source, campaign FROM i
     UNION SELECT media_source, campaign FROM e
     UNION SELECT media_source, campaign FROM rc
+    UNION SELECT media_source, campaign FROM r
 )
 SELECT k.media_source, k.campaign,
        coalesce(t.clicks, 0)             AS clicks,
        coalesce(t.impressions, 0)        AS impressions,
        coalesce(i.installs, 0)           AS installs,
        coalesce(e.events, 0)             AS events,
-       coalesce(rc.rejected_installs, 0) AS rejected_installs
+       coalesce(rc.rejected_installs, 0) AS rejected_installs,
+       coalesce(r.reengagements, 0)      AS reengagements
 FROM k
 LEFT JOIN t  ON t.media_source = k.media_source AND t.campaign = k.campaign
 LEFT JOIN i  ON i.media_source = k.media_source AND i.campaign = k.campaign
 LEFT JOIN e  ON e.media_source = k.media_source AND e.campaign = k.campaign
 LEFT JOIN rc ON rc.media_source = k.media_source AND rc.campaign = k.campaign
+LEFT JOIN r  ON r.media_source = k.media_source AND r.campaign = k.campaign
 ORDER BY installs DESC, clicks DESC, k.media_source, k.campaign

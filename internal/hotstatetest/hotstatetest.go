@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) unmogrowp.HotState) {
 		{"ConcurrentReadersDuringApply", testConcurrent},
 		{"Watermarks", testWatermarks},
 		{"Forget", testForget},
+		{"Activity", testActivity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,32 +332,35 @@ func fullInstall(i int) unmogrowp.Install {
 		Partition: 2,
 		Offset:    1<<33 + int64(i),
 		Attribution: unmogrowp.Attribution{
-			AppID:           "app_full",
-			DeviceID:        fmt.Sprintf("599F9C00-92DC-4B5C-9464-7971F01F83%02d", i%100),
-			InstallEventID:  fmt.Sprintf("evt-%d", i),
-			InstallTime:     ago(time.Hour + 250*time.Microsecond),
-			Attributed:      true,
-			MatchType:       unmogrowp.MatchViewThroughFingerprint,
-			TouchType:       unmogrowp.TouchImpression,
-			TouchpointID:    "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-			TouchTime:       ago(25*time.Hour + 999*time.Microsecond),
-			MediaSource:     "tiktok_int",
-			Campaign:        "Été ✓",
-			Adset:           "as",
-			Ad:              "AD-9",
-			SiteID:          "site 4",
-			Channel:         "feed",
-			ClickID:         "click-ABC",
-			DeepLinkValue:   "myapp://x",
-			CTITSeconds:     86399,
-			IsReinstall:     true,
-			IsReattribution: true,
+			AppID:             "app_full",
+			DeviceID:          fmt.Sprintf("599F9C00-92DC-4B5C-9464-7971F01F83%02d", i%100),
+			InstallEventID:    fmt.Sprintf("evt-%d", i),
+			InstallTime:       ago(time.Hour + 250*time.Microsecond),
+			Attributed:        true,
+			MatchType:         unmogrowp.MatchViewThroughFingerprint,
+			TouchType:         unmogrowp.TouchImpression,
+			TouchpointID:      "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+			TouchTime:         ago(25*time.Hour + 999*time.Microsecond),
+			MediaSource:       "tiktok_int",
+			Campaign:          "Été ✓",
+			Adset:             "as",
+			Ad:                "AD-9",
+			SiteID:            "site 4",
+			Channel:           "feed",
+			ClickID:           "click-ABC",
+			DeepLinkValue:     "myapp://x",
+			CTITSeconds:       86399,
+			IsReinstall:       true,
+			IsReattribution:   true,
+			ReattributionKind: unmogrowp.ReattributionReengagement,
 			Rejected: []unmogrowp.Rejection{
 				{TouchpointID: "tp-rej-1", MediaSource: "shady_int", Reason: unmogrowp.RejectClickInjection},
 				{TouchpointID: "TP-REJ-2", MediaSource: "", Reason: unmogrowp.RejectBlockedIP},
 			},
 		},
-		FirstInstallTime: ago(400 * 24 * time.Hour),
+		FirstInstallTime:    ago(400 * 24 * time.Hour),
+		OriginalMediaSource: "googleadwords_int",
+		OriginalCampaign:    "Été ✓ 2",
 	}
 }
 
@@ -767,5 +771,75 @@ func testForget(t *testing.T, h unmogrowp.HotState) {
 	wantFound(t, h, "app2", []string{"tp:tp-gone"}, "tp-gone")
 	if err := f.Forget(ctx, "app1", []string{"dev-1"}, []string{"tp-gone"}, nil); err != nil {
 		t.Fatalf("Forget again: %v", err)
+	}
+}
+
+// testActivity checks Seen and the activity Device returns with a decision: raised only,
+// kept across later decisions, raised by an install's own Activity, absent for a device
+// without a decision, and forgotten with the device.
+func testActivity(t *testing.T, h unmogrowp.HotState) {
+	const idfa, gaid = "6D92078A-8246-4BA4-AE5B-76104861E7DC", "38400000-8cf0-11bd-b23e-10b96e40000d"
+	seen := func(acts ...unmogrowp.DeviceActivity) {
+		t.Helper()
+		if err := h.Seen(ctx, acts); err != nil {
+			t.Fatalf("Seen: %v", err)
+		}
+	}
+	want := func(device string, w unmogrowp.Activity) {
+		t.Helper()
+		got, ok, err := h.Device(ctx, "app1", device)
+		if err != nil || !ok {
+			t.Fatalf("Device(app1, %s) = %v, %v", device, ok, err)
+		}
+		got.Activity.LastEventTime = utc(got.Activity.LastEventTime)
+		if got.Activity != w {
+			t.Fatalf("activity of %s:\n got %+v\nwant %+v", device, got.Activity, w)
+		}
+	}
+	act := func(device string, at time.Time, ids ...string) unmogrowp.DeviceActivity {
+		a := unmogrowp.DeviceActivity{AppID: "app1", DeviceID: device}
+		a.LastEventTime = at
+		for i, id := range ids {
+			*[]*string{&a.IDFA, &a.GAID, &a.AndroidID}[i] = id
+		}
+		return a
+	}
+	in := fullInstall(0)
+	in.AppID, in.DeviceID, in.Partition, in.Offset = "app1", "dev-1", 0, 10
+
+	seen(act("dev-1", ago(2*time.Hour), idfa)) // before its decision: left out
+	apply(t, h, nil, []unmogrowp.Install{in})
+	want("dev-1", unmogrowp.Activity{})
+
+	t1, t2 := ago(time.Hour), ago(time.Minute)
+	seen(act("dev-1", t1, "", gaid), act("dev-unknown", t1, idfa))
+	want("dev-1", unmogrowp.Activity{LastEventTime: t1, GAID: gaid})
+	if _, ok, err := h.Device(ctx, "app1", "dev-unknown"); err != nil || ok {
+		t.Fatalf("Seen made a decision for a device without one: %v, %v", ok, err)
+	}
+	seen(act("dev-1", ago(3*time.Hour), idfa)) // older: the time stays, the id is taken
+	want("dev-1", unmogrowp.Activity{LastEventTime: t1, IDFA: idfa, GAID: gaid})
+	seen(act("dev-1", t1, idfa), act("dev-1", t1, idfa)) // a replay
+	want("dev-1", unmogrowp.Activity{LastEventTime: t1, IDFA: idfa, GAID: gaid})
+
+	later := in
+	later.Offset, later.InstallEventID = 20, "evt-later"
+	apply(t, h, nil, []unmogrowp.Install{later}) // the activity outlives the decision
+	want("dev-1", unmogrowp.Activity{LastEventTime: t1, IDFA: idfa, GAID: gaid})
+	rebuilt := later
+	rebuilt.Activity = unmogrowp.Activity{LastEventTime: t2, AndroidID: "a-1"}
+	apply(t, h, nil, []unmogrowp.Install{rebuilt})
+	want("dev-1", unmogrowp.Activity{LastEventTime: t2, IDFA: idfa, GAID: gaid, AndroidID: "a-1"})
+	got, _, _ := h.Device(ctx, "app1", "dev-1")
+	if got.InstallEventID != "evt-later" || got.ReattributionKind != unmogrowp.ReattributionReengagement {
+		t.Fatalf("the decision changed with the activity: %+v", got.Attribution)
+	}
+
+	if f, ok := h.(unmogrowp.Forgetter); ok {
+		if err := f.Forget(ctx, "app1", []string{"dev-1"}, nil, nil); err != nil {
+			t.Fatalf("Forget: %v", err)
+		}
+		apply(t, h, nil, []unmogrowp.Install{in})
+		want("dev-1", unmogrowp.Activity{})
 	}
 }

@@ -112,7 +112,8 @@ func testExportFixture(t *testing.T, open func(*testing.T) ExportStore) {
 		want int
 	}{
 		{"installs of fb", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: "fb"}, 2},
-		{"installs of gg/gg_c2", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: "gg", Campaign: "gg_c2"}, 1},
+		// n1's re-attribution and n2's re-engagement: the export lists every decision.
+		{"installs of gg/gg_c2", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: "gg", Campaign: "gg_c2"}, 2},
 		{"organic installs", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: unmogrowp.MediaSourceOrganic}, 3},
 		{"rejected installs", unmogrowp.ExportQuery{Report: unmogrowp.ExportInstalls, MediaSource: unmogrowp.MediaSourceRejected}, 1},
 		{"sessions", unmogrowp.ExportQuery{Report: unmogrowp.ExportEvents, EventType: unmogrowp.EventSession}, 9},

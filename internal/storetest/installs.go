@@ -327,6 +327,20 @@ func testScanDevices(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 	add(&batch2, OrganicInstall(1, 1, "app-a", "dev-1", 0), true)
 	mustAppend(t, s, unmogrowp.Batch{Installs: batch1})
 	mustAppend(t, s, unmogrowp.Batch{Installs: batch2})
+	// app-a's dev-0 has events: its activity is the latest event time and the latest
+	// non-empty advertising id of each kind; app-b's dev-0 has none (zero activity).
+	const idfa = "6D92078A-8246-4BA4-AE5B-76104861E7DC"
+	ev := func(offset int64, d time.Duration, idfa, gaid string) unmogrowp.Event {
+		e := FullEvent(3, offset, int(offset))
+		e.AppID, e.DeviceID, e.Timestamp, e.IDFA, e.GAID, e.AndroidID = "app-a", "dev-0", at(d), idfa, gaid, ""
+		return e
+	}
+	mustAppend(t, s, unmogrowp.Batch{Events: []unmogrowp.Event{
+		ev(1, 2*time.Hour, idfa, "g-old"), ev(2, 5*time.Hour, "", "g-new"), ev(3, 3*time.Hour, "", "g-older"),
+	}})
+	dev0 := latest[deviceKey(reattributed)]
+	dev0.Activity = unmogrowp.Activity{LastEventTime: at(5 * time.Hour), IDFA: idfa, GAID: "g-new"}
+	latest[deviceKey(reattributed)] = dev0
 
 	got := map[string]unmogrowp.Install{}
 	err := s.ScanDevices(ctx, func(in unmogrowp.Install) error {
@@ -350,6 +364,9 @@ func testScanDevices(t *testing.T, open func(*testing.T) unmogrowp.EventStore) {
 		}
 		if d := DiffInstall(want, g); d != "" {
 			t.Errorf("device %s: got %s, want %s: %s", key, inPos(g), inPos(want), d)
+		}
+		if g.Activity != want.Activity {
+			t.Errorf("device %s: activity %+v, want %+v", key, g.Activity, want.Activity)
 		}
 		a, err := s.Attribution(ctx, want.AppID, want.DeviceID)
 		if err != nil || inPos(*a) != inPos(want) {

@@ -134,7 +134,9 @@ func newReportFixture(t *testing.T, open func(*testing.T) ReportStore) *reportFi
 
 	f.install("app-a", "n2", "android", reportAt(1, 5, 0), "fb", "fb_c1", nil)
 	f.event("app-a", "n2", "session", reportAt(1, 5, 10), 0)
-	f.event("app-a", "n2", "session", reportAt(2, 12, 0), 0)
+	// A re-engagement (as if n2 had been dormant) at its next session, by gg_c2's click:
+	// not an install anywhere, one reengagement of gg_c2, and the session counts there.
+	f.reengage("app-a", "n2", reportAt(2, 12, 0), "gg", "gg_c2")
 
 	f.install("app-a", "n3", "android", reportAt(1, 6, 0), "gg", "gg_c1", []unmogrowp.Rejection{{TouchpointID: "tp-rej2", MediaSource: "fb", Reason: unmogrowp.RejectBlockedIP}})
 	f.event("app-a", "n3", "session", reportAt(1, 6, 5), 0)
@@ -201,6 +203,23 @@ func (f *reportFixture) install(app, device, platform string, t time.Time, sourc
 	last := &f.b.Installs[len(f.b.Installs)-1]
 	f.devices[app+"/"+device] = &unmogrowp.Install{Attribution: in.Attribution}
 	return last
+}
+
+// reengage adds a session of the device that re-engaged it to source and campaign (a
+// decision at the session, reattribution_kind "reengagement"), the session stored with
+// that source.
+func (f *reportFixture) reengage(app, device string, t time.Time, source, campaign string) {
+	prev := f.devices[app+"/"+device]
+	f.event(app, device, unmogrowp.EventSession, t, 0)
+	e := &f.b.Events[len(f.b.Events)-1]
+	in := unmogrowp.Install{Partition: e.Partition, Offset: e.Offset, FirstInstallTime: prev.InstallTime, Attribution: unmogrowp.Attribution{
+		AppID: app, DeviceID: device, InstallEventID: e.EventID, InstallTime: t, Attributed: true,
+		MatchType: unmogrowp.MatchDeviceID, TouchType: unmogrowp.TouchClick, MediaSource: source, Campaign: campaign,
+		IsReattribution: true, ReattributionKind: unmogrowp.ReattributionReengagement,
+	}, OriginalMediaSource: prev.MediaSource, OriginalCampaign: prev.Campaign}
+	e.MediaSource, e.Campaign = source, campaign
+	f.b.Installs = append(f.b.Installs, in)
+	f.devices[app+"/"+device] = &unmogrowp.Install{Attribution: in.Attribution}
 }
 
 // event adds an event of the device with its latest attribution ("organic" without one).
@@ -334,11 +353,11 @@ func testReportsFixture(t *testing.T, open func(*testing.T) ReportStore) {
 		}
 		golden(t, "media_sources", rep)
 		want := []unmogrowp.MediaSourceRow{
-			{MediaSource: "fb", Campaign: "fb_c1", Clicks: 4, Installs: 2, ConversionRate: 0.5, Events: 7, Revenue: 4.99},
+			{MediaSource: "fb", Campaign: "fb_c1", Clicks: 4, Installs: 2, ConversionRate: 0.5, Events: 6, Revenue: 4.99},
 			{MediaSource: "organic", Installs: 2, Events: 8, Revenue: 1.99},
 			{MediaSource: "gg", Campaign: "gg_c1", Clicks: 1, Impressions: 2, Installs: 1, ConversionRate: 1, Events: 2},
 			{MediaSource: "fb", Campaign: "fb_c2", Clicks: 2, RejectedInstalls: 1},
-			{MediaSource: "gg", Campaign: "gg_c2", Clicks: 1, Events: 3, Revenue: 10},
+			{MediaSource: "gg", Campaign: "gg_c2", Clicks: 1, Events: 4, Revenue: 10, Reengagements: 1},
 			// o2's events, stored with its decision's media source.
 			{MediaSource: "rejected", Events: 3},
 		}
