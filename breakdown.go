@@ -83,7 +83,8 @@ const (
 // BreakdownCount.Fact.
 const (
 	FactTouchpoints   = 't' // clicks, impressions
-	FactInstalls      = 'i' // installs, organic_installs, reengagements
+	FactInstalls      = 'i' // installs, organic_installs
+	FactReengagements = 'g' // reengagements: decisions of kind re-engagement
 	FactRejected      = 'r' // rejected_installs
 	FactEvents        = 'e' // events, sessions, revenue
 	FactDevices       = 'u' // unique_devices per row
@@ -168,7 +169,7 @@ func FactHas(fact byte, dim string) bool {
 	switch fact {
 	case FactTouchpoints:
 		return i >= 0 && i <= 5 // media_source .. channel
-	case FactInstalls, FactRejected:
+	case FactInstalls, FactRejected, FactReengagements:
 		return i >= 0
 	case FactEvents, FactDevices:
 		return dim == DimMediaSource || dim == DimCampaign || i >= 6 // country .. os_version
@@ -190,7 +191,9 @@ func (q *BreakdownQuery) Counts(fact byte) bool {
 	case FactTouchpoints:
 		need = needs(MetricClicks, MetricImpressions, MetricConversionRate)
 	case FactInstalls:
-		need = needs(MetricInstalls, MetricOrganicInstalls, MetricConversionRate, MetricECPI, MetricReengagements)
+		need = needs(MetricInstalls, MetricOrganicInstalls, MetricConversionRate, MetricECPI)
+	case FactReengagements:
+		need = needs(MetricReengagements)
 	case FactRejected:
 		need = needs(MetricRejectedInstalls)
 	case FactEvents:

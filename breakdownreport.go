@@ -93,6 +93,8 @@ func (b *BreakdownBuilder) Add(f BreakdownFact) {
 		t.Installs, t.OrganicInstalls = f.N1, f.N2
 	case FactRejected:
 		t.RejectedInstalls = f.N1
+	case FactReengagements:
+		t.Reengagements = f.N1
 	case FactEvents:
 		t.Events, t.Sessions = f.N1, f.N2
 		if f.Amounts > 0 {

@@ -143,6 +143,18 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
     )`+installEvent+`
     WHERE 1`+filter(unmogrowp.FactInstalls)+groupBy.String())
 	}
+	if q.Counts(unmogrowp.FactReengagements) {
+		// A re-engagement's event is the returning one (a session, an open), not an install.
+		returnEvent := strings.Replace(installEvent, " AND event_type = 'install'", "", 1)
+		parts = append(parts, `SELECT 'g', `+period("install_time")+` AS period`+dims(unmogrowp.FactReengagements)+`,
+        toInt64(count()), toInt64(0)`+noMoney+`
+    FROM (
+        SELECT "partition", "offset", install_time, media_source, campaign, adset, ad, site_id, channel
+        FROM installs FINAL
+        WHERE app_id = $1 AND install_time >= $2 AND install_time < $3 AND reattribution_kind = 'reengagement'
+    )`+returnEvent+`
+    WHERE 1`+filter(unmogrowp.FactReengagements)+groupBy.String())
+	}
 	if q.Counts(unmogrowp.FactRejected) {
 		// Each rejected install in the row of its first rejected touchpoint, as the
 		// media_sources report counts it (media_sources.sql); a touchpoint not found

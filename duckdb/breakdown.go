@@ -150,6 +150,17 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 			filter(unmogrowp.FactInstalls, col)+`
     GROUP BY ALL`)
 	}
+	if q.Counts(unmogrowp.FactReengagements) {
+		// A re-engagement's event is the returning one (a session, an open), not an install.
+		returnEvent := strings.Replace(installEvent, " AND event_type = 'install'", "", 1)
+		col := installCol(func(d string) string { return "x." + d })
+		parts = append(parts, `SELECT 'g', `+period("x.install_time")+dims(unmogrowp.FactReengagements, col)+`,
+        count(*), 0`+noMoney+`
+    FROM installs x`+returnEvent+`
+    WHERE x.app_id = $1 AND x.install_time >= $2 AND x.install_time < $3 AND x.reattribution_kind = 'reengagement'`+
+			filter(unmogrowp.FactReengagements, col)+`
+    GROUP BY ALL`)
+	}
 	if q.Counts(unmogrowp.FactRejected) {
 		// Each rejected install in the row of its first rejected touchpoint, as the
 		// media_sources report counts it (media_sources.sql).

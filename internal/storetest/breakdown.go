@@ -63,7 +63,8 @@ func testBreakdown(t *testing.T, open func(*testing.T) ReportStore) {
 		q := unmogrowp.BreakdownQuery{
 			By: []string{unmogrowp.DimMediaSource, unmogrowp.DimCampaign},
 			Metrics: []string{unmogrowp.MetricClicks, unmogrowp.MetricImpressions, unmogrowp.MetricInstalls,
-				unmogrowp.MetricEvents, unmogrowp.MetricRevenue, unmogrowp.MetricRejectedInstalls, unmogrowp.MetricConversionRate},
+				unmogrowp.MetricEvents, unmogrowp.MetricRevenue, unmogrowp.MetricRejectedInstalls, unmogrowp.MetricConversionRate,
+				unmogrowp.MetricReengagements},
 			Limit: unmogrowp.MaxBreakdownLimit,
 		}
 		rep := run(t, q, f.from, f.to)
@@ -80,7 +81,8 @@ func testBreakdown(t *testing.T, open func(*testing.T) ReportStore) {
 			for _, m := range q.Metrics {
 				got = append(got, value(t, rep, m, r.MediaSource, r.Campaign))
 			}
-			want := []float64{float64(r.Clicks), float64(r.Impressions), float64(r.Installs), float64(r.Events), r.Revenue, float64(r.RejectedInstalls), r.ConversionRate}
+			want := []float64{float64(r.Clicks), float64(r.Impressions), float64(r.Installs), float64(r.Events), r.Revenue, float64(r.RejectedInstalls), r.ConversionRate,
+				float64(r.Reengagements)}
 			if !slices.Equal(got, want) {
 				t.Errorf("%s/%s: %v, the media_sources report %v", r.MediaSource, r.Campaign, got, want)
 			}
