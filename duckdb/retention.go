@@ -103,16 +103,20 @@ func retentionSQL(q unmogrowp.RetentionQuery, zoned bool, args []any) (string, [
         WHERE app_id = $1 AND event_time >= $2 AND event_time < $3 AND event_type = 'install'
     ) ev ON ev."partition" = x."partition" AND ev."offset" = x."offset"`
 	}
-	active := `SELECT device_key, CAST(day AS DATE) AS ed
+	// device is how the cohorts and the active days name a device: its key in
+	// device_days in UTC; elsewhere its id, the events' active days read only for the
+	// cohorts' devices (hashing every event's id into its key costs more than the join).
+	device, active := "device_key(x.device_id)", `SELECT device_key AS device, CAST(day AS DATE) AS ed
     FROM device_days
     WHERE app_id = $1 AND day >= $4 AND day < $5`
 	if zoned {
-		active = `SELECT DISTINCT device_key(device_id) AS device_key, CAST(LOCAL(event_time) AS DATE) AS ed
+		device, active = "x.device_id", `SELECT DISTINCT device_id AS device, CAST(LOCAL(event_time) AS DATE) AS ed
     FROM events
-    WHERE app_id = $1 AND event_time >= $4 AND event_time < $5`
+    WHERE app_id = $1 AND event_time >= $4 AND event_time < $5
+      AND device_id IN (SELECT device FROM cohort)`
 	}
 	return `WITH cohort AS (
-    SELECT device_key(x.device_id) AS device_key, CAST(LOCAL(x.install_time) AS DATE) AS d` + dims.String() + `
+    SELECT ` + device + ` AS device, CAST(LOCAL(x.install_time) AS DATE) AS d` + dims.String() + `
     FROM installs x` + installEvent + `
     WHERE x.app_id = $1 AND x.install_time >= $2 AND x.install_time < $3
       AND NOT x.is_reinstall AND NOT x.is_reattribution
@@ -122,8 +126,8 @@ func retentionSQL(q unmogrowp.RetentionQuery, zoned bool, args []any) (string, [
 ), active AS (
     ` + active + `
 ), ret AS (
-    SELECT ` + strings.ReplaceAll(groups.String(), "g", "c.g") + `c.d, date_diff('day', c.d, a.ed) AS day, count(DISTINCT c.device_key) AS devices
-    FROM cohort c JOIN active a ON a.device_key = c.device_key
+    SELECT ` + strings.ReplaceAll(groups.String(), "g", "c.g") + `c.d, date_diff('day', c.d, a.ed) AS day, count(DISTINCT c.device) AS devices
+    FROM cohort c JOIN active a ON a.device = c.device
     WHERE a.ed >= c.d AND a.ed <= c.d + CAST($6 AS INTEGER)
     GROUP BY ALL
 )
