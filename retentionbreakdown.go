@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// RetentionQuery is what the retention report split by dimensions asks (API.md section 4:
-// /api/analytics/reports/retention?by=&filter[...]=): the breakdown dimensions to split
+// RetentionQuery is what the retention report split by dimensions asks
+// (/api/analytics/reports/retention?by=&filter[...]=): the breakdown dimensions to split
 // the cohorts by, in order, and the filters (dimension to values) the installs must
 // match, several combining with AND. Every breakdown dimension applies, because the
 // cohorts' installs are install decisions, which have them all (docs/breakdown.md):
