@@ -115,13 +115,8 @@ func (q *BreakdownQuery) Validate() error {
 	if len(q.By) == 0 {
 		q.By = []string{DimMediaSource}
 	}
-	for i, d := range q.By {
-		if !slices.Contains(BreakdownDimensions, d) {
-			return Errorf(EINVALID, "Unknown dimension %q in by: use %s.", d, strings.Join(BreakdownDimensions, ", "))
-		}
-		if slices.Contains(q.By[:i], d) {
-			return Errorf(EINVALID, "Dimension %q is twice in by.", d)
-		}
+	if err := validateDimensions(q.By, q.Filters); err != nil {
+		return err
 	}
 	if len(q.Metrics) == 0 {
 		q.Metrics = slices.Clone(DefaultBreakdownMetrics)
@@ -132,14 +127,6 @@ func (q *BreakdownQuery) Validate() error {
 		}
 		if slices.Contains(q.Metrics[:i], m) {
 			return Errorf(EINVALID, "Metric %q is twice in metrics.", m)
-		}
-	}
-	for d, vs := range q.Filters {
-		if !slices.Contains(BreakdownDimensions, d) {
-			return Errorf(EINVALID, "Unknown filter %q: filter by %s.", "filter["+d+"]", strings.Join(BreakdownDimensions, ", "))
-		}
-		if len(vs) == 0 {
-			return Errorf(EINVALID, "filter[%s] needs at least one value.", d)
 		}
 	}
 	if q.Sort == "" {
@@ -159,6 +146,32 @@ func (q *BreakdownQuery) Validate() error {
 	}
 	if q.Offset < 0 {
 		return Errorf(EINVALID, "cursor is not one this API made.")
+	}
+	return nil
+}
+
+// validateDimensions returns EINVALID naming the first unknown or repeated dimension of
+// by, or the first (in BreakdownDimensions order) filter on an unknown dimension or
+// without values: the checks of by and filter[...] that every report split by breakdown
+// dimensions shares.
+func validateDimensions(by []string, filters map[string][]string) error {
+	for i, d := range by {
+		if !slices.Contains(BreakdownDimensions, d) {
+			return Errorf(EINVALID, "Unknown dimension %q in by: use %s.", d, strings.Join(BreakdownDimensions, ", "))
+		}
+		if slices.Contains(by[:i], d) {
+			return Errorf(EINVALID, "Dimension %q is twice in by.", d)
+		}
+	}
+	for d := range filters {
+		if !slices.Contains(BreakdownDimensions, d) {
+			return Errorf(EINVALID, "Unknown filter %q: filter by %s.", "filter["+d+"]", strings.Join(BreakdownDimensions, ", "))
+		}
+	}
+	for _, d := range filterDims(filters) {
+		if len(filters[d]) == 0 {
+			return Errorf(EINVALID, "filter[%s] needs at least one value.", d)
+		}
 	}
 	return nil
 }
@@ -244,10 +257,14 @@ func (q *BreakdownQuery) FilterValues(fact byte, dim string) []string {
 
 // FilterDims returns the query's filtered dimensions in BreakdownDimensions order, so that
 // stores write their SQL the same way every time.
-func (q *BreakdownQuery) FilterDims() []string {
+func (q *BreakdownQuery) FilterDims() []string { return filterDims(q.Filters) }
+
+// filterDims returns the dimensions of filters that are BreakdownDimensions, in their
+// order.
+func filterDims(filters map[string][]string) []string {
 	var ds []string
 	for _, d := range BreakdownDimensions {
-		if _, ok := q.Filters[d]; ok {
+		if _, ok := filters[d]; ok {
 			ds = append(ds, d)
 		}
 	}

@@ -89,6 +89,14 @@ type Reports interface {
 	// installs in [from, to), oldest first.
 	RetentionReport(ctx context.Context, appID string, from, to time.Time, sc ...ReportScope) (*RetentionReport, error)
 
+	// RetentionBreakdown returns the retention report split by q.By and kept to the
+	// installs q.Filters match (retentionbreakdown.go says which dimensions an install
+	// has): per group of the By dimensions' values with installs in [from, to), the
+	// cohorts RetentionReport counts for those installs, assembled by RetentionBuilder.
+	// Without By and filters its one row's cohorts are RetentionReport's. Returns EINVALID
+	// for an invalid query (RetentionQuery.Validate).
+	RetentionBreakdown(ctx context.Context, appID string, from, to time.Time, q RetentionQuery, sc ...ReportScope) (*RetentionBreakdown, error)
+
 	// LTVReport returns the LTV report of the installs in [from, to) (ltv.go). Returns
 	// EINVALID for an invalid query (LTVQuery.Validate).
 	LTVReport(ctx context.Context, appID string, from, to time.Time, q LTVQuery, sc ...ReportScope) (*LTVReport, error)

@@ -61,36 +61,12 @@ func (s *Server) handleBreakdown(w http.ResponseWriter, r *http.Request, q repor
 // parameter or the name at fault (BreakdownQuery.Validate).
 func parseBreakdown(params url.Values) (unmogrowp.BreakdownQuery, error) {
 	var q unmogrowp.BreakdownQuery
-	list := func(name string) []string {
-		var out []string
-		for _, v := range params[name] {
-			for _, s := range strings.Split(v, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					out = append(out, s)
-				}
-			}
-		}
-		return out
+	var err error
+	q.By, q.Filters, err = parseDimensions(params)
+	if err != nil {
+		return q, err
 	}
-	q.By, q.Metrics = list("by"), list("metrics")
-	for key, vs := range params {
-		if !strings.HasPrefix(key, "filter") {
-			continue
-		}
-		dim, open := strings.CutPrefix(key, "filter[")
-		dim, closed := strings.CutSuffix(dim, "]")
-		if !open || !closed || dim == "" {
-			return q, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown parameter %q: filters are filter[<dimension>]=a,b.", key)
-		}
-		if q.Filters == nil {
-			q.Filters = map[string][]string{}
-		}
-		for _, v := range vs {
-			for _, s := range strings.Split(v, ",") {
-				q.Filters[dim] = append(q.Filters[dim], strings.TrimSpace(s))
-			}
-		}
-	}
+	q.Metrics = paramList(params, "metrics")
 	q.EventType = params.Get("event_type")
 	if len(q.EventType) > maxEventTypeLen {
 		return q, unmogrowp.Errorf(unmogrowp.EINVALID, "event_type must be at most %d characters.", maxEventTypeLen)
@@ -118,6 +94,47 @@ func parseBreakdown(params url.Values) (unmogrowp.BreakdownQuery, error) {
 		q.Offset = n
 	}
 	return q, q.Validate()
+}
+
+// paramList returns the comma-separated values of the parameter, from every time it is
+// given, blanks trimmed and empty values dropped.
+func paramList(params url.Values, name string) []string {
+	var out []string
+	for _, v := range params[name] {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// parseDimensions reads the parameters of the reports split by breakdown dimensions (the
+// breakdown, retention): by (comma-separated) and filter[<dimension>]=a,b (repeated: the
+// values of each). It returns EINVALID naming a parameter that starts with filter and is
+// not of that form; the names are the caller's to check (unmogrowp.BreakdownQuery,
+// unmogrowp.RetentionQuery).
+func parseDimensions(params url.Values) (by []string, filters map[string][]string, err error) {
+	for key, vs := range params {
+		if !strings.HasPrefix(key, "filter") {
+			continue
+		}
+		dim, open := strings.CutPrefix(key, "filter[")
+		dim, closed := strings.CutSuffix(dim, "]")
+		if !open || !closed || dim == "" {
+			return nil, nil, unmogrowp.Errorf(unmogrowp.EINVALID, "Unknown parameter %q: filters are filter[<dimension>]=a,b.", key)
+		}
+		if filters == nil {
+			filters = map[string][]string{}
+		}
+		for _, v := range vs {
+			for _, s := range strings.Split(v, ",") {
+				filters[dim] = append(filters[dim], strings.TrimSpace(s))
+			}
+		}
+	}
+	return paramList(params, "by"), filters, nil
 }
 
 // breakdownCursor is the cursor of the page that starts at row offset: opaque to clients.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -35,6 +36,41 @@ func FuzzParseBreakdown(f *testing.F) {
 		}
 		if n, ok := parseBreakdownCursor(breakdownCursor(q.Offset)); !ok || n != q.Offset {
 			t.Fatalf("cursor of %d reads %d, %v", q.Offset, n, ok)
+		}
+	})
+}
+
+// FuzzParseRetention feeds parseRetention any query string: it must never panic, refuse
+// only with EINVALID, and accept only known dimensions, each once in by, and filters on
+// known dimensions with values.
+func FuzzParseRetention(f *testing.F) {
+	for _, s := range []string{
+		"", "by=media_source", "by=media_source,campaign&filter[platform]=ios", "filter[media_source]=organic,fb",
+		"by=planet", "by=campaign,campaign", "filter[=x", "filter]=y", "filter[country]=", "by=,,,&filter[ad]=a,,b",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		params, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := parseRetention(params)
+		if err != nil {
+			if unmogrowp.ErrorCode(err) != unmogrowp.EINVALID {
+				t.Fatalf("%q: error %v is not EINVALID", raw, err)
+			}
+			return
+		}
+		for i, d := range q.By {
+			if !slices.Contains(unmogrowp.BreakdownDimensions, d) || slices.Contains(q.By[:i], d) {
+				t.Fatalf("%q: accepted by %v", raw, q.By)
+			}
+		}
+		for d, vs := range q.Filters {
+			if !slices.Contains(unmogrowp.BreakdownDimensions, d) || len(vs) == 0 {
+				t.Fatalf("%q: accepted filter %s=%v", raw, d, vs)
+			}
 		}
 	})
 }

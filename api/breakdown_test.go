@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,23 +16,11 @@ import (
 func TestBreakdown(t *testing.T) {
 	f := newFixture(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	var b unmogrowp.Batch
+	var ins []testInstall
 	for i, src := range []string{"fb", "fb", "gg", "tt", "organic"} {
-		at := now.Add(-time.Duration(i+1) * time.Hour)
-		e := unmogrowp.Event{EventID: fmt.Sprint("ev", i), AppID: f.app.ID, EventType: unmogrowp.EventInstall, DeviceID: fmt.Sprint("d", i),
-			Platform: "ios", Country: "FR", Timestamp: at, ReceivedAt: at, Offset: int64(i), MediaSource: src}
-		a := unmogrowp.Attribution{AppID: f.app.ID, DeviceID: e.DeviceID, InstallEventID: e.EventID, InstallTime: at,
-			MatchType: unmogrowp.MatchOrganic, MediaSource: unmogrowp.MediaSourceOrganic}
-		if src != "organic" {
-			a.Attributed, a.MatchType, a.MediaSource, a.Campaign, a.TouchType = true, unmogrowp.MatchDeviceID, src, "c1", unmogrowp.TouchClick
-			e.Campaign = "c1"
-		}
-		b.Events = append(b.Events, e)
-		b.Installs = append(b.Installs, unmogrowp.Install{Offset: int64(i), FirstInstallTime: at, Attribution: a})
+		ins = append(ins, testInstall{src: src, platform: "ios", country: "FR", at: now.Add(-time.Duration(i+1) * time.Hour)})
 	}
-	if err := f.store.Append(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
+	appendInstalls(t, f, ins)
 	today := now.In(f.app.Settings.Location()).Format(time.DateOnly)
 	if err := f.meta.PutCosts(context.Background(), f.app.ID, []unmogrowp.Cost{{Date: today, MediaSource: "fb", Campaign: "c1", Cost: 10, Currency: f.app.Settings.ReportingCurrency}}); err != nil {
 		t.Fatal(err)

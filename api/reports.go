@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,7 +99,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQu
 	case "media_sources":
 		v, err = s.mediaSourceReport(r, q)
 	case "retention":
-		v, err = s.cfg.Results.RetentionReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
+		v, err = s.retention(r, q)
 	case "fraud":
 		v, err = s.cfg.Results.FraudReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
 	case "ltv":
@@ -109,6 +110,37 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, q reportQu
 		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "No such report: the reports are media_sources, retention, fraud, ltv and skan.")
 	}
 	return answer(w, "read report", v, err)
+}
+
+// retention answers the retention report: split by the by parameter's dimensions and kept
+// to the installs the filter[...] parameters match (parseDimensions) as
+// unmogrowp.RetentionBreakdown when they are given, the report of the whole app's cohorts
+// (unmogrowp.RetentionReport) when by is absent, filtered when filters are given.
+func (s *Server) retention(r *http.Request, q reportQuery) (any, error) {
+	rq, err := parseRetention(r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	if len(rq.By) == 0 && len(rq.Filters) == 0 {
+		return s.cfg.Results.RetentionReport(r.Context(), q.app.ID, q.from, q.to, q.scope)
+	}
+	rep, err := s.cfg.Results.RetentionBreakdown(r.Context(), q.app.ID, q.from, q.to, rq, q.scope)
+	if err != nil || len(rq.By) > 0 {
+		return rep, err
+	}
+	return rep.Whole(), nil
+}
+
+// parseRetention reads the retention report's by and filter[...] parameters
+// (parseDimensions), returning EINVALID naming the parameter or the name at fault
+// (unmogrowp.RetentionQuery.Validate).
+func parseRetention(params url.Values) (unmogrowp.RetentionQuery, error) {
+	var q unmogrowp.RetentionQuery
+	var err error
+	if q.By, q.Filters, err = parseDimensions(params); err != nil {
+		return q, err
+	}
+	return q, q.Validate()
 }
 
 // ltv reads the LTV report's group_by and days (comma-separated) and answers the report,

@@ -78,6 +78,11 @@ func TestReportsMatchDuckDB(t *testing.T) {
 		put("media_sources", ms, err)
 		ret, err := st.RetentionReport(ctx, app, from, to)
 		put("retention", ret, err)
+		rb, err := st.RetentionBreakdown(ctx, app, from, to, unmogrowp.RetentionQuery{By: []string{unmogrowp.DimMediaSource, unmogrowp.DimCampaign}})
+		put("retention by media_source, campaign", rb, err)
+		rb, err = st.RetentionBreakdown(ctx, app, from, to, unmogrowp.RetentionQuery{
+			By: []string{unmogrowp.DimCountry}, Filters: map[string][]string{unmogrowp.DimPlatform: {unmogrowp.PlatformIOS}}})
+		put("retention by country of ios", rb, err)
 		fr, err := st.FraudReport(ctx, app, from, to)
 		put("fraud", fr, err)
 		n, err := st.CountEvents(ctx, unmogrowp.EventFilter{AppID: app, From: from, To: to})

@@ -44,6 +44,7 @@ func RunReports(t *testing.T, open func(t *testing.T) ReportStore) {
 	t.Run("Tokyo", func(t *testing.T) { t.Parallel(); testTokyo(t, open) })
 	t.Run("TouchpointCosts", func(t *testing.T) { t.Parallel(); testTouchpointCosts(t, open) })
 	t.Run("Breakdown", func(t *testing.T) { t.Parallel(); testBreakdown(t, open) })
+	t.Run("RetentionBreakdown", func(t *testing.T) { t.Parallel(); testRetentionBreakdown(t, open) })
 }
 
 // updating reports whether the test binary runs with -update.

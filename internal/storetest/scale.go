@@ -101,6 +101,15 @@ func ScaleQueries(ctx context.Context, s ReportStore) []ScaleQuery {
 			By: []string{unmogrowp.DimCountry}, Filters: map[string][]string{unmogrowp.DimPlatform: {unmogrowp.PlatformIOS}}, Compare: true}, sc)},
 		{Name: "breakdown=media_source/purchases", Run: breakdown(unmogrowp.BreakdownQuery{EventType: "purchase",
 			Metrics: []string{unmogrowp.MetricEvents, unmogrowp.MetricUniqueDevices, unmogrowp.MetricRevenue}})},
+		// Retention by source (docs/breakdown.md): report=retention's query grouped by the
+		// media source too; in the zone, by campaign of one source.
+		{Name: "report=retention?by=media_source", Run: func() (any, error) {
+			return s.RetentionBreakdown(ctx, app, from, to, unmogrowp.RetentionQuery{By: []string{unmogrowp.DimMediaSource}})
+		}},
+		{Name: "report=retention?by=campaign&filter[media_source]@zone", Run: func() (any, error) {
+			return s.RetentionBreakdown(ctx, app, from, to, unmogrowp.RetentionQuery{
+				By: []string{unmogrowp.DimCampaign}, Filters: map[string][]string{unmogrowp.DimMediaSource: {"facebook_ads"}}}, sc)
+		}},
 		// 30 days of cohorts (the whole fixture) by media source, days 0 to 90: under 2 s.
 		{Name: "report=ltv@zone", Limit: 2 * time.Second, Run: func() (any, error) {
 			return s.LTVReport(ctx, app, FixtureStart, FixtureStart.Add(FixtureSpan), unmogrowp.LTVQuery{}, sc)
