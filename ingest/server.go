@@ -434,7 +434,16 @@ func (s *Server) appendLog(ctx context.Context, appID string, values [][]byte, w
 		return nil
 	}
 	s.cfg.Logger.Error("append to log", "app_id", appID, what, len(values), "err", err)
-	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event log cannot take %s now; nothing was accepted, retry later.", what)
+	return retryLater("The event log cannot take %s now; nothing was accepted, retry later.", what)
+}
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of a 503 answered because a
+// server (the log, the metadata store, the hot state) cannot be reached now.
+const RetryAfterUnavailable = 5
+
+// retryLater is an EUNAVAILABLE error answered with Retry-After: RetryAfterUnavailable.
+func retryLater(format string, args ...any) error {
+	return httpserve.RetryAfter(unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, format, args...), RetryAfterUnavailable)
 }
 
 // authenticate finds the app of the request's key: X-Api-Key (server key) or X-App-Key
@@ -460,7 +469,7 @@ func (s *Server) lookupKey(ctx context.Context, key string, kind unmogrowp.KeyKi
 			return nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown app key.")
 		}
 		s.cfg.Logger.Error("look up app key", "err", err)
-		return nil, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
+		return nil, retryLater("The app store cannot be reached; retry later.")
 	}
 	return app, nil
 }
