@@ -57,7 +57,16 @@ type Config struct {
 	SKANApps SKANApps
 	// SKANKeys verifies SKAN postbacks; nil: Apple's published keys (skan.Apple).
 	SKANKeys *skan.Keys
+	// StoreTimeout bounds what a request waits for every server but the log together (the
+	// app and link stores, the shared rate limiter and signature cache, the attribution
+	// state): past it a request is answered 503 with Retry-After (or, for the rate
+	// limiter, let through) instead of waiting on a server that stalls. The log's append
+	// has its own timeout (the log's). 0 means DefaultStoreTimeout.
+	StoreTimeout time.Duration
 }
+
+// DefaultStoreTimeout is Config.StoreTimeout's default.
+const DefaultStoreTimeout = 3 * time.Second
 
 // RateLimiter is a per-app rate limit shared by the processes that use it.
 type RateLimiter interface {
@@ -97,6 +106,9 @@ func New(cfg Config) *Server {
 	if cfg.AppCacheTTL == 0 {
 		cfg.AppCacheTTL = 5 * time.Second
 	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
 	s := &Server{
 		cfg: cfg, apps: newAppCache(cfg.Apps, cfg.AppCacheTTL, cfg.Now),
 		links: newLinkCache(cfg.Links, cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry),
@@ -116,11 +128,21 @@ func New(cfg Config) *Server {
 		mux.Handle(rt.pattern, rt.handler)
 	}
 	mux.HandleFunc("/", httpserve.NotFound)
-	s.handler = httpserve.Middleware(mux, httpserve.MiddlewareConfig{
+	s.handler = httpserve.Middleware(withDeadline(mux, cfg.StoreTimeout), httpserve.MiddlewareConfig{
 		Listener: "ingest", Logger: cfg.Logger, CORSOrigins: cfg.CORSOrigins,
 		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/", "/.well-known/"},
 	})
 	return s
+}
+
+// withDeadline gives each request's context a deadline of d from its start, which every
+// call to a server but the log inherits (appendLog takes the context without it).
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // route is one route of the ingestion listener.
