@@ -125,10 +125,10 @@ func New(cfg Config) *Server {
 	s.storeIDs = &storeIDCache{ttl: cfg.AppCacheTTL, now: cfg.Now, byID: map[int64]cachedApp{}}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		mux.Handle(rt.pattern, rt.handler)
+		mux.Handle(rt.pattern, withDeadline(rt.handler, cfg.StoreTimeout))
 	}
 	mux.HandleFunc("/", httpserve.NotFound)
-	s.handler = httpserve.Middleware(withDeadline(mux, cfg.StoreTimeout), httpserve.MiddlewareConfig{
+	s.handler = httpserve.Middleware(mux, httpserve.MiddlewareConfig{
 		Listener: "ingest", Logger: cfg.Logger, CORSOrigins: cfg.CORSOrigins,
 		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/", "/.well-known/"},
 	})
@@ -136,7 +136,9 @@ func New(cfg Config) *Server {
 }
 
 // withDeadline gives each request's context a deadline of d from its start, which every
-// call to a server but the log inherits (appendLog takes the context without it).
+// call to a server but the log inherits (appendLog takes the context without it). It
+// wraps each route, not the mux, so that the mux sets the route's pattern on the request
+// the middleware labels its metrics with.
 func withDeadline(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), d)
