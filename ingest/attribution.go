@@ -77,7 +77,7 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) error
 		if r.Context().Err() == nil {
 			s.cfg.Logger.Error("look up device attribution", "app_id", app.ID, "err", err)
 		}
-		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The attribution state cannot be reached; retry later.")
+		return retryLater("The attribution state cannot be reached; retry later.")
 	}
 	if !ok {
 		return unmogrowp.Errorf(unmogrowp.ENOTFOUND, "This device has no attribution yet: its install has not been processed.")

@@ -108,7 +108,7 @@ func (s *Server) link(ctx context.Context, id string) (*unmogrowp.Link, *unmogro
 	link, app, err := s.links.lookup(ctx, id)
 	if err != nil && unmogrowp.ErrorCode(err) != unmogrowp.ENOTFOUND {
 		s.cfg.Logger.Error("look up link", "link_id", id, "err", err)
-		return nil, nil, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The link store cannot be reached; retry later.")
+		return nil, nil, retryLater("The link store cannot be reached; retry later.")
 	}
 	return link, app, err
 }

@@ -57,7 +57,16 @@ type Config struct {
 	SKANApps SKANApps
 	// SKANKeys verifies SKAN postbacks; nil: Apple's published keys (skan.Apple).
 	SKANKeys *skan.Keys
+	// StoreTimeout bounds what a request waits for every server but the log together (the
+	// app and link stores, the shared rate limiter and signature cache, the attribution
+	// state): past it a request is answered 503 with Retry-After (or, for the rate
+	// limiter, let through) instead of waiting on a server that stalls. The log's append
+	// has its own timeout (the log's). 0 means DefaultStoreTimeout.
+	StoreTimeout time.Duration
 }
+
+// DefaultStoreTimeout is Config.StoreTimeout's default.
+const DefaultStoreTimeout = 3 * time.Second
 
 // RateLimiter is a per-app rate limit shared by the processes that use it.
 type RateLimiter interface {
@@ -97,6 +106,9 @@ func New(cfg Config) *Server {
 	if cfg.AppCacheTTL == 0 {
 		cfg.AppCacheTTL = 5 * time.Second
 	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
 	s := &Server{
 		cfg: cfg, apps: newAppCache(cfg.Apps, cfg.AppCacheTTL, cfg.Now),
 		links: newLinkCache(cfg.Links, cfg.Apps, cfg.AppCacheTTL, cfg.Now), metrics: newMetrics(cfg.Registry),
@@ -113,7 +125,7 @@ func New(cfg Config) *Server {
 	s.storeIDs = &storeIDCache{ttl: cfg.AppCacheTTL, now: cfg.Now, byID: map[int64]cachedApp{}}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		mux.Handle(rt.pattern, rt.handler)
+		mux.Handle(rt.pattern, withDeadline(rt.handler, cfg.StoreTimeout))
 	}
 	mux.HandleFunc("/", httpserve.NotFound)
 	s.handler = httpserve.Middleware(mux, httpserve.MiddlewareConfig{
@@ -121,6 +133,18 @@ func New(cfg Config) *Server {
 		Registry: cfg.Registry, QuietPrefixes: []string{"/v1/", "/c/", "/i/", "/.well-known/"},
 	})
 	return s
+}
+
+// withDeadline gives each request's context a deadline of d from its start, which every
+// call to a server but the log inherits (appendLog takes the context without it). It
+// wraps each route, not the mux, so that the mux sets the route's pattern on the request
+// the middleware labels its metrics with.
+func withDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // route is one route of the ingestion listener.
@@ -434,7 +458,16 @@ func (s *Server) appendLog(ctx context.Context, appID string, values [][]byte, w
 		return nil
 	}
 	s.cfg.Logger.Error("append to log", "app_id", appID, what, len(values), "err", err)
-	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The event log cannot take %s now; nothing was accepted, retry later.", what)
+	return retryLater("The event log cannot take %s now; nothing was accepted, retry later.", what)
+}
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of a 503 answered because a
+// server (the log, the metadata store, the hot state) cannot be reached now.
+const RetryAfterUnavailable = 5
+
+// retryLater is an EUNAVAILABLE error answered with Retry-After: RetryAfterUnavailable.
+func retryLater(format string, args ...any) error {
+	return httpserve.RetryAfter(unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, format, args...), RetryAfterUnavailable)
 }
 
 // authenticate finds the app of the request's key: X-Api-Key (server key) or X-App-Key
@@ -460,7 +493,7 @@ func (s *Server) lookupKey(ctx context.Context, key string, kind unmogrowp.KeyKi
 			return nil, unmogrowp.Errorf(unmogrowp.EUNAUTHORIZED, "Unknown app key.")
 		}
 		s.cfg.Logger.Error("look up app key", "err", err)
-		return nil, unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
+		return nil, retryLater("The app store cannot be reached; retry later.")
 	}
 	return app, nil
 }

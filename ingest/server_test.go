@@ -171,6 +171,10 @@ func wantError(t *testing.T, r response, code int, contains string) {
 	if msg == "" || !strings.Contains(msg, contains) {
 		t.Fatalf("error = %q, want a sentence containing %q", msg, contains)
 	}
+	// A server that cannot be reached now says when to come back.
+	if ra := r.Head.Get("Retry-After"); code == 503 && strings.Contains(msg, "retry later") && ra != strconv.Itoa(RetryAfterUnavailable) {
+		t.Fatalf("503 %q with Retry-After %q, want %d", msg, ra, RetryAfterUnavailable)
+	}
 }
 
 func TestSingleEventAccepted(t *testing.T) {

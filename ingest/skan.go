@@ -50,7 +50,7 @@ func (s *Server) handleSKANAppleCopy(w http.ResponseWriter, r *http.Request) err
 	}
 	if err != nil {
 		s.cfg.Logger.Error("look up app by App Store id", "app_store_id", p.AppStoreID, "err", err)
-		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
+		return retryLater("The app store cannot be reached; retry later.")
 	}
 	p.ID, p.AppID, p.FromApple, p.ReceivedAt = newEventID(), app.ID, true, s.cfg.Now().UTC()
 	rec := unmogrowp.EncodeSKANRecord(buf.recs[:0], &p)

@@ -151,7 +151,7 @@ func (s *Server) association(w http.ResponseWriter, r *http.Request, apple bool)
 	a, g, err := s.associations.files(r.Context())
 	if err != nil {
 		s.cfg.Logger.Error("make association files", "err", err)
-		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The app store cannot be reached; retry later.")
+		return retryLater("The app store cannot be reached; retry later.")
 	}
 	body := g
 	if apple {

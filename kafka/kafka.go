@@ -131,3 +131,12 @@ func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	}
 	k.l.Log(context.Background(), lv, "kafka: "+msg, keyvals...)
 }
+
+// ping reports whether a broker of cl answers a metadata request within ctx: nil, or
+// EUNAVAILABLE naming Kafka.
+func ping(ctx context.Context, cl *kgo.Client) error {
+	if err := cl.Ping(ctx); err != nil {
+		return unavailable("unreachable: no Kafka broker answers", err)
+	}
+	return nil
+}

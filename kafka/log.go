@@ -132,6 +132,15 @@ func produceError(err error) error {
 	return unavailable("not acknowledging writes", err)
 }
 
+// Ping reports whether a broker answers within ctx, for /health: nil, or an error with
+// code EUNAVAILABLE saying that no Kafka broker answers (or the log is closed).
+func (l *Log) Ping(ctx context.Context) error {
+	if l.closed.Load() {
+		return unavailable("closed", nil)
+	}
+	return ping(ctx, l.cl)
+}
+
 // Close waits up to Timeout for the records being produced, then releases the client.
 // Appends after it fail with EUNAVAILABLE. Calling it again returns nil.
 func (l *Log) Close() error {

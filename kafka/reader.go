@@ -248,6 +248,15 @@ func fenced(err error) bool {
 // group's total lag is the sum over its members.
 func (r *Reader) Lag() (records int64, oldest time.Duration) { return r.lag.lag() }
 
+// Ping reports whether a broker answers within ctx, for /health: nil, or an error with
+// code EUNAVAILABLE saying that no Kafka broker answers (or the reader is closed).
+func (r *Reader) Ping(ctx context.Context) error {
+	if r.closed.Load() {
+		return unavailable("closed", nil)
+	}
+	return ping(ctx, r.cl)
+}
+
 // Close leaves the group without committing anything (what was read and not committed
 // is delivered again to the partitions' next owners) and releases the client. A blocked
 // Read returns an EUNAVAILABLE error, as do later calls. Calling it again returns nil.

@@ -127,7 +127,7 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 	switch schemeOf(cfg.LogURL) {
 	case "kafka":
 		topic, err := kafka.Open(ctx, cfg.LogURL, kafka.Options{
-			SessionTimeout: cfg.KafkaSession, HeartbeatInterval: cfg.KafkaSession / 10, Logger: log("kafka"),
+			SessionTimeout: cfg.KafkaSession, HeartbeatInterval: cfg.KafkaSession / 10, Timeout: cfg.KafkaTimeout, Logger: log("kafka"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open the log (LOG_URL %s): %w", redactURL(cfg.LogURL), err)
@@ -139,6 +139,7 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 			}
 			b.log = l
 			b.closes = append(b.closes, l.Close)
+			b.health["log"] = l.Ping
 		}
 		if roles.has(roleConsumer) {
 			r, err := topic.Reader()
@@ -147,6 +148,7 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 			}
 			b.reader = r
 			b.closes = append(b.closes, r.Close)
+			b.health["log"] = r.Ping
 		}
 	case "wal":
 		w, err := wal.Open(ctx, cfg.LogURL, wal.Options{

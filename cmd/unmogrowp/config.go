@@ -70,6 +70,7 @@ type Config struct {
 	KafkaPartitions    int
 	KafkaGroup         string
 	KafkaSession       time.Duration
+	KafkaTimeout       time.Duration
 	ClickHouseHost     string // ClickHouse analytics store
 	ClickHousePort     int
 	ClickHouseDatabase string
@@ -234,6 +235,8 @@ var settings = []setting{
 		apply: func(c *Config, v string) error { c.KafkaGroup = v; return nonEmpty(v) }},
 	{env: "KAFKA_SESSION_TIMEOUT", flag: "kafka-session-timeout", def: "45s", help: "how long a consumer may go silent before the group gives its partitions to the others",
 		apply: func(c *Config, v string) (err error) { c.KafkaSession, err = parseDuration(v, time.Second); return }},
+	{env: "KAFKA_TIMEOUT", flag: "kafka-timeout", def: "10s", help: "how long an append waits for Kafka's acknowledgement before ingestion answers 503 (and a commit for its answer): keep it under the clients' request timeout",
+		apply: func(c *Config, v string) (err error) { c.KafkaTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "CLICKHOUSE_HOST", flag: "clickhouse-host", def: "", help: "ClickHouse host of the analytics store (with the CLICKHOUSE_ settings, another spelling of ANALYTICS_URL=clickhouse://…)",
 		apply: func(c *Config, v string) error { c.ClickHouseHost = v; return nil }},
 	{env: "CLICKHOUSE_PORT", flag: "clickhouse-port", def: "9000", help: "ClickHouse native protocol port",

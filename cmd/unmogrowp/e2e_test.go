@@ -144,6 +144,19 @@ func (p *proc) stop(t *testing.T) {
 // metric reads one unlabelled metric's value from /metrics.
 func (p *proc) metric(t *testing.T, name string) float64 {
 	t.Helper()
+	for _, line := range strings.Split(p.scrape(t), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	t.Fatalf("metric %s not exported", name)
+	return 0
+}
+
+// scrape reads /metrics of the process's ingestion listener, or of its consumer.
+func (p *proc) scrape(t *testing.T) string {
+	t.Helper()
 	base := p.ingest
 	if base == "" {
 		base = p.consumer
@@ -153,15 +166,11 @@ func (p *proc) metric(t *testing.T, name string) float64 {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("metric %s not exported", name)
-	return 0
+	return string(body)
 }
 
 // waitDrained waits until the pipeline has processed everything in the log.

@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -47,7 +46,13 @@ type split struct {
 
 // newSplit makes the servers' databases and the Kafka cluster of one deployment, dropped
 // when the test ends; start starts its processes.
-func newSplit(t *testing.T) *split {
+func newSplit(t *testing.T) *split { return newSplitVia(t, nil) }
+
+// newSplitVia is newSplit with the processes reaching each server through a proxy of
+// via (fault_e2e_test.go), when via is not nil: the deployment's configuration names the
+// proxies, and Kafka's broker advertises its proxy. The test's own clients (d.ch, d.pgURL)
+// reach the servers directly.
+func newSplitVia(t *testing.T, via *faults) *split {
 	t.Helper()
 	pgServer := testenv.Server(t, testenv.PostgresEnv, "apt-get install postgresql")
 	redisAddr := testenv.Server(t, testenv.RedisEnv, "apt-get install redis-server")
@@ -96,33 +101,34 @@ func newSplit(t *testing.T) *split {
 			t.Error(err)
 		}
 	})
-	chHost, chPort, _ := net.SplitHostPort(d.ch.Addr[0])
-	redisHost, redisPort, _ := net.SplitHostPort(redisAddr)
 
-	kafkaCluster, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kafkaCluster.Close)
-
+	kafkaCluster := via.kafka(t)
 	d.brokers, d.topic = kafkaCluster.ListenAddrs(), name
-	analyticsURL := url.URL{Scheme: "clickhouse", User: url.UserPassword(d.ch.Username, d.ch.Password), Host: d.ch.Addr[0], Path: "/" + name}
+	pgURL, chAddr, redisServer := d.pgURL, d.ch.Addr[0], redisAddr
+	if via != nil {
+		pgURL = strings.Replace(pgURL, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), via.proxy(t, "postgres", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))), 1)
+		chAddr = via.proxy(t, "clickhouse", chAddr)
+		redisAddr = via.proxy(t, "redis", redisAddr)
+	}
+	analyticsURL := url.URL{Scheme: "clickhouse", User: url.UserPassword(d.ch.Username, d.ch.Password), Host: chAddr, Path: "/" + name}
 	d.env = []string{
-		"DATABASE_URL=" + d.pgURL,
+		"DATABASE_URL=" + pgURL,
 		"LOG_URL=kafka://" + strings.Join(kafkaCluster.ListenAddrs(), ",") + "/" + name + "?partitions=4",
 		"KAFKA_SESSION_TIMEOUT=6s",
 		"ANALYTICS_URL=" + analyticsURL.String(),
 		"HOTSTATE_URL=redis://" + redisAddr + "/0?prefix=" + url.QueryEscape(name+":"),
 	}
+	chHost, chPort, _ := net.SplitHostPort(chAddr)
+	redisHost, redisPort, _ := net.SplitHostPort(redisAddr)
 	d.seedEnv = []string{
-		"DATABASE_URL=" + d.pgURL,
+		"DATABASE_URL=" + pgURL,
 		"KAFKA_BROKERS=" + strings.Join(kafkaCluster.ListenAddrs(), ","), "KAFKA_TOPIC=" + name, "KAFKA_PARTITIONS=4",
 		"KAFKA_SESSION_TIMEOUT=6s",
 		"CLICKHOUSE_HOST=" + chHost, "CLICKHOUSE_PORT=" + chPort, "CLICKHOUSE_DATABASE=" + name,
 		"CLICKHOUSE_USERNAME=" + d.ch.Username, "CLICKHOUSE_PASSWORD=" + d.ch.Password,
 		"REDIS_HOST=" + redisHost, "REDIS_PORT=" + redisPort, "REDIS_PREFIX=" + name + ":",
 	}
-	t.Cleanup(func() { deleteRedisKeys(t, redisAddr, name+":") })
+	t.Cleanup(func() { deleteRedisKeys(t, redisServer, name+":") })
 	return d
 }
 
