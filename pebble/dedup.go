@@ -112,6 +112,11 @@ type Dedup struct {
 	flushing  <-chan struct{} // closed when the running flush completes; nil when none runs
 	flushGens int             // how many of fresh that flush covers
 
+	// The filter of every key held (filter.go), under mu: nil until the first build ends;
+	// building is the one the running build fills, nil when none runs.
+	filter, building *keyFilter
+	rebuild          chan struct{} // wakes the sweeper to build a larger filter
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -161,14 +166,15 @@ func Open(dir string, opts Options) (*Dedup, error) {
 		return nil, fmt.Errorf("open dedup store %s: flush: %w", dir, err)
 	}
 	s := &Dedup{
-		db:     db,
-		window: opts.Window,
-		log:    logger,
-		now:    opts.Now,
-		seen:   make(map[[keyLen]byte]struct{}),
-		fresh:  []freshMap{make(freshMap)},
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		db:      db,
+		window:  opts.Window,
+		log:     logger,
+		now:     opts.Now,
+		seen:    make(map[[keyLen]byte]struct{}),
+		fresh:   []freshMap{make(freshMap)},
+		rebuild: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	go s.sweepLoop(opts.SweepInterval)
 	return s, nil
@@ -236,9 +242,11 @@ func (s *Dedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 		for i := range claims {
 			if out[i] && !s.looked[i].replay {
 				s.freshAdd(&s.looked[i].key, &s.looked[i].val)
+				s.filterAdd(s.looked[i].key[:])
 			}
 		}
 		s.freshTurn()
+		s.filterCheck()
 	}
 	return out, nil
 }
