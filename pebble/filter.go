@@ -7,10 +7,10 @@ import (
 // New ids skip Pebble. Nearly every claim is of an id never seen, and answering that from
 // Pebble's sstables cost a prefix seek per level (an index block and a bloom filter per
 // sstable, from the block cache or the disk): the larger part of a claim's CPU and some
-// 13% of `unmogrowp serve`'s under load (docs/performance-analysis.md). The store keeps one
-// bloom filter over every key it holds, in memory; a key the filter has never seen is
-// absent, and Claim writes it without reading Pebble. Keys the filter may hold (the
-// duplicates, replays, and ~1% of new ids) are looked up as before.
+// 13% of `unmogrowp serve`'s CPU under load (docs/performance.md, "Sustained end to
+// end"). The store keeps one bloom filter over every key it holds, in memory; a key the
+// filter has never seen is absent, and Claim writes it without reading Pebble. Keys the
+// filter may hold (the duplicates, replays, and ~1% of new ids) are looked up as before.
 //
 // The filter must never miss a key Pebble holds, or a duplicate would be stored twice:
 //
