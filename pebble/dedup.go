@@ -22,7 +22,9 @@
 // and the process holds only Pebble's block cache (Options.CacheBytes, default 32 MiB) and
 // its memtables (at most two of Options.MemTableBytes, default 16 MiB each), plus per-call
 // buffers sized by the claim batch, and the ids claimed since the last complete flush in
-// Go maps (fresh.go: at most ~2 × 131,072 ids, ~20 MiB). Pebble accounts memtables inside
+// Go maps (fresh.go: at most ~2 × 131,072 ids, ~20 MiB), and a bloom filter over every id
+// held (filter.go: 1.2 bytes an id, at most ~38 MiB, twice that while the sweeper builds the
+// next one). Pebble accounts memtables inside
 // its cache, so the cache it is given is CacheBytes + 2×MemTableBytes (64 MiB by default),
 // and that plus the maps is the bound. Index and bloom-filter blocks go through the same cache. Bloom filters (10 bits
 // per key, ~1% false positives) keep the common case, a new id, to a map probe and a
