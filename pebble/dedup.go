@@ -22,7 +22,9 @@
 // and the process holds only Pebble's block cache (Options.CacheBytes, default 32 MiB) and
 // its memtables (at most two of Options.MemTableBytes, default 16 MiB each), plus per-call
 // buffers sized by the claim batch, and the ids claimed since the last complete flush in
-// Go maps (fresh.go: at most ~2 × 131,072 ids, ~20 MiB). Pebble accounts memtables inside
+// Go maps (fresh.go: at most ~2 × 131,072 ids, ~20 MiB), and a bloom filter over every id
+// held (filter.go: 1.2 bytes an id, at most ~38 MiB, twice that while the sweeper builds the
+// next one). Pebble accounts memtables inside
 // its cache, so the cache it is given is CacheBytes + 2×MemTableBytes (64 MiB by default),
 // and that plus the maps is the bound. Index and bloom-filter blocks go through the same cache. Bloom filters (10 bits
 // per key, ~1% false positives) keep the common case, a new id, to a map probe and a
@@ -112,6 +114,11 @@ type Dedup struct {
 	flushing  <-chan struct{} // closed when the running flush completes; nil when none runs
 	flushGens int             // how many of fresh that flush covers
 
+	// The filter of every key held (filter.go), under mu: nil until the first build ends;
+	// building is the one the running build fills, nil when none runs.
+	filter, building *keyFilter
+	rebuild          chan struct{} // wakes the sweeper to build a larger filter
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -161,14 +168,15 @@ func Open(dir string, opts Options) (*Dedup, error) {
 		return nil, fmt.Errorf("open dedup store %s: flush: %w", dir, err)
 	}
 	s := &Dedup{
-		db:     db,
-		window: opts.Window,
-		log:    logger,
-		now:    opts.Now,
-		seen:   make(map[[keyLen]byte]struct{}),
-		fresh:  []freshMap{make(freshMap)},
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		db:      db,
+		window:  opts.Window,
+		log:     logger,
+		now:     opts.Now,
+		seen:    make(map[[keyLen]byte]struct{}),
+		fresh:   []freshMap{make(freshMap)},
+		rebuild: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	go s.sweepLoop(opts.SweepInterval)
 	return s, nil
@@ -236,9 +244,11 @@ func (s *Dedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 		for i := range claims {
 			if out[i] && !s.looked[i].replay {
 				s.freshAdd(&s.looked[i].key, &s.looked[i].val)
+				s.filterAdd(s.looked[i].key[:])
 			}
 		}
 		s.freshTurn()
+		s.filterCheck()
 	}
 	return out, nil
 }

@@ -1,5 +1,7 @@
 package pebble
 
+import "context"
+
 // Len counts the entries in the database, expired or not, by scanning them.
 func (s *Dedup) Len() int {
 	s.scans.RLock()
@@ -47,4 +49,25 @@ func (s *Dedup) WaitFlush() {
 	s.mu.Lock()
 	s.freshTurn()
 	s.mu.Unlock()
+}
+
+// BuildFilter runs a sweep that builds the key filter (filter.go), as the background
+// sweeper does, and returns how many keys the live filter then holds.
+func (s *Dedup) BuildFilter(ctx context.Context) (int, error) {
+	if _, err := s.sweep(ctx, true); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.filter == nil {
+		return 0, nil
+	}
+	return s.filter.added, nil
+}
+
+// FilterReady reports whether a key filter is live.
+func (s *Dedup) FilterReady() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.filter != nil
 }

@@ -33,10 +33,13 @@ func (s *Dedup) lookup(claims []unmogrowp.Claim) error {
 	if n == 0 {
 		return nil
 	}
-	// Keys written since the last complete flush are answered from memory; the others
-	// from the sstables (fresh.go).
+	// Keys the filter has never seen are absent (filter.go); keys written since the last
+	// complete flush are answered from memory; the others from the sstables (fresh.go).
 	s.order = slices.DeleteFunc(s.order, func(i int32) bool {
 		l := &s.looked[i]
+		if s.filterAbsent(l.key[:]) {
+			return true
+		}
 		l.val, l.found = s.freshLookup(&l.key)
 		return l.found
 	})

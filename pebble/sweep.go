@@ -33,7 +33,7 @@ func (s *Dedup) sweepLoop(interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+		if n, err := s.sweep(ctx, true); err != nil && ctx.Err() == nil {
 			s.log.Error("dedup sweep failed", "err", err, "deleted", n)
 		} else if n > 0 {
 			s.log.Info("dedup sweep", "deleted", n)
@@ -42,6 +42,7 @@ func (s *Dedup) sweepLoop(interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.rebuild: // the filter is full (filter.go)
 		}
 	}
 }
@@ -51,21 +52,36 @@ func (s *Dedup) sweepLoop(interval time.Duration) {
 // safe at any time. Its deletes are not synced: a delete lost in a crash is redone by the
 // next sweep, and Claim ignores expired entries anyway. Returns ctx.Err() when ctx is done,
 // EUNAVAILABLE after Close, or a wrapped Pebble error.
-func (s *Dedup) Sweep(ctx context.Context) (int, error) {
+func (s *Dedup) Sweep(ctx context.Context) (int, error) { return s.sweep(ctx, false) }
+
+// sweep is Sweep, which with build also builds the key filter (filter.go) from its scan
+// and makes it the live one once the scan is complete.
+func (s *Dedup) sweep(ctx context.Context, build bool) (deleted int, err error) {
 	cutoff := s.now().Add(-s.window).Unix()
 	var (
-		deleted int
 		start   []byte // the first key of the next chunk; nil: the beginning
 		expired = make([][]byte, 0, sweepChunk)
+		keys    *[][keyLen]byte
 	)
+	if build {
+		if err := s.startBuild(); err != nil {
+			return 0, err
+		}
+		defer func() { s.endBuild(err == nil) }()
+		keys = &[][keyLen]byte{}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return deleted, err
 		}
 		expired = expired[:0]
-		next, err := s.scan(start, cutoff, &expired)
+		next, err := s.scan(start, cutoff, &expired, keys)
 		if err != nil {
 			return deleted, err
+		}
+		if keys != nil {
+			s.addBuilt(*keys)
+			*keys = (*keys)[:0]
 		}
 		n, err := s.deleteExpired(expired, cutoff)
 		deleted += n
@@ -76,9 +92,48 @@ func (s *Dedup) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
+// startBuild registers the filter a sweep builds, sized after the live one, before the
+// sweep's first scan (filter.go).
+func (s *Dedup) startBuild() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed()
+	}
+	n := 0
+	if s.filter != nil {
+		n = s.filter.added
+	}
+	s.building = newKeyFilter(n)
+	return nil
+}
+
+// addBuilt adds a scanned chunk's keys to the filter being built.
+func (s *Dedup) addBuilt(keys [][keyLen]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.building == nil {
+		return
+	}
+	for i := range keys {
+		s.building.add(keys[i][:])
+	}
+}
+
+// endBuild makes the filter built the live one when the scan was complete, else drops it.
+func (s *Dedup) endBuild(complete bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if complete && s.building != nil {
+		s.filter = s.building
+	}
+	s.building = nil
+}
+
 // scan reads up to sweepChunk entries from start and appends copies of the keys of the
-// expired ones to expired. It returns the key to continue from, nil at the end.
-func (s *Dedup) scan(start []byte, cutoff int64, expired *[][]byte) (next []byte, err error) {
+// expired ones to expired, and of every key to all when it is not nil. It returns the key
+// to continue from, nil at the end.
+func (s *Dedup) scan(start []byte, cutoff int64, expired *[][]byte, all *[][keyLen]byte) (next []byte, err error) {
 	s.scans.RLock()
 	defer s.scans.RUnlock()
 	s.mu.Lock()
@@ -104,6 +159,9 @@ func (s *Dedup) scan(start []byte, cutoff int64, expired *[][]byte) (next []byte
 		}
 		if _, _, first, ok := decodeValue(v); !ok || first < cutoff {
 			*expired = append(*expired, bytes.Clone(it.Key()))
+		}
+		if all != nil && len(it.Key()) == keyLen {
+			*all = append(*all, [keyLen]byte(it.Key()))
 		}
 	}
 	if err := it.Error(); err != nil {

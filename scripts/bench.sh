@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# make bench: the hot paths' Go benchmarks, then a short load-tool run (`unmogrowp-bench
+# make bench: the hot paths' Go benchmarks, then the sustained end-to-end rate against the
+# baseline's (`unmogrowp-bench sustained`) and short load-tool runs (`unmogrowp-bench
 # loadgen`) against `unmogrowp serve` and against `unmogrowp-bench baseline` (the seed's
 # handler shape) in the same run, written as tables to docs/performance.md (BENCH_OUT). About 10 minutes on 2 cores.
 #
-# Settings (environment): BENCH_COUNT (3) runs of each Go benchmark; BENCH_LOAD_DURATION
-# (10s) of each load run; BENCH_VISIBLE_RATE (100000) events/s of the last fixed-rate run
+# Settings (environment): BENCH_COUNT (3) runs of each Go benchmark; BENCH_SUSTAINED_DURATION
+# (30s) of sending in the sustained run, which leads the report; BENCH_LOAD_DURATION
+# (10s) of each other load run; BENCH_VISIBLE_RATE (100000) events/s of the last fixed-rate run
 # whose delay from 200 to visible is measured (the one before runs at half the rate the
 # batch run sustained end to end); BENCH_SKIP_GO=1 or BENCH_SKIP_LOAD=1 to leave a part out;
 # BENCH_OUT (docs/performance.md) where the report goes; BENCH_COMMIT what to call the
@@ -128,6 +130,15 @@ if [ "${BENCH_SKIP_LOAD:-}" != 1 ]; then
 	APP=$(field id)
 	SDK=$(field sdk_key)
 	SRV=$(field server_key)
+
+	# First, on the fresh server: the sustained end-to-end rate against the baseline's in the
+	# same run (issue 26's first figure), which leads the report.
+	SUSTAINED_D=${BENCH_SUSTAINED_DURATION:-30s}
+	echo "unmogrowp-bench sustained --url \$INGEST --api-url \$API --key \$SDK --server-key \$SRV --app-id \$APP -c 32 --batch 100 -d $SUSTAINED_D" >"$WORK/sustained.cmd"
+	log "$(cat "$WORK/sustained.cmd")"
+	"$BENCH" sustained --url "$INGEST" --api-url "$API" --key "$SDK" --server-key "$SRV" --app-id "$APP" \
+		-c 32 --batch 100 -d "$SUSTAINED_D" --server-pid "${PIDS[0]}" --json >"$WORK/sustained.json"
+	cat "$WORK/sustained.json" >&2
 
 	# The batch run also takes a CPU profile of the server, and every serve run waits until
 	# the pipeline drained (--visible), so that one run's backlog is not the next one's.

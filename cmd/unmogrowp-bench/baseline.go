@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,6 +11,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"strings"
 	"time"
 )
 
@@ -88,4 +92,35 @@ func baselineHandler() http.Handler {
 		accepted(w)
 	})
 	return mux
+}
+
+// startBaseline runs `unmogrowp-bench baseline` on a free loopback port as a process of its
+// own (as make bench runs it, so that it does not share the load generator's runtime) and
+// returns its URL, its process id and a function that stops it.
+func startBaseline(ctx context.Context) (string, int, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "baseline", "--addr", "127.0.0.1:0")
+	out, err := cmd.StderrPipe()
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", 0, nil, err
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, addr, ok := strings.Cut(sc.Text(), " on "); ok {
+			go io.Copy(io.Discard, out)
+			return "http://" + strings.TrimSpace(addr), cmd.Process.Pid, stop, nil
+		}
+	}
+	stop()
+	return "", 0, nil, errors.New("the baseline did not say its address")
 }

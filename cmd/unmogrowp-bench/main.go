@@ -1,5 +1,6 @@
 // Command unmogrowp-bench holds the tools that measure UnMoGrowP, kept out of the product
-// binary: `loadgen` drives a running server with realistic traffic, `baseline` serves the
+// binary: `loadgen` drives a running server with realistic traffic, `sustained` measures
+// a server's rate from first byte to visible against the baseline's, `baseline` serves the
 // seed's handler shape to compare with, and `report` writes docs/performance.md from what
 // scripts/bench.sh (make bench) measured.
 package main
@@ -21,6 +22,7 @@ const usage = `usage: unmogrowp-bench <command> [flags]
 
 commands:
   loadgen    drive a running server with realistic traffic and report throughput
+  sustained  flat-out batches to a server until all are visible, then to the baseline: the sustained rate and its ratio
   baseline   serve the seed's handler shape (decode into maps, nothing durable) to compare with
   report     write docs/performance.md from the directory scripts/bench.sh filled
 
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "loadgen":
 		return loadgen.Command(ctx, args[1:], stdout, stderr)
+	case "sustained":
+		return loadgen.SustainedCommand(ctx, args[1:], stdout, stderr, startBaseline)
 	case "baseline":
 		return runBaseline(ctx, args[1:], stderr)
 	case "report":

@@ -26,7 +26,8 @@ import (
 // The directory holds machine.txt ("key: value" lines, in order), go-bench.txt (the
 // output of `go test -bench`), go-commands.txt (one command line a line), load/NN-NAME.json
 // and load/NN-NAME.cmd (a loadgen result and its command line; NAME is serve-... or
-// baseline-...), and optionally serve-rss-kb.txt (the server's peak RSS in kB) and
+// baseline-...), and optionally sustained.json and sustained.cmd (an `unmogrowp-bench
+// sustained` result and its command line), serve-rss-kb.txt (the server's peak RSS in kB) and
 // profile-top.txt (`go tool pprof -top` of the server).
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
@@ -55,6 +56,8 @@ type report struct {
 	goCommands []string
 	loads      []*loadRun
 	rssKB      float64 // the server's peak resident memory over its runs (VmHWM)
+	sustained  *loadgen.SustainedResult
+	sustCmd    string
 	profile    string
 }
 
@@ -110,6 +113,15 @@ func load(dir string) (*report, error) {
 			lr.command = strings.TrimSpace(string(c))
 		}
 		r.loads = append(r.loads, lr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "sustained.json")); err == nil {
+		r.sustained = &loadgen.SustainedResult{}
+		if err := json.Unmarshal(b, r.sustained); err != nil || r.sustained.Serve == nil || r.sustained.Baseline == nil {
+			return nil, fmt.Errorf("sustained.json: not a sustained result (%v)", err)
+		}
+		if c, err := os.ReadFile(filepath.Join(dir, "sustained.cmd")); err == nil {
+			r.sustCmd = strings.TrimSpace(string(c))
+		}
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "serve-rss-kb.txt")); err == nil {
 		r.rssKB, _ = strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
@@ -247,6 +259,7 @@ func (r *report) write(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(bw, format, args...) }
 	p("# Performance\n\n")
 	p("Measured by `make bench` (scripts/bench.sh, which writes this file with `go run ./cmd/unmogrowp-bench report`):\n")
+	p("first the sustained end-to-end rate against the baseline's (`unmogrowp-bench sustained`), then\n")
 	p("the hot paths' Go benchmarks, then `unmogrowp-bench loadgen` against `unmogrowp serve` and against\n")
 	p("`unmogrowp-bench baseline` (the seed's handler shape: encoding/json into maps, answer \"accepted\",\n")
 	p("nothing durable) in the same run, on the machine below, the load generator sharing its cores.\n")
@@ -265,6 +278,9 @@ func (r *report) write(w io.Writer) error {
 		p("figures are lower than a quiet machine's; the ratios measured in the same run hold better.\n\n")
 	}
 
+	if r.sustained != nil {
+		r.writeSustained(p)
+	}
 	if len(r.loads) > 0 {
 		r.writeLoads(p)
 	}
@@ -295,6 +311,30 @@ func (r *report) busy() (load float64, cores int) {
 		}
 	}
 	return load, cores
+}
+
+// writeSustained writes the sustained end-to-end figure and its ratio to the baseline,
+// which lead the report (issue 26).
+func (r *report) writeSustained(p func(string, ...any)) {
+	s := r.sustained
+	p("## Sustained end to end\n\n")
+	p("100-event batches flat out to a fresh `unmogrowp serve`, then until the API's stats count every\n")
+	p("acknowledged event; then the same load to the baseline. Sustained: acknowledged events over\n")
+	p("the time from the first request to all visible.\n\n")
+	if s.VisibleSeconds < 0 {
+		p("**Not all visible** within the run's --visible-timeout: %s events acknowledged.\n\n", group(num(float64(s.Acknowledged))))
+	} else {
+		p("**%s events/s sustained, %.2f× the baseline's %s events/s** in the same run.\n\n",
+			group(num(s.SustainedPerSec)), s.Ratio, group(num(s.Baseline.EventsPerSec)))
+	}
+	p("| acknowledged | sending | burst events/s | all visible after | of which after the load | sustained events/s | baseline events/s | ratio | server CPU per million events | baseline CPU per million |\n")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| %s | %.1f s | %s | %.1f s | %.1f s | %s | %s | %.2f× | %.1f s | %.1f s |\n\n",
+		group(num(float64(s.Acknowledged))), s.Serve.Seconds, group(num(s.Serve.EventsPerSec)), s.VisibleSeconds, s.DrainSeconds,
+		group(num(s.SustainedPerSec)), group(num(s.Baseline.EventsPerSec)), s.Ratio, s.CPUSecondsPerMillion, s.BaselineCPUSecondsPerMillion)
+	if r.sustCmd != "" {
+		p("```sh\n%s\n```\n\n", r.sustCmd)
+	}
 }
 
 func (r *report) find(name string) *loadRun {

@@ -125,17 +125,25 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			Logger: logger, Registerer: s.registry, Postbacks: postbacks, Datacenters: s.datacenters,
 		})
 		var yield time.Duration
+		var batch int
 		if roles.has(roleIngestion) { // ingestion shares this process's CPU
-			yield = cfg.YieldLimit
+			yield, batch = cfg.YieldLimit, serveBatchSize
 		}
 		s.pipeline = pipeline.New(b.reader, b.dedup, b.store, pipeline.Options{
-			Logger: logger, Registerer: s.registry, Stage: attributor, YieldLimit: yield,
+			Logger: logger, Registerer: s.registry, Stage: attributor, YieldLimit: yield, BatchSize: batch,
 			Tombstones: opendsr.NewCache(b.meta),
 		})
 		s.runner = newRunner(cfg, b, s.signer, logger)
 	}
 	return s, nil
 }
+
+// serveBatchSize is the pipeline's batch in `unmogrowp serve`, where ingestion and the
+// pipeline share the cores: four times pipeline.DefaultBatchSize, so a backlog drains in a
+// quarter of the transactions, claim syncs and appender set-ups. BenchmarkPipeline (200,000
+// events, 3 interleaved runs): 40,000 → 55,500 events/s, 16.6 → 15.3 µs of CPU an event.
+// The split consumer keeps the default, a Redis claim script of 5000 ids.
+const serveBatchSize = 4 * pipeline.DefaultBatchSize
 
 // newRunner returns the runner of OpenDSR requests over the process's stores: it forgets
 // erased devices in the hot state and the deduplicator it holds, and posts callbacks as
