@@ -178,7 +178,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // pageRoots are the first segments of the dashboard's page paths: the folders of
 // src/routes, route groups such as (app) seen through. TestPageRootsMatchRoutes keeps the
 // list equal to them.
-var pageRoots = []string{"account", "apps", "auth", "invitations", "login", "reset-password"}
+var pageRoots = []string{"account", "apps", "auth", "invitations", "login", "portfolio", "reset-password"}
 
 // isPage reports whether p, a path that is no file of the build, is a page of the
 // dashboard, which index.html shows: "/", or a path whose first segment is one of

@@ -27,6 +27,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	runBrowserTest(t, "dashboard.test.mjs", append([]string{"POSTBACK_ALLOW_PRIVATE=true"}, exportEnv...)...)
 }
 
+// TestReportsInBrowser runs the reports' browser test (web/e2e/reports.test.mjs): the
+// breakdown explored in place (drill-down, dimension, filter, metrics, comparison, event
+// type, its view restored from the URL), 500 rows timed in the page, tables at 390 px,
+// the overview's comparison and 7-day buckets, the portfolio and the links' counts.
+func TestReportsInBrowser(t *testing.T) {
+	runBrowserTest(t, "reports.test.mjs")
+}
+
 // runBrowserTest runs the browser test web/e2e/<script> in headless Chromium against
 // `serve` started with serveEnv, with UNMOGROWP_API_URL, UNMOGROWP_INGEST_URL and
 // UNMOGROWP_ARTIFACTS set for it. It skips without Chromium, node or web/node_modules

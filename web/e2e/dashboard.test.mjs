@@ -519,14 +519,16 @@ try {
 	await page.getByTestId('live-toggle').click();
 	await page.getByTestId('live-toggle').filter({ hasText: 'Live' }).waitFor();
 
-	// Reports: a row for organic and one for the link's media source.
+	// Reports: a row for organic and one for the link's media source, which expands into
+	// its campaign.
 	await page.getByRole('link', { name: 'Reports' }).first().click();
-	const sources = page.getByTestId('report-media-sources');
+	const sources = page.getByTestId('report-breakdown');
 	await sources.locator('[data-source="organic"]').waitFor({ timeout: SETTLE_MS });
 	await sources.locator('[data-source="facebook_ads"]').waitFor({ timeout: SETTLE_MS });
 	const fb = sources.locator('[data-source="facebook_ads"]');
-	assert.match((await fb.textContent()) ?? '', /summer_sale/);
 	assert.match((await fb.textContent()) ?? '', /\$1,234\.50/);
+	await fb.getByTestId('expand').click();
+	await sources.locator('[data-dim="campaign"][data-value="summer_sale"]').waitFor();
 	await page.getByTestId('report-fraud').getByText('Click injection').waitFor({ timeout: SETTLE_MS });
 	await page.getByTestId('cohort-row').first().waitFor({ timeout: SETTLE_MS });
 	const retention = page.getByTestId('report-retention');
@@ -540,8 +542,12 @@ try {
 	await retention.getByRole('button', { name: 'Key days' }).click();
 	// Sorting by a column orders its rows.
 	await sources.getByRole('button', { name: 'Media source' }).click();
-	const order = await sources.locator('[data-testid="source-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-source')));
-	assert.deepEqual(order, [...order].sort(), 'sorted by media source');
+	await page.waitForURL(/sort=media_source/);
+	// The server sorts: the rows come back in order.
+	await page.waitForFunction(() => {
+		const order = [...document.querySelectorAll('[data-testid="breakdown-row"][data-depth="0"]')].map((r) => r.getAttribute('data-source'));
+		return order.length >= 2 && order.join() === [...order].sort().join();
+	}, null, { timeout: SETTLE_MS });
 	await sources.getByRole('button', { name: 'Installs' }).click();
 	step('reports show the rows');
 
@@ -702,7 +708,7 @@ try {
 	assert.equal(await page.getByTestId('cost-row').count(), 2);
 	await shot(page, 'cost-stored-1280');
 	await page.getByRole('link', { name: 'Reports' }).first().click();
-	const fbCost = page.getByTestId('report-media-sources').locator('[data-source="facebook_ads"]');
+	const fbCost = page.getByTestId('report-breakdown').locator('[data-source="facebook_ads"]');
 	await fbCost.getByTestId('cost').filter({ hasText: '$10.00' }).waitFor({ timeout: SETTLE_MS });
 	assert.notEqual((await fbCost.getByTestId('ecpi').textContent())?.trim(), '—', 'facebook_ads has installs: an eCPI');
 	assert.match((await fbCost.getByTestId('roas').textContent()) ?? '', /%/);

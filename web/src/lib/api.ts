@@ -427,6 +427,75 @@ export interface FraudRow {
 	count: number;
 }
 
+/** A breakdown dimension (API.md section 4), in drill-down order. */
+export type Dimension =
+	| 'media_source'
+	| 'campaign'
+	| 'adset'
+	| 'ad'
+	| 'site_id'
+	| 'channel'
+	| 'country'
+	| 'platform'
+	| 'app_version'
+	| 'os_version';
+
+/** A breakdown metric. */
+export type Metric =
+	| 'installs'
+	| 'organic_installs'
+	| 'clicks'
+	| 'impressions'
+	| 'conversion_rate'
+	| 'events'
+	| 'unique_devices'
+	| 'revenue'
+	| 'cost'
+	| 'ecpi'
+	| 'roas'
+	| 'sessions'
+	| 'rejected_installs'
+	| 'reengagements';
+
+/** What a breakdown asks: the dimensions, metrics, filters (dimension to values), event type, comparison and sort. */
+export interface BreakdownQuery {
+	by: Dimension[];
+	metrics: Metric[];
+	filters?: Partial<Record<Dimension, string[]>>;
+	eventType?: string;
+	compare?: boolean;
+	sort?: string;
+	limit?: number;
+	cursor?: string;
+}
+
+/**
+ * A breakdown row: its dimensions' values (null where the row's facts lack the dimension)
+ * and its metrics' (null: none, as eCPI without installs); with compare, the previous
+ * period's values and the change, (value - previous) / previous, null when previous is 0.
+ */
+export type BreakdownRow = Record<string, string | number | null | undefined> & {
+	previous?: Record<string, number | null>;
+	change?: Record<string, number | null>;
+};
+
+/** The answer of GET /api/analytics/reports/breakdown. */
+export interface Breakdown {
+	rows: BreakdownRow[];
+	totals: BreakdownRow;
+	currency: string;
+	timezone: string;
+	unconverted_amounts: number;
+	next_cursor: string | null;
+}
+
+/** Retention split by a dimension: one cohort list per value (the retention report with by=). */
+export interface RetentionRow {
+	media_source?: string | null;
+	campaign?: string | null;
+	cohorts: RetentionCohort[];
+}
+
 /** One touchpoint of an explanation (GET .../attribution/{device_id}/explain). */
 export interface ExplainCandidate {
 	touchpoint_id: string;
@@ -796,6 +865,39 @@ export const api = {
 				...r
 			})
 		).cohorts ?? [],
+	/**
+	 * Retention split by a dimension (by=media_source or campaign, with the breakdown's
+	 * filters): its rows, or null when the server answers no rows (one that does not split
+	 * retention answers the whole app's cohorts).
+	 */
+	retentionBy: async (
+		appID: string,
+		r: Range,
+		by: 'media_source' | 'campaign',
+		filters?: Partial<Record<Dimension, string[]>>
+	): Promise<RetentionRow[] | null> => {
+		const q: Query = { app_id: appID, ...r, by };
+		for (const [d, vs] of Object.entries(filters ?? {})) if (vs?.length) q[`filter[${d}]`] = vs.join(',');
+		const rep = await request<{ rows?: RetentionRow[] }>('GET', '/api/analytics/reports/retention', undefined, q);
+		return Array.isArray(rep.rows) ? rep.rows : null;
+	},
+	/** A breakdown (API.md section 4): any metrics by any dimensions, filtered, compared, sorted and paged. */
+	breakdown: async (appID: string, r: Range, b: BreakdownQuery): Promise<Breakdown> => {
+		const q: Query = {
+			app_id: appID,
+			...r,
+			by: b.by.join(','),
+			metrics: b.metrics.join(','),
+			event_type: b.eventType,
+			compare: b.compare ? 'previous_period' : undefined,
+			sort: b.sort,
+			limit: b.limit,
+			cursor: b.cursor
+		};
+		for (const [d, vs] of Object.entries(b.filters ?? {})) if (vs?.length) q[`filter[${d}]`] = vs.join(',');
+		const rep = await request<Breakdown>('GET', '/api/analytics/reports/breakdown', undefined, q);
+		return { ...rep, rows: rep.rows ?? [] };
+	},
 	/** Why the device's latest decision went as it did. */
 	explain: (appID: string, deviceID: string) =>
 		request<Explanation>('GET', `/api/apps/${encodeURIComponent(appID)}/attribution/${encodeURIComponent(deviceID)}/explain`),

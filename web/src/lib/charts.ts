@@ -2,7 +2,7 @@
 
 import type { Chart, Interval } from './api';
 import { palette, type ChartOption } from './echarts';
-import { fmtCompact, fmtInt, fmtMoney } from './format';
+import { fmtCompact, fmtInt, fmtMoney, fmtPct } from './format';
 
 const axisLabel = { color: '#71717a', fontSize: 11 };
 const splitLine = { lineStyle: { color: '#f4f4f5' } };
@@ -146,28 +146,38 @@ const platformNames: Record<string, string> = {
 	'': 'Unknown'
 };
 
-/** Installs by platform: a donut. */
+/** Installs by platform: a donut, its legend giving each platform's count and share. */
 export function shareChart(c: Chart): ChartOption {
 	const values = c.series[0]?.data ?? [];
+	const data = c.categories.map((name, i) => ({ name: platformNames[name] ?? name, value: values[i] ?? 0 }));
+	const total = data.reduce((n, d) => n + d.value, 0);
+	const byName = new Map(data.map((d) => [d.name, d.value]));
+	const share = (v: number) => (total > 0 ? fmtPct(v / total) : '—');
 	return {
 		tooltip: {
 			trigger: 'item',
 			backgroundColor: '#fff',
 			borderColor: '#e4e4e7',
 			textStyle: { color: '#18181b', fontSize: 12 },
-			valueFormatter: (v: number) => fmtInt(v)
+			formatter: (p: { name: string; value: number }) => `${p.name}: ${fmtInt(p.value)} (${share(p.value)})`
 		},
-		legend: { ...legend, top: 'middle', right: 8, orient: 'vertical' },
+		legend: {
+			...legend,
+			top: 'middle',
+			right: 4,
+			orient: 'vertical',
+			formatter: (name: string) => `${name}  ${fmtInt(byName.get(name) ?? 0)} · ${share(byName.get(name) ?? 0)}`
+		},
 		series: [
 			{
 				name: 'Installs',
 				type: 'pie',
-				radius: ['52%', '78%'],
-				center: ['38%', '50%'],
+				radius: ['48%', '74%'],
+				center: ['30%', '50%'],
 				avoidLabelOverlap: true,
 				label: { show: false },
 				itemStyle: { borderColor: '#fff', borderWidth: 2 },
-				data: c.categories.map((name, i) => ({ name: platformNames[name] ?? name, value: values[i] ?? 0 }))
+				data
 			}
 		]
 	};

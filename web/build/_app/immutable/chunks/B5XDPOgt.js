@@ -1,0 +1,1 @@
+import{ut as e}from"./BhFLuN_v.js";e();

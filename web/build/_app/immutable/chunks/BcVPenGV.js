@@ -1,1 +1,0 @@
-import{$ as e,L as t,et as n,ot as r,rt as i}from"./BbvO4Nbi.js";var a=Symbol(`current app`),o=class{#e=n(null);get app(){return t(this.#e)}set app(t){e(this.#e,t,!0)}get currency(){return this.app?.settings.reporting_currency||`USD`}get timezone(){return this.app?.settings.timezone||`UTC`}};function s(e){r(a,e)}function c(){return i(a)}export{c as n,s as r,o as t};

@@ -1,1 +1,0 @@
-import{ct as e}from"./BbvO4Nbi.js";e();

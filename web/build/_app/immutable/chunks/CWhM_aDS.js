@@ -1,0 +1,1 @@
+import{at as e,ct as t,nt as n,tt as r,z as i}from"./BhFLuN_v.js";var a=Symbol(`current app`),o=class{#e=n(null);get app(){return i(this.#e)}set app(e){r(this.#e,e,!0)}get currency(){return this.app?.settings.reporting_currency||`USD`}get timezone(){return this.app?.settings.timezone||`UTC`}};function s(e){t(a,e)}function c(){return e(a)}export{c as n,s as r,o as t};

@@ -1,0 +1,1 @@
+import"./xihTtKlq.js";import{A as e,G as t,N as n,Q as r,j as i}from"./BhFLuN_v.js";var a=n(`<span class="badge bg-zinc-100 text-zinc-700 ring-1 ring-zinc-200 ring-inset"> </span>`);function o(n,o){let s={ios:`iOS`,android:`Android`,web:`Web`,other:`Other`};var c=a(),l=r(c,!0);t(()=>e(l,s[o.platform]??o.platform)),i(n,c)}export{o as t};

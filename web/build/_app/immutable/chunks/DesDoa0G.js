@@ -1,1 +1,0 @@
-import"./xihTtKlq.js";import{O as e,U as t,X as n,j as r,k as i}from"./BbvO4Nbi.js";var a=r(`<span class="badge bg-zinc-100 text-zinc-700 ring-1 ring-zinc-200 ring-inset"> </span>`);function o(r,o){let s={ios:`iOS`,android:`Android`,web:`Web`,other:`Other`};var c=a(),l=n(c,!0);t(()=>e(l,s[o.platform]??o.platform)),i(r,c)}export{o as t};

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{A as e,Y as t,k as n,pt as r,w as i}from"../chunks/BbvO4Nbi.js";var a=r({prerender:()=>!1,ssr:()=>!1,trailingSlash:()=>o}),o=`never`;function s(r,a){var o=e(),s=t(o);i(s,()=>a.children),n(r,o)}export{s as component,a as universal};

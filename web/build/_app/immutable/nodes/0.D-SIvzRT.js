@@ -1,0 +1,1 @@
+import"../chunks/xihTtKlq.js";import{E as e,M as t,Z as n,ht as r,j as i}from"../chunks/BhFLuN_v.js";var a=r({prerender:()=>!1,ssr:()=>!1,trailingSlash:()=>o}),o=`never`;function s(r,a){var o=t(),s=n(o);e(s,()=>a.children),i(r,o)}export{s as component,a as universal};

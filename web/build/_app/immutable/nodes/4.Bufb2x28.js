@@ -1,0 +1,1 @@
+import{ht as e}from"../chunks/BhFLuN_v.js";import{r as t}from"../chunks/Dt-HX3Vu.js";import{t as n}from"../chunks/DNa1pTPO.js";function r(e,n){throw new t(e,n.toString())}var i=e({load:()=>a});function a(){r(307,n.signedIn?`/apps`:`/login`)}export{i as universal};

@@ -1,1 +1,0 @@
-import{pt as e}from"../chunks/BbvO4Nbi.js";import{r as t}from"../chunks/Dt-HX3Vu.js";import{t as n}from"../chunks/BvkrQOXf.js";function r(e,n){throw new t(e,n.toString())}var i=e({load:()=>a});function a(){r(307,n.signedIn?`/apps`:`/login`)}export{i as universal};
