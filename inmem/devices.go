@@ -118,9 +118,9 @@ func (d *devices) raiseInPlace(a *unmogrowp.DeviceActivity) bool {
 	} else if !a.LastEventTime.After(old) {
 		return true
 	}
-	var buf [2 * binary.MaxVarintLen64]byte
-	w := writer{b: buf[:0]}
+	w := writer{b: d.w.b[:0]} // the writer's buffer: only the writer raises
 	w.time(a.LastEventTime, ref)
+	d.w.b = w.b
 	if len(w.b) != len(last) {
 		return false
 	}
