@@ -34,7 +34,7 @@ var ExportFields = map[string][]string{
 		"app_id", "device_id", "install_event_id", "install_time", "attributed", "match_type",
 		"touch_type", "touchpoint_id", "touch_time", "media_source", "campaign", "adset", "ad",
 		"site_id", "channel", "click_id", "deep_link_value", "ctit_seconds", "is_reinstall",
-		"is_reattribution", "rejected",
+		"is_reattribution", "rejected", "reattribution_kind",
 	},
 	ExportEvents: {
 		"event_id", "event_type", "timestamp", "received_at", "device_id", "user_id",

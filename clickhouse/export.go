@@ -209,12 +209,13 @@ var installsExport = &exportSpec{
 	query: `SELECT app_id, device_id, install_event_id, install_time, attributed, match_type,
 	touch_type, touchpoint_id, touch_time, media_source, campaign, adset, ad, site_id, channel,
 	click_id, deep_link_value, ctit_seconds, is_reinstall, is_reattribution,
-	rejected_touchpoint_id, rejected_media_source, rejected_reason
+	rejected_touchpoint_id, rejected_media_source, rejected_reason, reattribution_kind
 FROM installs FINAL%[1]s
 ORDER BY install_time, install_event_id, "partition", "offset"`,
 	newRow: func() ([]any, func(*unmogrowp.ExportQuery, []unmogrowp.ExportValue, func() error) error) {
 		var (
 			str                              [17]string
+			kind                             string // reattribution_kind
 			installTime, touchTime, ctit     int64
 			attributed, reinstall, reattrib  uint8
 			rejTouchpoint, rejSource, reason []string
@@ -224,7 +225,7 @@ ORDER BY install_time, install_event_id, "partition", "offset"`,
 		for i := 9; i <= 16; i++ {
 			dest = append(dest, &str[i])
 		}
-		dest = append(dest, &ctit, &reinstall, &reattrib, &rejTouchpoint, &rejSource, &reason)
+		dest = append(dest, &ctit, &reinstall, &reattrib, &rejTouchpoint, &rejSource, &reason, &kind)
 		return dest, func(_ *unmogrowp.ExportQuery, row []unmogrowp.ExportValue, emit func() error) error {
 			for i := range str {
 				row[i].SetString(str[i])
@@ -245,6 +246,7 @@ ORDER BY install_time, install_event_id, "partition", "offset"`,
 				text = string(b)
 			}
 			row[20].SetJSON(text)
+			row[21].SetString(kind)
 			return emit()
 		}
 	},

@@ -251,11 +251,12 @@ var installsExport = &exportSpec{
 	idCol:   "install_event_id",
 	selectFrom: `SELECT app_id, device_id, install_event_id, install_time, attributed, match_type,
 	touch_type, touchpoint_id, touch_time, media_source, campaign, adset, ad, site_id, channel,
-	click_id, deep_link_value, ctit_seconds, is_reinstall, is_reattribution, rejected
+	click_id, deep_link_value, ctit_seconds, is_reinstall, is_reattribution, rejected,
+	reattribution_kind
 FROM installs`,
 	newRow: func() ([]any, func(*unmogrowp.ExportQuery, []unmogrowp.ExportValue, map[string]deviceAttribution, func() error) error) {
 		var (
-			str                             [21]string
+			str                             [22]string
 			installTime                     time.Time
 			touchTime                       sql.NullTime
 			attributed, reinstall, reattrib bool
@@ -265,7 +266,7 @@ FROM installs`,
 		for i := 9; i <= 16; i++ {
 			dest = append(dest, &str[i])
 		}
-		dest = append(dest, &ctit, &reinstall, &reattrib, &str[20])
+		dest = append(dest, &ctit, &reinstall, &reattrib, &str[20], &str[21])
 		return dest, func(_ *unmogrowp.ExportQuery, row []unmogrowp.ExportValue, _ map[string]deviceAttribution, emit func() error) error {
 			for i := range row {
 				row[i].SetString(str[i])

@@ -128,6 +128,38 @@ func BenchmarkDevice(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
 
+// BenchmarkSeen measures Seen raising the activity of devices active again: 1000 of
+// 100,000 devices with an activity per call, each a minute later than its last event and
+// with the ids it had (the common case of a returning device). It reports devices/s.
+func BenchmarkSeen(b *testing.B) {
+	s := inmem.New(inmem.Options{Logger: quiet()})
+	defer s.Close()
+	ins := hotstatetest.RealisticInstalls(100_000, 9, time.Now())
+	acts := make([]unmogrowp.DeviceActivity, len(ins))
+	for i := range ins {
+		ins[i].Activity = unmogrowp.Activity{LastEventTime: ins[i].InstallTime.Add(time.Hour), GAID: ins[i].DeviceID + "-gaid"}
+		acts[i] = unmogrowp.DeviceActivity{AppID: ins[i].AppID, DeviceID: ins[i].DeviceID, Activity: ins[i].Activity}
+	}
+	if err := s.Apply(ctx, nil, ins); err != nil {
+		b.Fatal(err)
+	}
+	const per = 1000
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		batch := acts[i%len(acts) : i%len(acts)+per]
+		for k := range batch {
+			batch[k].LastEventTime = batch[k].LastEventTime.Add(time.Minute)
+		}
+		if err := s.Seen(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		i += per
+	}
+	b.ReportMetric(float64(b.N*per)/b.Elapsed().Seconds(), "devices/s")
+}
+
 // BenchmarkMemory applies 1,000,000 realistic touchpoints and the decisions of 1,000,000
 // devices (INMEM_MEMORY_N of each when set) and reports the heap they take, per
 // touchpoint and per device. Run it once:

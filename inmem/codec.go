@@ -113,7 +113,8 @@ func touchpointIs(r *reader, appID, id string) bool {
 	return r.err == nil
 }
 
-// installFields are the string fields of an install, AppID and DeviceID first.
+// installFields are the string fields of an install, AppID and DeviceID first (installIs
+// reads them there), the activity's ids last (installLastEvent reads them there).
 var installFields = [...]struct {
 	field func(*unmogrowp.Install) *string
 	pack  packing
@@ -266,6 +267,57 @@ func decodeInstall(r *reader, in *unmogrowp.Install) {
 	if flags&inLastEvent != 0 {
 		in.Activity.LastEventTime = r.time(ref)
 	}
+}
+
+// installLastEvent reads an install body up to its device's last event time, without
+// allocating. It reports whether the activity's ids in the body are idfa, gaid and
+// androidID where those are not empty (sameIDs), the time the last event time is relative
+// to, and the bytes of that time, which end the body (nil when the body has none).
+func installLastEvent(r *reader, idfa, gaid, androidID string) (sameIDs bool, ref time.Time, last []byte) {
+	flags := r.uvarint()
+	ids := [...]string{idfa, gaid, androidID}
+	first := len(installFields) - len(ids) // the activity's ids end installFields
+	sameIDs = true
+	for i := range installFields {
+		present := flags&(1<<(installStrings+i)) != 0
+		switch {
+		case i < first || ids[i-first] == "":
+			if present {
+				r.skipStr()
+			}
+		case !present || !r.strEq(ids[i-first]):
+			sameIDs = false
+		}
+	}
+	r.varint() // partition
+	r.varint() // offset
+	ref = epoch
+	if flags&inInstallTime != 0 {
+		ref = r.time(epoch)
+	}
+	if flags&inTouchTime != 0 {
+		r.time(ref)
+	}
+	if flags&inFirstInstallTime != 0 {
+		r.time(ref)
+	}
+	if flags&inCTIT != 0 {
+		r.varint()
+	}
+	if flags&inRejected != 0 {
+		n := r.uvarint()
+		if n > uint64(len(r.b)) {
+			r.fail()
+			return false, ref, nil
+		}
+		for range 3 * n {
+			r.skipStr()
+		}
+	}
+	if flags&inLastEvent != 0 && r.err == nil {
+		last = r.b
+	}
+	return sameIDs, ref, last
 }
 
 // installIs reads the start of an install body and reports whether it is the install of

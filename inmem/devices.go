@@ -80,12 +80,69 @@ func (d *devices) put(in *unmogrowp.Install) bool {
 // raise raises the activity of a's device, when it has a decision. It returns false when
 // the shard's arena is full.
 func (d *devices) raise(a *unmogrowp.DeviceActivity) bool {
+	if d.raiseInPlace(a) {
+		return true
+	}
 	return d.update(a.AppID, a.DeviceID, func(cur *unmogrowp.Install, found bool) (*unmogrowp.Install, bool) {
 		if !found || !cur.Activity.Merge(a.Activity) {
 			return nil, false
 		}
 		return cur, true
 	})
+}
+
+// raiseInPlace raises the last event time of a's device in its record itself, when that
+// time is all that changes (a's ids are the record's, or empty) and its new encoding takes
+// as many bytes as the old one: the common case of a device active again, which then
+// costs no decoding, no new record and no garbage to compact. It reports whether the
+// record is now raised (or needed nothing); false leaves the work to update. Readers see
+// the change under the shard's lock, as any write.
+func (d *devices) raiseInPlace(a *unmogrowp.DeviceActivity) bool {
+	h := deviceHash(a.AppID, a.DeviceID)
+	sh := d.shard(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	pos, _, ok := sh.find(h, a.AppID, a.DeviceID, &d.dict)
+	if !ok {
+		return false
+	}
+	_, body := sh.record(pos)
+	r := reader{b: body, dict: &d.dict}
+	same, ref, last := installLastEvent(&r, a.IDFA, a.GAID, a.AndroidID)
+	if r.err != nil || !same || last == nil {
+		return false
+	}
+	lr := reader{b: last}
+	if old := lr.time(ref); lr.err != nil || len(lr.b) != 0 {
+		return false
+	} else if !a.LastEventTime.After(old) {
+		return true
+	}
+	w := writer{b: d.w.b[:0]} // the writer's buffer: only the writer raises
+	w.time(a.LastEventTime, ref)
+	d.w.b = w.b
+	if len(w.b) != len(last) {
+		return false
+	}
+	copy(last, w.b)
+	return true
+}
+
+// find returns the position of the record of (appID, deviceID), whose hash is h, and
+// whether there is one; okey is the device's key in the overflow map when another device
+// of the shard has its tag ("" otherwise). The caller holds sh.mu.
+func (sh *deviceShard) find(h uint64, appID, deviceID string, dict *dict) (pos uint32, okey string, ok bool) {
+	pos, ok = sh.pos.get(uint32(h))
+	if !ok {
+		return 0, "", false
+	}
+	_, body := sh.record(pos)
+	if same, _, _ := installIs(&reader{b: body, dict: dict}, appID, deviceID); same {
+		return pos, "", true
+	}
+	okey = appID + "\x00" + deviceID
+	pos, ok = sh.overflow[okey]
+	return pos, okey, ok
 }
 
 // update replaces the record of (appID, deviceID) with what change makes of its current
@@ -97,26 +154,15 @@ func (d *devices) update(appID, deviceID string, change func(cur *unmogrowp.Inst
 	sh := d.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	pos, ok := sh.pos.get(uint32(h))
-	var okey string
+	pos, okey, ok := sh.find(h, appID, deviceID, &d.dict)
 	var old []byte
 	var cur unmogrowp.Install
 	if ok {
 		var body []byte
 		old, body = sh.record(pos)
-		same, _, _ := installIs(&reader{b: body, dict: &d.dict}, appID, deviceID)
-		if !same { // another device has the hash
-			okey = appID + "\x00" + deviceID
-			pos, ok = sh.overflow[okey]
-			if ok {
-				old, body = sh.record(pos)
-			}
-		}
-		if ok {
-			r := reader{b: body, dict: &d.dict}
-			decodeInstall(&r, &cur)
-			ok = r.err == nil
-		}
+		r := reader{b: body, dict: &d.dict}
+		decodeInstall(&r, &cur)
+		ok = r.err == nil
 	}
 	in, write := change(&cur, ok)
 	if !write {

@@ -118,7 +118,8 @@ func TestInstallRecord(t *testing.T) {
 		Attribution: unmogrowp.Attribution{AppID: "app1", DeviceID: "dev", InstallEventID: "0123456789abcdef",
 			InstallTime: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC), Attributed: true, MatchType: "fingerprint",
 			TouchTime: time.Date(2026, 1, 1, 3, 4, 5, 0, time.UTC), CTITSeconds: 86400,
-			Rejected: []unmogrowp.Rejection{{TouchpointID: "", MediaSource: "m", Reason: "blocked_ip"}}}}
+			Rejected: []unmogrowp.Rejection{{TouchpointID: "", MediaSource: "m", Reason: "blocked_ip"}}},
+		Activity: unmogrowp.Activity{LastEventTime: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), GAID: "38400000-8cf0-11bd-b23e-10b96e40000d"}}
 	var d dict
 	var seen probation
 	w := writer{dict: &d, seen: &seen}
@@ -136,5 +137,17 @@ func TestInstallRecord(t *testing.T) {
 	r = reader{b: w.b, dict: &d}
 	if ok, _, _ := installIs(&r, "app1", "other"); ok {
 		t.Error("installIs matched another device")
+	}
+	for _, c := range []struct {
+		idfa, gaid string
+		same       bool
+	}{{"", "", true}, {"", in.Activity.GAID, true}, {"", "38400000-8cf0-11bd-b23e-10b96e40000e", false}, {"a", "", false}} {
+		r = reader{b: w.b, dict: &d}
+		same, ref, last := installLastEvent(&r, c.idfa, c.gaid, "")
+		lr := reader{b: last}
+		if at := lr.time(ref); r.err != nil || same != c.same || !ref.Equal(in.InstallTime) || !at.Equal(in.Activity.LastEventTime) || len(lr.b) != 0 {
+			t.Errorf("installLastEvent(%q, %q) = %v, %v, last event %v (%d bytes left, %v); want %v, %v, %v",
+				c.idfa, c.gaid, same, ref, at, len(lr.b), r.err, c.same, in.InstallTime, in.Activity.LastEventTime)
+		}
 	}
 }

@@ -245,6 +245,11 @@ func testExportAgrees(t *testing.T, open func(*testing.T) ExportStore) {
 		if got := count(export(q, "install_time"), isNew); got != r.Installs {
 			t.Errorf("%s/%s: %d new installs exported, the media_sources report says %d", r.MediaSource, r.Campaign, got, r.Installs)
 		}
+		if got := count(export(q, "install_time"), func(r map[string]string) bool {
+			return r["reattribution_kind"] == unmogrowp.ReattributionReengagement
+		}); got != r.Reengagements {
+			t.Errorf("%s/%s: %d re-engagements exported, the media_sources report says %d", r.MediaSource, r.Campaign, got, r.Reengagements)
+		}
 		q.Report = unmogrowp.ExportEvents
 		if got := int64(len(export(q, "timestamp"))); got != r.Events {
 			t.Errorf("%s/%s: %d events exported, the media_sources report says %d", r.MediaSource, r.Campaign, got, r.Events)

@@ -119,7 +119,7 @@ func newReportFixture(t *testing.T, open func(*testing.T) ReportStore) *reportFi
 	f.event("app-a", "o1", "session", reportAt(1, 9, 0), 0)
 	f.event("app-a", "o1", "purchase", reportAt(1, 9, 5), 1.99)
 	in := f.install("app-a", "o1", "ios", reportAt(2, 8, 0), "", "", []unmogrowp.Rejection{{TouchpointID: "tp-rej3", MediaSource: "gg", Reason: unmogrowp.RejectClickInjection}})
-	in.IsReinstall = true
+	in.IsReinstall, in.ReattributionKind = true, unmogrowp.ReattributionReinstall
 	in.MatchType, in.MediaSource = unmogrowp.MatchOrganic, unmogrowp.MediaSourceOrganic // a reinstall keeps its attribution
 	f.event("app-a", "o1", "session", reportAt(2, 8, 30), 0)
 
@@ -129,7 +129,7 @@ func newReportFixture(t *testing.T, open func(*testing.T) ReportStore) *reportFi
 	f.event("app-a", "n1", "session", reportAt(0, 2, 10), 0)
 	f.event("app-a", "n1", "purchase", reportAt(0, 2, 20), 4.99)
 	in = f.install("app-a", "n1", "ios", reportAt(2, 9, 0), "gg", "gg_c2", nil)
-	in.IsReattribution = true
+	in.IsReattribution, in.ReattributionKind = true, unmogrowp.ReattributionReinstall
 	f.event("app-a", "n1", "level_complete", reportAt(2, 10, 0), 0)
 	f.event("app-a", "n1", "purchase", reportAt(2, 10, 5), 10)
 

@@ -620,6 +620,38 @@ try {
 	await page.getByTestId('export-menu').locator('summary').click();
 	step('installs page exports its installs');
 
+	// Re-engagement: a device installed 20 days ago (dormant: inactivity_days is 7) comes back
+	// through retarget_net's click; the list shows that decision as a re-engagement beside
+	// the device's first install, and its explanation says what it is.
+	const past = Math.floor(Date.now() / 1000) - 20 * 86400;
+	const dormantGAID = '38400000-8cf0-11bd-b23e-10b96e40000d';
+	await ingest('/v1/events/batch', { 'X-Api-Key': serverKey }, {
+		events: [
+			{ event_type: 'install', device_id: 'dormant-1', gaid: dormantGAID, platform: 'android', timestamp: past },
+			{ event_type: 'session', device_id: 'dormant-1', gaid: dormantGAID, timestamp: past + 3600 }
+		]
+	});
+	await ingest('/v1/touchpoints', { 'X-Api-Key': serverKey }, {
+		touchpoints: [{ type: 'click', media_source: 'retarget_net', campaign: 'winback', gaid: dormantGAID, timestamp: Math.floor(Date.now() / 1000) - 600 }]
+	});
+	await ingest('/v1/events', { 'X-Api-Key': serverKey }, { event_type: 'session', device_id: 'dormant-1', gaid: dormantGAID });
+	const reengaged = page.locator('[data-testid="install-row"][data-device="dormant-1"]').filter({ has: page.locator('[data-kind="reengagement"]') });
+	for (const end = Date.now() + SETTLE_MS; (await page.locator('[data-testid="install-row"][data-device="dormant-1"]').count()) < 2; ) {
+		assert.ok(Date.now() < end, 'the re-engagement did not show in the installs list');
+		await page.waitForTimeout(1000);
+		await page.getByRole('button', { name: 'Refresh' }).first().click();
+	}
+	assert.equal((await reengaged.getByTestId('reattribution-kind').textContent())?.trim(), 'Re-engagement');
+	assert.match((await reengaged.textContent()) ?? '', /retarget_net/);
+	const firstInstall = page.locator('[data-testid="install-row"][data-device="dormant-1"]').filter({ hasNot: page.locator('[data-kind]') });
+	assert.match((await firstInstall.textContent()) ?? '', /Organic/, "the device's first install keeps its own row");
+	await reengaged.getByTestId('explain').click();
+	await page.getByTestId('explain-reengagement').waitFor({ timeout: SETTLE_MS });
+	assert.match((await page.getByTestId('explain-reengagement').textContent()) ?? '', /re-engagement.*inactive.*retarget_net/s);
+	await shot(page, 'installs-reengagement-1280');
+	await reengaged.getByTestId('explain').click();
+	step('installs page shows a re-engagement as such, and explains it');
+
 	// Postbacks: an unknown macro is refused under its field; the live preview shows the
 	// sample campaign escaped; a test postback reaches a receiver on loopback, signed; the
 	// delivery log renders.

@@ -261,8 +261,13 @@ export interface Attribution {
 	ctit_seconds: number;
 	is_reinstall: boolean;
 	is_reattribution: boolean;
+	/** Which path made a reinstall or re-attribution: a later install event ('reinstall'),
+	 * or the return of a dormant device through a click ('reengagement'); '' for a new install. */
+	reattribution_kind?: ReattributionKind;
 	rejected: RejectedTouchpoint[] | null;
 }
+
+export type ReattributionKind = 'reinstall' | 'reengagement' | '';
 
 export interface InstallsPage {
 	installs: Attribution[];
