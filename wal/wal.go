@@ -52,6 +52,12 @@ type Options struct {
 	// Logger receives recovery notes and write failures (default: discard).
 	Logger *slog.Logger
 
+	// StallTimeout is how long the write and fdatasync of a batch may take before the log
+	// counts its disk as stalled (default 5 s): then Health reports it, an Append waiting
+	// longer than StallTimeout for its records returns EUNAVAILABLE (they may still be
+	// stored once the disk answers), and new appends are refused until the write ends.
+	StallTimeout time.Duration
+
 	// fault, set by tests, is asked before each segment write and sync, segment creation
 	// and probe write, and fails it when it returns an error; for a write it also returns
 	// how many of the bytes to write first, as a disk that fills does.
@@ -71,7 +77,13 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = DefaultStallTimeout
+	}
 }
+
+// DefaultStallTimeout is Options.StallTimeout's default.
+const DefaultStallTimeout = 5 * time.Second
 
 // WAL is an open write-ahead log. Its methods are safe for concurrent use; calls to Read
 // are served one at a time.
@@ -87,6 +99,8 @@ type WAL struct {
 	closed    bool
 	quit      chan struct{} // closed by Close: ends the writer's retries
 	failed    error         // a write failed and is retried: appends are refused meanwhile
+	writing   time.Time     // when the writer began the write under way; zero while idle
+	watchdog  *time.Timer   // wakes appenders waiting for space once a write stalls
 	writeErrs int64         // writes, syncs and probes that failed since Open
 	lost      int64         // records Open found damaged in the newest segment
 	damaged   []string      // copies of damaged segments that Open moved aside
@@ -190,6 +204,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*WAL, error) {
 	}
 	w.work = sync.NewCond(&w.mu)
 	w.space = sync.NewCond(&w.mu)
+	w.watchdog = time.AfterFunc(time.Hour, w.space.Broadcast)
+	w.watchdog.Stop()
 	w.cache.max = opts.CacheBytes
 	if err := w.recover(); err != nil {
 		lock.Close()
@@ -346,8 +362,10 @@ func unavailable(why string) error {
 // and fdatasynced. Concurrent calls share one write and one sync. It returns an error
 // with code EUNAVAILABLE after Close, when the write or sync of its records fails (none
 // of them is then readable, now or after a restart: the log is cut back to its durable
-// end before Append returns), and while the log retries after such a failure (see
-// Health); EINVALID for a key over MaxKeyBytes, ETOOLARGE for a value over MaxValueBytes,
+// end before Append returns), while the log retries after such a failure (see
+// Health), and when its records are not durable within Options.StallTimeout or a write
+// under way has taken that long (a stalled disk: the records may then still be stored
+// once it answers); EINVALID for a key over MaxKeyBytes, ETOOLARGE for a value over MaxValueBytes,
 // and ctx.Err() if ctx is done first (the records may then still be stored).
 func (w *WAL) Append(ctx context.Context, key string, values [][]byte) error {
 	if err := ctx.Err(); err != nil {
@@ -374,6 +392,10 @@ func (w *WAL) Append(ctx context.Context, key string, values [][]byte) error {
 			err := w.failed
 			w.mu.Unlock()
 			return unavailable(cannotWrite(err))
+		}
+		if w.stalled() {
+			w.mu.Unlock()
+			return w.stallError()
 		}
 		if len(w.pend.buf) == 0 || len(w.pend.buf)+need <= w.opts.MaxPendingBytes {
 			break
@@ -402,12 +424,28 @@ func (w *WAL) Append(ctx context.Context, key string, values [][]byte) error {
 	g := b.g
 	w.work.Signal()
 	w.mu.Unlock()
+	stall := time.NewTimer(w.opts.StallTimeout)
+	defer stall.Stop()
 	select {
 	case <-g.done:
 		return g.err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-stall.C:
+		return w.stallError()
 	}
+}
+
+// stalled tells whether the write under way has taken StallTimeout or more. Called with mu
+// held.
+func (w *WAL) stalled() bool {
+	return !w.writing.IsZero() && time.Since(w.writing) >= w.opts.StallTimeout
+}
+
+// stallError is the error of an append refused or given up on because the disk stalls.
+func (w *WAL) stallError() error {
+	return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE,
+		"The event log's disk has not finished a write within %s; retry later.", w.opts.StallTimeout)
 }
 
 // run is the writer goroutine: it takes everything pending, writes it with one write call
@@ -425,11 +463,17 @@ func (w *WAL) run() {
 		}
 		b := w.pend
 		w.pend = batch{buf: w.spare(), g: newGroup()}
+		w.writing = time.Now()
 		w.mu.Unlock()
 		w.space.Broadcast()
+		w.watchdog.Reset(w.opts.StallTimeout)
 
 		sealed, err := w.write(&b)
+		w.watchdog.Stop()
 		if err != nil {
+			w.mu.Lock()
+			w.writing = time.Time{}
+			w.mu.Unlock()
 			w.fail(&b, sealed, err)
 			continue
 		}
@@ -536,6 +580,7 @@ func (w *WAL) publish(b *batch, created []*segment) {
 	cur.lastTime = b.last
 	w.addMark(b.first, b.micros)
 	w.durable = b.end
+	w.writing = time.Time{}
 	close(w.notify)
 	w.notify = make(chan struct{})
 }

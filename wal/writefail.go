@@ -208,7 +208,8 @@ func cannotWrite(err error) string {
 
 // Health returns nil while the log takes appends, and an error with code EUNAVAILABLE
 // saying why not (its message names the system's error, such as "no space left on
-// device") after Close and while a failed write is retried. ctx is not used: Health does
+// device") after Close, while a failed write is retried, and while a write has taken
+// Options.StallTimeout or more (a disk that stalls). ctx is not used: Health does
 // not block.
 func (w *WAL) Health(ctx context.Context) error {
 	w.mu.Lock()
@@ -219,13 +220,16 @@ func (w *WAL) Health(ctx context.Context) error {
 	case w.failed != nil:
 		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE,
 			"The event log is %s; appends are refused until a retried write succeeds.", cannotWrite(w.failed))
+	case w.stalled():
+		return unmogrowp.Errorf(unmogrowp.EUNAVAILABLE,
+			"The event log's disk has not finished a write for %s; appends are refused until it does.", time.Since(w.writing).Round(time.Second))
 	}
 	return nil
 }
 
 // Status is what the log reports for its metrics.
 type Status struct {
-	Writable    bool     // appends are taken (false after Close and while a failed write is retried)
+	Writable    bool     // appends are taken (false after Close, while a failed write is retried, and while a write stalls)
 	WriteErrors int64    // writes, syncs and retries that failed since Open
 	LostRecords int64    // records that Open found damaged in the newest segment and skipped
 	Damaged     []string // copies of damaged segments that Open moved aside, never deleted
@@ -236,7 +240,7 @@ func (w *WAL) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return Status{
-		Writable: !w.closed && w.failed == nil, WriteErrors: w.writeErrs,
+		Writable: !w.closed && w.failed == nil && !w.stalled(), WriteErrors: w.writeErrs,
 		LostRecords: w.lost, Damaged: append([]string(nil), w.damaged...),
 	}
 }

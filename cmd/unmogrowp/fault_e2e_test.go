@@ -190,7 +190,7 @@ type faultLoad struct {
 }
 
 // startLoad starts workers, each sending a batch of events (one an install, of its own
-// device and with a click before it) every interval.
+// device and with a click of net_fault an hour before it) every interval.
 func startLoad(t *testing.T, d *split, key string, workers int, interval, limit time.Duration) *faultLoad {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &faultLoad{d: d, key: key, limit: limit, cancel: cancel, acked: map[string]bool{}, devices: map[string]bool{}, codes: map[int]int{}}
@@ -209,7 +209,8 @@ func startLoad(t *testing.T, d *split, key string, workers int, interval, limit 
 				}
 				dev := fmt.Sprintf("w%d-%d", w, i)
 				gaid := fmt.Sprintf("00000000-0000-4000-8000-%06d%06d", w, i)
-				l.send(client, "/v1/touchpoints", map[string]any{"touchpoints": []map[string]any{{"type": "click", "media_source": "net_fault", "campaign": "c", "gaid": gaid}}}, nil, "")
+				l.send(client, "/v1/touchpoints", map[string]any{"touchpoints": []map[string]any{{"type": "click", "media_source": "net_fault", "campaign": "c", "gaid": gaid,
+					"timestamp": time.Now().Add(-time.Hour).Unix()}}}, nil, "") // an hour before: not a click injection
 				events := []map[string]any{{"event_type": "install", "event_id": dev + "-0", "device_id": dev, "gaid": gaid, "platform": "android"}}
 				ids := []string{dev + "-0"}
 				for j := 1; j < 20; j++ {
@@ -354,12 +355,7 @@ func recovery(t *testing.T, d *split) time.Duration {
 // acknowledged event once, and one install for each acknowledged install.
 func checkStored(t *testing.T, d *split, appID string, l *faultLoad) {
 	t.Helper()
-	d.waitDrained(t)
-	conn, err := chgo.Open(&chgo.Options{Addr: d.ch.Addr, Auth: chgo.Auth{Database: d.ch.Database, Username: d.ch.Username, Password: d.ch.Password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := drainedClickHouse(t, d)
 	stored := countBy(t, conn, "SELECT event_id, count() FROM events FINAL WHERE app_id = $1 GROUP BY event_id", appID)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -398,6 +394,19 @@ func checkStored(t *testing.T, d *split, appID string, l *faultLoad) {
 	if len(l.bad) > 0 {
 		t.Errorf("%d wrong answers: %q", len(l.bad), first(l.bad))
 	}
+}
+
+// drainedClickHouse waits until the consumers of d drained the log, then opens its
+// ClickHouse database until the test ends.
+func drainedClickHouse(t *testing.T, d *split) chgo.Conn {
+	t.Helper()
+	d.waitDrained(t)
+	conn, err := chgo.Open(&chgo.Options{Addr: d.ch.Addr, Auth: chgo.Auth{Database: d.ch.Database, Username: d.ch.Username, Password: d.ch.Password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 // first is the first five of s.
@@ -463,15 +472,19 @@ func faultCases() []faultCase {
 // the test owns) stopped and started again. Meanwhile ingestion answers each request
 // within its timeout, with 200, or 429/503 and Retry-After, and every process that uses
 // the server says in /health that it is degraded, naming it; afterwards the consumers
-// catch up by themselves, and ClickHouse holds every acknowledged event once and one
-// install for each acknowledged install.
+// catch up by themselves, ClickHouse holds every acknowledged event once and one
+// install for each acknowledged install, and every install attributed to the load's
+// network had its postback (from the outbox in PostgreSQL) delivered, each attempt once.
 func TestSplitFaults(t *testing.T) {
 	f := newFaults(t)
 	d := newSplitVia(t, f)
 	// The log's append timeout, short so the test is: ingestion answers within it and
 	// its 3 s for every other server (ingest.DefaultStoreTimeout), a second to spare.
 	d.env = append(d.env, "KAFKA_TIMEOUT=4s")
+	d.env = append(d.env, postbackEnv...)
 	app := d.createApp(t, "Faults")
+	recv := newDeliveries(t)
+	addFaultPostback(t, d, app.ID, recv)
 	d.start(t)
 	const limit = 8 * time.Second
 	load := startLoad(t, d, app.ServerKey, 4, 100*time.Millisecond, limit)
@@ -499,6 +512,7 @@ func TestSplitFaults(t *testing.T) {
 	time.Sleep(time.Second)
 	load.stop()
 	checkStored(t, d, app.ID, load)
+	checkDelivered(t, d, app.ID, recv)
 
 	// The metrics count what the faults did: every 503 of ingestion, and the consumers'
 	// retries.
