@@ -326,29 +326,22 @@ FROM installs`,
 	},
 }
 
-// touchpointsExport reads touchpoints.
+// touchpointsExport reads touchpoints, their text columns packed in one as the events'.
 var touchpointsExport = &exportSpec{
-	table:   "touchpoints",
-	timeCol: "touch_time",
-	idCol:   "touchpoint_id",
-	selectFrom: `SELECT touchpoint_id, type, touch_time, media_source, campaign, adset, ad, site_id,
-	channel, click_id, link_id, ip, user_agent, idfa, gaid, android_id, device_id,
-	deep_link_value, received_at, sub1, sub2, sub3, sub4, sub5
-FROM touchpoints`,
+	table:      "touchpoints",
+	timeCol:    "touch_time",
+	idCol:      "touchpoint_id",
+	selectFrom: `SELECT touch_time, received_at, ` + packedText("touchpoints", touchpointsText) + ` FROM touchpoints`,
 	newRow: func() ([]any, func(*unmogrowp.ExportQuery, []unmogrowp.ExportValue, map[string]deviceAttribution, func() error) error) {
 		var (
-			str                 [24]string
+			str                 [24]string // by their field's position
 			touchTime, received time.Time
+			packed              string
 		)
-		dest := []any{&str[0], &str[1], &touchTime}
-		for i := 3; i <= 17; i++ {
-			dest = append(dest, &str[i])
-		}
-		dest = append(dest, &received)
-		for i := 19; i <= 23; i++ {
-			dest = append(dest, &str[i])
-		}
-		return dest, func(_ *unmogrowp.ExportQuery, row []unmogrowp.ExportValue, _ map[string]deviceAttribution, emit func() error) error {
+		return []any{&touchTime, &received, &packed}, func(_ *unmogrowp.ExportQuery, row []unmogrowp.ExportValue, _ map[string]deviceAttribution, emit func() error) error {
+			if err := unpackText(packed, touchpointsText, str[:]); err != nil {
+				return err
+			}
 			for i := range row {
 				row[i].SetString(str[i])
 			}
@@ -357,6 +350,14 @@ FROM touchpoints`,
 			return emit()
 		}
 	},
+}
+
+// touchpointsText is the touchpoints export's text columns, as eventsText.
+var touchpointsText = []textColumn{
+	{"touchpoint_id", 0}, {"type", 1}, {"media_source", 3}, {"campaign", 4}, {"adset", 5},
+	{"ad", 6}, {"site_id", 7}, {"channel", 8}, {"click_id", 9}, {"link_id", 10}, {"ip", 11},
+	{"user_agent", 12}, {"idfa", 13}, {"gaid", 14}, {"android_id", 15}, {"device_id", 16},
+	{"deep_link_value", 17}, {"sub1", 19}, {"sub2", 20}, {"sub3", 21}, {"sub4", 22}, {"sub5", 23},
 }
 
 // rejectedExport reads the install decisions with rejected touchpoints and writes a row per

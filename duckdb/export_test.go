@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
@@ -64,4 +65,30 @@ func TestPackedText(t *testing.T) {
 			t.Errorf("%q unpacks", bad)
 		}
 	}
+}
+
+// TestPackedColumns checks that each packed text column lands in the exported field of its
+// name, and that every text field of the report is packed, but the events' fields of the
+// device's latest decision (readDevices): a column packed into the wrong field is caught
+// even where the fixture holds the same text in both.
+func TestPackedColumns(t *testing.T) {
+	f := func(report string, cols []textColumn, fromDevices ...string) {
+		t.Helper()
+		names := unmogrowp.ExportFields[report]
+		packed := map[string]bool{}
+		for _, c := range cols {
+			if names[c.field] != c.name {
+				t.Errorf("%s: column %s is packed into field %d, %s", report, c.name, c.field, names[c.field])
+			}
+			packed[c.name] = true
+		}
+		for _, n := range names {
+			k := unmogrowp.ExportKindOf(report, n)
+			if (k == unmogrowp.ExportString || k == unmogrowp.ExportJSON) && !packed[n] && !slices.Contains(fromDevices, n) {
+				t.Errorf("%s: the text field %s is not packed", report, n)
+			}
+		}
+	}
+	f(unmogrowp.ExportEvents, eventsText, "adset", "ad", "site_id", "channel", "match_type")
+	f(unmogrowp.ExportTouchpoints, touchpointsText)
 }
