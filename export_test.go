@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +119,9 @@ func FuzzExportWriter(f *testing.F) {
 		if len(recs) != 2 || recs[1][0] != strings.ReplaceAll(s, "\r\n", "\n") || recs[1][1] != strings.ReplaceAll(j, "\r\n", "\n") {
 			t.Fatalf("the CSV of %q, %q reads back as %q", s, j, recs)
 		}
+		if want := encodingCSV(t, time.UTC, row(s, j)); text != want {
+			t.Fatalf("the CSV of %q, %q is\n%q\nencoding/csv writes\n%q", s, j, text, want)
+		}
 		line := write(t, unmogrowp.ExportNDJSON, time.UTC, row(s, j))
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
@@ -128,4 +134,130 @@ func FuzzExportWriter(f *testing.F) {
 			t.Fatalf("the NDJSON of %q holds %q", s, m["s"])
 		}
 	})
+}
+
+// encodingCSV is the CSV encoding/csv writes for rows (the header, then each row's cells as
+// the export renders them): what ExportWriter wrote before it appended its own bytes, which
+// it must still write exactly.
+func encodingCSV(t testing.TB, loc *time.Location, rows ...[]unmogrowp.ExportValue) string {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.Write(fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		rec := make([]string, len(r))
+		for i, v := range r {
+			switch v.Kind {
+			case unmogrowp.ExportTime:
+				if !v.Time.IsZero() {
+					rec[i] = v.Time.In(loc).Format(time.RFC3339Nano)
+				}
+			case unmogrowp.ExportInt:
+				rec[i] = strconv.FormatInt(v.Int, 10)
+			case unmogrowp.ExportFloat:
+				if v.Bool {
+					rec[i] = strconv.FormatFloat(v.Num, 'g', -1, 64)
+				}
+			case unmogrowp.ExportBool:
+				rec[i] = strconv.FormatBool(v.Bool)
+			default:
+				rec[i] = v.Str
+			}
+		}
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	return buf.String()
+}
+
+// TestExportWriterCSVIsEncodingCSV writes a generated dataset of every kind of value, with
+// strings made of the characters CSV treats specially (quotes, commas, CR, LF, leading
+// white space of every Unicode kind, `\.`, invalid UTF-8), and compares the bytes with
+// encoding/csv's.
+func TestExportWriterCSVIsEncodingCSV(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	parts := []string{"", "a", "plain text", ",", `"`, "\r", "\n", "\r\n", " ", "\t", "\v", "\f",
+		"\u0085", "\u00a0", "\u3000", "\u2028", `\.`, "\\", ".", "\xff", "\xe3\x80", "é", "{\"k\":[1,\"x\"]}", "<&>"}
+	str := func() string {
+		if rng.IntN(8) == 0 {
+			return `\.`
+		}
+		var b strings.Builder
+		for range rng.IntN(4) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		return b.String()
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([][]unmogrowp.ExportValue, 2000)
+	for n := range rows {
+		r := make([]unmogrowp.ExportValue, len(fields))
+		r[0].SetString(str())
+		r[1].SetJSON(str())
+		switch rng.IntN(3) {
+		case 0:
+			r[2].SetTime(time.Time{})
+		case 1:
+			r[2].SetTime(time.UnixMicro(rng.Int64N(4e15)).UTC())
+		default:
+			r[2].SetTime(time.Unix(rng.Int64N(4e9), 0).UTC())
+		}
+		r[3].SetInt(rng.Int64() - rng.Int64())
+		r[4].SetFloat([]float64{0, 1.25, -3e-9, 1e21, 99.99, rng.Float64() * 1e6}[rng.IntN(6)], true)
+		r[5].SetFloat(rng.Float64(), rng.IntN(2) == 0)
+		r[6].SetBool(rng.IntN(2) == 0)
+		rows[n] = r
+	}
+	for _, loc := range []*time.Location{time.UTC, berlin, time.FixedZone("", -(3*3600 + 30*60))} {
+		if got, want := write(t, unmogrowp.ExportCSV, loc, rows...), encodingCSV(t, loc, rows...); got != want {
+			gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+			for i := range min(len(gl), len(wl)) {
+				if gl[i] != wl[i] {
+					t.Fatalf("in %v, line %d is\n%q\nencoding/csv writes\n%q", loc, i, gl[i], wl[i])
+				}
+			}
+			t.Fatalf("in %v: %d lines, encoding/csv writes %d", loc, len(gl), len(wl))
+		}
+	}
+}
+
+// BenchmarkExportWriter formats rows of the events export's shape (32 fields: 26 strings,
+// 2 times, a revenue, 2 JSON values) as CSV and NDJSON, the formatting step of an export
+// alone.
+func BenchmarkExportWriter(b *testing.B) {
+	names := unmogrowp.ExportFields[unmogrowp.ExportEvents]
+	sel := make([]int, len(names))
+	r := make([]unmogrowp.ExportValue, len(names))
+	for i := range r {
+		sel[i] = i
+		r[i].SetString("value-" + strconv.Itoa(i))
+	}
+	r[0].SetString("0193a4f0-7c1e-7d2a-9b1e-3f2a1c4d5e6f")
+	r[2].SetTime(time.Date(2026, 3, 2, 23, 30, 0, 123456000, time.UTC))
+	r[3].SetTime(time.Date(2026, 3, 2, 23, 30, 1, 0, time.UTC))
+	r[17].SetFloat(4.99, true)
+	r[26].SetJSON(`{"sku":"gems_100","level":7}`)
+	r[30].SetString("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36")
+	r[31].SetJSON("")
+	for _, format := range []string{unmogrowp.ExportCSV, unmogrowp.ExportNDJSON} {
+		b.Run(format, func(b *testing.B) {
+			w, err := unmogrowp.NewExportWriter(io.Discard, format, names, sel, time.UTC)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := w.WriteRow(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 }

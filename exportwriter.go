@@ -2,12 +2,13 @@ package unmogrowp
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"math"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Formats of the raw export.
@@ -23,18 +24,21 @@ const (
 // location, "" when absent; an absent revenue is empty in CSV and null in NDJSON; a nested
 // value (ExportJSON) is its JSON text in a CSV cell and JSON in NDJSON (null when absent).
 // It buffers: call Flush to push what it holds to the underlying writer.
+//
+// The CSV is the bytes encoding/csv's Writer writes (with its default Comma and UseCRLF
+// false), built by appending each value to a reused line rather than through a string per
+// cell (appendCSVField; a test compares the two on every kind of value).
 type ExportWriter struct {
 	format string
 	names  []string // the selected fields' names
 	sel    []int
 	loc    *time.Location
 
-	csv    *csv.Writer
-	record []string
-
-	buf  *bufio.Writer
-	line []byte
-	keys [][]byte // `"name":` of each selected field, with the comma before all but the first
+	buf   *bufio.Writer
+	line  []byte
+	cell  []byte   // the CSV text of one value, before it is quoted
+	keys  [][]byte // NDJSON: `"name":` of each selected field, with the comma before all but the first
+	isCSV bool
 }
 
 // NewExportWriter returns a writer of the fields sel (positions in fields) of rows, in
@@ -47,8 +51,8 @@ func NewExportWriter(w io.Writer, format string, fields []string, sel []int, loc
 	}
 	switch format {
 	case ExportCSV:
-		ew.csv = csv.NewWriter(w)
-		ew.record = make([]string, len(sel))
+		ew.buf = bufio.NewWriterSize(w, 64<<10)
+		ew.isCSV = true
 	case ExportNDJSON:
 		ew.buf = bufio.NewWriterSize(w, 64<<10)
 		for k, n := range ew.names {
@@ -75,20 +79,42 @@ func (ew *ExportWriter) ContentType() string {
 
 // WriteHeader writes the CSV header row, the fields' names; NDJSON has none.
 func (ew *ExportWriter) WriteHeader() error {
-	if ew.csv != nil {
-		return ew.csv.Write(ew.names)
+	if !ew.isCSV {
+		return nil
 	}
-	return nil
+	b := ew.line[:0]
+	for k, n := range ew.names {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSVField(b, n)
+	}
+	b = append(b, '\n')
+	ew.line = b
+	_, err := ew.buf.Write(b)
+	return err
 }
 
 // WriteRow writes one row: row holds every field's value, of which the writer takes the
 // selected ones.
 func (ew *ExportWriter) WriteRow(row []ExportValue) error {
-	if ew.csv != nil {
+	if ew.isCSV {
+		b := ew.line[:0]
 		for k, i := range ew.sel {
-			ew.record[k] = ew.text(&row[i])
+			if k > 0 {
+				b = append(b, ',')
+			}
+			if v := &row[i]; v.Kind == ExportString || v.Kind == ExportJSON {
+				b = appendCSVField(b, v.Str)
+			} else {
+				ew.cell = ew.appendText(ew.cell[:0], v)
+				b = append(b, ew.cell...) // times, numbers, booleans never need quotes
+			}
 		}
-		return ew.csv.Write(ew.record)
+		b = append(b, '\n')
+		ew.line = b
+		_, err := ew.buf.Write(b)
+		return err
 	}
 	b := append(ew.line[:0], '{')
 	for k, i := range ew.sel {
@@ -103,32 +129,67 @@ func (ew *ExportWriter) WriteRow(row []ExportValue) error {
 
 // Flush writes what the writer buffers to the underlying writer.
 func (ew *ExportWriter) Flush() error {
-	if ew.csv != nil {
-		ew.csv.Flush()
-		return ew.csv.Error()
-	}
 	return ew.buf.Flush()
 }
 
-// text is v as a CSV cell.
-func (ew *ExportWriter) text(v *ExportValue) string {
+// appendText appends v's text, as a CSV cell holds it before quoting: times RFC 3339 in
+// the writer's location ("" when absent), numbers as strconv formats them ("" for an
+// absent revenue), booleans true or false, strings and JSON as they are.
+func (ew *ExportWriter) appendText(b []byte, v *ExportValue) []byte {
 	switch v.Kind {
 	case ExportTime:
 		if v.Time.IsZero() {
-			return ""
+			return b
 		}
-		return v.Time.In(ew.loc).Format(time.RFC3339Nano)
+		return v.Time.In(ew.loc).AppendFormat(b, time.RFC3339Nano)
 	case ExportInt:
-		return strconv.FormatInt(v.Int, 10)
+		return strconv.AppendInt(b, v.Int, 10)
 	case ExportFloat:
 		if !v.Bool {
-			return ""
+			return b
 		}
-		return strconv.FormatFloat(v.Num, 'g', -1, 64)
+		return strconv.AppendFloat(b, v.Num, 'g', -1, 64)
 	case ExportBool:
-		return strconv.FormatBool(v.Bool)
+		return strconv.AppendBool(b, v.Bool)
 	}
-	return v.Str
+	return append(b, v.Str...)
+}
+
+// appendCSVField appends f as encoding/csv's Writer writes a field (Comma ',', UseCRLF
+// false): between quotes, its quotes doubled, when it holds a comma, a quote, a CR or an LF,
+// is `\.`, or begins with a white-space rune; as it is otherwise.
+func appendCSVField[S string | []byte](b []byte, f S) []byte {
+	if !csvNeedsQuotes(f) {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(f); i++ {
+		if f[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, f[i])
+	}
+	return append(b, '"')
+}
+
+// csvNeedsQuotes is encoding/csv's fieldNeedsQuotes for Comma ','.
+func csvNeedsQuotes[S string | []byte](f S) bool {
+	if len(f) == 0 {
+		return false
+	}
+	if len(f) == 2 && f[0] == '\\' && f[1] == '.' {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == '\n' || c == '\r' || c == '"' || c == ',' {
+			return true
+		}
+	}
+	if f[0] < utf8.RuneSelf {
+		return f[0] == ' ' || f[0] == '\t' || f[0] == '\v' || f[0] == '\f' // \n and \r returned above
+	}
+	r, _ := utf8.DecodeRuneInString(string(f[:min(len(f), utf8.UTFMax)]))
+	return unicode.IsSpace(r)
 }
 
 // appendJSON appends v as a JSON value.
