@@ -41,33 +41,18 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { artifacts, SETTLE_MS, must, step, shot, settled, waitKPI } from './lib.mjs';
 
 const apiURL = must('UNMOGROWP_API_URL').replace(/\/+$/, '');
 const ingestURL = must('UNMOGROWP_INGEST_URL').replace(/\/+$/, '');
-const artifacts = resolve(process.env.UNMOGROWP_ARTIFACTS || join(import.meta.dirname, 'screenshots'));
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 /** How long the page may take to show what was sent: processing, then a 5 s refresh. */
-const SETTLE_MS = 45_000;
 
 const ANDROID_UA =
 	'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36';
-
-function must(name) {
-	const v = process.env[name];
-	if (!v) {
-		console.error(`${name} is not set`);
-		process.exit(2);
-	}
-	return v;
-}
-
-const started = Date.now();
-function step(msg) {
-	console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-}
 
 /** Clicks the export link of the test id and returns the downloaded file's text. */
 async function download(page, testid) {
@@ -106,16 +91,6 @@ async function click(url) {
 /** The number in a KPI tile's data-value. */
 async function kpi(page, id) {
 	return Number(await page.getByTestId(id).getAttribute('data-value'));
-}
-
-async function waitKPI(page, id, want) {
-	await page.waitForFunction(
-		([id, want]) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value')) === want,
-		[id, want],
-		{ timeout: SETTLE_MS, polling: 250 }
-	).catch(async (e) => {
-		throw new Error(`${id} shows ${await kpi(page, id)}, want ${want}: ${e.message}`);
-	});
 }
 
 /** An HTTP receiver of postbacks on loopback: it records each request and answers 200. */
@@ -170,19 +145,6 @@ function totp(secret, at) {
 	const h = createHmac('sha1', key).update(counter).digest();
 	const o = h[h.length - 1] & 0xf;
 	return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
-async function shot(page, name) {
-	const file = join(artifacts, `${name}.png`);
-	await page.screenshot({ path: file, fullPage: true });
-	step(`screenshot ${file}`);
-}
-
-/** Waits until the page has no loading placeholders or spinners left. */
-async function settled(page) {
-	await page.waitForFunction(() => !document.querySelector('[role="status"], .animate-pulse'), null, {
-		timeout: SETTLE_MS
-	});
 }
 
 mkdirSync(artifacts, { recursive: true });

@@ -29,31 +29,16 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { artifacts, SETTLE_MS, must, step, shot, settled, noSidewaysScroll } from './lib.mjs';
 
 const apiURL = must('UNMOGROWP_API_URL').replace(/\/+$/, '');
 const ingestURL = must('UNMOGROWP_INGEST_URL').replace(/\/+$/, '');
-const artifacts = resolve(process.env.UNMOGROWP_ARTIFACTS || join(import.meta.dirname, 'screenshots'));
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const SETTLE_MS = 45_000;
 const ZONE = 'Pacific/Kiritimati';
 const ANDROID_UA =
 	'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36';
-
-function must(name) {
-	const v = process.env[name];
-	if (!v) {
-		console.error(`${name} is not set`);
-		process.exit(2);
-	}
-	return v;
-}
-
-const started = Date.now();
-function step(msg) {
-	console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-}
 
 /** Calls the API with a bearer token and returns the JSON answer. */
 async function call(method, path, { token, body, want = 200 } = {}) {
@@ -80,21 +65,6 @@ async function click(url) {
 	const referrer = new URL(resp.headers.get('location') ?? '').searchParams.get('referrer');
 	assert.ok(referrer, 'the click carries a referrer');
 	return referrer;
-}
-
-async function shot(page, name) {
-	const file = join(artifacts, `${name}.png`);
-	await page.screenshot({ path: file, fullPage: true });
-	step(`screenshot ${file}`);
-}
-
-async function settled(page) {
-	await page.waitForFunction(() => !document.querySelector('[role="status"], .animate-pulse'), null, { timeout: SETTLE_MS });
-}
-
-async function noSidewaysScroll(page, what) {
-	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	assert.ok(overflow <= 0, `${what} scrolls sideways by ${overflow} px`);
 }
 
 /** YYYY-MM-DD of now in the zone, and n days from a day. */

@@ -22,29 +22,14 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { artifacts, SETTLE_MS, must, step, shot, settled, waitKPI, noSidewaysScroll } from './lib.mjs';
 
 const apiURL = must('UNMOGROWP_API_URL').replace(/\/+$/, '');
 const ingestURL = must('UNMOGROWP_INGEST_URL').replace(/\/+$/, '');
-const artifacts = resolve(process.env.UNMOGROWP_ARTIFACTS || join(import.meta.dirname, 'screenshots'));
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const apple = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'skan', 'testdata', 'apple.json'), 'utf8'));
-const SETTLE_MS = 45_000;
-
-function must(name) {
-	const v = process.env[name];
-	if (!v) {
-		console.error(`${name} is not set`);
-		process.exit(2);
-	}
-	return v;
-}
-
-const started = Date.now();
-function step(msg) {
-	console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-}
 
 /** Calls the API with a bearer token or the server key and returns the JSON answer. */
 async function call(method, path, { token, key, body, want = 200 } = {}) {
@@ -71,40 +56,12 @@ async function register(email, name) {
 	return (await call('POST', '/api/auth/register', { body: { email, password: 'correct horse battery', name }, want: 201 })).token;
 }
 
-async function shot(page, name) {
-	const file = join(artifacts, `${name}.png`);
-	await page.screenshot({ path: file, fullPage: true });
-	step(`screenshot ${file}`);
-}
-
-async function settled(page) {
-	await page.waitForFunction(() => !document.querySelector('[role="status"], .animate-pulse'), null, { timeout: SETTLE_MS });
-}
-
 async function login(page, email) {
 	await page.goto(apiURL + '/login');
 	await page.getByLabel('Email').fill(email);
 	await page.getByLabel('Password').fill('correct horse battery');
 	await page.getByRole('button', { name: 'Sign in' }).click();
 	await page.waitForURL('**/apps');
-}
-
-/** Waits until a KPI tile of the page shows want (the page refreshes every 5 s). */
-async function waitKPI(page, id, want) {
-	await page
-		.waitForFunction(
-			([id, want]) => Number(document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-value')) === want,
-			[id, want],
-			{ timeout: SETTLE_MS, polling: 250 }
-		)
-		.catch(async (e) => {
-			throw new Error(`${id} shows ${await page.getByTestId(id).getAttribute('data-value')}, want ${want}: ${e.message}`);
-		});
-}
-
-async function noSidewaysScroll(page, what) {
-	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	assert.ok(overflow <= 0, `${what} scrolls sideways by ${overflow} px`);
 }
 
 mkdirSync(artifacts, { recursive: true });
