@@ -46,7 +46,8 @@ type HotState interface {
 	// app and ID, and an install whose device's current decision has a higher offset in
 	// the same partition is a replay of an older batch and is ignored. A device's activity
 	// outlives its decisions: Apply keeps it, raised by the install's Activity (as Seen;
-	// the pipeline's decisions carry none, a rebuild's carry the stored one). Apply keeps
+	// the pipeline's latest decision of a device in a batch carries the activity the
+	// batch gave it, a rebuild's carry the stored one). Apply keeps
 	// no reference to its arguments. Errors as for Candidates.
 	Apply(ctx context.Context, touchpoints []Touchpoint, installs []Install) error
 

@@ -76,7 +76,8 @@ type Attributor struct {
 	seen      seen
 
 	// active are the devices whose activity the last Prepare raised, for Stored to hand to
-	// the hot state (HotState.Seen).
+	// the hot state (HotState.Seen), but those it decided anew: their latest decision in
+	// the batch carries their activity to HotState.Apply.
 	active []unmogrowp.DeviceActivity
 }
 
@@ -192,6 +193,7 @@ type device struct {
 	decision
 	history []unmogrowp.Install
 	seen    int32 // the index of decision in seen.decisions; -1 when not there yet
+	made    int   // the index in the batch's Installs of its latest decision there; -1: none
 
 	// act is the device's activity as far as the walk has come (the hot state's, raised
 	// by the batch's events), and raised whether the walk raised it.
@@ -225,7 +227,7 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	// The batch's own touchpoints, by app and key, as far as the walk has come; and what
 	// the walk knows of devices (decided in this batch, or read from the hot state).
 	local := map[deviceKey][]int{}
-	devices := map[deviceKey]device{}
+	devices := map[deviceKey]*device{} // by pointer: a device is larger than its map slot
 	record := a.postbacks != nil
 	if record {
 		a.seen.reset(len(b.Events))
@@ -265,14 +267,14 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 				}
 			}
 			b.Installs = append(b.Installs, inst)
-			d.decision, d.seen = decision{inst, true}, -1
+			d.decision, d.seen, d.made = decision{inst, true}, -1, len(b.Installs)-1
 		} else if d.ok {
 			if rules, err = rc.get(ctx, a, e.AppID); err != nil {
 				return err
 			}
 			inst, again := decisionAt(d.history, e.Partition, e.Offset)
 			if !again && rules.Dormant(d.last(), e.Timestamp) {
-				inst, again, err = a.reengage(ctx, rules, e, b.Touchpoints, local, &d)
+				inst, again, err = a.reengage(ctx, rules, e, b.Touchpoints, local, d)
 				if err != nil {
 					return err
 				}
@@ -282,7 +284,7 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 			}
 			if again {
 				b.Installs = append(b.Installs, inst)
-				d.decision, d.seen = decision{inst, true}, -1
+				d.decision, d.seen, d.made = decision{inst, true}, -1, len(b.Installs)-1
 			}
 		}
 		if d.act.Raise(e.Timestamp, e.IDFA, e.GAID, e.AndroidID) {
@@ -298,7 +300,6 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 				a.seen.byEvent[r.event] = d.seen
 			}
 		}
-		devices[dk] = d
 		e.MediaSource, e.Campaign = unmogrowp.MediaSourceOrganic, ""
 		if d.ok {
 			e.MediaSource, e.Campaign = d.install.MediaSource, d.install.Campaign
@@ -313,7 +314,15 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 		}
 	}
 	for dk, d := range devices {
-		if d.raised && d.ok {
+		switch {
+		case !d.raised || !d.ok:
+		case d.made >= 0 && d.history == nil:
+			// The batch's decision carries the activity to the hot state (Apply raises the
+			// device's with it, as Seen would): one write of the device rather than two.
+			// Not for a batch read again, whose decisions Apply may find older than the
+			// device's and ignore.
+			b.Installs[d.made].Activity = d.act
+		default:
 			a.active = append(a.active, unmogrowp.DeviceActivity{AppID: dk.app, DeviceID: dk.device, Activity: d.act})
 		}
 	}
@@ -342,14 +351,16 @@ func (c *rulesCache) get(ctx context.Context, a *Attributor, appID string) (*att
 // deviceAt returns what the walk knows of the device at a record at the position: read
 // from the hot state when the walk meets the device first, and, when the batch is read
 // again (the device has a stored history), its decision before the position.
-func (a *Attributor) deviceAt(ctx context.Context, devices map[deviceKey]device, dk deviceKey, partition int32, offset int64) (device, error) {
+func (a *Attributor) deviceAt(ctx context.Context, devices map[deviceKey]*device, dk deviceKey, partition int32, offset int64) (*device, error) {
 	d, known := devices[dk]
 	if !known {
-		var err error
-		if d, err = a.device(ctx, dk.app, dk.device, partition, offset); err != nil {
-			return device{}, err
+		v, err := a.device(ctx, dk.app, dk.device, partition, offset)
+		if err != nil {
+			return nil, err
 		}
-		d.seen = -1
+		d = &v
+		d.seen, d.made = -1, -1
+		devices[dk] = d
 	}
 	if d.history != nil {
 		d.decision, d.seen = decisionBefore(d.history, partition, offset), -1
@@ -388,7 +399,7 @@ func (a *Attributor) reengage(ctx context.Context, rules *attribution.Rules, e *
 // opened by it, which is the device's return. A dormant device with a decision is
 // re-engaged by the click itself (attribution.Rules.ReengageOpen); the open raises the
 // device's activity either way.
-func (a *Attributor) opened(ctx context.Context, b *unmogrowp.Batch, tp *unmogrowp.Touchpoint, devices map[deviceKey]device, rc *rulesCache) error {
+func (a *Attributor) opened(ctx context.Context, b *unmogrowp.Batch, tp *unmogrowp.Touchpoint, devices map[deviceKey]*device, rc *rulesCache) error {
 	dk := deviceKey{tp.AppID, tp.DeviceID}
 	d, err := a.deviceAt(ctx, devices, dk, tp.Partition, tp.Offset)
 	if err != nil {
@@ -413,13 +424,12 @@ func (a *Attributor) opened(ctx context.Context, b *unmogrowp.Batch, tp *unmogro
 		}
 		if again {
 			b.Installs = append(b.Installs, inst)
-			d.decision, d.seen = decision{inst, true}, -1
+			d.decision, d.seen, d.made = decision{inst, true}, -1, len(b.Installs)-1
 		}
 	}
 	if d.act.Raise(tp.Time, tp.IDFA, tp.GAID, tp.AndroidID) {
 		d.raised = true
 	}
-	devices[dk] = d
 	return nil
 }
 
