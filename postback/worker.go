@@ -379,7 +379,7 @@ func (w *Worker) attempt(ctx context.Context, name string, c claimed, done chan<
 	}
 	done <- sent{host: name, took: took}
 	if ok {
-		w.record(ctx, &c.d, a, result)
+		w.record(ctx, &c, a, result)
 	}
 	done <- sent{recorded: true}
 }
@@ -417,15 +417,35 @@ func (w *Worker) try(ctx context.Context, c *claimed) (a unmogrowp.Attempt, resu
 }
 
 // record counts the attempt and records it in the outbox, even if ctx is done now: the
-// attempt was made.
-func (w *Worker) record(ctx context.Context, d *unmogrowp.Delivery, a unmogrowp.Attempt, result string) {
+// attempt was made. A record that fails for want of the outbox (a store that is down or
+// stalls) is tried again, each try bounded by recordTryTimeout, until the delivery's lease
+// ends: the attempt is then made again by another claim only when the outbox stayed out
+// of reach for the whole lease (receivers tell a repeat by its delivery id). A record the
+// outbox refuses (ECONFLICT: it took an earlier try; ENOTFOUND) is not tried again, nor
+// one of a worker stopping (ctx done), which leaves the delivery to its lease.
+func (w *Worker) record(ctx context.Context, c *claimed, a unmogrowp.Attempt, result string) {
+	d := &c.d
 	w.total.WithLabelValues(result).Inc()
 	if result == metricDelivered {
 		w.timing.Observe(a.At.Sub(d.CreatedAt).Seconds())
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := w.o.Outbox.Complete(rctx, a); err != nil {
-		w.o.Logger.Warn("record postback attempt", "delivery", d.ID, "err", err)
+	// The lease's end in real time: Now may be a test's clock.
+	deadline := time.Now().Add(c.until.Sub(w.o.Now()))
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTryTimeout)
+		err := w.o.Outbox.Complete(rctx, a)
+		cancel()
+		switch code := unmogrowp.ErrorCode(err); {
+		case err == nil:
+			return
+		case code == unmogrowp.ECONFLICT || code == unmogrowp.ENOTFOUND || ctx.Err() != nil || !time.Now().Add(wait).Before(deadline):
+			w.o.Logger.Warn("record postback attempt", "delivery", d.ID, "err", err)
+			return
+		}
+		time.Sleep(wait)
 	}
 }
+
+// recordTryTimeout bounds one try to record an attempt: a connection that stalls is given
+// up on and the next try takes another.
+const recordTryTimeout = 2 * time.Second
