@@ -1,6 +1,8 @@
 package unmogrowp
 
 import (
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -207,3 +209,25 @@ func (r *Retention) Add(day time.Time, installs, dayN, devices int64, hasDay boo
 
 // Report returns the report.
 func (r *Retention) Report() *RetentionReport { return r.rep }
+
+// localCall is how a report query asks for a time column in the report's zone:
+// LOCAL(column), which LocalizeQuery replaces before the query runs.
+var localCall = regexp.MustCompile(`LOCAL\(([a-z_."]+)\)`)
+
+// LocalizeQuery replaces each LOCAL(column) of query with the column's wall-clock time in
+// the zone of shifts (ZoneShifts, which must cover every time the query reads): the column
+// itself in UTC (no shifts, or one of offset 0), else what shifted writes in the store's
+// dialect for the column and the shifts (one offset, or one per transition). The SQL holds
+// only what shifted makes of numbers the code made, no input.
+func LocalizeQuery(query string, shifts []ZoneShift, shifted func(col string, shifts []ZoneShift) string) string {
+	if !strings.Contains(query, "LOCAL(") {
+		return query
+	}
+	return localCall.ReplaceAllStringFunc(query, func(call string) string {
+		col := localCall.FindStringSubmatch(call)[1]
+		if len(shifts) == 0 || len(shifts) == 1 && shifts[0].Offset == 0 {
+			return col
+		}
+		return shifted(col, shifts)
+	})
+}

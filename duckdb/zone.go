@@ -2,30 +2,17 @@ package duckdb
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/unmogrowp/unmogrowp"
 )
 
-// localCall is how a report query asks for a time column in the report's zone:
-// LOCAL(column), which localize replaces before the query runs.
-var localCall = regexp.MustCompile(`LOCAL\(([a-z_."]+)\)`)
-
-// localize replaces each LOCAL(column) of query with the column's wall-clock time in the
-// zone of shifts (unmogrowp.ZoneShifts, which must cover every time the query reads): the
-// column itself in UTC, plus one offset for a zone without transitions in range, or a
-// CASE over the transitions. The SQL holds only numbers the code made, no input.
+// localize replaces each LOCAL(column) of query with its wall-clock time in the zone of
+// shifts (unmogrowp.LocalizeQuery): plus one offset for a zone without transitions in
+// range, or a CASE over the transitions.
 func localize(query string, shifts []unmogrowp.ZoneShift) string {
-	if !strings.Contains(query, "LOCAL(") {
-		return query
-	}
-	return localCall.ReplaceAllStringFunc(query, func(call string) string {
-		col := localCall.FindStringSubmatch(call)[1]
-		switch {
-		case len(shifts) == 0 || len(shifts) == 1 && shifts[0].Offset == 0:
-			return col
-		case len(shifts) == 1:
+	return unmogrowp.LocalizeQuery(query, shifts, func(col string, shifts []unmogrowp.ZoneShift) string {
+		if len(shifts) == 1 {
 			return fmt.Sprintf("(%s + to_microseconds(%d))", col, shifts[0].Offset.Microseconds())
 		}
 		var b strings.Builder
