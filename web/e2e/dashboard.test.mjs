@@ -39,15 +39,12 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { artifacts, SETTLE_MS, must, step, shot, settled, waitKPI } from './lib.mjs';
+import { artifacts, SETTLE_MS, must, step, shot, settled, waitKPI, openBrowser, run } from './lib.mjs';
 
 const apiURL = must('UNMOGROWP_API_URL').replace(/\/+$/, '');
 const ingestURL = must('UNMOGROWP_INGEST_URL').replace(/\/+$/, '');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 /** How long the page may take to show what was sent: processing, then a 5 s refresh. */
 
@@ -147,33 +144,8 @@ function totp(secret, at) {
 	return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
-mkdirSync(artifacts, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'unmogrowp-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-	executablePath: chromiumPath,
-	headless: true,
-	viewport: { width: 1280, height: 900 },
-	deviceScaleFactor: 1,
-	args: [
-		'--headless',
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-quic',
-		'--no-first-run',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync'
-	]
-});
-
-let failed = false;
-const page = context.pages()[0] ?? (await context.newPage());
-const consoleErrors = [];
-page.on('console', (m) => {
-	if (m.type() === 'error') consoleErrors.push(m.text());
-});
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
-page.setDefaultTimeout(30_000);
+const browser = await openBrowser({ width: 1280, height: 900 }, { deviceScaleFactor: 1 });
+const { context, page, consoleErrors } = browser;
 // Every violation of the Content-Security-Policy, as the page's securitypolicyviolation
 // events report them.
 const cspViolations = [];
@@ -199,7 +171,7 @@ async function tokenHidden(page, token) {
 	return session.value;
 }
 
-try {
+await run('dashboard', browser, async () => {
 	// The API port: /health is both listeners'; /metrics and other paths that are no page of
 	// the dashboard answer a JSON 404, not the dashboard's HTML.
 	assert.equal((await fetch(apiURL + '/health')).status, 200, 'GET /health on the API port');
@@ -699,6 +671,7 @@ try {
 	assert.equal(await page.getByTestId('cost-server-error').count(), 0, 'a new file clears the old refusal');
 	await page.getByTestId('cost-upload-button').click();
 	await page.getByTestId('cost-stored').filter({ hasText: 'Stored 2 rows' }).waitFor();
+	await page.getByTestId('cost-row').nth(1).waitFor(); // the list reloads after the message
 	assert.equal(await page.getByTestId('cost-row').count(), 2);
 	await shot(page, 'cost-stored-1280');
 	await page.getByRole('link', { name: 'Reports' }).first().click();
@@ -849,16 +822,9 @@ try {
 	await shot(page, 'members-invited-1280');
 	step(`invited ${guest}`);
 
-	const profile2 = mkdtempSync(join(tmpdir(), 'unmogrowp-chromium-'));
-	const context2 = await chromium.launchPersistentContext(profile2, {
-		executablePath: chromiumPath,
-		headless: true,
-		viewport: { width: 390, height: 844 },
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync']
-	});
+	const invitee = await openBrowser({ width: 390, height: 844 });
 	try {
-		const page2 = context2.pages()[0] ?? (await context2.newPage());
-		page2.setDefaultTimeout(30_000);
+		const page2 = invitee.page;
 		await page2.goto(inviteURL.replace(/^https?:\/\/[^/]+/, apiURL));
 		await page2.waitForURL('**/login?return_to=*');
 		await page2.getByRole('button', { name: 'Create an account' }).click();
@@ -925,7 +891,7 @@ try {
 		await shot(page2, 'account-two-factor-390');
 		const overflow3 = await page2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 		assert.ok(overflow3 <= 0, `the account page scrolls sideways by ${overflow3} px at 390 px`);
-		await context2.clearCookies();
+		await invitee.context.clearCookies();
 		await page2.goto(`${apiURL}/login`);
 		await page2.getByLabel('Email').fill(guest);
 		await page2.getByLabel('Password').fill('correct horse battery');
@@ -937,8 +903,7 @@ try {
 		await page2.waitForURL('**/apps');
 		step('the invitee turned two-factor sign-in on and signed in with a code');
 	} finally {
-		await context2.close();
-		rmSync(profile2, { recursive: true, force: true });
+		await invitee.close();
 	}
 
 	await page.goto(`${apiURL}/apps/${appID}/members`);
@@ -1007,17 +972,4 @@ try {
 		[],
 		'the browser console shows no errors'
 	);
-	console.log('1 passed, 0 failed');
-} catch (e) {
-	failed = true;
-	console.error(e);
-	await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
-	console.error(`page: ${page.url()}\nscreenshot: ${join(artifacts, 'failure.png')}`);
-	if (consoleErrors.length) console.error('browser console errors:\n' + consoleErrors.join('\n'));
-	if (cspViolations.length) console.error('CSP violations:\n' + cspViolations.join('\n'));
-	console.log('0 passed, 1 failed');
-} finally {
-	await context.close();
-	rmSync(profile, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+}, () => (cspViolations.length ? ['CSP violations:\n' + cspViolations.join('\n')] : []));

@@ -27,15 +27,10 @@
 // and saves screenshots at 1280 and 390 px in UNMOGROWP_ARTIFACTS (default e2e/screenshots).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { artifacts, SETTLE_MS, must, step, shot, settled, noSidewaysScroll } from './lib.mjs';
+import { SETTLE_MS, must, step, shot, settled, noSidewaysScroll, openBrowser, run } from './lib.mjs';
 
 const apiURL = must('UNMOGROWP_API_URL').replace(/\/+$/, '');
 const ingestURL = must('UNMOGROWP_INGEST_URL').replace(/\/+$/, '');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ZONE = 'Pacific/Kiritimati';
 const ANDROID_UA =
 	'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36';
@@ -76,18 +71,10 @@ const row = (page, dim, value) => page.locator(`[data-testid="breakdown-row"][da
 /** The number a row's metric cell holds. */
 const cell = async (r, metric) => Number(await r.getByTestId(metric).getAttribute('data-value'));
 
-mkdirSync(artifacts, { recursive: true });
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'];
-const profile = mkdtempSync(join(tmpdir(), 'unmogrowp-chromium-'));
-const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, viewport: { width: 1280, height: 900 }, args });
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(30_000);
-const consoleErrors = [];
-page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
+const browser = await openBrowser({ width: 1280, height: 900 });
+const { page, consoleErrors } = browser;
 
-let failed = false;
-try {
+await run('reports', browser, async () => {
 	const email = `reports-${Date.now()}@example.com`;
 	const token = (await call('POST', '/api/auth/register', { body: { email, password: 'correct horse battery', name: 'Rita Reports' }, want: 201 })).token;
 	const app = await call('POST', '/api/apps', { token, body: { name: 'Cloud Racer', platform: 'android', bundle_id: 'com.example.cloudracer', android_url: 'https://play.google.com/store/apps/details?id=com.example.cloudracer' }, want: 201 });
@@ -379,16 +366,4 @@ try {
 	step('links page: clicks and installs per link');
 
 	assert.deepEqual(consoleErrors, [], 'the browser console shows no errors');
-	console.log('1 passed, 0 failed');
-} catch (e) {
-	failed = true;
-	console.error(e);
-	await page.screenshot({ path: join(artifacts, 'reports-failure.png'), fullPage: true }).catch(() => {});
-	console.error(`page: ${page.url()}\nscreenshot: ${join(artifacts, 'reports-failure.png')}`);
-	if (consoleErrors.length) console.error('browser console errors:\n' + consoleErrors.join('\n'));
-	console.log('0 passed, 1 failed');
-} finally {
-	await context.close();
-	rmSync(profile, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+});

@@ -20,15 +20,12 @@
 // the schema or networks. Screenshots at 1280 and 390 px go to UNMOGROWP_ARTIFACTS.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { artifacts, SETTLE_MS, must, step, shot, settled, waitKPI, noSidewaysScroll } from './lib.mjs';
+import { must, step, shot, settled, waitKPI, noSidewaysScroll, openBrowser, run } from './lib.mjs';
 
 const apiURL = must('UNMOGROWP_API_URL').replace(/\/+$/, '');
 const ingestURL = must('UNMOGROWP_INGEST_URL').replace(/\/+$/, '');
-const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const apple = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'skan', 'testdata', 'apple.json'), 'utf8'));
 
 /** Calls the API with a bearer token or the server key and returns the JSON answer. */
@@ -64,18 +61,10 @@ async function login(page, email) {
 	await page.waitForURL('**/apps');
 }
 
-mkdirSync(artifacts, { recursive: true });
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'];
-const profile = mkdtempSync(join(tmpdir(), 'unmogrowp-chromium-'));
-const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, viewport: { width: 1280, height: 900 }, args });
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(30_000);
-const consoleErrors = [];
-page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
+const browser = await openBrowser({ width: 1280, height: 900 });
+const { page, consoleErrors } = browser;
 
-let failed = false;
-try {
+await run('skan', browser, async () => {
 	const stamp = Date.now();
 	const ownerEmail = `skan-owner-${stamp}@example.com`;
 	const viewerEmail = `skan-viewer-${stamp}@example.com`;
@@ -238,11 +227,9 @@ try {
 	step('the SKAN page at 390 px');
 
 	// The viewer: the page, without controls to change the schema or networks.
-	const profile2 = mkdtempSync(join(tmpdir(), 'unmogrowp-chromium-'));
-	const context2 = await chromium.launchPersistentContext(profile2, { executablePath: chromiumPath, headless: true, viewport: { width: 390, height: 844 }, args });
+	const viewer = await openBrowser({ width: 390, height: 844 });
 	try {
-		const page2 = context2.pages()[0] ?? (await context2.newPage());
-		page2.setDefaultTimeout(30_000);
+		const page2 = viewer.page;
 		await login(page2, viewerEmail);
 		await page2.goto(`${apiURL}/apps/${app.id}/skan`);
 		await waitKPI(page2, 'skan-installs', 2);
@@ -256,8 +243,7 @@ try {
 		await page2.goto(`${apiURL}/apps/${app.id}/settings`);
 		assert.ok(await page2.getByLabel('App Store id').isDisabled(), "a viewer's App Store id is read-only");
 	} finally {
-		await context2.close();
-		rmSync(profile2, { recursive: true, force: true });
+		await viewer.close();
 	}
 	step('the viewer sees no control they may not use');
 
@@ -267,16 +253,4 @@ try {
 		[],
 		'the browser console shows no errors'
 	);
-	console.log('1 passed, 0 failed');
-} catch (e) {
-	failed = true;
-	console.error(e);
-	await page.screenshot({ path: join(artifacts, 'skan-failure.png'), fullPage: true }).catch(() => {});
-	console.error(`page: ${page.url()}\nscreenshot: ${join(artifacts, 'skan-failure.png')}`);
-	if (consoleErrors.length) console.error('browser console errors:\n' + consoleErrors.join('\n'));
-	console.log('0 passed, 1 failed');
-} finally {
-	await context.close();
-	rmSync(profile, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+});
