@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -233,11 +234,15 @@ func (db *DB) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.
 		UPDATE postback_deliveries SET leased = TRUE, lease_until = ?, lease_token = ?
 		WHERE id IN (SELECT id FROM picked)
 		RETURNING ` + deliveryColumns
-	rows, err := db.write.QueryContext(ctx, db.q(q), args...)
-	if err != nil {
-		return nil, db.fail("claim deliveries", err)
-	}
-	ds, err := collect(db, rows, "claim deliveries", scanDelivery)
+	var ds []*unmogrowp.Delivery
+	err = db.outboxWrite(ctx, func(w outboxWriter) error {
+		rows, err := w.QueryContext(ctx, db.q(q), args...)
+		if err != nil {
+			return db.fail("claim deliveries", err)
+		}
+		ds, err = collect(db, rows, "claim deliveries", scanDelivery)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +254,49 @@ func (db *DB) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.
 		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	return out, nil
+}
+
+// outboxWriter is the write pool, or one connection of it.
+type outboxWriter interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// outboxWrite runs f, a claim or the recording of attempts, on the write pool. In SQLite
+// it holds the write connection and commits f's writes with synchronous=NORMAL, then sets
+// FULL back (or, failing that, discards the connection): a commit no longer waits for the
+// disk's sync, two of which (the claim's and the attempts') would otherwise cost each
+// batch of deliveries several milliseconds of the one writer. In WAL mode such a commit
+// survives a crash of the process, and is made durable by the next commit that syncs (an
+// Enqueue, any other write of the store) or the next checkpoint; only a power loss or an
+// operating-system crash before then undoes it. What the outbox may lose that way is a
+// lease (the delivery is due again once it would have ended) or the record of an attempt
+// (it is made again, with the same delivery id), which is what a crash of the process
+// during the attempt leaves too: at least once, as Outbox promises. Enqueue, which the
+// pipeline's exactly-once discipline relies on, keeps synchronous=FULL.
+func (db *DB) outboxWrite(ctx context.Context, f func(w outboxWriter) error) error {
+	if db.d.relaxSync == "" {
+		return f(db.write)
+	}
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return db.fail("write the outbox", err)
+	}
+	if _, err := conn.ExecContext(ctx, db.d.relaxSync); err != nil {
+		conn.Close()
+		return db.fail("write the outbox", err)
+	}
+	ferr := f(conn)
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), db.d.restoreSync); err != nil {
+		// Never hand the connection back to other writes without their sync.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		conn.Close()
+		return cmp.Or(ferr, db.fail("write the outbox", err))
+	}
+	return cmp.Or(ferr, conn.Close())
 }
 
 // leaseToken returns a new random lease token: one claim's, never another's.
@@ -408,27 +456,30 @@ func (db *DB) completeBatch(batch []*completion) {
 	// Prepared before the transaction, which holds SQLite's one write connection.
 	sizes := chunkSizes(len(first), completeChunk)
 	stmts, err := db.stmts(ctx, &db.completeStmts, completeQuery, sizes)
-	var tx *sql.Tx
 	if err == nil {
-		tx, err = db.write.BeginTx(ctx, nil)
-	}
-	if err == nil {
-		err = db.completeDistinct(ctx, tx, batch, first, sizes, stmts, errs)
-		for _, i := range again {
+		err = db.outboxWrite(ctx, func(w outboxWriter) error {
+			tx, err := w.BeginTx(ctx, nil)
 			if err != nil {
-				break
+				return err
 			}
-			errs[i] = db.complete(ctx, tx, batch[i].a)
-			if code := unmogrowp.ErrorCode(errs[i]); code != unmogrowp.ENOTFOUND && code != unmogrowp.ECONFLICT && errs[i] != nil {
-				err = errs[i]
+			err = db.completeDistinct(ctx, tx, batch, first, sizes, stmts, errs)
+			for _, i := range again {
+				if err != nil {
+					break
+				}
+				errs[i] = db.complete(ctx, tx, batch[i].a)
+				if code := unmogrowp.ErrorCode(errs[i]); code != unmogrowp.ENOTFOUND && code != unmogrowp.ECONFLICT && errs[i] != nil {
+					err = errs[i]
+				}
 			}
-		}
-		if err == nil {
-			err = tx.Commit()
-		}
-		if err != nil {
-			tx.Rollback()
-		}
+			if err == nil {
+				err = tx.Commit()
+			}
+			if err != nil {
+				tx.Rollback()
+			}
+			return err
+		})
 	}
 	for i, c := range batch {
 		if err != nil {
