@@ -26,9 +26,8 @@ type dialect struct {
 	migrations fs.FS
 	// bigint is the type of a 64-bit integer column.
 	bigint string
-	// relaxSync and restoreSync are the statements that make the write connection's
-	// commits skip, then again wait for, the sync to disk (outboxWrite); "" where the
-	// outbox's writes keep the engine's setting.
+	// relaxSync and restoreSync are the statements that make a write connection's
+	// commits skip, then again wait for, the sync to disk (outboxWrite).
 	relaxSync, restoreSync string
 
 	// broke reports whether err is the engine's error for a broken constraint of kind c,

@@ -262,22 +262,22 @@ type outboxWriter interface {
 	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
-// outboxWrite runs f, a claim or the recording of attempts, on the write pool. In SQLite
-// it holds the write connection and commits f's writes with synchronous=NORMAL, then sets
-// FULL back (or, failing that, discards the connection): a commit no longer waits for the
-// disk's sync, two of which (the claim's and the attempts') would otherwise cost each
-// batch of deliveries several milliseconds of the one writer. In WAL mode such a commit
-// survives a crash of the process, and is made durable by the next commit that syncs (an
-// Enqueue, any other write of the store) or the next checkpoint; only a power loss or an
-// operating-system crash before then undoes it. What the outbox may lose that way is a
-// lease (the delivery is due again once it would have ended) or the record of an attempt
-// (it is made again, with the same delivery id), which is what a crash of the process
-// during the attempt leaves too: at least once, as Outbox promises. Enqueue, which the
-// pipeline's exactly-once discipline relies on, keeps synchronous=FULL.
+// outboxWrite runs f, a claim or the recording of attempts, on a connection of the write
+// pool (SQLite's one) that it holds, whose commits do not wait for the sync to disk:
+// synchronous=NORMAL in SQLite, synchronous_commit=off in PostgreSQL; it then sets the
+// connection's setting back (or, failing that, discards the connection). Two synced
+// commits a batch of deliveries (the claim's and the attempts') would otherwise cost
+// the writer several milliseconds each. Such a commit survives a crash of the process
+// (SQLite's WAL) or of the client (PostgreSQL), and is made durable by the next synced
+// commit (an Enqueue, any other write of the store), by SQLite's next checkpoint, or by
+// PostgreSQL's WAL writer within a fraction of a second; only a power loss or a crash of
+// the operating system (or of the PostgreSQL server) before then undoes it. What the
+// outbox may lose that way is a lease (the delivery is due again once it would have
+// ended) or the record of an attempt (it is made again, with the same delivery id), which
+// is what a crash of the worker during the attempt leaves too: at least once, as Outbox
+// promises. Enqueue, which the pipeline's exactly-once discipline relies on, and every
+// other write keep the synced commit.
 func (db *DB) outboxWrite(ctx context.Context, f func(w outboxWriter) error) error {
-	if db.d.relaxSync == "" {
-		return f(db.write)
-	}
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -286,17 +286,27 @@ func (db *DB) outboxWrite(ctx context.Context, f func(w outboxWriter) error) err
 		return db.fail("write the outbox", err)
 	}
 	if _, err := conn.ExecContext(ctx, db.d.relaxSync); err != nil {
-		conn.Close()
+		discard(conn) // it may have taken the setting
 		return db.fail("write the outbox", err)
 	}
 	ferr := f(conn)
-	if _, err := conn.ExecContext(context.WithoutCancel(ctx), db.d.restoreSync); err != nil {
-		// Never hand the connection back to other writes without their sync.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		conn.Close()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreSyncTimeout)
+	defer cancel()
+	if _, err := conn.ExecContext(rctx, db.d.restoreSync); err != nil {
+		discard(conn) // never handed back to other writes without their sync
 		return cmp.Or(ferr, db.fail("write the outbox", err))
 	}
 	return cmp.Or(ferr, conn.Close())
+}
+
+// restoreSyncTimeout bounds outboxWrite's setting back of the sync, past the caller's
+// context: a connection that stalls is discarded rather than waited for.
+const restoreSyncTimeout = 5 * time.Second
+
+// discard closes the connection and has the pool drop it.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	conn.Close()
 }
 
 // leaseToken returns a new random lease token: one claim's, never another's.
