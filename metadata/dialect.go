@@ -26,6 +26,9 @@ type dialect struct {
 	migrations fs.FS
 	// bigint is the type of a 64-bit integer column.
 	bigint string
+	// relaxSync and restoreSync are the statements that make a write connection's
+	// commits skip, then again wait for, the sync to disk (outboxWrite).
+	relaxSync, restoreSync string
 
 	// broke reports whether err is the engine's error for a broken constraint of kind c,
 	// on the column ("table.column") if column is not "".

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -233,11 +234,15 @@ func (db *DB) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.
 		UPDATE postback_deliveries SET leased = TRUE, lease_until = ?, lease_token = ?
 		WHERE id IN (SELECT id FROM picked)
 		RETURNING ` + deliveryColumns
-	rows, err := db.write.QueryContext(ctx, db.q(q), args...)
-	if err != nil {
-		return nil, db.fail("claim deliveries", err)
-	}
-	ds, err := collect(db, rows, "claim deliveries", scanDelivery)
+	var ds []*unmogrowp.Delivery
+	err = db.outboxWrite(ctx, func(w outboxWriter) error {
+		rows, err := w.QueryContext(ctx, db.q(q), args...)
+		if err != nil {
+			return db.fail("claim deliveries", err)
+		}
+		ds, err = collect(db, rows, "claim deliveries", scanDelivery)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +254,59 @@ func (db *DB) Claim(ctx context.Context, r unmogrowp.ClaimRequest) ([]unmogrowp.
 		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	return out, nil
+}
+
+// outboxWriter is the write pool, or one connection of it.
+type outboxWriter interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// outboxWrite runs f, a claim or the recording of attempts, on a connection of the write
+// pool (SQLite's one) that it holds, whose commits do not wait for the sync to disk:
+// synchronous=NORMAL in SQLite, synchronous_commit=off in PostgreSQL; it then sets the
+// connection's setting back (or, failing that, discards the connection). Two synced
+// commits a batch of deliveries (the claim's and the attempts') would otherwise cost
+// the writer several milliseconds each. Such a commit survives a crash of the process
+// (SQLite's WAL) or of the client (PostgreSQL), and is made durable by the next synced
+// commit (an Enqueue, any other write of the store), by SQLite's next checkpoint, or by
+// PostgreSQL's WAL writer within a fraction of a second; only a power loss or a crash of
+// the operating system (or of the PostgreSQL server) before then undoes it. What the
+// outbox may lose that way is a lease (the delivery is due again once it would have
+// ended) or the record of an attempt (it is made again, with the same delivery id), which
+// is what a crash of the worker during the attempt leaves too: at least once, as Outbox
+// promises. Enqueue, which the pipeline's exactly-once discipline relies on, and every
+// other write keep the synced commit.
+func (db *DB) outboxWrite(ctx context.Context, f func(w outboxWriter) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return db.fail("write the outbox", err)
+	}
+	if _, err := conn.ExecContext(ctx, db.d.relaxSync); err != nil {
+		discard(conn) // it may have taken the setting
+		return db.fail("write the outbox", err)
+	}
+	ferr := f(conn)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreSyncTimeout)
+	defer cancel()
+	if _, err := conn.ExecContext(rctx, db.d.restoreSync); err != nil {
+		discard(conn) // never handed back to other writes without their sync
+		return cmp.Or(ferr, db.fail("write the outbox", err))
+	}
+	return cmp.Or(ferr, conn.Close())
+}
+
+// restoreSyncTimeout bounds outboxWrite's setting back of the sync, past the caller's
+// context: a connection that stalls is discarded rather than waited for.
+const restoreSyncTimeout = 5 * time.Second
+
+// discard closes the connection and has the pool drop it.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	conn.Close()
 }
 
 // leaseToken returns a new random lease token: one claim's, never another's.
@@ -408,27 +466,30 @@ func (db *DB) completeBatch(batch []*completion) {
 	// Prepared before the transaction, which holds SQLite's one write connection.
 	sizes := chunkSizes(len(first), completeChunk)
 	stmts, err := db.stmts(ctx, &db.completeStmts, completeQuery, sizes)
-	var tx *sql.Tx
 	if err == nil {
-		tx, err = db.write.BeginTx(ctx, nil)
-	}
-	if err == nil {
-		err = db.completeDistinct(ctx, tx, batch, first, sizes, stmts, errs)
-		for _, i := range again {
+		err = db.outboxWrite(ctx, func(w outboxWriter) error {
+			tx, err := w.BeginTx(ctx, nil)
 			if err != nil {
-				break
+				return err
 			}
-			errs[i] = db.complete(ctx, tx, batch[i].a)
-			if code := unmogrowp.ErrorCode(errs[i]); code != unmogrowp.ENOTFOUND && code != unmogrowp.ECONFLICT && errs[i] != nil {
-				err = errs[i]
+			err = db.completeDistinct(ctx, tx, batch, first, sizes, stmts, errs)
+			for _, i := range again {
+				if err != nil {
+					break
+				}
+				errs[i] = db.complete(ctx, tx, batch[i].a)
+				if code := unmogrowp.ErrorCode(errs[i]); code != unmogrowp.ENOTFOUND && code != unmogrowp.ECONFLICT && errs[i] != nil {
+					err = errs[i]
+				}
 			}
-		}
-		if err == nil {
-			err = tx.Commit()
-		}
-		if err != nil {
-			tx.Rollback()
-		}
+			if err == nil {
+				err = tx.Commit()
+			}
+			if err != nil {
+				tx.Rollback()
+			}
+			return err
+		})
 	}
 	for i, c := range batch {
 		if err != nil {

@@ -100,3 +100,49 @@ func TestEnqueueStatements(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboxSyncRestored claims and records attempts, which commit without waiting for
+// the disk (SQLite's synchronous=NORMAL, PostgreSQL's synchronous_commit=off): afterwards
+// the write connection they ran on, the pool's only one here, is back to its synced
+// setting, so the store's other writes, Enqueue's among them, still wait for the disk.
+func TestOutboxSyncRestored(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		db, _ := openTest(t, e)
+		db.write.SetMaxOpenConns(1) // the connection checked is the one written through
+		at := time.Now()
+		var ds []unmogrowp.Delivery
+		for i := range 3 {
+			ds = append(ds, unmogrowp.Delivery{ID: fmt.Sprintf("d%d", i), PostbackID: "pb", AppID: "app",
+				ActivityKind: unmogrowp.TriggerInstall, URL: "https://h.example/", Host: "h.example", Method: "GET",
+				CreatedAt: at, NextAttemptAt: at})
+		}
+		if err := db.Enqueue(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+		claimed, err := db.Claim(ctx, unmogrowp.ClaimRequest{Now: at, Limit: 10, Lease: time.Minute})
+		if err != nil || len(claimed) != 3 {
+			t.Fatalf("claim: %d, %v", len(claimed), err)
+		}
+		for _, d := range claimed {
+			if err := db.Complete(ctx, unmogrowp.Attempt{ID: d.ID, LeaseToken: d.LeaseToken, At: at,
+				Status: unmogrowp.DeliveryDelivered, HTTPStatus: 204}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q, want := `PRAGMA synchronous`, "2" // FULL
+		if e.name == "postgres" {
+			q, want = `SHOW synchronous_commit`, "on"
+		}
+		var got string
+		if err := db.write.QueryRowContext(ctx, q).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("%s is %s after the outbox's writes, want %s", q, got, want)
+		}
+		if n := db.write.Stats().OpenConnections; n != 1 {
+			t.Fatalf("%d write connections open, want 1", n)
+		}
+	})
+}

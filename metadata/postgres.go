@@ -26,15 +26,17 @@ var postgresFiles embed.FS
 // prepares a statement the first time it runs it and reuses it after (pgx's statement
 // cache), so that a lookup costs one round trip.
 var postgresDialect = dialect{
-	name:       "postgres",
-	numbered:   true,
-	forUpdate:  " FOR UPDATE",
-	skipLocked: " FOR UPDATE SKIP LOCKED",
-	migrations: must(fs.Sub(postgresFiles, "postgres")),
-	bigint:     "BIGINT",
-	broke:      postgresBroke,
-	code:       postgresCode,
-	storable:   func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) },
+	name:        "postgres",
+	numbered:    true,
+	forUpdate:   " FOR UPDATE",
+	skipLocked:  " FOR UPDATE SKIP LOCKED",
+	migrations:  must(fs.Sub(postgresFiles, "postgres")),
+	bigint:      "BIGINT",
+	relaxSync:   `SET synchronous_commit = off`,
+	restoreSync: `RESET synchronous_commit`, // to the server's or the URL's setting
+	broke:       postgresBroke,
+	code:        postgresCode,
+	storable:    func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) },
 	beginMigrations: func(context.Context, *sql.Conn) (func() error, error) {
 		return func() error { return nil }, nil
 	},

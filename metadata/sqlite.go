@@ -25,6 +25,8 @@ var sqliteDialect = dialect{
 	name:            "sqlite",
 	migrations:      must(fs.Sub(sqliteFiles, "sqlite")),
 	bigint:          "INTEGER",
+	relaxSync:       `PRAGMA synchronous = NORMAL`,
+	restoreSync:     `PRAGMA synchronous = FULL`, // as sqlitePragmas set it
 	broke:           sqliteBroke,
 	code:            func(error) error { return nil },
 	storable:        func(string) bool { return true }, // any bytes

@@ -140,10 +140,12 @@ func (s *Sender) Send(ctx context.Context, d *unmogrowp.Delivery, secret string)
 // statusOutcome classifies an answer by its status.
 func statusOutcome(code int) Outcome {
 	o := Outcome{HTTPStatus: code}
+	if code >= 200 && code < 300 {
+		o.Result = Delivered
+		return o
+	}
 	answered := fmt.Sprintf("The destination answered %d %s", code, http.StatusText(code))
 	switch {
-	case code >= 200 && code < 300:
-		o.Result = Delivered
 	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code >= 500:
 		o.Result, o.Error = Retry, answered+"."
 	case code >= 300 && code < 400:

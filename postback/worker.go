@@ -183,7 +183,8 @@ func (w *Worker) holdLimit(h *host) int {
 //
 // It claims as many due deliveries as it has room for in one Outbox.Claim, across
 // destinations, each capped by holdLimit, queues them by destination, and attempts each
-// destination's queue PerHost at a time. An attempt frees its destination's slot as soon
+// destination's queue PerHost at a time. A claim runs beside the attempts: while it waits
+// for the store, the deliveries already held keep being attempted. An attempt frees its destination's slot as soon
 // as its answer comes, and its room among the Concurrency once the outbox has recorded it
 // (the store records concurrent attempts together).
 func (w *Worker) Run(ctx context.Context) error {
@@ -226,34 +227,54 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer timer.Stop()
 	sweep := time.NewTicker(time.Second) // drop, and forget
 	defer sweep.Stop()
+	// A claim runs beside the loop, which meanwhile starts attempts as slots free up: a
+	// claim of a few hundred deliveries takes tens of milliseconds of the store, time in
+	// which the destinations' slots would otherwise stand empty. One claim at a time.
+	claims := make(chan claimAnswer, 1)
+	claiming := false
+	defer func() {
+		if claiming { // its deliveries are left to their leases
+			<-claims
+		}
+	}()
 	look := true                       // time to claim: the poll, a wake, a full last claim, a destination run low
 	idle := 0                          // claims in a row that found nothing, up to 3: the poll waits Poll<<idle
 	batch := max(1, w.o.Concurrency/8) // the least worth a claim while busy
 	for ctx.Err() == nil {
-		if free := w.o.Concurrency - held; look && (free >= batch || held == 0) {
+		if free := w.o.Concurrency - held; look && !claiming && (free >= batch || held == 0) {
 			now := w.o.Now() // the claim's: its leases end at now+Lease
-			ds, err := w.claim(ctx, now, free, hosts)
-			if err != nil && ctx.Err() == nil {
-				w.o.Logger.Error("claim postback deliveries", "err", err)
+			r := w.claimRequest(now, free, hosts)
+			claiming, look = true, false
+			go func() {
+				ds, err := w.o.Outbox.Claim(ctx, r)
+				claims <- claimAnswer{ds: ds, err: err, now: now, limit: free}
+			}()
+		}
+		select {
+		case c := <-claims:
+			claiming = false
+			if c.err != nil && ctx.Err() == nil {
+				w.o.Logger.Error("claim postback deliveries", "err", c.err)
 			}
-			for _, d := range ds {
+			for _, d := range c.ds {
 				h := hosts[d.Host]
 				if h == nil {
 					h = &host{room: w.o.PerHost}
 					hosts[d.Host] = h
 				}
-				h.queue = append(h.queue, claimed{d: d, until: now.Add(w.o.Lease)})
+				h.queue = append(h.queue, claimed{d: d, until: c.now.Add(w.o.Lease)})
 				h.got++
 				held++
 			}
-			for _, d := range ds {
+			for _, d := range c.ds {
 				if h := hosts[d.Host]; len(h.queue) > 0 {
 					h.more = h.more || h.got >= h.room
 					start(d.Host, h)
 				}
 			}
-			look = len(ds) == free && err == nil
-			if len(ds) > 0 {
+			// A wake or a destination run low while the claim ran asks for another too.
+			look = look || len(c.ds) == c.limit && c.err == nil
+			if len(c.ds) > 0 {
 				idle = 0
 			} else {
 				idle = min(idle+1, 3)
@@ -261,8 +282,6 @@ func (w *Worker) Run(ctx context.Context) error {
 			if !look {
 				timer.Reset(w.o.Poll << idle)
 			}
-		}
-		select {
 		case s := <-done:
 			if s.recorded {
 				held--
@@ -342,9 +361,18 @@ func (w *Worker) prune(ctx context.Context) {
 	}
 }
 
-// claim claims up to limit due deliveries: of each destination, up to what holdLimit
-// leaves room for, none of one that holds more than half its limit.
-func (w *Worker) claim(ctx context.Context, now time.Time, limit int, hosts map[string]*host) ([]unmogrowp.Delivery, error) {
+// claimAnswer is what a claim of up to limit deliveries, made at now, returned.
+type claimAnswer struct {
+	ds    []unmogrowp.Delivery
+	err   error
+	now   time.Time
+	limit int
+}
+
+// claimRequest returns the claim of up to limit due deliveries: of each destination, up
+// to what holdLimit leaves room for, none of one that holds more than half its limit. It
+// sets each destination's room for the claim, and zeroes what the claim got of it.
+func (w *Worker) claimRequest(now time.Time, limit int, hosts map[string]*host) unmogrowp.ClaimRequest {
 	var except []string
 	var limits map[string]int
 	for name, h := range hosts {
@@ -361,9 +389,9 @@ func (w *Worker) claim(ctx context.Context, now time.Time, limit int, hosts map[
 			limits[name] = h.room
 		}
 	}
-	return w.o.Outbox.Claim(ctx, unmogrowp.ClaimRequest{
+	return unmogrowp.ClaimRequest{
 		Now: now, Limit: limit, Lease: w.o.Lease, PerHost: w.o.PerHost, HostLimits: limits, Except: except,
-	})
+	}
 }
 
 // attempt makes one attempt of a claimed delivery to the destination name and records it,
