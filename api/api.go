@@ -9,6 +9,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -103,6 +104,11 @@ type Config struct {
 	// revocation takes effect here (authcache.go). 0: DefaultAuthCacheTTL; negative: no
 	// cache.
 	AuthCacheTTL time.Duration
+	// RequestTimeout bounds each request's calls to the stores (its context's deadline):
+	// a server that is gone or stalls gets the request a 503 with Retry-After once it
+	// passes, instead of holding it, and requests waiting for a connection to the same
+	// server give up with it. 0: DefaultRequestTimeout.
+	RequestTimeout time.Duration
 	// PostbackSender sends test postbacks; nil: a sender with the production settings,
 	// which refuses non-public addresses (give one with AllowPrivate for
 	// POSTBACK_ALLOW_PRIVATE).
@@ -193,8 +199,22 @@ func New(cfg Config) *Server {
 	} else {
 		mux.ServeMux.HandleFunc("/", httpserve.NotFound)
 	}
-	s.handler = httpserve.Middleware(noSniff(mux), httpserve.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
+	s.handler = httpserve.Middleware(noSniff(withDeadline(mux, cmp.Or(cfg.RequestTimeout, DefaultRequestTimeout))),
+		httpserve.MiddlewareConfig{Listener: "api", Logger: cfg.Logger, Registry: cfg.Registry})
 	return s
+}
+
+// DefaultRequestTimeout is Config.RequestTimeout's default: under the HTTP server's own
+// write timeout (30 s), so that the 503 can still be written.
+const DefaultRequestTimeout = 25 * time.Second
+
+// withDeadline gives each request's context a deadline timeout from its start.
+func withDeadline(next http.Handler, timeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // noSniff marks every answer X-Content-Type-Options: nosniff, so that a browser takes a

@@ -7,6 +7,7 @@
 package httpserve
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,11 +34,17 @@ func (h HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Error answers err: {"error": "<message>"} with the status of its code (StatusCode), the
 // message of its *unmogrowp.Error, or "Internal error." for an error without a code, so
 // internal details never reach a caller; and Retry-After when err carries one
-// (RetryAfter). Under Middleware it counts the answer by code, and an internal error (a
+// (RetryAfter). An error without a code that is context.DeadlineExceeded, in a request
+// whose own context's deadline passed, is EUNAVAILABLE with Retry-After: 5: the request
+// waited too long on a server. Under Middleware it counts the answer by code, and an internal error (a
 // 500: EINTERNAL, or an error without a code) is logged once, with its cause, in the
 // request's log line beside the request's id, method and path; without Middleware that
 // error is logged to slog's default logger.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.DeadlineExceeded) && errors.Is(r.Context().Err(), context.DeadlineExceeded) &&
+		unmogrowp.ErrorCode(err) == unmogrowp.EINTERNAL {
+		err = RetryAfter(fmt.Errorf("%w: %w", errDeadline, err), 5)
+	}
 	code := unmogrowp.ErrorCode(err)
 	status := StatusCode(code)
 	rec := recorderOf(w)
@@ -56,6 +63,10 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	JSON(w, status, map[string]string{"error": unmogrowp.ErrorMessage(err)})
 }
+
+// errDeadline is what a request answers whose own deadline passed while a call it made,
+// which says nothing of its own, waited.
+var errDeadline = unmogrowp.Errorf(unmogrowp.EUNAVAILABLE, "The request took too long; try again later.")
 
 // RetryAfter returns err (its code and message) carrying a wait of seconds, which Error
 // answers in Retry-After: for ERATELIMIT and EUNAVAILABLE errors.

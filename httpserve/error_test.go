@@ -2,6 +2,7 @@ package httpserve
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	json "github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,6 +94,35 @@ func TestError(t *testing.T) {
 		rec := serve(t, HandlerFunc(func(http.ResponseWriter, *http.Request) error { return fmt.Errorf("limit: %w", err) }), prometheus.NewRegistry(), &logs, "GET", "/x")
 		if rec.Code != 429 || rec.Header().Get("Retry-After") != "7" || strings.TrimSpace(rec.Body.String()) != `{"error":"Slow."}` {
 			t.Errorf("answer %d %v %q", rec.Code, rec.Header(), rec.Body)
+		}
+	})
+	// A call that gave up when the request's own deadline passed, with no code of its
+	// own, is the request waiting too long on a server: 503 and Retry-After. The same error
+	// while the request still has time is an internal error.
+	t.Run("RequestDeadline", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			timeout time.Duration
+			status  int
+			retry   string
+		}{{"Passed", time.Millisecond, 503, "5"}, {"NotPassed", time.Hour, 500, ""}} {
+			var logs bytes.Buffer
+			h := HandlerFunc(func(_ http.ResponseWriter, r *http.Request) error {
+				if tc.timeout == time.Hour {
+					return fmt.Errorf("query: %w", context.DeadlineExceeded) // a deadline of the call's own, not the request's
+				}
+				<-r.Context().Done()
+				return fmt.Errorf("query: %w", r.Context().Err())
+			})
+			deadline := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ctx, cancel := context.WithTimeout(r.Context(), tc.timeout)
+				defer cancel()
+				h.ServeHTTP(w, r.WithContext(ctx))
+			})
+			rec := serve(t, deadline, prometheus.NewRegistry(), &logs, "GET", "/x")
+			if rec.Code != tc.status || rec.Header().Get("Retry-After") != tc.retry {
+				t.Errorf("%s: answer %d, Retry-After %q %q, want %d and %q", tc.name, rec.Code, rec.Header().Get("Retry-After"), rec.Body, tc.status, tc.retry)
+			}
 		}
 	})
 	t.Run("NilIsNoAnswer", func(t *testing.T) {

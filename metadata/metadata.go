@@ -65,6 +65,10 @@ var (
 // unreachable server fails fast.
 const DefaultConnectTimeout = 5 * time.Second
 
+// DefaultIOTimeout bounds each wait of a PostgreSQL connection for the server (a read of
+// its answer, a write of a request) when Options.IOTimeout does not set it.
+const DefaultIOTimeout = 10 * time.Second
+
 // Options configure Open. The zero value is ready to use.
 type Options struct {
 	// Logger receives the migrations Open applies; nil discards them.
@@ -72,6 +76,14 @@ type Options struct {
 	// ConnectTimeout bounds each new PostgreSQL connection unless the URL sets
 	// connect_timeout; 0 means DefaultConnectTimeout. SQLite ignores it.
 	ConnectTimeout time.Duration
+	// IOTimeout bounds each read and each write on a PostgreSQL connection, whatever the
+	// caller's context: a server that stalls (the connection open, bytes accepted, nothing
+	// answered) fails the call with EUNAVAILABLE once it has answered nothing for
+	// IOTimeout, and the connection is closed instead of being held, and returned to the
+	// pool, for ever. It is a bound on the server's silence, so a statement that runs
+	// longer without answering fails too. 0 means DefaultIOTimeout; negative, none.
+	// SQLite ignores it.
+	IOTimeout time.Duration
 }
 
 // Open opens the metadata store at rawURL and applies the migrations it has not yet

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -10,6 +11,8 @@ import (
 	"io/fs"
 	"net"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -71,6 +74,16 @@ func openPostgres(_ context.Context, rawURL string, o Options) (*DB, error) {
 			cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
 		}
 	}
+	if timeout := cmp.Or(o.IOTimeout, DefaultIOTimeout); timeout > 0 {
+		dial := cfg.ConnConfig.DialFunc
+		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &boundedConn{Conn: c, timeout: timeout}, nil
+		}
+	}
 	pool := stdlib.OpenDB(*cfg.ConnConfig)
 	pool.SetMaxOpenConns(int(cfg.MaxConns))
 	pool.SetMaxIdleConns(int(cfg.MaxConns))
@@ -78,6 +91,71 @@ func openPostgres(_ context.Context, rawURL string, o Options) (*DB, error) {
 	pool.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 	return &DB{d: &postgresDialect, name: "postgres", write: pool, read: pool,
 		logger: o.Logger.With("host", cfg.ConnConfig.Host, "database", cfg.ConnConfig.Database)}, nil
+}
+
+// boundedConn is a connection to PostgreSQL on which each Read and Write waits at most
+// timeout: pgx bounds a call only by its context, and a call without a deadline (the API's
+// and the consumer's) would otherwise wait for ever on a server that stalls, holding the
+// pooled connection with it. A deadline pgx sets itself (to interrupt a call whose
+// context ended) is kept when it is earlier. An idle pooled connection reads nothing, so
+// it never times out.
+type boundedConn struct {
+	net.Conn
+	timeout time.Duration
+
+	mu          sync.Mutex
+	read, write time.Time // the deadlines pgx set; zero: none
+}
+
+func (c *boundedConn) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	d := earlier(time.Now().Add(c.timeout), c.read)
+	err := c.Conn.SetReadDeadline(d)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *boundedConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	d := earlier(time.Now().Add(c.timeout), c.write)
+	err := c.Conn.SetWriteDeadline(d)
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *boundedConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.read, c.write = t, t
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *boundedConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.read = t
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *boundedConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.write = t
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// earlier is the earlier of d and set, a deadline that is zero when not set.
+func earlier(d, set time.Time) time.Time {
+	if !set.IsZero() && set.Before(d) {
+		return set
+	}
+	return d
 }
 
 // postgresLock is dialect.lockMigrations: the transaction-scoped advisory lock

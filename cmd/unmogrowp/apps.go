@@ -50,7 +50,7 @@ func runApps(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
-	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), nil)
+	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), 0, nil)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func TestAppsCommand(t *testing.T) {
 		t.Fatalf("apps create --json printed %q (%v), want its id and owner %q", out, err, owner)
 	}
 
-	db, err := openMetadata(ctx, metadataURL(dir, ""), nil)
+	db, err := openMetadata(ctx, metadataURL(dir, ""), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func openBackends(cfg *Config, roles role, logger *slog.Logger) (b *backends, er
 
 	logger.Info("stores", storeAttrs(cfg, roles)...)
 
-	if b.meta, err = openMetadata(ctx, cfg.DatabaseURL, logger); err != nil {
+	if b.meta, err = openMetadata(ctx, cfg.DatabaseURL, cfg.DatabaseTimeout, logger); err != nil {
 		return nil, err
 	}
 	b.closes = append(b.closes, b.meta.Close)
@@ -236,8 +236,10 @@ func storeAttrs(cfg *Config, roles role) []any {
 
 // openMetadata opens the metadata store that databaseURL names: PostgreSQL
 // (postgres://) or SQLite (sqlite:), creating the SQLite file's directory first, so that
-// a command-line tool can create an app before the server ever ran. logger may be nil.
-func openMetadata(ctx context.Context, databaseURL string, logger *slog.Logger) (metadataStore, error) {
+// a command-line tool can create an app before the server ever ran. ioTimeout bounds each
+// read and write of a PostgreSQL connection (0: metadata.DefaultIOTimeout); logger may be
+// nil.
+func openMetadata(ctx context.Context, databaseURL string, ioTimeout time.Duration, logger *slog.Logger) (metadataStore, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -258,7 +260,7 @@ func openMetadata(ctx context.Context, databaseURL string, logger *slog.Logger) 
 	default:
 		return nil, fmt.Errorf("DATABASE_URL %s: want sqlite: or postgres://", redactURL(databaseURL))
 	}
-	db, err := metadata.Open(ctx, databaseURL, metadata.Options{Logger: logger})
+	db, err := metadata.Open(ctx, databaseURL, metadata.Options{Logger: logger, IOTimeout: ioTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("open metadata store (DATABASE_URL %s): %w", redactURL(databaseURL), err)
 	}

@@ -37,6 +37,7 @@ type Config struct {
 	DuckDBMemory    string
 	YieldLimit      time.Duration
 	ShutdownTimeout time.Duration
+	APITimeout      time.Duration // bounds each API request's calls to the stores
 	PublicURL       string
 	ConsumerAddr    string
 	PprofAddr       string
@@ -63,6 +64,10 @@ type Config struct {
 	AnalyticsURL string // duckdb: or clickhouse://
 	HotStateURL  string // memory: or redis://
 	DatabaseURL  string // sqlite: or postgres://
+
+	// DatabaseTimeout bounds each read and write of a PostgreSQL connection
+	// (metadata.Options.IOTimeout).
+	DatabaseTimeout time.Duration
 
 	// The seed's variables, which spell the distributed stores' URLs in parts.
 	KafkaBrokers       []string // Kafka log
@@ -213,6 +218,8 @@ var settings = []setting{
 			c.DatabaseURL, err = checkStoreURL(v, "sqlite", "postgres", "postgresql")
 			return
 		}},
+	{env: "DATABASE_TIMEOUT", flag: "database-timeout", def: "10s", help: "how long a PostgreSQL call waits on a silent server (each read and write of its connection) before it fails as unavailable and the connection is closed; raise it for a migration or statement that runs longer",
+		apply: func(c *Config, v string) (err error) { c.DatabaseTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "KAFKA_BROKERS", flag: "kafka-brokers", def: "", help: "comma-separated host:port of Kafka brokers for the log (with the KAFKA_ settings, another spelling of LOG_URL=kafka://…)",
 		apply: func(c *Config, v string) error {
 			c.KafkaBrokers = nil
@@ -330,6 +337,8 @@ var settings = []setting{
 			}
 			return
 		}},
+	{env: "API_TIMEOUT", flag: "api-timeout", def: "25s", help: "how long an API request may wait on the stores before it is answered 503 with Retry-After (keep it under the listener's 30 s write timeout)",
+		apply: func(c *Config, v string) (err error) { c.APITimeout, err = parseDuration(v, time.Second); return }},
 	{env: "SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown waits for requests in flight",
 		apply: func(c *Config, v string) (err error) { c.ShutdownTimeout, err = parseDuration(v, time.Second); return }},
 	{env: "GOOGLE_CLIENT_ID", flag: "google-client-id", def: "",

@@ -189,9 +189,9 @@ type faultLoad struct {
 	bad     []string        // answers other than 200, 429 and 503 with Retry-After
 }
 
-// startLoad starts workers, each sending a batch of events (one an install, of its own
-// device and with a click of net_fault an hour before it) every interval.
-func startLoad(t *testing.T, d *split, key string, workers int, interval, limit time.Duration) *faultLoad {
+// startLoad starts workers, each sending a batch of batch events (one an install, of its
+// own device and with a click of net_fault an hour before it) every interval.
+func startLoad(t *testing.T, d *split, key string, workers, batch int, interval, limit time.Duration) *faultLoad {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &faultLoad{d: d, key: key, limit: limit, cancel: cancel, acked: map[string]bool{}, devices: map[string]bool{}, codes: map[int]int{}}
 	client := &http.Client{Timeout: limit + 20*time.Second}
@@ -213,7 +213,7 @@ func startLoad(t *testing.T, d *split, key string, workers int, interval, limit 
 					"timestamp": time.Now().Add(-time.Hour).Unix()}}}, nil, "") // an hour before: not a click injection
 				events := []map[string]any{{"event_type": "install", "event_id": dev + "-0", "device_id": dev, "gaid": gaid, "platform": "android"}}
 				ids := []string{dev + "-0"}
-				for j := 1; j < 20; j++ {
+				for j := 1; j < batch; j++ {
 					id := fmt.Sprintf("%s-%d", dev, j)
 					events = append(events, map[string]any{"event_type": "session", "event_id": id, "device_id": dev})
 					ids = append(ids, id)
@@ -326,6 +326,76 @@ func checkHealth(t *testing.T, d *split, server, check string) {
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
+	}
+}
+
+// register registers a user with the API at base and returns the headers of its session.
+func register(t *testing.T, base, email string) map[string]string {
+	t.Helper()
+	code, resp, _ := call(t, "POST", base+"/api/auth/register", nil, map[string]any{"email": email, "password": "correct horse battery"})
+	var reg struct {
+		Token string `json:"token"`
+	}
+	if json.Unmarshal(resp, &reg); code != 201 || reg.Token == "" {
+		t.Fatalf("register: %d %s", code, resp)
+	}
+	return map[string]string{"Authorization": "Bearer " + reg.Token}
+}
+
+// apiListApps asks the API for the apps of the user of bearer, which needs PostgreSQL, and
+// returns the answer's status and error, and how long it took.
+func apiListApps(client *http.Client, d *split, bearer map[string]string) (code int, msg string, took time.Duration, err error) {
+	req, _ := http.NewRequest("GET", d.apiURL()+"/api/apps", nil)
+	for k, v := range bearer {
+		req.Header.Set(k, v)
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", time.Since(start), err
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error string `json:"error"`
+	}
+	json.NewDecoder(resp.Body).Decode(&e)
+	return resp.StatusCode, e.Error, time.Since(start), nil
+}
+
+// checkAPIDown checks that while PostgreSQL is away the API answers a signed-in user's
+// requests with 503 and an error within limit, several at once (more than the API's pool
+// of connections), rather than holding them until the server answers again.
+func checkAPIDown(t *testing.T, d *split, bearer map[string]string, limit time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: limit + 20*time.Second}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			code, msg, took, err := apiListApps(client, d, bearer)
+			if code != 503 || msg == "" || took > limit {
+				t.Errorf("API request %d while PostgreSQL is away: %d %q (%v) after %s, want 503 with an error within %s", i, code, msg, err, took.Round(time.Millisecond), limit)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkAPIBack checks that the API answers a signed-in user's request again within 15 s
+// of PostgreSQL's return, without a restart.
+func checkAPIBack(t *testing.T, d *split, bearer map[string]string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, msg, _, err := apiListApps(client, d, bearer)
+		if code == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("15 s after PostgreSQL came back the API answers %d %q (%v)", code, msg, err)
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
@@ -481,13 +551,17 @@ func TestSplitFaults(t *testing.T) {
 	// The log's append timeout, short so the test is: ingestion answers within it and
 	// its 3 s for every other server (ingest.DefaultStoreTimeout), a second to spare.
 	d.env = append(d.env, "KAFKA_TIMEOUT=4s")
+	// PostgreSQL's bound on a silent server and the API's on a request, short so the
+	// test is.
+	d.env = append(d.env, "DATABASE_TIMEOUT=2s", "API_TIMEOUT=5s")
 	d.env = append(d.env, postbackEnv...)
 	app := d.createApp(t, "Faults")
 	recv := newDeliveries(t)
 	addFaultPostback(t, d, app.ID, recv)
 	d.start(t)
+	bearer := register(t, d.apiURL(), "faults@example.com")
 	const limit = 8 * time.Second
-	load := startLoad(t, d, app.ServerKey, 4, 100*time.Millisecond, limit)
+	load := startLoad(t, d, app.ServerKey, 4, 20, 100*time.Millisecond, limit)
 	defer load.stop()
 	time.Sleep(2 * time.Second)
 	for _, c := range faultCases() {
@@ -500,11 +574,17 @@ func TestSplitFaults(t *testing.T) {
 		if c.fault.down {
 			checkHealth(t, d, c.server, healthCheck[c.server])
 		}
+		if c.server == "postgres" && c.fault.down {
+			checkAPIDown(t, d, bearer, limit)
+		}
 		time.Sleep(c.hold - time.Since(start))
 		if c.fault.apply != nil {
 			f.restore(t, c.server)
 		} else {
 			f.startKafka(t, nil)
+		}
+		if c.server == "postgres" {
+			checkAPIBack(t, d, bearer)
 		}
 		took := recovery(t, d)
 		t.Logf("%s %s for %s: lag under 2 s %s after its return", c.server, c.fault.name, c.hold, took.Round(100*time.Millisecond))

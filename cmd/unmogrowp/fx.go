@@ -60,7 +60,7 @@ func runFX(ctx context.Context, args []string, getenv func(string) string, stdou
 	if len(rates) == 0 {
 		return fmt.Errorf("fx import %s: the file has no rates", file)
 	}
-	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), nil)
+	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), 0, nil)
 	if err != nil {
 		return fmt.Errorf("fx import: %w", err)
 	}

@@ -67,7 +67,7 @@ func runIPLists(ctx context.Context, args []string, getenv func(string) string, 
 			list.Name = *name
 		}
 	}
-	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), nil)
+	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), 0, nil)
 	if err != nil {
 		return err
 	}

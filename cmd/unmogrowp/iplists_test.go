@@ -21,7 +21,7 @@ func TestIPListsCommand(t *testing.T) {
 	src := filepath.Join("..", "..", "testdata", "iplists")
 	ctx := context.Background()
 
-	db, err := openMetadata(ctx, metadataURL(dir, ""), nil)
+	db, err := openMetadata(ctx, metadataURL(dir, ""), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

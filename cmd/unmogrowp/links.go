@@ -56,7 +56,7 @@ func runLinks(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), nil)
+	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), 0, nil)
 	if err != nil {
 		return err
 	}

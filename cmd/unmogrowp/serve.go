@@ -362,7 +362,7 @@ func (s *Server) apiHandler(ing *ingest.Server) http.Handler {
 	}
 	return api.New(api.Config{
 		Apps: b.meta, Links: b.meta, Users: b.meta, Teams: b.meta, Accounts: b.meta, Results: b.store, Tracker: tracker, Health: b.health, Registry: s.registry,
-		Signup: s.cfg.Signup, Mailer: mailer, DashboardURL: s.cfg.DashboardURL, AuthCacheTTL: ttl,
+		Signup: s.cfg.Signup, Mailer: mailer, DashboardURL: s.cfg.DashboardURL, AuthCacheTTL: ttl, RequestTimeout: s.cfg.APITimeout,
 		Logger: s.logger.With("component", "api"), IngestURL: publicURL, Google: google,
 		TrustedProxies: s.cfg.TrustedProxies, Dashboard: web.Handler(), AppCache: appCache,
 		Postbacks: b.meta, Outbox: b.meta, SKAN: b.meta, SKANResults: b.store, Costs: b.meta, Deliveries: b.meta, Consents: b.meta,

@@ -50,7 +50,7 @@ func testOwner(t *testing.T, dataDir, databaseURL string) string {
 	t.Helper()
 	const email = "owner@example.com"
 	ctx := context.Background()
-	db, err := openMetadata(ctx, metadataURL(dataDir, databaseURL), nil)
+	db, err := openMetadata(ctx, metadataURL(dataDir, databaseURL), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

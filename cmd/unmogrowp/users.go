@@ -70,7 +70,7 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), nil)
+	db, err := openMetadata(ctx, metadataURL(*dataDir, *databaseURL), 0, nil)
 	if err != nil {
 		return err
 	}

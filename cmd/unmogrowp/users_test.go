@@ -25,7 +25,7 @@ func TestUsersResetPassword(t *testing.T) {
 	env := map[string]string{"UNMOGROWP_DATA_DIR": dir}
 	email := testOwner(t, dir, "")
 	ctx := context.Background()
-	db, err := openMetadata(ctx, metadataURL(dir, ""), nil)
+	db, err := openMetadata(ctx, metadataURL(dir, ""), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
