@@ -208,13 +208,27 @@ func New(cfg Config) *Server {
 // write timeout (30 s), so that the 503 can still be written.
 const DefaultRequestTimeout = 25 * time.Second
 
-// withDeadline gives each request's context a deadline timeout from its start.
+// withDeadline gives each request's context a deadline timeout from its start, keeping
+// the context it had for withoutDeadline.
 func withDeadline(next http.Handler, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), undeadlinedKey{}, r.Context()), timeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// undeadlinedKey keys, in a request's context, its context before withDeadline's deadline.
+type undeadlinedKey struct{}
+
+// withoutDeadline returns r's context without withDeadline's deadline, for a handler
+// that streams an answer for as long as its client reads (an export). It still ends when
+// the client goes away or the server shuts down.
+func withoutDeadline(r *http.Request) context.Context {
+	if ctx, ok := r.Context().Value(undeadlinedKey{}).(context.Context); ok {
+		return ctx
+	}
+	return r.Context()
 }
 
 // noSniff marks every answer X-Content-Type-Options: nosniff, so that a browser takes a

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -22,12 +23,20 @@ type DeliveryExporter interface {
 // exportFlushRows is how many rows an export writes between two flushes to the client.
 const exportFlushRows = 4096
 
+// exportWriteWait is how long an export waits for its client to take what it writes
+// until the next flush. The server's WriteTimeout would cut any export at its end, so
+// every flush sets the connection's write deadline this far ahead: an export lasts as
+// long as its client keeps reading, and a client that stops is let go.
+const exportWriteWait = 30 * time.Second
+
 // handleExport streams a raw export (docs/export.md): every parameter is checked before
 // the first byte, then the header row goes out at once and the rows follow as the store
 // reads them. An error once the answer has begun cannot be a JSON error any more: the
 // connection is cut (the chunked answer has no end), so that a client never takes a
-// partial export for a whole one.
+// partial export for a whole one. It reads the stores without the API's per-request
+// deadline (withoutDeadline): an export of millions of rows takes minutes.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, app *unmogrowp.App) error {
+	ctx := withoutDeadline(r)
 	params := r.URL.Query()
 	q := unmogrowp.ExportQuery{
 		AppID: app.ID, Report: r.PathValue("report"), MediaSource: params.Get("media_source"),
@@ -76,6 +85,9 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, app *unmog
 	rc := http.NewResponseController(w)
 	n := 0
 	flush := func() error {
+		if err := rc.SetWriteDeadline(time.Now().Add(exportWriteWait)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
 		if err := ew.Flush(); err != nil {
 			return err
 		}
@@ -101,19 +113,19 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, app *unmog
 			// they are stored, the analytics stores' Export takes this report like the others.
 		case unmogrowp.ExportPostbackDeliveries:
 			row := make([]unmogrowp.ExportValue, len(unmogrowp.ExportFields[q.Report]))
-			err = s.cfg.Deliveries.ExportDeliveries(r.Context(), app.ID, q.From, q.To, func(d *unmogrowp.Delivery) error {
+			err = s.cfg.Deliveries.ExportDeliveries(ctx, app.ID, q.From, q.To, func(d *unmogrowp.Delivery) error {
 				unmogrowp.DeliveryRow(row, d)
 				return write(row)
 			})
 		default:
-			err = s.cfg.Results.Export(r.Context(), q, write)
+			err = s.cfg.Results.Export(ctx, q, write)
 		}
 	}
 	if err == nil {
 		err = flush()
 	}
 	if err != nil {
-		if r.Context().Err() == nil {
+		if ctx.Err() == nil {
 			s.cfg.Logger.Error("export cut short", "app_id", app.ID, "report", q.Report, "rows", n, "err", err)
 		}
 		panic(http.ErrAbortHandler) // cut the connection: the answer must not look whole

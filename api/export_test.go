@@ -6,12 +6,17 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/api"
 )
 
 // exportData stores an install and three events of the fixture's app (one of the other
@@ -153,4 +158,86 @@ func TestExportRefusals(t *testing.T) {
 			t.Errorf("%s?%s: %d %s, want %d naming %s", c.report, c.query, resp.StatusCode, body, c.status, c.names)
 		}
 	}
+}
+
+// An export streams for as long as its client reads: past the API's per-request deadline
+// and past the server's WriteTimeout, which each flush moves ahead.
+func TestExportOutlastsTimeouts(t *testing.T) {
+	f := newFixture(t)
+	const n = 20000
+	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	b := unmogrowp.Batch{Events: make([]unmogrowp.Event, n)}
+	for i := range b.Events {
+		ts := day.Add(time.Duration(i) * time.Second)
+		b.Events[i] = unmogrowp.Event{Partition: 0, Offset: int64(i + 1), EventID: fmt.Sprintf("e-%06d", i), AppID: f.app.ID,
+			EventType: unmogrowp.EventSession, DeviceID: fmt.Sprintf("dev-%d", i%500), Timestamp: ts, ReceivedAt: ts,
+			MediaSource: "fb", Campaign: "a campaign long enough to make the rows a few hundred bytes each"}
+	}
+	if err := f.store.Append(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	const writeTimeout = 300 * time.Millisecond
+	h, _ := apiServer(t, f.meta, f.store, api.Config{IngestURL: "https://t.example.com/", RequestTimeout: 100 * time.Millisecond})
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.WriteTimeout = writeTimeout
+	srv.Listener = smallBuffers{srv.Listener}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	// Small socket buffers on both ends, so that the server's writes wait for the reader.
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			err = c.(*net.TCPConn).SetReadBuffer(16 << 10)
+		}
+		return c, err
+	}}}
+
+	req, err := http.NewRequest("GET", srv.URL+"/api/apps/"+f.app.ID+"/export/events?"+exportRange, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Api-Key", f.key)
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// A slow reader: 16 KiB every 5 ms, so that the export lasts several write timeouts.
+	var body bytes.Buffer
+	chunk := make([]byte, 16<<10)
+	for {
+		k, err := resp.Body.Read(chunk)
+		body.Write(chunk[:k])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %v and %d bytes: %v", time.Since(start), body.Len(), err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(start)
+	recs, err := csv.NewReader(&body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || len(recs) != n+1 || recs[n][0] != "e-019999" {
+		t.Fatalf("%d, %d rows (want %d), the last %q", resp.StatusCode, len(recs), n+1, recs[len(recs)-1])
+	}
+	if took < 3*writeTimeout {
+		t.Fatalf("the export took %v, not long enough to outlast the timeouts (%v)", took, writeTimeout)
+	}
+	t.Logf("%d rows in %v", n, took)
+}
+
+// smallBuffers is a listener whose connections have 16 KiB send buffers.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		err = c.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	}
+	return c, err
 }
