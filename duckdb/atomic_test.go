@@ -21,9 +21,17 @@ import (
 // crashChildEnv names the database a child process of TestCrash appends to until killed.
 const crashChildEnv = "UNMOGROWP_DUCKDB_CRASH_CHILD"
 
+// crashBatchEnv is how many events (and touchpoints) a batch of that child has.
+const crashBatchEnv = "UNMOGROWP_DUCKDB_CRASH_BATCH"
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(crashChildEnv); path != "" {
-		crashChild(path)
+		n, err := strconv.Atoi(os.Getenv(crashBatchEnv))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		crashChild(path, n)
 		return
 	}
 	os.Exit(m.Run())
@@ -277,14 +285,34 @@ func TestAppendCancelRace(t *testing.T) {
 // TestCrash kills a process that appends mixed batches in a loop, at a moment it does not
 // choose, then reopens its database: every batch the child saw committed is there, no
 // batch is there in part (events, touchpoints and installs alike), and the watermark
-// matches the rows.
+// matches the rows. It runs with batches of 1000 events, which DuckDB writes to its WAL,
+// and of RowGroupRows, which it writes as whole row groups to the database file before
+// COMMIT puts their place in the WAL (what `unmogrowp serve` does while draining a
+// backlog).
 func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
+	for _, c := range []struct {
+		name      string
+		batch     int64
+		committed int
+	}{{"batch=1000", 1000, 5}, {"row-groups", RowGroupRows, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			if raceEnabled && c.batch > 1000 {
+				t.Skip("under the race detector a child takes minutes per batch of row groups; runs without -race")
+			}
+			testCrash(t, c.batch, c.committed)
+		})
+	}
+}
+
+// testCrash is TestCrash with batches of batch events, killing the child once it has
+// committed at least committed of them.
+func testCrash(t *testing.T, batch int64, committed int) {
 	path := filepath.Join(t.TempDir(), "events.duckdb")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+path, fmt.Sprintf("%s=%d", crashBatchEnv, batch))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -293,34 +321,34 @@ func TestCrash(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	committed := 0
+	seen := 0
 	lines := bufio.NewScanner(out)
-	for committed < 5 && lines.Scan() {
+	for seen < committed && lines.Scan() {
 		n, err := strconv.Atoi(strings.TrimPrefix(lines.Text(), "committed "))
 		if err != nil {
 			t.Fatalf("child said %q", lines.Text())
 		}
-		committed = n
+		seen = n
 	}
 	// Let it get into the next batch, then kill it without warning.
-	time.Sleep(3 * time.Millisecond)
+	time.Sleep(3 * time.Millisecond * time.Duration(batch/1000))
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	if committed < 5 {
-		t.Fatalf("child committed only %d batches before it stopped", committed)
+	if seen < committed {
+		t.Fatalf("child committed only %d batches before it stopped", seen)
 	}
 
 	s := openAt(t, path)
 	st := readState(t, s)
-	t.Logf("child reported %d committed batches; after the crash: %v", committed, st)
-	batches := st.events / crashBatch
-	want := state{batches * crashBatch, batches * crashBatch, batches * crashBatch / 5, map[int32]int64{0: batches*2*crashBatch - 1}}
-	if !st.equal(want) || batches < int64(committed) {
-		t.Fatalf("after the crash: %v; want %v, at least %d batches", st, want, committed)
+	t.Logf("child reported %d committed batches; after the crash: %v", seen, st)
+	batches := st.events / batch
+	want := state{batches * batch, batches * batch, batches * batch / 5, map[int32]int64{0: batches*2*batch - 1}}
+	if !st.equal(want) || batches < int64(seen) {
+		t.Fatalf("after the crash: %v; want %v, at least %d batches", st, want, seen)
 	}
-	lastEvent := batchAt(0, (batches-1)*2*crashBatch+crashBatch-1, 1)[0]
+	lastEvent := batchAt(0, (batches-1)*2*batch+batch-1, 1)[0]
 	last, err := s.Events(context.Background(), unmogrowp.EventFilter{From: lastEvent.Timestamp})
 	if err != nil || len(last) != 1 {
 		t.Fatalf("last event: %d events, %v", len(last), err)
@@ -330,19 +358,16 @@ func TestCrash(t *testing.T) {
 	}
 }
 
-// crashBatch is how many events (and touchpoints) a batch of the crash test has.
-const crashBatch = 1000
-
-// crashChild appends mixed batches to the database at path and reports each commit on stdout,
-// until it is killed.
-func crashChild(path string) {
+// crashChild appends mixed batches of n events (and touchpoints) to the database at path
+// and reports each commit on stdout, until it is killed.
+func crashChild(path string, n int) {
 	s, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	for b := 1; ; b++ {
-		if err := s.Append(context.Background(), mixedAt(0, int64((b-1)*2*crashBatch), crashBatch)); err != nil {
+		if err := s.Append(context.Background(), mixedAt(0, int64((b-1)*2*n), n)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}

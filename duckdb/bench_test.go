@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/internal/storetest"
@@ -190,4 +191,51 @@ func installsStore(b *testing.B, n int, device func(i int) int) *Store {
 		}
 	}
 	return s
+}
+
+// BenchmarkAppendTransactions appends the same 491,520 realistic events (four row groups)
+// to a new file database in transactions of 20,000 events (what `unmogrowp serve` used to
+// write while draining a backlog) and of RowGroupRows, and ends with a CHECKPOINT. It
+// reports the CPU per row over all threads, with and without the checkpoint: whole row
+// groups are compressed during the append and leave the checkpoint little to do.
+func BenchmarkAppendTransactions(b *testing.B) {
+	const n = 4 * RowGroupRows
+	events := storetest.RealisticEvents(n, 42)
+	for i := range events {
+		events[i].Partition, events[i].Offset = int32(i%4), int64(i)
+	}
+	for _, tx := range []int{20_000, RowGroupRows} {
+		b.Run(fmt.Sprintf("tx=%d", tx), func(b *testing.B) {
+			ctx := context.Background()
+			var appendCPU, allCPU time.Duration
+			for range b.N {
+				b.StopTimer()
+				s, err := Open(ctx, filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				cpu := testenv.ProcessCPU()
+				for i := 0; i < n; i += tx {
+					if err := s.Append(ctx, unmogrowp.Batch{Events: events[i:min(i+tx, n)]}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				appendCPU += testenv.ProcessCPU() - cpu
+				if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+					b.Fatal(err)
+				}
+				allCPU += testenv.ProcessCPU() - cpu
+				b.StopTimer()
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			rows := float64(n) * float64(b.N)
+			b.ReportMetric(rows/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(appendCPU.Nanoseconds())/1e3/rows, "append-cpu-µs/row")
+			b.ReportMetric(float64(allCPU.Nanoseconds())/1e3/rows, "cpu-µs/row")
+		})
+	}
 }

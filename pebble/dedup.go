@@ -48,10 +48,12 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -107,6 +109,7 @@ type Dedup struct {
 	seen   map[[keyLen]byte]struct{} // keys of the current Claim call, reused
 	looked []lookup                  // per claim of the current call, reused
 	order  []int32                   // claim indexes sorted by key, reused
+	write  []int32                   // indexes of the claims to write, reused
 	keyBuf []byte                    // hash input buffer, reused
 
 	// The claims written since the last complete flush (fresh.go), under mu.
@@ -204,8 +207,7 @@ func (s *Dedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 		return nil, err
 	}
 	out := make([]bool, len(claims))
-	batch := s.db.NewBatch()
-	defer batch.Close()
+	write := s.write[:0] // the claims to write, by index
 	var now time.Time
 	for i := range claims {
 		c, l := &claims[i], &s.looked[i]
@@ -231,13 +233,25 @@ func (s *Dedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 			}
 		}
 		encodeValue(&l.val, c.Partition, c.Offset, at.Unix())
-		if err := batch.Set(l.key[:], l.val[:], nil); err != nil {
-			return nil, fmt.Errorf("dedup claim: %w", err)
-		}
-		// A later equal key in this call is caught by s.seen; l.val is what was written.
+		// A later equal key in this call is caught by s.seen; l.val is what is written.
 		out[i] = true
+		write = append(write, int32(i))
 	}
-	if !batch.Empty() {
+	s.write = write
+	if len(write) > 0 {
+		// In key order: the memtable's skiplist inserts each key from the previous one's
+		// place (Pebble's Inserter), rather than searching from its top for each key of
+		// a random sequence.
+		slices.SortFunc(write, func(a, b int32) int {
+			return bytes.Compare(s.looked[a].key[:], s.looked[b].key[:])
+		})
+		batch := s.db.NewBatch()
+		defer batch.Close()
+		for _, i := range write {
+			if err := batch.Set(s.looked[i].key[:], s.looked[i].val[:], nil); err != nil {
+				return nil, fmt.Errorf("dedup claim: %w", err)
+			}
+		}
 		if err := batch.Commit(pebbledb.Sync); err != nil {
 			return nil, fmt.Errorf("dedup commit: %w", err)
 		}

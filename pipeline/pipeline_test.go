@@ -220,7 +220,8 @@ func TestCrashBeforeCommit(t *testing.T) {
 }
 
 // redeliver is a log reader that hands out every batch twice, as a Kafka consumer does
-// after a rebalance: the copy must not be stored again.
+// after a rebalance: the copy must not be stored again. Like a real reader it hands out
+// records of its own each time (the pipeline drops their values once decoded).
 type redeliver struct {
 	unmogrowp.LogReader
 	again []unmogrowp.Record
@@ -233,7 +234,7 @@ func (r *redeliver) Read(ctx context.Context, max int) ([]unmogrowp.Record, erro
 		return recs, nil
 	}
 	recs, err := r.LogReader.Read(ctx, max)
-	r.again = recs
+	r.again = slices.Clone(recs)
 	return recs, err
 }
 
