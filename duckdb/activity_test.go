@@ -13,18 +13,19 @@ import (
 )
 
 // checkDeviceDays checks device_days after events were appended to an empty store: it
-// holds each (app, UTC day, device) of the events, computed in Go, and nothing else, and
-// its keys are what SQL computes from the stored device ids.
+// holds each (app, UTC day, device) of the events, computed in Go, with the UTC hours of
+// its events (its rows' masks together), and nothing else, and its keys are what SQL
+// computes from the stored device ids.
 func checkDeviceDays(t *testing.T, s *Store, events []unmogrowp.Event) {
 	t.Helper()
-	want := map[string]bool{}
+	want := map[string]int32{}
 	for _, e := range events {
-		want[fmt.Sprintf("%s|%d|%d", validUTF8(e.AppID), dayOf(e.Timestamp)*24*3600*1e6, deviceKey(e.DeviceID))] = true
+		want[fmt.Sprintf("%s|%d|%d", validUTF8(e.AppID), dayOf(e.Timestamp)*24*3600*1e6, deviceKey(e.DeviceID))] |= hourBit(e.Timestamp)
 	}
-	got := map[string]bool{}
+	got := map[string]int32{}
 	for _, q := range []string{
-		`SELECT DISTINCT app_id, epoch_us(day), device_key FROM device_days`,
-		`SELECT DISTINCT app_id, epoch_us(date_trunc('day', event_time)), device_key(device_id) FROM events`,
+		`SELECT app_id, epoch_us(day), device_key, bit_or(hours) FROM device_days GROUP BY ALL`,
+		`SELECT app_id, epoch_us(date_trunc('day', event_time)), device_key(device_id), bit_or((1 << hour(event_time))::INTEGER) FROM events GROUP BY ALL`,
 	} {
 		clear(got)
 		rows, err := s.db.Query(q)
@@ -34,24 +35,45 @@ func checkDeviceDays(t *testing.T, s *Store, events []unmogrowp.Event) {
 		for rows.Next() {
 			var app string
 			var day, key int64
-			if err := rows.Scan(&app, &day, &key); err != nil {
+			var hours int32
+			if err := rows.Scan(&app, &day, &key, &hours); err != nil {
 				t.Fatal(err)
 			}
-			got[fmt.Sprintf("%s|%d|%d", app, day, key)] = true
+			got[fmt.Sprintf("%s|%d|%d", app, day, key)] = hours
 		}
 		if err := rows.Close(); err != nil {
 			t.Fatal(err)
 		}
-		for k := range want {
-			if !got[k] {
+		for k, h := range want {
+			if g, ok := got[k]; !ok {
 				t.Errorf("%s: lacks %s", q, k)
+			} else if g != h {
+				t.Errorf("%s: %s has hours %024b, want %024b", q, k, g, h)
 			}
 		}
 		for k := range got {
-			if !want[k] {
+			if _, ok := want[k]; !ok {
 				t.Errorf("%s: has %s, which no event made", q, k)
 			}
 		}
+	}
+}
+
+// checkDeviceRevenue checks that device_revenue holds the stored events' revenues, each
+// once, with their devices' keys as SQL computes them from the stored device ids.
+func checkDeviceRevenue(t *testing.T, s *Store) {
+	t.Helper()
+	var missing, extra, rows int64
+	err := s.db.QueryRow(`WITH want AS (
+		SELECT app_id, event_time, device_key(device_id) AS device_key, currency, revenue FROM events WHERE revenue IS NOT NULL
+	) SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM device_revenue)),
+	         (SELECT count(*) FROM (SELECT * FROM device_revenue EXCEPT ALL SELECT * FROM want)),
+	         (SELECT count(*) FROM want)`).Scan(&missing, &extra, &rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 || extra != 0 || rows == 0 {
+		t.Errorf("device_revenue lacks %d and has %d rows too many, of %d events with revenue", missing, extra, rows)
 	}
 }
 
@@ -121,6 +143,23 @@ func TestDeviceDaysRecent(t *testing.T) {
 	if rows, distinct := deviceDayRows(t, s); rows != 5 || distinct != 5 {
 		t.Errorf("after a reopen: %d rows (%d distinct), want 5", rows, distinct)
 	}
+
+	// Another hour of a stored device-day: a row for it, with that hour.
+	other := now.Truncate(time.Hour).Add(-time.Minute)
+	if now.Hour() == 0 {
+		other = now.Add(time.Hour)
+	}
+	b := batch("a")
+	b.Events[0].Timestamp = other
+	mustAppend(b)
+	mustAppend(batch("a"))
+	var hours int32
+	if err := s.db.QueryRow(`SELECT bit_or(hours) FROM device_days WHERE device_key = device_key('a')`).Scan(&hours); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := deviceDayRows(t, s); rows != 6 || hours != hourBit(now)|hourBit(other) {
+		t.Errorf("after another hour of a device-day: %d rows, hours %024b, want 6 rows, hours %024b", rows, hours, hourBit(now)|hourBit(other))
+	}
 	st, err := s.Stats(ctx, "app", now.Add(-time.Hour), now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -130,9 +169,9 @@ func TestDeviceDaysRecent(t *testing.T) {
 	}
 }
 
-// TestDeviceDaysMigration checks that the migration that adds device_days fills it from
-// the events already stored: a store whose table is dropped and migration forgotten gets
-// the same device-days back on open.
+// TestDeviceDaysMigration checks that the migrations that add device_days (0003, and 0011
+// with its hours) and device_revenue (0011) fill them from the events already stored: a
+// store whose tables are dropped and migrations forgotten gets the same rows back on open.
 func TestDeviceDaysMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -147,14 +186,76 @@ func TestDeviceDaysMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkDeviceDays(t, s, events)
-	for _, q := range []string{`DROP TABLE device_days`, `DELETE FROM schema_migrations WHERE name LIKE '%device_days%'`} {
+	checkDeviceRevenue(t, s)
+	for _, q := range []string{`DROP TABLE device_days`, `DROP TABLE device_revenue`, `DELETE FROM schema_migrations WHERE name LIKE '%device_days%' OR name LIKE '%device_hours%'`} {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s = reopen(t, s, path)
 	checkDeviceDays(t, s, events)
+	checkDeviceRevenue(t, s)
 	if rows, distinct := deviceDayRows(t, s); rows != distinct {
 		t.Errorf("the migration stored %d rows, %d distinct", rows, distinct)
+	}
+}
+
+// TestRetentionActiveDays checks that the retention reports in a zone answer the same
+// from device_days' hours as from the events, in zones of whole hours (which take the
+// hours) and of half and quarter hours (which read the events), by cohort and by source.
+// It replaces activeDaysFor, so it does not run in parallel.
+func TestRetentionActiveDays(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
+	err := storetest.GenerateFixture(30_000, 7, 2_000, func(b unmogrowp.Batch) error { return s.Append(ctx, b) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := storetest.FixtureApps[0]
+	from, to := storetest.FixtureStart.Add(3*24*time.Hour+5*time.Hour), storetest.FixtureStart.Add(12*24*time.Hour)
+	byEvents := func(sc unmogrowp.ReportScope, from, to time.Time) (activeDays, []unmogrowp.ZoneShift) {
+		_, shifts := activeDaysOf(sc, from, to)
+		return activeEvents, shifts
+	}
+	for _, zone := range []struct {
+		name string
+		want activeDays
+	}{{"Asia/Tokyo", activeHours}, {"America/Los_Angeles", activeHours}, {"Asia/Kolkata", activeEvents}, {"Asia/Kathmandu", activeEvents}} {
+		loc, err := time.LoadLocation(zone.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := unmogrowp.ReportScope{Location: loc, Now: storetest.FixtureStart.Add(60 * 24 * time.Hour)}
+		if got, _ := activeDaysOf(sc, from, to); got != zone.want {
+			t.Errorf("%s: active days from %d, want %d", zone.name, got, zone.want)
+		}
+		q := unmogrowp.RetentionQuery{By: []string{unmogrowp.DimMediaSource}}
+		retained := int64(0)
+		report := func() string {
+			ret, err := s.RetentionReport(ctx, app, from, to, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range ret.Cohorts {
+				for _, n := range c.Retained[1:] {
+					retained += n
+				}
+			}
+			br, err := s.RetentionBreakdown(ctx, app, from, to, q, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("%+v\n%+v", *ret, *br)
+		}
+		got := report()
+		activeDaysFor = byEvents
+		want := report()
+		activeDaysFor = activeDaysOf
+		if got != want {
+			t.Errorf("%s: the reports from device_days:\n%s\nfrom the events:\n%s", zone.name, got, want)
+		}
+		if retained == 0 {
+			t.Errorf("%s: no device retained after its install day:\n%s", zone.name, got)
+		}
 	}
 }

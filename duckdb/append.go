@@ -98,6 +98,10 @@ func (s *Store) appendTx(ctx context.Context, b *unmogrowp.Batch) error {
 	if err := appendRows(ctx, s, deviceDaysTable, s.dayRows, fillDeviceDay, putDeviceDay, deviceDayPos); err != nil {
 		return err
 	}
+	s.revRows = revenueRows(s.revRows[:0], b.Events)
+	if err := appendRows(ctx, s, deviceRevenueTable, s.revRows, fillRevenue, putRevenue, revenuePos); err != nil {
+		return err
+	}
 	stmts, args, raised := raiseWatermarks(s.marks, b)
 	for i, stmt := range stmts {
 		if _, err := s.w.ExecContext(ctx, stmt, args[i]...); err != nil {

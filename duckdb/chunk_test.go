@@ -198,6 +198,7 @@ func TestAppendHostile(t *testing.T) {
 			checkInstalls(t, s, batch.Installs)
 			checkGroups(t, s, batch.Events)
 			checkDeviceDays(t, s, batch.Events)
+			checkDeviceRevenue(t, s)
 			dumps[path.name] = dumpTables(t, s)
 		})
 	}
@@ -411,7 +412,7 @@ func dumpTables(t *testing.T, s *Store) []string {
 	var dump []string
 	for _, tbl := range tables {
 		order := `"partition", "offset"`
-		if tbl.name == deviceDaysTable.name {
+		if tbl.name == deviceDaysTable.name || tbl.name == deviceRevenueTable.name {
 			order = "ALL"
 		}
 		rows, err := s.db.Query(`SELECT to_json(r)::VARCHAR FROM ` + tbl.name + ` r ORDER BY ` + order)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/internal/storetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // TestEraseAtScale times the erasure of one device (docs/privacy.md) on a store of
@@ -22,6 +23,10 @@ import (
 //
 //	UNMOGROWP_ERASE_EVENTS=100000000 UNMOGROWP_ERASE_DB=/tmp/erase100m.duckdb \
 //	    go test -run TestEraseAtScale -v -timeout 120m ./duckdb/
+//
+// UNMOGROWP_ERASE_DB may name the store TestReportsAtScale built from copies of a smaller
+// one (UNMOGROWP_REPORTS_REPLICATE, replicate): it then erases from that store, which
+// holds as many events, in minutes rather than hours of filling.
 func TestEraseAtScale(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("UNMOGROWP_ERASE_EVENTS"))
 	if n <= 0 {
@@ -63,14 +68,14 @@ func TestEraseAtScale(t *testing.T) {
 	}
 	sub := unmogrowp.Subject{AppID: app}
 	sub.Add(unmogrowp.FieldDeviceID, device)
-	start := time.Now()
+	start, cpu := time.Now(), testenv.ProcessCPU()
 	step := func(name string, f func() error) {
 		t.Helper()
-		begin := time.Now()
+		begin, cpu := time.Now(), testenv.ProcessCPU()
 		if err := f(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		t.Logf("%-22s %v", name, time.Since(begin).Round(time.Millisecond))
+		t.Logf("%-22s %v (cpu %v)", name, time.Since(begin).Round(time.Millisecond), (testenv.ProcessCPU() - cpu).Round(time.Millisecond))
 	}
 	var resolved unmogrowp.Subject
 	var rows, left int64
@@ -91,7 +96,7 @@ func TestEraseAtScale(t *testing.T) {
 		t.Fatalf("%d rows left after the erasure", left)
 	}
 	took := time.Since(start)
-	t.Logf("erased one device from %d events in %v", have, took.Round(time.Millisecond))
+	t.Logf("erased one device from %d events in %v (cpu %v)", have, took.Round(time.Millisecond), (testenv.ProcessCPU() - cpu).Round(time.Millisecond))
 	if _, err := s.Attribution(ctx, app, device); unmogrowp.ErrorCode(err) != unmogrowp.ENOTFOUND {
 		t.Errorf("Attribution after erasure: %v, want ENOTFOUND", err)
 	}

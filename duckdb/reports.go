@@ -276,38 +276,6 @@ func (s *Store) MediaSourceReport(ctx context.Context, appID string, from, to ti
 	return rep, nil
 }
 
-// RetentionReport returns the retention report of the installs of the app in [from, to),
-// from one query: retention.sql in UTC, retention_zone.sql in another zone. The events
-// that count are those of the cohorts' days up to unmogrowp.RetentionDays days after the
-// last one, even after to; the days that have not ended by the scope's now are left out.
-func (s *Store) RetentionReport(ctx context.Context, appID string, from, to time.Time, scopes ...unmogrowp.ReportScope) (*unmogrowp.RetentionReport, error) {
-	args, err := rangeArgs(appID, from, to)
-	if err != nil {
-		return nil, err
-	}
-	sc := unmogrowp.Scope(scopes...)
-	evFrom, evTo := unmogrowp.RetentionEvents(from, to, sc.Location)
-	ret := unmogrowp.NewRetention(sc)
-	query, shifts := "retention", []unmogrowp.ZoneShift(nil)
-	if sc.Location != time.UTC {
-		query, shifts = "retention_zone", sc.Shifts(evFrom, evTo)
-	}
-	err = s.eachIn(ctx, query, shifts, func(rows *sql.Rows) error {
-		var d time.Time
-		var installs int64
-		var dayN, devices sql.NullInt64
-		if err := rows.Scan(&d, &installs, &dayN, &devices); err != nil {
-			return err
-		}
-		ret.Add(d, installs, dayN.Int64, devices.Int64, dayN.Valid)
-		return nil
-	}, append(args, evFrom, evTo, unmogrowp.RetentionDays)...)
-	if err != nil {
-		return nil, err
-	}
-	return ret.Report(), nil
-}
-
 // LTVReport returns the LTV report of the installs of the app in [from, to), from one
 // query: ltv.sql, whose rows unmogrowp.LTVBuilder assembles and converts.
 func (s *Store) LTVReport(ctx context.Context, appID string, from, to time.Time, q unmogrowp.LTVQuery, scopes ...unmogrowp.ReportScope) (*unmogrowp.LTVReport, error) {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/internal/storetest"
@@ -22,6 +21,16 @@ import (
 //
 //	UNMOGROWP_REPORTS_EVENTS=10000000 UNMOGROWP_REPORTS_DB=/tmp/reports10m.duckdb \
 //	    go test -run TestReportsAtScale -v -timeout 60m ./duckdb/
+//
+// With UNMOGROWP_REPORTS_REPLICATE set to a number of copies, the events are filled through
+// Append into the store at UNMOGROWP_REPORTS_SOURCE instead (reused when it holds events),
+// and the store is filled with that many copies of its rows in SQL (replicate says how, and
+// how that differs from an Append fill): the 100M-event store in minutes from a 10M one,
+// where Append takes hours on a shared machine (the figures of docs/performance-analysis.md):
+//
+//	UNMOGROWP_REPORTS_EVENTS=10000000 UNMOGROWP_REPORTS_SOURCE=/tmp/reports10m.duckdb \
+//	    UNMOGROWP_REPORTS_REPLICATE=10 UNMOGROWP_REPORTS_DB=/tmp/reports100m.duckdb \
+//	    go test -run TestReportsAtScale -v -timeout 90m ./duckdb/
 func TestReportsAtScale(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("UNMOGROWP_REPORTS_EVENTS"))
 	if n <= 0 {
@@ -42,19 +51,7 @@ func TestReportsAtScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	if have == 0 {
-		start := time.Now()
-		var rows int
-		err := storetest.GenerateFixture(n, 1, 100_000, func(b unmogrowp.Batch) error {
-			rows += b.Len()
-			return s.Append(ctx, b)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("filled %d events (%d rows) in %v", n, rows, time.Since(start).Round(time.Second))
+		fillScaleStore(t, s, n, replicateCopies(t), os.Getenv("UNMOGROWP_REPORTS_SOURCE"))
 	} else {
 		t.Logf("reusing %s with %d events", path, have)
 	}

@@ -23,12 +23,13 @@ type table struct {
 	kinds   []vectorKind
 }
 
-// The tables the store appends to: the log's rows, and device_days (activity.go).
+// The tables the store appends to: the log's rows, device_days (activity.go) and
+// device_revenue (revenue.go).
 var (
 	eventsTable      = table{"events", eventColumns, eventKinds}
 	touchpointsTable = table{"touchpoints", touchpointColumns, touchpointKinds}
 	installsTable    = table{"installs", installColumns, installKinds}
-	tables           = []table{eventsTable, touchpointsTable, installsTable, deviceDaysTable}
+	tables           = []table{eventsTable, touchpointsTable, installsTable, deviceDaysTable, deviceRevenueTable}
 )
 
 // eventColumns are the events table's columns in table order (0001_events.sql still calls

@@ -95,6 +95,7 @@ type Store struct {
 	// seen and dayRows are Append's side of device_days (activity.go), guarded by mu.
 	seen    seenDays
 	dayRows []deviceDay
+	revRows []revenueRow // Append's rows of device_revenue (revenue.go), guarded by mu
 }
 
 // Open opens the DuckDB database at path, creating it and its directory if needed, and

@@ -166,8 +166,8 @@ func (s *Store) SubjectTouchpoints(ctx context.Context, sub unmogrowp.Subject) (
 	return out, nil
 }
 
-// CountSubject implements unmogrowp.SubjectStore: the events, touchpoints, installs and
-// device_days rows that match.
+// CountSubject implements unmogrowp.SubjectStore: the events, touchpoints, installs,
+// device_days and device_revenue rows that match.
 func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64, error) {
 	if s.closed.Load() {
 		return 0, errClosed()
@@ -178,7 +178,7 @@ func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 			queries := []statement{q}
 			if sub.After != nil {
 				if q.derived {
-					continue // device_days has no log position; its rows go with the events'
+					continue // derived rows have no log position; they go with the events'
 				}
 				queries = queries[:0]
 				conds, args := afterWhere(sub.After)
@@ -206,11 +206,12 @@ func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 type statement struct {
 	query   string
 	args    []any
-	derived bool // rows derived from others' (device_days): not counted as the subject's
+	derived bool // rows derived from others' (device_days, device_revenue): not counted as the subject's
 }
 
 // subjectStatements returns verb (SELECT count(*) FROM, DELETE FROM) over each table's
-// rows of sub: events, touchpoints, installs, and device_days by the devices' keys.
+// rows of sub: events, touchpoints, installs, and device_days and device_revenue by the
+// devices' keys.
 func subjectStatements(verb string, sub *unmogrowp.Subject) []statement {
 	var out []statement
 	for _, table := range []string{"events", "touchpoints", "installs"} {
@@ -223,8 +224,10 @@ func subjectStatements(verb string, sub *unmogrowp.Subject) []statement {
 		for _, d := range devices {
 			args = append(args, deviceKey(d))
 		}
-		out = append(out, statement{verb + "device_days WHERE app_id = ? AND device_key IN (" +
-			strings.TrimSuffix(strings.Repeat("?,", len(devices)), ",") + ")", args, true})
+		in := strings.TrimSuffix(strings.Repeat("?,", len(devices)), ",")
+		for _, table := range []string{"device_days", "device_revenue"} {
+			out = append(out, statement{verb + table + " WHERE app_id = ? AND device_key IN (" + in + ")", args, true})
+		}
 	}
 	return out
 }

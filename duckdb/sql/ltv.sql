@@ -10,8 +10,10 @@
 -- day to $7 days after the last's); $7 the last day. LOCAL(t) is t's wall-clock time in
 -- the report's zone (zone.go).
 -- Revenue is summed by revenue_sum (migration 0006), which no stored value can overflow.
+-- The amounts come from device_revenue (revenue.go), the events' revenues by device key:
+-- the cohorts' devices are keyed the same way.
 WITH cohort AS (
-    SELECT device_id, install_time, CAST(LOCAL(install_time) AS DATE) AS d,
+    SELECT device_key(device_id) AS device_key, install_time, CAST(LOCAL(install_time) AS DATE) AS d,
            CASE WHEN $4 = 'none' THEN '' ELSE media_source END AS src,
            CASE WHEN $4 = 'campaign' THEN campaign ELSE '' END AS camp
     FROM installs
@@ -19,11 +21,11 @@ WITH cohort AS (
       AND NOT is_reinstall AND NOT is_reattribution
       AND (attributed OR rejected_count = 0) -- a rejected install is not an install
 ), paid AS (
-    SELECT c.d, c.src, c.camp, c.device_id, e.currency, e.revenue,
+    SELECT c.d, c.src, c.camp, c.device_key, e.currency, e.revenue,
            date_diff('day', c.d, CAST(LOCAL(e.event_time) AS DATE)) AS n
     FROM cohort c
-    JOIN events e ON e.device_id = c.device_id
-    WHERE e.app_id = $1 AND e.event_time >= $5 AND e.event_time < $6 AND e.revenue IS NOT NULL
+    JOIN device_revenue e ON e.device_key = c.device_key
+    WHERE e.app_id = $1 AND e.event_time >= $5 AND e.event_time < $6
       AND e.event_time >= c.install_time
 ), paid_in AS (
     SELECT * FROM paid WHERE n <= CAST($7 AS INTEGER)
@@ -36,7 +38,7 @@ FROM paid_in GROUP BY ALL
 UNION ALL
 SELECT 'p', d, src, camp, n, NULL, NULL, count(*)
 FROM (
-    SELECT d, src, camp, device_id, min(n) AS n
+    SELECT d, src, camp, device_key, min(n) AS n
     FROM paid_in WHERE revenue > 0
     GROUP BY ALL
 )

@@ -12,6 +12,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/fx"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 // ScaleRange is the range the scale test asks about: the last 7 days of the fixture.
@@ -124,23 +125,27 @@ func TimeReports(t *testing.T, s ReportStore) {
 	}
 }
 
-// TimeQuery runs q 5 times (after one warm-up run) and logs the median, and the answer
+// TimeQuery runs q 5 times (after one warm-up run) and logs the median, the median CPU
+// time the process used during a run (the store's threads are the process's: on a shared
+// machine the wall time grows with the load, the CPU time much less), and the answer
 // when it is Stats; it fails q when the median is over its Limit (a second by default).
 func TimeQuery(t *testing.T, q ScaleQuery) {
 	first, err := q.Run()
 	if err != nil {
 		t.Fatalf("%s: %v", q.Name, err)
 	}
-	var ds []time.Duration
+	var ds, cpus []time.Duration
 	for range 5 {
-		start := time.Now()
+		start, cpu := time.Now(), testenv.ProcessCPU()
 		if _, err := q.Run(); err != nil {
 			t.Fatalf("%s: %v", q.Name, err)
 		}
 		ds = append(ds, time.Since(start))
+		cpus = append(cpus, testenv.ProcessCPU()-cpu)
 	}
 	m := median(ds)
-	t.Logf("%-20s median %7.1f ms (runs %v)", q.Name, float64(m.Microseconds())/1000, roundAll(ds))
+	t.Logf("%-20s median %7.1f ms, cpu %7.1f ms (runs %v)", q.Name, float64(m.Microseconds())/1000,
+		float64(median(cpus).Microseconds())/1000, roundAll(ds))
 	if st, ok := first.(*unmogrowp.Stats); ok {
 		t.Logf("  %+v", *st)
 	}
