@@ -174,21 +174,47 @@ func (c *Cost) Key() CostKey {
 }
 
 // LastOfEachKey returns the rows with the last row of each CostKey in place of the
-// earlier ones, in the order of their first occurrence: what storing them one after the
-// other leaves, which an upsert statement of many rows cannot do itself (PostgreSQL's ON
-// CONFLICT refuses to touch one row twice). costs is not modified.
+// earlier ones, ordered by CostKey (field by field, by bytes: the order of the stores'
+// primary key): what storing them one after the other leaves, which an upsert statement
+// of many rows cannot do itself (PostgreSQL's ON CONFLICT refuses to touch one row
+// twice). The order makes a store's inserts fall one after the other in its key's index
+// rather than all over it. costs is not modified.
 func LastOfEachKey(costs []Cost) []Cost {
-	at := make(map[CostKey]int, len(costs))
+	order := make([]int, len(costs)) // the rows' indexes, sorted by key, then index
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		return cmp.Or(compareCostKeys(&costs[i], &costs[j]), cmp.Compare(i, j))
+	})
 	out := make([]Cost, 0, len(costs))
-	for _, c := range costs {
-		if i, ok := at[c.Key()]; ok {
-			out[i] = c
-			continue
+	for _, i := range order {
+		if n := len(out); n > 0 && compareCostKeys(&out[n-1], &costs[i]) == 0 {
+			out = out[:n-1] // a later row of the same key
 		}
-		at[c.Key()] = len(out)
-		out = append(out, c)
+		out = append(out, costs[i])
 	}
 	return out
+}
+
+// compareCostKeys compares the CostKeys of a and b field by field, by bytes.
+func compareCostKeys(a, b *Cost) int {
+	if c := strings.Compare(a.Date, b.Date); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.MediaSource, b.MediaSource); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Campaign, b.Campaign); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Adset, b.Adset); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Ad, b.Ad); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Country, b.Country)
 }
 
 // CostStore keeps an app's imported cost: the metadata store implements it, and

@@ -48,6 +48,13 @@ func TestLastOfEachKey(t *testing.T) {
 	if in[0].Cost != 1 {
 		t.Errorf("LastOfEachKey changed its argument")
 	}
+	// In key order whatever the input's, the last of each key however many there are.
+	c := Cost{Date: "2026-03-01", MediaSource: "tiktok", Cost: 4}
+	a3 := a
+	a3.Cost = 5
+	if got := LastOfEachKey([]Cost{b, a, a2, c, a3}); !reflect.DeepEqual(got, []Cost{c, a3, b}) {
+		t.Errorf("LastOfEachKey = %+v", got)
+	}
 }
 
 // Imported cost of a day, source and campaign replaces the touchpoints' cost of it, in

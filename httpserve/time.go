@@ -34,13 +34,56 @@ var ErrTimeRange = errors.New("time out of range")
 // or milliseconds it holds, spaces around them allowed. It returns ErrTimeRange for a time
 // out of (minTime, maxTime].
 func ParseTimeText(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		if t = t.UTC(); !t.After(minTime) || t.After(maxTime) {
-			return time.Time{}, ErrTimeRange
+	t, ok := parseUTCTime(s)
+	if !ok {
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return ParseUnixTime(strings.TrimSpace(s))
 		}
-		return t, nil
 	}
-	return ParseUnixTime(strings.TrimSpace(s))
+	if t = t.UTC(); !t.After(minTime) || t.After(maxTime) {
+		return time.Time{}, ErrTimeRange
+	}
+	return t, nil
+}
+
+// parseUTCTime parses the form of RFC 3339 that senders write most,
+// YYYY-MM-DDTHH:MM:SS[.F]Z with one to nine digits of fraction, to the time that
+// time.Parse(time.RFC3339Nano, s) returns, in a fraction of its time. It is false for
+// any other text, and for a field out of range (which time.Parse then refuses).
+func parseUTCTime(s string) (time.Time, bool) {
+	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > len("2006-01-02T15:04:05.999999999Z") ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(s string) int { // the digits of s, or -1
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return -1
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n
+	}
+	year, month, day, hour, minute, sec := num(s[0:4]), num(s[5:7]), num(s[8:10]), num(s[11:13]), num(s[14:16]), num(s[17:19])
+	nsec := 0
+	if frac := s[19 : len(s)-1]; frac != "" {
+		if frac[0] != '.' || len(frac) < 2 {
+			return time.Time{}, false
+		}
+		if nsec = num(frac[1:]); nsec < 0 {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			nsec *= 10
+		}
+	}
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return t, t.Day() == day // else past the end of its month, which time.Parse refuses
 }
 
 // ParseUnixTime parses a number of unix seconds, or of unix milliseconds (values above

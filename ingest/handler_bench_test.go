@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -106,7 +105,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 	events := ingest.BenchEvents(r, 100, time.Now().Unix())
 	var calls [][]byte
 	for _, e := range events {
-		calls = append(calls, segmentCall(b, e))
+		calls = append(calls, ingest.BenchSegmentCall(e))
 	}
 	for _, bc := range []struct {
 		name, path string
@@ -114,7 +113,7 @@ func BenchmarkIngestBatch(b *testing.B) {
 		auth       func(*http.Request)
 	}{
 		{"events", "/v1/events/batch", ingest.BatchBody(events...), func(r *http.Request) { r.Header.Set("X-App-Key", sdkKey) }},
-		{"segment", "/v1/batch", segmentBatchBody(calls), func(r *http.Request) { r.SetBasicAuth(sdkKey, "") }},
+		{"segment", "/v1/batch", ingest.SegmentBatchBody(calls), func(r *http.Request) { r.SetBasicAuth(sdkKey, "") }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(bc.body)))
@@ -136,51 +135,6 @@ func BenchmarkIngestBatch(b *testing.B) {
 	}
 }
 
-// segmentBatchBody returns {"batch":[...]} of the calls.
-func segmentBatchBody(calls [][]byte) []byte {
-	return append(append([]byte(`{"batch":[`), bytes.Join(calls, []byte(","))...), `]}`...)
-}
-
-// segmentCall returns the Segment track call that says what the event (a benchEvents
-// object) says, as Segment's mobile libraries send it.
-func segmentCall(b *testing.B, event []byte) []byte {
-	b.Helper()
-	var e map[string]any
-	if err := json.Unmarshal(event, &e); err != nil {
-		b.Fatal(err)
-	}
-	name, _ := e["event_type"].(string)
-	switch name {
-	case "install":
-		name = "Application Installed"
-	case "session":
-		name = "Application Opened"
-	}
-	osName, adID := "Android", e["gaid"]
-	if e["platform"] == "ios" {
-		osName, adID = "iOS", e["idfa"]
-	}
-	props, _ := e["event_data"].(map[string]any)
-	if rev, ok := e["revenue"]; ok {
-		props["revenue"], props["currency"] = rev, e["currency"]
-	}
-	call, err := json.Marshal(map[string]any{
-		"type": "track", "event": name, "messageId": e["event_id"], "anonymousId": e["device_id"],
-		"timestamp": time.Unix(int64(e["timestamp"].(float64)), 0).UTC().Format(time.RFC3339), "properties": props,
-		"context": map[string]any{
-			"os":       map[string]any{"name": osName, "version": e["os_version"]},
-			"device":   map[string]any{"model": e["device_model"], "advertisingId": adID, "adTrackingEnabled": true},
-			"app":      map[string]any{"version": e["app_version"]},
-			"location": map[string]any{"country": e["country"]},
-			"ip":       e["ip"], "userAgent": e["user_agent"],
-		},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return call
-}
-
 // BenchmarkSegmentHandler compares Segment's /v1/batch with /v1/events/batch on the same
 // 100 events (benchEvents, and the Segment track calls that say the same), in the same
 // run, through the handler with a log that keeps nothing (as BenchmarkEventsHandler). It
@@ -196,9 +150,9 @@ func BenchmarkSegmentHandler(b *testing.B) {
 		events = append(events, ingest.BatchBody(batch...))
 		var calls [][]byte
 		for _, e := range batch {
-			calls = append(calls, segmentCall(b, e))
+			calls = append(calls, ingest.BenchSegmentCall(e))
 		}
-		segment = append(segment, segmentBatchBody(calls))
+		segment = append(segment, ingest.SegmentBatchBody(calls))
 	}
 	for _, bc := range []struct {
 		name, path string

@@ -449,7 +449,12 @@ func segmentEventID(messageID string) string {
 // context.device.type when it is ios or android (as Segment's mobile libraries send it);
 // else "".
 func segmentPlatform(osName, deviceType string) string {
-	if osName == "" {
+	switch osName { // as Segment's libraries write them, before folding case
+	case "iOS":
+		return unmogrowp.PlatformIOS
+	case "Android":
+		return unmogrowp.PlatformAndroid
+	case "":
 		switch {
 		case strings.EqualFold(deviceType, "ios"):
 			return unmogrowp.PlatformIOS

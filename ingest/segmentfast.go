@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync"
 	"time"
 
@@ -130,7 +131,7 @@ func (sf *segmentFast) splitBatch(body []byte) bool {
 		return false
 	}
 	found := false
-	end, ok := sf.members(b, i, 1, segmentBatchKeys, &sf.orders[batchObject], func(k int, i int) (int, bool) {
+	end, ok := sf.members(b, i, 1, &segmentBatchKeys, &sf.orders[batchObject], func(k int, i int) (int, bool) {
 		switch k {
 		case 0:
 			if b[i] != '[' {
@@ -202,15 +203,15 @@ func (sf *segmentFast) splitCalls(b []byte, i, depth int) (int, bool) {
 
 // segmentCallKeys are the keys of a call that segmentCall decodes, in the order of call's
 // switch.
-var segmentCallKeys = []string{
+var segmentCallKeys = newSegmentKeys(
 	"type", "messageId", "anonymousId", "userId", "event", "name", "category", "groupId", "previousId",
 	"properties", "traits", "context", "timestamp", "originalTimestamp", "sentAt", "writeKey",
-}
+)
 
 // call decodes the call at b[i] into el.
 func (sf *segmentFast) call(b []byte, i, depth int, el *segmentElem) (int, bool) {
 	c := &el.call
-	return sf.members(b, i, depth, segmentCallKeys, &sf.orders[callObject], func(k int, i int) (int, bool) {
+	return sf.members(b, i, depth, &segmentCallKeys, &sf.orders[callObject], func(k int, i int) (int, bool) {
 		switch k {
 		case 0:
 			return sf.str(b, i, &c.Type)
@@ -256,18 +257,63 @@ func (sf *segmentFast) call(b []byte, i, depth int, el *segmentElem) (int, bool)
 // The keys that properties, context and the context's objects decode, each in the order of
 // its switch.
 var (
-	segmentBatchKeys      = []string{"batch", "writeKey", "context", "sentAt"}
-	segmentPropertiesKeys = []string{"revenue", "total", "value", "currency", "referrer"}
-	segmentContextKeys    = []string{"ip", "userAgent", "locale", "device", "os", "app", "location", "referrer", "campaign"}
-	segmentDeviceKeys     = []string{"id", "advertisingId", "adTrackingEnabled", "model", "type"}
-	segmentOSKeys         = []string{"name", "version"}
-	segmentVersionKeys    = []string{"version"}
-	segmentLocationKeys   = []string{"country"}
+	segmentBatchKeys      = newSegmentKeys("batch", "writeKey", "context", "sentAt")
+	segmentPropertiesKeys = newSegmentKeys("revenue", "total", "value", "currency", "referrer")
+	segmentContextKeys    = newSegmentKeys("ip", "userAgent", "locale", "device", "os", "app", "location", "referrer", "campaign")
+	segmentDeviceKeys     = newSegmentKeys("id", "advertisingId", "adTrackingEnabled", "model", "type")
+	segmentOSKeys         = newSegmentKeys("name", "version")
+	segmentVersionKeys    = newSegmentKeys("version")
+	segmentLocationKeys   = newSegmentKeys("country")
 )
+
+// segmentKey is a known key of an object, with what keyAt compares a key's text with:
+// the first 16 bytes of the name and its closing quote, little endian, zero padded, and
+// the masks of the bytes that count.
+type segmentKey struct {
+	name         string
+	words, masks [2]uint64
+}
+
+// segmentKeys are the known keys of a kind of object, in the order of the switch that
+// decodes their values.
+type segmentKeys struct {
+	keys []segmentKey
+	lens uint64 // bit n set when a key has n bytes
+}
+
+// newSegmentKeys returns the segmentKeys of names, in their order.
+func newSegmentKeys(names ...string) segmentKeys {
+	keys := make([]segmentKey, len(names))
+	var lens uint64
+	for j, name := range names {
+		lens |= 1 << len(name)
+		k := &keys[j]
+		k.name = name
+		for n, c := range []byte(name + `"`) {
+			if n < 16 {
+				k.words[n/8] |= uint64(c) << (8 * (n % 8))
+				k.masks[n/8] |= 0xff << (8 * (n % 8))
+			}
+		}
+	}
+	return segmentKeys{keys, lens}
+}
+
+// at reports whether the text of the key that starts at b[i], after its opening quote, is
+// k's name: the name's bytes followed by a '"' (which the name, with no backslash, does not
+// escape).
+func (k *segmentKey) at(b []byte, i int) bool {
+	if len(k.name) < 16 && len(b)-i >= 16 {
+		x0, x1 := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
+		return (x0^k.words[0])&k.masks[0]|(x1^k.words[1])&k.masks[1] == 0
+	}
+	end := i + len(k.name)
+	return end < len(b) && b[end] == '"' && string(b[i:end]) == k.name
+}
 
 // properties decodes what the properties at b[i] say of revenue and the referrer.
 func (sf *segmentFast) properties(b []byte, i, depth int, p *segmentProperties) (int, bool) {
-	return sf.members(b, i, depth, segmentPropertiesKeys, &sf.orders[propertiesObject], func(k int, i int) (int, bool) {
+	return sf.members(b, i, depth, &segmentPropertiesKeys, &sf.orders[propertiesObject], func(k int, i int) (int, bool) {
 		end, ok := skipValue(b, i, depth+1)
 		if !ok {
 			return end, false
@@ -292,7 +338,7 @@ func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, 
 	if isNull(b, i) {
 		return i + 4, true
 	}
-	return sf.members(b, i, depth, segmentContextKeys, &sf.orders[contextObject], func(k int, i int) (int, bool) {
+	return sf.members(b, i, depth, &segmentContextKeys, &sf.orders[contextObject], func(k int, i int) (int, bool) {
 		d := depth + 1
 		switch k {
 		case 0:
@@ -302,7 +348,7 @@ func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, 
 		case 2:
 			return sf.str(b, i, &c.Locale)
 		case 3:
-			return sf.object(b, i, d, segmentDeviceKeys, &sf.orders[deviceObject], func(k int, i int) (int, bool) {
+			return sf.object(b, i, d, &segmentDeviceKeys, &sf.orders[deviceObject], func(k int, i int) (int, bool) {
 				switch k {
 				case 0:
 					return sf.str(b, i, &c.Device.ID)
@@ -316,16 +362,16 @@ func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, 
 				return sf.str(b, i, &c.Device.Type)
 			})
 		case 4:
-			return sf.object(b, i, d, segmentOSKeys, &sf.orders[osObject], func(k int, i int) (int, bool) {
+			return sf.object(b, i, d, &segmentOSKeys, &sf.orders[osObject], func(k int, i int) (int, bool) {
 				if k == 0 {
 					return sf.str(b, i, &c.OS.Name)
 				}
 				return sf.str(b, i, &c.OS.Version)
 			})
 		case 5:
-			return sf.object(b, i, d, segmentVersionKeys, &sf.orders[appObject], func(_ int, i int) (int, bool) { return sf.id(b, i, &c.App.Version) })
+			return sf.object(b, i, d, &segmentVersionKeys, &sf.orders[appObject], func(_ int, i int) (int, bool) { return sf.id(b, i, &c.App.Version) })
 		case 6:
-			return sf.object(b, i, d, segmentLocationKeys, &sf.orders[locationObject], func(_ int, i int) (int, bool) { return sf.str(b, i, &c.Location.Country) })
+			return sf.object(b, i, d, &segmentLocationKeys, &sf.orders[locationObject], func(_ int, i int) (int, bool) { return sf.str(b, i, &c.Location.Country) })
 		case 7:
 			return raw(b, i, d, &c.Referrer)
 		}
@@ -334,7 +380,7 @@ func (sf *segmentFast) context(b []byte, i, depth int, c *segmentContext) (int, 
 }
 
 // object decodes the object at b[i] (null: nothing) with sf.members.
-func (sf *segmentFast) object(b []byte, i, depth int, keys []string, order *keyOrder, member func(int, int) (int, bool)) (int, bool) {
+func (sf *segmentFast) object(b []byte, i, depth int, keys *segmentKeys, order *keyOrder, member func(int, int) (int, bool)) (int, bool) {
 	if isNull(b, i) {
 		return i + 4, true
 	}
@@ -347,7 +393,7 @@ func (sf *segmentFast) object(b []byte, i, depth int, keys []string, order *keyO
 // JSON, and for one the reference must decode: a key with an escape or a rune other than
 // ASCII, a known key twice, a key that is a known one but for case. order (of the kind
 // of the object, for keys) is first tried for each key, then learns the order.
-func (sf *segmentFast) members(b []byte, i, depth int, keys []string, order *keyOrder, member func(k, i int) (int, bool)) (int, bool) {
+func (sf *segmentFast) members(b []byte, i, depth int, keys *segmentKeys, order *keyOrder, member func(k, i int) (int, bool)) (int, bool) {
 	if depth > maxDepth || i >= len(b) || b[i] != '{' {
 		return i, false
 	}
@@ -402,11 +448,10 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys []string, order *key
 // not strict JSON or that members must leave to the reference. The key that came after
 // prev last time is compared first, without scanning the key: the text between the quotes
 // is that key, with no escape, when it is followed by '"' (a key has no backslash).
-func keyAt(b []byte, i int, keys []string, order *keyOrder, prev int) (int, int, bool) {
+func keyAt(b []byte, i int, keys *segmentKeys, order *keyOrder, prev int) (int, int, bool) {
 	if next := order[prev]; next != 0 {
-		known := keys[next-1]
-		if end := i + 1 + len(known); end < len(b) && b[end] == '"' && string(b[i+1:end]) == known {
-			return int(next) - 1, end + 1, true
+		if k := &keys.keys[next-1]; k.at(b, i+1) {
+			return int(next) - 1, i + len(k.name) + 2, true
 		}
 	}
 	end, flags, ok := scanString(b, i)
@@ -414,20 +459,24 @@ func keyAt(b []byte, i int, keys []string, order *keyOrder, prev int) (int, int,
 		return -1, end, false
 	}
 	key := bytesString(b[i+1 : end-1])
-	for j, known := range keys {
-		if key == known {
+	if len(key) >= 64 || keys.lens&(1<<len(key)) == 0 { // no known key of its length
+		return -1, end, true
+	}
+	for j := range keys.keys {
+		if key == keys.keys[j].name {
 			order[prev] = uint8(j) + 1
 			return j, end, true
 		}
 	}
-	return -1, end, !foldsToKnown(key, keys)
+	return -1, end, !foldsToKnown(key, keys.keys)
 }
 
 // foldsToKnown reports whether key, ASCII, equals one of keys, ASCII, but for case: the
 // reference (encoding/json's case folding) would take it for that key. Folded ASCII keeps
 // the length, so only keys of key's length can match.
-func foldsToKnown(key string, keys []string) bool {
-	for _, known := range keys {
+func foldsToKnown(key string, keys []segmentKey) bool {
+	for _, k := range keys {
+		known := k.name
 		if len(known) != len(key) {
 			continue
 		}
@@ -445,12 +494,17 @@ func foldsToKnown(key string, keys []string) bool {
 
 // str decodes the string (or null) at b[i] into dst.
 func (sf *segmentFast) str(b []byte, i int, dst *string) (int, bool) {
-	if isNull(b, i) {
-		*dst = ""
-		return i + 4, true
-	}
 	if b[i] != '"' {
+		if isNull(b, i) {
+			*dst = ""
+			return i + 4, true
+		}
 		return i, false
+	}
+	end, flags, ok := scanString(b, i)
+	if ok && flags&hasEscape == 0 { // eb.stringValue's common case, without the call
+		*dst = bytesString(b[i+1 : end-1])
+		return end, true
 	}
 	s, end, ok := sf.eb.stringValue(b, i) // a copy of the scratch when it has escapes
 	*dst = s

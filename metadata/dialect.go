@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+
+	unmogrowp "github.com/unmogrowp/unmogrowp"
 )
 
 // dialect is what differs between the engines the store runs on. The store's queries are
@@ -49,6 +51,9 @@ type dialect struct {
 	// checkMigration runs after each migration in the transaction, and refuses what the
 	// migration left broken.
 	checkMigration func(ctx context.Context, tx *sql.Tx) error
+	// putCosts writes rows, one a key (unmogrowp.LastOfEachKey), into the app's costs in
+	// tx, each replacing the stored row of its key.
+	putCosts func(ctx context.Context, tx *sql.Tx, appID string, rows []unmogrowp.Cost) error
 }
 
 // constraintKind is a kind of constraint that a write can break.

@@ -45,6 +45,7 @@ var postgresDialect = dialect{
 	},
 	lockMigrations: postgresLock,
 	checkMigration: noop[*sql.Tx], // constraints are checked as each statement runs
+	putCosts:       postgresPutCosts,
 }
 
 // migrationLock is the key of the advisory lock that serialises migrations: the ASCII of

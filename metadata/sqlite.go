@@ -33,6 +33,7 @@ var sqliteDialect = dialect{
 	beginMigrations: sqliteForeignKeysOff,
 	lockMigrations:  noop[*sql.Tx], // BEGIN IMMEDIATE (see sqliteDSN) takes the write lock
 	checkMigration:  sqliteForeignKeyCheck,
+	putCosts:        sqlitePutCosts,
 }
 
 // sqlitePragmas are run by the driver on every new connection, before it is handed out:
