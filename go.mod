@@ -3,6 +3,7 @@ module github.com/unmogrowp/unmogrowp
 go 1.26.8
 
 require (
+	filippo.io/nistec v0.0.4
 	github.com/ClickHouse/clickhouse-go/v2 v2.51.0
 	github.com/Shopify/toxiproxy/v2 v2.5.0
 	github.com/bits-and-blooms/bloom/v3 v3.7.1

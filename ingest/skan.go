@@ -102,7 +102,7 @@ func (s *Server) handleSKANForwarded(w http.ResponseWriter, r *http.Request) err
 	now := s.cfg.Now().UTC()
 	read := s.readAll(req.Postbacks)
 	values, recs := buf.values[:0], buf.recs[:0]
-	results := make([]string, 0, len(read)*2)
+	results := map[[2]string]int{} // (kind, signature): postbacks, counted once the batch is logged
 	ignored := 0
 	for i := range read {
 		p := &read[i]
@@ -114,7 +114,7 @@ func (s *Server) handleSKANForwarded(w http.ResponseWriter, r *http.Request) err
 		start := len(recs)
 		recs = unmogrowp.EncodeSKANRecord(recs, p)
 		values = append(values, recs[start:len(recs):len(recs)])
-		results = append(results, p.Kind, p.Signature)
+		results[[2]string{p.Kind, p.Signature}]++
 	}
 	buf.values, buf.recs = values[:0], recs[:0]
 	if len(values) > 0 {
@@ -122,8 +122,8 @@ func (s *Server) handleSKANForwarded(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 	}
-	for i := 0; i < len(results); i += 2 {
-		s.skanCount.WithLabelValues(results[i], results[i+1]).Inc()
+	for r, n := range results {
+		s.skanCount.WithLabelValues(r[0], r[1]).Add(float64(n))
 	}
 	httpserve.JSON(w, http.StatusOK, skanAnswer{Status: "accepted", Accepted: len(values), Ignored: ignored})
 	return nil

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/crypto/cryptobyte"
@@ -37,6 +38,9 @@ type key struct {
 	pub         *ecdsa.PublicKey
 	environment string
 	index       byte // its place in the table, which tells keys apart in the cache
+	// comb returns the key's precomputed table, built on the first call (a few
+	// milliseconds); nil if it could not be, and crypto/ecdsa verifies.
+	comb func() *combTable
 }
 
 // Keys verifies postbacks against a table of keys. Its methods are safe for concurrent
@@ -89,7 +93,13 @@ func NewKeysCache(table []KeyData, cacheSize int) (*Keys, error) {
 		if !ok || ec.Curve.Params().Name != "P-256" {
 			return nil, fmt.Errorf("key %s: not a P-256 key", d.KID)
 		}
-		k.byKID[d.KID] = key{pub: ec, environment: d.Environment, index: byte(i)}
+		k.byKID[d.KID] = key{pub: ec, environment: d.Environment, index: byte(i), comb: sync.OnceValue(func() *combTable {
+			t, err := newCombTable(ec)
+			if err != nil {
+				return nil
+			}
+			return t
+		})}
 		if d.SKAdNetwork {
 			sk := k.byKID[d.KID]
 			k.skan = &sk
@@ -113,7 +123,11 @@ func (k *Keys) verify(key *key, digest [sha256.Size]byte, sig []byte, rs bool) b
 		}
 	}
 	var ok bool
-	if rs {
+	if t := key.comb(); t != nil && rs {
+		ok = len(sig) == 64 && t.verify(&digest, sig[:32], sig[32:])
+	} else if t != nil {
+		ok = t.verifyASN1(&digest, sig)
+	} else if rs {
 		var der [80]byte
 		ok = len(sig) == 64 && ecdsa.VerifyASN1(key.pub, digest[:], appendRSDER(der[:0], sig[:32], sig[32:]))
 	} else {
