@@ -141,6 +141,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 		}
 	}
 	for ctx.Err() == nil {
+		leaseEnd := time.Now().Add(s.cfg.Lease)
 		runs, err := s.cfg.Store.ClaimExportRuns(ctx, unmogrowp.ExportRunClaim{
 			Now: s.cfg.Now(), Lease: s.cfg.Lease, Limit: claimBatch,
 			Delay: s.cfg.Delay, LateWindow: s.cfg.LateWindow, Recheck: s.Recheck(),
@@ -158,7 +159,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 					continue // deleted meanwhile: its runs are gone with it
 				}
 			}
-			if err := s.runOne(ctx, e, r); err != nil {
+			if err := s.runOne(ctx, e, r, leaseEnd); err != nil {
 				return err
 			}
 		}
@@ -224,8 +225,10 @@ var contentTypes = map[string]string{
 // runOne renders r's period and writes it when it was never written, or when its rows
 // changed since (late data), then records the outcome. A failure to render or upload is
 // recorded in the run, which is retried with backoff; only the metadata store's errors
-// are returned.
-func (s *Scheduler) runOne(ctx context.Context, e *unmogrowp.ScheduledExport, r unmogrowp.ExportRun) error {
+// are returned. The upload must end by leaseEnd, when the claim lets the run go: a
+// destination that stalls fails the run then, rather than holding the scheduler, whose
+// runs go one at a time.
+func (s *Scheduler) runOne(ctx context.Context, e *unmogrowp.ScheduledExport, r unmogrowp.ExportRun, leaseEnd time.Time) error {
 	checked := s.cfg.Now()
 	part, err := s.render(ctx, e, r)
 	if part != nil {
@@ -239,7 +242,12 @@ func (s *Scheduler) runOne(ctx context.Context, e *unmogrowp.ScheduledExport, r 
 		r.CheckedAt = checked
 		return s.complete(ctx, r)
 	default:
-		err = s.upload(ctx, e, r, part, checked)
+		uctx, cancel := context.WithDeadline(ctx, leaseEnd)
+		err = s.upload(uctx, e, r, part, checked)
+		if err != nil && ctx.Err() == nil && uctx.Err() != nil {
+			err = fmt.Errorf("the destination did not take the export before the run's lease ended (%v after its claim): %w", s.cfg.Lease, err)
+		}
+		cancel()
 	}
 	r.Attempts++
 	if err != nil {

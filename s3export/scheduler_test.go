@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -481,5 +482,44 @@ func TestScheduledExportOneWriterPerPeriod(t *testing.T) {
 		if run.Attempts != 1 || run.Status != unmogrowp.RunSucceeded {
 			t.Fatalf("run written %d times: %+v", run.Attempts, run)
 		}
+	}
+}
+
+// A destination that takes the connection and never answers fails the run when its lease
+// ends, with an error saying so, instead of holding the scheduler.
+func TestScheduledExportStalledDestination(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c) }() // reads the request, answers nothing
+		}
+	}()
+	r := newRig(t, true)
+	const lease = 2 * time.Second
+	r.s.cfg.Lease = lease
+	r.addEvents(t, day0.Add(time.Hour))
+	e := &unmogrowp.ScheduledExport{Reports: []string{unmogrowp.ExportEvents}, Format: unmogrowp.FileCSVGzip,
+		Cadence: unmogrowp.CadenceDaily, Start: day0, Destination: unmogrowp.S3Destination{Type: "s3",
+			Endpoint: "http://" + l.Addr().String(), Region: "us-east-1", Bucket: "stalled", PathStyle: true,
+			AccessKeyID: "id", SecretAccessKey: "secret"}}
+	r.create(t, e)
+	r.now = day0.Add(24*time.Hour + 10*time.Minute)
+	start := time.Now()
+	r.tick(t)
+	took := time.Since(start)
+	run := r.runs(t, e.ID)[0]
+	if run.Status != unmogrowp.RunFailed || !strings.Contains(run.Error, "lease ended") {
+		t.Fatalf("after %v: %+v", took, run)
+	}
+	if took > lease+5*time.Second {
+		t.Fatalf("the tick took %v with a lease of %v", took, lease)
 	}
 }
