@@ -20,7 +20,6 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
-	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/mail"
@@ -140,13 +139,11 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 }
 
 // serveBatchSize is the pipeline's batch in `unmogrowp serve`, where ingestion and the
-// pipeline share the cores: one DuckDB row group (duckdb.RowGroupRows). A backlog of
-// events then drains in transactions of whole row groups, which DuckDB compresses and
-// writes to the database file as they fill, its WAL carrying only their place; smaller
-// transactions go through its WAL and are compressed again at each checkpoint.
-// docs/performance-analysis.md has the figures. The split consumer keeps the default, a
-// Redis claim script of 5000 ids.
-const serveBatchSize = duckdb.RowGroupRows
+// pipeline share the cores: four times pipeline.DefaultBatchSize, so a backlog drains in a
+// quarter of the transactions, claim syncs and appender set-ups. BenchmarkPipeline (200,000
+// events, 3 interleaved runs): 40,000 → 55,500 events/s, 16.6 → 15.3 µs of CPU an event.
+// The split consumer keeps the default, a Redis claim script of 5000 ids.
+const serveBatchSize = 4 * pipeline.DefaultBatchSize
 
 // newRunner returns the runner of OpenDSR requests over the process's stores: it forgets
 // erased devices in the hot state and the deduplicator it holds, and posts callbacks as
