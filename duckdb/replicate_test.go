@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"slices"
@@ -121,7 +120,7 @@ func replicate(ctx context.Context, s *Store, source string, copies int, logf fu
 	}
 	defer db.ExecContext(context.Background(), "DETACH src") //nolint:errcheck // the test ends with the store
 	for _, tbl := range []string{"events", "touchpoints", "installs"} {
-		cols, err := tableColumns(ctx, db, tbl)
+		cols, err := s.tableColumns(ctx, tbl)
 		if err != nil {
 			return err
 		}
@@ -185,25 +184,6 @@ func replicate(ctx context.Context, s *Store, source string, copies int, logf fu
 		}
 	}
 	return nil
-}
-
-// tableColumns returns the columns of the table in the main database, in order.
-func tableColumns(ctx context.Context, db *sql.DB, tbl string) ([]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
-		WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position`, tbl)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		cols = append(cols, c)
-	}
-	return cols, rows.Err()
 }
 
 // replicateCopies is UNMOGROWP_REPORTS_REPLICATE, 1 when unset.

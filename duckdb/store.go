@@ -227,10 +227,11 @@ func (s *Store) checkColumns(ctx context.Context) error {
 	return nil
 }
 
-// tableColumns returns the columns of a table in the main schema, in table order.
+// tableColumns returns the columns of a table in the store's own database (not one
+// ATTACHed beside it) and main schema, in table order.
 func (s *Store) tableColumns(ctx context.Context, name string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? ORDER BY column_index`, name)
+	rows, err := s.db.QueryContext(ctx, `SELECT column_name FROM duckdb_columns()
+		WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ? ORDER BY column_index`, name)
 	if err != nil {
 		return nil, err
 	}
