@@ -49,15 +49,7 @@ func health(t *testing.T, base string) (int, string) {
 // restart, every event answered 200 is stored once and none of a batch answered 503 is.
 // Runs as root only (mount).
 func TestFullLogDiskRecovers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault test: runs without -short")
-	}
-	dir := t.TempDir()
-	k := createApp(t, dir, "Full")
-	walDir := filepath.Join(dir, "wal")
-	if err := os.MkdirAll(walDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir, k, walDir := logDiskTest(t, "Full")
 	if err := syscall.Mount("tmpfs", walDir, "tmpfs", 0, "size=1m"); err != nil {
 		t.Skipf("a full disk needs a tmpfs, which this user cannot mount: %v", err)
 	}
@@ -267,4 +259,21 @@ func copyTree(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// logDiskTest begins a fault test of the log's disk (not with -short): a data directory
+// with an app named name, and its wal/ directory made, for the test to mount a disk on
+// before serve starts.
+func logDiskTest(t *testing.T, name string) (dir string, k appKeys, walDir string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("fault test: runs without -short")
+	}
+	dir = t.TempDir()
+	k = createApp(t, dir, name)
+	walDir = filepath.Join(dir, "wal")
+	if err := os.MkdirAll(walDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir, k, walDir
 }

@@ -27,15 +27,7 @@ import (
 // event answered 200 is stored once and none twice (a batch answered 503 may be stored:
 // its write was under way). Runs as root only (mount, fsfreeze).
 func TestStalledLogDiskRecovers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault test: runs without -short")
-	}
-	dir := t.TempDir()
-	k := createApp(t, dir, "Stalled")
-	walDir := filepath.Join(dir, "wal")
-	if err := os.MkdirAll(walDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir, k, walDir := logDiskTest(t, "Stalled")
 	img := filepath.Join(t.TempDir(), "wal.img")
 	if err := os.WriteFile(img, nil, 0o600); err != nil {
 		t.Fatal(err)
