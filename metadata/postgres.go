@@ -109,25 +109,25 @@ type boundedConn struct {
 }
 
 func (c *boundedConn) Read(b []byte) (int, error) {
-	c.mu.Lock()
-	d := earlier(time.Now().Add(c.timeout), c.read)
-	err := c.Conn.SetReadDeadline(d)
-	c.mu.Unlock()
-	if err != nil {
+	if err := c.arm(c.Conn.SetReadDeadline, &c.read); err != nil {
 		return 0, err
 	}
 	return c.Conn.Read(b)
 }
 
 func (c *boundedConn) Write(b []byte) (int, error) {
-	c.mu.Lock()
-	d := earlier(time.Now().Add(c.timeout), c.write)
-	err := c.Conn.SetWriteDeadline(d)
-	c.mu.Unlock()
-	if err != nil {
+	if err := c.arm(c.Conn.SetWriteDeadline, &c.write); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(b)
+}
+
+// arm sets, with set, the deadline of the next read or write: timeout from now, or pgx's
+// own (*own) when that is earlier.
+func (c *boundedConn) arm(set func(time.Time) error, own *time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return set(earlier(time.Now().Add(c.timeout), *own))
 }
 
 func (c *boundedConn) SetDeadline(t time.Time) error {
