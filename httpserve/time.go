@@ -50,40 +50,69 @@ func ParseTimeText(s string) (time.Time, error) {
 // parseUTCTime parses the form of RFC 3339 that senders write most,
 // YYYY-MM-DDTHH:MM:SS[.F]Z with one to nine digits of fraction, to the time that
 // time.Parse(time.RFC3339Nano, s) returns, in a fraction of its time. It is false for
-// any other text, and for a field out of range (which time.Parse then refuses).
+// any other text, and for a field out of range (which time.Parse then refuses). The date
+// becomes days since the epoch by the proleptic Gregorian calendar (as time.Date counts
+// them), without time.Date's normalisation.
 func parseUTCTime(s string) (time.Time, bool) {
 	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > len("2006-01-02T15:04:05.999999999Z") ||
 		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
 		return time.Time{}, false
 	}
-	num := func(s string) int { // the digits of s, or -1
-		n := 0
-		for i := 0; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' {
-				return -1
-			}
-			n = n*10 + int(s[i]-'0')
-		}
-		return n
-	}
-	year, month, day, hour, minute, sec := num(s[0:4]), num(s[5:7]), num(s[8:10]), num(s[11:13]), num(s[14:16]), num(s[17:19])
+	_ = s[19]
+	year := digits2(s, 0)*100 + digits2(s, 2)
+	month, day, hour, minute, sec := digits2(s, 5), digits2(s, 8), digits2(s, 11), digits2(s, 14), digits2(s, 17)
 	nsec := 0
 	if frac := s[19 : len(s)-1]; frac != "" {
 		if frac[0] != '.' || len(frac) < 2 {
 			return time.Time{}, false
 		}
-		if nsec = num(frac[1:]); nsec < 0 {
-			return time.Time{}, false
+		for i := 1; i < len(frac); i++ {
+			d := frac[i] - '0'
+			if d > 9 {
+				return time.Time{}, false
+			}
+			nsec = nsec*10 + int(d)
 		}
 		for range 10 - len(frac) {
 			nsec *= 10
 		}
 	}
-	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
 		return time.Time{}, false
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	return t, t.Day() == day // else past the end of its month, which time.Parse refuses
+	// Days from 0000-03-01 (a year then starts in March, so that February, and its leap
+	// day, ends it), less those to 1970-01-01.
+	y := year
+	if month <= 2 {
+		y--
+	}
+	era := (y + 400) / 400 // y >= -1: eras of 400 years, from year -400
+	yoe := y + 400 - era*400
+	doy := (153*((month+9)%12)+2)/5 + day - 1
+	days := (era-1)*146097 + yoe*365 + yoe/4 - yoe/100 + doy - 719468
+	return time.Unix(int64(days)*86400+int64(hour*3600+minute*60+sec), int64(nsec)).UTC(), true
+}
+
+// digits2 returns the number of the two digits at s[i], or -10000 when they are not both
+// digits (so that a year made of two of them is negative too).
+func digits2(s string, i int) int {
+	a, b := s[i]-'0', s[i+1]-'0'
+	if a > 9 || b > 9 {
+		return -10000
+	}
+	return int(a)*10 + int(b)
+}
+
+// daysIn returns the number of days of month (1 to 12) in year, Gregorian.
+func daysIn(month, year int) int {
+	if month == 2 {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 30 + (month+month/8)%2
 }
 
 // ParseUnixTime parses a number of unix seconds, or of unix milliseconds (values above

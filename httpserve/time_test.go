@@ -1,6 +1,7 @@
 package httpserve
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -19,6 +20,26 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+// TestParseUTCTimeDays checks parseUTCTime's calendar against time.Parse on every day of
+// whole 400-year cycles and of the years around the range's ends, and on the days past the
+// end of each month, which both refuse.
+func TestParseUTCTimeDays(t *testing.T) {
+	for _, years := range [][2]int{{0, 401}, {1899, 2401}, {9599, 10000}} {
+		for year := years[0]; year < years[1]; year++ {
+			for month := 1; month <= 12; month++ {
+				for day := 1; day <= 32; day++ {
+					s := fmt.Sprintf("%04d-%02d-%02dT23:59:58.25Z", year, month, day)
+					got, ok := parseUTCTime(s)
+					want, err := time.Parse(time.RFC3339Nano, s)
+					if ok != (err == nil) || ok && got != want.UTC() {
+						t.Fatalf("%s: parseUTCTime %v, %v; time.Parse %v, %v", s, got, ok, want, err)
+					}
+				}
+			}
+		}
+	}
+}
+
 // FuzzParseUTCTime checks parseUTCTime, ParseTimeText's fast path, against time.Parse:
 // whenever it takes a text, time.Parse(time.RFC3339Nano) gives the same time.
 func FuzzParseUTCTime(f *testing.F) {
@@ -28,6 +49,7 @@ func FuzzParseUTCTime(f *testing.F) {
 		"2025-10-21T24:00:00Z", "2025-10-21T14:60:00Z", "2025-10-21T14:00:60Z", "0000-01-01T00:00:00Z",
 		"2025-10-21T14:00:00.Z", "2025-10-21T14:00:00,5Z", "2025-10-21t14:00:00z", "2025-1-21T14:00:00Z",
 		"+025-10-21T14:00:00Z", "2025-10-21T14:00:00.1234567891Z", "2025-10-21T14:00:00+02:00",
+		"20x5-10-21T14:00:00Z", "2025-1x-21T14:00:00Z", "2025-10-21T1x:00:00Z", "2025-10-21T14:00:00.1x3Z",
 	} {
 		f.Add(s)
 	}
