@@ -279,14 +279,21 @@ type segmentKey struct {
 type segmentKeys struct {
 	keys []segmentKey
 	lens uint64 // bit n set when a key has n bytes
+	// firsts has bit c set for the first byte of each key, c, and for c|0x20: a key whose
+	// first byte, c|0x20, is not in it is none of keys, even but for case.
+	firsts [2]uint64
 }
 
 // newSegmentKeys returns the segmentKeys of names, in their order.
 func newSegmentKeys(names ...string) segmentKeys {
 	keys := make([]segmentKey, len(names))
 	var lens uint64
+	var firsts [2]uint64
 	for j, name := range names {
 		lens |= 1 << len(name)
+		for _, c := range [...]byte{name[0], name[0] | 0x20} {
+			firsts[c/64&1] |= 1 << (c % 64)
+		}
 		k := &keys[j]
 		k.name = name
 		for n, c := range []byte(name + `"`) {
@@ -296,7 +303,7 @@ func newSegmentKeys(names ...string) segmentKeys {
 			}
 		}
 	}
-	return segmentKeys{keys, lens}
+	return segmentKeys{keys, lens, firsts}
 }
 
 // at reports whether the text of the key that starts at b[i], after its opening quote, is
@@ -460,6 +467,9 @@ func keyAt(b []byte, i int, keys *segmentKeys, order *keyOrder, prev int) (int, 
 	}
 	key := bytesString(b[i+1 : end-1])
 	if len(key) >= 64 || keys.lens&(1<<len(key)) == 0 { // no known key of its length
+		return -1, end, true
+	}
+	if c := key[0] | 0x20; keys.firsts[c/64&1]&(1<<(c%64)) == 0 { // nor of its first letter
 		return -1, end, true
 	}
 	for j := range keys.keys {
