@@ -39,6 +39,8 @@ import (
 type segmentFast struct {
 	eb    eventBatch // for its scratch, the text of strings with escapes
 	batch segmentBatch
+	// calls are zero from their length to their capacity (what shortens them clears
+	// them), so that a call is zeroed once, not again when it is added.
 	calls []segmentElem
 	raws  []json.RawMessage // the calls' bytes, which batch.Batch points to
 	// orders has, for each kind of object, the order of its keys in the bodies seen so
@@ -177,7 +179,11 @@ func (sf *segmentFast) splitCalls(b []byte, i, depth int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		sf.calls = append(sf.calls, segmentElem{})
+		if n := len(sf.calls); n < cap(sf.calls) {
+			sf.calls = sf.calls[:n+1] // zero already: see segmentFast.calls
+		} else {
+			sf.calls = append(sf.calls, segmentElem{})
+		}
 		el := &sf.calls[len(sf.calls)-1]
 		start, end, ok := i, i, false
 		if i < len(b) && b[i] == '{' {
