@@ -64,6 +64,9 @@ type segmentBatch struct {
 	WriteKey string                   `json:"writeKey"`
 	Context  segmentContext           `json:"context"`
 	SentAt   segmentTime[sentAtField] `json:"sentAt"`
+	// noContext says that the body has no context (set by the fast decoder only): each
+	// call's is kept as it is, without merging an empty one into it.
+	noContext bool
 }
 
 // segmentContext is the part of a call's context that maps to an event's fields.
@@ -282,7 +285,9 @@ func decodeSegmentCall(raw []byte, typ string, batch *segmentBatch, now time.Tim
 func mapSegmentCall(c *segmentCall, props *segmentProperties, typ string, batch *segmentBatch, now time.Time, e *unmogrowp.Event) error {
 	sentAt := c.SentAt.t
 	if batch != nil {
-		c.Context.fill(&batch.Context)
+		if !batch.noContext {
+			c.Context.fill(&batch.Context)
+		}
 		if sentAt.IsZero() {
 			sentAt = batch.SentAt.t
 		}

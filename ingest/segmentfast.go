@@ -133,6 +133,7 @@ func (sf *segmentFast) splitBatch(body []byte) bool {
 		return false
 	}
 	found := false
+	sf.batch.noContext = true
 	end, ok := sf.members(b, i, 1, &segmentBatchKeys, &sf.orders[batchObject], func(k int, i int) (int, bool) {
 		switch k {
 		case 0:
@@ -144,6 +145,7 @@ func (sf *segmentFast) splitBatch(body []byte) bool {
 		case 1:
 			return sf.str(b, i, &sf.batch.WriteKey)
 		case 2:
+			sf.batch.noContext = false
 			return sf.context(b, i, 2, &sf.batch.Context)
 		}
 		return timeField(b, i, 2, &sf.batch.SentAt)
