@@ -110,8 +110,8 @@ func (s *Server) segment(w http.ResponseWriter, r *http.Request, typ string) err
 	if len(calls) > MaxSegmentBatchCalls {
 		return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "A batch holds at most %d calls; this one has %d.", MaxSegmentBatchCalls, len(calls)), len(calls))
 	}
-	for i, c := range calls {
-		if len(c.raw) > MaxSegmentCallBytes {
+	for i := range calls { // by index: a call is a large struct, not to be copied
+		if len(calls[i].raw) > MaxSegmentCallBytes {
 			return s.refuse(unmogrowp.Errorf(unmogrowp.EINVALID, "Call %d of the batch is larger than %d bytes, Segment's limit for a call.", i, MaxSegmentCallBytes), len(calls))
 		}
 	}
