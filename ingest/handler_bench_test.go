@@ -138,9 +138,9 @@ func BenchmarkIngestBatch(b *testing.B) {
 // BenchmarkSegmentHandler compares Segment's /v1/batch with /v1/events/batch on the same
 // 100 events (benchEvents, and the Segment track calls that say the same), in the same
 // run, through the handler with a log that keeps nothing (as BenchmarkEventsHandler). It
-// reports events/s of each, and, in interleaved, of each with the two alternating, and
-// their ratio (segment/events: Segment's rate over the events' rate; segment/events-cpu:
-// the same by CPU time).
+// reports events/s of each, and, in interleaved (and in wal, with the durable log), of
+// each with the two alternating, and their ratio (segment/events: Segment's rate over the
+// events' rate; segment/events-cpu: the same by CPU time).
 func BenchmarkSegmentHandler(b *testing.B) {
 	srv, sdkKey := benchServer(b, discardLog{})
 	r := rand.New(rand.NewPCG(5, 6))
@@ -183,33 +183,51 @@ func BenchmarkSegmentHandler(b *testing.B) {
 	// where the rates of the two sub-benchmarks above, seconds apart, do not. It also
 	// reports the rates per second of the process's CPU time (testenv.ProcessCPU), which
 	// other processes' load does not lengthen.
-	b.Run("interleaved", func(b *testing.B) {
-		var spent, cpu [2]time.Duration
-		i := 0
-		for b.Loop() {
-			for j, path := range [2]string{"/v1/events/batch", "/v1/batch"} {
-				req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader([2][][]byte{events, segment}[j][i%len(events)]))
-				if j == 0 {
-					req.Header.Set("X-App-Key", sdkKey)
-				} else {
-					req.SetBasicAuth(sdkKey, "")
-				}
-				rec := httptest.NewRecorder()
-				start, startCPU := time.Now(), testenv.ProcessCPU()
-				srv.ServeHTTP(rec, req)
-				spent[j] += time.Since(start)
-				cpu[j] += testenv.ProcessCPU() - startCPU
-				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"rejected":1`)) {
-					b.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
-				}
-			}
-			i++
+	b.Run("interleaved", func(b *testing.B) { interleave(b, srv, sdkKey, events, segment) })
+	// wal is interleaved with the durable log that serve uses (wal/, defaults, in a
+	// directory of the test's): each answer waits for its records' write and fdatasync, as a
+	// client of the ingestion listener sees it.
+	b.Run("wal", func(b *testing.B) {
+		log, err := wal.Open(context.Background(), filepath.Join(b.TempDir(), "wal"), wal.Options{})
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.ReportMetric(float64(b.N*100)/spent[0].Seconds(), "events-events/s")
-		b.ReportMetric(float64(b.N*100)/spent[1].Seconds(), "segment-events/s")
-		b.ReportMetric(spent[0].Seconds()/spent[1].Seconds(), "segment/events")
-		b.ReportMetric(float64(b.N*100)/cpu[0].Seconds(), "events-events/cpu-s")
-		b.ReportMetric(float64(b.N*100)/cpu[1].Seconds(), "segment-events/cpu-s")
-		b.ReportMetric(cpu[0].Seconds()/cpu[1].Seconds(), "segment/events-cpu")
+		defer log.Close()
+		srv, sdkKey := benchServer(b, log)
+		interleave(b, srv, sdkKey, events, segment)
 	})
+}
+
+// interleave posts, each iteration, one of the /v1/events/batch bodies and then the Segment
+// /v1/batch body of the same events, to srv, and reports the events/s of each by wall time
+// and by the process's CPU time, and their ratios (segment/events, segment/events-cpu:
+// Segment's rate over the events').
+func interleave(b *testing.B, srv *ingest.Server, sdkKey string, events, segment [][]byte) {
+	var spent, cpu [2]time.Duration
+	i := 0
+	for b.Loop() {
+		for j, path := range [2]string{"/v1/events/batch", "/v1/batch"} {
+			req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader([2][][]byte{events, segment}[j][i%len(events)]))
+			if j == 0 {
+				req.Header.Set("X-App-Key", sdkKey)
+			} else {
+				req.SetBasicAuth(sdkKey, "")
+			}
+			rec := httptest.NewRecorder()
+			start, startCPU := time.Now(), testenv.ProcessCPU()
+			srv.ServeHTTP(rec, req)
+			spent[j] += time.Since(start)
+			cpu[j] += testenv.ProcessCPU() - startCPU
+			if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"rejected":1`)) {
+				b.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+			}
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N*100)/spent[0].Seconds(), "events-events/s")
+	b.ReportMetric(float64(b.N*100)/spent[1].Seconds(), "segment-events/s")
+	b.ReportMetric(spent[0].Seconds()/spent[1].Seconds(), "segment/events")
+	b.ReportMetric(float64(b.N*100)/cpu[0].Seconds(), "events-events/cpu-s")
+	b.ReportMetric(float64(b.N*100)/cpu[1].Seconds(), "segment-events/cpu-s")
+	b.ReportMetric(cpu[0].Seconds()/cpu[1].Seconds(), "segment/events-cpu")
 }
