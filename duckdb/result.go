@@ -13,8 +13,8 @@ import (
 // readResult reads a materialized result (queryPatiently's) chunk by chunk, as Rows.Scan
 // would: each row's values go into dest, one per column, and each is called. It reads the
 // chunks' vectors in place (the C API's public layouts), where duckdb-go's rows box every
-// value in a driver.Value and Scan converts it again: the export's rows cost about a fifth
-// less CPU this way (docs/performance-export.md).
+// value in a driver.Value and Scan converts it again (the export's figures are in
+// docs/performance-export.md).
 //
 // The destinations it takes, by column type: *string (VARCHAR), *time.Time and
 // *sql.NullTime (TIMESTAMP, in UTC), *sql.NullFloat64 (DOUBLE), *bool (BOOLEAN), *int64
