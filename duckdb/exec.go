@@ -1,7 +1,9 @@
 package duckdb
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2/mapping"
@@ -16,34 +18,66 @@ import (
 // calling thread naps instead, 20 µs at first, doubling up to 1 ms. The query takes no
 // parameters and its result is discarded.
 func execPatiently(conn mapping.Connection, query string) error {
+	res, err := queryPatiently(context.Background(), conn, query, nil)
+	if err != nil {
+		return err
+	}
+	mapping.DestroyResult(&res)
+	return nil
+}
+
+// queryPatiently runs query with args (strings, bound as VARCHAR, and times, bound as
+// TIMESTAMP with microseconds) on conn as execPatiently runs a statement, and returns its
+// result, materialized, which the caller must destroy (mapping.DestroyResult). When ctx
+// is done it interrupts the query and returns an error that wraps ctx.Err().
+func queryPatiently(ctx context.Context, conn mapping.Connection, query string, args []any) (mapping.Result, error) {
+	var res mapping.Result
 	var ps mapping.PreparedStatement
 	if mapping.Prepare(conn, query, &ps) == mapping.StateError {
 		err := errors.New(mapping.PrepareError(ps))
 		mapping.DestroyPrepare(&ps)
-		return err
+		return res, err
 	}
 	defer mapping.DestroyPrepare(&ps)
+	for i, a := range args {
+		n := mapping.IdxT(i + 1)
+		var state mapping.State
+		switch v := a.(type) {
+		case string:
+			state = mapping.BindVarchar(ps, n, v)
+		case time.Time:
+			state = mapping.BindTimestamp(ps, n, mapping.NewTimestamp(v.UnixMicro()))
+		default:
+			return res, fmt.Errorf("argument $%d is a %T: only strings and times are bound", n, a)
+		}
+		if state == mapping.StateError {
+			return res, fmt.Errorf("bind $%d: %s", n, mapping.PrepareError(ps))
+		}
+	}
 	var pr mapping.PendingResult
 	if mapping.PendingPrepared(ps, &pr) == mapping.StateError {
 		err := errors.New(mapping.PendingError(pr))
 		mapping.DestroyPending(&pr)
-		return err
+		return res, err
 	}
 	defer mapping.DestroyPending(&pr)
 	nap := napMin
+	interrupted := false
 	for {
+		if !interrupted && ctx.Err() != nil {
+			mapping.Interrupt(conn) // the query ends with an error at its next task
+			interrupted = true
+		}
 		switch mapping.PendingExecuteTask(pr) {
 		case mapping.PendingStateResultReady:
-			var res mapping.Result
-			state := mapping.ExecutePending(pr, &res)
-			var err error
-			if state == mapping.StateError {
-				err = errors.New(mapping.ResultError(&res))
+			if mapping.ExecutePending(pr, &res) == mapping.StateError {
+				err := errors.New(mapping.ResultError(&res))
+				mapping.DestroyResult(&res)
+				return res, withCtx(ctx, err)
 			}
-			mapping.DestroyResult(&res)
-			return err
+			return res, nil
 		case mapping.PendingStateError:
-			return errors.New(mapping.PendingError(pr))
+			return res, withCtx(ctx, errors.New(mapping.PendingError(pr)))
 		case mapping.PendingStateNoTasksAvailable:
 			time.Sleep(nap)
 			nap = min(2*nap, napMax)

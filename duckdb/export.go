@@ -3,22 +3,34 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/duckdb/duckdb-go/v2/mapping"
 
 	"github.com/unmogrowp/unmogrowp"
 )
 
 var _ unmogrowp.Exporter = (*Store)(nil)
 
-// The raw export (unmogrowp.Exporter). duckdb-go reads a query's whole result before it
-// hands over the first row, and DuckDB sorts a query's whole result, so one query over a
-// long range would hold every row at once: Export reads the range in windows of whole
-// hours holding about ExportWindowRows rows each, planned from a count per hour, one sorted
-// query each, all in one read transaction so that the windows see one snapshot.
+// The raw export (unmogrowp.Exporter). DuckDB materializes a query's whole result before
+// it hands over the first row, and sorts a query's whole result, so one query over a long
+// range would hold every row at once: Export reads the range in windows of whole hours
+// holding about ExportWindowRows rows each, planned from a count per hour, one sorted
+// query each, all in one read transaction on one connection, so that the windows see one
+// snapshot.
+//
+// The queries run through DuckDB's C API on the connection's handle (driverConnHandle),
+// not database/sql: the rows are read from the result's vectors in place (readResult), and
+// the next window's queries run while the current window's rows are written. A
+// materialized result is DuckDB's own copy, which another goroutine may read while the
+// connection runs the next query; every query still runs on the one connection, in its
+// one transaction, one after the other. At most two windows' results are held at once.
 
 // exportSpec is how the store reads one report: the table, its time column, the columns it
 // selects in the order of unmogrowp.ExportFields (plus what fill needs), and how a row of
@@ -60,33 +72,33 @@ func (s *Store) Export(ctx context.Context, q unmogrowp.ExportQuery, fn func(row
 	if !ok {
 		return unmogrowp.Errorf(unmogrowp.EINVALID, "The analytics store holds no %s.", q.Report)
 	}
+	most := s.exportRows
+	if most == 0 {
+		most = unmogrowp.ExportWindowRows
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", q.Report, withCtx(ctx, err))
+	}
+	defer conn.Close()
 	var fnErr error
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		most := s.exportRows
-		if most == 0 {
-			most = unmogrowp.ExportWindowRows
-		}
-		windows, err := exportWindows(ctx, tx, spec, &q, most)
+	err = conn.Raw(func(dc any) error {
+		h, err := driverConnHandle(dc)
 		if err != nil {
 			return err
 		}
-		dest, fill := spec.newRow()
-		row := make([]unmogrowp.ExportValue, len(unmogrowp.ExportFields[q.Report]))
-		emit := func() error { fnErr = fn(row); return fnErr }
-		devices := map[string]deviceAttribution{}
-		for _, w := range windows {
-			where, args := exportWhere(spec, &q, w.From, w.To)
-			if spec.devices {
-				if err := readDevices(ctx, tx, where, args, devices); err != nil {
-					return err
-				}
-			}
-			query := spec.selectFrom + where + " ORDER BY " + spec.timeCol + ", " + spec.idCol + `, "partition", "offset"`
-			if err := readRows(ctx, tx, query, args, dest, func() error { return fill(&q, row, devices, emit) }); err != nil {
-				return err
-			}
+		if err := execPatiently(h, "BEGIN TRANSACTION"); err != nil {
+			return err
 		}
-		return nil
+		err = exportTx(ctx, h, spec, &q, most, func(row []unmogrowp.ExportValue) error {
+			fnErr = fn(row)
+			return fnErr
+		})
+		if rbErr := execPatiently(h, "ROLLBACK"); rbErr != nil && err == nil {
+			// The transaction may still be open: the connection must not go back to the pool.
+			return errors.Join(fmt.Errorf("rollback: %w", rbErr), driver.ErrBadConn)
+		}
+		return err
 	})
 	switch {
 	case fnErr != nil:
@@ -97,25 +109,69 @@ func (s *Store) Export(ctx context.Context, q unmogrowp.ExportQuery, fn func(row
 	return nil
 }
 
-// readRows runs query and calls each with every row scanned into dest.
-func readRows(ctx context.Context, tx *sql.Tx, query string, args, dest []any, each func() error) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
+// exportWindow is one window's results, from the goroutine that runs the queries to the
+// one that writes the rows.
+type exportWindow struct {
+	rows    mapping.Result               // the window's rows, sorted
+	devices map[string]deviceAttribution // the events' devices' latest decisions
+	err     error
+}
+
+// exportTx streams q's rows to emit inside the transaction open on conn: a goroutine runs
+// each window's queries while this one reads the previous window's rows, each window's
+// result passed over by a channel, two windows' worth of buffers going round.
+func exportTx(ctx context.Context, conn mapping.Connection, spec *exportSpec, q *unmogrowp.ExportQuery, most int64, emit func([]unmogrowp.ExportValue) error) error {
+	windows, err := exportWindows(ctx, conn, spec, q, most)
+	if err != nil || len(windows) == 0 {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return err
-		}
-		if err := each(); err != nil {
-			return err
-		}
+	free := make(chan *exportWindow, 2)
+	for range 2 {
+		free <- &exportWindow{devices: map[string]deviceAttribution{}}
 	}
-	if err := rows.Err(); err != nil {
-		return err
+	ready := make(chan *exportWindow, 2)
+	stop := make(chan struct{})
+	go func() {
+		defer close(ready)
+		for _, w := range windows {
+			var b *exportWindow
+			select {
+			case b = <-free:
+			case <-stop:
+				return
+			}
+			where, args := exportWhere(spec, q, w.From, w.To)
+			if spec.devices {
+				b.err = readDevices(ctx, conn, where, args, b.devices)
+			}
+			if b.err == nil {
+				query := spec.selectFrom + where + " ORDER BY " + spec.timeCol + ", " + spec.idCol + `, "partition", "offset"`
+				b.rows, b.err = queryPatiently(ctx, conn, query, args)
+			}
+			ready <- b
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	dest, fill := spec.newRow()
+	row := make([]unmogrowp.ExportValue, len(unmogrowp.ExportFields[q.Report]))
+	for b := range ready {
+		if err == nil {
+			err = b.err
+		}
+		if b.err == nil {
+			if err == nil {
+				err = readResult(&b.rows, dest, func() error { return fill(q, row, b.devices, func() error { return emit(row) }) })
+				if err != nil {
+					close(stop) // the goroutine ends after the window it is on
+				}
+			}
+			mapping.DestroyResult(&b.rows)
+		}
+		free <- b
 	}
-	return rows.Close()
+	return err
 }
 
 // deviceAttribution is what the events export takes of a device's latest install decision.
@@ -132,39 +188,43 @@ type deviceAttribution struct{ adset, ad, siteID, channel, matchType string }
 // cost that grew with the store (on 10 million events, as much CPU as the window's rows
 // took). A temporary table did as well as the list, but each window's copy stayed in
 // memory until the transaction ended.
-func readDevices(ctx context.Context, tx *sql.Tx, where string, args []any, devices map[string]deviceAttribution) error {
+func readDevices(ctx context.Context, conn mapping.Connection, where string, args []any, devices map[string]deviceAttribution) error {
 	clear(devices)
+	res, err := queryPatiently(ctx, conn, `SELECT i.device_id, i.adset, i.ad, i.site_id, i.channel, i.match_type
+		FROM installs i
+		WHERE i.app_id = $1 AND i.device_id IN (SELECT unnest(w) FROM (SELECT list(DISTINCT device_id) AS w FROM events`+where+`))
+		QUALIFY row_number() OVER (PARTITION BY i.device_id ORDER BY i."partition" DESC, i."offset" DESC) = 1`, args)
+	if err != nil {
+		return err
+	}
+	defer mapping.DestroyResult(&res)
 	var (
 		id string
 		d  deviceAttribution
 	)
-	return readRows(ctx, tx, `SELECT i.device_id, i.adset, i.ad, i.site_id, i.channel, i.match_type
-		FROM installs i
-		WHERE i.app_id = $1 AND i.device_id IN (SELECT unnest(w) FROM (SELECT list(DISTINCT device_id) AS w FROM events`+where+`))
-		QUALIFY row_number() OVER (PARTITION BY i.device_id ORDER BY i."partition" DESC, i."offset" DESC) = 1`,
-		args, []any{&id, &d.adset, &d.ad, &d.siteID, &d.channel, &d.matchType}, func() error {
-			devices[id] = d
-			return nil
-		})
+	return readResult(&res, []any{&id, &d.adset, &d.ad, &d.siteID, &d.channel, &d.matchType}, func() error {
+		devices[id] = d
+		return nil
+	})
 }
 
 // exportWindows plans q's windows from the count of its rows per hour.
-func exportWindows(ctx context.Context, tx *sql.Tx, spec *exportSpec, q *unmogrowp.ExportQuery, most int64) ([]unmogrowp.ExportWindow, error) {
+func exportWindows(ctx context.Context, conn mapping.Connection, spec *exportSpec, q *unmogrowp.ExportQuery, most int64) ([]unmogrowp.ExportWindow, error) {
 	where, args := exportWhere(spec, q, q.From, q.To)
-	rows, err := tx.QueryContext(ctx, `SELECT date_trunc('hour', `+spec.timeCol+`) AS h, count(*) FROM `+spec.table+where+` GROUP BY h ORDER BY h`, args...)
+	res, err := queryPatiently(ctx, conn, `SELECT date_trunc('hour', `+spec.timeCol+`) AS h, count(*) FROM `+spec.table+where+` GROUP BY h ORDER BY h`, args)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var counts []unmogrowp.HourCount
-	for rows.Next() {
-		var c unmogrowp.HourCount
-		if err := rows.Scan(&c.Hour, &c.Count); err != nil {
-			return nil, err
-		}
+	defer mapping.DestroyResult(&res)
+	var (
+		counts []unmogrowp.HourCount
+		c      unmogrowp.HourCount
+	)
+	err = readResult(&res, []any{&c.Hour, &c.Count}, func() error {
 		counts = append(counts, c)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return unmogrowp.ExportWindows(q.From, q.To, counts, most), nil
@@ -205,14 +265,12 @@ func exportWhere(spec *exportSpec, q *unmogrowp.ExportQuery, from, to time.Time)
 // eventsExport reads events, with the adset, ad, site, channel and match type of their
 // device's latest install decision (readDevices), which the events table does not keep (it
 // keeps the media source and campaign the event was attributed to when it was processed).
-// Its text columns come packed in one (packedText): DuckDB sorts one payload column instead
-// of 24 and duckdb-go allocates one Go string per row instead of one per column, which
-// halved the CPU the query and the row reads take (docs/performance-export.md).
+// Its text columns are read straight into their fields (textColumns).
 var eventsExport = &exportSpec{
 	table:   "events",
 	timeCol: "event_time",
 	idCol:   "event_id",
-	selectFrom: `SELECT events.event_time, events.received_at, events.revenue, ` + packedText("events", eventsText) + `
+	selectFrom: `SELECT events.event_time, events.received_at, events.revenue, ` + textColumns("events", eventsText) + `
 FROM events`,
 	devices: true,
 	newRow: func() ([]any, func(*unmogrowp.ExportQuery, []unmogrowp.ExportValue, map[string]deviceAttribution, func() error) error) {
@@ -221,12 +279,8 @@ FROM events`,
 			eventTime time.Time
 			received  time.Time
 			revenue   sql.NullFloat64
-			packed    string
 		)
-		return []any{&eventTime, &received, &revenue, &packed}, func(_ *unmogrowp.ExportQuery, row []unmogrowp.ExportValue, devices map[string]deviceAttribution, emit func() error) error {
-			if err := unpackText(packed, eventsText, str[:]); err != nil {
-				return err
-			}
+		return textDest(str[:], eventsText, &eventTime, &received, &revenue), func(_ *unmogrowp.ExportQuery, row []unmogrowp.ExportValue, devices map[string]deviceAttribution, emit func() error) error {
 			d := devices[str[4]]
 			str[21], str[22], str[23], str[24], str[25] = d.adset, d.ad, d.siteID, d.channel, d.matchType
 			for i := range row {
@@ -235,14 +289,14 @@ FROM events`,
 			row[2].SetTime(utc(eventTime))
 			row[3].SetTime(utc(received))
 			row[17].SetFloat(revenue.Float64, revenue.Valid)
-			row[26].SetJSON(str[26]) // NULL is packed as '', which SetJSON takes as absent
+			row[26].SetJSON(str[26]) // NULL is read as '', which SetJSON takes as absent
 			row[31].SetJSON(str[31])
 			return emit()
 		}
 	},
 }
 
-// eventsText is the events export's text columns, packed by packedText, with the position
+// eventsText is the events export's text columns, read by textColumns, with the position
 // of each one's field in unmogrowp.ExportFields.
 var eventsText = []textColumn{
 	{"event_id", 0}, {"event_type", 1}, {"device_id", 4}, {"user_id", 5}, {"session_id", 6},
@@ -259,37 +313,26 @@ type textColumn struct {
 	field int
 }
 
-// packedText is the SQL of one VARCHAR holding the table's columns cols, each as its
-// length in bytes, a colon and its text (NULL as ”), one after the other: what
-// unpackText reads back.
-func packedText(table string, cols []textColumn) string {
+// textColumns is the SQL that selects the table's columns cols, NULL as ”. They used to
+// come packed in one VARCHAR, each as its length and text, which spared duckdb-go a Go
+// string per column; with the rows read from the vectors in place (readResult), DuckDB's
+// packing cost more than it saved: about two thirds of the events query's time.
+func textColumns(table string, cols []textColumn) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
-		v := "coalesce(" + table + "." + c.name + ", '')"
-		parts[i] = "strlen(" + v + "), ':', " + v
+		parts[i] = "coalesce(" + table + "." + c.name + ", '')"
 	}
-	return "concat(" + strings.Join(parts, ", ") + ")"
+	return strings.Join(parts, ", ")
 }
 
-// unpackText sets str[c.field] to each column of cols in packed (packedText's text), as
-// substrings of it: no copy. It returns an error for a packed text that is not that.
-func unpackText(packed string, cols []textColumn, str []string) error {
-	p := packed
+// textDest returns the scan destinations first, then str[c.field] for each column of
+// cols, in the order of textColumns' SQL.
+func textDest(str []string, cols []textColumn, first ...any) []any {
+	dest := first
 	for _, c := range cols {
-		n, i := 0, 0
-		for ; i < len(p) && p[i] >= '0' && p[i] <= '9' && i < 10; i++ {
-			n = n*10 + int(p[i]-'0')
-		}
-		if i == 0 || i >= len(p) || p[i] != ':' || n > len(p)-i-1 {
-			return fmt.Errorf("packed columns: %s is not length:text at byte %d", c.name, len(packed)-len(p))
-		}
-		str[c.field] = p[i+1 : i+1+n]
-		p = p[i+1+n:]
+		dest = append(dest, &str[c.field])
 	}
-	if p != "" {
-		return fmt.Errorf("packed columns: %d bytes after the last column", len(p))
-	}
-	return nil
+	return dest
 }
 
 // installsExport reads install decisions.
@@ -334,22 +377,18 @@ FROM installs`,
 	},
 }
 
-// touchpointsExport reads touchpoints, their text columns packed in one as the events'.
+// touchpointsExport reads touchpoints, their text columns read as the events'.
 var touchpointsExport = &exportSpec{
 	table:      "touchpoints",
 	timeCol:    "touch_time",
 	idCol:      "touchpoint_id",
-	selectFrom: `SELECT touch_time, received_at, ` + packedText("touchpoints", touchpointsText) + ` FROM touchpoints`,
+	selectFrom: `SELECT touch_time, received_at, ` + textColumns("touchpoints", touchpointsText) + ` FROM touchpoints`,
 	newRow: func() ([]any, func(*unmogrowp.ExportQuery, []unmogrowp.ExportValue, map[string]deviceAttribution, func() error) error) {
 		var (
 			str                 [24]string // by their field's position
 			touchTime, received time.Time
-			packed              string
 		)
-		return []any{&touchTime, &received, &packed}, func(_ *unmogrowp.ExportQuery, row []unmogrowp.ExportValue, _ map[string]deviceAttribution, emit func() error) error {
-			if err := unpackText(packed, touchpointsText, str[:]); err != nil {
-				return err
-			}
+		return textDest(str[:], touchpointsText, &touchTime, &received), func(_ *unmogrowp.ExportQuery, row []unmogrowp.ExportValue, _ map[string]deviceAttribution, emit func() error) error {
 			for i := range row {
 				row[i].SetString(str[i])
 			}
