@@ -319,11 +319,17 @@ func newSegmentKeys(names ...string) segmentKeys {
 // escape).
 func (k *segmentKey) at(b []byte, i int) bool {
 	if len(k.name) < 16 && len(b)-i >= 16 {
-		x0, x1 := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
-		return (x0^k.words[0])&k.masks[0]|(x1^k.words[1])&k.masks[1] == 0
+		w := b[i : i+16 : i+16]
+		return k.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]))
 	}
 	end := i + len(k.name)
 	return end < len(b) && b[end] == '"' && string(b[i:end]) == k.name
+}
+
+// atWords is at for a name shorter than 16 bytes, given the 16 bytes at i as two words,
+// little endian.
+func (k *segmentKey) atWords(x0, x1 uint64) bool {
+	return (x0^k.words[0])&k.masks[0]|(x1^k.words[1])&k.masks[1] == 0
 }
 
 // properties decodes what the properties at b[i] say of revenue and the referrer.
@@ -422,7 +428,25 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys *segmentKeys, order 
 		if i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		k, end, ok := keyAt(b, i, keys, order, prev)
+		// The key that came after prev last time is compared first, without scanning the
+		// key: the text between the quotes is that key, with no escape, when it is followed
+		// by '"' (a key has no backslash).
+		// (at, its common case written here, as members is too large to inline a call)
+		var k, end int
+		var ok bool
+		if next := order[prev]; next != 0 {
+			kk := &keys.keys[next-1]
+			if j := i + 17; len(kk.name) < 16 && j <= len(b) {
+				w := b[i+1 : j : j]
+				ok = kk.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]))
+			} else {
+				ok = kk.at(b, i+1)
+			}
+			k, end = int(next)-1, i+len(kk.name)+2
+		}
+		if !ok {
+			k, end, ok = keyAt(b, i, keys, order, prev)
+		}
 		if !ok {
 			return end, false
 		}
@@ -459,16 +483,10 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys *segmentKeys, order 
 }
 
 // keyAt returns the index in keys of the key at b[i], a '"', or -1 for an unknown key,
-// and the index after the key; prev is as members has it. It is false for a key that is
-// not strict JSON or that members must leave to the reference. The key that came after
-// prev last time is compared first, without scanning the key: the text between the quotes
-// is that key, with no escape, when it is followed by '"' (a key has no backslash).
+// and the index after the key; prev is as members has it, which compared the key that
+// came after prev last time already. It is false for a key that is not strict JSON or
+// that members must leave to the reference; it learns the key that comes after prev.
 func keyAt(b []byte, i int, keys *segmentKeys, order *keyOrder, prev int) (int, int, bool) {
-	if next := order[prev]; next != 0 {
-		if k := &keys.keys[next-1]; k.at(b, i+1) {
-			return int(next) - 1, i + len(k.name) + 2, true
-		}
-	}
 	end, flags, ok := scanString(b, i)
 	if !ok || flags != 0 {
 		return -1, end, false
