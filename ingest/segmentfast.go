@@ -275,11 +275,11 @@ var (
 )
 
 // segmentKey is a known key of an object, with what keyAt compares a key's text with:
-// the first 16 bytes of the name and its closing quote, little endian, zero padded, and
+// the first 24 bytes of the name and its closing quote, little endian, zero padded, and
 // the masks of the bytes that count.
 type segmentKey struct {
 	name         string
-	words, masks [2]uint64
+	words, masks [3]uint64
 }
 
 // segmentKeys are the known keys of a kind of object, in the order of the switch that
@@ -305,7 +305,7 @@ func newSegmentKeys(names ...string) segmentKeys {
 		k := &keys[j]
 		k.name = name
 		for n, c := range []byte(name + `"`) {
-			if n < 16 {
+			if n < 24 {
 				k.words[n/8] |= uint64(c) << (8 * (n % 8))
 				k.masks[n/8] |= 0xff << (8 * (n % 8))
 			}
@@ -318,18 +318,18 @@ func newSegmentKeys(names ...string) segmentKeys {
 // k's name: the name's bytes followed by a '"' (which the name, with no backslash, does not
 // escape).
 func (k *segmentKey) at(b []byte, i int) bool {
-	if len(k.name) < 16 && len(b)-i >= 16 {
-		w := b[i : i+16 : i+16]
-		return k.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]))
+	if len(k.name) < 24 && len(b)-i >= 24 {
+		w := b[i : i+24 : i+24]
+		return k.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]), binary.LittleEndian.Uint64(w[16:]))
 	}
 	end := i + len(k.name)
 	return end < len(b) && b[end] == '"' && string(b[i:end]) == k.name
 }
 
-// atWords is at for a name shorter than 16 bytes, given the 16 bytes at i as two words,
+// atWords is at for a name shorter than 24 bytes, given the 24 bytes at i as three words,
 // little endian.
-func (k *segmentKey) atWords(x0, x1 uint64) bool {
-	return (x0^k.words[0])&k.masks[0]|(x1^k.words[1])&k.masks[1] == 0
+func (k *segmentKey) atWords(x0, x1, x2 uint64) bool {
+	return (x0^k.words[0])&k.masks[0]|(x1^k.words[1])&k.masks[1]|(x2^k.words[2])&k.masks[2] == 0
 }
 
 // properties decodes what the properties at b[i] say of revenue and the referrer.
@@ -436,9 +436,9 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys *segmentKeys, order 
 		var ok bool
 		if next := order[prev]; next != 0 {
 			kk := &keys.keys[next-1]
-			if j := i + 17; len(kk.name) < 16 && j <= len(b) {
+			if j := i + 25; len(kk.name) < 24 && j <= len(b) {
 				w := b[i+1 : j : j]
-				ok = kk.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]))
+				ok = kk.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]), binary.LittleEndian.Uint64(w[16:]))
 			} else {
 				ok = kk.at(b, i+1)
 			}
