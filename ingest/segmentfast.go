@@ -274,9 +274,9 @@ var (
 	segmentLocationKeys   = newSegmentKeys("country")
 )
 
-// segmentKey is a known key of an object, with what keyAt compares a key's text with:
-// the first 24 bytes of the name and its closing quote, little endian, zero padded, and
-// the masks of the bytes that count.
+// segmentKey is a known key of an object, with what members compares a key's text with:
+// the first 24 bytes of the name, its closing quote and a ':', little endian, zero padded,
+// and the masks of the bytes that count.
 type segmentKey struct {
 	name         string
 	words, masks [3]uint64
@@ -304,7 +304,7 @@ func newSegmentKeys(names ...string) segmentKeys {
 		}
 		k := &keys[j]
 		k.name = name
-		for n, c := range []byte(name + `"`) {
+		for n, c := range []byte(name + `":`) {
 			if n < 24 {
 				k.words[n/8] |= uint64(c) << (8 * (n % 8))
 				k.masks[n/8] |= 0xff << (8 * (n % 8))
@@ -315,18 +315,18 @@ func newSegmentKeys(names ...string) segmentKeys {
 }
 
 // at reports whether the text of the key that starts at b[i], after its opening quote, is
-// k's name: the name's bytes followed by a '"' (which the name, with no backslash, does not
-// escape).
+// k's name followed at once by its ':': the name's bytes, a '"' (which the name, with no
+// backslash, does not escape) and a ':'.
 func (k *segmentKey) at(b []byte, i int) bool {
-	if len(k.name) < 24 && len(b)-i >= 24 {
+	if len(k.name) < 22 && len(b)-i >= 24 {
 		w := b[i : i+24 : i+24]
 		return k.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]), binary.LittleEndian.Uint64(w[16:]))
 	}
 	end := i + len(k.name)
-	return end < len(b) && b[end] == '"' && string(b[i:end]) == k.name
+	return end+1 < len(b) && b[end] == '"' && b[end+1] == ':' && string(b[i:end]) == k.name
 }
 
-// atWords is at for a name shorter than 24 bytes, given the 24 bytes at i as three words,
+// atWords is at for a name shorter than 22 bytes, given the 24 bytes at i as three words,
 // little endian.
 func (k *segmentKey) atWords(x0, x1, x2 uint64) bool {
 	return (x0^k.words[0])&k.masks[0]|(x1^k.words[1])&k.masks[1]|(x2^k.words[2])&k.masks[2] == 0
@@ -428,32 +428,33 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys *segmentKeys, order 
 		if i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		// The key that came after prev last time is compared first, without scanning the
-		// key: the text between the quotes is that key, with no escape, when it is followed
-		// by '"' (a key has no backslash).
+		// The key that came after prev last time is compared first, with the ':' that
+		// follows it, without scanning the key: the text between the quotes is that key,
+		// with no escape, when it is followed by '"' (a key has no backslash). end is then
+		// the index after the ':'.
 		// (at, its common case written here, as members is too large to inline a call)
 		var k, end int
 		var ok bool
 		if next := order[prev]; next != 0 {
 			kk := &keys.keys[next-1]
-			if j := i + 25; len(kk.name) < 24 && j <= len(b) {
+			if j := i + 25; len(kk.name) < 22 && j <= len(b) {
 				w := b[i+1 : j : j]
 				ok = kk.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]), binary.LittleEndian.Uint64(w[16:]))
 			} else {
 				ok = kk.at(b, i+1)
 			}
-			k, end = int(next)-1, i+len(kk.name)+2
+			k, end = int(next)-1, i+len(kk.name)+3
 		}
 		if !ok {
-			k, end, ok = keyAt(b, i, keys, order, prev)
+			if k, end, ok = keyAt(b, i, keys, order, prev); !ok {
+				return end, false
+			}
+			if end = skipSpace(b, end); end >= len(b) || b[end] != ':' {
+				return end, false
+			}
+			end++
 		}
-		if !ok {
-			return end, false
-		}
-		if i = skipSpace(b, end); i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		if i = skipSpace(b, i+1); i >= len(b) {
+		if i = skipSpace(b, end); i >= len(b) {
 			return i, false
 		}
 		if k >= 0 {
