@@ -283,6 +283,16 @@ func decodeSegmentCall(raw []byte, typ string, batch *segmentBatch, now time.Tim
 // mapSegmentCall makes the event of a decoded call, as decodeSegmentCall says; props is
 // what its properties say when the caller decoded them already, else nil. It changes c.
 func mapSegmentCall(c *segmentCall, props *segmentProperties, typ string, batch *segmentBatch, now time.Time, e *unmogrowp.Event) error {
+	// The event is made on the stack and copied once: e is on the heap, where each field
+	// written would pass the GC's write barrier.
+	var ev unmogrowp.Event
+	err := makeSegmentEvent(c, props, typ, batch, now, &ev)
+	*e = ev
+	return err
+}
+
+// makeSegmentEvent is mapSegmentCall, into e, which must be zero.
+func makeSegmentEvent(c *segmentCall, props *segmentProperties, typ string, batch *segmentBatch, now time.Time, e *unmogrowp.Event) error {
 	sentAt := c.SentAt.t
 	if batch != nil {
 		if !batch.noContext {
@@ -295,7 +305,7 @@ func mapSegmentCall(c *segmentCall, props *segmentProperties, typ string, batch 
 	if typ == "" {
 		typ = c.Type
 	}
-	*e = unmogrowp.Event{UserID: string(c.UserID)}
+	e.UserID = string(c.UserID)
 	var extra []segmentExtra // the call's own fields, added to event_data
 	switch typ {
 	case "track":

@@ -95,6 +95,9 @@ func FuzzSegmentFastMatchesReference(f *testing.F) {
 		// Keys that are known ones but for case, or that differ from one by a non-letter.
 		`{"batch":[{"type":"track","event":"e","anonymousId":"a","messageid":"m","context":{"IP":"1.2.3.4","device":{"advertisingid":"g","mode1":"x"},"os":{"NAME":"iOS"},"location":{"countrY":"FR"}},"properties":{"CURRENCY":"eur","revenue":1,"t0tal":2,"referre_":"x","Referrer":"y"}}]}`,
 		`{"batch":[{"type":"track","event":"e","anonymousId":"a","properties":{"revenue":1,"currency":"EUR","t@tal":3,"valuE":2}}]}`,
+		// Keys the first call teaches the decoder to expect, then with space before their
+		// ':', with a longer or a shorter name, and a long one near the body's end.
+		`{"batch":[{"type":"track","event":"e","anonymousId":"a","context":{"os":{"name":"iOS"},"device":{"adTrackingEnabled":true}}},{"type" :"track","event"` + "\t:" + ` "e","anonymousId":"a","context" :{"os" : {"name" :"iOS"},"device":{"adTrackingEnabled" :false}}},{"typ":"x","type":"track","eventx":1,"event":"f","anonymousId":"b"}],"originalTimestamp":1}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -274,12 +274,12 @@ var (
 	segmentLocationKeys   = newSegmentKeys("country")
 )
 
-// segmentKey is a known key of an object, with what keyAt compares a key's text with:
-// the first 16 bytes of the name and its closing quote, little endian, zero padded, and
-// the masks of the bytes that count.
+// segmentKey is a known key of an object, with what members compares a key's text with:
+// the first 24 bytes of the name, its closing quote and a ':', little endian, zero padded,
+// and the masks of the bytes that count.
 type segmentKey struct {
 	name         string
-	words, masks [2]uint64
+	words, masks [3]uint64
 }
 
 // segmentKeys are the known keys of a kind of object, in the order of the switch that
@@ -304,8 +304,8 @@ func newSegmentKeys(names ...string) segmentKeys {
 		}
 		k := &keys[j]
 		k.name = name
-		for n, c := range []byte(name + `"`) {
-			if n < 16 {
+		for n, c := range []byte(name + `":`) {
+			if n < 24 {
 				k.words[n/8] |= uint64(c) << (8 * (n % 8))
 				k.masks[n/8] |= 0xff << (8 * (n % 8))
 			}
@@ -315,15 +315,21 @@ func newSegmentKeys(names ...string) segmentKeys {
 }
 
 // at reports whether the text of the key that starts at b[i], after its opening quote, is
-// k's name: the name's bytes followed by a '"' (which the name, with no backslash, does not
-// escape).
+// k's name followed at once by its ':': the name's bytes, a '"' (which the name, with no
+// backslash, does not escape) and a ':'.
 func (k *segmentKey) at(b []byte, i int) bool {
-	if len(k.name) < 16 && len(b)-i >= 16 {
-		x0, x1 := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
-		return (x0^k.words[0])&k.masks[0]|(x1^k.words[1])&k.masks[1] == 0
+	if len(k.name) < 22 && len(b)-i >= 24 {
+		w := b[i : i+24 : i+24]
+		return k.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]), binary.LittleEndian.Uint64(w[16:]))
 	}
 	end := i + len(k.name)
-	return end < len(b) && b[end] == '"' && string(b[i:end]) == k.name
+	return end+1 < len(b) && b[end] == '"' && b[end+1] == ':' && string(b[i:end]) == k.name
+}
+
+// atWords is at for a name shorter than 22 bytes, given the 24 bytes at i as three words,
+// little endian.
+func (k *segmentKey) atWords(x0, x1, x2 uint64) bool {
+	return (x0^k.words[0])&k.masks[0]|(x1^k.words[1])&k.masks[1]|(x2^k.words[2])&k.masks[2] == 0
 }
 
 // properties decodes what the properties at b[i] say of revenue and the referrer.
@@ -422,14 +428,33 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys *segmentKeys, order 
 		if i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		k, end, ok := keyAt(b, i, keys, order, prev)
+		// The key that came after prev last time is compared first, with the ':' that
+		// follows it, without scanning the key: the text between the quotes is that key,
+		// with no escape, when it is followed by '"' (a key has no backslash). end is then
+		// the index after the ':'.
+		// (at, its common case written here, as members is too large to inline a call)
+		var k, end int
+		var ok bool
+		if next := order[prev]; next != 0 {
+			kk := &keys.keys[next-1]
+			if j := i + 25; len(kk.name) < 22 && j <= len(b) {
+				w := b[i+1 : j : j]
+				ok = kk.atWords(binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:]), binary.LittleEndian.Uint64(w[16:]))
+			} else {
+				ok = kk.at(b, i+1)
+			}
+			k, end = int(next)-1, i+len(kk.name)+3
+		}
 		if !ok {
-			return end, false
+			if k, end, ok = keyAt(b, i, keys, order, prev); !ok {
+				return end, false
+			}
+			if end = skipSpace(b, end); end >= len(b) || b[end] != ':' {
+				return end, false
+			}
+			end++
 		}
-		if i = skipSpace(b, end); i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		if i = skipSpace(b, i+1); i >= len(b) {
+		if i = skipSpace(b, end); i >= len(b) {
 			return i, false
 		}
 		if k >= 0 {
@@ -459,16 +484,10 @@ func (sf *segmentFast) members(b []byte, i, depth int, keys *segmentKeys, order 
 }
 
 // keyAt returns the index in keys of the key at b[i], a '"', or -1 for an unknown key,
-// and the index after the key; prev is as members has it. It is false for a key that is
-// not strict JSON or that members must leave to the reference. The key that came after
-// prev last time is compared first, without scanning the key: the text between the quotes
-// is that key, with no escape, when it is followed by '"' (a key has no backslash).
+// and the index after the key; prev is as members has it, which compared the key that
+// came after prev last time already. It is false for a key that is not strict JSON or
+// that members must leave to the reference; it learns the key that comes after prev.
 func keyAt(b []byte, i int, keys *segmentKeys, order *keyOrder, prev int) (int, int, bool) {
-	if next := order[prev]; next != 0 {
-		if k := &keys.keys[next-1]; k.at(b, i+1) {
-			return int(next) - 1, i + len(k.name) + 2, true
-		}
-	}
 	end, flags, ok := scanString(b, i)
 	if !ok || flags != 0 {
 		return -1, end, false
