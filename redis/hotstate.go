@@ -192,12 +192,78 @@ func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrow
 	if err == goredis.Nil {
 		return unmogrowp.Install{}, false, nil
 	}
+	if err != nil {
+		return unmogrowp.Install{}, false, errUndecodable()
+	}
+	return decodeDevice(appID, deviceID, v, act.Val())
+}
+
+// devicesChunk is how many keys one MGET of Devices names at most, so that one command
+// never holds the server long.
+const devicesChunk = 512
+
+// Devices is Device for many devices of one app in one round trip: MGETs of their
+// decisions (devicesChunk at a time) and an HMGET of the activity of each, pipelined. It
+// answers for each of deviceIDs, in order, what Device would: the decision and whether
+// there is one. Errors as for Device.
+func (h *HotState) Devices(ctx context.Context, appID string, deviceIDs []string) ([]unmogrowp.Install, []bool, error) {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return nil, nil, err
+	}
+	installs, ok := make([]unmogrowp.Install, len(deviceIDs)), make([]bool, len(deviceIDs))
+	if len(deviceIDs) == 0 {
+		return installs, ok, nil
+	}
+	devPrefix, actPrefix := h.c.appPrefix("dev", appID), h.c.appPrefix("act", appID)
+	gets := make([]*goredis.SliceCmd, 0, (len(deviceIDs)+devicesChunk-1)/devicesChunk)
+	acts := make([]*goredis.SliceCmd, len(deviceIDs))
+	if _, err := h.c.exec(ctx, "devices", func(p goredis.Pipeliner) {
+		gets = gets[:0]
+		keys := make([]string, 0, min(len(deviceIDs), devicesChunk))
+		for i, id := range deviceIDs {
+			keys = append(keys, devPrefix+id)
+			if len(keys) == devicesChunk || i == len(deviceIDs)-1 {
+				gets = append(gets, p.MGet(ctx, keys...))
+				keys = make([]string, 0, min(len(deviceIDs)-i-1, devicesChunk))
+			}
+			acts[i] = p.HMGet(ctx, actPrefix+id, "t", "idfa", "gaid", "aid")
+		}
+	}); err != nil {
+		return nil, nil, err
+	}
+	i := 0
+	for _, get := range gets {
+		for _, v := range get.Val() {
+			if s, found := v.(string); found {
+				in, _, err := decodeDevice(appID, deviceIDs[i], []byte(s), acts[i].Val())
+				if err != nil {
+					return nil, nil, err
+				}
+				installs[i], ok[i] = in, true
+			}
+			i++
+		}
+	}
+	if i != len(deviceIDs) {
+		return nil, nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "Redis answered %d decisions for %d devices.", i, len(deviceIDs))
+	}
+	return installs, ok, nil
+}
+
+// errUndecodable is the error of a stored decision that does not decode.
+func errUndecodable() error {
+	return unmogrowp.Errorf(unmogrowp.EINTERNAL, "The device's decision in Redis does not decode.")
+}
+
+// decodeDevice returns the app's device's decision from its stored value v and the
+// fields of its activity hash (t, idfa, gaid, aid; nil where absent), as Device answers
+// it, or EINTERNAL when v does not decode or is another device's.
+func decodeDevice(appID, deviceID string, v []byte, fields []any) (unmogrowp.Install, bool, error) {
 	var in unmogrowp.Install
-	if err != nil || decodeInstall(v, &in) != nil || in.AppID != appID || in.DeviceID != deviceID {
-		return unmogrowp.Install{}, false, unmogrowp.Errorf(unmogrowp.EINTERNAL, "The device's decision in Redis does not decode.")
+	if decodeInstall(v, &in) != nil || in.AppID != appID || in.DeviceID != deviceID {
+		return unmogrowp.Install{}, false, errUndecodable()
 	}
 	in.Activity = unmogrowp.Activity{}
-	fields := act.Val()
 	str := func(i int) string {
 		if i < len(fields) {
 			s, _ := fields[i].(string)
