@@ -35,7 +35,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*HotState, error) {
 	if opts.Retention <= 0 {
 		opts.Retention = DefaultRetention
 	}
-	c, err := open(ctx, rawURL, opts, "hot state", candidatesScript, deviceScript, watermarksScript, activityScript, devicesScript)
+	c, err := open(ctx, rawURL, opts, "hot state", candidatesScript, deviceScript, watermarksScript, activityScript)
 	if err != nil {
 		return nil, err
 	}
@@ -198,33 +198,14 @@ func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrow
 	return decodeDevice(appID, deviceID, v, act.Val())
 }
 
-// devicesScript reads the decisions of devices: KEYS are ARGV[1] decision keys ("dev:")
-// followed by the same devices' activity hashes ("act:"), all of one app. For each device
-// it returns false when it has no decision, else an array of its decision and its
-// activity's fields t, idfa, gaid and aid (false where absent): Device's reads, with no
-// reply to parse for a device without a decision.
-var devicesScript = newScript(`
-local n, out = tonumber(ARGV[1]), {}
-for i = 1, n do
-  local v = redis.call('GET', KEYS[i])
-  if v then
-    local a = redis.call('HMGET', KEYS[n + i], 't', 'idfa', 'gaid', 'aid')
-    out[i] = {v, a[1], a[2], a[3], a[4]}
-  else
-    out[i] = false
-  end
-end
-return out
-`)
+// devicesChunk is how many keys one MGET of Devices names at most, so that one command
+// never holds the server long.
+const devicesChunk = 512
 
-// devicesChunk is how many devices one script call of Devices reads at most, so that one
-// call never holds the server long.
-const devicesChunk = 256
-
-// Devices is Device for many devices of one app in one round trip: script calls
-// (devicesScript) of devicesChunk devices each, pipelined. It answers for each of
-// deviceIDs, in order, what Device would: the decision and whether there is one. Errors as
-// for Device.
+// Devices is Device for many devices of one app in two round trips whatever their number:
+// MGETs of their decisions (devicesChunk at a time), then an HMGET of the activity of each
+// device that has a decision, pipelined. It answers for each of deviceIDs, in order, what
+// Device would: the decision and whether there is one. Errors as for Device.
 func (h *HotState) Devices(ctx context.Context, appID string, deviceIDs []string) ([]unmogrowp.Install, []bool, error) {
 	if err := h.c.start(ctx, "hot state"); err != nil {
 		return nil, nil, err
@@ -233,45 +214,57 @@ func (h *HotState) Devices(ctx context.Context, appID string, deviceIDs []string
 	if len(deviceIDs) == 0 {
 		return installs, ok, nil
 	}
-	devPrefix, actPrefix := h.c.appPrefix("dev", appID), h.c.appPrefix("act", appID)
-	calls := make([]*goredis.Cmd, 0, (len(deviceIDs)+devicesChunk-1)/devicesChunk)
+	devPrefix := h.c.appPrefix("dev", appID)
+	gets := make([]*goredis.SliceCmd, 0, (len(deviceIDs)+devicesChunk-1)/devicesChunk)
 	if _, err := h.c.exec(ctx, "devices", func(p goredis.Pipeliner) {
-		calls = calls[:0]
+		gets = gets[:0]
 		for ids := deviceIDs; len(ids) > 0; {
 			n := min(len(ids), devicesChunk)
-			keys := make([]string, 2*n)
+			keys := make([]string, n)
 			for i, id := range ids[:n] {
-				keys[i], keys[n+i] = devPrefix+id, actPrefix+id
+				keys[i] = devPrefix + id
 			}
-			calls = append(calls, devicesScript.EvalShaRO(ctx, p, keys, n))
+			gets = append(gets, p.MGet(ctx, keys...))
 			ids = ids[n:]
 		}
 	}); err != nil {
 		return nil, nil, err
 	}
+	values := make([]string, len(deviceIDs))
+	var found []int // the devices with a decision
 	i := 0
-	for _, call := range calls {
-		res, err := call.Slice()
-		if err != nil {
-			return nil, nil, h.c.fail(ctx, "devices", err)
-		}
-		for _, r := range res {
-			if i == len(deviceIDs) {
-				break
-			}
-			if r, found := r.([]any); found && len(r) == 5 {
-				v, _ := r[0].(string)
-				in, _, err := decodeDevice(appID, deviceIDs[i], []byte(v), r[1:])
-				if err != nil {
-					return nil, nil, err
+	for _, get := range gets {
+		for _, v := range get.Val() {
+			if i < len(values) {
+				if s, ok := v.(string); ok {
+					values[i] = s
+					found = append(found, i)
 				}
-				installs[i], ok[i] = in, true
 			}
 			i++
 		}
 	}
 	if i != len(deviceIDs) {
 		return nil, nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "Redis answered %d decisions for %d devices.", i, len(deviceIDs))
+	}
+	if len(found) == 0 {
+		return installs, ok, nil
+	}
+	actPrefix := h.c.appPrefix("act", appID)
+	acts := make([]*goredis.SliceCmd, len(found))
+	if _, err := h.c.exec(ctx, "devices", func(p goredis.Pipeliner) {
+		for j, i := range found {
+			acts[j] = p.HMGet(ctx, actPrefix+deviceIDs[i], "t", "idfa", "gaid", "aid")
+		}
+	}); err != nil {
+		return nil, nil, err
+	}
+	for j, i := range found {
+		in, _, err := decodeDevice(appID, deviceIDs[i], []byte(values[i]), acts[j].Val())
+		if err != nil {
+			return nil, nil, err
+		}
+		installs[i], ok[i] = in, true
 	}
 	return installs, ok, nil
 }
