@@ -79,6 +79,21 @@ type Attributor struct {
 	// the hot state (HotState.Seen), but those it decided anew: their latest decision in
 	// the batch carries their activity to HotState.Apply.
 	active []unmogrowp.DeviceActivity
+
+	// read are the hot state's answers for the devices of the batch Prepare is deciding,
+	// read at once before its walk when the hot state is a DevicesReader; nil otherwise.
+	read map[deviceKey]decision
+}
+
+// DevicesReader is a HotState that reads many devices of an app at once: package redis's,
+// in one round trip where HotState.Device takes one each. The Attributor reads all the
+// devices of a batch through it before its walk over the batch rather than each when the
+// walk meets it: the walk writes nothing to the hot state (Stored does, after the store
+// write), so the answers are those the walk would have read.
+type DevicesReader interface {
+	// Devices answers, for each of deviceIDs in order, what HotState.Device answers for
+	// the app's device: its latest decision, with its Activity, and whether it has one.
+	Devices(ctx context.Context, appID string, deviceIDs []string) ([]unmogrowp.Install, []bool, error)
 }
 
 // seen is what the last Prepare knew, kept for BeforeStore when there are postbacks: by
@@ -223,6 +238,9 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	slices.SortFunc(rows, func(x, y row) int {
 		return cmp.Or(cmp.Compare(x.partition, y.partition), cmp.Compare(x.offset, y.offset))
 	})
+	if err := a.readDevices(ctx, b); err != nil {
+		return err
+	}
 
 	// The batch's own touchpoints, by app and key, as far as the walk has come; and what
 	// the walk knows of devices (decided in this batch, or read from the hot state).
@@ -453,9 +471,13 @@ func (a *Attributor) reengaged(att unmogrowp.Attribution, candidates []unmogrowp
 // record in its partition, the batch was read again after the hot state learned it, and
 // device reads the device's stored decisions too.
 func (a *Attributor) device(ctx context.Context, appID, deviceID string, partition int32, offset int64) (device, error) {
-	inst, ok, err := a.hot.Device(ctx, appID, deviceID)
-	if err != nil {
-		return device{}, fmt.Errorf("read device %s of app %s: %w", deviceID, appID, err)
+	read, found := a.read[deviceKey{appID, deviceID}]
+	inst, ok := read.install, read.ok
+	if !found {
+		var err error
+		if inst, ok, err = a.hot.Device(ctx, appID, deviceID); err != nil {
+			return device{}, fmt.Errorf("read device %s of app %s: %w", deviceID, appID, err)
+		}
 	}
 	d := device{decision: decision{inst, ok}, act: inst.Activity}
 	d.install.Activity = unmogrowp.Activity{} // the walk keeps it in act
@@ -474,6 +496,47 @@ func (a *Attributor) device(ctx context.Context, appID, deviceID string, partiti
 	}
 	d.history = history
 	return d, nil
+}
+
+// readDevices fills a.read with the hot state's answers for the devices of b's events and
+// of its clicks that opened the app, when the hot state is a DevicesReader: one call per
+// app. Otherwise it empties a.read, and the walk reads each device as it meets it.
+func (a *Attributor) readDevices(ctx context.Context, b *unmogrowp.Batch) error {
+	clear(a.read)
+	dr, ok := a.hot.(DevicesReader)
+	if !ok {
+		return nil
+	}
+	if a.read == nil {
+		a.read = map[deviceKey]decision{}
+	}
+	byApp := map[string][]string{}
+	add := func(appID, deviceID string) {
+		dk := deviceKey{appID, deviceID}
+		if _, ok := a.read[dk]; !ok {
+			a.read[dk] = decision{}
+			byApp[appID] = append(byApp[appID], deviceID)
+		}
+	}
+	for i := range b.Events {
+		add(b.Events[i].AppID, b.Events[i].DeviceID)
+	}
+	for i := range b.Touchpoints {
+		if tp := &b.Touchpoints[i]; tp.Opened && tp.DeviceID != "" && tp.Type == unmogrowp.TouchClick {
+			add(tp.AppID, tp.DeviceID)
+		}
+	}
+	for appID, ids := range byApp {
+		installs, found, err := dr.Devices(ctx, appID, ids)
+		if err != nil {
+			clear(a.read)
+			return fmt.Errorf("read %d devices of app %s: %w", len(ids), appID, err)
+		}
+		for i, id := range ids {
+			a.read[deviceKey{appID, id}] = decision{installs[i], found[i]}
+		}
+	}
+	return nil
 }
 
 // comparePosition orders installs by log position.

@@ -128,9 +128,10 @@ func TestAttributorMatchesOracle(t *testing.T) {
 
 	for _, tc := range []struct {
 		batch   int
-		restart int // restart after this many records; 0: never
-	}{{5000, 0}, {9, 0}, {17, 300}} {
-		t.Run(fmt.Sprintf("batch=%d,restart=%d", tc.batch, tc.restart), func(t *testing.T) {
+		restart int  // restart after this many records; 0: never
+		many    bool // a hot state that reads a batch's devices at once (pipeline.DevicesReader)
+	}{{5000, 0, false}, {9, 0, false}, {17, 300, false}, {5000, 0, true}, {17, 300, true}} {
+		t.Run(fmt.Sprintf("batch=%d,restart=%d,devices_at_once=%v", tc.batch, tc.restart, tc.many), func(t *testing.T) {
 			e := newEnv(t)
 			for _, i := range order {
 				if tp, ok := tps[i]; ok {
@@ -146,7 +147,8 @@ func TestAttributorMatchesOracle(t *testing.T) {
 				if _, _, err := pipeline.RestoreHotState(ctx, e.store, hot, time.Time{}); err != nil {
 					t.Fatal(err)
 				}
-				stage := pipeline.NewAttributor(meta, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
+				h, calls := hotState(hot, tc.many)
+				stage := pipeline.NewAttributor(meta, h, e.store, pipeline.AttributorOptions{Logger: quiet()})
 				r := start(t, e.wal, e.dedup, e.store, pipeline.Options{BatchSize: tc.batch, Stage: stage})
 				target := int64(len(order))
 				if tc.restart > 0 {
@@ -154,6 +156,9 @@ func TestAttributorMatchesOracle(t *testing.T) {
 				}
 				r.waitRecords(t, target-done)
 				r.stop(t)
+				if tc.many && calls.Load() == 0 {
+					t.Fatal("the Attributor never read devices at once")
+				}
 				done += r.p.Stats().Records
 				hot.Close()
 				if done < int64(len(order)) {
@@ -232,76 +237,84 @@ func TestAttributorReadAgain(t *testing.T) {
 	tps, events, order := attributionLog(apps, 1500, 11)
 	wantInstalls, wantTags := oracle(settings, tps, events, order)
 
-	e := newEnv(t)
-	hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
-	defer hot.Close()
-	stage := pipeline.NewAttributor(meta, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
-	batchOf := func(from, to int) *unmogrowp.Batch {
-		b := &unmogrowp.Batch{}
-		for off, i := range order[from:to] {
-			if tp, ok := tps[i]; ok {
-				tp.Partition, tp.Offset = 0, int64(from+off)
-				b.Touchpoints = append(b.Touchpoints, tp)
-			} else {
-				ev := events[i]
-				ev.Partition, ev.Offset = 0, int64(from+off)
-				b.Events = append(b.Events, ev)
+	for _, many := range []bool{false, true} {
+		t.Run(fmt.Sprintf("devices_at_once=%v", many), func(t *testing.T) {
+			e := newEnv(t)
+			hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+			defer hot.Close()
+			h, calls := hotState(hot, many)
+			stage := pipeline.NewAttributor(meta, h, e.store, pipeline.AttributorOptions{Logger: quiet()})
+			batchOf := func(from, to int) *unmogrowp.Batch {
+				b := &unmogrowp.Batch{}
+				for off, i := range order[from:to] {
+					if tp, ok := tps[i]; ok {
+						tp.Partition, tp.Offset = 0, int64(from+off)
+						b.Touchpoints = append(b.Touchpoints, tp)
+					} else {
+						ev := events[i]
+						ev.Partition, ev.Offset = 0, int64(from+off)
+						b.Events = append(b.Events, ev)
+					}
+				}
+				return b
 			}
-		}
-		return b
-	}
-	check := func(pass string, b *unmogrowp.Batch) {
-		t.Helper()
-		for _, in := range b.Installs {
-			got, want := in.Attribution, wantInstalls[in.InstallEventID]
-			if got.MediaSource != want.MediaSource || got.Campaign != want.Campaign || got.MatchType != want.MatchType ||
-				got.TouchpointID != want.TouchpointID || got.IsReinstall != want.IsReinstall || got.IsReattribution != want.IsReattribution {
-				t.Errorf("%s: install %s decided %s/%s %s touchpoint %q reinstall=%v reattribution=%v; want %s/%s %s touchpoint %q reinstall=%v reattribution=%v",
-					pass, in.InstallEventID, got.MediaSource, got.Campaign, got.MatchType, got.TouchpointID, got.IsReinstall, got.IsReattribution,
-					want.MediaSource, want.Campaign, want.MatchType, want.TouchpointID, want.IsReinstall, want.IsReattribution)
+			check := func(pass string, b *unmogrowp.Batch) {
+				t.Helper()
+				for _, in := range b.Installs {
+					got, want := in.Attribution, wantInstalls[in.InstallEventID]
+					if got.MediaSource != want.MediaSource || got.Campaign != want.Campaign || got.MatchType != want.MatchType ||
+						got.TouchpointID != want.TouchpointID || got.IsReinstall != want.IsReinstall || got.IsReattribution != want.IsReattribution {
+						t.Errorf("%s: install %s decided %s/%s %s touchpoint %q reinstall=%v reattribution=%v; want %s/%s %s touchpoint %q reinstall=%v reattribution=%v",
+							pass, in.InstallEventID, got.MediaSource, got.Campaign, got.MatchType, got.TouchpointID, got.IsReinstall, got.IsReattribution,
+							want.MediaSource, want.Campaign, want.MatchType, want.TouchpointID, want.IsReinstall, want.IsReattribution)
+					}
+				}
+				for _, ev := range b.Events {
+					if tag := ev.MediaSource + "/" + ev.Campaign; tag != wantTags[ev.EventID] {
+						t.Errorf("%s: event %s (%s) tagged %s, want %s", pass, ev.EventID, ev.EventType, tag, wantTags[ev.EventID])
+					}
+				}
 			}
-		}
-		for _, ev := range b.Events {
-			if tag := ev.MediaSource + "/" + ev.Campaign; tag != wantTags[ev.EventID] {
-				t.Errorf("%s: event %s (%s) tagged %s, want %s", pass, ev.EventID, ev.EventType, tag, wantTags[ev.EventID])
-			}
-		}
-	}
 
-	const size = 40
-	reread, reattributions := 0, 0
-	for from := 0; from < len(order); from += size {
-		to := min(from+size, len(order))
-		b := batchOf(from, to)
-		if err := stage.Prepare(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-		check("first pass", b)
-		if err := e.store.Append(ctx, *b); err != nil {
-			t.Fatal(err)
-		}
-		if err := stage.Stored(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-		for _, in := range b.Installs {
-			if in.IsReattribution {
-				reattributions++
-			}
-		}
+			const size = 40
+			reread, reattributions := 0, 0
+			for from := 0; from < len(order); from += size {
+				to := min(from+size, len(order))
+				b := batchOf(from, to)
+				if err := stage.Prepare(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+				check("first pass", b)
+				if err := e.store.Append(ctx, *b); err != nil {
+					t.Fatal(err)
+				}
+				if err := stage.Stored(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+				for _, in := range b.Installs {
+					if in.IsReattribution {
+						reattributions++
+					}
+				}
 
-		again := batchOf(max(0, from-size/2), to)
-		if err := stage.Prepare(ctx, again); err != nil {
-			t.Fatal(err)
-		}
-		check("read again", again)
-		if err := stage.Stored(ctx, again); err != nil {
-			t.Fatal(err)
-		}
-		reread += len(again.Installs)
-	}
-	t.Logf("%d records, %d installs decided again, %d re-attributions", len(order), reread, reattributions)
-	if reattributions == 0 || reread < len(wantInstalls) {
-		t.Fatalf("%d re-attributions and %d installs read again: the log does not exercise reading again", reattributions, reread)
+				again := batchOf(max(0, from-size/2), to)
+				if err := stage.Prepare(ctx, again); err != nil {
+					t.Fatal(err)
+				}
+				check("read again", again)
+				if err := stage.Stored(ctx, again); err != nil {
+					t.Fatal(err)
+				}
+				reread += len(again.Installs)
+			}
+			t.Logf("%d records, %d installs decided again, %d re-attributions", len(order), reread, reattributions)
+			if many && calls.Load() == 0 {
+				t.Fatal("the Attributor never read devices at once")
+			}
+			if reattributions == 0 || reread < len(wantInstalls) {
+				t.Fatalf("%d re-attributions and %d installs read again: the log does not exercise reading again", reattributions, reread)
+			}
+		})
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/duckdb"
+	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/pebble"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 	"github.com/unmogrowp/unmogrowp/wal"
@@ -277,4 +278,35 @@ func metric(t testing.TB, reg *prometheus.Registry, name, reason string) float64
 	}
 	t.Fatalf("metric %s{reason=%q} not found", name, reason)
 	return 0
+}
+
+// devicesAtOnce is the in-process hot state made a pipeline.DevicesReader, as package
+// redis's is: the Attributor then reads each batch's devices before its walk, and its
+// answers must not change.
+type devicesAtOnce struct {
+	*inmem.State
+	calls *atomic.Int64 // of Devices
+}
+
+// Devices answers for each device what Device does.
+func (d devicesAtOnce) Devices(ctx context.Context, appID string, deviceIDs []string) ([]unmogrowp.Install, []bool, error) {
+	d.calls.Add(1)
+	installs, found := make([]unmogrowp.Install, len(deviceIDs)), make([]bool, len(deviceIDs))
+	for i, id := range deviceIDs {
+		var err error
+		if installs[i], found[i], err = d.Device(ctx, appID, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	return installs, found, nil
+}
+
+// hotState returns hot, as a pipeline.DevicesReader when many, and the count of its
+// Devices calls (0 when not many).
+func hotState(hot *inmem.State, many bool) (unmogrowp.HotState, *atomic.Int64) {
+	calls := &atomic.Int64{}
+	if many {
+		return devicesAtOnce{hot, calls}, calls
+	}
+	return hot, calls
 }

@@ -192,12 +192,97 @@ func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrow
 	if err == goredis.Nil {
 		return unmogrowp.Install{}, false, nil
 	}
+	if err != nil {
+		return unmogrowp.Install{}, false, errUndecodable()
+	}
+	return decodeDevice(appID, deviceID, v, act.Val())
+}
+
+// devicesChunk is how many keys one MGET of Devices names at most, so that one command
+// never holds the server long.
+const devicesChunk = 512
+
+// Devices is Device for many devices of one app in two round trips whatever their number:
+// MGETs of their decisions (devicesChunk at a time), then an HMGET of the activity of each
+// device that has a decision, pipelined. It answers for each of deviceIDs, in order, what
+// Device would: the decision and whether there is one. Errors as for Device.
+func (h *HotState) Devices(ctx context.Context, appID string, deviceIDs []string) ([]unmogrowp.Install, []bool, error) {
+	if err := h.c.start(ctx, "hot state"); err != nil {
+		return nil, nil, err
+	}
+	installs, ok := make([]unmogrowp.Install, len(deviceIDs)), make([]bool, len(deviceIDs))
+	if len(deviceIDs) == 0 {
+		return installs, ok, nil
+	}
+	devPrefix := h.c.appPrefix("dev", appID)
+	gets := make([]*goredis.SliceCmd, 0, (len(deviceIDs)+devicesChunk-1)/devicesChunk)
+	if _, err := h.c.exec(ctx, "devices", func(p goredis.Pipeliner) {
+		gets = gets[:0]
+		for ids := deviceIDs; len(ids) > 0; {
+			n := min(len(ids), devicesChunk)
+			keys := make([]string, n)
+			for i, id := range ids[:n] {
+				keys[i] = devPrefix + id
+			}
+			gets = append(gets, p.MGet(ctx, keys...))
+			ids = ids[n:]
+		}
+	}); err != nil {
+		return nil, nil, err
+	}
+	values := make([]string, len(deviceIDs))
+	var found []int // the devices with a decision
+	i := 0
+	for _, get := range gets {
+		for _, v := range get.Val() {
+			if i < len(values) {
+				if s, ok := v.(string); ok {
+					values[i] = s
+					found = append(found, i)
+				}
+			}
+			i++
+		}
+	}
+	if i != len(deviceIDs) {
+		return nil, nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "Redis answered %d decisions for %d devices.", i, len(deviceIDs))
+	}
+	if len(found) == 0 {
+		return installs, ok, nil
+	}
+	actPrefix := h.c.appPrefix("act", appID)
+	acts := make([]*goredis.SliceCmd, len(found))
+	if _, err := h.c.exec(ctx, "devices", func(p goredis.Pipeliner) {
+		for j, i := range found {
+			acts[j] = p.HMGet(ctx, actPrefix+deviceIDs[i], "t", "idfa", "gaid", "aid")
+		}
+	}); err != nil {
+		return nil, nil, err
+	}
+	for j, i := range found {
+		in, _, err := decodeDevice(appID, deviceIDs[i], []byte(values[i]), acts[j].Val())
+		if err != nil {
+			return nil, nil, err
+		}
+		installs[i], ok[i] = in, true
+	}
+	return installs, ok, nil
+}
+
+// errUndecodable is the error of a stored decision that does not decode.
+func errUndecodable() error {
+	return unmogrowp.Errorf(unmogrowp.EINTERNAL, "The device's decision in Redis does not decode.")
+}
+
+// decodeDevice returns the app's device's decision from its stored value v and the
+// fields of its activity hash (t, idfa, gaid, aid; nil where absent), as Device answers
+// it, or EINTERNAL when v does not decode or is another device's.
+func decodeDevice(appID, deviceID string, v []byte, fields []any) (unmogrowp.Install, bool, error) {
 	var in unmogrowp.Install
-	if err != nil || decodeInstall(v, &in) != nil || in.AppID != appID || in.DeviceID != deviceID {
-		return unmogrowp.Install{}, false, unmogrowp.Errorf(unmogrowp.EINTERNAL, "The device's decision in Redis does not decode.")
+	if decodeInstall(v, &in) != nil || in.AppID != appID || in.DeviceID != deviceID {
+		return unmogrowp.Install{}, false, errUndecodable()
 	}
 	in.Activity = unmogrowp.Activity{}
-	fields := act.Val()
 	str := func(i int) string {
 		if i < len(fields) {
 			s, _ := fields[i].(string)

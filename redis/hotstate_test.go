@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -121,6 +122,68 @@ func TestDeviceOrder(t *testing.T) {
 		if in, _, err := h.Device(ctx, "app1", device); err != nil || in.Campaign != want {
 			t.Errorf("%v then %v: Device = %q, %v; want %q", tt.first, tt.then, in.Campaign, err, want)
 		}
+	}
+}
+
+// TestDevices checks that Devices answers for each device what Device does: more devices
+// than one MGET names, with and without a decision, with and without activity, some
+// asked twice, in an order that is not the keys'.
+func TestDevices(t *testing.T) {
+	addr := server(t)
+	h := openHotState(t, options(addr, newPrefix(t, addr)))
+	defer h.Close()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var installs []unmogrowp.Install
+	var seen []unmogrowp.DeviceActivity
+	for i := range 1200 {
+		if i%3 == 0 {
+			continue // no decision
+		}
+		id := fmt.Sprintf("dev-%d", i)
+		installs = append(installs, unmogrowp.Install{Partition: 1, Offset: int64(i), Attribution: unmogrowp.Attribution{
+			AppID: "app1", DeviceID: id, MediaSource: "m", Campaign: fmt.Sprint("c", i%7), InstallTime: now.Add(-time.Hour)}})
+		if i%2 == 0 {
+			seen = append(seen, unmogrowp.DeviceActivity{AppID: "app1", DeviceID: id,
+				Activity: unmogrowp.Activity{LastEventTime: now.Add(time.Duration(i) * time.Second), GAID: gaid}})
+		}
+	}
+	installs = append(installs, unmogrowp.Install{Attribution: unmogrowp.Attribution{AppID: "app2", DeviceID: "dev-1", Campaign: "other app"}})
+	if err := h.Apply(ctx, nil, installs); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Seen(ctx, seen); err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	for i := 1250; i >= 0; i-- {
+		asked = append(asked, fmt.Sprintf("dev-%d", i))
+	}
+	asked = append(asked, "dev-1", "dev-3")
+	got, ok, err := h.Devices(ctx, "app1", asked)
+	if err != nil || len(got) != len(asked) || len(ok) != len(asked) {
+		t.Fatalf("Devices: %d installs, %d found, %v; want %d", len(got), len(ok), err, len(asked))
+	}
+	decided, active := 0, 0
+	for i, id := range asked {
+		want, wantOK, err := h.Device(ctx, "app1", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok[i] != wantOK || !reflect.DeepEqual(got[i], want) {
+			t.Errorf("Devices for %s = %+v, %v; Device = %+v, %v", id, got[i], ok[i], want, wantOK)
+		}
+		if wantOK {
+			decided++
+		}
+		if !want.Activity.LastEventTime.IsZero() {
+			active++
+		}
+	}
+	if decided != 801 || active != 400 {
+		t.Errorf("%d devices asked with a decision, %d with activity; want 801 and 400", decided, active)
+	}
+	if got, ok, err := h.Devices(ctx, "app1", nil); err != nil || len(got) != 0 || len(ok) != 0 {
+		t.Errorf("Devices of none = %v, %v, %v", got, ok, err)
 	}
 }
 
@@ -270,6 +333,9 @@ func TestCorruptValues(t *testing.T) {
 	}
 	if _, _, err := h.Device(ctx, "app1", "dev"); unmogrowp.ErrorCode(err) != unmogrowp.EINTERNAL {
 		t.Errorf("Device of a corrupt decision: err = %v, want EINTERNAL", err)
+	}
+	if _, _, err := h.Devices(ctx, "app1", []string{"other", "dev"}); unmogrowp.ErrorCode(err) != unmogrowp.EINTERNAL {
+		t.Errorf("Devices with a corrupt decision: err = %v, want EINTERNAL", err)
 	}
 	// A decision applied over it replaces it.
 	in := unmogrowp.Install{Offset: 1, Attribution: unmogrowp.Attribution{AppID: "app1", DeviceID: "dev", Campaign: "c"}}

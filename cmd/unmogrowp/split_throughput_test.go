@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -364,7 +365,7 @@ func takeCPU(t *testing.T, ing, con *proc) cpuSnapshot {
 		consumer:   pidTicks(con.cmd.Process.Pid),
 		self:       pidTicks(os.Getpid()),
 		clickhouse: commTicks("clickhouse-serv"),
-		redis:      commTicks("redis-server"),
+		redis:      redisTicks(),
 		pg:         commTicks("postgres"),
 		busy:       machineBusy(),
 		stored:     metricValue(con.consumer, "unmogrowp_pipeline_events_stored_total"),
@@ -428,6 +429,29 @@ func commTicks(prefix string) map[int]int64 {
 	out := map[int]int64{}
 	for _, pid := range testenv.PIDsNamed(prefix) {
 		out[pid] = pidTicks(pid)
+	}
+	return out
+}
+
+// redisTicks returns the CPU time of the Redis server the deployment uses, by pid: the
+// redis-server processes whose command line (Redis sets it to its address) ends with the
+// port of UNMOGROWP_TEST_REDIS_ADDR, so that other Redis servers on the machine, other
+// sessions' tests, do not count. All of them when none matches.
+func redisTicks() map[int]int64 {
+	all := commTicks("redis-server")
+	_, port, err := net.SplitHostPort(os.Getenv(testenv.RedisEnv))
+	if err != nil {
+		return all
+	}
+	out := map[int]int64{}
+	for pid, t := range all {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasSuffix(strings.TrimRight(string(cmdline), "\x00 "), ":"+port) {
+			out[pid] = t
+		}
+	}
+	if len(out) == 0 {
+		return all
 	}
 	return out
 }
