@@ -14,7 +14,9 @@ import (
 // Breakdown counts the breakdown of q over [from, to) (and the previous period with
 // q.Compare) in one query: a UNION ALL of one GROUP BY per fact q.Counts, each reading
 // its table once over the whole range, the previous period split off by a CASE on the
-// time (breakdownSQL). unmogrowp.BreakdownBuilder merges the facts' rows.
+// time (breakdownSQL); the events' revenue is read from device_revenue (revenue.go), the
+// installs' install events once for every fact that needs them. unmogrowp.BreakdownBuilder
+// merges the facts' rows.
 func (s *Store) Breakdown(ctx context.Context, appID string, from, to time.Time, q unmogrowp.BreakdownQuery, scopes ...unmogrowp.ReportScope) (*unmogrowp.BreakdownCounts, error) {
 	if err := unmogrowp.ReportRange(appID, from, to); err != nil {
 		return nil, err
@@ -231,16 +233,22 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 	}
 	col := func(d string) string { return d }
 	if q.Counts(unmogrowp.FactEvents) {
-		money := noMoney
-		if q.CountsRevenue() {
-			money = ", revenue_sum(" + only("revenue") + "), count(" + only("revenue") + "), currency, CAST(LOCAL(event_time) AS DATE)"
-		}
 		sessions := slices.Contains(q.Metrics, unmogrowp.MetricSessions)
 		parts = append(parts, `SELECT 'e', `+period("event_time")+dims(unmogrowp.FactEvents, col)+`,
-        count(`+only("1")+`), count(*) FILTER (WHERE event_type = 'session')`+money+`
+        count(`+only("1")+`), count(*) FILTER (WHERE event_type = 'session')`+noMoney+`
     FROM events
     WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(sessions)+filter(unmogrowp.FactEvents, col)+`
     GROUP BY ALL`)
+		if q.CountsRevenue() {
+			// The revenue of the same events, from device_revenue (revenue.go), which holds
+			// each event with a revenue and its dimensions: a row of no events, to add to the
+			// events' row of the same dimensions.
+			parts = append(parts, `SELECT 'e', `+period("event_time")+dims(unmogrowp.FactEvents, col)+`,
+        0, 0, revenue_sum(revenue), count(*), currency, CAST(LOCAL(event_time) AS DATE)
+    FROM device_revenue
+    WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(false)+filter(unmogrowp.FactEvents, col)+`
+    GROUP BY ALL`)
+		}
 	}
 	if q.Counts(unmogrowp.FactDevices) {
 		// The devices of each row and of the whole breakdown in one scan: grouping set
