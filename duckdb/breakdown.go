@@ -232,13 +232,18 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 		return " AND event_type = " + eventType
 	}
 	col := func(d string) string { return d }
+	sessions := slices.Contains(q.Metrics, unmogrowp.MetricSessions)
+	// shared is whether the events are counted in the unique devices' scan: when both
+	// count, and read the same events (every type, or the event type without sessions).
+	shared := q.Counts(unmogrowp.FactEvents) && q.Counts(unmogrowp.FactDevices) && (eventType == "" || !sessions)
 	if q.Counts(unmogrowp.FactEvents) {
-		sessions := slices.Contains(q.Metrics, unmogrowp.MetricSessions)
-		parts = append(parts, `SELECT 'e', `+period("event_time")+dims(unmogrowp.FactEvents, col)+`,
+		if !shared {
+			parts = append(parts, `SELECT 'e', `+period("event_time")+dims(unmogrowp.FactEvents, col)+`,
         count(`+only("1")+`), count(*) FILTER (WHERE event_type = 'session')`+noMoney+`
     FROM events
     WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(sessions)+filter(unmogrowp.FactEvents, col)+`
     GROUP BY ALL`)
+		}
 		if q.CountsRevenue() {
 			// The revenue of the same events, from device_revenue (revenue.go), which holds
 			// each event with a revenue and its dimensions: a row of no events, to add to the
@@ -253,20 +258,27 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 	if q.Counts(unmogrowp.FactDevices) {
 		// The devices of each row and of the whole breakdown in one scan: grouping set
 		// (p, d0, ...) for the rows, (p) for the totals, whose d0 alone is NULL (the
-		// rows' columns are NOT NULL).
+		// rows' columns are NOT NULL). Shared, each row's events too: the rows' set
+		// makes a row of each fact, k.f.
 		ds := dims(unmogrowp.FactDevices, col)
 		set := []string{"p"}
 		for i := range q.By {
 			set = append(set, fmt.Sprintf("d%d", i))
 		}
-		parts = append(parts, `SELECT CASE WHEN d0 IS NULL THEN 'U' ELSE 'u' END, p`+coalesceDims(len(q.By))+`,
-        n, 0`+noMoney+`
+		facts := "('u')"
+		if shared {
+			facts = "('u'), ('e')"
+		}
+		parts = append(parts, `SELECT CASE WHEN d0 IS NULL THEN 'U' ELSE k.f END, p`+coalesceDims(len(q.By))+`,
+        CASE WHEN k.f = 'e' THEN ne ELSE n END, CASE WHEN k.f = 'e' THEN ns ELSE 0 END`+noMoney+`
     FROM (
-        SELECT `+period("event_time")+` AS p`+ds+`, count(DISTINCT device_id) AS n
+        SELECT `+period("event_time")+` AS p`+ds+`, count(DISTINCT device_id) AS n,
+               count(*) AS ne, count(*) FILTER (WHERE event_type = 'session') AS ns
         FROM events
         WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(false)+filter(unmogrowp.FactDevices, col)+`
         GROUP BY GROUPING SETS ((`+strings.Join(set, ", ")+`), (p))
-    )`)
+    ), (VALUES `+facts+`) k(f)
+    WHERE k.f = 'u' OR d0 IS NOT NULL`)
 	}
 	if len(parts) == 0 {
 		return "", nil
