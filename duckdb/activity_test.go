@@ -60,12 +60,15 @@ func checkDeviceDays(t *testing.T, s *Store, events []unmogrowp.Event) {
 }
 
 // checkDeviceRevenue checks that device_revenue holds the stored events' revenues, each
-// once, with their devices' keys as SQL computes them from the stored device ids.
+// once, with their devices' keys as SQL computes them from the stored device ids and
+// their events' type and dimensions.
 func checkDeviceRevenue(t *testing.T, s *Store) {
 	t.Helper()
 	var missing, extra, rows int64
 	err := s.db.QueryRow(`WITH want AS (
-		SELECT app_id, event_time, device_key(device_id) AS device_key, currency, revenue FROM events WHERE revenue IS NOT NULL
+		SELECT app_id, event_time, device_key(device_id) AS device_key, currency, revenue,
+		       event_type, media_source, campaign, country, platform, app_version, os_version
+		FROM events WHERE revenue IS NOT NULL
 	) SELECT (SELECT count(*) FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM device_revenue)),
 	         (SELECT count(*) FROM (SELECT * FROM device_revenue EXCEPT ALL SELECT * FROM want)),
 	         (SELECT count(*) FROM want)`).Scan(&missing, &extra, &rows)
@@ -170,7 +173,8 @@ func TestDeviceDaysRecent(t *testing.T) {
 }
 
 // TestDeviceDaysMigration checks that the migrations that add device_days (0003, and 0011
-// with its hours) and device_revenue (0011) fill them from the events already stored: a
+// with its hours) and device_revenue (0011, and 0012 with the events' dimensions) fill them
+// from the events already stored: a
 // store whose tables are dropped and migrations forgotten gets the same rows back on open.
 func TestDeviceDaysMigration(t *testing.T) {
 	t.Parallel()
@@ -187,7 +191,7 @@ func TestDeviceDaysMigration(t *testing.T) {
 	}
 	checkDeviceDays(t, s, events)
 	checkDeviceRevenue(t, s)
-	for _, q := range []string{`DROP TABLE device_days`, `DROP TABLE device_revenue`, `DELETE FROM schema_migrations WHERE name LIKE '%device_days%' OR name LIKE '%device_hours%'`} {
+	for _, q := range []string{`DROP TABLE device_days`, `DROP TABLE device_revenue`, `DELETE FROM schema_migrations WHERE name LIKE '%device_days%' OR name LIKE '%device_hours%' OR name LIKE '%revenue_dimensions%'`} {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatal(err)
 		}

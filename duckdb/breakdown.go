@@ -14,7 +14,9 @@ import (
 // Breakdown counts the breakdown of q over [from, to) (and the previous period with
 // q.Compare) in one query: a UNION ALL of one GROUP BY per fact q.Counts, each reading
 // its table once over the whole range, the previous period split off by a CASE on the
-// time (breakdownSQL). unmogrowp.BreakdownBuilder merges the facts' rows.
+// time (breakdownSQL); the events' revenue is read from device_revenue (revenue.go), the
+// installs' install events once for every fact that needs them. unmogrowp.BreakdownBuilder
+// merges the facts' rows.
 func (s *Store) Breakdown(ctx context.Context, appID string, from, to time.Time, q unmogrowp.BreakdownQuery, scopes ...unmogrowp.ReportScope) (*unmogrowp.BreakdownCounts, error) {
 	if err := unmogrowp.ReportRange(appID, from, to); err != nil {
 		return nil, err
@@ -95,36 +97,53 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 		}
 		return b.String()
 	}
+	// filterOn is the condition of the filter on d for the fact, col giving its column;
+	// filter is all the filters' conditions.
+	filterOn := func(fact byte, d string, col func(string) string) string {
+		var ps []string
+		for _, v := range q.FilterValues(fact, d) {
+			ps = append(ps, bind(v))
+		}
+		return fmt.Sprintf(" AND %s IN (%s)", col(d), strings.Join(ps, ", "))
+	}
 	filter := func(fact byte, col func(string) string) string {
 		var b strings.Builder
 		for _, d := range q.FilterDims() {
-			var ps []string
-			for _, v := range q.FilterValues(fact, d) {
-				ps = append(ps, bind(v))
-			}
-			fmt.Fprintf(&b, " AND %s IN (%s)", col(d), strings.Join(ps, ", "))
+			b.WriteString(filterOn(fact, d, col))
 		}
 		return b.String()
 	}
-	needEvent := func() bool { // whether an install's dimensions or filters need its install event
-		for _, d := range append(q.FilterDims(), q.By...) {
-			if !unmogrowp.FactHas(unmogrowp.FactTouchpoints, d) {
-				return true
+	// touchDim is whether a decision has d from its touchpoint, not from its event.
+	touchDim := func(d string) bool { return unmogrowp.FactHas(unmogrowp.FactTouchpoints, d) }
+	// needEvent is whether a decision's dimensions or filters need its event, and
+	// needTouch whether a rejected install's need its first rejected touchpoint (all but
+	// its media source, which the decision holds).
+	var needEvent, needTouch bool
+	for _, d := range append(q.FilterDims(), q.By...) {
+		needEvent = needEvent || !touchDim(d)
+		needTouch = needTouch || (touchDim(d) && d != unmogrowp.DimMediaSource)
+	}
+	// The installs' and the rejected installs' install events are read once, in the CTE
+	// ev: both periods' install events that pass the filters on the event's dimensions
+	// (the decisions' own conditions on them keep the rest out too).
+	const eventCols = `SELECT "partition", "offset", country, platform, app_version, os_version
+        FROM events
+        WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`
+	const joinEvent = ` ev ON ev."partition" = x."partition" AND ev."offset" = x."offset"`
+	var with, installEvent string
+	if needEvent && (q.Counts(unmogrowp.FactInstalls) || q.Counts(unmogrowp.FactRejected)) {
+		var evFilter strings.Builder
+		for _, d := range q.FilterDims() {
+			if !touchDim(d) {
+				evFilter.WriteString(filterOn(unmogrowp.FactInstalls, d, func(d string) string { return d }))
 			}
 		}
-		return false
-	}()
-	installEvent := ""
-	if needEvent {
-		installEvent = ` LEFT JOIN (
-        SELECT "partition", "offset", country, platform, app_version, os_version
-        FROM events
-        WHERE app_id = $1 AND event_time >= $2 AND event_time < $3 AND event_type = 'install'
-    ) ev ON ev."partition" = x."partition" AND ev."offset" = x."offset"`
+		with = "WITH ev AS MATERIALIZED (\n        " + eventCols + " AND event_type = 'install'" + evFilter.String() + "\n)\n"
+		installEvent = " LEFT JOIN" + joinEvent
 	}
 	installCol := func(own func(string) string) func(string) string {
 		return func(d string) string {
-			if unmogrowp.FactHas(unmogrowp.FactTouchpoints, d) {
+			if touchDim(d) {
 				return own(d)
 			}
 			return "ev." + d
@@ -152,7 +171,10 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 	}
 	if q.Counts(unmogrowp.FactReengagements) {
 		// A re-engagement's event is the returning one (a session, an open), not an install.
-		returnEvent := strings.Replace(installEvent, " AND event_type = 'install'", "", 1)
+		returnEvent := ""
+		if needEvent {
+			returnEvent = " LEFT JOIN (\n        " + eventCols + "\n    )" + joinEvent
+		}
 		col := installCol(func(d string) string { return "x." + d })
 		parts = append(parts, `SELECT 'g', `+period("x.install_time")+dims(unmogrowp.FactReengagements, col)+`,
         count(*), 0`+noMoney+`
@@ -163,13 +185,20 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 	}
 	if q.Counts(unmogrowp.FactRejected) {
 		// Each rejected install in the row of its first rejected touchpoint, as the
-		// media_sources report counts it (media_sources.sql).
+		// media_sources report counts it (media_sources.sql); the touchpoint is read only
+		// when a dimension or filter needs more of it than its media source.
 		col := installCol(func(d string) string {
 			if d == unmogrowp.DimMediaSource {
 				return "x.r.media_source"
 			}
 			return "coalesce(tp." + d + ", '')"
 		})
+		touch := ""
+		if needTouch {
+			touch = `
+    LEFT JOIN touchpoints tp
+           ON tp.touchpoint_id = x.r.touchpoint_id AND tp.app_id = $1 AND tp.touch_time >= ` + bind(lookback) + ` AND tp.touch_time < $3`
+		}
 		parts = append(parts, `SELECT 'r', `+period("x.install_time")+dims(unmogrowp.FactRejected, col)+`,
         count(DISTINCT (x."partition", x."offset")), 0`+noMoney+`
     FROM (
@@ -178,10 +207,7 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
         FROM installs
         WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
           AND rejected_count > 0 AND NOT attributed AND NOT is_reinstall AND NOT is_reattribution
-    ) x
-    LEFT JOIN touchpoints tp
-           ON tp.touchpoint_id = x.r.touchpoint_id AND tp.app_id = $1 AND tp.touch_time >= `+bind(lookback)+` AND tp.touch_time < $3`+
-			installEvent+`
+    ) x`+touch+installEvent+`
     WHERE true`+filter(unmogrowp.FactRejected, col)+`
     GROUP BY ALL`)
 	}
@@ -206,29 +232,66 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 		return " AND event_type = " + eventType
 	}
 	col := func(d string) string { return d }
+	sessions := slices.Contains(q.Metrics, unmogrowp.MetricSessions)
+	// shared is whether the events are counted in the unique devices' scan: when both
+	// count, and read the same events (every type, or the event type without sessions).
+	shared := q.Counts(unmogrowp.FactEvents) && q.Counts(unmogrowp.FactDevices) && (eventType == "" || !sessions)
 	if q.Counts(unmogrowp.FactEvents) {
-		money := noMoney
-		if q.CountsRevenue() {
-			money = ", revenue_sum(" + only("revenue") + "), count(" + only("revenue") + "), currency, CAST(LOCAL(event_time) AS DATE)"
-		}
-		sessions := slices.Contains(q.Metrics, unmogrowp.MetricSessions)
-		parts = append(parts, `SELECT 'e', `+period("event_time")+dims(unmogrowp.FactEvents, col)+`,
-        count(`+only("1")+`), count(*) FILTER (WHERE event_type = 'session')`+money+`
+		if !shared {
+			parts = append(parts, `SELECT 'e', `+period("event_time")+dims(unmogrowp.FactEvents, col)+`,
+        count(`+only("1")+`), count(*) FILTER (WHERE event_type = 'session')`+noMoney+`
     FROM events
     WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(sessions)+filter(unmogrowp.FactEvents, col)+`
     GROUP BY ALL`)
-	}
-	if q.Counts(unmogrowp.FactDevices) {
-		for _, fact := range []byte{unmogrowp.FactDevices, unmogrowp.FactDevicesTotals} {
-			parts = append(parts, `SELECT '`+string(fact)+`', `+period("event_time")+dims(fact, col)+`,
-        count(DISTINCT device_id), 0`+noMoney+`
-    FROM events
-    WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(false)+filter(unmogrowp.FactDevices, col)+`
+		}
+		if q.CountsRevenue() {
+			// The revenue of the same events, from device_revenue (revenue.go), which holds
+			// each event with a revenue and its dimensions: a row of no events, to add to the
+			// events' row of the same dimensions.
+			parts = append(parts, `SELECT 'e', `+period("event_time")+dims(unmogrowp.FactEvents, col)+`,
+        0, 0, revenue_sum(revenue), count(*), currency, CAST(LOCAL(event_time) AS DATE)
+    FROM device_revenue
+    WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(false)+filter(unmogrowp.FactEvents, col)+`
     GROUP BY ALL`)
 		}
+	}
+	if q.Counts(unmogrowp.FactDevices) {
+		// The devices of each row and of the whole breakdown in one scan: grouping set
+		// (p, d0, ...) for the rows, (p) for the totals, whose d0 alone is NULL (the
+		// rows' columns are NOT NULL). Shared, each row's events too: the rows' set
+		// makes a row of each fact, k.f.
+		ds := dims(unmogrowp.FactDevices, col)
+		set := []string{"p"}
+		for i := range q.By {
+			set = append(set, fmt.Sprintf("d%d", i))
+		}
+		facts := "('u')"
+		if shared {
+			facts = "('u'), ('e')"
+		}
+		parts = append(parts, `SELECT CASE WHEN d0 IS NULL THEN 'U' ELSE k.f END, p`+coalesceDims(len(q.By))+`,
+        CASE WHEN k.f = 'e' THEN ne ELSE n END, CASE WHEN k.f = 'e' THEN ns ELSE 0 END`+noMoney+`
+    FROM (
+        SELECT `+period("event_time")+` AS p`+ds+`, count(DISTINCT device_id) AS n,
+               count(*) AS ne, count(*) FILTER (WHERE event_type = 'session') AS ns
+        FROM events
+        WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(false)+filter(unmogrowp.FactDevices, col)+`
+        GROUP BY GROUPING SETS ((`+strings.Join(set, ", ")+`), (p))
+    ), (VALUES `+facts+`) k(f)
+    WHERE k.f = 'u' OR d0 IS NOT NULL`)
 	}
 	if len(parts) == 0 {
 		return "", nil
 	}
-	return strings.Join(parts, "\nUNION ALL\n"), args
+	return with + strings.Join(parts, "\nUNION ALL\n"), args
+}
+
+// coalesceDims selects the n dimension columns d0, d1... of a grouping set's rows, ”
+// for those the set leaves NULL.
+func coalesceDims(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, ", coalesce(d%d, '')", i)
+	}
+	return b.String()
 }

@@ -97,7 +97,7 @@ func fillScaleStore(t *testing.T, s *Store, n, copies int, source string) int64 
 // are, and each other copy k suffixes the ids of replicatedIDs with "~k" (the touchpoint ids
 // inside installs.rejected too) and adds k × replicaOffset to the log offsets, so its
 // devices, events, touchpoints and installs are distinct ones. device_days and
-// device_revenue are computed from the stored events, as migration 0011 fills them (one
+// device_revenue are computed from the stored events, as migrations 0011 and 0012 fill them (one
 // device_days row per app, UTC day and device, with its hours; Append may store a
 // device-day more than once), log_watermarks from the stored offsets. skan_postbacks are not copied (GenerateFixture makes none).
 //
@@ -159,7 +159,8 @@ func replicate(ctx context.Context, s *Store, source string, copies int, logf fu
 			FROM events WHERE event_time >= ? AND event_time < ? GROUP BY app_id, device_id ORDER BY app_id`, d, d, d.Add(24*time.Hour)); err != nil {
 			return fmt.Errorf("device_days of %v: %w", d, err)
 		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO device_revenue SELECT app_id, event_time, device_key(device_id), currency, revenue
+		if _, err := db.ExecContext(ctx, `INSERT INTO device_revenue SELECT app_id, event_time, device_key(device_id), currency, revenue,
+			event_type, media_source, campaign, country, platform, app_version, os_version
 			FROM events WHERE event_time >= ? AND event_time < ? AND revenue IS NOT NULL`, d, d.Add(24*time.Hour)); err != nil {
 			return fmt.Errorf("device_revenue of %v: %w", d, err)
 		}

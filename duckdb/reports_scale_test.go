@@ -17,7 +17,8 @@ import (
 // each report under 1 s on 2 cores). The store is filled once with storetest.GenerateFixture
 // through Append, in batches of 100k events; with UNMOGROWP_REPORTS_DB set to a file path
 // it is kept there and reused by the next run when it already holds events;
-// UNMOGROWP_REPORTS_MEMORY_LIMIT sets DuckDB's memory_limit (default DefaultMemoryLimit).
+// UNMOGROWP_REPORTS_MEMORY_LIMIT sets DuckDB's memory_limit (default DefaultMemoryLimit);
+// UNMOGROWP_REPORTS_ONLY times only the reports whose name contains it ("breakdown=").
 //
 //	UNMOGROWP_REPORTS_EVENTS=10000000 UNMOGROWP_REPORTS_DB=/tmp/reports10m.duckdb \
 //	    go test -run TestReportsAtScale -v -timeout 60m ./duckdb/

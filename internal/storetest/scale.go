@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,7 +76,13 @@ func ScaleQueries(ctx context.Context, s ReportStore) []ScaleQuery {
 	breakdown := func(q unmogrowp.BreakdownQuery, scopes ...unmogrowp.ReportScope) func() (any, error) {
 		return func() (any, error) { return s.Breakdown(ctx, app, from, to, q, scopes...) }
 	}
-	return []ScaleQuery{
+	purchases := unmogrowp.BreakdownQuery{EventType: "purchase",
+		Metrics: []string{unmogrowp.MetricEvents, unmogrowp.MetricUniqueDevices, unmogrowp.MetricRevenue}}
+	withCompare := func(q unmogrowp.BreakdownQuery) unmogrowp.BreakdownQuery {
+		q.Compare = true
+		return q
+	}
+	qs := []ScaleQuery{
 		{Name: "stats", Run: func() (any, error) { return s.Stats(ctx, app, from, to) }},
 		// The dashboard's "last 7 days" ends at the next minute: both ends are partial days.
 		{Name: "stats/rolling", Run: func() (any, error) { return s.Stats(ctx, app, from.Add(-11*time.Hour), to.Add(-11*time.Hour)) }},
@@ -94,14 +102,22 @@ func ScaleQueries(ctx context.Context, s ReportStore) []ScaleQuery {
 		{Name: "chart=revenue/day@zone", Run: zoned(unmogrowp.ChartRevenue, unmogrowp.IntervalDay)},
 		{Name: "report=media_sources@zone", Run: func() (any, error) { return s.MediaSourceReport(ctx, app, from, to, sc) }},
 		{Name: "report=retention@zone", Run: func() (any, error) { return s.RetentionReport(ctx, app, from, to, sc) }},
-		// Single-level breakdowns with one filter (docs/breakdown.md), the media_sources
-		// report's metrics: under 1 s.
-		{Name: "breakdown=campaign?media_source", Run: breakdown(unmogrowp.BreakdownQuery{
-			By: []string{unmogrowp.DimCampaign}, Filters: map[string][]string{unmogrowp.DimMediaSource: {"facebook_ads"}}})},
-		{Name: "breakdown=country?platform@zone+compare", Run: breakdown(unmogrowp.BreakdownQuery{
-			By: []string{unmogrowp.DimCountry}, Filters: map[string][]string{unmogrowp.DimPlatform: {unmogrowp.PlatformIOS}}, Compare: true}, sc)},
-		{Name: "breakdown=media_source/purchases", Run: breakdown(unmogrowp.BreakdownQuery{EventType: "purchase",
-			Metrics: []string{unmogrowp.MetricEvents, unmogrowp.MetricUniqueDevices, unmogrowp.MetricRevenue}})},
+		// In-app events by source (docs/breakdown.md): purchases' count, devices and revenue.
+		{Name: "breakdown=media_source/purchases", Run: breakdown(purchases)},
+		{Name: "breakdown=media_source/purchases@zone+compare", Run: breakdown(withCompare(purchases), sc)},
+	}
+	// Single-level breakdowns with one filter (docs/breakdown.md), the media_sources
+	// report's metrics, by every dimension, each with and without compare=previous_period
+	// and with and without the zone: under 1 s.
+	for _, b := range scaleBreakdowns() {
+		name := "breakdown=" + b.By[0] + "?" + filterDim(b)
+		qs = append(qs,
+			ScaleQuery{Name: name, Run: breakdown(b)},
+			ScaleQuery{Name: name + "+compare", Run: breakdown(withCompare(b))},
+			ScaleQuery{Name: name + "@zone", Run: breakdown(b, sc)},
+			ScaleQuery{Name: name + "@zone+compare", Run: breakdown(withCompare(b), sc)})
+	}
+	return append(qs, []ScaleQuery{
 		// Retention by source (docs/breakdown.md): report=retention's query grouped by the
 		// media source too; in the zone, by campaign of one source.
 		{Name: "report=retention?by=media_source", Run: func() (any, error) {
@@ -115,13 +131,51 @@ func ScaleQueries(ctx context.Context, s ReportStore) []ScaleQuery {
 		{Name: "report=ltv@zone", Limit: 2 * time.Second, Run: func() (any, error) {
 			return s.LTVReport(ctx, app, FixtureStart, FixtureStart.Add(FixtureSpan), unmogrowp.LTVQuery{}, sc)
 		}},
-	}
+	}...)
 }
 
-// TimeReports runs TimeQuery on every report of ScaleQueries.
+// scaleBreakdowns are the single-level breakdowns of the scale test: one by each
+// dimension of unmogrowp.BreakdownDimensions with the default metrics and one filter on
+// another dimension, a value of GenerateFixture's biggest app as a marketer would pick it
+// (the campaign's source, the country's platform...).
+func scaleBreakdowns() []unmogrowp.BreakdownQuery {
+	filters := map[string][2]string{
+		unmogrowp.DimMediaSource: {unmogrowp.DimCountry, "US"},
+		unmogrowp.DimCampaign:    {unmogrowp.DimMediaSource, "facebook_ads"},
+		unmogrowp.DimAdset:       {unmogrowp.DimCampaign, "face_campaign_0"},
+		unmogrowp.DimAd:          {unmogrowp.DimCampaign, "face_campaign_0"},
+		unmogrowp.DimSiteID:      {unmogrowp.DimMediaSource, "facebook_ads"},
+		unmogrowp.DimChannel:     {unmogrowp.DimMediaSource, "facebook_ads"},
+		unmogrowp.DimCountry:     {unmogrowp.DimPlatform, unmogrowp.PlatformIOS},
+		unmogrowp.DimPlatform:    {unmogrowp.DimCountry, "US"},
+		unmogrowp.DimAppVersion:  {unmogrowp.DimPlatform, unmogrowp.PlatformIOS},
+		unmogrowp.DimOSVersion:   {unmogrowp.DimPlatform, unmogrowp.PlatformAndroid},
+	}
+	var qs []unmogrowp.BreakdownQuery
+	for _, d := range unmogrowp.BreakdownDimensions {
+		f := filters[d]
+		qs = append(qs, unmogrowp.BreakdownQuery{By: []string{d}, Filters: map[string][]string{f[0]: {f[1]}}})
+	}
+	return qs
+}
+
+// filterDim returns the dimension of the query's one filter ("" without one).
+func filterDim(q unmogrowp.BreakdownQuery) string {
+	for d := range q.Filters {
+		return d
+	}
+	return ""
+}
+
+// TimeReports runs TimeQuery on every report of ScaleQueries, or with
+// UNMOGROWP_REPORTS_ONLY set on those whose name contains it ("breakdown=": the
+// breakdowns).
 func TimeReports(t *testing.T, s ReportStore) {
+	only := os.Getenv("UNMOGROWP_REPORTS_ONLY")
 	for _, r := range ScaleQueries(context.Background(), s) {
-		TimeQuery(t, r)
+		if strings.Contains(r.Name, only) {
+			TimeQuery(t, r)
+		}
 	}
 }
 
