@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -21,7 +22,7 @@ var _ unmogrowp.Deduplicator = (*Dedup)(nil)
 // the claiming record: "receive-time-ms partition:offset". Its TTL, the window counted from
 // the receive time and computed with Options.Now, only reclaims memory: Claim compares the
 // times itself, so an entry older than the window counts as absent even while Redis still
-// holds it. Claims go through a script (claimScript), which checks and sets each entry atomically.
+// holds it. It needs Redis 7.0 or later (SET with both NX and GET).
 //
 // Durability is Redis's: a claim survives a Redis restart only as far as its persistence
 // does (appendonly yes with appendfsync always loses none; everysec up to a second).
@@ -96,10 +97,10 @@ type claim struct {
 // minClaimTTL from now); any other is a duplicate (false). A claim with a zero Time counts
 // from Options.Now.
 //
-// One round trip does it all: a pipeline of script calls of claimChunk claims of one app
-// each, which check and set each claim's entry atomically (so two consumers never both
-// claim an id). A script call of 100 claims costs the consumer much less than 100 SET
-// NX GET commands, each with its own command and reply objects in go-redis.
+// One round trip does it all in the common case: a pipeline of SET NX GET, one per claim.
+// Only claims that find an entry past the window (which Redis still holds when clocks or
+// the minimum TTL keep it) take a second round trip, through a script that replaces such
+// entries atomically unless another consumer got there first.
 //
 // Calling Claim again with the same claims gives the same answers, so a call that failed
 // midway can be retried. Returns ctx.Err() when ctx is done before anything was sent,
@@ -136,28 +137,50 @@ func (d *Dedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 		}
 	}
 
-	send := make([]int, 0, len(sent)) // claims whose id the call has not met before
+	cmds := make([]*goredis.StatusCmd, len(sent))
+	if _, err := d.c.exec(ctx, "claim", func(p goredis.Pipeliner) {
+		for i, c := range sent {
+			cmds[i] = p.SetArgs(ctx, c.key, strconv.FormatInt(c.at, 10)+" "+c.po,
+				goredis.SetArgs{Mode: "NX", Get: true, TTL: time.Duration(c.ttlMs) * time.Millisecond})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	var stale []int // claims that found an entry past the window
 	seen := make(map[string]struct{}, len(sent))
-	for i := range sent {
+	for i, cmd := range cmds {
 		if _, dup := seen[sent[i].key]; dup {
-			continue // a duplicate of an earlier claim of the call: false
+			continue // its SET NX wrote nothing: the key is there
 		}
 		seen[sent[i].key] = struct{}{}
-		send = append(send, i)
+		cur, err := cmd.Result()
+		if err == goredis.Nil {
+			out[i] = true // absent: claimed
+			continue
+		}
+		first, po, ok := strings.Cut(cur, " ")
+		firstMs, err := strconv.ParseInt(first, 10, 64)
+		switch {
+		case !ok || err != nil || sent[i].at-firstMs >= d.window.Milliseconds():
+			stale = append(stale, i)
+		case po == sent[i].po:
+			out[i] = true // a replay of the record that claimed it
+		}
 	}
-	if err := d.claimScripted(ctx, sent, send, out); err != nil {
-		return nil, err
+	if len(stale) > 0 {
+		if err := d.claimStale(ctx, sent, stale, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
-// claimScripted runs the claims of idx (indexes into sent, in order) through claimScript,
-// one call per app and claimChunk claims, all in one round trip, and sets their results
-// in out.
-func (d *Dedup) claimScripted(ctx context.Context, sent []claim, idx []int, out []bool) error {
+// claimStale runs the claims of stale (indexes into sent, in order) through claimScript,
+// one call per app and claimChunk claims, and sets their results in out.
+func (d *Dedup) claimStale(ctx context.Context, sent []claim, stale []int, out []bool) error {
 	byApp := make(map[string][]int) // by key prefix: the app's hash tag
 	var apps []string
-	for _, i := range idx {
+	for _, i := range stale {
 		app := sent[i].key[:len(sent[i].key)-16]
 		if _, ok := byApp[app]; !ok {
 			apps = append(apps, app)
