@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -100,17 +101,41 @@ func (s *Store) appendLocked(ctx context.Context, b *unmogrowp.Batch) error {
 	return nil
 }
 
-// insert writes the columns into table as one block: one INSERT, one part (per month of
-// the rows' times, the tables' partitions).
+// insertBlockRows is how many rows an INSERT sends a block: an INSERT of more sends several
+// blocks, which the server squashes into one before it writes (see insert). Blocks of a
+// few thousand rows let clickhouse-go reuse its column buffers from one block to the next
+// (it resets them after each) instead of growing them, a copy at each step, to the whole
+// batch: that growth was most of what a consumer allocated.
+const insertBlockRows = 4096
+
+// insert writes the columns into table as one part (per month of the rows' times, the
+// tables' partitions): one INSERT, sent in blocks of insertBlockRows rows which the server
+// squashes into one block before it writes anything, since the INSERT sets
+// min_insert_block_size_rows to its row count (and turns the bytes threshold off). A
+// failed INSERT writes nothing.
 func (s *Store) insert(ctx context.Context, table string, c *columns) error {
+	if c.rows > insertBlockRows {
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{
+			"min_insert_block_size_rows":  c.rows,
+			"min_insert_block_size_bytes": 0,
+		}))
+	}
 	batch, err := s.conn.PrepareBatch(ctx, c.insert(table))
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}
 	defer batch.Close()
-	for i, v := range c.values {
-		if err := batch.Column(i).Append(v); err != nil {
-			return fmt.Errorf("insert into %s: column %s: %w", table, c.names[i], err)
+	for lo := 0; lo < c.rows; lo += insertBlockRows {
+		hi := min(lo+insertBlockRows, c.rows)
+		if lo > 0 {
+			if err := batch.Flush(); err != nil {
+				return fmt.Errorf("insert into %s: %w", table, err)
+			}
+		}
+		for i, chunk := range c.chunk {
+			if err := batch.Column(i).Append(chunk(lo, hi)); err != nil {
+				return fmt.Errorf("insert into %s: column %s: %w", table, c.names[i], err)
+			}
 		}
 	}
 	if err := batch.Send(); err != nil {

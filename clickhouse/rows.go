@@ -13,21 +13,28 @@ import (
 // turn a batch's rows of one kind into those columns; with no rows they still name the
 // columns, which checkColumns compares with the table on open.
 
-// columns are the columns of an INSERT: their names and, in the same order, one typed
-// slice of values each.
+// columns are the columns of an INSERT: their names and, in the same order, one function
+// each that returns the column's values of rows [lo, hi) as a typed slice. The slice is
+// the column's own buffer, reused by its next call: the values must be copied (as
+// clickhouse-go's Append does) before the next.
 type columns struct {
-	names  []string
-	values []any
+	names []string
+	rows  int
+	chunk []func(lo, hi int) any
 }
 
 // add appends a column of n values of type T, value i being get(i).
 func add[T any](c *columns, name string, n int, get func(i int) T) {
-	v := make([]T, n)
-	for i := range v {
-		v[i] = get(i)
-	}
+	var buf []T
 	c.names = append(c.names, name)
-	c.values = append(c.values, v)
+	c.rows = n
+	c.chunk = append(c.chunk, func(lo, hi int) any {
+		buf = buf[:0]
+		for i := lo; i < hi; i++ {
+			buf = append(buf, get(i))
+		}
+		return buf
+	})
 }
 
 // insert is the INSERT statement of the columns into table, columns named.

@@ -11,8 +11,9 @@
 // it does have: an INSERT of one block into a MergeTree table becomes one part, which
 // readers see whole or not at all. Append builds on that:
 //
-//   - it writes the batch's events, touchpoints and installs with one INSERT (one block)
-//     per table, the three at once, then the raised watermarks of the batch's log
+//   - it writes the batch's events, touchpoints and installs with one INSERT per table
+//     (sent in blocks of a few thousand rows, which the server squashes into one before
+//     it writes), the three at once, then the raised watermarks of the batch's log
 //     partitions with one INSERT into log_watermarks, last: a batch counts as stored only
 //     once all its rows are in;
 //   - the three tables are ReplacingMergeTrees whose sorting key ends with the row's log

@@ -288,3 +288,40 @@ func TestSubject(t *testing.T) {
 	testOptions(t)
 	storetest.RunSubject(t, func(t *testing.T) storetest.SubjectEventStore { return openTest(t) })
 }
+
+// TestAppendOnePart checks that a batch of more rows than an INSERT sends a block is one
+// part all the same (the server squashes the INSERT's blocks before it writes), with
+// merges stopped so that only the INSERT can have made it one, and every row once.
+func TestAppendOnePart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openTest(t)
+	if err := s.conn.Exec(ctx, "SYSTEM STOP MERGES events"); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	es := make([]unmogrowp.Event, 3*insertBlockRows+5)
+	for i := range es {
+		es[i] = storetest.FullEvent(0, int64(i), i)
+		es[i].Timestamp = at.Add(time.Duration(i) * time.Second)
+	}
+	if err := s.Append(ctx, unmogrowp.Batch{Events: es}); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	var parts, rows uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count(), sum(rows) FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active").Scan(&parts, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if parts != 1 || rows != uint64(len(es)) {
+		t.Errorf("events has %d parts of %d rows, want 1 of %d", parts, rows, len(es))
+	}
+	got, err := s.Events(ctx, unmogrowp.EventFilter{Limit: len(es) + 1})
+	if err != nil || len(got) != len(es) {
+		t.Fatalf("Events: %d, %v; want %d", len(got), err, len(es))
+	}
+	for i := range es {
+		if d := storetest.Diff(es[i], got[i]); d != "" {
+			t.Fatalf("event %d differs: %s", i, d)
+		}
+	}
+}

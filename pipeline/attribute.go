@@ -83,6 +83,28 @@ type Attributor struct {
 	// read are the hot state's answers for the devices of the batch Prepare is deciding,
 	// read at once before its walk when the hot state is a DevicesReader; nil otherwise.
 	read map[deviceKey]decision
+
+	// pre are the hot state's candidates for the install events of the batch Prepare is
+	// deciding, by the event's position, read at once before its walk when the hot state
+	// is a CandidatesReader; empty otherwise.
+	pre map[position]readCandidates
+}
+
+// readCandidates is what the hot state answered for an install event's keys.
+type readCandidates struct {
+	keys []string
+	tps  []unmogrowp.Touchpoint
+}
+
+// CandidatesReader is a HotState that reads the touchpoints of many sets of keys of an app
+// at once: package redis's, in one round trip where HotState.Candidates takes one a set.
+// The Attributor reads the candidates of all the install events of a batch through it
+// before its walk, as it reads their devices (DevicesReader): the walk writes nothing to
+// the hot state, so the answers are those the walk would have read.
+type CandidatesReader interface {
+	// CandidatesOf answers, for each of keySets in order, what HotState.Candidates
+	// answers for the app and those keys.
+	CandidatesOf(ctx context.Context, appID string, keySets [][]string) ([][]unmogrowp.Touchpoint, error)
 }
 
 // DevicesReader is a HotState that reads many devices of an app at once: package redis's,
@@ -239,6 +261,9 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 		return cmp.Or(cmp.Compare(x.partition, y.partition), cmp.Compare(x.offset, y.offset))
 	})
 	if err := a.readDevices(ctx, b); err != nil {
+		return err
+	}
+	if err := a.readCandidates(ctx, b); err != nil {
 		return err
 	}
 
@@ -399,7 +424,7 @@ func (a *Attributor) reengage(ctx context.Context, rules *attribution.Rules, e *
 		earlier := unmogrowp.Event{IDFA: d.act.IDFA, GAID: d.act.GAID, AndroidID: d.act.AndroidID}
 		keys.DeviceIDs = append(keys.DeviceIDs, attribution.CandidateKeys(&earlier).DeviceIDs...)
 	}
-	candidates, err := a.candidates(ctx, e.AppID, keys.Strings(), batchTPs, local)
+	candidates, err := a.candidates(ctx, e, keys.Strings(), batchTPs, local)
 	if err != nil {
 		return unmogrowp.Install{}, false, err
 	}
@@ -539,6 +564,67 @@ func (a *Attributor) readDevices(ctx context.Context, b *unmogrowp.Batch) error 
 	return nil
 }
 
+// readCandidates fills a.pre with the hot state's candidates for the keys of b's install
+// events (as decide computes them), when the hot state is a CandidatesReader: one call per
+// app. Otherwise it empties a.pre, and decide reads each install's as it meets it.
+func (a *Attributor) readCandidates(ctx context.Context, b *unmogrowp.Batch) error {
+	clear(a.pre)
+	cr, ok := a.hot.(CandidatesReader)
+	if !ok {
+		return nil
+	}
+	if a.pre == nil {
+		a.pre = map[position]readCandidates{}
+	}
+	type asked struct {
+		at   []position
+		keys [][]string
+	}
+	byApp := map[string]*asked{}
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.EventType != unmogrowp.EventInstall {
+			continue
+		}
+		keys, err := a.candidateKeys(ctx, e)
+		if err != nil {
+			return err
+		}
+		q := byApp[e.AppID]
+		if q == nil {
+			q = &asked{}
+			byApp[e.AppID] = q
+		}
+		q.at = append(q.at, position{e.Partition, e.Offset})
+		q.keys = append(q.keys, keys)
+	}
+	for appID, q := range byApp {
+		tps, err := cr.CandidatesOf(ctx, appID, q.keys)
+		if err != nil {
+			clear(a.pre)
+			return fmt.Errorf("read the candidates of %d installs of app %s: %w", len(q.keys), appID, err)
+		}
+		for i, at := range q.at {
+			a.pre[at] = readCandidates{q.keys[i], tps[i]}
+		}
+	}
+	return nil
+}
+
+// candidateKeys returns the hot state's keys of the touchpoints that may have brought the
+// install event e, as the app's settings allow.
+func (a *Attributor) candidateKeys(ctx context.Context, e *unmogrowp.Event) ([]string, error) {
+	rules, err := a.rules(ctx, e.AppID)
+	if err != nil {
+		return nil, err
+	}
+	keys := attribution.CandidateKeys(e)
+	if !rules.FingerprintEnabled() {
+		keys.Fingerprint = ""
+	}
+	return keys.Strings(), nil
+}
+
 // comparePosition orders installs by log position.
 func comparePosition(x, y unmogrowp.Install) int {
 	return cmp.Or(cmp.Compare(x.Partition, y.Partition), cmp.Compare(x.Offset, y.Offset))
@@ -574,11 +660,11 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	if err != nil {
 		return unmogrowp.Install{}, err
 	}
-	keys := attribution.CandidateKeys(e)
-	if !rules.FingerprintEnabled() {
-		keys.Fingerprint = ""
+	keys, err := a.candidateKeys(ctx, e)
+	if err != nil {
+		return unmogrowp.Install{}, err
 	}
-	candidates, err := a.candidates(ctx, e.AppID, keys.Strings(), batchTPs, local)
+	candidates, err := a.candidates(ctx, e, keys, batchTPs, local)
 	if err != nil {
 		return unmogrowp.Install{}, err
 	}
@@ -616,14 +702,20 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 }
 
 // candidates returns the touchpoints the hot state and the batch (as far as the walk has
-// come: local) hold under the app's keys.
-func (a *Attributor) candidates(ctx context.Context, appID string, keys []string, batchTPs []unmogrowp.Touchpoint, local map[deviceKey][]int) ([]unmogrowp.Touchpoint, error) {
-	candidates, err := a.hot.Candidates(ctx, appID, keys)
-	if err != nil {
-		return nil, fmt.Errorf("read candidates of app %s: %w", appID, err)
+// come: local) hold under the keys of e's app: the hot state's as readCandidates read them
+// for e when it read the same keys, else read now.
+func (a *Attributor) candidates(ctx context.Context, e *unmogrowp.Event, keys []string, batchTPs []unmogrowp.Touchpoint, local map[deviceKey][]int) ([]unmogrowp.Touchpoint, error) {
+	var candidates []unmogrowp.Touchpoint
+	if pre, ok := a.pre[position{e.Partition, e.Offset}]; ok && slices.Equal(pre.keys, keys) {
+		candidates = slices.Clip(pre.tps)
+	} else {
+		var err error
+		if candidates, err = a.hot.Candidates(ctx, e.AppID, keys); err != nil {
+			return nil, fmt.Errorf("read candidates of app %s: %w", e.AppID, err)
+		}
 	}
 	for _, k := range keys {
-		for _, i := range local[deviceKey{appID, k}] {
+		for _, i := range local[deviceKey{e.AppID, k}] {
 			candidates = append(candidates, batchTPs[i])
 		}
 	}

@@ -125,51 +125,76 @@ return 0
 // not decode is logged and left out. Returns ctx.Err() when ctx is done, EUNAVAILABLE
 // after Close or when Redis cannot be reached.
 func (h *HotState) Candidates(ctx context.Context, appID string, keys []string) ([]unmogrowp.Touchpoint, error) {
+	if len(keys) == 0 {
+		if err := h.c.start(ctx, "hot state"); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	out, err := h.CandidatesOf(ctx, appID, [][]string{keys})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// CandidatesOf answers, for each of keySets in order, what Candidates answers for the app
+// and those keys, in one round trip: a pipeline of one script call a set (none for an
+// empty set, whose answer is nil). Errors as for Candidates.
+func (h *HotState) CandidatesOf(ctx context.Context, appID string, keySets [][]string) ([][]unmogrowp.Touchpoint, error) {
 	if err := h.c.start(ctx, "hot state"); err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
 	recPrefix := h.c.appPrefix("tp", appID)
 	keyPrefix := h.c.appPrefix("k", appID)
-	rkeys := make([]string, 0, len(keys))
-	var direct []string
-	for _, k := range keys {
-		if id, ok := strings.CutPrefix(k, "tp:"); ok {
-			direct = append(direct, recPrefix+id)
-		} else {
-			rkeys = append(rkeys, keyPrefix+k)
-		}
-	}
-	nz := len(rkeys)
-	rkeys = append(rkeys, direct...)
 	cutoff := h.c.now().Add(-h.retention).UnixMilli()
-
-	var cmd *goredis.Cmd
+	cmds := make([]*goredis.Cmd, len(keySets))
 	if _, err := h.c.exec(ctx, "candidates", func(p goredis.Pipeliner) {
-		cmd = candidatesScript.EvalShaRO(ctx, p, rkeys, nz, cutoff, recPrefix, unmogrowp.MaxCandidatesPerKey)
+		for i, keys := range keySets {
+			if len(keys) == 0 {
+				continue
+			}
+			rkeys := make([]string, 0, len(keys))
+			var direct []string
+			for _, k := range keys {
+				if id, ok := strings.CutPrefix(k, "tp:"); ok {
+					direct = append(direct, recPrefix+id)
+				} else {
+					rkeys = append(rkeys, keyPrefix+k)
+				}
+			}
+			nz := len(rkeys)
+			rkeys = append(rkeys, direct...)
+			cmds[i] = candidatesScript.EvalShaRO(ctx, p, rkeys, nz, cutoff, recPrefix, unmogrowp.MaxCandidatesPerKey)
+		}
 	}); err != nil {
 		return nil, err
 	}
-	vals, err := cmd.Slice()
-	if err != nil {
-		return nil, h.c.fail(ctx, "candidates", err)
-	}
-	out := make([]unmogrowp.Touchpoint, 0, len(vals))
+	all := make([][]unmogrowp.Touchpoint, len(keySets))
 	bad := 0
-	for _, v := range vals {
-		s, _ := v.(string)
-		out = append(out, unmogrowp.Touchpoint{})
-		tp := &out[len(out)-1]
-		if err := decodeTouchpoint([]byte(s), tp); err != nil || tp.AppID != appID {
-			out, bad = out[:len(out)-1], bad+1
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
 		}
+		vals, err := cmd.Slice()
+		if err != nil {
+			return nil, h.c.fail(ctx, "candidates", err)
+		}
+		out := make([]unmogrowp.Touchpoint, 0, len(vals))
+		for _, v := range vals {
+			s, _ := v.(string)
+			out = append(out, unmogrowp.Touchpoint{})
+			tp := &out[len(out)-1]
+			if err := decodeTouchpoint([]byte(s), tp); err != nil || tp.AppID != appID {
+				out, bad = out[:len(out)-1], bad+1
+			}
+		}
+		all[i] = out
 	}
 	if bad > 0 {
 		h.c.log.Error("touchpoint records do not decode", "app_id", appID, "records", bad)
 	}
-	return out, nil
+	return all, nil
 }
 
 // Device implements unmogrowp.HotState in one round trip: a GET of the decision and an

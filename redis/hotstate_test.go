@@ -187,6 +187,54 @@ func TestDevices(t *testing.T) {
 	}
 }
 
+// TestCandidatesOf checks that CandidatesOf answers, set by set, what Candidates answers
+// for each: sets that share touchpoints, a set with a "tp:ID" key, keys with nothing, an
+// empty set, and another app's touchpoints left out.
+func TestCandidatesOf(t *testing.T) {
+	addr := server(t)
+	h := openHotState(t, options(addr, newPrefix(t, addr)))
+	defer h.Close()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var tps []unmogrowp.Touchpoint
+	for i := range 30 {
+		app := "app1"
+		if i%10 == 9 {
+			app = "app2"
+		}
+		tps = append(tps, unmogrowp.Touchpoint{ID: fmt.Sprintf("tp-%d", i), AppID: app, Type: unmogrowp.TouchClick,
+			Campaign: fmt.Sprint("c", i), Time: now.Add(-time.Duration(i) * time.Minute), GAID: fmt.Sprintf("gaid-%d", i%4), IP: "203.0.113.9"})
+	}
+	if err := h.Apply(ctx, tps, nil); err != nil {
+		t.Fatal(err)
+	}
+	var sets [][]string
+	for i := range tps {
+		sets = append(sets, attribution.TouchpointKeys(&tps[i]).Strings())
+	}
+	sets = append(sets, []string{"tp:tp-3", "tp:tp-9", "tp:none"}, nil, []string{"gaid:nobody"}, append(sets[0], sets[1]...))
+	got, err := h.CandidatesOf(ctx, "app1", sets)
+	if err != nil || len(got) != len(sets) {
+		t.Fatalf("CandidatesOf: %d answers, %v; want %d", len(got), err, len(sets))
+	}
+	found := 0
+	for i, keys := range sets {
+		want, err := h.Candidates(ctx, "app1", keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got[i], want) && (len(got[i]) > 0 || len(want) > 0) {
+			t.Errorf("set %d %v: CandidatesOf = %+v, Candidates = %+v", i, keys, got[i], want)
+		}
+		found += len(want)
+	}
+	if found < len(sets) {
+		t.Errorf("Candidates found %d touchpoints for %d sets: the test asks too little", found, len(sets))
+	}
+	if got, err := h.CandidatesOf(ctx, "app1", nil); err != nil || len(got) != 0 {
+		t.Errorf("CandidatesOf of no sets = %v, %v", got, err)
+	}
+}
+
 // TestRetention moves a fake clock: touchpoints past retention are neither stored nor
 // returned, and every key expires.
 func TestRetention(t *testing.T) {
