@@ -12,7 +12,7 @@ import (
 // TestInstallDimensions checks that every installs row holds its event's country,
 // platform and versions as the breakdowns used to join them (an install event for an
 // install, a reinstall or a re-attribution, the returning event of any type for a
-// re-engagement, '' when there is none): written by Append from the batch's events, from
+// re-engagement, empty when there is none): written by Append from the batch's events, from
 // the stored events for decisions appended without theirs, and by the migration (0013)
 // for a store whose installs were written before it, whose columns are dropped and
 // migration forgotten here.
