@@ -88,7 +88,11 @@ func (s *Store) appendTx(ctx context.Context, b *unmogrowp.Batch) error {
 	if err := appendRows(ctx, s, touchpointsTable, b.Touchpoints, fillTouchpoint, putTouchpoint, touchpointPos); err != nil {
 		return err
 	}
-	if err := appendRows(ctx, s, installsTable, b.Installs, fillInstall, putInstall, installPos); err != nil {
+	var err error
+	if s.instRows, err = s.installRows(ctx, s.instRows[:0], b); err != nil {
+		return err
+	}
+	if err := appendRows(ctx, s, installsTable, s.instRows, fillInstall, putInstall, installPos); err != nil {
 		return err
 	}
 	if err := s.appendSKAN(ctx, b.SKAN); err != nil {
@@ -233,7 +237,7 @@ func appendTable[T any](ctx context.Context, conn driver.Conn, t table, rows []T
 
 func eventPos(e *unmogrowp.Event) (int32, int64)            { return e.Partition, e.Offset }
 func touchpointPos(tp *unmogrowp.Touchpoint) (int32, int64) { return tp.Partition, tp.Offset }
-func installPos(in *unmogrowp.Install) (int32, int64)       { return in.Partition, in.Offset }
+func installPos(v *installRow) (int32, int64)               { return v.in.Partition, v.in.Offset }
 
 // raiseWatermarks returns the statements that raise the stored watermarks (known, the
 // committed ones) to the highest offsets among the batch's events and touchpoints, with

@@ -15,8 +15,8 @@ import (
 // q.Compare) in one query: a UNION ALL of one GROUP BY per fact q.Counts, each reading
 // its table once over the whole range, the previous period split off by a CASE on the
 // time (breakdownSQL); the events' revenue is read from device_revenue (revenue.go), the
-// installs' install events once for every fact that needs them. unmogrowp.BreakdownBuilder
-// merges the facts' rows.
+// decisions' event dimensions from their own rows (installdims.go).
+// unmogrowp.BreakdownBuilder merges the facts' rows.
 func (s *Store) Breakdown(ctx context.Context, appID string, from, to time.Time, q unmogrowp.BreakdownQuery, scopes ...unmogrowp.ReportScope) (*unmogrowp.BreakdownCounts, error) {
 	if err := unmogrowp.ReportRange(appID, from, to); err != nil {
 		return nil, err
@@ -113,40 +113,22 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 		}
 		return b.String()
 	}
-	// touchDim is whether a decision has d from its touchpoint, not from its event.
+	// touchDim is whether a decision has d from its touchpoint, not from its event, and
+	// needTouch whether a rejected install's dimensions or filters need its first
+	// rejected touchpoint (all but its media source, which the decision holds).
 	touchDim := func(d string) bool { return unmogrowp.FactHas(unmogrowp.FactTouchpoints, d) }
-	// needEvent is whether a decision's dimensions or filters need its event, and
-	// needTouch whether a rejected install's need its first rejected touchpoint (all but
-	// its media source, which the decision holds).
-	var needEvent, needTouch bool
+	var needTouch bool
 	for _, d := range append(q.FilterDims(), q.By...) {
-		needEvent = needEvent || !touchDim(d)
 		needTouch = needTouch || (touchDim(d) && d != unmogrowp.DimMediaSource)
 	}
-	// The installs' and the rejected installs' install events are read once, in the CTE
-	// ev: both periods' install events that pass the filters on the event's dimensions
-	// (the decisions' own conditions on them keep the rest out too).
-	const eventCols = `SELECT "partition", "offset", country, platform, app_version, os_version
-        FROM events
-        WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`
-	const joinEvent = ` ev ON ev."partition" = x."partition" AND ev."offset" = x."offset"`
-	var with, installEvent string
-	if needEvent && (q.Counts(unmogrowp.FactInstalls) || q.Counts(unmogrowp.FactRejected)) {
-		var evFilter strings.Builder
-		for _, d := range q.FilterDims() {
-			if !touchDim(d) {
-				evFilter.WriteString(filterOn(unmogrowp.FactInstalls, d, func(d string) string { return d }))
-			}
-		}
-		with = "WITH ev AS MATERIALIZED (\n        " + eventCols + " AND event_type = 'install'" + evFilter.String() + "\n)\n"
-		installEvent = " LEFT JOIN" + joinEvent
-	}
+	// A decision's event's dimensions are on its row (installdims.go): its install event's
+	// for an install, its returning event's for a re-engagement.
 	installCol := func(own func(string) string) func(string) string {
 		return func(d string) string {
 			if touchDim(d) {
 				return own(d)
 			}
-			return "ev." + d
+			return "x." + d
 		}
 	}
 	const noMoney = ", 0.0, 0, '', NULL::DATE"
@@ -163,22 +145,17 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 		col := installCol(func(d string) string { return "x." + d })
 		parts = append(parts, `SELECT 'i', `+period("x.install_time")+dims(unmogrowp.FactInstalls, col)+`,
         count(*), count(*) FILTER (WHERE NOT x.attributed)`+noMoney+`
-    FROM installs x`+installEvent+`
+    FROM installs x
     WHERE x.app_id = $1 AND x.install_time >= $2 AND x.install_time < $3
       AND NOT x.is_reinstall AND NOT x.is_reattribution AND (x.attributed OR x.rejected_count = 0)`+
 			filter(unmogrowp.FactInstalls, col)+`
     GROUP BY ALL`)
 	}
 	if q.Counts(unmogrowp.FactReengagements) {
-		// A re-engagement's event is the returning one (a session, an open), not an install.
-		returnEvent := ""
-		if needEvent {
-			returnEvent = " LEFT JOIN (\n        " + eventCols + "\n    )" + joinEvent
-		}
 		col := installCol(func(d string) string { return "x." + d })
 		parts = append(parts, `SELECT 'g', `+period("x.install_time")+dims(unmogrowp.FactReengagements, col)+`,
         count(*), 0`+noMoney+`
-    FROM installs x`+returnEvent+`
+    FROM installs x
     WHERE x.app_id = $1 AND x.install_time >= $2 AND x.install_time < $3 AND x.reattribution_kind = 'reengagement'`+
 			filter(unmogrowp.FactReengagements, col)+`
     GROUP BY ALL`)
@@ -202,12 +179,12 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 		parts = append(parts, `SELECT 'r', `+period("x.install_time")+dims(unmogrowp.FactRejected, col)+`,
         count(DISTINCT (x."partition", x."offset")), 0`+noMoney+`
     FROM (
-        SELECT "partition", "offset", install_time,
+        SELECT "partition", "offset", install_time, country, platform, app_version, os_version,
                from_json(rejected, '[{"touchpoint_id":"VARCHAR","media_source":"VARCHAR"}]')[1] AS r
         FROM installs
         WHERE app_id = $1 AND install_time >= $2 AND install_time < $3
           AND rejected_count > 0 AND NOT attributed AND NOT is_reinstall AND NOT is_reattribution
-    ) x`+touch+installEvent+`
+    ) x`+touch+`
     WHERE true`+filter(unmogrowp.FactRejected, col)+`
     GROUP BY ALL`)
 	}
@@ -283,7 +260,7 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 	if len(parts) == 0 {
 		return "", nil
 	}
-	return with + strings.Join(parts, "\nUNION ALL\n"), args
+	return strings.Join(parts, "\nUNION ALL\n"), args
 }
 
 // coalesceDims selects the n dimension columns d0, d1... of a grouping set's rows, ”

@@ -214,6 +214,7 @@ var installColumns = []string{
 	"campaign", "adset", "ad", "site_id", "channel", "click_id", "deep_link_value",
 	"ctit_seconds", "is_reinstall", "is_reattribution", "rejected", "rejected_count",
 	"first_install_time", "reattribution_kind", "original_media_source", "original_campaign",
+	"country", "platform", "app_version", "os_version",
 }
 
 // installKinds are the types of installColumns.
@@ -223,11 +224,13 @@ var installKinds = []vectorKind{
 	kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, kindVarchar, // campaign .. deep_link_value
 	kindBigint, kindBoolean, kindBoolean, kindVarchar, kindInteger, kindTimestamp, // ctit_seconds .. first_install_time
 	kindVarchar, kindVarchar, kindVarchar, // reattribution_kind .. original_campaign
+	kindVarchar, kindVarchar, kindVarchar, kindVarchar, // country .. os_version
 }
 
-// putInstall writes in into row r of c, in the order of installColumns, with the values
+// putInstall writes v into row r of c, in the order of installColumns, with the values
 // fillInstall gives.
-func putInstall(c *chunk, r int, in *unmogrowp.Install) {
+func putInstall(c *chunk, r int, v *installRow) {
+	in := v.in
 	c.setInteger(0, r, in.Partition)
 	c.setBigint(1, r, in.Offset)
 	c.setVarchar(2, r, in.AppID)
@@ -256,10 +259,15 @@ func putInstall(c *chunk, r int, in *unmogrowp.Install) {
 	c.setVarchar(25, r, in.ReattributionKind)
 	c.setVarchar(26, r, in.OriginalMediaSource)
 	c.setVarchar(27, r, in.OriginalCampaign)
+	c.setVarchar(28, r, v.dims.Country)
+	c.setVarchar(29, r, v.dims.Platform)
+	c.setVarchar(30, r, v.dims.AppVersion)
+	c.setVarchar(31, r, v.dims.OSVersion)
 }
 
-// fillInstall sets row to in's values in the order of installColumns.
-func fillInstall(row []driver.Value, in *unmogrowp.Install) {
+// fillInstall sets row to v's values in the order of installColumns.
+func fillInstall(row []driver.Value, v *installRow) {
+	in := v.in
 	row[0] = in.Partition
 	row[1] = in.Offset
 	row[2] = validUTF8(in.AppID)
@@ -288,6 +296,10 @@ func fillInstall(row []driver.Value, in *unmogrowp.Install) {
 	row[25] = validUTF8(in.ReattributionKind)
 	row[26] = validUTF8(in.OriginalMediaSource)
 	row[27] = validUTF8(in.OriginalCampaign)
+	row[28] = validUTF8(v.dims.Country)
+	row[29] = validUTF8(v.dims.Platform)
+	row[30] = validUTF8(v.dims.AppVersion)
+	row[31] = validUTF8(v.dims.OSVersion)
 }
 
 // rejectedJSON is the JSON array of rej, "[]" when empty. encoding/json writes invalid

@@ -96,6 +96,10 @@ type Store struct {
 	seen    seenDays
 	dayRows []deviceDay
 	revRows []revenueRow // Append's rows of device_revenue (revenue.go), guarded by mu
+	// instRows and instAt are Append's rows of installs and its index of their positions
+	// (installdims.go), guarded by mu.
+	instRows []installRow
+	instAt   map[logPosition]*unmogrowp.Event
 }
 
 // Open opens the DuckDB database at path, creating it and its directory if needed, and
