@@ -233,14 +233,18 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 		}
 	}
 	if q.Counts(unmogrowp.FactDevices) {
-		// The devices of each row and of the whole breakdown in one scan: grouping set
-		// (p, d0, ...) for the rows, (p) for the totals, whose d0 alone is NULL (the
-		// rows' columns are NOT NULL). Shared, each row's events too: the rows' set
-		// makes a row of each fact, k.f.
+		// The devices of each row and of the whole breakdown in one scan of the events:
+		// x holds each (period, dimensions, device) once with its events and sessions, so
+		// a row's devices are its count of x's rows, and the totals' (one row per period,
+		// whose d0 alone is NULL: the rows' columns are NOT NULL) the distinct devices of
+		// the period's x rows. On 100M events this took a third less CPU than count(DISTINCT
+		// device_id) over grouping sets of the events (docs/performance-analysis.md).
+		// Shared, each row's events too: the rows' part makes a row of each fact, k.f.
 		ds := dims(unmogrowp.FactDevices, col)
-		set := []string{"p"}
+		set, nulls := "p", ""
 		for i := range q.By {
-			set = append(set, fmt.Sprintf("d%d", i))
+			set += fmt.Sprintf(", d%d", i)
+			nulls += ", NULL::VARCHAR"
 		}
 		facts := "('u')"
 		if shared {
@@ -249,11 +253,16 @@ func breakdownSQL(q unmogrowp.BreakdownQuery, appID string, lo, hi, from, lookba
 		parts = append(parts, `SELECT CASE WHEN d0 IS NULL THEN 'U' ELSE k.f END, p`+coalesceDims(len(q.By))+`,
         CASE WHEN k.f = 'e' THEN ne ELSE n END, CASE WHEN k.f = 'e' THEN ns ELSE 0 END`+noMoney+`
     FROM (
-        SELECT `+period("event_time")+` AS p`+ds+`, count(DISTINCT device_id) AS n,
-               count(*) AS ne, count(*) FILTER (WHERE event_type = 'session') AS ns
-        FROM events
-        WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(false)+filter(unmogrowp.FactDevices, col)+`
-        GROUP BY GROUPING SETS ((`+strings.Join(set, ", ")+`), (p))
+        WITH x AS MATERIALIZED (
+            SELECT `+period("event_time")+` AS p`+ds+`, device_id,
+                   count(*) AS c, count(*) FILTER (WHERE event_type = 'session') AS s
+            FROM events
+            WHERE app_id = $1 AND event_time >= $2 AND event_time < $3`+events(false)+filter(unmogrowp.FactDevices, col)+`
+            GROUP BY ALL
+        )
+        SELECT `+set+`, count(*) AS n, CAST(sum(c) AS BIGINT) AS ne, CAST(sum(s) AS BIGINT) AS ns FROM x GROUP BY `+set+`
+        UNION ALL
+        SELECT p`+nulls+`, count(DISTINCT device_id), CAST(sum(c) AS BIGINT), CAST(sum(s) AS BIGINT) FROM x GROUP BY p
     ), (VALUES `+facts+`) k(f)
     WHERE k.f = 'u' OR d0 IS NOT NULL`)
 	}
