@@ -105,6 +105,29 @@ func (b *Batch) Len() int {
 	return len(b.Events) + len(b.Touchpoints) + len(b.Installs) + len(b.SKAN)
 }
 
+// Position is a record's place in the log: its partition and offset.
+type Position struct {
+	Partition int32
+	Offset    int64
+}
+
+// DecisionEvents sets at, emptied first, to the event of b at the position of each of b's
+// install decisions, nil where b holds no event there: the event that made the decision
+// (an install, a returning device's event), which the pipeline keeps in the decision's
+// batch.
+func (b *Batch) DecisionEvents(at map[Position]*Event) {
+	clear(at)
+	for i := range b.Installs {
+		at[Position{b.Installs[i].Partition, b.Installs[i].Offset}] = nil
+	}
+	for i := range b.Events {
+		e := &b.Events[i]
+		if _, ok := at[Position{e.Partition, e.Offset}]; ok {
+			at[Position{e.Partition, e.Offset}] = e
+		}
+	}
+}
+
 // Watermarks returns, for each partition, the highest offset among the batch's events,
 // touchpoints and SKAN postbacks, where it is above known's (or known has none): the watermarks the batch
 // raises. known may be nil.

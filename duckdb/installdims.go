@@ -34,12 +34,6 @@ type installRow struct {
 	dims eventDims
 }
 
-// logPosition is a row's place in the log.
-type logPosition struct {
-	partition int32
-	offset    int64
-}
-
 // dimsOf reports e's dimensions for the decision in, and whether e is in's event.
 func dimsOf(in *unmogrowp.Install, appID, eventType string, dims eventDims) (eventDims, bool) {
 	if appID != in.AppID || (eventType != unmogrowp.EventInstall && in.ReattributionKind != unmogrowp.ReattributionReengagement) {
@@ -57,30 +51,22 @@ func (s *Store) installRows(ctx context.Context, dst []installRow, b *unmogrowp.
 		return dst, nil
 	}
 	if s.instAt == nil {
-		s.instAt = make(map[logPosition]*unmogrowp.Event, len(b.Installs))
+		s.instAt = make(map[unmogrowp.Position]*unmogrowp.Event, len(b.Installs))
 	}
 	at := s.instAt
 	defer clear(at) // keep no batch's events alive
-	for i := range b.Installs {
-		at[logPosition{b.Installs[i].Partition, b.Installs[i].Offset}] = nil
-	}
-	for i := range b.Events {
-		e := &b.Events[i]
-		if _, ok := at[logPosition{e.Partition, e.Offset}]; ok {
-			at[logPosition{e.Partition, e.Offset}] = e
-		}
-	}
+	b.DecisionEvents(at)
 	n := len(dst)
-	var missing map[logPosition][]int
+	var missing map[unmogrowp.Position][]int
 	for i := range b.Installs {
 		r := installRow{in: &b.Installs[i]}
-		if e := at[logPosition{r.in.Partition, r.in.Offset}]; e != nil {
+		if e := at[unmogrowp.Position{Partition: r.in.Partition, Offset: r.in.Offset}]; e != nil {
 			r.dims, _ = dimsOf(r.in, e.AppID, e.EventType, eventDims{e.Country, e.Platform, e.AppVersion, e.OSVersion})
 		} else {
 			if missing == nil {
-				missing = map[logPosition][]int{}
+				missing = map[unmogrowp.Position][]int{}
 			}
-			p := logPosition{r.in.Partition, r.in.Offset}
+			p := unmogrowp.Position{Partition: r.in.Partition, Offset: r.in.Offset}
 			missing[p] = append(missing[p], i)
 		}
 		dst = append(dst, r)
@@ -89,7 +75,7 @@ func (s *Store) installRows(ctx context.Context, dst []installRow, b *unmogrowp.
 		return dst, nil
 	}
 	for i := range b.Touchpoints {
-		delete(missing, logPosition{b.Touchpoints[i].Partition, b.Touchpoints[i].Offset})
+		delete(missing, unmogrowp.Position{Partition: b.Touchpoints[i].Partition, Offset: b.Touchpoints[i].Offset})
 	}
 	if len(missing) == 0 {
 		return dst, nil
@@ -100,7 +86,7 @@ func (s *Store) installRows(ctx context.Context, dst []installRow, b *unmogrowp.
 // storedInstallDims sets the dimensions of rows' decisions at the positions of missing
 // (each mapped to the indexes in rows of its decisions) from the stored events, a few hundred positions a
 // query.
-func (s *Store) storedInstallDims(ctx context.Context, rows []installRow, missing map[logPosition][]int) error {
+func (s *Store) storedInstallDims(ctx context.Context, rows []installRow, missing map[unmogrowp.Position][]int) error {
 	const perQuery = 256
 	var conds []string
 	var args []any
@@ -117,9 +103,9 @@ FROM events WHERE ` + strings.Join(conds, " OR ")
 		defer res.Close()
 		for res.Next() {
 			var appID, eventType string
-			var p logPosition
+			var p unmogrowp.Position
 			var d eventDims
-			if err := res.Scan(&appID, &p.partition, &p.offset, &eventType, &d.Country, &d.Platform, &d.AppVersion, &d.OSVersion); err != nil {
+			if err := res.Scan(&appID, &p.Partition, &p.Offset, &eventType, &d.Country, &d.Platform, &d.AppVersion, &d.OSVersion); err != nil {
 				return fmt.Errorf("read the installs' events: %w", err)
 			}
 			for _, j := range missing[p] {
@@ -133,7 +119,7 @@ FROM events WHERE ` + strings.Join(conds, " OR ")
 	}
 	for p := range missing {
 		conds = append(conds, `("partition" = ? AND "offset" = ?)`)
-		args = append(args, p.partition, p.offset)
+		args = append(args, p.Partition, p.Offset)
 		if len(conds) == perQuery {
 			if err := read(); err != nil {
 				return err

@@ -99,7 +99,7 @@ type Store struct {
 	// instRows and instAt are Append's rows of installs and its index of their positions
 	// (installdims.go), guarded by mu.
 	instRows []installRow
-	instAt   map[logPosition]*unmogrowp.Event
+	instAt   map[unmogrowp.Position]*unmogrowp.Event
 }
 
 // Open opens the DuckDB database at path, creating it and its directory if needed, and

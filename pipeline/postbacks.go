@@ -175,7 +175,7 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen,
 		clear(ds)
 		p.buf = ds[:0]
 	}()
-	var installEvents map[position]*unmogrowp.Event // made on first need
+	var installEvents map[unmogrowp.Position]*unmogrowp.Event // made on first need
 	for i := range b.Installs {
 		in := &b.Installs[i]
 		c, err := lookup(in.AppID)
@@ -186,19 +186,11 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen,
 			continue
 		}
 		if installEvents == nil { // the events that made decisions: installs, returning devices' events
-			installEvents = make(map[position]*unmogrowp.Event, len(b.Installs))
-			for j := range b.Installs {
-				installEvents[position{b.Installs[j].Partition, b.Installs[j].Offset}] = nil
-			}
-			for j := range b.Events {
-				e := &b.Events[j]
-				if _, ok := installEvents[position{e.Partition, e.Offset}]; ok {
-					installEvents[position{e.Partition, e.Offset}] = e
-				}
-			}
+			installEvents = make(map[unmogrowp.Position]*unmogrowp.Event, len(b.Installs))
+			b.DecisionEvents(installEvents)
 		}
 		pos := position{in.Partition, in.Offset}
-		e := installEvents[pos]
+		e := installEvents[unmogrowp.Position{Partition: in.Partition, Offset: in.Offset}]
 		inst := *in
 		inst.NoSharing = noSharing(e) || noShare[pos]
 		ds = append(ds, postback.ForDecision(c.pbs, postback.Decision{
