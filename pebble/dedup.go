@@ -21,12 +21,10 @@
 // Memory does not grow with the number of ids: the ids live on disk in Pebble's sstables,
 // and the process holds only Pebble's block cache (Options.CacheBytes, default 32 MiB) and
 // its memtables (at most two of Options.MemTableBytes, default 16 MiB each), plus per-call
-// buffers sized by the claim batch, and the ids claimed since the last complete flush in
-// Go maps (fresh.go: at most ~2 × 131,072 ids, ~20 MiB), and a bloom filter over every id
-// held (filter.go: 1.2 bytes an id, at most ~38 MiB, twice that while the sweeper builds the
-// next one). Pebble accounts memtables inside
-// its cache, so the cache it is given is CacheBytes + 2×MemTableBytes (64 MiB by default),
-// and that plus the maps is the bound. Index and bloom-filter blocks go through the same cache. Bloom filters (10 bits
+// buffers sized by the claim batch, and a bloom filter over every id held (filter.go:
+// 1.25 bytes an id, at most 40 MiB, twice that while the sweeper builds the next one).
+// Pebble accounts memtables inside its cache, so the cache it is given is CacheBytes +
+// 2×MemTableBytes (64 MiB by default), and that plus the filters is the bound. Index and bloom-filter blocks go through the same cache. Bloom filters (10 bits
 // per key, ~1% false positives) keep the common case, a new id, to a map probe and a
 // filter check per sstable level. When the filters of the live id set (~1.25 bytes per id)
 // outgrow the cache, lookups read filter blocks from disk (usually from the OS page
@@ -59,6 +57,7 @@ import (
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/zeebo/xxh3"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -74,6 +73,10 @@ const (
 const (
 	keyLen   = 16
 	valueLen = 20
+
+	// l0CompactionThreshold is how many memtables' worth of sstables L0 gathers before
+	// Pebble compacts them into the level below (BenchmarkClaimSustained).
+	l0CompactionThreshold = 16
 )
 
 var _ unmogrowp.Deduplicator = (*Dedup)(nil)
@@ -111,11 +114,6 @@ type Dedup struct {
 	order  []int32                   // claim indexes sorted by key, reused
 	write  []int32                   // indexes of the claims to write, reused
 	keyBuf []byte                    // hash input buffer, reused
-
-	// The claims written since the last complete flush (fresh.go), under mu.
-	fresh     []freshMap      // oldest first; Claim adds to the last
-	flushing  <-chan struct{} // closed when the running flush completes; nil when none runs
-	flushGens int             // how many of fresh that flush covers
 
 	// The filter of every key held (filter.go), under mu: nil until the first build ends;
 	// building is the one the running build fills, nil when none runs.
@@ -155,20 +153,23 @@ func Open(dir string, opts Options) (*Dedup, error) {
 		CacheSize:                   opts.CacheBytes + 2*opts.MemTableBytes,
 		MemTableSize:                uint64(opts.MemTableBytes),
 		MemTableStopWritesThreshold: 2,
-		FormatMajorVersion:          pebbledb.FormatNewest,
-		Logger:                      pebbleLogger{logger},
+		// Keys are hashes, spread over the whole key space, so every compaction of L0
+		// into the level below rewrites all of that level: letting L0 gather 16 memtables
+		// first rewrites it a quarter as often as Pebble's default of 4. Lookups are rare
+		// (the key filter answers new ids, filter.go), so the deeper L0 costs them little.
+		L0CompactionThreshold: l0CompactionThreshold,
+		L0StopWritesThreshold: 4 * l0CompactionThreshold,
+		FormatMajorVersion:    pebbledb.FormatNewest,
+		Logger:                pebbleLogger{logger},
 	}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		// Keys are hashes, and values small numbers: compression finds next to nothing.
+		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	}
 	db, err := pebbledb.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("open dedup store %s: %w", dir, err)
-	}
-	// Lookups read the sstables only (fresh.go): flush what the WAL replay left in memtables.
-	if err := db.Flush(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open dedup store %s: flush: %w", dir, err)
 	}
 	s := &Dedup{
 		db:      db,
@@ -176,7 +177,6 @@ func Open(dir string, opts Options) (*Dedup, error) {
 		log:     logger,
 		now:     opts.Now,
 		seen:    make(map[[keyLen]byte]struct{}),
-		fresh:   []freshMap{make(freshMap)},
 		rebuild: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -257,11 +257,9 @@ func (s *Dedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 		}
 		for i := range claims {
 			if out[i] && !s.looked[i].replay {
-				s.freshAdd(&s.looked[i].key, &s.looked[i].val)
 				s.filterAdd(s.looked[i].key[:])
 			}
 		}
-		s.freshTurn()
 		s.filterCheck()
 	}
 	return out, nil
@@ -364,7 +362,6 @@ func (s *Dedup) Forget(ctx context.Context, appID string, _, _, eventIDs []strin
 		if err := batch.Delete(k[:], nil); err != nil {
 			return fmt.Errorf("dedup forget: %w", err)
 		}
-		s.freshDelete(k[:])
 	}
 	if err := batch.Commit(pebbledb.Sync); err != nil {
 		return fmt.Errorf("dedup forget: %w", err)

@@ -1,6 +1,10 @@
 package pebble
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"time"
+)
 
 // Len counts the entries in the database, expired or not, by scanning them.
 func (s *Dedup) Len() int {
@@ -18,37 +22,15 @@ func (s *Dedup) Len() int {
 	return n
 }
 
-// SetFreshGenLimit makes the store start a flush every n claims (fresh.go) until the
-// returned function restores the default.
-func SetFreshGenLimit(n int) (restore func()) {
-	old := freshGenLimit
-	freshGenLimit = n
-	return func() { freshGenLimit = old }
-}
-
-// FreshLen counts the claims held in memory since the last complete flush.
-func (s *Dedup) FreshLen() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, m := range s.fresh {
-		n += len(m)
+// Flush flushes Pebble's memtables to sstables, and with compact compacts all of them.
+func (s *Dedup) Flush(compact bool) error {
+	if err := s.db.Flush(); err != nil {
+		return err
 	}
-	return n
-}
-
-// WaitFlush waits for the flush that is running, if any, and lets the store drop the
-// claims it covers, as the next Claim would.
-func (s *Dedup) WaitFlush() {
-	s.mu.Lock()
-	ch := s.flushing
-	s.mu.Unlock()
-	if ch != nil {
-		<-ch
+	if !compact {
+		return nil
 	}
-	s.mu.Lock()
-	s.freshTurn()
-	s.mu.Unlock()
+	return s.db.Compact(context.Background(), []byte{0}, bytes.Repeat([]byte{0xff}, keyLen+1), true)
 }
 
 // BuildFilter runs a sweep that builds the key filter (filter.go), as the background
@@ -70,4 +52,26 @@ func (s *Dedup) FilterReady() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.filter != nil
+}
+
+// WaitCompactions waits until Pebble has run no flush or compaction for a second.
+func (s *Dedup) WaitCompactions() {
+	quiet := 0
+	for quiet < 20 {
+		m := s.db.Metrics()
+		if m.Compact.NumInProgress == 0 && m.Flush.NumInProgress == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// FilterFull reports whether the live filter holds more keys than it was sized for, which
+// wakes the background sweeper to build a larger one.
+func (s *Dedup) FilterFull() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.filter != nil && s.filter.full()
 }

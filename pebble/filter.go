@@ -1,8 +1,6 @@
 package pebble
 
-import (
-	"github.com/bits-and-blooms/bloom/v3"
-)
+import "encoding/binary"
 
 // New ids skip Pebble. Nearly every claim is of an id never seen, and answering that from
 // Pebble's sstables cost a prefix seek per level (an index block and a bloom filter per
@@ -26,29 +24,58 @@ import (
 //     woken to build a larger one. Past maxFilterKeys it fills up, and more claims are
 //     looked up: slower, never wrong, never bigger.
 
-// The bounds of a filter's size, in keys, at filterFP false positives: 1.2 bytes a key, so
-// at most ~38 MiB, twice that while the next one is built.
+// The bounds of a filter's size, in keys, at filterBitsPerKey: 1.25 bytes a key, so at
+// most 40 MiB, twice that while the next one is built. At its size a filter answers
+// "may hold" for about 1% of the keys it does not hold (TestKeyFilterFalsePositives).
 const (
-	minFilterKeys = 1 << 20
-	maxFilterKeys = 1 << 25
-	filterFP      = 0.01
+	minFilterKeys    = 1 << 20
+	maxFilterKeys    = 1 << 25
+	filterBitsPerKey = 10
 )
 
-// keyFilter is a bloom filter over dedup keys and how many were added.
+// keyFilter is a split-block bloom filter over dedup keys (the layout Parquet's bloom
+// filters use): each key sets one bit in each of the eight 32-bit words of one 256-bit
+// block, so adding or testing a key touches one cache line, where a classic bloom filter
+// touches one per bit. The key is already a 128-bit hash, so the filter hashes nothing:
+// its first 32 bits pick the block, the next 32 the bits.
 type keyFilter struct {
-	bf       *bloom.BloomFilter
+	blocks   [][8]uint32
 	capacity int
 	added    int
 }
 
 func newKeyFilter(keys int) *keyFilter {
 	n := min(max(2*keys, minFilterKeys), maxFilterKeys)
-	return &keyFilter{bf: bloom.NewWithEstimates(uint(n), filterFP), capacity: n}
+	return &keyFilter{blocks: make([][8]uint32, (n*filterBitsPerKey+255)/256), capacity: n}
+}
+
+// filterSalt are the odd constants that spread a key's 32 bits over the block's eight
+// words (from the Parquet specification's split block bloom filter).
+var filterSalt = [8]uint32{0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31}
+
+// block returns key's block and the 32 bits that choose its bits there.
+func (f *keyFilter) block(key []byte) (*[8]uint32, uint32) {
+	i := uint64(binary.BigEndian.Uint32(key[0:4])) * uint64(len(f.blocks)) >> 32
+	return &f.blocks[i], binary.BigEndian.Uint32(key[4:8])
 }
 
 func (f *keyFilter) add(key []byte) {
-	f.bf.Add(key)
+	b, x := f.block(key)
+	for i, salt := range filterSalt {
+		b[i] |= 1 << (x * salt >> 27)
+	}
 	f.added++
+}
+
+// mayContain reports false only for a key never added.
+func (f *keyFilter) mayContain(key []byte) bool {
+	b, x := f.block(key)
+	for i, salt := range filterSalt {
+		if b[i]&(1<<(x*salt>>27)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // full reports whether the filter has more keys than it was sized for (and may grow).
@@ -66,7 +93,7 @@ func (s *Dedup) filterAdd(key []byte) {
 
 // filterAbsent reports whether key is surely not in the store. Callers hold s.mu.
 func (s *Dedup) filterAbsent(key []byte) bool {
-	return s.filter != nil && !s.filter.bf.Test(key)
+	return s.filter != nil && !s.filter.mayContain(key)
 }
 
 // filterCheck wakes the sweeper to build a larger filter when the live one is full.

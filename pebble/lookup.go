@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	pebbledb "github.com/cockroachdb/pebble/v2"
-
 	"github.com/unmogrowp/unmogrowp"
 )
 
@@ -33,15 +31,10 @@ func (s *Dedup) lookup(claims []unmogrowp.Claim) error {
 	if n == 0 {
 		return nil
 	}
-	// Keys the filter has never seen are absent (filter.go); keys written since the last
-	// complete flush are answered from memory; the others from the sstables (fresh.go).
+	// Keys the filter has never seen are absent (filter.go); the others are read from
+	// Pebble, memtables and sstables.
 	s.order = slices.DeleteFunc(s.order, func(i int32) bool {
-		l := &s.looked[i]
-		if s.filterAbsent(l.key[:]) {
-			return true
-		}
-		l.val, l.found = s.freshLookup(&l.key)
-		return l.found
+		return s.filterAbsent(s.looked[i].key[:])
 	})
 	if len(s.order) == 0 {
 		return nil
@@ -49,7 +42,7 @@ func (s *Dedup) lookup(claims []unmogrowp.Claim) error {
 	slices.SortFunc(s.order, func(a, b int32) int {
 		return bytes.Compare(s.looked[a].key[:], s.looked[b].key[:])
 	})
-	it, err := s.db.NewIter(&pebbledb.IterOptions{OnlyReadGuaranteedDurable: true})
+	it, err := s.db.NewIter(nil)
 	if err != nil {
 		return fmt.Errorf("dedup lookup: %w", err)
 	}

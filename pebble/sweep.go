@@ -199,7 +199,6 @@ func (s *Dedup) deleteExpired(keys [][]byte, cutoff int64) (int, error) {
 		if err := batch.Delete(k, nil); err != nil {
 			return 0, fmt.Errorf("dedup sweep: %w", err)
 		}
-		s.freshDelete(k)
 	}
 	n := int(batch.Count())
 	if n == 0 {
