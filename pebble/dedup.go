@@ -24,12 +24,13 @@
 // buffers sized by the claim batch, and a bloom filter over every id held (filter.go:
 // 1.25 bytes an id, at most 40 MiB, twice that while the sweeper builds the next one).
 // Pebble accounts memtables inside its cache, so the cache it is given is CacheBytes +
-// 2×MemTableBytes (64 MiB by default), and that plus the filters is the bound. Index and bloom-filter blocks go through the same cache. Bloom filters (10 bits
-// per key, ~1% false positives) keep the common case, a new id, to a map probe and a
-// filter check per sstable level. When the filters of the live id set (~1.25 bytes per id)
-// outgrow the cache, lookups read filter blocks from disk (usually from the OS page
-// cache): the store gets slower, never bigger in memory. Raise CacheBytes to keep a larger
-// working set resident.
+// 2×MemTableBytes (64 MiB by default), and that plus the filters is the bound. Index and
+// bloom-filter blocks go through the same cache. The in-memory filter keeps the common
+// case, a new id, from reading Pebble at all; the ids it may hold are read through
+// Pebble's own bloom filters (10 bits per key, ~1% false positives), one per sstable. When
+// those filters (~1.25 bytes per id) outgrow the cache, lookups read filter blocks from
+// disk (usually from the OS page cache): the store gets slower, never bigger in memory.
+// Raise CacheBytes to keep a larger working set resident.
 //
 // # Expiry
 //
