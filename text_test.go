@@ -5,22 +5,46 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
+// FuzzValidateName checks ValidateName, whose ASCII path reads eight bytes at a time,
+// against the rule it implements, rune by rune: valid UTF-8 and no control character.
+func FuzzValidateName(f *testing.F) {
+	for _, s := range []string{"", "purchase", "evt-0123456789abcdef", "0123456\x7f", "01234567\x00", "0123456\xff",
+		"abcdefg\x1fabcdefgh", "abcdefgh\x20\x7e", "dévice-ü-😀-0123456789", "0123456789abcdef\u0085"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		ok := utf8.ValidString(v) && !strings.ContainsFunc(v, unicode.IsControl)
+		err := ValidateName("f", v)
+		if ok != (err == nil) {
+			t.Fatalf("ValidateName(%q) = %v, want ok %v", v, err, ok)
+		}
+		if err != nil && ErrorCode(err) != EINVALID {
+			t.Fatalf("ValidateName(%q) = %v, want EINVALID", v, err)
+		}
+	})
+}
+
 func TestValidateName(t *testing.T) {
-	for _, v := range []string{"", "purchase", "dévice-ü-😀", "a b", "\uFFFD"} {
+	for _, v := range []string{"", "purchase", "dévice-ü-😀", "a b", "\uFFFD", "0123456789abcdef~ ", "evt-00000000-0000-4000-8000-000000000000"} {
 		if err := ValidateName("x", v); err != nil {
 			t.Errorf("ValidateName(%q) = %v, want nil", v, err)
 		}
 	}
 	for v, want := range map[string]string{
-		"\x00":          "control characters",
-		"a\tb":          "control characters",
-		"a\x7f":         "control characters",
-		"é\u0085":       "control characters", // C1, after a rune that is not ASCII
-		"d\xff":         "valid UTF-8",
-		"\xc3":          "valid UTF-8",
-		"ü\xed\xa0\x80": "valid UTF-8", // an encoded surrogate
+		"\x00":           "control characters",
+		"a\tb":           "control characters",
+		"a\x7f":          "control characters",
+		"0123456\x7f":    "control characters", // in the eight-byte path
+		"0123456789\x1f": "control characters",
+		"01234567\xff":   "valid UTF-8",
+		"é\u0085":        "control characters", // C1, after a rune that is not ASCII
+		"d\xff":          "valid UTF-8",
+		"\xc3":           "valid UTF-8",
+		"ü\xed\xa0\x80":  "valid UTF-8", // an encoded surrogate
 	} {
 		err := ValidateName("device_id", v)
 		if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), want) || !strings.HasPrefix(ErrorMessage(err), "device_id ") {
@@ -102,6 +126,20 @@ func TestTouchpointAndLinkRefuseText(t *testing.T) {
 	} {
 		if err := l.Validate(); ErrorCode(err) != EINVALID || !strings.HasPrefix(ErrorMessage(err), name+" ") {
 			t.Errorf("link with a bad %s: %v", name, err)
+		}
+	}
+}
+
+// BenchmarkValidateName validates the names and ids of a typical event: an event id, a
+// device id, an event type, a session id, an app version and a device model.
+func BenchmarkValidateName(b *testing.B) {
+	names := []string{"6f1c2a9e-3b7d-4c1e-9a2f-0d8e5b4c3a21", "a3f9c2e1-7b6d-4e5f-8a9b-1c2d3e4f5a6b",
+		"purchase", "sess-000123456", "4.12.0", "Pixel 8 Pro"}
+	for b.Loop() {
+		for _, v := range names {
+			if err := ValidateName("f", v); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }
