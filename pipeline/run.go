@@ -344,8 +344,13 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 			keep[i] = first[j]
 		}
 	}
-	kept := events[:0]
-	for i := range events {
+	// Compact from the first duplicate on: in the common batch, without any, no event moves.
+	n := 0
+	for n < len(events) && keep[n] {
+		n++
+	}
+	kept := events[:n]
+	for i := n; i < len(events); i++ {
 		if keep[i] {
 			kept = append(kept, events[i])
 		}

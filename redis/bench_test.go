@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 const benchBatch = 1000
@@ -118,7 +120,9 @@ func BenchmarkDevice(b *testing.B) {
 }
 
 // BenchmarkClaim measures Claim with batches of 1000 new event ids of five apps, and with
-// the same batches replayed.
+// the same batches replayed: the process's CPU time a claim (cpu-µs/claim: the client's
+// side, what a consumer spends), its allocations, and the time Redis spent inside commands
+// a claim (redis-µs/claim, from INFO commandstats: give the benchmark a Redis of its own).
 func BenchmarkClaim(b *testing.B) {
 	addr := server(b)
 	mk := func(n int) []unmogrowp.Claim {
@@ -135,7 +139,10 @@ func BenchmarkClaim(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			d := openDedup(b, options(addr, newPrefix(b, addr)))
 			defer d.Close()
+			b.ReportAllocs()
 			n := 0
+			var cpu time.Duration
+			var usec int64
 			for b.Loop() {
 				b.StopTimer()
 				batch := mk(n)
@@ -145,14 +152,48 @@ func BenchmarkClaim(b *testing.B) {
 					}
 				}
 				n++
+				before, cpu0 := commandUsec(b, addr), testenv.ProcessCPU()
 				b.StartTimer()
 				if _, err := d.Claim(ctx, batch); err != nil {
 					b.Fatal(err)
 				}
+				b.StopTimer()
+				cpu += testenv.ProcessCPU() - cpu0
+				usec += commandUsec(b, addr) - before
+				b.StartTimer()
 			}
-			b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "claims/s")
+			claims := float64(b.N * benchBatch)
+			b.ReportMetric(claims/b.Elapsed().Seconds(), "claims/s")
+			b.ReportMetric(float64(cpu.Microseconds())/claims, "cpu-µs/claim")
+			b.ReportMetric(float64(usec)/claims, "redis-µs/claim")
 		})
 	}
+}
+
+// commandUsec returns the time the Redis server at addr has spent inside commands (the
+// sum of INFO commandstats' usec), other clients' commands included.
+func commandUsec(b *testing.B, addr string) int64 {
+	b.Helper()
+	client := goredis.NewClient(&goredis.Options{Addr: addr, DisableIdentity: true})
+	defer client.Close()
+	info, err := client.Info(ctx, "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum int64
+	for _, l := range strings.Split(info, "\n") {
+		_, stats, ok := strings.Cut(strings.TrimSpace(l), ":")
+		if !ok || !strings.HasPrefix(l, "cmdstat_") {
+			continue
+		}
+		for _, kv := range strings.Split(stats, ",") {
+			if v, ok := strings.CutPrefix(kv, "usec="); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				sum += n
+			}
+		}
+	}
+	return sum
 }
 
 // BenchmarkAllow measures rate-limit checks, one caller at a time.

@@ -23,8 +23,8 @@
 //
 // Candidates and RaiseWatermarks (once a batch) are one script call each; Device one GET,
 // Watermarks one HGETALL; Apply, Claim and Allow one pipeline each
-// (one round trip on a single server; Claim takes a second one only for ids whose entry is
-// past the window but still stored). Scripts are called by their SHA; when Redis has lost
+// (one round trip on a single server; Claim takes a second one only for ids already
+// stored, duplicates and replays, and a third for those whose entry is past the window). Scripts are called by their SHA; when Redis has lost
 // them (a restart, SCRIPT FLUSH) the pipeline is sent once more after loading them, which
 // is safe because a script that answered NOSCRIPT did not run and the other commands of
 // these pipelines are idempotent.
