@@ -119,6 +119,46 @@ func BenchmarkDevice(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
 
+// BenchmarkDevices measures Devices reading 5,000 devices a call, of which 10,000 have a
+// decision and activity stored, half of each call's without one: the process's CPU time a
+// device read (cpu-µs/device, what a consumer spends) and its allocations.
+func BenchmarkDevices(b *testing.B) {
+	addr := server(b)
+	h := openHotState(b, options(addr, newPrefix(b, addr)))
+	defer h.Close()
+	ins := hotstatetest.RealisticInstalls(10_000, 1, time.Now())
+	for i := range ins {
+		ins[i].Activity = unmogrowp.Activity{LastEventTime: time.Now(), GAID: fmt.Sprintf("gaid-%d", i)}
+	}
+	for i := 0; i < len(ins); i += benchBatch {
+		if err := h.Apply(ctx, nil, ins[i:i+benchBatch]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const n = 5000
+	ids := make([]string, n)
+	b.ReportAllocs()
+	var cpu time.Duration
+	k := 0
+	for b.Loop() {
+		for j := range ids {
+			if j%2 == 0 {
+				ids[j] = ins[(k+j)%len(ins)].DeviceID
+			} else {
+				ids[j] = fmt.Sprintf("absent-%d", k+j)
+			}
+		}
+		k += n
+		cpu0 := testenv.ProcessCPU()
+		_, found, err := h.Devices(ctx, ins[0].AppID, ids)
+		cpu += testenv.ProcessCPU() - cpu0
+		if err != nil || !found[0] || found[1] {
+			b.Fatal(err, found[:2])
+		}
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*n), "cpu-µs/device")
+}
+
 // BenchmarkClaim measures Claim with batches of 1000 new event ids of five apps, and with
 // the same batches replayed: the process's CPU time a claim (cpu-µs/claim: the client's
 // side, what a consumer spends), its allocations, and the time Redis spent inside commands
