@@ -208,6 +208,10 @@ func (p *Pipeline) linger(ctx context.Context, recs []unmogrowp.Record) []unmogr
 		if err != nil {
 			break
 		}
+		if len(recs)+len(more) > cap(recs) {
+			// Room for the whole batch: one copy, not one each time append outgrows it.
+			recs = slices.Grow(recs, max(p.opts.BatchSize, len(recs)+len(more))-len(recs))
+		}
 		recs = append(recs, more...)
 	}
 	return recs
