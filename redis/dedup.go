@@ -137,7 +137,7 @@ func (d *Dedup) encode(claims []unmogrowp.Claim, now time.Time) *sent {
 		entryBuf = strconv.AppendInt(entryBuf, c.Offset, 10)
 		entryEnd[i] = len(entryBuf)
 	}
-	keys, entries := string(keyBuf), string(entryBuf)
+	keys, entries := bufString(keyBuf), bufString(entryBuf)
 	for i, k, e := 0, 0, 0; i < n; i++ {
 		s.keys[i], s.entries[i] = keys[k:keyEnd[i]], entries[e:entryEnd[i]]
 		k, e = keyEnd[i], entryEnd[i]

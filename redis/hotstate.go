@@ -320,7 +320,7 @@ func prefixed(prefix string, ids []string) []string {
 	for _, id := range ids {
 		b = append(append(b, prefix...), id...)
 	}
-	all, out := string(b), make([]string, len(ids))
+	all, out := bufString(b), make([]string, len(ids))
 	for i, id := range ids {
 		out[i], all = all[:len(prefix)+len(id)], all[len(prefix)+len(id):]
 	}

@@ -52,6 +52,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
@@ -349,6 +350,10 @@ func (c *conn) appPrefix(kind, appID string) string {
 	b.WriteString("}:")
 	return b.String()
 }
+
+// bufString returns b's bytes as a string without copying them: for a buffer that its
+// maker fills, hands over and never writes again.
+func bufString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // ttl returns how long from now something that lives until end must be kept, in whole
 // milliseconds, and false when end is not after now.
