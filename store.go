@@ -133,14 +133,30 @@ func (b *Batch) DecisionEvents(at map[Position]*Event) {
 // raises. known may be nil.
 func (b *Batch) Watermarks(known map[int32]int64) map[int32]int64 {
 	raised := map[int32]int64{}
-	raise := func(p int32, o int64) {
-		cur, ok := raised[p]
+	// Rows come in runs of one partition: the highest offset of a run goes to the maps
+	// once, not each row's.
+	var run int32
+	var high int64
+	inRun := false
+	flush := func() {
+		if !inRun {
+			return
+		}
+		cur, ok := raised[run]
 		if !ok {
-			cur, ok = known[p]
+			cur, ok = known[run]
 		}
-		if !ok || o > cur {
-			raised[p] = o
+		if !ok || high > cur {
+			raised[run] = high
 		}
+	}
+	raise := func(p int32, o int64) {
+		if inRun && p == run {
+			high = max(high, o)
+			return
+		}
+		flush()
+		run, high, inRun = p, o, true
 	}
 	for i := range b.Events {
 		raise(b.Events[i].Partition, b.Events[i].Offset)
@@ -151,6 +167,7 @@ func (b *Batch) Watermarks(known map[int32]int64) map[int32]int64 {
 	for i := range b.SKAN {
 		raise(b.SKAN[i].Partition, b.SKAN[i].Offset)
 	}
+	flush()
 	return raised
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/unmogrowp/unmogrowp"
 )
@@ -88,8 +89,8 @@ func eventColumns(es []unmogrowp.Event) *columns {
 	str("currency", func(e *unmogrowp.Event) string { return e.Currency })
 	str("ip", func(e *unmogrowp.Event) string { return e.IP })
 	str("user_agent", func(e *unmogrowp.Event) string { return e.UserAgent })
-	str("attribution", func(e *unmogrowp.Event) string { return string(e.Attribution) })
-	str("event_data", func(e *unmogrowp.Event) string { return string(e.EventData) })
+	str("attribution", func(e *unmogrowp.Event) string { return bytesString(e.Attribution) })
+	str("event_data", func(e *unmogrowp.Event) string { return bytesString(e.EventData) })
 	str("media_source", func(e *unmogrowp.Event) string { return e.MediaSource })
 	str("campaign", func(e *unmogrowp.Event) string { return e.Campaign })
 	return c
@@ -216,6 +217,11 @@ func uint8Of(b bool) uint8 {
 
 // validUTF8 returns s, with invalid UTF-8 sequences replaced by U+FFFD, as package duckdb
 // stores them (ClickHouse would keep the bytes, and the two stores would differ).
+// bytesString returns b's bytes as a string without copying them: b must not change while
+// the string is in use. The columns' strings are copied into clickhouse-go's buffers
+// before the next chunk is built, and a batch's raw JSON does not change once decoded.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 func validUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s

@@ -116,16 +116,20 @@ func (r *Reader) Read(ctx context.Context, max int) ([]unmogrowp.Record, error) 
 			return nil, unavailable("closed", nil)
 		}
 		out := make([]unmogrowp.Record, 0, fs.NumRecords())
+		key := "" // the last key: records come in runs of one key (an app's), one string a run
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			if p.Topic != r.topic {
 				return
 			}
 			r.lag.watermark(p.Partition, p.HighWatermark)
 			for _, rec := range p.Records {
+				if string(rec.Key) != key {
+					key = string(rec.Key)
+				}
 				out = append(out, unmogrowp.Record{
 					Partition: rec.Partition,
 					Offset:    rec.Offset,
-					Key:       string(rec.Key),
+					Key:       key,
 					Value:     rec.Value,
 				})
 			}

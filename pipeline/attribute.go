@@ -80,15 +80,36 @@ type Attributor struct {
 	// the batch carries their activity to HotState.Apply.
 	active []unmogrowp.DeviceActivity
 
-	// read are the hot state's answers for the devices of the batch Prepare is deciding,
-	// read at once before its walk when the hot state is a DevicesReader; nil otherwise.
-	read map[deviceKey]decision
+	// read locates in readApps the hot state's answers for the devices of the batch
+	// Prepare is deciding, read at once before its walk when the hot state is a
+	// DevicesReader; empty otherwise.
+	read     map[deviceKey]readAt
+	readApps []readApp
+
+	// rows, devices and slab are Prepare's, kept from one batch to the next so that their
+	// memory is reused: the batch's records in log order, what the walk knows of each
+	// device, and where those devices are.
+	rows    []row
+	devices map[deviceKey]*device
+	slab    deviceSlab
 
 	// pre are the hot state's candidates for the install events of the batch Prepare is
 	// deciding, by the event's position, read at once before its walk when the hot state
 	// is a CandidatesReader; empty otherwise.
 	pre map[position]readCandidates
 }
+
+// readApp is what the hot state answered for the devices of one app of a batch: for each
+// of ids, its decision and whether it has one.
+type readApp struct {
+	appID    string
+	ids      []string
+	installs []unmogrowp.Install
+	found    []bool
+}
+
+// readAt is where a device's answer is: readApps[app], its index i there.
+type readAt struct{ app, i int32 }
 
 // readCandidates is what the hot state answered for an install event's keys.
 type readCandidates struct {
@@ -250,7 +271,7 @@ func (d *device) last() time.Time {
 
 // Prepare decides the batch's installs and enriches its events; see Attributor.
 func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
-	rows := make([]row, 0, len(b.Events)+len(b.Touchpoints))
+	rows := slices.Grow(a.rows[:0], len(b.Events)+len(b.Touchpoints))
 	for i := range b.Events {
 		rows = append(rows, row{b.Events[i].Partition, b.Events[i].Offset, i, -1})
 	}
@@ -260,6 +281,7 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	slices.SortFunc(rows, func(x, y row) int {
 		return cmp.Or(cmp.Compare(x.partition, y.partition), cmp.Compare(x.offset, y.offset))
 	})
+	a.rows = rows
 	if err := a.readDevices(ctx, b); err != nil {
 		return err
 	}
@@ -270,7 +292,12 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	// The batch's own touchpoints, by app and key, as far as the walk has come; and what
 	// the walk knows of devices (decided in this batch, or read from the hot state).
 	local := map[deviceKey][]int{}
-	devices := map[deviceKey]*device{} // by pointer: a device is larger than its map slot
+	if a.devices == nil {
+		a.devices = map[deviceKey]*device{} // by pointer: a device is larger than its map slot
+	}
+	devices := a.devices
+	clear(devices)
+	a.slab.reset()
 	record := a.postbacks != nil
 	if record {
 		a.seen.reset(len(b.Events))
@@ -372,6 +399,37 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	return nil
 }
 
+// deviceSlab holds the devices of one Prepare in chunks that never move, so that a
+// pointer to one stays good until reset, and that are reused by the next Prepare: one
+// allocation a chunk rather than one a device.
+type deviceSlab struct {
+	chunks [][]device
+	n      int // devices held
+}
+
+// deviceChunk is how many devices a chunk holds.
+const deviceChunk = 1024
+
+// add stores v and returns where it is.
+func (s *deviceSlab) add(v device) *device {
+	c, i := s.n/deviceChunk, s.n%deviceChunk
+	if c == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]device, deviceChunk))
+	}
+	s.n++
+	s.chunks[c][i] = v
+	return &s.chunks[c][i]
+}
+
+// reset forgets the devices held (zeroing them, so that they keep nothing alive), keeping
+// the chunks for the next ones.
+func (s *deviceSlab) reset() {
+	for c := 0; c*deviceChunk < s.n; c++ {
+		clear(s.chunks[c][:min(deviceChunk, s.n-c*deviceChunk)])
+	}
+	s.n = 0
+}
+
 // rulesCache keeps the last app's rules for one Prepare: a batch's events come in runs
 // of one app, and the settings cache takes a lock.
 type rulesCache struct {
@@ -401,7 +459,7 @@ func (a *Attributor) deviceAt(ctx context.Context, devices map[deviceKey]*device
 		if err != nil {
 			return nil, err
 		}
-		d = &v
+		d = a.slab.add(v)
 		d.seen, d.made = -1, -1
 		devices[dk] = d
 	}
@@ -496,9 +554,13 @@ func (a *Attributor) reengaged(att unmogrowp.Attribution, candidates []unmogrowp
 // record in its partition, the batch was read again after the hot state learned it, and
 // device reads the device's stored decisions too.
 func (a *Attributor) device(ctx context.Context, appID, deviceID string, partition int32, offset int64) (device, error) {
-	read, found := a.read[deviceKey{appID, deviceID}]
-	inst, ok := read.install, read.ok
-	if !found {
+	at, found := a.read[deviceKey{appID, deviceID}]
+	var inst unmogrowp.Install
+	var ok bool
+	if found {
+		r := &a.readApps[at.app]
+		inst, ok = r.installs[at.i], r.found[at.i]
+	} else {
 		var err error
 		if inst, ok, err = a.hot.Device(ctx, appID, deviceID); err != nil {
 			return device{}, fmt.Errorf("read device %s of app %s: %w", deviceID, appID, err)
@@ -528,20 +590,37 @@ func (a *Attributor) device(ctx context.Context, appID, deviceID string, partiti
 // app. Otherwise it empties a.read, and the walk reads each device as it meets it.
 func (a *Attributor) readDevices(ctx context.Context, b *unmogrowp.Batch) error {
 	clear(a.read)
+	clear(a.readApps) // let the last batch's answers go
+	a.readApps = a.readApps[:0]
 	dr, ok := a.hot.(DevicesReader)
 	if !ok {
 		return nil
 	}
 	if a.read == nil {
-		a.read = map[deviceKey]decision{}
+		a.read = map[deviceKey]readAt{}
 	}
-	byApp := map[string][]string{}
+	app, lastApp := int32(-1), ""
 	add := func(appID, deviceID string) {
 		dk := deviceKey{appID, deviceID}
-		if _, ok := a.read[dk]; !ok {
-			a.read[dk] = decision{}
-			byApp[appID] = append(byApp[appID], deviceID)
+		if _, ok := a.read[dk]; ok {
+			return
 		}
+		if app < 0 || appID != lastApp {
+			app, lastApp = -1, appID
+			for i := range a.readApps {
+				if a.readApps[i].appID == appID {
+					app = int32(i)
+					break
+				}
+			}
+			if app < 0 {
+				app = int32(len(a.readApps))
+				a.readApps = append(a.readApps, readApp{appID: appID})
+			}
+		}
+		r := &a.readApps[app]
+		a.read[dk] = readAt{app, int32(len(r.ids))}
+		r.ids = append(r.ids, deviceID)
 	}
 	for i := range b.Events {
 		add(b.Events[i].AppID, b.Events[i].DeviceID)
@@ -551,14 +630,12 @@ func (a *Attributor) readDevices(ctx context.Context, b *unmogrowp.Batch) error 
 			add(tp.AppID, tp.DeviceID)
 		}
 	}
-	for appID, ids := range byApp {
-		installs, found, err := dr.Devices(ctx, appID, ids)
-		if err != nil {
+	for i := range a.readApps {
+		r := &a.readApps[i]
+		var err error
+		if r.installs, r.found, err = dr.Devices(ctx, r.appID, r.ids); err != nil {
 			clear(a.read)
-			return fmt.Errorf("read %d devices of app %s: %w", len(ids), appID, err)
-		}
-		for i, id := range ids {
-			a.read[deviceKey{appID, id}] = decision{installs[i], found[i]}
+			return fmt.Errorf("read %d devices of app %s: %w", len(r.ids), r.appID, err)
 		}
 	}
 	return nil

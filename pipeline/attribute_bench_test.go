@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/attribution"
 	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 	"github.com/unmogrowp/unmogrowp/pipeline"
 )
 
@@ -103,4 +105,55 @@ func BenchmarkAttributor(b *testing.B) {
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(installs)/b.Elapsed().Seconds(), "installs/s")
 	b.ReportMetric(float64(attributed)/float64(max(installs, 1)), "attributed-share")
+}
+
+// BenchmarkPrepareEvents times Prepare and Stored on batches shaped like the split
+// consumer's load: 50,000 sessions and purchases (no installs) of 20,000 installed devices
+// drawn Zipf-distributed, against a hot state that reads a batch's devices at once (a
+// pipeline.DevicesReader, as package redis's is, here over the in-process one): the walk's
+// CPU time an event (cpu-µs/event) and its allocations, without Redis.
+func BenchmarkPrepareEvents(b *testing.B) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	const devices, events = 20_000, 50_000
+	hot := inmem.New(inmem.Options{Retention: 31 * 24 * time.Hour})
+	defer hot.Close()
+	installs := make([]unmogrowp.Install, devices)
+	for i := range installs {
+		installs[i] = unmogrowp.Install{Offset: int64(i), Attribution: unmogrowp.Attribution{AppID: "app1",
+			DeviceID: fmt.Sprintf("dev-%d", i), InstallTime: now.Add(-time.Hour), InstallEventID: fmt.Sprintf("i%d", i)}}
+	}
+	if err := hot.Apply(ctx, nil, installs); err != nil {
+		b.Fatal(err)
+	}
+	hs, _ := hotState(hot, true)
+	stage := pipeline.NewAttributor(defaultSettings{}, hs, newEnv(b).store, pipeline.AttributorOptions{Logger: quiet()})
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 1, devices-1)
+	var bt unmogrowp.Batch
+	for i := range events {
+		typ := "session"
+		if i%16 == 0 {
+			typ = "purchase"
+		}
+		bt.Events = append(bt.Events, unmogrowp.Event{EventID: fmt.Sprintf("e%d", i), AppID: "app1", EventType: typ,
+			DeviceID: fmt.Sprintf("dev-%d", zipf.Uint64()), Timestamp: now.Add(time.Duration(i) * time.Millisecond),
+			ReceivedAt: now, Offset: int64(devices + i)})
+	}
+	b.ReportAllocs()
+	var cpu time.Duration
+	for b.Loop() {
+		bt.Installs = bt.Installs[:0]
+		cpu0 := testenv.ProcessCPU()
+		if err := stage.Prepare(ctx, &bt); err != nil {
+			b.Fatal(err)
+		}
+		if err := stage.Stored(ctx, &bt); err != nil {
+			b.Fatal(err)
+		}
+		cpu += testenv.ProcessCPU() - cpu0
+		if len(bt.Installs) != 0 {
+			b.Fatalf("%d installs decided among sessions of installed devices", len(bt.Installs))
+		}
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*events), "cpu-µs/event")
 }

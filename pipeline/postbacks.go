@@ -156,15 +156,25 @@ func (p *Postbacks) forApp(ctx context.Context, appID string, now time.Time, app
 func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen, appOf func(context.Context, string) (*unmogrowp.App, error)) error {
 	now := p.now()
 	apps := map[string]appPostbacks{} // this batch's: one cache lookup per app
+	var last struct {                 // the last app looked up: events come in runs of one app
+		id string
+		c  appPostbacks
+		ok bool
+	}
 	lookup := func(appID string) (appPostbacks, error) {
-		if c, ok := apps[appID]; ok {
-			return c, nil
+		if last.ok && last.id == appID {
+			return last.c, nil
 		}
-		c, err := p.forApp(ctx, appID, now, appOf)
-		if err == nil {
+		c, ok := apps[appID]
+		if !ok {
+			var err error
+			if c, err = p.forApp(ctx, appID, now, appOf); err != nil {
+				return c, err
+			}
 			apps[appID] = c
 		}
-		return c, err
+		last.id, last.c, last.ok = appID, c, true
+		return c, nil
 	}
 	noShare, statements, err := p.consent(ctx, b, lookup)
 	if err != nil {

@@ -208,6 +208,10 @@ func (p *Pipeline) linger(ctx context.Context, recs []unmogrowp.Record) []unmogr
 		if err != nil {
 			break
 		}
+		if len(recs)+len(more) > cap(recs) {
+			// Room for the whole batch: one copy, not one each time append outgrows it.
+			recs = slices.Grow(recs, max(p.opts.BatchSize, len(recs)+len(more))-len(recs))
+		}
 		recs = append(recs, more...)
 	}
 	return recs
@@ -344,8 +348,13 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 			keep[i] = first[j]
 		}
 	}
-	kept := events[:0]
-	for i := range events {
+	// Compact from the first duplicate on: in the common batch, without any, no event moves.
+	n := 0
+	for n < len(events) && keep[n] {
+		n++
+	}
+	kept := events[:n]
+	for i := n; i < len(events); i++ {
 		if keep[i] {
 			kept = append(kept, events[i])
 		}

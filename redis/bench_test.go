@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/internal/hotstatetest"
+	"github.com/unmogrowp/unmogrowp/internal/testenv"
 )
 
 const benchBatch = 1000
@@ -117,8 +119,50 @@ func BenchmarkDevice(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
 
+// BenchmarkDevices measures Devices reading 5,000 devices a call, of which 10,000 have a
+// decision and activity stored, half of each call's without one: the process's CPU time a
+// device read (cpu-µs/device, what a consumer spends) and its allocations.
+func BenchmarkDevices(b *testing.B) {
+	addr := server(b)
+	h := openHotState(b, options(addr, newPrefix(b, addr)))
+	defer h.Close()
+	ins := hotstatetest.RealisticInstalls(10_000, 1, time.Now())
+	for i := range ins {
+		ins[i].Activity = unmogrowp.Activity{LastEventTime: time.Now(), GAID: fmt.Sprintf("gaid-%d", i)}
+	}
+	for i := 0; i < len(ins); i += benchBatch {
+		if err := h.Apply(ctx, nil, ins[i:i+benchBatch]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const n = 5000
+	ids := make([]string, n)
+	b.ReportAllocs()
+	var cpu time.Duration
+	k := 0
+	for b.Loop() {
+		for j := range ids {
+			if j%2 == 0 {
+				ids[j] = ins[(k+j)%len(ins)].DeviceID
+			} else {
+				ids[j] = fmt.Sprintf("absent-%d", k+j)
+			}
+		}
+		k += n
+		cpu0 := testenv.ProcessCPU()
+		_, found, err := h.Devices(ctx, ins[0].AppID, ids)
+		cpu += testenv.ProcessCPU() - cpu0
+		if err != nil || !found[0] || found[1] {
+			b.Fatal(err, found[:2])
+		}
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*n), "cpu-µs/device")
+}
+
 // BenchmarkClaim measures Claim with batches of 1000 new event ids of five apps, and with
-// the same batches replayed.
+// the same batches replayed: the process's CPU time a claim (cpu-µs/claim: the client's
+// side, what a consumer spends), its allocations, and the time Redis spent inside commands
+// a claim (redis-µs/claim, from INFO commandstats: give the benchmark a Redis of its own).
 func BenchmarkClaim(b *testing.B) {
 	addr := server(b)
 	mk := func(n int) []unmogrowp.Claim {
@@ -135,7 +179,10 @@ func BenchmarkClaim(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			d := openDedup(b, options(addr, newPrefix(b, addr)))
 			defer d.Close()
+			b.ReportAllocs()
 			n := 0
+			var cpu time.Duration
+			var usec int64
 			for b.Loop() {
 				b.StopTimer()
 				batch := mk(n)
@@ -145,14 +192,48 @@ func BenchmarkClaim(b *testing.B) {
 					}
 				}
 				n++
+				before, cpu0 := commandUsec(b, addr), testenv.ProcessCPU()
 				b.StartTimer()
 				if _, err := d.Claim(ctx, batch); err != nil {
 					b.Fatal(err)
 				}
+				b.StopTimer()
+				cpu += testenv.ProcessCPU() - cpu0
+				usec += commandUsec(b, addr) - before
+				b.StartTimer()
 			}
-			b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "claims/s")
+			claims := float64(b.N * benchBatch)
+			b.ReportMetric(claims/b.Elapsed().Seconds(), "claims/s")
+			b.ReportMetric(float64(cpu.Microseconds())/claims, "cpu-µs/claim")
+			b.ReportMetric(float64(usec)/claims, "redis-µs/claim")
 		})
 	}
+}
+
+// commandUsec returns the time the Redis server at addr has spent inside commands (the
+// sum of INFO commandstats' usec), other clients' commands included.
+func commandUsec(b *testing.B, addr string) int64 {
+	b.Helper()
+	client := goredis.NewClient(&goredis.Options{Addr: addr, DisableIdentity: true})
+	defer client.Close()
+	info, err := client.Info(ctx, "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum int64
+	for _, l := range strings.Split(info, "\n") {
+		_, stats, ok := strings.Cut(strings.TrimSpace(l), ":")
+		if !ok || !strings.HasPrefix(l, "cmdstat_") {
+			continue
+		}
+		for _, kv := range strings.Split(stats, ",") {
+			if v, ok := strings.CutPrefix(kv, "usec="); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				sum += n
+			}
+		}
+	}
+	return sum
 }
 
 // BenchmarkAllow measures rate-limit checks, one caller at a time.

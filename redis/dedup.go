@@ -81,12 +81,68 @@ const claimChunk = 100
 // still caught.
 const minClaimTTL = time.Minute
 
-// claim is one claim as sent: its key, the entry it would set and the entry's TTL.
-type claim struct {
-	key   string
-	po    string // "partition:offset"
-	at    int64  // receive time, ms
-	ttlMs int64
+// sent is a call's claims as sent, in the order of the call: claim i's key, the entry it
+// would set ("receive-time-ms partition:offset"), its receive time (ms) and the entry's TTL
+// (ms). The keys and entries are substrings of one string each, and the commands' arguments
+// point into these slices, so that a call allocates little per claim.
+type sent struct {
+	keys, entries []string
+	at, ttlMs     []int64
+}
+
+// po returns the "partition:offset" of claim i's entry.
+func (s *sent) po(i int) string {
+	_, po, _ := strings.Cut(s.entries[i], " ")
+	return po
+}
+
+// encode returns claims as sent, their Time (now when zero) counted from now.
+func (d *Dedup) encode(claims []unmogrowp.Claim, now time.Time) *sent {
+	n := len(claims)
+	s := &sent{keys: make([]string, n), entries: make([]string, n), at: make([]int64, n), ttlMs: make([]int64, n)}
+	var keyBuf, entryBuf []byte
+	keyEnd, entryEnd := make([]int, n), make([]int, n)
+	lastApp, prefix := "", ""
+	var prefixes map[string]string // app → its keys' prefix, once a call has two apps
+	for i := range claims {
+		c := &claims[i]
+		if i == 0 {
+			lastApp, prefix = c.AppID, d.c.appPrefix("d", c.AppID)
+			keyBuf = make([]byte, 0, n*(len(prefix)+16))
+			entryBuf = make([]byte, 0, n*24)
+		} else if c.AppID != lastApp {
+			if prefixes == nil {
+				prefixes = map[string]string{lastApp: prefix}
+			}
+			p, ok := prefixes[c.AppID]
+			if !ok {
+				p = d.c.appPrefix("d", c.AppID)
+				prefixes[c.AppID] = p
+			}
+			lastApp, prefix = c.AppID, p
+		}
+		h := xxh3.HashString128(c.EventID).Bytes()
+		keyBuf = append(append(keyBuf, prefix...), h[:]...)
+		keyEnd[i] = len(keyBuf)
+		at := c.Time
+		if at.IsZero() {
+			at = now
+		}
+		ms, _ := ttl(now, at.Add(d.window))
+		s.at[i], s.ttlMs[i] = at.UnixMilli(), max(ms, minClaimTTL.Milliseconds())
+		entryBuf = strconv.AppendInt(entryBuf, s.at[i], 10)
+		entryBuf = append(entryBuf, ' ')
+		entryBuf = strconv.AppendInt(entryBuf, int64(c.Partition), 10)
+		entryBuf = append(entryBuf, ':')
+		entryBuf = strconv.AppendInt(entryBuf, c.Offset, 10)
+		entryEnd[i] = len(entryBuf)
+	}
+	keys, entries := bufString(keyBuf), bufString(entryBuf)
+	for i, k, e := 0, 0, 0; i < n; i++ {
+		s.keys[i], s.entries[i] = keys[k:keyEnd[i]], entries[e:entryEnd[i]]
+		k, e = keyEnd[i], entryEnd[i]
+	}
+	return s
 }
 
 // Claim implements unmogrowp.Deduplicator. For each claim, in order: an id already seen
@@ -97,10 +153,12 @@ type claim struct {
 // minClaimTTL from now); any other is a duplicate (false). A claim with a zero Time counts
 // from Options.Now.
 //
-// One round trip does it all in the common case: a pipeline of SET NX GET, one per claim.
-// Only claims that find an entry past the window (which Redis still holds when clocks or
-// the minimum TTL keep it) take a second round trip, through a script that replaces such
-// entries atomically unless another consumer got there first.
+// One round trip does it all in the common case, where every id is new: a pipeline of
+// SET NX, one per claim, which answers OK for each id it claimed. Only claims whose id was
+// there already (duplicates, replays) take a second round trip, a GET of each such entry;
+// and only those whose entry is past the window (which Redis still holds when clocks or the
+// minimum TTL keep it) or gone by then a third, through a script that replaces such entries
+// atomically unless another consumer got there first.
 //
 // Calling Claim again with the same claims gives the same answers, so a call that failed
 // midway can be retried. Returns ctx.Err() when ctx is done before anything was sent,
@@ -113,75 +171,96 @@ func (d *Dedup) Claim(ctx context.Context, claims []unmogrowp.Claim) ([]bool, er
 	if len(claims) == 0 {
 		return out, nil
 	}
-	now := d.c.now()
-	sent := make([]claim, len(claims))
-	prefixes := make(map[string]string) // app → its keys' prefix
-	for i := range claims {
-		c := &claims[i]
-		prefix, ok := prefixes[c.AppID]
-		if !ok {
-			prefix = d.c.appPrefix("d", c.AppID)
-			prefixes[c.AppID] = prefix
-		}
-		h := xxh3.HashString128(c.EventID).Bytes()
-		at := c.Time
-		if at.IsZero() {
-			at = now
-		}
-		ms, _ := ttl(now, at.Add(d.window))
-		sent[i] = claim{
-			key:   prefix + string(h[:]),
-			po:    strconv.FormatInt(int64(c.Partition), 10) + ":" + strconv.FormatInt(c.Offset, 10),
-			at:    at.UnixMilli(),
-			ttlMs: max(ms, minClaimTTL.Milliseconds()),
-		}
-	}
+	s := d.encode(claims, d.c.now())
 
-	cmds := make([]*goredis.StatusCmd, len(sent))
+	// SET key entry PX ttl NX, its arguments pointing into s: no conversion to an
+	// interface allocates.
+	const nargs = 6
+	args := make([]any, nargs*len(claims))
+	cmds := make([]*goredis.StatusCmd, len(claims))
+	queued := make([]goredis.Cmder, len(claims))
 	if _, err := d.c.exec(ctx, "claim", func(p goredis.Pipeliner) {
-		for i, c := range sent {
-			cmds[i] = p.SetArgs(ctx, c.key, strconv.FormatInt(c.at, 10)+" "+c.po,
-				goredis.SetArgs{Mode: "NX", Get: true, TTL: time.Duration(c.ttlMs) * time.Millisecond})
+		for i := range cmds {
+			a := args[nargs*i : nargs*(i+1) : nargs*(i+1)]
+			a[0], a[1], a[2], a[3], a[4], a[5] = "set", &s.keys[i], &s.entries[i], "px", &s.ttlMs[i], "nx"
+			cmds[i] = goredis.NewStatusCmd(ctx, a...)
+			queued[i] = cmds[i]
 		}
+		p.BatchProcess(ctx, queued...)
 	}); err != nil {
 		return nil, err
 	}
-	var stale []int // claims that found an entry past the window
-	seen := make(map[string]struct{}, len(sent))
+	var present []int // claims whose id was there: SET NX answered nil
 	for i, cmd := range cmds {
-		if _, dup := seen[sent[i].key]; dup {
-			continue // its SET NX wrote nothing: the key is there
-		}
-		seen[sent[i].key] = struct{}{}
-		cur, err := cmd.Result()
-		if err == goredis.Nil {
+		if cmd.Err() == nil {
 			out[i] = true // absent: claimed
+		} else {
+			present = append(present, i)
+		}
+	}
+	if len(present) == 0 {
+		return out, nil
+	}
+	return out, d.claimPresent(ctx, s, present, out)
+}
+
+// claimPresent answers the claims of present (indexes into s, in order), whose SET NX found
+// their id there, and sets their results in out: a duplicate of an earlier claim of the
+// call stays false; the others read their entry, and a replay is true, an entry within the
+// window false, and one past the window or gone since goes through claimStale.
+func (d *Dedup) claimPresent(ctx context.Context, s *sent, present []int, out []bool) error {
+	first := make(map[string]int, len(present)) // key → its first claim in the call
+	for _, i := range present {
+		first[s.keys[i]] = i
+	}
+	for i, k := range s.keys {
+		if j, ok := first[k]; ok && i < j {
+			first[k] = i
+		}
+	}
+	var read []int
+	for _, i := range present {
+		if first[s.keys[i]] == i {
+			read = append(read, i)
+		} // else a later claim of an id this call claimed or read: a duplicate
+	}
+	gets := make([]*goredis.StringCmd, len(read))
+	if _, err := d.c.exec(ctx, "claim", func(p goredis.Pipeliner) {
+		for j, i := range read {
+			gets[j] = p.Get(ctx, s.keys[i])
+		}
+	}); err != nil {
+		return err
+	}
+	var stale []int // claims that found an entry past the window, or none any more
+	for j, i := range read {
+		cur, err := gets[j].Result()
+		if err == goredis.Nil {
+			stale = append(stale, i) // expired or deleted since the SET NX
 			continue
 		}
-		first, po, ok := strings.Cut(cur, " ")
-		firstMs, err := strconv.ParseInt(first, 10, 64)
+		at, po, ok := strings.Cut(cur, " ")
+		atMs, err := strconv.ParseInt(at, 10, 64)
 		switch {
-		case !ok || err != nil || sent[i].at-firstMs >= d.window.Milliseconds():
+		case !ok || err != nil || s.at[i]-atMs >= d.window.Milliseconds():
 			stale = append(stale, i)
-		case po == sent[i].po:
+		case po == s.po(i):
 			out[i] = true // a replay of the record that claimed it
 		}
 	}
-	if len(stale) > 0 {
-		if err := d.claimStale(ctx, sent, stale, out); err != nil {
-			return nil, err
-		}
+	if len(stale) == 0 {
+		return nil
 	}
-	return out, nil
+	return d.claimStale(ctx, s, stale, out)
 }
 
-// claimStale runs the claims of stale (indexes into sent, in order) through claimScript,
+// claimStale runs the claims of stale (indexes into s, in order) through claimScript,
 // one call per app and claimChunk claims, and sets their results in out.
-func (d *Dedup) claimStale(ctx context.Context, sent []claim, stale []int, out []bool) error {
+func (d *Dedup) claimStale(ctx context.Context, s *sent, stale []int, out []bool) error {
 	byApp := make(map[string][]int) // by key prefix: the app's hash tag
 	var apps []string
 	for _, i := range stale {
-		app := sent[i].key[:len(sent[i].key)-16]
+		app := s.keys[i][:len(s.keys[i])-16]
 		if _, ok := byApp[app]; !ok {
 			apps = append(apps, app)
 		}
@@ -201,8 +280,8 @@ func (d *Dedup) claimStale(ctx context.Context, sent []claim, stale []int, out [
 				args := make([]any, 1, 1+3*n)
 				args[0] = d.window.Milliseconds()
 				for j, i := range idx[:n] {
-					keys[j] = sent[i].key
-					args = append(args, sent[i].po, sent[i].at, sent[i].ttlMs)
+					keys[j] = s.keys[i]
+					args = append(args, s.po(i), s.at[i], s.ttlMs[i])
 				}
 				calls = append(calls, call{idx[:n], claimScript.EvalSha(ctx, p, keys, args...)})
 				idx = idx[n:]

@@ -213,7 +213,7 @@ func (h *HotState) Device(ctx context.Context, appID, deviceID string) (unmogrow
 	}); err != nil {
 		return unmogrowp.Install{}, false, err
 	}
-	v, err := get.Bytes()
+	v, err := get.Result()
 	if err == goredis.Nil {
 		return unmogrowp.Install{}, false, nil
 	}
@@ -239,18 +239,23 @@ func (h *HotState) Devices(ctx context.Context, appID string, deviceIDs []string
 	if len(deviceIDs) == 0 {
 		return installs, ok, nil
 	}
-	devPrefix := h.c.appPrefix("dev", appID)
-	gets := make([]*goredis.SliceCmd, 0, (len(deviceIDs)+devicesChunk-1)/devicesChunk)
+	// The commands' arguments point into keys and fields: no conversion to an interface
+	// allocates.
+	keys := prefixed(h.c.appPrefix("dev", appID), deviceIDs)
+	chunks := (len(deviceIDs) + devicesChunk - 1) / devicesChunk
+	args := make([]any, 0, chunks+len(deviceIDs))
+	gets := make([]*goredis.SliceCmd, chunks)
+	for c := range gets {
+		from := len(args)
+		args = append(args, "mget")
+		for i := c * devicesChunk; i < min((c+1)*devicesChunk, len(keys)); i++ {
+			args = append(args, &keys[i])
+		}
+		gets[c] = goredis.NewSliceCmd(ctx, args[from:len(args):len(args)]...)
+	}
 	if _, err := h.c.exec(ctx, "devices", func(p goredis.Pipeliner) {
-		gets = gets[:0]
-		for ids := deviceIDs; len(ids) > 0; {
-			n := min(len(ids), devicesChunk)
-			keys := make([]string, n)
-			for i, id := range ids[:n] {
-				keys[i] = devPrefix + id
-			}
-			gets = append(gets, p.MGet(ctx, keys...))
-			ids = ids[n:]
+		for _, get := range gets {
+			p.Process(ctx, get)
 		}
 	}); err != nil {
 		return nil, nil, err
@@ -275,23 +280,51 @@ func (h *HotState) Devices(ctx context.Context, appID string, deviceIDs []string
 	if len(found) == 0 {
 		return installs, ok, nil
 	}
-	actPrefix := h.c.appPrefix("act", appID)
+	foundIDs := make([]string, len(found))
+	for j, i := range found {
+		foundIDs[j] = deviceIDs[i]
+	}
+	actKeys := prefixed(h.c.appPrefix("act", appID), foundIDs)
+	const nargs = 6 // HMGET key t idfa gaid aid
+	actArgs := make([]any, nargs*len(found))
 	acts := make([]*goredis.SliceCmd, len(found))
+	for j := range acts {
+		a := actArgs[nargs*j : nargs*(j+1) : nargs*(j+1)]
+		a[0], a[1], a[2], a[3], a[4], a[5] = "hmget", &actKeys[j], "t", "idfa", "gaid", "aid"
+		acts[j] = goredis.NewSliceCmd(ctx, a...)
+	}
 	if _, err := h.c.exec(ctx, "devices", func(p goredis.Pipeliner) {
-		for j, i := range found {
-			acts[j] = p.HMGet(ctx, actPrefix+deviceIDs[i], "t", "idfa", "gaid", "aid")
+		for _, act := range acts {
+			p.Process(ctx, act)
 		}
 	}); err != nil {
 		return nil, nil, err
 	}
 	for j, i := range found {
-		in, _, err := decodeDevice(appID, deviceIDs[i], []byte(values[i]), acts[j].Val())
+		in, _, err := decodeDevice(appID, deviceIDs[i], values[i], acts[j].Val())
 		if err != nil {
 			return nil, nil, err
 		}
 		installs[i], ok[i] = in, true
 	}
 	return installs, ok, nil
+}
+
+// prefixed returns prefix+id for each of ids, substrings of one string.
+func prefixed(prefix string, ids []string) []string {
+	n := len(prefix) * len(ids)
+	for _, id := range ids {
+		n += len(id)
+	}
+	b := make([]byte, 0, n)
+	for _, id := range ids {
+		b = append(append(b, prefix...), id...)
+	}
+	all, out := bufString(b), make([]string, len(ids))
+	for i, id := range ids {
+		out[i], all = all[:len(prefix)+len(id)], all[len(prefix)+len(id):]
+	}
+	return out
 }
 
 // errUndecodable is the error of a stored decision that does not decode.
@@ -302,7 +335,7 @@ func errUndecodable() error {
 // decodeDevice returns the app's device's decision from its stored value v and the
 // fields of its activity hash (t, idfa, gaid, aid; nil where absent), as Device answers
 // it, or EINTERNAL when v does not decode or is another device's.
-func decodeDevice(appID, deviceID string, v []byte, fields []any) (unmogrowp.Install, bool, error) {
+func decodeDevice(appID, deviceID, v string, fields []any) (unmogrowp.Install, bool, error) {
 	var in unmogrowp.Install
 	if decodeInstall(v, &in) != nil || in.AppID != appID || in.DeviceID != deviceID {
 		return unmogrowp.Install{}, false, errUndecodable()

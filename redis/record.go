@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/unmogrowp/unmogrowp"
 )
@@ -64,18 +65,20 @@ const (
 	flagReattribution
 )
 
-// installStrings lists in's string fields in their order in the value of the version.
+// installStrings lists in's string fields in their order in the value of the version, in
+// an array (no allocation) of which the first n are the version's.
 // Changing it changes the encoding: bump installVersion when you do.
-func installStrings(in *unmogrowp.Install, version byte) []*string {
-	s := []*string{
+func installStrings(in *unmogrowp.Install, version byte) (s [17]*string, n int) {
+	s = [17]*string{
 		&in.AppID, &in.DeviceID, &in.InstallEventID, &in.MatchType, &in.TouchType,
 		&in.TouchpointID, &in.MediaSource, &in.Campaign, &in.Adset, &in.Ad, &in.SiteID,
 		&in.Channel, &in.ClickID, &in.DeepLinkValue,
+		&in.ReattributionKind, &in.OriginalMediaSource, &in.OriginalCampaign,
 	}
 	if version >= 2 {
-		s = append(s, &in.ReattributionKind, &in.OriginalMediaSource, &in.OriginalCampaign)
+		return s, 17
 	}
-	return s
+	return s, 14
 }
 
 // appendInstall appends the value of in to b.
@@ -92,7 +95,8 @@ func appendInstall(b []byte, in *unmogrowp.Install) []byte {
 		}
 	}
 	b = append(b, installVersion, flags)
-	for _, s := range installStrings(in, installVersion) {
+	fields, n := installStrings(in, installVersion)
+	for _, s := range fields[:n] {
 		b = appendString(b, *s)
 	}
 	for _, t := range []time.Time{in.InstallTime, in.TouchTime, in.FirstInstallTime} {
@@ -110,9 +114,10 @@ func appendInstall(b []byte, in *unmogrowp.Install) []byte {
 
 // decodeInstall decodes a value made by appendInstall (of this version or an older one)
 // into in, every field of which it sets but Activity (Rejected is nil when empty). It
-// returns an error for anything else and never panics. Strings are copies: they do not
-// alias b.
-func decodeInstall(b []byte, in *unmogrowp.Install) error {
+// returns an error for anything else and never panics. Its strings are substrings of v,
+// not copies: one value read from Redis is one allocation, however many fields it has.
+func decodeInstall(v string, in *unmogrowp.Install) error {
+	b := unsafe.Slice(unsafe.StringData(v), len(v)) // read only: v's bytes
 	if len(b) < installHeaderLen+2 || b[installHeaderLen] < 1 || b[installHeaderLen] > installVersion {
 		return errCorrupt
 	}
@@ -125,7 +130,8 @@ func decodeInstall(b []byte, in *unmogrowp.Install) error {
 	in.IsReinstall = flags&flagReinstall != 0
 	in.IsReattribution = flags&flagReattribution != 0
 	r := reader{b: b[installHeaderLen+2:]}
-	for _, s := range installStrings(in, version) {
+	fields, n := installStrings(in, version)
+	for _, s := range fields[:n] {
 		*s = r.string()
 	}
 	for _, t := range []*time.Time{&in.InstallTime, &in.TouchTime, &in.FirstInstallTime} {
@@ -162,7 +168,7 @@ func appendTime(b []byte, t time.Time) []byte {
 }
 
 // reader reads the fields of a value; the first error sticks and later reads return zero
-// values.
+// values. b must not change while the strings it returns, which alias b, are in use.
 type reader struct {
 	b   []byte
 	err error
@@ -205,7 +211,10 @@ func (r *reader) string() string {
 		r.fail()
 		return ""
 	}
-	s := string(r.b[:n])
+	if n == 0 {
+		return ""
+	}
+	s := unsafe.String(&r.b[0], n)
 	r.b = r.b[n:]
 	return s
 }

@@ -23,8 +23,8 @@
 //
 // Candidates and RaiseWatermarks (once a batch) are one script call each; Device one GET,
 // Watermarks one HGETALL; Apply, Claim and Allow one pipeline each
-// (one round trip on a single server; Claim takes a second one only for ids whose entry is
-// past the window but still stored). Scripts are called by their SHA; when Redis has lost
+// (one round trip on a single server; Claim takes a second one only for ids already
+// stored, duplicates and replays, and a third for those whose entry is past the window). Scripts are called by their SHA; when Redis has lost
 // them (a restart, SCRIPT FLUSH) the pipeline is sent once more after loading them, which
 // is safe because a script that answered NOSCRIPT did not run and the other commands of
 // these pipelines are idempotent.
@@ -52,6 +52,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
@@ -349,6 +350,10 @@ func (c *conn) appPrefix(kind, appID string) string {
 	b.WriteString("}:")
 	return b.String()
 }
+
+// bufString returns b's bytes as a string without copying them: for a buffer that its
+// maker fills, hands over and never writes again.
+func bufString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // ttl returns how long from now something that lives until end must be kept, in whole
 // milliseconds, and false when end is not after now.
