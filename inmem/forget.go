@@ -29,8 +29,8 @@ func (s *State) Forget(ctx context.Context, appID string, deviceIDs, touchpointI
 	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.lockIndex()
+	defer s.unlockIndex()
 	for _, id := range touchpointIDs {
 		for _, p := range lookupProbes(appID, []string{"tp:" + id}) {
 			for _, g := range s.idx.gens {

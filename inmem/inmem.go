@@ -94,10 +94,20 @@ type State struct {
 	log       *slog.Logger
 
 	applyMu sync.Mutex   // serialises Apply and Expire's writes
-	mu      sync.RWMutex // guards idx
+	mu      sync.RWMutex // guards idx and version; writers take it through lockIndex
 	idx     index
-	dev     devices
-	closed  atomic.Bool
+	// version counts the changes of idx under mu: a ref (generation, position) names the
+	// same touchpoint only while it stands, since a change may shift the generations.
+	version uint64
+
+	// decoded holds the touchpoints Candidates decoded at version decodedAt, by ref: the
+	// installs of one batch often share keys (a fingerprint, a device's ids), and Candidates
+	// then decodes each of their touchpoints once per batch instead of once per install.
+	decodedMu sync.Mutex
+	decoded   map[ref]unmogrowp.Touchpoint
+	decodedAt uint64
+	dev       devices
+	closed    atomic.Bool
 
 	probes []probe // Apply's, under applyMu
 
@@ -107,6 +117,24 @@ type State struct {
 	stop chan struct{}
 	done chan struct{}
 }
+
+// maxDecoded bounds the touchpoints Candidates keeps decoded (~400 bytes each and their
+// strings): past it the next call starts afresh.
+const maxDecoded = 1 << 16
+
+// lockIndex takes mu to change idx; unlockIndex counts the change and releases it.
+func (s *State) lockIndex() { s.mu.Lock() }
+
+func (s *State) unlockIndex() {
+	s.version++
+	s.mu.Unlock()
+}
+
+// indexLocker is the sync.Locker of lockIndex and unlockIndex, for index.reserve.
+type indexLocker struct{ s *State }
+
+func (l indexLocker) Lock()   { l.s.lockIndex() }
+func (l indexLocker) Unlock() { l.s.unlockIndex() }
 
 // Open returns New(opts) for the URL memory: (the hot state of HOTSTATE_URL when it
 // is kept in this process), the same shape as the other stores' Open. Another URL is
@@ -170,19 +198,30 @@ func (s *State) Candidates(ctx context.Context, appID string, keys []string) ([]
 	}
 	slices.Sort(refs)
 	refs = slices.Compact(refs)
+	s.decodedMu.Lock()
+	defer s.decodedMu.Unlock()
+	if s.decoded == nil || s.decodedAt != s.version || len(s.decoded) > maxDecoded {
+		clear(s.decoded)
+		if s.decoded == nil {
+			s.decoded = map[ref]unmogrowp.Touchpoint{}
+		}
+		s.decodedAt = s.version
+	}
 	out := make([]unmogrowp.Touchpoint, 0, len(refs))
 	var r reader
 	for _, rf := range refs {
-		g := s.idx.gens[rf>>32]
-		r = reader{b: g.body(uint32(rf)), dict: &g.dict}
-		out = append(out, unmogrowp.Touchpoint{})
-		tp := &out[len(out)-1]
-		decodeTouchpoint(&r, tp, g.start)
-		if r.err != nil {
-			return nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a touchpoint record does not decode")
+		tp, ok := s.decoded[rf]
+		if !ok {
+			g := s.idx.gens[rf>>32]
+			r = reader{b: g.body(uint32(rf)), dict: &g.dict}
+			decodeTouchpoint(&r, &tp, g.start)
+			if r.err != nil {
+				return nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a touchpoint record does not decode")
+			}
+			s.decoded[rf] = tp
 		}
-		if tp.AppID != appID { // a hash collision with another app's key
-			out = out[:len(out)-1]
+		if tp.AppID == appID { // else a hash collision with another app's key
+			out = append(out, tp)
 		}
 	}
 	return out, nil
@@ -259,13 +298,13 @@ func (s *State) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint, i
 			need[s.idx.bucket(it.tp.Time)] += it.to - it.from
 		}
 		for b, k := range need {
-			s.idx.reserve(b, k, &s.mu)
+			s.idx.reserve(b, k, indexLocker{s})
 		}
-		s.mu.Lock()
+		s.lockIndex()
 		for _, it := range group {
 			s.idx.insert(it.tp, s.probes[it.from:it.to])
 		}
-		s.mu.Unlock()
+		s.unlockIndex()
 	}
 
 	for i := range installs {
@@ -354,9 +393,9 @@ func (s *State) expire(now time.Time) int {
 	if len(s.idx.gens) == 0 || s.idx.end(s.idx.gens[0].bucket).After(cutoff) {
 		return 0
 	}
-	s.mu.Lock()
+	s.lockIndex()
 	n := s.idx.expire(cutoff)
-	s.mu.Unlock()
+	s.unlockIndex()
 	if n > 0 {
 		s.log.Info("expired touchpoints", "touchpoints", n, "touched_before", cutoff)
 	}
@@ -395,9 +434,9 @@ func (s *State) Close() error {
 	<-s.done
 	s.applyMu.Lock() // wait for an Apply in progress
 	defer s.applyMu.Unlock()
-	s.mu.Lock()
+	s.lockIndex()
 	s.idx.gens, s.idx.count = nil, 0
-	s.mu.Unlock()
+	s.unlockIndex()
 	s.dev.reset()
 	return nil
 }

@@ -791,6 +791,14 @@ func (a *Attributor) candidates(ctx context.Context, e *unmogrowp.Event, keys []
 			return nil, fmt.Errorf("read candidates of app %s: %w", e.AppID, err)
 		}
 	}
+	n := 0
+	for _, k := range keys {
+		n += len(local[deviceKey{e.AppID, k}])
+	}
+	if n == 0 {
+		return candidates, nil
+	}
+	candidates = slices.Grow(candidates, n) // one copy, not one per doubling
 	for _, k := range keys {
 		for _, i := range local[deviceKey{e.AppID, k}] {
 			candidates = append(candidates, batchTPs[i])
