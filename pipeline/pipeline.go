@@ -117,9 +117,10 @@ type Options struct {
 	// it holds HoldRows events or more, once HoldFor has passed since its first batch, or
 	// after a batch that was not full (no backlog: the log had no more to give at once).
 	// `unmogrowp serve` holds a DuckDB row group (duckdb.RowGroupRows) in batches of a
-	// sixth of it: the transaction costs DuckDB a quarter less CPU a row, and Go holds
-	// only one batch's decoded rows at a time. See "Held transactions" in the package
-	// comment for what it requires of the Stage. Zero: a transaction per batch.
+	// sixth of it: DuckDB writes the row group compressed, sparing its WAL and the
+	// checkpoint's second pass (BenchmarkAppendTransactions in duckdb), and Go holds only
+	// one batch's decoded rows at a time. See "Held transactions" in the package comment
+	// for what it requires of the Stage. Zero: a transaction per batch.
 	HoldRows int
 	// HoldFor bounds how long a held transaction stays open, so that its rows become
 	// visible; default DefaultHoldFor.
