@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -20,7 +21,8 @@ const ctxCheckRows = 1024
 // their partitions in one transaction on the writer connection: DuckDB's appenders (one
 // per table the batch has rows for) write into the connection's open transaction, so
 // either COMMIT makes all the rows and the watermarks durable together (DuckDB's WAL is
-// synced at commit), or ROLLBACK drops them all. Writers take turns.
+// synced at commit), or ROLLBACK drops them all. Writers take turns. A transaction left
+// open by AppendHeld is the one Append writes into and commits, with the batches it holds.
 //
 // The watermark of a partition becomes the highest offset among the stored events and
 // touchpoints; an install has its install event's position and does not move it.
@@ -34,6 +36,28 @@ const ctxCheckRows = 1024
 // same way, rather than failing the batch: duckdb-go's appender would silently store
 // NULL instead, and the chunk appender invalid text.
 func (s *Store) Append(ctx context.Context, b unmogrowp.Batch) error {
+	return s.appendBatch(ctx, &b, true)
+}
+
+// AppendHeld writes the batch as Append does into the writer connection's open
+// transaction, beginning one when none is open, and leaves it open: its rows are not
+// visible to other connections, nor durable, until CommitHeld (or Append) commits every
+// batch held since the last commit, and their watermarks with them, in one COMMIT. Held
+// batches cost less than a transaction each: a transaction that appends a row group
+// (RowGroupRows) or more to a table writes it compressed to the database file, its WAL
+// carrying only the place.
+//
+// EraseSubject commits the held batches before its own transaction, so that it erases
+// their rows too. On error the transaction is rolled back: the batch and every batch held
+// before it are lost, and the watermarks stay where the last commit left them. A crash or
+// Close before the commit loses them the same way; an erasure whose commit of them failed
+// makes the next AppendHeld or CommitHeld fail.
+func (s *Store) AppendHeld(ctx context.Context, b unmogrowp.Batch) error {
+	return s.appendBatch(ctx, &b, false)
+}
+
+// appendBatch holds b, then commits everything held if commit says so.
+func (s *Store) appendBatch(ctx context.Context, b *unmogrowp.Batch, commit bool) error {
 	if b.Len() == 0 {
 		return nil
 	}
@@ -42,6 +66,29 @@ func (s *Store) Append(ctx context.Context, b unmogrowp.Batch) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.hold(ctx, b); err != nil || !commit {
+		return err
+	}
+	return s.commitHeld(ctx)
+}
+
+// CommitHeld commits the transaction AppendHeld left open, with the watermarks of the
+// batches it holds; nothing held, it does nothing. A context done before COMMIT starts
+// rolls back, with an error that wraps ctx.Err(); once COMMIT starts it is not
+// interrupted. On any error every held batch is lost (rolled back). After Close it
+// returns EUNAVAILABLE.
+func (s *Store) CommitHeld(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return errClosed()
+	}
+	return s.commitHeld(ctx)
+}
+
+// hold appends b into the open transaction, beginning one, under mu; on error it rolls
+// back everything held.
+func (s *Store) hold(ctx context.Context, b *unmogrowp.Batch) error {
 	if s.closed.Load() {
 		return errClosed()
 	}
@@ -59,28 +106,63 @@ func (s *Store) Append(ctx context.Context, b unmogrowp.Batch) error {
 		}
 		s.marks = marks
 	}
-	if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("append: begin: %w", withCtx(ctx, err))
-	}
-	if err := s.appendTx(ctx, &b); err != nil {
-		// Whatever failed, the transaction ends here, and the watermarks are read again
-		// before the next append. If ROLLBACK fails too (as it does after a failed
-		// COMMIT, which has already ended the transaction) the connection's state is not
-		// worth guessing: drop it, and the next append opens a new one.
-		s.marks = nil
-		if _, rbErr := s.w.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
-			s.log.Warn("rollback after a failed append; dropping the writer connection", "err", rbErr)
-			_ = s.w.Raw(func(any) error { return driver.ErrBadConn })
-			_ = s.w.Close()
-			s.w = nil
+	if s.seenStale {
+		// A rolled-back transaction held device-days that seen took as stored.
+		s.seen.days = nil
+		if err := s.loadSeenDays(ctx); err != nil {
+			return fmt.Errorf("append: %w", err)
 		}
+		s.seenStale = false
+	}
+	if err := s.takeHeldLost(); err != nil {
+		return err
+	}
+	if s.held == nil {
+		if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+			return fmt.Errorf("append: begin: %w", withCtx(ctx, err))
+		}
+		s.held = map[int32]int64{}
+	}
+	if err := s.appendTx(ctx, b); err != nil {
+		s.rollback()
 		return fmt.Errorf("append: %w", withCtx(ctx, err))
 	}
+	known := s.marks
+	if len(s.held) > 0 {
+		known = maps.Clone(s.marks)
+		maps.Copy(known, s.held)
+	}
+	maps.Copy(s.held, b.Watermarks(known))
 	return nil
 }
 
-// appendTx runs one batch's transaction, open on the writer connection, up to and
-// including COMMIT; on error the caller rolls back.
+// takeHeldLost returns an error, once, when held batches were rolled back by another
+// writer (heldLost).
+func (s *Store) takeHeldLost() error {
+	if !s.heldLost {
+		return nil
+	}
+	s.heldLost = false
+	return errors.New("append: the held batches were lost to a failed commit before an erasure")
+}
+
+// rollback ends the open transaction, whatever failed: the watermarks are read again and
+// seen reloaded before the next append. If ROLLBACK fails too (as it does after a failed
+// COMMIT, which has already ended the transaction) the connection's state is not worth
+// guessing: drop it, and the next append opens a new one.
+func (s *Store) rollback() {
+	s.marks, s.held, s.seenStale = nil, nil, true
+	if _, rbErr := s.w.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
+		s.log.Warn("rollback after a failed append; dropping the writer connection", "err", rbErr)
+		_ = s.w.Raw(func(any) error { return driver.ErrBadConn })
+		_ = s.w.Close()
+		s.w = nil
+	}
+}
+
+// appendTx appends one batch's rows into the transaction open on the writer connection;
+// on error the caller rolls back. The device-days it writes are taken as stored at once
+// (a rollback reloads them).
 func (s *Store) appendTx(ctx context.Context, b *unmogrowp.Batch) error {
 	if err := appendRows(ctx, s, eventsTable, b.Events, fillEvent, putEvent, eventPos); err != nil {
 		return err
@@ -102,32 +184,47 @@ func (s *Store) appendTx(ctx context.Context, b *unmogrowp.Batch) error {
 	if err := appendRows(ctx, s, deviceDaysTable, s.dayRows, fillDeviceDay, putDeviceDay, deviceDayPos); err != nil {
 		return err
 	}
+	s.seen.stored(s.dayRows)
 	s.revRows = revenueRows(s.revRows[:0], b.Events)
-	if err := appendRows(ctx, s, deviceRevenueTable, s.revRows, fillRevenue, putRevenue, revenuePos); err != nil {
+	return appendRows(ctx, s, deviceRevenueTable, s.revRows, fillRevenue, putRevenue, revenuePos)
+}
+
+// commitHeld raises the watermarks of the held batches and commits, under mu; on error it
+// rolls back.
+func (s *Store) commitHeld(ctx context.Context) error {
+	if err := s.takeHeldLost(); err != nil {
 		return err
 	}
-	stmts, args, raised := raiseWatermarks(s.marks, b)
-	for i, stmt := range stmts {
-		if _, err := s.w.ExecContext(ctx, stmt, args[i]...); err != nil {
-			return fmt.Errorf("update watermarks: %w", err)
-		}
+	if s.held == nil {
+		return nil
 	}
-	if s.beforeCommit != nil {
-		if err := s.beforeCommit(ctx, s.w); err != nil {
+	err := func() error {
+		stmts, args := watermarkStatements(s.marks, s.held)
+		for i, stmt := range stmts {
+			if _, err := s.w.ExecContext(ctx, stmt, args[i]...); err != nil {
+				return fmt.Errorf("update watermarks: %w", err)
+			}
+		}
+		if s.beforeCommit != nil {
+			if err := s.beforeCommit(ctx, s.w); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// Not ctx: an interrupted COMMIT would leave the caller unsure whether it happened.
+		if err := s.commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}()
+	if err != nil {
+		s.rollback()
+		return fmt.Errorf("append: %w", withCtx(ctx, err))
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	// Not ctx: an interrupted COMMIT would leave the caller unsure whether it happened.
-	if err := s.commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	for p, o := range raised {
-		s.marks[p] = o
-	}
-	s.seen.stored(s.dayRows)
+	maps.Copy(s.marks, s.held)
+	s.held = nil
 	if err := s.wal.committed(); err != nil {
 		// The batch is committed (ROLLBACK cannot undo it), only maybe not durable yet
 		// against a power loss: say so, and let the next commit try again.
@@ -239,17 +336,20 @@ func eventPos(e *unmogrowp.Event) (int32, int64)            { return e.Partition
 func touchpointPos(tp *unmogrowp.Touchpoint) (int32, int64) { return tp.Partition, tp.Offset }
 func installPos(v *installRow) (int32, int64)               { return v.in.Partition, v.in.Offset }
 
-// raiseWatermarks returns the statements that raise the stored watermarks (known, the
-// committed ones) to the highest offsets among the batch's events and touchpoints, with
-// their arguments, and the raised watermarks. A partition seen for the first time gets an
-// INSERT; known ones one UPDATE between them (an UPDATE costs a third of INSERT ... ON
-// CONFLICT in DuckDB); partitions whose watermark does not move are left out.
-func raiseWatermarks(known map[int32]int64, b *unmogrowp.Batch) (stmts []string, args [][]any, raised map[int32]int64) {
-	raised = b.Watermarks(known)
+// watermarkStatements returns the statements that raise the stored watermarks (known,
+// the committed ones) to raised, with their arguments. A partition seen for the first
+// time gets an INSERT; known ones one UPDATE between them (an UPDATE costs a third of
+// INSERT ... ON CONFLICT in DuckDB); partitions whose watermark does not move are left
+// out.
+func watermarkStatements(known, raised map[int32]int64) (stmts []string, args [][]any) {
 	var ins, upd, in strings.Builder
 	var insArgs, updArgs, inArgs []any
 	for p, o := range raised {
-		if _, ok := known[p]; !ok {
+		k, ok := known[p]
+		if ok && o <= k {
+			continue
+		}
+		if !ok {
 			if len(insArgs) > 0 {
 				ins.WriteString(", ")
 			}
@@ -274,7 +374,7 @@ func raiseWatermarks(known map[int32]int64, b *unmogrowp.Batch) (stmts []string,
 			` END WHERE "partition" IN (`+in.String()+`)`)
 		args = append(args, append(updArgs, inArgs...))
 	}
-	return stmts, args, raised
+	return stmts, args
 }
 
 // loadWatermarks reads the committed watermarks on the writer connection.

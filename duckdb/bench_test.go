@@ -195,7 +195,8 @@ func installsStore(b *testing.B, n int, device func(i int) int) *Store {
 
 // BenchmarkAppendTransactions appends the same 491,520 realistic events (four row groups)
 // to a new file database in transactions of 20,000 events (what `unmogrowp serve` used to
-// write while draining a backlog) and of RowGroupRows, and ends with a CHECKPOINT. It
+// write while draining a backlog) and of RowGroupRows, the latter also in six AppendHeld
+// batches a transaction (what it writes now), and ends with a CHECKPOINT. It
 // reports the CPU per row over all threads, with and without the checkpoint: whole row
 // groups are compressed during the append and leave the checkpoint little to do.
 func BenchmarkAppendTransactions(b *testing.B) {
@@ -204,8 +205,13 @@ func BenchmarkAppendTransactions(b *testing.B) {
 	for i := range events {
 		events[i].Partition, events[i].Offset = int32(i%4), int64(i)
 	}
-	for _, tx := range []int{20_000, RowGroupRows} {
-		b.Run(fmt.Sprintf("tx=%d", tx), func(b *testing.B) {
+	for _, c := range []struct{ tx, held int }{{20_000, 0}, {RowGroupRows, 0}, {RowGroupRows, RowGroupRows / 6}} {
+		tx := c.tx
+		name := fmt.Sprintf("tx=%d", tx)
+		if c.held > 0 {
+			name += fmt.Sprintf("/held=%d", c.held)
+		}
+		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			var appendCPU, allCPU time.Duration
 			for range b.N {
@@ -217,7 +223,19 @@ func BenchmarkAppendTransactions(b *testing.B) {
 				b.StartTimer()
 				cpu := testenv.ProcessCPU()
 				for i := 0; i < n; i += tx {
-					if err := s.Append(ctx, unmogrowp.Batch{Events: events[i:min(i+tx, n)]}); err != nil {
+					if c.held == 0 {
+						if err := s.Append(ctx, unmogrowp.Batch{Events: events[i:min(i+tx, n)]}); err != nil {
+							b.Fatal(err)
+						}
+						continue
+					}
+					// AppendHeld's batches of c.held, one COMMIT a transaction.
+					for j := i; j < min(i+tx, n); j += c.held {
+						if err := s.AppendHeld(ctx, unmogrowp.Batch{Events: events[j:min(j+c.held, i+tx, n)]}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := s.CommitHeld(ctx); err != nil {
 						b.Fatal(err)
 					}
 				}

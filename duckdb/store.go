@@ -67,7 +67,15 @@ type Store struct {
 	mu    sync.Mutex      // serializes writers and Close; guards w and marks
 	w     *sql.Conn       // the writer's connection; nil until needed again after a broken one
 	marks map[int32]int64 // the committed log_watermarks; nil until read
-	wal   *walWatch       // nil for an in-memory database
+	// held are the watermarks the batches AppendHeld holds in the open transaction raise;
+	// nil when no transaction is open. seenStale: a rollback left seen with device-days
+	// that are not stored, so it is reloaded before the next append.
+	held      map[int32]int64
+	seenStale bool
+	// heldLost: another writer's commit of the held batches (EraseSubject) failed, and they
+	// were rolled back; the holder's next AppendHeld or CommitHeld says so.
+	heldLost bool
+	wal      *walWatch // nil for an in-memory database
 
 	// attribution is attributionQuery, prepared once: planning it on every call made a
 	// lookup slower (BenchmarkAttribution; docs/performance-analysis.md).
@@ -81,8 +89,8 @@ type Store struct {
 	// unmogrowp.ExportWindowRows when 0, smaller in tests.
 	exportRows int64
 
-	// beforeCommit, when set (by tests), runs in Append's transaction once the rows and
-	// watermarks are written and before COMMIT; an error from it aborts the batch.
+	// beforeCommit, when set (by tests), runs in Append's (or CommitHeld's) transaction once
+	// the rows and watermarks are written and before COMMIT; an error from it aborts the batch.
 	beforeCommit func(ctx context.Context, c *sql.Conn) error
 
 	// byValue makes Append write through duckdb-go's Appender, one value at a time, rather
@@ -178,8 +186,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close waits for the append in progress, checkpoints the database (so the next open does
-// not replay the WAL) and releases it. Calls after the first return nil; every other
+// Close waits for the append in progress, rolls back the batches AppendHeld holds,
+// checkpoints the database (so the next open does not replay the WAL) and releases it. Calls after the first return nil; every other
 // method then fails with EUNAVAILABLE.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -188,6 +196,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	var errs []error
+	if s.held != nil {
+		s.rollback()
+	}
 	if s.w != nil {
 		if err := s.w.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close writer connection: %w", err))

@@ -253,6 +253,13 @@ func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 		}
 		s.w = w
 	}
+	// Held batches first: the erasure must reach their rows too.
+	if held := s.held != nil; held {
+		if err := s.commitHeld(ctx); err != nil {
+			s.heldLost = true // for the holder's next AppendHeld or CommitHeld to report
+			return 0, fmt.Errorf("erase subject: %w", err)
+		}
+	}
 	if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return 0, fmt.Errorf("erase subject: begin: %w", withCtx(ctx, err))
 	}

@@ -21,6 +21,20 @@
 //  3. Commit last. The log is told a record is processed only once the store has it, so the
 //     log never lets go of data the store lacks.
 //
+// # Held transactions
+//
+// With Options.HoldRows, a store transaction spans several batches, and the log is
+// committed after that transaction's COMMIT, so point 3 holds unchanged. The Stage learns
+// each batch (Stored) before the store commits it, so that the next batch is decided
+// after it. A crash before the COMMIT loses the held batches from the store and leaves the
+// log where it was: the next run reads them again, their claims answer true again (same
+// partition and offset, as in point 1), and they are decided again from a hot state
+// rebuilt from the store, which lacks them too. That is why holding requires a Stage whose
+// state does not outlive the process (the in-process hot state, which `unmogrowp serve`
+// rebuilds from the store at start), and why a held transaction lost while the process
+// runs ends Run with ErrHeldLost instead of being retried: the Stage already knows its
+// batches. A failure while nothing else is held is retried as a batch's is.
+//
 // Records of one partition are processed in offset order, so a partition's watermark
 // covers exactly its records that were stored; the ones at or below it that were
 // duplicates or corrupt were not stored and need not be.
@@ -62,6 +76,10 @@ const yieldWindow = 20 * time.Millisecond
 // hot state and committed on the log.
 const stopGrace = 5 * time.Second
 
+// DefaultHoldFor is Options.HoldFor's default: a held transaction's rows are visible at
+// most this long (plus a batch's work) after its first batch was stored.
+const DefaultHoldFor = time.Second
+
 // DefaultLinger is Options.Linger's default: short next to the seconds a marketer waits
 // for a dashboard, long enough to fold a trickle of records into a few batches a second.
 const DefaultLinger = 100 * time.Millisecond
@@ -93,6 +111,20 @@ type Options struct {
 	// pipeline waits: the log absorbs the burst, acknowledged at the speed of ingestion
 	// alone, and the pipeline catches up when the burst ends. Zero: never.
 	YieldLimit time.Duration
+	// HoldRows, when positive and the store is a HoldingStore, lets consecutive batches
+	// share one store transaction: each is appended into it (AppendHeld), decided on and
+	// learned by the Stage as usual, and the transaction is committed, then the log, once
+	// it holds HoldRows events or more, once HoldFor has passed since its first batch, or
+	// after a batch that was not full (no backlog: the log had no more to give at once).
+	// `unmogrowp serve` holds a DuckDB row group (duckdb.RowGroupRows) in batches of a
+	// sixth of it: DuckDB writes the row group compressed, sparing its WAL and the
+	// checkpoint's second pass (BenchmarkAppendTransactions in duckdb), and Go holds only
+	// one batch's decoded rows at a time. See "Held transactions" in the package comment
+	// for what it requires of the Stage. Zero: a transaction per batch.
+	HoldRows int
+	// HoldFor bounds how long a held transaction stays open, so that its rows become
+	// visible; default DefaultHoldFor.
+	HoldFor time.Duration
 	// Tombstones, when not nil, are the erased identities (OpenDSR): events and
 	// touchpoints that carry one are dropped, neither claimed, decided, stored nor sent,
 	// also when the log is read again after their erasure.
@@ -149,6 +181,26 @@ type KeepingStage interface {
 	Watermarks(ctx context.Context) (map[int32]int64, error)
 }
 
+// HoldingStore is an EventStore that can keep one transaction open across batches
+// (Options.HoldRows): the DuckDB store.
+type HoldingStore interface {
+	unmogrowp.EventStore
+	// AppendHeld writes the batch into the open transaction, beginning one, without
+	// committing. On error every batch held since the last commit is lost, b included.
+	AppendHeld(ctx context.Context, b unmogrowp.Batch) error
+	// CommitHeld commits the held batches and raises the watermarks to theirs; nothing
+	// held, it does nothing. On error the held batches are either all committed (a
+	// failure reported after COMMIT) or all lost.
+	CommitHeld(ctx context.Context) error
+}
+
+// ErrHeldLost is returned (wrapped) by Run when a held transaction (Options.HoldRows) was
+// lost to a failed write or commit while the Stage had learned its batches: the Stage now
+// knows of rows the store lacks, which only a restart (an in-process hot state rebuilt
+// from the store, the log read again from its last commit) puts right. The process
+// should stop.
+var ErrHeldLost = errors.New("pipeline: a held store transaction was lost")
+
 // Pipeline processes the log into the store. Create it with New and start it with Run.
 type Pipeline struct {
 	r    unmogrowp.LogReader
@@ -190,6 +242,9 @@ func New(r unmogrowp.LogReader, d unmogrowp.Deduplicator, s unmogrowp.EventStore
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.HoldFor <= 0 {
+		opts.HoldFor = DefaultHoldFor
 	}
 	if opts.RetryMin <= 0 {
 		opts.RetryMin = DefaultRetryMin

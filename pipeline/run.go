@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -105,18 +106,170 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	wg.Go(func() { p.prepareLoop(ctx, seen, free, ready) })
 
 	live := cloneMarks(marks) // raised as batches are stored; used by this goroutine only
+	h := &held{}
+	if hs, ok := p.s.(HoldingStore); ok && p.opts.HoldRows > 0 {
+		h.store = hs
+	}
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
 	for {
 		var b *batch
 		select {
 		case <-ctx.Done():
-			return nil
+			return p.stopHeld(ctx, h)
+		case <-due.C:
+			if err := p.release(ctx, h); err != nil {
+				return p.stopped(ctx, h, err)
+			}
+			continue
 		case b = <-ready:
 		}
-		if !p.finish(ctx, b, live, learned) {
-			return nil
+		wasOpen := h.open()
+		if err := p.finish(ctx, b, live, learned, h); err != nil {
+			return p.stopped(ctx, h, err)
 		}
 		free <- b.buf
+		if h.open() && !wasOpen {
+			due.Reset(p.opts.HoldFor)
+		} else if !h.open() {
+			due.Stop()
+		}
 	}
+}
+
+// errStop ends Run without an error: ctx is done.
+var errStop = errors.New("stop")
+
+// stopped returns what Run returns after finish or release failed with err: nil for a
+// stop, once the held batches are committed if they can be; err else.
+func (p *Pipeline) stopped(ctx context.Context, h *held, err error) error {
+	if errors.Is(err, errStop) {
+		return p.stopHeld(ctx, h)
+	}
+	return err
+}
+
+// stopHeld commits what a stopping pipeline holds, within stopGrace, unless a batch was
+// left half-way (held in the store, not learned by the Stage); else the store rolls it
+// back at Close and the next run reads it again. It returns nil, or an error wrapping
+// ErrHeldLost when the commit failed.
+func (p *Pipeline) stopHeld(ctx context.Context, h *held) error {
+	if !h.open() || h.partial {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
+	defer cancel()
+	if err := p.release(ctx, h); err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	return nil
+}
+
+// held is what the second stage holds in the store's open transaction (Options.HoldRows):
+// its batches' tallies, to count and commit on the log once the store commits them.
+type held struct {
+	store   HoldingStore    // nil: not holding
+	since   time.Time       // when the first held batch was stored
+	events  int             // events held
+	marks   map[int32]int64 // the watermarks the held rows raise the store's to
+	batches []tally
+	// partial: a batch was written into the transaction and not learned by the Stage
+	// (a stop half-way): the transaction must not be committed.
+	partial bool
+}
+
+func (h *held) open() bool { return len(h.batches) > 0 }
+
+// tally is what a stored batch leaves to do once committed: commit its records on the
+// log (the highest of each partition stand for all) and count it.
+type tally struct {
+	last                                               []unmogrowp.Record
+	records, stored, tps, dups, corrupt, alreadyStored int
+	read                                               time.Time
+}
+
+// newTally returns b's tally with events and touchpoints stored.
+func newTally(b *batch, events, tps int) tally {
+	t := tally{records: len(b.recs), stored: events, tps: tps, dups: b.duplicates, corrupt: b.corrupt,
+		alreadyStored: b.alreadyStored, read: b.read}
+	for _, r := range b.recs {
+		i := slices.IndexFunc(t.last, func(l unmogrowp.Record) bool { return l.Partition == r.Partition })
+		r.Value = nil
+		switch {
+		case i < 0:
+			t.last = append(t.last, r)
+		case r.Offset > t.last[i].Offset:
+			t.last[i] = r
+		}
+	}
+	return t
+}
+
+// count adds the tally to the running totals; committed: its records were committed on
+// the log.
+func (p *Pipeline) count(t *tally, committed bool) {
+	p.stats.stored.Add(int64(t.stored))
+	p.m.stored.Add(float64(t.stored))
+	p.stats.touchpoints.Add(int64(t.tps))
+	p.m.touchpoints.Add(float64(t.tps))
+	p.stats.duplicates.Add(int64(t.dups))
+	p.m.duplicates.Add(float64(t.dups))
+	p.stats.corrupt.Add(int64(t.corrupt))
+	p.m.corrupt.Add(float64(t.corrupt))
+	p.stats.alreadyStored.Add(int64(t.alreadyStored))
+	p.m.alreadyStored.Add(float64(t.alreadyStored))
+	if committed {
+		p.stats.records.Add(int64(t.records))
+		p.m.batchSeconds.Observe(time.Since(t.read).Seconds())
+	}
+}
+
+// release commits the held transaction, then the held batches' records on the log, and
+// counts them. A failed COMMIT is looked into through the watermarks: if the store has
+// the held rows, the failure came after the commit; if not, they are lost, and release
+// returns an error wrapping ErrHeldLost. It returns errStop when ctx is done before the
+// log commit.
+func (p *Pipeline) release(ctx context.Context, h *held) error {
+	if !h.open() {
+		return nil
+	}
+	if err := h.store.CommitHeld(ctx); err != nil {
+		if !p.heldCommitted(ctx, h) {
+			return fmt.Errorf("%w: commit of %d events: %w", ErrHeldLost, h.events, err)
+		}
+		p.log.Warn("store commit reported failure but committed", "events", h.events, "err", err)
+	}
+	var last []unmogrowp.Record
+	for _, t := range h.batches {
+		last = append(last, t.last...)
+	}
+	committed := p.commit(ctx, last)
+	for i := range h.batches {
+		p.count(&h.batches[i], committed)
+	}
+	h.batches, h.events, h.partial = h.batches[:0], 0, false
+	clear(h.marks)
+	if !committed {
+		return errStop
+	}
+	return nil
+}
+
+// heldCommitted reports whether the store's watermarks cover the held batches' stored
+// rows, after a failed commit: the store commits them all or none.
+func (p *Pipeline) heldCommitted(ctx context.Context, h *held) bool {
+	wm, err := p.s.Watermarks(ctx)
+	if err != nil {
+		p.log.Error("read watermarks after a failed commit", "err", err)
+		return false
+	}
+	for part, o := range h.marks {
+		if w, ok := wm[part]; !ok || w < o {
+			return false
+		}
+	}
+	return true
 }
 
 // cloneMarks returns a copy of m, never nil.
@@ -369,14 +522,21 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 // again, which matters only when a log reader delivers records again within one run (a
 // Kafka rebalance), or at start for the records the stage lacks (KeepingStage): those, at
 // or below live and above learned, are handed to the stage, after the new rows, and not
-// stored. It returns false when ctx is done before the batch is committed.
+// stored.
 //
 // A stop (ctx done) abandons a batch not yet decided. One being written gets stopGrace to
 // be stored, applied to the hot state and committed: a restart skips what the store
 // holds, so a batch stored and not applied would leave the hot state without its
 // touchpoints and decisions for good (the in-process hot state is rebuilt from the store
 // on start; Redis keeps what it has).
-func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32]int64) bool {
+//
+// When h holds (Options.HoldRows), the batch is written into the held transaction and
+// learned by the Stage, and the transaction and the log are committed (release) only when
+// h is full, old, or the batch was not full.
+//
+// It returns errStop when ctx is done before the batch is committed (or held), and an
+// error wrapping ErrHeldLost when a held transaction was lost.
+func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32]int64, h *held) error {
 	begin := time.Now()
 	stored := func(part int32, off int64) bool {
 		w, ok := live[part]
@@ -393,7 +553,7 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 	// Again, against the tombstones as they are now: an erasure since the first stage
 	// must not see this batch stored after its deletion.
 	if !p.dropErased(ctx, b) {
-		return false
+		return errStop
 	}
 	events, againEvents := sortRows(b.events, eventPos, sort)
 	tps, againTps := sortRows(b.touchpoints, touchpointPos, sort)
@@ -410,7 +570,7 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 			b.buf.installs = sb.Installs[:0]
 			return err
 		}) {
-			return false
+			return errStop
 		}
 	}
 	toStore := sb
@@ -425,44 +585,86 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 	if os, ok := p.opts.Stage.(OutboxStage); ok && toStore.Len() > 0 {
 		// Before the store write, so before the watermarks move: see OutboxStage.
 		if !p.retry(ctx, "outbox", func() error { return os.BeforeStore(ctx, &toStore) }) {
-			return false
+			return errStop
 		}
 	}
 	stop := ctx
 	ctx, cancel := withGrace(ctx, stopGrace)
 	defer cancel()
-	if !p.store(ctx, toStore) {
-		return false
+	if h.store != nil {
+		if err := p.hold(ctx, h, toStore); err != nil {
+			return err
+		}
+	} else if !p.store(ctx, toStore, p.s.Append) {
+		return errStop
 	}
 	if p.opts.Stage != nil && sb.Len() > 0 {
 		if !p.retry(ctx, "stored", func() error { return p.opts.Stage.Stored(ctx, &sb) }) {
+			if h.open() || h.partial {
+				return errStop // rolled back at Close: read again by the next run
+			}
 			p.log.Error("stopped before the hot state learned a stored batch; its touchpoints and decisions are missing there",
 				"events", len(events), "touchpoints", len(tps))
-			return false
+			return errStop
 		}
 	}
+	h.partial = false
 	maps.Copy(live, toStore.Watermarks(live))
 	maps.Copy(learned, sb.Watermarks(learned))
-	committed := p.commit(ctx, b.recs)
-	if committed && len(b.recs) >= p.opts.BatchSize {
+	t := newTally(b, len(events), len(tps))
+	full := len(b.recs) >= p.opts.BatchSize
+	if h.store != nil {
+		if !h.open() {
+			h.since = time.Now()
+		}
+		h.batches = append(h.batches, t)
+		h.events += len(toStore.Events)
+		if full {
+			p.noteRate(len(b.recs), time.Since(begin))
+		}
+		if h.events < p.opts.HoldRows && full && time.Since(h.since) < p.opts.HoldFor && stop.Err() == nil {
+			return nil
+		}
+		if err := p.release(ctx, h); err != nil {
+			return err
+		}
+		if stop.Err() != nil {
+			return errStop
+		}
+		return nil
+	}
+	committed := p.commit(ctx, t.last)
+	if committed && full {
 		p.noteRate(len(b.recs), time.Since(begin))
 	}
-
-	p.stats.stored.Add(int64(len(events)))
-	p.m.stored.Add(float64(len(events)))
-	p.stats.touchpoints.Add(int64(len(tps)))
-	p.m.touchpoints.Add(float64(len(tps)))
-	p.stats.duplicates.Add(int64(b.duplicates))
-	p.m.duplicates.Add(float64(b.duplicates))
-	p.stats.corrupt.Add(int64(b.corrupt))
-	p.m.corrupt.Add(float64(b.corrupt))
-	p.stats.alreadyStored.Add(int64(b.alreadyStored))
-	p.m.alreadyStored.Add(float64(b.alreadyStored))
-	if committed {
-		p.stats.records.Add(int64(len(b.recs)))
-		p.m.batchSeconds.Observe(time.Since(b.read).Seconds())
+	p.count(&t, committed)
+	if !committed || stop.Err() != nil {
+		return errStop
 	}
-	return committed && stop.Err() == nil
+	return nil
+}
+
+// hold writes the batch into h's transaction. With nothing held before, a failure is
+// retried as store retries a batch (the store rolled back only this one); with batches
+// held, it is fatal (ErrHeldLost): the Stage has learned them. It returns errStop when ctx
+// is done first.
+func (p *Pipeline) hold(ctx context.Context, h *held, sb unmogrowp.Batch) error {
+	if sb.Len() == 0 {
+		return nil
+	}
+	if h.open() {
+		if err := h.store.AppendHeld(ctx, sb); err != nil {
+			return fmt.Errorf("%w: append to it: %w", ErrHeldLost, err)
+		}
+	} else if !p.store(ctx, sb, h.store.AppendHeld) {
+		return errStop
+	}
+	h.partial = true
+	if h.marks == nil {
+		h.marks = map[int32]int64{}
+	}
+	maps.Copy(h.marks, sb.Watermarks(h.marks))
+	return nil
 }
 
 // noteRate folds the second stage's time for a full batch of n records into p.rate.
@@ -515,7 +717,7 @@ func withGrace(ctx context.Context, grace time.Duration) (context.Context, conte
 // it reads the watermarks again before retrying: Append is atomic, so either the whole
 // batch made it (the failure was reported after the commit) and nothing is left to write,
 // or none of it did.
-func (p *Pipeline) store(ctx context.Context, sb unmogrowp.Batch) bool {
+func (p *Pipeline) store(ctx context.Context, sb unmogrowp.Batch, appendBatch func(context.Context, unmogrowp.Batch) error) bool {
 	if sb.Len() == 0 {
 		return true
 	}
@@ -551,7 +753,7 @@ func (p *Pipeline) store(ctx context.Context, sb unmogrowp.Batch) bool {
 				return fmt.Errorf("store holds %d of %d rows of a failed batch", stored, rows)
 			}
 		}
-		if err := p.s.Append(ctx, sb); err != nil {
+		if err := appendBatch(ctx, sb); err != nil {
 			failed = true
 			return err
 		}

@@ -36,6 +36,7 @@ type Config struct {
 	WALRetention    time.Duration
 	DuckDBMemory    string
 	YieldLimit      time.Duration
+	HoldFor         time.Duration
 	ShutdownTimeout time.Duration
 	APITimeout      time.Duration // bounds each API request's calls to the stores
 	PublicURL       string
@@ -267,6 +268,9 @@ var settings = []setting{
 	{env: "PIPELINE_YIELD_LIMIT", flag: "pipeline-yield-limit", def: "10s",
 		help:  "when ingestion and the pipeline share a process and ingestion takes events in faster than the pipeline processes them, the pipeline waits for it while less than this far behind (Go duration; 0: never)",
 		apply: func(c *Config, v string) (err error) { c.YieldLimit, err = parseDuration(v, 0); return }},
+	{env: "PIPELINE_HOLD_FOR", flag: "pipeline-hold-for", def: "1s",
+		help:  "in `unmogrowp serve`, while the pipeline drains a backlog, how long one analytics transaction may stay open across its batches, which it commits when it holds a DuckDB row group (Go duration, at least 1ms): the most a drained event waits beyond its batch to be visible",
+		apply: func(c *Config, v string) (err error) { c.HoldFor, err = parseDuration(v, time.Millisecond); return }},
 	{env: "POSTBACK_RETRY_DELAYS", flag: "postback-retry-delays", def: "1m,5m,30m,2h,6h,24h",
 		help: "waits before each retry of a postback that got no answer, a timeout, 408, 429 or 5xx (comma-separated Go durations; one attempt more than there are delays; empty: no retry)",
 		apply: func(c *Config, v string) error {

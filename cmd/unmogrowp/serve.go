@@ -20,6 +20,7 @@ import (
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/api"
+	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/httpserve"
 	"github.com/unmogrowp/unmogrowp/ingest"
 	"github.com/unmogrowp/unmogrowp/mail"
@@ -56,9 +57,14 @@ func runRoles(ctx context.Context, name string, roles role, args []string, geten
 		attrs = append(attrs, l.name, l.ln.Addr().String())
 	}
 	logger.Info("unmogrowp running", attrs...)
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return s.Close()
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		return s.Close()
+	case err := <-s.failed:
+		logger.Error("shutting down: the pipeline cannot go on in this process; a restart reads the log again from its last commit", "err", err)
+		return errors.Join(err, s.Close())
+	}
 }
 
 // Server is one process of UnMoGrowP: every role in one process for `unmogrowp serve`, or
@@ -81,6 +87,9 @@ type Server struct {
 	ingestLn, apiLn, consumerLn, pprofLn net.Listener
 	servers                              []*http.Server
 
+	// failed gets the error that ended the pipeline when only a restart can put it right
+	// (pipeline.ErrHeldLost): runRoles then stops the process.
+	failed    chan error
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -89,7 +98,8 @@ type Server struct {
 
 // openServer opens the backends of the roles and, for the consumer role, the pipeline.
 func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry(), datacenters: &unmogrowp.IPListWatcher{}}
+	s := &Server{cfg: cfg, roles: roles, logger: logger, registry: prometheus.NewRegistry(), datacenters: &unmogrowp.IPListWatcher{},
+		failed: make(chan error, 1)}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b, err := openBackends(cfg, roles, logger)
 	if err != nil {
@@ -125,13 +135,16 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 			Logger: logger, Registerer: s.registry, Postbacks: postbacks, Datacenters: s.datacenters,
 		})
 		var yield time.Duration
-		batch := consumerBatchSize
+		batch, hold := consumerBatchSize, 0
 		if roles.has(roleIngestion) { // ingestion shares this process's CPU
 			yield, batch = cfg.YieldLimit, serveBatchSize
+			if schemeOf(cfg.HotStateURL) == "memory" { // rebuilt from the store at start: see pipeline.Options.HoldRows
+				hold = duckdb.RowGroupRows
+			}
 		}
 		s.pipeline = pipeline.New(b.reader, b.dedup, b.store, pipeline.Options{
 			Logger: logger, Registerer: s.registry, Stage: attributor, YieldLimit: yield, BatchSize: batch,
-			Tombstones: opendsr.NewCache(b.meta),
+			HoldRows: hold, HoldFor: cfg.HoldFor, Tombstones: opendsr.NewCache(b.meta),
 		})
 		s.runner = newRunner(cfg, b, s.signer, logger)
 	}
@@ -139,10 +152,16 @@ func openServer(cfg *Config, roles role, logger *slog.Logger) (*Server, error) {
 }
 
 // serveBatchSize is the pipeline's batch in `unmogrowp serve`, where ingestion and the
-// pipeline share the cores: four times pipeline.DefaultBatchSize, so a backlog drains in a
-// quarter of the transactions, claim syncs and appender set-ups. BenchmarkPipeline (200,000
-// events, 3 interleaved runs): 40,000 → 55,500 events/s, 16.6 → 15.3 µs of CPU an event.
-const serveBatchSize = 4 * pipeline.DefaultBatchSize
+// pipeline share the cores: a sixth of a DuckDB row group (duckdb.RowGroupRows), about
+// four times pipeline.DefaultBatchSize, so a backlog drains in a quarter of the claim
+// syncs and appender set-ups (BenchmarkPipeline, 200,000 events, 3 interleaved runs:
+// 40,000 → 55,500 events/s, 16.6 → 15.3 µs of CPU an event, at 20,000). While a backlog
+// drains, six such batches share one DuckDB transaction (pipeline.Options.HoldRows),
+// which DuckDB compresses and writes to the database file as its row group fills, its WAL
+// carrying only the place; smaller transactions go through its WAL and are compressed
+// again at each checkpoint. Go holds the decoded rows of two batches at a time, not of
+// two row groups. docs/performance-analysis.md has the figures.
+const serveBatchSize = duckdb.RowGroupRows / 6
 
 // consumerBatchSize is the pipeline's batch in the split consumer: ten times
 // pipeline.DefaultBatchSize, so that a backlog reaches ClickHouse in INSERTs of 50,000
@@ -249,6 +268,9 @@ func (s *Server) Start() (err error) {
 			defer s.wg.Done()
 			if err := s.pipeline.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				s.logger.Error("pipeline stopped", "err", err)
+				if errors.Is(err, pipeline.ErrHeldLost) {
+					s.failed <- err
+				}
 			}
 		}()
 	}

@@ -1,0 +1,140 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/duckdb"
+	"github.com/unmogrowp/unmogrowp/inmem"
+	"github.com/unmogrowp/unmogrowp/pipeline"
+)
+
+// crashingHolder is the DuckDB store whose CommitHeld, once crashed is set, fails without
+// committing: as if the process died with the transaction open. It counts the events
+// written into held transactions.
+type crashingHolder struct {
+	*duckdb.Store
+	crashed atomic.Bool
+	held    atomic.Int64
+}
+
+func (c *crashingHolder) AppendHeld(ctx context.Context, b unmogrowp.Batch) error {
+	if err := c.Store.AppendHeld(ctx, b); err != nil {
+		return err
+	}
+	c.held.Add(int64(len(b.Events)))
+	return nil
+}
+
+func (c *crashingHolder) CommitHeld(ctx context.Context) error {
+	if c.crashed.Load() {
+		return errors.New("crashed (test)")
+	}
+	return c.Store.CommitHeld(ctx)
+}
+
+// heldTraffic returns the installs of devices devices, then rounds of their session
+// events, and copies of earlier events (new offsets, same ids) among them: decisions and
+// dedup that span batches. It returns the records and the number of distinct events.
+func heldTraffic(devices, rounds int) ([]unmogrowp.Event, int) {
+	var out []unmogrowp.Event
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Microsecond)
+	for d := range devices {
+		e := unmogrowp.Event{EventID: fmt.Sprintf("i-%d", d), AppID: "app", EventType: unmogrowp.EventInstall,
+			DeviceID: fmt.Sprintf("dev-%d", d), Platform: unmogrowp.PlatformAndroid, Timestamp: at, ReceivedAt: at}
+		out = append(out, e)
+	}
+	for r := range rounds {
+		for d := range devices {
+			at = at.Add(time.Second)
+			e := unmogrowp.Event{EventID: fmt.Sprintf("s-%d-%d", d, r), AppID: "app", EventType: unmogrowp.EventSession,
+				DeviceID: fmt.Sprintf("dev-%d", d), Platform: unmogrowp.PlatformAndroid, Timestamp: at, ReceivedAt: at}
+			out = append(out, e)
+		}
+	}
+	distinct := len(out)
+	for i := 0; i < distinct; i += 6 {
+		out = append(out, out[i]) // a client's retry, later in the log
+	}
+	return out, distinct
+}
+
+// TestCrashWithHeldTransaction crashes a run whose store transaction holds several
+// batches (Options.HoldRows), none of them or only the last ones uncommitted, then
+// restarts as `unmogrowp serve` does (the in-process hot state rebuilt from the store):
+// every event is stored once, duplicates included, and every device has one install
+// decision. The dedup claims the crashed run made for the lost batches must answer true
+// again on the replay, and its hot state must not outlive it.
+func TestCrashWithHeldTransaction(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		holdRows int
+	}{{"nothing-committed", 1 << 20}, {"last-batches-lost", 50}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t)
+			const devices = 12
+			events, distinct := heldTraffic(devices, 9)
+			e.appendEvents(events...)
+
+			hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+			store := &crashingHolder{Store: e.store}
+			stage := pipeline.NewAttributor(defaultSettings{}, hot, store, pipeline.AttributorOptions{Logger: quiet()})
+			runCtx, cancel := context.WithCancel(ctx)
+			p := pipeline.New(e.wal, e.dedup, store, pipeline.Options{Logger: quiet(), Stage: stage, BatchSize: 10,
+				HoldRows: tc.holdRows, HoldFor: time.Hour, RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond})
+			done := make(chan error, 1)
+			go func() { done <- p.Run(runCtx) }()
+			waitFor(t, "every distinct event written into a transaction", func() bool { return store.held.Load() >= int64(distinct) })
+			visible := len(e.stored())
+			if tc.holdRows > distinct && visible != 0 {
+				t.Errorf("%d events visible while their transaction is open, want 0", visible)
+			}
+			if tc.holdRows < distinct && (visible == 0 || visible >= distinct) {
+				t.Errorf("%d events visible before the crash, want some committed and some held", visible)
+			}
+			store.crashed.Store(true)
+			cancel()
+			if err := <-done; !errors.Is(err, pipeline.ErrHeldLost) {
+				t.Errorf("Run after its held commit failed: %v, want ErrHeldLost", err)
+			}
+			hot.Close()
+
+			e.reopen() // the held transaction is rolled back; the log keeps its records
+			if got := len(e.stored()); got != visible {
+				t.Fatalf("%d events after the crash, want the %d committed before it", got, visible)
+			}
+			hot = inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+			defer hot.Close()
+			if _, _, err := pipeline.RestoreHotState(ctx, e.store, hot, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			stage = pipeline.NewAttributor(defaultSettings{}, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
+			r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Stage: stage, BatchSize: 10, HoldRows: tc.holdRows, HoldFor: 20 * time.Millisecond})
+			waitFor(t, "the log committed", func() bool {
+				n, _ := e.wal.Lag()
+				return n == 0
+			})
+			r.stop(t)
+			stored := e.stored() // fails on an event stored twice
+			if len(stored) != distinct {
+				t.Errorf("%d events stored, want %d", len(stored), distinct)
+			}
+			installs, _, err := e.store.Installs(ctx, unmogrowp.InstallFilter{AppID: "app"})
+			if err != nil || len(installs) != devices {
+				t.Errorf("%d install decisions stored (%v), want %d: one per device", len(installs), err, devices)
+			}
+			// The copies are at the end of the log, past what either crashed run committed.
+			if st := r.p.Stats(); st.Duplicates != int64(len(events)-distinct) || st.Stored != int64(distinct-visible) {
+				t.Errorf("restart stats %+v, want %d duplicates and %d stored", st, len(events)-distinct, distinct-visible)
+			}
+		})
+	}
+}
