@@ -156,30 +156,14 @@ func BenchmarkClaim(b *testing.B) {
 	b.Run("new", func(b *testing.B) {
 		s := openFiltered(b, b.TempDir(), time.Now)
 		defer s.Close()
-		at := time.Now()
-		n := 0
 		cpu0 := testenv.ProcessCPU()
-		for b.Loop() {
-			if got := deduptest.CountFirst(b, s, deduptest.Claims("app1", n, batch, 0, at)); got != batch {
-				b.Fatalf("claimed %d of %d", got, batch)
-			}
-			n += batch
-		}
-		report(b, n, cpu0)
+		report(b, claimNew(b, s, batch, nil), cpu0)
 	})
 	b.Run("new-unfiltered", func(b *testing.B) {
 		s := openStore(b, b.TempDir(), time.Now)
 		defer s.Close()
-		at := time.Now()
-		n := 0
 		cpu0 := testenv.ProcessCPU()
-		for b.Loop() {
-			if got := deduptest.CountFirst(b, s, deduptest.Claims("app1", n, batch, 0, at)); got != batch {
-				b.Fatalf("claimed %d of %d", got, batch)
-			}
-			n += batch
-		}
-		report(b, n, cpu0)
+		report(b, claimNew(b, s, batch, nil), cpu0)
 	})
 	b.Run("repeated", func(b *testing.B) {
 		s := openStore(b, b.TempDir(), time.Now)
@@ -220,23 +204,33 @@ func report(b *testing.B, n int, cpu0 time.Duration) {
 // have settled: the whole cost of remembering an id, with the key filter rebuilt larger
 // whenever it fills, as the sweeper does.
 func BenchmarkClaimSustained(b *testing.B) {
-	const batch = 20000
 	s := openFiltered(b, b.TempDir(), time.Now)
 	defer s.Close()
-	at := time.Now()
-	n := 0
 	cpu0 := testenv.ProcessCPU()
-	for b.Loop() {
-		if got := deduptest.CountFirst(b, s, deduptest.Claims("app1", n, batch, 0, at)); got != batch {
-			b.Fatalf("claimed %d of %d", got, batch)
-		}
-		n += batch
+	n := claimNew(b, s, 20000, func() {
 		if s.FilterFull() { // as the sweeper would, woken by Claim
 			if _, err := s.BuildFilter(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 		}
-	}
+	})
 	s.WaitCompactions()
 	report(b, n, cpu0)
+}
+
+// claimNew claims batches of new ids on s for as long as b's loop runs, calls after
+// (when not nil) after each batch, and returns how many ids it claimed.
+func claimNew(b *testing.B, s *pebble.Dedup, batch int, after func()) int {
+	at := time.Now()
+	n := 0
+	for b.Loop() {
+		if got := deduptest.CountFirst(b, s, deduptest.Claims("app1", n, batch, 0, at)); got != batch {
+			b.Fatalf("claimed %d of %d", got, batch)
+		}
+		n += batch
+		if after != nil {
+			after()
+		}
+	}
+	return n
 }
