@@ -80,6 +80,18 @@ func checkDeviceRevenue(t *testing.T, s *Store) {
 	}
 }
 
+// execAll runs each statement on s's database in turn, failing the test at the first error:
+// the tests' way of changing a store behind its back (a constraint it lacks, a migration
+// undone).
+func execAll(t *testing.T, s *Store, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // reopen closes s and opens the store at path again, as a restarted process does.
 func reopen(t *testing.T, s *Store, path string) *Store {
 	t.Helper()
@@ -191,11 +203,8 @@ func TestDeviceDaysMigration(t *testing.T) {
 	}
 	checkDeviceDays(t, s, events)
 	checkDeviceRevenue(t, s)
-	for _, q := range []string{`DROP TABLE device_days`, `DROP TABLE device_revenue`, `DELETE FROM schema_migrations WHERE name LIKE '%device_days%' OR name LIKE '%device_hours%' OR name LIKE '%revenue_dimensions%'`} {
-		if _, err := s.db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	execAll(t, s, `DROP TABLE device_days`, `DROP TABLE device_revenue`,
+		`DELETE FROM schema_migrations WHERE name LIKE '%device_days%' OR name LIKE '%device_hours%' OR name LIKE '%revenue_dimensions%'`)
 	s = reopen(t, s, path)
 	checkDeviceDays(t, s, events)
 	checkDeviceRevenue(t, s)

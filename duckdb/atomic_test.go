@@ -120,9 +120,7 @@ func TestAppendAtomic(t *testing.T) {
 			prepare: func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch) {
 				// A constraint the store does not have, so that DuckDB itself fails the flush
 				// on row 4500 of 5000.
-				if _, err := s.db.Exec(`ALTER TABLE events ALTER COLUMN install_begin_at SET NOT NULL`); err != nil {
-					t.Fatal(err)
-				}
+				execAll(t, s, `ALTER TABLE events ALTER COLUMN install_begin_at SET NOT NULL`)
 				b := batchAt(0, 100, size)
 				b[4500].InstallBeginAt = time.Time{}
 				return context.Background(), events(b)
@@ -133,11 +131,7 @@ func TestAppendAtomic(t *testing.T) {
 			prepare: func(t *testing.T, s *Store) (context.Context, unmogrowp.Batch) {
 				// The installs go last: their flush fails once the events and touchpoints of
 				// the batch are in their tables. DuckDB alters no table with an index.
-				for _, q := range []string{`DROP INDEX installs_device_id`, `ALTER TABLE installs ALTER COLUMN touch_time SET NOT NULL`} {
-					if _, err := s.db.Exec(q); err != nil {
-						t.Fatal(err)
-					}
-				}
+				execAll(t, s, `DROP INDEX installs_device_id`, `ALTER TABLE installs ALTER COLUMN touch_time SET NOT NULL`)
 				b := mixedAt(0, 100, size)
 				b.Installs[len(b.Installs)-3].TouchTime = time.Time{}
 				return context.Background(), b

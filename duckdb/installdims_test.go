@@ -94,15 +94,11 @@ LEFT JOIN events ev ON ev.app_id = x.app_id AND ev."partition" = x."partition" A
 		}
 	}
 	check()
-	for _, q := range []string{`DROP INDEX installs_device_id`,
+	execAll(t, s, `DROP INDEX installs_device_id`,
 		`ALTER TABLE installs DROP COLUMN country`, `ALTER TABLE installs DROP COLUMN platform`,
 		`ALTER TABLE installs DROP COLUMN app_version`, `ALTER TABLE installs DROP COLUMN os_version`,
 		`CREATE INDEX installs_device_id ON installs (device_id)`,
-		`DELETE FROM schema_migrations WHERE name LIKE '%install_dimensions%'`} {
-		if _, err := s.db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+		`DELETE FROM schema_migrations WHERE name LIKE '%install_dimensions%'`)
 	s = reopen(t, s, path)
 	check()
 }
