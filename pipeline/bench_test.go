@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/duckdb"
 	"github.com/unmogrowp/unmogrowp/inmem"
 	"github.com/unmogrowp/unmogrowp/internal/storetest"
 	"github.com/unmogrowp/unmogrowp/internal/testenv"
@@ -22,14 +23,21 @@ import (
 // state), DuckDB append, log commit. It reports events/s
 // and the process CPU time per event (all goroutines, including Pebble's compactions and
 // DuckDB's threads), and the wall time per event spent in the store write and in Claim.
-func BenchmarkPipeline(b *testing.B) { benchPipeline(b, false) }
+func BenchmarkPipeline(b *testing.B) { benchPipeline(b, false, false) }
+
+// BenchmarkPipelineHeld is BenchmarkPipeline as `unmogrowp serve` drains a backlog: four
+// DuckDB row groups of events (491,520 unless UNMOGROWP_BENCH_EVENTS says otherwise) in
+// batches of a sixth of a row group, six batches held in one transaction
+// (Options.HoldRows), so that the store is the pipeline's third stage. store-ns/event is
+// the wall time in AppendHeld and CommitHeld.
+func BenchmarkPipelineHeld(b *testing.B) { benchPipeline(b, false, true) }
 
 // BenchmarkPipelinePostbacks is BenchmarkPipeline with one postback per install: every app
 // has a send_all postback of installs, whose deliveries the pipeline enqueues before each
 // store write into the outbox that `unmogrowp serve` uses (the SQLite metadata store),
 // reading the installing devices' consent from the same store, as serve does. It also
 // reports deliveries/s.
-func BenchmarkPipelinePostbacks(b *testing.B) { benchPipeline(b, true) }
+func BenchmarkPipelinePostbacks(b *testing.B) { benchPipeline(b, true, false) }
 
 // benchPostbacks gives every app one postback: a send_all postback of installs.
 type benchPostbacks struct{}
@@ -42,12 +50,15 @@ func (benchPostbacks) Postbacks(_ context.Context, appID string) ([]*unmogrowp.P
 	}}, nil
 }
 
-func benchPipeline(b *testing.B, postbacks bool) {
+func benchPipeline(b *testing.B, postbacks, held bool) {
 	n := 200_000
+	batch := pipeline.DefaultBatchSize
+	if held {
+		n, batch = 4*duckdb.RowGroupRows, duckdb.RowGroupRows/6
+	}
 	if v, err := strconv.Atoi(os.Getenv("UNMOGROWP_BENCH_EVENTS")); err == nil && v > 0 {
 		n = v
 	}
-	batch := pipeline.DefaultBatchSize
 	if v, err := strconv.Atoi(os.Getenv("UNMOGROWP_BENCH_BATCH")); err == nil && v > 0 {
 		batch = v
 	}
@@ -68,6 +79,12 @@ func benchPipeline(b *testing.B, postbacks bool) {
 			e.appendRaw("bench", values[j:min(j+1000, n)]...)
 		}
 		ts, td := &timedStore{EventStore: e.store}, &timedDedup{Deduplicator: e.dedup}
+		var store unmogrowp.EventStore = ts
+		popts := pipeline.Options{Logger: quiet(), BatchSize: batch}
+		if held {
+			store = &timedHolder{timedStore: ts, holder: e.store}
+			popts.HoldRows, popts.HoldFor = duckdb.RowGroupRows, time.Second
+		}
 		hot := inmem.New(inmem.Options{Retention: 31 * 24 * time.Hour})
 		opts := pipeline.AttributorOptions{Logger: quiet()}
 		var outbox *metadata.DB
@@ -79,8 +96,8 @@ func benchPipeline(b *testing.B, postbacks bool) {
 			}
 			opts.Postbacks = pipeline.NewPostbacks(benchPostbacks{}, outbox, pipeline.PostbacksOptions{Logger: quiet(), Consents: outbox})
 		}
-		stage := pipeline.NewAttributor(defaultSettings{}, hot, ts, opts)
-		p := pipeline.New(e.wal, td, ts, pipeline.Options{Logger: quiet(), BatchSize: batch, Stage: stage})
+		popts.Stage = pipeline.NewAttributor(defaultSettings{}, hot, ts, opts)
+		p := pipeline.New(e.wal, td, store, popts)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		cpu0 := testenv.ProcessCPU()
@@ -145,6 +162,25 @@ func (s *timedStore) Append(ctx context.Context, b unmogrowp.Batch) error {
 	t := time.Now()
 	defer func() { s.d += time.Since(t) }()
 	return s.EventStore.Append(ctx, b)
+}
+
+// timedHolder is timedStore for a HoldingStore: it adds up the time spent in AppendHeld
+// and CommitHeld too.
+type timedHolder struct {
+	*timedStore
+	holder pipeline.HoldingStore
+}
+
+func (s *timedHolder) AppendHeld(ctx context.Context, b unmogrowp.Batch) error {
+	t := time.Now()
+	defer func() { s.d += time.Since(t) }()
+	return s.holder.AppendHeld(ctx, b)
+}
+
+func (s *timedHolder) CommitHeld(ctx context.Context) error {
+	t := time.Now()
+	defer func() { s.d += time.Since(t) }()
+	return s.holder.CommitHeld(ctx)
 }
 
 // timedDedup adds up the time spent in Claim.

@@ -16,14 +16,16 @@ import (
 
 // crashingHolder is the DuckDB store whose CommitHeld, once crashed is set, fails without
 // committing: as if the process died with the transaction open. It counts the events
-// written into held transactions.
+// written into held transactions, each AppendHeld delay slower than DuckDB's.
 type crashingHolder struct {
 	*duckdb.Store
+	delay   time.Duration
 	crashed atomic.Bool
 	held    atomic.Int64
 }
 
 func (c *crashingHolder) AppendHeld(ctx context.Context, b unmogrowp.Batch) error {
+	time.Sleep(c.delay)
 	if err := c.Store.AppendHeld(ctx, b); err != nil {
 		return err
 	}
@@ -86,12 +88,7 @@ func TestCrashWithHeldTransaction(t *testing.T) {
 
 			hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
 			store := &crashingHolder{Store: e.store}
-			stage := pipeline.NewAttributor(defaultSettings{}, hot, store, pipeline.AttributorOptions{Logger: quiet()})
-			runCtx, cancel := context.WithCancel(ctx)
-			p := pipeline.New(e.wal, e.dedup, store, pipeline.Options{Logger: quiet(), Stage: stage, BatchSize: 10,
-				HoldRows: tc.holdRows, HoldFor: time.Hour, RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond})
-			done := make(chan error, 1)
-			go func() { done <- p.Run(runCtx) }()
+			cancel, done := runHeld(e, store, hot, 10, tc.holdRows)
 			waitFor(t, "every distinct event written into a transaction", func() bool { return store.held.Load() >= int64(distinct) })
 			visible := len(e.stored())
 			if tc.holdRows > distinct && visible != 0 {
@@ -116,7 +113,7 @@ func TestCrashWithHeldTransaction(t *testing.T) {
 			if _, _, err := pipeline.RestoreHotState(ctx, e.store, hot, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			stage = pipeline.NewAttributor(defaultSettings{}, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
+			stage := pipeline.NewAttributor(defaultSettings{}, hot, e.store, pipeline.AttributorOptions{Logger: quiet()})
 			r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Stage: stage, BatchSize: 10, HoldRows: tc.holdRows, HoldFor: 20 * time.Millisecond})
 			waitFor(t, "the log committed", func() bool {
 				n, _ := e.wal.Lag()
@@ -136,5 +133,87 @@ func TestCrashWithHeldTransaction(t *testing.T) {
 				t.Errorf("restart stats %+v, want %d duplicates and %d stored", st, len(events)-distinct, distinct-visible)
 			}
 		})
+	}
+}
+
+// runHeld starts a pipeline over e's log that holds transactions of holdRows events in
+// store (HoldFor an hour), deciding on hot, and returns how to stop it and what Run
+// returned.
+func runHeld(e *env, store *crashingHolder, hot *inmem.State, batchSize, holdRows int) (context.CancelFunc, <-chan error) {
+	stage := pipeline.NewAttributor(defaultSettings{}, hot, store, pipeline.AttributorOptions{Logger: quiet()})
+	p := pipeline.New(e.wal, e.dedup, store, pipeline.Options{Logger: quiet(), Stage: stage, BatchSize: batchSize,
+		HoldRows: holdRows, HoldFor: time.Hour, RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	return cancel, done
+}
+
+// TestStopStoresWhatTheStageLearned stops a run whose third stage writes more slowly than
+// the second decides: the hot state learns each batch before the store gets it, so a stop
+// must store and commit every batch it learned. After the stop, the store's install
+// decisions are exactly the devices the hot state knows, and a run on the same hot state
+// (as a pipeline restarted within the process) finishes the log with every event stored
+// once and one decision per device.
+func TestStopStoresWhatTheStageLearned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	const devices = 60
+	events, distinct := heldTraffic(devices, 4)
+	e.appendEvents(events...)
+
+	hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
+	defer hot.Close()
+	// The third stage writes more slowly than the second decides.
+	store := &crashingHolder{Store: e.store, delay: 3 * time.Millisecond}
+	cancel, done := runHeld(e, store, hot, 5, 1<<20)
+	waitFor(t, "some devices' installs written", func() bool { return store.held.Load() >= devices/2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after a stop: %v, want nil", err)
+	}
+	if got := len(e.stored()); int64(got) != store.held.Load() {
+		t.Errorf("%d events visible after the stop, want the %d written: every held batch committed", got, store.held.Load())
+	}
+	installs, _, err := e.store.Installs(ctx, unmogrowp.InstallFilter{AppID: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]bool{}
+	for _, in := range installs {
+		stored[in.DeviceID] = true
+	}
+	learned := 0
+	for d := range devices {
+		id := fmt.Sprintf("dev-%d", d)
+		_, known, err := hot.Device(ctx, "app", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if known {
+			learned++
+		}
+		if known != stored[id] {
+			t.Errorf("device %s: known to the hot state %v, install stored %v", id, known, stored[id])
+		}
+	}
+	if learned == 0 || learned == devices {
+		t.Errorf("the stop came after %d of %d devices' installs, want some", learned, devices)
+	}
+
+	e.reopen() // the log is read again from its last commit, the hot state kept
+	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{Stage: pipeline.NewAttributor(defaultSettings{}, hot, e.store,
+		pipeline.AttributorOptions{Logger: quiet()}), BatchSize: 5, HoldRows: 1 << 20, HoldFor: 20 * time.Millisecond})
+	waitFor(t, "the log committed", func() bool {
+		n, _ := e.wal.Lag()
+		return n == 0
+	})
+	r.stop(t)
+	if got := len(e.stored()); got != distinct { // e.stored fails on an event stored twice
+		t.Errorf("%d events stored, want %d", got, distinct)
+	}
+	if installs, _, err = e.store.Installs(ctx, unmogrowp.InstallFilter{AppID: "app"}); err != nil || len(installs) != devices {
+		t.Errorf("%d install decisions stored (%v), want %d: one per device", len(installs), err, devices)
 	}
 }

@@ -25,28 +25,32 @@
 //
 // With Options.HoldRows, a store transaction spans several batches, and the log is
 // committed after that transaction's COMMIT, so point 3 holds unchanged. The Stage learns
-// each batch (Stored) before the store commits it, so that the next batch is decided
-// after it. A crash before the COMMIT loses the held batches from the store and leaves the
-// log where it was: the next run reads them again, their claims answer true again (same
-// partition and offset, as in point 1), and they are decided again from a hot state
-// rebuilt from the store, which lacks them too. That is why holding requires a Stage whose
-// state does not outlive the process (the in-process hot state, which `unmogrowp serve`
-// rebuilds from the store at start), and why a held transaction lost while the process
-// runs ends Run with ErrHeldLost instead of being retried: the Stage already knows its
-// batches. A failure while nothing else is held is retried as a batch's is.
+// each batch (Stored) before the store has it, so that the next batch is decided while
+// the store writes this one. A crash before the COMMIT loses the held batches from the
+// store and leaves the log where it was: the next run reads them again, their claims
+// answer true again (same partition and offset, as in point 1), and they are decided
+// again from a hot state rebuilt from the store, which lacks them too. That is why
+// holding requires a Stage whose state does not outlive the process (the in-process hot
+// state, which `unmogrowp serve` rebuilds from the store at start), and why a batch the
+// Stage learned and the store lost while the process runs (a failed write or COMMIT, or
+// a stop whose grace passed before the write) ends Run with ErrHeldLost instead of being
+// retried. A failure while nothing else is held is retried as a batch's is. A stop stores
+// and commits every batch the Stage has learned.
 //
 // Records of one partition are processed in offset order, so a partition's watermark
 // covers exactly its records that were stored; the ones at or below it that were
 // duplicates or corrupt were not stored and need not be.
 //
-// # Two stages
+// # Stages
 //
-// Run overlaps two stages on two goroutines: the first reads, decodes and claims batch
+// Run overlaps its work on goroutines: the first stage reads, decodes and claims batch
 // N+1 while the second decides, stores and commits batch N. Claims may thus run one batch
 // ahead of the store, which point 1 already covers: a claimed batch that never reaches the
-// store is replayed and its claims answer true again. Decisions, store writes and commits
-// stay in read order on one goroutine, so the watermark argument holds unchanged, and the
-// Stage sees every batch after the one before it was stored.
+// store is replayed and its claims answer true again. With held transactions the store is
+// a third stage: the second decides batch N+1 and the Stage learns it while the third
+// writes batch N into the transaction and commits. Decisions, store writes and commits
+// each stay in read order on one goroutine, so the watermark argument holds unchanged,
+// and the Stage sees every batch after the one before it was decided and learned.
 package pipeline
 
 import (
@@ -112,15 +116,16 @@ type Options struct {
 	// alone, and the pipeline catches up when the burst ends. Zero: never.
 	YieldLimit time.Duration
 	// HoldRows, when positive and the store is a HoldingStore, lets consecutive batches
-	// share one store transaction: each is appended into it (AppendHeld), decided on and
-	// learned by the Stage as usual, and the transaction is committed, then the log, once
-	// it holds HoldRows events or more, once HoldFor has passed since its first batch, or
-	// after a batch that was not full (no backlog: the log had no more to give at once).
-	// `unmogrowp serve` holds a DuckDB row group (duckdb.RowGroupRows) in batches of a
-	// sixth of it: DuckDB writes the row group compressed, sparing its WAL and the
-	// checkpoint's second pass (BenchmarkAppendTransactions in duckdb), and Go holds only
-	// one batch's decoded rows at a time. See "Held transactions" in the package comment
-	// for what it requires of the Stage. Zero: a transaction per batch.
+	// share one store transaction: each is decided on and learned by the Stage, then
+	// appended into it (AppendHeld) on a goroutine of its own while the next batch is
+	// decided, and the transaction is committed, then the log, once it holds HoldRows
+	// events or more, once HoldFor has passed since its first batch, or after a batch that
+	// was not full (no backlog: the log had no more to give at once). `unmogrowp serve`
+	// holds a DuckDB row group (duckdb.RowGroupRows) in batches of a sixth of it: DuckDB
+	// writes the row group compressed, sparing its WAL and the checkpoint's second pass
+	// (BenchmarkAppendTransactions in duckdb), and Go holds the decoded rows of three
+	// batches at most, one a stage. See "Held transactions" in the package comment for
+	// what it requires of the Stage. Zero: a transaction per batch.
 	HoldRows int
 	// HoldFor bounds how long a held transaction stays open, so that its rows become
 	// visible; default DefaultHoldFor.
@@ -139,7 +144,7 @@ type Tombstones interface {
 }
 
 // Stage is the step between dedup and the store: attribution. Its methods are called on the
-// pipeline's second goroutine, one batch at a time, in log order.
+// pipeline's second stage's goroutine, one batch at a time, in log order.
 type Stage interface {
 	// Prepare runs on a batch's new events and touchpoints (after dedup, before the store
 	// write; rows of one partition in offset order) and may change the events and fill
@@ -148,7 +153,8 @@ type Stage interface {
 	// for an empty batch.
 	Prepare(ctx context.Context, b *unmogrowp.Batch) error
 
-	// Stored runs once the store has the batch that Prepare last saw, before the log
+	// Stored runs once the store has the batch that Prepare last saw (with held
+	// transactions, before the store writes it: see the package comment), before the log
 	// commit. An error is retried with the same batch.
 	Stored(ctx context.Context, b *unmogrowp.Batch) error
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/unmogrowp/unmogrowp/skan"
 )
 
-// batch is one read of the log on its way through the two stages.
+// batch is one read of the log on its way through the stages.
 type batch struct {
 	buf  *buffer
 	recs []unmogrowp.Record
@@ -33,8 +33,8 @@ type batch struct {
 	erasedBy *unmogrowp.TombstoneSet
 }
 
-// buffer holds the slices one batch needs; Run keeps two, so that the first stage fills
-// one while the second stage stores the other.
+// buffer holds the slices one batch needs; Run keeps one for each stage, so that the
+// first stage fills one while the others decide and store theirs.
 type buffer struct {
 	events      []unmogrowp.Event
 	touchpoints []unmogrowp.Touchpoint
@@ -99,63 +99,47 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg.Wait()
 		p.log.Info("pipeline stopped", "records", p.stats.records.Load())
 	}()
-	free := make(chan *buffer, 2)
-	free <- &buffer{}
-	free <- &buffer{}
-	ready := make(chan *batch)
-	wg.Go(func() { p.prepareLoop(ctx, seen, free, ready) })
-
-	live := cloneMarks(marks) // raised as batches are stored; used by this goroutine only
 	h := &held{}
 	if hs, ok := p.s.(HoldingStore); ok && p.opts.HoldRows > 0 {
 		h.store = hs
 	}
-	due := time.NewTimer(time.Hour)
-	due.Stop()
-	defer due.Stop()
+	// A buffer for each stage: holding, the store is a stage of its own.
+	stages := 2
+	if h.store != nil {
+		stages = 3
+	}
+	free := make(chan *buffer, stages)
+	for range stages {
+		free <- &buffer{}
+	}
+	ready := make(chan *batch)
+	wg.Go(func() { p.prepareLoop(ctx, seen, free, ready) })
+
+	live := cloneMarks(marks) // raised as batches are decided; used by the second stage only
+	if h.store != nil {
+		return p.runHolding(ctx, ready, free, live, learned, h)
+	}
 	for {
 		var b *batch
 		select {
 		case <-ctx.Done():
-			return p.stopHeld(ctx, h)
-		case <-due.C:
-			if err := p.release(ctx, h); err != nil {
-				return p.stopped(ctx, h, err)
-			}
-			continue
+			return nil
 		case b = <-ready:
 		}
-		wasOpen := h.open()
-		if err := p.finish(ctx, b, live, learned, h); err != nil {
-			return p.stopped(ctx, h, err)
+		if !p.finish(ctx, b, live, learned) {
+			return nil
 		}
 		free <- b.buf
-		if h.open() && !wasOpen {
-			due.Reset(p.opts.HoldFor)
-		} else if !h.open() {
-			due.Stop()
-		}
 	}
 }
 
 // errStop ends Run without an error: ctx is done.
 var errStop = errors.New("stop")
 
-// stopped returns what Run returns after finish or release failed with err: nil for a
-// stop, once the held batches are committed if they can be; err else.
-func (p *Pipeline) stopped(ctx context.Context, h *held, err error) error {
-	if errors.Is(err, errStop) {
-		return p.stopHeld(ctx, h)
-	}
-	return err
-}
-
-// stopHeld commits what a stopping pipeline holds, within stopGrace, unless a batch was
-// left half-way (held in the store, not learned by the Stage); else the store rolls it
-// back at Close and the next run reads it again. It returns nil, or an error wrapping
-// ErrHeldLost when the commit failed.
+// stopHeld commits what a stopping pipeline holds, within stopGrace. It returns nil, or
+// an error wrapping ErrHeldLost when the commit failed.
 func (p *Pipeline) stopHeld(ctx context.Context, h *held) error {
-	if !h.open() || h.partial {
+	if !h.open() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
@@ -174,9 +158,6 @@ type held struct {
 	events  int             // events held
 	marks   map[int32]int64 // the watermarks the held rows raise the store's to
 	batches []tally
-	// partial: a batch was written into the transaction and not learned by the Stage
-	// (a stop half-way): the transaction must not be committed.
-	partial bool
 }
 
 func (h *held) open() bool { return len(h.batches) > 0 }
@@ -248,7 +229,7 @@ func (p *Pipeline) release(ctx context.Context, h *held) error {
 	for i := range h.batches {
 		p.count(&h.batches[i], committed)
 	}
-	h.batches, h.events, h.partial = h.batches[:0], 0, false
+	h.batches, h.events = h.batches[:0], 0
 	clear(h.marks)
 	if !committed {
 		return errStop
@@ -517,27 +498,25 @@ func (p *Pipeline) claim(ctx context.Context, b *batch) bool {
 	return true
 }
 
-// finish is the second stage: decide, store, commit. live holds the store's watermarks as
+// decidedBatch is a batch the second stage has decided: sb is what the Stage saw (the new
+// rows and those handed to it again), toStore what the store is to get of it.
+type decidedBatch struct {
+	b           *batch
+	sb, toStore unmogrowp.Batch
+	events, tps int       // the new events and touchpoints
+	begin       time.Time // when the second stage took the batch
+}
+
+// decide is the second stage's first half: drop the rows erased since the first stage, set
+// aside those the store already holds, let the Stage decide, and write what the batch owes
+// to others (OutboxStage) before the store has it. live holds the store's watermarks as
 // this process raised them, learned the stage's. A row at or below live is not stored
 // again, which matters only when a log reader delivers records again within one run (a
 // Kafka rebalance), or at start for the records the stage lacks (KeepingStage): those, at
 // or below live and above learned, are handed to the stage, after the new rows, and not
-// stored.
-//
-// A stop (ctx done) abandons a batch not yet decided. One being written gets stopGrace to
-// be stored, applied to the hot state and committed: a restart skips what the store
-// holds, so a batch stored and not applied would leave the hot state without its
-// touchpoints and decisions for good (the in-process hot state is rebuilt from the store
-// on start; Redis keeps what it has).
-//
-// When h holds (Options.HoldRows), the batch is written into the held transaction and
-// learned by the Stage, and the transaction and the log are committed (release) only when
-// h is full, old, or the batch was not full.
-//
-// It returns errStop when ctx is done before the batch is committed (or held), and an
-// error wrapping ErrHeldLost when a held transaction was lost.
-func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32]int64, h *held) error {
-	begin := time.Now()
+// stored. It returns false when ctx is done first.
+func (p *Pipeline) decide(ctx context.Context, b *batch, live, learned map[int32]int64) (decidedBatch, bool) {
+	d := decidedBatch{b: b, begin: time.Now()}
 	stored := func(part int32, off int64) bool {
 		w, ok := live[part]
 		return ok && off <= w
@@ -553,11 +532,12 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 	// Again, against the tombstones as they are now: an erasure since the first stage
 	// must not see this batch stored after its deletion.
 	if !p.dropErased(ctx, b) {
-		return errStop
+		return d, false
 	}
 	events, againEvents := sortRows(b.events, eventPos, sort)
 	tps, againTps := sortRows(b.touchpoints, touchpointPos, sort)
 	skans, _ := sortRows(b.skan, skanPos, sort) // the hot state has no use for them
+	d.events, d.tps = len(events), len(tps)
 	sb := unmogrowp.Batch{Events: events, Touchpoints: tps, SKAN: skans}
 	if len(againEvents)+len(againTps) > 0 {
 		sb.Events = append(events[:len(events):len(events)], againEvents...)
@@ -570,7 +550,7 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 			b.buf.installs = sb.Installs[:0]
 			return err
 		}) {
-			return errStop
+			return d, false
 		}
 	}
 	toStore := sb
@@ -585,86 +565,204 @@ func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32
 	if os, ok := p.opts.Stage.(OutboxStage); ok && toStore.Len() > 0 {
 		// Before the store write, so before the watermarks move: see OutboxStage.
 		if !p.retry(ctx, "outbox", func() error { return os.BeforeStore(ctx, &toStore) }) {
-			return errStop
+			return d, false
 		}
+	}
+	d.sb, d.toStore = sb, toStore
+	return d, true
+}
+
+// finish is the second stage without held transactions: decide, store, let the Stage
+// learn the batch, commit the log.
+//
+// A stop (ctx done) abandons a batch not yet decided. One being written gets stopGrace to
+// be stored, applied to the hot state and committed: a restart skips what the store
+// holds, so a batch stored and not applied would leave the hot state without its
+// touchpoints and decisions for good (the in-process hot state is rebuilt from the store
+// on start; Redis keeps what it has). It returns false when ctx is done before the batch
+// is committed.
+func (p *Pipeline) finish(ctx context.Context, b *batch, live, learned map[int32]int64) bool {
+	d, ok := p.decide(ctx, b, live, learned)
+	if !ok {
+		return false
 	}
 	stop := ctx
 	ctx, cancel := withGrace(ctx, stopGrace)
 	defer cancel()
-	if h.store != nil {
-		if err := p.hold(ctx, h, toStore); err != nil {
-			return err
-		}
-	} else if !p.store(ctx, toStore, p.s.Append) {
-		return errStop
+	if !p.store(ctx, d.toStore, p.s.Append) {
+		return false
 	}
-	if p.opts.Stage != nil && sb.Len() > 0 {
-		if !p.retry(ctx, "stored", func() error { return p.opts.Stage.Stored(ctx, &sb) }) {
-			if h.open() || h.partial {
-				return errStop // rolled back at Close: read again by the next run
-			}
+	if p.opts.Stage != nil && d.sb.Len() > 0 {
+		if !p.retry(ctx, "stored", func() error { return p.opts.Stage.Stored(ctx, &d.sb) }) {
 			p.log.Error("stopped before the hot state learned a stored batch; its touchpoints and decisions are missing there",
-				"events", len(events), "touchpoints", len(tps))
-			return errStop
+				"events", d.events, "touchpoints", d.tps)
+			return false
 		}
 	}
-	h.partial = false
-	maps.Copy(live, toStore.Watermarks(live))
-	maps.Copy(learned, sb.Watermarks(learned))
-	t := newTally(b, len(events), len(tps))
-	full := len(b.recs) >= p.opts.BatchSize
-	if h.store != nil {
-		if !h.open() {
-			h.since = time.Now()
-		}
-		h.batches = append(h.batches, t)
-		h.events += len(toStore.Events)
-		if full {
-			p.noteRate(len(b.recs), time.Since(begin))
-		}
-		if h.events < p.opts.HoldRows && full && time.Since(h.since) < p.opts.HoldFor && stop.Err() == nil {
-			return nil
-		}
-		if err := p.release(ctx, h); err != nil {
-			return err
-		}
-		if stop.Err() != nil {
-			return errStop
-		}
-		return nil
-	}
+	maps.Copy(live, d.toStore.Watermarks(live))
+	maps.Copy(learned, d.sb.Watermarks(learned))
+	t := newTally(b, d.events, d.tps)
 	committed := p.commit(ctx, t.last)
-	if committed && full {
-		p.noteRate(len(b.recs), time.Since(begin))
+	if committed && len(b.recs) >= p.opts.BatchSize {
+		p.noteRate(len(b.recs), time.Since(d.begin))
 	}
 	p.count(&t, committed)
-	if !committed || stop.Err() != nil {
-		return errStop
+	return committed && stop.Err() == nil
+}
+
+// runHolding is Run's second and third stages with held transactions (Options.HoldRows).
+// The second stage (this goroutine) decides each batch and has the Stage learn it
+// (Stored) before handing it to the third, which writes it into the held transaction
+// and commits the transaction and the log (storeLoop): the next batch is decided while
+// the store writes this one. The Stage learning a batch before the store has it is what
+// holding already requires of it (see "Held transactions" in the package comment); here
+// it is also one batch ahead of the store's open transaction.
+//
+// On a stop the third stage writes and commits every batch the Stage has learned, within
+// stopGrace, and Run returns nil; should it fail, or a held transaction be lost, Run
+// returns an error wrapping ErrHeldLost.
+func (p *Pipeline) runHolding(ctx context.Context, ready <-chan *batch, free chan<- *buffer, live, learned map[int32]int64, h *held) error {
+	decided := make(chan decidedBatch)
+	stored := make(chan error, 1)
+	// The third stage ends the second on a failure, and outlives a stop by its grace.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		err := p.storeLoop(ctx, decided, free, h)
+		cancel()
+		stored <- err
+	}()
+	for {
+		var b *batch
+		select {
+		case <-ctx.Done():
+		case b = <-ready:
+		}
+		if b == nil || ctx.Err() != nil {
+			break // b, read but not decided, is read again by the next run
+		}
+		d, ok := p.decide(ctx, b, live, learned)
+		if ok && p.opts.Stage != nil && d.sb.Len() > 0 {
+			ok = p.retry(ctx, "stored", func() error { return p.opts.Stage.Stored(ctx, &d.sb) })
+		}
+		if !ok {
+			break
+		}
+		maps.Copy(live, d.toStore.Watermarks(live))
+		maps.Copy(learned, d.sb.Watermarks(learned))
+		select {
+		case decided <- d:
+			continue
+		case err := <-stored:
+			// The third stage ended early: the Stage has learned d, which the store
+			// will not get.
+			return heldLost(err, "the store stage ended before a learned batch")
+		}
+	}
+	close(decided)
+	if err := <-stored; err != nil {
+		return heldLost(err, "stopped before storing the batches the Stage learned")
 	}
 	return nil
 }
 
-// hold writes the batch into h's transaction. With nothing held before, a failure is
-// retried as store retries a batch (the store rolled back only this one); with batches
-// held, it is fatal (ErrHeldLost): the Stage has learned them. It returns errStop when ctx
-// is done first.
-func (p *Pipeline) hold(ctx context.Context, h *held, sb unmogrowp.Batch) error {
-	if sb.Len() == 0 {
+// heldLost returns err wrapped in ErrHeldLost, with why, unless it already is one: the
+// third stage ended with a batch the Stage learned not stored.
+func heldLost(err error, why string) error {
+	switch {
+	case errors.Is(err, ErrHeldLost):
+		return err
+	case errors.Is(err, errStop):
+		return fmt.Errorf("%w: %s", ErrHeldLost, why)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrHeldLost, why, err)
+}
+
+// storeLoop is the third stage with held transactions: it writes each decided batch into
+// the held transaction, in order, and commits the transaction, then the log, once it
+// holds Options.HoldRows events, Options.HoldFor has passed since its first batch, or a
+// batch was not full. Once in is closed (the second stage stopped), it commits what it
+// holds and returns nil; it returns errStop when a stop interrupted it (the grace passed)
+// and an error wrapping ErrHeldLost when a held transaction was lost.
+func (p *Pipeline) storeLoop(ctx context.Context, in <-chan decidedBatch, free chan<- *buffer, h *held) error {
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
+	var last time.Time // when the batch before was stored
+	for {
+		select {
+		case <-due.C:
+			// A stop (errStop) left the rows stored and the log uncommitted, which a
+			// restart skips: go on, to store what the second stage still hands over.
+			if err := p.release(ctx, h); err != nil && !errors.Is(err, errStop) {
+				return err
+			}
+			continue
+		case d, ok := <-in:
+			if !ok {
+				return p.stopHeld(ctx, h)
+			}
+			wasOpen := h.open()
+			if err := p.storeHeld(ctx, d, h, last); err != nil {
+				return err
+			}
+			last = time.Now()
+			free <- d.b.buf
+			if h.open() && !wasOpen {
+				due.Reset(p.opts.HoldFor)
+			} else if !h.open() {
+				due.Stop()
+			}
+		}
+	}
+}
+
+// storeHeld writes d into h's transaction and releases h when it is full or old, or d was
+// not full. The write gets stopGrace after a stop (ctx done): the Stage has learned d.
+// last is when the batch before was stored, for the rate (noteRate): the time between
+// two batches is that of the slower stage.
+func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last time.Time) error {
+	stop := ctx
+	ctx, cancel := withGrace(ctx, stopGrace)
+	defer cancel()
+	if d.toStore.Len() > 0 {
+		if h.open() {
+			if err := h.store.AppendHeld(ctx, d.toStore); err != nil {
+				return fmt.Errorf("%w: append to it: %w", ErrHeldLost, err)
+			}
+		} else if !p.store(ctx, d.toStore, h.store.AppendHeld) {
+			return errStop
+		}
+		if h.marks == nil {
+			h.marks = map[int32]int64{}
+		}
+		maps.Copy(h.marks, d.toStore.Watermarks(h.marks))
+	}
+	t := newTally(d.b, d.events, d.tps)
+	full := len(d.b.recs) >= p.opts.BatchSize
+	if !h.open() {
+		h.since = time.Now()
+	}
+	h.batches = append(h.batches, t)
+	h.events += len(d.toStore.Events)
+	if full {
+		p.noteRate(len(d.b.recs), time.Since(later(d.begin, last)))
+	}
+	if h.events < p.opts.HoldRows && full && time.Since(h.since) < p.opts.HoldFor && stop.Err() == nil {
 		return nil
 	}
-	if h.open() {
-		if err := h.store.AppendHeld(ctx, sb); err != nil {
-			return fmt.Errorf("%w: append to it: %w", ErrHeldLost, err)
-		}
-	} else if !p.store(ctx, sb, h.store.AppendHeld) {
-		return errStop
+	if err := p.release(ctx, h); err != nil && !errors.Is(err, errStop) {
+		return err // errStop: stored, the log not committed, as storeLoop's release
 	}
-	h.partial = true
-	if h.marks == nil {
-		h.marks = map[int32]int64{}
-	}
-	maps.Copy(h.marks, sb.Watermarks(h.marks))
 	return nil
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // noteRate folds the second stage's time for a full batch of n records into p.rate.
