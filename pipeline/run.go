@@ -692,9 +692,13 @@ func (p *Pipeline) storeLoop(ctx context.Context, in <-chan decidedBatch, free c
 	for {
 		select {
 		case <-due.C:
-			// A stop (errStop) left the rows stored and the log uncommitted, which a
-			// restart skips: go on, to store what the second stage still hands over.
-			if err := p.release(ctx, h); err != nil && !errors.Is(err, errStop) {
+			// The commit gets stopGrace after a stop (ctx done). A stop (errStop) left
+			// the rows stored and the log uncommitted, which a restart skips: go on, to
+			// store what the second stage still hands over.
+			gctx, cancel := withGrace(ctx, stopGrace)
+			err := p.release(gctx, h)
+			cancel()
+			if err != nil && !errors.Is(err, errStop) {
 				return err
 			}
 			continue
