@@ -195,6 +195,13 @@ type rejected struct {
 // give the same result whatever the order of candidates. It does not retain or modify its
 // arguments.
 func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, prior *Prior) unmogrowp.Attribution {
+	return r.DecideRefs(install, refs(candidates), prior)
+}
+
+// DecideRefs is Decide among the touchpoints candidates point to: the same decision as
+// Decide on those touchpoints, for a caller that holds its candidates in one place and
+// decides many installs among overlapping sets of them, without a copy per install.
+func (r *Rules) DecideRefs(install *unmogrowp.Event, candidates []*unmogrowp.Touchpoint, prior *Prior) unmogrowp.Attribution {
 	in := r.installSide(install)
 
 	// A later install inside the re-attribution window only looks for newer clicks.
@@ -249,12 +256,11 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 // or a dormant device's returning event), with in its side: it returns the best valid
 // candidate of each level and the invalid ones. With clicksOnly only clicks touched after
 // the time after count (a re-attribution, a re-engagement).
-func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []unmogrowp.Touchpoint, clicksOnly bool, after time.Time) ([numLevels]*unmogrowp.Touchpoint, []rejected) {
+func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []*unmogrowp.Touchpoint, clicksOnly bool, after time.Time) ([numLevels]*unmogrowp.Touchpoint, []rejected) {
 	var best [numLevels]*unmogrowp.Touchpoint
 	var rej []rejected
 	var fpOnly []*unmogrowp.Touchpoint // valid clicks matched at the fingerprint level only: click_flood decides
-	for i := range candidates {
-		tp := &candidates[i]
+	for _, tp := range candidates {
 		if tp.AppID != install.AppID || tp.Time.IsZero() || tp.Time.After(in.time) {
 			continue
 		}
@@ -290,7 +296,7 @@ func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []unm
 // more than click_flood_threshold clicks from the install's IP (or /64) in the click
 // lookback window is rejected as click_flood; the others compete at the fingerprint level.
 // The clicks counted are those among candidates (each id once).
-func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, fpOnly []*unmogrowp.Touchpoint, best *[numLevels]*unmogrowp.Touchpoint, rej []rejected) []rejected {
+func (r *Rules) floods(install *unmogrowp.Event, candidates []*unmogrowp.Touchpoint, fpOnly []*unmogrowp.Touchpoint, best *[numLevels]*unmogrowp.Touchpoint, rej []rejected) []rejected {
 	type source struct{ media, site string }
 	counts := map[source]int{}
 	count := func(s source) int {
@@ -299,8 +305,7 @@ func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 		}
 		seen := map[string]struct{}{}
 		ip := fingerprintIP(install.IP)
-		for i := range candidates {
-			c := &candidates[i]
+		for _, c := range candidates {
 			if c.Type != unmogrowp.TouchClick || c.AppID != install.AppID || c.MediaSource != s.media || c.SiteID != s.site {
 				continue
 			}
@@ -325,6 +330,15 @@ func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 		}
 	}
 	return rej
+}
+
+// refs points to each of tps.
+func refs(tps []unmogrowp.Touchpoint) []*unmogrowp.Touchpoint {
+	out := make([]*unmogrowp.Touchpoint, len(tps))
+	for i := range tps {
+		out[i] = &tps[i]
+	}
+	return out
 }
 
 // installSide computes what the levels compare on the install's side.
