@@ -101,20 +101,25 @@ type Attributor struct {
 	// sets are the hot state's candidates under each key of the install events of the
 	// batch Prepare is deciding, by app, read at once before its walk when the hot state is
 	// a CandidateSetsReader; empty otherwise. A decision's candidates point into them
-	// (refs), and lists is where candidates merges its keys' sets; rejectedIDs is
-	// decide's set of a decision's rejected touchpoint ids. All are kept from one batch to
-	// the next.
+	// (refs, with their fingerprints in fps), and lists is where candidates merges its
+	// keys' sets; localFPs are the fingerprints of the batch's touchpoints, by index, as
+	// far as the walk has come; rejectedIDs is decide's set of a decision's rejected
+	// touchpoint ids. All are kept from one batch to the next.
 	sets        map[string]*candidateSets
 	refs        []*unmogrowp.Touchpoint
+	fps         []attribution.Fingerprint
 	lists       [][]int32
+	localFPs    []attribution.Fingerprint
 	rejectedIDs map[string]struct{}
 }
 
 // candidateSets are the hot state's candidates of an app under the keys of a batch's
-// installs (CandidateSetsReader): each touchpoint once in tps, and by key the indices in
-// tps of those stored under it, ascending.
+// installs (CandidateSetsReader): each touchpoint once in tps, with its fingerprint at the
+// same index in fps (computed once a batch, not once a decision), and by key the indices
+// in tps of those stored under it, ascending.
 type candidateSets struct {
 	tps   []unmogrowp.Touchpoint
+	fps   []attribution.Fingerprint
 	byKey map[string][]int32
 }
 
@@ -371,10 +376,12 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 		a.seen.reset(len(b.Events))
 	}
 	a.active = a.active[:0]
+	a.localFPs = slices.Grow(a.localFPs[:0], len(b.Touchpoints))[:len(b.Touchpoints)]
 	var rc rulesCache
 	for _, r := range rows {
 		if r.touch >= 0 {
 			tp := &b.Touchpoints[r.touch]
+			a.localFPs[r.touch] = attribution.TouchpointFingerprint(tp)
 			for _, k := range attribution.TouchpointKeys(tp).Strings() {
 				lk := deviceKey{tp.AppID, k}
 				local[lk] = append(local[lk], r.touch)
@@ -550,11 +557,11 @@ func (a *Attributor) reengage(ctx context.Context, rules *attribution.Rules, e *
 		earlier := unmogrowp.Event{IDFA: d.act.IDFA, GAID: d.act.GAID, AndroidID: d.act.AndroidID}
 		keys.DeviceIDs = append(keys.DeviceIDs, attribution.CandidateKeys(&earlier).DeviceIDs...)
 	}
-	candidates, err := a.candidates(ctx, e, keys.Strings(), batchTPs, local)
+	candidates, fps, err := a.candidates(ctx, e, keys.Strings(), batchTPs, local)
 	if err != nil {
 		return unmogrowp.Install{}, false, err
 	}
-	att, ok := rules.ReengageRefs(e, candidates, d.last(), d.act)
+	att, ok := rules.ReengageRefs(e, candidates, fps, d.last(), d.act)
 	if !ok {
 		return unmogrowp.Install{}, false, nil
 	}
@@ -762,6 +769,8 @@ func (a *Attributor) readSets(ctx context.Context, b *unmogrowp.Batch) error {
 		}
 		clear(c.tps) // let the last batch's strings go
 		c.tps = c.tps[:0]
+		clear(c.fps)
+		c.fps = c.fps[:0]
 		clear(c.byKey)
 	}
 	sr, ok := a.hot.(CandidateSetsReader)
@@ -798,6 +807,9 @@ func (a *Attributor) readSets(ctx context.Context, b *unmogrowp.Batch) error {
 			return fmt.Errorf("read the candidates of %d keys of app %s: %w", len(keys), appID, err)
 		}
 		c.tps = tps
+		for i := range tps {
+			c.fps = append(c.fps, attribution.TouchpointFingerprint(&tps[i]))
+		}
 		for i, k := range keys {
 			c.byKey[k] = sets[i]
 		}
@@ -874,7 +886,7 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	if err != nil {
 		return unmogrowp.Install{}, err
 	}
-	candidates, err := a.candidates(ctx, e, keys, batchTPs, local)
+	candidates, fps, err := a.candidates(ctx, e, keys, batchTPs, local)
 	if err != nil {
 		return unmogrowp.Install{}, err
 	}
@@ -882,7 +894,7 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	if d.ok {
 		prior = &attribution.Prior{FirstInstallTime: d.install.FirstInstallTime, Attribution: d.install.Attribution}
 	}
-	att := rules.DecideRefs(e, candidates, prior)
+	att := rules.DecideRefs(e, candidates, fps, prior)
 	next := attribution.NextPrior(prior, att)
 	if a.postbacks != nil && (att.TouchpointID != "" || len(att.Rejected) > 0) {
 		if a.rejectedIDs == nil {
@@ -926,17 +938,20 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 // come: local) hold under the keys of e's app, by reference: the hot state's in the order
 // HotState.Candidates returns them, as readSets read them when it read every one of the
 // keys, else as readCandidates read them for e when it read the same keys, else read now;
-// then the batch's, key by key. They are good until the next call.
-func (a *Attributor) candidates(ctx context.Context, e *unmogrowp.Event, keys []string, batchTPs []unmogrowp.Touchpoint, local map[deviceKey][]int) ([]*unmogrowp.Touchpoint, error) {
-	refs, ok := a.fromSets(e.AppID, keys, a.refs[:0])
+// then the batch's, key by key. With them it returns their fingerprints, index for
+// index, when readSets read them (nil otherwise: attribution computes them). They are
+// good until the next call.
+func (a *Attributor) candidates(ctx context.Context, e *unmogrowp.Event, keys []string, batchTPs []unmogrowp.Touchpoint, local map[deviceKey][]int) ([]*unmogrowp.Touchpoint, []attribution.Fingerprint, error) {
+	refs, fps, ok := a.fromSets(e.AppID, keys, a.refs[:0], a.fps[:0])
 	if !ok {
+		fps = nil
 		var hot []unmogrowp.Touchpoint
 		if pre, ok := a.pre[position{e.Partition, e.Offset}]; ok && slices.Equal(pre.keys, keys) {
 			hot = pre.tps
 		} else {
 			var err error
 			if hot, err = a.hot.Candidates(ctx, e.AppID, keys); err != nil {
-				return nil, fmt.Errorf("read candidates of app %s: %w", e.AppID, err)
+				return nil, nil, fmt.Errorf("read candidates of app %s: %w", e.AppID, err)
 			}
 		}
 		for i := range hot {
@@ -946,26 +961,33 @@ func (a *Attributor) candidates(ctx context.Context, e *unmogrowp.Event, keys []
 	for _, k := range keys {
 		for _, i := range local[deviceKey{e.AppID, k}] {
 			refs = append(refs, &batchTPs[i])
+			if fps != nil {
+				fps = append(fps, a.localFPs[i])
+			}
 		}
 	}
 	clear(refs[len(refs):cap(refs)]) // the last call's, beyond this one's
 	a.refs = refs
-	return refs, nil
+	if fps != nil {
+		a.fps = fps
+	}
+	return refs, fps, nil
 }
 
 // fromSets appends to dst the hot state's touchpoints under keys of the app as readSets
-// read them: the union of the keys' sets, in ascending order, which is the order of
-// HotState.Candidates. It returns false when readSets did not read every one of keys.
-func (a *Attributor) fromSets(appID string, keys []string, dst []*unmogrowp.Touchpoint) ([]*unmogrowp.Touchpoint, bool) {
+// read them, and their fingerprints to fps: the union of the keys' sets, in ascending
+// order, which is the order of HotState.Candidates. It returns false when readSets did
+// not read every one of keys.
+func (a *Attributor) fromSets(appID string, keys []string, dst []*unmogrowp.Touchpoint, fps []attribution.Fingerprint) ([]*unmogrowp.Touchpoint, []attribution.Fingerprint, bool) {
 	c := a.sets[appID]
 	if c == nil {
-		return dst, false
+		return dst, fps, false
 	}
 	lists := a.lists[:0]
 	for _, k := range keys {
 		set, ok := c.byKey[k]
 		if !ok {
-			return dst, false
+			return dst, fps, false
 		}
 		if len(set) > 0 {
 			lists = append(lists, set)
@@ -982,14 +1004,14 @@ func (a *Attributor) fromSets(appID string, keys []string, dst []*unmogrowp.Touc
 		if least < 0 {
 			break
 		}
-		dst = append(dst, &c.tps[least])
+		dst, fps = append(dst, &c.tps[least]), append(fps, c.fps[least])
 		for i, l := range lists {
 			if len(l) > 0 && l[0] == least {
 				lists[i] = l[1:]
 			}
 		}
 	}
-	return dst, true
+	return dst, fps, true
 }
 
 var _ KeepingStage = (*Attributor)(nil)
