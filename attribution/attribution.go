@@ -195,6 +195,16 @@ type rejected struct {
 // give the same result whatever the order of candidates. It does not retain or modify its
 // arguments.
 func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, prior *Prior) unmogrowp.Attribution {
+	return r.DecideRefs(install, refs(candidates), nil, prior)
+}
+
+// DecideRefs is Decide among the touchpoints candidates point to: the same decision as
+// Decide on those touchpoints, for a caller that holds its candidates in one place and
+// decides many installs among overlapping sets of them, without a copy per install.
+// fingerprints, when not nil, holds TouchpointFingerprint(candidates[i]) at i, which such
+// a caller computes once a touchpoint rather than once a decision; nil: Decide computes
+// them.
+func (r *Rules) DecideRefs(install *unmogrowp.Event, candidates []*unmogrowp.Touchpoint, fingerprints []Fingerprint, prior *Prior) unmogrowp.Attribution {
 	in := r.installSide(install)
 
 	// A later install inside the re-attribution window only looks for newer clicks.
@@ -208,7 +218,7 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 		}
 	}
 
-	best, rej := r.pick(install, &in, candidates, reattributing, previous)
+	best, rej := r.pick(install, &in, candidates, fingerprints, reattributing, previous)
 
 	a := unmogrowp.Attribution{
 		AppID:          install.AppID,
@@ -248,13 +258,13 @@ func (r *Rules) Decide(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 // pick runs the waterfall's matching over candidates for the event install (the install,
 // or a dormant device's returning event), with in its side: it returns the best valid
 // candidate of each level and the invalid ones. With clicksOnly only clicks touched after
-// the time after count (a re-attribution, a re-engagement).
-func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []unmogrowp.Touchpoint, clicksOnly bool, after time.Time) ([numLevels]*unmogrowp.Touchpoint, []rejected) {
+// the time after count (a re-attribution, a re-engagement). fps are the candidates'
+// fingerprints, or nil (see DecideRefs).
+func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []*unmogrowp.Touchpoint, fps []Fingerprint, clicksOnly bool, after time.Time) ([numLevels]*unmogrowp.Touchpoint, []rejected) {
 	var best [numLevels]*unmogrowp.Touchpoint
 	var rej []rejected
 	var fpOnly []*unmogrowp.Touchpoint // valid clicks matched at the fingerprint level only: click_flood decides
-	for i := range candidates {
-		tp := &candidates[i]
+	for i, tp := range candidates {
 		if tp.AppID != install.AppID || tp.Time.IsZero() || tp.Time.After(in.time) {
 			continue
 		}
@@ -262,7 +272,11 @@ func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []unm
 			continue
 		}
 		age := in.time.Sub(tp.Time)
-		levels := r.levels(tp, age, in)
+		var fp *Fingerprint
+		if fps != nil {
+			fp = &fps[i]
+		}
+		levels := r.levels(tp, fp, age, in)
 		if levels == 0 {
 			continue
 		}
@@ -281,7 +295,7 @@ func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []unm
 		}
 	}
 	if fpOnly != nil {
-		rej = r.floods(install, candidates, fpOnly, &best, rej)
+		rej = r.floods(install, candidates, fps, fpOnly, &best, rej)
 	}
 	return best, rej
 }
@@ -289,8 +303,9 @@ func (r *Rules) pick(install *unmogrowp.Event, in *installSide, candidates []unm
 // floods sorts the fingerprint-only clicks: a click whose media source and site_id sent
 // more than click_flood_threshold clicks from the install's IP (or /64) in the click
 // lookback window is rejected as click_flood; the others compete at the fingerprint level.
-// The clicks counted are those among candidates (each id once).
-func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoint, fpOnly []*unmogrowp.Touchpoint, best *[numLevels]*unmogrowp.Touchpoint, rej []rejected) []rejected {
+// The clicks counted are those among candidates (each id once); fps are their
+// fingerprints, or nil.
+func (r *Rules) floods(install *unmogrowp.Event, candidates []*unmogrowp.Touchpoint, fps []Fingerprint, fpOnly []*unmogrowp.Touchpoint, best *[numLevels]*unmogrowp.Touchpoint, rej []rejected) []rejected {
 	type source struct{ media, site string }
 	counts := map[source]int{}
 	count := func(s source) int {
@@ -299,15 +314,15 @@ func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 		}
 		seen := map[string]struct{}{}
 		ip := fingerprintIP(install.IP)
-		for i := range candidates {
-			c := &candidates[i]
+		for i, c := range candidates {
 			if c.Type != unmogrowp.TouchClick || c.AppID != install.AppID || c.MediaSource != s.media || c.SiteID != s.site {
 				continue
 			}
 			if age := install.Timestamp.Sub(c.Time); age < 0 || age > r.clickWindow || c.Time.IsZero() {
 				continue
 			}
-			if fingerprintIP(c.IP) != ip {
+			// A fingerprint's IP is fingerprintIP's (the zero Addr when it has none).
+			if fps != nil && fps[i].IP != ip || fps == nil && fingerprintIP(c.IP) != ip {
 				continue
 			}
 			seen[c.ID] = struct{}{}
@@ -325,6 +340,15 @@ func (r *Rules) floods(install *unmogrowp.Event, candidates []unmogrowp.Touchpoi
 		}
 	}
 	return rej
+}
+
+// refs points to each of tps.
+func refs(tps []unmogrowp.Touchpoint) []*unmogrowp.Touchpoint {
+	out := make([]*unmogrowp.Touchpoint, len(tps))
+	for i := range tps {
+		out[i] = &tps[i]
+	}
+	return out
 }
 
 // installSide computes what the levels compare on the install's side.
@@ -352,8 +376,9 @@ func (r *Rules) installSide(install *unmogrowp.Event) installSide {
 // levels returns the set of levels (bit l for level l) at which tp matches the install,
 // windows and settings included, validity aside. The windows are those of tp's link when
 // it has its own, else the app's; the fingerprint window never exceeds the touch's
-// window.
-func (r *Rules) levels(tp *unmogrowp.Touchpoint, age time.Duration, in *installSide) uint8 {
+// window. fp is tp's fingerprint (TouchpointFingerprint), or nil to compute it when
+// needed.
+func (r *Rules) levels(tp *unmogrowp.Touchpoint, fp *Fingerprint, age time.Duration, in *installSide) uint8 {
 	var set uint8
 	var window, fpWindow time.Duration
 	var idLevel, fpLevel int
@@ -385,7 +410,11 @@ func (r *Rules) levels(tp *unmogrowp.Touchpoint, age time.Duration, in *installS
 	}
 	// Compare the IP first: parsing the user agent is the costly part.
 	if r.fingerprint && age <= fpWindow && in.fingerprint.OK() {
-		if ip := fingerprintIP(tp.IP); ip == in.fingerprint.IP && in.fingerprint.Matches(touchFingerprint(ip, tp.UserAgent)) {
+		if fp != nil {
+			if fp.IP == in.fingerprint.IP && in.fingerprint.Matches(*fp) {
+				set |= 1 << fpLevel
+			}
+		} else if ip := fingerprintIP(tp.IP); ip == in.fingerprint.IP && in.fingerprint.Matches(touchFingerprint(ip, tp.UserAgent)) {
 			set |= 1 << fpLevel
 		}
 	}

@@ -427,6 +427,9 @@ func runDecide(t *testing.T, cases []decideCase) {
 			if b := rules.Decide(&in, rev, tc.prior); !reflect.DeepEqual(a, b) {
 				t.Fatalf("the decision depends on the order of candidates:\n%+v\n%+v", a, b)
 			}
+			if b := decideWithFingerprints(rules, &in, tc.candidates, tc.prior); !reflect.DeepEqual(a, b) {
+				t.Fatalf("DecideRefs with the candidates' fingerprints decides otherwise:\n%+v\n%+v", b, a)
+			}
 			if a.InstallEventID != in.EventID || !a.InstallTime.Equal(in.Timestamp) || a.AppID != in.AppID || a.DeviceID != in.DeviceID {
 				t.Fatalf("install fields not the install's: %+v", a)
 			}
@@ -458,6 +461,17 @@ func checkDecision(t *testing.T, a unmogrowp.Attribution, w want) {
 	} else if !a.Attributed || a.MediaSource == "" {
 		t.Fatalf("attributed decision without attribution: %+v", a)
 	}
+}
+
+// decideWithFingerprints is rules.DecideRefs among candidates with their fingerprints
+// computed beforehand, as a caller deciding many installs among them does.
+func decideWithFingerprints(rules *Rules, in *unmogrowp.Event, candidates []unmogrowp.Touchpoint, prior *Prior) unmogrowp.Attribution {
+	refs := make([]*unmogrowp.Touchpoint, len(candidates))
+	fps := make([]Fingerprint, len(candidates))
+	for i := range candidates {
+		refs[i], fps[i] = &candidates[i], TouchpointFingerprint(&candidates[i])
+	}
+	return rules.DecideRefs(in, refs, fps, prior)
 }
 
 func TestDecideFillsTheAttribution(t *testing.T) {
@@ -635,6 +649,9 @@ func TestDecideIgnoresCandidateOrder(t *testing.T) {
 			cands = append(cands, tp)
 		}
 		want := rules.Decide(&in, cands, nil)
+		if got := decideWithFingerprints(rules, &in, cands, nil); !reflect.DeepEqual(got, want) {
+			t.Fatalf("iteration %d: DecideRefs with the fingerprints decides otherwise:\n got %+v\nwant %+v", iter, got, want)
+		}
 		for range 5 {
 			rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
 			if got := rules.Decide(&in, cands, nil); !reflect.DeepEqual(got, want) {

@@ -84,14 +84,14 @@ func (r *Rules) Explain(install *unmogrowp.Event, candidates []unmogrowp.Touchpo
 			continue
 		}
 		age := in.time.Sub(tp.Time)
-		all := r.levels(tp, 0, &in) // every level it matches, windows aside
+		all := r.levels(tp, nil, 0, &in) // every level it matches, windows aside
 		if all == 0 {
 			continue
 		}
 		seen[tp.ID] = struct{}{}
 		inWindow := uint8(0)
 		if age >= 0 {
-			inWindow = r.levels(tp, age, &in)
+			inWindow = r.levels(tp, nil, age, &in)
 		}
 		level := lowestLevel(all)
 		if inWindow != 0 {

@@ -32,12 +32,18 @@ func (r *Rules) Reengages() bool { return r.inactivity > 0 }
 // has no rejected touchpoints (nor rejected_install postbacks). Pure and deterministic,
 // as Decide.
 func (r *Rules) Reengage(e *unmogrowp.Event, candidates []unmogrowp.Touchpoint, last time.Time, earlier unmogrowp.Activity) (unmogrowp.Attribution, bool) {
+	return r.ReengageRefs(e, refs(candidates), nil, last, earlier)
+}
+
+// ReengageRefs is Reengage among the touchpoints candidates point to, with their
+// fingerprints or nil (see DecideRefs).
+func (r *Rules) ReengageRefs(e *unmogrowp.Event, candidates []*unmogrowp.Touchpoint, fingerprints []Fingerprint, last time.Time, earlier unmogrowp.Activity) (unmogrowp.Attribution, bool) {
 	in := r.installSide(e)
 	in.beginAt = time.Time{} // an install's begin time means nothing here
 	if e.IDFA == "" && e.GAID == "" && e.AndroidID == "" {
 		in.ids = normalizeDeviceIDs(earlier.IDFA, earlier.GAID, earlier.AndroidID, e.DeviceID)
 	}
-	best, _ := r.pick(e, &in, candidates, true, last)
+	best, _ := r.pick(e, &in, candidates, fingerprints, true, last)
 	for l, tp := range best[:levelViewDeviceID] {
 		if tp != nil {
 			a := unmogrowp.Attribution{

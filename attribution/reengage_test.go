@@ -1,6 +1,7 @@
 package attribution
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -90,6 +91,13 @@ func TestReengage(t *testing.T) {
 			}
 			r := NewRules(s, &unmogrowp.Link{ID: "long", ClickLookbackDays: 7})
 			a, ok := r.Reengage(&e, tc.candidates, last, tc.earlier)
+			refs, fps := make([]*unmogrowp.Touchpoint, len(tc.candidates)), make([]Fingerprint, len(tc.candidates))
+			for i := range tc.candidates {
+				refs[i], fps[i] = &tc.candidates[i], TouchpointFingerprint(&tc.candidates[i])
+			}
+			if b, okb := r.ReengageRefs(&e, refs, fps, last, tc.earlier); okb != ok || !reflect.DeepEqual(a, b) {
+				t.Fatalf("ReengageRefs with the fingerprints: %v %+v, Reengage: %v %+v", okb, b, ok, a)
+			}
 			if !ok {
 				if tc.want != "" {
 					t.Fatalf("no re-engagement, want %s", tc.want)

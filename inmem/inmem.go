@@ -227,6 +227,69 @@ func (s *State) Candidates(ctx context.Context, appID string, keys []string) ([]
 	return out, nil
 }
 
+// CandidateSets answers Candidates for each of keys alone, at once: tps holds each
+// touchpoint stored under any of them once (appended to dst[:0]), in the order Candidates
+// returns them, and sets[i] the indices in tps of those Candidates(ctx, appID,
+// keys[i:i+1]) returns, ascending. So for any subset of keys, the touchpoints at the union
+// of their sets, in ascending order, are those Candidates returns for that subset, in its
+// order: a batch whose installs share keys (a fingerprint, a device's ids) reads and
+// decodes each key's touchpoints once, rather than once per install. Errors as for
+// Candidates.
+func (s *State) CandidateSets(ctx context.Context, appID string, keys []string, dst []unmogrowp.Touchpoint) (tps []unmogrowp.Touchpoint, sets [][]int32, err error) {
+	if err := ctx.Err(); err != nil {
+		return dst[:0], nil, err
+	}
+	if s.closed.Load() {
+		return dst[:0], nil, errClosed()
+	}
+	sets = make([][]int32, len(keys))
+	tps = dst[:0]
+	if len(keys) == 0 {
+		return tps, sets, nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	perKey := make([][]ref, len(keys))
+	var all []ref
+	for i, key := range keys {
+		refs := s.idx.lookup(nil, lookupProbes(appID, []string{key}))
+		slices.Sort(refs)
+		perKey[i] = slices.Compact(refs)
+		all = append(all, perKey[i]...)
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	at := make([]int32, len(all)) // by position in all: the index in tps, or -1 (another app's)
+	var r reader
+	for i, rf := range all {
+		at[i] = -1
+		tps = append(tps, unmogrowp.Touchpoint{})
+		tp := &tps[len(tps)-1]
+		g := s.idx.gens[rf>>32]
+		r = reader{b: g.body(uint32(rf)), dict: &g.dict}
+		decodeTouchpoint(&r, tp, g.start)
+		if r.err != nil {
+			return tps[:0], nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a touchpoint record does not decode")
+		}
+		if tp.AppID != appID { // a hash collision with another app's key
+			tps = tps[:len(tps)-1]
+			continue
+		}
+		at[i] = int32(len(tps) - 1)
+	}
+	for i, refs := range perKey {
+		set := make([]int32, 0, len(refs))
+		for _, rf := range refs {
+			j, _ := slices.BinarySearch(all, rf)
+			if at[j] >= 0 {
+				set = append(set, at[j])
+			}
+		}
+		sets[i] = set
+	}
+	return tps, sets, nil
+}
+
 // Device implements unmogrowp.HotState. Returns ctx.Err() when ctx is done, EUNAVAILABLE
 // after Close.
 func (s *State) Device(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error) {

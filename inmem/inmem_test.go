@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -232,5 +235,82 @@ func TestDeviceCompaction(t *testing.T) {
 	// 30 rounds of ~60-byte records would be ~3.6 MB without compaction.
 	if st := s.Stats(); st.DeviceBytes > 1<<20 {
 		t.Errorf("device arenas hold %d bytes for %d devices: not compacted", st.DeviceBytes, st.Devices)
+	}
+}
+
+// TestCandidateSets checks CandidateSets' invariant: for random subsets of a batch's keys
+// (touchpoint ids, device ids, fingerprints, a fingerprint and a device id with more than
+// MaxCandidatesPerKey touchpoints, an unknown kind, a key with nothing), the touchpoints at
+// the union of the subset's sets, in ascending order, are exactly what Candidates returns
+// for the subset, in its order; and tps holds each touchpoint once.
+func TestCandidateSets(t *testing.T) {
+	s := inmem.New(inmem.Options{Logger: quiet()})
+	defer s.Close()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	tps := hotstatetest.RealisticTouchpoints(20_000, 5, now)
+	app := tps[0].AppID
+	flood := tps[0] // clicks from one address and device, past the bound under their keys
+	for i := range 3 * unmogrowp.MaxCandidatesPerKey {
+		tp := flood
+		tp.ID, tp.Time = fmt.Sprintf("flood-%d", i), now.Add(-time.Duration(i)*time.Minute)
+		tp.UserAgent = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36"
+		tp.IP, tp.GAID, tp.IDFA = "198.51.100.7", "38400000-8cf0-11bd-b23e-10b96e40000d", ""
+		tps = append(tps, tp)
+	}
+	if err := s.Apply(ctx, tps, nil); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"x:unknown-kind", "gaid:00000000-0000-4000-8000-000000000000"}
+	for i := range tps {
+		if tps[i].AppID == app && len(keys) < 60 || i == len(tps)-1 {
+			keys = append(keys, attribution.TouchpointKeys(&tps[i]).Strings()...)
+		}
+	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	got, sets, err := s.CandidateSets(ctx, app, keys, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != len(keys) {
+		t.Fatalf("%d sets for %d keys", len(sets), len(keys))
+	}
+	ids := map[string]bool{}
+	for _, tp := range got {
+		if ids[tp.ID] {
+			t.Fatalf("touchpoint %s held twice", tp.ID)
+		}
+		ids[tp.ID] = true
+	}
+	largest := 0
+	for _, set := range sets {
+		largest = max(largest, len(set))
+	}
+	if largest < unmogrowp.MaxCandidatesPerKey {
+		t.Fatalf("no key reached the bound (largest set %d): the test does not exercise it", largest)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 300 {
+		var subset []string
+		var union []int32
+		for i, k := range keys {
+			if rng.IntN(8) == 0 {
+				subset = append(subset, k)
+				union = append(union, sets[i]...)
+			}
+		}
+		slices.Sort(union)
+		union = slices.Compact(union)
+		want, err := s.Candidates(ctx, app, subset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != len(union) {
+			t.Fatalf("keys %v: the sets hold %d touchpoints, Candidates returns %d", subset, len(union), len(want))
+		}
+		for i, j := range union {
+			if !reflect.DeepEqual(got[j], want[i]) {
+				t.Fatalf("keys %v: touchpoint %d of the sets is\n%+v\nCandidates'\n%+v", subset, i, got[j], want[i])
+			}
+		}
 	}
 }

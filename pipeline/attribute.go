@@ -97,7 +97,35 @@ type Attributor struct {
 	// deciding, by the event's position, read at once before its walk when the hot state
 	// is a CandidatesReader; empty otherwise.
 	pre map[position]readCandidates
+
+	// sets are the hot state's candidates under each key of the install events of the
+	// batch Prepare is deciding, by app, read at once before its walk when the hot state is
+	// a CandidateSetsReader; empty otherwise. A decision's candidates point into them
+	// (refs, with their fingerprints in fps), and lists is where candidates merges its
+	// keys' sets; localFPs are the fingerprints of the batch's touchpoints, by index, as
+	// far as the walk has come; rejectedIDs is decide's set of a decision's rejected
+	// touchpoint ids. All are kept from one batch to the next.
+	sets        map[string]*candidateSets
+	refs        []*unmogrowp.Touchpoint
+	fps         []attribution.Fingerprint
+	lists       [][]int32
+	localFPs    []attribution.Fingerprint
+	rejectedIDs map[string]struct{}
 }
+
+// candidateSets are the hot state's candidates of an app under the keys of a batch's
+// installs (CandidateSetsReader): each touchpoint once in tps, with its fingerprint at the
+// same index in fps (computed once a batch, not once a decision), and by key the indices
+// in tps of those stored under it, ascending.
+type candidateSets struct {
+	tps   []unmogrowp.Touchpoint
+	fps   []attribution.Fingerprint
+	byKey map[string][]int32
+}
+
+// maxKeptSets is the most touchpoints an app's candidateSets keeps room for from one
+// batch to the next.
+const maxKeptSets = 1 << 16
 
 // readApp is what the hot state answered for the devices of one app of a batch: for each
 // of ids, its decision and whether it has one.
@@ -128,6 +156,21 @@ type CandidatesReader interface {
 	CandidatesOf(ctx context.Context, appID string, keySets [][]string) ([][]unmogrowp.Touchpoint, error)
 }
 
+// CandidateSetsReader is a HotState that reads the touchpoints of many keys of an app at
+// once and tells which are stored under which key: package inmem's. The Attributor reads
+// the candidates of all the keys of a batch's install events through it before its walk,
+// so that installs that share a key (a fingerprint, a device's ids) share what the hot
+// state holds under it, read and decoded once; the walk writes nothing to the hot state,
+// so the answers are those the walk would have read.
+type CandidateSetsReader interface {
+	// CandidateSets answers HotState.Candidates for each of keys alone: tps holds each
+	// touchpoint stored under any of them once (appended to dst[:0]), and sets[i] the
+	// indices in tps of those stored under keys[i], ascending, such that for any subset of
+	// keys the touchpoints at the union of their sets, in ascending order, are those
+	// Candidates returns for that subset, in its order.
+	CandidateSets(ctx context.Context, appID string, keys []string, dst []unmogrowp.Touchpoint) (tps []unmogrowp.Touchpoint, sets [][]int32, err error)
+}
+
 // DevicesReader is a HotState that reads many devices of an app at once: package redis's,
 // in one round trip where HotState.Device takes one each. The Attributor reads all the
 // devices of a batch through it before its walk over the batch rather than each when the
@@ -142,11 +185,36 @@ type DevicesReader interface {
 // seen is what the last Prepare knew, kept for BeforeStore when there are postbacks: by
 // event (its index in the batch), its device's decision at that event, as an index in
 // decisions (-1: none); and the touchpoints of the decisions it made (the winning and the
-// rejected ones), by the install event's position.
+// rejected ones), by the install event's position, by reference: they point into the
+// batch, or into what the Attributor read of the hot state for it, which stay as they are
+// until the next Prepare. Only the deliveries of an app with postbacks copy them
+// (touchesAt), not every decision.
 type seen struct {
 	byEvent   []int32
 	decisions []unmogrowp.Install
-	touches   map[position][]unmogrowp.Touchpoint
+	touches   map[position][]*unmogrowp.Touchpoint
+	refs      []*unmogrowp.Touchpoint // where touches are, kept from one batch to the next
+}
+
+// touch records the touchpoints of the decision made at the position.
+func (s *seen) touch(at position, tps ...*unmogrowp.Touchpoint) {
+	start := len(s.refs)
+	s.refs = append(s.refs, tps...)
+	s.touches[at] = s.refs[start:len(s.refs):len(s.refs)]
+}
+
+// touchesAt returns copies of the touchpoints of the decision made at the position, nil
+// when it has none.
+func (s *seen) touchesAt(at position) []unmogrowp.Touchpoint {
+	refs := s.touches[at]
+	if len(refs) == 0 {
+		return nil
+	}
+	out := make([]unmogrowp.Touchpoint, len(refs))
+	for i, tp := range refs {
+		out[i] = *tp
+	}
+	return out
 }
 
 // position is where a record sits in the log.
@@ -161,9 +229,11 @@ func (s *seen) reset(n int) {
 	clear(s.decisions) // what they hold is the last batch's
 	s.decisions = s.decisions[:0]
 	if s.touches == nil {
-		s.touches = map[position][]unmogrowp.Touchpoint{}
+		s.touches = map[position][]*unmogrowp.Touchpoint{}
 	}
 	clear(s.touches)
+	clear(s.refs) // let the last batch's touchpoints go
+	s.refs = s.refs[:0]
 }
 
 // cachedRules is an app as the settings cache keeps it: the app (nil for an app that no
@@ -285,6 +355,9 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 	if err := a.readDevices(ctx, b); err != nil {
 		return err
 	}
+	if err := a.readSets(ctx, b); err != nil {
+		return err
+	}
 	if err := a.readCandidates(ctx, b); err != nil {
 		return err
 	}
@@ -303,10 +376,12 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 		a.seen.reset(len(b.Events))
 	}
 	a.active = a.active[:0]
+	a.localFPs = slices.Grow(a.localFPs[:0], len(b.Touchpoints))[:len(b.Touchpoints)]
 	var rc rulesCache
 	for _, r := range rows {
 		if r.touch >= 0 {
 			tp := &b.Touchpoints[r.touch]
+			a.localFPs[r.touch] = attribution.TouchpointFingerprint(tp)
 			for _, k := range attribution.TouchpointKeys(tp).Strings() {
 				lk := deviceKey{tp.AppID, k}
 				local[lk] = append(local[lk], r.touch)
@@ -482,11 +557,11 @@ func (a *Attributor) reengage(ctx context.Context, rules *attribution.Rules, e *
 		earlier := unmogrowp.Event{IDFA: d.act.IDFA, GAID: d.act.GAID, AndroidID: d.act.AndroidID}
 		keys.DeviceIDs = append(keys.DeviceIDs, attribution.CandidateKeys(&earlier).DeviceIDs...)
 	}
-	candidates, err := a.candidates(ctx, e, keys.Strings(), batchTPs, local)
+	candidates, fps, err := a.candidates(ctx, e, keys.Strings(), batchTPs, local)
 	if err != nil {
 		return unmogrowp.Install{}, false, err
 	}
-	att, ok := rules.Reengage(e, candidates, d.last(), d.act)
+	att, ok := rules.ReengageRefs(e, candidates, fps, d.last(), d.act)
 	if !ok {
 		return unmogrowp.Install{}, false, nil
 	}
@@ -515,7 +590,7 @@ func (a *Attributor) opened(ctx context.Context, b *unmogrowp.Batch, tp *unmogro
 		if !again && rules.Dormant(d.last(), tp.Time) {
 			var att unmogrowp.Attribution
 			if att, again = rules.ReengageOpen(tp); again {
-				a.reengaged(att, []unmogrowp.Touchpoint{*tp}, position{tp.Partition, tp.Offset})
+				a.reengaged(att, []*unmogrowp.Touchpoint{tp}, position{tp.Partition, tp.Offset})
 				inst = attribution.Reengaged(&d.install, att)
 				inst.Partition, inst.Offset = tp.Partition, tp.Offset
 				if d.history != nil {
@@ -536,14 +611,14 @@ func (a *Attributor) opened(ctx context.Context, b *unmogrowp.Batch, tp *unmogro
 
 // reengaged counts a re-engagement decision made at the position and, with postbacks,
 // keeps its winning touchpoint for them.
-func (a *Attributor) reengaged(att unmogrowp.Attribution, candidates []unmogrowp.Touchpoint, at position) {
+func (a *Attributor) reengaged(att unmogrowp.Attribution, candidates []*unmogrowp.Touchpoint, at position) {
 	a.installs.WithLabelValues("reengagement:" + att.MatchType).Inc()
 	if a.postbacks == nil {
 		return
 	}
-	for i := range candidates {
-		if candidates[i].ID == att.TouchpointID {
-			a.seen.touches[at] = []unmogrowp.Touchpoint{candidates[i]}
+	for _, c := range candidates {
+		if c.ID == att.TouchpointID {
+			a.seen.touch(at, c)
 			return
 		}
 	}
@@ -647,7 +722,7 @@ func (a *Attributor) readDevices(ctx context.Context, b *unmogrowp.Batch) error 
 func (a *Attributor) readCandidates(ctx context.Context, b *unmogrowp.Batch) error {
 	clear(a.pre)
 	cr, ok := a.hot.(CandidatesReader)
-	if !ok {
+	if _, sets := a.hot.(CandidateSetsReader); !ok || sets {
 		return nil
 	}
 	if a.pre == nil {
@@ -658,15 +733,7 @@ func (a *Attributor) readCandidates(ctx context.Context, b *unmogrowp.Batch) err
 		keys [][]string
 	}
 	byApp := map[string]*asked{}
-	for i := range b.Events {
-		e := &b.Events[i]
-		if e.EventType != unmogrowp.EventInstall {
-			continue
-		}
-		keys, err := a.candidateKeys(ctx, e)
-		if err != nil {
-			return err
-		}
+	err := a.eachInstall(ctx, b, func(e *unmogrowp.Event, keys []string) {
 		q := byApp[e.AppID]
 		if q == nil {
 			q = &asked{}
@@ -674,6 +741,9 @@ func (a *Attributor) readCandidates(ctx context.Context, b *unmogrowp.Batch) err
 		}
 		q.at = append(q.at, position{e.Partition, e.Offset})
 		q.keys = append(q.keys, keys)
+	})
+	if err != nil {
+		return err
 	}
 	for appID, q := range byApp {
 		tps, err := cr.CandidatesOf(ctx, appID, q.keys)
@@ -684,6 +754,81 @@ func (a *Attributor) readCandidates(ctx context.Context, b *unmogrowp.Batch) err
 		for i, at := range q.at {
 			a.pre[at] = readCandidates{q.keys[i], tps[i]}
 		}
+	}
+	return nil
+}
+
+// readSets fills a.sets with the hot state's candidates under each key of b's install
+// events (as decide computes them), when the hot state is a CandidateSetsReader: one call
+// per app. Otherwise it empties a.sets, and decide reads each install's as it meets it.
+func (a *Attributor) readSets(ctx context.Context, b *unmogrowp.Batch) error {
+	for app, c := range a.sets {
+		if cap(c.tps) > maxKeptSets {
+			delete(a.sets, app)
+			continue
+		}
+		clear(c.tps) // let the last batch's strings go
+		c.tps = c.tps[:0]
+		clear(c.fps)
+		c.fps = c.fps[:0]
+		clear(c.byKey)
+	}
+	sr, ok := a.hot.(CandidateSetsReader)
+	if !ok {
+		return nil
+	}
+	if a.sets == nil {
+		a.sets = map[string]*candidateSets{}
+	}
+	byApp := map[string][]string{}
+	err := a.eachInstall(ctx, b, func(e *unmogrowp.Event, keys []string) {
+		c := a.sets[e.AppID]
+		if c == nil {
+			c = &candidateSets{byKey: map[string][]int32{}}
+			a.sets[e.AppID] = c
+		}
+		for _, k := range keys {
+			if _, ok := c.byKey[k]; !ok {
+				c.byKey[k] = nil
+				byApp[e.AppID] = append(byApp[e.AppID], k)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for appID, keys := range byApp {
+		c := a.sets[appID]
+		tps, sets, err := sr.CandidateSets(ctx, appID, keys, c.tps)
+		if err != nil {
+			for _, c := range a.sets {
+				clear(c.byKey)
+			}
+			return fmt.Errorf("read the candidates of %d keys of app %s: %w", len(keys), appID, err)
+		}
+		c.tps = tps
+		for i := range tps {
+			c.fps = append(c.fps, attribution.TouchpointFingerprint(&tps[i]))
+		}
+		for i, k := range keys {
+			c.byKey[k] = sets[i]
+		}
+	}
+	return nil
+}
+
+// eachInstall calls fn with each install event of b, in order, and its candidateKeys.
+func (a *Attributor) eachInstall(ctx context.Context, b *unmogrowp.Batch, fn func(e *unmogrowp.Event, keys []string)) error {
+	for i := range b.Events {
+		e := &b.Events[i]
+		if e.EventType != unmogrowp.EventInstall {
+			continue
+		}
+		keys, err := a.candidateKeys(ctx, e)
+		if err != nil {
+			return err
+		}
+		fn(e, keys)
 	}
 	return nil
 }
@@ -741,7 +886,7 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	if err != nil {
 		return unmogrowp.Install{}, err
 	}
-	candidates, err := a.candidates(ctx, e, keys, batchTPs, local)
+	candidates, fps, err := a.candidates(ctx, e, keys, batchTPs, local)
 	if err != nil {
 		return unmogrowp.Install{}, err
 	}
@@ -749,17 +894,23 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 	if d.ok {
 		prior = &attribution.Prior{FirstInstallTime: d.install.FirstInstallTime, Attribution: d.install.Attribution}
 	}
-	att := rules.Decide(e, candidates, prior)
+	att := rules.DecideRefs(e, candidates, fps, prior)
 	next := attribution.NextPrior(prior, att)
 	if a.postbacks != nil && (att.TouchpointID != "" || len(att.Rejected) > 0) {
-		var tps []unmogrowp.Touchpoint
-		for i := range candidates {
-			id := candidates[i].ID
-			if id == att.TouchpointID || slices.ContainsFunc(att.Rejected, func(r unmogrowp.Rejection) bool { return r.TouchpointID == id }) {
-				tps = append(tps, candidates[i])
+		if a.rejectedIDs == nil {
+			a.rejectedIDs = map[string]struct{}{}
+		}
+		clear(a.rejectedIDs)
+		for _, r := range att.Rejected {
+			a.rejectedIDs[r.TouchpointID] = struct{}{}
+		}
+		start := len(a.seen.refs)
+		for _, c := range candidates {
+			if _, rejected := a.rejectedIDs[c.ID]; rejected || c.ID == att.TouchpointID {
+				a.seen.refs = append(a.seen.refs, c)
 			}
 		}
-		a.seen.touches[position{e.Partition, e.Offset}] = tps
+		a.seen.touches[position{e.Partition, e.Offset}] = a.seen.refs[start:len(a.seen.refs):len(a.seen.refs)]
 	}
 
 	kind := att.MatchType
@@ -770,8 +921,13 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 		kind = "reattribution:" + att.MatchType
 	}
 	a.installs.WithLabelValues(kind).Inc()
-	for _, r := range att.Rejected {
-		a.rejected.WithLabelValues(r.Reason).Inc()
+	for i := 0; i < len(att.Rejected); { // by runs of one reason: the counter's lookup once a run
+		j := i + 1
+		for j < len(att.Rejected) && att.Rejected[j].Reason == att.Rejected[i].Reason {
+			j++
+		}
+		a.rejected.WithLabelValues(att.Rejected[i].Reason).Add(float64(j - i))
+		i = j
 	}
 	return unmogrowp.Install{
 		Partition: e.Partition, Offset: e.Offset, Attribution: att, FirstInstallTime: next.FirstInstallTime,
@@ -779,32 +935,83 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 }
 
 // candidates returns the touchpoints the hot state and the batch (as far as the walk has
-// come: local) hold under the keys of e's app: the hot state's as readCandidates read them
-// for e when it read the same keys, else read now.
-func (a *Attributor) candidates(ctx context.Context, e *unmogrowp.Event, keys []string, batchTPs []unmogrowp.Touchpoint, local map[deviceKey][]int) ([]unmogrowp.Touchpoint, error) {
-	var candidates []unmogrowp.Touchpoint
-	if pre, ok := a.pre[position{e.Partition, e.Offset}]; ok && slices.Equal(pre.keys, keys) {
-		candidates = slices.Clip(pre.tps)
-	} else {
-		var err error
-		if candidates, err = a.hot.Candidates(ctx, e.AppID, keys); err != nil {
-			return nil, fmt.Errorf("read candidates of app %s: %w", e.AppID, err)
+// come: local) hold under the keys of e's app, by reference: the hot state's in the order
+// HotState.Candidates returns them, as readSets read them when it read every one of the
+// keys, else as readCandidates read them for e when it read the same keys, else read now;
+// then the batch's, key by key. With them it returns their fingerprints, index for
+// index, when readSets read them (nil otherwise: attribution computes them). They are
+// good until the next call.
+func (a *Attributor) candidates(ctx context.Context, e *unmogrowp.Event, keys []string, batchTPs []unmogrowp.Touchpoint, local map[deviceKey][]int) ([]*unmogrowp.Touchpoint, []attribution.Fingerprint, error) {
+	refs, fps, ok := a.fromSets(e.AppID, keys, a.refs[:0], a.fps[:0])
+	if !ok {
+		fps = nil
+		var hot []unmogrowp.Touchpoint
+		if pre, ok := a.pre[position{e.Partition, e.Offset}]; ok && slices.Equal(pre.keys, keys) {
+			hot = pre.tps
+		} else {
+			var err error
+			if hot, err = a.hot.Candidates(ctx, e.AppID, keys); err != nil {
+				return nil, nil, fmt.Errorf("read candidates of app %s: %w", e.AppID, err)
+			}
+		}
+		for i := range hot {
+			refs = append(refs, &hot[i])
 		}
 	}
-	n := 0
-	for _, k := range keys {
-		n += len(local[deviceKey{e.AppID, k}])
-	}
-	if n == 0 {
-		return candidates, nil
-	}
-	candidates = slices.Grow(candidates, n) // one copy, not one per doubling
 	for _, k := range keys {
 		for _, i := range local[deviceKey{e.AppID, k}] {
-			candidates = append(candidates, batchTPs[i])
+			refs = append(refs, &batchTPs[i])
+			if fps != nil {
+				fps = append(fps, a.localFPs[i])
+			}
 		}
 	}
-	return candidates, nil
+	clear(refs[len(refs):cap(refs)]) // the last call's, beyond this one's
+	a.refs = refs
+	if fps != nil {
+		a.fps = fps
+	}
+	return refs, fps, nil
+}
+
+// fromSets appends to dst the hot state's touchpoints under keys of the app as readSets
+// read them, and their fingerprints to fps: the union of the keys' sets, in ascending
+// order, which is the order of HotState.Candidates. It returns false when readSets did
+// not read every one of keys.
+func (a *Attributor) fromSets(appID string, keys []string, dst []*unmogrowp.Touchpoint, fps []attribution.Fingerprint) ([]*unmogrowp.Touchpoint, []attribution.Fingerprint, bool) {
+	c := a.sets[appID]
+	if c == nil {
+		return dst, fps, false
+	}
+	lists := a.lists[:0]
+	for _, k := range keys {
+		set, ok := c.byKey[k]
+		if !ok {
+			return dst, fps, false
+		}
+		if len(set) > 0 {
+			lists = append(lists, set)
+		}
+	}
+	a.lists = lists
+	for { // merge the sorted sets: few keys, so a scan of their heads for the least
+		least := int32(-1)
+		for _, l := range lists {
+			if len(l) > 0 && (least < 0 || l[0] < least) {
+				least = l[0]
+			}
+		}
+		if least < 0 {
+			break
+		}
+		dst, fps = append(dst, &c.tps[least]), append(fps, c.fps[least])
+		for i, l := range lists {
+			if len(l) > 0 && l[0] == least {
+				lists[i] = l[1:]
+			}
+		}
+	}
+	return dst, fps, true
 }
 
 var _ KeepingStage = (*Attributor)(nil)

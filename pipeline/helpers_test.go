@@ -281,10 +281,11 @@ func metric(t testing.TB, reg *prometheus.Registry, name, reason string) float64
 }
 
 // devicesAtOnce is the in-process hot state made a pipeline.DevicesReader, as package
-// redis's is: the Attributor then reads each batch's devices before its walk, and its
-// answers must not change.
+// redis's is, and without its CandidateSets: the Attributor then reads each batch's
+// devices before its walk and each install's candidates as it meets it, and its answers
+// must not change.
 type devicesAtOnce struct {
-	*inmem.State
+	unmogrowp.HotState
 	calls *atomic.Int64 // of Devices
 }
 
@@ -301,12 +302,25 @@ func (d devicesAtOnce) Devices(ctx context.Context, appID string, deviceIDs []st
 	return installs, found, nil
 }
 
-// hotState returns hot, as a pipeline.DevicesReader when many, and the count of its
-// Devices calls (0 when not many).
+// setsAtOnce is the in-process hot state, whose CandidateSets it counts.
+type setsAtOnce struct {
+	*inmem.State
+	calls *atomic.Int64 // of CandidateSets
+}
+
+// CandidateSets is the State's.
+func (s setsAtOnce) CandidateSets(ctx context.Context, appID string, keys []string, dst []unmogrowp.Touchpoint) ([]unmogrowp.Touchpoint, [][]int32, error) {
+	s.calls.Add(1)
+	return s.State.CandidateSets(ctx, appID, keys, dst)
+}
+
+// hotState returns hot as a pipeline.DevicesReader without CandidateSets when many, else
+// as itself (a pipeline.CandidateSetsReader), and the count of its Devices or its
+// CandidateSets calls.
 func hotState(hot *inmem.State, many bool) (unmogrowp.HotState, *atomic.Int64) {
 	calls := &atomic.Int64{}
 	if many {
 		return devicesAtOnce{hot, calls}, calls
 	}
-	return hot, calls
+	return setsAtOnce{hot, calls}, calls
 }

@@ -204,7 +204,7 @@ func (p *Postbacks) enqueue(ctx context.Context, b *unmogrowp.Batch, seen *seen,
 		inst := *in
 		inst.NoSharing = noSharing(e) || noShare[pos]
 		ds = append(ds, postback.ForDecision(c.pbs, postback.Decision{
-			App: c.app, Install: inst, Event: e, Touchpoints: seen.touches[pos], NoSharing: inst.NoSharing,
+			App: c.app, Install: inst, Event: e, Touchpoints: seen.touchesAt(pos), NoSharing: inst.NoSharing,
 		}, now)...)
 	}
 	for i := range b.Events {
