@@ -29,8 +29,8 @@ func (s *State) Forget(ctx context.Context, appID string, deviceIDs, touchpointI
 	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
-	s.lockIndex()
-	defer s.unlockIndex()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, id := range touchpointIDs {
 		for _, p := range lookupProbes(appID, []string{"tp:" + id}) {
 			for _, g := range s.idx.gens {

@@ -94,20 +94,10 @@ type State struct {
 	log       *slog.Logger
 
 	applyMu sync.Mutex   // serialises Apply and Expire's writes
-	mu      sync.RWMutex // guards idx and version; writers take it through lockIndex
+	mu      sync.RWMutex // guards idx
 	idx     index
-	// version counts the changes of idx under mu: a ref (generation, position) names the
-	// same touchpoint only while it stands, since a change may shift the generations.
-	version uint64
-
-	// decoded holds the touchpoints Candidates decoded at version decodedAt, by ref: the
-	// installs of one batch often share keys (a fingerprint, a device's ids), and Candidates
-	// then decodes each of their touchpoints once per batch instead of once per install.
-	decodedMu sync.Mutex
-	decoded   map[ref]unmogrowp.Touchpoint
-	decodedAt uint64
-	dev       devices
-	closed    atomic.Bool
+	dev     devices
+	closed  atomic.Bool
 
 	probes []probe // Apply's, under applyMu
 
@@ -117,24 +107,6 @@ type State struct {
 	stop chan struct{}
 	done chan struct{}
 }
-
-// maxDecoded bounds the touchpoints Candidates keeps decoded (~400 bytes each and their
-// strings): past it the next call starts afresh.
-const maxDecoded = 1 << 16
-
-// lockIndex takes mu to change idx; unlockIndex counts the change and releases it.
-func (s *State) lockIndex() { s.mu.Lock() }
-
-func (s *State) unlockIndex() {
-	s.version++
-	s.mu.Unlock()
-}
-
-// indexLocker is the sync.Locker of lockIndex and unlockIndex, for index.reserve.
-type indexLocker struct{ s *State }
-
-func (l indexLocker) Lock()   { l.s.lockIndex() }
-func (l indexLocker) Unlock() { l.s.unlockIndex() }
 
 // Open returns New(opts) for the URL memory: (the hot state of HOTSTATE_URL when it
 // is kept in this process), the same shape as the other stores' Open. Another URL is
@@ -198,33 +170,30 @@ func (s *State) Candidates(ctx context.Context, appID string, keys []string) ([]
 	}
 	slices.Sort(refs)
 	refs = slices.Compact(refs)
-	s.decodedMu.Lock()
-	defer s.decodedMu.Unlock()
-	if s.decoded == nil || s.decodedAt != s.version || len(s.decoded) > maxDecoded {
-		clear(s.decoded)
-		if s.decoded == nil {
-			s.decoded = map[ref]unmogrowp.Touchpoint{}
-		}
-		s.decodedAt = s.version
-	}
 	out := make([]unmogrowp.Touchpoint, 0, len(refs))
-	var r reader
 	for _, rf := range refs {
-		tp, ok := s.decoded[rf]
-		if !ok {
-			g := s.idx.gens[rf>>32]
-			r = reader{b: g.body(uint32(rf)), dict: &g.dict}
-			decodeTouchpoint(&r, &tp, g.start)
-			if r.err != nil {
-				return nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a touchpoint record does not decode")
-			}
-			s.decoded[rf] = tp
-		}
-		if tp.AppID == appID { // else a hash collision with another app's key
-			out = append(out, tp)
+		var err error
+		if out, _, err = s.decodeRef(out, rf, appID); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// decodeRef appends the touchpoint at rf to tps if it is appID's (else rf came from a hash
+// collision with another app's key) and reports whether it did. Callers hold mu.
+func (s *State) decodeRef(tps []unmogrowp.Touchpoint, rf ref, appID string) ([]unmogrowp.Touchpoint, bool, error) {
+	g := s.idx.gens[rf>>32]
+	r := reader{b: g.body(uint32(rf)), dict: &g.dict}
+	tps = append(tps, unmogrowp.Touchpoint{})
+	decodeTouchpoint(&r, &tps[len(tps)-1], g.start)
+	if r.err != nil {
+		return tps[:len(tps)-1], false, unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a touchpoint record does not decode")
+	}
+	if tps[len(tps)-1].AppID != appID {
+		return tps[:len(tps)-1], false, nil
+	}
+	return tps, true, nil
 }
 
 // CandidateSets answers Candidates for each of keys alone, at once: tps holds each
@@ -260,22 +229,15 @@ func (s *State) CandidateSets(ctx context.Context, appID string, keys []string, 
 	slices.Sort(all)
 	all = slices.Compact(all)
 	at := make([]int32, len(all)) // by position in all: the index in tps, or -1 (another app's)
-	var r reader
 	for i, rf := range all {
+		var ok bool
+		if tps, ok, err = s.decodeRef(tps, rf, appID); err != nil {
+			return tps[:0], nil, err
+		}
 		at[i] = -1
-		tps = append(tps, unmogrowp.Touchpoint{})
-		tp := &tps[len(tps)-1]
-		g := s.idx.gens[rf>>32]
-		r = reader{b: g.body(uint32(rf)), dict: &g.dict}
-		decodeTouchpoint(&r, tp, g.start)
-		if r.err != nil {
-			return tps[:0], nil, unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a touchpoint record does not decode")
+		if ok {
+			at[i] = int32(len(tps) - 1)
 		}
-		if tp.AppID != appID { // a hash collision with another app's key
-			tps = tps[:len(tps)-1]
-			continue
-		}
-		at[i] = int32(len(tps) - 1)
 	}
 	for i, refs := range perKey {
 		set := make([]int32, 0, len(refs))
@@ -361,13 +323,13 @@ func (s *State) Apply(ctx context.Context, touchpoints []unmogrowp.Touchpoint, i
 			need[s.idx.bucket(it.tp.Time)] += it.to - it.from
 		}
 		for b, k := range need {
-			s.idx.reserve(b, k, indexLocker{s})
+			s.idx.reserve(b, k, &s.mu)
 		}
-		s.lockIndex()
+		s.mu.Lock()
 		for _, it := range group {
 			s.idx.insert(it.tp, s.probes[it.from:it.to])
 		}
-		s.unlockIndex()
+		s.mu.Unlock()
 	}
 
 	for i := range installs {
@@ -456,9 +418,9 @@ func (s *State) expire(now time.Time) int {
 	if len(s.idx.gens) == 0 || s.idx.end(s.idx.gens[0].bucket).After(cutoff) {
 		return 0
 	}
-	s.lockIndex()
+	s.mu.Lock()
 	n := s.idx.expire(cutoff)
-	s.unlockIndex()
+	s.mu.Unlock()
 	if n > 0 {
 		s.log.Info("expired touchpoints", "touchpoints", n, "touched_before", cutoff)
 	}
@@ -497,9 +459,9 @@ func (s *State) Close() error {
 	<-s.done
 	s.applyMu.Lock() // wait for an Apply in progress
 	defer s.applyMu.Unlock()
-	s.lockIndex()
+	s.mu.Lock()
 	s.idx.gens, s.idx.count = nil, 0
-	s.unlockIndex()
+	s.mu.Unlock()
 	s.dev.reset()
 	return nil
 }
