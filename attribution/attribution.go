@@ -408,13 +408,15 @@ func (r *Rules) levels(tp *unmogrowp.Touchpoint, fp *Fingerprint, age time.Durat
 			set |= 1 << idLevel
 		}
 	}
-	// Compare the IP first: parsing the user agent is the costly part.
+	// Without fp, compare the IP first: parsing the user agent is the costly part.
 	if r.fingerprint && age <= fpWindow && in.fingerprint.OK() {
+		var f Fingerprint // zero, which matches nothing, when tp's IP differs
 		if fp != nil {
-			if fp.IP == in.fingerprint.IP && in.fingerprint.Matches(*fp) {
-				set |= 1 << fpLevel
-			}
-		} else if ip := fingerprintIP(tp.IP); ip == in.fingerprint.IP && in.fingerprint.Matches(touchFingerprint(ip, tp.UserAgent)) {
+			f = *fp
+		} else if ip := fingerprintIP(tp.IP); ip == in.fingerprint.IP {
+			f = touchFingerprint(ip, tp.UserAgent)
+		}
+		if in.fingerprint.Matches(f) {
 			set |= 1 << fpLevel
 		}
 	}
