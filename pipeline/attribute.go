@@ -196,10 +196,15 @@ type seen struct {
 	refs      []*unmogrowp.Touchpoint // where touches are, kept from one batch to the next
 }
 
-// touch records the touchpoints of the decision made at the position.
-func (s *seen) touch(at position, tps ...*unmogrowp.Touchpoint) {
+// touch records, as the touchpoints of the decision made at the position, those of
+// candidates keep keeps.
+func (s *seen) touch(at position, candidates []*unmogrowp.Touchpoint, keep func(*unmogrowp.Touchpoint) bool) {
 	start := len(s.refs)
-	s.refs = append(s.refs, tps...)
+	for _, c := range candidates {
+		if keep(c) {
+			s.refs = append(s.refs, c)
+		}
+	}
 	s.touches[at] = s.refs[start:len(s.refs):len(s.refs)]
 }
 
@@ -616,11 +621,8 @@ func (a *Attributor) reengaged(att unmogrowp.Attribution, candidates []*unmogrow
 	if a.postbacks == nil {
 		return
 	}
-	for _, c := range candidates {
-		if c.ID == att.TouchpointID {
-			a.seen.touch(at, c)
-			return
-		}
+	if i := slices.IndexFunc(candidates, func(c *unmogrowp.Touchpoint) bool { return c.ID == att.TouchpointID }); i >= 0 {
+		a.seen.touch(at, candidates[i:i+1], func(*unmogrowp.Touchpoint) bool { return true })
 	}
 }
 
@@ -904,13 +906,10 @@ func (a *Attributor) decide(ctx context.Context, e *unmogrowp.Event, batchTPs []
 		for _, r := range att.Rejected {
 			a.rejectedIDs[r.TouchpointID] = struct{}{}
 		}
-		start := len(a.seen.refs)
-		for _, c := range candidates {
-			if _, rejected := a.rejectedIDs[c.ID]; rejected || c.ID == att.TouchpointID {
-				a.seen.refs = append(a.seen.refs, c)
-			}
-		}
-		a.seen.touches[position{e.Partition, e.Offset}] = a.seen.refs[start:len(a.seen.refs):len(a.seen.refs)]
+		a.seen.touch(position{e.Partition, e.Offset}, candidates, func(c *unmogrowp.Touchpoint) bool {
+			_, rejected := a.rejectedIDs[c.ID]
+			return rejected || c.ID == att.TouchpointID
+		})
 	}
 
 	kind := att.MatchType
