@@ -381,12 +381,17 @@ func (a *Attributor) Prepare(ctx context.Context, b *unmogrowp.Batch) error {
 		a.seen.reset(len(b.Events))
 	}
 	a.active = a.active[:0]
+	// The batch's fingerprints go with the hot state's sets (candidates); without them
+	// attribution computes what it compares.
+	_, sets := a.hot.(CandidateSetsReader)
 	a.localFPs = slices.Grow(a.localFPs[:0], len(b.Touchpoints))[:len(b.Touchpoints)]
 	var rc rulesCache
 	for _, r := range rows {
 		if r.touch >= 0 {
 			tp := &b.Touchpoints[r.touch]
-			a.localFPs[r.touch] = attribution.TouchpointFingerprint(tp)
+			if sets {
+				a.localFPs[r.touch] = attribution.TouchpointFingerprint(tp)
+			}
 			for _, k := range attribution.TouchpointKeys(tp).Strings() {
 				lk := deviceKey{tp.AppID, k}
 				local[lk] = append(local[lk], r.touch)
