@@ -99,13 +99,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		wg.Wait()
 		p.log.Info("pipeline stopped", "records", p.stats.records.Load())
 	}()
-	h := &held{}
-	if hs, ok := p.s.(HoldingStore); ok && p.opts.HoldRows > 0 {
-		h.store = hs
-	}
+	hs, holding := p.s.(HoldingStore)
+	holding = holding && p.opts.HoldRows > 0
 	// A buffer for each stage: holding, the store is a stage of its own.
 	stages := 2
-	if h.store != nil {
+	if holding {
 		stages = 3
 	}
 	free := make(chan *buffer, stages)
@@ -116,8 +114,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	wg.Go(func() { p.prepareLoop(ctx, seen, free, ready) })
 
 	live := cloneMarks(marks) // raised as batches are decided; used by the second stage only
-	if h.store != nil {
-		return p.runHolding(ctx, ready, free, live, learned, h)
+	if holding {
+		return p.runHolding(ctx, ready, free, live, learned, &held{store: hs})
 	}
 	for {
 		var b *batch
@@ -150,10 +148,10 @@ func (p *Pipeline) stopHeld(ctx context.Context, h *held) error {
 	return nil
 }
 
-// held is what the second stage holds in the store's open transaction (Options.HoldRows):
+// held is what the third stage holds in the store's open transaction (Options.HoldRows):
 // its batches' tallies, to count and commit on the log once the store commits them.
 type held struct {
-	store   HoldingStore    // nil: not holding
+	store   HoldingStore
 	since   time.Time       // when the first held batch was stored
 	events  int             // events held
 	marks   map[int32]int64 // the watermarks the held rows raise the store's to
@@ -769,7 +767,8 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// noteRate folds the second stage's time for a full batch of n records into p.rate.
+// noteRate folds the time a full batch of n records took (the slowest stage's) into
+// p.rate.
 func (p *Pipeline) noteRate(n int, d time.Duration) {
 	if d <= 0 {
 		return
