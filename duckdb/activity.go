@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -101,12 +102,41 @@ type dayKey struct {
 // seenDays remembers the device keys stored in device_days for each app's recent days,
 // each with the hours stored for it:
 // the day before the current UTC day, the current one and the next (a device clock a
-// little ahead). Older days are forgotten as the clock moves on. Append reads and updates
-// it under the store's mu.
+// little ahead). Older days are forgotten as the clock moves on. Both writers (the file's
+// and the stage's) read and update it through take, under its mu.
 type seenDays struct {
+	mu    sync.Mutex
 	days  map[appDay]map[int64]int32
 	now   func() time.Time
 	batch map[dayKey]int // newDeviceDays' own (the row's index), kept for its buckets
+	// isStale: a rolled-back transaction held device-days that days took as stored, so
+	// it is read again before the next take.
+	isStale bool
+}
+
+// stale notes that days may hold device-days that are not stored.
+func (s *seenDays) stale() {
+	s.mu.Lock()
+	s.isStale = true
+	s.mu.Unlock()
+}
+
+// take returns in dst the device-days of events not stored yet as far as s knows
+// (newDeviceDays), and takes them as stored; it reads device_days again first when a
+// rollback made s stale.
+func (s *seenDays) take(ctx context.Context, st *Store, dst []deviceDay, events []unmogrowp.Event) ([]deviceDay, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isStale {
+		s.days = nil
+		if err := st.loadSeenDays(ctx); err != nil {
+			return dst, err
+		}
+		s.isStale = false
+	}
+	dst = s.newDeviceDays(dst, events)
+	s.stored(dst)
+	return dst, nil
 }
 
 // recent reports whether day is one seenDays keeps when the current day is today.
@@ -165,7 +195,7 @@ func (s *seenDays) stored(rows []deviceDay) {
 }
 
 // loadSeenDays fills s.seen with the recent days' rows of device_days, so that a restart
-// does not store them again.
+// does not store them again; at open, or under s.seen.mu.
 func (s *Store) loadSeenDays(ctx context.Context) error {
 	today := dayOf(s.seen.now())
 	rows, err := s.db.QueryContext(ctx, `SELECT app_id, epoch(day)::BIGINT // 86400, device_key, hours FROM device_days WHERE day >= ? AND day < ?`,

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -80,13 +81,22 @@ func checkDeviceRevenue(t *testing.T, s *Store) {
 	}
 }
 
-// execAll runs each statement on s's database in turn, failing the test at the first error:
-// the tests' way of changing a store behind its back (a constraint it lacks, a migration
-// undone).
+// execAll runs each statement on s's database file in turn (its tables, not the stage's
+// views), failing the test at the first error: the tests' way of changing a store behind
+// its back (a constraint it lacks, a migration undone).
 func execAll(t *testing.T, s *Store, stmts ...string) {
 	t.Helper()
-	for _, q := range stmts {
-		if _, err := s.db.Exec(q); err != nil {
+	ctx := context.Background()
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = c.Raw(func(any) error { return driver.ErrBadConn }) // not back to the pool
+		_ = c.Close()
+	}()
+	for _, q := range append([]string{"SET search_path = " + quoteLiteral(quoteIdent(s.fileCatalog)+".main")}, stmts...) {
+		if _, err := c.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}

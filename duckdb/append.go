@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -69,7 +70,7 @@ func (s *Store) appendBatch(ctx context.Context, b *unmogrowp.Batch, commit bool
 	if err := s.hold(ctx, b); err != nil || !commit {
 		return err
 	}
-	return s.commitHeld(ctx)
+	return s.commitHeld(ctx, false)
 }
 
 // CommitHeld commits the transaction AppendHeld left open, with the watermarks of the
@@ -83,7 +84,7 @@ func (s *Store) CommitHeld(ctx context.Context) error {
 	if s.closed.Load() {
 		return errClosed()
 	}
-	return s.commitHeld(ctx)
+	return s.commitHeld(ctx, false)
 }
 
 // hold appends b into the open transaction, beginning one, under mu; on error it rolls
@@ -92,38 +93,16 @@ func (s *Store) hold(ctx context.Context, b *unmogrowp.Batch) error {
 	if s.closed.Load() {
 		return errClosed()
 	}
-	if s.w == nil {
-		w, err := s.db.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("append: writer connection: %w", err)
-		}
-		s.w = w
-	}
-	if s.marks == nil {
-		marks, err := s.loadWatermarks(ctx)
-		if err != nil {
-			return fmt.Errorf("append: read watermarks: %w", err)
-		}
-		s.marks = marks
-	}
-	if s.seenStale {
-		// A rolled-back transaction held device-days that seen took as stored.
-		s.seen.days = nil
-		if err := s.loadSeenDays(ctx); err != nil {
-			return fmt.Errorf("append: %w", err)
-		}
-		s.seenStale = false
+	if err := s.ready(ctx); err != nil {
+		return fmt.Errorf("append: %w", err)
 	}
 	if err := s.takeHeldLost(); err != nil {
 		return err
 	}
-	if s.held == nil {
-		if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-			return fmt.Errorf("append: begin: %w", withCtx(ctx, err))
-		}
-		s.held = map[int32]int64{}
+	if err := s.begin(ctx); err != nil {
+		return fmt.Errorf("append: %w", err)
 	}
-	if err := s.appendTx(ctx, b); err != nil {
+	if err := s.appendTx(ctx, writer{conn: s.w, catalog: s.fileCatalog, scratch: &s.scratch}, b); err != nil {
 		s.rollback()
 		return fmt.Errorf("append: %w", withCtx(ctx, err))
 	}
@@ -133,6 +112,26 @@ func (s *Store) hold(ctx context.Context, b *unmogrowp.Batch) error {
 		maps.Copy(known, s.held)
 	}
 	maps.Copy(s.held, b.Watermarks(known))
+	return nil
+}
+
+// ready opens the writer connection and reads the committed watermarks, unless done;
+// under mu.
+func (s *Store) ready(ctx context.Context) error {
+	if s.w == nil {
+		w, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("writer connection: %w", err)
+		}
+		s.w = w
+	}
+	if s.marks == nil {
+		marks, err := s.loadWatermarks(ctx)
+		if err != nil {
+			return fmt.Errorf("read watermarks: %w", err)
+		}
+		s.marks = marks
+	}
 	return nil
 }
 
@@ -146,12 +145,25 @@ func (s *Store) takeHeldLost() error {
 	return errors.New("append: the held batches were lost to a failed commit before an erasure")
 }
 
+// begin begins the held transaction on the writer connection unless one is open.
+func (s *Store) begin(ctx context.Context) error {
+	if s.held != nil {
+		return nil
+	}
+	if _, err := s.w.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin: %w", withCtx(ctx, err))
+	}
+	s.held = map[int32]int64{}
+	return nil
+}
+
 // rollback ends the open transaction, whatever failed: the watermarks are read again and
 // seen reloaded before the next append. If ROLLBACK fails too (as it does after a failed
 // COMMIT, which has already ended the transaction) the connection's state is not worth
 // guessing: drop it, and the next append opens a new one.
 func (s *Store) rollback() {
-	s.marks, s.held, s.seenStale = nil, nil, true
+	s.marks, s.held = nil, nil
+	s.seen.stale()
 	if _, rbErr := s.w.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
 		s.log.Warn("rollback after a failed append; dropping the writer connection", "err", rbErr)
 		_ = s.w.Raw(func(any) error { return driver.ErrBadConn })
@@ -160,45 +172,97 @@ func (s *Store) rollback() {
 	}
 }
 
-// appendTx appends one batch's rows into the transaction open on the writer connection;
-// on error the caller rolls back. The device-days it writes are taken as stored at once
-// (a rollback reloads them).
-func (s *Store) appendTx(ctx context.Context, b *unmogrowp.Batch) error {
-	if err := appendRows(ctx, s, eventsTable, b.Events, fillEvent, putEvent, eventPos); err != nil {
-		return err
-	}
-	if err := appendRows(ctx, s, touchpointsTable, b.Touchpoints, fillTouchpoint, putTouchpoint, touchpointPos); err != nil {
-		return err
-	}
-	var err error
-	if s.instRows, err = s.installRows(ctx, s.instRows[:0], b); err != nil {
-		return err
-	}
-	if err := appendRows(ctx, s, installsTable, s.instRows, fillInstall, putInstall, installPos); err != nil {
-		return err
-	}
-	if err := s.appendSKAN(ctx, b.SKAN); err != nil {
-		return err
-	}
-	s.dayRows = s.seen.newDeviceDays(s.dayRows[:0], b.Events)
-	if err := appendRows(ctx, s, deviceDaysTable, s.dayRows, fillDeviceDay, putDeviceDay, deviceDayPos); err != nil {
-		return err
-	}
-	s.seen.stored(s.dayRows)
-	s.revRows = revenueRows(s.revRows[:0], b.Events)
-	return appendRows(ctx, s, deviceRevenueTable, s.revRows, fillRevenue, putRevenue, revenuePos)
+// writer is where appendTx writes: a connection with a transaction open, the catalog of
+// the tables it writes and the suffix of their names, the batch number each row gets
+// (stage_seq) when the tables are the stage's (0 otherwise), and the writer's scratch.
+type writer struct {
+	conn    *sql.Conn
+	catalog string
+	suffix  string
+	seq     int64
+	scratch *scratch
 }
 
-// commitHeld raises the watermarks of the held batches and commits, under mu; on error it
-// rolls back.
-func (s *Store) commitHeld(ctx context.Context) error {
+// scratch is a writer's buffers, kept from one batch to the next: the chunk appender's
+// long strings, and the rows derived from a batch's (installdims.go, activity.go,
+// revenue.go).
+type scratch struct {
+	arena    arena
+	instRows []installRow
+	instAt   map[unmogrowp.Position]*unmogrowp.Event
+	dayRows  []deviceDay
+	revRows  []revenueRow
+}
+
+// appendTx appends one batch's rows into the transaction open on w; on error the caller
+// rolls back. The device-days it writes are taken as stored at once (a rollback reloads
+// them).
+func (s *Store) appendTx(ctx context.Context, w writer, b *unmogrowp.Batch) error {
+	if err := appendRows(ctx, s, w, eventsTable, b.Events, fillEvent, putEvent, eventPos); err != nil {
+		return err
+	}
+	if err := appendRows(ctx, s, w, touchpointsTable, b.Touchpoints, fillTouchpoint, putTouchpoint, touchpointPos); err != nil {
+		return err
+	}
+	sc := w.scratch
+	var err error
+	if sc.instRows, err = s.installRows(ctx, w, sc.instRows[:0], b); err != nil {
+		return err
+	}
+	if err := appendRows(ctx, s, w, installsTable, sc.instRows, fillInstall, putInstall, installPos); err != nil {
+		return err
+	}
+	if err := appendRows(ctx, s, w, skanTable, b.SKAN, fillSKAN, nil, skanPos); err != nil {
+		return err
+	}
+	if sc.dayRows, err = s.seen.take(ctx, s, sc.dayRows[:0], b.Events); err != nil {
+		return err
+	}
+	if err := appendRows(ctx, s, w, deviceDaysTable, sc.dayRows, fillDeviceDay, putDeviceDay, deviceDayPos); err != nil {
+		return err
+	}
+	sc.revRows = revenueRows(sc.revRows[:0], b.Events)
+	return appendRows(ctx, s, w, deviceRevenueTable, sc.revRows, fillRevenue, putRevenue, revenuePos)
+}
+
+// commitHeld moves the staged batches into the held transaction (beginning one), raises
+// the watermarks of the held and moved batches and commits, under mu, and under the
+// stage's mu if stageLocked (else it takes it for a moment, twice); on error it rolls
+// back, and drops what was staged.
+func (s *Store) commitHeld(ctx context.Context, stageLocked bool) error {
 	if err := s.takeHeldLost(); err != nil {
 		return err
 	}
-	if s.held == nil {
+	st := &s.stage
+	lockStage := func() func() {
+		if stageLocked {
+			return func() {}
+		}
+		st.mu.Lock()
+		return st.mu.Unlock
+	}
+	unlock := lockStage()
+	from := st.moved
+	through, staged := st.stagedThrough()
+	unlock()
+	if s.held == nil && through == from {
 		return nil
 	}
 	err := func() error {
+		if err := s.ready(ctx); err != nil {
+			return err
+		}
+		if err := s.begin(ctx); err != nil {
+			return err
+		}
+		if through > from {
+			if err := s.moveStaged(ctx, from, through); err != nil {
+				return err
+			}
+			known := maps.Clone(s.marks)
+			maps.Copy(known, s.held)
+			maps.Copy(s.held, watermarksAbove(staged, known))
+		}
 		stmts, args := watermarkStatements(s.marks, s.held)
 		for i, stmt := range stmts {
 			if _, err := s.w.ExecContext(ctx, stmt, args[i]...); err != nil {
@@ -220,17 +284,38 @@ func (s *Store) commitHeld(ctx context.Context) error {
 		return nil
 	}()
 	if err != nil {
-		s.rollback()
+		if s.held != nil {
+			s.rollback()
+		}
+		unlock := lockStage()
+		s.clearStage()
+		unlock()
 		return fmt.Errorf("append: %w", withCtx(ctx, err))
 	}
 	maps.Copy(s.marks, s.held)
 	s.held = nil
+	if through > from {
+		unlock := lockStage()
+		s.moved(through)
+		unlock()
+	}
 	if err := s.wal.committed(); err != nil {
 		// The batch is committed (ROLLBACK cannot undo it), only maybe not durable yet
 		// against a power loss: say so, and let the next commit try again.
 		s.log.Error("sync the WAL's directory after commit", "err", err)
 	}
 	return nil
+}
+
+// watermarksAbove returns the marks of raised above known's.
+func watermarksAbove(raised, known map[int32]int64) map[int32]int64 {
+	out := map[int32]int64{}
+	for p, o := range raised {
+		if k, ok := known[p]; !ok || o > k {
+			out[p] = o
+		}
+	}
+	return out
 }
 
 // commit commits the transaction open on the writer connection, with execPatiently when
@@ -269,52 +354,66 @@ func (s *Store) commit() error {
 // rows that were tried and dropped (CSV through read_csv, a table function), are in
 // docs/performance-analysis.md ("duckdb: how rows get into DuckDB").
 
-// appendRows writes rows into the table t inside the transaction open on the writer
-// connection: through the chunk appender (put), or duckdb-go's Appender (fill) when
-// s.byValue. pos names a row's log position in errors. No rows, no appender.
-func appendRows[T any](ctx context.Context, s *Store, t table, rows []T,
+// appendRows writes rows into the table t of w's catalog (its name with w's suffix)
+// inside the transaction open on w's connection: through the chunk appender (put), or
+// duckdb-go's Appender (fill) when s.byValue or put is nil. Rows of the stage get w's
+// batch number as their last column. pos names a row's log position in errors. No rows,
+// no appender.
+func appendRows[T any](ctx context.Context, s *Store, w writer, t table, rows []T,
 	fill func([]driver.Value, *T), put func(*chunk, int, *T), pos func(*T) (int32, int64)) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	return s.w.Raw(func(dc any) error {
-		if !s.byValue {
+	dst := target{catalog: w.catalog, name: t.name + w.suffix, seq: w.seq}
+	return w.conn.Raw(func(dc any) error {
+		if !s.byValue.Load() && put != nil {
 			h, err := driverConnHandle(dc)
 			if err == nil {
-				return appendChunks(ctx, h, &s.arena, t, rows, put, pos)
+				return appendChunks(ctx, h, &w.scratch.arena, dst, t, rows, put, pos)
 			}
 			s.log.Warn("the chunk appender cannot reach the DuckDB connection; appending value by value", "err", err)
-			s.byValue = true
+			s.byValue.Store(true)
 		}
 		conn, ok := dc.(driver.Conn)
 		if !ok {
 			return fmt.Errorf("appender: unexpected driver connection %T", dc)
 		}
-		return appendTable(ctx, conn, t, rows, fill, pos)
+		return appendTable(ctx, conn, dst, t, rows, fill, pos)
 	})
 }
 
-// appendTable writes rows into the table t through an appender on conn: fill sets a row's
-// values in the order of t's columns, pos names a row's log position in errors. No rows,
-// no appender.
-func appendTable[T any](ctx context.Context, conn driver.Conn, t table, rows []T,
+// target is the table an appender writes: its catalog and name, and the batch number its
+// rows get as their last column, stage_seq, when it is the stage's (0 when it is not).
+type target struct {
+	catalog, name string
+	seq           int64
+}
+
+// appendTable writes rows into dst, a table of t's columns, through an appender on conn:
+// fill sets a row's values in the order of t's columns, pos names a row's log position in
+// errors. No rows, no appender.
+func appendTable[T any](ctx context.Context, conn driver.Conn, dst target, t table, rows []T,
 	fill func([]driver.Value, *T), pos func(*T) (int32, int64)) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	name := t.name
-	a, err := duckdb.NewAppenderFromConn(conn, "", name)
+	name := dst.name
+	a, err := duckdb.NewAppender(conn, dst.catalog, "", name)
 	if err != nil {
 		return fmt.Errorf("%s appender: %w", name, err)
 	}
-	row := make([]driver.Value, len(t.columns))
+	n := len(t.columns)
+	row := make([]driver.Value, n, n+1)
+	if dst.seq > 0 {
+		row = append(row, dst.seq)
+	}
 	for i := range rows {
 		if i%ctxCheckRows == 0 {
 			if err = ctx.Err(); err != nil {
 				break
 			}
 		}
-		fill(row, &rows[i])
+		fill(row[:n], &rows[i])
 		if err = a.AppendRow(row...); err != nil {
 			p, o := pos(&rows[i])
 			err = fmt.Errorf("append to %s, row %d (partition %d offset %d): %w", name, i, p, o, err)

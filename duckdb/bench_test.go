@@ -76,7 +76,7 @@ func benchmarkAppend(b *testing.B, events, touchpoints int) {
 		nEvents += len(bb.Events)
 		nRows += bb.Len()
 	}
-	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+	if err := s.checkpoint(ctx); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
@@ -240,7 +240,7 @@ func BenchmarkAppendTransactions(b *testing.B) {
 					}
 				}
 				appendCPU += testenv.ProcessCPU() - cpu
-				if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+				if err := s.checkpoint(ctx); err != nil {
 					b.Fatal(err)
 				}
 				allCPU += testenv.ProcessCPU() - cpu

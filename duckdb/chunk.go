@@ -85,13 +85,13 @@ func driverConnHandle(dc any) (mapping.Connection, error) {
 // put fills row r of a chunk, pos names a row's log position in errors. a holds the
 // chunks' long strings. On error the appender's rows are dropped and the caller rolls
 // back what it flushed already. The context is checked between chunks.
-func appendChunks[T any](ctx context.Context, conn mapping.Connection, a *arena, t table, rows []T,
+func appendChunks[T any](ctx context.Context, conn mapping.Connection, a *arena, dst target, t table, rows []T,
 	put func(*chunk, int, *T), pos func(*T) (int32, int64)) (err error) {
 	if len(rows) == 0 {
 		return nil
 	}
 	var app mapping.Appender
-	if mapping.AppenderCreateExt(conn, "", "", t.name, &app) == mapping.StateError {
+	if mapping.AppenderCreateExt(conn, dst.catalog, "", dst.name, &app) == mapping.StateError {
 		err := appenderError(app)
 		mapping.AppenderDestroy(&app)
 		return fmt.Errorf("%s appender: %w", t.name, err)
@@ -104,7 +104,7 @@ func appendChunks[T any](ctx context.Context, conn mapping.Connection, a *arena,
 			err = fmt.Errorf("close %s appender", t.name)
 		}
 	}()
-	types, err := appenderTypes(app, t)
+	types, err := appenderTypes(app, t, dst.seq > 0)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,8 @@ func appendChunks[T any](ctx context.Context, conn mapping.Connection, a *arena,
 	}
 	defer mapping.DestroyDataChunk(&dc)
 
-	c := newChunk(dc, len(t.kinds), a)
+	c := newChunk(dc, len(types), a)
+	seqCol := len(t.kinds) // stage_seq, when dst.seq > 0
 	defer a.release()
 	size := int(mapping.VectorSize())
 	for start := 0; start < len(rows); start += size {
@@ -125,6 +126,9 @@ func appendChunks[T any](ctx context.Context, conn mapping.Connection, a *arena,
 		c.begin()
 		for r := range part {
 			put(c, r, &part[r])
+			if dst.seq > 0 {
+				c.setBigint(seqCol, r, dst.seq)
+			}
 			if c.bad != "" {
 				p, o := pos(&part[r])
 				return fmt.Errorf("append to %s, row %d (partition %d offset %d): %s", t.name, start+r, p, o, c.bad)
@@ -151,20 +155,29 @@ func appendChunks[T any](ctx context.Context, conn mapping.Connection, a *arena,
 }
 
 // appenderTypes returns the types of the appender's columns, which the caller destroys,
-// or an error if they are not the kinds t's rows are written as.
-func appenderTypes(app mapping.Appender, t table) ([]mapping.LogicalType, error) {
+// or an error if they are not the kinds t's rows are written as, and, when seq, a last
+// BIGINT (the stage's stage_seq).
+func appenderTypes(app mapping.Appender, t table, seq bool) ([]mapping.LogicalType, error) {
+	kinds := t.kinds
+	if seq {
+		kinds = append(kinds[:len(kinds):len(kinds)], kindBigint)
+	}
 	n := int(mapping.AppenderColumnCount(app))
-	if n != len(t.kinds) {
-		return nil, fmt.Errorf("%s appender has %d columns, the store writes %d", t.name, n, len(t.kinds))
+	if n != len(kinds) {
+		return nil, fmt.Errorf("%s appender has %d columns, the store writes %d", t.name, n, len(kinds))
 	}
 	types := make([]mapping.LogicalType, n)
 	for i := range types {
 		types[i] = mapping.AppenderColumnType(app, mapping.IdxT(i))
-		if got := mapping.GetTypeId(types[i]); got != t.kinds[i].typeID() {
+		if got := mapping.GetTypeId(types[i]); got != kinds[i].typeID() {
 			for j := range i + 1 {
 				mapping.DestroyLogicalType(&types[j])
 			}
-			return nil, fmt.Errorf("%s column %s has DuckDB type %d, the store writes %d", t.name, t.columns[i], got, t.kinds[i].typeID())
+			col := "stage_seq"
+			if i < len(t.columns) {
+				col = t.columns[i]
+			}
+			return nil, fmt.Errorf("%s column %s has DuckDB type %d, the store writes %d", t.name, col, got, kinds[i].typeID())
 		}
 	}
 	return types, nil

@@ -35,7 +35,7 @@ func TestChunkAppenderAvailable(t *testing.T) {
 	if err := s.Append(context.Background(), mixedAt(0, 0, 5)); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
-	if s.byValue {
+	if s.byValue.Load() {
 		t.Fatal("Append fell back to duckdb-go's Appender: the chunk appender cannot reach the connection")
 	}
 }
@@ -46,7 +46,7 @@ func TestConformanceByValue(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) unmogrowp.EventStore {
 		s := openMemory(t)
-		s.byValue = true
+		s.byValue.Store(true)
 		return s
 	})
 }
@@ -186,11 +186,11 @@ func TestAppendHostile(t *testing.T) {
 	for _, path := range appendPaths {
 		t.Run(path.name, func(t *testing.T) {
 			s := openMemory(t)
-			s.byValue = path.byValue
+			s.byValue.Store(path.byValue)
 			if err := s.Append(ctx, batch); err != nil {
 				t.Fatalf("Append: %v", err)
 			}
-			if s.byValue != path.byValue {
+			if s.byValue.Load() != path.byValue {
 				t.Fatal("Append changed path")
 			}
 			checkEvents(t, s, batch.Events)
@@ -444,7 +444,7 @@ func TestAppendTimeOutOfRange(t *testing.T) {
 		} {
 			t.Run(path.name+"/"+name, func(t *testing.T) {
 				s := openMemory(t)
-				s.byValue = path.byValue
+				s.byValue.Store(path.byValue)
 				b := mixedAt(0, 0, 3000)
 				b.Touchpoints[2500].ReceivedAt = tm
 				err := s.Append(ctx, b)
@@ -496,7 +496,7 @@ func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batche
 		b.Fatal(err)
 	}
 	defer s.Close()
-	s.byValue = byValue
+	s.byValue.Store(byValue)
 
 	pool := storetest.BenchPool(batches, events, touchpoints)
 	ctx := context.Background()
@@ -521,12 +521,12 @@ func benchmarkAppendPath(b *testing.B, byValue bool, events, touchpoints, batche
 		rows += pb.Len()
 	}
 	appendCPU := testenv.ProcessCPU() - cpu
-	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+	if err := s.checkpoint(ctx); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
 	cpu = testenv.ProcessCPU() - cpu
-	if s.byValue != byValue {
+	if s.byValue.Load() != byValue {
 		b.Fatal("Append changed path")
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")

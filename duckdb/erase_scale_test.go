@@ -51,7 +51,7 @@ func TestEraseAtScale(t *testing.T) {
 		if err := storetest.GenerateFixture(n, 1, 100_000, func(b unmogrowp.Batch) error { return s.Append(ctx, b) }); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		if err := s.checkpoint(ctx); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("filled %d events in %v", n, time.Since(start).Round(time.Second))

@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -44,16 +45,17 @@ func dimsOf(in *unmogrowp.Install, appID, eventType string, dims eventDims) (eve
 
 // installRows appends to dst the rows of b's decisions, in b's order, with their events'
 // dimensions: from b's events, else, for decisions at a position none of b's events and
-// touchpoints has, from the events stored (read on the writer connection, inside the
+// touchpoints has, from the events stored or staged (read on w's connection, inside its
 // open transaction).
-func (s *Store) installRows(ctx context.Context, dst []installRow, b *unmogrowp.Batch) ([]installRow, error) {
+func (s *Store) installRows(ctx context.Context, w writer, dst []installRow, b *unmogrowp.Batch) ([]installRow, error) {
 	if len(b.Installs) == 0 {
 		return dst, nil
 	}
-	if s.instAt == nil {
-		s.instAt = make(map[unmogrowp.Position]*unmogrowp.Event, len(b.Installs))
+	sc := w.scratch
+	if sc.instAt == nil {
+		sc.instAt = make(map[unmogrowp.Position]*unmogrowp.Event, len(b.Installs))
 	}
-	at := s.instAt
+	at := sc.instAt
 	defer clear(at) // keep no batch's events alive
 	b.DecisionEvents(at)
 	n := len(dst)
@@ -80,13 +82,13 @@ func (s *Store) installRows(ctx context.Context, dst []installRow, b *unmogrowp.
 	if len(missing) == 0 {
 		return dst, nil
 	}
-	return dst, s.storedInstallDims(ctx, dst[n:], missing)
+	return dst, storedInstallDims(ctx, w.conn, dst[n:], missing)
 }
 
 // storedInstallDims sets the dimensions of rows' decisions at the positions of missing
 // (each mapped to the indexes in rows of its decisions) from the stored events, a few hundred positions a
 // query.
-func (s *Store) storedInstallDims(ctx context.Context, rows []installRow, missing map[unmogrowp.Position][]int) error {
+func storedInstallDims(ctx context.Context, conn *sql.Conn, rows []installRow, missing map[unmogrowp.Position][]int) error {
 	const perQuery = 256
 	var conds []string
 	var args []any
@@ -96,7 +98,7 @@ func (s *Store) storedInstallDims(ctx context.Context, rows []installRow, missin
 		}
 		q := `SELECT app_id, "partition", "offset", event_type, country, platform, app_version, os_version
 FROM events WHERE ` + strings.Join(conds, " OR ")
-		res, err := s.w.QueryContext(ctx, q, args...)
+		res, err := conn.QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("read the installs' events: %w", err)
 		}

@@ -46,7 +46,7 @@ func fillScaleStore(t *testing.T, s *Store, n, copies int, source string) int64 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		if err := s.checkpoint(ctx); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("filled %d events through Append in %v", n, time.Since(start).Round(time.Second))

@@ -31,7 +31,7 @@ func BenchmarkReports(b *testing.B) {
 	if err := storetest.GenerateFixture(n, 1, 100_000, func(batch unmogrowp.Batch) error { return s.Append(ctx, batch) }); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+	if err := s.checkpoint(ctx); err != nil {
 		b.Fatal(err)
 	}
 	for _, r := range storetest.ScaleQueries(ctx, s) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"fmt"
 	"math"
 	"time"
 
@@ -36,22 +35,6 @@ func fillSKAN(row []driver.Value, p *unmogrowp.SKANPostback) {
 		p.Signature, p.Environment, p.ReceivedAt.UnixMicro(),
 	}
 	copy(row, vals)
-}
-
-// appendSKAN writes the batch's SKAN postbacks in the transaction open on the writer
-// connection, through duckdb-go's appender: they are few beside events, and have no chunk
-// writer of their own.
-func (s *Store) appendSKAN(ctx context.Context, rows []unmogrowp.SKANPostback) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	return s.w.Raw(func(dc any) error {
-		conn, ok := dc.(driver.Conn)
-		if !ok {
-			return fmt.Errorf("appender: unexpected driver connection %T", dc)
-		}
-		return appendTable(ctx, conn, skanTable, rows, fillSKAN, skanPos)
-	})
 }
 
 // SKANPostbacks implements unmogrowp.SKANStore with skan_postbacks.sql.

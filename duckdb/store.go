@@ -6,6 +6,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,10 +69,8 @@ type Store struct {
 	w     *sql.Conn       // the writer's connection; nil until needed again after a broken one
 	marks map[int32]int64 // the committed log_watermarks; nil until read
 	// held are the watermarks the batches AppendHeld holds in the open transaction raise;
-	// nil when no transaction is open. seenStale: a rollback left seen with device-days
-	// that are not stored, so it is reloaded before the next append.
-	held      map[int32]int64
-	seenStale bool
+	// nil when no transaction is open.
+	held map[int32]int64
 	// heldLost: another writer's commit of the held batches (EraseSubject) failed, and they
 	// were rolled back; the holder's next AppendHeld or CommitHeld says so.
 	heldLost bool
@@ -95,19 +94,18 @@ type Store struct {
 
 	// byValue makes Append write through duckdb-go's Appender, one value at a time, rather
 	// than the chunk appender (chunk.go): set by tests and benchmarks, and by Append when
-	// the chunk appender cannot reach the connection's handle. arena holds the chunk
-	// appender's long strings from one batch to the next. Both are guarded by mu.
-	byValue bool
-	arena   arena
+	// the chunk appender cannot reach the connection's handle.
+	byValue atomic.Bool
+	scratch scratch // the writer connection's, guarded by mu
 
-	// seen and dayRows are Append's side of device_days (activity.go), guarded by mu.
-	seen    seenDays
-	dayRows []deviceDay
-	revRows []revenueRow // Append's rows of device_revenue (revenue.go), guarded by mu
-	// instRows and instAt are Append's rows of installs and its index of their positions
-	// (installdims.go), guarded by mu.
-	instRows []installRow
-	instAt   map[unmogrowp.Position]*unmogrowp.Event
+	seen seenDays // Append's side of device_days (activity.go)
+
+	// The stage (stage.go): fileCatalog is the database file's catalog, searchPath the
+	// statement that makes a new connection read through the stage's views ("" until
+	// they exist).
+	stage       stage
+	fileCatalog string
+	searchPath  atomic.Value
 }
 
 // Open opens the DuckDB database at path, creating it and its directory if needed, and
@@ -148,18 +146,28 @@ func Open(_ context.Context, rawURL string, opts Options) (*Store, error) {
 	if opts.Threads > 0 {
 		cfg.Set("threads", strconv.Itoa(opts.Threads))
 	}
-	connector, err := duckdb.NewConnector(path+"?"+cfg.Encode(), nil)
+	s := &Store{log: opts.Logger.With("store", "duckdb"), scanChunk: defaultScanChunk, seen: seenDays{now: time.Now}}
+	s.searchPath.Store("")
+	connector, err := duckdb.NewConnector(path+"?"+cfg.Encode(), func(c driver.ExecerContext) error {
+		if q := s.searchPath.Load().(string); q != "" {
+			_, err := c.ExecContext(context.Background(), q, nil)
+			return err
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %q: %w", path, err)
 	}
-	s := &Store{log: opts.Logger.With("store", "duckdb"), db: sql.OpenDB(connector), scanChunk: defaultScanChunk,
-		seen: seenDays{now: time.Now}}
+	s.db = sql.OpenDB(connector)
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
 		return nil, errors.Join(err, s.db.Close())
 	}
 	if err := s.checkColumns(ctx); err != nil {
 		return nil, errors.Join(err, s.db.Close())
+	}
+	if err := s.setupStage(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("open duckdb: %w", err), s.db.Close())
 	}
 	if err := s.loadSeenDays(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open duckdb: %w", err), s.db.Close())
@@ -186,7 +194,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close waits for the append in progress, rolls back the batches AppendHeld holds,
+// Close waits for the append in progress, rolls back the batches AppendHeld holds, drops
+// those AppendStaged staged and not moved,
 // checkpoints the database (so the next open does not replay the WAL) and releases it. Calls after the first return nil; every other
 // method then fails with EUNAVAILABLE.
 func (s *Store) Close() error {
@@ -199,6 +208,14 @@ func (s *Store) Close() error {
 	if s.held != nil {
 		s.rollback()
 	}
+	s.stage.mu.Lock()
+	if s.stage.conn != nil {
+		if err := s.stage.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close the stage's connection: %w", err))
+		}
+		s.stage.conn = nil
+	}
+	s.stage.mu.Unlock()
 	if s.w != nil {
 		if err := s.w.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close writer connection: %w", err))
@@ -208,7 +225,7 @@ func (s *Store) Close() error {
 	if err := s.attribution.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close statement: %w", err))
 	}
-	if _, err := s.db.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+	if err := s.checkpoint(context.Background()); err != nil {
 		errs = append(errs, fmt.Errorf("checkpoint: %w", err))
 	}
 	if err := s.db.Close(); err != nil {

@@ -395,7 +395,7 @@ func TestWALDirectorySync(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 			offset += 10
-		} else if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		} else if err := s.checkpoint(ctx); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if syncs != wantSyncs {

@@ -174,7 +174,7 @@ func (s *Store) CountSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 	}
 	var total int64
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range subjectStatements("SELECT count(*) FROM ", &sub) {
+		for _, q := range subjectStatements("SELECT count(*) FROM ", &sub, func(t string) string { return t }) {
 			queries := []statement{q}
 			if sub.After != nil {
 				if q.derived {
@@ -212,11 +212,11 @@ type statement struct {
 // subjectStatements returns verb (SELECT count(*) FROM, DELETE FROM) over each table's
 // rows of sub: events, touchpoints, installs, and device_days and device_revenue by the
 // devices' keys.
-func subjectStatements(verb string, sub *unmogrowp.Subject) []statement {
+func subjectStatements(verb string, sub *unmogrowp.Subject, name func(string) string) []statement {
 	var out []statement
 	for _, table := range []string{"events", "touchpoints", "installs"} {
 		if cond, args, ok := subjectWhere(table, sub); ok {
-			out = append(out, statement{verb + table + " WHERE " + cond, args, false})
+			out = append(out, statement{verb + name(table) + " WHERE " + cond, args, false})
 		}
 	}
 	if devices := sub.Raw[unmogrowp.FieldDeviceID]; len(devices) > 0 {
@@ -226,7 +226,7 @@ func subjectStatements(verb string, sub *unmogrowp.Subject) []statement {
 		}
 		in := strings.TrimSuffix(strings.Repeat("?,", len(devices)), ",")
 		for _, table := range []string{"device_days", "device_revenue"} {
-			out = append(out, statement{verb + table + " WHERE app_id = ? AND device_key IN (" + in + ")", args, true})
+			out = append(out, statement{verb + name(table) + " WHERE app_id = ? AND device_key IN (" + in + ")", args, true})
 		}
 	}
 	return out
@@ -237,12 +237,14 @@ func subjectStatements(verb string, sub *unmogrowp.Subject) []statement {
 // reclaims their space at its next checkpoint. The count is the events', touchpoints' and
 // installs' rows DELETE reports.
 func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) (int64, error) {
-	stmts := subjectStatements("DELETE FROM ", &sub)
+	stmts := subjectStatements("DELETE FROM ", &sub, s.fileTable)
 	if len(stmts) == 0 {
 		return 0, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stage.mu.Lock() // nothing is staged until the erasure commits
+	defer s.stage.mu.Unlock()
 	if s.closed.Load() {
 		return 0, errClosed()
 	}
@@ -253,9 +255,10 @@ func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 		}
 		s.w = w
 	}
-	// Held batches first: the erasure must reach their rows too.
-	if held := s.held != nil; held {
-		if err := s.commitHeld(ctx); err != nil {
+	// Held and staged batches first: the erasure must reach their rows too, and it
+	// deletes from the file's tables.
+	if s.held != nil || s.stage.seq > s.stage.moved {
+		if err := s.commitHeld(ctx, true); err != nil {
 			s.heldLost = true // for the holder's next AppendHeld or CommitHeld to report
 			return 0, fmt.Errorf("erase subject: %w", err)
 		}

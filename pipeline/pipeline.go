@@ -37,6 +37,14 @@
 // retried. A failure while nothing else is held is retried as a batch's is. A stop stores
 // and commits every batch the Stage has learned.
 //
+// A store that also stages (StagingStore) makes a batch that was not full (the pipeline has
+// caught up with the log) visible at once, and durable only with the next commit, so that
+// freshness does not wait for a transaction to fill: staged batches are committed once
+// they hold HoldRows events or StageFor has passed since the first. Full batches (a
+// backlog) are held as before. The commit, and the log's after it, run on a goroutine of
+// their own while the next batches are staged or held: a commit that stalls (DuckDB's
+// checkpoint) delays durability, not visibility.
+//
 // Records of one partition are processed in offset order, so a partition's watermark
 // covers exactly its records that were stored; the ones at or below it that were
 // duplicates or corrupt were not stored and need not be.
@@ -84,6 +92,11 @@ const stopGrace = 5 * time.Second
 // most this long (plus a batch's work) after its first batch was stored.
 const DefaultHoldFor = time.Second
 
+// DefaultStageFor is Options.StageFor's default: long enough that a staged row group is
+// moved whole at the rates where batches are not full, short enough to keep a restart's
+// replay of what was staged and lost brief.
+const DefaultStageFor = 5 * time.Second
+
 // DefaultLinger is Options.Linger's default: short next to the seconds a marketer waits
 // for a dashboard, long enough to fold a trickle of records into a few batches a second.
 const DefaultLinger = 100 * time.Millisecond
@@ -130,6 +143,10 @@ type Options struct {
 	// HoldFor bounds how long a held transaction stays open, so that its rows become
 	// visible; default DefaultHoldFor.
 	HoldFor time.Duration
+	// StageFor bounds how long a batch staged by a StagingStore (visible, not durable)
+	// waits for the commit that makes it durable; default DefaultStageFor, and never
+	// shorter than HoldFor.
+	StageFor time.Duration
 	// Tombstones, when not nil, are the erased identities (OpenDSR): events and
 	// touchpoints that carry one are dropped, neither claimed, decided, stored nor sent,
 	// also when the log is read again after their erasure.
@@ -200,6 +217,16 @@ type HoldingStore interface {
 	CommitHeld(ctx context.Context) error
 }
 
+// StagingStore is a HoldingStore that can make a batch visible before it is durable: the
+// DuckDB store.
+type StagingStore interface {
+	HoldingStore
+	// AppendStaged writes the batch where every read sees it at once, not durable until
+	// the next CommitHeld, which commits it with the held batches. It may run while a
+	// CommitHeld is in progress. On error nothing of b is written and nothing else lost.
+	AppendStaged(ctx context.Context, b unmogrowp.Batch) error
+}
+
 // ErrHeldLost is returned (wrapped) by Run when a held transaction (Options.HoldRows) was
 // lost to a failed write or commit while the Stage had learned its batches: the Stage now
 // knows of rows the store lacks, which only a restart (an in-process hot state rebuilt
@@ -252,6 +279,10 @@ func New(r unmogrowp.LogReader, d unmogrowp.Deduplicator, s unmogrowp.EventStore
 	if opts.HoldFor <= 0 {
 		opts.HoldFor = DefaultHoldFor
 	}
+	if opts.StageFor <= 0 {
+		opts.StageFor = DefaultStageFor
+	}
+	opts.StageFor = max(opts.StageFor, opts.HoldFor)
 	if opts.RetryMin <= 0 {
 		opts.RetryMin = DefaultRetryMin
 	}

@@ -148,14 +148,25 @@ func (p *Pipeline) stopHeld(ctx context.Context, h *held) error {
 	return nil
 }
 
-// held is what the third stage holds in the store's open transaction (Options.HoldRows):
-// its batches' tallies, to count and commit on the log once the store commits them.
+// held is what the third stage holds in the store's open transaction (Options.HoldRows)
+// and stage (StagingStore): its batches' tallies, to count and commit on the log once the
+// store commits them.
 type held struct {
-	store   HoldingStore
-	since   time.Time       // when the first held batch was stored
-	events  int             // events held
-	marks   map[int32]int64 // the watermarks the held rows raise the store's to
-	batches []tally
+	store       HoldingStore
+	since       time.Time       // when the first batch was stored
+	events      int             // events held or staged
+	marks       map[int32]int64 // the watermarks the rows raise the store's to
+	batches     []tally
+	direct      int       // batches held in the transaction (not staged): not visible yet
+	directSince time.Time // when the first of them was stored
+	lastFull    bool      // whether the last batch stored was full
+}
+
+// take returns what h holds and empties h: the commit's share, handed to the committer.
+func (h *held) take() *held {
+	job := *h
+	h.marks, h.batches, h.events, h.direct = map[int32]int64{}, nil, 0, 0
+	return &job
 }
 
 func (h *held) open() bool { return len(h.batches) > 0 }
@@ -676,64 +687,158 @@ func heldLost(err error, why string) error {
 	return fmt.Errorf("%w: %s: %w", ErrHeldLost, why, err)
 }
 
-// storeLoop is the third stage with held transactions: it writes each decided batch into
-// the held transaction, in order, and commits the transaction, then the log, once it
-// holds Options.HoldRows events, Options.HoldFor has passed since its first batch, or a
-// batch was not full. Once in is closed (the second stage stopped), it commits what it
-// holds and returns nil; it returns errStop when a stop interrupted it (the grace passed)
-// and an error wrapping ErrHeldLost when a held transaction was lost.
+// storeLoop is the third stage with held transactions: it writes each decided batch, in
+// order, into the held transaction, or to the stage when the store stages and the batch
+// was not full, and hands what it holds to a committer (a goroutine that commits the
+// store, then the log) once it is due (due). While a commit runs it goes on holding and
+// staging; what falls due meanwhile goes to the next commit, and it waits for the commit
+// in progress only when it holds maxHeldFactor times HoldRows. Once in is closed (the
+// second stage stopped), it waits for the commit in progress, commits what it holds and
+// returns nil; it returns errStop when a stop interrupted it (the grace passed) and an
+// error wrapping ErrHeldLost when a held transaction was lost.
 func (p *Pipeline) storeLoop(ctx context.Context, in <-chan decidedBatch, free chan<- *buffer, h *held) error {
 	due := time.NewTimer(time.Hour)
 	due.Stop()
 	defer due.Stop()
+	committed := make(chan error, 1)
+	committing := false
+	// wait waits for the commit in progress. A stop (errStop) left the rows stored and the
+	// log uncommitted, which a restart skips: go on, to store what the second stage still
+	// hands over.
+	wait := func() error {
+		if !committing {
+			return nil
+		}
+		committing = false
+		if err := <-committed; err != nil && !errors.Is(err, errStop) {
+			return err
+		}
+		return nil
+	}
+	defer func() { _ = wait() }()
+	commit := func() {
+		job := h.take()
+		committing = true
+		go func() {
+			// The commit gets stopGrace after a stop (ctx done).
+			gctx, cancel := withGrace(ctx, stopGrace)
+			defer cancel()
+			committed <- p.release(gctx, job)
+		}()
+	}
 	var last time.Time // when the batch before was stored
 	for {
+		var done <-chan error
+		if committing {
+			done = committed
+		}
 		select {
 		case <-due.C:
-			// The commit gets stopGrace after a stop (ctx done). A stop (errStop) left
-			// the rows stored and the log uncommitted, which a restart skips: go on, to
-			// store what the second stage still hands over.
-			gctx, cancel := withGrace(ctx, stopGrace)
-			err := p.release(gctx, h)
-			cancel()
+		case err := <-done:
+			committing = false
 			if err != nil && !errors.Is(err, errStop) {
 				return err
 			}
-			continue
 		case d, ok := <-in:
 			if !ok {
+				if err := wait(); err != nil {
+					return err
+				}
 				return p.stopHeld(ctx, h)
 			}
-			wasOpen := h.open()
+			// A batch for the transaction waits for the commit in progress, whose
+			// transaction it would otherwise join, and whose loss it would not see.
+			if !p.stages(h, d) {
+				if err := wait(); err != nil {
+					return err
+				}
+			}
 			if err := p.storeHeld(ctx, d, h, last); err != nil {
 				return err
 			}
 			last = time.Now()
 			free <- d.b.buf
-			if h.open() && !wasOpen {
-				due.Reset(p.opts.HoldFor)
-			} else if !h.open() {
-				due.Stop()
+			if committing && h.events >= maxHeldFactor*max(p.opts.HoldRows, 1) {
+				if err := wait(); err != nil {
+					return err
+				}
 			}
+		}
+		if !committing && p.due(h, ctx.Err() != nil) {
+			commit()
+		}
+		if h.open() {
+			due.Reset(time.Until(p.deadline(h)))
+		} else {
+			due.Stop()
 		}
 	}
 }
 
-// storeHeld writes d into h's transaction and releases h when it is full or old, or d was
+// maxHeldFactor bounds what storeLoop holds while a commit runs: that many times
+// Options.HoldRows events.
+const maxHeldFactor = 4
+
+// due reports whether h is due for a commit: it holds Options.HoldRows events, the
+// pipeline is stopping, it holds batches in the transaction (not visible) and the last
+// batch was not full or HoldFor has passed since the first of them, or StageFor has
+// passed since its first batch.
+func (p *Pipeline) due(h *held, stopping bool) bool {
+	if !h.open() {
+		return false
+	}
+	if stopping || h.events >= p.opts.HoldRows || !time.Now().Before(p.deadline(h)) {
+		return true
+	}
+	return h.direct > 0 && !h.lastFull
+}
+
+// deadline is when h falls due for its age: HoldFor after its first batch held in the
+// transaction, StageFor after its first batch.
+func (p *Pipeline) deadline(h *held) time.Time {
+	t := h.since.Add(p.opts.StageFor)
+	if d := h.directSince.Add(p.opts.HoldFor); h.direct > 0 && d.Before(t) {
+		return d
+	}
+	return t
+}
+
+// stages reports whether d goes to the stage: the store stages, and d was not full (the
+// pipeline has caught up with the log).
+func (p *Pipeline) stages(h *held, d decidedBatch) bool {
+	_, ok := h.store.(StagingStore)
+	return ok && len(d.b.recs) < p.opts.BatchSize
+}
+
+// storeHeld writes d into h's transaction, or to the stage when the store stages and d was
 // not full. The write gets stopGrace after a stop (ctx done): the Stage has learned d.
 // last is when the batch before was stored, for the rate (noteRate): the time between
 // two batches is that of the slower stage.
 func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last time.Time) error {
-	stop := ctx
 	ctx, cancel := withGrace(ctx, stopGrace)
 	defer cancel()
+	full := len(d.b.recs) >= p.opts.BatchSize
+	now := time.Now()
 	if d.toStore.Len() > 0 {
-		if h.open() {
+		stages := p.stages(h, d)
+		switch {
+		case stages:
+			// Nothing else is lost when a batch fails to stage: retry it as a batch.
+			if !p.store(ctx, d.toStore, h.store.(StagingStore).AppendStaged) {
+				return errStop
+			}
+		case h.direct > 0:
 			if err := h.store.AppendHeld(ctx, d.toStore); err != nil {
 				return fmt.Errorf("%w: append to it: %w", ErrHeldLost, err)
 			}
-		} else if !p.store(ctx, d.toStore, h.store.AppendHeld) {
+		case !p.store(ctx, d.toStore, h.store.AppendHeld):
 			return errStop
+		}
+		if !stages {
+			if h.direct == 0 {
+				h.directSince = now
+			}
+			h.direct++
 		}
 		if h.marks == nil {
 			h.marks = map[int32]int64{}
@@ -741,20 +846,14 @@ func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last 
 		maps.Copy(h.marks, d.toStore.Watermarks(h.marks))
 	}
 	t := newTally(d.b, d.events, d.tps)
-	full := len(d.b.recs) >= p.opts.BatchSize
 	if !h.open() {
-		h.since = time.Now()
+		h.since = now
 	}
 	h.batches = append(h.batches, t)
 	h.events += len(d.toStore.Events)
+	h.lastFull = full
 	if full {
 		p.noteRate(len(d.b.recs), time.Since(later(d.begin, last)))
-	}
-	if h.events < p.opts.HoldRows && full && time.Since(h.since) < p.opts.HoldFor && stop.Err() == nil {
-		return nil
-	}
-	if err := p.release(ctx, h); err != nil && !errors.Is(err, errStop) {
-		return err // errStop: stored, the log not committed, as storeLoop's release
 	}
 	return nil
 }
