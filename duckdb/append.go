@@ -242,8 +242,20 @@ func (s *Store) commitHeld(ctx context.Context, stageLocked bool) error {
 		return st.mu.Unlock
 	}
 	unlock := lockStage()
-	from := st.moved
-	through, staged := st.stagedThrough()
+	from, through := st.moved, st.seq
+	var gen int
+	var staged map[int32]int64
+	if through > from {
+		var err error
+		if gen, through, staged, err = s.switchStaged(ctx); err != nil {
+			if s.held != nil {
+				s.rollback()
+			}
+			s.clearStage()
+			unlock()
+			return fmt.Errorf("append: %w", err)
+		}
+	}
 	unlock()
 	if s.held == nil && through == from {
 		return nil
@@ -256,7 +268,7 @@ func (s *Store) commitHeld(ctx context.Context, stageLocked bool) error {
 			return err
 		}
 		if through > from {
-			if err := s.moveStaged(ctx, from, through); err != nil {
+			if err := s.moveStaged(ctx, gen, from, through); err != nil {
 				return err
 			}
 			known := maps.Clone(s.marks)

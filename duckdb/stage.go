@@ -31,9 +31,13 @@ import (
 // query that names the table reads the view. Each staged row carries its batch's number
 // (stage_seq); the file's stage_moves holds the last number moved, and the move raises it
 // in its own transaction, so a reader sees each row once, in the file or in the stage,
-// whichever snapshot it reads. Moved rows are deleted from the stage one move later (a
-// reader whose snapshot of the stage predates the delete never needs them) and the stage
-// checkpointed, which frees their memory.
+// whichever snapshot it reads. Each staged table has two generations: batches are staged
+// into one while the other waits; a move switches them, and moves the rows of the one
+// written until then. The other, whose rows the move before moved, is emptied at the
+// switch, one move after theirs (a reader whose snapshot of the stage predates that never
+// needs them), by dropping and creating it again in one transaction, which frees their
+// memory at once (a DELETE would keep it until a checkpoint of the stage, which costs
+// hundreds of milliseconds and blocks the stage's writer).
 //
 // Staged rows are not durable: a crash loses them, as it loses a held transaction, and the
 // log, whose commit trails the move, has them read again. Only statements that write a
@@ -54,7 +58,7 @@ type stage struct {
 	conn    *sql.Conn // the stage writer's connection; nil until needed
 	seq     int64     // the number of the last batch staged
 	moved   int64     // stage_moves: batches up to it are in the file
-	deleted int64     // batches up to it are deleted from the stage
+	gen     int       // the generation batches are staged into, 0 or 1
 	pending []stagedBatch
 	scratch scratch
 	// lost: a failed move cleared the stage; the next AppendStaged says so once.
@@ -77,15 +81,14 @@ func (s *Store) setupStage(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, "SELECT through FROM stage_moves").Scan(&s.stage.moved); err != nil {
 		return fmt.Errorf("stage: read stage_moves: %w", err)
 	}
-	s.stage.seq, s.stage.deleted = s.stage.moved, s.stage.moved
+	s.stage.seq = s.stage.moved
 	stmts := []string{"ATTACH ':memory:' AS " + stageCatalog}
 	for _, t := range stagedTables {
-		stmts = append(stmts,
-			fmt.Sprintf("CREATE TABLE %s.main.%s_staged AS SELECT *, 0::BIGINT AS stage_seq FROM %s LIMIT 0",
-				stageCatalog, t, s.fileTable(t)),
+		stmts = append(stmts, s.createStaged(t, 0), s.createStaged(t, 1),
 			fmt.Sprintf("CREATE VIEW %[1]s.main.%[2]s AS SELECT * FROM %[3]s UNION ALL "+
-				"SELECT * EXCLUDE (stage_seq) FROM %[1]s.main.%[2]s_staged WHERE stage_seq > (SELECT through FROM %[4]s)",
-				stageCatalog, t, s.fileTable(t), s.fileTable("stage_moves")))
+				"SELECT * EXCLUDE (stage_seq) FROM %[4]s WHERE stage_seq > (SELECT through FROM %[6]s) UNION ALL "+
+				"SELECT * EXCLUDE (stage_seq) FROM %[5]s WHERE stage_seq > (SELECT through FROM %[6]s)",
+				stageCatalog, t, s.fileTable(t), stagedTable(t, 0), stagedTable(t, 1), s.fileTable("stage_moves")))
 	}
 	for _, q := range stmts {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
@@ -96,6 +99,17 @@ func (s *Store) setupStage(ctx context.Context) error {
 	s.db.SetMaxIdleConns(0)
 	s.db.SetMaxIdleConns(2) // database/sql's default
 	return nil
+}
+
+// stagedTable is generation gen of the stage's table for t, qualified.
+func stagedTable(t string, gen int) string {
+	return fmt.Sprintf("%s.main.%s_staged%d", stageCatalog, t, gen)
+}
+
+// createStaged is the statement that creates generation gen of the stage's table for t:
+// t's columns, then stage_seq.
+func (s *Store) createStaged(t string, gen int) string {
+	return fmt.Sprintf("CREATE TABLE %s AS SELECT *, 0::BIGINT AS stage_seq FROM %s LIMIT 0", stagedTable(t, gen), s.fileTable(t))
 }
 
 // fileTable is table t of the database file, qualified: the name to write it by.
@@ -154,7 +168,7 @@ func (s *Store) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
 	if _, err := st.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("stage: begin: %w", withCtx(ctx, err))
 	}
-	w := writer{conn: st.conn, catalog: stageCatalog, suffix: "_staged", seq: st.seq + 1, scratch: &st.scratch}
+	w := writer{conn: st.conn, catalog: stageCatalog, suffix: fmt.Sprintf("_staged%d", st.gen), seq: st.seq + 1, scratch: &st.scratch}
 	err := s.appendTx(ctx, w, &b)
 	if err == nil {
 		_, err = st.conn.ExecContext(context.Background(), "COMMIT")
@@ -172,24 +186,56 @@ func (s *Store) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
 	return nil
 }
 
-// stagedThrough returns the number of the last batch staged and the watermarks the
-// staged batches not yet moved raise; under st.mu, and, for the guarantee that every batch
-// staged before one the open transaction holds is among them, under mu.
-func (st *stage) stagedThrough() (int64, map[int32]int64) {
-	marks := map[int32]int64{}
+// switchStaged readies a move of the batches staged since the last: it empties the
+// generation the last move moved and stages into it from now on, and returns the
+// generation to move, the number of the last batch staged and the watermarks of the
+// batches to move. Under st.mu, and, for the guarantee that every batch staged before one
+// the open transaction holds is among those moved, under mu.
+func (s *Store) switchStaged(ctx context.Context) (gen int, through int64, marks map[int32]int64, err error) {
+	st := &s.stage
+	if err := s.emptyStaged(ctx, 1-st.gen); err != nil {
+		return 0, 0, nil, err
+	}
+	gen = st.gen
+	st.gen = 1 - gen
+	marks = map[int32]int64{}
 	for _, p := range st.pending {
 		maps.Copy(marks, p.marks) // in order: a later batch's are higher
 	}
-	return st.seq, marks
+	return gen, st.seq, marks, nil
 }
 
-// moveStaged copies the staged batches after from up to through into the file's tables,
-// inside the transaction open on the writer connection, and raises stage_moves to through;
-// under mu. Batches staged meanwhile, numbered after through, stay where they are.
-func (s *Store) moveStaged(ctx context.Context, from, through int64) error {
+// emptyStaged drops generation gen of every staged table and creates it again, in one
+// transaction on the stage's connection; under st.mu.
+func (s *Store) emptyStaged(ctx context.Context, gen int) error {
+	st := &s.stage
+	if st.conn == nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("stage: connection: %w", err)
+		}
+		st.conn = c
+	}
+	stmts := []string{"BEGIN TRANSACTION"}
 	for _, t := range stagedTables {
-		q := fmt.Sprintf("INSERT INTO %s SELECT * EXCLUDE (stage_seq) FROM %s.main.%s_staged WHERE stage_seq > ? AND stage_seq <= ?",
-			s.fileTable(t), stageCatalog, t)
+		stmts = append(stmts, "DROP TABLE "+stagedTable(t, gen), s.createStaged(t, gen))
+	}
+	for _, q := range append(stmts, "COMMIT") {
+		if _, err := st.conn.ExecContext(ctx, q); err != nil {
+			_, _ = st.conn.ExecContext(context.Background(), "ROLLBACK")
+			return fmt.Errorf("empty the stage: %w", err)
+		}
+	}
+	return nil
+}
+
+// moveStaged copies generation gen's batches after from up to through into the file's
+// tables, inside the transaction open on the writer connection, and raises stage_moves to
+// through; under mu.
+func (s *Store) moveStaged(ctx context.Context, gen int, from, through int64) error {
+	for _, t := range stagedTables {
+		q := fmt.Sprintf("INSERT INTO %s SELECT * EXCLUDE (stage_seq) FROM %s WHERE stage_seq > ? AND stage_seq <= ?",
+			s.fileTable(t), stagedTable(t, gen))
 		if _, err := s.w.ExecContext(ctx, q, from, through); err != nil {
 			return fmt.Errorf("move %s from the stage: %w", t, err)
 		}
@@ -200,9 +246,7 @@ func (s *Store) moveStaged(ctx context.Context, from, through int64) error {
 	return nil
 }
 
-// moved notes that the batches up to through are in the file, and deletes from the stage
-// those the move before this one moved; under st.mu. A failure is logged: the rows are
-// hidden by stage_moves, and the next move deletes them.
+// moved notes that the batches up to through are in the file; under st.mu.
 func (s *Store) moved(through int64) {
 	st := &s.stage
 	keep := st.pending[:0]
@@ -212,22 +256,7 @@ func (s *Store) moved(through int64) {
 		}
 	}
 	st.pending = keep
-	del := st.moved
 	st.moved = through
-	if del <= st.deleted || st.conn == nil {
-		return
-	}
-	for _, t := range stagedTables {
-		q := fmt.Sprintf("DELETE FROM %s.main.%s_staged WHERE stage_seq <= ?", stageCatalog, t)
-		if _, err := st.conn.ExecContext(context.Background(), q, del); err != nil {
-			s.log.Warn("delete moved rows from the stage", "err", err)
-			return
-		}
-	}
-	st.deleted = del
-	if _, err := st.conn.ExecContext(context.Background(), "CHECKPOINT "+stageCatalog); err != nil {
-		s.log.Warn("checkpoint the stage", "err", err)
-	}
 }
 
 // clearStage drops every staged row after a failed move, under st.mu: the log still has
@@ -239,12 +268,8 @@ func (s *Store) clearStage() {
 	}
 	st.lost = true
 	st.pending = nil
-	if st.conn == nil {
-		return
-	}
-	for _, t := range stagedTables {
-		q := fmt.Sprintf("DELETE FROM %s.main.%s_staged WHERE stage_seq > ?", stageCatalog, t)
-		if _, err := st.conn.ExecContext(context.Background(), q, st.moved); err != nil {
+	for gen := range 2 {
+		if err := s.emptyStaged(context.Background(), gen); err != nil {
 			s.log.Error("clear the stage after a failed move", "err", err)
 		}
 	}

@@ -1,0 +1,205 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/unmogrowp/unmogrowp"
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
+)
+
+// stagedStore is a Store whose Append stages the batch, so that the conformance suite
+// reads rows through the stage's views; every other Append also moves what is staged, so
+// that the suite reads rows of both the file and the stage. Watermarks moves first: only
+// a move raises them.
+type stagedStore struct {
+	*Store
+	appends int
+}
+
+func (s *stagedStore) Append(ctx context.Context, b unmogrowp.Batch) error {
+	if err := s.AppendStaged(ctx, b); err != nil {
+		return err
+	}
+	s.appends++
+	if s.appends%2 == 0 {
+		return s.CommitHeld(ctx)
+	}
+	return nil
+}
+
+func (s *stagedStore) Watermarks(ctx context.Context) (map[int32]int64, error) {
+	if err := s.CommitHeld(ctx); err != nil {
+		return nil, err
+	}
+	return s.Store.Watermarks(ctx)
+}
+
+func TestConformanceStaged(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) unmogrowp.EventStore {
+		return &stagedStore{Store: openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))}
+	})
+}
+
+// stagedCounts returns the rows of events in the view, in the file and in the stage.
+func stagedCounts(t *testing.T, s *Store) (view, file, staged int64) {
+	t.Helper()
+	ctx := context.Background()
+	for q, dst := range map[string]*int64{
+		"SELECT count(*) FROM events":                   &view,
+		"SELECT count(*) FROM " + s.fileTable("events"): &file,
+		"SELECT (SELECT count(*) FROM " + stagedTable("events", 0) + ") + (SELECT count(*) FROM " + stagedTable("events", 1) + ")": &staged,
+	} {
+		if err := s.db.QueryRowContext(ctx, q).Scan(dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return view, file, staged
+}
+
+func TestStage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.duckdb")
+	s := openAt(t, path)
+	check := func(name string, view, file, staged int64, marks map[int32]int64) {
+		t.Helper()
+		v, f, st := stagedCounts(t, s)
+		if v != view || f != file || st != staged {
+			t.Errorf("%s: events in the view, file, stage %d, %d, %d; want %d, %d, %d", name, v, f, st, view, file, staged)
+		}
+		got, err := s.Watermarks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(marks) {
+			t.Errorf("%s: watermarks %v, want %v", name, got, marks)
+		}
+	}
+	if err := s.AppendStaged(ctx, mixedAt(0, 0, 100)); err != nil {
+		t.Fatal(err)
+	}
+	check("staged", 100, 0, 100, map[int32]int64{})
+	if n, err := s.CountEvents(ctx, unmogrowp.EventFilter{}); err != nil || n != 100 {
+		t.Errorf("CountEvents of the staged batch: %d, %v; want 100", n, err)
+	}
+	if err := s.AppendHeld(ctx, unmogrowp.Batch{Events: batchAt(1, 0, 50)}); err != nil {
+		t.Fatal(err)
+	}
+	check("held, not committed", 100, 0, 100, map[int32]int64{})
+	if err := s.CommitHeld(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The moved rows stay in the stage, hidden, until the next move empties their
+	// generation.
+	check("moved", 150, 150, 100, map[int32]int64{0: 199, 1: 49})
+	if err := s.AppendStaged(ctx, mixedAt(0, 200, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitHeld(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("moved again", 160, 160, 10, map[int32]int64{0: 219, 1: 49})
+
+	// A restart loses what was staged and not moved, and numbers the stage's batches on.
+	if err := s.AppendStaged(ctx, mixedAt(0, 220, 10)); err != nil {
+		t.Fatal(err)
+	}
+	check("staged before the restart", 170, 160, 20, map[int32]int64{0: 219, 1: 49})
+	s = reopen(t, s, path)
+	check("after the restart", 160, 160, 0, map[int32]int64{0: 219, 1: 49})
+	if err := s.AppendStaged(ctx, mixedAt(0, 220, 10)); err != nil {
+		t.Fatal(err)
+	}
+	check("staged after the restart", 170, 160, 10, map[int32]int64{0: 219, 1: 49})
+	if err := s.CommitHeld(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("moved after the restart", 170, 170, 10, map[int32]int64{0: 239, 1: 49})
+
+	// An erasure reaches the staged rows.
+	b := mixedAt(2, 0, 5)
+	if err := s.AppendStaged(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	sub := unmogrowp.Subject{AppID: b.Events[0].AppID}
+	sub.Add(unmogrowp.FieldDeviceID, b.Events[0].DeviceID)
+	before, err := s.CountSubject(ctx, sub)
+	if err != nil || before == 0 {
+		t.Fatalf("CountSubject before the erasure: %d, %v", before, err)
+	}
+	if _, err := s.EraseSubject(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := s.CountSubject(ctx, sub); err != nil || left != 0 {
+		t.Errorf("CountSubject after the erasure: %d, %v; want 0", left, err)
+	}
+}
+
+// TestStageConcurrent stages batches while others commit and readers count: a reader must
+// never see a row twice, nor miss one it saw before.
+func TestStageConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
+	const batches, size = 60, 200
+	var staged atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := s.CommitHeld(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for range 2 {
+		wg.Go(func() {
+			last := int64(0)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				before := staged.Load()
+				n, err := s.CountEvents(ctx, unmogrowp.EventFilter{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n < last || n < before || n > staged.Load()+size {
+					t.Errorf("a reader counted %d events after %d, with %d to %d staged", n, last, before, staged.Load())
+					return
+				}
+				last = n
+			}
+		})
+	}
+	for i := range batches {
+		if err := s.AppendStaged(ctx, unmogrowp.Batch{Events: batchAt(0, int64(i*size), size)}); err != nil {
+			t.Fatal(err)
+		}
+		staged.Add(size)
+	}
+	close(stop)
+	wg.Wait()
+	if err := s.CommitHeld(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, f, _ := stagedCounts(t, s)
+	if v != batches*size || f != batches*size {
+		t.Errorf("events in the view %d, in the file %d; want %d", v, f, batches*size)
+	}
+}
