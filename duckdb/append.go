@@ -123,6 +123,17 @@ func (s *Store) ready(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("writer connection: %w", err)
 		}
+		// The writer reads the file's tables, never the stage's views (stage.go): a
+		// transaction reads each database from a snapshot taken when it first looks
+		// there (for a function, too), and the move at its commit must see every batch
+		// staged until then.
+		if s.fileCatalog != "" {
+			if _, err := w.ExecContext(ctx, "SET search_path = "+quoteLiteral(quoteIdent(s.fileCatalog)+".main")); err != nil {
+				_ = w.Raw(func(any) error { return driver.ErrBadConn })
+				_ = w.Close()
+				return fmt.Errorf("writer connection: %w", err)
+			}
+		}
 		s.w = w
 	}
 	if s.marks == nil {

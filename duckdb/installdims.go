@@ -82,13 +82,33 @@ func (s *Store) installRows(ctx context.Context, w writer, dst []installRow, b *
 	if len(missing) == 0 {
 		return dst, nil
 	}
-	return dst, storedInstallDims(ctx, w.conn, dst[n:], missing)
+	return dst, storedInstallDims(ctx, s.dimSources(w), dst[n:], missing)
+}
+
+// dimSource is where storedInstallDims reads events: a connection, and the table (or view)
+// it reads them from.
+type dimSource struct {
+	q interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	}
+	events string
+}
+
+// dimSources are where w's stored events are: for the stage's writer, its connection's
+// view of the file and the stage; for the file's writer, its own transaction's file tables
+// and, on another connection, the stage's tables (the writer never reads the stage: see
+// Store.ready).
+func (s *Store) dimSources(w writer) []dimSource {
+	if w.catalog == stageCatalog {
+		return []dimSource{{w.conn, "events"}}
+	}
+	return []dimSource{{w.conn, s.fileTable("events")}, {s.db, stagedTable("events", 0)}, {s.db, stagedTable("events", 1)}}
 }
 
 // storedInstallDims sets the dimensions of rows' decisions at the positions of missing
-// (each mapped to the indexes in rows of its decisions) from the stored events, a few hundred positions a
-// query.
-func storedInstallDims(ctx context.Context, conn *sql.Conn, rows []installRow, missing map[unmogrowp.Position][]int) error {
+// (each mapped to the indexes in rows of its decisions) from the stored events, read from
+// each of sources, a few hundred positions a query.
+func storedInstallDims(ctx context.Context, sources []dimSource, rows []installRow, missing map[unmogrowp.Position][]int) error {
 	const perQuery = 256
 	var conds []string
 	var args []any
@@ -96,28 +116,13 @@ func storedInstallDims(ctx context.Context, conn *sql.Conn, rows []installRow, m
 		if len(conds) == 0 {
 			return nil
 		}
-		q := `SELECT app_id, "partition", "offset", event_type, country, platform, app_version, os_version
-FROM events WHERE ` + strings.Join(conds, " OR ")
-		res, err := conn.QueryContext(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("read the installs' events: %w", err)
-		}
-		defer res.Close()
-		for res.Next() {
-			var appID, eventType string
-			var p unmogrowp.Position
-			var d eventDims
-			if err := res.Scan(&appID, &p.Partition, &p.Offset, &eventType, &d.Country, &d.Platform, &d.AppVersion, &d.OSVersion); err != nil {
-				return fmt.Errorf("read the installs' events: %w", err)
-			}
-			for _, j := range missing[p] {
-				if d, ok := dimsOf(rows[j].in, appID, eventType, d); ok {
-					rows[j].dims = d
-				}
+		for _, src := range sources {
+			if err := readInstallDims(ctx, src, conds, args, rows, missing); err != nil {
+				return err
 			}
 		}
 		conds, args = conds[:0], args[:0]
-		return res.Err()
+		return nil
 	}
 	for p := range missing {
 		conds = append(conds, `("partition" = ? AND "offset" = ?)`)
@@ -129,4 +134,30 @@ FROM events WHERE ` + strings.Join(conds, " OR ")
 		}
 	}
 	return read()
+}
+
+// readInstallDims sets the dimensions of rows' decisions at the positions conds (with
+// args) select from src's events.
+func readInstallDims(ctx context.Context, src dimSource, conds []string, args []any, rows []installRow, missing map[unmogrowp.Position][]int) error {
+	q := `SELECT app_id, "partition", "offset", event_type, country, platform, app_version, os_version
+FROM ` + src.events + ` WHERE ` + strings.Join(conds, " OR ")
+	res, err := src.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read the installs' events: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var appID, eventType string
+		var p unmogrowp.Position
+		var d eventDims
+		if err := res.Scan(&appID, &p.Partition, &p.Offset, &eventType, &d.Country, &d.Platform, &d.AppVersion, &d.OSVersion); err != nil {
+			return fmt.Errorf("read the installs' events: %w", err)
+		}
+		for _, j := range missing[p] {
+			if d, ok := dimsOf(rows[j].in, appID, eventType, d); ok {
+				rows[j].dims = d
+			}
+		}
+	}
+	return res.Err()
 }

@@ -203,3 +203,31 @@ func TestStageConcurrent(t *testing.T) {
 		t.Errorf("events in the view %d, in the file %d; want %d", v, f, batches*size)
 	}
 }
+
+// TestStageMoveSeesLaterBatches: a move inside a transaction that was holding batches
+// before others were staged moves those too.
+func TestStageMoveSeesLaterBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
+	// An install decided at a position its batch has no event of: its dimensions are read
+	// from the stored and staged events.
+	first := mixedAt(0, 0, 10)
+	if err := s.AppendStaged(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	held := mixedAt(0, 20, 10)
+	held.Installs = append(held.Installs, storetest.FullInstall(0, 3, 3))
+	if err := s.AppendHeld(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendStaged(ctx, mixedAt(0, 40, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitHeld(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, f, _ := stagedCounts(t, s); v != 30 || f != 30 {
+		t.Errorf("events in the view %d, in the file %d; want 30", v, f)
+	}
+}

@@ -157,6 +157,7 @@ type held struct {
 	events      int             // events held or staged
 	marks       map[int32]int64 // the watermarks the rows raise the store's to
 	batches     []tally
+	records     int       // the batches' records
 	direct      int       // batches held in the transaction (not staged): not visible yet
 	directSince time.Time // when the first of them was stored
 	lastFull    bool      // whether the last batch stored was full
@@ -165,7 +166,7 @@ type held struct {
 // take returns what h holds and empties h: the commit's share, handed to the committer.
 func (h *held) take() *held {
 	job := *h
-	h.marks, h.batches, h.events, h.direct = map[int32]int64{}, nil, 0, 0
+	h.marks, h.batches, h.events, h.records, h.direct = map[int32]int64{}, nil, 0, 0, 0
 	return &job
 }
 
@@ -702,6 +703,7 @@ func (p *Pipeline) storeLoop(ctx context.Context, in <-chan decidedBatch, free c
 	defer due.Stop()
 	committed := make(chan error, 1)
 	committing := false
+	inCommit := 0 // the records of the commit in progress
 	// wait waits for the commit in progress. A stop (errStop) left the rows stored and the
 	// log uncommitted, which a restart skips: go on, to store what the second stage still
 	// hands over.
@@ -718,7 +720,7 @@ func (p *Pipeline) storeLoop(ctx context.Context, in <-chan decidedBatch, free c
 	defer func() { _ = wait() }()
 	commit := func() {
 		job := h.take()
-		committing = true
+		committing, inCommit = true, job.records
 		go func() {
 			// The commit gets stopGrace after a stop (ctx done).
 			gctx, cancel := withGrace(ctx, stopGrace)
@@ -746,14 +748,16 @@ func (p *Pipeline) storeLoop(ctx context.Context, in <-chan decidedBatch, free c
 				}
 				return p.stopHeld(ctx, h)
 			}
-			// A batch for the transaction waits for the commit in progress, whose
-			// transaction it would otherwise join, and whose loss it would not see.
-			if !p.stages(h, d) {
+			// While a commit runs, batches are staged, full ones too: a batch for the
+			// transaction would wait for the commit (a checkpoint may take seconds),
+			// whose transaction it would otherwise join, and whose loss it would not see.
+			stage := p.stages(h, d, committing, inCommit)
+			if !stage {
 				if err := wait(); err != nil {
 					return err
 				}
 			}
-			if err := p.storeHeld(ctx, d, h, last); err != nil {
+			if err := p.storeHeld(ctx, d, h, last, stage); err != nil {
 				return err
 			}
 			last = time.Now()
@@ -804,25 +808,34 @@ func (p *Pipeline) deadline(h *held) time.Time {
 }
 
 // stages reports whether d goes to the stage: the store stages, and d was not full (the
-// pipeline has caught up with the log).
-func (p *Pipeline) stages(h *held, d decidedBatch) bool {
-	_, ok := h.store.(StagingStore)
-	return ok && len(d.b.recs) < p.opts.BatchSize
+// pipeline has caught up with the log), a commit is in progress, or the log has less
+// than HoldRows records unread, too few to fill the transaction a full batch would begin
+// or join (a transaction committed with less than a DuckDB row group goes through
+// DuckDB's WAL, at twice the CPU a row, and its checkpoint). inCommit are the records of
+// the commit in progress.
+func (p *Pipeline) stages(h *held, d decidedBatch, committing bool, inCommit int) bool {
+	if _, ok := h.store.(StagingStore); !ok {
+		return false
+	}
+	if committing || len(d.b.recs) < p.opts.BatchSize {
+		return true
+	}
+	behind, _ := p.r.Lag() // appended and not committed: read or not
+	unread := behind - int64(h.records+inCommit+len(d.b.recs))
+	return unread < int64(p.opts.HoldRows)
 }
 
-// storeHeld writes d into h's transaction, or to the stage when the store stages and d was
-// not full. The write gets stopGrace after a stop (ctx done): the Stage has learned d.
+// storeHeld writes d into h's transaction, or to the stage if stage. The write gets stopGrace after a stop (ctx done): the Stage has learned d.
 // last is when the batch before was stored, for the rate (noteRate): the time between
 // two batches is that of the slower stage.
-func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last time.Time) error {
+func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last time.Time, stage bool) error {
 	ctx, cancel := withGrace(ctx, stopGrace)
 	defer cancel()
 	full := len(d.b.recs) >= p.opts.BatchSize
 	now := time.Now()
 	if d.toStore.Len() > 0 {
-		stages := p.stages(h, d)
 		switch {
-		case stages:
+		case stage:
 			// Nothing else is lost when a batch fails to stage: retry it as a batch.
 			if !p.store(ctx, d.toStore, h.store.(StagingStore).AppendStaged) {
 				return errStop
@@ -834,7 +847,7 @@ func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last 
 		case !p.store(ctx, d.toStore, h.store.AppendHeld):
 			return errStop
 		}
-		if !stages {
+		if !stage {
 			if h.direct == 0 {
 				h.directSince = now
 			}
@@ -851,6 +864,7 @@ func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last 
 	}
 	h.batches = append(h.batches, t)
 	h.events += len(d.toStore.Events)
+	h.records += len(d.b.recs)
 	h.lastFull = full
 	if full {
 		p.noteRate(len(d.b.recs), time.Since(later(d.begin, last)))
