@@ -256,9 +256,10 @@ func (s *Store) commitHeld(ctx context.Context, stageLocked bool) error {
 	from, through := st.moved, st.seq
 	var gen int
 	var staged map[int32]int64
+	var rows [6]int64
 	if through > from {
 		var err error
-		if gen, through, staged, err = s.switchStaged(ctx); err != nil {
+		if gen, through, staged, rows, err = s.switchStaged(ctx); err != nil {
 			if s.held != nil {
 				s.rollback()
 			}
@@ -279,7 +280,7 @@ func (s *Store) commitHeld(ctx context.Context, stageLocked bool) error {
 			return err
 		}
 		if through > from {
-			if err := s.moveStaged(ctx, gen, from, through); err != nil {
+			if err := s.moveStaged(ctx, gen, from, through, rows); err != nil {
 				return err
 			}
 			known := maps.Clone(s.marks)

@@ -65,10 +65,12 @@ type stage struct {
 	lost bool
 }
 
-// stagedBatch is a staged batch's number and the watermarks it raises.
+// stagedBatch is a staged batch's number, the watermarks it raises, and its rows in each
+// of stagedTables.
 type stagedBatch struct {
 	seq   int64
 	marks map[int32]int64
+	rows  [6]int64
 }
 
 // setupStage attaches the stage's database, creates its tables and views, and sets every
@@ -182,27 +184,32 @@ func (s *Store) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
 		return fmt.Errorf("stage: %w", withCtx(ctx, err))
 	}
 	st.seq++
-	st.pending = append(st.pending, stagedBatch{st.seq, b.Watermarks(nil)})
+	sc := &st.scratch
+	st.pending = append(st.pending, stagedBatch{st.seq, b.Watermarks(nil), [6]int64{int64(len(b.Events)), int64(len(b.Touchpoints)),
+		int64(len(sc.instRows)), int64(len(b.SKAN)), int64(len(sc.dayRows)), int64(len(sc.revRows))}})
 	return nil
 }
 
 // switchStaged readies a move of the batches staged since the last: it empties the
 // generation the last move moved and stages into it from now on, and returns the
-// generation to move, the number of the last batch staged and the watermarks of the
-// batches to move. Under st.mu, and, for the guarantee that every batch staged before one
+// generation to move, the number of the last batch staged, the watermarks of the batches
+// to move and their rows in each of stagedTables. Under st.mu, and, for the guarantee that every batch staged before one
 // the open transaction holds is among those moved, under mu.
-func (s *Store) switchStaged(ctx context.Context) (gen int, through int64, marks map[int32]int64, err error) {
+func (s *Store) switchStaged(ctx context.Context) (gen int, through int64, marks map[int32]int64, rows [6]int64, err error) {
 	st := &s.stage
 	if err := s.emptyStaged(ctx, 1-st.gen); err != nil {
-		return 0, 0, nil, err
+		return 0, 0, nil, rows, err
 	}
 	gen = st.gen
 	st.gen = 1 - gen
 	marks = map[int32]int64{}
 	for _, p := range st.pending {
 		maps.Copy(marks, p.marks) // in order: a later batch's are higher
+		for i, n := range p.rows {
+			rows[i] += n
+		}
 	}
-	return gen, st.seq, marks, nil
+	return gen, st.seq, marks, rows, nil
 }
 
 // emptyStaged drops generation gen of every staged table and creates it again, in one
@@ -231,13 +238,18 @@ func (s *Store) emptyStaged(ctx context.Context, gen int) error {
 
 // moveStaged copies generation gen's batches after from up to through into the file's
 // tables, inside the transaction open on the writer connection, and raises stage_moves to
-// through; under mu.
-func (s *Store) moveStaged(ctx context.Context, gen int, from, through int64) error {
-	for _, t := range stagedTables {
+// through; under mu. want are the rows staged in each of stagedTables: a move that finds
+// others fails.
+func (s *Store) moveStaged(ctx context.Context, gen int, from, through int64, want [6]int64) error {
+	for i, t := range stagedTables {
 		q := fmt.Sprintf("INSERT INTO %s SELECT * EXCLUDE (stage_seq) FROM %s WHERE stage_seq > ? AND stage_seq <= ?",
 			s.fileTable(t), stagedTable(t, gen))
-		if _, err := s.w.ExecContext(ctx, q, from, through); err != nil {
+		res, err := s.w.ExecContext(ctx, q, from, through)
+		if err != nil {
 			return fmt.Errorf("move %s from the stage: %w", t, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != want[i] {
+			return fmt.Errorf("move %s from the stage: %d rows of batches %d to %d, staged %d (%v)", t, n, from+1, through, want[i], err)
 		}
 	}
 	if _, err := s.w.ExecContext(ctx, "UPDATE "+s.fileTable("stage_moves")+" SET through = ?", through); err != nil {

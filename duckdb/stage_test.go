@@ -231,3 +231,83 @@ func TestStageMoveSeesLaterBatches(t *testing.T) {
 		t.Errorf("events in the view %d, in the file %d; want 30", v, f)
 	}
 }
+
+// TestStageInterleaved interleaves batches staged and held, as the pipeline's third stage
+// does, with commits on another goroutine: every batch ends up in the file once.
+func TestStageInterleaved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
+	const batches, size = 300, 100
+	committing := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	commit := func() {
+		committing <- struct{}{}
+		go func() {
+			err := s.CommitHeld(ctx)
+			<-committing
+			done <- err
+		}()
+	}
+	wait := func() {
+		select {
+		case committing <- struct{}{}:
+			<-committing
+		default:
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	busy := func() bool {
+		select {
+		case committing <- struct{}{}:
+			<-committing
+			return false
+		default:
+			return true
+		}
+	}
+	for i := range batches {
+		b := mixedAt(0, int64(i*2*size), size)
+		b.Installs = append(b.Installs, storetest.FullInstall(0, int64(max(i-1, 0)*2*size+1), i))
+		if i%3 == 0 && !busy() {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			default:
+			}
+			if err := s.AppendHeld(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := s.AppendStaged(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 3 && !busy() {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			default:
+			}
+			commit()
+		}
+	}
+	wait()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+	}
+	if err := s.CommitHeld(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, f, _ := stagedCounts(t, s); v != batches*size || f != batches*size {
+		t.Errorf("events in the view %d, in the file %d; want %d", v, f, batches*size)
+	}
+}
