@@ -748,9 +748,8 @@ func (p *Pipeline) storeLoop(ctx context.Context, in <-chan decidedBatch, free c
 				}
 				return p.stopHeld(ctx, h)
 			}
-			// While a commit runs, batches are staged, full ones too: a batch for the
-			// transaction would wait for the commit (a checkpoint may take seconds),
-			// whose transaction it would otherwise join, and whose loss it would not see.
+			// A batch for the transaction waits for the commit in progress, whose
+			// transaction it would otherwise join, and whose loss it would not see.
 			stage := p.stages(h, d, committing, inCommit)
 			if !stage {
 				if err := wait(); err != nil {
@@ -808,20 +807,26 @@ func (p *Pipeline) deadline(h *held) time.Time {
 }
 
 // stages reports whether d goes to the stage: the store stages, and d was not full (the
-// pipeline has caught up with the log), a commit is in progress, or the log has less
-// than HoldRows records unread, too few to fill the transaction a full batch would begin
-// or join (a transaction committed with less than a DuckDB row group goes through
-// DuckDB's WAL, at twice the CPU a row, and its checkpoint). inCommit are the records of
-// the commit in progress.
+// pipeline has caught up with the log), or the log has too few records unread for a
+// transaction of them to hold HoldRows (a transaction committed with less than a DuckDB
+// row group goes through DuckDB's WAL, at twice the CPU a row, and its checkpoint). While
+// a commit runs, a full batch is staged unless maxHeldFactor times HoldRows are unread:
+// the commit may stall for seconds (DuckDB's checkpoint), and a batch for the transaction
+// would wait for it, its rows not visible meanwhile; with a backlog that deep, waiting
+// costs less CPU than staging and moving. inCommit are the records of the commit in
+// progress.
 func (p *Pipeline) stages(h *held, d decidedBatch, committing bool, inCommit int) bool {
 	if _, ok := h.store.(StagingStore); !ok {
 		return false
 	}
-	if committing || len(d.b.recs) < p.opts.BatchSize {
+	if len(d.b.recs) < p.opts.BatchSize {
 		return true
 	}
 	behind, _ := p.r.Lag() // appended and not committed: read or not
 	unread := behind - int64(h.records+inCommit+len(d.b.recs))
+	if committing {
+		return unread < int64(maxHeldFactor*p.opts.HoldRows)
+	}
 	return unread < int64(p.opts.HoldRows)
 }
 
