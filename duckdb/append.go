@@ -84,7 +84,7 @@ func (s *Store) CommitHeld(ctx context.Context) error {
 	if s.closed.Load() {
 		return errClosed()
 	}
-	return s.commitHeld(ctx, false)
+	return niced(func() error { return s.commitHeld(ctx, false) })
 }
 
 // hold appends b into the open transaction, beginning one, under mu; on error it rolls
