@@ -308,6 +308,7 @@ func (s *Store) commitHeld(ctx context.Context, stageLocked bool) error {
 		return nil
 	}()
 	if err != nil {
+		s.log.Error("commit of the held and staged batches failed; they are lost", "err", err)
 		if s.held != nil {
 			s.rollback()
 		}

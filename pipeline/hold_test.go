@@ -16,17 +16,44 @@ import (
 
 // crashingHolder is the DuckDB store whose CommitHeld, once crashed is set, fails without
 // committing: as if the process died with the transaction open. It counts the events
-// written into held transactions, each AppendHeld delay slower than DuckDB's.
+// written into held transactions, each AppendHeld delay slower than DuckDB's. It holds
+// only (it is no StagingStore); crashingStager stages too.
 type crashingHolder struct {
-	*duckdb.Store
+	pipeline.HoldingStore
 	delay   time.Duration
 	crashed atomic.Bool
 	held    atomic.Int64
 }
 
+// crashingStager is a crashingHolder that also stages, counting the events staged as
+// held.
+type crashingStager struct {
+	*crashingHolder
+	store *duckdb.Store
+}
+
+func (c *crashingStager) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
+	time.Sleep(c.delay)
+	if err := c.store.AppendStaged(ctx, b); err != nil {
+		return err
+	}
+	c.held.Add(int64(len(b.Events)))
+	return nil
+}
+
+// holders returns the store of e as a crashingHolder, and as what the pipeline gets:
+// the holder, or a crashingStager when staged.
+func holders(e *env, delay time.Duration, staged bool) (*crashingHolder, pipeline.HoldingStore) {
+	h := &crashingHolder{HoldingStore: e.store, delay: delay}
+	if staged {
+		return h, &crashingStager{h, e.store}
+	}
+	return h, h
+}
+
 func (c *crashingHolder) AppendHeld(ctx context.Context, b unmogrowp.Batch) error {
 	time.Sleep(c.delay)
-	if err := c.Store.AppendHeld(ctx, b); err != nil {
+	if err := c.HoldingStore.AppendHeld(ctx, b); err != nil {
 		return err
 	}
 	c.held.Add(int64(len(b.Events)))
@@ -37,7 +64,7 @@ func (c *crashingHolder) CommitHeld(ctx context.Context) error {
 	if c.crashed.Load() {
 		return errors.New("crashed (test)")
 	}
-	return c.Store.CommitHeld(ctx)
+	return c.HoldingStore.CommitHeld(ctx)
 }
 
 // heldTraffic returns the installs of devices devices, then rounds of their session
@@ -77,7 +104,8 @@ func TestCrashWithHeldTransaction(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		holdRows int
-	}{{"nothing-committed", 1 << 20}, {"last-batches-lost", 50}} {
+		staged   bool
+	}{{"nothing-committed", 1 << 20, false}, {"last-batches-lost", 50, false}, {"staged-nothing-committed", 1 << 20, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -87,14 +115,16 @@ func TestCrashWithHeldTransaction(t *testing.T) {
 			e.appendEvents(events...)
 
 			hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
-			store := &crashingHolder{Store: e.store}
-			cancel, done := runHeld(e, store, hot, 10, tc.holdRows)
+			store, holding := holders(e, 0, tc.staged)
+			cancel, done := runHeld(e, holding, hot, 10, tc.holdRows)
 			waitFor(t, "every distinct event written into a transaction", func() bool { return store.held.Load() >= int64(distinct) })
 			visible := len(e.stored())
-			if tc.holdRows > distinct && visible != 0 {
+			switch {
+			case tc.staged && tc.holdRows > distinct && visible != distinct:
+				t.Errorf("%d events visible, all staged, want %d", visible, distinct)
+			case !tc.staged && tc.holdRows > distinct && visible != 0:
 				t.Errorf("%d events visible while their transaction is open, want 0", visible)
-			}
-			if tc.holdRows < distinct && (visible == 0 || visible >= distinct) {
+			case !tc.staged && tc.holdRows < distinct && (visible == 0 || visible >= distinct):
 				t.Errorf("%d events visible before the crash, want some committed and some held", visible)
 			}
 			store.crashed.Store(true)
@@ -104,8 +134,10 @@ func TestCrashWithHeldTransaction(t *testing.T) {
 			}
 			hot.Close()
 
-			e.reopen() // the held transaction is rolled back; the log keeps its records
-			if got := len(e.stored()); got != visible {
+			e.reopen() // the held transaction is rolled back, the stage lost; the log keeps its records
+			if tc.staged {
+				visible = len(e.stored()) // staged rows were visible, not committed
+			} else if got := len(e.stored()); got != visible {
 				t.Fatalf("%d events after the crash, want the %d committed before it", got, visible)
 			}
 			hot = inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
@@ -139,7 +171,7 @@ func TestCrashWithHeldTransaction(t *testing.T) {
 // runHeld starts a pipeline over e's log that holds transactions of holdRows events in
 // store (HoldFor an hour), deciding on hot, and returns how to stop it and what Run
 // returned.
-func runHeld(e *env, store *crashingHolder, hot *inmem.State, batchSize, holdRows int) (context.CancelFunc, <-chan error) {
+func runHeld(e *env, store pipeline.HoldingStore, hot *inmem.State, batchSize, holdRows int) (context.CancelFunc, <-chan error) {
 	stage := pipeline.NewAttributor(defaultSettings{}, hot, store, pipeline.AttributorOptions{Logger: quiet()})
 	p := pipeline.New(e.wal, e.dedup, store, pipeline.Options{Logger: quiet(), Stage: stage, BatchSize: batchSize,
 		HoldRows: holdRows, HoldFor: time.Hour, RetryMin: time.Millisecond, RetryMax: 20 * time.Millisecond})
@@ -157,6 +189,15 @@ func runHeld(e *env, store *crashingHolder, hot *inmem.State, batchSize, holdRow
 // once and one decision per device.
 func TestStopStoresWhatTheStageLearned(t *testing.T) {
 	t.Parallel()
+	for _, staged := range []bool{false, true} {
+		t.Run(fmt.Sprintf("staged=%v", staged), func(t *testing.T) {
+			t.Parallel()
+			testStopStoresWhatTheStageLearned(t, staged)
+		})
+	}
+}
+
+func testStopStoresWhatTheStageLearned(t *testing.T, staged bool) {
 	ctx := context.Background()
 	e := newEnv(t)
 	const devices = 60
@@ -166,8 +207,8 @@ func TestStopStoresWhatTheStageLearned(t *testing.T) {
 	hot := inmem.New(inmem.Options{Retention: 10 * 365 * 24 * time.Hour})
 	defer hot.Close()
 	// The third stage writes more slowly than the second decides.
-	store := &crashingHolder{Store: e.store, delay: 3 * time.Millisecond}
-	cancel, done := runHeld(e, store, hot, 5, 1<<20)
+	store, holding := holders(e, 3*time.Millisecond, staged)
+	cancel, done := runHeld(e, holding, hot, 5, 1<<20)
 	waitFor(t, "some devices' installs written", func() bool { return store.held.Load() >= devices/2 })
 	cancel()
 	if err := <-done; err != nil {

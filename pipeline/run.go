@@ -652,11 +652,21 @@ func (p *Pipeline) runHolding(ctx context.Context, ready <-chan *batch, free cha
 			break // b, read but not decided, is read again by the next run
 		}
 		d, ok := p.decide(ctx, b, live, learned)
-		if ok && p.opts.Stage != nil && d.sb.Len() > 0 {
-			ok = p.retry(ctx, "stored", func() error { return p.opts.Stage.Stored(ctx, &d.sb) })
-		}
 		if !ok {
 			break
+		}
+		if p.opts.Stage != nil && d.sb.Len() > 0 {
+			// Stored gets stopGrace after a stop, as the store's write does: a stop
+			// during it would leave the Stage with part of a batch (the decisions
+			// applied, the watermarks not raised) that the store never gets.
+			gctx, cancel := withGrace(ctx, stopGrace)
+			ok = p.retry(gctx, "stored", func() error { return p.opts.Stage.Stored(gctx, &d.sb) })
+			cancel()
+			if !ok {
+				close(decided)
+				<-stored
+				return fmt.Errorf("%w: the Stage learned part of a batch before a stop", ErrHeldLost)
+			}
 		}
 		maps.Copy(live, d.toStore.Watermarks(live))
 		maps.Copy(learned, d.sb.Watermarks(learned))
@@ -840,6 +850,12 @@ func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last 
 	now := time.Now()
 	if d.toStore.Len() > 0 {
 		switch {
+		case stage && h.open():
+			// The store drops what it staged when a commit fails, and says so at the
+			// next AppendStaged: with batches of h staged, that is a loss.
+			if err := h.store.(StagingStore).AppendStaged(ctx, d.toStore); err != nil {
+				return fmt.Errorf("%w: stage it: %w", ErrHeldLost, err)
+			}
 		case stage:
 			// Nothing else is lost when a batch fails to stage: retry it as a batch.
 			if !p.store(ctx, d.toStore, h.store.(StagingStore).AppendStaged) {
