@@ -73,11 +73,12 @@ func (s *Store) appendBatch(ctx context.Context, b *unmogrowp.Batch, commit bool
 	return s.commitHeld(ctx, false)
 }
 
-// CommitHeld commits the transaction AppendHeld left open, with the watermarks of the
-// batches it holds; nothing held, it does nothing. A context done before COMMIT starts
-// rolls back, with an error that wraps ctx.Err(); once COMMIT starts it is not
-// interrupted. On any error every held batch is lost (rolled back). After Close it
-// returns EUNAVAILABLE.
+// CommitHeld commits the transaction AppendHeld left open, with the batches AppendStaged
+// staged moved into it (stage.go) and the watermarks of both; nothing held or staged, it
+// does nothing. It runs on an OS thread of lower CPU priority (niced). A context done
+// before COMMIT starts rolls back, with an error that wraps ctx.Err(); once COMMIT starts
+// it is not interrupted. On any error every held and staged batch is lost (rolled back,
+// dropped). After Close it returns EUNAVAILABLE.
 func (s *Store) CommitHeld(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -256,7 +257,7 @@ func (s *Store) commitHeld(ctx context.Context, stageLocked bool) error {
 	from, through := st.moved, st.seq
 	var gen int
 	var staged map[int32]int64
-	var rows [6]int64
+	var rows [len(stagedTables)]int64
 	if through > from {
 		var err error
 		if gen, through, staged, rows, err = s.switchStaged(ctx); err != nil {

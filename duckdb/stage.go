@@ -42,14 +42,17 @@ import (
 // Staged rows are not durable: a crash loses them, as it loses a held transaction, and the
 // log, whose commit trails the move, has them read again. Only statements that write a
 // staged table name the file's catalog (fileTable); every other statement names tables as
-// migrations made them.
+// migrations made them. The file's writer connection reads the file only (Store.ready),
+// so that the move at the end of its transaction sees every batch staged until then.
+// Every move checks that it moved as many rows of each table as were staged.
 
 // stageCatalog is the name of the attached in-memory database that holds the stage and the
 // views.
 const stageCatalog = "recent"
 
-// stagedTables are the tables Append writes, which the stage shadows.
-var stagedTables = []string{"events", "touchpoints", "installs", "skan_postbacks", "device_days", "device_revenue"}
+// stagedTables are the tables Append writes, which the stage shadows; stagedBatch.rows
+// counts a batch's rows in each, in this order.
+var stagedTables = [...]string{"events", "touchpoints", "installs", "skan_postbacks", "device_days", "device_revenue"}
 
 // stage is the store's stage: its writer's connection and what it holds. mu serializes
 // its writers; a caller that also holds Store.mu takes it first.
@@ -70,7 +73,7 @@ type stage struct {
 type stagedBatch struct {
 	seq   int64
 	marks map[int32]int64
-	rows  [6]int64
+	rows  [len(stagedTables)]int64
 }
 
 // setupStage attaches the stage's database, creates its tables and views, and sets every
@@ -185,7 +188,7 @@ func (s *Store) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
 	}
 	st.seq++
 	sc := &st.scratch
-	st.pending = append(st.pending, stagedBatch{st.seq, b.Watermarks(nil), [6]int64{int64(len(b.Events)), int64(len(b.Touchpoints)),
+	st.pending = append(st.pending, stagedBatch{st.seq, b.Watermarks(nil), [len(stagedTables)]int64{int64(len(b.Events)), int64(len(b.Touchpoints)),
 		int64(len(sc.instRows)), int64(len(b.SKAN)), int64(len(sc.dayRows)), int64(len(sc.revRows))}})
 	return nil
 }
@@ -195,7 +198,7 @@ func (s *Store) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
 // generation to move, the number of the last batch staged, the watermarks of the batches
 // to move and their rows in each of stagedTables. Under st.mu, and, for the guarantee that every batch staged before one
 // the open transaction holds is among those moved, under mu.
-func (s *Store) switchStaged(ctx context.Context) (gen int, through int64, marks map[int32]int64, rows [6]int64, err error) {
+func (s *Store) switchStaged(ctx context.Context) (gen int, through int64, marks map[int32]int64, rows [len(stagedTables)]int64, err error) {
 	st := &s.stage
 	if err := s.emptyStaged(ctx, 1-st.gen); err != nil {
 		return 0, 0, nil, rows, err
@@ -240,7 +243,7 @@ func (s *Store) emptyStaged(ctx context.Context, gen int) error {
 // tables, inside the transaction open on the writer connection, and raises stage_moves to
 // through; under mu. want are the rows staged in each of stagedTables: a move that finds
 // others fails.
-func (s *Store) moveStaged(ctx context.Context, gen int, from, through int64, want [6]int64) error {
+func (s *Store) moveStaged(ctx context.Context, gen int, from, through int64, want [len(stagedTables)]int64) error {
 	for i, t := range stagedTables {
 		q := fmt.Sprintf("INSERT INTO %s SELECT * EXCLUDE (stage_seq) FROM %s WHERE stage_seq > ? AND stage_seq <= ?",
 			s.fileTable(t), stagedTable(t, gen))

@@ -233,77 +233,41 @@ func TestStageMoveSeesLaterBatches(t *testing.T) {
 }
 
 // TestStageInterleaved interleaves batches staged and held, as the pipeline's third stage
-// does, with commits on another goroutine: every batch ends up in the file once.
+// does, with commits on another goroutine (a held batch waits for the commit in progress,
+// as the pipeline's does): every batch ends up in the file once.
 func TestStageInterleaved(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
-	const batches, size = 300, 100
-	committing := make(chan struct{}, 1)
-	done := make(chan error, 1)
-	commit := func() {
-		committing <- struct{}{}
-		go func() {
-			err := s.CommitHeld(ctx)
-			<-committing
-			done <- err
-		}()
-	}
-	wait := func() {
-		select {
-		case committing <- struct{}{}:
-			<-committing
-		default:
-			if err := <-done; err != nil {
+	const batches, size = 120, 100
+	var pending chan error // while a commit runs
+	finish := func() {
+		if pending != nil {
+			if err := <-pending; err != nil {
 				t.Fatal(err)
 			}
-		}
-	}
-	busy := func() bool {
-		select {
-		case committing <- struct{}{}:
-			<-committing
-			return false
-		default:
-			return true
+			pending = nil
 		}
 	}
 	for i := range batches {
 		b := mixedAt(0, int64(i*2*size), size)
+		// A decision at the batch before's position: its dimensions are read from the
+		// stored or staged events.
 		b.Installs = append(b.Installs, storetest.FullInstall(0, int64(max(i-1, 0)*2*size+1), i))
-		if i%3 == 0 && !busy() {
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			default:
-			}
+		if i%3 == 0 {
+			finish()
 			if err := s.AppendHeld(ctx, b); err != nil {
 				t.Fatal(err)
 			}
 		} else if err := s.AppendStaged(ctx, b); err != nil {
 			t.Fatal(err)
 		}
-		if i%4 == 3 && !busy() {
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			default:
-			}
-			commit()
+		if i%4 == 3 && pending == nil {
+			pending = make(chan error, 1)
+			go func(done chan<- error) { done <- s.CommitHeld(ctx) }(pending)
 		}
 	}
-	wait()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	default:
-	}
+	finish()
 	if err := s.CommitHeld(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -233,7 +233,8 @@ func subjectStatements(verb string, sub *unmogrowp.Subject, name func(string) st
 }
 
 // EraseSubject implements unmogrowp.SubjectStore: one transaction on the writer's
-// connection deletes the rows of every table; once it commits, no read sees them. DuckDB
+// connection deletes the rows of every table, after the held and staged batches are
+// committed (nothing is staged meanwhile); once it commits, no read sees them. DuckDB
 // reclaims their space at its next checkpoint. The count is the events', touchpoints' and
 // installs' rows DELETE reports.
 func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) (int64, error) {
