@@ -205,11 +205,28 @@ func TestStageConcurrent(t *testing.T) {
 }
 
 // TestStageMoveSeesLaterBatches: a move inside a transaction that was holding batches
-// before others were staged moves those too.
+// before others were staged moves those too, also when an erasure opened the writer's
+// connection.
 func TestStageMoveSeesLaterBatches(t *testing.T) {
 	t.Parallel()
+	for _, erased := range []bool{false, true} {
+		t.Run(fmt.Sprintf("erased=%v", erased), func(t *testing.T) {
+			t.Parallel()
+			testStageMoveSeesLaterBatches(t, erased)
+		})
+	}
+}
+
+func testStageMoveSeesLaterBatches(t *testing.T, erased bool) {
 	ctx := context.Background()
 	s := openAt(t, filepath.Join(t.TempDir(), "events.duckdb"))
+	if erased {
+		sub := unmogrowp.Subject{AppID: "no-such-app"}
+		sub.Add(unmogrowp.FieldDeviceID, "no-such-device")
+		if _, err := s.EraseSubject(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// An install decided at a position its batch has no event of: its dimensions are read
 	// from the stored and staged events.
 	first := mixedAt(0, 0, 10)

@@ -249,12 +249,8 @@ func (s *Store) EraseSubject(ctx context.Context, sub unmogrowp.Subject) (int64,
 	if s.closed.Load() {
 		return 0, errClosed()
 	}
-	if s.w == nil {
-		w, err := s.db.Conn(ctx)
-		if err != nil {
-			return 0, fmt.Errorf("erase subject: writer connection: %w", err)
-		}
-		s.w = w
+	if err := s.ready(ctx); err != nil { // the writer's connection reads the file only
+		return 0, fmt.Errorf("erase subject: %w", err)
 	}
 	// Held and staged batches first: the erasure must reach their rows too, and it
 	// deletes from the file's tables.
