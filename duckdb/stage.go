@@ -163,12 +163,8 @@ func (s *Store) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
 		st.lost = false
 		return errors.New("stage: the staged batches were lost to a failed move")
 	}
-	if st.conn == nil {
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("stage: connection: %w", err)
-		}
-		st.conn = c
+	if err := s.stageConn(ctx); err != nil {
+		return err
 	}
 	if _, err := st.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("stage: begin: %w", withCtx(ctx, err))
@@ -219,12 +215,8 @@ func (s *Store) switchStaged(ctx context.Context) (gen int, through int64, marks
 // transaction on the stage's connection; under st.mu.
 func (s *Store) emptyStaged(ctx context.Context, gen int) error {
 	st := &s.stage
-	if st.conn == nil {
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("stage: connection: %w", err)
-		}
-		st.conn = c
+	if err := s.stageConn(ctx); err != nil {
+		return err
 	}
 	stmts := []string{"BEGIN TRANSACTION"}
 	for _, t := range stagedTables {
@@ -272,6 +264,19 @@ func (s *Store) moved(through int64) {
 	}
 	st.pending = keep
 	st.moved = through
+}
+
+// stageConn opens the stage writer's connection unless it is open; under st.mu.
+func (s *Store) stageConn(ctx context.Context) error {
+	if s.stage.conn != nil {
+		return nil
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("stage: connection: %w", err)
+	}
+	s.stage.conn = c
+	return nil
 }
 
 // clearStage drops every staged row after a failed move, under st.mu: the log still has
