@@ -33,12 +33,7 @@ type crashingStager struct {
 }
 
 func (c *crashingStager) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
-	time.Sleep(c.delay)
-	if err := c.store.AppendStaged(ctx, b); err != nil {
-		return err
-	}
-	c.held.Add(int64(len(b.Events)))
-	return nil
+	return c.write(ctx, b, c.store.AppendStaged)
 }
 
 // holders returns the store of e as a crashingHolder, and as what the pipeline gets:
@@ -52,8 +47,13 @@ func holders(e *env, delay time.Duration, staged bool) (*crashingHolder, pipelin
 }
 
 func (c *crashingHolder) AppendHeld(ctx context.Context, b unmogrowp.Batch) error {
+	return c.write(ctx, b, c.HoldingStore.AppendHeld)
+}
+
+// write writes b with appendBatch, delay slower, and counts its events as held.
+func (c *crashingHolder) write(ctx context.Context, b unmogrowp.Batch, appendBatch func(context.Context, unmogrowp.Batch) error) error {
 	time.Sleep(c.delay)
-	if err := c.HoldingStore.AppendHeld(ctx, b); err != nil {
+	if err := appendBatch(ctx, b); err != nil {
 		return err
 	}
 	c.held.Add(int64(len(b.Events)))
