@@ -849,23 +849,18 @@ func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last 
 	full := len(d.b.recs) >= p.opts.BatchSize
 	now := time.Now()
 	if d.toStore.Len() > 0 {
-		switch {
-		case stage && h.open():
-			// The store drops what it staged when a commit fails, and says so at the
-			// next AppendStaged: with batches of h staged, that is a loss.
-			if err := h.store.(StagingStore).AppendStaged(ctx, d.toStore); err != nil {
-				return fmt.Errorf("%w: stage it: %w", ErrHeldLost, err)
+		// A failure while earlier batches wait for the same commit loses them too (held
+		// ones are rolled back; staged ones dropped, said at the next AppendStaged); else
+		// the batch is retried as a batch.
+		appendBatch, waiting := h.store.AppendHeld, h.direct > 0
+		if stage {
+			appendBatch, waiting = h.store.(StagingStore).AppendStaged, h.open()
+		}
+		if waiting {
+			if err := appendBatch(ctx, d.toStore); err != nil {
+				return fmt.Errorf("%w: write to it: %w", ErrHeldLost, err)
 			}
-		case stage:
-			// Nothing else is lost when a batch fails to stage: retry it as a batch.
-			if !p.store(ctx, d.toStore, h.store.(StagingStore).AppendStaged) {
-				return errStop
-			}
-		case h.direct > 0:
-			if err := h.store.AppendHeld(ctx, d.toStore); err != nil {
-				return fmt.Errorf("%w: append to it: %w", ErrHeldLost, err)
-			}
-		case !p.store(ctx, d.toStore, h.store.AppendHeld):
+		} else if !p.store(ctx, d.toStore, appendBatch) {
 			return errStop
 		}
 		if !stage {
