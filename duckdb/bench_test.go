@@ -257,3 +257,54 @@ func BenchmarkAppendTransactions(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStageMoves stages four moves of 31 batches of 4,096 realistic events (a row
+// group and a batch), 300 touchpoints and the install decisions of their install events,
+// with a CommitHeld after each, as `unmogrowp serve` does when it has caught up; then
+// checkpoints. It reports the CPU per event over all threads of the stage and the moves,
+// and of the checkpoint, as the store runs (vacuum=off) and with DuckDB's vacuum of row
+// groups turned back on (vacuum=on; its default), which makes the checkpoint merge the
+// partial row group each move leaves with the whole ones around it.
+func BenchmarkStageMoves(b *testing.B) {
+	const batch, perMove, moves, touchpoints = 4096, RowGroupRows/4096 + 1, 4, 300
+	batches := realisticBatches(moves*perMove, batch, touchpoints)
+	for _, vacuum := range []bool{false, true} {
+		name := "vacuum=off"
+		if vacuum {
+			name = "vacuum=on"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			var moveCPU, checkpointCPU time.Duration
+			for range b.N {
+				b.StopTimer()
+				s, err := Open(ctx, filepath.Join(b.TempDir(), "events.duckdb"), Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if vacuum {
+					if _, err := s.db.ExecContext(ctx, "SET GLOBAL max_vacuum_tasks = 100"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				cpu := testenv.ProcessCPU()
+				stagedMoves(b, s, batches, perMove)
+				moved := testenv.ProcessCPU()
+				if err := s.checkpoint(ctx); err != nil {
+					b.Fatal(err)
+				}
+				moveCPU += moved - cpu
+				checkpointCPU += testenv.ProcessCPU() - moved
+				b.StopTimer()
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			n := float64(len(batches)*batch) * float64(b.N)
+			b.ReportMetric(float64(moveCPU.Nanoseconds())/1e3/n, "move-cpu-µs/event")
+			b.ReportMetric(float64(checkpointCPU.Nanoseconds())/1e3/n, "checkpoint-cpu-µs/event")
+		})
+	}
+}
