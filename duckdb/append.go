@@ -322,7 +322,7 @@ func (s *Store) commitHeld(ctx context.Context, stageLocked bool) error {
 	s.held = nil
 	if through > from {
 		unlock := lockStage()
-		s.moved(through)
+		s.moved(gen, through)
 		unlock()
 	}
 	if err := s.wal.committed(); err != nil {

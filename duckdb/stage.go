@@ -33,11 +33,13 @@ import (
 // in its own transaction, so a reader sees each row once, in the file or in the stage,
 // whichever snapshot it reads. Each staged table has two generations: batches are staged
 // into one while the other waits; a move switches them, and moves the rows of the one
-// written until then. The other, whose rows the move before moved, is emptied at the
-// switch, one move after theirs (a reader whose snapshot of the stage predates that never
-// needs them), by dropping and creating it again in one transaction, which frees their
-// memory at once (a DELETE would keep it until a checkpoint of the stage, which costs
-// hundreds of milliseconds and blocks the stage's writer).
+// written until then. Once the move has committed, that generation is emptied by dropping
+// and creating it again in one transaction, which frees its memory at once (a DELETE would
+// keep it until a checkpoint of the stage, which costs hundreds of milliseconds and blocks
+// the stage's writer). No reader misses the moved rows: the stage is first on every
+// reader's search path, so a reader's transaction takes its snapshot of the stage, where
+// DuckDB's catalog keeps the dropped generation for a snapshot older than the drop,
+// before its snapshot of the file, where stage_moves hides the staged rows the file holds.
 //
 // Staged rows are not durable: a crash loses them, as it loses a held transaction, and the
 // log, whose commit trails the move, has them read again. Only statements that write a
@@ -62,6 +64,8 @@ type stage struct {
 	seq     int64     // the number of the last batch staged
 	moved   int64     // stage_moves: batches up to it are in the file
 	gen     int       // the generation batches are staged into, 0 or 1
+	// unemptied: a generation holds rows already moved, which a failed drop left there.
+	unemptied [2]bool
 	pending []stagedBatch
 	scratch scratch
 	// lost: a failed move cleared the stage; the next AppendStaged says so once.
@@ -189,15 +193,17 @@ func (s *Store) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
 	return nil
 }
 
-// switchStaged readies a move of the batches staged since the last: it empties the
-// generation the last move moved and stages into it from now on, and returns the
+// switchStaged readies a move of the batches staged since the last: it stages into the
+// other generation from now on (emptying it first if the last move could not), and returns the
 // generation to move, the number of the last batch staged, the watermarks of the batches
 // to move and their rows in each of stagedTables. Under st.mu, and, for the guarantee that every batch staged before one
 // the open transaction holds is among those moved, under mu.
 func (s *Store) switchStaged(ctx context.Context) (gen int, through int64, marks map[int32]int64, rows [len(stagedTables)]int64, err error) {
 	st := &s.stage
-	if err := s.emptyStaged(ctx, 1-st.gen); err != nil {
-		return 0, 0, nil, rows, err
+	if st.unemptied[1-st.gen] {
+		if err := s.emptyStaged(ctx, 1-st.gen); err != nil {
+			return 0, 0, nil, rows, err
+		}
 	}
 	gen = st.gen
 	st.gen = 1 - gen
@@ -253,9 +259,17 @@ func (s *Store) moveStaged(ctx context.Context, gen int, from, through int64, wa
 	return nil
 }
 
-// moved notes that the batches up to through are in the file; under st.mu.
-func (s *Store) moved(through int64) {
+// moved notes that the batches up to through, staged in generation gen, are in the file,
+// and empties gen; under st.mu.
+func (s *Store) moved(gen int, through int64) {
 	st := &s.stage
+	st.unemptied[gen] = false
+	if err := s.emptyStaged(context.Background(), gen); err != nil {
+		// Harmless but for the memory: stage_moves hides the rows, and the next switch
+		// empties the generation before staging into it.
+		st.unemptied[gen] = true
+		s.log.Error("empty the stage's moved generation", "err", err)
+	}
 	keep := st.pending[:0]
 	for _, p := range st.pending {
 		if p.seq > through {
@@ -289,7 +303,9 @@ func (s *Store) clearStage() {
 	st.lost = true
 	st.pending = nil
 	for gen := range 2 {
+		st.unemptied[gen] = false
 		if err := s.emptyStaged(context.Background(), gen); err != nil {
+			st.unemptied[gen] = true
 			s.log.Error("clear the stage after a failed move", "err", err)
 		}
 	}
