@@ -59,15 +59,15 @@ var stagedTables = [...]string{"events", "touchpoints", "installs", "skan_postba
 // stage is the store's stage: its writer's connection and what it holds. mu serializes
 // its writers; a caller that also holds Store.mu takes it first.
 type stage struct {
-	mu      sync.Mutex
-	conn    *sql.Conn // the stage writer's connection; nil until needed
-	seq     int64     // the number of the last batch staged
-	moved   int64     // stage_moves: batches up to it are in the file
-	gen     int       // the generation batches are staged into, 0 or 1
+	mu    sync.Mutex
+	conn  *sql.Conn // the stage writer's connection; nil until needed
+	seq   int64     // the number of the last batch staged
+	moved int64     // stage_moves: batches up to it are in the file
+	gen   int       // the generation batches are staged into, 0 or 1
 	// unemptied: a generation holds rows already moved, which a failed drop left there.
 	unemptied [2]bool
-	pending []stagedBatch
-	scratch scratch
+	pending   []stagedBatch
+	scratch   scratch
 	// lost: a failed move cleared the stage; the next AppendStaged says so once.
 	lost bool
 }
