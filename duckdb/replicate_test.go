@@ -141,8 +141,8 @@ func replicate(ctx context.Context, s *Store, source string, copies int, logf fu
 		if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT min(%[1]s), max(%[1]s) FROM src.%[2]s", tc, tbl)).Scan(&lo, &hi); err != nil {
 			return fmt.Errorf("range of %s: %w", tbl, err)
 		}
-		q := fmt.Sprintf(`INSERT INTO %[1]s SELECT %[2]s FROM src.%[1]s, range(%[3]d) AS r(k) WHERE %[4]s >= ? AND %[4]s < ?`,
-			tbl, strings.Join(sel, ", "), copies, tc)
+		q := fmt.Sprintf(`INSERT INTO %[5]s SELECT %[2]s FROM src.%[1]s, range(%[3]d) AS r(k) WHERE %[4]s >= ? AND %[4]s < ?`,
+			tbl, strings.Join(sel, ", "), copies, tc, s.fileTable(tbl))
 		for d := lo.Truncate(24 * time.Hour); !d.After(hi); d = d.Add(24 * time.Hour) {
 			if _, err := db.ExecContext(ctx, q, d, d.Add(24*time.Hour)); err != nil {
 				return fmt.Errorf("replicate %s of %v: %w", tbl, d, err)
@@ -155,11 +155,11 @@ func replicate(ctx context.Context, s *Store, source string, copies int, logf fu
 		return fmt.Errorf("range of events: %w", err)
 	}
 	for d := lo.Truncate(24 * time.Hour); !d.After(hi); d = d.Add(24 * time.Hour) {
-		if _, err := db.ExecContext(ctx, `INSERT INTO device_days SELECT app_id, ?::TIMESTAMP, device_key(device_id), bit_or((1 << hour(event_time))::INTEGER)
+		if _, err := db.ExecContext(ctx, `INSERT INTO `+s.fileTable("device_days")+` SELECT app_id, ?::TIMESTAMP, device_key(device_id), bit_or((1 << hour(event_time))::INTEGER)
 			FROM events WHERE event_time >= ? AND event_time < ? GROUP BY app_id, device_id ORDER BY app_id`, d, d, d.Add(24*time.Hour)); err != nil {
 			return fmt.Errorf("device_days of %v: %w", d, err)
 		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO device_revenue SELECT app_id, event_time, device_key(device_id), currency, revenue,
+		if _, err := db.ExecContext(ctx, `INSERT INTO `+s.fileTable("device_revenue")+` SELECT app_id, event_time, device_key(device_id), currency, revenue,
 			event_type, media_source, campaign, country, platform, app_version, os_version
 			FROM events WHERE event_time >= ? AND event_time < ? AND revenue IS NOT NULL`, d, d.Add(24*time.Hour)); err != nil {
 			return fmt.Errorf("device_revenue of %v: %w", d, err)
@@ -178,11 +178,13 @@ func replicate(ctx context.Context, s *Store, source string, copies int, logf fu
 		`INSERT OR REPLACE INTO log_watermarks SELECT "partition", max("offset") FROM
 		 (SELECT "partition", "offset" FROM events UNION ALL SELECT "partition", "offset" FROM touchpoints)
 		 GROUP BY "partition"`,
-		`CHECKPOINT`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("replicate: %w", err)
 		}
+	}
+	if err := s.checkpoint(ctx); err != nil {
+		return fmt.Errorf("replicate: %w", err)
 	}
 	return nil
 }

@@ -194,10 +194,11 @@ func (s *Store) AppendStaged(ctx context.Context, b unmogrowp.Batch) error {
 }
 
 // switchStaged readies a move of the batches staged since the last: it stages into the
-// other generation from now on (emptying it first if the last move could not), and returns the
-// generation to move, the number of the last batch staged, the watermarks of the batches
-// to move and their rows in each of stagedTables. Under st.mu, and, for the guarantee that every batch staged before one
-// the open transaction holds is among those moved, under mu.
+// other generation from now on (emptying it first if the last move could not), and
+// returns the generation to move, the number of the last batch staged, the watermarks of
+// the batches to move and their rows in each of stagedTables. Under st.mu, and, for the
+// guarantee that every batch staged before one the open transaction holds is among those
+// moved, under mu.
 func (s *Store) switchStaged(ctx context.Context) (gen int, through int64, marks map[int32]int64, rows [len(stagedTables)]int64, err error) {
 	st := &s.stage
 	if st.unemptied[1-st.gen] {

@@ -43,16 +43,16 @@ const DefaultMemoryLimit = "512MB"
 // uncompressed data in DuckDB's buffer pool.
 const DefaultCheckpointThreshold = "256MB"
 
-// The store turns off DuckDB's vacuum of row groups (max_vacuum_tasks = 0), which at every
-// checkpoint merges adjacent row groups that would fit in fewer, decompressing and
-// compressing them again. A transaction that writes a row group or more to a table (a move
-// from the stage, a held transaction) writes its rows in whole row groups and one partial
-// one; the vacuum then rewrote every row group written since the last checkpoint: the
-// checkpoint took ten times the CPU and stalled the stage's writes for seconds
-// (BenchmarkStageMoves; docs/performance-analysis.md). The price: a table keeps up to
-// one partial row group per such transaction, and a row group that is all deleted is
-// still dropped, but the space of rows deleted from a row group that keeps others is
-// reclaimed only when DuckDB rewrites it.
+// maxVacuumTasks turns off DuckDB's vacuum of row groups, which at every checkpoint merges
+// adjacent row groups that would fit in fewer, decompressing and compressing them again. A
+// transaction that writes a row group or more to a table (a move from the stage, a held
+// transaction) writes its rows in whole row groups and one partial one; the vacuum then
+// rewrote nearly every row group written since the last checkpoint, which stalled the
+// stage's writes for seconds (BenchmarkStageMoves; docs/performance-analysis.md). The
+// price: a table keeps up to one partial row group per such transaction; a row group that
+// is all deleted is still dropped, but the space of rows deleted from a row group that
+// keeps others is reclaimed only when DuckDB rewrites it.
+const maxVacuumTasks = "0"
 
 // Options configure a Store. The zero value is usable.
 type Options struct {
@@ -153,7 +153,7 @@ func Open(_ context.Context, rawURL string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open duckdb: %w", err)
 		}
 	}
-	cfg := url.Values{"memory_limit": {opts.MemoryLimit}, "checkpoint_threshold": {opts.CheckpointThreshold}, "max_vacuum_tasks": {"0"}}
+	cfg := url.Values{"memory_limit": {opts.MemoryLimit}, "checkpoint_threshold": {opts.CheckpointThreshold}, "max_vacuum_tasks": {maxVacuumTasks}}
 	if opts.Threads > 0 {
 		cfg.Set("threads", strconv.Itoa(opts.Threads))
 	}
