@@ -36,12 +36,15 @@ var _ unmogrowp.EventStore = (*Store)(nil)
 const DefaultMemoryLimit = "512MB"
 
 // DefaultCheckpointThreshold is the WAL size that triggers a checkpoint when
-// Options.CheckpointThreshold is empty. Each checkpoint re-compresses the table's last,
-// partly filled row group (up to 122,880 rows), so DuckDB's own default, 16MB, makes
-// appends cost about twice the CPU (BenchmarkAppend; docs/performance-analysis.md); the
-// price of a larger threshold is a longer WAL replay after a crash and up to that much
-// uncompressed data in DuckDB's buffer pool.
-const DefaultCheckpointThreshold = "256MB"
+// Options.CheckpointThreshold is empty. Rows that reach a table in a transaction of less
+// than a row group go through the WAL, and wait in DuckDB's memory, uncompressed, for the
+// checkpoint that compresses them into the file: with the stage, the smaller tables'
+// rows, and every row of a pipeline moving less than a row group at a time. The
+// threshold bounds that memory; each checkpoint compresses again the partly filled last
+// row group of each table it touches (up to 122,880 rows), so a lower one costs CPU:
+// DuckDB's own default, 16MB, makes appends through the WAL cost about twice as much
+// (BenchmarkAppend; docs/performance-analysis.md).
+const DefaultCheckpointThreshold = "64MB"
 
 // maxVacuumTasks turns off DuckDB's vacuum of row groups, which at every checkpoint merges
 // adjacent row groups that would fit in fewer, decompressing and compressing them again. A

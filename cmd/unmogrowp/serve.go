@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +34,18 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 	return runRoles(ctx, "serve", roleIngestion|roleConsumer|roleAPI, args, getenv, stderr)
 }
+
+// serveGCPercent is Go's GOGC for `serve` when the environment sets none: a collection
+// starts when the heap has grown by half what the last one left live, not by all of it
+// (Go's default, 100). serve shares the machine's memory with DuckDB, which fills its
+// memory_limit; the collector's headroom is most of Go's share, and collections are a
+// small part of the process's CPU (docs/performance-analysis.md).
+const serveGCPercent = 50
 
 // runRoles runs a process of the roles until ctx is done: `unmogrowp serve` (all of them)
 // or one service of the split deployment (`ingestion`, `consumer`, `api`).
