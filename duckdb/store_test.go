@@ -340,7 +340,7 @@ func TestOptions(t *testing.T) {
 			memory, threads   string
 			memoryDescription string
 		}{
-			{Options{}, "488.2 MiB", "", "default 512MB"},
+			{Options{}, "427.2 MiB", "", "default 448MB"},
 			{Options{MemoryLimit: "256MB", Threads: 1}, "244.1 MiB", "1", "256MB"},
 		} {
 			t.Run(tt.memoryDescription, func(t *testing.T) {
