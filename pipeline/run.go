@@ -832,12 +832,12 @@ func (p *Pipeline) stages(h *held, d decidedBatch, committing bool, inCommit int
 	if len(d.b.recs) < p.opts.BatchSize {
 		return true
 	}
-	behind, _ := p.r.Lag() // appended and not committed: read or not
-	unread := behind - int64(h.records+inCommit+len(d.b.recs))
+	limit := p.opts.HoldRows
 	if committing {
-		return unread < int64(maxHeldFactor*p.opts.HoldRows)
+		limit *= maxHeldFactor
 	}
-	return unread < int64(p.opts.HoldRows)
+	behind, _ := p.r.Lag() // appended and not committed: read or not
+	return behind-int64(h.records+inCommit+len(d.b.recs)) < int64(limit)
 }
 
 // storeHeld writes d into h's transaction, or to the stage if stage. The write gets stopGrace after a stop (ctx done): the Stage has learned d.
