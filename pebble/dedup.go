@@ -77,7 +77,7 @@ const (
 
 	// l0CompactionThreshold is how many memtables' worth of sstables L0 gathers before
 	// Pebble compacts them into the level below (BenchmarkClaimSustained).
-	l0CompactionThreshold = 16
+	l0CompactionThreshold = 32
 )
 
 var _ unmogrowp.Deduplicator = (*Dedup)(nil)
@@ -155,8 +155,8 @@ func Open(dir string, opts Options) (*Dedup, error) {
 		MemTableSize:                uint64(opts.MemTableBytes),
 		MemTableStopWritesThreshold: 2,
 		// Keys are hashes, spread over the whole key space, so every compaction of L0
-		// into the level below rewrites all of that level: letting L0 gather 16 memtables
-		// first rewrites it a quarter as often as Pebble's default of 4. Lookups are rare
+		// into the level below rewrites all of that level: letting L0 gather 32 memtables
+		// first rewrites it an eighth as often as Pebble's default of 4. Lookups are rare
 		// (the key filter answers new ids, filter.go), so the deeper L0 costs them little.
 		L0CompactionThreshold: l0CompactionThreshold,
 		L0StopWritesThreshold: 4 * l0CompactionThreshold,
