@@ -1,6 +1,7 @@
 package inmem
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/unmogrowp/unmogrowp"
@@ -114,31 +115,82 @@ func touchpointIs(r *reader, appID, id string) bool {
 }
 
 // installFields are the string fields of an install, AppID and DeviceID first (installIs
-// reads them there), the activity's ids last (installLastEvent reads them there).
+// reads them there), the activity's ids last (installLastEvent reads them there):
+// installField(in, i) is field i, named name here (TestInstallFields checks both agree).
 var installFields = [...]struct {
-	field func(*unmogrowp.Install) *string
-	pack  packing
+	name string
+	pack packing
 }{
-	{func(in *unmogrowp.Install) *string { return &in.AppID }, packIntern},
-	{func(in *unmogrowp.Install) *string { return &in.DeviceID }, packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.InstallEventID }, packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.MatchType }, packIntern},
-	{func(in *unmogrowp.Install) *string { return &in.MediaSource }, packIntern},
-	{func(in *unmogrowp.Install) *string { return &in.TouchType }, packIntern},
-	{func(in *unmogrowp.Install) *string { return &in.TouchpointID }, packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.Campaign }, packIntern | packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.Adset }, packIntern | packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.Ad }, packIntern | packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.SiteID }, packIntern | packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.Channel }, packIntern},
-	{func(in *unmogrowp.Install) *string { return &in.ClickID }, packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.DeepLinkValue }, packIntern | packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.ReattributionKind }, packIntern},
-	{func(in *unmogrowp.Install) *string { return &in.OriginalMediaSource }, packIntern},
-	{func(in *unmogrowp.Install) *string { return &in.OriginalCampaign }, packIntern | packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.Activity.IDFA }, packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.Activity.GAID }, packBytes},
-	{func(in *unmogrowp.Install) *string { return &in.Activity.AndroidID }, packBytes},
+	{"AppID", packIntern},
+	{"DeviceID", packBytes},
+	{"InstallEventID", packBytes},
+	{"MatchType", packIntern},
+	{"MediaSource", packIntern},
+	{"TouchType", packIntern},
+	{"TouchpointID", packBytes},
+	{"Campaign", packIntern | packBytes},
+	{"Adset", packIntern | packBytes},
+	{"Ad", packIntern | packBytes},
+	{"SiteID", packIntern | packBytes},
+	{"Channel", packIntern},
+	{"ClickID", packBytes},
+	{"DeepLinkValue", packIntern | packBytes},
+	{"ReattributionKind", packIntern},
+	{"OriginalMediaSource", packIntern},
+	{"OriginalCampaign", packIntern | packBytes},
+	{"Activity.IDFA", packBytes},
+	{"Activity.GAID", packBytes},
+	{"Activity.AndroidID", packBytes},
+}
+
+// installField returns the address of in's string field i of installFields. It is a
+// switch, not a function in the table, so that an Install decoded into stays where its
+// caller has it (on the stack): the compiler cannot see where a call through a function
+// value lets its argument go, and moves it to the heap.
+func installField(in *unmogrowp.Install, i int) *string {
+	switch i {
+	case 0:
+		return &in.AppID
+	case 1:
+		return &in.DeviceID
+	case 2:
+		return &in.InstallEventID
+	case 3:
+		return &in.MatchType
+	case 4:
+		return &in.MediaSource
+	case 5:
+		return &in.TouchType
+	case 6:
+		return &in.TouchpointID
+	case 7:
+		return &in.Campaign
+	case 8:
+		return &in.Adset
+	case 9:
+		return &in.Ad
+	case 10:
+		return &in.SiteID
+	case 11:
+		return &in.Channel
+	case 12:
+		return &in.ClickID
+	case 13:
+		return &in.DeepLinkValue
+	case 14:
+		return &in.ReattributionKind
+	case 15:
+		return &in.OriginalMediaSource
+	case 16:
+		return &in.OriginalCampaign
+	case 17:
+		return &in.Activity.IDFA
+	case 18:
+		return &in.Activity.GAID
+	case 19:
+		return &in.Activity.AndroidID
+	}
+	panic("inmem: no install field " + strconv.Itoa(i))
 }
 
 // Install flags; bit installStrings+i: string field i present.
@@ -178,15 +230,15 @@ func encodeInstall(w *writer, in *unmogrowp.Install) {
 			flags |= f.flag
 		}
 	}
-	for i, f := range installFields {
-		if *f.field(in) != "" {
+	for i := range installFields {
+		if *installField(in, i) != "" {
 			flags |= 1 << (installStrings + i)
 		}
 	}
 	w.uvarint(flags)
 	for i, f := range installFields {
 		if flags&(1<<(installStrings+i)) != 0 {
-			w.str(*f.field(in), f.pack)
+			w.str(*installField(in, i), f.pack)
 		}
 	}
 	w.varint(int64(in.Partition))
@@ -222,8 +274,8 @@ func encodeInstall(w *writer, in *unmogrowp.Install) {
 // sets. An install without rejected touchpoints has a nil Rejected.
 func decodeInstall(r *reader, in *unmogrowp.Install) {
 	flags := r.uvarint()
-	for i, f := range installFields {
-		p := f.field(in)
+	for i := range installFields {
+		p := installField(in, i)
 		*p = ""
 		if flags&(1<<(installStrings+i)) != 0 {
 			*p = r.str()
