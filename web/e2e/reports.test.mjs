@@ -336,7 +336,10 @@ await run('reports', browser, async () => {
 	await page.goto(`${apiURL}/portfolio`);
 	const pRows = page.getByTestId('portfolio-row');
 	await pRows.nth(1).waitFor();
+	// Each app's totals load on their own: wait for the first row's installs, and for every
+	// row to have its totals (a row still loading has no data-value).
 	await page.waitForFunction(() => document.querySelector('[data-testid="portfolio-row"] [data-testid="installs"]')?.getAttribute('data-value') === '5', null, { timeout: SETTLE_MS });
+	await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="portfolio-row"] [data-testid="installs"]')].every((c) => c.hasAttribute('data-value')), null, { timeout: SETTLE_MS });
 	assert.equal(await pRows.first().getAttribute('data-app'), app.id, 'the app with installs is first');
 	assert.equal(await pRows.nth(1).getAttribute('data-app'), other.id);
 	assert.equal(Number(await pRows.first().getByTestId('revenue').getAttribute('data-value')), 14.98);
