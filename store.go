@@ -211,15 +211,20 @@ func (a *Activity) Raise(t time.Time, idfa, gaid, androidID string) bool {
 	if t.After(a.LastEventTime) {
 		a.LastEventTime, changed = t, true
 	}
-	for _, f := range []struct {
-		dst *string
-		v   string
-	}{{&a.IDFA, idfa}, {&a.GAID, gaid}, {&a.AndroidID, androidID}} {
-		if f.v != "" && *f.dst != f.v {
-			*f.dst, changed = f.v, true
-		}
+	// One call a field, not a loop over a slice of the fields' addresses: that slice made
+	// the compiler move every Activity raised to the heap.
+	changed = raiseID(&a.IDFA, idfa) || changed
+	changed = raiseID(&a.GAID, gaid) || changed
+	return raiseID(&a.AndroidID, androidID) || changed
+}
+
+// raiseID sets *dst to v unless v is empty or already there, and reports whether it did.
+func raiseID(dst *string, v string) bool {
+	if v == "" || *dst == v {
+		return false
 	}
-	return changed
+	*dst = v
+	return true
 }
 
 // Merge raises a with b (Raise with b's time and ids) and reports whether a changed.

@@ -62,18 +62,20 @@ func (sh *deviceShard) record(pos uint32) (rec, body []byte) {
 // The device's activity is kept, raised by in's (Activity.Merge). It returns false when
 // the shard's arena is full.
 func (d *devices) put(in *unmogrowp.Install) bool {
-	return d.update(in.AppID, in.DeviceID, func(cur *unmogrowp.Install, found bool) (*unmogrowp.Install, bool) {
+	var cur unmogrowp.Install
+	return d.update(in.AppID, in.DeviceID, &cur, func(found bool) bool {
 		if !found {
-			return in, true
+			cur = *in
+			return true
 		}
 		if cur.Partition == in.Partition && in.Offset < cur.Offset {
-			return nil, false
+			return false
 		}
 		act := cur.Activity
 		act.Merge(in.Activity)
-		*cur = *in
+		cur = *in
 		cur.Activity = act
-		return cur, true
+		return true
 	})
 }
 
@@ -83,11 +85,9 @@ func (d *devices) raise(a *unmogrowp.DeviceActivity) bool {
 	if d.raiseInPlace(a) {
 		return true
 	}
-	return d.update(a.AppID, a.DeviceID, func(cur *unmogrowp.Install, found bool) (*unmogrowp.Install, bool) {
-		if !found || !cur.Activity.Merge(a.Activity) {
-			return nil, false
-		}
-		return cur, true
+	var cur unmogrowp.Install
+	return d.update(a.AppID, a.DeviceID, &cur, func(found bool) bool {
+		return found && cur.Activity.Merge(a.Activity)
 	})
 }
 
@@ -145,32 +145,32 @@ func (sh *deviceShard) find(h uint64, appID, deviceID string, dict *dict) (pos u
 	return pos, okey, ok
 }
 
-// update replaces the record of (appID, deviceID) with what change makes of its current
-// decision (decoded into cur; found false when there is none): nothing when change says
-// false or the new record encodes the same. It returns false when the shard's arena is
-// full. Only the writer calls it (Apply and Seen are serialised).
-func (d *devices) update(appID, deviceID string, change func(cur *unmogrowp.Install, found bool) (*unmogrowp.Install, bool)) bool {
+// update decodes the decision of (appID, deviceID) into cur (found false when there is
+// none), lets change make the new one there, and replaces the record with it: nothing
+// when change says false or the new record encodes the same. cur is the caller's, shared
+// with change, so that it stays on the caller's stack (a pointer handed through a
+// function value goes to the heap). It returns false when the shard's arena is full.
+// Only the writer calls it (Apply and Seen are serialised).
+func (d *devices) update(appID, deviceID string, cur *unmogrowp.Install, change func(found bool) bool) bool {
 	h := deviceHash(appID, deviceID)
 	sh := d.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	pos, okey, ok := sh.find(h, appID, deviceID, &d.dict)
 	var old []byte
-	var cur unmogrowp.Install
 	if ok {
 		var body []byte
 		old, body = sh.record(pos)
 		r := reader{b: body, dict: &d.dict}
-		decodeInstall(&r, &cur)
+		decodeInstall(&r, cur)
 		ok = r.err == nil
 	}
-	in, write := change(&cur, ok)
-	if !write {
+	if !change(ok) {
 		return true
 	}
 	d.w = writer{b: d.w.b[:0], dict: &d.dict, seen: &d.seen}
 	d.w.b = append(d.w.b, make([]byte, binary.MaxVarintLen32)...)
-	encodeInstall(&d.w, in)
+	encodeInstall(&d.w, cur)
 	// Put the length right before the body.
 	n := len(d.w.b) - binary.MaxVarintLen32
 	var lenBuf [binary.MaxVarintLen32]byte
