@@ -258,3 +258,28 @@ func testStopStoresWhatTheStageLearned(t *testing.T, staged bool) {
 		t.Errorf("%d install decisions stored (%v), want %d: one per device", len(installs), err, devices)
 	}
 }
+
+// TestUnseenCountsWhatIsNotVisible checks Unseen against Lag: batches written to the stage
+// are visible at once, so Unseen drops to 0 while the log's lag waits for StageFor's commit;
+// then both are 0.
+func TestUnseenCountsWhatIsNotVisible(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	events := uniqueEvents("u", 30)
+	r := start(t, e.wal, e.dedup, e.store, pipeline.Options{BatchSize: 100, HoldRows: 1 << 20, StageFor: time.Hour})
+	if n := r.p.Unseen(); n != 0 {
+		t.Errorf("Unseen of an empty log = %d, want 0", n)
+	}
+	e.appendEvents(events...)
+	waitFor(t, "the events visible", func() bool { return len(e.stored()) == len(events) })
+	if n, _ := r.p.Lag(); n != int64(len(events)) {
+		t.Errorf("Lag with the events staged = %d, want %d: they are durable at StageFor's commit", n, len(events))
+	}
+	if n := r.p.Unseen(); n != 0 {
+		t.Errorf("Unseen with the events staged = %d, want 0: they are visible", n)
+	}
+	r.stop(t) // the stop commits what is staged
+	if n, _ := r.p.Lag(); n != 0 || r.p.Unseen() != 0 {
+		t.Errorf("after the stop: Lag %d, Unseen %d; want 0 and 0", n, r.p.Unseen())
+	}
+}

@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/unmogrowp/unmogrowp"
 )
 
 // metrics are the pipeline's Prometheus metrics.
@@ -18,7 +16,7 @@ type metrics struct {
 	yielded       prometheus.Counter
 }
 
-func newMetrics(r unmogrowp.LogReader) (*metrics, []prometheus.Collector) {
+func newMetrics(p *Pipeline) (*metrics, []prometheus.Collector) {
 	skipped := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "unmogrowp_pipeline_records_skipped_total",
 		Help: "Log records not stored, by reason: corrupt (does not decode) or already_stored (at or below the store's watermark, replayed after a restart).",
@@ -55,10 +53,14 @@ func newMetrics(r unmogrowp.LogReader) (*metrics, []prometheus.Collector) {
 	lagRecords := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "unmogrowp_pipeline_lag_records",
 		Help: "Log records appended but not yet committed by the pipeline.",
-	}, func() float64 { n, _ := r.Lag(); return float64(n) })
+	}, func() float64 { n, _ := p.Lag(); return float64(n) })
+	unseenRecords := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "unmogrowp_pipeline_unseen_records",
+		Help: "Log records appended but not yet visible in the analytics store (lag_records less the records visible in its in-memory stage, durable at its next commit).",
+	}, func() float64 { return float64(p.Unseen()) })
 	lagSeconds := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "unmogrowp_pipeline_lag_seconds",
 		Help: "Age of the oldest log record not yet committed by the pipeline (0 when none).",
-	}, func() float64 { _, d := r.Lag(); return d.Seconds() })
-	return m, []prometheus.Collector{m.stored, m.touchpoints, m.duplicates, skipped, m.retries, m.batchSeconds, m.yielded, lagRecords, lagSeconds}
+	}, func() float64 { _, d := p.Lag(); return d.Seconds() })
+	return m, []prometheus.Collector{m.stored, m.touchpoints, m.duplicates, skipped, m.retries, m.batchSeconds, m.yielded, lagRecords, unseenRecords, lagSeconds}
 }

@@ -250,6 +250,9 @@ type Pipeline struct {
 	// rate is the records per second the second stage processed full batches at (decide,
 	// store, commit), a moving average as math.Float64bits; 0 until the first full batch.
 	rate atomic.Uint64
+	// staged counts the log records of batches written to a StagingStore's stage (visible)
+	// whose log commit has not yet been made: Lag counts them, Unseen does not.
+	staged atomic.Int64
 }
 
 // Stats are running totals since New.
@@ -290,7 +293,7 @@ func New(r unmogrowp.LogReader, d unmogrowp.Deduplicator, s unmogrowp.EventStore
 		opts.RetryMax = max(DefaultRetryMax, opts.RetryMin)
 	}
 	p := &Pipeline{r: r, d: d, s: s, opts: opts, log: opts.Logger.With("component", "pipeline")}
-	m, collectors := newMetrics(r)
+	m, collectors := newMetrics(p)
 	p.m = m
 	p.skanCount = skan.Counter(opts.Registerer)
 	if opts.Registerer != nil {
@@ -318,6 +321,16 @@ func (p *Pipeline) Stats() Stats {
 
 // Lag returns the log reader's lag: records not yet committed and the age of the oldest.
 func (p *Pipeline) Lag() (records int64, oldest time.Duration) { return p.r.Lag() }
+
+// Unseen returns how many log records are not yet visible in the store: Lag's records less
+// those the pipeline has written to a StagingStore's stage, which are visible and become
+// durable with the next commit. When nothing stages, it is Lag's. It never reads lower
+// than the truth: the log's lag is read before the staged count, which drops before the
+// log commit that takes the same records out of the lag.
+func (p *Pipeline) Unseen() int64 {
+	lag, _ := p.r.Lag()
+	return max(lag-p.staged.Load(), 0)
+}
 
 // ErrRunning is returned by Run when the pipeline is already running.
 var ErrRunning = errors.New("pipeline already running")

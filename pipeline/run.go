@@ -159,6 +159,7 @@ type held struct {
 	batches     []tally
 	records     int       // the batches' records
 	direct      int       // batches held in the transaction (not staged): not visible yet
+	staged      int       // records of the batches written to the stage (Pipeline.staged)
 	directSince time.Time // when the first of them was stored
 	lastFull    bool      // whether the last batch stored was full
 }
@@ -166,7 +167,7 @@ type held struct {
 // take returns what h holds and empties h: the commit's share, handed to the committer.
 func (h *held) take() *held {
 	job := *h
-	h.marks, h.batches, h.events, h.records, h.direct = map[int32]int64{}, nil, 0, 0, 0
+	h.marks, h.batches, h.events, h.records, h.direct, h.staged = map[int32]int64{}, nil, 0, 0, 0, 0
 	return &job
 }
 
@@ -235,6 +236,7 @@ func (p *Pipeline) release(ctx context.Context, h *held) error {
 	for _, t := range h.batches {
 		last = append(last, t.last...)
 	}
+	p.staged.Add(-int64(h.staged)) // before the log's commit: see Unseen
 	committed := p.commit(ctx, last)
 	for i := range h.batches {
 		p.count(&h.batches[i], committed)
@@ -881,6 +883,10 @@ func (p *Pipeline) storeHeld(ctx context.Context, d decidedBatch, h *held, last 
 	h.batches = append(h.batches, t)
 	h.events += len(d.toStore.Events)
 	h.records += len(d.b.recs)
+	if stage {
+		h.staged += len(d.b.recs)
+		p.staged.Add(int64(len(d.b.recs)))
+	}
 	h.lastFull = full
 	if full {
 		p.noteRate(len(d.b.recs), time.Since(later(d.begin, last)))
