@@ -22,7 +22,8 @@
 // and the process holds only Pebble's block cache (Options.CacheBytes, default 32 MiB) and
 // its memtables (at most two of Options.MemTableBytes, default 16 MiB each), plus per-call
 // buffers sized by the claim batch, and a bloom filter over every id held (filter.go:
-// 1.25 bytes an id, at most 40 MiB, twice that while the sweeper builds the next one).
+// 1.25 bytes for each id it is sized for, up to four times the ids held, at most 40 MiB,
+// twice that while the sweeper builds the next one).
 // Pebble accounts memtables inside its cache, so the cache it is given is CacheBytes +
 // 2×MemTableBytes (64 MiB by default), and that plus the filters is the bound. Index and
 // bloom-filter blocks go through the same cache. The in-memory filter keeps the common

@@ -19,10 +19,11 @@ import "encoding/binary"
 //   - Until the first build completes, there is no filter and every key is looked up.
 //   - Deletes (the sweeper's, Forget) leave their keys in the filter: a false positive,
 //     looked up, until the next build.
-//   - The filter is sized for twice the keys its build found (at least minFilterKeys,
-//     at most maxFilterKeys); when the keys added since exceed its size, the sweeper is
-//     woken to build a larger one. Past maxFilterKeys it fills up, and more claims are
-//     looked up: slower, never wrong, never bigger.
+//   - The filter is sized for filterGrowth times the keys its build found (at least
+//     minFilterKeys, at most maxFilterKeys); when the keys added since exceed its size,
+//     the sweeper is woken to build a larger one, which scans every key held. Past
+//     maxFilterKeys it fills up, and more claims are looked up: slower, never wrong,
+//     never bigger.
 
 // The bounds of a filter's size, in keys, at filterBitsPerKey: 1.25 bytes a key, so at
 // most 40 MiB, twice that while the next one is built. At its size a filter answers
@@ -32,6 +33,12 @@ const (
 	maxFilterKeys    = 1 << 25
 	filterBitsPerKey = 10
 )
+
+// filterGrowth is how many times the keys it found a build sizes its filter for: while
+// the keys grow, a store that reaches n keys has scanned about n/(filterGrowth-1) keys
+// for its builds (BenchmarkClaimSustained), and holds a filter of up to filterGrowth
+// times 1.25 bytes a key (within maxFilterKeys).
+const filterGrowth = 4
 
 // keyFilter is a split-block bloom filter over dedup keys (the layout Parquet's bloom
 // filters use): each key sets one bit in each of the eight 32-bit words of one 256-bit
@@ -45,7 +52,7 @@ type keyFilter struct {
 }
 
 func newKeyFilter(keys int) *keyFilter {
-	n := min(max(2*keys, minFilterKeys), maxFilterKeys)
+	n := min(max(filterGrowth*keys, minFilterKeys), maxFilterKeys)
 	return &keyFilter{blocks: make([][8]uint32, (n*filterBitsPerKey+255)/256), capacity: n}
 }
 

@@ -21,7 +21,7 @@ func testKey(n uint64) []byte {
 // TestKeyFilterFalsePositives fills a filter to the size it was made for and checks that
 // it holds every key added and answers "may hold" for about 1% of keys never added.
 func TestKeyFilterFalsePositives(t *testing.T) {
-	f := newKeyFilter(minFilterKeys / 2) // sized for minFilterKeys
+	f := newKeyFilter(minFilterKeys / filterGrowth) // sized for minFilterKeys
 	for n := range uint64(f.capacity) {
 		f.add(testKey(n))
 	}
