@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -305,6 +306,72 @@ func BenchmarkStageMoves(b *testing.B) {
 			n := float64(len(batches)*batch) * float64(b.N)
 			b.ReportMetric(float64(moveCPU.Nanoseconds())/1e3/n, "move-cpu-µs/event")
 			b.ReportMetric(float64(checkpointCPU.Nanoseconds())/1e3/n, "checkpoint-cpu-µs/event")
+		})
+	}
+}
+
+// BenchmarkAppendDeviceFields measures what the events' device fields cost the store:
+// four row groups of realistic events written as `serve` drains a backlog (AppendHeld
+// batches of a sixth of a row group, a CommitHeld a row group, then a CHECKPOINT), as
+// they are (fields=all), and with the twelve fields that describe the device rather than
+// the event empty (fields=no-device: OS and app version, model, language, the four
+// advertising and vendor ids, ATT status, install referrer, IP, user agent), which is
+// about what an events table that stored them once per device would write. It reports
+// the CPU per row over all threads and the file's bytes per row.
+func BenchmarkAppendDeviceFields(b *testing.B) {
+	const n = 4 * RowGroupRows
+	for _, device := range []bool{true, false} {
+		events := storetest.RealisticEvents(n, 42)
+		for i := range events {
+			events[i].Partition, events[i].Offset = int32(i%4), int64(i)
+			if !device {
+				e := &events[i]
+				e.OSVersion, e.AppVersion, e.DeviceModel, e.Language = "", "", "", ""
+				e.IDFA, e.GAID, e.IDFV, e.AndroidID = "", "", "", ""
+				e.ATTStatus, e.InstallReferrer, e.IP, e.UserAgent = "", "", "", ""
+			}
+		}
+		name := "fields=all"
+		if !device {
+			name = "fields=no-device"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			var cpu time.Duration
+			var size int64
+			for range b.N {
+				path := filepath.Join(b.TempDir(), "events.duckdb")
+				s, err := Open(ctx, path, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := testenv.ProcessCPU()
+				for i := 0; i < n; i += RowGroupRows {
+					for j := i; j < i+RowGroupRows; j += RowGroupRows / 6 {
+						if err := s.AppendHeld(ctx, unmogrowp.Batch{Events: events[j:min(j+RowGroupRows/6, i+RowGroupRows)]}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := s.CommitHeld(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.checkpoint(ctx); err != nil {
+					b.Fatal(err)
+				}
+				cpu += testenv.ProcessCPU() - start
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				fi, err := os.Stat(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size += fi.Size()
+			}
+			rows := float64(n) * float64(b.N)
+			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/rows, "cpu-µs/row")
+			b.ReportMetric(float64(size)/rows, "file-B/row")
 		})
 	}
 }
