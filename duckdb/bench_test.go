@@ -223,23 +223,7 @@ func BenchmarkAppendTransactions(b *testing.B) {
 				}
 				b.StartTimer()
 				cpu := testenv.ProcessCPU()
-				for i := 0; i < n; i += tx {
-					if c.held == 0 {
-						if err := s.Append(ctx, unmogrowp.Batch{Events: events[i:min(i+tx, n)]}); err != nil {
-							b.Fatal(err)
-						}
-						continue
-					}
-					// AppendHeld's batches of c.held, one COMMIT a transaction.
-					for j := i; j < min(i+tx, n); j += c.held {
-						if err := s.AppendHeld(ctx, unmogrowp.Batch{Events: events[j:min(j+c.held, i+tx, n)]}); err != nil {
-							b.Fatal(err)
-						}
-					}
-					if err := s.CommitHeld(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
+				appendInTransactions(b, s, events, tx, c.held)
 				appendCPU += testenv.ProcessCPU() - cpu
 				if err := s.checkpoint(ctx); err != nil {
 					b.Fatal(err)
@@ -256,6 +240,29 @@ func BenchmarkAppendTransactions(b *testing.B) {
 			b.ReportMetric(float64(appendCPU.Nanoseconds())/1e3/rows, "append-cpu-µs/row")
 			b.ReportMetric(float64(allCPU.Nanoseconds())/1e3/rows, "cpu-µs/row")
 		})
+	}
+}
+
+// appendInTransactions writes events into s in transactions of tx events: each one
+// Append, or, when held is positive, AppendHeld batches of held events and a CommitHeld.
+func appendInTransactions(b *testing.B, s *Store, events []unmogrowp.Event, tx, held int) {
+	ctx := context.Background()
+	n := len(events)
+	for i := 0; i < n; i += tx {
+		if held == 0 {
+			if err := s.Append(ctx, unmogrowp.Batch{Events: events[i:min(i+tx, n)]}); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		for j := i; j < min(i+tx, n); j += held {
+			if err := s.AppendHeld(ctx, unmogrowp.Batch{Events: events[j:min(j+held, i+tx, n)]}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.CommitHeld(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -346,16 +353,7 @@ func BenchmarkAppendDeviceFields(b *testing.B) {
 					b.Fatal(err)
 				}
 				start := testenv.ProcessCPU()
-				for i := 0; i < n; i += RowGroupRows {
-					for j := i; j < i+RowGroupRows; j += RowGroupRows / 6 {
-						if err := s.AppendHeld(ctx, unmogrowp.Batch{Events: events[j:min(j+RowGroupRows/6, i+RowGroupRows)]}); err != nil {
-							b.Fatal(err)
-						}
-					}
-					if err := s.CommitHeld(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
+				appendInTransactions(b, s, events, RowGroupRows, RowGroupRows/6)
 				if err := s.checkpoint(ctx); err != nil {
 					b.Fatal(err)
 				}

@@ -328,7 +328,7 @@ func (p *Pipeline) Lag() (records int64, oldest time.Duration) { return p.r.Lag(
 // than the truth: the log's lag is read before the staged count, which drops before the
 // log commit that takes the same records out of the lag.
 func (p *Pipeline) Unseen() int64 {
-	lag, _ := p.r.Lag()
+	lag, _ := p.Lag()
 	return max(lag-p.staged.Load(), 0)
 }
 
