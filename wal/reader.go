@@ -179,9 +179,10 @@ func (c *cache) read(r *reader, out []unmogrowp.Record, max int, durable int64, 
 
 // Read waits until a record after the ones it returned before is durable, then returns up
 // to max of them (max below 1 counts as 1). Their values are copies the caller may keep
-// until it calls RecycleValues (the values of one call share backing arrays). A new WAL
-// reads from the record after the last committed one. Read returns ctx.Err() when ctx is done first, an error with
-// code EUNAVAILABLE once the log is closed, and an error if a segment file cannot be read.
+// until it calls RecycleValues (values share backing arrays, within a call and across
+// calls). A new WAL reads from the record after the last committed one. Read returns
+// ctx.Err() when ctx is done first, an error with code EUNAVAILABLE once the log is
+// closed, and an error if a segment file cannot be read.
 func (w *WAL) Read(ctx context.Context, max int) ([]unmogrowp.Record, error) {
 	if max < 1 {
 		max = 1
