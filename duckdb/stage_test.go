@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/unmogrowp/unmogrowp"
 	"github.com/unmogrowp/unmogrowp/internal/storetest"
@@ -390,5 +392,66 @@ func TestStageReaderOfTheFileFirst(t *testing.T) {
 	}
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&n); err != nil || n != 100 {
 		t.Errorf("the reader counted %d events (%v), want the 100 staged when it began", n, err)
+	}
+}
+
+// TestReadWhileCommitting reads the events, sorted, while a batch is being written and
+// committed to a fresh store, staged or straight into the file: every row read must be
+// the row written. DuckDB 1.5.6 sometimes returned the rows of such a read with their
+// first columns garbled (an event id "{", a partition of 97), about one read in ten on
+// two busy cores; DuckDB 2.0.0 does not.
+func TestReadWhileCommitting(t *testing.T) {
+	t.Parallel()
+	const rounds, size = 25, 30
+	events := make([]unmogrowp.Event, size)
+	for i := range events {
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
+		events[i] = unmogrowp.Event{Offset: int64(i), EventID: fmt.Sprintf("u-%05d", i), AppID: fmt.Sprintf("app-%d", i%3),
+			EventType: unmogrowp.EventSession, DeviceID: fmt.Sprintf("dev-%d", i), Platform: unmogrowp.PlatformIOS,
+			Timestamp: at, ReceivedAt: at, Attribution: []byte(`{"media_source":"organic"}`)}
+	}
+	for _, staged := range []bool{true, false} {
+		t.Run(fmt.Sprintf("staged=%v", staged), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			for round := range rounds {
+				s, err := Open(ctx, filepath.Join(t.TempDir(), "events.duckdb"), Options{MemoryLimit: "256MB"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				written := make(chan error, 1)
+				go func() {
+					time.Sleep(time.Duration(round%4) * time.Millisecond)
+					b := unmogrowp.Batch{Events: slices.Clone(events)}
+					if staged {
+						written <- s.AppendStaged(ctx, b)
+					} else {
+						written <- s.Append(ctx, b)
+					}
+				}()
+				for {
+					read, err := s.Events(ctx, unmogrowp.EventFilter{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, e := range read {
+						if e.Partition != 0 || e.Offset < 0 || e.Offset >= size ||
+							e.EventID != events[e.Offset].EventID || e.AppID != events[e.Offset].AppID || e.DeviceID != events[e.Offset].DeviceID {
+							t.Fatalf("round %d: read event %q (app %q, device %q) at %d:%d, not the row written there",
+								round, e.EventID, e.AppID, e.DeviceID, e.Partition, e.Offset)
+						}
+					}
+					if len(read) == size {
+						break
+					}
+				}
+				if err := <-written; err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }
