@@ -204,6 +204,14 @@ type KeepingStage interface {
 	Watermarks(ctx context.Context) (map[int32]int64, error)
 }
 
+// ValueRecycler is a LogReader that can reuse the memory of the record values it returned:
+// the embedded log (wal.WAL). The first stage calls RecycleValues once it has decoded a
+// batch, after which nothing reads the batch's values; the log's reads then fill the same
+// memory again instead of leaving it to the garbage collector.
+type ValueRecycler interface {
+	RecycleValues()
+}
+
 // HoldingStore is an EventStore that can keep one transaction open across batches
 // (Options.HoldRows): the DuckDB store.
 type HoldingStore interface {

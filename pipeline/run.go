@@ -427,9 +427,12 @@ func (p *Pipeline) decode(b *batch, marks map[int32]int64) {
 	}
 	// The decoded rows hold copies: what is left to do with the records (commit them)
 	// needs their positions only, so their bytes can go before the batch is stored, about
-	// a third of the memory a batch holds.
+	// a third of the memory a batch holds, and the log may fill them again.
 	for i := range b.recs {
 		b.recs[i].Value = nil
+	}
+	if r, ok := p.r.(ValueRecycler); ok {
+		r.RecycleValues()
 	}
 	b.buf.events, b.buf.touchpoints, b.buf.skan = events, tps, skans
 	b.events, b.touchpoints, b.skan = events, tps, skans
