@@ -41,7 +41,7 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifacts, SETTLE_MS, must, step, shot, settled, waitKPI, openBrowser, run } from './lib.mjs';
+import { artifacts, SETTLE_MS, must, step, shot, settled, waitKPI, openBrowser, run, noSidewaysScroll } from './lib.mjs';
 
 const apiURL = must('UNMOGROWP_API_URL').replace(/\/+$/, '');
 const ingestURL = must('UNMOGROWP_INGEST_URL').replace(/\/+$/, '');
@@ -719,8 +719,7 @@ await run('dashboard', browser, async () => {
 	await shot(page, 'ltv-grouped-1280');
 	await page.setViewportSize({ width: 390, height: 844 });
 	await settled(page);
-	const ltvOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	assert.ok(ltvOverflow <= 0, `the LTV page scrolls sideways by ${ltvOverflow} px at 390 px`);
+	await noSidewaysScroll(page, 'the LTV page at 390 px');
 	await page.setViewportSize({ width: 1280, height: 900 });
 	step('LTV page shows the cohorts, the curve and the unconverted amount');
 

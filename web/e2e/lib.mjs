@@ -54,8 +54,14 @@ export async function waitKPI(page, id, want) {
 		});
 }
 
-/** Fails when the document scrolls sideways (what names the page in the message). */
+/**
+ * Fails when the document still scrolls sideways once it has reflowed (what names the page
+ * in the message): after a resize, charts and tables lay out again a frame or more later.
+ */
 export async function noSidewaysScroll(page, what) {
+	await page
+		.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, null, { timeout: SETTLE_MS })
+		.catch(() => {}); // the assertion below says by how much
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 	assert.ok(overflow <= 0, `${what} scrolls sideways by ${overflow} px`);
 }
