@@ -402,7 +402,7 @@ func TestStageReaderOfTheFileFirst(t *testing.T) {
 // two busy cores; DuckDB 2.0.0 does not.
 func TestReadWhileCommitting(t *testing.T) {
 	t.Parallel()
-	const rounds, size = 25, 30
+	const rounds, size = 15, 30
 	events := make([]unmogrowp.Event, size)
 	for i := range events {
 		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
