@@ -40,12 +40,15 @@ const DefaultMemoryLimit = "448MB"
 // Options.CheckpointThreshold is empty. Rows that reach a table in a transaction of less
 // than a row group go through the WAL, and wait in DuckDB's memory, uncompressed, for the
 // checkpoint that compresses them into the file: with the stage, the smaller tables'
-// rows, and every row of a pipeline moving less than a row group at a time. The
-// threshold bounds that memory; each checkpoint compresses again the partly filled last
-// row group of each table it touches (up to 122,880 rows), so a lower one costs CPU:
-// DuckDB's own default, 16MB, makes appends through the WAL cost about twice as much
-// (BenchmarkAppend; docs/performance-analysis.md).
-const DefaultCheckpointThreshold = "64MB"
+// rows, and every row of a pipeline moving less than a row group at a time. While a
+// checkpoint writes a table, DuckDB holds that table's lock, and every scan of it that
+// starts then waits until the table is written: the threshold bounds that wait (the API's
+// reads at 40,000 items/s) as well as that memory. Each checkpoint compresses again the
+// partly filled last row group of each table it touches (up to 122,880 rows), so a lower
+// threshold costs CPU where transactions of a few thousand rows go straight to the file
+// (BenchmarkAppend); with the stage's moves and the held transactions of `serve` the
+// cost is small (docs/performance-analysis.md, "Reads that wait for a checkpoint").
+const DefaultCheckpointThreshold = "4MB"
 
 // maxVacuumTasks turns off DuckDB's vacuum of row groups, which at every checkpoint merges
 // adjacent row groups that would fit in fewer, decompressing and compressing them again. A
