@@ -39,7 +39,7 @@ func TestReportsMatchDuckDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	err = storetest.GenerateFixture(200_000, 7, 20_000, func(b unmogrowp.Batch) error {
+	err = storetest.GenerateFixture(100_000, 7, 20_000, func(b unmogrowp.Batch) error {
 		return errors.Join(s.Append(ctx, b), d.Append(ctx, b))
 	})
 	if err != nil {
