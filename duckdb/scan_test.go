@@ -22,7 +22,7 @@ func TestScanChunks(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	start := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	var b unmogrowp.Batch
-	for i := range 600 {
+	for i := range 300 {
 		tp := storetest.FullTouchpoint(int32(i%3), int64(i), i)
 		tp.AppID = fmt.Sprintf("app-%d", i%2)
 		switch {
@@ -34,7 +34,7 @@ func TestScanChunks(t *testing.T) {
 			tp.Time = start.Add(time.Duration(r.IntN(3*24*3600)) * time.Second).Add(time.Duration(r.IntN(1e6)) * time.Microsecond)
 		}
 		b.Touchpoints = append(b.Touchpoints, tp)
-		b.Installs = append(b.Installs, storetest.OrganicInstall(int32(i%3), int64(i), tp.AppID, fmt.Sprintf("dev-%d", r.IntN(250)), 0))
+		b.Installs = append(b.Installs, storetest.OrganicInstall(int32(i%3), int64(i), tp.AppID, fmt.Sprintf("dev-%d", r.IntN(120)), 0))
 	}
 	if err := s.Append(ctx, b); err != nil {
 		t.Fatalf("Append: %v", err)
@@ -58,8 +58,8 @@ func TestScanChunks(t *testing.T) {
 		{From: day(0.5), To: day(2)},
 		{AppID: "app-0", From: day(1)},
 		{Limit: 5},
-		{Limit: 400},
-		{AppID: "app-1", To: day(1), Limit: 100},
+		{Limit: 200},
+		{AppID: "app-1", To: day(1), Limit: 40},
 	} {
 		whole := scan(defaultScanChunk, f)
 		if len(whole) == 0 {

@@ -198,7 +198,7 @@ func checkBatchMatches(t *testing.T, body []byte) int {
 			taken++
 		}
 		var got, want unmogrowp.Event
-		sameDecoding(t, fmt.Sprintf("event %d of %q", i, body), eb.decode(i, &got), &got, decodeEvent(raw, &want), &want)
+		sameDecoding(t, fmt.Sprintf("event %d of the batch, %q", i, raw), eb.decode(i, &got), &got, decodeEvent(raw, &want), &want)
 	}
 	if !fast {
 		return -1

@@ -345,8 +345,7 @@ await run('dashboard', browser, async () => {
 	await page.setViewportSize({ width: 390, height: 844 });
 	await mailRow.scrollIntoViewIfNeeded();
 	await shot(page, 'links-qr-390');
-	const linksOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	assert.ok(linksOverflow <= 0, `the links page scrolls sideways by ${linksOverflow} px at 390 px`);
+	await noSidewaysScroll(page, 'the links page at 390 px');
 	await mailRow.getByTestId('edit-link').click();
 	await page.getByRole('heading', { name: 'Edit tracking link' }).waitFor();
 	await shot(page, 'links-edit-390');
@@ -644,8 +643,7 @@ await run('dashboard', browser, async () => {
 	await page.getByTestId('deliveries-list').getByText('Deliveries of').waitFor();
 	await settled(page);
 	await shot(page, 'postbacks-test-390');
-	const pbOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	assert.ok(pbOverflow <= 0, `the postbacks page scrolls sideways by ${pbOverflow} px at 390 px`);
+	await noSidewaysScroll(page, 'the postbacks page at 390 px');
 	await page.setViewportSize({ width: 1280, height: 900 });
 	receiver.close();
 	step('postbacks page works at 390 px');
@@ -688,8 +686,7 @@ await run('dashboard', browser, async () => {
 	await page.getByTestId('cost-preview-row').nth(1).waitFor();
 	await settled(page);
 	await shot(page, 'cost-preview-390');
-	const costOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	assert.ok(costOverflow <= 0, `the cost page scrolls sideways by ${costOverflow} px at 390 px`);
+	await noSidewaysScroll(page, 'the cost page at 390 px');
 	await page.setViewportSize({ width: 1280, height: 900 });
 	step('cost file previewed, refused naming its line, stored, and in the media sources report; at 390 px too');
 	// LTV: an organic install three days ago that paid 10 USD the same day and 5 EUR the
@@ -758,8 +755,7 @@ await run('dashboard', browser, async () => {
 	await page.getByTestId('export-run').first().waitFor();
 	await settled(page);
 	await shot(page, 'exports-runs-390');
-	const exportOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	assert.ok(exportOverflow <= 0, `the exports page scrolls sideways by ${exportOverflow} px at 390 px`);
+	await noSidewaysScroll(page, 'the exports page at 390 px');
 	await page.setViewportSize({ width: 1280, height: 900 });
 	page.once('dialog', (d) => d.accept());
 	await page.getByTestId('export-item').first().getByTestId('export-delete').click();
@@ -800,8 +796,7 @@ await run('dashboard', browser, async () => {
 	await page.getByRole('button', { name: 'Open menu' }).click();
 	await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Reports' }).waitFor();
 	await page.screenshot({ path: join(artifacts, 'menu-390.png') });
-	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-	assert.ok(overflow <= 0, `the phone layout scrolls sideways by ${overflow} px`);
+	await noSidewaysScroll(page, 'the phone layout');
 
 	// Teams, with a second user in a browser of their own: the owner invites an unknown
 	// email as a viewer on the members page and reads the link off it; the invitee opens
@@ -861,8 +856,7 @@ await run('dashboard', browser, async () => {
 		assert.equal(await page2.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).count(), 0, 'a viewer has no audit log');
 		await page2.getByRole('button', { name: 'Close menu' }).click();
 		await shot(page2, 'members-viewer-390');
-		const overflow2 = await page2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-		assert.ok(overflow2 <= 0, `the members page scrolls sideways by ${overflow2} px at 390 px`);
+		await noSidewaysScroll(page2, 'the members page at 390 px');
 		await page2.goto(`${apiURL}/apps/${appID}/postbacks`);
 		await page2.getByTestId('show-deliveries').first().waitFor();
 		for (const id of ['edit-postback', 'delete-postback', 'toggle-postback', 'send-test', 'postback-form']) {
@@ -888,8 +882,7 @@ await run('dashboard', browser, async () => {
 		assert.equal(await codes.locator('li').count(), 10, 'ten recovery codes are shown');
 		await page2.getByText('On: signing in with your password also asks').waitFor();
 		await shot(page2, 'account-two-factor-390');
-		const overflow3 = await page2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-		assert.ok(overflow3 <= 0, `the account page scrolls sideways by ${overflow3} px at 390 px`);
+		await noSidewaysScroll(page2, 'the account page at 390 px');
 		await invitee.context.clearCookies();
 		await page2.goto(`${apiURL}/login`);
 		await page2.getByLabel('Email').fill(guest);
