@@ -27,11 +27,18 @@ const enablePostgres = "apt-get install postgresql"
 // closed first (t.Cleanup runs last in, first out).
 func testDatabase(t testing.TB) string {
 	t.Helper()
+	return testDatabaseFrom(t, "template0")
+}
+
+// testDatabaseFrom is testDatabase with the database a copy of template, which no session
+// may be connected to.
+func testDatabaseFrom(t testing.TB, template string) string {
+	t.Helper()
 	admin := testenv.Server(t, testenv.PostgresEnv, enablePostgres)
 	var b [8]byte
 	rand.Read(b[:])
 	name := "unmogrowp_test_" + hex.EncodeToString(b[:])
-	adminExec(t, admin, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8'`)
+	adminExec(t, admin, `CREATE DATABASE `+name+` TEMPLATE `+template+` ENCODING 'UTF8'`)
 	t.Cleanup(func() { adminExec(t, admin, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`) })
 
 	if strings.HasPrefix(admin, "postgres://") || strings.HasPrefix(admin, "postgresql://") {
