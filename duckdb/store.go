@@ -45,9 +45,8 @@ const DefaultMemoryLimit = "448MB"
 // starts then waits until the table is written: the threshold bounds that wait (the API's
 // reads at 40,000 items/s) as well as that memory. Each checkpoint compresses again the
 // partly filled last row group of each table it touches (up to 122,880 rows), so a lower
-// threshold costs CPU where transactions of a few thousand rows go straight to the file
-// (BenchmarkAppend); with the stage's moves and the held transactions of `serve` the
-// cost is small (docs/performance-analysis.md, "Reads that wait for a checkpoint").
+// threshold costs some CPU (BenchmarkAppend, and `serve` under mixed load;
+// docs/performance-analysis.md, "Reads that wait for a checkpoint").
 const DefaultCheckpointThreshold = "4MB"
 
 // maxVacuumTasks turns off DuckDB's vacuum of row groups, which at every checkpoint merges
