@@ -72,6 +72,8 @@ var engines = []engine{
 			if err != nil {
 				t.Fatalf("%s: %v", u, err)
 			}
+			templateCopies.Lock()
+			defer templateCopies.Unlock() // also when the copy fails t
 			return testDatabaseFrom(t, strings.TrimPrefix(parsed.Path, "/"))
 		},
 		tables: `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1`,
@@ -100,6 +102,12 @@ func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 func openTest(t testing.TB, e engine) (*DB, string) {
 	t.Helper()
 	u := e.newURL(t)
+	return openURL(t, u), u
+}
+
+// openURL opens a store on the database at u, logging to t, closed when t ends.
+func openURL(t testing.TB, u string) *DB {
+	t.Helper()
 	db, err := Open(context.Background(), u, Options{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -109,7 +117,7 @@ func openTest(t testing.TB, e engine) (*DB, string) {
 			t.Errorf("Close: %v", err)
 		}
 	})
-	return db, u
+	return db
 }
 
 // TestConformance runs the conformance suites of the metadata seams on each engine. Each
@@ -121,22 +129,7 @@ func TestConformance(t *testing.T) {
 		if err := migrated.Close(); err != nil {
 			t.Fatal(err)
 		}
-		var copying sync.Mutex // PostgreSQL copies a template for one CREATE DATABASE at a time
-		open := func(t *testing.T) *DB {
-			copying.Lock()
-			u := e.copyURL(t, template)
-			copying.Unlock()
-			db, err := Open(context.Background(), u, Options{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			t.Cleanup(func() {
-				if err := db.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			return db
-		}
+		open := func(t *testing.T) *DB { return openURL(t, e.copyURL(t, template)) }
 		t.Run("AppStore", func(t *testing.T) {
 			metadatatest.RunAppStore(t, func(t *testing.T) unmogrowp.AppStore { return open(t) })
 		})

@@ -30,6 +30,10 @@ func testDatabase(t testing.TB) string {
 	return testDatabaseFrom(t, "template0")
 }
 
+// templateCopies serializes the copies of a template database: PostgreSQL refuses a
+// CREATE DATABASE from a template that another one is copying.
+var templateCopies sync.Mutex
+
 // testDatabaseFrom is testDatabase with the database a copy of template, which no session
 // may be connected to.
 func testDatabaseFrom(t testing.TB, template string) string {
