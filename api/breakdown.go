@@ -142,10 +142,11 @@ func breakdownCursor(offset int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("b:" + strconv.Itoa(offset)))
 }
 
-// parseBreakdownCursor returns the offset of a cursor breakdownCursor made.
+// parseBreakdownCursor returns the offset of a cursor breakdownCursor made, and false for
+// anything else, including an encoding with the line breaks base64's decoder skips.
 func parseBreakdownCursor(c string) (int, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
+	if err != nil || base64.RawURLEncoding.EncodeToString(b) != c {
 		return 0, false
 	}
 	s, ok := strings.CutPrefix(string(b), "b:")

@@ -74,3 +74,16 @@ func FuzzParseRetention(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBreakdownCursor feeds parseBreakdownCursor any string: what it accepts must be the
+// cursor breakdownCursor makes of the offset it reads, byte for byte.
+func FuzzBreakdownCursor(f *testing.F) {
+	for _, s := range []string{"", breakdownCursor(0), breakdownCursor(20), "Yjo", "Yjox\nMA", "Yjox\rMA", "Yjotma"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, c string) {
+		if n, ok := parseBreakdownCursor(c); ok && breakdownCursor(n) != c {
+			t.Errorf("parseBreakdownCursor(%q) = %d, whose cursor is %q", c, n, breakdownCursor(n))
+		}
+	})
+}

@@ -239,8 +239,12 @@ func encodeCursor(c cursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeCursor decodes what encodeCursor made, and reports false for anything else.
+// decodeCursor decodes what encodeCursor made, and reports false for anything else,
+// including an encoding with the line breaks base64's decoder skips.
 func decodeCursor(s string) (cursor, bool) {
+	if len(s) != base64.RawURLEncoding.EncodedLen(21) {
+		return cursor{}, false
+	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) != 21 || b[0] != cursorVersion {
 		return cursor{}, false

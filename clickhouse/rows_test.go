@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"testing"
 	"time"
+
+	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // TestMicros checks the time encoding: exact to the microsecond from year 1 (the zero
@@ -38,18 +40,11 @@ func TestMicros(t *testing.T) {
 }
 
 // FuzzCursor checks that decodeCursor, which reads what API clients send back, never
-// panics, and that a cursor it accepts encodes back to itself.
+// panics, and that a cursor it accepts encodes back to itself (storetest.FuzzCursor).
 func FuzzCursor(f *testing.F) {
-	f.Add(encodeCursor(cursor{installTime: 1_772_500_000_123_456, partition: 3, offset: 1 << 40}))
-	f.Add(encodeCursor(cursor{installTime: -62135596800000000, partition: -1, offset: -1}))
-	f.Add("")
-	f.Add("AQ")
-	f.Fuzz(func(t *testing.T, s string) {
-		c, ok := decodeCursor(s)
-		if ok && encodeCursor(c) != s {
-			t.Errorf("decodeCursor(%q) = %+v, which encodes to %q", s, c, encodeCursor(c))
-		}
-	})
+	storetest.FuzzCursor(f, decodeCursor, encodeCursor,
+		encodeCursor(cursor{installTime: 1_772_500_000_123_456, partition: 3, offset: 1 << 40}),
+		encodeCursor(cursor{installTime: -62135596800000000, partition: -1, offset: -1}))
 }
 
 func TestStatements(t *testing.T) {
