@@ -197,7 +197,10 @@ func darwinToIOS(v string) string {
 	major := atoi(v[:n])
 	minor := 0
 	if n < len(v) && v[n] == '.' {
-		minor = atoi(v[n+1 : n+1+digits(v[n+1:])])
+		// A minor of more than 4 digits is not one (as normalizeOSVersion reads them).
+		if m := digits(v[n+1:]); m <= 4 {
+			minor = atoi(v[n+1 : n+1+m])
+		}
 	}
 	switch {
 	case major > 99:

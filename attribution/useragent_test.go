@@ -127,6 +127,7 @@ func FuzzParseUserAgent(f *testing.F) {
 	for _, s := range []string{
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X)", "Dalvik/2.1.0 (Linux; U; Android 13; SM-S918B Build/TP1A)",
 		"MyApp/1.0 CFNetwork/1474 Darwin/23.0.0", "iPhone99999999999,", "Android", "(Android;;)", "Darwin/99999999999999.9 CFNetwork/",
+		"Darwin/17.10000CFNetwork/",
 	} {
 		f.Add(s)
 	}
