@@ -2,8 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"strconv"
 
@@ -101,13 +99,13 @@ func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmo
 		w.add("install_time < ", ceilMicros(f.To))
 	}
 	if f.Cursor != "" {
-		c, ok := decodeCursor(f.Cursor)
+		c, ok := unmogrowp.ParsePageCursor(f.Cursor)
 		if !ok {
 			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "The cursor is not valid.")
 		}
 		t, p, o := w.next(1), w.next(2), w.next(3)
 		w.raw(`(install_time < `+t+` OR (install_time = `+t+` AND ("partition" < `+p+
-			` OR ("partition" = `+p+` AND "offset" < `+o+`))))`, c.installTime, c.partition, c.offset)
+			` OR ("partition" = `+p+` AND "offset" < `+o+`))))`, c.Time, c.Partition, c.Offset)
 	}
 	query := selectInstalls + w.clause() + ` ORDER BY install_time DESC, "partition" DESC, "offset" DESC`
 	if f.Limit > 0 {
@@ -135,7 +133,7 @@ func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmo
 	}
 	installs = installs[:f.Limit]
 	last := &installs[f.Limit-1]
-	return installs, encodeCursor(cursor{micros(last.InstallTime), last.Partition, last.Offset}), nil
+	return installs, unmogrowp.PageCursor{Time: micros(last.InstallTime), Partition: last.Partition, Offset: last.Offset}.String(), nil
 }
 
 // ScanDevices calls fn with the latest install decision of every (app, device), as
@@ -216,42 +214,4 @@ func scanInstall(row scanner, in *unmogrowp.Install, extra ...any) error {
 		return fmt.Errorf("install at partition %d offset %d: %w", in.Partition, in.Offset, err)
 	}
 	return nil
-}
-
-// cursor is where a page of Installs ended: its last install's sort key.
-type cursor struct {
-	installTime int64 // Unix microseconds
-	partition   int32
-	offset      int64
-}
-
-// cursorVersion is the first byte of an encoded cursor; another layout takes another one.
-const cursorVersion = 1
-
-// encodeCursor encodes c as URL-safe base64 of a version byte, the install time in Unix
-// microseconds, the partition and the offset, big-endian: package duckdb's layout.
-func encodeCursor(c cursor) string {
-	b := make([]byte, 0, 21)
-	b = append(b, cursorVersion)
-	b = binary.BigEndian.AppendUint64(b, uint64(c.installTime))
-	b = binary.BigEndian.AppendUint32(b, uint32(c.partition))
-	b = binary.BigEndian.AppendUint64(b, uint64(c.offset))
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor decodes what encodeCursor made, and reports false for anything else,
-// including an encoding with the line breaks base64's decoder skips.
-func decodeCursor(s string) (cursor, bool) {
-	if len(s) != base64.RawURLEncoding.EncodedLen(21) {
-		return cursor{}, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 21 || b[0] != cursorVersion {
-		return cursor{}, false
-	}
-	return cursor{
-		installTime: int64(binary.BigEndian.Uint64(b[1:])),
-		partition:   int32(binary.BigEndian.Uint32(b[9:])),
-		offset:      int64(binary.BigEndian.Uint64(b[13:])),
-	}, true
 }

@@ -3,8 +3,6 @@ package clickhouse
 import (
 	"testing"
 	"time"
-
-	"github.com/unmogrowp/unmogrowp/internal/storetest"
 )
 
 // TestMicros checks the time encoding: exact to the microsecond from year 1 (the zero
@@ -37,14 +35,6 @@ func TestMicros(t *testing.T) {
 	if whole := x.Truncate(time.Microsecond); ceilMicros(whole) != micros(whole) {
 		t.Errorf("ceilMicros moved a whole microsecond")
 	}
-}
-
-// FuzzCursor checks that decodeCursor, which reads what API clients send back, never
-// panics, and that a cursor it accepts encodes back to itself (storetest.FuzzCursor).
-func FuzzCursor(f *testing.F) {
-	storetest.FuzzCursor(f, decodeCursor, encodeCursor,
-		encodeCursor(cursor{installTime: 1_772_500_000_123_456, partition: 3, offset: 1 << 40}),
-		encodeCursor(cursor{installTime: -62135596800000000, partition: -1, offset: -1}))
 }
 
 func TestStatements(t *testing.T) {

@@ -59,9 +59,9 @@ func (s *Store) SKANPostbacks(ctx context.Context, f unmogrowp.SKANFilter) ([]un
 		return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "app_id is required.")
 	}
 	from, to := unmogrowp.MicroRange(f.From, f.To)
-	after := cursor{installTime: math.MaxInt64, partition: math.MaxInt32, offset: math.MaxInt64}
+	after := unmogrowp.PageCursor{Time: math.MaxInt64, Partition: math.MaxInt32, Offset: math.MaxInt64}
 	if f.Cursor != "" {
-		c, ok := decodeCursor(f.Cursor)
+		c, ok := unmogrowp.ParsePageCursor(f.Cursor)
 		if !ok {
 			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "cursor is not one this list made.")
 		}
@@ -88,7 +88,7 @@ func (s *Store) SKANPostbacks(ctx context.Context, f unmogrowp.SKANFilter) ([]un
 		p.ReceivedAt = time.UnixMicro(received).UTC()
 		out = append(out, p)
 		return nil
-	}, f.AppID, from, to, after.installTime, after.partition, after.offset, limit)
+	}, f.AppID, from, to, after.Time, after.Partition, after.Offset, limit)
 	if err != nil {
 		return nil, "", err
 	}
@@ -96,7 +96,7 @@ func (s *Store) SKANPostbacks(ctx context.Context, f unmogrowp.SKANFilter) ([]un
 	if f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]
 		last := out[len(out)-1]
-		next = encodeCursor(cursor{installTime: last.ReceivedAt.UnixMicro(), partition: last.Partition, offset: last.Offset})
+		next = unmogrowp.PageCursor{Time: last.ReceivedAt.UnixMicro(), Partition: last.Partition, Offset: last.Offset}.String()
 	}
 	return out, next, nil
 }

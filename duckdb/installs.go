@@ -3,8 +3,6 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -88,12 +86,13 @@ func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmo
 		conds, args = append(conds, "install_time < ?"), append(args, ceilMicro(f.To))
 	}
 	if f.Cursor != "" {
-		c, ok := decodeCursor(f.Cursor)
+		c, ok := unmogrowp.ParsePageCursor(f.Cursor)
 		if !ok {
 			return nil, "", unmogrowp.Errorf(unmogrowp.EINVALID, "The cursor is not valid.")
 		}
 		conds = append(conds, `(install_time < ? OR (install_time = ? AND ("partition" < ? OR ("partition" = ? AND "offset" < ?))))`)
-		args = append(args, c.installTime, c.installTime, c.partition, c.partition, c.offset)
+		t := time.UnixMicro(c.Time).UTC()
+		args = append(args, t, t, c.Partition, c.Partition, c.Offset)
 	}
 	query := selectInstalls + " WHERE " + strings.Join(conds, " AND ") +
 		` ORDER BY install_time DESC, "partition" DESC, "offset" DESC`
@@ -123,7 +122,7 @@ func (s *Store) Installs(ctx context.Context, f unmogrowp.InstallFilter) ([]unmo
 	}
 	installs = installs[:f.Limit]
 	last := &installs[f.Limit-1]
-	return installs, encodeCursor(cursor{last.InstallTime, last.Partition, last.Offset}), nil
+	return installs, unmogrowp.PageCursor{Time: last.InstallTime.UnixMicro(), Partition: last.Partition, Offset: last.Offset}.String(), nil
 }
 
 // ScanDevices calls fn with the latest install decision of every (app, device), as
@@ -231,42 +230,4 @@ func scanInstall(row scanner, in *unmogrowp.Install, extra ...any) error {
 		}
 	}
 	return nil
-}
-
-// cursor is where a page of Installs ended: its last install's sort key.
-type cursor struct {
-	installTime time.Time
-	partition   int32
-	offset      int64
-}
-
-// cursorVersion is the first byte of an encoded cursor; another layout takes another one.
-const cursorVersion = 1
-
-// encodeCursor encodes c as URL-safe base64 of a version byte, the install time in Unix
-// microseconds, the partition and the offset, big-endian.
-func encodeCursor(c cursor) string {
-	b := make([]byte, 0, 21)
-	b = append(b, cursorVersion)
-	b = binary.BigEndian.AppendUint64(b, uint64(c.installTime.UnixMicro()))
-	b = binary.BigEndian.AppendUint32(b, uint32(c.partition))
-	b = binary.BigEndian.AppendUint64(b, uint64(c.offset))
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor decodes what encodeCursor made, and reports false for anything else,
-// including an encoding with the line breaks base64's decoder skips.
-func decodeCursor(s string) (cursor, bool) {
-	if len(s) != base64.RawURLEncoding.EncodedLen(21) {
-		return cursor{}, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 21 || b[0] != cursorVersion {
-		return cursor{}, false
-	}
-	return cursor{
-		installTime: time.UnixMicro(int64(binary.BigEndian.Uint64(b[1:]))).UTC(),
-		partition:   int32(binary.BigEndian.Uint32(b[9:])),
-		offset:      int64(binary.BigEndian.Uint64(b[13:])),
-	}, true
 }

@@ -403,17 +403,3 @@ func scanDevices(t *testing.T, s unmogrowp.EventStore) map[string]unmogrowp.Inst
 func deviceKey(in unmogrowp.Install) string { return in.AppID + "/" + in.DeviceID }
 
 func inPos(in unmogrowp.Install) string { return fmt.Sprintf("%d:%d", in.Partition, in.Offset) }
-
-// FuzzCursor feeds a store's installs cursor decoder any string, after the seeds: what
-// decode accepts must be what encode makes of the cursor it reads, byte for byte, so that
-// a page has one cursor (base64's decoder skips line breaks, for one).
-func FuzzCursor[C any](f *testing.F, decode func(string) (C, bool), encode func(C) string, seeds ...string) {
-	for _, s := range append(seeds, "", "AQ", "AX00000000\r000000000000000000") {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if c, ok := decode(s); ok && encode(c) != s {
-			t.Errorf("the cursor %q reads %+v, which encodes to %q", s, c, encode(c))
-		}
-	})
-}
