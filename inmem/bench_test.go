@@ -1,6 +1,8 @@
 package inmem_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -115,12 +117,17 @@ func BenchmarkDevice(b *testing.B) {
 		}
 		sample = append(sample, batch[:10]...)
 	}
-	b.ReportAllocs()
 	b.ResetTimer()
+	benchLookups(b, sample, s.Device)
+}
+
+// benchLookups looks the sample's devices up with read, in turn, and reports lookups/s.
+func benchLookups(b *testing.B, sample []unmogrowp.Install, read func(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error)) {
+	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		in := &sample[i%len(sample)]
-		if _, ok, err := s.Device(ctx, in.AppID, in.DeviceID); err != nil || !ok {
+		if _, ok, err := read(ctx, in.AppID, in.DeviceID); err != nil || !ok {
 			b.Fatal(ok, err)
 		}
 		i++
@@ -217,4 +224,35 @@ func BenchmarkKeys(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "touchpoints/s")
+}
+
+// BenchmarkDeviceSpammed is BenchmarkDevice on devices that click spam reached, each
+// decision with MaxCandidatesPerKey rejected touchpoints (an install on a device with that
+// many spam clicks in its lookback window): Device, which decodes them, and Decision,
+// which the pipeline reads devices with and which reads past them.
+func BenchmarkDeviceSpammed(b *testing.B) {
+	s := inmem.New(inmem.Options{Logger: quiet()})
+	defer s.Close()
+	gen := hotstatetest.NewGenerator(5, 1, 0, time.Now())
+	var sample []unmogrowp.Install
+	for range 100 {
+		batch := gen.Installs(benchBatch)
+		for i := range batch {
+			batch[i].Rejected = make([]unmogrowp.Rejection, unmogrowp.MaxCandidatesPerKey)
+			for j := range batch[i].Rejected {
+				batch[i].Rejected[j] = unmogrowp.Rejection{TouchpointID: fmt.Sprintf("%032x", i<<20|j),
+					MediaSource: "spam_int", Reason: unmogrowp.RejectClickInjection}
+			}
+		}
+		if err := s.Apply(ctx, nil, batch); err != nil {
+			b.Fatal(err)
+		}
+		sample = append(sample, batch[:10]...)
+	}
+	for _, read := range []struct {
+		name string
+		f    func(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error)
+	}{{"Device", s.Device}, {"Decision", s.Decision}} {
+		b.Run(read.name, func(b *testing.B) { benchLookups(b, sample, read.f) })
+	}
 }

@@ -1,6 +1,7 @@
 package inmem
 
 import (
+	"encoding/binary"
 	"strconv"
 	"time"
 
@@ -258,12 +259,20 @@ func encodeInstall(w *writer, in *unmogrowp.Install) {
 		w.varint(in.CTITSeconds)
 	}
 	if flags&inRejected != 0 {
+		// The count, the section's length in bytes (so that a reader that does not want
+		// them skips it whole), then each rejected touchpoint.
 		w.uvarint(uint64(len(in.Rejected)))
+		start := len(w.b)
 		for _, rj := range in.Rejected {
 			w.str(rj.TouchpointID, packBytes)
 			w.str(rj.MediaSource, packIntern)
 			w.str(rj.Reason, packIntern)
 		}
+		n := len(w.b) - start
+		w.b = binary.AppendUvarint(w.b, uint64(n)) // room for the length, then moved
+		l := len(w.b) - start - n
+		copy(w.b[start+l:], w.b[start:start+n])
+		binary.PutUvarint(w.b[start:], uint64(n))
 	}
 	if flags&inLastEvent != 0 {
 		w.time(in.Activity.LastEventTime, ref)
@@ -271,8 +280,9 @@ func encodeInstall(w *writer, in *unmogrowp.Install) {
 }
 
 // decodeInstall reads a body written by encodeInstall into in, every field of which it
-// sets. An install without rejected touchpoints has a nil Rejected.
-func decodeInstall(r *reader, in *unmogrowp.Install) {
+// sets. An install without rejected touchpoints has a nil Rejected, and so does every
+// install unless rejected: then the rejected touchpoints are read past, not decoded.
+func decodeInstall(r *reader, in *unmogrowp.Install, rejected bool) {
 	flags := r.uvarint()
 	for i := range installFields {
 		p := installField(in, i)
@@ -304,15 +314,24 @@ func decodeInstall(r *reader, in *unmogrowp.Install) {
 	}
 	in.Rejected = nil
 	if flags&inRejected != 0 {
-		n := r.uvarint()
-		if n > uint64(len(r.b)) { // each takes at least 3 bytes
+		n, size := r.uvarint(), r.uvarint()
+		if n > size || size > uint64(len(r.b)) { // each takes at least 3 bytes
 			r.fail()
 			return
 		}
-		in.Rejected = make([]unmogrowp.Rejection, n)
-		for i := range in.Rejected {
-			rj := &in.Rejected[i]
-			rj.TouchpointID, rj.MediaSource, rj.Reason = r.str(), r.str(), r.str()
+		if rejected {
+			end := len(r.b) - int(size)
+			in.Rejected = make([]unmogrowp.Rejection, n)
+			for i := range in.Rejected {
+				rj := &in.Rejected[i]
+				rj.TouchpointID, rj.MediaSource, rj.Reason = r.str(), r.str(), r.str()
+			}
+			if len(r.b) != end {
+				r.fail()
+				return
+			}
+		} else {
+			r.bytes(size)
 		}
 	}
 	in.Activity.LastEventTime = time.Time{}
@@ -357,14 +376,13 @@ func installLastEvent(r *reader, idfa, gaid, androidID string) (sameIDs bool, re
 		r.varint()
 	}
 	if flags&inRejected != 0 {
-		n := r.uvarint()
-		if n > uint64(len(r.b)) {
+		r.uvarint() // the count
+		size := r.uvarint()
+		if size > uint64(len(r.b)) {
 			r.fail()
 			return false, ref, nil
 		}
-		for range 3 * n {
-			r.skipStr()
-		}
+		r.bytes(size)
 	}
 	if flags&inLastEvent != 0 && r.err == nil {
 		last = r.b

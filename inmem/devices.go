@@ -162,7 +162,7 @@ func (d *devices) update(appID, deviceID string, cur *unmogrowp.Install, change 
 		var body []byte
 		old, body = sh.record(pos)
 		r := reader{b: body, dict: &d.dict}
-		decodeInstall(&r, cur)
+		decodeInstall(&r, cur, true)
 		ok = r.err == nil
 	}
 	if !change(ok) {
@@ -220,9 +220,9 @@ func (sh *deviceShard) compact() {
 	sh.arena, sh.garbage = a, 0
 }
 
-// get returns the latest decision of (appID, deviceID). It returns errCorrupt only on a
-// bug.
-func (d *devices) get(appID, deviceID string) (unmogrowp.Install, bool, error) {
+// get returns the latest decision of (appID, deviceID), with its rejected touchpoints if
+// rejected (else Rejected is nil). It returns errCorrupt only on a bug.
+func (d *devices) get(appID, deviceID string, rejected bool) (unmogrowp.Install, bool, error) {
 	h := deviceHash(appID, deviceID)
 	sh := d.shard(h)
 	sh.mu.RLock()
@@ -234,7 +234,7 @@ func (d *devices) get(appID, deviceID string) (unmogrowp.Install, bool, error) {
 	var in unmogrowp.Install
 	_, body := sh.record(pos)
 	r := reader{b: body, dict: &d.dict}
-	decodeInstall(&r, &in)
+	decodeInstall(&r, &in, rejected)
 	if r.err != nil {
 		return unmogrowp.Install{}, false, r.err
 	}
@@ -246,7 +246,7 @@ func (d *devices) get(appID, deviceID string) (unmogrowp.Install, bool, error) {
 	}
 	_, body = sh.record(pos)
 	r = reader{b: body, dict: &d.dict}
-	decodeInstall(&r, &in)
+	decodeInstall(&r, &in, rejected)
 	return in, r.err == nil, r.err
 }
 

@@ -100,3 +100,56 @@ func TestSeenInPlace(t *testing.T) {
 		return unmogrowp.Activity{LastEventTime: in.InstallTime.Add(90 * 24 * time.Hour)}
 	})
 }
+
+// TestDecisionLeavesOutRejected checks that Decision answers what Device does but the
+// rejected touchpoints, which Device still returns, before and after the device's activity
+// is raised in place.
+func TestDecisionLeavesOutRejected(t *testing.T) {
+	ctx := context.Background()
+	s := New(Options{Logger: slog.New(slog.DiscardHandler)})
+	defer s.Close()
+	ins := hotstatetest.RealisticInstalls(200, 7, time.Now())
+	for i := range ins {
+		ins[i].Rejected = nil
+		for j := range i % 4 {
+			ins[i].Rejected = append(ins[i].Rejected, unmogrowp.Rejection{
+				TouchpointID: fmt.Sprintf("tp-%d-%d", i, j), MediaSource: "spam_int", Reason: unmogrowp.RejectClickFlood})
+		}
+	}
+	if err := s.Apply(ctx, nil, ins); err != nil {
+		t.Fatal(err)
+	}
+	check := func(round string) {
+		t.Helper()
+		for _, in := range ins {
+			full, ok, err := s.Device(ctx, in.AppID, in.DeviceID)
+			if err != nil || !ok {
+				t.Fatalf("%s: Device(%s): %v, %v", round, in.DeviceID, ok, err)
+			}
+			if !reflect.DeepEqual(full.Rejected, in.Rejected) {
+				t.Fatalf("%s: Device(%s).Rejected = %v, want %v", round, in.DeviceID, full.Rejected, in.Rejected)
+			}
+			got, ok, err := s.Decision(ctx, in.AppID, in.DeviceID)
+			if err != nil || !ok {
+				t.Fatalf("%s: Decision(%s): %v, %v", round, in.DeviceID, ok, err)
+			}
+			full.Rejected = nil
+			if !reflect.DeepEqual(got, full) {
+				t.Fatalf("%s: Decision(%s) =\n%+v\nwant Device's without Rejected\n%+v", round, in.DeviceID, got, full)
+			}
+		}
+	}
+	check("applied")
+	var acts []unmogrowp.DeviceActivity
+	for _, in := range ins {
+		acts = append(acts, unmogrowp.DeviceActivity{AppID: in.AppID, DeviceID: in.DeviceID,
+			Activity: unmogrowp.Activity{LastEventTime: in.InstallTime.Add(time.Hour)}})
+	}
+	if err := s.Seen(ctx, acts); err != nil {
+		t.Fatal(err)
+	}
+	check("seen")
+	if _, ok, err := s.Decision(ctx, "app", "unknown-device"); err != nil || ok {
+		t.Errorf("Decision of an unknown device = %v, %v", ok, err)
+	}
+}

@@ -255,13 +255,26 @@ func (s *State) CandidateSets(ctx context.Context, appID string, keys []string, 
 // Device implements unmogrowp.HotState. Returns ctx.Err() when ctx is done, EUNAVAILABLE
 // after Close.
 func (s *State) Device(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error) {
+	return s.device(ctx, appID, deviceID, true)
+}
+
+// Decision is Device without the decision's rejected touchpoints (Rejected is nil), for
+// a reader that never looks at them, as deciding the device's later events does
+// (pipeline.DecisionReader): a decision that click spam reached lists up to hundreds, and
+// Device decodes each into new strings.
+func (s *State) Decision(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error) {
+	return s.device(ctx, appID, deviceID, false)
+}
+
+// device is Device, with the decision's rejected touchpoints if rejected.
+func (s *State) device(ctx context.Context, appID, deviceID string, rejected bool) (unmogrowp.Install, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return unmogrowp.Install{}, false, err
 	}
 	if s.closed.Load() {
 		return unmogrowp.Install{}, false, errClosed()
 	}
-	in, ok, err := s.dev.get(appID, deviceID)
+	in, ok, err := s.dev.get(appID, deviceID, rejected)
 	if err != nil {
 		return unmogrowp.Install{}, false, unmogrowp.Errorf(unmogrowp.EINTERNAL, "inmem: a device record does not decode")
 	}

@@ -124,13 +124,8 @@ func TestInstallRecord(t *testing.T) {
 	var seen probation
 	w := writer{dict: &d, seen: &seen}
 	encodeInstall(&w, &in)
-	var got unmogrowp.Install
+	checkInstallDecodes(t, w.b, &d, in)
 	r := reader{b: w.b, dict: &d}
-	decodeInstall(&r, &got)
-	if r.err != nil || len(r.b) != 0 || !reflect.DeepEqual(got, in) {
-		t.Fatalf("round trip (%v, %d left):\n got %+v\nwant %+v", r.err, len(r.b), got, in)
-	}
-	r = reader{b: w.b, dict: &d}
 	if ok, p, o := installIs(&r, "app1", "dev"); !ok || p != 1 || o != 99 {
 		t.Errorf("installIs = %v, %d, %d", ok, p, o)
 	}
@@ -149,5 +144,54 @@ func TestInstallRecord(t *testing.T) {
 			t.Errorf("installLastEvent(%q, %q) = %v, %v, last event %v (%d bytes left, %v); want %v, %v, %v",
 				c.idfa, c.gaid, same, ref, at, len(lr.b), r.err, c.same, in.InstallTime, in.Activity.LastEventTime)
 		}
+	}
+}
+
+// FuzzInstallRecord round-trips installs with up to 300 rejected touchpoints, read whole
+// and without them, and checks that installLastEvent reads past them to the last event.
+func FuzzInstallRecord(f *testing.F) {
+	f.Add("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "app1", "6D92078A-8246-4BA4-AE5B-76104861E7DC", "spam_int", "click_injection", int64(1e15), int64(7), uint16(3))
+	f.Add("", "", "", "", "", int64(0), int64(-1), uint16(300))
+	f.Fuzz(func(t *testing.T, id, app, device, source, reason string, at, offset int64, k uint16) {
+		in := unmogrowp.Install{Partition: int32(offset), Offset: offset,
+			Attribution: unmogrowp.Attribution{AppID: app, DeviceID: device, InstallEventID: id,
+				InstallTime: time.Unix(0, at).UTC(), MediaSource: source, CTITSeconds: offset},
+			Activity: unmogrowp.Activity{LastEventTime: time.Unix(0, at).Add(time.Hour).UTC(), GAID: device}}
+		for i := range int(k % 301) {
+			in.Rejected = append(in.Rejected, unmogrowp.Rejection{TouchpointID: id + strings.Repeat("f", i%40),
+				MediaSource: source, Reason: reason})
+		}
+		var d dict
+		var seen probation
+		w := writer{dict: &d, seen: &seen}
+		for range 2 {
+			w.b = w.b[:0]
+			encodeInstall(&w, &in)
+		}
+		checkInstallDecodes(t, w.b, &d, in)
+		r := reader{b: w.b, dict: &d}
+		_, ref, last := installLastEvent(&r, "", device, "")
+		lr := reader{b: last}
+		if at := lr.time(ref); r.err != nil || !at.Equal(in.Activity.LastEventTime) || len(lr.b) != 0 {
+			t.Fatalf("installLastEvent: %v, %v (%d bytes left), want %v", r.err, at, len(lr.b), in.Activity.LastEventTime)
+		}
+	})
+}
+
+// checkInstallDecodes checks that body, encoded from in with dictionary d, decodes to in,
+// and to in without its rejected touchpoints when those are left out.
+func checkInstallDecodes(t *testing.T, body []byte, d *dict, in unmogrowp.Install) {
+	t.Helper()
+	var got unmogrowp.Install
+	r := reader{b: body, dict: d}
+	decodeInstall(&r, &got, true)
+	if r.err != nil || len(r.b) != 0 || !reflect.DeepEqual(got, in) {
+		t.Fatalf("round trip (%v, %d left):\n got %+v\nwant %+v", r.err, len(r.b), got, in)
+	}
+	r = reader{b: body, dict: d}
+	decodeInstall(&r, &got, false)
+	in.Rejected = nil
+	if r.err != nil || len(r.b) != 0 || !reflect.DeepEqual(got, in) {
+		t.Fatalf("without the rejected touchpoints (%v, %d left):\n got %+v\nwant %+v", r.err, len(r.b), got, in)
 	}
 }

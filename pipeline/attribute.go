@@ -55,12 +55,14 @@ const DefaultSettingsTTL = 5 * time.Second
 // turn a re-attribution into a reinstall, and tag the events before it with what came
 // after).
 type Attributor struct {
-	apps   AppSettings
-	hot    unmogrowp.HotState
-	stored StoredInstalls
-	ttl    time.Duration
-	now    func() time.Time
-	log    *slog.Logger
+	apps AppSettings
+	hot  unmogrowp.HotState
+	// decision reads a device's decision: hot's Decision (DecisionReader) or else Device.
+	decision func(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error)
+	stored   StoredInstalls
+	ttl      time.Duration
+	now      func() time.Time
+	log      *slog.Logger
 
 	mu       sync.Mutex
 	settings map[string]cachedRules
@@ -182,6 +184,16 @@ type DevicesReader interface {
 	Devices(ctx context.Context, appID string, deviceIDs []string) ([]unmogrowp.Install, []bool, error)
 }
 
+// DecisionReader is a HotState that reads a device's decision without its rejected
+// touchpoints (Rejected nil), which the Attributor never reads from a device's earlier
+// decision: package inmem's, whose Device decodes each of them, up to hundreds on a
+// device that click spam reached, into new strings. The Attributor reads devices through
+// it when the hot state is one.
+type DecisionReader interface {
+	// Decision answers what HotState.Device answers, Rejected left out.
+	Decision(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error)
+}
+
 // seen is what the last Prepare knew, kept for BeforeStore when there are postbacks: by
 // event (its index in the batch), its device's decision at that event, as an index in
 // decisions (-1: none); and the touchpoints of the decisions it made (the winning and the
@@ -278,7 +290,7 @@ func NewAttributor(apps AppSettings, hot unmogrowp.HotState, stored StoredInstal
 		opts.Logger = slog.Default()
 	}
 	a := &Attributor{
-		apps: apps, hot: hot, stored: stored, ttl: opts.SettingsTTL, now: opts.Now, postbacks: opts.Postbacks,
+		apps: apps, hot: hot, decision: hot.Device, stored: stored, ttl: opts.SettingsTTL, now: opts.Now, postbacks: opts.Postbacks,
 		datacenters: opts.Datacenters,
 		log:         opts.Logger.With("component", "attribution"),
 		settings:    map[string]cachedRules{},
@@ -290,6 +302,9 @@ func NewAttributor(apps AppSettings, hot unmogrowp.HotState, stored StoredInstal
 			Name: "unmogrowp_rejected_touchpoints_total",
 			Help: "Touchpoints that matched an install but were rejected, by reason.",
 		}, []string{"reason"}),
+	}
+	if dr, ok := hot.(DecisionReader); ok {
+		a.decision = dr.Decision
 	}
 	if opts.Registerer != nil {
 		for _, c := range []prometheus.Collector{a.installs, a.rejected} {
@@ -644,7 +659,7 @@ func (a *Attributor) device(ctx context.Context, appID, deviceID string, partiti
 		inst, ok = r.installs[at.i], r.found[at.i]
 	} else {
 		var err error
-		if inst, ok, err = a.hot.Device(ctx, appID, deviceID); err != nil {
+		if inst, ok, err = a.decision(ctx, appID, deviceID); err != nil {
 			return device{}, fmt.Errorf("read device %s of app %s: %w", deviceID, appID, err)
 		}
 	}

@@ -61,7 +61,7 @@ if [ "${BENCH_SKIP_GO:-}" != 1 ]; then
 	gobench . '^BenchmarkEventRecord$' 1s "$COUNT"                           # the log record codec
 	gobench ./wal '^BenchmarkAppend$' 2s "$COUNT"                            # durable log append, group commit
 	gobench ./pebble '^BenchmarkClaim$' 1s "$COUNT"                          # event id deduplication (Pebble)
-	gobench ./inmem '^Benchmark(Apply|Candidates|Device)$' 1s "$COUNT"       # the hot state
+	gobench ./inmem '^Benchmark(Apply|Candidates|Device|DeviceSpammed)$' 1s "$COUNT" # the hot state
 	gobench ./inmem '^BenchmarkMemory$' 1x 1                                 # its memory per touchpoint (steady: once)
 	gobench ./attribution '^BenchmarkDecide$' 1s "$COUNT"                    # one install's decision, click spam included
 	gobench ./pipeline '^BenchmarkAttributor$' 20x "$COUNT"                  # the attribution stage
