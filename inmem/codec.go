@@ -315,7 +315,7 @@ func decodeInstall(r *reader, in *unmogrowp.Install, rejected bool) {
 	in.Rejected = nil
 	if flags&inRejected != 0 {
 		n, size := r.uvarint(), r.uvarint()
-		if n > size || size > uint64(len(r.b)) { // each takes at least 3 bytes
+		if n > size/3 || size > uint64(len(r.b)) { // each takes at least 3 bytes
 			r.fail()
 			return
 		}
