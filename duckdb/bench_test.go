@@ -174,6 +174,32 @@ func BenchmarkAttribution(b *testing.B) {
 	}
 }
 
+// BenchmarkAttributionSpammed is BenchmarkAttribution for a device that click spam
+// reached: 50 installs, each listing MaxCandidatesPerKey rejected touchpoints.
+func BenchmarkAttributionSpammed(b *testing.B) {
+	s := installsStore(b, 1000, func(i int) int { return i })
+	ctx := context.Background()
+	spammed := make([]unmogrowp.Install, 50)
+	for i := range spammed {
+		in := storetest.OrganicInstall(0, int64(1000+i), "app-2", "device-spammed", 0)
+		for j := range unmogrowp.MaxCandidatesPerKey {
+			in.Rejected = append(in.Rejected, unmogrowp.Rejection{TouchpointID: fmt.Sprintf("%032x", i<<20|j),
+				MediaSource: "spam_int", Reason: unmogrowp.RejectClickInjection})
+		}
+		spammed[i] = in
+	}
+	if err := s.Append(ctx, unmogrowp.Batch{Installs: spammed}); err != nil {
+		b.Fatal(err)
+	}
+	cpu0 := testenv.ProcessCPU()
+	for range b.N {
+		if in, err := s.Attribution(ctx, "app-2", "device-spammed"); err != nil || len(in.Rejected) != unmogrowp.MaxCandidatesPerKey {
+			b.Fatalf("Attribution = %+v, %v", in, err)
+		}
+	}
+	b.ReportMetric(float64((testenv.ProcessCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/lookup")
+}
+
 // installsStore opens a store holding n installs, the i-th of app-(i%5) and of device
 // "device-" + device(i), appended in batches of 5,000. It is closed when b ends.
 func installsStore(b *testing.B, n int, device func(i int) int) *Store {

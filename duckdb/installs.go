@@ -42,15 +42,19 @@ func (s *Store) Attribution(ctx context.Context, appID, deviceID string) (*unmog
 		return nil, fmt.Errorf("read attribution: %w", withCtx(ctx, err))
 	}
 	defer rows.Close()
+	// Only the install returned has its rejected touchpoints decoded: a device that
+	// reinstalls often under click spam has many installs, each listing up to hundreds.
 	var best *unmogrowp.Install
+	var bestRejected string
 	for rows.Next() {
 		var in unmogrowp.Install
-		if err := scanInstall(rows, &in); err != nil {
+		var rejected string
+		if err := scanInstallRow(rows, &in, &rejected); err != nil {
 			return nil, fmt.Errorf("read attribution: %w", withCtx(ctx, err))
 		}
 		if in.AppID == appID && (best == nil || in.Partition > best.Partition ||
 			in.Partition == best.Partition && in.Offset > best.Offset) {
-			best = &in
+			best, bestRejected = &in, rejected
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -58,6 +62,9 @@ func (s *Store) Attribution(ctx context.Context, appID, deviceID string) (*unmog
 	}
 	if best == nil {
 		return nil, unmogrowp.Errorf(unmogrowp.ENOTFOUND, "The device has no install.")
+	}
+	if err := decodeRejected(best, bestRejected); err != nil {
+		return nil, fmt.Errorf("read attribution: %w", err)
 	}
 	return best, nil
 }
@@ -205,13 +212,22 @@ LEFT JOIN (
 // scanInstall reads one row of selectInstalls into in, and the columns after them into
 // extra.
 func scanInstall(row scanner, in *unmogrowp.Install, extra ...any) error {
-	var touchTime sql.NullTime
 	var rejected string
+	if err := scanInstallRow(row, in, &rejected, extra...); err != nil {
+		return err
+	}
+	return decodeRejected(in, rejected)
+}
+
+// scanInstallRow is scanInstall with the rejected touchpoints left as their JSON, in
+// rejected (decodeRejected decodes them); in.Rejected is nil.
+func scanInstallRow(row scanner, in *unmogrowp.Install, rejected *string, extra ...any) error {
+	var touchTime sql.NullTime
 	err := row.Scan(append([]any{&in.Partition, &in.Offset, &in.AppID, &in.DeviceID, &in.InstallEventID,
 		&in.InstallTime, &in.Attributed, &in.MatchType, &in.TouchType, &in.TouchpointID,
 		&touchTime, &in.MediaSource, &in.Campaign, &in.Adset, &in.Ad, &in.SiteID, &in.Channel,
 		&in.ClickID, &in.DeepLinkValue, &in.CTITSeconds, &in.IsReinstall, &in.IsReattribution,
-		&rejected, &in.FirstInstallTime, &in.ReattributionKind, &in.OriginalMediaSource, &in.OriginalCampaign}, extra...)...)
+		rejected, &in.FirstInstallTime, &in.ReattributionKind, &in.OriginalMediaSource, &in.OriginalCampaign}, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -221,13 +237,21 @@ func scanInstall(row scanner, in *unmogrowp.Install, extra ...any) error {
 		in.TouchTime = utc(touchTime.Time)
 	}
 	in.Rejected = nil
-	if rejected != "[]" {
-		if err := json.Unmarshal([]byte(rejected), &in.Rejected); err != nil {
-			return fmt.Errorf("install at partition %d offset %d: rejected: %w", in.Partition, in.Offset, err)
-		}
-		if len(in.Rejected) == 0 {
-			in.Rejected = nil
-		}
+	return nil
+}
+
+// decodeRejected sets in.Rejected from the JSON of the installs table's rejected column
+// (nil for none).
+func decodeRejected(in *unmogrowp.Install, rejected string) error {
+	in.Rejected = nil
+	if rejected == "[]" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(rejected), &in.Rejected); err != nil {
+		return fmt.Errorf("install at partition %d offset %d: rejected: %w", in.Partition, in.Offset, err)
+	}
+	if len(in.Rejected) == 0 {
+		in.Rejected = nil
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ if [ "${BENCH_SKIP_GO:-}" != 1 ]; then
 	gobench ./pipeline '^BenchmarkPipeline$' 1x "$COUNT"                     # dedup + attribution + enrichment into DuckDB
 	gobench ./duckdb '^BenchmarkAppend$' 1s "$COUNT"                         # store append
 	gobench ./duckdb '^BenchmarkStageMoves$' 1x "$COUNT"                     # the stage's moves, and the checkpoint after them
-	gobench ./duckdb '^BenchmarkAttribution$' 1s "$COUNT"                    # the API's lookup of a device's install
+	gobench ./duckdb '^BenchmarkAttribution(Spammed)?$' 1s "$COUNT"                    # the API's lookup of a device's install
 	gobench ./duckdb '^BenchmarkReports$' 5x "$COUNT" UNMOGROWP_BENCH_REPORT_EVENTS=300000 # report queries
 	gobench ./api '^BenchmarkCostImport$' 3x 1                               # a 100,000-row cost CSV through the API into SQLite (and PostgreSQL when set)
 fi
