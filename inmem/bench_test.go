@@ -106,19 +106,29 @@ func BenchmarkCandidates(b *testing.B) {
 
 // BenchmarkDevice measures Device lookups among 1,000,000 devices.
 func BenchmarkDevice(b *testing.B) {
+	s, sample := devicesState(b, 1000, nil)
+	benchLookups(b, sample, s.Device)
+}
+
+// devicesState returns a state of batches × benchBatch realistic installs, each batch
+// changed by change (when not nil) before it is applied, and ten installs of each batch
+// to look up. It is closed when b ends.
+func devicesState(b *testing.B, batches int, change func([]unmogrowp.Install)) (*inmem.State, []unmogrowp.Install) {
 	s := inmem.New(inmem.Options{Logger: quiet()})
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	gen := hotstatetest.NewGenerator(5, 1, 0, time.Now())
 	var sample []unmogrowp.Install
-	for range 1000 {
+	for range batches {
 		batch := gen.Installs(benchBatch)
+		if change != nil {
+			change(batch)
+		}
 		if err := s.Apply(ctx, nil, batch); err != nil {
 			b.Fatal(err)
 		}
 		sample = append(sample, batch[:10]...)
 	}
-	b.ResetTimer()
-	benchLookups(b, sample, s.Device)
+	return s, sample
 }
 
 // benchLookups looks the sample's devices up with read, in turn, and reports lookups/s.
@@ -231,12 +241,7 @@ func BenchmarkKeys(b *testing.B) {
 // many spam clicks in its lookback window): Device, which decodes them, and Decision,
 // which the pipeline reads devices with and which reads past them.
 func BenchmarkDeviceSpammed(b *testing.B) {
-	s := inmem.New(inmem.Options{Logger: quiet()})
-	defer s.Close()
-	gen := hotstatetest.NewGenerator(5, 1, 0, time.Now())
-	var sample []unmogrowp.Install
-	for range 100 {
-		batch := gen.Installs(benchBatch)
+	s, sample := devicesState(b, 100, func(batch []unmogrowp.Install) {
 		for i := range batch {
 			batch[i].Rejected = make([]unmogrowp.Rejection, unmogrowp.MaxCandidatesPerKey)
 			for j := range batch[i].Rejected {
@@ -244,11 +249,7 @@ func BenchmarkDeviceSpammed(b *testing.B) {
 					MediaSource: "spam_int", Reason: unmogrowp.RejectClickInjection}
 			}
 		}
-		if err := s.Apply(ctx, nil, batch); err != nil {
-			b.Fatal(err)
-		}
-		sample = append(sample, batch[:10]...)
-	}
+	})
 	for _, read := range []struct {
 		name string
 		f    func(ctx context.Context, appID, deviceID string) (unmogrowp.Install, bool, error)

@@ -2,6 +2,7 @@ package inmem
 
 import (
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"time"
 
@@ -268,11 +269,8 @@ func encodeInstall(w *writer, in *unmogrowp.Install) {
 			w.str(rj.MediaSource, packIntern)
 			w.str(rj.Reason, packIntern)
 		}
-		n := len(w.b) - start
-		w.b = binary.AppendUvarint(w.b, uint64(n)) // room for the length, then moved
-		l := len(w.b) - start - n
-		copy(w.b[start+l:], w.b[start:start+n])
-		binary.PutUvarint(w.b[start:], uint64(n))
+		var size [binary.MaxVarintLen64]byte
+		w.b = slices.Insert(w.b, start, size[:binary.PutUvarint(size[:], uint64(len(w.b)-start))]...)
 	}
 	if flags&inLastEvent != 0 {
 		w.time(in.Activity.LastEventTime, ref)

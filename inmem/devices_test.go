@@ -106,7 +106,7 @@ func TestSeenInPlace(t *testing.T) {
 // is raised in place.
 func TestDecisionLeavesOutRejected(t *testing.T) {
 	ctx := context.Background()
-	s := New(Options{Logger: slog.New(slog.DiscardHandler)})
+	s := quietState()
 	defer s.Close()
 	ins := hotstatetest.RealisticInstalls(200, 7, time.Now())
 	for i := range ins {

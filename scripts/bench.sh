@@ -61,14 +61,14 @@ if [ "${BENCH_SKIP_GO:-}" != 1 ]; then
 	gobench . '^BenchmarkEventRecord$' 1s "$COUNT"                           # the log record codec
 	gobench ./wal '^BenchmarkAppend$' 2s "$COUNT"                            # durable log append, group commit
 	gobench ./pebble '^BenchmarkClaim$' 1s "$COUNT"                          # event id deduplication (Pebble)
-	gobench ./inmem '^Benchmark(Apply|Candidates|Device|DeviceSpammed)$' 1s "$COUNT" # the hot state
+	gobench ./inmem '^Benchmark(Apply|Candidates|Device|DeviceSpammed)$' 1s "$COUNT" # the hot state, spammed devices included
 	gobench ./inmem '^BenchmarkMemory$' 1x 1                                 # its memory per touchpoint (steady: once)
 	gobench ./attribution '^BenchmarkDecide$' 1s "$COUNT"                    # one install's decision, click spam included
 	gobench ./pipeline '^BenchmarkAttributor$' 20x "$COUNT"                  # the attribution stage
 	gobench ./pipeline '^BenchmarkPipeline$' 1x "$COUNT"                     # dedup + attribution + enrichment into DuckDB
 	gobench ./duckdb '^BenchmarkAppend$' 1s "$COUNT"                         # store append
 	gobench ./duckdb '^BenchmarkStageMoves$' 1x "$COUNT"                     # the stage's moves, and the checkpoint after them
-	gobench ./duckdb '^BenchmarkAttribution(Spammed)?$' 1s "$COUNT"                    # the API's lookup of a device's install
+	gobench ./duckdb '^BenchmarkAttribution(Spammed)?$' 1s "$COUNT"              # the API's lookup of a device's install
 	gobench ./duckdb '^BenchmarkReports$' 5x "$COUNT" UNMOGROWP_BENCH_REPORT_EVENTS=300000 # report queries
 	gobench ./api '^BenchmarkCostImport$' 3x 1                               # a 100,000-row cost CSV through the API into SQLite (and PostgreSQL when set)
 fi
